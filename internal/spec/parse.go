@@ -1,0 +1,155 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// ParseOpts configures parsing.
+type ParseOpts struct {
+	// LookupEnv resolves ${VAR}; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
+// Load reads, parses and validates the spec file at path.
+func Load(path string, opts ParseOpts) (*Spec, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return Parse(path, src, opts)
+}
+
+// Parse parses and validates spec source; file names the source in error positions.
+// Every problem is reported at once as Errors.
+func Parse(file string, src []byte, opts ParseOpts) (*Spec, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	w := &walker{collector: &collector{file: file}, env: opts.LookupEnv}
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, Errors{yamlProblem(file, err)}
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil, Errors{{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "spec must be one YAML document with a resources mapping"}}
+	}
+	s := w.spec(f.Docs[0].Body)
+	if err := w.err(); err != nil {
+		return nil, err
+	}
+	validate(s, w.collector)
+	if err := w.err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func yamlProblem(file string, err error) Problem {
+	var se *yaml.SyntaxError
+	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+		return Problem{Pos: Pos{File: file, Line: se.Token.Position.Line, Column: se.Token.Position.Column}, Message: "YAML syntax: " + se.Message}
+	}
+	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
+}
+
+var topKeys = []string{"name", "database", "server", "auth", "roles", "resources"}
+
+func (w *walker) spec(root ast.Node) *Spec {
+	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20}}
+	entries, _ := w.mapping(root, "spec", topKeys...)
+	sawResources := false
+	for _, e := range entries {
+		switch e.key {
+		case "name":
+			s.Name = w.str(e.value, "name")
+		case "database":
+			w.database(e.value, &s.Database)
+		case "server":
+			w.server(e.value, &s.Server)
+		case "auth":
+			s.Auth = &Raw{Pos: e.pos, Value: w.raw(e.value)}
+		case "roles":
+			s.Roles = w.strings(e.value, "roles")
+		case "resources":
+			sawResources = true
+			s.Resources = w.resources(e.value)
+		}
+	}
+	if !sawResources {
+		w.add(w.pos(root), "spec has no resources")
+	}
+	return s
+}
+
+func (w *walker) database(n ast.Node, d *Database) {
+	entries, _ := w.mapping(n, "database", "url")
+	for _, e := range entries {
+		d.URL = w.str(e.value, "database.url")
+	}
+}
+
+func (w *walker) server(n ast.Node, s *Server) {
+	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors")
+	for _, e := range entries {
+		switch e.key {
+		case "base_path":
+			s.BasePath = w.str(e.value, "server.base_path")
+		case "max_body_bytes":
+			if v, ok := w.integer(e.value, "server.max_body_bytes"); ok {
+				s.MaxBodyBytes = v
+			}
+		case "cors":
+			w.cors(e.value, &s.CORS)
+		}
+	}
+}
+
+func (w *walker) cors(n ast.Node, c *CORS) {
+	entries, _ := w.mapping(n, "server.cors", "origins", "methods", "headers", "credentials", "max_age")
+	for _, e := range entries {
+		switch e.key {
+		case "origins":
+			c.Origins = w.strings(e.value, "cors.origins")
+		case "methods":
+			c.Methods = w.strings(e.value, "cors.methods")
+		case "headers":
+			c.Headers = w.strings(e.value, "cors.headers")
+		case "credentials":
+			c.Credentials = w.boolean(e.value, "cors.credentials")
+		case "max_age":
+			v, _ := w.integer(e.value, "cors.max_age")
+			c.MaxAge = int(v)
+		}
+	}
+}
+
+// raw converts a reserved block to plain Go values, interpolating scalars.
+func (w *walker) raw(n ast.Node) any {
+	n = unwrap(n)
+	switch v := n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		entries, _ := w.mapping(v, "block")
+		m := make(map[string]any, len(entries))
+		for _, e := range entries {
+			m[e.key] = w.raw(e.value)
+		}
+		return m
+	case *ast.SequenceNode:
+		out := make([]any, 0, len(v.Values))
+		for _, item := range v.Values {
+			out = append(out, w.raw(item))
+		}
+		return out
+	}
+	s, null, _ := w.scalar(n, "value")
+	if null {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,103 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestParseShopExample(t *testing.T) {
+	t.Parallel()
+	s, err := Load("../../examples/shop/kiln.yaml", ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	products := s.Resource("products")
+	require.NotNil(t, products)
+	price := products.Field("price")
+	require.Equal(t, TypeDecimal, price.Type)
+	require.Equal(t, 12, price.Precision)
+	require.Equal(t, 2, price.Scale)
+	require.Equal(t, "0", *price.Min)
+	require.Equal(t, RelToMany, products.Field("tags").Relation.Kind)
+	require.Equal(t, "category_id", products.Field("category").Column())
+	require.Equal(t, RelInverse, s.Resource("categories").Field("products").Relation.Kind)
+	require.Equal(t, "", s.Database.URL)
+}
+
+func TestParseErrorsHavePositions(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  products:
+    fields:
+      name: {type: string, requird: true}
+      price: {type: decimel}
+      owner: {type: relation, to: users}
+      id: string
+    indxes: []
+`
+	_, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	var errs Errors
+	require.True(t, errors.As(err, &errs), "got %v", err)
+	text := err.Error()
+	require.Contains(t, text, `kiln.yaml:4:28: unknown key "requird" in field name (did you mean "required"?)`)
+	require.Contains(t, text, `kiln.yaml:8:5: unknown key "indxes" in resource products (did you mean "indexes"?)`)
+	// The first pass stops at structural problems; semantic ones follow once those are fixed.
+	src2 := strings.NewReplacer("requird", "required", "indxes", "indexes").Replace(src)
+	_, err = Parse("kiln.yaml", []byte(src2), ParseOpts{LookupEnv: noEnv})
+	text = err.Error()
+	require.Contains(t, text, `kiln.yaml:5:7: field price: unknown type "decimel" (did you mean "decimal"?)`)
+	require.Contains(t, text, `kiln.yaml:6:7: field owner: relation to unknown resource "users"`)
+	require.Contains(t, text, `kiln.yaml:7:7: field name "id" is reserved`)
+}
+
+func TestParseInterpolation(t *testing.T) {
+	t.Parallel()
+	env := func(k string) (string, bool) {
+		if k == "DB" {
+			return "postgres://x", true
+		}
+		return "", false
+	}
+	src := "database:\n  url: ${DB}\nserver:\n  base_path: ${BASE:-/v1}\nresources:\n  a:\n    fields:\n      b: string\n"
+	s, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: env})
+	require.NoError(t, err)
+	require.Equal(t, "postgres://x", s.Database.URL)
+	require.Equal(t, "/v1", s.Server.BasePath)
+
+	_, err = Parse("k.yaml", []byte("database:\n  url: ${MISSING}\nresources:\n  a:\n    fields:\n      b: string\n"), ParseOpts{LookupEnv: env})
+	require.ErrorContains(t, err, "k.yaml:2:8: database.url: environment variable MISSING is not set")
+}
+
+func TestParseSyntaxError(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("k.yaml", []byte("resources:\n  a: [\n"), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "k.yaml:")
+	require.ErrorContains(t, err, "YAML syntax")
+}
+
+func TestParseInverseMustPointBack(t *testing.T) {
+	t.Parallel()
+	src := "resources:\n  a:\n    fields:\n      bs: {type: relation, to: b, inverse: a}\n  b:\n    fields:\n      name: string\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "k.yaml:4:7: field bs: inverse \"a\" must be a to-one relation on b pointing to a")
+}
+
+func FuzzParse(f *testing.F) {
+	shop, err := os.ReadFile("../../examples/shop/kiln.yaml")
+	require.NoError(f, err)
+	f.Add(shop)
+	f.Add([]byte("resources:\n  a:\n    fields:\n      b: {type: decimal, precision: 99, scale: -1}\n"))
+	f.Add([]byte("resources: &x\n  a: *x\n"))
+	f.Add([]byte("resources:\n  a:\n    fields:\n      b: ${X:-${Y}}\n"))
+	f.Add([]byte("- [\n{"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := Parse("f.yaml", src, ParseOpts{LookupEnv: noEnv})
+		if err == nil && s == nil {
+			t.Fatal("nil spec without error")
+		}
+	})
+}

@@ -1,0 +1,168 @@
+// Package spec holds Kiln's spec model: the types a kiln.yaml file declares, the strict YAML
+// parser that reports every problem with file:line:col, and the normalization every other layer
+// relies on. The model is the single source of truth for tables, routes and documents.
+package spec
+
+import "fmt"
+
+// FieldType is the declared type of a field.
+type FieldType string
+
+// Field types of spec v1.
+const (
+	TypeString   FieldType = "string"
+	TypeText     FieldType = "text"
+	TypeInteger  FieldType = "integer"
+	TypeNumber   FieldType = "number"
+	TypeDecimal  FieldType = "decimal"
+	TypeBoolean  FieldType = "boolean"
+	TypeDatetime FieldType = "datetime"
+	TypeDate     FieldType = "date"
+	TypeEnum     FieldType = "enum"
+	TypeJSON     FieldType = "json"
+	TypeUUID     FieldType = "uuid"
+	TypeEmail    FieldType = "email"
+	TypeURL      FieldType = "url"
+	TypeRelation FieldType = "relation"
+)
+
+// RelationKind says how a relation field links two resources.
+type RelationKind int
+
+// Relation kinds.
+const (
+	RelNone    RelationKind = iota
+	RelToOne                // N:1 (1:1 when unique): a foreign-key column on this table
+	RelToMany               // N:M through a join table Kiln owns
+	RelInverse              // 1:N, the read-only inverse of another resource's to-one relation
+)
+
+// Pos is a position in a spec file.
+type Pos struct {
+	File   string
+	Line   int
+	Column int
+}
+
+// String renders the position as file:line:col.
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column) }
+
+// Spec is a parsed, validated and normalized Kiln spec.
+type Spec struct {
+	File      string
+	Name      string
+	Database  Database
+	Server    Server
+	Auth      *Raw // reserved for the auth issue: parsed and kept, not enforced yet
+	Roles     []string
+	Resources []*Resource
+	byName    map[string]*Resource
+}
+
+// Database configures the store. URL empty means embedded SQLite in the data dir.
+type Database struct {
+	URL string
+}
+
+// Server holds HTTP settings declared in the spec.
+type Server struct {
+	BasePath     string
+	MaxBodyBytes int64
+	CORS         CORS
+}
+
+// CORS lists the cross-origin settings; no origins means CORS is off.
+type CORS struct {
+	Origins     []string
+	Methods     []string
+	Headers     []string
+	Credentials bool
+	MaxAge      int
+}
+
+// Raw keeps a reserved block verbatim, with its position.
+type Raw struct {
+	Pos   Pos
+	Value any
+}
+
+// Resource is one declared resource (one table, one set of routes).
+type Resource struct {
+	Pos     Pos
+	Name    string // plural, used in paths and as the table name
+	Fields  []*Field
+	Indexes []*Index
+	Access  map[string]*Raw // reserved for the auth issue
+	byName  map[string]*Field
+}
+
+// Field is one declared field of a resource.
+type Field struct {
+	Pos        Pos
+	Name       string
+	Type       FieldType
+	Required   bool
+	Unique     bool
+	Readonly   bool
+	Hidden     bool
+	Default    any // typed like a decoded JSON value: string, bool, json.Number, nil
+	HasDefault bool
+	Min, Max   *string // exact decimal text so decimals keep their precision
+	MinLength  *int
+	MaxLength  *int
+	Pattern    string
+	Values     []string // enum values
+	Precision  int      // decimal digits in all
+	Scale      int      // decimal digits after the point
+	Relation   *Relation
+}
+
+// Relation describes a relation field.
+type Relation struct {
+	Kind    RelationKind
+	To      string // target resource name
+	Inverse string // for RelInverse: the to-one field on the target that points back here
+}
+
+// Index is a declared index.
+type Index struct {
+	Pos    Pos
+	Name   string
+	Fields []string
+	Unique bool
+}
+
+// Resource returns the named resource, or nil.
+func (s *Spec) Resource(name string) *Resource { return s.byName[name] }
+
+// Field returns the named field, or nil.
+func (r *Resource) Field(name string) *Field { return r.byName[name] }
+
+// Column returns the SQL column name of a field stored on the resource's table,
+// or "" for fields that live elsewhere (to-many and inverse relations).
+func (f *Field) Column() string {
+	if f.Relation == nil {
+		return f.Name
+	}
+	if f.Relation.Kind == RelToOne {
+		return f.Name + "_id"
+	}
+	return ""
+}
+
+// Stored reports whether the field is a column of its resource's table.
+func (f *Field) Stored() bool { return f.Column() != "" }
+
+// IsToMany reports whether the field is an N:M relation.
+func (f *Field) IsToMany() bool { return f.Relation != nil && f.Relation.Kind == RelToMany }
+
+// IsInverse reports whether the field is a read-only 1:N inverse relation.
+func (f *Field) IsInverse() bool { return f.Relation != nil && f.Relation.Kind == RelInverse }
+
+// JoinTable names the join table of an N:M field and its two key columns.
+func (r *Resource) JoinTable(f *Field) (table, selfCol, otherCol string) {
+	return r.Name + "_" + f.Name, "source_id", "target_id"
+}
+
+// SystemFields are present on every record and cannot be declared.
+var SystemFields = []string{"id", "created_at", "updated_at"}

@@ -1,0 +1,250 @@
+package spec
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// maxIdent keeps generated names (columns with _id, join tables, indexes) under PostgreSQL's 63.
+const maxIdent = 40
+
+var identRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// reservedFields clash with system columns, list query parameters or CEL keywords.
+var reservedFields = []string{
+	"id", "created_at", "updated_at",
+	"limit", "cursor", "page", "sort", "filter", "fields", "expand", "count",
+	"in", "null", "true", "false", "as", "break", "const", "continue", "else", "for", "function",
+	"if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+}
+
+var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz"}
+
+var validTypes = []FieldType{TypeString, TypeText, TypeInteger, TypeNumber, TypeDecimal, TypeBoolean,
+	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation}
+
+func validate(s *Spec, c *collector) {
+	if !strings.HasPrefix(s.Server.BasePath, "/") || strings.HasSuffix(s.Server.BasePath, "/") && s.Server.BasePath != "/" {
+		c.add(Pos{File: s.File, Line: 1, Column: 1}, "server.base_path must start with / and not end with /: %q", s.Server.BasePath)
+	}
+	if s.Server.MaxBodyBytes <= 0 {
+		c.add(Pos{File: s.File, Line: 1, Column: 1}, "server.max_body_bytes must be positive")
+	}
+	s.byName = make(map[string]*Resource, len(s.Resources))
+	for _, r := range s.Resources {
+		checkIdent(c, r.Pos, "resource", r.Name)
+		if contains(reservedResources, r.Name) || strings.HasPrefix(r.Name, "kiln_") {
+			c.add(r.Pos, "resource name %q is reserved", r.Name)
+		}
+		s.byName[r.Name] = r
+		r.byName = make(map[string]*Field, len(r.Fields))
+		for _, f := range r.Fields {
+			r.byName[f.Name] = f
+		}
+	}
+	for _, r := range s.Resources {
+		validateResource(s, r, c)
+	}
+}
+
+func checkIdent(c *collector, pos Pos, what, name string) {
+	switch {
+	case !identRe.MatchString(name):
+		c.add(pos, "%s name %q must be lowercase letters, digits and _ and start with a letter", what, name)
+	case len(name) > maxIdent:
+		c.add(pos, "%s name %q is longer than %d characters", what, name, maxIdent)
+	}
+}
+
+func validateResource(s *Spec, r *Resource, c *collector) {
+	if len(r.Fields) == 0 {
+		c.add(r.Pos, "resource %s has no fields", r.Name)
+	}
+	columns := map[string]string{}
+	for _, f := range r.Fields {
+		checkIdent(c, f.Pos, "field", f.Name)
+		if contains(reservedFields, f.Name) || strings.HasPrefix(f.Name, "kiln_") {
+			c.add(f.Pos, "field name %q is reserved", f.Name)
+		}
+		validateField(s, r, f, c)
+		if col := f.Column(); col != "" {
+			if other, dup := columns[col]; dup {
+				c.add(f.Pos, "field %s uses column %s, already used by field %s", f.Name, col, other)
+			}
+			columns[col] = f.Name
+		}
+	}
+	for _, ix := range r.Indexes {
+		validateIndex(r, ix, c)
+	}
+}
+
+func validateField(s *Spec, r *Resource, f *Field, c *collector) {
+	if f.Type == "" {
+		c.add(f.Pos, "field %s has no type", f.Name)
+		return
+	}
+	if !containsType(f.Type) {
+		c.add(f.Pos, "field %s: unknown type %q%s", f.Name, f.Type, suggest(string(f.Type), typeNames()))
+		return
+	}
+	if f.Type == TypeRelation {
+		validateRelation(s, r, f, c)
+		return
+	}
+	switch f.Type {
+	case TypeDecimal:
+		f.Precision = cmpOrInt(f.Precision, 18)
+		if f.Scale < 0 {
+			f.Scale = 2
+		}
+		if f.Precision > value.MaxPrecision || f.Scale > f.Precision {
+			c.add(f.Pos, "field %s: decimal precision must be 1..%d and scale 0..precision", f.Name, value.MaxPrecision)
+		}
+	case TypeEnum:
+		if len(f.Values) == 0 {
+			c.add(f.Pos, "field %s: enum needs values: [...]", f.Name)
+		}
+	}
+	validateOptions(f, c)
+}
+
+func validateOptions(f *Field, c *collector) {
+	numeric := f.Type == TypeInteger || f.Type == TypeNumber || f.Type == TypeDecimal
+	if (f.Min != nil || f.Max != nil) && !numeric {
+		c.add(f.Pos, "field %s: min/max apply to integer, number and decimal; use min_length/max_length", f.Name)
+	}
+	if f.Min != nil && f.Max != nil {
+		lo, _ := strconv.ParseFloat(*f.Min, 64)
+		hi, _ := strconv.ParseFloat(*f.Max, 64)
+		if lo > hi {
+			c.add(f.Pos, "field %s: min %s is above max %s", f.Name, *f.Min, *f.Max)
+		}
+	}
+	textual := isTextual(f.Type)
+	if (f.MinLength != nil || f.MaxLength != nil || f.Pattern != "") && !textual {
+		c.add(f.Pos, "field %s: min_length, max_length and pattern apply to text types", f.Name)
+	}
+	if f.Pattern != "" {
+		if _, err := regexp.Compile(f.Pattern); err != nil {
+			c.add(f.Pos, "field %s: pattern does not compile: %v", f.Name, err)
+		}
+	}
+	if len(f.Values) > 0 && f.Type != TypeEnum {
+		c.add(f.Pos, "field %s: values apply to enum fields only", f.Name)
+	}
+	if f.HasDefault && f.Default != nil {
+		if err := checkDefault(f); err != "" {
+			c.add(f.Pos, "field %s: default %q %s", f.Name, f.Default, err)
+		}
+	}
+}
+
+func isTextual(t FieldType) bool {
+	switch t {
+	case TypeString, TypeText, TypeEmail, TypeURL:
+		return true
+	}
+	return false
+}
+
+func checkDefault(f *Field) string {
+	s := f.Default.(string)
+	var err error
+	switch f.Type {
+	case TypeInteger:
+		_, err = strconv.ParseInt(s, 10, 64)
+	case TypeNumber:
+		_, err = strconv.ParseFloat(s, 64)
+	case TypeDecimal:
+		_, err = value.ParseDecimal(s, f.Precision, f.Scale)
+	case TypeBoolean:
+		_, err = strconv.ParseBool(s)
+	case TypeEnum:
+		if !contains(f.Values, s) {
+			return "is not one of the enum values"
+		}
+	case TypeDatetime:
+		if s != "now" {
+			_, err = value.ParseTime(s)
+		}
+	}
+	if err != nil {
+		return "does not fit type " + string(f.Type)
+	}
+	return ""
+}
+
+func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
+	rel := f.Relation
+	if rel == nil {
+		c.add(f.Pos, "field %s: relation needs to: <resource>", f.Name)
+		return
+	}
+	target := s.byName[rel.To]
+	if target == nil {
+		c.add(f.Pos, "field %s: relation to unknown resource %q%s", f.Name, rel.To, suggest(rel.To, resourceNames(s)))
+		return
+	}
+	if rel.Kind != RelToOne && (f.Unique || f.Required || f.HasDefault) {
+		c.add(f.Pos, "field %s: unique, required and default apply to to-one relations only", f.Name)
+	}
+	if rel.Kind == RelInverse {
+		back := target.byName[rel.Inverse]
+		if back == nil || back.Relation == nil || back.Relation.Kind != RelToOne || back.Relation.To != r.Name {
+			c.add(f.Pos, "field %s: inverse %q must be a to-one relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
+		}
+	}
+}
+
+func validateIndex(r *Resource, ix *Index, c *collector) {
+	if len(ix.Fields) == 0 {
+		c.add(ix.Pos, "index on %s needs fields: [...]", r.Name)
+	}
+	for _, name := range ix.Fields {
+		f := r.byName[name]
+		if f == nil && !contains(SystemFields, name) {
+			c.add(ix.Pos, "index on %s: unknown field %q", r.Name, name)
+		} else if f != nil && !f.Stored() {
+			c.add(ix.Pos, "index on %s: field %q is not a column (to-many and inverse relations cannot be indexed)", r.Name, name)
+		}
+	}
+	if ix.Name != "" {
+		checkIdent(c, ix.Pos, "index", ix.Name)
+	}
+}
+
+func containsType(t FieldType) bool {
+	for _, v := range validTypes {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}
+
+func typeNames() []string {
+	out := make([]string, len(validTypes))
+	for i, t := range validTypes {
+		out[i] = string(t)
+	}
+	return out
+}
+
+func resourceNames(s *Spec) []string {
+	out := make([]string, 0, len(s.Resources))
+	for _, r := range s.Resources {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func cmpOrInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,194 @@
+package spec
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// walker reads the YAML AST with positions, reporting every problem to the collector.
+type walker struct {
+	*collector
+	env func(string) (string, bool)
+}
+
+type entry struct {
+	key   string
+	pos   Pos
+	value ast.Node
+}
+
+func (w *walker) pos(n ast.Node) Pos {
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil {
+		return Pos{File: w.file}
+	}
+	return Pos{File: w.file, Line: tk.Position.Line, Column: tk.Position.Column}
+}
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+// mapping returns the entries of a mapping node, checking keys against the allowed set.
+// A nil allowed set accepts any key (names of resources and fields).
+func (w *walker) mapping(n ast.Node, what string, allowed ...string) ([]entry, bool) {
+	n = unwrap(n)
+	var values []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		values = m.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{m}
+	case *ast.NullNode:
+		return nil, true
+	default:
+		w.add(w.pos(n), "%s must be a mapping", what)
+		return nil, false
+	}
+	seen := map[string]bool{}
+	out := make([]entry, 0, len(values))
+	for _, mv := range values {
+		key := strings.TrimSpace(mv.Key.GetToken().Value)
+		p := w.pos(mv.Key)
+		if seen[key] {
+			w.add(p, "duplicate key %q in %s", key, what)
+			continue
+		}
+		seen[key] = true
+		if allowed != nil && !contains(allowed, key) {
+			w.add(p, "unknown key %q in %s%s", key, what, suggest(key, allowed))
+			continue
+		}
+		out = append(out, entry{key: key, pos: p, value: mv.Value})
+	}
+	return out, true
+}
+
+// scalar returns the interpolated text of a scalar node and whether it is null.
+func (w *walker) scalar(n ast.Node, what string) (text string, null, ok bool) {
+	n = unwrap(n)
+	switch n.(type) {
+	case *ast.NullNode:
+		return "", true, true
+	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+		w.add(w.pos(n), "%s must be a single value", what)
+		return "", false, false
+	}
+	tk := n.GetToken()
+	if tk == nil {
+		return "", true, true
+	}
+	text, err := interpolate(tk.Value, w.env)
+	if err != nil {
+		w.add(w.pos(n), "%s: %v", what, err)
+		return "", false, false
+	}
+	return text, false, true
+}
+
+func (w *walker) str(n ast.Node, what string) string {
+	s, _, _ := w.scalar(n, what)
+	return s
+}
+
+func (w *walker) boolean(n ast.Node, what string) bool {
+	s, _, ok := w.scalar(n, what)
+	if !ok {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		w.add(w.pos(n), "%s must be true or false, not %q", what, s)
+	}
+	return b
+}
+
+func (w *walker) integer(n ast.Node, what string) (int64, bool) {
+	s, _, ok := w.scalar(n, what)
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		w.add(w.pos(n), "%s must be a whole number, not %q", what, s)
+		return 0, false
+	}
+	return v, true
+}
+
+func (w *walker) list(n ast.Node, what string) []ast.Node {
+	n = unwrap(n)
+	switch s := n.(type) {
+	case *ast.SequenceNode:
+		return s.Values
+	case *ast.NullNode:
+		return nil
+	}
+	w.add(w.pos(n), "%s must be a list", what)
+	return nil
+}
+
+func (w *walker) strings(n ast.Node, what string) []string {
+	var out []string
+	for _, item := range w.list(n, what) {
+		if s, null, ok := w.scalar(item, what+" item"); ok && !null {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest names the closest allowed key when the given one looks like a typo.
+func suggest(key string, allowed []string) string {
+	best, bestDist := "", 3
+	for _, a := range allowed {
+		if d := distance(key, a); d < bestDist {
+			best, bestDist = a, d
+		}
+	}
+	if best == "" {
+		return " (allowed: " + strings.Join(allowed, ", ") + ")"
+	}
+	return " (did you mean " + strconv.Quote(best) + "?)"
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

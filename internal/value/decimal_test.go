@@ -1,0 +1,41 @@
+package value
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseDecimal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in        string
+		precision int
+		scale     int
+		units     int64
+		out       string
+		wantErr   bool
+	}{
+		{in: "29.99", precision: 10, scale: 2, units: 2999, out: "29.99"},
+		{in: "30", precision: 10, scale: 2, units: 3000, out: "30"},
+		{in: "30.10", precision: 10, scale: 2, units: 3010, out: "30.1"},
+		{in: "-0.05", precision: 10, scale: 2, units: -5, out: "-0.05"},
+		{in: "0.001", precision: 10, scale: 2, wantErr: true},
+		{in: "1.230", precision: 10, scale: 2, units: 123, out: "1.23"},
+		{in: "123456789", precision: 10, scale: 2, wantErr: true},
+		{in: "1e2", precision: 10, scale: 2, wantErr: true},
+		{in: "", precision: 10, scale: 2, wantErr: true},
+		{in: "1.", precision: 10, scale: 2, wantErr: true},
+		{in: "999999999999999999", precision: 18, scale: 0, units: 999999999999999999, out: "999999999999999999"},
+	}
+	for _, tt := range tests {
+		d, err := ParseDecimal(tt.in, tt.precision, tt.scale)
+		if tt.wantErr {
+			require.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		require.Equal(t, tt.units, d.Units, tt.in)
+		require.Equal(t, tt.out, d.String(), tt.in)
+	}
+}
