@@ -1,0 +1,246 @@
+// Package expr is Kiln's CEL layer: the environment built from a resource's fields and the
+// translator that turns the SQL-expressible subset of a checked CEL expression into a
+// dialect-neutral query condition. List filters use it now; access rules reuse it later.
+package expr
+
+import (
+	"fmt"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// MaxFilterLen bounds filter text, in bytes.
+const MaxFilterLen = 2000
+
+// maxDepth bounds how deeply a filter may nest.
+const maxDepth = 32
+
+// Error is a filter the translator cannot accept; Message is safe to show the client.
+type Error struct{ Message string }
+
+func (e *Error) Error() string { return e.Message }
+
+func errf(format string, args ...any) error { return &Error{Message: fmt.Sprintf(format, args...)} }
+
+// Filter compiles filter expressions for one resource.
+type Filter struct {
+	env    *cel.Env
+	fields map[string]*spec.Field // nil value for system fields
+	kinds  map[string]kind
+}
+
+// NewFilter builds the CEL environment for a resource: one variable per filterable field.
+// Hidden fields, JSON fields and to-many or inverse relations are not filterable.
+func NewFilter(res *spec.Resource) (*Filter, error) {
+	f := &Filter{fields: map[string]*spec.Field{}, kinds: map[string]kind{}}
+	opts := []cel.EnvOption{
+		cel.CrossTypeNumericComparisons(true),
+		cel.ParserExpressionSizeLimit(MaxFilterLen),
+		cel.ParserRecursionLimit(maxDepth * 2),
+	}
+	add := func(name string, fld *spec.Field, k kind) {
+		f.fields[name], f.kinds[name] = fld, k
+		opts = append(opts, cel.Variable(name, k.celType(fld == nil)))
+	}
+	add("id", nil, kindString)
+	add("created_at", nil, kindTime)
+	add("updated_at", nil, kindTime)
+	for _, fld := range res.Fields {
+		if k, ok := kindOf(fld); ok && !fld.Hidden {
+			add(fld.Name, fld, k)
+		}
+	}
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cel env for %s: %w", res.Name, err)
+	}
+	f.env = env
+	return f, nil
+}
+
+// Fields lists the filterable field names.
+func (f *Filter) Fields() []string {
+	out := make([]string, 0, len(f.fields))
+	for name := range f.fields {
+		out = append(out, name)
+	}
+	return out
+}
+
+// Compile parses, type-checks and translates src. Errors are *Error.
+func (f *Filter) Compile(src string) (query.Cond, error) {
+	if len(src) > MaxFilterLen {
+		return nil, errf("filter is longer than %d bytes", MaxFilterLen)
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, errf("filter is empty")
+	}
+	checked, iss := f.env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, &Error{Message: cleanIssues(iss.Err().Error())}
+	}
+	if !checked.OutputType().IsExactType(types.BoolType) {
+		return nil, errf("filter must be a condition (true or false), not %s", checked.OutputType())
+	}
+	t := translator{f: f}
+	return t.cond(checked.NativeRep().Expr(), 0)
+}
+
+// cleanIssues keeps CEL's messages but drops its "<input>" naming and the caret drawing.
+func cleanIssues(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "ERROR:") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "ERROR: <input>:")
+		out = append(out, "at "+line)
+	}
+	if len(out) == 0 {
+		return "filter is not valid"
+	}
+	return strings.Join(out, "; ")
+}
+
+type translator struct{ f *Filter }
+
+func (t translator) cond(e celast.Expr, depth int) (query.Cond, error) {
+	if depth > maxDepth {
+		return nil, errf("filter nests deeper than %d levels", maxDepth)
+	}
+	switch e.Kind() {
+	case celast.IdentKind:
+		return t.boolIdent(e.AsIdent(), true)
+	case celast.LiteralKind:
+		if b, ok := e.AsLiteral().Value().(bool); ok {
+			if b {
+				return query.And{}, nil
+			}
+			return query.Or{}, nil
+		}
+	case celast.CallKind:
+		return t.call(e.AsCall(), depth)
+	}
+	return nil, errf("filter supports comparisons of fields with constants joined by &&, || and !")
+}
+
+func (t translator) boolIdent(name string, want bool) (query.Cond, error) {
+	if t.f.kinds[name] != kindBool {
+		return nil, errf("%s is not a boolean field", name)
+	}
+	return query.Compare{Field: name, Op: query.Eq, Value: want}, nil
+}
+
+func (t translator) call(c celast.CallExpr, depth int) (query.Cond, error) {
+	args := c.Args()
+	switch fn := c.FunctionName(); fn {
+	case operators.LogicalAnd, operators.LogicalOr:
+		return t.logical(fn, args, depth)
+	case operators.LogicalNot:
+		inner, err := t.cond(args[0], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		return query.Not{Cond: inner}, nil
+	case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals,
+		operators.Greater, operators.GreaterEquals:
+		return t.compare(fn, args[0], args[1])
+	case operators.In:
+		return t.in(args[0], args[1])
+	case "startsWith", "endsWith", "contains":
+		return t.match(fn, c)
+	}
+	return nil, errf("function %s is not supported in filters", strings.Trim(c.FunctionName(), "_@"))
+}
+
+func (t translator) logical(fn string, args []celast.Expr, depth int) (query.Cond, error) {
+	var parts []query.Cond
+	for _, a := range args {
+		c, err := t.cond(a, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, c)
+	}
+	if fn == operators.LogicalAnd {
+		return query.And(parts), nil
+	}
+	return query.Or(parts), nil
+}
+
+var opFor = map[string]query.Op{
+	operators.Equals: query.Eq, operators.NotEquals: query.Ne, operators.Less: query.Lt,
+	operators.LessEquals: query.Le, operators.Greater: query.Gt, operators.GreaterEquals: query.Ge,
+}
+
+func (t translator) compare(fn string, left, right celast.Expr) (query.Cond, error) {
+	op := opFor[fn]
+	if left.Kind() != celast.IdentKind && right.Kind() == celast.IdentKind {
+		left, right, op = right, left, op.Flip()
+	}
+	if left.Kind() != celast.IdentKind {
+		return nil, errf("a comparison needs a field on one side")
+	}
+	name := left.AsIdent()
+	if right.Kind() == celast.LiteralKind && right.AsLiteral() == types.NullValue {
+		if op != query.Eq && op != query.Ne {
+			return nil, errf("%s can only be compared to null with == or !=", name)
+		}
+		return query.Compare{Field: name, Op: op, Value: nil}, nil
+	}
+	v, err := t.constant(name, right)
+	if err != nil {
+		return nil, err
+	}
+	if t.f.kinds[name] == kindBool && op != query.Eq && op != query.Ne {
+		return nil, errf("%s is a boolean: use == or !=", name)
+	}
+	return query.Compare{Field: name, Op: op, Value: v}, nil
+}
+
+func (t translator) in(left, right celast.Expr) (query.Cond, error) {
+	if left.Kind() != celast.IdentKind || right.Kind() != celast.ListKind {
+		return nil, errf("in needs a field on the left and a list of constants on the right")
+	}
+	name := left.AsIdent()
+	elems := right.AsList().Elements()
+	if len(elems) > 100 {
+		return nil, errf("in lists take at most 100 values")
+	}
+	values := make([]any, 0, len(elems))
+	for _, el := range elems {
+		v, err := t.constant(name, el)
+		if err != nil {
+			return nil, err
+		}
+		values = append(values, v)
+	}
+	return query.In{Field: name, Values: values}, nil
+}
+
+func (t translator) match(fn string, c celast.CallExpr) (query.Cond, error) {
+	target := c.Target()
+	if !c.IsMemberFunction() || target.Kind() != celast.IdentKind || len(c.Args()) != 1 {
+		return nil, errf("%s must be called on a field: name.%s(\"text\")", fn, fn)
+	}
+	name := target.AsIdent()
+	arg := c.Args()[0]
+	if arg.Kind() != celast.LiteralKind {
+		return nil, errf("%s needs a constant string", fn)
+	}
+	text, ok := arg.AsLiteral().Value().(string)
+	if !ok {
+		return nil, errf("%s needs a constant string", fn)
+	}
+	kinds := map[string]query.MatchKind{"startsWith": query.Prefix, "endsWith": query.Suffix, "contains": query.Contains}
+	return query.Match{Field: name, Kind: kinds[fn], Text: text}, nil
+}
+

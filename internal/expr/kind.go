@@ -1,0 +1,167 @@
+package expr
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// kind is how a field looks to CEL and which Go type its constants become.
+type kind int
+
+const (
+	kindString kind = iota
+	kindInt
+	kindFloat
+	kindDecimal
+	kindBool
+	kindTime
+)
+
+// celType is nullable (a wrapper type) so "field == null" type-checks; user datetimes are dyn
+// for the same reason, and the translator still insists on timestamp("...") constants.
+func (k kind) celType(system bool) *cel.Type {
+	switch k {
+	case kindInt:
+		return cel.NullableType(cel.IntType)
+	case kindFloat, kindDecimal:
+		return cel.NullableType(cel.DoubleType)
+	case kindBool:
+		return cel.NullableType(cel.BoolType)
+	case kindTime:
+		if system {
+			return cel.TimestampType
+		}
+		return cel.DynType
+	}
+	if system {
+		return cel.StringType
+	}
+	return cel.NullableType(cel.StringType)
+}
+
+func kindOf(f *spec.Field) (kind, bool) {
+	switch f.Type {
+	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL, spec.TypeUUID, spec.TypeEnum, spec.TypeDate:
+		return kindString, true
+	case spec.TypeInteger:
+		return kindInt, true
+	case spec.TypeNumber:
+		return kindFloat, true
+	case spec.TypeDecimal:
+		return kindDecimal, true
+	case spec.TypeBoolean:
+		return kindBool, true
+	case spec.TypeDatetime:
+		return kindTime, true
+	case spec.TypeRelation:
+		return kindString, f.Relation.Kind == spec.RelToOne
+	}
+	return 0, false
+}
+
+// constant turns a literal (or timestamp("...") call) into the Go value the store expects
+// for the field name.
+func (t translator) constant(name string, e celast.Expr) (any, error) {
+	k := t.f.kinds[name]
+	if k == kindTime {
+		return timeConstant(name, e)
+	}
+	if e.Kind() != celast.LiteralKind {
+		return nil, errf("%s must be compared with a constant", name)
+	}
+	raw := e.AsLiteral().Value()
+	switch k {
+	case kindInt:
+		return intConstant(name, raw)
+	case kindFloat:
+		return floatConstant(name, raw)
+	case kindDecimal:
+		return t.decimalConstant(name, raw)
+	}
+	switch v := raw.(type) {
+	case string:
+		if k == kindString {
+			return v, nil
+		}
+	case bool:
+		if k == kindBool {
+			return v, nil
+		}
+	}
+	return nil, errf("%s cannot be compared with %v", name, raw)
+}
+
+func intConstant(name string, raw any) (any, error) {
+	switch v := raw.(type) {
+	case int64:
+		return v, nil
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v), nil
+		}
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return int64(v), nil
+		}
+		return nil, errf("%s is a whole number: compare it with one", name)
+	}
+	return nil, errf("%s must be compared with a number", name)
+}
+
+func floatConstant(name string, raw any) (any, error) {
+	switch v := raw.(type) {
+	case int64:
+		return float64(v), nil
+	case uint64:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	}
+	return nil, errf("%s must be compared with a number", name)
+}
+
+func (t translator) decimalConstant(name string, raw any) (any, error) {
+	var text string
+	switch v := raw.(type) {
+	case int64:
+		text = strconv.FormatInt(v, 10)
+	case uint64:
+		text = strconv.FormatUint(v, 10)
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, errf("%s must be compared with a finite number", name)
+		}
+		text = strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return nil, errf("%s must be compared with a number", name)
+	}
+	scale := t.f.fields[name].Scale
+	d, exact, err := value.Rescale(text, scale)
+	if err != nil || !exact {
+		return nil, errf("%s takes at most %d digits after the point and %d in all", name, scale, value.MaxPrecision)
+	}
+	return d, nil
+}
+
+func timeConstant(name string, e celast.Expr) (any, error) {
+	if e.Kind() == celast.CallKind {
+		c := e.AsCall()
+		if c.FunctionName() == "timestamp" && len(c.Args()) == 1 && c.Args()[0].Kind() == celast.LiteralKind {
+			if s, ok := c.Args()[0].AsLiteral().Value().(string); ok {
+				tm, err := value.ParseTime(s)
+				if err != nil {
+					return nil, errf("timestamp(%q) is not RFC 3339", s)
+				}
+				return tm, nil
+			}
+		}
+	}
+	return time.Time{}, errf("%s must be compared with timestamp(\"2006-01-02T15:04:05Z\")", name)
+}

@@ -1,0 +1,111 @@
+// Package query is Kiln's dialect-neutral query model: conditions, sorts and pages over a
+// resource's fields. Transports and the CEL translator build it; each store dialect renders it
+// to SQL with placeholders. Field names here are spec names, never request text.
+package query
+
+// Op is a comparison operator.
+type Op string
+
+// Comparison operators.
+const (
+	Eq Op = "="
+	Ne Op = "<>"
+	Lt Op = "<"
+	Le Op = "<="
+	Gt Op = ">"
+	Ge Op = ">="
+)
+
+// Negate returns the operator that holds exactly when op does not (for non-null values).
+func (op Op) Negate() Op {
+	return map[Op]Op{Eq: Ne, Ne: Eq, Lt: Ge, Le: Gt, Gt: Le, Ge: Lt}[op]
+}
+
+// Flip returns the operator with its operands swapped (10 < x is x > 10).
+func (op Op) Flip() Op {
+	return map[Op]Op{Eq: Eq, Ne: Ne, Lt: Gt, Le: Ge, Gt: Lt, Ge: Le}[op]
+}
+
+// Cond is a condition tree node.
+type Cond interface{ isCond() }
+
+// Compare is Field Op Value. A nil Value with Eq or Ne means IS NULL / IS NOT NULL.
+// Values are typed for the field: string, int64, float64, bool, value.Decimal, time.Time.
+type Compare struct {
+	Field string
+	Op    Op
+	Value any
+}
+
+// In is Field IN (Values...), or NOT IN when Not.
+type In struct {
+	Field  string
+	Values []any
+	Not    bool
+}
+
+// MatchKind says where a Match looks for its text.
+type MatchKind int
+
+// Match kinds.
+const (
+	Prefix MatchKind = iota
+	Suffix
+	Contains
+)
+
+// Match is a case-sensitive substring test on a text field.
+type Match struct {
+	Field string
+	Kind  MatchKind
+	Text  string
+}
+
+// And holds when every condition holds; an empty And is true.
+type And []Cond
+
+// Or holds when any condition holds; an empty Or is false.
+type Or []Cond
+
+// Not negates its condition.
+type Not struct{ Cond Cond }
+
+func (Compare) isCond() {}
+func (In) isCond()      {}
+func (Match) isCond()   {}
+func (And) isCond()     {}
+func (Or) isCond()      {}
+func (Not) isCond()     {}
+
+// Sort orders by one field.
+type Sort struct {
+	Field string
+	Desc  bool
+}
+
+// List is a list query over one resource.
+type List struct {
+	Where  Cond
+	Sort   []Sort // the store appends id as the final tiebreaker
+	Limit  int
+	After  []any // keyset: the sort values then the id of the last row seen
+	Offset int   // page mode
+	Count  bool
+}
+
+// AndOf joins conditions, dropping nils.
+func AndOf(conds ...Cond) Cond {
+	var out And
+	for _, c := range conds {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
+	}
+	return out
+}
