@@ -49,7 +49,7 @@ func NewFilter(res *spec.Resource) (*Filter, error) {
 		f.fields[name], f.kinds[name] = fld, k
 		opts = append(opts, cel.Variable(name, k.celType(fld == nil)))
 	}
-	add("id", nil, kindString)
+	add("id", nil, kindUUID)
 	add("created_at", nil, kindTime)
 	add("updated_at", nil, kindTime)
 	for _, fld := range res.Fields {
@@ -232,6 +232,9 @@ func (t translator) match(fn string, c celast.CallExpr) (query.Cond, error) {
 		return nil, errf("%s must be called on a field: name.%s(\"text\")", fn, fn)
 	}
 	name := target.AsIdent()
+	if t.f.kinds[name] != kindString {
+		return nil, errf("%s works on text fields only", fn)
+	}
 	arg := c.Args()[0]
 	if arg.Kind() != celast.LiteralKind {
 		return nil, errf("%s needs a constant string", fn)
@@ -243,4 +246,3 @@ func (t translator) match(fn string, c celast.CallExpr) (query.Cond, error) {
 	kinds := map[string]query.MatchKind{"startsWith": query.Prefix, "endsWith": query.Suffix, "contains": query.Contains}
 	return query.Match{Field: name, Kind: kinds[fn], Text: text}, nil
 }
-

@@ -37,7 +37,7 @@ func TestFilterCompile(t *testing.T) {
 		{src: `name in ["a", "b"]`, want: query.In{Field: "name", Values: []any{"a", "b"}}},
 		{src: `name.startsWith("Te")`, want: query.Match{Field: "name", Kind: query.Prefix, Text: "Te"}},
 		{src: `created_at >= timestamp("2026-01-01T00:00:00Z")`, want: query.Compare{Field: "created_at", Op: query.Ge, Value: ts}},
-		{src: `category == "x"`, want: query.Compare{Field: "category", Op: query.Eq, Value: "x"}},
+		{src: `category == "0192a6a0-0000-7000-8000-000000000001"`, want: query.Compare{Field: "category", Op: query.Eq, Value: "0192a6a0-0000-7000-8000-000000000001"}},
 	}
 	for _, tt := range tests {
 		got, err := f.Compile(tt.src)

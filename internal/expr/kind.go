@@ -7,6 +7,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
+	"github.com/google/uuid"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/value"
@@ -22,6 +23,7 @@ const (
 	kindDecimal
 	kindBool
 	kindTime
+	kindUUID
 )
 
 // celType is nullable (a wrapper type) so "field == null" type-checks; user datetimes are dyn
@@ -48,8 +50,10 @@ func (k kind) celType(system bool) *cel.Type {
 
 func kindOf(f *spec.Field) (kind, bool) {
 	switch f.Type {
-	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL, spec.TypeUUID, spec.TypeEnum, spec.TypeDate:
+	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL, spec.TypeEnum, spec.TypeDate:
 		return kindString, true
+	case spec.TypeUUID:
+		return kindUUID, true
 	case spec.TypeInteger:
 		return kindInt, true
 	case spec.TypeNumber:
@@ -61,7 +65,7 @@ func kindOf(f *spec.Field) (kind, bool) {
 	case spec.TypeDatetime:
 		return kindTime, true
 	case spec.TypeRelation:
-		return kindString, f.Relation.Kind == spec.RelToOne
+		return kindUUID, f.Relation.Kind == spec.RelToOne
 	}
 	return 0, false
 }
@@ -89,6 +93,13 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 	case string:
 		if k == kindString {
 			return v, nil
+		}
+		if k == kindUUID {
+			u, err := uuid.Parse(v)
+			if err != nil || len(v) != 36 {
+				return nil, errf("%s must be compared with a UUID", name)
+			}
+			return u.String(), nil
 		}
 	case bool:
 		if k == kindBool {

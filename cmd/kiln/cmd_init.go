@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+const initSpec = `# A Kiln spec. Every key is documented in docs/spec.md of the Kiln repository.
+name: %s
+database:
+  # Empty: embedded SQLite in --data-dir. Set KILN_DATABASE_URL=postgres://... for PostgreSQL.
+  url: ${KILN_DATABASE_URL:-}
+server:
+  base_path: /api
+
+resources:
+  notes:
+    fields:
+      title: {type: string, required: true, min_length: 1, max_length: 200}
+      body: text
+      done: {type: boolean, default: false}
+    indexes:
+      - fields: [done]
+`
+
+const initReadme = `# %s
+
+A backend built with [Kiln](https://github.com/kiln-dev/kiln).
+
+    kiln serve --dev            # plans and applies migrations, serves on 127.0.0.1:8080
+    curl -s localhost:8080/api/notes
+    curl -s -XPOST localhost:8080/api/notes -H 'Content-Type: application/json' -d '{"title":"First"}'
+
+API docs: http://127.0.0.1:8080/docs. Schema changes: edit kiln.yaml, then
+` + "`kiln migrate plan`" + ` and ` + "`kiln migrate up`" + ` (or keep ` + "`--dev`" + ` on while developing).
+`
+
+func newInit(o *output) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init [dir]",
+		Short: "Scaffold a new project: a working kiln.yaml and a README",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			name := filepath.Base(abs)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", dir, err)
+			}
+			files := map[string]string{"kiln.yaml": fmt.Sprintf(initSpec, name), "README.md": fmt.Sprintf(initReadme, name),
+				".gitignore": "kiln_data/\n"}
+			for _, f := range []string{"kiln.yaml", "README.md", ".gitignore"} {
+				path := filepath.Join(dir, f)
+				if _, err := os.Stat(path); err == nil {
+					return errors.New(path + " already exists; kiln init does not overwrite files")
+				}
+			}
+			for _, f := range []string{"kiln.yaml", "README.md", ".gitignore"} {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte(files[f]), 0o644); err != nil {
+					return err
+				}
+				o.ok("created %s", filepath.Join(dir, f))
+			}
+			o.info("\nNext: cd %s && kiln serve --dev", dir)
+			return nil
+		},
+	}
+}

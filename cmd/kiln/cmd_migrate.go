@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/migrate"
+)
+
+func newMigrate(o *output) *cobra.Command {
+	cmd := &cobra.Command{Use: "migrate", Short: "Plan, apply, revert and list schema migrations"}
+	cmd.AddCommand(newMigratePlan(o), newMigrateUp(o), newMigrateDown(o), newMigrateStatus(o))
+	return cmd
+}
+
+// openMigrator loads the spec and opens the database without checking its schema.
+func openMigrator(cmd *cobra.Command, s *settings) (*migrate.Migrator, migrate.Schema, func(), error) {
+	sp, err := kiln.LoadSpec(s.spec, nil)
+	if err != nil {
+		return nil, migrate.Schema{}, nil, err
+	}
+	st, m, err := kiln.OpenStore(cmd.Context(), s.config(discardLogger()), sp)
+	if err != nil {
+		return nil, migrate.Schema{}, nil, err
+	}
+	return m, migrate.FromSpec(sp), func() { _ = st.Close() }, nil
+}
+
+func newMigratePlan(o *output) *cobra.Command {
+	var s settings
+	var name string
+	var allow, dryRun bool
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Diff the spec against the last migration, print the SQL and write the next up/down files",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, desired, done, err := openMigrator(cmd, &s)
+			if err != nil {
+				return err
+			}
+			defer done()
+			plan, err := m.Plan(desired)
+			if err != nil {
+				return err
+			}
+			if plan.Empty() {
+				o.ok("the migrations already match the spec")
+				return nil
+			}
+			printPlan(o, plan)
+			if dryRun {
+				return nil
+			}
+			f, err := m.Write(plan, name, allow)
+			if errors.Is(err, migrate.ErrDestructive) {
+				o.warn("not written: destructive changes need --allow-destructive")
+			}
+			if err != nil {
+				return err
+			}
+			o.ok("wrote %s and %s", f.UpPath, filepath.Base(f.DownPath))
+			return nil
+		},
+	}
+	s.bind(cmd)
+	cmd.Flags().StringVar(&name, "name", "change", "name of the migration")
+	cmd.Flags().BoolVar(&allow, "allow-destructive", false, "allow dropping tables or columns and narrowing types")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan without writing files")
+	return cmd
+}
+
+func printPlan(o *output, plan migrate.Plan) {
+	o.info("Changes:")
+	for _, c := range plan.Changes {
+		if c.Destructive {
+			o.warn("%s  [destructive]", c.Description)
+		} else {
+			o.step("%s", c.Description)
+		}
+	}
+	o.info("\nSQL (up):")
+	for _, stmt := range plan.Up {
+		o.info("%s;", stmt)
+	}
+}
+
+func newMigrateUp(o *output) *cobra.Command {
+	var s settings
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration, each in its own transaction",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, _, done, err := openMigrator(cmd, &s)
+			if err != nil {
+				return err
+			}
+			defer done()
+			applied, err := m.Up(cmd.Context(), func(f migrate.File) { o.ok("applied %04d_%s", f.Version, f.Name) })
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 {
+				o.ok("nothing to apply: the database is up to date")
+			}
+			return nil
+		},
+	}
+	s.bind(cmd)
+	return cmd
+}
+
+func newMigrateDown(o *output) *cobra.Command {
+	var s settings
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Revert the last applied migration",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, _, done, err := openMigrator(cmd, &s)
+			if err != nil {
+				return err
+			}
+			defer done()
+			f, err := m.Down(cmd.Context())
+			if err != nil {
+				return err
+			}
+			o.ok("reverted %04d_%s", f.Version, f.Name)
+			return nil
+		},
+	}
+	s.bind(cmd)
+	return cmd
+}
+
+func newMigrateStatus(o *output) *cobra.Command {
+	var s settings
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "List migrations and whether each is applied",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, desired, done, err := openMigrator(cmd, &s)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return printStatus(cmd, o, m, desired)
+		},
+	}
+	s.bind(cmd)
+	return cmd
+}
+
+func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired migrate.Schema) error {
+	files, err := m.Files()
+	if err != nil {
+		return err
+	}
+	applied, err := m.Applied(cmd.Context())
+	if err != nil {
+		return err
+	}
+	at := map[int]string{}
+	for _, a := range applied {
+		at[a.Version] = a.AppliedAt
+	}
+	o.info("Migrations in %s:", m.Dir())
+	for _, f := range files {
+		state := o.paint("33", "pending")
+		if when, ok := at[f.Version]; ok {
+			state = o.paint("32", "applied "+when)
+		}
+		o.info("  %04d_%-30s %s", f.Version, f.Name, state)
+	}
+	if plan, err := m.Plan(desired); err == nil && !plan.Empty() {
+		o.warn("the spec has %d change(s) no migration covers yet: run kiln migrate plan", len(plan.Changes))
+	}
+	fmt.Fprintln(o.out)
+	return nil
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-dev/kiln"
+)
+
+// settings are the flags every command that opens the app shares, with env fallbacks.
+type settings struct {
+	spec    string
+	dataDir string
+	dbURL   string
+	migDir  string
+}
+
+func (s *settings) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&s.spec, "spec", envOr("KILN_SPEC", "kiln.yaml"), "spec file (env KILN_SPEC)")
+	f.StringVar(&s.dataDir, "data-dir", envOr("KILN_DATA_DIR", "kiln_data"), "directory for the embedded SQLite database (env KILN_DATA_DIR)")
+	f.StringVar(&s.migDir, "migrations", os.Getenv("KILN_MIGRATIONS_DIR"), "migrations directory (default: migrations/ beside the spec)")
+	s.dbURL = os.Getenv("KILN_DATABASE_URL")
+}
+
+func (s *settings) config(log *slog.Logger) kiln.Config {
+	return kiln.Config{SpecPath: s.spec, DataDir: s.dataDir, DatabaseURL: s.dbURL, MigrationsDir: s.migDir, Logger: log}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(key string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(key))
+	return b
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newRoot(o *output) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kiln",
+		Short:         "Kiln turns a spec into a running, tested backend",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o))
+	return root
+}

@@ -1,0 +1,156 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// encoder writes records of one resource as JSON in field order, without building maps.
+type encoder struct {
+	res *spec.Resource
+}
+
+// view says which fields to write and which relations are expanded.
+type view struct {
+	fields   map[string]bool // nil: all visible
+	expanded map[string]*service.Expansion
+	spec     *spec.Spec
+	nested   bool // an expanded record: links and inverses are not loaded for it
+}
+
+func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
+	b.WriteString(`{"id":`)
+	appendString(b, rec.ID)
+	if v.want("created_at") {
+		b.WriteString(`,"created_at":`)
+		appendString(b, value.FormatTime(rec.CreatedAt))
+	}
+	if v.want("updated_at") {
+		b.WriteString(`,"updated_at":`)
+		appendString(b, value.FormatTime(rec.UpdatedAt))
+	}
+	for i, f := range e.res.Fields {
+		if f.Hidden || !v.want(f.Name) {
+			continue
+		}
+		if v.nested && (f.IsToMany() || f.IsInverse()) {
+			continue
+		}
+		if exp := v.expanded[f.Name]; exp != nil {
+			b.WriteString(`,"` + f.Name + `":`)
+			e.expandedValue(b, f, rec, rec.Values[i], exp, v)
+			continue
+		}
+		if f.IsInverse() {
+			continue // listed only when expanded
+		}
+		b.WriteString(`,"` + f.Name + `":`)
+		if raw, ok := rec.Values[i].(string); ok && f.Type == spec.TypeJSON {
+			b.WriteString(raw) // stored as the JSON text the client sent, re-encoded on write
+			continue
+		}
+		appendValue(b, rec.Values[i])
+	}
+	b.WriteByte('}')
+}
+
+func (e encoder) expandedValue(b *bytes.Buffer, f *spec.Field, rec *store.Record, val any, exp *service.Expansion, v view) {
+	sub := encoder{res: v.spec.Resource(f.Relation.To)}
+	nested := view{spec: v.spec, nested: true}
+	switch {
+	case f.IsInverse():
+		b.WriteByte('[')
+		for i, child := range exp.ByParent[rec.ID] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			sub.record(b, child, nested)
+		}
+		b.WriteByte(']')
+	case f.IsToMany():
+		ids, _ := val.([]string)
+		b.WriteByte('[')
+		n := 0
+		for _, id := range ids {
+			if target := exp.ByID[id]; target != nil {
+				if n > 0 {
+					b.WriteByte(',')
+				}
+				sub.record(b, target, nested)
+				n++
+			}
+		}
+		b.WriteByte(']')
+	default:
+		id, _ := val.(string)
+		if target := exp.ByID[id]; target != nil {
+			sub.record(b, target, nested)
+		} else {
+			b.WriteString("null")
+		}
+	}
+}
+
+func (v view) want(name string) bool { return v.fields == nil || v.fields[name] }
+
+func appendValue(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case string:
+		appendString(b, x)
+	case int64:
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), x, 10))
+	case float64:
+		b.Write(strconv.AppendFloat(b.AvailableBuffer(), x, 'g', -1, 64))
+	case bool:
+		b.Write(strconv.AppendBool(b.AvailableBuffer(), x))
+	case value.Decimal:
+		b.WriteString(x.String())
+	case time.Time:
+		appendString(b, value.FormatTime(x))
+	case []string:
+		b.WriteByte('[')
+		for i, s := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			appendString(b, s)
+		}
+		b.WriteByte(']')
+	default:
+		raw, _ := json.Marshal(x)
+		b.Write(raw)
+	}
+}
+
+// appendString writes s as a JSON string without HTML escaping.
+func appendString(b *bytes.Buffer, s string) {
+	if plainASCII(s) {
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode adds a newline
+}
+
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,238 @@
+package rest
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Config wires the REST transport.
+type Config struct {
+	Spec    *spec.Spec
+	Service *service.Service
+	Logger  *slog.Logger
+}
+
+// Handler serves the REST API of a spec.
+type Handler struct {
+	spec     *spec.Spec
+	svc      *service.Service
+	log      *slog.Logger
+	maxBody  int64
+	encoders map[string]encoder
+}
+
+// New builds the handler.
+func New(cfg Config) *Handler {
+	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
+		encoders: map[string]encoder{}}
+	for _, r := range cfg.Spec.Resources {
+		h.encoders[r.Name] = encoder{res: r}
+	}
+	return h
+}
+
+// Register adds every resource route to mux, with problem+json 405s listing Allow.
+func (h *Handler) Register(mux *http.ServeMux) {
+	base := strings.TrimSuffix(h.spec.Server.BasePath, "/")
+	for _, r := range h.spec.Resources {
+		name := r.Name
+		coll, item := base+"/"+name, base+"/"+name+"/{id}"
+		mux.HandleFunc("GET "+coll, func(w http.ResponseWriter, req *http.Request) { h.list(w, req, name) })
+		mux.HandleFunc("POST "+coll, func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) })
+		mux.HandleFunc("GET "+item, func(w http.ResponseWriter, req *http.Request) { h.get(w, req, name) })
+		mux.HandleFunc("PATCH "+item, func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) })
+		mux.HandleFunc("PUT "+item, func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) })
+		mux.HandleFunc("DELETE "+item, func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) })
+		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
+		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
+	}
+	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
+		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
+	})
+}
+
+func (h *Handler) methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodOptions {
+			w.Header().Set("Allow", allow+", OPTIONS")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Allow", allow)
+		WriteError(w, req, h.log, service.Errorf(service.CodeMethodNotAllow, "%s is not allowed here", req.Method))
+	}
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	rec, err := h.svc.Create(r.Context(), res, in, service.WriteOpts{})
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Location", h.spec.Server.BasePath+"/"+res+"/"+rec.ID)
+	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
+	q := r.URL.Query()
+	v := view{spec: h.spec}
+	expand, fields, err := h.shape(res, q)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	rec, exp, err := h.svc.Get(r.Context(), res, r.PathValue("id"), expand)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	v.expanded, v.fields = exp, fields
+	etag := etagOf(rec)
+	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, res, rec, v)
+}
+
+// shape validates the expand and fields parameters of a single-record read.
+func (h *Handler) shape(res string, q url.Values) ([]string, map[string]bool, error) {
+	for name := range q {
+		if name != "expand" && name != "fields" {
+			return nil, nil, &service.Error{Code: service.CodeMalformed, Message: "unknown parameter",
+				Fields: []service.FieldError{{Field: name, Code: "unknown_parameter", Message: "use expand or fields"}}}
+		}
+	}
+	only := url.Values{}
+	for _, k := range []string{"expand", "fields"} {
+		if v, ok := q[k]; ok {
+			only[k] = v
+		}
+	}
+	p, err := h.svc.ParseList(res, only)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Expand, fieldSet(p.Fields), nil
+}
+
+func fieldSet(names []string) map[string]bool {
+	if len(names) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, res string, full bool) {
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	opts, err := ifMatch(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	rec, err := h.svc.Update(r.Context(), res, r.PathValue("id"), in, full, opts)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, res, rec, view{spec: h.spec})
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, res string) {
+	opts, err := ifMatch(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	if err := h.svc.Delete(r.Context(), res, r.PathValue("id"), opts); err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, res string) {
+	p, err := h.svc.ParseList(res, r.URL.Query())
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	page, err := h.svc.List(r.Context(), res, p)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	v := view{spec: h.spec, expanded: page.Expanded, fields: fieldSet(p.Fields)}
+	var b bytes.Buffer
+	b.Grow(256 * (len(page.Records) + 1))
+	b.WriteString(`{"items":[`)
+	enc := h.encoders[res]
+	for i, rec := range page.Records {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		enc.record(&b, rec, v)
+	}
+	b.WriteString(`],"next_cursor":`)
+	if page.NextCursor == "" {
+		b.WriteString("null")
+	} else {
+		appendString(&b, page.NextCursor)
+	}
+	if page.Total != nil {
+		b.WriteString(`,"total":` + strconv.FormatInt(*page.Total, 10))
+	}
+	b.WriteString("}\n")
+	writeJSON(w, http.StatusOK, b.Bytes())
+}
+
+func (h *Handler) writeRecord(w http.ResponseWriter, status int, res string, rec *store.Record, v view) {
+	var b bytes.Buffer
+	h.encoders[res].record(&b, rec, v)
+	b.WriteByte('\n')
+	w.Header().Set("ETag", etagOf(rec))
+	writeJSON(w, status, b.Bytes())
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func etagOf(rec *store.Record) string { return `"` + strconv.FormatInt(rec.Version, 10) + `"` }
+
+// ifMatch reads If-Match: a single ETag this API issued, or * (any version).
+func ifMatch(r *http.Request) (service.WriteOpts, error) {
+	m := strings.TrimSpace(r.Header.Get("If-Match"))
+	if m == "" || m == "*" {
+		return service.WriteOpts{}, nil
+	}
+	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
+	if err != nil || v <= 0 {
+		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record")
+	}
+	return service.WriteOpts{IfVersion: v}, nil
+}

@@ -1,0 +1,87 @@
+// Package rest is Kiln's REST transport: routes built from the spec, strict JSON decoding,
+// a per-resource record encoder and RFC 9457 problem responses. It translates HTTP to
+// service calls and never decides business steps itself.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// statusOf is the one table from error codes to HTTP status; unknown codes are 500.
+var statusOf = map[service.Code]int{
+	service.CodeValidation:      http.StatusBadRequest,
+	service.CodeMalformed:       http.StatusBadRequest,
+	service.CodeUnauthorized:    http.StatusUnauthorized,
+	service.CodeForbidden:       http.StatusForbidden,
+	service.CodeNotFound:        http.StatusNotFound,
+	service.CodeMethodNotAllow:  http.StatusMethodNotAllowed,
+	service.CodeConflict:        http.StatusConflict,
+	service.CodePrecondition:    http.StatusPreconditionFailed,
+	service.CodePayloadTooLarge: http.StatusRequestEntityTooLarge,
+	service.CodeUnsupportedType: http.StatusUnsupportedMediaType,
+	service.CodeRateLimited:     http.StatusTooManyRequests,
+	service.CodeInternal:        http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for an error code.
+func Status(code service.Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Error     service.Code         `json:"error"`
+	Detail    string               `json:"detail,omitempty"`
+	Errors    []service.FieldError `json:"errors,omitempty"`
+	RequestID string               `json:"request_id"`
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 1
+
+// WithRequestID stores the request id for problem responses and logs.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestID returns the request id stored by WithRequestID.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WriteError renders err as problem+json. Internal errors are logged with the request id
+// and show the client nothing but the code.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := service.AsError(err)
+	status := Status(e.Code)
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Error: e.Code,
+		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
+	if status >= 500 {
+		p.Detail, p.Errors = "", nil
+		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
+	}
+	if e.Code == service.CodeRateLimited {
+		w.Header().Set("Retry-After", "1")
+	}
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body.Bytes())
+}

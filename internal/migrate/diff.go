@@ -1,0 +1,223 @@
+package migrate
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// Change is one human-readable difference between two schemas.
+type Change struct {
+	Description string
+	Destructive bool
+}
+
+// Plan is the SQL that takes a database from one schema to another, and back.
+type Plan struct {
+	From, To Schema
+	Changes  []Change
+	Up       []string
+	Down     []string
+}
+
+// Empty reports whether the schemas already agree.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Destructive lists the changes that can lose data.
+func (p Plan) Destructive() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Destructive {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Diff plans the way from one schema to another for a dialect.
+func Diff(from, to Schema, dialect string) Plan {
+	d := ddl{dialect: dialect}
+	changes, up := d.steps(from, to)
+	_, down := d.steps(to, from)
+	return Plan{From: from, To: to, Changes: changes, Up: up, Down: down}
+}
+
+func (d ddl) steps(from, to Schema) ([]Change, []string) {
+	var changes []Change
+	var stmts []string
+	// Drops first, referencing tables (later in order) before the ones they reference.
+	for i := len(from.Tables) - 1; i >= 0; i-- {
+		t := from.Tables[i]
+		if to.table(t.Name) == nil {
+			changes = append(changes, Change{Description: "drop table " + t.Name, Destructive: true})
+			stmts = append(stmts, d.dropTable(t.Name))
+		}
+	}
+	for _, t := range orderByReferences(to.Tables) {
+		old := from.table(t.Name)
+		if old == nil {
+			changes = append(changes, Change{Description: "create table " + t.Name})
+			stmts = append(stmts, d.createTable(t, t.Name))
+			for _, ix := range t.Indexes {
+				stmts = append(stmts, d.createIndex(t.Name, ix))
+			}
+			continue
+		}
+		c, s := d.alterTable(*old, t)
+		changes, stmts = append(changes, c...), append(stmts, s...)
+	}
+	return changes, stmts
+}
+
+// orderByReferences puts referenced tables before the tables that reference them, so
+// PostgreSQL can check REFERENCES at CREATE time; cycles keep their declared order.
+func orderByReferences(tables []Table) []Table {
+	placed := map[string]bool{}
+	names := map[string]bool{}
+	for _, t := range tables {
+		names[t.Name] = true
+	}
+	var out []Table
+	for len(out) < len(tables) {
+		progressed := false
+		for _, t := range tables {
+			if placed[t.Name] || !refsPlaced(t, placed, names) {
+				continue
+			}
+			out, placed[t.Name], progressed = append(out, t), true, true
+		}
+		if !progressed {
+			for _, t := range tables {
+				if !placed[t.Name] {
+					out, placed[t.Name] = append(out, t), true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func refsPlaced(t Table, placed, names map[string]bool) bool {
+	for _, c := range t.Columns {
+		if c.References != "" && c.References != t.Name && names[c.References] && !placed[c.References] {
+			return false
+		}
+	}
+	return true
+}
+
+func columnsOf(t Table) map[string]Column {
+	m := make(map[string]Column, len(t.Columns))
+	for _, c := range t.Columns {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func (d ddl) alterTable(old, cur Table) ([]Change, []string) {
+	var changes []Change
+	oldCols, curCols := columnsOf(old), columnsOf(cur)
+	for _, c := range old.Columns {
+		if _, ok := curCols[c.Name]; !ok {
+			changes = append(changes, Change{Description: fmt.Sprintf("drop column %s.%s", old.Name, c.Name), Destructive: true})
+		}
+	}
+	for _, c := range cur.Columns {
+		prev, ok := oldCols[c.Name]
+		switch {
+		case !ok:
+			desc := fmt.Sprintf("add column %s.%s %s", cur.Name, c.Name, c.Type)
+			if c.NotNull && c.Default == nil {
+				desc += " (required without default: fails if the table has rows)"
+			}
+			changes = append(changes, Change{Description: desc})
+		case !reflect.DeepEqual(prev, c):
+			changes = append(changes, Change{Description: fmt.Sprintf("alter column %s.%s: %s", cur.Name, c.Name, describe(prev, c)),
+				Destructive: narrowing(prev.Type, c.Type)})
+		}
+	}
+	columnsChanged := len(changes) > 0
+	ixChanges, dropIx, addIx := diffIndexes(old, cur)
+	changes = append(changes, ixChanges...)
+	if !columnsChanged {
+		return changes, append(dropIx, d.createIndexes(cur.Name, addIx)...)
+	}
+	if d.pg() {
+		return changes, d.alterPostgres(old, cur, dropIx, addIx)
+	}
+	return changes, d.alterSQLite(old, cur)
+}
+
+func (d ddl) createIndexes(table string, ixs []Index) []string {
+	var out []string
+	for _, ix := range ixs {
+		out = append(out, d.createIndex(table, ix))
+	}
+	return out
+}
+
+func diffIndexes(old, cur Table) ([]Change, []string, []Index) {
+	var changes []Change
+	var drops []string
+	var adds []Index
+	oldIx := map[string]Index{}
+	for _, ix := range old.Indexes {
+		oldIx[ix.Name] = ix
+	}
+	curIx := map[string]Index{}
+	for _, ix := range cur.Indexes {
+		curIx[ix.Name] = ix
+	}
+	for _, ix := range old.Indexes {
+		if c, ok := curIx[ix.Name]; !ok || !reflect.DeepEqual(c, ix) {
+			changes = append(changes, Change{Description: "drop index " + ix.Name})
+			drops = append(drops, ddl{}.dropIndex(ix))
+		}
+	}
+	for _, ix := range cur.Indexes {
+		if o, ok := oldIx[ix.Name]; !ok || !reflect.DeepEqual(o, ix) {
+			kind := "index"
+			if ix.Unique {
+				kind = "unique index"
+			}
+			changes = append(changes, Change{Description: fmt.Sprintf("create %s %s on %s(%s)", kind, ix.Name, cur.Name, strings.Join(ix.Columns, ", "))})
+			adds = append(adds, ix)
+		}
+	}
+	return changes, drops, adds
+}
+
+func describe(a, b Column) string {
+	var parts []string
+	if a.Type != b.Type {
+		parts = append(parts, fmt.Sprintf("type %s -> %s", a.Type, b.Type))
+	}
+	if a.NotNull != b.NotNull {
+		parts = append(parts, fmt.Sprintf("required %v -> %v", a.NotNull, b.NotNull))
+	}
+	if !reflect.DeepEqual(a.Default, b.Default) {
+		parts = append(parts, "default changed")
+	}
+	if a.References != b.References || a.OnDelete != b.OnDelete {
+		parts = append(parts, "reference changed")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// narrowing reports whether converting from one column type to another can lose data.
+func narrowing(from, to string) bool {
+	if from == to || to == "text" {
+		return false
+	}
+	fp, fs, fromDec := decimalShape(from)
+	tp, ts, toDec := decimalShape(to)
+	switch {
+	case fromDec && toDec:
+		return ts < fs || tp-ts < fp-fs
+	case from == "integer" && (to == "real" || toDec):
+		return toDec && tp-ts < 18
+	case from == "uuid" && to == "text":
+		return false
+	}
+	return true
+}

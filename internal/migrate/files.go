@@ -1,0 +1,134 @@
+package migrate
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+const schemaPrefix = "-- kiln-schema: "
+
+// File is one versioned migration on disk: NNNN_name.up.sql and NNNN_name.down.sql.
+type File struct {
+	Version  int
+	Name     string
+	UpPath   string
+	DownPath string
+	Up       string
+	Down     string
+	Schema   Schema // the schema after applying Up
+	Checksum string
+}
+
+var fileRe = regexp.MustCompile(`^(\d{4,})_([a-z0-9_]+)\.up\.sql$`)
+
+// readFiles lists the migrations in dir in version order.
+func readFiles(dir string) ([]File, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var out []File
+	for _, e := range entries {
+		m := fileRe.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		f, err := readFile(dir, m[1], m[2])
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 && out[len(out)-1].Version == f.Version {
+			return nil, fmt.Errorf("two migrations have version %d", f.Version)
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+func readFile(dir, version, name string) (File, error) {
+	v, _ := strconv.Atoi(version)
+	f := File{Version: v, Name: name,
+		UpPath:   filepath.Join(dir, version+"_"+name+".up.sql"),
+		DownPath: filepath.Join(dir, version+"_"+name+".down.sql")}
+	up, err := os.ReadFile(f.UpPath)
+	if err != nil {
+		return File{}, fmt.Errorf("read migration: %w", err)
+	}
+	down, err := os.ReadFile(f.DownPath)
+	if err != nil {
+		return File{}, fmt.Errorf("migration %s has no down file: %w", filepath.Base(f.UpPath), err)
+	}
+	f.Up, f.Down = string(up), string(down)
+	sum := sha256.Sum256(up)
+	f.Checksum = hex.EncodeToString(sum[:])
+	sc := bufio.NewScanner(strings.NewReader(f.Up))
+	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, schemaPrefix) {
+			if f.Schema, err = DecodeSchema(strings.TrimPrefix(line, schemaPrefix)); err != nil {
+				return File{}, fmt.Errorf("%s: %w", f.UpPath, err)
+			}
+			return f, nil
+		}
+	}
+	return File{}, fmt.Errorf("%s: no %q line (files are written by kiln migrate plan)", f.UpPath, strings.TrimSpace(schemaPrefix))
+}
+
+// writeFile writes the up and down files of plan as the next version in dir.
+func writeFile(dir string, version int, name, dialect string, p Plan) (File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return File{}, fmt.Errorf("create migrations dir: %w", err)
+	}
+	prefix := fmt.Sprintf("%04d_%s", version, name)
+	header := fmt.Sprintf("-- kiln migration %04d %s (%s), written by kiln migrate plan.\n", version, name, dialect)
+	var up strings.Builder
+	up.WriteString(header)
+	up.WriteString(schemaPrefix + p.To.Encode() + "\n")
+	for _, c := range p.Changes {
+		up.WriteString("-- " + c.Description + "\n")
+	}
+	writeStatements(&up, p.Up)
+	var down strings.Builder
+	down.WriteString(header)
+	writeStatements(&down, p.Down)
+	upPath, downPath := filepath.Join(dir, prefix+".up.sql"), filepath.Join(dir, prefix+".down.sql")
+	if err := os.WriteFile(upPath, []byte(up.String()), 0o644); err != nil {
+		return File{}, fmt.Errorf("write migration: %w", err)
+	}
+	if err := os.WriteFile(downPath, []byte(down.String()), 0o644); err != nil {
+		return File{}, fmt.Errorf("write migration: %w", err)
+	}
+	return readFile(dir, fmt.Sprintf("%04d", version), name)
+}
+
+func writeStatements(b *strings.Builder, stmts []string) {
+	for _, s := range stmts {
+		b.WriteString("\n" + s + ";\n")
+	}
+}
+
+var nameRe = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// cleanName makes a migration name from free text.
+func cleanName(s string) string {
+	s = strings.Trim(nameRe.ReplaceAllString(strings.ToLower(s), "_"), "_")
+	if s == "" {
+		return "change"
+	}
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return s
+}

@@ -1,0 +1,249 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Config wires a Migrator.
+type Config struct {
+	// Dir holds the migrations of every dialect, in a folder per dialect.
+	Dir string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Migrator plans, writes and applies migrations for one store.
+type Migrator struct {
+	st  *store.Store
+	dir string
+	now func() time.Time
+}
+
+// Applied is one row of the migrations table.
+type Applied struct {
+	Version   int
+	Name      string
+	Checksum  string
+	Schema    Schema
+	AppliedAt string
+}
+
+// ErrDestructive means a plan drops or narrows something and was not allowed to.
+var ErrDestructive = errors.New("plan has destructive changes")
+
+// New makes a Migrator; migrations for st's dialect live in cfg.Dir/<dialect>.
+func New(cfg Config, st *store.Store) *Migrator {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Migrator{st: st, dir: filepath.Join(cfg.Dir, st.Dialect()), now: cfg.Now}
+}
+
+// Dir is where this dialect's files live.
+func (m *Migrator) Dir() string { return m.dir }
+
+// Files lists the migration files.
+func (m *Migrator) Files() ([]File, error) { return readFiles(m.dir) }
+
+const createTable = `CREATE TABLE IF NOT EXISTS kiln_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  checksum TEXT NOT NULL,
+  schema TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`
+
+// Applied lists the applied migrations in order.
+func (m *Migrator) Applied(ctx context.Context) ([]Applied, error) {
+	var out []Applied
+	err := m.st.InTx(ctx, func(tx *store.Exec) error {
+		if err := tx.ExecDDL(ctx, createTable); err != nil {
+			return err
+		}
+		rows, err := tx.QueryRaw(ctx, "SELECT version, name, checksum, schema, applied_at FROM kiln_migrations ORDER BY version")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a Applied
+			var schema string
+			if err := rows.Scan(&a.Version, &a.Name, &a.Checksum, &schema, &a.AppliedAt); err != nil {
+				return err
+			}
+			if a.Schema, err = DecodeSchema(schema); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	return out, nil
+}
+
+// Plan diffs desired against the schema of the newest migration file.
+func (m *Migrator) Plan(desired Schema) (Plan, error) {
+	files, err := m.Files()
+	if err != nil {
+		return Plan{}, err
+	}
+	var current Schema
+	if len(files) > 0 {
+		current = files[len(files)-1].Schema
+	}
+	return Diff(current, desired, m.st.Dialect()), nil
+}
+
+// Write saves plan as the next migration file. Destructive plans need allowDestructive.
+func (m *Migrator) Write(p Plan, name string, allowDestructive bool) (File, error) {
+	if d := p.Destructive(); len(d) > 0 && !allowDestructive {
+		return File{}, fmt.Errorf("%w: %s (rerun with --allow-destructive)", ErrDestructive, describeChanges(d))
+	}
+	files, err := m.Files()
+	if err != nil {
+		return File{}, err
+	}
+	next := 1
+	if len(files) > 0 {
+		next = files[len(files)-1].Version + 1
+	}
+	return writeFile(m.dir, next, cleanName(name), m.st.Dialect(), p)
+}
+
+func describeChanges(cs []Change) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Description
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Pending lists the files not yet applied, checking applied ones were not edited since.
+func (m *Migrator) Pending(ctx context.Context) ([]File, error) {
+	files, err := m.Files()
+	if err != nil {
+		return nil, err
+	}
+	applied, err := m.Applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done := map[int]Applied{}
+	for _, a := range applied {
+		done[a.Version] = a
+	}
+	var pending []File
+	for _, f := range files {
+		a, ok := done[f.Version]
+		switch {
+		case !ok:
+			pending = append(pending, f)
+		case a.Checksum != f.Checksum:
+			return nil, fmt.Errorf("migration %s was changed after it was applied", filepath.Base(f.UpPath))
+		}
+	}
+	return pending, nil
+}
+
+// Up applies every pending file, each in its own transaction; progress reports each one.
+func (m *Migrator) Up(ctx context.Context, progress func(f File)) ([]File, error) {
+	pending, err := m.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range pending {
+		if err := m.apply(ctx, f); err != nil {
+			return pending[:i], err
+		}
+		if progress != nil {
+			progress(f)
+		}
+	}
+	return pending, nil
+}
+
+func (m *Migrator) apply(ctx context.Context, f File) error {
+	err := m.st.InSchemaTx(ctx, func(tx *store.Exec) error {
+		if err := tx.ExecDDL(ctx, f.Up); err != nil {
+			return err
+		}
+		return tx.ExecRaw(ctx, "INSERT INTO kiln_migrations (version, name, checksum, schema, applied_at) VALUES (?, ?, ?, ?, ?)",
+			f.Version, f.Name, f.Checksum, f.Schema.Encode(), m.now().UTC().Format(time.RFC3339))
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", filepath.Base(f.UpPath), err)
+	}
+	return nil
+}
+
+// Down reverts the newest applied migration.
+func (m *Migrator) Down(ctx context.Context) (*File, error) {
+	applied, err := m.Applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) == 0 {
+		return nil, errors.New("no migration is applied")
+	}
+	last := applied[len(applied)-1]
+	files, err := m.Files()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Version != last.Version {
+			continue
+		}
+		err := m.st.InSchemaTx(ctx, func(tx *store.Exec) error {
+			if err := tx.ExecDDL(ctx, f.Down); err != nil {
+				return err
+			}
+			return tx.ExecRaw(ctx, "DELETE FROM kiln_migrations WHERE version = ?", f.Version)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("revert %s: %w", filepath.Base(f.DownPath), err)
+		}
+		return &f, nil
+	}
+	return nil, fmt.Errorf("applied migration %04d_%s has no file in %s", last.Version, last.Name, m.dir)
+}
+
+// Check compares the applied schema with desired; an empty plan means the database is current.
+func (m *Migrator) Check(ctx context.Context, desired Schema) (Plan, error) {
+	applied, err := m.Applied(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	var current Schema
+	if len(applied) > 0 {
+		current = applied[len(applied)-1].Schema
+	}
+	return Diff(current, desired, m.st.Dialect()), nil
+}
+
+// Dev brings the database to desired the way dev mode does: apply pending files, then plan
+// what the spec adds, write it as a file and apply it.
+func (m *Migrator) Dev(ctx context.Context, desired Schema, allowDestructive bool, progress func(File)) error {
+	if _, err := m.Up(ctx, progress); err != nil {
+		return err
+	}
+	p, err := m.Plan(desired)
+	if err != nil || p.Empty() {
+		return err
+	}
+	if _, err := m.Write(p, "dev_"+m.now().UTC().Format("20060102_150405"), allowDestructive); err != nil {
+		return err
+	}
+	_, err = m.Up(ctx, progress)
+	return err
+}

@@ -1,0 +1,205 @@
+// Package migrate turns the spec into a SQL schema, diffs it against the schema Kiln last
+// applied, writes versioned up/down migration files and applies them, each in a transaction.
+package migrate
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// Schema is the dialect-neutral shape of the database a spec needs.
+type Schema struct {
+	Tables []Table `json:"tables"`
+}
+
+// Table is one table.
+type Table struct {
+	Name    string   `json:"name"`
+	Columns []Column `json:"columns"`
+	Indexes []Index  `json:"indexes,omitempty"`
+	// PrimaryKey lists the key columns; join tables use a compound key.
+	PrimaryKey []string `json:"primary_key"`
+}
+
+// Column is one column; Type is neutral: uuid, text, integer, real, decimal(p,s), boolean,
+// timestamp, date, json.
+type Column struct {
+	Name       string  `json:"name"`
+	Type       string  `json:"type"`
+	NotNull    bool    `json:"not_null,omitempty"`
+	Default    *string `json:"default,omitempty"` // the spec's default text
+	References string  `json:"references,omitempty"`
+	OnDelete   string  `json:"on_delete,omitempty"`
+}
+
+// Index is one index.
+type Index struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
+	Unique  bool     `json:"unique,omitempty"`
+}
+
+// FromSpec derives the schema a spec needs.
+func FromSpec(s *spec.Spec) Schema {
+	var out Schema
+	for _, r := range s.Resources {
+		out.Tables = append(out.Tables, resourceTable(r))
+		for _, f := range r.Fields {
+			if f.IsToMany() {
+				out.Tables = append(out.Tables, joinTable(r, f))
+			}
+		}
+	}
+	return out
+}
+
+func resourceTable(r *spec.Resource) Table {
+	t := Table{Name: r.Name, PrimaryKey: []string{"id"}, Columns: []Column{
+		{Name: "id", Type: "uuid", NotNull: true},
+		{Name: "created_at", Type: "timestamp", NotNull: true},
+		{Name: "updated_at", Type: "timestamp", NotNull: true},
+		{Name: store.VersionColumn, Type: "integer", NotNull: true, Default: ptr("1")},
+	}}
+	for _, f := range r.Fields {
+		if !f.Stored() {
+			continue
+		}
+		c := Column{Name: f.Column(), Type: columnType(f), NotNull: f.Required}
+		if f.HasDefault && f.Default != nil && !(f.Type == spec.TypeDatetime && f.Default == "now") {
+			d := f.Default.(string)
+			c.Default = &d
+		}
+		if f.Relation != nil {
+			c.References, c.OnDelete = f.Relation.To, "SET NULL"
+			if f.Required {
+				c.OnDelete = "RESTRICT"
+			}
+		}
+		t.Columns = append(t.Columns, c)
+		if f.Unique {
+			t.Indexes = append(t.Indexes, Index{Name: indexName(r.Name, []string{c.Name}, true), Columns: []string{c.Name}, Unique: true})
+		} else if f.Relation != nil {
+			t.Indexes = append(t.Indexes, Index{Name: indexName(r.Name, []string{c.Name}, false), Columns: []string{c.Name}})
+		}
+	}
+	for _, ix := range r.Indexes {
+		cols := make([]string, len(ix.Fields))
+		for i, name := range ix.Fields {
+			cols[i] = name
+			if f := r.Field(name); f != nil {
+				cols[i] = f.Column()
+			}
+		}
+		name := ix.Name
+		if name == "" {
+			name = indexName(r.Name, cols, ix.Unique)
+		}
+		t.Indexes = addIndex(t.Indexes, Index{Name: name, Columns: cols, Unique: ix.Unique})
+	}
+	return t
+}
+
+// addIndex adds ix unless an index of that name exists (a declared index may repeat an implied one).
+func addIndex(list []Index, ix Index) []Index {
+	for i, existing := range list {
+		if existing.Name == ix.Name {
+			list[i] = ix
+			return list
+		}
+	}
+	return append(list, ix)
+}
+
+func joinTable(r *spec.Resource, f *spec.Field) Table {
+	name, self, other := r.JoinTable(f)
+	return Table{Name: name, PrimaryKey: []string{self, other},
+		Columns: []Column{
+			{Name: self, Type: "uuid", NotNull: true, References: r.Name, OnDelete: "CASCADE"},
+			{Name: other, Type: "uuid", NotNull: true, References: f.Relation.To, OnDelete: "CASCADE"},
+			{Name: "position", Type: "integer", NotNull: true, Default: ptr("0")},
+		},
+		Indexes: []Index{{Name: indexName(name, []string{other}, false), Columns: []string{other}}},
+	}
+}
+
+func columnType(f *spec.Field) string {
+	switch f.Type {
+	case spec.TypeInteger:
+		return "integer"
+	case spec.TypeNumber:
+		return "real"
+	case spec.TypeDecimal:
+		return fmt.Sprintf("decimal(%d,%d)", f.Precision, f.Scale)
+	case spec.TypeBoolean:
+		return "boolean"
+	case spec.TypeDatetime:
+		return "timestamp"
+	case spec.TypeDate:
+		return "date"
+	case spec.TypeJSON:
+		return "json"
+	case spec.TypeUUID, spec.TypeRelation:
+		return "uuid"
+	}
+	return "text"
+}
+
+func indexName(table string, cols []string, unique bool) string {
+	suffix := "_idx"
+	if unique {
+		suffix = "_key"
+	}
+	name := table
+	for _, c := range cols {
+		name += "_" + c
+	}
+	if len(name)+len(suffix) > 63 {
+		name = fmt.Sprintf("%s_%x", name[:48], fnv32(name))
+	}
+	return name + suffix
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func ptr(s string) *string { return &s }
+
+// decimalShape parses "decimal(p,s)".
+func decimalShape(t string) (p, s int, ok bool) {
+	_, err := fmt.Sscanf(t, "decimal(%d,%d)", &p, &s)
+	return p, s, err == nil && p <= value.MaxPrecision
+}
+
+// Encode renders the schema as one line of JSON, the form kept in files and the database.
+func (s Schema) Encode() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// DecodeSchema parses Encode's output.
+func DecodeSchema(text string) (Schema, error) {
+	var s Schema
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return Schema{}, fmt.Errorf("decode schema snapshot: %w", err)
+	}
+	return s, nil
+}
+
+func (s Schema) table(name string) *Table {
+	for i := range s.Tables {
+		if s.Tables[i].Name == name {
+			return &s.Tables[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"compress/gzip"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/api/rest"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// chain wraps h: request id → access log → recovery → security headers → CORS → gzip.
+func chain(h http.Handler, log *slog.Logger, cors spec.CORS) http.Handler {
+	h = gzipLarge(h)
+	h = corsHandler(h, cors)
+	h = securityHeaders(h)
+	h = recovery(h, log)
+	h = accessLog(h, log)
+	return requestID(h)
+}
+
+var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDRe.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(rest.WithRequestID(r.Context(), id)))
+	})
+}
+
+// statusWriter records the status and size for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func accessLog(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		// The path only: query strings may carry filters with personal data.
+		log.InfoContext(r.Context(), "request", "request_id", rest.RequestID(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	})
+}
+
+func recovery(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil || p == http.ErrAbortHandler {
+				if p != nil {
+					panic(p)
+				}
+				return
+			}
+			rest.WriteError(w, r, log, &service.Error{Code: service.CodeInternal, Message: "internal error",
+				Cause: fmt.Errorf("panic: %v", p)})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if strings.HasPrefix(r.URL.Path, "/docs") {
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
+		} else {
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func corsHandler(next http.Handler, c spec.CORS) http.Handler {
+	if len(c.Origins) == 0 {
+		return next
+	}
+	methods := strings.Join(orDefault(c.Methods, []string{"GET", "POST", "PUT", "PATCH", "DELETE"}), ", ")
+	headers := strings.Join(orDefault(c.Headers, []string{"Authorization", "Content-Type", "If-Match", "X-Request-ID"}), ", ")
+	maxAge := strconv.Itoa(max(c.MaxAge, 600))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || !originAllowed(c.Origins, origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", "ETag, Location, X-Request-ID")
+		if c.Credentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", methods)
+			h.Set("Access-Control-Allow-Headers", headers)
+			h.Set("Access-Control-Max-Age", maxAge)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func originAllowed(allowed []string, origin string) bool {
+	for _, a := range allowed {
+		if a == "*" || a == origin {
+			return true
+		}
+	}
+	return false
+}
+
+func orDefault(v, def []string) []string {
+	if len(v) == 0 {
+		return def
+	}
+	return v
+}
+
+// gzipMin is the body size from which responses are compressed, in bytes.
+const gzipMin = 1024
+
+// gzipWriter buffers the first gzipMin bytes to decide whether compression pays.
+type gzipWriter struct {
+	http.ResponseWriter
+	status int
+	buf    []byte
+	gz     *gzip.Writer
+	plain  bool
+}
+
+func (g *gzipWriter) WriteHeader(code int) { g.status = code }
+
+func (g *gzipWriter) Write(b []byte) (int, error) {
+	switch {
+	case g.gz != nil:
+		return g.gz.Write(b)
+	case g.plain:
+		return g.ResponseWriter.Write(b)
+	}
+	g.buf = append(g.buf, b...)
+	if len(g.buf) >= gzipMin {
+		g.start(true)
+	}
+	return len(b), nil
+}
+
+func (g *gzipWriter) start(compress bool) {
+	if g.status == 0 {
+		g.status = http.StatusOK
+	}
+	if compress && g.Header().Get("Content-Encoding") == "" {
+		g.Header().Set("Content-Encoding", "gzip")
+		g.Header().Del("Content-Length")
+		g.Header().Add("Vary", "Accept-Encoding")
+		g.ResponseWriter.WriteHeader(g.status)
+		g.gz = gzip.NewWriter(g.ResponseWriter)
+		_, _ = g.gz.Write(g.buf)
+	} else {
+		g.plain = true
+		g.ResponseWriter.WriteHeader(g.status)
+		_, _ = g.ResponseWriter.Write(g.buf)
+	}
+	g.buf = nil
+}
+
+func (g *gzipWriter) finish() {
+	switch {
+	case g.gz != nil:
+		_ = g.gz.Close()
+	case !g.plain:
+		g.start(false)
+	}
+}
+
+func gzipLarge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g := &gzipWriter{ResponseWriter: w}
+		next.ServeHTTP(g, r)
+		g.finish() // not deferred: after a panic, recovery writes the problem response instead
+
+	})
+}

@@ -1,0 +1,112 @@
+// Package server assembles Kiln's HTTP server: the middleware chain, the router with the
+// REST routes, health endpoints, the OpenAPI document and docs page, and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/api/rest"
+	"github.com/kiln-dev/kiln/internal/openapi"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Config wires a Server.
+type Config struct {
+	Spec            *spec.Spec
+	Service         *service.Service
+	Store           *store.Store
+	Logger          *slog.Logger
+	ShutdownTimeout time.Duration
+}
+
+// Server is Kiln's HTTP server.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+}
+
+// New builds the router and middleware chain.
+func New(cfg Config) (*Server, error) {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	doc, err := openapi.Generate(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	mux := http.NewServeMux()
+	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger}).Register(mux)
+	base := cfg.Spec.Server.BasePath
+	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	})
+	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))
+	mux.Handle("GET /docs/", openapi.DocsAssets("/docs/"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeHealth(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := cfg.Store.Ping(ctx); err != nil {
+			cfg.Logger.WarnContext(r.Context(), "readiness check failed", "request_id", rest.RequestID(r.Context()))
+			writeHealth(w, http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+		writeHealth(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteError(w, r, cfg.Logger, service.Errorf(service.CodeNotFound, "no such route"))
+	})
+	h := chain(mux, cfg.Logger, cfg.Spec.Server.CORS)
+	return &Server{cfg: cfg, handler: h}, nil
+}
+
+func writeHealth(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", msg)
+}
+
+// Handler returns the full handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves on ln until ctx is cancelled, then drains in-flight requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.cfg.Logger.Info("shutting down", "timeout_ms", s.cfg.ShutdownTimeout.Milliseconds())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

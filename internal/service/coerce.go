@@ -1,0 +1,186 @@
+package service
+
+import (
+	"encoding/json"
+	"math"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// maxLinks bounds the ids one to-many field accepts in a write.
+const maxLinks = 1000
+
+// coerce turns a decoded JSON value (json.Number for numbers) into the field's Go value,
+// or returns a field error code and message.
+func coerce(f *spec.Field, v any) (any, string, string) {
+	if v == nil {
+		return nil, "", ""
+	}
+	switch f.Type {
+	case spec.TypeInteger:
+		return coerceInt(v)
+	case spec.TypeNumber:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, "type", "must be a number"
+		}
+		x, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || math.IsInf(x, 0) {
+			return nil, "type", "must be a finite number"
+		}
+		return x, "", ""
+	case spec.TypeDecimal:
+		return coerceDecimal(f, v)
+	case spec.TypeBoolean:
+		if b, ok := v.(bool); ok {
+			return b, "", ""
+		}
+		return nil, "type", "must be true or false"
+	case spec.TypeJSON:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, "type", "must be JSON"
+		}
+		return string(b), "", ""
+	case spec.TypeRelation:
+		return coerceRelation(f, v)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, "type", "must be a string"
+	}
+	return coerceString(f, s)
+}
+
+func coerceInt(v any) (any, string, string) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil, "type", "must be a whole number"
+	}
+	x, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(n), 64)
+		if ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), "", ""
+		}
+		return nil, "type", "must be a whole number within 64 bits"
+	}
+	return x, "", ""
+}
+
+func coerceDecimal(f *spec.Field, v any) (any, string, string) {
+	var text string
+	switch x := v.(type) {
+	case json.Number:
+		text = string(x)
+	case string:
+		text = x
+	default:
+		return nil, "type", "must be a decimal number"
+	}
+	d, err := value.ParseDecimal(text, f.Precision, f.Scale)
+	switch err {
+	case nil:
+		return d, "", ""
+	case value.ErrScale:
+		return nil, "scale", "must have at most " + strconv.Itoa(f.Scale) + " digits after the decimal point"
+	case value.ErrPrecision:
+		return nil, "precision", "must have at most " + strconv.Itoa(f.Precision-f.Scale) + " digits before the decimal point"
+	}
+	return nil, "type", "must be a decimal number such as 29.99"
+}
+
+func coerceString(f *spec.Field, s string) (any, string, string) {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return nil, "type", "must be valid UTF-8 text without NUL characters"
+	}
+	switch f.Type {
+	case spec.TypeEmail:
+		a, err := mail.ParseAddress(s)
+		if err != nil || a.Address != s || a.Name != "" {
+			return nil, "format", "must be an email address"
+		}
+	case spec.TypeURL:
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, "format", "must be an http or https URL"
+		}
+	case spec.TypeUUID:
+		u, err := uuid.Parse(s)
+		if err != nil {
+			return nil, "format", "must be a UUID"
+		}
+		return u.String(), "", ""
+	case spec.TypeDate:
+		if _, err := time.Parse(value.DateLayout, s); err != nil {
+			return nil, "format", "must be a date like 2026-01-31"
+		}
+	case spec.TypeDatetime:
+		t, err := value.ParseTime(s)
+		if err != nil {
+			return nil, "format", "must be an RFC 3339 date-time like 2026-01-31T12:00:00Z"
+		}
+		return t, "", ""
+	case spec.TypeEnum:
+		for _, allowed := range f.Values {
+			if s == allowed {
+				return s, "", ""
+			}
+		}
+		return nil, "enum", "must be one of: " + strings.Join(f.Values, ", ")
+	}
+	return s, "", ""
+}
+
+func coerceRelation(f *spec.Field, v any) (any, string, string) {
+	if f.Relation.Kind != spec.RelToMany {
+		s, ok := v.(string)
+		if !ok {
+			return nil, "type", "must be the id of a " + f.Relation.To + " record"
+		}
+		u, err := uuid.Parse(s)
+		if err != nil {
+			return nil, "format", "must be a UUID"
+		}
+		return u.String(), "", ""
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return nil, "type", "must be an array of " + f.Relation.To + " ids"
+	}
+	if len(items) > maxLinks {
+		return nil, "max_items", "must have at most " + strconv.Itoa(maxLinks) + " ids"
+	}
+	ids := make([]string, 0, len(items))
+	seen := map[string]bool{}
+	for _, it := range items {
+		s, _ := it.(string)
+		u, err := uuid.Parse(s)
+		if err != nil {
+			return nil, "format", "must contain only UUIDs"
+		}
+		if !seen[u.String()] {
+			seen[u.String()] = true
+			ids = append(ids, u.String())
+		}
+	}
+	return ids, "", ""
+}
+
+// validID reports whether s can be a record id.
+func validID(s string) (string, bool) {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return "", false
+	}
+	return u.String(), true
+}

@@ -1,0 +1,79 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable error code; transports map each to a status in one table.
+type Code string
+
+// Error codes (DESIGN.md's API conventions).
+const (
+	CodeValidation      Code = "validation_failed"
+	CodeMalformed       Code = "malformed_request"
+	CodeUnauthorized    Code = "unauthorized"
+	CodeForbidden       Code = "forbidden"
+	CodeNotFound        Code = "not_found"
+	CodeConflict        Code = "conflict"
+	CodePrecondition    Code = "precondition_failed"
+	CodePayloadTooLarge Code = "payload_too_large"
+	CodeUnsupportedType Code = "unsupported_media_type"
+	CodeMethodNotAllow  Code = "method_not_allowed"
+	CodeRateLimited     Code = "rate_limited"
+	CodeInternal        Code = "internal"
+)
+
+// FieldError is one problem with one field or parameter.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error is the one error type transports render: a stable code, a client-safe message,
+// field errors, and the cause for logs only.
+type Error struct {
+	Code    Code
+	Message string
+	Fields  []FieldError
+	Cause   error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+// Unwrap exposes the cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Errorf makes an Error without field details.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError turns any error into an *Error; unknown errors become internal with the cause kept.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInternal, Message: "internal error", Cause: err}
+}
+
+// fieldErrors collects validation problems so every one is reported at once.
+type fieldErrors []FieldError
+
+func (fe *fieldErrors) add(field, code, format string, args ...any) {
+	*fe = append(*fe, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (fe fieldErrors) err(code Code, msg string) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return &Error{Code: code, Message: msg, Fields: fe}
+}

@@ -1,0 +1,174 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// maxInverse caps how many records an expanded inverse (1:N) relation carries per record.
+const maxInverse = 100
+
+// Expansion holds the related records an expand asked for, keyed for the encoder:
+// ByID for to-one and to-many targets, ByParent for inverse relations.
+type Expansion struct {
+	ByID     map[string]*store.Record
+	ByParent map[string][]*store.Record
+}
+
+// Page is a list result.
+type Page struct {
+	Records    []*store.Record
+	Expanded   map[string]*Expansion
+	NextCursor string
+	Total      *int64
+}
+
+// Get reads one record with its links and the expansions asked for.
+func (s *Service) Get(ctx context.Context, resName, id string, expand []string) (*store.Record, map[string]*Expansion, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	exec := s.store.Reader()
+	rec, err := exec.Get(ctx, r.Name, id, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	if err != nil {
+		return nil, nil, AsError(err)
+	}
+	recs := []*store.Record{rec}
+	if err := s.loadLinks(ctx, exec, r, recs, nil); err != nil {
+		return nil, nil, AsError(err)
+	}
+	exp, err := s.expand(ctx, exec, r, recs, expand)
+	if err != nil {
+		return nil, nil, AsError(err)
+	}
+	return rec, exp, nil
+}
+
+// List runs a list query built by ParseList.
+func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Page, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	exec := s.store.Reader()
+	res, err := exec.List(ctx, r.Name, p.Query)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	page := &Page{Records: res.Records}
+	if p.Query.Count {
+		page.Total = &res.Total
+	}
+	if res.More && p.Query.Offset == 0 && len(res.Records) > 0 {
+		page.NextCursor = p.cursorAfter(r, res.Records[len(res.Records)-1])
+	}
+	if err := s.loadLinks(ctx, exec, r, page.Records, nil); err != nil {
+		return nil, AsError(err)
+	}
+	if page.Expanded, err = s.expand(ctx, exec, r, page.Records, p.Expand); err != nil {
+		return nil, AsError(err)
+	}
+	return page, nil
+}
+
+// loadLinks fills the to-many fields of recs: one query per to-many field. With only set,
+// it loads just the fields named there.
+func (s *Service) loadLinks(ctx context.Context, exec *store.Exec, r *resource, recs []*store.Record, only map[string]any) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	for i, f := range r.Fields {
+		if !f.IsToMany() {
+			continue
+		}
+		if _, given := only[f.Name]; only != nil && given {
+			continue // just written: the record already holds the new ids
+		}
+		links, err := exec.Links(ctx, r.Name, f.Name, ids)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			rec.Values[i] = orEmpty(links[rec.ID])
+		}
+	}
+	return nil
+}
+
+func orEmpty(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+// expand loads related records for each named relation: one query per relation per page.
+func (s *Service) expand(ctx context.Context, exec *store.Exec, r *resource, recs []*store.Record, names []string) (map[string]*Expansion, error) {
+	if len(names) == 0 || len(recs) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*Expansion, len(names))
+	for _, name := range names {
+		f := r.Field(name)
+		idx := r.index(f)
+		exp := &Expansion{}
+		if f.IsInverse() {
+			parents := make([]string, len(recs))
+			for i, rec := range recs {
+				parents[i] = rec.ID
+			}
+			children, err := exec.ByField(ctx, f.Relation.To, f.Relation.Inverse, parents, maxInverse)
+			if err != nil {
+				return nil, err
+			}
+			exp.ByParent = groupByParent(s.spec.Resource(f.Relation.To).Field(f.Relation.Inverse), s.spec.Resource(f.Relation.To), children)
+		} else {
+			related, err := exec.ByField(ctx, f.Relation.To, "id", targetIDs(recs, idx), 0)
+			if err != nil {
+				return nil, err
+			}
+			exp.ByID = make(map[string]*store.Record, len(related))
+			for _, rec := range related {
+				exp.ByID[rec.ID] = rec
+			}
+		}
+		out[name] = exp
+	}
+	return out, nil
+}
+
+func targetIDs(recs []*store.Record, idx int) []string {
+	seen := map[string]bool{}
+	var ids []string
+	addID := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, rec := range recs {
+		switch v := rec.Values[idx].(type) {
+		case string:
+			addID(v)
+		case []string:
+			for _, id := range v {
+				addID(id)
+			}
+		}
+	}
+	return ids
+}

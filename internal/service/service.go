@@ -1,0 +1,88 @@
+// Package service is the resource pipeline every transport calls: decode → validate →
+// (authorize, hooks: later issues) → one transaction → result. It is the only place
+// business steps are ordered; transports translate and never decide.
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Config wires a Service; Now and NewID default to the real clock and UUIDv7.
+type Config struct {
+	Spec   *spec.Spec
+	Logger *slog.Logger
+	Now    func() time.Time
+	NewID  func() string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Service runs the pipeline for every resource of a spec.
+type Service struct {
+	spec      *spec.Spec
+	store     *store.Store
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+	resources map[string]*resource
+}
+
+// resource is a spec resource with what the pipeline compiled for it at start.
+type resource struct {
+	*spec.Resource
+	filter *expr.Filter
+	rules  []rules // per field index
+}
+
+// New compiles every resource's filters and constraints.
+func New(cfg Config, st *store.Store) (*Service, error) {
+	cfg = cfg.withDefaults()
+	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
+		resources: map[string]*resource{}}
+	for _, r := range cfg.Spec.Resources {
+		flt, err := expr.NewFilter(r)
+		if err != nil {
+			return nil, err
+		}
+		res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields))}
+		for i, f := range r.Fields {
+			if res.rules[i], err = compileRules(f); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+			}
+		}
+		s.resources[r.Name] = res
+	}
+	return s, nil
+}
+
+// Spec returns the spec the service runs.
+func (s *Service) Spec() *spec.Spec { return s.spec }
+
+func (s *Service) resource(name string) (*resource, error) {
+	r := s.resources[name]
+	if r == nil {
+		return nil, Errorf(CodeNotFound, "unknown resource %q", name)
+	}
+	return r, nil
+}
+
+func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,306 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// WriteOpts modify a write.
+type WriteOpts struct {
+	// IfVersion makes the write conditional on the stored version (If-Match); 0 means none.
+	IfVersion int64
+	// ID sets the new record's id (seed data); empty means a new UUIDv7.
+	ID string
+}
+
+// Create validates in and inserts a record with its links, in one transaction.
+func (s *Service) Create(ctx context.Context, resName string, in map[string]any, opts WriteOpts) (*store.Record, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	now := s.nowUTC()
+	rec := &store.Record{ID: s.newID(), CreatedAt: now, UpdatedAt: now, Version: 1, Values: r.defaults(now)}
+	if opts.ID != "" {
+		id, ok := validID(opts.ID)
+		if !ok {
+			return nil, &Error{Code: CodeValidation, Message: "invalid id", Fields: []FieldError{{Field: "id", Code: "format", Message: "must be a UUID"}}}
+		}
+		rec.ID = id
+	}
+	if err := r.apply(rec, in, true); err != nil {
+		return nil, err
+	}
+	for i, f := range r.Fields {
+		if f.IsToMany() && rec.Values[i] == nil {
+			rec.Values[i] = []string{}
+		}
+	}
+	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		if err := s.checkRelations(ctx, tx, r, rec, in); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, r.Name, rec); err != nil {
+			return err
+		}
+		return s.writeLinks(ctx, tx, r, rec, in)
+	})
+	if err != nil {
+		return nil, s.writeError(r, err)
+	}
+	return rec, nil
+}
+
+// Update applies in to the record id: PATCH semantics, or PUT when full (absent fields
+// return to their defaults). One transaction; If-Match through opts.IfVersion.
+func (s *Service) Update(ctx context.Context, resName, id string, in map[string]any, full bool, opts WriteOpts) (*store.Record, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	var rec *store.Record
+	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		cur, err := tx.Get(ctx, r.Name, id, nil)
+		if err != nil {
+			return err
+		}
+		if opts.IfVersion > 0 && cur.Version != opts.IfVersion {
+			return store.ErrStale
+		}
+		now := s.nowUTC()
+		if full {
+			cur.Values = r.defaults(now)
+		}
+		cur.UpdatedAt = now
+		if err := r.apply(cur, in, full); err != nil {
+			return err
+		}
+		if err := s.checkRelations(ctx, tx, r, cur, in); err != nil {
+			return err
+		}
+		if err := tx.Update(ctx, r.Name, cur, cur.Version); err != nil {
+			return err
+		}
+		if err := s.writeLinks(ctx, tx, r, cur, in); err != nil {
+			return err
+		}
+		rec = cur
+		return s.loadLinks(ctx, tx, r, []*store.Record{rec}, in)
+	})
+	if err != nil {
+		return nil, s.writeError(r, err)
+	}
+	return rec, nil
+}
+
+// Delete removes the record id.
+func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts) error {
+	r, err := s.resource(resName)
+	if err != nil {
+		return err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		return tx.Delete(ctx, r.Name, id, opts.IfVersion)
+	})
+	if err != nil {
+		return s.writeError(r, err)
+	}
+	return nil
+}
+
+// defaults returns the values a new record starts with.
+func (r *resource) defaults(now any) []any {
+	vals := make([]any, len(r.Fields))
+	for i, f := range r.Fields {
+		if !f.HasDefault || f.Default == nil {
+			continue
+		}
+		text := f.Default.(string)
+		if f.Type == spec.TypeDatetime && text == "now" {
+			vals[i] = now
+			continue
+		}
+		var raw any = text
+		switch f.Type {
+		case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+			raw = json.Number(text)
+		case spec.TypeBoolean:
+			raw, _ = strconv.ParseBool(text)
+		}
+		vals[i], _, _ = coerce(f, raw)
+	}
+	return vals
+}
+
+// apply validates every key of in and sets it on rec, reporting all problems at once.
+// With requireAll, required fields missing from the result are errors too.
+func (r *resource) apply(rec *store.Record, in map[string]any, requireAll bool) error {
+	var errs fieldErrors
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		r.applyOne(rec, k, in[k], &errs)
+	}
+	for i, f := range r.Fields {
+		_, given := in[f.Name]
+		if f.Required && rec.Values[i] == nil && (requireAll || given) {
+			if !hasField(errs, f.Name) {
+				errs.add(f.Name, "required", "is required")
+			}
+		}
+	}
+	r.sortErrors(errs)
+	return errs.err(CodeValidation, "the request has invalid fields")
+}
+
+func (r *resource) applyOne(rec *store.Record, key string, raw any, errs *fieldErrors) {
+	f := r.Field(key)
+	switch {
+	case f == nil && (key == "id" || key == "created_at" || key == "updated_at"):
+		errs.add(key, "readonly", "is set by the server")
+		return
+	case f == nil:
+		errs.add(key, "unknown_field", "is not a field of %s", r.Name)
+		return
+	case f.Readonly || f.IsInverse():
+		errs.add(key, "readonly", "cannot be written")
+		return
+	}
+	idx := r.index(f)
+	v, code, msg := coerce(f, raw)
+	if code != "" {
+		errs.add(key, code, "%s", msg)
+		return
+	}
+	if v != nil {
+		if code, msg := r.rules[idx].check(f, v); code != "" {
+			errs.add(key, code, "%s", msg)
+			return
+		}
+	}
+	rec.Values[idx] = v
+}
+
+func (r *resource) index(f *spec.Field) int {
+	for i, x := range r.Fields {
+		if x == f {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *resource) sortErrors(errs fieldErrors) {
+	pos := func(name string) int {
+		if f := r.Field(name); f != nil {
+			return r.index(f)
+		}
+		return len(r.Fields)
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return pos(errs[i].Field) < pos(errs[j].Field) })
+}
+
+func hasField(errs fieldErrors, name string) bool {
+	for _, e := range errs {
+		if e.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRelations verifies, inside the transaction, that every id the write links to
+// exists: one query per relation field, and a 400 naming the field otherwise.
+func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any) error {
+	var errs fieldErrors
+	for i, f := range r.Fields {
+		if f.Relation == nil || f.IsInverse() || rec.Values[i] == nil {
+			continue
+		}
+		if _, given := in[f.Name]; !given {
+			continue
+		}
+		ids, _ := rec.Values[i].([]string)
+		if one, ok := rec.Values[i].(string); ok {
+			ids = []string{one}
+		}
+		found, err := tx.ExistingIDs(ctx, f.Relation.To, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if !found[id] {
+				errs.add(f.Name, "not_found", "no %s record has id %s", f.Relation.To, id)
+				break
+			}
+		}
+	}
+	return errs.err(CodeValidation, "the request links to records that do not exist")
+}
+
+func (s *Service) writeLinks(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any) error {
+	for i, f := range r.Fields {
+		if !f.IsToMany() {
+			continue
+		}
+		if _, given := in[f.Name]; !given {
+			continue
+		}
+		ids, _ := rec.Values[i].([]string)
+		if err := tx.SetLinks(ctx, r.Name, f.Name, rec.ID, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeError maps store errors onto client errors; anything else stays internal.
+func (s *Service) writeError(r *resource, err error) error {
+	var e *Error
+	var ce *store.ConstraintError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, store.ErrNotFound):
+		return Errorf(CodeNotFound, "%s record not found", r.Name)
+	case errors.Is(err, store.ErrStale):
+		return &Error{Code: CodePrecondition, Message: "the record changed since it was read (If-Match does not match)", Cause: err}
+	case errors.As(err, &ce):
+		return s.constraintError(r, ce)
+	case errors.Is(err, store.ErrInvalidValue):
+		return &Error{Code: CodeValidation, Message: "a value has the wrong form", Cause: err}
+	}
+	return AsError(err)
+}
+
+func (s *Service) constraintError(r *resource, ce *store.ConstraintError) error {
+	switch ce.Kind {
+	case store.ConstraintUnique:
+		var fields []FieldError
+		for _, col := range ce.Columns {
+			name := s.store.FieldForColumn(ce.Table, col)
+			fields = append(fields, FieldError{Field: name, Code: "unique", Message: "is already taken"})
+		}
+		return &Error{Code: CodeConflict, Message: "a record with the same value already exists", Fields: fields, Cause: ce}
+	case store.ConstraintForeignKey:
+		return &Error{Code: CodeConflict, Message: "the record is still referenced by other records, or links to one that does not exist", Cause: ce}
+	}
+	return &Error{Code: CodeValidation, Message: "the record breaks a database constraint", Cause: ce}
+}

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/query"
+)
+
+// dialect is what differs between SQL databases when reading and writing records.
+type dialect interface {
+	name() string
+	placeholder(n int) string
+	// rebind turns the ? placeholders of a fixed internal statement into the dialect's own.
+	rebind(sqlText string) string
+	encode(k kind, scale int, v any) any
+	scanTarget(k kind) any
+	decode(k kind, scale int, target any) (any, error)
+	interpret(err error) error
+	match(col string, k query.MatchKind, ph string) string
+}
+
+// quote quotes an identifier; identifiers come from the spec and are validated there,
+// and quoting keeps SQL keywords usable as names in both dialects.
+func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
+
+func rebindDollar(sqlText string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(sqlText); i++ {
+		if sqlText[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(sqlText[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+type postgresDialect struct{}
+
+var _ dialect = postgresDialect{}
+
+func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, errors.New("parse database URL: not a valid postgres URL") // the URL may hold a password
+	}
+	if cfg.MaxReaders > 0 {
+		pcfg.MaxConns = int32(cfg.MaxReaders)
+	} else if pcfg.MaxConns < 16 {
+		pcfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres at %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	st := &Store{dialect: postgresDialect{}, writer: db, reader: db}
+	st.closers = []func() error{func() error { pool.Close(); return nil }, db.Close}
+	return st, nil
+}
+
+func (postgresDialect) name() string             { return "postgres" }
+func (postgresDialect) placeholder(n int) string { return "$" + strconv.Itoa(n) }
+func (postgresDialect) rebind(s string) string   { return rebindDollar(s) }
+
+func (postgresDialect) encode(k kind, _ int, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case value.Decimal:
+		return x.String()
+	}
+	if t, ok := asTime(v); ok {
+		if k == kDate {
+			return t.Format(value.DateLayout)
+		}
+		return t.UTC()
+	}
+	return v
+}
+
+func (postgresDialect) scanTarget(k kind) any {
+	switch k {
+	case kInt:
+		return new(sql.NullInt64)
+	case kFloat:
+		return new(sql.NullFloat64)
+	case kBool:
+		return new(sql.NullBool)
+	case kTime, kDate:
+		return new(sql.NullTime)
+	}
+	return new(sql.NullString)
+}
+
+func (postgresDialect) decode(k kind, scale int, target any) (any, error) {
+	switch t := target.(type) {
+	case *sql.NullInt64:
+		return nullable(t.Valid, t.Int64), nil
+	case *sql.NullFloat64:
+		return nullable(t.Valid, t.Float64), nil
+	case *sql.NullBool:
+		return nullable(t.Valid, t.Bool), nil
+	case *sql.NullTime:
+		if !t.Valid {
+			return nil, nil
+		}
+		if k == kDate {
+			return t.Time.Format(value.DateLayout), nil
+		}
+		return t.Time.UTC(), nil
+	case *sql.NullString:
+		if !t.Valid {
+			return nil, nil
+		}
+		if k == kDecimal {
+			d, _, err := value.Rescale(t.String, scale)
+			return d, err
+		}
+		return t.String, nil
+	}
+	return nil, fmt.Errorf("postgres: unexpected scan target %T", target)
+}
+
+func nullable[T any](valid bool, v T) any {
+	if !valid {
+		return nil
+	}
+	return v
+}
+
+var pgKeyRe = regexp.MustCompile(`^Key \(([^)]+)\)=`)
+
+func (postgresDialect) interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	ce := &ConstraintError{Table: pe.TableName, cause: err}
+	switch pe.Code {
+	case "23505":
+		ce.Kind = ConstraintUnique
+		if m := pgKeyRe.FindStringSubmatch(pe.Detail); m != nil {
+			for _, c := range strings.Split(m[1], ",") {
+				ce.Columns = append(ce.Columns, strings.Trim(strings.TrimSpace(c), `"`))
+			}
+		}
+	case "23503":
+		ce.Kind = ConstraintForeignKey
+	case "23502":
+		ce.Kind, ce.Columns = ConstraintNotNull, []string{pe.ColumnName}
+	case "23514":
+		ce.Kind = ConstraintCheck
+	default:
+		if strings.HasPrefix(pe.Code, "22") {
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		}
+		return err
+	}
+	return ce
+}
+
+func (postgresDialect) match(col string, k query.MatchKind, ph string) string {
+	switch k {
+	case query.Prefix:
+		return "starts_with(" + col + ", " + ph + ")"
+	case query.Suffix:
+		return "right(" + col + ", length(" + ph + ")) = " + ph
+	}
+	return "strpos(" + col + ", " + ph + ") > 0"
+}

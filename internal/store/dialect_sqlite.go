@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+type sqliteDialect struct{}
+
+var _ dialect = sqliteDialect{}
+
+func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
+	if dir := filepath.Dir(cfg.SQLitePath); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
+	base := "file:" + (&url.URL{Path: cfg.SQLitePath}).EscapedPath() + "?" + pragmas
+	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	writer.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
+	writer.SetConnMaxIdleTime(0)
+	if err := writer.PingContext(ctx); err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.SQLitePath, err)
+	}
+	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	n := cfg.MaxReaders
+	if n <= 0 {
+		n = 4
+	}
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, stmts: newStmtCache(512)}
+	st.closers = []func() error{reader.Close, writer.Close, st.stmts.close}
+	return st, nil
+}
+
+func (sqliteDialect) name() string { return "sqlite" }
+
+// placeholder numbers parameters (?N) so one argument can appear twice in a statement.
+func (sqliteDialect) placeholder(n int) string { return "?" + strconv.Itoa(n) }
+func (sqliteDialect) rebind(s string) string   { return s }
+
+func (sqliteDialect) encode(k kind, _ int, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case value.Decimal:
+		return x.Units
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	if t, ok := asTime(v); ok {
+		if k == kDate {
+			return t.Format(value.DateLayout)
+		}
+		return value.FormatTime(t)
+	}
+	return v
+}
+
+func (sqliteDialect) scanTarget(k kind) any {
+	switch k {
+	case kInt, kDecimal, kBool:
+		return new(sql.NullInt64)
+	case kFloat:
+		return new(sql.NullFloat64)
+	}
+	return new(sql.NullString)
+}
+
+func (sqliteDialect) decode(k kind, scale int, target any) (any, error) {
+	switch t := target.(type) {
+	case *sql.NullInt64:
+		if !t.Valid {
+			return nil, nil
+		}
+		switch k {
+		case kDecimal:
+			return value.FromUnits(t.Int64, scale), nil
+		case kBool:
+			return t.Int64 != 0, nil
+		}
+		return t.Int64, nil
+	case *sql.NullFloat64:
+		if !t.Valid {
+			return nil, nil
+		}
+		return t.Float64, nil
+	case *sql.NullString:
+		if !t.Valid {
+			return nil, nil
+		}
+		if k == kTime {
+			return value.ParseTime(t.String)
+		}
+		return t.String, nil
+	}
+	return nil, fmt.Errorf("sqlite: unexpected scan target %T", target)
+}
+
+var sqliteUniqueRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+)`)
+
+func (sqliteDialect) interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		ce := &ConstraintError{Kind: ConstraintUnique, cause: err}
+		if m := sqliteUniqueRe.FindStringSubmatch(se.Error()); m != nil {
+			for _, tc := range strings.Split(m[1], ",") {
+				table, col, _ := strings.Cut(strings.TrimSpace(tc), ".")
+				ce.Table, ce.Columns = table, append(ce.Columns, strings.TrimSpace(col))
+			}
+		}
+		return ce
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return &ConstraintError{Kind: ConstraintForeignKey, cause: err}
+	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return &ConstraintError{Kind: ConstraintNotNull, cause: err}
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return &ConstraintError{Kind: ConstraintCheck, cause: err}
+	}
+	return err
+}
+
+// match uses substr/instr rather than LIKE: SQLite's LIKE ignores ASCII case and CEL's
+// startsWith/endsWith/contains do not.
+func (sqliteDialect) match(col string, k query.MatchKind, ph string) string {
+	switch k {
+	case query.Prefix:
+		return "substr(" + col + ", 1, length(" + ph + ")) = " + ph
+	case query.Suffix:
+		return "(length(" + col + ") >= length(" + ph + ") AND substr(" + col + ", -length(" + ph + ")) = " + ph + ")"
+	}
+	return "instr(" + col + ", " + ph + ") > 0"
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels for conditions callers handle. Dialects map driver errors onto these.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	ErrStale    = errors.New("stale version")
+)
+
+// ConstraintKind says which constraint a write broke.
+type ConstraintKind string
+
+// Constraint kinds.
+const (
+	ConstraintUnique     ConstraintKind = "unique"
+	ConstraintForeignKey ConstraintKind = "foreign_key"
+	ConstraintNotNull    ConstraintKind = "not_null"
+	ConstraintCheck      ConstraintKind = "check"
+)
+
+// ConstraintError is a write rejected by a database constraint. Table and Columns are
+// filled when the driver says which; Is(ErrConflict) holds.
+type ConstraintError struct {
+	Kind    ConstraintKind
+	Table   string
+	Columns []string
+	cause   error
+}
+
+func (e *ConstraintError) Error() string {
+	return fmt.Sprintf("%s constraint on %s%v", e.Kind, e.Table, e.Columns)
+}
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *ConstraintError) Is(target error) bool { return target == ErrConflict }
+
+// Unwrap exposes the driver error for logs.
+func (e *ConstraintError) Unwrap() error { return e.cause }
+
+// ErrInvalidValue means the database refused a value's form (a data exception); callers
+// validate first, so this is a safety net that still maps to a client error.
+var ErrInvalidValue = errors.New("invalid value")

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Links reads the N:M links of field for the given source ids: source id → target ids,
+// in one query.
+func (e *Exec) Links(ctx context.Context, resource, field string, ids []string) (map[string][]string, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	f := t.res.Field(field)
+	if f == nil || !f.IsToMany() {
+		return nil, fmt.Errorf("store: %s.%s is not a to-many relation", resource, field)
+	}
+	out := make(map[string][]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	jt, self, other := t.res.JoinTable(f)
+	b := &builder{d: e.s.dialect, t: t}
+	phs := make([]string, len(ids))
+	for i, id := range ids {
+		phs[i] = b.arg(kUUID, 0, id)
+	}
+	b.write("SELECT ", quote(self), ", ", quote(other), " FROM ", quote(jt), " WHERE ", quote(self),
+		" IN (", strings.Join(phs, ", "), ") ORDER BY ", quote(self), ", ", quote("position"))
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s, o string
+		if err := rows.Scan(&s, &o); err != nil {
+			return nil, err
+		}
+		out[s] = append(out[s], o)
+	}
+	return out, e.s.dialect.interpret(rows.Err())
+}
+
+// SetLinks replaces the N:M links of field for one source record, keeping the given order.
+func (e *Exec) SetLinks(ctx context.Context, resource, field, id string, targets []string) error {
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	f := t.res.Field(field)
+	if f == nil || !f.IsToMany() {
+		return fmt.Errorf("store: %s.%s is not a to-many relation", resource, field)
+	}
+	jt, self, other := t.res.JoinTable(f)
+	del := &builder{d: e.s.dialect, t: t}
+	del.write("DELETE FROM ", quote(jt), " WHERE ", quote(self), " = ", del.arg(kUUID, 0, id))
+	if _, err := e.exec(ctx, del.sb.String(), del.args); err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	ins := &builder{d: e.s.dialect, t: t}
+	ins.write("INSERT INTO ", quote(jt), " (", quote(self), ", ", quote(other), ", ", quote("position"), ") VALUES ")
+	for i, target := range targets {
+		if i > 0 {
+			ins.write(", ")
+		}
+		ins.write("(", ins.arg(kUUID, 0, id), ", ", ins.arg(kUUID, 0, target), ", ", ins.arg(kInt, 0, int64(i)), ")")
+	}
+	_, err = e.exec(ctx, ins.sb.String(), ins.args)
+	return e.tagTable(err, jt)
+}
+
+// ExistingIDs returns which of ids exist in resource, in one query.
+func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string) (map[string]bool, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	phs := make([]string, len(ids))
+	for i, id := range ids {
+		phs[i] = b.arg(kUUID, 0, id)
+	}
+	b.write("SELECT ", quote("id"), " FROM ", quote(t.name), " WHERE ", quote("id"), " IN (", strings.Join(phs, ", "), ")")
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, e.s.dialect.interpret(rows.Err())
+}

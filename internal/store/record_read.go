@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/kiln-dev/kiln/internal/query"
+)
+
+// Get reads one record by id, also requiring where (a row rule) when given.
+func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{d: e.s.dialect, t: t, args: []any{id}}
+	b.write(t.getSQL)
+	if where != nil {
+		b.write(" AND ")
+		if err := b.cond(where); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := t.scanAll(e.s.dialect, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, ErrNotFound
+	}
+	return recs[0], nil
+}
+
+// ListResult is a page of records; More says another page follows.
+type ListResult struct {
+	Records []*Record
+	More    bool
+	Total   int64 // with q.Count
+}
+
+// List runs a list query: filter and keyset are pushed into SQL, one row more than the
+// limit is read to know whether another page follows.
+func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListResult, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	where := q.Where
+	if q.After != nil {
+		where = query.AndOf(where, keyset(q.Sort, q.After))
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("SELECT ", t.selectList, " FROM ", quote(t.name))
+	if where != nil {
+		b.write(" WHERE ")
+		if err := b.cond(where); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.orderBy(q.Sort); err != nil {
+		return nil, err
+	}
+	b.write(" LIMIT ", strconv.Itoa(q.Limit+1))
+	if q.Offset > 0 {
+		b.write(" OFFSET ", strconv.Itoa(q.Offset))
+	}
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := t.scanAll(e.s.dialect, rows)
+	if err != nil {
+		return nil, err
+	}
+	res := &ListResult{Records: recs}
+	if len(recs) > q.Limit {
+		res.Records, res.More = recs[:q.Limit], true
+	}
+	if q.Count {
+		if res.Total, err = e.Count(ctx, resource, q.Where); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Count counts the records matching where.
+func (e *Exec) Count(ctx context.Context, resource string, where query.Cond) (int64, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return 0, err
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("SELECT COUNT(*) FROM ", quote(t.name))
+	if where != nil {
+		b.write(" WHERE ")
+		if err := b.cond(where); err != nil {
+			return 0, err
+		}
+	}
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, e.s.dialect.interpret(rows.Err())
+}
+
+// ByField reads the records whose field is one of values, at most perValue for each
+// value (0: no cap), in id order. It serves expand: one query per relation per page.
+func (e *Exec) ByField(ctx context.Context, resource, field string, values []string, perValue int) ([]*Record, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	col, k, scale, err := b.column(field)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]any, len(values))
+	for i, v := range values {
+		in[i] = v
+	}
+	if perValue <= 0 {
+		b.write("SELECT ", t.selectList, " FROM ", quote(t.name), " WHERE ")
+		_ = b.in(query.In{Field: field, Values: in})
+		b.write(" ORDER BY ", quote("id"))
+	} else {
+		b.write("SELECT ", t.selectList, " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ", col,
+			" ORDER BY ", quote("id"), ") AS kiln_rn FROM ", quote(t.name), " WHERE ")
+		_ = b.in(query.In{Field: field, Values: in})
+		b.write(") AS kiln_sub WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
+	}
+	_, _ = k, scale
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	return t.scanAll(e.s.dialect, rows)
+}

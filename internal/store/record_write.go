@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+func (e *Exec) table(resource string) (*table, error) {
+	t := e.s.tables[resource]
+	if t == nil {
+		return nil, fmt.Errorf("store: unknown resource %q", resource)
+	}
+	return t, nil
+}
+
+// Insert writes a new record (its stored fields; to-many links go through SetLinks).
+func (e *Exec) Insert(ctx context.Context, resource string, rec *Record) error {
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	d := e.s.dialect
+	args := make([]any, 0, 4+len(t.cols))
+	args = append(args, rec.ID, d.encode(kTime, 0, rec.CreatedAt), d.encode(kTime, 0, rec.UpdatedAt), rec.Version)
+	for _, c := range t.cols {
+		args = append(args, d.encode(c.kind, c.scale, rec.Values[c.idx]))
+	}
+	_, err = e.exec(ctx, t.insertSQL, args)
+	return e.tagTable(err, t.name)
+}
+
+// Update writes every stored field of rec and bumps its version. With ifVersion > 0 the
+// write only happens when the stored version still matches (ErrStale otherwise).
+func (e *Exec) Update(ctx context.Context, resource string, rec *Record, ifVersion int64) error {
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	d := e.s.dialect
+	args := make([]any, 0, 3+len(t.cols))
+	args = append(args, d.encode(kTime, 0, rec.UpdatedAt))
+	for _, c := range t.cols {
+		args = append(args, d.encode(c.kind, c.scale, rec.Values[c.idx]))
+	}
+	args = append(args, rec.ID)
+	sqlText := t.updateSQL
+	if ifVersion > 0 {
+		sqlText = t.updateIfSQL
+		args = append(args, ifVersion)
+	}
+	res, err := e.exec(ctx, sqlText, args)
+	if err != nil {
+		return e.tagTable(err, t.name)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if ifVersion > 0 {
+			if _, gerr := e.Get(ctx, resource, rec.ID, nil); gerr == nil {
+				return ErrStale
+			}
+		}
+		return ErrNotFound
+	}
+	rec.Version++
+	return nil
+}
+
+// Delete removes a record; ifVersion > 0 makes it conditional like Update.
+func (e *Exec) Delete(ctx context.Context, resource, id string, ifVersion int64) error {
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("DELETE FROM ", quote(t.name), " WHERE ", quote("id"), " = ", b.arg(kUUID, 0, id))
+	if ifVersion > 0 {
+		b.write(" AND ", quote(VersionColumn), " = ", b.arg(kInt, 0, ifVersion))
+	}
+	res, err := e.exec(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return e.tagTable(err, t.name)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if ifVersion > 0 {
+			if _, gerr := e.Get(ctx, resource, id, nil); gerr == nil {
+				return ErrStale
+			}
+		}
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (e *Exec) tagTable(err error, name string) error {
+	var ce *ConstraintError
+	if errors.As(err, &ce) && ce.Table == "" {
+		ce.Table = name
+	}
+	return err
+}

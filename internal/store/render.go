@@ -1,0 +1,180 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/query"
+)
+
+// builder accumulates SQL text and its arguments; every value becomes a placeholder.
+type builder struct {
+	d    dialect
+	t    *table
+	sb   strings.Builder
+	args []any
+}
+
+func (b *builder) write(s ...string) {
+	for _, x := range s {
+		b.sb.WriteString(x)
+	}
+}
+
+func (b *builder) arg(k kind, scale int, v any) string {
+	b.args = append(b.args, b.d.encode(k, scale, v))
+	return b.d.placeholder(len(b.args))
+}
+
+func (b *builder) cond(c query.Cond) error {
+	switch c := c.(type) {
+	case query.Compare:
+		return b.compare(c)
+	case query.In:
+		return b.in(c)
+	case query.Match:
+		return b.match(c)
+	case query.And:
+		return b.join(c, " AND ", "1=1")
+	case query.Or:
+		return b.join(c, " OR ", "1=0")
+	case query.Not:
+		b.write("NOT (")
+		if err := b.cond(c.Cond); err != nil {
+			return err
+		}
+		b.write(")")
+		return nil
+	}
+	return fmt.Errorf("store: unknown condition %T", c)
+}
+
+func (b *builder) column(field string) (string, kind, int, error) {
+	col, k, scale, ok := b.t.columnFor(field)
+	if !ok {
+		return "", 0, 0, fmt.Errorf("store: %s has no column for field %q", b.t.name, field)
+	}
+	return col, k, scale, nil
+}
+
+func (b *builder) compare(c query.Compare) error {
+	col, k, scale, err := b.column(c.Field)
+	if err != nil {
+		return err
+	}
+	if c.Value == nil {
+		if c.Op == query.Ne {
+			b.write(col, " IS NOT NULL")
+		} else {
+			b.write(col, " IS NULL")
+		}
+		return nil
+	}
+	b.write(col, " ", string(c.Op), " ", b.arg(k, scale, c.Value))
+	return nil
+}
+
+func (b *builder) in(c query.In) error {
+	col, k, scale, err := b.column(c.Field)
+	if err != nil {
+		return err
+	}
+	if len(c.Values) == 0 {
+		if c.Not {
+			b.write("1=1")
+		} else {
+			b.write("1=0")
+		}
+		return nil
+	}
+	b.write(col)
+	if c.Not {
+		b.write(" NOT")
+	}
+	b.write(" IN (")
+	for i, v := range c.Values {
+		if i > 0 {
+			b.write(", ")
+		}
+		b.write(b.arg(k, scale, v))
+	}
+	b.write(")")
+	return nil
+}
+
+func (b *builder) match(c query.Match) error {
+	col, k, scale, err := b.column(c.Field)
+	if err != nil {
+		return err
+	}
+	if c.Text == "" {
+		b.write(col, " IS NOT NULL")
+		return nil
+	}
+	b.write("(", b.d.match(col, c.Kind, b.arg(k, scale, c.Text)), ")")
+	return nil
+}
+
+func (b *builder) join(cs []query.Cond, sep, empty string) error {
+	if len(cs) == 0 {
+		b.write(empty)
+		return nil
+	}
+	b.write("(")
+	for i, c := range cs {
+		if i > 0 {
+			b.write(sep)
+		}
+		if err := b.cond(c); err != nil {
+			return err
+		}
+	}
+	b.write(")")
+	return nil
+}
+
+// orderBy renders the sort with id as the final tiebreaker; NULLs sort as the smallest
+// value in both dialects so keyset conditions agree with the order.
+func (b *builder) orderBy(sorts []query.Sort) error {
+	b.write(" ORDER BY ")
+	for _, s := range sorts {
+		col, _, _, err := b.column(s.Field)
+		if err != nil {
+			return err
+		}
+		if s.Desc {
+			b.write(col, " DESC NULLS LAST, ")
+		} else {
+			b.write(col, " ASC NULLS FIRST, ")
+		}
+	}
+	b.write(quote("id"), " ASC")
+	return nil
+}
+
+// keyset builds the condition "after the row with these sort values and id".
+func keyset(sorts []query.Sort, after []any) query.Cond {
+	keys := append(append([]query.Sort{}, sorts...), query.Sort{Field: "id"})
+	var or query.Or
+	for i := range keys {
+		var and query.And
+		for j := 0; j < i; j++ {
+			and = append(and, query.Compare{Field: keys[j].Field, Op: query.Eq, Value: after[j]})
+		}
+		and = append(and, afterKey(keys[i], after[i]))
+		or = append(or, and)
+	}
+	return or
+}
+
+func afterKey(s query.Sort, v any) query.Cond {
+	switch {
+	case !s.Desc && v == nil:
+		return query.Compare{Field: s.Field, Op: query.Ne, Value: nil}
+	case !s.Desc:
+		return query.Compare{Field: s.Field, Op: query.Gt, Value: v}
+	case v == nil:
+		return query.Or{}
+	}
+	return query.Or{query.Compare{Field: s.Field, Op: query.Lt, Value: v}, query.Compare{Field: s.Field, Op: query.Eq, Value: nil}}
+}

@@ -1,0 +1,244 @@
+// Package store is Kiln's data layer: the SQLite and PostgreSQL dialects, rendering of the
+// query model to parameterized SQL, the record repository and transactions. No driver error
+// type leaves this package: each dialect maps them onto the sentinels in errors.go.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// URL; empty means SQLite at SQLitePath.
+	URL        string
+	SQLitePath string
+	// MaxReaders bounds the SQLite reader pool (default 4) or the PostgreSQL pool (default 16).
+	MaxReaders int
+}
+
+func (c Config) validate() error {
+	if c.URL == "" && c.SQLitePath == "" {
+		return errors.New("store: need a database URL or a SQLite path")
+	}
+	return nil
+}
+
+// Store is an open database with the tables of one spec.
+type Store struct {
+	dialect dialect
+	writer  *sql.DB
+	reader  *sql.DB
+	tables  map[string]*table
+	stmts   *stmtCache
+	closers []func() error
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Open connects, configures the pools and prepares the table model for s.
+func Open(ctx context.Context, cfg Config, s *spec.Spec) (*Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var st *Store
+	var err error
+	if cfg.URL != "" {
+		st, err = openPostgres(ctx, cfg)
+	} else {
+		st, err = openSQLite(ctx, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.tables = buildTables(s, st.dialect)
+	return st, nil
+}
+
+// Dialect names the SQL dialect: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.name() }
+
+// Close closes every pool.
+func (s *Store) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Reader runs statements outside a transaction on the read pool.
+func (s *Store) Reader() *Exec { return &Exec{s: s, q: s.reader, db: s.reader} }
+
+// InTx runs fn in one write transaction, committing when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dialect.interpret(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(&Exec{s: s, q: tx, tx: tx, db: s.writer}); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return s.dialect.interpret(err)
+	}
+	return nil
+}
+
+// Exec runs store operations on a pool or inside a transaction.
+type Exec struct {
+	s  *Store
+	q  querier
+	tx *sql.Tx
+	db *sql.DB
+}
+
+// ExecDDL runs schema statements (from the spec, never from a request) on this executor.
+func (e *Exec) ExecDDL(ctx context.Context, sqlText string) error {
+	if _, err := e.q.ExecContext(ctx, sqlText); err != nil {
+		return fmt.Errorf("exec schema statement: %w", e.s.dialect.interpret(err))
+	}
+	return nil
+}
+
+// QueryRaw runs a fixed internal query (migration bookkeeping) with arguments.
+func (e *Exec) QueryRaw(ctx context.Context, sqlText string, args ...any) (*sql.Rows, error) {
+	rows, err := e.q.QueryContext(ctx, e.s.dialect.rebind(sqlText), args...)
+	if err != nil {
+		return nil, e.s.dialect.interpret(err)
+	}
+	return rows, nil
+}
+
+// ExecRaw runs a fixed internal statement (migration bookkeeping) with arguments.
+func (e *Exec) ExecRaw(ctx context.Context, sqlText string, args ...any) error {
+	if _, err := e.q.ExecContext(ctx, e.s.dialect.rebind(sqlText), args...); err != nil {
+		return e.s.dialect.interpret(err)
+	}
+	return nil
+}
+
+// PrepareStatements prepares each table's fixed statements on the writer pool once the
+// schema is in place: inside a transaction the single SQLite writer connection is busy, so
+// none can be prepared then. Without it, writes still work, unprepared.
+func (s *Store) PrepareStatements(ctx context.Context) error {
+	if s.stmts == nil {
+		return nil
+	}
+	for _, t := range s.tables {
+		for _, q := range []string{t.insertSQL, t.updateSQL, t.updateIfSQL, t.getSQL} {
+			if s.stmts.get(ctx, s.writer, q, true) == nil {
+				return fmt.Errorf("prepare statements for %s: the table is missing or differs from the spec", t.name)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Exec) stmt(ctx context.Context, sqlText string) *sql.Stmt {
+	stmt := e.s.stmts.get(ctx, e.db, sqlText, e.tx == nil)
+	if stmt != nil && e.tx != nil {
+		stmt = e.tx.StmtContext(ctx, stmt)
+	}
+	return stmt
+}
+
+func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
+	if stmt := e.stmt(ctx, sqlText); stmt != nil {
+		rows, err := stmt.QueryContext(ctx, args...)
+		return rows, e.s.dialect.interpret(err)
+	}
+	rows, err := e.q.QueryContext(ctx, sqlText, args...)
+	return rows, e.s.dialect.interpret(err)
+}
+
+func (e *Exec) exec(ctx context.Context, sqlText string, args []any) (sql.Result, error) {
+	if stmt := e.stmt(ctx, sqlText); stmt != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		return res, e.s.dialect.interpret(err)
+	}
+	res, err := e.q.ExecContext(ctx, sqlText, args...)
+	return res, e.s.dialect.interpret(err)
+}
+
+// stmtCache keeps prepared statements per pool. It is nil for PostgreSQL, where pgx
+// already caches prepared statements per connection.
+type stmtCache struct {
+	mu    sync.RWMutex
+	max   int
+	stmts map[*sql.DB]map[string]*sql.Stmt
+}
+
+func newStmtCache(max int) *stmtCache {
+	return &stmtCache{max: max, stmts: map[*sql.DB]map[string]*sql.Stmt{}}
+}
+
+// get returns the cached statement for sqlText, preparing it on db when prepare is set.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, sqlText string, prepare bool) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	stmt := c.stmts[db][sqlText]
+	n := len(c.stmts[db])
+	c.mu.RUnlock()
+	if stmt != nil || n >= c.max || !prepare {
+		return stmt
+	}
+	prepared, err := db.PrepareContext(ctx, sqlText)
+	if err != nil {
+		return nil // the plain path reports the error
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if existing := c.stmts[db][sqlText]; existing != nil {
+		_ = prepared.Close()
+		return existing
+	}
+	if c.stmts[db] == nil {
+		c.stmts[db] = map[string]*sql.Stmt{}
+	}
+	c.stmts[db][sqlText] = prepared
+	return prepared
+}
+
+func (c *stmtCache) close() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.stmts {
+		for _, s := range m {
+			_ = s.Close()
+		}
+	}
+	c.stmts = map[*sql.DB]map[string]*sql.Stmt{}
+	return nil
+}

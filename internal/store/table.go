@@ -1,0 +1,103 @@
+package store
+
+import (
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// VersionColumn holds each row's version, for ETag and If-Match.
+const VersionColumn = "kiln_version"
+
+// table is the SQL shape of one resource, computed once at Open.
+type table struct {
+	res        *spec.Resource
+	name       string
+	cols       []column // stored fields, in field order
+	selectList string   // system columns then cols
+	byField    map[string]int
+	// Fixed statements, rendered once for the dialect.
+	insertSQL, updateSQL, updateIfSQL, getSQL string
+}
+
+type column struct {
+	field *spec.Field
+	idx   int // index into Record.Values and res.Fields
+	name  string
+	kind  kind
+	scale int
+}
+
+func buildTables(s *spec.Spec, d dialect) map[string]*table {
+	out := make(map[string]*table, len(s.Resources))
+	for _, r := range s.Resources {
+		t := &table{res: r, name: r.Name, byField: map[string]int{}}
+		names := []string{quote("id"), quote("created_at"), quote("updated_at"), quote(VersionColumn)}
+		for i, f := range r.Fields {
+			if !f.Stored() {
+				continue
+			}
+			t.byField[f.Name] = len(t.cols)
+			t.cols = append(t.cols, column{field: f, idx: i, name: f.Column(), kind: kindOf(f), scale: f.Scale})
+			names = append(names, quote(f.Column()))
+		}
+		t.selectList = strings.Join(names, ", ")
+		t.renderFixed(d)
+		out[r.Name] = t
+	}
+	return out
+}
+
+// columnFor resolves a spec field name (or system field) to a quoted column and kind.
+func (t *table) columnFor(field string) (string, kind, int, bool) {
+	switch field {
+	case "id":
+		return quote("id"), kUUID, 0, true
+	case "created_at", "updated_at":
+		return quote(field), kTime, 0, true
+	}
+	i, ok := t.byField[field]
+	if !ok {
+		return "", 0, 0, false
+	}
+	c := t.cols[i]
+	return quote(c.name), c.kind, c.scale, true
+}
+
+// FieldForColumn maps a column name back to its field name, for constraint errors.
+func (s *Store) FieldForColumn(resource, col string) string {
+	t := s.tables[resource]
+	if t == nil {
+		return col
+	}
+	for _, c := range t.cols {
+		if c.name == col {
+			return c.field.Name
+		}
+	}
+	return col
+}
+
+// renderFixed renders the statements whose text depends only on the table. Arguments:
+// insert: id, created_at, updated_at, version, cols...; update: updated_at, cols..., id
+// [, version]; get: id.
+func (t *table) renderFixed(d dialect) {
+	n := 0
+	ph := func() string { n++; return d.placeholder(n) }
+	cols := []string{quote("id"), quote("created_at"), quote("updated_at"), quote(VersionColumn)}
+	phs := []string{ph(), ph(), ph(), ph()}
+	for _, c := range t.cols {
+		cols = append(cols, quote(c.name))
+		phs = append(phs, ph())
+	}
+	t.insertSQL = "INSERT INTO " + quote(t.name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(phs, ", ") + ")"
+	n = 0
+	set := []string{quote("updated_at") + " = " + ph(), quote(VersionColumn) + " = " + quote(VersionColumn) + " + 1"}
+	for _, c := range t.cols {
+		set = append(set, quote(c.name)+" = "+ph())
+	}
+	t.updateSQL = "UPDATE " + quote(t.name) + " SET " + strings.Join(set, ", ") + " WHERE " + quote("id") + " = " + ph()
+	t.updateIfSQL = t.updateSQL + " AND " + quote(VersionColumn) + " = " + ph()
+	n = 0
+	t.getSQL = "SELECT " + t.selectList + " FROM " + quote(t.name) + " WHERE " + quote("id") + " = " + ph()
+}

@@ -1,0 +1,164 @@
+// Package kiln is the public Go API of Kiln: build an App from a spec, then run it or mount
+// its handler. Everything else lives under internal/ and is wired here, in one place.
+package kiln
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/migrate"
+	"github.com/kiln-dev/kiln/internal/server"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Config says which spec to run and where its data lives.
+type Config struct {
+	// SpecPath is the kiln.yaml file.
+	SpecPath string
+	// DataDir holds the embedded SQLite database (kiln.db); default "kiln_data".
+	DataDir string
+	// DatabaseURL overrides the spec's database.url; a postgres:// URL selects PostgreSQL.
+	DatabaseURL string
+	// MigrationsDir holds migration files; default "migrations" beside the spec.
+	MigrationsDir string
+	// Dev plans and applies migrations at start instead of refusing a database behind the spec.
+	Dev bool
+	// Logger receives structured logs; a discarding logger when nil.
+	Logger *slog.Logger
+	// LookupEnv resolves ${VAR} in the spec; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+	// Progress, when set, is told about each migration applied at start.
+	Progress func(msg string)
+}
+
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = "kiln_data"
+	}
+	if c.MigrationsDir == "" {
+		c.MigrationsDir = filepath.Join(filepath.Dir(c.SpecPath), "migrations")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// ErrBehind means the database schema does not match the spec and dev mode is off.
+var ErrBehind = errors.New("the database is behind the spec")
+
+// App is a running Kiln backend: spec, store, service and HTTP server.
+type App struct {
+	Spec     *spec.Spec
+	Store    *store.Store
+	Service  *service.Service
+	Migrator *migrate.Migrator
+	server   *server.Server
+	log      *slog.Logger
+}
+
+// LoadSpec parses and validates a spec file.
+func LoadSpec(path string, lookupEnv func(string) (string, bool)) (*spec.Spec, error) {
+	return spec.Load(path, spec.ParseOpts{LookupEnv: lookupEnv})
+}
+
+// OpenStore opens the database cfg points at, without checking its schema.
+func OpenStore(ctx context.Context, cfg Config, s *spec.Spec) (*store.Store, *migrate.Migrator, error) {
+	cfg = cfg.withDefaults()
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = s.Database.URL
+	}
+	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, nil, errors.New("database URL must start with postgres:// (leave it empty for embedded SQLite)")
+	}
+	st, err := store.Open(ctx, store.Config{URL: url, SQLitePath: filepath.Join(cfg.DataDir, "kiln.db")}, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, migrate.New(migrate.Config{Dir: cfg.MigrationsDir}, st), nil
+}
+
+// New loads the spec, opens the database, brings or checks its schema, and builds the server.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	cfg = cfg.withDefaults()
+	s, err := LoadSpec(cfg.SpecPath, cfg.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	st, m, err := OpenStore(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger}
+	if err := app.prepareSchema(ctx, cfg); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if err := st.PrepareStatements(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if app.Service, err = service.New(service.Config{Spec: s, Logger: cfg.Logger}, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return app, nil
+}
+
+func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
+	desired := migrate.FromSpec(a.Spec)
+	if cfg.Dev {
+		return a.Migrator.Dev(ctx, desired, false, func(f migrate.File) {
+			if cfg.Progress != nil {
+				cfg.Progress(fmt.Sprintf("applied migration %04d_%s", f.Version, f.Name))
+			}
+		})
+	}
+	plan, err := a.Migrator.Check(ctx, desired)
+	if err != nil {
+		return err
+	}
+	if plan.Empty() {
+		return nil
+	}
+	var lines []string
+	for _, c := range plan.Changes {
+		lines = append(lines, "  - "+c.Description)
+	}
+	return fmt.Errorf("%w; it differs by:\n%s\nrun `kiln migrate plan` then `kiln migrate up`, or serve with --dev",
+		ErrBehind, strings.Join(lines, "\n"))
+}
+
+// Handler is the app's HTTP handler, to mount in another server or test with httptest.
+func (a *App) Handler() http.Handler { return a.server.Handler() }
+
+// Serve serves on ln until ctx ends, then drains in-flight requests.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.server.Serve(ctx, ln) }
+
+// Run listens on addr and serves until ctx ends.
+func (a *App) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.log.Info("listening", "addr", ln.Addr().String())
+	return a.Serve(ctx, ln)
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.Store.Close() }
