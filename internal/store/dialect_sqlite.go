@@ -137,24 +137,28 @@ func (sqliteDialect) interpret(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	switch se.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+	if se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+		return err
+	}
+	// Extended codes are not always set (RESTRICT actions report plain SQLITE_CONSTRAINT),
+	// so the message decides; it is SQLite's own fixed text.
+	msg := se.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed") || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		ce := &ConstraintError{Kind: ConstraintUnique, cause: err}
-		if m := sqliteUniqueRe.FindStringSubmatch(se.Error()); m != nil {
+		if m := sqliteUniqueRe.FindStringSubmatch(msg); m != nil {
 			for _, tc := range strings.Split(m[1], ",") {
 				table, col, _ := strings.Cut(strings.TrimSpace(tc), ".")
 				ce.Table, ce.Columns = table, append(ce.Columns, strings.TrimSpace(col))
 			}
 		}
 		return ce
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
 		return &ConstraintError{Kind: ConstraintForeignKey, cause: err}
-	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+	case strings.Contains(msg, "NOT NULL constraint failed"):
 		return &ConstraintError{Kind: ConstraintNotNull, cause: err}
-	case sqlite3.SQLITE_CONSTRAINT_CHECK:
-		return &ConstraintError{Kind: ConstraintCheck, cause: err}
 	}
-	return err
+	return &ConstraintError{Kind: ConstraintCheck, cause: err}
 }
 
 // match uses substr/instr rather than LIKE: SQLite's LIKE ignores ASCII case and CEL's

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -37,7 +38,12 @@ type Store struct {
 	tables  map[string]*table
 	stmts   *stmtCache
 	closers []func() error
+	queries atomic.Int64
 }
+
+// Queries counts the statements run through record operations since Open (for metrics and
+// for tests that prove a page costs a constant number of queries).
+func (s *Store) Queries() int64 { return s.queries.Load() }
 
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {
@@ -170,6 +176,7 @@ func (e *Exec) stmt(ctx context.Context, sqlText string) *sql.Stmt {
 }
 
 func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
+	e.s.queries.Add(1)
 	if stmt := e.stmt(ctx, sqlText); stmt != nil {
 		rows, err := stmt.QueryContext(ctx, args...)
 		return rows, e.s.dialect.interpret(err)
@@ -179,6 +186,7 @@ func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows
 }
 
 func (e *Exec) exec(ctx context.Context, sqlText string, args []any) (sql.Result, error) {
+	e.s.queries.Add(1)
 	if stmt := e.stmt(ctx, sqlText); stmt != nil {
 		res, err := stmt.ExecContext(ctx, args...)
 		return res, e.s.dialect.interpret(err)

@@ -86,8 +86,22 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
 	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
 }
 
+// queryOf parses the query string strictly: Go's URL.Query drops pairs it cannot parse
+// (such as ones with ';'), and a silently ignored parameter is worse than an error.
+func queryOf(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, service.Errorf(service.CodeMalformed, "the query string is malformed (use & between parameters and percent-encode values)")
+	}
+	return q, nil
+}
+
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
-	q := r.URL.Query()
+	q, err := queryOf(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
 	v := view{spec: h.spec}
 	expand, fields, err := h.shape(res, q)
 	if err != nil {
@@ -174,7 +188,12 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, res string) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, res string) {
-	p, err := h.svc.ParseList(res, r.URL.Query())
+	q, err := queryOf(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	p, err := h.svc.ParseList(res, q)
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return

@@ -1,0 +1,68 @@
+package kiln_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestUpdateReplaceDeleteWithETags(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		id := b.create("products", map[string]any{"name": "Boot", "price": 10, "stock": 5, "description": "warm"})
+
+		res := b.do("PATCH", "/api/products/"+id, map[string]any{"price": "12.50"}, "If-Match", `"1"`)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, json.Number("12.5"), res.body["price"])
+		require.Equal(t, "warm", res.body["description"], "PATCH keeps other fields")
+		require.Equal(t, `"2"`, res.header.Get("ETag"))
+		require.NotEqual(t, res.body["created_at"], res.body["updated_at"])
+
+		res = b.do("PATCH", "/api/products/"+id, map[string]any{"price": 1}, "If-Match", `"1"`)
+		require.Equal(t, http.StatusPreconditionFailed, res.status)
+		require.Equal(t, "precondition_failed", res.body["error"])
+
+		res = b.do("PUT", "/api/products/"+id, map[string]any{"name": "Boot 2", "price": 3})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Nil(t, res.body["description"], "PUT resets absent fields")
+		require.Equal(t, json.Number("0"), res.body["stock"], "PUT restores defaults")
+
+		res = b.do("PUT", "/api/products/"+id, map[string]any{"name": "Boot 3"})
+		require.Equal(t, http.StatusBadRequest, res.status)
+		require.Equal(t, map[string]string{"price": "required"}, fieldCodes(res.body))
+
+		res = b.do("PATCH", "/api/products/"+id, map[string]any{"name": nil})
+		require.Equal(t, http.StatusBadRequest, res.status)
+		require.Equal(t, map[string]string{"name": "required"}, fieldCodes(res.body))
+
+		get := b.do("GET", "/api/products/"+id, nil, "If-None-Match", `"3"`)
+		require.Equal(t, http.StatusNotModified, get.status)
+
+		require.Equal(t, http.StatusPreconditionFailed, b.do("DELETE", "/api/products/"+id, nil, "If-Match", `"1"`).status)
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/products/"+id, nil, "If-Match", `"3"`).status)
+		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/products/"+id, nil).status)
+		require.Equal(t, http.StatusNotFound, b.do("DELETE", "/api/products/"+id, nil).status)
+	})
+}
+
+func TestManyToManyLinks(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		t1 := b.create("tags", map[string]any{"name": "a"})
+		t2 := b.create("tags", map[string]any{"name": "b"})
+		res := b.do("POST", "/api/products", map[string]any{"name": "X", "price": 1, "tags": []string{t1, t2, t1}})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		id := res.body["id"].(string)
+		require.Equal(t, []any{t1, t2}, res.body["tags"])
+		res = b.do("PATCH", "/api/products/"+id, map[string]any{"tags": []string{t2}})
+		require.Equal(t, []any{t2}, res.body["tags"])
+		require.Equal(t, []any{t2}, b.do("GET", "/api/products/"+id, nil).body["tags"])
+		// Deleting a tag removes its links, not the product.
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/tags/"+t2, nil).status)
+		require.Equal(t, []any{}, b.do("GET", "/api/products/"+id, nil).body["tags"])
+	})
+}

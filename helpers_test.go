@@ -1,0 +1,129 @@
+package kiln_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+type testBundle struct {
+	app *kiln.App
+	srv *httptest.Server
+	t   *testing.T
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+// setup starts the shop example (or specSrc) on a fresh database of the dialect.
+func setup(t *testing.T, dialect, specSrc string) *testBundle {
+	t.Helper()
+	dir := t.TempDir()
+	specPath := filepath.Join("examples", "shop", "kiln.yaml")
+	if specSrc != "" {
+		specPath = filepath.Join(dir, "kiln.yaml")
+		require.NoError(t, os.WriteFile(specPath, []byte(specSrc), 0o644))
+	}
+	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
+		Dev: true, LookupEnv: noEnv}
+	if dialect == "postgres" {
+		cfg.DatabaseURL = testdb.PostgresURL(t)
+	}
+	app, err := kiln.New(context.Background(), cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(app.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		require.NoError(t, app.Close())
+	})
+	return &testBundle{app: app, srv: srv, t: t}
+}
+
+// eachDialect runs fn as a subtest on SQLite and on PostgreSQL.
+func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d)
+		})
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (b *testBundle) do(method, path string, body any, headers ...string) response {
+	b.t.Helper()
+	var rd io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(v)
+	case []byte:
+		rd = bytes.NewReader(v)
+	default:
+		raw, err := json.Marshal(v)
+		require.NoError(b.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, b.srv.URL+path, rd)
+	require.NoError(b.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		require.NoError(b.t, dec.Decode(&out.body), string(raw))
+	}
+	return out
+}
+
+// create posts a record and returns its id, failing the test on anything but 201.
+func (b *testBundle) create(resource string, body map[string]any) string {
+	b.t.Helper()
+	res := b.do("POST", "/api/"+resource, body)
+	require.Equal(b.t, http.StatusCreated, res.status, string(res.raw))
+	return res.body["id"].(string)
+}
+
+func fieldCodes(body map[string]any) map[string]string {
+	out := map[string]string{}
+	errs, _ := body["errors"].([]any)
+	for _, e := range errs {
+		m := e.(map[string]any)
+		out[m["field"].(string)] = m["code"].(string)
+	}
+	return out
+}
+
+func (b *testBundle) count(resource string) int64 {
+	b.t.Helper()
+	n, err := b.app.Store.Reader().Count(context.Background(), resource, nil)
+	require.NoError(b.t, err)
+	return n
+}
