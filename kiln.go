@@ -136,6 +136,10 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 	if plan.Empty() {
 		return nil
 	}
+	if pending, err := a.Migrator.Pending(ctx); err == nil && len(pending) > 0 {
+		return fmt.Errorf("%w: %d migration file(s) in %s are not applied yet: run `kiln migrate up`, or serve with --dev",
+			ErrBehind, len(pending), a.Migrator.Dir())
+	}
 	var lines []string
 	for _, c := range plan.Changes {
 		lines = append(lines, "  - "+c.Description)

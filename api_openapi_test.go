@@ -1,0 +1,93 @@
+package kiln_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/stretchr/testify/require"
+)
+
+func TestOpenAPIDocumentValidatesAndDescribesResponses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	res := b.do("GET", "/api/openapi.json", nil)
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "3.1.0", res.body["openapi"])
+
+	doc, err := libopenapi.NewDocument(res.raw)
+	require.NoError(t, err)
+	v, errs := validator.NewValidator(doc)
+	require.Empty(t, errs)
+	ok, verrs := v.ValidateDocument()
+	require.True(t, ok, "%v", verrs)
+
+	cat := b.create("categories", map[string]any{"name": "Shoes", "slug": "shoes"})
+	exchanges := []struct{ method, path, body string }{
+		{"POST", "/api/products", `{"name":"Test Product","price":29.99,"category":"` + cat + `"}`},
+		{"POST", "/api/products", `{"name":"","price":-10}`},
+		{"GET", "/api/products?limit=5&sort=-price&expand=category&count=true", ""},
+		{"GET", "/api/categories/" + cat + "?expand=products", ""},
+		{"GET", "/api/products/0192f0a0-0000-7000-8000-000000000000", ""},
+	}
+	for _, ex := range exchanges {
+		var body io.Reader
+		if ex.body != "" {
+			body = strings.NewReader(ex.body)
+		}
+		req, err := http.NewRequest(ex.method, b.srv.URL+ex.path, body)
+		require.NoError(t, err)
+		if ex.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		// The validator matches paths against servers[0].url, so validate with a path-only request.
+		vreq, _ := http.NewRequest(ex.method, ex.path, strings.NewReader(ex.body))
+		if ex.body != "" {
+			vreq.Header.Set("Content-Type", "application/json")
+		}
+		ok, verrs := v.ValidateHttpResponse(vreq, resp)
+		require.True(t, ok, "%s %s -> %d %s: %v", ex.method, ex.path, resp.StatusCode, raw, describeErrs(verrs))
+	}
+}
+
+func describeErrs[E interface{ Error() string }](errs []E) string {
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, e.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func TestDocsPageServesEmbeddedAssets(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	res := b.do("GET", "/docs", nil)
+	require.Equal(t, http.StatusOK, res.status)
+	page := string(res.raw)
+	require.Contains(t, page, `data-url="/api/openapi.json"`)
+	for _, asset := range []string{"/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/init.js"} {
+		require.Contains(t, page, asset)
+		a := b.do("GET", asset, nil)
+		require.Equal(t, http.StatusOK, a.status, asset)
+		require.NotEmpty(t, a.raw)
+	}
+	require.Equal(t, http.StatusNotFound, b.do("GET", "/docs/../kiln.go", nil).status)
+}
+
+func TestHealthEndpoints(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		require.Equal(t, http.StatusOK, b.do("GET", "/healthz", nil).status)
+		require.Equal(t, "ok", b.do("GET", "/readyz", nil).body["status"])
+	})
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+type testBundle struct {
+	srv  *httptest.Server
+	logs *bytes.Buffer
+}
+
+func setup(t *testing.T, h http.Handler) *testBundle {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	srv := httptest.NewServer(chain(h, log, spec.CORS{Origins: []string{"https://app.example"}}))
+	t.Cleanup(srv.Close)
+	return &testBundle{srv: srv, logs: logs}
+}
+
+func TestPanicIsA500WithoutInternals(t *testing.T) {
+	t.Parallel()
+	b := setup(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret table kiln_x exploded") }))
+	res, err := http.Get(b.srv.URL + "/x")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	require.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(raw, &body))
+	require.Equal(t, "internal", body["error"])
+	require.Equal(t, res.Header.Get("X-Request-ID"), body["request_id"])
+	require.NotContains(t, string(raw), "secret")
+	require.Contains(t, b.logs.String(), "secret table", "the cause goes to the log")
+}
+
+func TestRequestIDKeptWhenWellFormed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
+	for id, keep := range map[string]bool{"abc-123": true, "bad id;drop": false, strings.Repeat("a", 200): false} {
+		req, _ := http.NewRequest("GET", b.srv.URL, nil)
+		req.Header.Set("X-Request-ID", id)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, keep, res.Header.Get("X-Request-ID") == id)
+		require.NotEmpty(t, res.Header.Get("X-Request-ID"))
+		require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
+	}
+}
+
+func TestGzipOnlyForLargeBodies(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat(`{"k":"v"},`, 500)
+	b := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/big" {
+			_, _ = io.WriteString(w, big)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	tr := &http.Transport{DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	for path, gz := range map[string]bool{"/big": true, "/small": false} {
+		req, _ := http.NewRequest("GET", b.srv.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, gz, res.Header.Get("Content-Encoding") == "gzip", path)
+		if gz {
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			require.NoError(t, err)
+			plain, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			require.Equal(t, big, string(plain))
+		}
+	}
+}
+
+func TestCORSPreflight(t *testing.T) {
+	t.Parallel()
+	b := setup(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	req, _ := http.NewRequest("OPTIONS", b.srv.URL+"/api/products", nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusNoContent, res.StatusCode)
+	require.Equal(t, "https://app.example", res.Header.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, res.Header.Get("Access-Control-Allow-Methods"), "PATCH")
+
+	req.Header.Set("Origin", "https://evil.example")
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+}
