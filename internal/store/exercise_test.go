@@ -1,0 +1,288 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/migrate"
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+const allTypes = `resources:
+  owners:
+    fields:
+      name: string
+  items:
+    fields:
+      s: {type: string, unique: true}
+      t: text
+      i: integer
+      n: number
+      d: {type: decimal, precision: 12, scale: 3}
+      b: boolean
+      dt: datetime
+      day: date
+      e: {type: enum, values: [a, b]}
+      j: json
+      u: uuid
+      owner: {type: relation, to: owners, required: true}
+      links: {type: relation, to: owners, many: true}
+`
+
+// field indexes in items.
+const (
+	fS = iota
+	fT
+	fI
+	fN
+	fD
+	fB
+	fDT
+	fDay
+	fE
+	fJ
+	fU
+	fOwner
+	fLinks
+)
+
+// Exercise states every store behaviour once; it runs on each dialect.
+func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) {
+	s, err := spec.Parse("types.yaml", []byte(allTypes), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	ctx := context.Background()
+	newStore := func(t *testing.T) (*store.Store, string) {
+		st := open(t, s)
+		require.NoError(t, migrate.New(migrate.Config{Dir: t.TempDir()}, st).Dev(ctx, migrate.FromSpec(s), false, nil))
+		require.NoError(t, st.PrepareStatements(ctx))
+		owner := newID()
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "owners", rec(owner, "o")) }))
+		return st, owner
+	}
+
+	t.Run("RoundTripsEveryType", func(t *testing.T) {
+		st, owner := newStore(t)
+		when := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+		r := item(owner)
+		r.Values = []any{"ü\"x", "long", int64(-9007199254740993), 1.5, value.FromUnits(-12345, 3), true, when,
+			"2026-02-28", "b", `{"k":[1,2]}`, "0192f0a0-0000-7000-8000-0000000000aa", owner, nil}
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", r) }))
+		got, err := st.Reader().Get(ctx, "items", r.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, "-12.345", got.Values[fD].(value.Decimal).String())
+		require.True(t, when.Equal(got.Values[fDT].(time.Time)))
+		require.JSONEq(t, `{"k":[1,2]}`, got.Values[fJ].(string))
+		got.Values[fDT], got.Values[fJ], r.Values[fDT], r.Values[fJ] = nil, nil, nil, nil
+		require.Equal(t, r.Values, got.Values)
+		require.Equal(t, int64(1), got.Version)
+	})
+
+	t.Run("MapsConstraintErrors", func(t *testing.T) {
+		st, owner := newStore(t)
+		a, b := item(owner), item(owner)
+		a.Values[fS], b.Values[fS] = "same", "same"
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", a) }))
+		err := st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", b) })
+		var ce *store.ConstraintError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, store.ConstraintUnique, ce.Kind)
+		require.Equal(t, []string{"s"}, ce.Columns)
+		require.ErrorIs(t, err, store.ErrConflict)
+
+		c := item(newID())
+		err = st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", c) })
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, store.ConstraintForeignKey, ce.Kind)
+
+		err = st.InTx(ctx, func(tx *store.Exec) error { return tx.Delete(ctx, "owners", owner, 0) })
+		require.ErrorAs(t, err, &ce, "required relations restrict deletes")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil), "a failed transaction leaves nothing behind")
+	})
+
+	t.Run("VersionsGuardWrites", func(t *testing.T) {
+		st, owner := newStore(t)
+		r := item(owner)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", r) }))
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Update(ctx, "items", r, 1) }))
+		require.Equal(t, int64(2), r.Version)
+		err := st.InTx(ctx, func(tx *store.Exec) error { return tx.Update(ctx, "items", r, 1) })
+		require.ErrorIs(t, err, store.ErrStale)
+		err = st.InTx(ctx, func(tx *store.Exec) error { return tx.Delete(ctx, "items", r.ID, 1) })
+		require.ErrorIs(t, err, store.ErrStale)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Delete(ctx, "items", r.ID, 2) }))
+		err = st.InTx(ctx, func(tx *store.Exec) error { return tx.Delete(ctx, "items", r.ID, 0) })
+		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = st.Reader().Get(ctx, "items", r.ID, nil)
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+
+	t.Run("FiltersAndKeysets", func(t *testing.T) {
+		st, owner := newStore(t)
+		texts := []any{"Apple", "apple pie", "banana", nil, "Pineapple"}
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			for i, txt := range texts {
+				r := item(owner)
+				r.Values[fT], r.Values[fI] = txt, int64(i%2)
+				if err := tx.Insert(ctx, "items", r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		for name, tc := range map[string]struct {
+			cond query.Cond
+			want int64
+		}{
+			"PrefixIsCaseSensitive": {query.Match{Field: "t", Kind: query.Prefix, Text: "App"}, 1},
+			"Suffix":                {query.Match{Field: "t", Kind: query.Suffix, Text: "apple"}, 1},
+			"Contains":              {query.Match{Field: "t", Kind: query.Contains, Text: "an"}, 1},
+			"IsNull":                {query.Compare{Field: "t", Op: query.Eq}, 1},
+			"IsNotNull":             {query.Compare{Field: "t", Op: query.Ne}, 4},
+			"In":                    {query.In{Field: "t", Values: []any{"banana", "Apple", "x"}}, 2},
+			"Not":                   {query.Not{Cond: query.Compare{Field: "i", Op: query.Eq, Value: int64(0)}}, 2},
+			"EmptyOrIsFalse":        {query.Or{}, 0},
+			"WildcardsAreLiteral":   {query.Match{Field: "t", Kind: query.Contains, Text: "%"}, 0},
+		} {
+			require.Equal(t, tc.want, mustCount(t, st, "items", tc.cond), name)
+		}
+		for _, desc := range []bool{false, true} {
+			sorts := []query.Sort{{Field: "t", Desc: desc}}
+			var seen []string
+			var after []any
+			for {
+				res, err := st.Reader().List(ctx, "items", query.List{Sort: sorts, Limit: 2, After: after})
+				require.NoError(t, err)
+				for _, r := range res.Records {
+					seen = append(seen, r.ID)
+				}
+				if !res.More {
+					break
+				}
+				last := res.Records[len(res.Records)-1]
+				after = []any{last.Values[fT], last.ID}
+			}
+			require.Len(t, seen, len(texts), "desc=%v: nulls included exactly once", desc)
+			require.Len(t, uniq(seen), len(texts))
+		}
+	})
+
+	t.Run("LinksKeepOrderAndInverseCaps", func(t *testing.T) {
+		st, owner := newStore(t)
+		o2, o3 := newID(), newID()
+		r := item(owner)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			for _, id := range []string{o2, o3} {
+				if err := tx.Insert(ctx, "owners", rec(id, "x")); err != nil {
+					return err
+				}
+			}
+			if err := tx.Insert(ctx, "items", r); err != nil {
+				return err
+			}
+			for i := 0; i < 5; i++ {
+				if err := tx.Insert(ctx, "items", item(owner)); err != nil {
+					return err
+				}
+			}
+			return tx.SetLinks(ctx, "items", "links", r.ID, []string{o3, owner, o2})
+		}))
+		links, err := st.Reader().Links(ctx, "items", "links", []string{r.ID})
+		require.NoError(t, err)
+		require.Equal(t, []string{o3, owner, o2}, links[r.ID])
+		capped, err := st.Reader().ByField(ctx, "items", "owner", []string{owner}, 3)
+		require.NoError(t, err)
+		require.Len(t, capped, 3)
+		found, err := st.Reader().ExistingIDs(ctx, "owners", []string{o2, newID()})
+		require.NoError(t, err)
+		require.Equal(t, map[string]bool{o2: true}, found)
+	})
+
+	t.Run("ConcurrentWritersAllCommit", func(t *testing.T) {
+		st, owner := newStore(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 80)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 5; i++ {
+					errs <- st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", item(owner)) })
+					_, err := st.Reader().List(ctx, "items", query.List{Limit: 5})
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Equal(t, int64(40), mustCount(t, st, "items", nil))
+	})
+}
+
+func TestStoreSQLite(t *testing.T) {
+	t.Parallel()
+	Exercise(t, func(t *testing.T, s *spec.Spec) *store.Store {
+		st, err := store.Open(context.Background(), store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, s)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}
+
+func TestStorePostgres(t *testing.T) {
+	t.Parallel()
+	Exercise(t, func(t *testing.T, s *spec.Spec) *store.Store {
+		st, err := store.Open(context.Background(), store.Config{URL: testdb.PostgresURL(t)}, s)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}
+
+func TestOpenErrorsHideTheURL(t *testing.T) {
+	t.Parallel()
+	_, err := store.Open(context.Background(), store.Config{URL: "postgres://u:s3cret@127.0.0.1:1/x?connect_timeout=1"}, &spec.Spec{})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cret")
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func rec(id, name string) *store.Record {
+	now := time.Now().UTC()
+	return &store.Record{ID: id, CreatedAt: now, UpdatedAt: now, Version: 1, Values: []any{name}}
+}
+
+func item(owner string) *store.Record {
+	r := rec(newID(), "")
+	r.Values = make([]any, fLinks+1)
+	r.Values[fOwner] = owner
+	return r
+}
+
+func mustCount(t *testing.T, st *store.Store, res string, c query.Cond) int64 {
+	n, err := st.Reader().Count(context.Background(), res, c)
+	require.NoError(t, err)
+	return n
+}
+
+func uniq(ids []string) map[string]bool {
+	m := map[string]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
