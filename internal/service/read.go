@@ -43,11 +43,7 @@ func (s *Service) Get(ctx context.Context, resName, id string, expand []string) 
 	if err != nil {
 		return nil, nil, AsError(err)
 	}
-	recs := []*store.Record{rec}
-	if err := s.loadLinks(ctx, exec, r, recs, nil); err != nil {
-		return nil, nil, AsError(err)
-	}
-	exp, err := s.expand(ctx, exec, r, recs, expand)
+	exp, err := s.expand(ctx, exec, r, []*store.Record{rec}, expand)
 	if err != nil {
 		return nil, nil, AsError(err)
 	}
@@ -72,48 +68,10 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 	if res.More && p.Query.Offset == 0 && len(res.Records) > 0 {
 		page.NextCursor = p.cursorAfter(r, res.Records[len(res.Records)-1])
 	}
-	if err := s.loadLinks(ctx, exec, r, page.Records, nil); err != nil {
-		return nil, AsError(err)
-	}
 	if page.Expanded, err = s.expand(ctx, exec, r, page.Records, p.Expand); err != nil {
 		return nil, AsError(err)
 	}
 	return page, nil
-}
-
-// loadLinks fills the to-many fields of recs: one query per to-many field. With only set,
-// it loads just the fields named there.
-func (s *Service) loadLinks(ctx context.Context, exec *store.Exec, r *resource, recs []*store.Record, only map[string]any) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i] = rec.ID
-	}
-	for i, f := range r.Fields {
-		if !f.IsToMany() {
-			continue
-		}
-		if _, given := only[f.Name]; only != nil && given {
-			continue // just written: the record already holds the new ids
-		}
-		links, err := exec.Links(ctx, r.Name, f.Name, ids)
-		if err != nil {
-			return err
-		}
-		for _, rec := range recs {
-			rec.Values[i] = orEmpty(links[rec.ID])
-		}
-	}
-	return nil
-}
-
-func orEmpty(ids []string) []string {
-	if ids == nil {
-		return []string{}
-	}
-	return ids
 }
 
 // expand loads related records for each named relation: one query per relation per page.

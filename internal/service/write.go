@@ -95,7 +95,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 			return err
 		}
 		rec = cur
-		return s.loadLinks(ctx, tx, r, []*store.Record{rec}, in)
+		return nil
 	})
 	if err != nil {
 		return nil, s.writeError(r, err)

@@ -18,6 +18,9 @@ type dialect interface {
 	decode(k kind, scale int, target any) (any, error)
 	interpret(err error) error
 	match(col string, k query.MatchKind, ph string) string
+	// linkedIDs selects, for each row of outer, the comma-joined target ids of a join table
+	// in link order, so a record's N:M ids come with it in one query.
+	linkedIDs(join, self, other, outer string) string
 }
 
 // quote quotes an identifier; identifiers come from the spec and are validated there,

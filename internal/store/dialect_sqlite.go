@@ -29,7 +29,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
+	pragmas := "_pragma=mmap_size(268435456)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
 	base := "file:" + (&url.URL{Path: cfg.SQLitePath}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -171,4 +171,9 @@ func (sqliteDialect) match(col string, k query.MatchKind, ph string) string {
 		return "(length(" + col + ") >= length(" + ph + ") AND substr(" + col + ", -length(" + ph + ")) = " + ph + ")"
 	}
 	return "instr(" + col + ", " + ph + ") > 0"
+}
+
+func (sqliteDialect) linkedIDs(join, self, other, outer string) string {
+	return "(SELECT group_concat(" + quote(other) + ", ',' ORDER BY " + quote("position") + ") FROM " + quote(join) +
+		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + ")"
 }

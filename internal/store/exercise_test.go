@@ -75,7 +75,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		when := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 		r := item(owner)
 		r.Values = []any{"ü\"x", "long", int64(-9007199254740993), 1.5, value.FromUnits(-12345, 3), true, when,
-			"2026-02-28", "b", `{"k":[1,2]}`, "0192f0a0-0000-7000-8000-0000000000aa", owner, nil}
+			"2026-02-28", "b", `{"k":[1,2]}`, "0192f0a0-0000-7000-8000-0000000000aa", owner, []string{}}
 		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", r) }))
 		got, err := st.Reader().Get(ctx, "items", r.ID, nil)
 		require.NoError(t, err)

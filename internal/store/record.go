@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,21 +18,31 @@ type Record struct {
 	Values    []any
 }
 
-func (t *table) scanRecord(d dialect, rows *sql.Rows) (*Record, error) {
-	var id string
-	var created, updated any
-	var version int64
-	targets := make([]any, 0, 4+len(t.cols))
-	timeTarget := func() any { return d.scanTarget(kTime) }
-	created, updated = timeTarget(), timeTarget()
-	targets = append(targets, &id, created, updated, &version)
+// scanTargets are reused for every row of a result: decode copies what it keeps.
+type scanTargets struct {
+	id      string
+	version int64
+	all     []any
+}
+
+func (t *table) newTargets(d dialect) *scanTargets {
+	st := &scanTargets{all: make([]any, 0, 4+len(t.cols)+len(t.links))}
+	st.all = append(st.all, &st.id, d.scanTarget(kTime), d.scanTarget(kTime), &st.version)
 	for _, c := range t.cols {
-		targets = append(targets, d.scanTarget(c.kind))
+		st.all = append(st.all, d.scanTarget(c.kind))
 	}
-	if err := rows.Scan(targets...); err != nil {
+	for range t.links {
+		st.all = append(st.all, new(sql.NullString))
+	}
+	return st
+}
+
+func (t *table) scanRecord(d dialect, rows *sql.Rows, st *scanTargets) (*Record, error) {
+	if err := rows.Scan(st.all...); err != nil {
 		return nil, fmt.Errorf("scan %s: %w", t.name, err)
 	}
-	rec := &Record{ID: id, Version: version, Values: make([]any, len(t.res.Fields))}
+	created, updated, targets := st.all[1], st.all[2], st.all
+	rec := &Record{ID: st.id, Version: st.version, Values: make([]any, len(t.res.Fields))}
 	ct, err := d.decode(kTime, 0, created)
 	if err != nil {
 		return nil, err
@@ -49,14 +60,22 @@ func (t *table) scanRecord(d dialect, rows *sql.Rows) (*Record, error) {
 		}
 		rec.Values[c.idx] = v
 	}
+	for i, c := range t.links {
+		ids := []string{}
+		if ns := targets[4+len(t.cols)+i].(*sql.NullString); ns.Valid && ns.String != "" {
+			ids = strings.Split(ns.String, ",")
+		}
+		rec.Values[c.idx] = ids
+	}
 	return rec, nil
 }
 
 func (t *table) scanAll(d dialect, rows *sql.Rows) ([]*Record, error) {
 	defer rows.Close()
 	var out []*Record
+	st := t.newTargets(d)
 	for rows.Next() {
-		rec, err := t.scanRecord(d, rows)
+		rec, err := t.scanRecord(d, rows, st)
 		if err != nil {
 			return nil, err
 		}

@@ -143,7 +143,8 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 		b.write("SELECT ", t.selectList, " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ", col,
 			" ORDER BY ", quote("id"), ") AS kiln_rn FROM ", quote(t.name), " WHERE ")
 		_ = b.in(query.In{Field: field, Values: in})
-		b.write(") AS kiln_sub WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
+		// The subquery takes the table's name so selectList's correlated link subqueries resolve.
+		b.write(") AS ", quote(t.name), " WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
 	}
 	_, _ = k, scale
 	rows, err := e.query(ctx, b.sb.String(), b.args)

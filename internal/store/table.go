@@ -14,6 +14,7 @@ type table struct {
 	res        *spec.Resource
 	name       string
 	cols       []column // stored fields, in field order
+	links      []column // to-many fields, read through linkedIDs after cols
 	selectList string   // system columns then cols
 	byField    map[string]int
 	// Fixed statements, rendered once for the dialect.
@@ -33,7 +34,14 @@ func buildTables(s *spec.Spec, d dialect) map[string]*table {
 	for _, r := range s.Resources {
 		t := &table{res: r, name: r.Name, byField: map[string]int{}}
 		names := []string{quote("id"), quote("created_at"), quote("updated_at"), quote(VersionColumn)}
+		var linkCols []string
 		for i, f := range r.Fields {
+			if f.IsToMany() {
+				join, self, other := r.JoinTable(f)
+				t.links = append(t.links, column{field: f, idx: i, name: f.Name})
+				linkCols = append(linkCols, d.linkedIDs(join, self, other, r.Name))
+				continue
+			}
 			if !f.Stored() {
 				continue
 			}
@@ -41,7 +49,7 @@ func buildTables(s *spec.Spec, d dialect) map[string]*table {
 			t.cols = append(t.cols, column{field: f, idx: i, name: f.Column(), kind: kindOf(f), scale: f.Scale})
 			names = append(names, quote(f.Column()))
 		}
-		t.selectList = strings.Join(names, ", ")
+		t.selectList = strings.Join(append(names, linkCols...), ", ")
 		t.renderFixed(d)
 		out[r.Name] = t
 	}

@@ -2,6 +2,7 @@ package value
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -37,5 +38,19 @@ func TestParseDecimal(t *testing.T) {
 		require.NoError(t, err, tt.in)
 		require.Equal(t, tt.units, d.Units, tt.in)
 		require.Equal(t, tt.out, d.String(), tt.in)
+	}
+}
+
+func TestParseTimeFastPathAgreesWithLayout(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"2026-11-26T05:48:28.769766Z", "2024-02-29T23:59:59.000001Z", "2026-02-30T00:00:00.000000Z",
+		"2026-13-01T00:00:00.000000Z", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00"} {
+		got, err := ParseTime(s)
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		require.Equal(t, werr == nil, err == nil, s)
+		if err == nil {
+			require.True(t, want.Equal(got), s)
+			require.Equal(t, time.UTC, got.Location())
+		}
 	}
 }

@@ -12,11 +12,51 @@ const DateLayout = "2006-01-02"
 // FormatTime renders t in TimeLayout.
 func FormatTime(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(TimeLayout) }
 
-// ParseTime accepts RFC 3339 with any fraction and offset.
+// ParseTime accepts RFC 3339 with any fraction and offset. TimeLayout, the stored form,
+// takes a fast path: it is parsed on every row read from SQLite.
 func ParseTime(s string) (time.Time, error) {
+	if t, ok := parseStored(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return t.UTC().Truncate(time.Microsecond), nil
+}
+
+// parseStored parses exactly TimeLayout ("2006-01-02T15:04:05.000000Z") without allocating.
+func parseStored(s string) (time.Time, bool) {
+	if len(s) != len(TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+		s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	parts := [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 26}}
+	var v [7]int
+	for i, p := range parts {
+		n, ok := num(p[0], p[1])
+		if !ok {
+			return time.Time{}, false
+		}
+		v[i] = n
+	}
+	if v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], v[6]*1000, time.UTC)
+	if t.Day() != v[2] {
+		return time.Time{}, false // Feb 30 and the like
+	}
+	return t, true
 }

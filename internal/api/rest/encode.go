@@ -40,7 +40,7 @@ func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
 		if f.Hidden || !v.want(f.Name) {
 			continue
 		}
-		if v.nested && (f.IsToMany() || f.IsInverse()) {
+		if v.nested && f.IsInverse() {
 			continue
 		}
 		if exp := v.expanded[f.Name]; exp != nil {

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	_ "modernc.org/sqlite"
+)
+
+// baseline is the minimal hand-written server Kiln is measured against: net/http, modernc
+// SQLite with the same pool shape (one writer, four readers), prepared statements and
+// encoding/json structs. It validates only what Kiln's example demands (name, price >= 0).
+type baseline struct {
+	writer, reader         *sql.DB
+	get, list, listByPrice *sql.Stmt
+	insert, patch          *sql.Stmt
+}
+
+type product struct {
+	ID        string  `json:"id"`
+	CreatedAt string  `json:"created_at"`
+	UpdatedAt string  `json:"updated_at"`
+	Name      string  `json:"name"`
+	Price     float64 `json:"price"`
+	Stock     int64   `json:"stock"`
+}
+
+const baselineSchema = `CREATE TABLE IF NOT EXISTS products (id TEXT PRIMARY KEY, created_at TEXT NOT NULL,
+updated_at TEXT NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL, stock INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS products_price_idx ON products (price);`
+
+func openBaseline(path string) (*baseline, error) {
+	dsn := "file:" + path + "?_pragma=mmap_size(268435456)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(baselineSchema); err != nil {
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	b := &baseline{writer: w, reader: r}
+	cols := "id, created_at, updated_at, name, price, stock"
+	prep := []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		q   string
+	}{
+		{r, &b.get, "SELECT " + cols + " FROM products WHERE id = ?"},
+		{r, &b.list, "SELECT " + cols + " FROM products ORDER BY id LIMIT ?"},
+		{r, &b.listByPrice, "SELECT " + cols + " FROM products WHERE price > ? ORDER BY price, id LIMIT ?"},
+		{w, &b.insert, "INSERT INTO products (" + cols + ") VALUES (?, ?, ?, ?, ?, ?)"},
+		{w, &b.patch, "UPDATE products SET price = ?, updated_at = ? WHERE id = ? RETURNING " + cols},
+	}
+	for _, p := range prep {
+		if *p.dst, err = p.db.Prepare(p.q); err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	return b, nil
+}
+
+func (b *baseline) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rows, err := b.get.Query(r.PathValue("id"))
+		b.writeRows(w, rows, err, 0)
+	})
+	mux.HandleFunc("GET /api/products", func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > 100 {
+			limit = 20
+		}
+		var rows *sql.Rows
+		var err error
+		if min := r.URL.Query().Get("min_price"); min != "" {
+			m, _ := strconv.ParseFloat(min, 64)
+			rows, err = b.listByPrice.Query(int64(m*100), limit+1)
+		} else {
+			rows, err = b.list.Query(limit + 1)
+		}
+		b.writeRows(w, rows, err, limit)
+	})
+	mux.HandleFunc("POST /api/products", b.create)
+	mux.HandleFunc("PATCH /api/products/{id}", b.update)
+	return mux
+}
+
+func (b *baseline) create(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name  string  `json:"name"`
+		Price float64 `json:"price"`
+		Stock int64   `json:"stock"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" || in.Price < 0 {
+		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
+		return
+	}
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	p := product{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now, Name: in.Name, Price: in.Price, Stock: in.Stock}
+	if _, err := b.insert.Exec(p.ID, now, now, p.Name, int64(p.Price*100+0.5), p.Stock); err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", "/api/products/"+p.ID)
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func (b *baseline) update(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Price float64 `json:"price"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Price < 0 {
+		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
+		return
+	}
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	rows, err := b.patch.Query(int64(in.Price*100+0.5), now, r.PathValue("id"))
+	b.writeRows(w, rows, err, 0)
+}
+
+// writeRows encodes one product (limit 0) or a page of at most limit products.
+func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, limit int) {
+	if err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	}
+	defer rows.Close()
+	var items []product
+	for rows.Next() {
+		var p product
+		var cents int64
+		if err := rows.Scan(&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Name, &cents, &p.Stock); err != nil {
+			http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+			return
+		}
+		p.Price = float64(cents) / 100
+		items = append(items, p)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if limit == 0 {
+		if len(items) == 0 {
+			http.Error(w, `{"error":"not_found"}`, http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(items[0])
+		return
+	}
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
+}

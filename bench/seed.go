@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
+
+func priceCents(i int) int64 { return int64(i%10000) + 99 }
+
+func seedBaseline(b *baseline, rows int) ([]string, error) {
+	tx, err := b.writer.Begin()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, rows)
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	for i := range rows {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		if _, err := tx.Stmt(b.insert).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), priceCents(i), i%50); err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+	}
+	return ids, tx.Commit()
+}
+
+// startKiln runs the shop example on a fresh SQLite file with rows products.
+func startKiln(ctx context.Context, dir string, rows int) (http.Handler, []string, func(), error) {
+	app, err := kiln.New(ctx, kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: filepath.Join(dir, "kiln"),
+		MigrationsDir: "examples/shop/migrations", Dev: false, LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		// A fresh database is behind the spec until the committed migrations are applied.
+		app, err = migrateAndOpen(ctx, dir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	res := app.Spec.Resource("products")
+	ids := make([]string, rows)
+	now := time.Now().UTC()
+	err = app.Store.InTx(ctx, func(tx *store.Exec) error {
+		for i := range rows {
+			vals := make([]any, len(res.Fields))
+			for j, f := range res.Fields {
+				switch f.Name {
+				case "name":
+					vals[j] = fmt.Sprintf("Product %05d", i)
+				case "price":
+					vals[j] = value.FromUnits(priceCents(i), 2)
+				case "stock":
+					vals[j] = int64(i % 50)
+				case "active":
+					vals[j] = true
+				}
+			}
+			ids[i] = uuid.Must(uuid.NewV7()).String()
+			if err := tx.Insert(ctx, "products", &store.Record{ID: ids[i], CreatedAt: now, UpdatedAt: now, Version: 1, Values: vals}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return app.Handler(), ids, func() { _ = app.Close() }, nil
+}
+
+func migrateAndOpen(ctx context.Context, dir string) (*kiln.App, error) {
+	cfg := kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: filepath.Join(dir, "kiln"),
+		MigrationsDir: "examples/shop/migrations", LookupEnv: func(string) (string, bool) { return "", false }}
+	s, err := kiln.LoadSpec(cfg.SpecPath, cfg.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	st, m, err := kiln.OpenStore(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Up(ctx, nil); err != nil {
+		return nil, err
+	}
+	_ = st.Close()
+	return kiln.New(ctx, cfg)
+}
