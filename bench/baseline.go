@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,8 +14,10 @@ import (
 )
 
 // baseline is the minimal hand-written server Kiln is measured against: net/http, modernc
-// SQLite with the same pool shape (one writer, four readers), prepared statements and
-// encoding/json structs. It validates only what Kiln's example demands (name, price >= 0).
+// SQLite with the same pool shape (one writer, four readers) and pragmas, prepared statements
+// and encoding/json structs, over the same table and indexes as the shop's products. It returns the same fields as the shop's products (tags included,
+// read the way a hand-written server would: a group_concat subquery), and validates only
+// name and price >= 0.
 type baseline struct {
 	writer, reader         *sql.DB
 	get, list, listByPrice *sql.Stmt
@@ -22,17 +25,28 @@ type baseline struct {
 }
 
 type product struct {
-	ID        string  `json:"id"`
-	CreatedAt string  `json:"created_at"`
-	UpdatedAt string  `json:"updated_at"`
-	Name      string  `json:"name"`
-	Price     float64 `json:"price"`
-	Stock     int64   `json:"stock"`
+	ID          string   `json:"id"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+	Name        string   `json:"name"`
+	Description *string  `json:"description"`
+	Price       float64  `json:"price"`
+	Sku         *string  `json:"sku"`
+	Stock       int64    `json:"stock"`
+	Active      bool     `json:"active"`
+	Category    *string  `json:"category"`
+	Tags        []string `json:"tags"`
 }
 
 const baselineSchema = `CREATE TABLE IF NOT EXISTS products (id TEXT PRIMARY KEY, created_at TEXT NOT NULL,
-updated_at TEXT NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL, stock INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS products_price_idx ON products (price);`
+updated_at TEXT NOT NULL, name TEXT NOT NULL, description TEXT, price INTEGER NOT NULL, sku TEXT UNIQUE,
+stock INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1, category_id TEXT);
+CREATE INDEX IF NOT EXISTS products_price_idx ON products (price);
+CREATE INDEX IF NOT EXISTS products_category_idx ON products (category_id);
+CREATE INDEX IF NOT EXISTS products_category_price_idx ON products (category_id, price);
+CREATE INDEX IF NOT EXISTS products_name_idx ON products (name);
+CREATE TABLE IF NOT EXISTS products_tags (source_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+target_id TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (source_id, target_id));`
 
 func openBaseline(path string) (*baseline, error) {
 	dsn := "file:" + path + "?_pragma=mmap_size(268435456)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
@@ -51,17 +65,18 @@ func openBaseline(path string) (*baseline, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	b := &baseline{writer: w, reader: r}
-	cols := "id, created_at, updated_at, name, price, stock"
+	cols := "id, created_at, updated_at, name, description, price, sku, stock, active, category_id"
+	sel := cols + ", (SELECT group_concat(target_id, ',' ORDER BY position) FROM products_tags WHERE source_id = products.id)"
 	prep := []struct {
 		db  *sql.DB
 		dst **sql.Stmt
 		q   string
 	}{
-		{r, &b.get, "SELECT " + cols + " FROM products WHERE id = ?"},
-		{r, &b.list, "SELECT " + cols + " FROM products ORDER BY id LIMIT ?"},
-		{r, &b.listByPrice, "SELECT " + cols + " FROM products WHERE price > ? ORDER BY price, id LIMIT ?"},
-		{w, &b.insert, "INSERT INTO products (" + cols + ") VALUES (?, ?, ?, ?, ?, ?)"},
-		{w, &b.patch, "UPDATE products SET price = ?, updated_at = ? WHERE id = ? RETURNING " + cols},
+		{r, &b.get, "SELECT " + sel + " FROM products WHERE id = ?"},
+		{r, &b.list, "SELECT " + sel + " FROM products ORDER BY id LIMIT ?"},
+		{r, &b.listByPrice, "SELECT " + sel + " FROM products WHERE price > ? ORDER BY price, id LIMIT ?"},
+		{w, &b.insert, "INSERT INTO products (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+		{w, &b.patch, "UPDATE products SET price = ?, updated_at = ? WHERE id = ? RETURNING " + sel},
 	}
 	for _, p := range prep {
 		if *p.dst, err = p.db.Prepare(p.q); err != nil {
@@ -108,8 +123,9 @@ func (b *baseline) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
-	p := product{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now, Name: in.Name, Price: in.Price, Stock: in.Stock}
-	if _, err := b.insert.Exec(p.ID, now, now, p.Name, int64(p.Price*100+0.5), p.Stock); err != nil {
+	p := product{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now, Name: in.Name, Price: in.Price,
+		Stock: in.Stock, Active: true, Tags: []string{}}
+	if _, err := b.insert.Exec(p.ID, now, now, p.Name, nil, int64(p.Price*100+0.5), nil, p.Stock, true, nil); err != nil {
 		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
 		return
 	}
@@ -143,11 +159,17 @@ func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, l
 	for rows.Next() {
 		var p product
 		var cents int64
-		if err := rows.Scan(&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Name, &cents, &p.Stock); err != nil {
+		var tags sql.NullString
+		if err := rows.Scan(&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Name, &p.Description, &cents, &p.Sku, &p.Stock,
+			&p.Active, &p.Category, &tags); err != nil {
 			http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
 			return
 		}
 		p.Price = float64(cents) / 100
+		p.Tags = []string{}
+		if tags.String != "" {
+			p.Tags = strings.Split(tags.String, ",")
+		}
 		items = append(items, p)
 	}
 	w.Header().Set("Content-Type", "application/json")

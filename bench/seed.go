@@ -28,7 +28,7 @@ func seedBaseline(b *baseline, rows int) ([]string, error) {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
 	for i := range rows {
 		ids[i] = uuid.Must(uuid.NewV7()).String()
-		if _, err := tx.Stmt(b.insert).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), priceCents(i), i%50); err != nil {
+		if _, err := tx.Stmt(b.insert).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), nil, priceCents(i), nil, i%50, true, nil); err != nil {
 			_ = tx.Rollback()
 			return nil, err
 		}

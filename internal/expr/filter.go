@@ -6,6 +6,7 @@ package expr
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -29,11 +30,17 @@ func (e *Error) Error() string { return e.Message }
 
 func errf(format string, args ...any) error { return &Error{Message: fmt.Sprintf(format, args...)} }
 
-// Filter compiles filter expressions for one resource.
+// cacheSize bounds the compiled filters kept per resource; the cache is cleared when full.
+const cacheSize = 512
+
+// Filter compiles filter expressions for one resource. Compiled conditions are immutable
+// values, so repeated filters are served from a small cache (CEL checking costs tens of µs).
 type Filter struct {
 	env    *cel.Env
 	fields map[string]*spec.Field // nil value for system fields
 	kinds  map[string]kind
+	mu     sync.RWMutex
+	cache  map[string]query.Cond
 }
 
 // NewFilter builds the CEL environment for a resource: one variable per filterable field.
@@ -76,6 +83,26 @@ func (f *Filter) Fields() []string {
 
 // Compile parses, type-checks and translates src. Errors are *Error.
 func (f *Filter) Compile(src string) (query.Cond, error) {
+	f.mu.RLock()
+	c, ok := f.cache[src]
+	f.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	c, err := f.compile(src)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	if len(f.cache) >= cacheSize || f.cache == nil {
+		f.cache = make(map[string]query.Cond, cacheSize)
+	}
+	f.cache[src] = c
+	f.mu.Unlock()
+	return c, nil
+}
+
+func (f *Filter) compile(src string) (query.Cond, error) {
 	if len(src) > MaxFilterLen {
 		return nil, errf("filter is longer than %d bytes", MaxFilterLen)
 	}
