@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +36,7 @@ func newSpecCmd(o *output) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(os.Stdout, string(doc))
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(doc))
 			return err
 		},
 	}

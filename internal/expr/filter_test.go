@@ -2,7 +2,6 @@ package expr
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -92,4 +91,23 @@ func FuzzFilter(f *testing.F) {
 	})
 }
 
-var _ = time.Now
+
+func BenchmarkFilterCompileUncached(b *testing.B) {
+	f, err := NewFilter(shopProducts(b))
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, err := f.compile(`price > 10 && name.startsWith("T") && stock in [1, 2, 3]`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFilterCompileCached(b *testing.B) {
+	f, err := NewFilter(shopProducts(b))
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, err := f.Compile(`price > 10 && name.startsWith("T") && stock in [1, 2, 3]`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot(&output{out: &out, err: &out})
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&out)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestInitThenMigrateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("KILN_DATABASE_URL", "")
+	out, err := run(t, "init", dir)
+	require.NoError(t, err, out)
+	require.FileExists(t, filepath.Join(dir, "kiln.yaml"))
+	_, err = run(t, "init", dir)
+	require.ErrorContains(t, err, "already exists")
+
+	specPath := filepath.Join(dir, "kiln.yaml")
+	data := filepath.Join(dir, "data")
+	out, err = run(t, "spec", "validate", "--spec", specPath)
+	require.NoError(t, err)
+	require.Contains(t, out, "is valid: 1 resources")
+
+	out, err = run(t, "migrate", "plan", "--spec", specPath, "--data-dir", data, "--name", "init")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "create table notes")
+	require.Contains(t, out, "CREATE TABLE \"notes\"")
+	out, err = run(t, "migrate", "status", "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+	require.Contains(t, out, "0001_init")
+	require.Contains(t, out, "pending")
+
+	_, err = run(t, "serve", "--spec", specPath, "--data-dir", data, "--addr", "127.0.0.1:0")
+	require.ErrorContains(t, err, "not applied yet")
+
+	out, err = run(t, "migrate", "up", "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+	require.Contains(t, out, "applied 0001_init")
+
+	// Add a field and an index: plan shows both.
+	src, _ := os.ReadFile(specPath)
+	changed := strings.Replace(string(src), "      done: {type: boolean, default: false}\n",
+		"      done: {type: boolean, default: false}\n      priority: {type: integer, default: 0}\n", 1)
+	changed = strings.Replace(changed, "      - fields: [done]\n", "      - fields: [done]\n      - fields: [priority]\n", 1)
+	require.NoError(t, os.WriteFile(specPath, []byte(changed), 0o644))
+	out, err = run(t, "migrate", "plan", "--spec", specPath, "--data-dir", data, "--name", "priority")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "add column notes.priority integer")
+	require.Contains(t, out, "create index notes_priority_idx on notes(priority)")
+	for _, cmd := range []string{"up", "down", "up"} {
+		out, err = run(t, "migrate", cmd, "--spec", specPath, "--data-dir", data)
+		require.NoError(t, err, out)
+	}
+	out, err = run(t, "migrate", "plan", "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+	require.Contains(t, out, "already match")
+}
+
+func TestSpecValidateNamesThePosition(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("resources:\n  notes:\n    fields:\n      title: {type: string, requird: true}\n"), 0o644))
+	_, err := run(t, "spec", "validate", "--spec", path)
+	require.ErrorContains(t, err, path+`:4:29: unknown key "requird" in field title (did you mean "required"?)`)
+}
+
+func TestSpecOpenAPIPrintsTheDocument(t *testing.T) {
+	out, err := run(t, "spec", "openapi", "--spec", "../../examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	require.Contains(t, out, `"openapi": "3.1.0"`)
+}
