@@ -91,7 +91,6 @@ func FuzzFilter(f *testing.F) {
 	})
 }
 
-
 func BenchmarkFilterCompileUncached(b *testing.B) {
 	f, err := NewFilter(shopProducts(b))
 	require.NoError(b, err)

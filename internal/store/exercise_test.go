@@ -285,4 +285,3 @@ func uniq(ids []string) map[string]bool {
 	}
 	return m
 }
-
