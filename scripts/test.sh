@@ -36,7 +36,18 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 
 say "tests"
-go test -count=1 ./...
+log=$(mktemp)
+status=0
+go test -count=1 -v ./... >"$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|---.*FAIL|panic:|\?)|SKIPPED' "$log" | sed 's/^ *//' | sort -u -k1,1 -k2,2 | grep -v '^?' || true
+passed=$(grep -cE -- '^ *--- PASS' "$log" || true)
+failed=$(grep -cE -- '^ *--- FAIL' "$log" || true)
+skipped=$(grep -cE -- '^ *--- SKIP' "$log" || true)
+if [ "$status" -ne 0 ]; then
+  grep -B2 -A20 -E -- '--- FAIL|panic:' "$log" | head -200
+  echo "go test: $passed passed, $failed failed, $skipped skipped"
+  exit "$status"
+fi
 
 say "race detector (packages with concurrency)"
 go test -count=1 -race ./internal/store/... ./internal/server/... ./internal/api/...
@@ -48,4 +59,7 @@ fuzz ./internal/expr FuzzFilter
 fuzz ./internal/query FuzzDecodeCursor
 fuzz ./internal/service FuzzParseList
 
-say "all tests passed"
+say "summary"
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
