@@ -64,8 +64,14 @@ func run(duration time.Duration, workers, rows int, only, cpuprofile string) err
 	fmt.Printf("products: %d rows; %d workers; %s per scenario and server; GOMAXPROCS=%d\n\n", rows, workers, duration, gomaxprocs())
 	fmt.Printf("| scenario | baseline req/s | kiln req/s | kiln/baseline | baseline p50/p99 | kiln p50/p99 |\n")
 	fmt.Printf("| --- | ---: | ---: | ---: | --- | --- |\n")
+	return measure(baseURL, kilnURL, baseIDs, kilnIDs, workers, duration, only, cpuprofile)
+}
+
+// measure runs each scenario on the baseline then on Kiln and prints a table row.
+func measure(baseURL, kilnURL string, baseIDs, kilnIDs []string, workers int, duration time.Duration, only, cpuprofile string) error {
 	var prof *os.File
 	if cpuprofile != "" {
+		var err error
 		if prof, err = os.Create(cpuprofile); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -209,18 +210,10 @@ func (r *resource) ParseExpand(v string, errs *fieldErrors) []string {
 			errs.add("expand", "invalid_expand", "%q is not a relation of %s", name, r.Name)
 			return nil
 		}
-		if !contains(out, name) {
+		if !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

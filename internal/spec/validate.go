@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"regexp"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ func validate(s *Spec, c *collector) {
 	s.byName = make(map[string]*Resource, len(s.Resources))
 	for _, r := range s.Resources {
 		checkIdent(c, r.Pos, "resource", r.Name)
-		if contains(reservedResources, r.Name) || strings.HasPrefix(r.Name, "kiln_") {
+		if slices.Contains(reservedResources, r.Name) || strings.HasPrefix(r.Name, "kiln_") {
 			c.add(r.Pos, "resource name %q is reserved", r.Name)
 		}
 		s.byName[r.Name] = r
@@ -66,7 +67,7 @@ func validateResource(s *Spec, r *Resource, c *collector) {
 	columns := map[string]string{}
 	for _, f := range r.Fields {
 		checkIdent(c, f.Pos, "field", f.Name)
-		if contains(reservedFields, f.Name) || strings.HasPrefix(f.Name, "kiln_") {
+		if slices.Contains(reservedFields, f.Name) || strings.HasPrefix(f.Name, "kiln_") {
 			c.add(f.Pos, "field name %q is reserved", f.Name)
 		}
 		validateField(s, r, f, c)
@@ -164,7 +165,7 @@ func checkDefault(f *Field) string {
 	case TypeBoolean:
 		_, err = strconv.ParseBool(s)
 	case TypeEnum:
-		if !contains(f.Values, s) {
+		if !slices.Contains(f.Values, s) {
 			return "is not one of the enum values"
 		}
 	case TypeDatetime:
@@ -206,7 +207,7 @@ func validateIndex(r *Resource, ix *Index, c *collector) {
 	}
 	for _, name := range ix.Fields {
 		f := r.byName[name]
-		if f == nil && !contains(SystemFields, name) {
+		if f == nil && !slices.Contains(SystemFields, name) {
 			c.add(ix.Pos, "index on %s: unknown field %q", r.Name, name)
 		} else if f != nil && !f.Stored() {
 			c.add(ix.Pos, "index on %s: field %q is not a column (to-many and inverse relations cannot be indexed)", r.Name, name)

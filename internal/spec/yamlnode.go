@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,7 @@ func (w *walker) mapping(n ast.Node, what string, allowed ...string) ([]entry, b
 			continue
 		}
 		seen[key] = true
-		if allowed != nil && !contains(allowed, key) {
+		if allowed != nil && !slices.Contains(allowed, key) {
 			w.add(p, "unknown key %q in %s%s", key, what, suggest(key, allowed))
 			continue
 		}
@@ -149,14 +150,6 @@ func (w *walker) strings(n ast.Node, what string) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // suggest names the closest allowed key when the given one looks like a typo.
 func suggest(key string, allowed []string) string {
