@@ -1,9 +1,9 @@
 package service
 
 import (
-	"slices"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -216,4 +216,3 @@ func (r *resource) ParseExpand(v string, errs *fieldErrors) []string {
 	}
 	return out
 }
-

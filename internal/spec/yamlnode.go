@@ -150,7 +150,6 @@ func (w *walker) strings(n ast.Node, what string) []string {
 	return out
 }
 
-
 // suggest names the closest allowed key when the given one looks like a typo.
 func suggest(key string, allowed []string) string {
 	best, bestDist := "", 3
