@@ -40,9 +40,7 @@ func Parse(file string, src []byte, opts ParseOpts) (*Spec, error) {
 		return nil, Errors{{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "spec must be one YAML document with a resources mapping"}}
 	}
 	s := w.spec(f.Docs[0].Body)
-	if err := w.err(); err != nil {
-		return nil, err
-	}
+	// Semantic checks run even after structural problems, so one run reports everything.
 	validate(s, w.collector)
 	if err := w.err(); err != nil {
 		return nil, err
