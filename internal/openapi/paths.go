@@ -28,7 +28,7 @@ func collectionPaths(r *spec.Resource, n string) obj {
 			"parameters": params,
 			"responses": obj{"200": jsonResponse("A page of "+r.Name, ref(n+"List")),
 				"400": problemRef("BadRequest"), "default": problemRef("Error")}},
-		"post": obj{"operationId": "create" + n, "tags": []string{r.Name}, "summary": "Create a " + r.Name + " record",
+		"post": obj{"operationId": "create" + n, "tags": []string{r.Name}, "summary": "Create a record in " + r.Name,
 			"requestBody": jsonBody(ref(n + "Create")),
 			"responses": obj{"201": withHeaders(jsonResponse("Created", ref(n)), "Location", "ETag"),
 				"400": problemRef("BadRequest"), "409": problemRef("Conflict"), "413": problemRef("TooLarge"),
@@ -52,7 +52,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 		"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}
 	return obj{
 		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}},
-		"get": obj{"operationId": "get" + n, "tags": []string{r.Name}, "summary": "Get a " + r.Name + " record",
+		"get": obj{"operationId": "get" + n, "tags": []string{r.Name}, "summary": "Get one record of " + r.Name,
 			"parameters": []obj{paramRef("fields"), paramRef("expand")},
 			"responses": obj{"200": withHeaders(jsonResponse("The record", ref(n)), "ETag"), "304": obj{"description": "Not modified"},
 				"404": problemRef("NotFound"), "default": problemRef("Error")}},
@@ -60,7 +60,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 			"parameters": []obj{ifMatch}, "requestBody": jsonBody(ref(n + "Update")), "responses": writeResponses},
 		"put": obj{"operationId": "replace" + n, "tags": []string{r.Name}, "summary": "Replace every field",
 			"parameters": []obj{ifMatch}, "requestBody": jsonBody(ref(n + "Create")), "responses": writeResponses},
-		"delete": obj{"operationId": "delete" + n, "tags": []string{r.Name}, "summary": "Delete a " + r.Name + " record",
+		"delete": obj{"operationId": "delete" + n, "tags": []string{r.Name}, "summary": "Delete a record of " + r.Name,
 			"parameters": []obj{ifMatch},
 			"responses": obj{"204": obj{"description": "Deleted"}, "404": problemRef("NotFound"), "409": problemRef("Conflict"),
 				"412": problemRef("PreconditionFailed"), "default": problemRef("Error")}},
