@@ -1,0 +1,185 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MinSecretLen is the shortest HS256 secret accepted, in bytes.
+const MinSecretLen = 32
+
+// ErrInvalidToken is every rejected access token; the cause stays in the wrapped error.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// Claims are the claims of a Kiln access token.
+type Claims struct {
+	jwt.RegisteredClaims
+	Roles     []string `json:"roles,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+}
+
+// Key is one signing key. HS256 keys are secrets; EdDSA keys are Ed25519 private keys.
+type Key struct {
+	ID      string
+	Secret  []byte             // HS256
+	Private ed25519.PrivateKey // EdDSA
+}
+
+func (k Key) method() jwt.SigningMethod {
+	if k.Private != nil {
+		return jwt.SigningMethodEdDSA
+	}
+	return jwt.SigningMethodHS256
+}
+
+// TokenConfig configures a Tokens issuer/verifier.
+type TokenConfig struct {
+	Issuer   string
+	Audience string
+	TTL      time.Duration // default 15 minutes
+	Leeway   time.Duration // clock skew allowed; default 30 s
+	// Keys: the first signs; all verify (by kid), so keys rotate without logging anyone out.
+	// All keys use one algorithm: mixing HMAC and EdDSA would invite algorithm confusion.
+	Keys []Key
+	Now  func() time.Time
+}
+
+func (c TokenConfig) validate() error {
+	if c.Issuer == "" || c.Audience == "" {
+		return errors.New("tokens need an issuer and an audience")
+	}
+	if len(c.Keys) == 0 {
+		return errors.New("tokens need a signing key")
+	}
+	first := c.Keys[0].method()
+	seen := map[string]bool{}
+	for _, k := range c.Keys {
+		if k.method() != first {
+			return errors.New("all token keys must use the same algorithm")
+		}
+		if k.Private == nil && len(k.Secret) < MinSecretLen {
+			return fmt.Errorf("HS256 secrets must be at least %d bytes", MinSecretLen)
+		}
+		if k.ID == "" || seen[k.ID] {
+			return errors.New("token keys need distinct ids")
+		}
+		seen[k.ID] = true
+	}
+	return nil
+}
+
+// Tokens issues and verifies access tokens.
+type Tokens struct {
+	cfg    TokenConfig
+	method jwt.SigningMethod
+	byID   map[string]Key
+	parser *jwt.Parser
+}
+
+// NewTokens checks cfg and builds the issuer.
+func NewTokens(cfg TokenConfig) (*Tokens, error) {
+	if cfg.TTL == 0 {
+		cfg.TTL = 15 * time.Minute
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	t := &Tokens{cfg: cfg, method: cfg.Keys[0].method(), byID: map[string]Key{}}
+	for _, k := range cfg.Keys {
+		t.byID[k.ID] = k
+	}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{t.method.Alg()}), // rejects alg:none and algorithm confusion
+		jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding())
+	return t, nil
+}
+
+// TTL is how long issued tokens live.
+func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
+
+// Issue signs an access token for subject.
+func (t *Tokens) Issue(subject string, roles []string, sessionID string) (string, error) {
+	now := t.cfg.Now()
+	key := t.cfg.Keys[0]
+	claims := Claims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: t.cfg.Issuer, Subject: subject, Audience: jwt.ClaimStrings{t.cfg.Audience},
+		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(t.cfg.TTL)),
+	}, Roles: roles, SessionID: sessionID}
+	tok := jwt.NewWithClaims(t.method, claims)
+	tok.Header["kid"] = key.ID
+	var signKey any = key.Secret
+	if key.Private != nil {
+		signKey = key.Private
+	}
+	s, err := tok.SignedString(signKey)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// maxTokenLen bounds the token text parsed, in bytes.
+const maxTokenLen = 8192
+
+// Verify parses and checks an access token: signature by kid, algorithm, issuer, audience,
+// expiry and not-before. Every failure is ErrInvalidToken.
+func (t *Tokens) Verify(raw string) (*Claims, error) {
+	if len(raw) > maxTokenLen {
+		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	var claims Claims
+	_, err := t.parser.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
+		kid, _ := tok.Header["kid"].(string)
+		key, ok := t.byID[kid]
+		if !ok {
+			return nil, errors.New("unknown key id")
+		}
+		if key.Private != nil {
+			return key.Private.Public(), nil
+		}
+		return key.Secret, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if claims.Subject == "" {
+		return nil, fmt.Errorf("%w: no subject", ErrInvalidToken)
+	}
+	return &claims, nil
+}
+
+// JWK is one public key in a JWKS document.
+type JWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+// JWKS returns the public keys (EdDSA only; HS256 secrets are never published).
+func (t *Tokens) JWKS() []JWK {
+	var out []JWK
+	for _, k := range t.cfg.Keys {
+		if k.Private == nil {
+			continue
+		}
+		pub := k.Private.Public().(ed25519.PublicKey)
+		out = append(out, JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: k.ID, Alg: "EdDSA", Use: "sig"})
+	}
+	return out
+}

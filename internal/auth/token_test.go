@@ -1,0 +1,135 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func newHS(t testing.TB, c *clock) *Tokens {
+	tk, err := NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "k1", Secret: secret}}, Now: c.Now})
+	require.NoError(t, err)
+	return tk
+}
+
+func TestIssueAndVerify(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tk := newHS(t, c)
+	raw, err := tk.Issue("user-1", []string{"staff"}, "sess-1")
+	require.NoError(t, err)
+	claims, err := tk.Verify(raw)
+	require.NoError(t, err)
+	require.Equal(t, "user-1", claims.Subject)
+	require.Equal(t, []string{"staff"}, claims.Roles)
+	require.Equal(t, "sess-1", claims.SessionID)
+
+	c.now = c.now.Add(15*time.Minute + 31*time.Second)
+	_, err = tk.Verify(raw)
+	require.ErrorIs(t, err, ErrInvalidToken, "expired")
+}
+
+func TestVerifyRejectsForgeries(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tk := newHS(t, c)
+	good, err := tk.Issue("user-1", nil, "")
+	require.NoError(t, err)
+	head, body, _ := strings.Cut(good, ".")
+	body, _, _ = strings.Cut(body, ".")
+
+	sign := func(method jwt.SigningMethod, key any, claims jwt.MapClaims, kid string) string {
+		tok := jwt.NewWithClaims(method, claims)
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		s, err := tok.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+	base := func() jwt.MapClaims {
+		return jwt.MapClaims{"iss": "kiln", "aud": "shop", "sub": "user-1", "iat": c.now.Unix(), "nbf": c.now.Unix(), "exp": c.now.Add(time.Minute).Unix()}
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	wrongAud, wrongIss, future, noExp := base(), base(), base(), base()
+	wrongAud["aud"] = "other"
+	wrongIss["iss"] = "evil"
+	future["nbf"] = c.now.Add(time.Hour).Unix()
+	delete(noExp, "exp")
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, base()).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+
+	for name, raw := range map[string]string{
+		"AlgNone":        none,
+		"WrongSecret":    sign(jwt.SigningMethodHS256, []byte("ffffffffffffffffffffffffffffffff"), base(), "k1"),
+		"UnknownKid":     sign(jwt.SigningMethodHS256, secret, base(), "k9"),
+		"HS512":          sign(jwt.SigningMethodHS512, secret, base(), "k1"),
+		"EdDSAConfusion": sign(jwt.SigningMethodEdDSA, edKey, base(), "k1"),
+		"WrongAudience":  sign(jwt.SigningMethodHS256, secret, wrongAud, "k1"),
+		"WrongIssuer":    sign(jwt.SigningMethodHS256, secret, wrongIss, "k1"),
+		"NotYetValid":    sign(jwt.SigningMethodHS256, secret, future, "k1"),
+		"NoExpiry":       sign(jwt.SigningMethodHS256, secret, noExp, "k1"),
+		"Tampered":       head + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin"}`)) + "." + strings.Split(good, ".")[2],
+		"Garbage":        "not.a.token",
+		"Empty":          "",
+		"BodyOnly":       body,
+	} {
+		_, err := tk.Verify(raw)
+		require.ErrorIs(t, err, ErrInvalidToken, name)
+	}
+}
+
+func TestEdDSARotationAndJWKS(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	_, oldKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	before, err := NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "2026-01", Private: oldKey}}, Now: c.Now})
+	require.NoError(t, err)
+	raw, err := before.Issue("u", nil, "")
+	require.NoError(t, err)
+	after, err := NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Now: c.Now,
+		Keys: []Key{{ID: "2026-02", Private: newKey}, {ID: "2026-01", Private: oldKey}}})
+	require.NoError(t, err)
+	_, err = after.Verify(raw)
+	require.NoError(t, err, "tokens signed with the previous key stay valid")
+	jwks := after.JWKS()
+	require.Len(t, jwks, 2)
+	require.Equal(t, "2026-02", jwks[0].Kid)
+
+	_, err = NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "a", Private: newKey}, {ID: "b", Secret: secret}}})
+	require.Error(t, err, "mixed algorithms are refused")
+	_, err = NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "a", Secret: []byte("short")}}})
+	require.Error(t, err)
+}
+
+func FuzzVerify(f *testing.F) {
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tk := newHS(f, c)
+	good, _ := tk.Issue("u", []string{"a"}, "s")
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+	f.Add("a.b.c")
+	f.Add(strings.Repeat("A", 9000))
+	f.Fuzz(func(t *testing.T, raw string) {
+		claims, err := tk.Verify(raw)
+		if err == nil && raw != good {
+			// Only a token we signed may pass; any other accepted text is a forgery.
+			if claims.Subject != "u" {
+				t.Fatalf("accepted a forged token: %q", raw)
+			}
+		}
+	})
+}
