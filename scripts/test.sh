@@ -50,7 +50,7 @@ if [ "$status" -ne 0 ]; then
 fi
 
 say "race detector (packages with concurrency)"
-go test -count=1 -race ./internal/store/... ./internal/server/... ./internal/api/...
+go test -count=1 -race ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/...
 
 say "fuzz ($FUZZTIME each)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" >/dev/null && echo "ok $1 $2"; }
@@ -58,6 +58,7 @@ fuzz ./internal/spec FuzzParse
 fuzz ./internal/expr FuzzFilter
 fuzz ./internal/query FuzzDecodeCursor
 fuzz ./internal/service FuzzParseList
+fuzz ./internal/auth FuzzVerify
 
 say "summary"
 summary="$passed passed, $failed failed"

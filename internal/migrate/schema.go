@@ -43,6 +43,9 @@ type Index struct {
 	Unique  bool     `json:"unique,omitempty"`
 }
 
+// SessionsTable holds refresh-token sessions; it exists when the spec has an auth block.
+const SessionsTable = "kiln_sessions"
+
 // FromSpec derives the schema a spec needs.
 func FromSpec(s *spec.Spec) Schema {
 	var out Schema
@@ -53,6 +56,9 @@ func FromSpec(s *spec.Spec) Schema {
 				out.Tables = append(out.Tables, joinTable(r, f))
 			}
 		}
+	}
+	if s.Auth != nil {
+		out.Tables = append(out.Tables, sessionsTable())
 	}
 	return out
 }
@@ -112,6 +118,24 @@ func addIndex(list []Index, ix Index) []Index {
 		}
 	}
 	return append(list, ix)
+}
+
+// sessionsTable stores refresh tokens hashed: one row per issued token, rows of one login
+// share a family so reuse of a rotated token can revoke them all.
+func sessionsTable() Table {
+	return Table{Name: SessionsTable, PrimaryKey: []string{"token_hash"}, Columns: []Column{
+		{Name: "token_hash", Type: "text", NotNull: true},
+		{Name: "family_id", Type: "text", NotNull: true},
+		{Name: "account_id", Type: "text", NotNull: true},
+		// Unix microseconds: compared in SQL the same way on every dialect.
+		{Name: "created_at", Type: "integer", NotNull: true},
+		{Name: "expires_at", Type: "integer", NotNull: true},
+		{Name: "rotated_at", Type: "integer"},
+		{Name: "revoked_at", Type: "integer"},
+	}, Indexes: []Index{
+		{Name: SessionsTable + "_family_idx", Columns: []string{"family_id"}},
+		{Name: SessionsTable + "_account_idx", Columns: []string{"account_id"}},
+	}}
 }
 
 func joinTable(r *spec.Resource, f *spec.Field) Table {

@@ -142,6 +142,19 @@ func (e *Exec) QueryRaw(ctx context.Context, sqlText string, args ...any) (*sql.
 	return rows, nil
 }
 
+// ExecRawCount runs a fixed internal statement and returns how many rows it changed.
+func (e *Exec) ExecRawCount(ctx context.Context, sqlText string, args ...any) (int64, error) {
+	res, err := e.q.ExecContext(ctx, e.s.dialect.rebind(sqlText), args...)
+	if err != nil {
+		return 0, e.s.dialect.interpret(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
 // ExecRaw runs a fixed internal statement (migration bookkeeping) with arguments.
 func (e *Exec) ExecRaw(ctx context.Context, sqlText string, args ...any) error {
 	if _, err := e.q.ExecContext(ctx, e.s.dialect.rebind(sqlText), args...); err != nil {
