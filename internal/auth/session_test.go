@@ -16,7 +16,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
-const authSpec = "auth: {}\nresources:\n  users:\n    fields:\n      name: string\n"
+const authSpec = "roles: [admin, member]\nauth: {account: users}\nresources:\n  users:\n    fields:\n      name: string\n"
 
 type clock struct {
 	mu  sync.Mutex

@@ -71,7 +71,7 @@ func (w *walker) spec(root ast.Node) *Spec {
 		case "server":
 			w.server(e.value, &s.Server)
 		case "auth":
-			s.Auth = &Raw{Pos: e.pos, Value: w.raw(e.value)}
+			s.Auth = w.auth(e)
 		case "roles":
 			s.Roles = w.strings(e.value, "roles")
 		case "resources":

@@ -9,7 +9,7 @@ import (
 var (
 	resourceKeys = []string{"fields", "indexes", "access", "description"}
 	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "min", "max",
-		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description"}
+		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write"}
 	indexKeys  = []string{"name", "fields", "unique"}
 	accessKeys = []string{"list", "view", "create", "update", "delete"}
 )
@@ -38,10 +38,10 @@ func (w *walker) resource(e entry) *Resource {
 				r.Indexes = append(r.Indexes, w.index(item))
 			}
 		case "access":
-			r.Access = map[string]*Raw{}
+			r.Access = map[Action]*Rule{}
 			rules, _ := w.mapping(re.value, "access of "+e.key, accessKeys...)
 			for _, ae := range rules {
-				r.Access[ae.key] = &Raw{Pos: ae.pos, Value: w.raw(ae.value)}
+				r.Access[Action(ae.key)] = w.rule(ae)
 			}
 		case "description":
 			w.str(re.value, "description")
@@ -100,6 +100,8 @@ func (w *walker) field(e entry) *Field {
 			inverse = w.str(fe.value, what)
 		case "description":
 			w.str(fe.value, what)
+		case "write":
+			f.Write = w.strings(fe.value, what)
 		}
 	}
 	w.relation(f, to, many, inverse)

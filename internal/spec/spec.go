@@ -3,7 +3,10 @@
 // relies on. The model is the single source of truth for tables, routes and documents.
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // FieldType is the declared type of a field.
 type FieldType string
@@ -53,7 +56,7 @@ type Spec struct {
 	Name      string
 	Database  Database
 	Server    Server
-	Auth      *Raw // reserved for the auth issue: parsed and kept, not enforced yet
+	Auth      *Auth // nil: the spec declares no accounts
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource
@@ -92,8 +95,46 @@ type Resource struct {
 	Name    string // plural, used in paths and as the table name
 	Fields  []*Field
 	Indexes []*Index
-	Access  map[string]*Raw // reserved for the auth issue
+	Access  map[Action]*Rule // per action; an action without a rule is denied when auth is on
 	byName  map[string]*Field
+}
+
+// Action is what a request does to a resource.
+type Action string
+
+// Actions a rule can govern.
+const (
+	ActionList   Action = "list"
+	ActionView   Action = "view"
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
+	ActionDelete Action = "delete"
+)
+
+// Actions lists every action in a fixed order.
+var Actions = []Action{ActionList, ActionView, ActionCreate, ActionUpdate, ActionDelete}
+
+// Rule is the access rule of one action: public, any of a list of roles, or a CEL
+// expression over auth (id, role, roles) and record (the resource's fields).
+type Rule struct {
+	Pos    Pos
+	Public bool
+	Roles  []string
+	Expr   string
+}
+
+// Auth configures accounts, sign-up and tokens. Secrets never live here: the signing
+// secret comes from the environment.
+type Auth struct {
+	Pos          Pos
+	Account      string // the account resource
+	Signup       string // open, invite or off
+	DefaultRole  string
+	AccessTTL    time.Duration
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration
+	Issuer       string
+	Audience     string
 }
 
 // Field is one declared field of a resource.
@@ -115,6 +156,10 @@ type Field struct {
 	Precision  int      // decimal digits in all
 	Scale      int      // decimal digits after the point
 	Relation   *Relation
+	// Write lists the roles that may set the field; empty means anyone allowed to write the record.
+	Write []string
+	// System marks fields Kiln adds to the account resource.
+	System bool
 }
 
 // Relation describes a relation field.

@@ -34,6 +34,7 @@ func validate(s *Spec, c *collector) {
 	if s.Server.MaxBodyBytes <= 0 {
 		c.add(Pos{File: s.File, Line: 1, Column: 1}, "server.max_body_bytes must be positive")
 	}
+	prepareAuth(s, c)
 	s.byName = make(map[string]*Resource, len(s.Resources))
 	for _, r := range s.Resources {
 		checkIdent(c, r.Pos, "resource", r.Name)
@@ -81,6 +82,7 @@ func validateResource(s *Spec, r *Resource, c *collector) {
 	for _, ix := range r.Indexes {
 		validateIndex(r, ix, c)
 	}
+	validateAccess(s, r, c)
 }
 
 func validateField(s *Spec, r *Resource, f *Field, c *collector) {

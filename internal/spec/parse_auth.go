@@ -1,0 +1,73 @@
+package spec
+
+import (
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience"}
+
+func (w *walker) auth(e entry) *Auth {
+	a := &Auth{Pos: e.pos, Signup: "open", AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		RefreshGrace: 10 * time.Second, Issuer: "kiln"}
+	entries, _ := w.mapping(e.value, "auth", authKeys...)
+	for _, ae := range entries {
+		what := "auth." + ae.key
+		switch ae.key {
+		case "account":
+			a.Account = w.str(ae.value, what)
+		case "signup":
+			a.Signup = w.str(ae.value, what)
+		case "default_role":
+			a.DefaultRole = w.str(ae.value, what)
+		case "issuer":
+			a.Issuer = w.str(ae.value, what)
+		case "audience":
+			a.Audience = w.str(ae.value, what)
+		case "access_ttl":
+			a.AccessTTL = w.duration(ae.value, what)
+		case "refresh_ttl":
+			a.RefreshTTL = w.duration(ae.value, what)
+		case "refresh_grace":
+			a.RefreshGrace = w.duration(ae.value, what)
+		}
+	}
+	return a
+}
+
+func (w *walker) duration(n ast.Node, what string) time.Duration {
+	s, _, ok := w.scalar(n, what)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		w.add(w.pos(n), "%s must be a positive duration such as 15m or 720h, not %q", what, s)
+		return 0
+	}
+	return d
+}
+
+// rule reads one access rule: public, a list of roles, or a CEL expression.
+func (w *walker) rule(e entry) *Rule {
+	r := &Rule{Pos: w.pos(e.value)}
+	if _, isList := unwrap(e.value).(*ast.SequenceNode); isList {
+		r.Roles = w.strings(e.value, "access."+e.key)
+		if len(r.Roles) == 0 {
+			w.add(r.Pos, "access.%s: an empty role list would deny everyone; leave the rule out instead", e.key)
+		}
+		return r
+	}
+	s, null, ok := w.scalar(e.value, "access."+e.key)
+	switch {
+	case !ok:
+	case null || s == "":
+		w.add(r.Pos, "access.%s needs public, a list of roles, or a CEL expression", e.key)
+	case s == "public":
+		r.Public = true
+	default:
+		r.Expr = s
+	}
+	return r
+}

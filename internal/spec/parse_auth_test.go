@@ -1,0 +1,83 @@
+package spec
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAuthBlockAndAccessRules(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin, staff, customer]
+auth:
+  account: users
+  access_ttl: 5m
+resources:
+  users:
+    fields:
+      name: string
+  products:
+    fields:
+      name: string
+      cost: {type: decimal, write: [staff, admin]}
+    access:
+      list: public
+      create: [staff, admin]
+      update: "auth.role == 'staff'"
+`
+	s, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	require.Equal(t, "users", s.Auth.Account)
+	require.Equal(t, 5*time.Minute, s.Auth.AccessTTL)
+	require.Equal(t, "customer", s.Auth.DefaultRole, "the last role is the default")
+	require.Equal(t, "open", s.Auth.Signup)
+	users := s.Resource("users")
+	for _, name := range []string{"email", "password_hash", "role", "verified", "disabled"} {
+		require.NotNil(t, users.Field(name), name)
+		require.True(t, users.Field(name).System)
+	}
+	require.True(t, users.Field("password_hash").Hidden)
+	require.Equal(t, []string{"admin"}, users.Field("role").Write)
+	p := s.Resource("products")
+	require.True(t, p.Access[ActionList].Public)
+	require.Equal(t, []string{"staff", "admin"}, p.Access[ActionCreate].Roles)
+	require.Equal(t, "auth.role == 'staff'", p.Access[ActionUpdate].Expr)
+	require.Equal(t, Pos{File: "k.yaml", Line: 16, Column: 15}, p.Access[ActionUpdate].Pos)
+	require.Equal(t, []string{"staff", "admin"}, p.Field("cost").Write)
+}
+
+func TestAuthErrors(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin]
+auth:
+  account: people
+  signup: sometimes
+  refresh_ttl: forever
+resources:
+  users:
+    fields:
+      password: string
+    access:
+      view: [root]
+      list: []
+  tags:
+    fields:
+      name: {type: string, write: [editor]}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	text := err.Error()
+	for _, want := range []string{
+		`k.yaml:5:16: auth.refresh_ttl must be a positive duration such as 15m or 720h, not "forever"`,
+		`k.yaml:12:13: access.list: an empty role list would deny everyone`,
+		`k.yaml:2:1: auth.signup must be one of open, invite, off, not "sometimes"`,
+		`k.yaml:2:1: auth.account must name the account resource, not "people"`,
+		`k.yaml:11:13: access.view: "root" is not one of the roles`,
+		`k.yaml:15:7: field name: write role "editor" is not one of the roles`,
+	} {
+		require.Contains(t, text, want)
+	}
+
+	_, err = Parse("k.yaml", []byte("resources:\n  a:\n    fields:\n      b: string\n    access:\n      view: [x]\n"), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "access.view: roles and expressions need an auth block")
+}
