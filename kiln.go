@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/server"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -65,9 +66,16 @@ type App struct {
 	log      *slog.Logger
 }
 
-// LoadSpec parses and validates a spec file.
+// LoadSpec parses and validates a spec file, access-rule expressions included.
 func LoadSpec(path string, lookupEnv func(string) (string, bool)) (*spec.Spec, error) {
-	return spec.Load(path, spec.ParseOpts{LookupEnv: lookupEnv})
+	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: lookupEnv})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := expr.CompileRules(s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // OpenStore opens the database cfg points at, without checking its schema.

@@ -59,6 +59,7 @@ fuzz ./internal/expr FuzzFilter
 fuzz ./internal/query FuzzDecodeCursor
 fuzz ./internal/service FuzzParseList
 fuzz ./internal/auth FuzzVerify
+fuzz ./internal/expr FuzzRuleCompile
 
 say "summary"
 summary="$passed passed, $failed failed"

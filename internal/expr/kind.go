@@ -80,14 +80,21 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 	if e.Kind() != celast.LiteralKind {
 		return nil, errf("%s must be compared with a constant", name)
 	}
-	raw := e.AsLiteral().Value()
+	return typedConstant(k, t.f.fields[name], name, e.AsLiteral().Value())
+}
+
+// typedConstant converts a constant (a CEL literal's value, or a principal's attribute) to
+// the Go type the store uses for a field of kind k.
+func typedConstant(k kind, f *spec.Field, name string, raw any) (any, error) {
 	switch k {
 	case kindInt:
 		return intConstant(name, raw)
 	case kindFloat:
 		return floatConstant(name, raw)
 	case kindDecimal:
-		return t.decimalConstant(name, raw)
+		return decimalConstant(f, name, raw)
+	case kindTime:
+		return nil, errf("%s must be compared with timestamp(\"2006-01-02T15:04:05Z\")", name)
 	}
 	switch v := raw.(type) {
 	case string:
@@ -138,7 +145,7 @@ func floatConstant(name string, raw any) (any, error) {
 	return nil, errf("%s must be compared with a number", name)
 }
 
-func (t translator) decimalConstant(name string, raw any) (any, error) {
+func decimalConstant(f *spec.Field, name string, raw any) (any, error) {
 	var text string
 	switch v := raw.(type) {
 	case int64:
@@ -153,7 +160,7 @@ func (t translator) decimalConstant(name string, raw any) (any, error) {
 	default:
 		return nil, errf("%s must be compared with a number", name)
 	}
-	scale := t.f.fields[name].Scale
+	scale := f.Scale
 	d, exact, err := value.Rescale(text, scale)
 	if err != nil || !exact {
 		return nil, errf("%s takes at most %d digits after the point and %d in all", name, scale, value.MaxPrecision)

@@ -1,0 +1,385 @@
+package expr
+
+import (
+	"fmt"
+	"slices"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Auth is the principal as access rules see it (auth.id, auth.role, auth.roles).
+type Auth struct {
+	ID    string
+	Role  string
+	Roles []string
+}
+
+// Rule is one compiled access rule.
+type Rule struct {
+	Public bool
+	Roles  []string
+	expr   celast.Expr // nil unless the rule is an expression
+	fields *ruleFields
+}
+
+// ruleFields are the record fields a rule may use, with their kinds.
+type ruleFields struct {
+	kinds  map[string]kind
+	fields map[string]*spec.Field
+}
+
+// Rules are the compiled access rules of a spec.
+type Rules struct {
+	byResource map[string]map[spec.Action]*Rule
+}
+
+// CompileRules type-checks every expression rule of s; problems carry the rule's position.
+func CompileRules(s *spec.Spec) (*Rules, error) {
+	env, err := cel.NewEnv(
+		cel.Variable("auth", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("record", cel.MapType(cel.StringType, cel.DynType)),
+		cel.CrossTypeNumericComparisons(true),
+		cel.ParserExpressionSizeLimit(MaxFilterLen),
+		cel.ParserRecursionLimit(maxDepth*2))
+	if err != nil {
+		return nil, fmt.Errorf("cel rule env: %w", err)
+	}
+	out := &Rules{byResource: map[string]map[spec.Action]*Rule{}}
+	var problems spec.Errors
+	probe := &Auth{ID: "00000000-0000-7000-8000-000000000000", Role: "probe", Roles: s.Roles}
+	for _, r := range s.Resources {
+		fields := newRuleFields(r)
+		out.byResource[r.Name] = map[spec.Action]*Rule{}
+		for _, action := range spec.Actions {
+			sr := r.Access[action]
+			if sr == nil {
+				continue
+			}
+			rule := &Rule{Public: sr.Public, Roles: sr.Roles, fields: fields}
+			if sr.Expr != "" {
+				checked, iss := env.Compile(sr.Expr)
+				if iss != nil && iss.Err() != nil {
+					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %s", action, cleanIssues(iss.Err().Error()))})
+					continue
+				}
+				rule.expr = checked.NativeRep().Expr()
+				if _, err := rule.Condition(probe); err != nil {
+					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %v", action, err)})
+					continue
+				}
+			}
+			out.byResource[r.Name][action] = rule
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return out, nil
+}
+
+func newRuleFields(r *spec.Resource) *ruleFields {
+	rf := &ruleFields{kinds: map[string]kind{"id": kindUUID, "created_at": kindTime, "updated_at": kindTime},
+		fields: map[string]*spec.Field{}}
+	for _, f := range r.Fields {
+		if k, ok := kindOf(f); ok {
+			rf.kinds[f.Name], rf.fields[f.Name] = k, f
+		}
+	}
+	return rf
+}
+
+// Rule returns the rule for an action, or nil when the spec declares none.
+func (r *Rules) Rule(resource string, action spec.Action) *Rule {
+	return r.byResource[resource][action]
+}
+
+// IsExpr reports whether the rule is a CEL expression.
+func (r *Rule) IsExpr() bool { return r.expr != nil }
+
+// Condition translates the rule for one principal into a row condition: auth's attributes
+// become constants, record fields become columns. A rule about auth alone folds to
+// query.And{} (allowed) or query.Or{} (denied).
+func (r *Rule) Condition(a *Auth) (query.Cond, error) {
+	if r.expr == nil {
+		return query.And{}, nil
+	}
+	rt := ruleTranslator{fields: r.fields, auth: a}
+	return rt.cond(r.expr, 0)
+}
+
+type ruleTranslator struct {
+	fields *ruleFields
+	auth   *Auth
+}
+
+// operand is either a record field or a constant.
+type operand struct {
+	field string
+	value any
+	list  []any
+	isVal bool
+}
+
+func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
+	if depth > maxDepth {
+		return nil, errf("rule nests deeper than %d levels", maxDepth)
+	}
+	switch e.Kind() {
+	case celast.LiteralKind:
+		if b, ok := e.AsLiteral().Value().(bool); ok {
+			return boolCond(b), nil
+		}
+	case celast.CallKind:
+		return t.call(e.AsCall(), depth)
+	case celast.SelectKind:
+		op, err := t.operand(e)
+		if err != nil {
+			return nil, err
+		}
+		if op.isVal {
+			b, ok := op.value.(bool)
+			if !ok {
+				return nil, errf("a rule must be true or false")
+			}
+			return boolCond(b), nil
+		}
+		if t.fields.kinds[op.field] == kindBool {
+			return query.Compare{Field: op.field, Op: query.Eq, Value: true}, nil
+		}
+	}
+	return nil, errf("rules support comparisons of record fields and auth attributes joined by &&, || and !")
+}
+
+func boolCond(b bool) query.Cond {
+	if b {
+		return query.And{}
+	}
+	return query.Or{}
+}
+
+func (t ruleTranslator) call(c celast.CallExpr, depth int) (query.Cond, error) {
+	args := c.Args()
+	switch fn := c.FunctionName(); fn {
+	case operators.LogicalAnd, operators.LogicalOr:
+		var parts []query.Cond
+		for _, a := range args {
+			p, err := t.cond(a, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+		}
+		if fn == operators.LogicalAnd {
+			return query.And(parts), nil
+		}
+		return query.Or(parts), nil
+	case operators.LogicalNot:
+		inner, err := t.cond(args[0], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		return query.Not{Cond: inner}, nil
+	case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+		return t.compare(opFor[fn], args[0], args[1])
+	case operators.In:
+		return t.in(args[0], args[1])
+	}
+	return nil, errf("function %s is not supported in rules", c.FunctionName())
+}
+
+func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		v := e.AsLiteral()
+		if v == types.NullValue {
+			return operand{isVal: true}, nil
+		}
+		return operand{value: v.Value(), isVal: true}, nil
+	case celast.ListKind:
+		var list []any
+		for _, el := range e.AsList().Elements() {
+			o, err := t.operand(el)
+			if err != nil || !o.isVal {
+				return operand{}, errf("lists in rules hold constants only")
+			}
+			list = append(list, o.value)
+		}
+		return operand{list: list, isVal: true}, nil
+	case celast.SelectKind:
+		s := e.AsSelect()
+		if s.Operand().Kind() != celast.IdentKind {
+			return operand{}, errf("use record.<field> or auth.<id|role|roles>")
+		}
+		return t.selectOperand(s.Operand().AsIdent(), s.FieldName())
+	}
+	return operand{}, errf("rules compare record fields with constants and auth attributes")
+}
+
+func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
+	if root == "record" {
+		if _, ok := t.fields.kinds[name]; !ok {
+			return operand{}, errf("record.%s is not a field that rules can check", name)
+		}
+		return operand{field: name}, nil
+	}
+	if root != "auth" {
+		return operand{}, errf("unknown variable %s", root)
+	}
+	if t.auth == nil {
+		return operand{isVal: true}, nil
+	}
+	switch name {
+	case "id":
+		return operand{value: t.auth.ID, isVal: true}, nil
+	case "role":
+		return operand{value: t.auth.Role, isVal: true}, nil
+	case "roles":
+		list := make([]any, len(t.auth.Roles))
+		for i, r := range t.auth.Roles {
+			list[i] = r
+		}
+		return operand{list: list, isVal: true}, nil
+	}
+	return operand{}, errf("auth.%s is not an auth attribute (id, role, roles)", name)
+}
+
+func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, error) {
+	left, err := t.operand(l)
+	if err != nil {
+		return nil, err
+	}
+	right, err := t.operand(r)
+	if err != nil {
+		return nil, err
+	}
+	if left.isVal && !right.isVal {
+		left, right, op = right, left, op.Flip()
+	}
+	if left.isVal {
+		return boolCond(query.Eval(query.Compare{Field: "x", Op: op, Value: normalize(right.value)},
+			func(string) any { return normalize(left.value) })), nil
+	}
+	if !right.isVal {
+		return nil, errf("rules compare a field with a constant, not two fields")
+	}
+	if right.value == nil {
+		if op != query.Eq && op != query.Ne {
+			return nil, errf("null compares with == or != only")
+		}
+		return query.Compare{Field: left.field, Op: op}, nil
+	}
+	v, err := typedConstant(t.fields.kinds[left.field], t.fields.fields[left.field], "record."+left.field, right.value)
+	if err != nil {
+		return nil, err
+	}
+	return query.Compare{Field: left.field, Op: op, Value: v}, nil
+}
+
+func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
+	left, err := t.operand(l)
+	if err != nil {
+		return nil, err
+	}
+	right, err := t.operand(r)
+	if err != nil {
+		return nil, err
+	}
+	if !right.isVal || right.list == nil && right.value != nil {
+		return nil, errf("in needs a list of constants or auth.roles on the right")
+	}
+	if left.isVal {
+		return boolCond(slices.ContainsFunc(right.list, func(x any) bool { return normalize(x) == normalize(left.value) })), nil
+	}
+	values := make([]any, 0, len(right.list))
+	for _, x := range right.list {
+		v, err := typedConstant(t.fields.kinds[left.field], t.fields.fields[left.field], "record."+left.field, x)
+		if err != nil {
+			return nil, err
+		}
+		values = append(values, v)
+	}
+	return query.In{Field: left.field, Values: values}, nil
+}
+
+// normalize makes CEL constants comparable in Go (ints and uints as int64).
+func normalize(v any) any {
+	if u, ok := v.(uint64); ok {
+		return int64(u)
+	}
+	return v
+}
+
+// Simplify folds constant parts of a condition: And{} is true and Or{} is false. The result
+// is And{} when the condition always holds and Or{} when it never does.
+func Simplify(c query.Cond) query.Cond {
+	switch c := c.(type) {
+	case query.And:
+		var out query.And
+		for _, x := range c {
+			x = Simplify(x)
+			if isFalse(x) {
+				return query.Or{}
+			}
+			if !isTrue(x) {
+				out = append(out, x)
+			}
+		}
+		if len(out) == 1 {
+			return out[0]
+		}
+		if out == nil {
+			return query.And{}
+		}
+		return out
+	case query.Or:
+		var out query.Or
+		for _, x := range c {
+			x = Simplify(x)
+			if isTrue(x) {
+				return query.And{}
+			}
+			if !isFalse(x) {
+				out = append(out, x)
+			}
+		}
+		if len(out) == 1 {
+			return out[0]
+		}
+		if out == nil {
+			return query.Or{}
+		}
+		return out
+	case query.Not:
+		inner := Simplify(c.Cond)
+		switch {
+		case isTrue(inner):
+			return query.Or{}
+		case isFalse(inner):
+			return query.And{}
+		}
+		return query.Not{Cond: inner}
+	}
+	return c
+}
+
+func isTrue(c query.Cond) bool {
+	a, ok := c.(query.And)
+	return ok && len(a) == 0
+}
+
+func isFalse(c query.Cond) bool {
+	o, ok := c.(query.Or)
+	return ok && len(o) == 0
+}
+
+// IsTrue reports whether a simplified condition always holds.
+func IsTrue(c query.Cond) bool { return isTrue(c) }
+
+// IsFalse reports whether a simplified condition never holds.
+func IsFalse(c query.Cond) bool { return isFalse(c) }

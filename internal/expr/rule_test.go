@@ -1,0 +1,124 @@
+package expr
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+const rulesSpec = `roles: [admin, staff, customer]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+  orders:
+    fields:
+      owner: {type: relation, to: users}
+      status: {type: enum, values: [open, paid]}
+      total: {type: decimal, scale: 2}
+    access:
+      list: "auth.role in ['admin', 'staff'] || record.owner == auth.id"
+      view: "'admin' in auth.roles || (record.owner == auth.id && record.status != 'open')"
+      create: "auth.role == 'customer'"
+      update: "record.owner == auth.id && record.total < 100"
+      delete: [admin]
+`
+
+func compileRules(t testing.TB, src string) (*Rules, error) {
+	s, err := spec.Parse("k.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	return CompileRules(s)
+}
+
+func TestRuleConditions(t *testing.T) {
+	t.Parallel()
+	rules, err := compileRules(t, rulesSpec)
+	require.NoError(t, err)
+	me := "0192f0a0-0000-7000-8000-000000000001"
+	customer := &Auth{ID: me, Role: "customer", Roles: []string{"customer"}}
+	staff := &Auth{ID: me, Role: "staff", Roles: []string{"staff"}}
+	admin := &Auth{ID: me, Role: "admin", Roles: []string{"admin"}}
+	cond := func(action spec.Action, a *Auth) query.Cond {
+		c, err := rules.Rule("orders", action).Condition(a)
+		require.NoError(t, err)
+		return Simplify(c)
+	}
+	owner := query.Compare{Field: "owner", Op: query.Eq, Value: me}
+	require.Equal(t, owner, cond(spec.ActionList, customer))
+	require.True(t, IsTrue(cond(spec.ActionList, staff)))
+	require.True(t, IsTrue(cond(spec.ActionView, admin)))
+	require.Equal(t, query.And{owner, query.Compare{Field: "status", Op: query.Ne, Value: "open"}}, cond(spec.ActionView, customer))
+	require.True(t, IsTrue(cond(spec.ActionCreate, customer)))
+	require.True(t, IsFalse(cond(spec.ActionCreate, staff)))
+	require.False(t, rules.Rule("orders", spec.ActionDelete).IsExpr())
+	require.Equal(t, []string{"admin"}, rules.Rule("orders", spec.ActionDelete).Roles)
+	require.Nil(t, rules.Rule("users", spec.ActionList))
+}
+
+func TestRuleErrorsCarryPositions(t *testing.T) {
+	t.Parallel()
+	bad := `roles: [admin]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+    access:
+      list: "record.nam == 'x'"
+      view: "record.name == record.name"
+      update: "size(record.name) > 2"
+      delete: "auth.email == 'x'"
+      create: "record.name =="
+`
+	_, err := compileRules(t, bad)
+	text := err.Error()
+	require.Contains(t, text, "k.yaml:8:13: access.list: record.nam is not a field that rules can check")
+	require.Contains(t, text, "k.yaml:9:13: access.view: rules compare a field with a constant, not two fields")
+	require.Contains(t, text, "k.yaml:10:15: access.update: rules compare record fields with constants and auth attributes")
+	require.Contains(t, text, "k.yaml:11:15: access.delete: auth.email is not an auth attribute")
+	require.Contains(t, text, "k.yaml:12:15: access.create: at 1:15")
+}
+
+func FuzzRuleCompile(f *testing.F) {
+	for _, s := range []string{`auth.role == 'admin'`, `record.owner == auth.id`, `'a' in auth.roles && !(record.status in ['x'])`,
+		`record.total >= 1.5 || auth.id == null`, `record.name.startsWith('x')`, `((true))`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rule string) {
+		if len(rule) > 500 {
+			return
+		}
+		src := "roles: [admin]\nauth: {account: users}\nresources:\n  users:\n    fields:\n      name: string\n      owner: uuid\n      total: {type: decimal, scale: 2}\n      status: string\n    access:\n      list: " + quoteYAML(rule) + "\n"
+		s, err := spec.Parse("k.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+		if err != nil {
+			return
+		}
+		rules, err := CompileRules(s)
+		if err != nil {
+			return
+		}
+		if r := rules.Rule("users", spec.ActionList); r != nil {
+			_, _ = r.Condition(&Auth{ID: "x", Role: "admin", Roles: []string{"admin"}})
+			_, _ = r.Condition(nil)
+		}
+	})
+}
+
+func quoteYAML(s string) string {
+	out := []byte{'"'}
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			out = append(out, '\\', byte(r))
+		case r < 0x20 || r == 0x7f:
+			out = append(out, ' ')
+		default:
+			out = append(out, string(r)...)
+		}
+	}
+	return string(append(out, '"'))
+}

@@ -1,0 +1,36 @@
+package query
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+func TestEval(t *testing.T) {
+	t.Parallel()
+	rec := map[string]any{"name": "Boot", "price": value.FromUnits(2999, 2), "stock": int64(3), "active": true, "sku": nil}
+	get := func(f string) any { return rec[f] }
+	tests := []struct {
+		cond Cond
+		want bool
+	}{
+		{cond: Compare{Field: "price", Op: Gt, Value: value.FromUnits(1000, 2)}, want: true},
+		{cond: Compare{Field: "stock", Op: Le, Value: int64(2)}, want: false},
+		{cond: Compare{Field: "sku", Op: Eq}, want: true},
+		{cond: Compare{Field: "sku", Op: Ne}, want: false},
+		{cond: Compare{Field: "sku", Op: Eq, Value: "x"}, want: false},
+		{cond: Compare{Field: "sku", Op: Ne, Value: "x"}, want: false},
+		{cond: In{Field: "name", Values: []any{"Boot", "Hat"}}, want: true},
+		{cond: In{Field: "name", Values: []any{"Hat"}, Not: true}, want: true},
+		{cond: Match{Field: "name", Kind: Prefix, Text: "Bo"}, want: true},
+		{cond: And{Compare{Field: "active", Op: Eq, Value: true}, Not{Cond: Compare{Field: "stock", Op: Eq, Value: int64(3)}}}, want: false},
+		{cond: Or{}, want: false},
+		{cond: And{}, want: true},
+		{cond: Compare{Field: "stock", Op: Eq, Value: "3"}, want: false},
+	}
+	for i, tt := range tests {
+		require.Equal(t, tt.want, Eval(tt.cond, get), "case %d", i)
+	}
+}
