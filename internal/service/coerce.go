@@ -109,6 +109,7 @@ func coerceString(f *spec.Field, s string) (any, string, string) {
 		if err != nil || a.Address != s || a.Name != "" {
 			return nil, "format", "must be an email address"
 		}
+		return strings.ToLower(s), "", "" // one account per address, whatever its case
 	case spec.TypeURL:
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -31,12 +33,16 @@ func (s *Service) Get(ctx context.Context, resName, id string, expand []string) 
 	if err != nil {
 		return nil, nil, err
 	}
+	cond, err := s.authorize(ctx, r, spec.ActionView)
+	if err != nil {
+		return nil, nil, err
+	}
 	id, ok := validID(id)
 	if !ok {
 		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
 	exec := s.store.Reader()
-	rec, err := exec.Get(ctx, r.Name, id, nil)
+	rec, err := exec.Get(ctx, r.Name, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
@@ -45,7 +51,7 @@ func (s *Service) Get(ctx context.Context, resName, id string, expand []string) 
 	}
 	exp, err := s.expand(ctx, exec, r, []*store.Record{rec}, expand)
 	if err != nil {
-		return nil, nil, AsError(err)
+		return nil, nil, err
 	}
 	return rec, exp, nil
 }
@@ -56,8 +62,14 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 	if err != nil {
 		return nil, err
 	}
+	cond, err := s.authorize(ctx, r, spec.ActionList)
+	if err != nil {
+		return nil, err
+	}
+	q := p.Query
+	q.Where = query.AndOf(cond, q.Where) // the row rule is part of the query, before paging
 	exec := s.store.Reader()
-	res, err := exec.List(ctx, r.Name, p.Query)
+	res, err := exec.List(ctx, r.Name, q)
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -69,7 +81,7 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 		page.NextCursor = p.cursorAfter(r, res.Records[len(res.Records)-1])
 	}
 	if page.Expanded, err = s.expand(ctx, exec, r, page.Records, p.Expand); err != nil {
-		return nil, AsError(err)
+		return nil, err
 	}
 	return page, nil
 }
@@ -84,18 +96,23 @@ func (s *Service) expand(ctx context.Context, exec *store.Exec, r *resource, rec
 		f := r.Field(name)
 		idx := r.index(f)
 		exp := &Expansion{}
+		// Expanded records obey their own resource's view rule, like a direct read.
+		where, err := s.authorize(ctx, s.resources[f.Relation.To], spec.ActionView)
+		if err != nil {
+			return nil, err
+		}
 		if f.IsInverse() {
 			parents := make([]string, len(recs))
 			for i, rec := range recs {
 				parents[i] = rec.ID
 			}
-			children, err := exec.ByField(ctx, f.Relation.To, f.Relation.Inverse, parents, maxInverse)
+			children, err := exec.ByField(ctx, f.Relation.To, f.Relation.Inverse, parents, maxInverse, where)
 			if err != nil {
 				return nil, err
 			}
 			exp.ByParent = groupByParent(s.spec.Resource(f.Relation.To).Field(f.Relation.Inverse), s.spec.Resource(f.Relation.To), children)
 		} else {
-			related, err := exec.ByField(ctx, f.Relation.To, "id", targetIDs(recs, idx), 0)
+			related, err := exec.ByField(ctx, f.Relation.To, "id", targetIDs(recs, idx), 0, where)
 			if err != nil {
 				return nil, err
 			}

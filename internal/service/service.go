@@ -4,6 +4,8 @@
 package service
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,12 +17,19 @@ import (
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
+// PasswordHasher hashes account passwords (auth.Hasher).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+}
+
 // Config wires a Service; Now and NewID default to the real clock and UUIDv7.
 type Config struct {
 	Spec   *spec.Spec
 	Logger *slog.Logger
 	Now    func() time.Time
 	NewID  func() string
+	// Passwords hashes the account resource's password input; required when the spec has auth.
+	Passwords PasswordHasher
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +53,9 @@ type Service struct {
 	now       func() time.Time
 	newID     func() string
 	resources map[string]*resource
+	rules     *expr.Rules // nil when the spec has no auth block
+	passwords PasswordHasher
+	account   string // the account resource, when auth is on
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -57,7 +69,17 @@ type resource struct {
 func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		resources: map[string]*resource{}}
+		resources: map[string]*resource{}, passwords: cfg.Passwords}
+	if cfg.Spec.Auth != nil {
+		if cfg.Passwords == nil {
+			return nil, errors.New("service: a spec with auth needs a password hasher")
+		}
+		rules, err := expr.CompileRules(cfg.Spec)
+		if err != nil {
+			return nil, err
+		}
+		s.rules, s.account = rules, cfg.Spec.Auth.Account
+	}
 	for _, r := range cfg.Spec.Resources {
 		flt, err := expr.NewFilter(r)
 		if err != nil {

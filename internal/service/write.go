@@ -25,8 +25,16 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	if err != nil {
 		return nil, err
 	}
+	cond, err := s.authorize(ctx, r, spec.ActionCreate)
+	if err != nil {
+		return nil, err
+	}
+	in, hash, err := s.takePassword(ctx, r, in)
+	if err != nil {
+		return nil, err
+	}
 	now := s.nowUTC()
-	rec := &store.Record{ID: s.newID(), CreatedAt: now, UpdatedAt: now, Version: 1, Values: r.defaults(now)}
+	rec := &store.Record{ID: s.newID(), CreatedAt: now, UpdatedAt: now, Version: 1, Values: r.defaults(now, PrincipalFrom(ctx))}
 	if opts.ID != "" {
 		id, ok := validID(opts.ID)
 		if !ok {
@@ -34,13 +42,12 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 		}
 		rec.ID = id
 	}
-	if err := r.apply(rec, in, true); err != nil {
+	if err := s.applyInput(ctx, r, rec, in, true); err != nil {
 		return nil, err
 	}
-	for i, f := range r.Fields {
-		if f.IsToMany() && rec.Values[i] == nil {
-			rec.Values[i] = []string{}
-		}
+	r.setPasswordHash(rec.Values, hash)
+	if !r.allowsValues(cond, rec.Values, rec.ID) {
+		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
 	}
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		if err := s.checkRelations(ctx, tx, r, rec, in); err != nil {
@@ -57,10 +64,30 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	return rec, nil
 }
 
+// applyInput checks field write roles and applies in to rec, reporting every problem at once.
+func (s *Service) applyInput(ctx context.Context, r *resource, rec *store.Record, in map[string]any, requireAll bool) error {
+	var denied fieldErrors
+	s.checkWriteRoles(ctx, r, in, &denied)
+	err := r.apply(rec, in, requireAll)
+	if len(denied) == 0 {
+		return err
+	}
+	if e, ok := err.(*Error); ok {
+		denied = append(denied, e.Fields...)
+	}
+	r.sortErrors(denied)
+	return denied.err(CodeValidation, "the request has invalid fields")
+}
+
 // Update applies in to the record id: PATCH semantics, or PUT when full (absent fields
-// return to their defaults). One transaction; If-Match through opts.IfVersion.
+// return to their defaults). One transaction; If-Match through opts.IfVersion. A record the
+// update rule hides is 404; a change the rule would not allow afterwards is 403.
 func (s *Service) Update(ctx context.Context, resName, id string, in map[string]any, full bool, opts WriteOpts) (*store.Record, error) {
 	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -68,34 +95,33 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	if !ok {
 		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
+	in, hash, err := s.takePassword(ctx, r, in)
+	if err != nil {
+		return nil, err
+	}
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
-		cur, err := tx.Get(ctx, r.Name, id, nil)
+		cur, err := tx.Get(ctx, r.Name, id, cond)
 		if err != nil {
 			return err
 		}
 		if opts.IfVersion > 0 && cur.Version != opts.IfVersion {
 			return store.ErrStale
 		}
-		now := s.nowUTC()
-		if full {
-			cur.Values = r.defaults(now)
-		}
-		cur.UpdatedAt = now
-		if err := r.apply(cur, in, full); err != nil {
+		rec, err = s.updateValues(ctx, r, cur, in, full, hash)
+		if err != nil {
 			return err
 		}
-		if err := s.checkRelations(ctx, tx, r, cur, in); err != nil {
+		if !r.allowsValues(cond, rec.Values, rec.ID) {
+			return Errorf(CodeForbidden, "the access rule for update on %s does not allow this change", r.Name)
+		}
+		if err := s.checkRelations(ctx, tx, r, rec, in); err != nil {
 			return err
 		}
-		if err := tx.Update(ctx, r.Name, cur, cur.Version); err != nil {
+		if err := tx.Update(ctx, r.Name, rec, rec.Version); err != nil {
 			return err
 		}
-		if err := s.writeLinks(ctx, tx, r, cur, in); err != nil {
-			return err
-		}
-		rec = cur
-		return nil
+		return s.writeLinks(ctx, tx, r, rec, in)
 	})
 	if err != nil {
 		return nil, s.writeError(r, err)
@@ -103,9 +129,38 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	return rec, nil
 }
 
-// Delete removes the record id.
+// updateValues computes the record after the write: PUT starts from defaults but keeps the
+// account's password hash and what only the system sets.
+func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Record, in map[string]any, full bool, hash string) (*store.Record, error) {
+	now := s.nowUTC()
+	if full {
+		p := PrincipalFrom(ctx)
+		fresh := r.defaults(now, p)
+		for i, f := range r.Fields {
+			_, given := in[f.Name]
+			keep := f.Readonly || (f.IsToMany() && !given) ||
+				(len(f.Write) > 0 && !isSystem(ctx) && s.rules != nil && !p.HasRole(f.Write...))
+			if keep {
+				fresh[i] = cur.Values[i]
+			}
+		}
+		cur.Values = fresh
+	}
+	cur.UpdatedAt = now
+	if err := s.applyInput(ctx, r, cur, in, full); err != nil {
+		return nil, err
+	}
+	r.setPasswordHash(cur.Values, hash)
+	return cur, nil
+}
+
+// Delete removes the record id; a record the delete rule hides is 404.
 func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts) error {
 	r, err := s.resource(resName)
+	if err != nil {
+		return err
+	}
+	cond, err := s.authorize(ctx, r, spec.ActionDelete)
 	if err != nil {
 		return err
 	}
@@ -114,6 +169,11 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 		return Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		if cond != nil {
+			if _, err := tx.Get(ctx, r.Name, id, cond); err != nil {
+				return err
+			}
+		}
 		return tx.Delete(ctx, r.Name, id, opts.IfVersion)
 	})
 	if err != nil {
@@ -122,14 +182,26 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	return nil
 }
 
+// DefaultAuthID is the default that stands for the id of the account making the request.
+const DefaultAuthID = "auth.id"
+
 // defaults returns the values a new record starts with.
-func (r *resource) defaults(now any) []any {
+func (r *resource) defaults(now any, p *Principal) []any {
 	vals := make([]any, len(r.Fields))
 	for i, f := range r.Fields {
+		if f.IsToMany() {
+			vals[i] = []string{}
+		}
 		if !f.HasDefault || f.Default == nil {
 			continue
 		}
 		text := f.Default.(string)
+		if text == DefaultAuthID {
+			if p != nil {
+				vals[i] = p.ID
+			}
+			continue
+		}
 		if f.Type == spec.TypeDatetime && text == "now" {
 			vals[i] = now
 			continue

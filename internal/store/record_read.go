@@ -118,7 +118,7 @@ func (e *Exec) Count(ctx context.Context, resource string, where query.Cond) (in
 
 // ByField reads the records whose field is one of values, at most perValue for each
 // value (0: no cap), in id order. It serves expand: one query per relation per page.
-func (e *Exec) ByField(ctx context.Context, resource, field string, values []string, perValue int) ([]*Record, error) {
+func (e *Exec) ByField(ctx context.Context, resource, field string, values []string, perValue int, where query.Cond) ([]*Record, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
@@ -135,14 +135,19 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 	for i, v := range values {
 		in[i] = v
 	}
+	filter := query.AndOf(query.In{Field: field, Values: in}, where)
 	if perValue <= 0 {
 		b.write("SELECT ", t.selectList, " FROM ", quote(t.name), " WHERE ")
-		_ = b.in(query.In{Field: field, Values: in})
+		if err := b.cond(filter); err != nil {
+			return nil, err
+		}
 		b.write(" ORDER BY ", quote("id"))
 	} else {
 		b.write("SELECT ", t.selectList, " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ", col,
 			" ORDER BY ", quote("id"), ") AS kiln_rn FROM ", quote(t.name), " WHERE ")
-		_ = b.in(query.In{Field: field, Values: in})
+		if err := b.cond(filter); err != nil {
+			return nil, err
+		}
 		// The subquery takes the table's name so selectList's correlated link subqueries resolve.
 		b.write(") AS ", quote(t.name), " WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
 	}

@@ -1,0 +1,74 @@
+package service
+
+import (
+	"context"
+
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// authorize decides an action for the request's principal. It returns the row condition a
+// record must meet (nil: any record), 401 without credentials, 403 when the action is not
+// allowed at all. Specs without an auth block have no accounts: every action is open.
+func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action) (query.Cond, error) {
+	if s.rules == nil || isSystem(ctx) {
+		return nil, nil
+	}
+	p := PrincipalFrom(ctx)
+	rule := s.rules.Rule(r.Name, action)
+	switch {
+	case rule != nil && rule.Public:
+		return nil, nil
+	case p == nil:
+		return nil, Errorf(CodeUnauthorized, "sign in to %s %s", action, r.Name)
+	case rule == nil:
+		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
+	case !rule.IsExpr():
+		if p.HasRole(rule.Roles...) {
+			return nil, nil
+		}
+		return nil, Errorf(CodeForbidden, "%s on %s needs one of the roles %v", action, r.Name, rule.Roles)
+	}
+	c, err := rule.Condition(p.rules())
+	if err != nil {
+		return nil, AsError(err)
+	}
+	c = expr.Simplify(c)
+	switch {
+	case expr.IsTrue(c):
+		return nil, nil
+	case expr.IsFalse(c):
+		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
+	}
+	return c, nil
+}
+
+// allowsValues checks a row condition against a record about to be written.
+func (r *resource) allowsValues(c query.Cond, values []any, id string) bool {
+	if c == nil {
+		return true
+	}
+	return query.Eval(c, func(field string) any {
+		if field == "id" {
+			return id
+		}
+		if f := r.Field(field); f != nil {
+			return values[r.index(f)]
+		}
+		return nil
+	})
+}
+
+// checkWriteRoles reports fields in the input that the principal's role may not set.
+func (s *Service) checkWriteRoles(ctx context.Context, r *resource, in map[string]any, errs *fieldErrors) {
+	if isSystem(ctx) || s.rules == nil {
+		return
+	}
+	p := PrincipalFrom(ctx)
+	for _, f := range r.Fields {
+		if _, given := in[f.Name]; given && len(f.Write) > 0 && !p.HasRole(f.Write...) {
+			errs.add(f.Name, "not_allowed", "only %v may set this field", f.Write)
+		}
+	}
+}

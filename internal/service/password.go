@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Password length bounds, in characters (min) and bytes (max).
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 1024
+)
+
+// takePassword removes the write-only password input of the account resource from in,
+// validates it and returns its hash ("" when none was given).
+func (s *Service) takePassword(ctx context.Context, r *resource, in map[string]any) (map[string]any, string, error) {
+	raw, given := in[spec.FieldPassword]
+	if r.Name != s.account || !given {
+		return in, "", nil
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if k != spec.FieldPassword {
+			out[k] = v
+		}
+	}
+	pw, ok := raw.(string)
+	var errs fieldErrors
+	switch {
+	case !ok:
+		errs.add(spec.FieldPassword, "type", "must be a string")
+	case utf8.RuneCountInString(pw) < MinPasswordLen:
+		errs.add(spec.FieldPassword, "min_length", "must be at least %d characters", MinPasswordLen)
+	case len(pw) > MaxPasswordLen:
+		errs.add(spec.FieldPassword, "max_length", "must be at most %d bytes", MaxPasswordLen)
+	}
+	if err := errs.err(CodeValidation, "the request has invalid fields"); err != nil {
+		return nil, "", err
+	}
+	hash, err := s.passwords.Hash(ctx, pw)
+	if err != nil {
+		return nil, "", AsError(err)
+	}
+	return out, hash, nil
+}
+
+// setPasswordHash stores a new hash on an account record's values.
+func (r *resource) setPasswordHash(values []any, hash string) {
+	if hash == "" {
+		return
+	}
+	if f := r.Field(spec.FieldPasswordHash); f != nil {
+		values[r.index(f)] = hash
+	}
+}

@@ -1,0 +1,50 @@
+package service
+
+import (
+	"context"
+	"slices"
+
+	"github.com/kiln-dev/kiln/internal/expr"
+)
+
+// Principal is who makes a request: an account, authenticated by a transport.
+type Principal struct {
+	ID        string
+	Role      string
+	SessionID string
+}
+
+// HasRole reports whether the principal holds one of roles.
+func (p *Principal) HasRole(roles ...string) bool {
+	return p != nil && slices.Contains(roles, p.Role)
+}
+
+func (p *Principal) rules() *expr.Auth {
+	return &expr.Auth{ID: p.ID, Role: p.Role, Roles: []string{p.Role}}
+}
+
+type principalKey struct{}
+
+type systemKey struct{}
+
+// WithPrincipal attaches the authenticated principal to ctx.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal attached to ctx, or nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// AsSystem marks ctx as Kiln itself acting (seeding, sign-up, the CLI): access rules and
+// field write roles do not apply. Transports never set it from a request.
+func AsSystem(ctx context.Context) context.Context {
+	return context.WithValue(ctx, systemKey{}, true)
+}
+
+func isSystem(ctx context.Context) bool {
+	b, _ := ctx.Value(systemKey{}).(bool)
+	return b
+}
