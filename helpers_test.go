@@ -12,17 +12,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
 type testBundle struct {
-	app *kiln.App
-	srv *httptest.Server
-	t   *testing.T
+	app   *kiln.App
+	srv   *httptest.Server
+	t     *testing.T
+	admin string // an admin's access token, sent by default
 }
+
+// testSecret signs the test servers' tokens.
+const testSecret = "test-secret-0123456789abcdef-0123456789"
 
 func noEnv(string) (string, bool) { return "", false }
 
@@ -36,7 +42,7 @@ func setup(t *testing.T, dialect, specSrc string) *testBundle {
 		require.NoError(t, os.WriteFile(specPath, []byte(specSrc), 0o644))
 	}
 	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
-		Dev: true, LookupEnv: noEnv}
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
 	}
@@ -47,8 +53,32 @@ func setup(t *testing.T, dialect, specSrc string) *testBundle {
 		srv.Close()
 		require.NoError(t, app.Close())
 	})
-	return &testBundle{app: app, srv: srv, t: t}
+	b := &testBundle{app: app, srv: srv, t: t}
+	if app.Accounts != nil {
+		b.admin = b.token("admin")
+	}
+	return b
 }
+
+// account creates an account with a role (as the system) and returns its id.
+func (b *testBundle) account(role string) string {
+	b.t.Helper()
+	rec, err := b.app.Service.Create(service.AsSystem(context.Background()), "users", map[string]any{
+		"email": role + "-" + uuid.NewString()[:8] + "@example.com", "role": role}, service.WriteOpts{})
+	require.NoError(b.t, err)
+	return rec.ID
+}
+
+// tokenFor logs an account in without a password and returns its access token.
+func (b *testBundle) tokenFor(id string) string {
+	b.t.Helper()
+	pair, err := b.app.Accounts.StartSession(context.Background(), id)
+	require.NoError(b.t, err)
+	return pair.AccessToken
+}
+
+// token makes a new account with role and returns its access token.
+func (b *testBundle) token(role string) string { return b.tokenFor(b.account(role)) }
 
 // eachDialect runs fn as a subtest on SQLite and on PostgreSQL.
 func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
@@ -86,8 +116,14 @@ func (b *testBundle) do(method, path string, body any, headers ...string) respon
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if b.admin != "" {
+		req.Header.Set("Authorization", "Bearer "+b.admin)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i]) // "" sends the request without that header (anonymous)
+		}
 	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(b.t, err)

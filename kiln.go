@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/server"
@@ -38,6 +40,9 @@ type Config struct {
 	LookupEnv func(string) (string, bool)
 	// Progress, when set, is told about each migration applied at start.
 	Progress func(msg string)
+	// AuthSecret signs tokens (32+ bytes); KILN_AUTH_SECRET when empty. Dev mode makes a
+	// temporary one; production refuses to start without it.
+	AuthSecret string
 }
 
 func (c Config) withDefaults() Config {
@@ -49,6 +54,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LookupEnv == nil {
+		c.LookupEnv = os.LookupEnv
 	}
 	return c
 }
@@ -62,6 +70,8 @@ type App struct {
 	Store    *store.Store
 	Service  *service.Service
 	Migrator *migrate.Migrator
+	// Accounts runs sign-up, login and tokens; nil when the spec has no auth block.
+	Accounts *auth.Accounts
 	server   *server.Server
 	log      *slog.Logger
 }
@@ -115,11 +125,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	if app.Service, err = service.New(service.Config{Spec: s, Logger: cfg.Logger}, st); err != nil {
+	if err := app.build(cfg); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger})
+	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger, Accounts: app.Accounts})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -41,6 +41,7 @@ func LoadSeed(path string) ([]SeedBlock, error) {
 // Seed writes the blocks through the service pipeline (so every record is validated).
 // Records carry their own id; ones that exist already are skipped, so seeding twice is safe.
 func (a *App) Seed(ctx context.Context, blocks []SeedBlock, progress func(resource string, done, total int)) (SeedResult, error) {
+	ctx = service.AsSystem(ctx) // seed data is the operator's, not a request's
 	var res SeedResult
 	for _, b := range blocks {
 		for i, rec := range b.Records {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
 )
 
 func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
@@ -23,6 +24,11 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: noEnv})
 	require.NoError(t, err)
 	defer app.Close()
+	staff, err := app.Service.Create(service.AsSystem(context.Background()), "users",
+		map[string]any{"email": "staff@example.com", "role": "staff"}, service.WriteOpts{})
+	require.NoError(t, err)
+	pair, err := app.Accounts.StartSession(context.Background(), staff.ID)
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -35,7 +41,7 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	body := `{"name":"drained"}`
-	_, err = fmt.Fprintf(conn, "POST /api/tags HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+	_, err = fmt.Fprintf(conn, "POST /api/tags HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer "+pair.AccessToken+"\r\n"+
 		"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
 	require.NoError(t, err)
 	rd := bufio.NewReader(conn)

@@ -110,9 +110,16 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 // TTL is how long issued tokens live.
 func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 
-// Issue signs an access token for subject.
+// Issue signs an access token for subject, issued now.
 func (t *Tokens) Issue(subject string, roles []string, sessionID string) (string, error) {
-	now := t.cfg.Now()
+	return t.IssueAt(subject, roles, sessionID, t.cfg.Now())
+}
+
+// IssueAt signs an access token as issued at now. Signatures are deterministic (HMAC,
+// Ed25519), so the same inputs give the same token: a refresh repeated inside the grace
+// window gets the same pair.
+func (t *Tokens) IssueAt(subject string, roles []string, sessionID string, now time.Time) (string, error) {
+	now = now.Truncate(time.Second)
 	key := t.cfg.Keys[0]
 	claims := Claims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: t.cfg.Issuer, Subject: subject, Audience: jwt.ClaimStrings{t.cfg.Audience},

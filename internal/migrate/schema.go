@@ -75,7 +75,8 @@ func resourceTable(r *spec.Resource) Table {
 			continue
 		}
 		c := Column{Name: f.Column(), Type: columnType(f), NotNull: f.Required}
-		if f.HasDefault && f.Default != nil && !(f.Type == spec.TypeDatetime && f.Default == "now") {
+		// Defaults the server computes per request (now, auth.id) are not column defaults.
+		if f.HasDefault && f.Default != nil && f.Default != "auth.id" && !(f.Type == spec.TypeDatetime && f.Default == "now") {
 			d := f.Default.(string)
 			c.Default = &d
 		}

@@ -166,7 +166,7 @@ func fieldSchema(f *spec.Field) obj {
 		}
 	}
 	addBounds(s, f)
-	if f.HasDefault && f.Default != nil {
+	if f.HasDefault && f.Default != nil && f.Default != "auth.id" {
 		s["default"] = typedDefault(f)
 	}
 	return s

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
+	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/openapi"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -25,6 +26,7 @@ type Config struct {
 	Store           *store.Store
 	Logger          *slog.Logger
 	ShutdownTimeout time.Duration
+	Accounts        *auth.Accounts // nil without auth
 }
 
 // Server is Kiln's HTTP server.
@@ -43,7 +45,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
 	mux := http.NewServeMux()
-	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger}).Register(mux)
+	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -38,6 +38,8 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Cause   error
+	// RetryAfter, in seconds, for rate_limited.
+	RetryAfter int
 }
 
 func (e *Error) Error() string {

@@ -195,6 +195,9 @@ func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
 	if rel.Kind != RelToOne && (f.Unique || f.Required || f.HasDefault) {
 		c.add(f.Pos, "field %s: unique, required and default apply to to-one relations only", f.Name)
 	}
+	if rel.Kind == RelToOne && f.HasDefault && f.Default != nil && (f.Default != "auth.id" || s.Auth == nil) {
+		c.add(f.Pos, "field %s: a relation's default can only be auth.id (the signed-in account), with an auth block", f.Name)
+	}
 	if rel.Kind == RelInverse {
 		back := target.byName[rel.Inverse]
 		if back == nil || back.Relation == nil || back.Relation.Kind != RelToOne || back.Relation.To != r.Name {

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"github.com/kiln-dev/kiln/internal/auth"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +19,8 @@ type Config struct {
 	Spec    *spec.Spec
 	Service *service.Service
 	Logger  *slog.Logger
+	// Accounts authenticates bearer tokens and serves the auth endpoints; nil without auth.
+	Accounts *auth.Accounts
 }
 
 // Handler serves the REST API of a spec.
@@ -27,12 +30,13 @@ type Handler struct {
 	log      *slog.Logger
 	maxBody  int64
 	encoders map[string]encoder
+	accounts *auth.Accounts
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
-		encoders: map[string]encoder{}}
+		encoders: map[string]encoder{}, accounts: cfg.Accounts}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -45,15 +49,16 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	for _, r := range h.spec.Resources {
 		name := r.Name
 		coll, item := base+"/"+name, base+"/"+name+"/{id}"
-		mux.HandleFunc("GET "+coll, func(w http.ResponseWriter, req *http.Request) { h.list(w, req, name) })
-		mux.HandleFunc("POST "+coll, func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) })
-		mux.HandleFunc("GET "+item, func(w http.ResponseWriter, req *http.Request) { h.get(w, req, name) })
-		mux.HandleFunc("PATCH "+item, func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) })
-		mux.HandleFunc("PUT "+item, func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) })
-		mux.HandleFunc("DELETE "+item, func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) })
+		mux.HandleFunc("GET "+coll, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.list(w, req, name) }))
+		mux.HandleFunc("POST "+coll, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) }))
+		mux.HandleFunc("GET "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.get(w, req, name) }))
+		mux.HandleFunc("PATCH "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) }))
+		mux.HandleFunc("PUT "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) }))
+		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 	}
+	h.registerAuth(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

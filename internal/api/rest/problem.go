@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/kiln-dev/kiln/internal/service"
 )
@@ -74,7 +75,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
 	}
 	if e.Code == service.CodeRateLimited {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
+	}
+	if e.Code == service.CodeUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kiln"`)
 	}
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)

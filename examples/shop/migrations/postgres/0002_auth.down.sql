@@ -1,0 +1,9 @@
+-- kiln migration 0002 auth (postgres), written by kiln migrate plan.
+
+DROP TABLE "kiln_sessions";
+
+DROP TABLE "users";
+
+DROP INDEX "orders_owner_id_idx";
+
+ALTER TABLE "orders" DROP COLUMN "owner_id";

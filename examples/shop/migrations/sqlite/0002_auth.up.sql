@@ -1,0 +1,65 @@
+-- kiln migration 0002 auth (sqlite), written by kiln migrate plan.
+-- kiln-schema: {"tables":[{"name":"users","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"name","type":"text"},{"name":"email","type":"text","not_null":true},{"name":"password_hash","type":"text"},{"name":"role","type":"text","not_null":true,"default":"customer"},{"name":"verified","type":"boolean","not_null":true,"default":"false"},{"name":"disabled","type":"boolean","not_null":true,"default":"false"}],"indexes":[{"name":"users_email_key","columns":["email"],"unique":true}],"primary_key":["id"]},{"name":"categories","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"name","type":"text","not_null":true},{"name":"slug","type":"text","not_null":true},{"name":"description","type":"text"}],"indexes":[{"name":"categories_name_key","columns":["name"],"unique":true},{"name":"categories_slug_key","columns":["slug"],"unique":true}],"primary_key":["id"]},{"name":"tags","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"name","type":"text","not_null":true}],"indexes":[{"name":"tags_name_key","columns":["name"],"unique":true}],"primary_key":["id"]},{"name":"products","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"name","type":"text","not_null":true},{"name":"description","type":"text"},{"name":"price","type":"decimal(12,2)","not_null":true},{"name":"sku","type":"text"},{"name":"stock","type":"integer","default":"0"},{"name":"active","type":"boolean","default":"true"},{"name":"category_id","type":"uuid","references":"categories","on_delete":"SET NULL"}],"indexes":[{"name":"products_sku_key","columns":["sku"],"unique":true},{"name":"products_category_id_idx","columns":["category_id"]},{"name":"products_category_id_price_idx","columns":["category_id","price"]},{"name":"products_price_idx","columns":["price"]},{"name":"products_name_idx","columns":["name"]}],"primary_key":["id"]},{"name":"products_tags","columns":[{"name":"source_id","type":"uuid","not_null":true,"references":"products","on_delete":"CASCADE"},{"name":"target_id","type":"uuid","not_null":true,"references":"tags","on_delete":"CASCADE"},{"name":"position","type":"integer","not_null":true,"default":"0"}],"indexes":[{"name":"products_tags_target_id_idx","columns":["target_id"]}],"primary_key":["source_id","target_id"]},{"name":"customers","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"email","type":"text","not_null":true},{"name":"name","type":"text","not_null":true},{"name":"phone","type":"text"}],"indexes":[{"name":"customers_email_key","columns":["email"],"unique":true}],"primary_key":["id"]},{"name":"orders","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"customer_id","type":"uuid","not_null":true,"references":"customers","on_delete":"RESTRICT"},{"name":"owner_id","type":"uuid","references":"users","on_delete":"SET NULL"},{"name":"status","type":"text","default":"pending"},{"name":"total","type":"decimal(12,2)","default":"0"},{"name":"placed_at","type":"timestamp"},{"name":"notes","type":"text"}],"indexes":[{"name":"orders_customer_id_idx","columns":["customer_id"]},{"name":"orders_owner_id_idx","columns":["owner_id"]},{"name":"orders_customer_id_created_at_idx","columns":["customer_id","created_at"]},{"name":"orders_status_idx","columns":["status"]}],"primary_key":["id"]},{"name":"order_items","columns":[{"name":"id","type":"uuid","not_null":true},{"name":"created_at","type":"timestamp","not_null":true},{"name":"updated_at","type":"timestamp","not_null":true},{"name":"kiln_version","type":"integer","not_null":true,"default":"1"},{"name":"order_id","type":"uuid","not_null":true,"references":"orders","on_delete":"RESTRICT"},{"name":"product_id","type":"uuid","not_null":true,"references":"products","on_delete":"RESTRICT"},{"name":"quantity","type":"integer","not_null":true},{"name":"unit_price","type":"decimal(12,2)","not_null":true}],"indexes":[{"name":"order_items_order_id_idx","columns":["order_id"]},{"name":"order_items_product_id_idx","columns":["product_id"]},{"name":"order_items_order_id_product_id_key","columns":["order_id","product_id"],"unique":true}],"primary_key":["id"]},{"name":"kiln_sessions","columns":[{"name":"token_hash","type":"text","not_null":true},{"name":"family_id","type":"text","not_null":true},{"name":"account_id","type":"text","not_null":true},{"name":"created_at","type":"integer","not_null":true},{"name":"expires_at","type":"integer","not_null":true},{"name":"rotated_at","type":"integer"},{"name":"revoked_at","type":"integer"}],"indexes":[{"name":"kiln_sessions_family_idx","columns":["family_id"]},{"name":"kiln_sessions_account_idx","columns":["account_id"]}],"primary_key":["token_hash"]}]}
+-- create table users
+-- add column orders.owner_id uuid
+-- create index orders_owner_id_idx on orders(owner_id)
+-- create table kiln_sessions
+
+CREATE TABLE "users" (
+  "id" TEXT NOT NULL,
+  "created_at" TEXT NOT NULL,
+  "updated_at" TEXT NOT NULL,
+  "kiln_version" INTEGER NOT NULL DEFAULT 1,
+  "name" TEXT,
+  "email" TEXT NOT NULL,
+  "password_hash" TEXT,
+  "role" TEXT NOT NULL DEFAULT 'customer',
+  "verified" INTEGER NOT NULL DEFAULT 0,
+  "disabled" INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY ("id")
+);
+
+CREATE UNIQUE INDEX "users_email_key" ON "users" ("email");
+
+CREATE TABLE "kiln_new_orders" (
+  "id" TEXT NOT NULL,
+  "created_at" TEXT NOT NULL,
+  "updated_at" TEXT NOT NULL,
+  "kiln_version" INTEGER NOT NULL DEFAULT 1,
+  "customer_id" TEXT NOT NULL REFERENCES "customers" ("id") ON DELETE RESTRICT,
+  "owner_id" TEXT REFERENCES "users" ("id") ON DELETE SET NULL,
+  "status" TEXT DEFAULT 'pending',
+  "total" INTEGER DEFAULT 0,
+  "placed_at" TEXT,
+  "notes" TEXT,
+  PRIMARY KEY ("id")
+);
+
+INSERT INTO "kiln_new_orders" ("id", "created_at", "updated_at", "kiln_version", "customer_id", "status", "total", "placed_at", "notes") SELECT "id", "created_at", "updated_at", "kiln_version", "customer_id", "status", "total", "placed_at", "notes" FROM "orders";
+
+DROP TABLE "orders";
+
+ALTER TABLE "kiln_new_orders" RENAME TO "orders";
+
+CREATE INDEX "orders_customer_id_idx" ON "orders" ("customer_id");
+
+CREATE INDEX "orders_owner_id_idx" ON "orders" ("owner_id");
+
+CREATE INDEX "orders_customer_id_created_at_idx" ON "orders" ("customer_id", "created_at");
+
+CREATE INDEX "orders_status_idx" ON "orders" ("status");
+
+CREATE TABLE "kiln_sessions" (
+  "token_hash" TEXT NOT NULL,
+  "family_id" TEXT NOT NULL,
+  "account_id" TEXT NOT NULL,
+  "created_at" INTEGER NOT NULL,
+  "expires_at" INTEGER NOT NULL,
+  "rotated_at" INTEGER,
+  "revoked_at" INTEGER,
+  PRIMARY KEY ("token_hash")
+);
+
+CREATE INDEX "kiln_sessions_family_idx" ON "kiln_sessions" ("family_id");
+
+CREATE INDEX "kiln_sessions_account_idx" ON "kiln_sessions" ("account_id");

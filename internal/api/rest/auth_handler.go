@@ -1,0 +1,166 @@
+package rest
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// authenticate reads "Authorization: Bearer <token>" into the request's principal. No header
+// is an anonymous request; a bad one is 401, even where anonymous requests are allowed.
+func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
+	if h.accounts == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			next(w, r)
+			return
+		}
+		scheme, token, ok := strings.Cut(header, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			WriteError(w, r, h.log, service.Errorf(service.CodeUnauthorized, "use Authorization: Bearer <access token>"))
+			return
+		}
+		p, err := h.accounts.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			WriteError(w, r, h.log, err)
+			return
+		}
+		next(w, r.WithContext(service.WithPrincipal(r.Context(), p)))
+	}
+}
+
+func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
+	if h.accounts == nil {
+		return
+	}
+	p := base + "/auth/"
+	mux.HandleFunc("POST "+p+"signup", h.signup)
+	mux.HandleFunc("POST "+p+"login", h.login)
+	mux.HandleFunc("POST "+p+"refresh", h.refresh)
+	mux.HandleFunc("POST "+p+"logout", h.logout)
+	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
+	for _, name := range []string{"signup", "login", "refresh", "logout"} {
+		mux.HandleFunc(p+name, h.methodNotAllowed("POST"))
+	}
+	mux.HandleFunc(p+"me", h.methodNotAllowed("GET, HEAD"))
+}
+
+func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	pair, err := h.accounts.Signup(r.Context(), in)
+	h.writePair(w, r, http.StatusCreated, pair, err)
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "email", "password")
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	pair, err := h.accounts.Login(r.Context(), in["email"], in["password"], clientIP(r))
+	h.writePair(w, r, http.StatusOK, pair, err)
+}
+
+func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "refresh_token")
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	pair, err := h.accounts.Refresh(r.Context(), in["refresh_token"])
+	h.writePair(w, r, http.StatusOK, pair, err)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "refresh_token")
+	if err == nil {
+		err = h.accounts.Logout(r.Context(), in["refresh_token"])
+	}
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
+	rec, err := h.accounts.Me(r.Context(), service.PrincipalFrom(r.Context()))
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, h.accounts.Resource().Name, rec, view{spec: h.spec})
+}
+
+// stringFields decodes a body of exactly the named string fields.
+func (h *Handler) stringFields(r *http.Request, names ...string) (map[string]string, error) {
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var errs []service.FieldError
+	for k := range in {
+		if !containsName(names, k) {
+			errs = append(errs, service.FieldError{Field: k, Code: "unknown_field", Message: "is not accepted here"})
+		}
+	}
+	for _, n := range names {
+		s, ok := in[n].(string)
+		if !ok || s == "" {
+			errs = append(errs, service.FieldError{Field: n, Code: "required", Message: "is required (a string)"})
+		}
+		out[n] = s
+	}
+	if len(errs) > 0 {
+		return nil, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
+	}
+	return out, nil
+}
+
+func containsName(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) writePair(w http.ResponseWriter, r *http.Request, status int, pair *auth.TokenPair, err error) {
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"access_token":`)
+	appendString(&b, pair.AccessToken)
+	b.WriteString(`,"refresh_token":`)
+	appendString(&b, pair.RefreshToken)
+	b.WriteString(`,"token_type":"Bearer","expires_in":` + strconv.Itoa(pair.ExpiresIn) + `,"user":`)
+	h.encoders[h.accounts.Resource().Name].record(&b, pair.User, view{spec: h.spec})
+	b.WriteString("}\n")
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, b.Bytes())
+}
+
+// clientIP is the peer address; X-Forwarded-For is not trusted (no trusted proxies yet).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

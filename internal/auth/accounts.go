@@ -1,0 +1,225 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// AccountsConfig wires the account flows.
+type AccountsConfig struct {
+	Spec     *spec.Spec
+	Service  *service.Service
+	Store    *store.Store
+	Tokens   *Tokens
+	Sessions *Sessions
+	Hasher   *Hasher
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Accounts runs sign-up, login, refresh, logout and request authentication.
+type Accounts struct {
+	cfg      AccountsConfig
+	resource *spec.Resource
+	failures *failures
+}
+
+// TokenPair is what login, sign-up and refresh answer (OAuth2's names).
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int
+	User         *store.Record
+}
+
+// NewAccounts builds the account flows for the spec's account resource.
+func NewAccounts(cfg AccountsConfig) (*Accounts, error) {
+	if cfg.Spec.Auth == nil {
+		return nil, errors.New("accounts need an auth block in the spec")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account),
+		failures: newFailures(cfg.Now)}, nil
+}
+
+// Resource is the account resource.
+func (a *Accounts) Resource() *spec.Resource { return a.resource }
+
+var errBadLogin = service.Errorf(service.CodeUnauthorized, "invalid email or password")
+
+// Signup creates an account (open sign-up only) and logs it in. Fields only admins may set
+// (role, verified, disabled) are refused, so nobody signs up as an admin.
+func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, error) {
+	switch a.cfg.Spec.Auth.Signup {
+	case "off":
+		return nil, service.Errorf(service.CodeForbidden, "sign-up is off")
+	case "invite":
+		return nil, service.Errorf(service.CodeForbidden, "sign-up is by invitation: ask an administrator for an account")
+	}
+	var denied []service.FieldError
+	for _, f := range a.resource.Fields {
+		if _, given := in[f.Name]; given && len(f.Write) > 0 {
+			denied = append(denied, service.FieldError{Field: f.Name, Code: "not_allowed", Message: "cannot be set at sign-up"})
+		}
+	}
+	if _, given := in[spec.FieldPassword]; !given {
+		denied = append(denied, service.FieldError{Field: spec.FieldPassword, Code: "required", Message: "is required"})
+	}
+	if len(denied) > 0 {
+		return nil, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: denied}
+	}
+	rec, err := a.cfg.Service.Create(service.AsSystem(ctx), a.resource.Name, in, service.WriteOpts{})
+	if err != nil {
+		return nil, err
+	}
+	return a.start(ctx, rec)
+}
+
+// Login checks an email and password. Unknown emails cost the same time as wrong passwords;
+// repeated failures for an email or an address are refused for a while (429).
+func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*TokenPair, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if wait := a.failures.blocked(email, ip); wait > 0 {
+		return nil, &service.Error{Code: service.CodeRateLimited, Message: "too many failed logins: try again later", RetryAfter: wait}
+	}
+	rec, err := a.byEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		a.cfg.Hasher.VerifyDummy(ctx, password)
+		a.failures.add(email, ip)
+		return nil, errBadLogin
+	}
+	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
+	ok, rehash, err := a.cfg.Hasher.Verify(ctx, password, hash)
+	if err != nil || !ok || a.disabled(rec) {
+		a.failures.add(email, ip)
+		return nil, errBadLogin
+	}
+	a.failures.clear(email, ip)
+	if rehash {
+		a.upgradeHash(ctx, rec, password)
+	}
+	return a.start(ctx, rec)
+}
+
+func (a *Accounts) upgradeHash(ctx context.Context, rec *store.Record, password string) {
+	_, err := a.cfg.Service.Update(service.AsSystem(ctx), a.resource.Name, rec.ID, map[string]any{spec.FieldPassword: password}, false, service.WriteOpts{})
+	if err != nil && a.cfg.Logger != nil {
+		a.cfg.Logger.WarnContext(ctx, "password hash upgrade failed", "account_id", rec.ID)
+	}
+}
+
+// Refresh rotates a refresh token and issues a new pair.
+func (a *Accounts) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+	sess, err := a.cfg.Sessions.Rotate(ctx, token)
+	if errors.Is(err, ErrInvalidRefresh) || errors.Is(err, ErrRefreshReused) {
+		return nil, service.Errorf(service.CodeUnauthorized, "the refresh token is not valid: log in again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := a.account(ctx, sess.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return a.pair(rec, sess)
+}
+
+// Logout ends the session of a refresh token.
+func (a *Accounts) Logout(ctx context.Context, token string) error {
+	return a.cfg.Sessions.Revoke(ctx, token)
+}
+
+// Authenticate turns a bearer access token into a principal; the account must still exist
+// and not be disabled.
+func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Principal, error) {
+	claims, err := a.cfg.Tokens.Verify(bearer)
+	if err != nil {
+		return nil, service.Errorf(service.CodeUnauthorized, "the access token is not valid")
+	}
+	rec, err := a.account(ctx, claims.Subject)
+	if err != nil {
+		return nil, err
+	}
+	role, _ := a.value(rec, spec.FieldRole).(string)
+	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID}, nil
+}
+
+// Me returns the account of a principal.
+func (a *Accounts) Me(ctx context.Context, p *service.Principal) (*store.Record, error) {
+	if p == nil {
+		return nil, service.Errorf(service.CodeUnauthorized, "sign in first")
+	}
+	return a.account(ctx, p.ID)
+}
+
+// StartSession logs an account in without a password: for a verified identity from
+// elsewhere (an OIDC callback, the CLI, tests).
+func (a *Accounts) StartSession(ctx context.Context, accountID string) (*TokenPair, error) {
+	rec, err := a.account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return a.start(ctx, rec)
+}
+
+func (a *Accounts) start(ctx context.Context, rec *store.Record) (*TokenPair, error) {
+	sess, err := a.cfg.Sessions.Start(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	return a.pair(rec, sess)
+}
+
+func (a *Accounts) pair(rec *store.Record, sess *Session) (*TokenPair, error) {
+	role, _ := a.value(rec, spec.FieldRole).(string)
+	access, err := a.cfg.Tokens.IssueAt(rec.ID, []string{role}, sess.FamilyID, sess.IssuedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: access, RefreshToken: sess.Token, ExpiresIn: int(a.cfg.Tokens.TTL().Seconds()), User: rec}, nil
+}
+
+// account loads an account that may act: it exists and is not disabled.
+func (a *Accounts) account(ctx context.Context, id string) (*store.Record, error) {
+	rec, err := a.cfg.Store.Reader().Get(ctx, a.resource.Name, id, nil)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.disabled(rec)) {
+		return nil, service.Errorf(service.CodeUnauthorized, "the account does not exist or is disabled")
+	}
+	return rec, err
+}
+
+func (a *Accounts) byEmail(ctx context.Context, email string) (*store.Record, error) {
+	res, err := a.cfg.Store.Reader().List(ctx, a.resource.Name, query.List{Limit: 1,
+		Where: query.Compare{Field: spec.FieldEmail, Op: query.Eq, Value: email}})
+	if err != nil || len(res.Records) == 0 {
+		return nil, err
+	}
+	return res.Records[0], nil
+}
+
+func (a *Accounts) disabled(rec *store.Record) bool {
+	b, _ := a.value(rec, spec.FieldDisabled).(bool)
+	return b
+}
+
+func (a *Accounts) value(rec *store.Record, field string) any {
+	for i, f := range a.resource.Fields {
+		if f.Name == field {
+			return rec.Values[i]
+		}
+	}
+	return nil
+}

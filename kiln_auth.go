@@ -1,0 +1,79 @@
+package kiln
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// ErrNoAuthSecret means a spec with accounts is served without a signing secret outside dev mode.
+var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is not set (32 or more bytes); dev mode uses a temporary one")
+
+// build wires the service and, when the spec has an auth block, the account machinery.
+func (a *App) build(cfg Config) error {
+	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger}
+	if a.Spec.Auth == nil {
+		svc, err := service.New(scfg, a.Store)
+		a.Service = svc
+		return err
+	}
+	secret, err := authSecret(cfg)
+	if err != nil {
+		return err
+	}
+	hasher, err := auth.NewHasher(auth.DefaultArgon2, 0)
+	if err != nil {
+		return err
+	}
+	scfg.Passwords = hasher
+	if a.Service, err = service.New(scfg, a.Store); err != nil {
+		return err
+	}
+	au := a.Spec.Auth
+	tokens, err := auth.NewTokens(auth.TokenConfig{Issuer: au.Issuer, Audience: au.Audience, TTL: au.AccessTTL,
+		Keys: []auth.Key{{ID: "hs1", Secret: derive(secret, "kiln-access-token")}}})
+	if err != nil {
+		return err
+	}
+	sessions, err := auth.NewSessions(auth.SessionConfig{Secret: derive(secret, "kiln-refresh-token"), TTL: au.RefreshTTL,
+		Grace: au.RefreshGrace}, a.Store)
+	if err != nil {
+		return err
+	}
+	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
+		Tokens: tokens, Sessions: sessions, Hasher: hasher, Logger: cfg.Logger})
+	return err
+}
+
+func authSecret(cfg Config) ([]byte, error) {
+	secret := cfg.AuthSecret
+	if secret == "" && cfg.LookupEnv != nil {
+		secret, _ = cfg.LookupEnv("KILN_AUTH_SECRET")
+	}
+	switch {
+	case len(secret) >= auth.MinSecretLen:
+		return []byte(secret), nil
+	case secret != "":
+		return nil, fmt.Errorf("KILN_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
+	case !cfg.Dev:
+		return nil, ErrNoAuthSecret
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	cfg.Logger.Warn("dev mode: signing tokens with a temporary secret; sessions end when the server stops")
+	return b, nil
+}
+
+// derive gives each use of the secret its own key.
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
