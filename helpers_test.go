@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +35,15 @@ func noEnv(string) (string, bool) { return "", false }
 
 // setup starts the shop example (or specSrc) on a fresh database of the dialect.
 func setup(t *testing.T, dialect, specSrc string) *testBundle {
+	return setupFull(t, dialect, specSrc, nil)
+}
+
+// setupWithLogger starts the shop on SQLite with a logger to inspect.
+func setupWithLogger(t *testing.T, log *slog.Logger) *testBundle {
+	return setupFull(t, "sqlite", "", log)
+}
+
+func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBundle {
 	t.Helper()
 	dir := t.TempDir()
 	specPath := filepath.Join("examples", "shop", "kiln.yaml")
@@ -42,7 +52,7 @@ func setup(t *testing.T, dialect, specSrc string) *testBundle {
 		require.NoError(t, os.WriteFile(specPath, []byte(specSrc), 0o644))
 	}
 	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
-		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret}
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, Logger: log}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
 	}

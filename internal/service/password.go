@@ -36,6 +36,9 @@ func (s *Service) takePassword(ctx context.Context, r *resource, in map[string]a
 	case len(pw) > MaxPasswordLen:
 		errs.add(spec.FieldPassword, "max_length", "must be at most %d bytes", MaxPasswordLen)
 	}
+	if s.passwords == nil {
+		errs.add(spec.FieldPassword, "not_allowed", "passwords cannot be set here")
+	}
 	if err := errs.err(CodeValidation, "the request has invalid fields"); err != nil {
 		return nil, "", err
 	}

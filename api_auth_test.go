@@ -1,0 +1,224 @@
+package kiln_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+)
+
+func (b *testBundle) anon(method, path string, body any, headers ...string) response {
+	return b.do(method, path, body, append([]string{"Authorization", ""}, headers...)...)
+}
+
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+func TestSignupLoginRefreshLogout(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		res := b.anon("POST", "/api/auth/signup", map[string]any{"email": "New@Example.com", "password": "a good password", "name": "New"})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, "Bearer", res.body["token_type"])
+		require.Equal(t, json.Number("900"), res.body["expires_in"])
+		user := res.body["user"].(map[string]any)
+		require.Equal(t, "new@example.com", user["email"], "emails are normalized")
+		require.Equal(t, "customer", user["role"])
+		require.NotContains(t, user, "password_hash")
+		require.NotContains(t, string(res.raw), "a good password")
+
+		login := b.anon("POST", "/api/auth/login", map[string]any{"email": "new@example.com", "password": "a good password"})
+		require.Equal(t, http.StatusOK, login.status, string(login.raw))
+		access, refresh := login.body["access_token"].(string), login.body["refresh_token"].(string)
+		me := b.do("GET", "/api/auth/me", nil, bearer(access)...)
+		require.Equal(t, http.StatusOK, me.status)
+		require.Equal(t, user["id"], me.body["id"])
+
+		bad := b.anon("POST", "/api/auth/login", map[string]any{"email": "new@example.com", "password": "wrong password"})
+		require.Equal(t, http.StatusUnauthorized, bad.status)
+		require.Equal(t, bad.body["detail"], b.anon("POST", "/api/auth/login", map[string]any{"email": "nobody@example.com", "password": "x"}).body["detail"],
+			"unknown emails and wrong passwords look the same")
+
+		next := b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": refresh})
+		require.Equal(t, http.StatusOK, next.status, string(next.raw))
+		rotated := next.body["refresh_token"].(string)
+		require.NotEqual(t, refresh, rotated)
+		require.Equal(t, http.StatusNoContent, b.anon("POST", "/api/auth/logout", map[string]any{"refresh_token": rotated}).status)
+		dead := b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": rotated})
+		require.Equal(t, http.StatusUnauthorized, dead.status)
+		require.NotEmpty(t, dead.header.Get("WWW-Authenticate"))
+	})
+}
+
+func TestConcurrentRefreshesInsideGraceGetOnePair(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		pair, err := b.app.Accounts.StartSession(context.Background(), b.account("customer"))
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		results := make([]response, 2)
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": pair.RefreshToken})
+			}()
+		}
+		wg.Wait()
+		for _, r := range results {
+			require.Equal(t, http.StatusOK, r.status, string(r.raw))
+		}
+		require.Equal(t, results[0].body["refresh_token"], results[1].body["refresh_token"])
+		require.Equal(t, results[0].body["access_token"], results[1].body["access_token"])
+	})
+}
+
+// signTest signs claims the way the test server would, or with another key.
+func signTest(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	tok := jwt.NewWithClaims(method, claims)
+	tok.Header["kid"] = "hs1"
+	s, err := tok.SignedString(key)
+	require.NoError(t, err)
+	return s
+}
+
+func TestForgedTokensGet401(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	id := b.account("admin")
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write([]byte("kiln-access-token"))
+	realKey := mac.Sum(nil)
+	now := time.Now()
+	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "kiln", "aud": "shop", "sub": id, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		if mut != nil {
+			mut(c)
+		}
+		return c
+	}
+	valid := signTest(t, jwt.SigningMethodHS256, realKey, claims(nil))
+	require.Equal(t, http.StatusCreated, b.do("POST", "/api/tags", map[string]any{"name": "ok"}, bearer(valid)...).status, "the control token works")
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	for name, tok := range map[string]string{
+		"Forged":        signTest(t, jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef-xx"), claims(nil)),
+		"AlgNone":       none,
+		"AlgConfusion":  signTest(t, jwt.SigningMethodHS384, realKey, claims(nil)),
+		"Expired":       signTest(t, jwt.SigningMethodHS256, realKey, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() })),
+		"WrongAudience": signTest(t, jwt.SigningMethodHS256, realKey, claims(func(c jwt.MapClaims) { c["aud"] = "other" })),
+		"UnknownUser":   signTest(t, jwt.SigningMethodHS256, realKey, claims(func(c jwt.MapClaims) { c["sub"] = "0192f0a0-0000-7000-8000-000000000999" })),
+		"Garbage":       "abc",
+	} {
+		res := b.do("POST", "/api/tags", map[string]any{"name": name}, bearer(tok)...)
+		require.Equal(t, http.StatusUnauthorized, res.status, name)
+		require.Equal(t, "unauthorized", res.body["error"], name)
+	}
+	// A disabled account's tokens stop working.
+	require.Equal(t, http.StatusOK, b.do("PATCH", "/api/users/"+id, map[string]any{"disabled": true}).status)
+	require.Equal(t, http.StatusUnauthorized, b.do("GET", "/api/auth/me", nil, bearer(valid)...).status)
+}
+
+func TestCustomersSeeOnlyTheirOwnOrders(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		cust := b.create("customers", map[string]any{"name": "C", "email": "c@example.com"})
+		ann, bob := b.account("customer"), b.account("customer")
+		annTok, bobTok := b.tokenFor(ann), b.tokenFor(bob)
+		mine := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(annTok)...)
+		require.Equal(t, http.StatusCreated, mine.status, string(mine.raw))
+		require.Equal(t, ann, mine.body["owner"], "owner defaults to the signed-in account")
+		theirs := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(bobTok)...)
+		require.Equal(t, http.StatusCreated, theirs.status)
+		theirID := theirs.body["id"].(string)
+
+		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/orders/"+theirID, nil, bearer(annTok)...).status)
+		list := b.do("GET", "/api/orders?count=true", nil, bearer(annTok)...)
+		require.Equal(t, json.Number("1"), list.body["total"])
+		require.Len(t, list.body["items"], 1)
+		require.Equal(t, mine.body["id"], list.body["items"].([]any)[0].(map[string]any)["id"])
+		filtered := b.do("GET", "/api/orders?count=true&filter="+urlEncode(`id == "`+theirID+`"`), nil, bearer(annTok)...)
+		require.Equal(t, json.Number("0"), filtered.body["total"])
+		require.Equal(t, json.Number("2"), b.do("GET", "/api/orders?count=true", nil).body["total"], "admins see all")
+
+		steal := b.do("POST", "/api/orders", map[string]any{"customer": cust, "owner": bob}, bearer(annTok)...)
+		require.Equal(t, http.StatusBadRequest, steal.status)
+		require.Equal(t, map[string]string{"owner": "not_allowed"}, fieldCodes(steal.body))
+		require.Equal(t, http.StatusForbidden, b.do("PATCH", "/api/orders/"+theirID, map[string]any{"notes": "x"}, bearer(annTok)...).status)
+	})
+}
+
+func TestRolesGuardWritesAndFields(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		cust := b.token("customer")
+		res := b.do("POST", "/api/products", map[string]any{"name": "X", "price": 1}, bearer(cust)...)
+		require.Equal(t, http.StatusForbidden, res.status)
+		require.Equal(t, "forbidden", res.body["error"])
+		anon := b.anon("POST", "/api/products", map[string]any{"name": "X", "price": 1})
+		require.Equal(t, http.StatusUnauthorized, anon.status)
+		require.Contains(t, anon.header.Get("WWW-Authenticate"), "Bearer")
+		require.Equal(t, http.StatusOK, b.anon("GET", "/api/products", nil).status, "catalog reads are public")
+		require.Equal(t, http.StatusCreated, b.do("POST", "/api/products", map[string]any{"name": "X", "price": 1}, bearer(b.token("staff"))...).status)
+
+		signup := b.anon("POST", "/api/auth/signup", map[string]any{"email": "sneaky@example.com", "password": "a long password", "role": "admin"})
+		require.Equal(t, http.StatusBadRequest, signup.status)
+		require.Equal(t, map[string]string{"role": "not_allowed"}, fieldCodes(signup.body))
+
+		id := b.account("customer")
+		tok := b.tokenFor(id)
+		up := b.do("PATCH", "/api/users/"+id, map[string]any{"role": "admin", "name": "Me"}, bearer(tok)...)
+		require.Equal(t, http.StatusBadRequest, up.status)
+		require.Equal(t, map[string]string{"role": "not_allowed"}, fieldCodes(up.body))
+		me := b.do("GET", "/api/auth/me", nil, bearer(tok)...)
+		require.Equal(t, "customer", me.body["role"], "the stored role is unchanged")
+		require.Nil(t, me.body["name"], "a refused write changes nothing")
+		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/users/"+id, map[string]any{"name": "Me"}, bearer(tok)...).status)
+		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/users/"+b.account("customer"), nil, bearer(tok)...).status)
+	})
+}
+
+func TestSecretsNeverReachTheLog(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	b := setupWithLogger(t, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil)))
+	pw := "secret-password-42"
+	res := b.anon("POST", "/api/auth/signup", map[string]any{"email": "log@example.com", "password": pw})
+	require.Equal(t, http.StatusCreated, res.status)
+	refresh := res.body["refresh_token"].(string)
+	access := res.body["access_token"].(string)
+	b.anon("POST", "/api/auth/login", map[string]any{"email": "log@example.com", "password": pw})
+	b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": refresh})
+	b.do("GET", "/api/auth/me?token="+access, nil, bearer(access)...)
+	mu.Lock()
+	defer mu.Unlock()
+	out := logs.String()
+	require.NotEmpty(t, out)
+	for _, secret := range []string{pw, refresh, access, testSecret} {
+		require.False(t, strings.Contains(out, secret), "a secret reached the log")
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
