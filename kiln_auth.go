@@ -31,6 +31,12 @@ func (a *App) build(cfg Config) error {
 		return err
 	}
 	scfg.Passwords = hasher
+	account := a.Spec.Auth.Account
+	scfg.Changed = func(resource, id string) {
+		if resource == account && a.Accounts != nil {
+			a.Accounts.Forget(id)
+		}
+	}
 	if a.Service, err = service.New(scfg, a.Store); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	_ "modernc.org/sqlite"
 )
@@ -107,8 +108,8 @@ func (b *baseline) handler() http.Handler {
 		}
 		b.writeRows(w, rows, err, limit)
 	})
-	mux.HandleFunc("POST /api/products", b.create)
-	mux.HandleFunc("PATCH /api/products/{id}", b.update)
+	mux.HandleFunc("POST /api/products", requireToken(b.create))
+	mux.HandleFunc("PATCH /api/products/{id}", requireToken(b.update))
 	return mux
 }
 
@@ -185,4 +186,31 @@ func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, l
 		items = items[:limit]
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
+}
+
+// benchSecret signs the tokens of both servers' writes.
+const benchSecret = "bench-secret-0123456789abcdef-0123456789"
+
+// baselineToken is an HS256 token the baseline accepts for writes.
+func baselineToken() string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "bench", "role": "staff",
+		"exp": time.Now().Add(time.Hour).Unix(), "iss": "baseline", "aud": "shop"})
+	s, _ := tok.SignedString([]byte(benchSecret))
+	return s
+}
+
+// requireToken is the hand-written equivalent of Kiln's write guard: a valid HS256 bearer
+// token with the staff role (no account lookup).
+func requireToken(next http.HandlerFunc) http.HandlerFunc {
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("baseline"), jwt.WithAudience("shop"), jwt.WithExpirationRequired())
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var claims jwt.MapClaims
+		_, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return []byte(benchSecret), nil })
+		if err != nil || claims["role"] != "staff" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		next(w, r)
+	}
 }

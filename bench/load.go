@@ -67,7 +67,7 @@ func (r result) pct(p int) time.Duration {
 }
 
 // load runs a closed loop of workers against base for d and collects latencies.
-func load(base string, next request, workers int, d time.Duration) result {
+func load(base, token string, next request, workers int, d time.Duration) result {
 	// Compression off: both servers send identity bodies, so the table compares the work they share.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers, DisableCompression: true}}
 	deadline := time.Now().Add(d)
@@ -84,7 +84,7 @@ func load(base string, next request, workers int, d time.Duration) result {
 			for time.Now().Before(deadline) {
 				method, path, body := next(rng)
 				t0 := time.Now()
-				err := send(client, method, base+path, body)
+				err := send(client, method, base+path, body, token)
 				local.lat = append(local.lat, time.Since(t0))
 				local.count++
 				if err != nil {
@@ -109,13 +109,14 @@ func load(base string, next request, workers int, d time.Duration) result {
 	return total
 }
 
-func send(c *http.Client, method, url string, body []byte) error {
+func send(c *http.Client, method, url string, body []byte, token string) error {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token) // writes need a staff account
 	}
 	res, err := c.Do(req)
 	if err != nil {

@@ -50,7 +50,7 @@ func run(duration time.Duration, workers, rows int, only, cpuprofile string) err
 	if err != nil {
 		return err
 	}
-	kilnHandler, kilnIDs, closeKiln, err := startKiln(ctx, dir, rows)
+	kilnHandler, kilnIDs, kilnToken, closeKiln, err := startKiln(ctx, dir, rows)
 	if err != nil {
 		return fmt.Errorf("kiln: %w", err)
 	}
@@ -64,11 +64,19 @@ func run(duration time.Duration, workers, rows int, only, cpuprofile string) err
 	fmt.Printf("products: %d rows; %d workers; %s per scenario and server; GOMAXPROCS=%d\n\n", rows, workers, duration, gomaxprocs())
 	fmt.Printf("| scenario | baseline req/s | kiln req/s | kiln/baseline | baseline p50/p99 | kiln p50/p99 |\n")
 	fmt.Printf("| --- | ---: | ---: | ---: | --- | --- |\n")
-	return measure(baseURL, kilnURL, baseIDs, kilnIDs, workers, duration, only, cpuprofile)
+	targets := [2]target{{url: baseURL, ids: baseIDs, token: baselineToken()}, {url: kilnURL, ids: kilnIDs, token: kilnToken}}
+	return measure(targets, workers, duration, only, cpuprofile)
+}
+
+// target is one server under load and the credentials its writes carry.
+type target struct {
+	url   string
+	ids   []string
+	token string
 }
 
 // measure runs each scenario on the baseline then on Kiln and prints a table row.
-func measure(baseURL, kilnURL string, baseIDs, kilnIDs []string, workers int, duration time.Duration, only, cpuprofile string) error {
+func measure(t [2]target, workers int, duration time.Duration, only, cpuprofile string) error {
 	var prof *os.File
 	if cpuprofile != "" {
 		var err error
@@ -81,11 +89,11 @@ func measure(baseURL, kilnURL string, baseIDs, kilnIDs []string, workers int, du
 		if only != "" && sc.name != only {
 			continue
 		}
-		b := load(baseURL, sc.baseline(baseIDs), workers, duration)
+		b := load(t[0].url, t[0].token, sc.baseline(t[0].ids), workers, duration)
 		if prof != nil {
 			_ = pprof.StartCPUProfile(prof)
 		}
-		k := load(kilnURL, sc.kiln(kilnIDs), workers, duration)
+		k := load(t[1].url, t[1].token, sc.kiln(t[1].ids), workers, duration)
 		if prof != nil {
 			pprof.StopCPUProfile()
 			prof = nil

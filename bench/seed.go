@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/store"
 	"github.com/kiln-dev/kiln/internal/value"
 )
@@ -37,14 +38,13 @@ func seedBaseline(b *baseline, rows int) ([]string, error) {
 }
 
 // startKiln runs the shop example on a fresh SQLite file with rows products.
-func startKiln(ctx context.Context, dir string, rows int) (http.Handler, []string, func(), error) {
-	app, err := kiln.New(ctx, kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: filepath.Join(dir, "kiln"),
-		MigrationsDir: "examples/shop/migrations", Dev: false, LookupEnv: func(string) (string, bool) { return "", false }})
+func startKiln(ctx context.Context, dir string, rows int) (http.Handler, []string, string, func(), error) {
+	app, err := kiln.New(ctx, kilnConfig(dir))
 	if err != nil {
 		// A fresh database is behind the spec until the committed migrations are applied.
 		app, err = migrateAndOpen(ctx, dir)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, "", nil, err
 		}
 	}
 	res := app.Spec.Resource("products")
@@ -73,14 +73,26 @@ func startKiln(ctx context.Context, dir string, rows int) (http.Handler, []strin
 		return nil
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", nil, err
 	}
-	return app.Handler(), ids, func() { _ = app.Close() }, nil
+	staff, err := app.Service.Create(service.AsSystem(ctx), "users", map[string]any{"email": "bench@example.com", "role": "staff"}, service.WriteOpts{})
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	pair, err := app.Accounts.StartSession(ctx, staff.ID)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return app.Handler(), ids, pair.AccessToken, func() { _ = app.Close() }, nil
+}
+
+func kilnConfig(dir string) kiln.Config {
+	return kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: filepath.Join(dir, "kiln"),
+		MigrationsDir: "examples/shop/migrations", AuthSecret: benchSecret, LookupEnv: func(string) (string, bool) { return "", false }}
 }
 
 func migrateAndOpen(ctx context.Context, dir string) (*kiln.App, error) {
-	cfg := kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: filepath.Join(dir, "kiln"),
-		MigrationsDir: "examples/shop/migrations", LookupEnv: func(string) (string, bool) { return "", false }}
+	cfg := kilnConfig(dir)
 	s, err := kiln.LoadSpec(cfg.SpecPath, cfg.LookupEnv)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/query"
@@ -30,7 +31,20 @@ type Accounts struct {
 	cfg      AccountsConfig
 	resource *spec.Resource
 	failures *failures
+	roles    sync.Map // account id → cachedRole: saves a query per authenticated request
 }
+
+// roleTTL bounds how long another instance may keep using a changed or disabled account's
+// cached role; this instance forgets it at once (Forget).
+const roleTTL = 5 * time.Second
+
+type cachedRole struct {
+	role    string
+	expires time.Time
+}
+
+// Forget drops an account from the role cache; the service calls it after writing an account.
+func (a *Accounts) Forget(id string) { a.roles.Delete(id) }
 
 // TokenPair is what login, sign-up and refresh answer (OAuth2's names).
 type TokenPair struct {
@@ -149,11 +163,16 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 	if err != nil {
 		return nil, service.Errorf(service.CodeUnauthorized, "the access token is not valid")
 	}
+	now := a.cfg.Now()
+	if c, ok := a.roles.Load(claims.Subject); ok && now.Before(c.(cachedRole).expires) {
+		return &service.Principal{ID: claims.Subject, Role: c.(cachedRole).role, SessionID: claims.SessionID}, nil
+	}
 	rec, err := a.account(ctx, claims.Subject)
 	if err != nil {
 		return nil, err
 	}
 	role, _ := a.value(rec, spec.FieldRole).(string)
+	a.roles.Store(rec.ID, cachedRole{role: role, expires: now.Add(roleTTL)})
 	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID}, nil
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	NewID  func() string
 	// Passwords hashes the account resource's password input; without it passwords are refused.
 	Passwords PasswordHasher
+	// Changed, when set, hears of every committed update or delete (resource, id): caches
+	// of records (the account role cache) drop them.
+	Changed func(resource, id string)
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +58,7 @@ type Service struct {
 	rules     *expr.Rules // nil when the spec has no auth block
 	passwords PasswordHasher
 	account   string // the account resource, when auth is on
+	changed   func(resource, id string)
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -68,7 +72,7 @@ type resource struct {
 func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		resources: map[string]*resource{}, passwords: cfg.Passwords}
+		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed}
 	if cfg.Spec.Auth != nil {
 		rules, err := expr.CompileRules(cfg.Spec)
 		if err != nil {
@@ -101,6 +105,12 @@ func (s *Service) resource(name string) (*resource, error) {
 		return nil, Errorf(CodeNotFound, "unknown resource %q", name)
 	}
 	return r, nil
+}
+
+func (s *Service) notify(resource, id string) {
+	if s.changed != nil {
+		s.changed(resource, id)
+	}
 }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -126,6 +126,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
+	s.notify(r.Name, rec.ID)
 	return rec, nil
 }
 
@@ -179,6 +180,7 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	if err != nil {
 		return s.writeError(r, err)
 	}
+	s.notify(r.Name, id)
 	return nil
 }
 
