@@ -102,6 +102,7 @@ func problemResponses() obj {
 		return obj{"description": desc, "content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}
 	}
 	return obj{"BadRequest": p("Invalid input (validation_failed or malformed_request)"), "NotFound": p("Not found"),
+		"Unauthorized": p("No or invalid credentials (with WWW-Authenticate)"), "Forbidden": p("Signed in, but not allowed"),
 		"Conflict": p("Unique value taken or record still referenced"), "PreconditionFailed": p("If-Match does not match"),
 		"TooLarge": p("Body too large"), "UnsupportedMediaType": p("Body is not application/json"), "Error": p("Any other error")}
 }
