@@ -43,6 +43,9 @@ type Config struct {
 	// AuthSecret signs tokens (32+ bytes); KILN_AUTH_SECRET when empty. Dev mode makes a
 	// temporary one; production refuses to start without it.
 	AuthSecret string
+	// NoTokens is for commands that manage accounts but never sign tokens (kiln users):
+	// they run without KILN_AUTH_SECRET.
+	NoTokens bool
 }
 
 func (c Config) withDefaults() Config {

@@ -66,14 +66,16 @@ func authSecret(cfg Config) ([]byte, error) {
 		return []byte(secret), nil
 	case secret != "":
 		return nil, fmt.Errorf("KILN_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
-	case !cfg.Dev:
+	case !cfg.Dev && !cfg.NoTokens:
 		return nil, ErrNoAuthSecret
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	cfg.Logger.Warn("dev mode: signing tokens with a temporary secret; sessions end when the server stops")
+	if !cfg.NoTokens {
+		cfg.Logger.Warn("dev mode: signing tokens with a temporary secret; sessions end when the server stops")
+	}
 	return b, nil
 }
 

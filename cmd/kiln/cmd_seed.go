@@ -22,7 +22,9 @@ func newSeed(o *output) *cobra.Command {
 		Use:   "seed",
 		Short: "Load seed data through the API pipeline (idempotent: existing ids are kept)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := kiln.New(cmd.Context(), s.config(discardLogger()))
+			cfg := s.config(discardLogger())
+			cfg.NoTokens = true // seeding signs no tokens
+			app, err := kiln.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

@@ -85,3 +85,41 @@ func TestSpecOpenAPIPrintsTheDocument(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, `"openapi": "3.1.0"`)
 }
+
+func TestUsersCommands(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	t.Setenv("KILN_AUTH_SECRET", "")
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	specPath := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(specPath, src, 0o644))
+	data := filepath.Join(dir, "data")
+	_, err = run(t, "migrate", "plan", "--spec", specPath, "--data-dir", data, "--name", "init")
+	require.NoError(t, err)
+	_, err = run(t, "migrate", "up", "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+
+	_, err = run(t, "users", "create", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com", "--role", "admin")
+	require.ErrorContains(t, err, "--password-stdin", "passwords never come from flags")
+
+	var out bytes.Buffer
+	root := newRoot(&output{out: &out, err: &out})
+	root.SetArgs([]string{"users", "create", "--spec", specPath, "--data-dir", data, "--email", "Boss@Example.com", "--role", "admin", "--password-stdin"})
+	root.SetIn(strings.NewReader("a strong password\n"))
+	require.NoError(t, root.ExecuteContext(context.Background()), out.String())
+	require.Contains(t, out.String(), "with role admin")
+
+	out2, err := run(t, "users", "set-role", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com", "--role", "staff")
+	require.NoError(t, err, out2)
+	_, err = run(t, "users", "set-role", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com", "--role", "king")
+	require.ErrorContains(t, err, "role must be one of")
+	_, err = run(t, "users", "disable", "--spec", specPath, "--data-dir", data, "--email", "nobody@example.com")
+	require.ErrorContains(t, err, "no account has that email")
+	out2, err = run(t, "users", "disable", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com")
+	require.NoError(t, err, out2)
+	require.Contains(t, out2, "is disabled")
+
+	_, err = run(t, "serve", "--spec", specPath, "--data-dir", data, "--addr", "127.0.0.1:0")
+	require.ErrorContains(t, err, "KILN_AUTH_SECRET", "production refuses to start without a signing secret")
+}

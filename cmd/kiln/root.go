@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
 )
 
 // settings are the flags every command that opens the app shares, with env fallbacks.
@@ -52,6 +55,19 @@ func newRoot(o *output) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o))
+	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o))
 	return root
+}
+
+// describeErr lists a service error's field problems, which a CLI user cannot see otherwise.
+func describeErr(err error) error {
+	var e *service.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	msg := e.Message
+	for _, f := range e.Fields {
+		msg += fmt.Sprintf("; %s %s", f.Field, f.Message)
+	}
+	return errors.New(msg)
 }
