@@ -77,6 +77,7 @@ type App struct {
 	Accounts *auth.Accounts
 	server   *server.Server
 	log      *slog.Logger
+	closers  []func() error
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -132,7 +133,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger, Accounts: app.Accounts})
+	limiter, err := app.limiter(ctx)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger,
+		Accounts: app.Accounts, Limiter: limiter})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -184,5 +191,10 @@ func (a *App) Run(ctx context.Context, addr string) error {
 	return a.Serve(ctx, ln)
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.Store.Close() }
+// Close closes the database and the Redis connection.
+func (a *App) Close() error {
+	for _, c := range a.closers {
+		_ = c()
+	}
+	return a.Store.Close()
+}

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 FUZZTIME=${KILN_FUZZTIME:-8s}
 export KILN_TEST_POSTGRES_URL=${KILN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+export KILN_TEST_REDIS_URL=${KILN_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -25,8 +26,25 @@ ensure_postgres() {
   echo "PostgreSQL not reachable: its suites will say SKIPPED"
 }
 
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/kiln-test.log || true
+    for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.5; done
+  fi
+  if [ "${KILN_REQUIRE_SERVICES:-}" = 1 ]; then
+    echo "Redis is required (KILN_REQUIRE_SERVICES=1) but not reachable at 127.0.0.1:6379" >&2
+    exit 1
+  fi
+  echo "Redis not reachable: its suites will say SKIPPED"
+}
+
 say "services"
 ensure_postgres
+ensure_redis
 
 say "go vet"
 go vet ./...
@@ -50,7 +68,7 @@ if [ "$status" -ne 0 ]; then
 fi
 
 say "race detector (packages with concurrency)"
-go test -count=1 -race ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/...
+go test -count=1 -race ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/...
 
 say "fuzz ($FUZZTIME each)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" >/dev/null && echo "ok $1 $2"; }

@@ -14,6 +14,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/openapi"
+	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -27,6 +28,7 @@ type Config struct {
 	Logger          *slog.Logger
 	ShutdownTimeout time.Duration
 	Accounts        *auth.Accounts // nil without auth
+	Limiter         ratelimit.Limiter
 }
 
 // Server is Kiln's HTTP server.
@@ -45,7 +47,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
 	mux := http.NewServeMux()
-	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts}).Register(mux)
+	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
+		Limiter: cfg.Limiter}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

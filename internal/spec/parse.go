@@ -3,11 +3,14 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/kiln-dev/kiln/internal/ratelimit"
 )
 
 // ParseOpts configures parsing.
@@ -56,10 +59,10 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
-	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20}}
+	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20}, Redis: Redis{Prefix: "kiln:"}}
 	entries, _ := w.mapping(root, "spec", topKeys...)
 	sawResources := false
 	for _, e := range entries {
@@ -74,6 +77,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			s.Auth = w.auth(e)
 		case "roles":
 			s.Roles = w.strings(e.value, "roles")
+		case "redis":
+			w.redis(e.value, &s.Redis)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)
@@ -93,7 +98,7 @@ func (w *walker) database(n ast.Node, d *Database) {
 }
 
 func (w *walker) server(n ast.Node, s *Server) {
-	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors")
+	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors", "rate_limits", "trusted_proxies")
 	for _, e := range entries {
 		switch e.key {
 		case "base_path":
@@ -104,6 +109,18 @@ func (w *walker) server(n ast.Node, s *Server) {
 			}
 		case "cors":
 			w.cors(e.value, &s.CORS)
+		case "rate_limits":
+			w.rateLimits(e.value, &s.RateLimits)
+		case "trusted_proxies":
+			for _, item := range w.list(e.value, "server.trusted_proxies") {
+				text := w.str(item, "trusted proxy")
+				p, err := netip.ParsePrefix(text)
+				if err != nil {
+					w.add(w.pos(item), "server.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8", text)
+					continue
+				}
+				s.TrustedProxies = append(s.TrustedProxies, p)
+			}
 		}
 	}
 }
@@ -150,4 +167,42 @@ func (w *walker) raw(n ast.Node) any {
 		return nil
 	}
 	return s
+}
+
+func (w *walker) redis(n ast.Node, r *Redis) {
+	entries, _ := w.mapping(n, "redis", "url", "prefix")
+	for _, e := range entries {
+		switch e.key {
+		case "url":
+			r.URL = w.str(e.value, "redis.url")
+		case "prefix":
+			r.Prefix = w.str(e.value, "redis.prefix")
+		}
+	}
+	if r.Prefix == "" {
+		r.Prefix = "kiln:"
+	}
+}
+
+func (w *walker) rateLimits(n ast.Node, rl *RateLimits) {
+	entries, _ := w.mapping(n, "server.rate_limits", "anonymous", "account", "auth")
+	for _, e := range entries {
+		text := w.str(e.value, "rate_limits."+e.key)
+		if text == "" || text == "off" {
+			continue
+		}
+		l, err := ratelimit.ParseLimit(text)
+		if err != nil {
+			w.add(w.pos(e.value), "server.rate_limits.%s: %v", e.key, err)
+			continue
+		}
+		switch e.key {
+		case "anonymous":
+			rl.Anonymous = l
+		case "account":
+			rl.Account = l
+		case "auth":
+			rl.Auth = l
+		}
+	}
 }

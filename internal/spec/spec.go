@@ -5,7 +5,10 @@ package spec
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/ratelimit"
 )
 
 // FieldType is the declared type of a field.
@@ -57,6 +60,7 @@ type Spec struct {
 	Database  Database
 	Server    Server
 	Auth      *Auth // nil: the spec declares no accounts
+	Redis     Redis
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource
@@ -72,6 +76,22 @@ type Server struct {
 	BasePath     string
 	MaxBodyBytes int64
 	CORS         CORS
+	RateLimits   RateLimits
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed for client addresses.
+	TrustedProxies []netip.Prefix
+}
+
+// RateLimits are request budgets; a zero Limit means no limit.
+type RateLimits struct {
+	Anonymous ratelimit.Limit // per client address, for requests without credentials
+	Account   ratelimit.Limit // per account
+	Auth      ratelimit.Limit // per client address, on the auth endpoints
+}
+
+// Redis configures the shared Redis; empty URL means everything stays in process.
+type Redis struct {
+	URL    string
+	Prefix string
 }
 
 // CORS lists the cross-origin settings; no origins means CORS is off.

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,13 +13,12 @@ import (
 // authenticate reads "Authorization: Bearer <token>" into the request's principal. No header
 // is an anonymous request; a bad one is 401, even where anonymous requests are allowed.
 func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
-	if h.accounts == nil {
-		return next
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
-		if header == "" {
-			next(w, r)
+		if header == "" || h.accounts == nil {
+			if h.limit(w, r, nil, false) {
+				next(w, r)
+			}
 			return
 		}
 		scheme, token, ok := strings.Cut(header, " ")
@@ -33,7 +31,18 @@ func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, h.log, err)
 			return
 		}
-		next(w, r.WithContext(service.WithPrincipal(r.Context(), p)))
+		if h.limit(w, r, p, false) {
+			next(w, r.WithContext(service.WithPrincipal(r.Context(), p)))
+		}
+	}
+}
+
+// authGroup applies the auth endpoints' stricter per-address budget.
+func (h *Handler) authGroup(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.limit(w, r, nil, true) {
+			next(w, r)
+		}
 	}
 }
 
@@ -42,10 +51,10 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 		return
 	}
 	p := base + "/auth/"
-	mux.HandleFunc("POST "+p+"signup", h.signup)
-	mux.HandleFunc("POST "+p+"login", h.login)
-	mux.HandleFunc("POST "+p+"refresh", h.refresh)
-	mux.HandleFunc("POST "+p+"logout", h.logout)
+	mux.HandleFunc("POST "+p+"signup", h.authGroup(h.signup))
+	mux.HandleFunc("POST "+p+"login", h.authGroup(h.login))
+	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.refresh))
+	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.logout))
 	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
 	for _, name := range []string{"signup", "login", "refresh", "logout"} {
 		mux.HandleFunc(p+name, h.methodNotAllowed("POST"))
@@ -69,7 +78,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, h.log, err)
 		return
 	}
-	pair, err := h.accounts.Login(r.Context(), in["email"], in["password"], clientIP(r))
+	pair, err := h.accounts.Login(r.Context(), in["email"], in["password"], h.clientIP(r))
 	h.writePair(w, r, http.StatusOK, pair, err)
 }
 
@@ -154,13 +163,4 @@ func (h *Handler) writePair(w http.ResponseWriter, r *http.Request, status int, 
 	b.WriteString("}\n")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, b.Bytes())
-}
-
-// clientIP is the peer address; X-Forwarded-For is not trusted (no trusted proxies yet).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

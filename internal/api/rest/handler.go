@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -21,6 +22,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Accounts authenticates bearer tokens and serves the auth endpoints; nil without auth.
 	Accounts *auth.Accounts
+	// Limiter counts requests against the spec's rate limits; nil means no limits.
+	Limiter ratelimit.Limiter
 }
 
 // Handler serves the REST API of a spec.
@@ -31,12 +34,13 @@ type Handler struct {
 	maxBody  int64
 	encoders map[string]encoder
 	accounts *auth.Accounts
+	limiter  ratelimit.Limiter
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
-		encoders: map[string]encoder{}, accounts: cfg.Accounts}
+		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}

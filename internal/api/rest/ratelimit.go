@@ -1,0 +1,87 @@
+package rest
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/ratelimit"
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// limit spends one request of the budget that applies: the auth group's per address on auth
+// endpoints, the account's when signed in, the address's otherwise. It writes the RateLimit
+// headers and a 429 with Retry-After when the budget is spent, and reports whether to go on.
+// A limiter that fails (Redis down) lets the request through: availability beats strictness.
+func (h *Handler) limit(w http.ResponseWriter, r *http.Request, p *service.Principal, authGroup bool) bool {
+	if h.limiter == nil {
+		return true
+	}
+	rl := h.spec.Server.RateLimits
+	key, lim := "ip:"+h.clientIP(r), rl.Anonymous
+	switch {
+	case authGroup:
+		key, lim = "auth:"+h.clientIP(r), rl.Auth
+	case p != nil:
+		key, lim = "acct:"+p.ID, rl.Account
+	}
+	if lim.Requests == 0 {
+		return true
+	}
+	res, err := h.limiter.Allow(r.Context(), key, lim)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "rate limiter unavailable", "request_id", RequestID(r.Context()))
+		return true
+	}
+	reset := int(math.Ceil(res.Reset.Seconds()))
+	w.Header().Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+	w.Header().Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	w.Header().Set("RateLimit-Reset", strconv.Itoa(reset))
+	if !res.Allowed {
+		WriteError(w, r, h.log, &service.Error{Code: service.CodeRateLimited, Message: "too many requests: slow down", RetryAfter: reset})
+		return false
+	}
+	return true
+}
+
+// clientIP is the peer address, or — when the peer is a trusted proxy — the right-most
+// X-Forwarded-For entry that is not itself a trusted proxy.
+func (h *Handler) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if !h.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // a malformed entry: stop believing the chain
+		}
+		if !h.trusted(hop) {
+			return hop
+		}
+		host = hop
+	}
+	return host
+}
+
+func (h *Handler) trusted(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	for _, p := range h.spec.Server.TrustedProxies {
+		if p.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ ratelimit.Limiter = (*ratelimit.Memory)(nil)
