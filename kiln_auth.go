@@ -52,7 +52,7 @@ func (a *App) build(cfg Config) error {
 		return err
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
-		Tokens: tokens, Sessions: sessions, Hasher: hasher, Logger: cfg.Logger})
+		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger})
 	return err
 }
 

@@ -22,6 +22,7 @@ type AccountsConfig struct {
 	Tokens   *Tokens
 	Sessions *Sessions
 	Hasher   *Hasher
+	Keys     *Keys
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -156,9 +157,19 @@ func (a *Accounts) Logout(ctx context.Context, token string) error {
 	return a.cfg.Sessions.Revoke(ctx, token)
 }
 
-// Authenticate turns a bearer access token into a principal; the account must still exist
-// and not be disabled.
+// Authenticate turns a bearer credential into a principal: an API key (kiln_…), or an
+// access token whose account still exists and is not disabled.
 func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Principal, error) {
+	if strings.HasPrefix(bearer, KeyPrefix) {
+		key, err := a.cfg.Keys.Verify(ctx, bearer)
+		if errors.Is(err, ErrInvalidKey) {
+			return nil, service.Errorf(service.CodeUnauthorized, "the API key is not valid, revoked or expired")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &service.Principal{Role: key.Role, KeyID: key.ID, Scopes: key.Scopes}, nil
+	}
 	claims, err := a.cfg.Tokens.Verify(bearer)
 	if err != nil {
 		return nil, service.Errorf(service.CodeUnauthorized, "the access token is not valid")
@@ -176,9 +187,12 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID}, nil
 }
 
+// Keys is the API key store.
+func (a *Accounts) Keys() *Keys { return a.cfg.Keys }
+
 // Me returns the account of a principal.
 func (a *Accounts) Me(ctx context.Context, p *service.Principal) (*store.Record, error) {
-	if p == nil {
+	if p == nil || p.ID == "" {
 		return nil, service.Errorf(service.CodeUnauthorized, "sign in first")
 	}
 	return a.account(ctx, p.ID)

@@ -18,6 +18,7 @@ type Auth struct {
 	ID    string
 	Role  string
 	Roles []string
+	Key   string // the API key's id, for requests made with one
 }
 
 // Rule is one compiled access rule.
@@ -239,6 +240,8 @@ func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 		return operand{value: t.auth.ID, isVal: true}, nil
 	case "role":
 		return operand{value: t.auth.Role, isVal: true}, nil
+	case "key":
+		return operand{value: t.auth.Key, isVal: true}, nil
 	case "roles":
 		list := make([]any, len(t.auth.Roles))
 		for i, r := range t.auth.Roles {
@@ -246,7 +249,7 @@ func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 		}
 		return operand{list: list, isVal: true}, nil
 	}
-	return operand{}, errf("auth.%s is not an auth attribute (id, role, roles)", name)
+	return operand{}, errf("auth.%s is not an auth attribute (id, role, roles, key)", name)
 }
 
 func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, error) {

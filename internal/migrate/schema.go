@@ -58,7 +58,7 @@ func FromSpec(s *spec.Spec) Schema {
 		}
 	}
 	if s.Auth != nil {
-		out.Tables = append(out.Tables, sessionsTable())
+		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable())
 	}
 	return out
 }
@@ -137,6 +137,25 @@ func sessionsTable() Table {
 		{Name: SessionsTable + "_family_idx", Columns: []string{"family_id"}},
 		{Name: SessionsTable + "_account_idx", Columns: []string{"account_id"}},
 	}}
+}
+
+// APIKeysTable holds API keys, their secrets hashed; it exists when the spec has auth.
+const APIKeysTable = "kiln_api_keys"
+
+func apiKeysTable() Table {
+	return Table{Name: APIKeysTable, PrimaryKey: []string{"id"}, Columns: []Column{
+		{Name: "id", Type: "text", NotNull: true},
+		{Name: "prefix", Type: "text", NotNull: true},
+		{Name: "secret_hash", Type: "text", NotNull: true},
+		{Name: "name", Type: "text", NotNull: true},
+		{Name: "role", Type: "text", NotNull: true},
+		{Name: "scopes", Type: "text", NotNull: true}, // space-separated resource:action
+		{Name: "created_by", Type: "text"},
+		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds, like sessions
+		{Name: "expires_at", Type: "integer"},
+		{Name: "last_used_at", Type: "integer"},
+		{Name: "revoked_at", Type: "integer"},
+	}, Indexes: []Index{{Name: APIKeysTable + "_prefix_key", Columns: []string{"prefix"}, Unique: true}}}
 }
 
 func joinTable(r *spec.Resource, f *spec.Field) Table {

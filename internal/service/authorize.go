@@ -22,6 +22,8 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 		return nil, nil
 	case p == nil:
 		return nil, Errorf(CodeUnauthorized, "sign in to %s %s", action, r.Name)
+	case p.KeyID != "" && !ScopeAllows(p.Scopes, r.Name, string(action)):
+		return nil, Errorf(CodeForbidden, "the API key's scopes do not cover %s on %s", action, r.Name)
 	case rule == nil:
 		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
 	case !rule.IsExpr():

@@ -7,11 +7,29 @@ import (
 	"github.com/kiln-dev/kiln/internal/expr"
 )
 
-// Principal is who makes a request: an account, authenticated by a transport.
+// Principal is who makes a request: an account, or an API key acting with a role.
 type Principal struct {
-	ID        string
+	ID        string // the account; empty for an API key
 	Role      string
 	SessionID string
+	KeyID     string   // set for API keys
+	Scopes    []string // an API key's scopes; nil for accounts
+}
+
+// ScopeAllows reports whether scopes cover an action on a resource. A scope is
+// resource:action, resource:read (list, view), resource:write (create, update, delete),
+// resource:* or *:read / *:write / *:*.
+func ScopeAllows(scopes []string, resource string, action string) bool {
+	group := "write"
+	if action == "list" || action == "view" {
+		group = "read"
+	}
+	for _, s := range []string{resource + ":" + action, resource + ":" + group, resource + ":*", "*:" + group, "*:*"} {
+		if slices.Contains(scopes, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // HasRole reports whether the principal holds one of roles.
@@ -20,7 +38,7 @@ func (p *Principal) HasRole(roles ...string) bool {
 }
 
 func (p *Principal) rules() *expr.Auth {
-	return &expr.Auth{ID: p.ID, Role: p.Role, Roles: []string{p.Role}}
+	return &expr.Auth{ID: p.ID, Role: p.Role, Roles: []string{p.Role}, Key: p.KeyID}
 }
 
 type principalKey struct{}

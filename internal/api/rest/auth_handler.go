@@ -15,6 +15,9 @@ import (
 func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
+		if key := r.Header.Get("X-API-Key"); key != "" && header == "" {
+			header = "Bearer " + key
+		}
 		if header == "" || h.accounts == nil {
 			if h.limit(w, r, nil, false) {
 				next(w, r)
@@ -56,6 +59,11 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.refresh))
 	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.logout))
 	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
+	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.createKey))
+	mux.HandleFunc("GET "+p+"keys", h.authenticate(h.listKeys))
+	mux.HandleFunc("DELETE "+p+"keys/{id}", h.authenticate(h.revokeKey))
+	mux.HandleFunc(p+"keys", h.methodNotAllowed("GET, HEAD, POST"))
+	mux.HandleFunc(p+"keys/{id}", h.methodNotAllowed("DELETE"))
 	for _, name := range []string{"signup", "login", "refresh", "logout"} {
 		mux.HandleFunc(p+name, h.methodNotAllowed("POST"))
 	}

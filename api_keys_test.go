@@ -1,0 +1,47 @@
+package kiln_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAPIKeysAreScoped(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		res := b.do("POST", "/api/auth/keys", map[string]any{"name": "catalog reader", "role": "staff", "scopes": []string{"products:read"}})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		secret := res.body["key"].(string)
+		require.True(t, strings.HasPrefix(secret, "kiln_"))
+		meta := res.body["api_key"].(map[string]any)
+		require.True(t, strings.HasPrefix(secret, meta["prefix"].(string)), "the visible prefix identifies the key")
+
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil, "Authorization", "", "X-API-Key", secret).status)
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil, bearer(secret)...).status)
+		created := b.do("POST", "/api/products", map[string]any{"name": "X", "price": 1}, bearer(secret)...)
+		require.Equal(t, http.StatusForbidden, created.status, "staff role, but the scope is read-only")
+		require.Equal(t, http.StatusForbidden, b.do("GET", "/api/orders", nil, bearer(secret)...).status, "other resources are out of scope")
+
+		list := b.do("GET", "/api/auth/keys", nil)
+		require.Equal(t, http.StatusOK, list.status)
+		require.NotContains(t, string(list.raw), secret, "the secret is shown once")
+		require.NotNil(t, list.body["items"].([]any)[0].(map[string]any)["last_used_at"])
+
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/auth/keys/"+meta["id"].(string), nil).status)
+		revoked := b.do("GET", "/api/products", nil, bearer(secret)...)
+		require.Equal(t, http.StatusUnauthorized, revoked.status)
+
+		short := b.do("POST", "/api/auth/keys", map[string]any{"name": "short", "role": "staff", "scopes": []string{"*:read"}, "expires_in": "1ns"})
+		require.Equal(t, http.StatusCreated, short.status)
+		require.Equal(t, http.StatusUnauthorized, b.do("GET", "/api/products", nil, bearer(short.body["key"].(string))...).status, "expired")
+
+		require.Equal(t, http.StatusUnauthorized, b.do("GET", "/api/products", nil, bearer("kiln_AAAAAAAA_forged")...).status)
+		require.Equal(t, http.StatusForbidden, b.do("POST", "/api/auth/keys", map[string]any{"name": "x", "role": "admin", "scopes": []string{"*:*"}},
+			bearer(b.token("staff"))...).status, "only admins create keys")
+		bad := b.do("POST", "/api/auth/keys", map[string]any{"name": "", "role": "root", "scopes": []string{"nope:read"}})
+		require.Equal(t, map[string]string{"name": "required", "role": "enum", "scopes": "invalid_scope"}, fieldCodes(bad.body))
+	})
+}

@@ -1,0 +1,186 @@
+package rest
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// keyAdmin lets only a signed-in admin account (not a key) manage keys.
+func (h *Handler) keyAdmin(r *http.Request) error {
+	p := service.PrincipalFrom(r.Context())
+	switch {
+	case p == nil:
+		return service.Errorf(service.CodeUnauthorized, "sign in as an admin to manage API keys")
+	case p.KeyID != "" || !p.HasRole("admin"):
+		return service.Errorf(service.CodeForbidden, "only admin accounts manage API keys")
+	}
+	return nil
+}
+
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
+	if err := h.keyAdmin(r); err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	key, ttl, err := h.keyFromInput(in)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	key.CreatedBy = service.PrincipalFrom(r.Context()).ID
+	created, secret, err := h.accounts.Keys().Create(r.Context(), key, ttl)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"key":`)
+	appendString(&b, secret)
+	b.WriteString(`,"api_key":`)
+	writeKey(&b, created)
+	b.WriteString("}\n")
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, b.Bytes())
+}
+
+// keyFromInput validates {"name", "role", "scopes": [...], "expires_in": "720h"}.
+func (h *Handler) keyFromInput(in map[string]any) (auth.APIKey, time.Duration, error) {
+	var errs []service.FieldError
+	bad := func(field, code, msg string) {
+		errs = append(errs, service.FieldError{Field: field, Code: code, Message: msg})
+	}
+	var key auth.APIKey
+	var ttl time.Duration
+	for k, v := range in {
+		switch k {
+		case "name":
+			key.Name, _ = v.(string)
+		case "role":
+			key.Role, _ = v.(string)
+		case "scopes":
+			list, _ := v.([]any)
+			for _, item := range list {
+				s, _ := item.(string)
+				if !h.validScope(s) {
+					bad("scopes", "invalid_scope", "scopes are resource:action, resource:read, resource:write or resource:* (resource may be *)")
+					break
+				}
+				key.Scopes = append(key.Scopes, s)
+			}
+		case "expires_in":
+			s, _ := v.(string)
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				bad("expires_in", "format", "must be a duration such as 720h")
+			}
+			ttl = d
+		default:
+			bad(k, "unknown_field", "is not accepted here")
+		}
+	}
+	if key.Name == "" || len(key.Name) > 100 {
+		bad("name", "required", "is required (at most 100 characters)")
+	}
+	if !slices.Contains(h.spec.Roles, key.Role) {
+		bad("role", "enum", "must be one of: "+strings.Join(h.spec.Roles, ", "))
+	}
+	if len(key.Scopes) == 0 && !slices.ContainsFunc(errs, func(e service.FieldError) bool { return e.Field == "scopes" }) {
+		bad("scopes", "required", "give at least one scope, such as products:read")
+	}
+	if len(errs) > 0 {
+		return key, 0, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
+	}
+	return key, ttl, nil
+}
+
+func (h *Handler) validScope(s string) bool {
+	res, action, ok := strings.Cut(s, ":")
+	if !ok || (res != "*" && h.spec.Resource(res) == nil) {
+		return false
+	}
+	if action == "read" || action == "write" || action == "*" {
+		return true
+	}
+	return slices.Contains(spec.Actions, spec.Action(action))
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	if err := h.keyAdmin(r); err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	keys, err := h.accounts.Keys().List(r.Context())
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"items":[`)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeKey(&b, k)
+	}
+	b.WriteString("]}\n")
+	writeJSON(w, http.StatusOK, b.Bytes())
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if err := h.keyAdmin(r); err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	found, err := h.accounts.Keys().Revoke(r.Context(), r.PathValue("id"))
+	switch {
+	case err != nil:
+		WriteError(w, r, h.log, err)
+	case !found:
+		WriteError(w, r, h.log, service.Errorf(service.CodeNotFound, "no active key has that id"))
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// writeKey encodes a key's description; the secret is never part of it.
+func writeKey(b *bytes.Buffer, k *auth.APIKey) {
+	b.WriteString(`{"id":`)
+	appendString(b, k.ID)
+	b.WriteString(`,"prefix":`)
+	appendString(b, k.Prefix)
+	b.WriteString(`,"name":`)
+	appendString(b, k.Name)
+	b.WriteString(`,"role":`)
+	appendString(b, k.Role)
+	b.WriteString(`,"scopes":`)
+	appendValue(b, append([]string{}, k.Scopes...))
+	b.WriteString(`,"created_at":`)
+	appendValue(b, k.CreatedAt)
+	b.WriteString(`,"expires_at":`)
+	appendTimePtr(b, k.ExpiresAt)
+	b.WriteString(`,"last_used_at":`)
+	appendTimePtr(b, k.LastUsed)
+	b.WriteString(`,"revoked":`)
+	appendValue(b, k.Revoked)
+	b.WriteByte('}')
+}
+
+func appendTimePtr(b *bytes.Buffer, t *time.Time) {
+	if t == nil {
+		b.WriteString("null")
+		return
+	}
+	appendValue(b, *t)
+}
