@@ -64,14 +64,18 @@ func keyHash(secret string) string {
 
 // Create stores a new key and returns it with its full secret (shown once).
 func (k *Keys) Create(ctx context.Context, key APIKey, ttl time.Duration) (*APIKey, string, error) {
-	var b [30]byte
+	var id [4]byte
+	var b [32]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, "", fmt.Errorf("api key: %w", err)
+	}
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, "", fmt.Errorf("api key: %w", err)
 	}
-	enc := base64.RawURLEncoding.EncodeToString(b[:])
 	key.ID = uuid.Must(uuid.NewV7()).String()
-	key.Prefix = KeyPrefix + enc[:8]
-	secret := key.Prefix + "_" + enc[8:]
+	// The visible part is hex, so the first "_" after kiln_ always ends it.
+	key.Prefix = KeyPrefix + hex.EncodeToString(id[:])
+	secret := key.Prefix + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 	key.CreatedAt = k.now()
 	var expires any
 	if ttl > 0 {
