@@ -56,3 +56,6 @@ func (a *App) accountByEmail(ctx context.Context, email string) (*store.Record, 
 	}
 	return res.Records[0], nil
 }
+
+// ErrNoSuchKey means no active API key has that id or prefix.
+var ErrNoSuchKey = errors.New("no active API key has that id or prefix")

@@ -123,3 +123,32 @@ func TestUsersCommands(t *testing.T) {
 	_, err = run(t, "serve", "--spec", specPath, "--data-dir", data, "--addr", "127.0.0.1:0")
 	require.ErrorContains(t, err, "KILN_AUTH_SECRET", "production refuses to start without a signing secret")
 }
+
+func TestKeysCommands(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	specPath := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(specPath, src, 0o644))
+	data := filepath.Join(dir, "data")
+	for _, args := range [][]string{{"migrate", "plan", "--name", "init"}, {"migrate", "up"}} {
+		_, err := run(t, append(args, "--spec", specPath, "--data-dir", data)...)
+		require.NoError(t, err)
+	}
+	out, err := run(t, "keys", "create", "--spec", specPath, "--data-dir", data, "--name", "ci", "--role", "staff", "--scope", "products:read")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "kiln_")
+	_, err = run(t, "keys", "create", "--spec", specPath, "--data-dir", data, "--name", "x", "--role", "root", "--scope", "nope:x")
+	require.ErrorContains(t, err, "role must be one of")
+	out, err = run(t, "keys", "list", "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+	require.Contains(t, out, "active")
+	prefix := strings.Fields(out)[0]
+	_, err = run(t, "keys", "revoke", prefix, "--spec", specPath, "--data-dir", data)
+	require.NoError(t, err)
+	out, _ = run(t, "keys", "list", "--spec", specPath, "--data-dir", data)
+	require.Contains(t, out, "revoked")
+	_, err = run(t, "keys", "revoke", prefix, "--spec", specPath, "--data-dir", data)
+	require.ErrorContains(t, err, "no active API key")
+}

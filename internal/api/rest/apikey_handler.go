@@ -3,13 +3,10 @@ package rest
 import (
 	"bytes"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/service"
-	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // keyAdmin lets only a signed-in admin account (not a key) manage keys.
@@ -55,14 +52,11 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b.Bytes())
 }
 
-// keyFromInput validates {"name", "role", "scopes": [...], "expires_in": "720h"}.
+// keyFromInput reads {"name", "role", "scopes": [...], "expires_in": "720h"}.
 func (h *Handler) keyFromInput(in map[string]any) (auth.APIKey, time.Duration, error) {
-	var errs []service.FieldError
-	bad := func(field, code, msg string) {
-		errs = append(errs, service.FieldError{Field: field, Code: code, Message: msg})
-	}
 	var key auth.APIKey
 	var ttl time.Duration
+	var errs []service.FieldError
 	for k, v := range in {
 		switch k {
 		case "name":
@@ -73,47 +67,26 @@ func (h *Handler) keyFromInput(in map[string]any) (auth.APIKey, time.Duration, e
 			list, _ := v.([]any)
 			for _, item := range list {
 				s, _ := item.(string)
-				if !h.validScope(s) {
-					bad("scopes", "invalid_scope", "scopes are resource:action, resource:read, resource:write or resource:* (resource may be *)")
-					break
-				}
 				key.Scopes = append(key.Scopes, s)
 			}
 		case "expires_in":
 			s, _ := v.(string)
 			d, err := time.ParseDuration(s)
 			if err != nil || d <= 0 {
-				bad("expires_in", "format", "must be a duration such as 720h")
+				errs = append(errs, service.FieldError{Field: "expires_in", Code: "format", Message: "must be a duration such as 720h"})
 			}
 			ttl = d
 		default:
-			bad(k, "unknown_field", "is not accepted here")
+			errs = append(errs, service.FieldError{Field: k, Code: "unknown_field", Message: "is not accepted here"})
 		}
 	}
-	if key.Name == "" || len(key.Name) > 100 {
-		bad("name", "required", "is required (at most 100 characters)")
-	}
-	if !slices.Contains(h.spec.Roles, key.Role) {
-		bad("role", "enum", "must be one of: "+strings.Join(h.spec.Roles, ", "))
-	}
-	if len(key.Scopes) == 0 && !slices.ContainsFunc(errs, func(e service.FieldError) bool { return e.Field == "scopes" }) {
-		bad("scopes", "required", "give at least one scope, such as products:read")
+	if err := auth.ValidateKey(h.spec, key); err != nil {
+		errs = append(errs, service.AsError(err).Fields...)
 	}
 	if len(errs) > 0 {
 		return key, 0, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
 	}
 	return key, ttl, nil
-}
-
-func (h *Handler) validScope(s string) bool {
-	res, action, ok := strings.Cut(s, ":")
-	if !ok || (res != "*" && h.spec.Resource(res) == nil) {
-		return false
-	}
-	if action == "read" || action == "write" || action == "*" {
-		return true
-	}
-	return slices.Contains(spec.Actions, spec.Action(action))
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {

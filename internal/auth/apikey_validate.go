@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// ValidScope reports whether s is resource:action, resource:read, resource:write or
+// resource:* for a resource of the spec (or * for every resource).
+func ValidScope(s *spec.Spec, scope string) bool {
+	res, action, ok := strings.Cut(scope, ":")
+	if !ok || (res != "*" && s.Resource(res) == nil) {
+		return false
+	}
+	if action == "read" || action == "write" || action == "*" {
+		return true
+	}
+	return slices.Contains(spec.Actions, spec.Action(action))
+}
+
+// ValidateKey checks a key's name, role and scopes, reporting every problem at once.
+func ValidateKey(s *spec.Spec, k APIKey) error {
+	var errs []service.FieldError
+	bad := func(field, code, msg string) {
+		errs = append(errs, service.FieldError{Field: field, Code: code, Message: msg})
+	}
+	if k.Name == "" || len(k.Name) > 100 {
+		bad("name", "required", "is required (at most 100 characters)")
+	}
+	if !slices.Contains(s.Roles, k.Role) {
+		bad("role", "enum", "must be one of: "+strings.Join(s.Roles, ", "))
+	}
+	switch {
+	case slices.ContainsFunc(k.Scopes, func(sc string) bool { return !ValidScope(s, sc) }):
+		bad("scopes", "invalid_scope", "scopes are resource:action, resource:read, resource:write or resource:* (resource may be *)")
+	case len(k.Scopes) == 0:
+		bad("scopes", "required", "give at least one scope, such as products:read")
+	}
+	if len(errs) > 0 {
+		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
+	}
+	return nil
+}
