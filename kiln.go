@@ -78,6 +78,7 @@ type App struct {
 	server   *server.Server
 	log      *slog.Logger
 	closers  []func() error
+	oidc     *auth.OIDC
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -139,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger,
-		Accounts: app.Accounts, Limiter: limiter})
+		Accounts: app.Accounts, Limiter: limiter, OIDC: app.oidc})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -53,7 +53,11 @@ func (a *App) build(cfg Config) error {
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
 		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger})
-	return err
+	if err != nil {
+		return err
+	}
+	a.oidc = auth.NewOIDC(a.Spec, a.Accounts, derive(secret, "kiln-oauth-state"), nil)
+	return nil
 }
 
 func authSecret(cfg Config) ([]byte, error) {

@@ -29,6 +29,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Accounts        *auth.Accounts // nil without auth
 	Limiter         ratelimit.Limiter
+	OIDC            *auth.OIDC
 }
 
 // Server is Kiln's HTTP server.
@@ -48,7 +49,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
-		Limiter: cfg.Limiter}).Register(mux)
+		Limiter: cfg.Limiter, OIDC: cfg.OIDC}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,12 +1,17 @@
 package spec
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
 )
 
-var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience"}
+var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience", "providers", "public_url"}
+
+// presetIssuers are providers known by name: OIDC discovery does the rest.
+var presetIssuers = map[string]string{"google": "https://accounts.google.com"}
 
 func (w *walker) auth(e entry) *Auth {
 	a := &Auth{Pos: e.pos, Signup: "open", AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
@@ -31,6 +36,13 @@ func (w *walker) auth(e entry) *Auth {
 			a.RefreshTTL = w.duration(ae.value, what)
 		case "refresh_grace":
 			a.RefreshGrace = w.duration(ae.value, what)
+		case "public_url":
+			a.PublicURL = strings.TrimSuffix(w.str(ae.value, what), "/")
+		case "providers":
+			providers, _ := w.mapping(ae.value, what)
+			for _, pe := range providers {
+				a.Providers = append(a.Providers, w.provider(pe))
+			}
 		}
 	}
 	return a
@@ -70,4 +82,45 @@ func (w *walker) rule(e entry) *Rule {
 		r.Expr = s
 	}
 	return r
+}
+
+func (w *walker) provider(e entry) *Provider {
+	p := &Provider{Pos: e.pos, Name: e.key, Scopes: []string{"openid", "email", "profile"}}
+	var preset string
+	entries, _ := w.mapping(e.value, "provider "+e.key, "preset", "issuer", "client_id", "client_secret", "scopes")
+	for _, pe := range entries {
+		what := "providers." + e.key + "." + pe.key
+		switch pe.key {
+		case "preset":
+			preset = w.str(pe.value, what)
+		case "issuer":
+			p.Issuer = w.str(pe.value, what)
+		case "client_id":
+			p.ClientID = w.str(pe.value, what)
+		case "client_secret":
+			p.ClientSecret = w.str(pe.value, what)
+		case "scopes":
+			p.Scopes = w.strings(pe.value, what)
+		}
+	}
+	if preset != "" {
+		issuer, ok := presetIssuers[preset]
+		if !ok {
+			w.add(p.Pos, "provider %s: unknown preset %q (known: google; use issuer: for any OIDC provider)", p.Name, preset)
+		}
+		if p.Issuer == "" {
+			p.Issuer = issuer
+		}
+	}
+	switch {
+	case !identRe.MatchString(p.Name):
+		w.add(p.Pos, "provider name %q must be lowercase letters, digits and _", p.Name)
+	case p.Issuer == "":
+		w.add(p.Pos, "provider %s needs issuer: <OIDC issuer URL> or preset: google", p.Name)
+	case p.ClientID == "":
+		w.add(p.Pos, "provider %s needs client_id", p.Name)
+	case !slices.Contains(p.Scopes, "openid"):
+		w.add(p.Pos, "provider %s: scopes must include openid", p.Name)
+	}
+	return p
 }

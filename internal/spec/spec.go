@@ -155,6 +155,19 @@ type Auth struct {
 	RefreshGrace time.Duration
 	Issuer       string
 	Audience     string
+	Providers    []*Provider
+	// PublicURL is where clients reach this API (for OAuth redirect URIs), e.g. https://api.example.com.
+	PublicURL string
+}
+
+// Provider is an OAuth2/OIDC login provider. Secrets come through ${VAR}.
+type Provider struct {
+	Pos          Pos
+	Name         string // in the login URLs
+	Issuer       string // OIDC discovery base URL; set by presets
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
 }
 
 // Field is one declared field of a resource.

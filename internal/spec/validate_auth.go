@@ -1,6 +1,9 @@
 package spec
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Account field names Kiln adds to (or checks on) the account resource.
 const (
@@ -32,6 +35,9 @@ func prepareAuth(s *Spec, c *collector) {
 	}
 	if a.DefaultRole == "" && len(s.Roles) > 0 {
 		a.DefaultRole = s.Roles[len(s.Roles)-1]
+	}
+	if len(a.Providers) > 0 && !strings.HasPrefix(a.PublicURL, "http://") && !strings.HasPrefix(a.PublicURL, "https://") {
+		c.add(a.Pos, "auth.public_url must be this API's external URL (http(s)://...) when login providers are set")
 	}
 	if a.DefaultRole != "" && !slices.Contains(s.Roles, a.DefaultRole) {
 		c.add(a.Pos, "auth.default_role %q is not one of the roles", a.DefaultRole)

@@ -24,6 +24,8 @@ type Config struct {
 	Accounts *auth.Accounts
 	// Limiter counts requests against the spec's rate limits; nil means no limits.
 	Limiter ratelimit.Limiter
+	// OIDC serves "log in with" providers; nil without them.
+	OIDC *auth.OIDC
 }
 
 // Handler serves the REST API of a spec.
@@ -35,12 +37,13 @@ type Handler struct {
 	encoders map[string]encoder
 	accounts *auth.Accounts
 	limiter  ratelimit.Limiter
+	oidc     *auth.OIDC
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
-		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter}
+		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -63,6 +66,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 	}
 	h.registerAuth(mux, base)
+	h.registerOIDC(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})
