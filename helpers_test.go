@@ -22,10 +22,11 @@ import (
 )
 
 type testBundle struct {
-	app   *kiln.App
-	srv   *httptest.Server
-	t     *testing.T
-	admin string // an admin's access token, sent by default
+	app     *kiln.App
+	srv     *httptest.Server
+	t       *testing.T
+	admin   string // an admin's access token, sent by default
+	dataDir string
 }
 
 // testSecret signs the test servers' tokens.
@@ -63,7 +64,7 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 		srv.Close()
 		require.NoError(t, app.Close())
 	})
-	b := &testBundle{app: app, srv: srv, t: t}
+	b := &testBundle{app: app, srv: srv, t: t, dataDir: dir}
 	if app.Accounts != nil {
 		b.admin = b.token("admin")
 	}

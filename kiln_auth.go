@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -52,7 +53,8 @@ func (a *App) build(cfg Config) error {
 		return err
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
-		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger})
+		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger,
+		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}})
 	if err != nil {
 		return err
 	}
@@ -88,4 +90,13 @@ func derive(secret []byte, label string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(label))
 	return m.Sum(nil)
+}
+
+// outboxDir is where the development mail sender writes messages: KILN_MAIL_OUTBOX, or
+// outbox/ in the data dir.
+func outboxDir(cfg Config) string {
+	if d, ok := cfg.LookupEnv("KILN_MAIL_OUTBOX"); ok && d != "" {
+		return d
+	}
+	return filepath.Join(cfg.DataDir, "outbox")
 }

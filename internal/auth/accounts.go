@@ -23,6 +23,7 @@ type AccountsConfig struct {
 	Sessions *Sessions
 	Hasher   *Hasher
 	Keys     *Keys
+	Mailer   Mailer
 	Logger   *slog.Logger
 	Now      func() time.Time
 }

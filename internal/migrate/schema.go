@@ -58,7 +58,7 @@ func FromSpec(s *spec.Spec) Schema {
 		}
 	}
 	if s.Auth != nil {
-		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable())
+		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable())
 	}
 	return out
 }
@@ -156,6 +156,19 @@ func apiKeysTable() Table {
 		{Name: "last_used_at", Type: "integer"},
 		{Name: "revoked_at", Type: "integer"},
 	}, Indexes: []Index{{Name: APIKeysTable + "_prefix_key", Columns: []string{"prefix"}, Unique: true}}}
+}
+
+// ActionTokensTable holds single-use tokens mailed for password resets and email checks.
+const ActionTokensTable = "kiln_action_tokens"
+
+func actionTokensTable() Table {
+	return Table{Name: ActionTokensTable, PrimaryKey: []string{"token_hash"}, Columns: []Column{
+		{Name: "token_hash", Type: "text", NotNull: true},
+		{Name: "purpose", Type: "text", NotNull: true},
+		{Name: "account_id", Type: "text", NotNull: true},
+		{Name: "expires_at", Type: "integer", NotNull: true},
+		{Name: "used_at", Type: "integer"},
+	}}
 }
 
 func joinTable(r *spec.Resource, f *spec.Field) Table {

@@ -59,6 +59,7 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.refresh))
 	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.logout))
 	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
+	h.registerPassword(mux, p)
 	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.createKey))
 	mux.HandleFunc("GET "+p+"keys", h.authenticate(h.listKeys))
 	mux.HandleFunc("DELETE "+p+"keys/{id}", h.authenticate(h.revokeKey))

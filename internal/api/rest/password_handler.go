@@ -1,0 +1,59 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+func (h *Handler) registerPassword(mux *http.ServeMux, p string) {
+	mux.HandleFunc("POST "+p+"password", h.authGroup(h.authenticate(h.changePassword)))
+	mux.HandleFunc("POST "+p+"password/reset", h.authGroup(h.requestReset))
+	mux.HandleFunc("POST "+p+"password/reset/confirm", h.authGroup(h.confirmReset))
+	mux.HandleFunc("POST "+p+"verify", h.authGroup(h.authenticate(h.requestVerification)))
+	mux.HandleFunc("POST "+p+"verify/confirm", h.authGroup(h.confirmVerification))
+}
+
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "current_password", "new_password")
+	if err == nil {
+		err = h.accounts.ChangePassword(r.Context(), service.PrincipalFrom(r.Context()), in["current_password"], in["new_password"])
+	}
+	h.noContent(w, r, http.StatusNoContent, err)
+}
+
+func (h *Handler) requestReset(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "email")
+	if err == nil {
+		err = h.accounts.RequestReset(r.Context(), in["email"], h.clientIP(r))
+	}
+	h.noContent(w, r, http.StatusAccepted, err)
+}
+
+func (h *Handler) confirmReset(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "token", "new_password")
+	if err == nil {
+		err = h.accounts.ConfirmReset(r.Context(), in["token"], in["new_password"])
+	}
+	h.noContent(w, r, http.StatusNoContent, err)
+}
+
+func (h *Handler) requestVerification(w http.ResponseWriter, r *http.Request) {
+	h.noContent(w, r, http.StatusAccepted, h.accounts.RequestVerification(r.Context(), service.PrincipalFrom(r.Context())))
+}
+
+func (h *Handler) confirmVerification(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "token")
+	if err == nil {
+		err = h.accounts.ConfirmVerification(r.Context(), in["token"])
+	}
+	h.noContent(w, r, http.StatusNoContent, err)
+}
+
+func (h *Handler) noContent(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.WriteHeader(status)
+}

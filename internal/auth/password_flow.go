@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Token purposes and lifetimes.
+const (
+	purposeReset  = "password_reset"
+	purposeVerify = "email_verify"
+	resetTTL      = time.Hour
+	verifyTTL     = 48 * time.Hour
+)
+
+var errBadActionToken = service.Errorf(service.CodeUnauthorized, "the link is not valid, already used or expired")
+
+// ChangePassword sets a new password after checking the current one, and ends every other
+// session of the account.
+func (a *Accounts) ChangePassword(ctx context.Context, p *service.Principal, current, next string) error {
+	if p == nil || p.ID == "" {
+		return service.Errorf(service.CodeUnauthorized, "sign in first")
+	}
+	rec, err := a.account(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
+	if ok, _, _ := a.cfg.Hasher.Verify(ctx, current, hash); !ok {
+		return &service.Error{Code: service.CodeValidation, Message: "the current password is wrong",
+			Fields: []service.FieldError{{Field: "current_password", Code: "mismatch", Message: "is not the current password"}}}
+	}
+	if err := a.setPassword(ctx, rec.ID, next); err != nil {
+		return err
+	}
+	return a.cfg.Sessions.RevokeAccount(ctx, rec.ID, p.SessionID)
+}
+
+func (a *Accounts) setPassword(ctx context.Context, id, password string) error {
+	_, err := a.cfg.Service.Update(service.AsSystem(ctx), a.resource.Name, id, map[string]any{spec.FieldPassword: password}, false, service.WriteOpts{})
+	return renameField(err, spec.FieldPassword, "new_password")
+}
+
+// renameField reports a password problem under the field name the endpoint uses.
+func renameField(err error, from, to string) error {
+	var e *service.Error
+	if errors.As(err, &e) {
+		for i := range e.Fields {
+			if e.Fields[i].Field == from {
+				e.Fields[i].Field = to
+			}
+		}
+	}
+	return err
+}
+
+// RequestReset mails a single-use reset link when the email has an account. It answers the
+// same either way, so it tells nobody which emails have accounts.
+func (a *Accounts) RequestReset(ctx context.Context, email, ip string) error {
+	if wait := a.failures.blocked(email, ip); wait > 0 {
+		return &service.Error{Code: service.CodeRateLimited, Message: "too many requests: try again later", RetryAfter: wait}
+	}
+	a.failures.add("reset:"+email, ip) // resets count against the same budget as failed logins
+	rec, err := a.byEmail(ctx, email)
+	if err != nil || rec == nil || a.disabled(rec) {
+		return err
+	}
+	token, err := a.issueActionToken(ctx, purposeReset, rec.ID, resetTTL)
+	if err != nil {
+		return err
+	}
+	return a.mail(ctx, rec, "Reset your password",
+		"Use this code within an hour to choose a new password:\n\n"+token+"\n\nPOST "+a.cfg.Spec.Server.BasePath+
+			"/auth/password/reset/confirm {\"token\": \"…\", \"new_password\": \"…\"}\n\nIf you did not ask for this, ignore this email.")
+}
+
+// ConfirmReset sets a new password with a reset token and ends every session of the account.
+func (a *Accounts) ConfirmReset(ctx context.Context, token, password string) error {
+	id, err := a.useActionToken(ctx, purposeReset, token)
+	if err != nil {
+		return err
+	}
+	if err := a.setPassword(ctx, id, password); err != nil {
+		return err
+	}
+	return a.cfg.Sessions.RevokeAccount(ctx, id, "")
+}
+
+// RequestVerification mails a code that proves the signed-in account owns its email.
+func (a *Accounts) RequestVerification(ctx context.Context, p *service.Principal) error {
+	if p == nil || p.ID == "" {
+		return service.Errorf(service.CodeUnauthorized, "sign in first")
+	}
+	rec, err := a.account(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	token, err := a.issueActionToken(ctx, purposeVerify, rec.ID, verifyTTL)
+	if err != nil {
+		return err
+	}
+	return a.mail(ctx, rec, "Confirm your email address", "Use this code within 48 hours to confirm your email address:\n\n"+token)
+}
+
+// ConfirmVerification marks the account's email verified.
+func (a *Accounts) ConfirmVerification(ctx context.Context, token string) error {
+	id, err := a.useActionToken(ctx, purposeVerify, token)
+	if err != nil {
+		return err
+	}
+	_, err = a.cfg.Service.Update(service.AsSystem(ctx), a.resource.Name, id, map[string]any{spec.FieldVerified: true}, false, service.WriteOpts{})
+	return err
+}
+
+func (a *Accounts) mail(ctx context.Context, rec *store.Record, subject, text string) error {
+	if a.cfg.Mailer == nil {
+		return service.Errorf(service.CodeInternal, "no mail sender is configured")
+	}
+	to, _ := a.value(rec, spec.FieldEmail).(string)
+	return a.cfg.Mailer.Send(ctx, Message{To: to, Subject: subject, Text: text})
+}
+
+func (a *Accounts) issueActionToken(ctx context.Context, purpose, accountID string, ttl time.Duration) (string, error) {
+	token := random()
+	err := a.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "INSERT INTO kiln_action_tokens (token_hash, purpose, account_id, expires_at) VALUES (?, ?, ?, ?)",
+			hashToken(token), purpose, accountID, a.cfg.Now().Add(ttl).UnixMicro())
+	})
+	return token, err
+}
+
+// useActionToken spends a token once: the conditional update is the check.
+func (a *Accounts) useActionToken(ctx context.Context, purpose, token string) (string, error) {
+	if token == "" || len(token) > 100 {
+		return "", errBadActionToken
+	}
+	var id string
+	err := a.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		now := a.cfg.Now().UnixMicro()
+		n, err := tx.ExecRawCount(ctx, "UPDATE kiln_action_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
+			now, hashToken(token), purpose, now)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errBadActionToken
+		}
+		rows, err := tx.QueryRaw(ctx, "SELECT account_id FROM kiln_action_tokens WHERE token_hash = ?", hashToken(token))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			return rows.Scan(&id)
+		}
+		return errBadActionToken
+	})
+	return id, err
+}
