@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -132,4 +133,19 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRS256TokensAreRefusedByAnHS256Server(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tk := newHS(t, c)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": "kiln", "aud": "shop", "sub": "u",
+		"iat": c.now.Unix(), "exp": c.now.Add(time.Minute).Unix()})
+	tok.Header["kid"] = "k1"
+	raw, err := tok.SignedString(key)
+	require.NoError(t, err)
+	_, err = tk.Verify(raw)
+	require.ErrorIs(t, err, ErrInvalidToken)
 }

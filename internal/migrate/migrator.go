@@ -93,7 +93,12 @@ func (m *Migrator) Applied(ctx context.Context) ([]Applied, error) {
 
 // Plan diffs desired against the schema of the newest migration file.
 func (m *Migrator) Plan(desired Schema) (Plan, error) {
-	files, err := m.Files()
+	return PlanFromDir(m.dir, m.st.Dialect(), desired)
+}
+
+// PlanFromDir diffs desired against the newest migration file in dir, without a database.
+func PlanFromDir(dir, dialect string, desired Schema) (Plan, error) {
+	files, err := readFiles(dir)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -101,7 +106,7 @@ func (m *Migrator) Plan(desired Schema) (Plan, error) {
 	if len(files) > 0 {
 		current = files[len(files)-1].Schema
 	}
-	return Diff(current, desired, m.st.Dialect()), nil
+	return Diff(current, desired, dialect), nil
 }
 
 // Write saves plan as the next migration file. Destructive plans need allowDestructive.
