@@ -95,7 +95,11 @@ func signTest(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapCla
 
 func TestForgedTokensGet401(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite", "")
+	eachDialect(t, testForgedTokens)
+}
+
+func testForgedTokens(t *testing.T, dialect string) {
+	b := setup(t, dialect, "")
 	id := b.account("admin")
 	mac := hmac.New(sha256.New, []byte(testSecret))
 	mac.Write([]byte("kiln-access-token"))

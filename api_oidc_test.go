@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
 const oidcSpec = `name: sso
@@ -56,7 +57,14 @@ func startProvider(t *testing.T, redirectURI string) string {
 }
 
 func TestOIDCLoginEndToEnd(t *testing.T) {
-	// exampleop replaces the default slog logger; keep this test out of the parallel pool.
+	// exampleop replaces the default slog logger and registers clients globally: the dialects
+	// run one after the other, outside the parallel pool.
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) { testOIDCLogin(t, dialect) })
+	}
+}
+
+func testOIDCLogin(t *testing.T, dialect string) {
 	var handler atomic.Value
 	kilnSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handler.Load().(http.Handler).ServeHTTP(w, r)
@@ -68,8 +76,12 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 	specPath := filepath.Join(dir, "kiln.yaml")
 	require.NoError(t, os.WriteFile(specPath, []byte(oidcSpec), 0o644))
 	env := map[string]string{"KILN_PUBLIC_URL": kilnSrv.URL, "OP_ISSUER": issuer, "OP_SECRET": "kiln-secret"}
-	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
-		Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	if dialect == "postgres" {
+		cfg.DatabaseURL = testdb.PostgresURL(t)
+	}
+	app, err := kiln.New(context.Background(), cfg)
 	require.NoError(t, err)
 	defer app.Close()
 	handler.Store(app.Handler())
