@@ -3,11 +3,15 @@ package kiln_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
 )
 
 func (b *testBundle) anon(method, path string, body any, headers ...string) response {
@@ -225,4 +231,46 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func TestEdDSAKeysArePublished(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	seed := strings.Repeat("k", 32)
+	env := map[string]string{"KILN_AUTH_ED25519_KEYS": "2026-11:" + base64.StdEncoding.EncodeToString([]byte(seed))}
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	require.NoError(t, err)
+	defer app.Close()
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	staff, err := app.CreateAccount(context.Background(), "ed@example.com", "staff", "", "")
+	require.NoError(t, err)
+	pair, err := app.Accounts.StartSession(context.Background(), staff.ID)
+	require.NoError(t, err)
+
+	res, err := http.Get(srv.URL + "/api/auth/jwks.json")
+	require.NoError(t, err)
+	var jwks struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&jwks))
+	res.Body.Close()
+	require.Len(t, jwks.Keys, 1)
+	require.Equal(t, "2026-11", jwks.Keys[0]["kid"])
+	require.Equal(t, "EdDSA", jwks.Keys[0]["alg"])
+
+	// The token verifies with the published key, as another service would check it.
+	x, err := base64.RawURLEncoding.DecodeString(jwks.Keys[0]["x"])
+	require.NoError(t, err)
+	parsed, err := jwt.Parse(pair.AccessToken, func(*jwt.Token) (any, error) { return ed25519.PublicKey(x), nil },
+		jwt.WithValidMethods([]string{"EdDSA"}))
+	require.NoError(t, err)
+	require.True(t, parsed.Valid)
+	req, _ := http.NewRequest("GET", srv.URL+"/api/auth/me", nil)
+	req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	me, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	me.Body.Close()
+	require.Equal(t, http.StatusOK, me.StatusCode)
 }

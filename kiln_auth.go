@@ -1,12 +1,15 @@
 package kiln
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -42,8 +45,11 @@ func (a *App) build(cfg Config) error {
 		return err
 	}
 	au := a.Spec.Auth
-	tokens, err := auth.NewTokens(auth.TokenConfig{Issuer: au.Issuer, Audience: au.Audience, TTL: au.AccessTTL,
-		Keys: []auth.Key{{ID: "hs1", Secret: derive(secret, "kiln-access-token")}}})
+	keys, err := signingKeys(cfg, secret)
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Issuer: au.Issuer, Audience: au.Audience, TTL: au.AccessTTL, Keys: keys})
 	if err != nil {
 		return err
 	}
@@ -99,4 +105,24 @@ func outboxDir(cfg Config) string {
 		return d
 	}
 	return filepath.Join(cfg.DataDir, "outbox")
+}
+
+// signingKeys are the access-token keys: Ed25519 keys from KILN_AUTH_ED25519_KEYS
+// ("kid:base64-seed,kid:base64-seed", the first signs, all verify, published as JWKS), or an
+// HS256 key derived from the secret.
+func signingKeys(cfg Config, secret []byte) ([]auth.Key, error) {
+	list, _ := cfg.LookupEnv("KILN_AUTH_ED25519_KEYS")
+	if strings.TrimSpace(list) == "" {
+		return []auth.Key{{ID: "hs1", Secret: derive(secret, "kiln-access-token")}}, nil
+	}
+	var keys []auth.Key
+	for _, item := range strings.Split(list, ",") {
+		kid, seed64, ok := strings.Cut(strings.TrimSpace(item), ":")
+		seed, err := base64.StdEncoding.DecodeString(seed64)
+		if !ok || kid == "" || err != nil || len(seed) != ed25519.SeedSize {
+			return nil, errors.New("KILN_AUTH_ED25519_KEYS: want kid:base64-of-a-32-byte-seed, comma-separated")
+		}
+		keys = append(keys, auth.Key{ID: kid, Private: ed25519.NewKeyFromSeed(seed)})
+	}
+	return keys, nil
 }

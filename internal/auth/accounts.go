@@ -188,6 +188,9 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID}, nil
 }
 
+// JWKS lists the public keys access tokens are signed with (empty for HS256).
+func (a *Accounts) JWKS() []JWK { return a.cfg.Tokens.JWKS() }
+
 // Keys is the API key store.
 func (a *Accounts) Keys() *Keys { return a.cfg.Keys }
 

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,6 +60,7 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.refresh))
 	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.logout))
 	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
+	mux.HandleFunc("GET "+p+"jwks.json", h.jwks)
 	h.registerPassword(mux, p)
 	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.createKey))
 	mux.HandleFunc("GET "+p+"keys", h.authenticate(h.listKeys))
@@ -172,4 +174,15 @@ func (h *Handler) writePair(w http.ResponseWriter, r *http.Request, status int, 
 	b.WriteString("}\n")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, b.Bytes())
+}
+
+// jwks publishes the token-signing public keys, so other services can verify Kiln's tokens.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	keys := h.accounts.JWKS()
+	if keys == nil {
+		keys = []auth.JWK{}
+	}
+	body, _ := json.Marshal(map[string]any{"keys": keys})
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, body)
 }
