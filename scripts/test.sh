@@ -78,6 +78,8 @@ fuzz ./internal/query FuzzDecodeCursor
 fuzz ./internal/service FuzzParseList
 fuzz ./internal/auth FuzzVerify
 fuzz ./internal/expr FuzzRuleCompile
+fuzz ./internal/selftest FuzzParseSentence
+fuzz ./internal/selftest FuzzExpand
 
 say "summary"
 summary="$passed passed, $failed failed"

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,7 +15,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRoot(newOutput(os.Stdout, os.Stderr)).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "kiln:", err)
+		if !errors.Is(err, errTestsFailed) { // the summary line already said so
+			fmt.Fprintln(os.Stderr, "kiln:", err)
+		}
 		os.Exit(1)
 	}
 }

@@ -55,7 +55,7 @@ func newRoot(o *output) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o), newKeys(o))
+	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o), newKeys(o), newTest(o))
 	return root
 }
 

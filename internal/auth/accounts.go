@@ -202,6 +202,17 @@ func (a *Accounts) Me(ctx context.Context, p *service.Principal) (*store.Record,
 	return a.account(ctx, p.ID)
 }
 
+// AccessTokenAt signs an access token for an account as if issued at at (tests use a past
+// time for an expired token); it starts no session.
+func (a *Accounts) AccessTokenAt(ctx context.Context, accountID string, at time.Time) (string, error) {
+	rec, err := a.account(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	role, _ := a.value(rec, spec.FieldRole).(string)
+	return a.cfg.Tokens.IssueAt(rec.ID, []string{role}, "", at)
+}
+
 // StartSession logs an account in without a password: for a verified identity from
 // elsewhere (an OIDC callback, the CLI, tests).
 func (a *Accounts) StartSession(ctx context.Context, accountID string) (*TokenPair, error) {

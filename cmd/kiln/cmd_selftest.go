@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/selftest"
+)
+
+// errTestsFailed makes kiln exit 1 without another line after the summary.
+var errTestsFailed = errors.New("tests failed")
+
+func newTest(o *output) *cobra.Command {
+	var s settings
+	var junit, jsonOut string
+	cmd := &cobra.Command{
+		Use:   "test [files or dirs...]",
+		Short: "Run YAML API tests against the spec's backend, started in-process on a fresh database",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			files, err := testFiles(args, s.spec)
+			if err != nil {
+				return err
+			}
+			results, err := runTests(cmd.Context(), o, &s, files)
+			if err != nil {
+				return err
+			}
+			return report(o, results, junit, jsonOut)
+		},
+	}
+	s.bind(cmd)
+	cmd.Flags().StringVar(&junit, "junit", "", "also write JUnit XML to this file")
+	cmd.Flags().StringVar(&jsonOut, "json", "", "also write JSON results to this file")
+	return cmd
+}
+
+// testFiles expands the arguments (default: tests/ beside the spec) into test files.
+func testFiles(args []string, spec string) ([]string, error) {
+	if len(args) == 0 {
+		args = []string{filepath.Join(filepath.Dir(spec), "tests")}
+	}
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("test files: %w", err)
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		err = filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+				out = append(out, p)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, errors.New("no test files (*.yaml) found")
+	}
+	return out, nil
+}
+
+func runTests(ctx context.Context, o *output, s *settings, files []string) ([]selftest.Result, error) {
+	parsed := make([]*selftest.File, 0, len(files))
+	for _, f := range files {
+		tf, err := selftest.LoadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		parsed = append(parsed, tf)
+	}
+	app, url, stop, err := startForTests(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	runner := &selftest.Runner{Env: app.NewTestEnv(url)}
+	var all []selftest.Result
+	for _, f := range parsed {
+		results := runner.RunFile(ctx, f)
+		passed, failed := selftest.Summary(results)
+		if failed > 0 {
+			o.info("%s %s  %d passed, %d failed", o.paint("31", "✗"), f.Path, passed, failed)
+		} else {
+			o.ok("%s  %d passed", f.Path, passed)
+		}
+		all = append(all, results...)
+	}
+	return all, nil
+}
+
+// startForTests runs the app on a fresh database (a temporary SQLite file, or a new
+// PostgreSQL schema dropped afterwards) with migrations applied and the seed loaded.
+func startForTests(ctx context.Context, s *settings) (*kiln.App, string, func(), error) {
+	dir, err := os.MkdirTemp("", "kiln-test-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cleanup := []func(){func() { _ = os.RemoveAll(dir) }}
+	stop := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	cfg := s.config(discardLogger())
+	cfg.DataDir, cfg.MigrationsDir, cfg.Dev = dir, filepath.Join(dir, "migrations"), true
+	if cfg.DatabaseURL != "" {
+		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
+		if err != nil {
+			stop()
+			return nil, "", nil, err
+		}
+		cfg.DatabaseURL = url
+		cleanup = append(cleanup, drop)
+	}
+	app, err := kiln.New(ctx, cfg)
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	cleanup = append(cleanup, func() { _ = app.Close() })
+	if blocks, err := kiln.LoadSeed(seedPath("", s.spec)); err == nil {
+		if _, err := app.Seed(ctx, blocks, nil); err != nil {
+			stop()
+			return nil, "", nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	srv := &http.Server{Handler: app.Handler()}
+	go func() { _ = srv.Serve(ln) }()
+	cleanup = append(cleanup, func() { _ = srv.Close() })
+	return app, "http://" + ln.Addr().String(), stop, nil
+}
+
+// freshSchema creates a schema for one test run and returns a URL that uses it.
+func freshSchema(ctx context.Context, base string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", nil, errors.New("connect to KILN_DATABASE_URL for a test schema failed")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "kiln_selftest_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = conn.Close(ctx)
+		return "", nil, fmt.Errorf("create test schema: %w", err)
+	}
+	_ = conn.Close(ctx)
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	drop := func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			_ = c.Close(context.Background())
+		}
+	}
+	return base + sep + "search_path=" + schema, drop, nil
+}
+
+func report(o *output, results []selftest.Result, junit, jsonOut string) error {
+	selftest.WriteFailures(o.out, results)
+	selftest.WriteTimes(o.out, results)
+	if junit != "" {
+		if err := selftest.WriteJUnit(junit, results); err != nil {
+			return err
+		}
+	}
+	if jsonOut != "" {
+		if err := selftest.WriteJSON(jsonOut, results); err != nil {
+			return err
+		}
+	}
+	passed, failed := selftest.Summary(results)
+	fmt.Fprintf(o.out, "\n%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return errTestsFailed
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+func TestKilnTestRunsTheSeedFileVerbatim(t *testing.T) {
+	seed, err := os.ReadFile("../../examples/shop/tests/products.test.yaml")
+	require.NoError(t, err)
+	shared, err := os.ReadFile("../../../shared/seed-example/products.test.yaml")
+	if err == nil {
+		require.Equal(t, string(shared), string(seed), "the shop's copy of the seed example is verbatim")
+	}
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Setenv("KILN_DATABASE_URL", "")
+			if dialect == "postgres" {
+				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
+			}
+			dir := t.TempDir()
+			junit, js := filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json")
+			out, err := run(t, "test", "--spec", "../../examples/shop/kiln.yaml", "--junit", junit, "--json", js,
+				"../../examples/shop/tests/products.test.yaml")
+			require.NoError(t, err, out)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			require.Equal(t, "3 passed, 0 failed", lines[len(lines)-1])
+			require.Contains(t, out, "POST /api/products")
+
+			raw, err := os.ReadFile(junit)
+			require.NoError(t, err)
+			var suites struct {
+				Suites []struct {
+					Tests int `xml:"tests,attr"`
+				} `xml:"testsuite"`
+			}
+			require.NoError(t, xml.Unmarshal(raw, &suites), "JUnit output is valid XML")
+			require.Equal(t, 3, suites.Suites[0].Tests)
+			var summary map[string]any
+			raw, err = os.ReadFile(js)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &summary))
+			require.Equal(t, float64(3), summary["passed"])
+
+			out, err = run(t, "test", "--spec", "../../examples/shop/kiln.yaml") // every file in tests/
+			require.NoError(t, err, out)
+			require.Regexp(t, `\d+ passed, 0 failed$`, strings.TrimSpace(out))
+		})
+	}
+}
+
+func TestKilnTestPointsAtABrokenConstraint(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	broken := strings.Replace(string(src), "required: true, min: 0}\n      sku", "required: true}\n      sku", 1)
+	require.NotEqual(t, string(src), broken)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(broken), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tests"), 0o755))
+	seed, _ := os.ReadFile("../../examples/shop/tests/products.test.yaml")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tests", "products.test.yaml"), seed, 0o644))
+
+	out, err := run(t, "test", "--spec", filepath.Join(dir, "kiln.yaml"))
+	require.ErrorIs(t, err, errTestsFailed)
+	require.Contains(t, out, "2_validation_error")
+	require.Contains(t, out, "no constraint on price rejected it")
+	require.True(t, strings.HasSuffix(strings.TrimSpace(out), "2 passed, 1 failed"))
+}

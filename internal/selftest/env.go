@@ -1,0 +1,20 @@
+package selftest
+
+import "context"
+
+// Env is the backend under test: where to send requests, how to get credentials for a role,
+// and how to look at the database (through the store, never raw SQL from a test file).
+type Env interface {
+	URL() string
+	DefaultRole() string
+	Token(ctx context.Context, role string) (string, error)
+	ExpiredToken(ctx context.Context, role string) (string, error)
+	APIKey(ctx context.Context, role string) (string, error)
+	// Resource resolves a name as written in a check ("Product", "order items") or a path.
+	Resource(name string) (string, bool)
+	ResourceOfPath(path string) (string, bool)
+	// Count counts records of resource whose fields equal where (values as written in tests).
+	Count(ctx context.Context, resource string, where map[string]any) (int64, error)
+	// Stored returns the stored value of a field of one record, as text ("29.99").
+	Stored(ctx context.Context, resource, id, field string) (string, error)
+}

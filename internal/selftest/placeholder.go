@@ -1,0 +1,154 @@
+package selftest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	placeholderRe = regexp.MustCompile(`\{([A-Za-z0-9_.\-]+)\}`)
+	envRe         = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+)
+
+// expander fills placeholders for one case.
+type expander struct {
+	ctx      context.Context
+	env      Env
+	role     string
+	captures map[string]any // case name → decoded response body
+	lookup   func(string) (string, bool)
+	unique   string
+}
+
+func newUnique() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// expand replaces placeholders in strings anywhere inside v.
+func (x *expander) expand(v any) (any, error) {
+	switch t := v.(type) {
+	case string:
+		return x.expandString(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			ev, err := x.expand(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = ev
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			ev, err := x.expand(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = ev
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func (x *expander) expandString(s string) (any, error) {
+	var firstErr error
+	s = envRe.ReplaceAllStringFunc(s, func(m string) string {
+		name := envRe.FindStringSubmatch(m)[1]
+		v, ok := x.lookup(name)
+		if !ok && firstErr == nil {
+			firstErr = fmt.Errorf("environment variable %s is not set", name)
+		}
+		return v
+	})
+	out := placeholderRe.ReplaceAllStringFunc(s, func(m string) string {
+		v, err := x.value(placeholderRe.FindStringSubmatch(m)[1])
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	})
+	return out, firstErr
+}
+
+func (x *expander) value(name string) (string, error) {
+	switch name {
+	case "valid_token":
+		return x.env.Token(x.ctx, x.role)
+	case "invalid_token":
+		return "invalid.token.value", nil
+	case "expired_token":
+		return x.env.ExpiredToken(x.ctx, x.role)
+	case "api_key":
+		return x.env.APIKey(x.ctx, x.role)
+	case "unique":
+		return x.unique, nil
+	case "random_email":
+		return "user-" + newUnique() + "@example.test", nil
+	}
+	caseName, path, ok := strings.Cut(name, ".response.")
+	if !ok {
+		return "", fmt.Errorf("unknown placeholder {%s} (valid_token, invalid_token, expired_token, api_key, unique, random_email, <case>.response.<field>)", name)
+	}
+	body, seen := x.captures[caseName]
+	if !seen {
+		return "", fmt.Errorf("placeholder {%s}: no earlier case named %s", name, caseName)
+	}
+	v, found := lookupPath(body, path)
+	if !found {
+		return "", fmt.Errorf("placeholder {%s}: the response of %s has no %s", name, caseName, path)
+	}
+	return fmt.Sprint(v), nil
+}
+
+// lookupPath follows a dotted path (a.b.0.c) into decoded JSON.
+func lookupPath(v any, path string) (any, bool) {
+	for _, part := range strings.Split(path, ".") {
+		switch t := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = t[part]; !ok {
+				return nil, false
+			}
+		case []any:
+			var i int
+			if _, err := fmt.Sscanf(part, "%d", &i); err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			v = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// expected fills placeholders in what a case checks, so values like "cat-{unique}" match.
+func (x *expander) expected(e Expected) (Expected, error) {
+	for k, v := range e.Headers {
+		ev, err := x.expandString(v)
+		if err != nil {
+			return e, err
+		}
+		e.Headers[k] = ev.(string)
+	}
+	rc, err := x.expand(e.ResponseContains)
+	if err != nil {
+		return e, err
+	}
+	dc, err := x.expand(e.DatabaseCheck)
+	if err != nil {
+		return e, err
+	}
+	e.ResponseContains, _ = rc.([]any)
+	e.DatabaseCheck, _ = dc.([]any)
+	return e, nil
+}

@@ -1,0 +1,248 @@
+package selftest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is the outcome of one case.
+type Result struct {
+	File     string        `json:"file"`
+	Case     string        `json:"case"`
+	Endpoint string        `json:"endpoint"`
+	Passed   bool          `json:"passed"`
+	Status   int           `json:"status"`
+	Duration time.Duration `json:"duration_ns"`
+	Failures []string      `json:"failures,omitempty"`
+}
+
+// Runner runs test files against an Env.
+type Runner struct {
+	Env    Env
+	Client *http.Client
+	Lookup func(string) (string, bool) // ${ENV}; os.LookupEnv when nil
+}
+
+// RunFile runs every case of f in order.
+func (r *Runner) RunFile(ctx context.Context, f *File) []Result {
+	if r.Lookup == nil {
+		r.Lookup = os.LookupEnv
+	}
+	if r.Client == nil {
+		r.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	captures := map[string]any{}
+	unique := newUnique()
+	out := make([]Result, 0, len(f.Cases))
+	for i, c := range f.Cases {
+		role := firstOf(c.As, r.Env.DefaultRole())
+		x := &expander{ctx: ctx, env: r.Env, role: role, captures: captures, lookup: r.Lookup, unique: unique}
+		res := r.runCase(ctx, f, c, x)
+		if i > 0 && res.Status == 400 && len(res.Failures) == 0 {
+			res.Failures = impliedFieldChecks(f.Cases[0], c, captures[c.Name])
+			res.Passed = len(res.Failures) == 0
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Result {
+	res := Result{File: f.Path, Case: c.Name, Endpoint: c.Request.Method + " " + c.Request.Path}
+	fail := func(format string, args ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, args...)) }
+	req, err := r.buildRequest(ctx, c, x)
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	start := time.Now()
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		fail("request failed: %v", err)
+		return res
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	res.Duration, res.Status = time.Since(start), resp.StatusCode
+	var body any
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		_ = dec.Decode(&body)
+	}
+	x.captures[c.Name] = body
+	e, err := x.expected(c.Expected)
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	if e.Status != 0 && resp.StatusCode != e.Status {
+		fail("status: expected %d, got %d%s", e.Status, resp.StatusCode, hint(body))
+	}
+	for k, want := range e.Headers {
+		if got := resp.Header.Get(k); got != want {
+			fail("header %s: expected %q, got %q", k, want, got)
+		}
+	}
+	for _, item := range e.ResponseContains {
+		if msg := contains(body, item); msg != "" {
+			fail("response_contains: %s", msg)
+		}
+	}
+	if e.MaxResponseTime != "" {
+		if limit, err := time.ParseDuration(e.MaxResponseTime); err != nil {
+			fail("max_response_time %q is not a duration such as 200ms", e.MaxResponseTime)
+		} else if res.Duration > limit {
+			fail("response time: expected at most %s, took %s", limit, res.Duration.Round(time.Millisecond))
+		}
+	}
+	if len(res.Failures) == 0 {
+		for _, chk := range e.DatabaseCheck {
+			if msg := r.databaseCheck(ctx, c, body, chk); msg != "" {
+				fail("database_check: %s", msg)
+			}
+		}
+	}
+	res.Passed = len(res.Failures) == 0
+	return res
+}
+
+func (r *Runner) buildRequest(ctx context.Context, c *Case, x *expander) (*http.Request, error) {
+	path, err := x.expandString(c.Request.Path)
+	if err != nil {
+		return nil, err
+	}
+	var body io.Reader
+	if c.Request.HasBody {
+		b, err := x.expand(c.Request.Body)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Request.Method, strings.TrimSuffix(r.Env.URL(), "/")+path.(string), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.Request.Headers {
+		ev, err := x.expandString(v)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(k, ev.(string))
+	}
+	return req, nil
+}
+
+// hint summarizes a problem body so a status failure says which rule or constraint fired.
+func hint(body any) string {
+	m, ok := body.(map[string]any)
+	if !ok {
+		return ""
+	}
+	s := ""
+	if code, ok := m["error"].(string); ok {
+		s = " (" + code
+		if d, ok := m["detail"].(string); ok {
+			s += ": " + d
+		}
+		if errs, ok := m["errors"].([]any); ok {
+			for _, e := range errs {
+				if fe, ok := e.(map[string]any); ok {
+					s += fmt.Sprintf("; %v %v [%v]", fe["field"], fe["message"], fe["code"])
+				}
+			}
+		}
+		s += ")"
+	}
+	return s
+}
+
+// contains checks one response_contains item: a key (dotted path) or {key: value} pairs.
+func contains(body any, item any) string {
+	switch t := item.(type) {
+	case string:
+		if _, ok := lookupPath(body, t); !ok {
+			return fmt.Sprintf("expected key %q, the response has none", t)
+		}
+	case map[string]any:
+		for k, want := range t {
+			got, ok := lookupPath(body, k)
+			if !ok {
+				return fmt.Sprintf("expected %s: %v, the response has no %s", k, want, k)
+			}
+			if !sameValue(got, want) {
+				return fmt.Sprintf("expected %s: %v, got %v", k, want, got)
+			}
+		}
+	default:
+		return fmt.Sprintf("items are keys or key: value pairs, not %v", item)
+	}
+	return ""
+}
+
+// sameValue compares a decoded response value with a YAML value: numbers by value.
+func sameValue(got, want any) bool {
+	gs, ws := fmt.Sprint(got), fmt.Sprint(want)
+	if gs == ws {
+		return true
+	}
+	gf, err1 := strconv.ParseFloat(gs, 64)
+	wf, err2 := strconv.ParseFloat(ws, 64)
+	return err1 == nil && err2 == nil && gf == wf
+}
+
+// impliedFieldChecks: when the first case succeeds and a later case changes some of its body
+// fields and gets validation_failed, each changed field must be among the reported errors —
+// so every bad value is shown to be caught by its own constraint, not hidden behind another.
+func impliedFieldChecks(first, c *Case, body any) []string {
+	if first.Expected.Status < 200 || first.Expected.Status > 299 || c.Expected.StrictFields == "off" {
+		return nil
+	}
+	base, ok1 := first.Request.Body.(map[string]any)
+	changed, ok2 := c.Request.Body.(map[string]any)
+	m, ok3 := body.(map[string]any)
+	if !ok1 || !ok2 || !ok3 || m["error"] != "validation_failed" {
+		return nil
+	}
+	reported := map[string]bool{}
+	errs, _ := m["errors"].([]any)
+	for _, e := range errs {
+		if fe, ok := e.(map[string]any); ok {
+			reported[fmt.Sprint(fe["field"])] = true
+		}
+	}
+	var out []string
+	for k, v := range changed {
+		if fmt.Sprint(base[k]) != fmt.Sprint(v) && !reported[k] {
+			out = append(out, fmt.Sprintf("%s was changed to %v and should fail validation, but no constraint on %s rejected it (errors named: %s)",
+				k, v, k, names(reported)))
+		}
+	}
+	return out
+}
+
+func names(set map[string]bool) string {
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,159 @@
+package kiln
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/selftest"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// TestEnv lets `kiln test` (and Go tests) run YAML cases against this app at baseURL: it
+// makes test accounts per role and answers database checks through the store.
+type TestEnv struct {
+	app      *App
+	baseURL  string
+	mu       sync.Mutex
+	accounts map[string]string // role → account id
+}
+
+var _ selftest.Env = (*TestEnv)(nil)
+
+// NewTestEnv serves the app's checks for tests sent to baseURL.
+func (a *App) NewTestEnv(baseURL string) *TestEnv {
+	return &TestEnv{app: a, baseURL: baseURL, accounts: map[string]string{}}
+}
+
+// URL is where requests go.
+func (e *TestEnv) URL() string { return e.baseURL }
+
+// DefaultRole is the role of {valid_token} when a file or case names none: the spec's first
+// role (by convention the most trusted, such as admin).
+func (e *TestEnv) DefaultRole() string {
+	if len(e.app.Spec.Roles) == 0 {
+		return ""
+	}
+	return e.app.Spec.Roles[0]
+}
+
+func (e *TestEnv) account(ctx context.Context, role string) (string, error) {
+	if e.app.Accounts == nil {
+		return "", ErrNoAccounts
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.accounts[role]; ok {
+		return id, nil
+	}
+	rec, err := e.app.CreateAccount(ctx, "selftest-"+role+"-"+time.Now().Format("150405.000000")+"@example.test", role, "", "")
+	if err != nil {
+		return "", fmt.Errorf("test account for role %s: %w", role, err)
+	}
+	e.accounts[role] = rec.ID
+	return rec.ID, nil
+}
+
+// Token is an access token for the role's test account.
+func (e *TestEnv) Token(ctx context.Context, role string) (string, error) {
+	id, err := e.account(ctx, role)
+	if err != nil {
+		return "", err
+	}
+	pair, err := e.app.Accounts.StartSession(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return pair.AccessToken, nil
+}
+
+// ExpiredToken is a correctly signed token that expired an hour ago.
+func (e *TestEnv) ExpiredToken(ctx context.Context, role string) (string, error) {
+	id, err := e.account(ctx, role)
+	if err != nil {
+		return "", err
+	}
+	return e.app.Accounts.AccessTokenAt(ctx, id, time.Now().Add(-e.app.Spec.Auth.AccessTTL-time.Hour))
+}
+
+// APIKey is a key with every scope, acting with role.
+func (e *TestEnv) APIKey(ctx context.Context, role string) (string, error) {
+	if e.app.Accounts == nil {
+		return "", ErrNoAccounts
+	}
+	_, secret, err := e.app.Accounts.Keys().Create(ctx, auth.APIKey{Name: "selftest", Role: role, Scopes: []string{"*:*"}}, time.Hour)
+	return secret, err
+}
+
+// Resource resolves "Product", "products" or "order items" to a resource name.
+func (e *TestEnv) Resource(name string) (string, bool) {
+	n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(name), " ", "_"))
+	for _, r := range e.app.Spec.Resources {
+		if r.Name == n || r.Name == n+"s" || r.Name == n+"es" || strings.TrimSuffix(r.Name, "ies")+"y" == n {
+			return r.Name, true
+		}
+	}
+	return "", false
+}
+
+// ResourceOfPath is the resource a request path addresses.
+func (e *TestEnv) ResourceOfPath(path string) (string, bool) {
+	rest := strings.TrimPrefix(path, e.app.Spec.Server.BasePath+"/")
+	name, _, _ := strings.Cut(rest, "/")
+	name, _, _ = strings.Cut(name, "?")
+	if e.app.Spec.Resource(name) == nil {
+		return "", false
+	}
+	return name, true
+}
+
+// Count counts matching records, with values read the way list filters read them.
+func (e *TestEnv) Count(ctx context.Context, resource string, where map[string]any) (int64, error) {
+	q := url.Values{}
+	for k, v := range where {
+		if v == nil {
+			q.Set(k, "null")
+		} else {
+			q.Set(k, fmt.Sprint(v))
+		}
+	}
+	p, err := e.app.Service.ParseList(resource, q)
+	if err != nil {
+		return 0, describe(err)
+	}
+	return e.app.Store.Reader().Count(ctx, resource, p.Query.Where)
+}
+
+// Stored reads a record's field as text, exactly as stored (decimals keep their digits).
+func (e *TestEnv) Stored(ctx context.Context, resource, id, field string) (string, error) {
+	rec, _, err := e.app.Service.Get(service.AsSystem(ctx), resource, id, nil)
+	if err != nil {
+		return "", describe(err)
+	}
+	r := e.app.Spec.Resource(resource)
+	f := r.Field(strings.ToLower(field))
+	if f == nil {
+		return "", errors.New(resource + " has no field " + field)
+	}
+	for i, x := range r.Fields {
+		if x == f {
+			switch v := rec.Values[i].(type) {
+			case nil:
+				return "null", nil
+			case value.Decimal:
+				return v.String(), nil
+			case time.Time:
+				return value.FormatTime(v), nil
+			default:
+				return fmt.Sprint(v), nil
+			}
+		}
+	}
+	return "", errors.New(resource + " has no field " + field)
+}
