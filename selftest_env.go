@@ -22,6 +22,7 @@ type TestEnv struct {
 	baseURL  string
 	mu       sync.Mutex
 	accounts map[string]string // role → account id
+	schema   schemaValidator
 }
 
 var _ selftest.Env = (*TestEnv)(nil)

@@ -1,6 +1,9 @@
 package selftest
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // Env is the backend under test: where to send requests, how to get credentials for a role,
 // and how to look at the database (through the store, never raw SQL from a test file).
@@ -17,4 +20,6 @@ type Env interface {
 	Count(ctx context.Context, resource string, where map[string]any) (int64, error)
 	// Stored returns the stored value of a field of one record, as text ("29.99").
 	Stored(ctx context.Context, resource, id, field string) (string, error)
+	// CheckSchema validates a response against the API's OpenAPI document; nil when it conforms.
+	CheckSchema(req *http.Request, status int, header http.Header, body []byte) error
 }

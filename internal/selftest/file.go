@@ -45,6 +45,8 @@ type Expected struct {
 	DatabaseCheck    []any
 	// StrictFields "off" turns off the implied check that each changed field is reported.
 	StrictFields string
+	// ResponseSchema validates the body against the OpenAPI document.
+	ResponseSchema bool
 }
 
 // LoadFile reads and checks one test file; unknown keys are errors.
@@ -171,8 +173,10 @@ func parseExpected(e *Expected, v any) error {
 			e.DatabaseCheck = list
 		case "strict_fields":
 			e.StrictFields = fmt.Sprint(item.Value)
+		case "response_schema":
+			e.ResponseSchema = fmt.Sprint(item.Value) == "true"
 		default:
-			return fmt.Errorf("unknown expected key %q (status, headers, response_contains, max_response_time, database_check, strict_fields)", key)
+			return fmt.Errorf("unknown expected key %q (status, headers, response_contains, max_response_time, database_check, strict_fields, response_schema)", key)
 		}
 	}
 	return nil

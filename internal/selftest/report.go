@@ -29,6 +29,9 @@ func WriteFailures(w io.Writer, results []Result) {
 			continue
 		}
 		fmt.Fprintf(w, "\n✗ %s › %s (%s)\n", r.File, r.Case, r.Endpoint)
+		if r.Request != "" {
+			fmt.Fprintf(w, "    sent: %s\n", truncate(r.Request, 300))
+		}
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "    %s\n", f)
 		}
@@ -132,4 +135,11 @@ func WriteJSON(path string, results []Result) error {
 		return err
 	}
 	return os.WriteFile(path, out, 0o644)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

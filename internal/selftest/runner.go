@@ -19,6 +19,7 @@ type Result struct {
 	File     string        `json:"file"`
 	Case     string        `json:"case"`
 	Endpoint string        `json:"endpoint"`
+	Request  string        `json:"request"` // what was sent, placeholders filled, for failure reports
 	Passed   bool          `json:"passed"`
 	Status   int           `json:"status"`
 	Duration time.Duration `json:"duration_ns"`
@@ -59,11 +60,12 @@ func (r *Runner) RunFile(ctx context.Context, f *File) []Result {
 func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Result {
 	res := Result{File: f.Path, Case: c.Name, Endpoint: c.Request.Method + " " + c.Request.Path}
 	fail := func(format string, args ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, args...)) }
-	req, err := r.buildRequest(ctx, c, x)
+	req, sent, err := r.buildRequest(ctx, c, x)
 	if err != nil {
 		fail("%v", err)
 		return res
 	}
+	res.Request = req.Method + " " + req.URL.RequestURI() + " " + sent
 	start := time.Now()
 	resp, err := r.Client.Do(req)
 	if err != nil {
@@ -93,6 +95,11 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 			fail("header %s: expected %q, got %q", k, want, got)
 		}
 	}
+	if e.ResponseSchema {
+		if err := r.Env.CheckSchema(req, resp.StatusCode, resp.Header, raw); err != nil {
+			fail("response_schema: %v", err)
+		}
+	}
 	for _, item := range e.ResponseContains {
 		if msg := contains(body, item); msg != "" {
 			fail("response_contains: %s", msg)
@@ -116,35 +123,33 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 	return res
 }
 
-func (r *Runner) buildRequest(ctx context.Context, c *Case, x *expander) (*http.Request, error) {
+func (r *Runner) buildRequest(ctx context.Context, c *Case, x *expander) (*http.Request, string, error) {
 	path, err := x.expandString(c.Request.Path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var body io.Reader
+	var raw []byte
 	if c.Request.HasBody {
 		b, err := x.expand(c.Request.Body)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		raw, err := json.Marshal(b)
-		if err != nil {
-			return nil, fmt.Errorf("body: %w", err)
+		if raw, err = json.Marshal(b); err != nil {
+			return nil, "", fmt.Errorf("body: %w", err)
 		}
-		body = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.Request.Method, strings.TrimSuffix(r.Env.URL(), "/")+path.(string), body)
+	req, err := http.NewRequestWithContext(ctx, c.Request.Method, strings.TrimSuffix(r.Env.URL(), "/")+path.(string), bytes.NewReader(raw))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for k, v := range c.Request.Headers {
 		ev, err := x.expandString(v)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		req.Header.Set(k, ev.(string))
 	}
-	return req, nil
+	return req, string(raw), nil
 }
 
 // hint summarizes a problem body so a status failure says which rule or constraint fired.
