@@ -25,7 +25,7 @@ var errTestsFailed = errors.New("tests failed")
 
 func newTest(o *output) *cobra.Command {
 	var s settings
-	var junit, jsonOut string
+	var junit, jsonOut, target string
 	cmd := &cobra.Command{
 		Use:   "test [files or dirs...]",
 		Short: "Run YAML API tests against the spec's backend, started in-process on a fresh database",
@@ -34,7 +34,7 @@ func newTest(o *output) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := runTests(cmd.Context(), o, &s, files)
+			results, err := runTests(cmd.Context(), o, &s, files, target)
 			if err != nil {
 				return err
 			}
@@ -44,6 +44,8 @@ func newTest(o *output) *cobra.Command {
 	s.bind(cmd)
 	cmd.Flags().StringVar(&junit, "junit", "", "also write JUnit XML to this file")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "also write JSON results to this file")
+	cmd.Flags().StringVar(&target, "url", "", "test a running server at this URL instead; database checks and test accounts use "+
+		"the configured database (--data-dir / KILN_DATABASE_URL) and tokens need the server's KILN_AUTH_SECRET")
 	return cmd
 }
 
@@ -79,7 +81,7 @@ func testFiles(args []string, spec string) ([]string, error) {
 	return out, nil
 }
 
-func runTests(ctx context.Context, o *output, s *settings, files []string) ([]selftest.Result, error) {
+func runTests(ctx context.Context, o *output, s *settings, files []string, target string) ([]selftest.Result, error) {
 	parsed := make([]*selftest.File, 0, len(files))
 	for _, f := range files {
 		tf, err := selftest.LoadFile(f)
@@ -88,7 +90,13 @@ func runTests(ctx context.Context, o *output, s *settings, files []string) ([]se
 		}
 		parsed = append(parsed, tf)
 	}
-	app, url, stop, err := startForTests(ctx, s)
+	start := startForTests
+	if target != "" {
+		start = func(ctx context.Context, s *settings) (*kiln.App, string, func(), error) {
+			return attach(ctx, s, target)
+		}
+	}
+	app, url, stop, err := start(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -201,4 +209,14 @@ func report(o *output, results []selftest.Result, junit, jsonOut string) error {
 		return errTestsFailed
 	}
 	return nil
+}
+
+// attach opens the configured database of a server that is already running at url, for
+// database checks and test accounts; nothing is migrated or seeded.
+func attach(ctx context.Context, s *settings, url string) (*kiln.App, string, func(), error) {
+	app, err := kiln.New(ctx, s.config(discardLogger()))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return app, strings.TrimSuffix(url, "/"), func() { _ = app.Close() }, nil
 }

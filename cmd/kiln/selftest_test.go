@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,4 +79,39 @@ func TestKilnTestPointsAtABrokenConstraint(t *testing.T) {
 	require.Contains(t, out, "2_validation_error")
 	require.Contains(t, out, "no constraint on price rejected it")
 	require.True(t, strings.HasSuffix(strings.TrimSpace(out), "2 passed, 1 failed"))
+}
+
+func TestKilnTestAgainstARunningServer(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	t.Setenv("KILN_AUTH_SECRET", "a-shared-secret-for-this-test-0123456789")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	spec := "../../examples/shop/kiln.yaml"
+	for _, args := range [][]string{{"migrate", "up"}, {"seed"}} {
+		out, err := run(t, append(args, "--spec", spec, "--data-dir", data)...)
+		require.NoError(t, err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot(&output{out: io.Discard, err: io.Discard})
+		root.SetArgs([]string{"serve", "--spec", spec, "--data-dir", data, "--addr", addr})
+		done <- root.ExecuteContext(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+		}
+		return err == nil && res.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+
+	out, err := run(t, "test", "--spec", spec, "--data-dir", data, "--url", "http://"+addr)
+	require.NoError(t, err, out)
+	require.Regexp(t, `\d+ passed, 0 failed$`, strings.TrimSpace(out))
 }
