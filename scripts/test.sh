@@ -42,9 +42,26 @@ ensure_redis() {
   echo "Redis not reachable: its suites will say SKIPPED"
 }
 
+ensure_newman() {
+  local bin=.tools/node_modules/.bin/newman
+  if [ ! -x "$bin" ] && command -v npm >/dev/null 2>&1; then
+    echo "installing Newman into .tools/"
+    npm install --prefix .tools --no-audit --no-fund --silent newman@6.2.2 >/dev/null 2>&1 || true
+  fi
+  if [ -x "$bin" ]; then
+    export KILN_NEWMAN="$PWD/$bin"
+  elif [ "${KILN_REQUIRE_SERVICES:-}" = 1 ]; then
+    echo "Newman is required (KILN_REQUIRE_SERVICES=1) but could not be installed with npm" >&2
+    exit 1
+  else
+    echo "Newman not installed: its test will say SKIPPED"
+  fi
+}
+
 say "services"
 ensure_postgres
 ensure_redis
+ensure_newman
 
 say "go vet"
 go vet ./...

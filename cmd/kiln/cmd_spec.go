@@ -40,7 +40,23 @@ func newSpecCmd(o *output) *cobra.Command {
 			return err
 		},
 	}
-	for _, c := range []*cobra.Command{validate, export} {
+	postman := &cobra.Command{
+		Use:   "postman",
+		Short: "Print a Postman collection (v2.1) for the spec, runnable with Newman",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := kiln.LoadSpec(path, nil)
+			if err != nil {
+				return err
+			}
+			doc, err := openapi.Postman(s)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(doc))
+			return err
+		},
+	}
+	for _, c := range []*cobra.Command{validate, export, postman} {
 		c.Flags().StringVar(&path, "spec", envOr("KILN_SPEC", "kiln.yaml"), "spec file (env KILN_SPEC)")
 		cmd.AddCommand(c)
 	}

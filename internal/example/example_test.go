@@ -1,0 +1,34 @@
+package example
+
+import (
+	"encoding/json"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+func TestFromPatternMatches(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{`^[a-z0-9-]+$`, `^[A-Z]{3}-\d{4}$`, `^(foo|bar)_[0-9]+$`, `^x?y*z$`, `.+@.+`} {
+		s := fromPattern(p)
+		require.Regexp(t, regexp.MustCompile(p), s, p)
+	}
+}
+
+func TestBodyRespectsConstraints(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Load("../../examples/shop/kiln.yaml", spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	body := Body(s.Resource("order_items"), Vars{Unique: "42", Ref: func(r string) string { return "{{" + r + "_id}}" }})
+	raw, err := json.Marshal(body)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"order":"{{orders_id}}","product":"{{products_id}}","quantity":1,"unit_price":1}`, string(raw))
+	cat := Body(s.Resource("categories"), Vars{Unique: "42", Ref: func(string) string { return "" }})
+	require.Regexp(t, `^[a-z0-9-]+$`, cat["slug"])
+	require.Equal(t, "a42", cat["slug"])
+	var_ := Body(s.Resource("categories"), Vars{Unique: "{{run}}", Ref: func(string) string { return "" }})
+	require.Equal(t, "a{{run}}", var_["slug"], "a placeholder that will hold digits")
+}
