@@ -56,7 +56,7 @@ func TestNewmanRunsTheExportedCollection(t *testing.T) {
 	defer srv.Close()
 
 	cmd := exec.Command(bin, "run", coll, "--env-var", "baseUrl=http://"+ln.Addr().String(),
-		"--env-var", "email=admin@shop.example", "--env-var", "password=demo-admin-password", "--reporters", "cli", "--no-color")
+		"--env-var", "email=admin@shop.example", "--env-var", "password=demo-admin-password", "--reporters", "cli", "--color", "off")
 	res, err := cmd.CombinedOutput()
 	require.NoError(t, err, "newman failed:\n%s", res)
 	require.Contains(t, string(res), "assertions")
