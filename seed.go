@@ -60,7 +60,7 @@ func (a *App) Seed(ctx context.Context, blocks []SeedBlock, progress func(resour
 				continue
 			}
 			if _, err := a.Service.Create(ctx, b.Resource, in, service.WriteOpts{ID: id}); err != nil {
-				return res, fmt.Errorf("seed %s record %d: %w", b.Resource, i+1, describe(err))
+				return res, fmt.Errorf("seed %s record %d: %w", b.Resource, i+1, DescribeError(err))
 			}
 			res.Created++
 			if progress != nil {
@@ -71,7 +71,9 @@ func (a *App) Seed(ctx context.Context, blocks []SeedBlock, progress func(resour
 	return res, nil
 }
 
-func describe(err error) error {
+// DescribeError folds a service error's field problems into its message, for places (the
+// CLI, seeding) where no problem document reaches the user.
+func DescribeError(err error) error {
 	var e *service.Error
 	if !errors.As(err, &e) || len(e.Fields) == 0 {
 		return err

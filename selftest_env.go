@@ -126,7 +126,7 @@ func (e *TestEnv) Count(ctx context.Context, resource string, where map[string]a
 	}
 	p, err := e.app.Service.ParseList(resource, q)
 	if err != nil {
-		return 0, describe(err)
+		return 0, DescribeError(err)
 	}
 	return e.app.Store.Reader().Count(ctx, resource, p.Query.Where)
 }
@@ -135,7 +135,7 @@ func (e *TestEnv) Count(ctx context.Context, resource string, where map[string]a
 func (e *TestEnv) Stored(ctx context.Context, resource, id, field string) (string, error) {
 	rec, _, err := e.app.Service.Get(service.AsSystem(ctx), resource, id, nil)
 	if err != nil {
-		return "", describe(err)
+		return "", DescribeError(err)
 	}
 	r := e.app.Spec.Resource(resource)
 	f := r.Field(strings.ToLower(field))

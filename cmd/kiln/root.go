@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-dev/kiln"
-	"github.com/kiln-dev/kiln/internal/service"
 )
 
 // settings are the flags every command that opens the app shares, with env fallbacks.
@@ -59,15 +56,5 @@ func newRoot(o *output) *cobra.Command {
 	return root
 }
 
-// describeErr lists a service error's field problems, which a CLI user cannot see otherwise.
-func describeErr(err error) error {
-	var e *service.Error
-	if !errors.As(err, &e) || len(e.Fields) == 0 {
-		return err
-	}
-	msg := e.Message
-	for _, f := range e.Fields {
-		msg += fmt.Sprintf("; %s %s", f.Field, f.Message)
-	}
-	return errors.New(msg)
-}
+// describeErr shows a service error's field problems, which a CLI user cannot see otherwise.
+func describeErr(err error) error { return kiln.DescribeError(err) }

@@ -323,41 +323,17 @@ func normalize(v any) any {
 func Simplify(c query.Cond) query.Cond {
 	switch c := c.(type) {
 	case query.And:
-		var out query.And
-		for _, x := range c {
-			x = Simplify(x)
-			if isFalse(x) {
-				return query.Or{}
-			}
-			if !isTrue(x) {
-				out = append(out, x)
-			}
-		}
-		if len(out) == 1 {
-			return out[0]
-		}
-		if out == nil {
-			return query.And{}
-		}
-		return out
-	case query.Or:
-		var out query.Or
-		for _, x := range c {
-			x = Simplify(x)
-			if isTrue(x) {
-				return query.And{}
-			}
-			if !isFalse(x) {
-				out = append(out, x)
-			}
-		}
-		if len(out) == 1 {
-			return out[0]
-		}
+		out := fold(c, isFalse, isTrue)
 		if out == nil {
 			return query.Or{}
 		}
-		return out
+		return joinFolded(out, func(x []query.Cond) query.Cond { return query.And(x) })
+	case query.Or:
+		out := fold(c, isTrue, isFalse)
+		if out == nil {
+			return query.And{}
+		}
+		return joinFolded(out, func(x []query.Cond) query.Cond { return query.Or(x) })
 	case query.Not:
 		inner := Simplify(c.Cond)
 		switch {
@@ -386,3 +362,26 @@ func IsTrue(c query.Cond) bool { return isTrue(c) }
 
 // IsFalse reports whether a simplified condition never holds.
 func IsFalse(c query.Cond) bool { return isFalse(c) }
+
+// fold simplifies the parts of an And or Or: it returns nil when a part absorbs the whole
+// (false in And, true in Or) and drops parts that change nothing.
+func fold(parts []query.Cond, absorbs, neutral func(query.Cond) bool) []query.Cond {
+	out := []query.Cond{}
+	for _, x := range parts {
+		x = Simplify(x)
+		if absorbs(x) {
+			return nil
+		}
+		if !neutral(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func joinFolded(parts []query.Cond, join func([]query.Cond) query.Cond) query.Cond {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return join(parts)
+}
