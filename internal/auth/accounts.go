@@ -76,12 +76,11 @@ var errBadLogin = service.Errorf(service.CodeUnauthorized, "invalid email or pas
 // Signup creates an account (open sign-up only) and logs it in. Fields only admins may set
 // (role, verified, disabled) are refused, so nobody signs up as an admin.
 func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, error) {
-	switch a.cfg.Spec.Auth.Signup {
-	case "off":
+	if a.cfg.Spec.Auth.Signup == "off" {
 		return nil, service.Errorf(service.CodeForbidden, "sign-up is off")
-	case "invite":
-		return nil, service.Errorf(service.CodeForbidden, "sign-up is by invitation: ask an administrator for an account")
 	}
+	in = copyMap(in)
+	_, hasInvite := in[FieldInvite]
 	var denied []service.FieldError
 	for _, f := range a.resource.Fields {
 		if _, given := in[f.Name]; given && len(f.Write) > 0 {
@@ -93,6 +92,13 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 	}
 	if len(denied) > 0 {
 		return nil, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: denied}
+	}
+	role, err := a.redeemInvite(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if hasInvite {
+		in[spec.FieldRole], in[spec.FieldVerified] = role, true // the invitation proved the address
 	}
 	rec, err := a.cfg.Service.Create(service.AsSystem(ctx), a.resource.Name, in, service.WriteOpts{})
 	if err != nil {
@@ -270,4 +276,12 @@ func (a *Accounts) value(rec *store.Record, field string) any {
 		}
 	}
 	return nil
+}
+
+func copyMap(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
 }

@@ -134,12 +134,23 @@ func (a *Accounts) issueActionToken(ctx context.Context, purpose, accountID stri
 	return token, err
 }
 
-// useActionToken spends a token once: the conditional update is the check.
+// useActionToken spends a token once and returns the account it names.
 func (a *Accounts) useActionToken(ctx context.Context, purpose, token string) (string, error) {
-	if token == "" || len(token) > 100 {
-		return "", errBadActionToken
+	row, err := a.spendActionToken(ctx, purpose, token)
+	if err != nil {
+		return "", err
 	}
-	var id string
+	return row.account, nil
+}
+
+type actionRow struct{ account, email, role string }
+
+// spendActionToken marks a token used — the conditional update is the check — and returns its row.
+func (a *Accounts) spendActionToken(ctx context.Context, purpose, token string) (*actionRow, error) {
+	if token == "" || len(token) > 100 {
+		return nil, errBadActionToken
+	}
+	var row actionRow
 	err := a.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
 		now := a.cfg.Now().UnixMicro()
 		n, err := tx.ExecRawCount(ctx, "UPDATE kiln_action_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
@@ -150,15 +161,18 @@ func (a *Accounts) useActionToken(ctx context.Context, purpose, token string) (s
 		if n != 1 {
 			return errBadActionToken
 		}
-		rows, err := tx.QueryRaw(ctx, "SELECT account_id FROM kiln_action_tokens WHERE token_hash = ?", hashToken(token))
+		rows, err := tx.QueryRaw(ctx, "SELECT account_id, COALESCE(email, ''), COALESCE(role, '') FROM kiln_action_tokens WHERE token_hash = ?", hashToken(token))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		if rows.Next() {
-			return rows.Scan(&id)
+			return rows.Scan(&row.account, &row.email, &row.role)
 		}
 		return errBadActionToken
 	})
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
 }

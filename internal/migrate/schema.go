@@ -165,9 +165,11 @@ func actionTokensTable() Table {
 	return Table{Name: ActionTokensTable, PrimaryKey: []string{"token_hash"}, Columns: []Column{
 		{Name: "token_hash", Type: "text", NotNull: true},
 		{Name: "purpose", Type: "text", NotNull: true},
-		{Name: "account_id", Type: "text", NotNull: true},
+		{Name: "account_id", Type: "text", NotNull: true}, // the account it is for, or who invited
 		{Name: "expires_at", Type: "integer", NotNull: true},
 		{Name: "used_at", Type: "integer"},
+		{Name: "email", Type: "text"}, // invitations: the invited address
+		{Name: "role", Type: "text"},  // invitations: the role the new account gets
 	}}
 }
 

@@ -12,6 +12,15 @@ func (h *Handler) registerPassword(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"password/reset/confirm", h.authGroup(h.confirmReset))
 	mux.HandleFunc("POST "+p+"verify", h.authGroup(h.authenticate(h.requestVerification)))
 	mux.HandleFunc("POST "+p+"verify/confirm", h.authGroup(h.confirmVerification))
+	mux.HandleFunc("POST "+p+"invites", h.authenticate(h.invite))
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
+	in, err := h.stringFields(r, "email", "role")
+	if err == nil {
+		err = h.accounts.Invite(r.Context(), service.PrincipalFrom(r.Context()), in["email"], in["role"])
+	}
+	h.noContent(w, r, http.StatusAccepted, err)
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
