@@ -5,12 +5,17 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -273,4 +278,28 @@ func TestEdDSAKeysArePublished(t *testing.T) {
 	require.NoError(t, err)
 	me.Body.Close()
 	require.Equal(t, http.StatusOK, me.StatusCode)
+}
+
+func TestRS256KeysFromFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "jwt.pem")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	env := map[string]string{"KILN_AUTH_RSA_KEY_FILES": "rsa-2026:" + path}
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	require.NoError(t, err)
+	defer app.Close()
+	acct, err := app.CreateAccount(context.Background(), "rsa@example.com", "staff", "", "")
+	require.NoError(t, err)
+	pair, err := app.Accounts.StartSession(context.Background(), acct.ID)
+	require.NoError(t, err)
+	parsed, err := jwt.Parse(pair.AccessToken, func(*jwt.Token) (any, error) { return &key.PublicKey, nil }, jwt.WithValidMethods([]string{"RS256"}))
+	require.NoError(t, err)
+	require.Equal(t, "rsa-2026", parsed.Header["kid"])
+	require.Equal(t, "RSA", app.Accounts.JWKS()[0].Kty)
 }

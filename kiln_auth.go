@@ -4,10 +4,14 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -111,6 +115,9 @@ func outboxDir(cfg Config) string {
 // ("kid:base64-seed,kid:base64-seed", the first signs, all verify, published as JWKS), or an
 // HS256 key derived from the secret.
 func signingKeys(cfg Config, secret []byte) ([]auth.Key, error) {
+	if files, _ := cfg.LookupEnv("KILN_AUTH_RSA_KEY_FILES"); strings.TrimSpace(files) != "" {
+		return rsaKeys(files)
+	}
 	list, _ := cfg.LookupEnv("KILN_AUTH_ED25519_KEYS")
 	if strings.TrimSpace(list) == "" {
 		return []auth.Key{{ID: "hs1", Secret: derive(secret, "kiln-access-token")}}, nil
@@ -123,6 +130,37 @@ func signingKeys(cfg Config, secret []byte) ([]auth.Key, error) {
 			return nil, errors.New("KILN_AUTH_ED25519_KEYS: want kid:base64-of-a-32-byte-seed, comma-separated")
 		}
 		keys = append(keys, auth.Key{ID: kid, Private: ed25519.NewKeyFromSeed(seed)})
+	}
+	return keys, nil
+}
+
+// rsaKeys reads RS256 keys from KILN_AUTH_RSA_KEY_FILES ("kid:/path/key.pem,…", PKCS#8 or
+// PKCS#1 PEM; the first signs, all verify).
+func rsaKeys(list string) ([]auth.Key, error) {
+	var keys []auth.Key
+	for _, item := range strings.Split(list, ",") {
+		kid, path, ok := strings.Cut(strings.TrimSpace(item), ":")
+		if !ok || kid == "" {
+			return nil, errors.New("KILN_AUTH_RSA_KEY_FILES: want kid:/path/to/key.pem, comma-separated")
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("RSA key %s: %w", kid, err)
+		}
+		block, _ := pem.Decode(raw)
+		if block == nil {
+			return nil, fmt.Errorf("RSA key %s: not PEM", kid)
+		}
+		key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			parsed, err8 := x509.ParsePKCS8PrivateKey(block.Bytes)
+			k, ok := parsed.(*rsa.PrivateKey)
+			if err8 != nil || !ok {
+				return nil, fmt.Errorf("RSA key %s: not an RSA private key", kid)
+			}
+			key = k
+		}
+		keys = append(keys, auth.Key{ID: kid, RSA: key})
 	}
 	return keys, nil
 }

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -23,18 +25,42 @@ type Claims struct {
 	SessionID string   `json:"sid,omitempty"`
 }
 
-// Key is one signing key. HS256 keys are secrets; EdDSA keys are Ed25519 private keys.
+// Key is one signing key: an HS256 secret, an Ed25519 key (EdDSA) or an RSA key (RS256).
 type Key struct {
 	ID      string
 	Secret  []byte             // HS256
 	Private ed25519.PrivateKey // EdDSA
+	RSA     *rsa.PrivateKey    // RS256
 }
 
 func (k Key) method() jwt.SigningMethod {
-	if k.Private != nil {
+	switch {
+	case k.Private != nil:
 		return jwt.SigningMethodEdDSA
+	case k.RSA != nil:
+		return jwt.SigningMethodRS256
 	}
 	return jwt.SigningMethodHS256
+}
+
+func (k Key) signKey() any {
+	switch {
+	case k.Private != nil:
+		return k.Private
+	case k.RSA != nil:
+		return k.RSA
+	}
+	return k.Secret
+}
+
+func (k Key) verifyKey() any {
+	switch {
+	case k.Private != nil:
+		return k.Private.Public()
+	case k.RSA != nil:
+		return &k.RSA.PublicKey
+	}
+	return k.Secret
 }
 
 // TokenConfig configures a Tokens issuer/verifier.
@@ -62,7 +88,10 @@ func (c TokenConfig) validate() error {
 		if k.method() != first {
 			return errors.New("all token keys must use the same algorithm")
 		}
-		if k.Private == nil && len(k.Secret) < MinSecretLen {
+		if k.RSA != nil && k.RSA.N.BitLen() < 2048 {
+			return errors.New("RSA token keys must have at least 2048 bits")
+		}
+		if k.Private == nil && k.RSA == nil && len(k.Secret) < MinSecretLen {
 			return fmt.Errorf("HS256 secrets must be at least %d bytes", MinSecretLen)
 		}
 		if k.ID == "" || seen[k.ID] {
@@ -127,11 +156,7 @@ func (t *Tokens) IssueAt(subject string, roles []string, sessionID string, now t
 	}, Roles: roles, SessionID: sessionID}
 	tok := jwt.NewWithClaims(t.method, claims)
 	tok.Header["kid"] = key.ID
-	var signKey any = key.Secret
-	if key.Private != nil {
-		signKey = key.Private
-	}
-	s, err := tok.SignedString(signKey)
+	s, err := tok.SignedString(key.signKey())
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
@@ -154,10 +179,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 		if !ok {
 			return nil, errors.New("unknown key id")
 		}
-		if key.Private != nil {
-			return key.Private.Public(), nil
-		}
-		return key.Secret, nil
+		return key.verifyKey(), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -171,22 +193,28 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 // JWK is one public key in a JWKS document.
 type JWK struct {
 	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
 	Kid string `json:"kid"`
 	Alg string `json:"alg"`
 	Use string `json:"use"`
 }
 
-// JWKS returns the public keys (EdDSA only; HS256 secrets are never published).
+// JWKS returns the public keys (EdDSA and RS256; HS256 secrets are never published).
 func (t *Tokens) JWKS() []JWK {
 	var out []JWK
+	b64 := base64.RawURLEncoding
 	for _, k := range t.cfg.Keys {
-		if k.Private == nil {
-			continue
+		switch {
+		case k.Private != nil:
+			pub := k.Private.Public().(ed25519.PublicKey)
+			out = append(out, JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(pub), Kid: k.ID, Alg: "EdDSA", Use: "sig"})
+		case k.RSA != nil:
+			e := big.NewInt(int64(k.RSA.E)).Bytes()
+			out = append(out, JWK{Kty: "RSA", N: b64.EncodeToString(k.RSA.N.Bytes()), E: b64.EncodeToString(e), Kid: k.ID, Alg: "RS256", Use: "sig"})
 		}
-		pub := k.Private.Public().(ed25519.PublicKey)
-		out = append(out, JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: k.ID, Alg: "EdDSA", Use: "sig"})
 	}
 	return out
 }

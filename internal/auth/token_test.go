@@ -149,3 +149,30 @@ func TestRS256TokensAreRefusedByAnHS256Server(t *testing.T) {
 	_, err = tk.Verify(raw)
 	require.ErrorIs(t, err, ErrInvalidToken)
 }
+
+func TestRS256KeysAndJWKS(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tk, err := NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "r1", RSA: key}}, Now: c.Now})
+	require.NoError(t, err)
+	raw, err := tk.Issue("u", nil, "")
+	require.NoError(t, err)
+	_, err = tk.Verify(raw)
+	require.NoError(t, err)
+	jwks := tk.JWKS()
+	require.Len(t, jwks, 1)
+	require.Equal(t, "RSA", jwks[0].Kty)
+	require.Equal(t, "AQAB", jwks[0].E)
+	// HS256 signed with the public key's bytes (the classic confusion) is refused.
+	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "kiln", "aud": "shop", "sub": "u", "iat": c.now.Unix(), "exp": c.now.Add(time.Minute).Unix()})
+	forged.Header["kid"] = "r1"
+	s, err := forged.SignedString(key.PublicKey.N.Bytes())
+	require.NoError(t, err)
+	_, err = tk.Verify(s)
+	require.ErrorIs(t, err, ErrInvalidToken)
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	_, err = NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "s", RSA: small}}})
+	require.Error(t, err)
+}
