@@ -82,6 +82,10 @@ func (o *OIDC) config(ctx context.Context, name string) (*oauth2.Config, *oidc.P
 	if p == nil {
 		return nil, nil, service.Errorf(service.CodeNotFound, "no login provider %q", name)
 	}
+	if p.cfg.GitHub {
+		return &oauth2.Config{ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret, RedirectURL: o.callbackURL(name),
+			Scopes: p.cfg.Scopes, Endpoint: oauth2.Endpoint{AuthURL: p.cfg.AuthURL, TokenURL: p.cfg.TokenURL}}, nil, nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.provider == nil {
@@ -123,6 +127,13 @@ func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request, name string) (*T
 	tok, err := conf.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(st.Verifier))
 	if err != nil {
 		return nil, service.Errorf(service.CodeUnauthorized, "the provider did not accept the login code")
+	}
+	if p := o.providers[name]; p.cfg.GitHub {
+		email, err := githubEmail(r.Context(), conf.Client(r.Context(), tok), p.cfg.APIURL)
+		if err != nil {
+			return nil, err
+		}
+		return o.accounts.loginVerifiedEmail(r.Context(), email)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := prov.Verifier(&oidc.Config{ClientID: conf.ClientID}).Verify(r.Context(), raw)

@@ -85,9 +85,11 @@ func (w *walker) rule(e entry) *Rule {
 }
 
 func (w *walker) provider(e entry) *Provider {
-	p := &Provider{Pos: e.pos, Name: e.key, Scopes: []string{"openid", "email", "profile"}}
+	p := &Provider{Pos: e.pos, Name: e.key}
 	var preset string
-	entries, _ := w.mapping(e.value, "provider "+e.key, "preset", "issuer", "client_id", "client_secret", "scopes")
+	var scopesSet bool
+	entries, _ := w.mapping(e.value, "provider "+e.key, "preset", "issuer", "client_id", "client_secret", "scopes",
+		"auth_url", "token_url", "api_url")
 	for _, pe := range entries {
 		what := "providers." + e.key + "." + pe.key
 		switch pe.key {
@@ -100,27 +102,53 @@ func (w *walker) provider(e entry) *Provider {
 		case "client_secret":
 			p.ClientSecret = w.str(pe.value, what)
 		case "scopes":
-			p.Scopes = w.strings(pe.value, what)
+			p.Scopes, scopesSet = w.strings(pe.value, what), true
+		case "auth_url":
+			p.AuthURL = w.str(pe.value, what)
+		case "token_url":
+			p.TokenURL = w.str(pe.value, what)
+		case "api_url":
+			p.APIURL = strings.TrimSuffix(w.str(pe.value, what), "/")
 		}
 	}
-	if preset != "" {
+	w.applyPreset(p, preset, scopesSet)
+	w.checkProvider(p)
+	return p
+}
+
+func (w *walker) applyPreset(p *Provider, preset string, scopesSet bool) {
+	if !scopesSet {
+		p.Scopes = []string{"openid", "email", "profile"}
+	}
+	switch preset {
+	case "":
+	case "github":
+		p.GitHub = true
+		p.AuthURL = cmpOrStr(p.AuthURL, "https://github.com/login/oauth/authorize")
+		p.TokenURL = cmpOrStr(p.TokenURL, "https://github.com/login/oauth/access_token")
+		p.APIURL = cmpOrStr(p.APIURL, "https://api.github.com")
+		if !scopesSet {
+			p.Scopes = []string{"read:user", "user:email"}
+		}
+	default:
 		issuer, ok := presetIssuers[preset]
 		if !ok {
-			w.add(p.Pos, "provider %s: unknown preset %q (known: google; use issuer: for any OIDC provider)", p.Name, preset)
+			w.add(p.Pos, "provider %s: unknown preset %q (known: google, github; use issuer: for any OIDC provider)", p.Name, preset)
 		}
-		if p.Issuer == "" {
-			p.Issuer = issuer
-		}
+		p.Issuer = cmpOrStr(p.Issuer, issuer)
 	}
+}
+
+func (w *walker) checkProvider(p *Provider) {
 	switch {
 	case !identRe.MatchString(p.Name):
 		w.add(p.Pos, "provider name %q must be lowercase letters, digits and _", p.Name)
-	case p.Issuer == "":
-		w.add(p.Pos, "provider %s needs issuer: <OIDC issuer URL> or preset: google", p.Name)
 	case p.ClientID == "":
 		w.add(p.Pos, "provider %s needs client_id", p.Name)
+	case p.GitHub:
+	case p.Issuer == "":
+		w.add(p.Pos, "provider %s needs issuer: <OIDC issuer URL>, or preset: google or github", p.Name)
 	case !slices.Contains(p.Scopes, "openid"):
 		w.add(p.Pos, "provider %s: scopes must include openid", p.Name)
 	}
-	return p
 }

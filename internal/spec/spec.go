@@ -168,6 +168,12 @@ type Provider struct {
 	ClientID     string
 	ClientSecret string
 	Scopes       []string
+	// GitHub (preset: github) speaks OAuth2 without OIDC: these endpoints replace discovery.
+	// They default to github.com; set them for GitHub Enterprise Server.
+	GitHub   bool
+	AuthURL  string
+	TokenURL string
+	APIURL   string
 }
 
 // Field is one declared field of a resource.
