@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,4 +62,37 @@ func TestInstancesShareRateLimitsThroughRedis(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, get(a), "the 61st request, whichever instance gets it")
 	require.Equal(t, http.StatusTooManyRequests, get(b))
+}
+
+func TestLoginBackOffIsSharedThroughRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := testdb.RedisURL(t)
+	pgURL := testdb.PostgresURL(t)
+	var p [6]byte
+	_, _ = rand.Read(p[:])
+	env := map[string]string{"KILN_REDIS_URL": redisURL, "KILN_REDIS_PREFIX": "kiln-test-" + hex.EncodeToString(p[:]) + ":",
+		"KILN_RATE_AUTH": "1000/min"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	migrations := filepath.Join(t.TempDir(), "migrations")
+	start := func() *httptest.Server {
+		app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: t.TempDir(),
+			MigrationsDir: migrations, DatabaseURL: pgURL, Dev: true, LookupEnv: lookup, AuthSecret: testSecret})
+		require.NoError(t, err)
+		srv := httptest.NewServer(app.Handler())
+		t.Cleanup(func() { srv.Close(); _ = app.Close() })
+		return srv
+	}
+	a, b := start(), start()
+	login := func(srv *httptest.Server) int {
+		res, err := http.Post(srv.URL+"/api/auth/login", "application/json", strings.NewReader(`{"email":"victim@example.com","password":"guess"}`))
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := 0; i < 5; i++ {
+		require.Equal(t, http.StatusUnauthorized, login(a))
+		require.Equal(t, http.StatusUnauthorized, login(b))
+	}
+	require.Equal(t, http.StatusTooManyRequests, login(a), "ten failures across instances lock the email")
+	require.Equal(t, http.StatusTooManyRequests, login(b))
 }

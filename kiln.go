@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/migrate"
@@ -79,6 +81,7 @@ type App struct {
 	log      *slog.Logger
 	closers  []func() error
 	oidc     *auth.OIDC
+	redis    *redis.Client // nil without redis.url
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -122,30 +125,31 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger}
-	if err := app.prepareSchema(ctx, cfg); err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	if err := st.PrepareStatements(ctx); err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	if err := app.build(cfg); err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	limiter, err := app.limiter(ctx)
-	if err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	app.server, err = server.New(server.Config{Spec: s, Service: app.Service, Store: st, Logger: cfg.Logger,
-		Accounts: app.Accounts, Limiter: limiter, OIDC: app.oidc})
-	if err != nil {
-		_ = st.Close()
+	if err := app.assemble(ctx, cfg); err != nil {
+		_ = app.Close()
 		return nil, err
 	}
 	return app, nil
+}
+
+// assemble readies the schema and wires everything that runs on the store.
+func (a *App) assemble(ctx context.Context, cfg Config) error {
+	if err := a.prepareSchema(ctx, cfg); err != nil {
+		return err
+	}
+	if err := a.Store.PrepareStatements(ctx); err != nil {
+		return err
+	}
+	if err := a.connectRedis(ctx); err != nil {
+		return err
+	}
+	if err := a.build(cfg); err != nil {
+		return err
+	}
+	var err error
+	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc})
+	return err
 }
 
 func (a *App) prepareSchema(ctx context.Context, cfg Config) error {

@@ -64,7 +64,7 @@ func (a *App) build(cfg Config) error {
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
 		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger,
-		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}})
+		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -25,14 +27,17 @@ type AccountsConfig struct {
 	Keys     *Keys
 	Mailer   Mailer
 	Logger   *slog.Logger
-	Now      func() time.Time
+	// Redis, when set, shares the failed-login counts between instances (keys under RedisPrefix).
+	Redis       *redis.Client
+	RedisPrefix string
+	Now         func() time.Time
 }
 
 // Accounts runs sign-up, login, refresh, logout and request authentication.
 type Accounts struct {
 	cfg      AccountsConfig
 	resource *spec.Resource
-	failures *failures
+	failures failureCounter
 	roles    sync.Map // account id → cachedRole: saves a query per authenticated request
 }
 
@@ -65,7 +70,7 @@ func NewAccounts(cfg AccountsConfig) (*Accounts, error) {
 		cfg.Now = time.Now
 	}
 	return &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account),
-		failures: newFailures(cfg.Now)}, nil
+		failures: failureCounterFor(cfg)}, nil
 }
 
 // Resource is the account resource.
@@ -111,7 +116,7 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 // repeated failures for an email or an address are refused for a while (429).
 func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*TokenPair, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if wait := a.failures.blocked(email, ip); wait > 0 {
+	if wait := a.failures.blocked(ctx, email, ip); wait > 0 {
 		return nil, &service.Error{Code: service.CodeRateLimited, Message: "too many failed logins: try again later", RetryAfter: wait}
 	}
 	rec, err := a.byEmail(ctx, email)
@@ -120,16 +125,16 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*Toke
 	}
 	if rec == nil {
 		a.cfg.Hasher.VerifyDummy(ctx, password)
-		a.failures.add(email, ip)
+		a.failures.add(ctx, email, ip)
 		return nil, errBadLogin
 	}
 	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
 	ok, rehash, err := a.cfg.Hasher.Verify(ctx, password, hash)
 	if err != nil || !ok || a.disabled(rec) {
-		a.failures.add(email, ip)
+		a.failures.add(ctx, email, ip)
 		return nil, errBadLogin
 	}
-	a.failures.clear(email, ip)
+	a.failures.clear(ctx, email, ip)
 	if rehash {
 		a.upgradeHash(ctx, rec, password)
 	}
@@ -284,4 +289,11 @@ func copyMap(in map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+func failureCounterFor(cfg AccountsConfig) failureCounter {
+	if cfg.Redis != nil {
+		return &redisFailures{client: cfg.Redis, prefix: cfg.RedisPrefix}
+	}
+	return newFailures(cfg.Now)
 }

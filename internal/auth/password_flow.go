@@ -62,10 +62,10 @@ func renameField(err error, from, to string) error {
 // RequestReset mails a single-use reset link when the email has an account. It answers the
 // same either way, so it tells nobody which emails have accounts.
 func (a *Accounts) RequestReset(ctx context.Context, email, ip string) error {
-	if wait := a.failures.blocked(email, ip); wait > 0 {
+	if wait := a.failures.blocked(ctx, email, ip); wait > 0 {
 		return &service.Error{Code: service.CodeRateLimited, Message: "too many requests: try again later", RetryAfter: wait}
 	}
-	a.failures.add("reset:"+email, ip) // resets count against the same budget as failed logins
+	a.failures.add(ctx, "reset:"+email, ip) // resets count against the same budget as failed logins
 	rec, err := a.byEmail(ctx, email)
 	if err != nil || rec == nil || a.disabled(rec) {
 		return err
