@@ -2,6 +2,7 @@ package kiln_test
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -44,4 +45,22 @@ func TestAPIKeysAreScoped(t *testing.T) {
 		bad := b.do("POST", "/api/auth/keys", map[string]any{"name": "", "role": "root", "scopes": []string{"nope:read"}})
 		require.Equal(t, map[string]string{"name": "required", "role": "enum", "scopes": "invalid_scope"}, fieldCodes(bad.body))
 	})
+}
+
+func TestAPIKeysHaveTheirOwnRateLimit(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	b := setup(t, "sqlite", strings.Replace(string(src), "${KILN_RATE_API_KEY:-1200/min}", "3/min", 1))
+	key := func() string {
+		res := b.do("POST", "/api/auth/keys", map[string]any{"name": "k", "role": "staff", "scopes": []string{"*:read"}})
+		require.Equal(t, http.StatusCreated, res.status)
+		return res.body["key"].(string)
+	}
+	k1, k2 := key(), key()
+	for i := 0; i < 3; i++ {
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil, bearer(k1)...).status)
+	}
+	require.Equal(t, http.StatusTooManyRequests, b.do("GET", "/api/products", nil, bearer(k1)...).status)
+	require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil, bearer(k2)...).status, "each key has its own bucket")
 }

@@ -185,7 +185,7 @@ func (w *walker) redis(n ast.Node, r *Redis) {
 }
 
 func (w *walker) rateLimits(n ast.Node, rl *RateLimits) {
-	entries, _ := w.mapping(n, "server.rate_limits", "anonymous", "account", "auth")
+	entries, _ := w.mapping(n, "server.rate_limits", "anonymous", "account", "api_key", "auth")
 	for _, e := range entries {
 		text := w.str(e.value, "rate_limits."+e.key)
 		if text == "" || text == "off" {
@@ -201,6 +201,8 @@ func (w *walker) rateLimits(n ast.Node, rl *RateLimits) {
 			rl.Anonymous = l
 		case "account":
 			rl.Account = l
+		case "api_key":
+			rl.APIKey = l
 		case "auth":
 			rl.Auth = l
 		}

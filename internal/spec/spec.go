@@ -85,6 +85,7 @@ type Server struct {
 type RateLimits struct {
 	Anonymous ratelimit.Limit // per client address, for requests without credentials
 	Account   ratelimit.Limit // per account
+	APIKey    ratelimit.Limit // per API key; the account limit when unset
 	Auth      ratelimit.Limit // per client address, on the auth endpoints
 }
 

@@ -25,6 +25,11 @@ func (h *Handler) limit(w http.ResponseWriter, r *http.Request, p *service.Princ
 	switch {
 	case authGroup:
 		key, lim = "auth:"+h.clientIP(r), rl.Auth
+	case p != nil && p.KeyID != "":
+		key, lim = "key:"+p.KeyID, rl.APIKey
+		if lim.Requests == 0 {
+			lim = rl.Account
+		}
 	case p != nil:
 		key, lim = "acct:"+p.ID, rl.Account
 	}
