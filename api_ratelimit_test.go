@@ -34,22 +34,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 
 func TestInstancesShareRateLimitsThroughRedis(t *testing.T) {
 	t.Parallel()
-	redisURL := testdb.RedisURL(t)
-	pgURL := testdb.PostgresURL(t)
-	var p [6]byte
-	_, _ = rand.Read(p[:])
-	env := map[string]string{"KILN_REDIS_URL": redisURL, "KILN_REDIS_PREFIX": "kiln-test-" + hex.EncodeToString(p[:]) + ":"}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	migrations := filepath.Join(t.TempDir(), "migrations")
-	start := func() *httptest.Server {
-		app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: t.TempDir(),
-			MigrationsDir: migrations, DatabaseURL: pgURL, Dev: true, LookupEnv: lookup, AuthSecret: testSecret})
-		require.NoError(t, err)
-		srv := httptest.NewServer(app.Handler())
-		t.Cleanup(func() { srv.Close(); _ = app.Close() })
-		return srv
-	}
-	a, b := start(), start()
+	a, b := twoInstances(t, nil)
 	get := func(srv *httptest.Server) int {
 		res, err := http.Get(srv.URL + "/api/products")
 		require.NoError(t, err)
@@ -66,23 +51,7 @@ func TestInstancesShareRateLimitsThroughRedis(t *testing.T) {
 
 func TestLoginBackOffIsSharedThroughRedis(t *testing.T) {
 	t.Parallel()
-	redisURL := testdb.RedisURL(t)
-	pgURL := testdb.PostgresURL(t)
-	var p [6]byte
-	_, _ = rand.Read(p[:])
-	env := map[string]string{"KILN_REDIS_URL": redisURL, "KILN_REDIS_PREFIX": "kiln-test-" + hex.EncodeToString(p[:]) + ":",
-		"KILN_RATE_AUTH": "1000/min"}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	migrations := filepath.Join(t.TempDir(), "migrations")
-	start := func() *httptest.Server {
-		app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: t.TempDir(),
-			MigrationsDir: migrations, DatabaseURL: pgURL, Dev: true, LookupEnv: lookup, AuthSecret: testSecret})
-		require.NoError(t, err)
-		srv := httptest.NewServer(app.Handler())
-		t.Cleanup(func() { srv.Close(); _ = app.Close() })
-		return srv
-	}
-	a, b := start(), start()
+	a, b := twoInstances(t, map[string]string{"KILN_RATE_AUTH": "1000/min"})
 	login := func(srv *httptest.Server) int {
 		res, err := http.Post(srv.URL+"/api/auth/login", "application/json", strings.NewReader(`{"email":"victim@example.com","password":"guess"}`))
 		require.NoError(t, err)
@@ -95,4 +64,28 @@ func TestLoginBackOffIsSharedThroughRedis(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, login(a), "ten failures across instances lock the email")
 	require.Equal(t, http.StatusTooManyRequests, login(b))
+}
+
+// twoInstances starts two shop instances on one PostgreSQL schema and one Redis, with a key
+// prefix of their own; extra adds environment settings.
+func twoInstances(t *testing.T, extra map[string]string) (*httptest.Server, *httptest.Server) {
+	redisURL := testdb.RedisURL(t)
+	pgURL := testdb.PostgresURL(t)
+	var p [6]byte
+	_, _ = rand.Read(p[:])
+	env := map[string]string{"KILN_REDIS_URL": redisURL, "KILN_REDIS_PREFIX": "kiln-test-" + hex.EncodeToString(p[:]) + ":"}
+	for k, v := range extra {
+		env[k] = v
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	migrations := filepath.Join(t.TempDir(), "migrations")
+	start := func() *httptest.Server {
+		app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: t.TempDir(),
+			MigrationsDir: migrations, DatabaseURL: pgURL, Dev: true, LookupEnv: lookup, AuthSecret: testSecret})
+		require.NoError(t, err)
+		srv := httptest.NewServer(app.Handler())
+		t.Cleanup(func() { srv.Close(); _ = app.Close() })
+		return srv
+	}
+	return start(), start()
 }
