@@ -44,6 +44,8 @@ func (e *TestEnv) DefaultRole() string {
 	return e.app.Spec.Roles[0]
 }
 
+// account is the test account for role; "role:name" is another account with the same role
+// (as: customer:other reads a record another customer owns).
 func (e *TestEnv) account(ctx context.Context, role string) (string, error) {
 	if e.app.Accounts == nil {
 		return "", ErrNoAccounts
@@ -53,7 +55,8 @@ func (e *TestEnv) account(ctx context.Context, role string) (string, error) {
 	if id, ok := e.accounts[role]; ok {
 		return id, nil
 	}
-	rec, err := e.app.CreateAccount(ctx, "selftest-"+role+"-"+time.Now().Format("150405.000000")+"@example.test", role, "", "")
+	name := strings.ReplaceAll(role, ":", "-")
+	rec, err := e.app.CreateAccount(ctx, "selftest-"+name+"-"+time.Now().Format("150405.000000")+"@example.test", roleOf(role), "", "")
 	if err != nil {
 		return "", fmt.Errorf("test account for role %s: %w", role, err)
 	}
@@ -88,7 +91,7 @@ func (e *TestEnv) APIKey(ctx context.Context, role string) (string, error) {
 	if e.app.Accounts == nil {
 		return "", ErrNoAccounts
 	}
-	_, secret, err := e.app.Accounts.Keys().Create(ctx, auth.APIKey{Name: "selftest", Role: role, Scopes: []string{"*:*"}}, time.Hour)
+	_, secret, err := e.app.Accounts.Keys().Create(ctx, auth.APIKey{Name: "selftest", Role: roleOf(role), Scopes: []string{"*:*"}}, time.Hour)
 	return secret, err
 }
 

@@ -97,6 +97,7 @@ fuzz ./internal/auth FuzzVerify
 fuzz ./internal/expr FuzzRuleCompile
 fuzz ./internal/selftest FuzzParseSentence
 fuzz ./internal/selftest FuzzExpand
+fuzz ./internal/selftest FuzzEncodeQuery
 
 say "summary"
 summary="$passed passed, $failed failed"

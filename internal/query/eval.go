@@ -122,3 +122,18 @@ func cmp3(less, more bool) int {
 	}
 	return 0
 }
+
+// CompareValues orders two values of one field as the store sorts them ascending: nil
+// first, then by value (-1, 0 or 1). Values of different kinds compare as equal.
+func CompareValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	n, _ := order(a, b)
+	return n
+}

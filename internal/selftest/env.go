@@ -20,6 +20,10 @@ type Env interface {
 	Count(ctx context.Context, resource string, where map[string]any) (int64, error)
 	// Stored returns the stored value of a field of one record, as text ("29.99").
 	Stored(ctx context.Context, resource, id, field string) (string, error)
+	// Rows are the ids a list request (path and query) should return across all its pages,
+	// in order: the role's access rule ("" is anonymous), the filter and the sort evaluated in
+	// memory over every stored record, independently of the SQL the API runs.
+	Rows(ctx context.Context, role, pathAndQuery string) ([]string, error)
 	// CheckSchema validates a response against the API's OpenAPI document; nil when it conforms.
 	CheckSchema(req *http.Request, status int, header http.Header, body []byte) error
 }

@@ -6,6 +6,7 @@ package selftest
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -16,6 +17,8 @@ type File struct {
 	Path     string
 	Endpoint string // "METHOD /path"
 	As       string // role of {valid_token}, for every case unless a case says otherwise
+	// Defaults, when given, is what cases inherit instead of the first case's request.
+	Defaults *Case
 	Cases    []*Case
 }
 
@@ -34,6 +37,20 @@ type Request struct {
 	Headers map[string]string
 	Body    any
 	HasBody bool
+	// RawBody is sent as it is (placeholders filled): for malformed JSON.
+	RawBody    string
+	HasRawBody bool
+	// BodySize sends a JSON object of exactly this many bytes: for size limits.
+	BodySize int
+}
+
+// PageCheck follows next_cursor from the first page to the last and checks the rows seen.
+type PageCheck struct {
+	// EachRowOnce: every row the query selects appears exactly once (compared with the store).
+	EachRowOnce bool
+	// MatchInMemory: the rows and their order equal the access rule, filter and sort
+	// evaluated in memory over every stored record.
+	MatchInMemory bool
 }
 
 // Expected is what a case checks.
@@ -47,6 +64,8 @@ type Expected struct {
 	StrictFields string
 	// ResponseSchema validates the body against the OpenAPI document.
 	ResponseSchema bool
+	// Pages walks a list's pages; nil for other requests.
+	Pages *PageCheck
 }
 
 // LoadFile reads and checks one test file; unknown keys are errors.
@@ -55,6 +74,11 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read test file: %w", err)
 	}
+	return ParseFile(path, raw)
+}
+
+// ParseFile reads a test file's text; path names it in errors and reports.
+func ParseFile(path string, raw []byte) (*File, error) {
 	var doc yaml.MapSlice
 	if err := yaml.UnmarshalWithOptions(raw, &doc, yaml.UseOrderedMap()); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -66,6 +90,12 @@ func LoadFile(path string) (*File, error) {
 			f.Endpoint = fmt.Sprint(item.Value)
 		case "as":
 			f.As = fmt.Sprint(item.Value)
+		case "defaults":
+			d, err := parseDefaults(item.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			f.Defaults = d
 		case "test_cases":
 			cases, ok := item.Value.(yaml.MapSlice)
 			if !ok {
@@ -79,7 +109,7 @@ func LoadFile(path string) (*File, error) {
 				f.Cases = append(f.Cases, tc)
 			}
 		default:
-			return nil, fmt.Errorf("%s: unknown key %q (endpoint, as, test_cases)", path, key)
+			return nil, fmt.Errorf("%s: unknown key %q (endpoint, as, defaults, test_cases)", path, key)
 		}
 	}
 	if len(f.Cases) == 0 {
@@ -113,6 +143,18 @@ func parseCase(name string, v any) (*Case, error) {
 	return c, nil
 }
 
+// parseDefaults reads the file-level defaults: a request and a role, no expectations.
+func parseDefaults(v any) (*Case, error) {
+	d, err := parseCase("defaults", v)
+	if err != nil {
+		return nil, err
+	}
+	if d.Expected.Status != 0 || d.Expected.Pages != nil || len(d.Expected.ResponseContains) > 0 {
+		return nil, fmt.Errorf("defaults: only request and as are inherited, not expected")
+	}
+	return d, nil
+}
+
 func parseRequest(r *Request, v any) error {
 	m, ok := v.(yaml.MapSlice)
 	if !ok {
@@ -132,8 +174,16 @@ func parseRequest(r *Request, v any) error {
 			}
 		case "body":
 			r.Body, r.HasBody = plain(item.Value), true
+		case "raw_body":
+			r.RawBody, r.HasRawBody = fmt.Sprint(item.Value), true
+		case "body_size":
+			n, err := strconv.Atoi(fmt.Sprint(item.Value))
+			if err != nil || n < 2 {
+				return fmt.Errorf("request.body_size must be a number of bytes (2 or more)")
+			}
+			r.BodySize = n
 		default:
-			return fmt.Errorf("unknown request key %q (method, path, headers, body)", key)
+			return fmt.Errorf("unknown request key %q (method, path, headers, body, raw_body, body_size)", key)
 		}
 	}
 	return nil
@@ -175,11 +225,37 @@ func parseExpected(e *Expected, v any) error {
 			e.StrictFields = fmt.Sprint(item.Value)
 		case "response_schema":
 			e.ResponseSchema = fmt.Sprint(item.Value) == "true"
+		case "pages":
+			pc, err := parsePages(item.Value)
+			if err != nil {
+				return err
+			}
+			e.Pages = pc
 		default:
-			return fmt.Errorf("unknown expected key %q (status, headers, response_contains, max_response_time, database_check, strict_fields, response_schema)", key)
+			return fmt.Errorf("unknown expected key %q (status, headers, response_contains, max_response_time, database_check, strict_fields, response_schema, pages)", key)
 		}
 	}
 	return nil
+}
+
+func parsePages(v any) (*PageCheck, error) {
+	m, ok := v.(yaml.MapSlice)
+	if !ok {
+		return nil, fmt.Errorf("expected.pages must be a mapping (each_row_once, match_in_memory)")
+	}
+	pc := &PageCheck{}
+	for _, item := range m {
+		on := fmt.Sprint(item.Value) == "true"
+		switch key := fmt.Sprint(item.Key); key {
+		case "each_row_once":
+			pc.EachRowOnce = on
+		case "match_in_memory":
+			pc.MatchInMemory = on
+		default:
+			return nil, fmt.Errorf("unknown expected.pages key %q (each_row_once, match_in_memory)", key)
+		}
+	}
+	return pc, nil
 }
 
 // plain turns ordered YAML maps into plain maps (for bodies and checks).
@@ -201,11 +277,15 @@ func plain(v any) any {
 	return v
 }
 
-// inherit gives every case the first case's request where it says nothing: method and path
-// from endpoint:, headers merged key by key, the body replaced only when a case has one.
+// inherit gives every case the first case's request (or the defaults: block's) where it says
+// nothing: method and path from endpoint:, headers merged key by key, the body replaced only
+// when a case has one.
 func (f *File) inherit() error {
 	method, path, _ := strings.Cut(strings.TrimSpace(f.Endpoint), " ")
-	first := f.Cases[0].Request
+	first, role := f.Cases[0].Request, f.As
+	if f.Defaults != nil {
+		first, role = f.Defaults.Request, firstOf(f.Defaults.As, f.As)
+	}
 	for _, c := range f.Cases {
 		r := &c.Request
 		r.Method = firstOf(r.Method, first.Method, strings.ToUpper(method))
@@ -218,13 +298,14 @@ func (f *File) inherit() error {
 			merged[k] = v
 		}
 		r.Headers = merged
-		if !r.HasBody && first.HasBody {
-			r.Body, r.HasBody = first.Body, true
+		if !r.HasBody && !r.HasRawBody && r.BodySize == 0 {
+			r.Body, r.HasBody = first.Body, first.HasBody
+			r.RawBody, r.HasRawBody, r.BodySize = first.RawBody, first.HasRawBody, first.BodySize
 		}
 		if r.Method == "" || r.Path == "" {
 			return fmt.Errorf("%s: case %s has no method and path (set endpoint: METHOD /path)", f.Path, c.Name)
 		}
-		c.As = firstOf(c.As, f.As)
+		c.As = firstOf(c.As, role)
 	}
 	return nil
 }

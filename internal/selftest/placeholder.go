@@ -3,7 +3,7 @@ package selftest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"strings"
@@ -24,10 +24,11 @@ type expander struct {
 	unique   string
 }
 
+// newUnique is ten random digits: digits fit most patterns a unique field may have.
 func newUnique() string {
-	var b [4]byte
+	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return fmt.Sprintf("%010d", binary.BigEndian.Uint64(b[:])%1e10)
 }
 
 // expand replaces placeholders in strings anywhere inside v.
@@ -151,4 +152,30 @@ func (x *expander) expected(e Expected) (Expected, error) {
 	e.ResponseContains, _ = rc.([]any)
 	e.DatabaseCheck, _ = dc.([]any)
 	return e, nil
+}
+
+// lookupAll follows a dotted path where a * segment stands for every element of a list
+// (errors.*.field): the values found, none when the path leads nowhere.
+func lookupAll(v any, path string) []any {
+	head, rest, more := strings.Cut(path, ".")
+	if head == "*" {
+		list, _ := v.([]any)
+		var out []any
+		for _, e := range list {
+			if more {
+				out = append(out, lookupAll(e, rest)...)
+			} else {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	next, ok := lookupPath(v, head)
+	switch {
+	case !ok:
+		return nil
+	case !more:
+		return []any{next}
+	}
+	return lookupAll(next, rest)
 }

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,8 +52,8 @@ func (r *Runner) RunFile(ctx context.Context, f *File) []Result {
 		role := firstOf(c.As, r.Env.DefaultRole())
 		x := &expander{ctx: ctx, env: r.Env, role: role, captures: captures, lookup: r.Lookup, unique: unique}
 		res := r.runCase(ctx, f, c, x)
-		if i > 0 && res.Status == 400 && len(res.Failures) == 0 {
-			res.Failures = impliedFieldChecks(f.Cases[0], c, captures[c.Name])
+		if base := baseCase(f, i); base != nil && res.Status == 400 && len(res.Failures) == 0 {
+			res.Failures = impliedFieldChecks(base, c, captures[c.Name])
 			res.Passed = len(res.Failures) == 0
 		}
 		out = append(out, res)
@@ -88,6 +92,9 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 		return res
 	}
 	res.Failures = append(res.Failures, r.checkResponse(e, req, resp, raw, body, res.Duration)...)
+	if len(res.Failures) == 0 && e.Pages != nil {
+		res.Failures = append(res.Failures, r.checkPages(ctx, req, body, e.Pages, x.principal(c))...)
+	}
 	if len(res.Failures) == 0 {
 		for _, chk := range e.DatabaseCheck {
 			if msg := r.databaseCheck(ctx, c, body, chk); msg != "" {
@@ -136,17 +143,15 @@ func (r *Runner) buildRequest(ctx context.Context, c *Case, x *expander) (*http.
 	if err != nil {
 		return nil, "", err
 	}
-	var raw []byte
-	if c.Request.HasBody {
-		b, err := x.expand(c.Request.Body)
-		if err != nil {
-			return nil, "", err
-		}
-		if raw, err = json.Marshal(b); err != nil {
-			return nil, "", fmt.Errorf("body: %w", err)
-		}
+	target, err := encodeQuery(path.(string))
+	if err != nil {
+		return nil, "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, c.Request.Method, strings.TrimSuffix(r.Env.URL(), "/")+path.(string), bytes.NewReader(raw))
+	raw, err := requestBody(c.Request, x)
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Request.Method, strings.TrimSuffix(r.Env.URL(), "/")+target, bytes.NewReader(raw))
 	if err != nil {
 		return nil, "", err
 	}
@@ -155,9 +160,84 @@ func (r *Runner) buildRequest(ctx context.Context, c *Case, x *expander) (*http.
 		if err != nil {
 			return nil, "", err
 		}
-		req.Header.Set(k, ev.(string))
+		if ev != "" { // an empty value removes an inherited header
+			req.Header.Set(k, ev.(string))
+		}
+	}
+	if c.Request.BodySize > 0 {
+		return req, fmt.Sprintf("(a JSON body of %d bytes)", len(raw)), nil
 	}
 	return req, string(raw), nil
+}
+
+// encodeQuery lets files write query strings readably (filter=price >= 10 && active): the
+// query is read as written and sent percent-encoded. An & starts a new parameter only when a
+// name and = follow it, so && inside a filter stays; %XX escapes are decoded first.
+func encodeQuery(path string) (string, error) {
+	p, q, ok := strings.Cut(path, "?")
+	if !ok {
+		return path, nil
+	}
+	var params []string
+	for _, seg := range strings.Split(q, "&") {
+		if n := len(params); n > 0 && (!paramStart.MatchString(seg) || strings.HasSuffix(params[n-1], "&")) {
+			params[len(params)-1] += "&" + seg
+			continue
+		}
+		params = append(params, seg)
+	}
+	for i, kv := range params {
+		k, v, _ := strings.Cut(kv, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(v)
+		if err := errors.Join(err1, err2); err != nil {
+			return "", fmt.Errorf("query parameter %s of %s: %w", k, path, err)
+		}
+		params[i] = url.QueryEscape(dk) + "=" + url.QueryEscape(dv)
+	}
+	return p + "?" + strings.Join(params, "&"), nil
+}
+
+// paramStart: name=value with a name free of spaces, quotes and operators (not ==), or a bare name.
+var paramStart = regexp.MustCompile(`^([^\s"'()=<>!&]*=([^=]|$)|[A-Za-z_][A-Za-z0-9_]*$)`)
+
+// requestBody is the JSON body, the raw body, or a padded object of BodySize bytes.
+func requestBody(r Request, x *expander) ([]byte, error) {
+	switch {
+	case r.BodySize > 0:
+		const frame = len(`{"padding":""}`)
+		return []byte(`{"padding":"` + strings.Repeat("x", max(r.BodySize-frame, 0)) + `"}`), nil
+	case r.HasRawBody:
+		s, err := x.expandString(r.RawBody)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(s.(string)), nil
+	case r.HasBody:
+		b, err := x.expand(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		return raw, nil
+	}
+	return nil, nil
+}
+
+// baseCase is the case a validation failure is compared with: the first earlier case to the
+// same method and path that expects success.
+func baseCase(f *File, i int) *Case {
+	c := f.Cases[i]
+	for _, b := range f.Cases[:i] {
+		ok := b.Expected.Status >= 200 && b.Expected.Status <= 299
+		if ok && b.Request.Method == c.Request.Method && b.Request.Path == c.Request.Path {
+			return b
+		}
+	}
+	return nil
 }
 
 // hint summarizes a problem body so a status failure says which rule or constraint fired.
@@ -188,23 +268,39 @@ func hint(body any) string {
 func contains(body any, item any) string {
 	switch t := item.(type) {
 	case string:
-		if _, ok := lookupPath(body, t); !ok {
+		if len(lookupAll(body, t)) == 0 {
 			return fmt.Sprintf("expected key %q, the response has none", t)
 		}
 	case map[string]any:
-		for k, want := range t {
-			got, ok := lookupPath(body, k)
-			if !ok {
+		for _, k := range sortedKeys(t) {
+			want, got := t[k], lookupAll(body, k)
+			if len(got) == 0 {
 				return fmt.Sprintf("expected %s: %v, the response has no %s", k, want, k)
 			}
-			if !sameValue(got, want) {
-				return fmt.Sprintf("expected %s: %v, got %v", k, want, got)
+			if !slices.ContainsFunc(got, func(g any) bool { return sameValue(g, want) }) {
+				return fmt.Sprintf("expected %s: %v, got %v", k, want, oneOrAll(got))
 			}
 		}
 	default:
 		return fmt.Sprintf("items are keys or key: value pairs, not %v", item)
 	}
 	return ""
+}
+
+func oneOrAll(vals []any) any {
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	return vals
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // sameValue compares a decoded response value with a YAML value: numbers by value.
@@ -222,7 +318,7 @@ func sameValue(got, want any) bool {
 // fields and gets validation_failed, each changed field must be among the reported errors —
 // so every bad value is shown to be caught by its own constraint, not hidden behind another.
 func impliedFieldChecks(first, c *Case, body any) []string {
-	if first.Expected.Status < 200 || first.Expected.Status > 299 || c.Expected.StrictFields == "off" {
+	if c.Expected.StrictFields == "off" {
 		return nil
 	}
 	base, ok1 := first.Request.Body.(map[string]any)

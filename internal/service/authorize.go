@@ -74,3 +74,13 @@ func (s *Service) checkWriteRoles(ctx context.Context, r *resource, in map[strin
 		}
 	}
 }
+
+// Access is the row condition an action needs for ctx's principal (nil: any record), or the
+// 401 or 403 error the API would answer. Tests use it to evaluate access rules in memory.
+func (s *Service) Access(ctx context.Context, resName string, action spec.Action) (query.Cond, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	return s.authorize(ctx, r, action)
+}

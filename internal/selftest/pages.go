@@ -1,0 +1,137 @@
+package selftest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// maxPages bounds a page walk so a cursor that never ends fails instead of looping.
+const maxPages = 10000
+
+// principal is who a case's request speaks for, as Env.Rows needs it: the case's role, or ""
+// when the request carries no Authorization header (anonymous).
+func (x *expander) principal(c *Case) string {
+	for k, v := range c.Request.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			if s, err := x.expandString(v); err == nil && s != "" {
+				return x.role
+			}
+		}
+	}
+	return ""
+}
+
+// checkPages follows next_cursor from the first page to the last, then compares the ids seen
+// with the rows Env.Rows computes in memory: each once, and (MatchInMemory) in the same order.
+func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, pc *PageCheck, who string) []string {
+	seen, err := r.walkPages(ctx, first, body)
+	if err != nil {
+		return []string{"pages: " + err.Error()}
+	}
+	var out []string
+	where := map[string]int{}
+	for i, id := range seen {
+		if at, dup := where[id]; dup {
+			out = append(out, fmt.Sprintf("pages: row %s was listed twice (positions %d and %d)", id, at+1, i+1))
+		}
+		where[id] = i
+	}
+	want, err := r.Env.Rows(ctx, who, first.URL.RequestURI())
+	if err != nil {
+		return append(out, "pages: "+err.Error())
+	}
+	missing, extra := difference(want, seen), difference(seen, want)
+	if len(missing) > 0 {
+		out = append(out, fmt.Sprintf("pages: %d row(s) the query selects were never listed: %s", len(missing), short(missing)))
+	}
+	if len(extra) > 0 {
+		out = append(out, fmt.Sprintf("pages: %d listed row(s) the query does not select: %s", len(extra), short(extra)))
+	}
+	if pc.MatchInMemory && len(out) == 0 && !slices.Equal(seen, want) {
+		i := 0
+		for i < len(seen) && seen[i] == want[i] {
+			i++
+		}
+		out = append(out, fmt.Sprintf("pages: the order differs from the sort evaluated in memory at row %d: listed %s, expected %s", i+1, seen[i], want[i]))
+	}
+	return out
+}
+
+// walkPages collects items[].id of the first page and of every page its cursors lead to.
+func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) ([]string, error) {
+	var ids []string
+	for page := 1; ; page++ {
+		items, _ := lookupPath(body, "items")
+		list, ok := items.([]any)
+		if !ok {
+			return nil, fmt.Errorf("page %d has no items list", page)
+		}
+		for _, it := range list {
+			id, _ := lookupPath(it, "id")
+			ids = append(ids, fmt.Sprint(id))
+		}
+		next, _ := lookupPath(body, "next_cursor")
+		cursor, _ := next.(string)
+		if cursor == "" {
+			return ids, nil
+		}
+		if page == maxPages {
+			return nil, fmt.Errorf("still another page after %d", maxPages)
+		}
+		var err error
+		if body, err = r.nextPage(ctx, first, cursor); err != nil {
+			return nil, fmt.Errorf("page %d: %w", page+1, err)
+		}
+	}
+}
+
+func (r *Runner) nextPage(ctx context.Context, first *http.Request, cursor string) (any, error) {
+	u := *first.URL
+	q := u.Query()
+	q.Set("cursor", cursor)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = first.Header.Clone()
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body any
+	_ = json.Unmarshal(raw, &body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d%s", resp.StatusCode, hint(body))
+	}
+	return body, nil
+}
+
+// difference lists the ids of a that b lacks.
+func difference(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, id := range b {
+		in[id] = true
+	}
+	var out []string
+	for _, id := range a {
+		if !in[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func short(ids []string) string {
+	if len(ids) > 5 {
+		return strings.Join(ids[:5], ", ") + fmt.Sprintf(" and %d more", len(ids)-5)
+	}
+	return strings.Join(ids, ", ")
+}

@@ -1,0 +1,79 @@
+package selftest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// listEnv is a backend whose in-memory answer is rows; the HTTP side is a test server.
+type listEnv struct {
+	Env
+	url  string
+	rows []string
+}
+
+func (e listEnv) URL() string                                            { return e.url }
+func (e listEnv) DefaultRole() string                                    { return "admin" }
+func (e listEnv) Token(context.Context, string) (string, error)          { return "tok", nil }
+func (e listEnv) Rows(context.Context, string, string) ([]string, error) { return e.rows, nil }
+
+// pagedServer serves pages of ids two at a time, as the pages map says: cursor → page.
+func pagedServer(t *testing.T, pages map[string][]string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cur := r.URL.Query().Get("cursor")
+		items := []map[string]string{}
+		for _, id := range pages[cur] {
+			items = append(items, map[string]string{"id": id})
+		}
+		var next any // cursors are "", "c", "cc", ...
+		if after := cur + "c"; pages[after] != nil {
+			next = after
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": next})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func runPages(t *testing.T, pages map[string][]string, rows []string, inMemory bool) []string {
+	srv := pagedServer(t, pages)
+	f, err := ParseFile("list.yaml", []byte(fmt.Sprintf(`
+endpoint: GET /api/things?limit=2&filter=price >= 1
+test_cases:
+  all:
+    expected:
+      status: 200
+      pages: {each_row_once: true, match_in_memory: %v}
+`, inMemory)))
+	require.NoError(t, err)
+	r := &Runner{Env: listEnv{url: srv.URL, rows: rows}}
+	res := r.RunFile(context.Background(), f)
+	require.Len(t, res, 1)
+	return res[0].Failures
+}
+
+func TestPagesVisitEveryRowOnce(t *testing.T) {
+	t.Parallel()
+	good := map[string][]string{"": {"a", "b"}, "c": {"c", "d"}, "cc": {"e"}}
+	require.Empty(t, runPages(t, good, []string{"a", "b", "c", "d", "e"}, true))
+
+	dup := map[string][]string{"": {"a", "b"}, "c": {"b", "c"}}
+	require.Contains(t, strings.Join(runPages(t, dup, []string{"a", "b", "c"}, false), "\n"), "row b was listed twice")
+
+	skip := map[string][]string{"": {"a", "b"}, "c": {"d"}}
+	require.Contains(t, strings.Join(runPages(t, skip, []string{"a", "b", "c", "d"}, false), "\n"), "never listed: c")
+
+	extra := map[string][]string{"": {"a", "b"}}
+	require.Contains(t, strings.Join(runPages(t, extra, []string{"a"}, false), "\n"), "does not select: b")
+
+	order := map[string][]string{"": {"b", "a"}}
+	require.Empty(t, runPages(t, order, []string{"a", "b"}, false), "each_row_once alone ignores order")
+	require.Contains(t, strings.Join(runPages(t, order, []string{"a", "b"}, true), "\n"), "order differs from the sort evaluated in memory at row 1")
+}

@@ -1,0 +1,126 @@
+package kiln
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// pagingParams shape or page a list but do not change which rows it selects or their order.
+var pagingParams = []string{"limit", "cursor", "page", "fields", "expand", "count"}
+
+// Rows computes what a list request should return across its pages without the SQL the API
+// runs: every stored record is read, then the role's access rule and the request's filter are
+// evaluated in memory (query.Eval) and the rows sorted in memory, id breaking ties.
+func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string, error) {
+	u, err := url.Parse(pathAndQuery)
+	if err != nil {
+		return nil, err
+	}
+	resName, ok := e.ResourceOfPath(u.Path)
+	if !ok {
+		return nil, fmt.Errorf("%s names no resource", u.Path)
+	}
+	params := u.Query()
+	for _, k := range pagingParams {
+		params.Del(k)
+	}
+	p, err := e.app.Service.ParseList(resName, params)
+	if err != nil {
+		return nil, DescribeError(err)
+	}
+	rowRule, err := e.rowRule(ctx, role, resName)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := e.allRecords(ctx, resName)
+	if err != nil {
+		return nil, err
+	}
+	r := e.app.Spec.Resource(resName)
+	cond := query.AndOf(rowRule, p.Query.Where)
+	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool { return !query.Eval(cond, fieldGetter(r, rec)) })
+	slices.SortStableFunc(kept, func(a, b *store.Record) int { return compareRecords(r, p.Query.Sort, a, b) })
+	ids := make([]string, len(kept))
+	for i, rec := range kept {
+		ids[i] = rec.ID
+	}
+	return ids, nil
+}
+
+// rowRule is the list rule's row condition for the role's test account ("" is anonymous).
+func (e *TestEnv) rowRule(ctx context.Context, role, resName string) (query.Cond, error) {
+	if role != "" {
+		id, err := e.account(ctx, role)
+		if err != nil {
+			return nil, err
+		}
+		ctx = service.WithPrincipal(ctx, &service.Principal{ID: id, Role: roleOf(role)})
+	}
+	c, err := e.app.Service.Access(ctx, resName, spec.ActionList)
+	if err != nil {
+		return nil, DescribeError(err)
+	}
+	return c, nil
+}
+
+// allRecords reads every record of a resource in one query, whatever its access rules.
+func (e *TestEnv) allRecords(ctx context.Context, resName string) ([]*store.Record, error) {
+	reader := e.app.Store.Reader()
+	n, err := reader.Count(ctx, resName, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := reader.List(ctx, resName, query.List{Limit: int(n) + 1})
+	if err != nil {
+		return nil, err
+	}
+	return res.Records, nil
+}
+
+func fieldGetter(r *spec.Resource, rec *store.Record) func(string) any {
+	return func(name string) any {
+		switch name {
+		case "id":
+			return rec.ID
+		case "created_at":
+			return rec.CreatedAt
+		case "updated_at":
+			return rec.UpdatedAt
+		}
+		for i, f := range r.Fields {
+			if f.Name == name && i < len(rec.Values) {
+				return rec.Values[i]
+			}
+		}
+		return nil
+	}
+}
+
+// compareRecords orders by the sort keys (nulls first ascending, last descending), then id.
+func compareRecords(r *spec.Resource, sorts []query.Sort, a, b *store.Record) int {
+	ga, gb := fieldGetter(r, a), fieldGetter(r, b)
+	for _, s := range sorts {
+		n := query.CompareValues(ga(s.Field), gb(s.Field))
+		if s.Desc {
+			n = -n
+		}
+		if n != 0 {
+			return n
+		}
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// roleOf is the role of a test account name: "customer:other" is a second customer.
+func roleOf(account string) string {
+	role, _, _ := strings.Cut(account, ":")
+	return role
+}
