@@ -25,12 +25,18 @@ var errTestsFailed = errors.New("tests failed")
 
 func newTest(o *output) *cobra.Command {
 	var s settings
-	var junit, jsonOut, target string
+	var junit, jsonOut, target, out string
+	var generate, derived bool
 	cmd := &cobra.Command{
 		Use:   "test [files or dirs...]",
 		Short: "Run YAML API tests against the spec's backend, started in-process on a fresh database",
+		Long: "Run YAML API tests. --generate writes the conformance suite derived from the spec (every resource\n" +
+			"and action) to --out; --derived runs that suite without writing it.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			files, err := testFiles(args, s.spec)
+			if generate {
+				return generateTests(o, &s, out)
+			}
+			files, err := selectTests(o, &s, args, derived)
 			if err != nil {
 				return err
 			}
@@ -46,7 +52,52 @@ func newTest(o *output) *cobra.Command {
 	cmd.Flags().StringVar(&jsonOut, "json", "", "also write JSON results to this file")
 	cmd.Flags().StringVar(&target, "url", "", "test a running server at this URL instead; database checks and test accounts use "+
 		"the configured database (--data-dir / KILN_DATABASE_URL) and tokens need the server's KILN_AUTH_SECRET")
+	cmd.Flags().BoolVar(&generate, "generate", false, "write the test suite derived from the spec to --out, then stop")
+	cmd.Flags().StringVar(&out, "out", "", "where --generate writes (default: tests/derived beside the spec)")
+	cmd.Flags().BoolVar(&derived, "derived", false, "run the suite derived from the spec (with any files given) without writing it")
 	return cmd
+}
+
+func generateTests(o *output, s *settings, out string) error {
+	suite, err := deriveSuite(s.spec, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Join(filepath.Dir(s.spec), "tests", "derived")
+	}
+	return writeDerived(o, suite, out)
+}
+
+// selectTests loads the files to run: those named (default tests/ beside the spec unless
+// --derived), plus the derived suite with --derived.
+func selectTests(o *output, s *settings, args []string, derived bool) ([]*selftest.File, error) {
+	var out []*selftest.File
+	if derived {
+		suite, err := deriveSuite(s.spec, os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		reportGaps(o, suite)
+		if out, err = parseDerived(suite, "derived"); err != nil {
+			return nil, err
+		}
+		if len(args) == 0 {
+			return out, nil
+		}
+	}
+	paths, err := testFiles(args, s.spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		tf, err := selftest.LoadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tf)
+	}
+	return out, nil
 }
 
 // testFiles expands the arguments (default: tests/ beside the spec) into test files.
@@ -81,15 +132,7 @@ func testFiles(args []string, spec string) ([]string, error) {
 	return out, nil
 }
 
-func runTests(ctx context.Context, o *output, s *settings, files []string, target string) ([]selftest.Result, error) {
-	parsed := make([]*selftest.File, 0, len(files))
-	for _, f := range files {
-		tf, err := selftest.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		parsed = append(parsed, tf)
-	}
+func runTests(ctx context.Context, o *output, s *settings, parsed []*selftest.File, target string) ([]selftest.Result, error) {
 	start := startForTests
 	if target != "" {
 		start = func(ctx context.Context, s *settings) (*kiln.App, string, func(), error) {
@@ -130,7 +173,7 @@ func startForTests(ctx context.Context, s *settings) (*kiln.App, string, func(),
 		}
 	}
 	cfg := s.config(discardLogger())
-	cfg.DataDir, cfg.MigrationsDir, cfg.Dev = dir, filepath.Join(dir, "migrations"), true
+	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits = dir, filepath.Join(dir, "migrations"), true, true
 	if cfg.DatabaseURL != "" {
 		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
 		if err != nil {

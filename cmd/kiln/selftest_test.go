@@ -115,3 +115,37 @@ func TestKilnTestAgainstARunningServer(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Regexp(t, `\d+ passed, 0 failed$`, strings.TrimSpace(out))
 }
+
+func TestKilnTestDerivedSuite(t *testing.T) {
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Setenv("KILN_DATABASE_URL", "")
+			if dialect == "postgres" {
+				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
+			}
+			spec := "../../examples/shop/kiln.yaml"
+			out, err := run(t, "test", "--derived", "--spec", spec)
+			require.NoError(t, err, out)
+			last := lastLine(out)
+			require.Regexp(t, `^\d{3,} passed, 0 failed$`, last)
+			for _, res := range []string{"users", "categories", "tags", "products", "customers", "orders", "order_items"} {
+				for _, action := range []string{"list", "view", "create", "update", "delete"} {
+					require.Contains(t, out, "derived/"+res+"."+action+".test.yaml", "every resource × action runs")
+				}
+			}
+
+			dir := t.TempDir()
+			gen, err := run(t, "test", "--generate", "--spec", spec, "--out", dir)
+			require.NoError(t, err, gen)
+			require.Contains(t, gen, "wrote 35 test files")
+			out, err = run(t, "test", "--spec", spec, dir)
+			require.NoError(t, err, out)
+			require.Equal(t, last, lastLine(out), "the written files run as the derived suite does")
+		})
+	}
+}
+
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}

@@ -192,3 +192,34 @@ func pickRune(ranges []rune) rune {
 	}
 	return ranges[0]
 }
+
+// CreationOrder puts each resource after the targets of its relations (cycles keep spec order).
+func CreationOrder(s *spec.Spec) []*spec.Resource {
+	placed := map[string]bool{}
+	var out []*spec.Resource
+	for len(out) < len(s.Resources) {
+		progressed := false
+		for _, r := range s.Resources {
+			if !placed[r.Name] && targetsPlaced(r, placed) {
+				out, placed[r.Name], progressed = append(out, r), true, true
+			}
+		}
+		if !progressed {
+			for _, r := range s.Resources {
+				if !placed[r.Name] {
+					out, placed[r.Name] = append(out, r), true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func targetsPlaced(r *spec.Resource, placed map[string]bool) bool {
+	for _, f := range r.Fields {
+		if f.Relation != nil && !f.IsInverse() && f.Relation.To != r.Name && !placed[f.Relation.To] {
+			return false
+		}
+	}
+	return true
+}

@@ -16,7 +16,7 @@ import (
 // Variables: baseUrl, email and password (of an account allowed to write), run (set per run to
 // keep unique values unique).
 func Postman(s *spec.Spec) ([]byte, error) {
-	order := creationOrder(s)
+	order := example.CreationOrder(s)
 	items := []obj{}
 	if s.Auth != nil {
 		items = append(items, loginItem(s))
@@ -46,38 +46,6 @@ func Postman(s *spec.Spec) ([]byte, error) {
 		coll["auth"] = obj{"type": "bearer", "bearer": []obj{{"key": "token", "value": "{{token}}", "type": "string"}}}
 	}
 	return json.MarshalIndent(coll, "", "  ")
-}
-
-// creationOrder puts each resource after the targets of its relations (cycles keep spec order).
-func creationOrder(s *spec.Spec) []*spec.Resource {
-	placed := map[string]bool{}
-	var out []*spec.Resource
-	for len(out) < len(s.Resources) {
-		progressed := false
-		for _, r := range s.Resources {
-			if placed[r.Name] || !targetsPlaced(r, placed) {
-				continue
-			}
-			out, placed[r.Name], progressed = append(out, r), true, true
-		}
-		if !progressed {
-			for _, r := range s.Resources {
-				if !placed[r.Name] {
-					out, placed[r.Name] = append(out, r), true
-				}
-			}
-		}
-	}
-	return out
-}
-
-func targetsPlaced(r *spec.Resource, placed map[string]bool) bool {
-	for _, f := range r.Fields {
-		if f.Relation != nil && !f.IsInverse() && f.Relation.To != r.Name && !placed[f.Relation.To] {
-			return false
-		}
-	}
-	return true
 }
 
 func loginItem(s *spec.Spec) obj {

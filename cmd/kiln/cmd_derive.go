@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/derive"
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/selftest"
+)
+
+// deriveSuite derives the conformance suite from the spec at path.
+func deriveSuite(path string, lookup func(string) (string, bool)) (*derive.Suite, error) {
+	s, err := kiln.LoadSpec(path, lookup)
+	if err != nil {
+		return nil, err
+	}
+	var rules *expr.Rules
+	if s.Auth != nil {
+		if rules, err = expr.CompileRules(s); err != nil {
+			return nil, err
+		}
+	}
+	return derive.Generate(s, rules)
+}
+
+// writeDerived writes the derived files into dir (default: tests/derived beside the spec).
+func writeDerived(o *output, suite *derive.Suite, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("derived tests: %w", err)
+	}
+	for _, f := range suite.Files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return fmt.Errorf("derived tests: %w", err)
+		}
+	}
+	o.ok("wrote %d test files to %s", len(suite.Files), dir)
+	reportGaps(o, suite)
+	return nil
+}
+
+func reportGaps(o *output, suite *derive.Suite) {
+	for _, g := range suite.Gaps {
+		o.warn("not derived: %s", g)
+	}
+}
+
+// parseDerived reads the derived files as test files, named as --generate would write them.
+func parseDerived(suite *derive.Suite, dir string) ([]*selftest.File, error) {
+	out := make([]*selftest.File, 0, len(suite.Files))
+	for _, f := range suite.Files {
+		tf, err := selftest.ParseFile(filepath.Join(dir, f.Name), f.Data)
+		if err != nil {
+			return nil, fmt.Errorf("derived %w", err)
+		}
+		out = append(out, tf)
+	}
+	return out, nil
+}

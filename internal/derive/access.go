@@ -1,0 +1,103 @@
+package derive
+
+import (
+	"slices"
+
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// grant is what one role may do with an action.
+type grant int
+
+const (
+	denied  grant = iota // 403
+	rowOnly              // allowed on the records its row rule selects; others are 404
+	allowed              // any record
+)
+
+// access is an action's rule as seen by each role and by anonymous callers.
+type access struct {
+	public bool
+	roles  []string // the spec's roles, in order
+	grants map[string]grant
+}
+
+// probeID stands in for auth.id when deciding whether a rule depends on the record.
+const probeID = "00000000-0000-7000-8000-00000000a11d"
+
+func (g *gen) access(r *spec.Resource, action spec.Action) access {
+	a := access{roles: g.s.Roles, grants: map[string]grant{}}
+	if g.s.Auth == nil || g.rules == nil {
+		a.public = true
+		return a
+	}
+	rule := g.rules.Rule(r.Name, action)
+	if rule != nil && rule.Public {
+		a.public = true
+	}
+	for _, role := range g.s.Roles {
+		a.grants[role] = grantOf(rule, role)
+	}
+	return a
+}
+
+func grantOf(rule *expr.Rule, role string) grant {
+	switch {
+	case rule == nil:
+		return denied
+	case rule.Public:
+		return allowed
+	case !rule.IsExpr():
+		if slices.Contains(rule.Roles, role) {
+			return allowed
+		}
+		return denied
+	}
+	c, err := rule.Condition(&expr.Auth{ID: probeID, Role: role, Roles: []string{role}})
+	if err != nil {
+		return denied
+	}
+	c = expr.Simplify(c)
+	switch {
+	case expr.IsTrue(c):
+		return allowed
+	case expr.IsFalse(c):
+		return denied
+	}
+	return rowOnly
+}
+
+// open reports whether anyone, signed in or not, may take the action.
+func (a access) open() bool { return a.public }
+
+// first is the first role with grant g ("" when none, or when the action is public and the
+// spec has no roles).
+func (a access) first(g grant) string {
+	for _, role := range a.roles {
+		if a.grants[role] == g {
+			return role
+		}
+	}
+	return ""
+}
+
+// with lists the roles with grant g.
+func (a access) with(g grant) []string {
+	var out []string
+	for _, role := range a.roles {
+		if a.grants[role] == g && !a.public {
+			out = append(out, role)
+		}
+	}
+	return out
+}
+
+// actor is who performs the happy path: the first role allowed on every record, or anyone
+// when the action is public. ok is false when nobody may.
+func (a access) actor() (string, bool) {
+	if role := a.first(allowed); role != "" {
+		return role, true
+	}
+	return "", a.public
+}

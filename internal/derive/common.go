@@ -1,0 +1,186 @@
+package derive
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/example"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// recordSet creates records in a file: the targets r's bodies refer to first (setup_<name>),
+// then r's own (by name), and hands out references to them.
+type recordSet struct {
+	g   *gen
+	f   *tfile
+	r   *spec.Resource
+	ref func(string) string
+}
+
+// newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
+// a gap when a target cannot be created by any role.
+func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
+	rs := &recordSet{g: g, f: f, r: r, ref: func(res string) string { return "{setup_" + res + ".response.id}" }}
+	needed := map[string]bool{}
+	g.dependencies(r, needed)
+	for _, d := range example.CreationOrder(g.s) {
+		if !needed[d.Name] {
+			continue
+		}
+		role, ok := g.access(d, spec.ActionCreate).actor()
+		if !ok {
+			return nil, fmt.Sprintf("no role may create %s, which %s refers to", d.Name, r.Name)
+		}
+		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
+			body: body(d, 0, "{unique}", rs.ref), expect: want(201)})
+		c.comment = "a " + d.Name + " record for the bodies below to refer to"
+	}
+	return rs, ""
+}
+
+// dependencies collects the resources r's writable relations point at, transitively.
+func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
+	for _, f := range r.Fields {
+		if f.Relation == nil || !writable(r, f) || f.Relation.To == r.Name || seen[f.Relation.To] {
+			continue
+		}
+		seen[f.Relation.To] = true
+		g.dependencies(g.s.Resource(f.Relation.To), seen)
+	}
+}
+
+// create adds a case that creates record k of r as role and returns the body it sent.
+// Records after the first get their own targets for relations under a unique constraint.
+func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
+	b := body(rs.r, k, "{unique}"+strconv.Itoa(k), rs.ref)
+	for _, fld := range rs.r.Fields {
+		if k < 2 || fld.Relation == nil || fld.IsToMany() || !writable(rs.r, fld) || !uniqueOn(rs.r, fld.Name) {
+			continue
+		}
+		to := rs.g.s.Resource(fld.Relation.To)
+		role, _ := rs.g.access(to, spec.ActionCreate).actor()
+		target := fmt.Sprintf("setup_%s_%d", to.Name, k)
+		rs.f.add(&tcase{name: target, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to),
+			body: body(to, k, fmt.Sprintf("{unique}%d%d", k, k), rs.ref), expect: want(201)})
+		b = with(b, fld.Name, "{"+target+".response.id}", false)
+	}
+	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.base + "/" + rs.r.Name, body: b, expect: want(201)})
+	return b
+}
+
+// other is role when it differs from the file's role, else "" (inherited).
+func other(role, fileRole string) string {
+	if role == fileRole {
+		return ""
+	}
+	return role
+}
+
+// credentialCases: no credentials, a forged token and an expired one are each a 401.
+func (g *gen) credentialCases(f *tfile, a access, b any) {
+	if a.open() || g.s.Auth == nil {
+		return
+	}
+	for _, c := range []struct{ name, header, why string }{
+		{"no_credentials", "", "without credentials"},
+		{"invalid_token", "Bearer {invalid_token}", "with a token that is not one of ours"},
+		{"expired_token", "Bearer {expired_token}", "with an expired token"},
+	} {
+		f.add(&tcase{name: c.name, comment: "refused " + c.why, headers: yaml.MapSlice{{Key: "Authorization", Value: c.header}},
+			body: b, expect: want(401).code("unauthorized")})
+	}
+}
+
+// wrongRoleCases: each role the rule shuts out gets a 403 and nothing changes.
+func (g *gen) wrongRoleCases(f *tfile, a access, b any, check func(*expect) *expect) {
+	for _, role := range a.with(denied) {
+		e := want(403).code("forbidden")
+		if check != nil {
+			e = check(e)
+		}
+		f.add(&tcase{name: "forbidden_for_" + role, as: role, comment: role + " may not do this", body: b, expect: e})
+	}
+}
+
+// malformedCases: bodies that are not JSON, carry an unknown field, or are over the limit.
+func (g *gen) malformedCases(f *tfile, valid yaml.MapSlice, check func(*expect) *expect) {
+	bad := `{"broken": `
+	f.add(&tcase{name: "malformed_json", comment: "a body that is not JSON", rawBody: &bad, expect: check(want(400).code("malformed_request"))})
+	f.add(&tcase{name: "unknown_field", comment: "fields the spec does not declare are refused, not ignored",
+		body: with(valid, "not_a_field", 1, false), expect: check(want(400).code("validation_failed").field("not_a_field", "unknown_field"))})
+	f.add(&tcase{name: "id_is_readonly", comment: "the server sets ids", body: with(valid, "id", unknownID, false),
+		expect: check(want(400).code("validation_failed").field("id", "readonly"))})
+	if limit := g.s.Server.MaxBodyBytes; limit > 0 {
+		f.add(&tcase{name: "oversized_body", comment: fmt.Sprintf("one byte over server.max_body_bytes (%d)", limit),
+			bodySize: int(limit) + 1, expect: want(413).code("payload_too_large")})
+	}
+}
+
+// violationCases: one case per constraint of every writable field, each a 400 naming the field.
+func (g *gen) violationCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, partial bool, check func(*expect) *expect) {
+	for _, fld := range r.Fields {
+		if !writable(r, fld) {
+			continue
+		}
+		for _, v := range violations(fld, partial) {
+			b := with(valid, v.field, v.value, v.omit)
+			if partial {
+				b = yaml.MapSlice{{Key: v.field, Value: v.value}}
+			}
+			e := want(400).code("validation_failed").field(v.field, v.code)
+			f.add(&tcase{name: v.name, body: b, expect: check(e)})
+		}
+	}
+}
+
+// writeRoleCases: a role that may write the record but not a guarded field is refused it.
+func (g *gen) writeRoleCases(f *tfile, r *spec.Resource, a access, valid yaml.MapSlice, check func(*expect) *expect) {
+	for _, fld := range r.Fields {
+		if len(fld.Write) == 0 || fld.Readonly || fld.Hidden {
+			continue
+		}
+		for _, role := range a.roles {
+			if a.grants[role] != allowed || slices.Contains(fld.Write, role) {
+				continue
+			}
+			v := variant(fld, 0, "{unique}", func(string) string { return unknownID })
+			f.add(&tcase{name: fld.Name + "_not_writable_by_" + role, as: role,
+				comment: fmt.Sprintf("only %v may set %s", fld.Write, fld.Name),
+				body:    with(valid, fld.Name, v, false), expect: check(want(400).code("validation_failed").field(fld.Name, "not_allowed"))})
+		}
+	}
+}
+
+// uniqueOn reports whether a unique constraint (the field's or an index's) covers field.
+func uniqueOn(r *spec.Resource, field string) bool {
+	if f := r.Field(field); f != nil && f.Unique {
+		return true
+	}
+	for _, idx := range r.Indexes {
+		if idx.Unique && slices.Contains(idx.Fields, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownRecord adds the cases that give role's account a record of its own and returns its path:
+// for the account resource its own account (from auth/me), otherwise one it creates. It
+// returns "" when the role may not create one.
+func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) string {
+	if g.s.Auth != nil && rs.r.Name == g.s.Auth.Account {
+		name := "me_as_" + role
+		f.add(&tcase{name: name, as: other(role, f.as), method: "GET", path: g.base + "/auth/me",
+			comment: role + "'s own account record", expect: want(200).key("id")})
+		return g.collection(rs.r) + "/{" + name + ".response.id}"
+	}
+	if g.access(rs.r, spec.ActionCreate).grants[role] == denied {
+		return ""
+	}
+	name := "owned_by_" + role
+	rs.create(name, 3, role)
+	return g.collection(rs.r) + "/{" + name + ".response.id}"
+}

@@ -1,0 +1,169 @@
+// Package derive writes Kiln's conformance suite from a spec: for every resource and action,
+// a YAML file in the `kiln test` format with the happy path on valid generated data, one
+// violation per constraint, malformed and oversized bodies, unknown fields, credentials,
+// roles, other accounts' records, unknown ids, cursor pagination and filters and sorts
+// compared with the same query evaluated in memory. Users run the files as they are or
+// commit and edit them.
+package derive
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/example"
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// File is one generated test file.
+type File struct {
+	Name string // e.g. products.create.test.yaml
+	Data []byte
+}
+
+// Suite is what Generate derived, and what it could not derive and why.
+type Suite struct {
+	Files []File
+	Gaps  []string
+}
+
+// unknownID is a well-formed id no record has.
+const unknownID = "0192f0a0-0000-7000-8000-00000000dead"
+
+// Generate derives the suite. rules may be nil when the spec has no auth block.
+func Generate(s *spec.Spec, rules *expr.Rules) (*Suite, error) {
+	g := &gen{s: s, rules: rules, base: s.Server.BasePath}
+	suite := &Suite{}
+	for _, r := range example.CreationOrder(s) {
+		for _, action := range spec.Actions {
+			f, gap := g.file(r, action)
+			if gap != "" {
+				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s %s: %s", r.Name, action, gap))
+			}
+			if f == nil {
+				continue
+			}
+			data, err := f.marshal(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.name, err)
+			}
+			suite.Files = append(suite.Files, File{Name: f.name, Data: data})
+		}
+	}
+	return suite, nil
+}
+
+// gen holds what every file builder needs.
+type gen struct {
+	s     *spec.Spec
+	rules *expr.Rules
+	base  string
+}
+
+func (g *gen) file(r *spec.Resource, action spec.Action) (*tfile, string) {
+	switch action {
+	case spec.ActionCreate:
+		return g.createFile(r)
+	case spec.ActionView:
+		return g.viewFile(r)
+	case spec.ActionList:
+		return g.listFile(r)
+	case spec.ActionUpdate:
+		return g.updateFile(r)
+	}
+	return g.deleteFile(r)
+}
+
+// tfile is a test file being built.
+type tfile struct {
+	name, title string
+	endpoint    string
+	as          string
+	cases       []*tcase
+}
+
+// tcase is one case; empty parts are inherited from the file (endpoint, default headers).
+type tcase struct {
+	name, comment string
+	as            string
+	method, path  string
+	headers       yaml.MapSlice
+	body          any
+	rawBody       *string
+	bodySize      int
+	expect        *expect
+}
+
+func (f *tfile) add(c *tcase) *tcase {
+	f.cases = append(f.cases, c)
+	return c
+}
+
+// marshal writes the file: a header comment, endpoint, role, default headers and the cases,
+// each with a comment saying what it shows.
+func (f *tfile) marshal(s *spec.Spec) ([]byte, error) {
+	cases := yaml.MapSlice{}
+	comments := yaml.CommentMap{}
+	for _, c := range f.cases {
+		cases = append(cases, yaml.MapItem{Key: c.name, Value: c.yaml(f)})
+		if c.comment != "" {
+			comments["$.test_cases."+c.name] = []*yaml.Comment{yaml.HeadComment(" " + c.comment)}
+		}
+	}
+	doc := yaml.MapSlice{{Key: "endpoint", Value: f.endpoint}}
+	if f.as != "" {
+		doc = append(doc, yaml.MapItem{Key: "as", Value: f.as})
+	}
+	headers := yaml.MapSlice{{Key: "Content-Type", Value: "application/json"}}
+	if s.Auth != nil {
+		headers = append(yaml.MapSlice{{Key: "Authorization", Value: "Bearer {valid_token}"}}, headers...)
+	}
+	doc = append(doc, yaml.MapItem{Key: "defaults", Value: yaml.MapSlice{{Key: "request", Value: yaml.MapSlice{{Key: "headers", Value: headers}}}}},
+		yaml.MapItem{Key: "test_cases", Value: cases})
+	out, err := yaml.MarshalWithOptions(doc, yaml.WithComment(comments), yaml.IndentSequence(true))
+	if err != nil {
+		return nil, err
+	}
+	head := fmt.Sprintf("# %s\n# Derived from %s by `kiln test --generate`; edit freely, or regenerate after changing the spec.\n\n",
+		f.title, baseName(s.File))
+	return append([]byte(head), out...), nil
+}
+
+func (c *tcase) yaml(f *tfile) yaml.MapSlice {
+	out := yaml.MapSlice{}
+	if c.as != "" {
+		out = append(out, yaml.MapItem{Key: "as", Value: c.as})
+	}
+	req := yaml.MapSlice{}
+	fm, fp, _ := strings.Cut(f.endpoint, " ")
+	if c.method != "" && c.method != fm {
+		req = append(req, yaml.MapItem{Key: "method", Value: c.method})
+	}
+	if c.path != "" && c.path != fp {
+		req = append(req, yaml.MapItem{Key: "path", Value: c.path})
+	}
+	if len(c.headers) > 0 {
+		req = append(req, yaml.MapItem{Key: "headers", Value: c.headers})
+	}
+	switch {
+	case c.rawBody != nil:
+		req = append(req, yaml.MapItem{Key: "raw_body", Value: *c.rawBody})
+	case c.bodySize > 0:
+		req = append(req, yaml.MapItem{Key: "body_size", Value: c.bodySize})
+	case c.body != nil:
+		req = append(req, yaml.MapItem{Key: "body", Value: c.body})
+	}
+	if len(req) > 0 {
+		out = append(out, yaml.MapItem{Key: "request", Value: req})
+	}
+	return append(out, yaml.MapItem{Key: "expected", Value: c.expect.yaml()})
+}
+
+func baseName(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}

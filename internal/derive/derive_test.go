@@ -1,0 +1,123 @@
+package derive
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/selftest"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func generate(t *testing.T, path string) *Suite {
+	t.Helper()
+	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	var rules *expr.Rules
+	if s.Auth != nil {
+		rules, err = expr.CompileRules(s)
+		require.NoError(t, err)
+	}
+	suite, err := Generate(s, rules)
+	require.NoError(t, err)
+	return suite
+}
+
+// caseNames parses every file and returns file name → case names.
+func caseNames(t *testing.T, suite *Suite) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range suite.Files {
+		tf, err := selftest.ParseFile(f.Name, f.Data)
+		require.NoError(t, err, string(f.Data))
+		for _, c := range tf.Cases {
+			out[f.Name] = append(out[f.Name], c.Name)
+		}
+	}
+	return out
+}
+
+func TestShopSuiteCoversEveryResourceAndAction(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "../../examples/shop/kiln.yaml")
+	require.Empty(t, suite.Gaps)
+	names := caseNames(t, suite)
+	require.Len(t, names, 7*5, "one file per resource and action")
+	for _, res := range []string{"users", "categories", "tags", "products", "customers", "orders", "order_items"} {
+		for _, action := range spec.Actions {
+			require.Contains(t, names, res+"."+string(action)+".test.yaml")
+		}
+	}
+	want := map[string][]string{
+		"products.create.test.yaml": {"create_valid", "name_missing", "name_too_short", "name_too_long", "price_below_min",
+			"price_too_many_decimals", "price_too_many_digits", "sku_taken", "stock_fraction", "category_unknown_reference",
+			"tags_unknown_reference", "malformed_json", "unknown_field", "oversized_body", "no_credentials", "invalid_token",
+			"expired_token", "forbidden_for_customer"},
+		"categories.create.test.yaml":  {"slug_not_matching_pattern", "name_taken", "slug_taken"},
+		"orders.create.test.yaml":      {"status_not_in_enum", "owner_not_writable_by_customer"},
+		"order_items.create.test.yaml": {"quantity_above_max", "unique_index_1_taken"},
+		"orders.view.test.yaml":        {"unknown_id", "other_accounts_record_as_customer", "own_record_as_customer", "own_record_of_another_customer"},
+		"users.update.test.yaml":       {"patch_valid", "put_valid", "email_taken", "role_not_writable_on_own_record_as_customer"},
+		"orders.list.test.yaml":        {"all_pages", "sort_by_total_descending", "filter_on_status", "shorthand_status", "all_pages_as_customer", "bad_filter"},
+		"categories.list.test.yaml":    {"all_pages_anonymous"},
+		"products.delete.test.yaml":    {"forbidden_for_customer", "delete", "delete_again", "read_after_delete"},
+		"customers.view.test.yaml":     {"forbidden_for_customer", "malformed_id"},
+		"order_items.update.test.yaml": {"unique_index_1_taken", "quantity_null"},
+	}
+	for file, cases := range want {
+		for _, c := range cases {
+			require.Contains(t, names[file], c, file)
+		}
+	}
+	again := generate(t, "../../examples/shop/kiln.yaml")
+	require.Equal(t, suite.Files, again.Files, "the same spec derives the same files")
+}
+
+func TestOpenSpecHasNoCredentialCases(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: notes
+resources:
+  notes:
+    fields:
+      title: {type: string, required: true, max_length: 10}
+      due: {type: date}
+`), 0o644))
+	suite := generate(t, path)
+	names := caseNames(t, suite)
+	require.Len(t, names, 5)
+	create := strings.Join(names["notes.create.test.yaml"], " ")
+	require.Contains(t, create, "title_too_long")
+	require.Contains(t, create, "due_wrong_type")
+	require.NotContains(t, create, "no_credentials")
+	require.NotContains(t, string(suite.Files[0].Data), "valid_token")
+}
+
+func TestUnreachableActionsAreReportedAsGaps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: audit
+roles: [admin]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  entries:
+    fields:
+      text: string
+    access: {list: [admin], view: [admin]}
+`), 0o644))
+	suite := generate(t, path)
+	require.Contains(t, suite.Gaps, "entries create: no role may create entries")
+	require.Contains(t, suite.Gaps, "entries update: no role may update every entries record")
+	require.Len(t, suite.Files, 5, "users' five files; entries cannot be set up")
+}

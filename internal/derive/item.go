@@ -1,0 +1,103 @@
+package derive
+
+import (
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// itemFile starts a file about one record: its endpoint addresses the record the file creates
+// first (as the role allowed to create any record).
+func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title string) (*tfile, *recordSet, access, string) {
+	a := g.access(r, action)
+	actor, ok := a.actor()
+	if !ok {
+		return nil, nil, a, "no role may " + string(action) + " every " + r.Name + " record"
+	}
+	maker, ok := g.access(r, spec.ActionCreate).actor()
+	if !ok {
+		return nil, nil, a, "no role may create the " + r.Name + " record to " + string(action)
+	}
+	f := &tfile{name: r.Name + "." + string(action) + ".test.yaml", as: actor, title: title,
+		endpoint: method + " " + g.collection(r) + "/{record.response.id}"}
+	rs, gap := g.newRecordSet(f, r)
+	if gap != "" {
+		return nil, nil, a, gap
+	}
+	rs.create("record", 1, maker)
+	f.cases[len(f.cases)-1].comment = "the record this file works on"
+	return f, rs, a, ""
+}
+
+func (g *gen) viewFile(r *spec.Resource) (*tfile, string) {
+	f, rs, a, gap := g.itemFile(r, spec.ActionView, "GET",
+		"Reading one "+r.Name+" record: roles, other accounts' records, unknown ids.")
+	if f == nil {
+		return nil, gap
+	}
+	f.add(&tcase{name: "view", comment: "the record as created", expect: want(200).withSchema().has("id", "{record.response.id}")})
+	if a.open() && g.s.Auth != nil {
+		f.add(&tcase{name: "view_anonymous", comment: "the rule is public", headers: noAuth(),
+			expect: want(200).has("id", "{record.response.id}")})
+	}
+	for _, role := range a.with(allowed) {
+		if role != f.as {
+			f.add(&tcase{name: "view_as_" + role, as: role, expect: want(200).has("id", "{record.response.id}")})
+		}
+	}
+	g.notFoundCases(f, r, "GET")
+	g.credentialCases(f, a, nil)
+	g.wrongRoleCases(f, a, nil, nil)
+	g.otherAccountCases(f, rs, a, "GET", nil, 200)
+	return f, ""
+}
+
+// notFoundCases: an id no record has, and text that is not an id, are both 404.
+func (g *gen) notFoundCases(f *tfile, r *spec.Resource, method string) {
+	var b any
+	if method == "PATCH" {
+		b = yaml.MapSlice{}
+	}
+	f.add(&tcase{name: "unknown_id", path: g.collection(r) + "/" + unknownID, body: b, expect: want(404).code("not_found")})
+	f.add(&tcase{name: "malformed_id", path: g.collection(r) + "/not-an-id", body: b, expect: want(404).code("not_found")})
+}
+
+// otherAccountCases: for each role whose rule selects records by owner, another account's
+// record is a 404 (as if it did not exist), and the role's own record answers ok.
+func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int) map[string]string {
+	owned := map[string]string{}
+	for _, role := range a.with(rowOnly) {
+		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
+			comment: role + " only reaches its own records: this one is another account's", expect: want(404).code("not_found")})
+		own := g.ownRecord(f, rs, role)
+		if own == "" {
+			continue
+		}
+		owned[role] = own
+		f.add(&tcase{name: "own_record_as_" + role, as: role, method: method, path: own, body: b, expect: want(ok)})
+		if method != "DELETE" {
+			f.add(&tcase{name: "own_record_of_another_" + role, as: role + ":other", method: method, path: own, body: b,
+				comment: "a second " + role + " account does not reach the first one's record", expect: want(404).code("not_found")})
+		}
+	}
+	return owned
+}
+
+func noAuth() yaml.MapSlice { return yaml.MapSlice{{Key: "Authorization", Value: ""}} }
+
+func (g *gen) deleteFile(r *spec.Resource) (*tfile, string) {
+	f, rs, a, gap := g.itemFile(r, spec.ActionDelete, "DELETE",
+		"Deleting "+r.Name+" records: credentials, roles, other accounts' records, then the delete itself.")
+	if f == nil {
+		return nil, gap
+	}
+	still := func(e *expect) *expect { return e.count(r.Name, "id", "{record.response.id}", 1) }
+	g.credentialCases(f, a, nil)
+	g.wrongRoleCases(f, a, nil, still)
+	g.otherAccountCases(f, rs, a, "DELETE", nil, 204)
+	g.notFoundCases(f, r, "DELETE")
+	f.add(&tcase{name: "delete", comment: "the record is gone from the database", expect: want(204).count(r.Name, "id", "{record.response.id}", 0)})
+	f.add(&tcase{name: "delete_again", expect: want(404).code("not_found")})
+	f.add(&tcase{name: "read_after_delete", method: "GET", expect: want(404).code("not_found")})
+	return f, ""
+}

@@ -1,0 +1,150 @@
+package derive
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// listRecords is how many records a list file makes, so pages of 2 and 3 need several hops.
+const listRecords = 5
+
+func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
+	a := g.access(r, spec.ActionList)
+	actor, ok := a.actor()
+	if !ok {
+		return nil, "no role may list every " + r.Name + " record"
+	}
+	maker, ok := g.access(r, spec.ActionCreate).actor()
+	if !ok {
+		return nil, "no role may create " + r.Name + " records to list"
+	}
+	coll := g.collection(r)
+	f := &tfile{name: r.Name + ".list.test.yaml", endpoint: "GET " + coll, as: actor,
+		title: "Listing " + r.Name + ": cursor pages, sorts and filters checked against the same query evaluated in memory."}
+	rs, gap := g.newRecordSet(f, r)
+	if gap != "" {
+		return nil, gap
+	}
+	var second map[string]any
+	for k := 1; k <= listRecords; k++ {
+		b := rs.create(fmt.Sprintf("record_%d", k), k, maker)
+		if k == 2 {
+			second = map[string]any{}
+			for _, item := range b {
+				second[item.Key.(string)] = item.Value
+			}
+		}
+	}
+	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once", path: coll + "?limit=2",
+		expect: want(200).withSchema().walk(true)})
+	g.sortCases(f, r, coll)
+	g.filterCases(f, r, coll, second)
+	g.listParamCases(f, r, coll)
+	if a.open() && g.s.Auth != nil {
+		f.add(&tcase{name: "all_pages_anonymous", comment: "the rule is public", path: coll + "?limit=2", headers: noAuth(), expect: want(200).walk(true)})
+	}
+	g.credentialCases(f, a, nil)
+	g.wrongRoleCases(f, a, nil, nil)
+	for _, role := range a.with(rowOnly) {
+		g.ownRecord(f, rs, role)
+		f.add(&tcase{name: "all_pages_as_" + role, as: role, path: coll + "?limit=2",
+			comment: role + " sees only the rows its rule selects: the rule evaluated in memory must agree",
+			expect:  want(200).walk(true)})
+	}
+	return f, ""
+}
+
+// sortable lists the fields a list may sort by, system fields last.
+func sortable(r *spec.Resource) []string {
+	var out []string
+	for _, f := range r.Fields {
+		if f.Stored() && !f.Hidden && f.Type != spec.TypeJSON {
+			out = append(out, f.Name)
+		}
+	}
+	return append(out, "created_at")
+}
+
+func (g *gen) sortCases(f *tfile, r *spec.Resource, coll string) {
+	for _, name := range sortable(r) {
+		for _, dir := range []string{"", "-"} {
+			suffix := ""
+			if dir == "-" {
+				suffix = "_descending"
+			}
+			f.add(&tcase{name: "sort_by_" + name + suffix, path: coll + "?sort=" + dir + name + "&limit=3",
+				expect: want(200).walk(true)})
+		}
+	}
+}
+
+// filterCases: one filter per filterable field, sorted by it descending and paged by 2, and
+// the shorthand form; each must select and order exactly what the in-memory evaluation does.
+func (g *gen) filterCases(f *tfile, r *spec.Resource, coll string, second map[string]any) {
+	nulls := false
+	for _, fld := range r.Fields {
+		pred := predicate(fld, second[fld.Name])
+		if pred == "" || fld.Hidden {
+			continue
+		}
+		f.add(&tcase{name: "filter_on_" + fld.Name, path: coll + "?filter=" + pred + "&sort=-" + fld.Name + "&limit=2",
+			expect: want(200).walk(true)})
+		if !nulls && !fld.Required && !fld.HasDefault && fld.Relation == nil {
+			nulls = true
+			f.add(&tcase{name: "filter_" + fld.Name + "_is_null", path: coll + "?filter=" + fld.Name + " == null&limit=2",
+				expect: want(200).walk(true)})
+		}
+		if fld.Type == spec.TypeEnum || fld.Type == spec.TypeBoolean {
+			f.add(&tcase{name: "shorthand_" + fld.Name, path: fmt.Sprintf("%s?%s=%v&limit=2", coll, fld.Name, second[fld.Name]),
+				expect: want(200).walk(true)})
+		}
+	}
+	f.add(&tcase{name: "filter_on_created_at", path: coll + `?filter=created_at >= timestamp("2000-01-01T00:00:00Z")&sort=created_at&limit=3`,
+		expect: want(200).walk(true)})
+}
+
+// predicate is a CEL condition on the field that the second list record meets.
+func predicate(f *spec.Field, v any) string {
+	if v == nil {
+		return ""
+	}
+	switch {
+	case f.Relation != nil && f.Relation.Kind == spec.RelToOne:
+		return fmt.Sprintf("%s == %q", f.Name, v)
+	case f.Relation != nil:
+		return ""
+	}
+	switch f.Type {
+	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+		return fmt.Sprintf("%s >= %v", f.Name, v)
+	case spec.TypeBoolean:
+		return f.Name
+	case spec.TypeEnum:
+		return fmt.Sprintf("%s in [%q, %q]", f.Name, f.Values[0], v)
+	case spec.TypeDatetime:
+		return fmt.Sprintf("%s >= timestamp(%q)", f.Name, v)
+	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL, spec.TypeDate:
+		s := fmt.Sprint(v)
+		if i := strings.Index(s, "{"); i > 0 {
+			return fmt.Sprintf("%s.startsWith(%q)", f.Name, s[:i])
+		}
+		return fmt.Sprintf("%s >= %q", f.Name, s)
+	}
+	return ""
+}
+
+// listParamCases: bad list parameters are 400s naming the parameter.
+func (g *gen) listParamCases(f *tfile, r *spec.Resource, coll string) {
+	for _, c := range []struct{ name, query, param, code string }{
+		{"bad_filter", "filter=" + sortable(r)[0] + " >", "filter", "invalid_filter"},
+		{"filter_on_unknown_field", "filter=not_a_field == 1", "filter", "invalid_filter"},
+		{"sort_by_unknown_field", "sort=not_a_field", "sort", "invalid_sort"},
+		{"limit_out_of_range", "limit=0", "limit", "range"},
+		{"unknown_parameter", "not_a_parameter=1", "not_a_parameter", "unknown_parameter"},
+		{"bad_cursor", "cursor=not-a-cursor", "cursor", "invalid_cursor"},
+	} {
+		f.add(&tcase{name: c.name, path: coll + "?" + c.query, expect: want(400).code("malformed_request").field(c.param, c.code)})
+	}
+}

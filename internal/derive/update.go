@@ -1,0 +1,64 @@
+package derive
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
+	f, rs, a, gap := g.itemFile(r, spec.ActionUpdate, "PATCH",
+		"Updating "+r.Name+" records: PATCH and PUT, every constraint, bad bodies, credentials, roles, other accounts.")
+	if f == nil {
+		return nil, gap
+	}
+	patch := body(r, 4, "{unique}4", rs.ref)
+	f.add(&tcase{name: "patch_valid", comment: "PATCH changes the fields sent", body: patch, expect: written(want(200), r, patch, "patch_valid")})
+	put := body(r, 5, "{unique}5", rs.ref)
+	f.add(&tcase{name: "put_valid", comment: "PUT replaces the record", method: "PUT", body: put, expect: written(want(200), r, put, "put_valid")})
+	mk := marker(r, put, "")
+	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(put, mk), 1) }
+	g.uniqueCases(f, rs, put, g.collection(r)+"/{record.response.id}", unchanged)
+	g.violationCases(f, r, put, true, unchanged)
+	// Bodies below are patch_valid's, so a 400 is compared with it field by field.
+	g.malformedCases(f, patch, unchanged)
+	g.notFoundCases(f, r, "PATCH")
+	g.credentialCases(f, a, patch)
+	g.wrongRoleCases(f, a, patch, unchanged)
+	g.writeRoleCases(f, r, a, patch, unchanged)
+	own := ownChange(r)
+	owned := g.otherAccountCases(f, rs, a, "PATCH", own, 200)
+	for _, role := range a.with(rowOnly) {
+		if path := owned[role]; path != "" {
+			g.escalationCases(f, r, role, path)
+		}
+	}
+	return f, ""
+}
+
+// ownChange is a small valid PATCH body: one plain writable field with a new value.
+func ownChange(r *spec.Resource) yaml.MapSlice {
+	for _, fld := range r.Fields {
+		if writable(r, fld) && fld.Relation == nil && !fld.Unique {
+			return yaml.MapSlice{{Key: fld.Name, Value: variant(fld, 6, "{unique}6", nil)}}
+		}
+	}
+	return yaml.MapSlice{}
+}
+
+// escalationCases: on its own record, a role still may not set fields guarded by write roles
+// (a customer making itself admin).
+func (g *gen) escalationCases(f *tfile, r *spec.Resource, role, path string) {
+	for _, fld := range r.Fields {
+		if len(fld.Write) == 0 || fld.Readonly || fld.Hidden || slices.Contains(fld.Write, role) {
+			continue
+		}
+		v := variant(fld, 0, "{unique}", func(string) string { return unknownID })
+		f.add(&tcase{name: fld.Name + "_not_writable_on_own_record_as_" + role, as: role, path: path,
+			comment: fmt.Sprintf("only %v may set %s, even on their own record", fld.Write, fld.Name),
+			body:    yaml.MapSlice{{Key: fld.Name, Value: v}}, expect: want(400).code("validation_failed").field(fld.Name, "not_allowed")})
+	}
+}

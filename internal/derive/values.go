@@ -1,0 +1,147 @@
+package derive
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/example"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// writable reports whether a body may carry the field: not set by Kiln, not guarded by write
+// roles, not an inverse relation, and not a relation to the resource itself.
+func writable(r *spec.Resource, f *spec.Field) bool {
+	if f.Readonly || f.Hidden || f.IsInverse() || len(f.Write) > 0 {
+		return false
+	}
+	return f.Relation == nil || f.Relation.To != r.Name || f.Required
+}
+
+// body is a valid body for r in field order; variant k varies the values (0 is the example).
+func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.MapSlice {
+	out := yaml.MapSlice{}
+	for _, f := range r.Fields {
+		if writable(r, f) {
+			out = append(out, yaml.MapItem{Key: f.Name, Value: variant(f, k, unique, ref)})
+		}
+	}
+	return out
+}
+
+// variant is a valid value of f; different k give different values where the field allows.
+func variant(f *spec.Field, k int, unique string, ref func(string) string) any {
+	v := example.Value(f, example.Vars{Unique: unique, Ref: ref})
+	switch f.Type {
+	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+		return plainNumber(shift(f, fmt.Sprint(v), k))
+	case spec.TypeBoolean:
+		return k%2 == 0
+	case spec.TypeEnum:
+		return f.Values[k%len(f.Values)]
+	case spec.TypeDatetime:
+		return fmt.Sprintf("2026-01-%02dT12:00:00Z", k%28+1)
+	case spec.TypeDate:
+		return fmt.Sprintf("2026-01-%02d", k%28+1)
+	}
+	return v
+}
+
+// shift adds k to a number when the result stays within max.
+func shift(f *spec.Field, base string, k int) string {
+	x, err := strconv.ParseFloat(base, 64)
+	if err != nil || k == 0 {
+		return base
+	}
+	y := x + float64(k)
+	if f.Max != nil {
+		if hi, err := strconv.ParseFloat(*f.Max, 64); err == nil && y > hi {
+			return base
+		}
+	}
+	return strconv.FormatFloat(y, 'f', -1, 64)
+}
+
+// plainNumber turns numeric text into a YAML number.
+func plainNumber(s string) any {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	if x, err := strconv.ParseFloat(s, 64); err == nil {
+		return x
+	}
+	return s
+}
+
+// with returns a copy of b with field set to v (appended when absent); omit drops it.
+func with(b yaml.MapSlice, field string, v any, omit bool) yaml.MapSlice {
+	out := yaml.MapSlice{}
+	found := false
+	for _, item := range b {
+		if item.Key == field {
+			found = true
+			if omit {
+				continue
+			}
+			item.Value = v
+		}
+		out = append(out, item)
+	}
+	if !found && !omit {
+		out = append(out, yaml.MapItem{Key: field, Value: v})
+	}
+	return out
+}
+
+func get(b yaml.MapSlice, field string) any {
+	for _, item := range b {
+		if item.Key == field {
+			return item.Value
+		}
+	}
+	return nil
+}
+
+// marker picks the body field whose value tells this file's records apart, so a check can
+// count them: a text value carrying {unique}, else a to-one relation to a record the file made.
+func marker(r *spec.Resource, b yaml.MapSlice, except string) string {
+	for _, f := range r.Fields {
+		s, ok := get(b, f.Name).(string)
+		if f.Name != except && ok && strings.Contains(s, "{unique}") && isText(f) {
+			return f.Name
+		}
+	}
+	for _, f := range r.Fields {
+		if f.Name != except && f.Relation != nil && f.Relation.Kind == spec.RelToOne && get(b, f.Name) != nil {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+func isText(f *spec.Field) bool {
+	switch f.Type {
+	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL:
+		return true
+	}
+	return false
+}
+
+// nonMatching is a string the pattern rejects, within the field's length bounds.
+func nonMatching(f *spec.Field) (string, bool) {
+	re, err := regexp.Compile(f.Pattern)
+	if err != nil {
+		return "", false
+	}
+	for _, s := range []string{"Not A Match!", "!", "-", "x y", "0", "a"} {
+		n := len([]rune(s))
+		if re.MatchString(s) || (f.MinLength != nil && n < *f.MinLength) || (f.MaxLength != nil && n > *f.MaxLength) {
+			continue
+		}
+		return s, true
+	}
+	return "", false
+}

@@ -1,0 +1,106 @@
+package derive
+
+import (
+	"strconv"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+func (g *gen) collection(r *spec.Resource) string { return g.base + "/" + r.Name }
+
+func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
+	a := g.access(r, spec.ActionCreate)
+	actor, ok := a.actor()
+	if !ok {
+		return nil, "no role may create " + r.Name
+	}
+	f := &tfile{name: r.Name + ".create.test.yaml", endpoint: "POST " + g.collection(r), as: actor,
+		title: "Creating " + r.Name + ": valid data, every constraint, bad bodies, credentials and roles."}
+	rs, gap := g.newRecordSet(f, r)
+	if gap != "" {
+		return nil, gap
+	}
+	valid := body(r, 1, "{unique}1", rs.ref)
+	mk := marker(r, valid, "")
+	f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
+		expect: written(want(201), r, valid, "create_valid")})
+	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
+	g.uniqueCases(f, rs, valid, "", nil)
+	g.violationCases(f, r, valid, false, unchanged)
+	g.malformedCases(f, valid, unchanged)
+	g.credentialCases(f, a, valid)
+	g.wrongRoleCases(f, a, valid, unchanged)
+	g.writeRoleCases(f, r, a, valid, unchanged)
+	return f, ""
+}
+
+// written checks a write's response and, through the store, that the record holds the body.
+func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *expect {
+	e.withSchema().key("id")
+	for _, item := range b {
+		fld := r.Field(item.Key.(string))
+		switch {
+		case fld == nil || fld.IsToMany() || fld.Type == spec.TypeJSON || fld.Type == spec.TypeDatetime:
+		case fld.Type == spec.TypeDecimal:
+			e.has(fld.Name, item.Value)
+			e.sentence("%s stored as %v", fld.Name, item.Value)
+		default:
+			e.has(fld.Name, item.Value)
+		}
+	}
+	return e.count(r.Name, "id", "{"+caseName+".response.id}", 1)
+}
+
+// uniqueCases: a value another record holds is a 409 naming the field (or the index). On
+// create (path "") the clash is with the valid record; on update the record at path is
+// given the values of a second record.
+func (g *gen) uniqueCases(f *tfile, rs *recordSet, valid yaml.MapSlice, path string, check func(*expect) *expect) {
+	r := rs.r
+	fresh := body(r, 2, "{unique}2", rs.ref)
+	if path != "" {
+		fresh = rs.create("second_record", 2, f.as)
+		fresh, valid = valid, fresh // the record at path takes the second record's values
+	}
+	method := ""
+	if path != "" {
+		method = "PATCH"
+	}
+	for _, fld := range r.Fields {
+		if !fld.Unique || !writable(r, fld) {
+			continue
+		}
+		b := with(fresh, fld.Name, get(valid, fld.Name), false)
+		if path != "" {
+			b = yaml.MapSlice{{Key: fld.Name, Value: get(valid, fld.Name)}}
+		}
+		e := want(409).code("conflict").field(fld.Name, "")
+		if check != nil {
+			e = check(e)
+		}
+		f.add(&tcase{name: fld.Name + "_taken", comment: fld.Name + " is unique", method: method, path: path, body: b, expect: e})
+	}
+	for i, idx := range r.Indexes {
+		if !idx.Unique {
+			continue
+		}
+		b := fresh
+		for _, name := range idx.Fields {
+			b = with(b, name, get(valid, name), false)
+		}
+		f.add(&tcase{name: "unique_index_" + strconv.Itoa(i+1) + "_taken", method: method, path: path, body: b,
+			comment: "the unique index on " + joinNames(idx.Fields), expect: want(409).code("conflict")})
+	}
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
