@@ -113,6 +113,9 @@ func (g *gen) malformedCases(f *tfile, valid yaml.MapSlice, check func(*expect) 
 		body: with(valid, "not_a_field", 1, false), expect: check(want(400).code("validation_failed").field("not_a_field", "unknown_field"))})
 	f.add(&tcase{name: "id_is_readonly", comment: "the server sets ids", body: with(valid, "id", unknownID, false),
 		expect: check(want(400).code("validation_failed").field("id", "readonly"))})
+	f.add(&tcase{name: "not_json_content_type", comment: "bodies must be sent as application/json",
+		headers: yaml.MapSlice{{Key: "Content-Type", Value: "text/plain"}}, body: valid,
+		expect: check(want(415).code("unsupported_media_type"))})
 	if limit := g.s.Server.MaxBodyBytes; limit > 0 {
 		f.add(&tcase{name: "oversized_body", comment: fmt.Sprintf("one byte over server.max_body_bytes (%d)", limit),
 			bodySize: int(limit) + 1, expect: want(413).code("payload_too_large")})
