@@ -37,7 +37,8 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 			}
 		}
 	}
-	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once", path: coll + "?limit=2",
+	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once; total counts them",
+		path: coll + "?limit=2&count=true",
 		expect: want(200).withSchema().walk(true)})
 	g.sortCases(f, r, coll)
 	g.filterCases(f, r, coll, second)
@@ -68,7 +69,13 @@ func sortable(r *spec.Resource) []string {
 }
 
 func (g *gen) sortCases(f *tfile, r *spec.Resource, coll string) {
-	for _, name := range sortable(r) {
+	names := sortable(r)
+	if len(names) > 1 {
+		first, second := twoKeys(r, names)
+		f.add(&tcase{name: "sort_by_" + first + "_then_" + second, path: coll + "?sort=-" + first + "," + second + "&limit=2",
+			comment: "ties on the first key are ordered by the second, then by id", expect: want(200).walk(true)})
+	}
+	for _, name := range names {
 		for _, dir := range []string{"", "-"} {
 			suffix := ""
 			if dir == "-" {
@@ -147,4 +154,22 @@ func (g *gen) listParamCases(f *tfile, r *spec.Resource, coll string) {
 	} {
 		f.add(&tcase{name: c.name, path: coll + "?" + c.query, expect: want(400).code("malformed_request").field(c.param, c.code)})
 	}
+}
+
+// twoKeys picks a first sort key with many ties (a boolean or enum when there is one) and a
+// second, different key.
+func twoKeys(r *spec.Resource, names []string) (string, string) {
+	first := names[0]
+	for _, f := range r.Fields {
+		if f.Stored() && (f.Type == spec.TypeBoolean || f.Type == spec.TypeEnum) {
+			first = f.Name
+			break
+		}
+	}
+	for _, n := range names {
+		if n != first {
+			return first, n
+		}
+	}
+	return first, names[0]
 }

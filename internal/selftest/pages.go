@@ -27,7 +27,8 @@ func (x *expander) principal(c *Case) string {
 }
 
 // checkPages follows next_cursor from the first page to the last, then compares the ids seen
-// with the rows Env.Rows computes in memory: each once, and (MatchInMemory) in the same order.
+// (and the first page's total, with count=true) with the rows Env.Rows computes in memory:
+// each once, and (MatchInMemory) in the same order.
 func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, pc *PageCheck, who string) []string {
 	seen, err := r.walkPages(ctx, first, body)
 	if err != nil {
@@ -44,6 +45,9 @@ func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, 
 	want, err := r.Env.Rows(ctx, who, first.URL.RequestURI())
 	if err != nil {
 		return append(out, "pages: "+err.Error())
+	}
+	if total, ok := lookupPath(body, "total"); ok && fmt.Sprint(total) != fmt.Sprint(len(want)) {
+		out = append(out, fmt.Sprintf("pages: total says %v, the query selects %d", total, len(want)))
 	}
 	missing, extra := difference(want, seen), difference(seen, want)
 	if len(missing) > 0 {

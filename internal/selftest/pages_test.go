@@ -77,3 +77,15 @@ func TestPagesVisitEveryRowOnce(t *testing.T) {
 	require.Empty(t, runPages(t, order, []string{"a", "b"}, false), "each_row_once alone ignores order")
 	require.Contains(t, strings.Join(runPages(t, order, []string{"a", "b"}, true), "\n"), "order differs from the sort evaluated in memory at row 1")
 }
+
+func TestPagesCompareTheTotal(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"items":[{"id":"a"},{"id":"b"}],"next_cursor":null,"total":3}`))
+	}))
+	t.Cleanup(srv.Close)
+	f, err := ParseFile("list.yaml", []byte("endpoint: GET /x?count=true\ntest_cases:\n  all:\n    expected: {pages: {each_row_once: true}}\n"))
+	require.NoError(t, err)
+	res := (&Runner{Env: listEnv{url: srv.URL, rows: []string{"a", "b"}}}).RunFile(context.Background(), f)
+	require.Equal(t, []string{"pages: total says 3, the query selects 2"}, res[0].Failures)
+}
