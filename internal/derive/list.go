@@ -38,7 +38,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 		}
 	}
 	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once; total counts them",
-		path: coll + "?limit=2&count=true",
+		path:   coll + "?limit=2&count=true",
 		expect: want(200).withSchema().walk(true)})
 	g.sortCases(f, r, coll)
 	g.filterCases(f, r, coll, second)
