@@ -1,5 +1,5 @@
 // Package example makes valid example values for a spec's fields: bodies for exported
-// collections and, later, derived tests. Every value respects its field's constraints.
+// collections and the derived test suite. Every value respects its field's constraints.
 package example
 
 import (
