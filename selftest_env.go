@@ -2,6 +2,7 @@ package kiln
 
 import (
 	"context"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,6 +24,7 @@ type TestEnv struct {
 	mu       sync.Mutex
 	accounts map[string]string // role → account id
 	schema   schemaValidator
+	rnd      *rand.Rand // for {random:...}, under mu
 }
 
 var _ selftest.Env = (*TestEnv)(nil)

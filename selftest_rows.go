@@ -2,11 +2,14 @@ package kiln
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/example"
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -123,4 +126,21 @@ func compareRecords(r *spec.Resource, sorts []query.Sort, a, b *store.Record) in
 func roleOf(account string) string {
 	role, _, _ := strings.Cut(account, ":")
 	return role
+}
+
+// RandomValue is a random valid value of a text field named "resource.field".
+func (e *TestEnv) RandomValue(_ context.Context, name string) (string, error) {
+	res, field, _ := strings.Cut(name, ".")
+	r := e.app.Spec.Resource(res)
+	if r == nil || r.Field(field) == nil {
+		return "", fmt.Errorf("{random:%s}: no field %s of a resource %s", name, field, res)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rnd == nil {
+		var seed [32]byte
+		_, _ = crand.Read(seed[:])
+		e.rnd = rand.New(rand.NewChaCha8(seed))
+	}
+	return example.Random(r.Field(field), e.rnd), nil
 }

@@ -125,7 +125,7 @@ func (g *gen) malformedCases(f *tfile, valid yaml.MapSlice, check func(*expect) 
 // violationCases: one case per constraint of every writable field, each a 400 naming the field.
 func (g *gen) violationCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, partial bool, check func(*expect) *expect) {
 	for _, fld := range r.Fields {
-		if !writable(r, fld) {
+		if !settable(fld) {
 			continue
 		}
 		for _, v := range violations(fld, partial) {

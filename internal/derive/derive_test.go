@@ -121,3 +121,26 @@ resources:
 	require.Contains(t, suite.Gaps, "entries update: no role may update every entries record")
 	require.Len(t, suite.Files, 5, "users' five files; entries cannot be set up")
 }
+
+func TestEveryFieldTypeIsDerived(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/everything.yaml")
+	require.Empty(t, suite.Gaps)
+	names := caseNames(t, suite)
+	create := strings.Join(names["projects.create.test.yaml"], " ")
+	for _, c := range []string{"homepage_wrong_type", "contact_wrong_type", "budget_below_min", "budget_above_max",
+		"ratio_too_many_decimals", "starts_on_wrong_type", "due_at_wrong_type", "external_id_wrong_type",
+		"phase_not_in_enum", "priority_fraction", "archived_wrong_type", "parent_unknown_reference",
+		"author_not_writable_by_member"} {
+		require.Contains(t, create, c)
+	}
+	require.NotContains(t, create, "meta_wrong_type", "any JSON is valid")
+	var people string
+	for _, f := range suite.Files {
+		if f.Name == "people.create.test.yaml" {
+			people = string(f.Data)
+		}
+	}
+	require.Contains(t, people, "nickname: \"{random:people.nickname}\"", "the pattern has no room for {unique}")
+	require.Contains(t, people, "{create_valid.response.nickname}", "a taken value is read from the record holding it")
+}

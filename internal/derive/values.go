@@ -15,19 +15,27 @@ import (
 // writable reports whether a body may carry the field: not set by Kiln, not guarded by write
 // roles, not an inverse relation, and not a relation to the resource itself.
 func writable(r *spec.Resource, f *spec.Field) bool {
-	if f.Readonly || f.Hidden || f.IsInverse() || len(f.Write) > 0 {
-		return false
-	}
-	return f.Relation == nil || f.Relation.To != r.Name || f.Required
+	return settable(f) && (f.Relation == nil || f.Relation.To != r.Name || f.Required)
+}
+
+// settable reports whether any writer may send the field (bodies leave optional relations to
+// the resource itself out, but their constraints are still checked).
+func settable(f *spec.Field) bool {
+	return !f.Readonly && !f.Hidden && !f.IsInverse() && len(f.Write) == 0
 }
 
 // body is a valid body for r in field order; variant k varies the values (0 is the example).
 func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.MapSlice {
 	out := yaml.MapSlice{}
 	for _, f := range r.Fields {
-		if writable(r, f) {
-			out = append(out, yaml.MapItem{Key: f.Name, Value: variant(f, k, unique, ref)})
+		if !writable(r, f) {
+			continue
 		}
+		v := variant(f, k, unique, ref)
+		if f.Unique && isText(f) && !example.CarriesUnique(f, unique) {
+			v = "{random:" + r.Name + "." + f.Name + "}" // the pattern has no room for {unique}
+		}
+		out = append(out, yaml.MapItem{Key: f.Name, Value: v})
 	}
 	return out
 }

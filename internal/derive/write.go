@@ -2,6 +2,7 @@ package derive
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -27,7 +28,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
 		expect: written(want(201), r, valid, "create_valid")})
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
-	g.uniqueCases(f, rs, valid, "", nil)
+	g.uniqueCases(f, rs, "", nil)
 	g.violationCases(f, r, valid, false, unchanged)
 	g.malformedCases(f, valid, unchanged)
 	g.credentialCases(f, a, valid)
@@ -41,6 +42,9 @@ func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *exp
 	e.withSchema().key("id")
 	for _, item := range b {
 		fld := r.Field(item.Key.(string))
+		if s, ok := item.Value.(string); ok && strings.Contains(s, "{random:") {
+			continue // a new random value each time it is written out
+		}
 		switch {
 		case fld == nil || fld.IsToMany() || fld.Type == spec.TypeJSON || fld.Type == spec.TypeDatetime:
 		case fld.Type == spec.TypeDecimal:
@@ -54,26 +58,23 @@ func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *exp
 }
 
 // uniqueCases: a value another record holds is a 409 naming the field (or the index). On
-// create (path "") the clash is with the valid record; on update the record at path is
-// given the values of a second record.
-func (g *gen) uniqueCases(f *tfile, rs *recordSet, valid yaml.MapSlice, path string, check func(*expect) *expect) {
+// create (path "") the clash is with create_valid's record; on update the record at path is
+// given the values of a second record. Taken values are read from the other record's response.
+func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expect) *expect) {
 	r := rs.r
-	fresh := body(r, 2, "{unique}2", rs.ref)
+	fresh, source, method := body(r, 2, "{unique}2", rs.ref), "create_valid", ""
 	if path != "" {
-		fresh = rs.create("second_record", 2, f.as)
-		fresh, valid = valid, fresh // the record at path takes the second record's values
+		rs.create("second_record", 2, f.as)
+		fresh, source, method = body(r, 5, "{unique}5", rs.ref), "second_record", "PATCH"
 	}
-	method := ""
-	if path != "" {
-		method = "PATCH"
-	}
+	taken := func(field string) string { return "{" + source + ".response." + field + "}" }
 	for _, fld := range r.Fields {
 		if !fld.Unique || !writable(r, fld) {
 			continue
 		}
-		b := with(fresh, fld.Name, get(valid, fld.Name), false)
+		b := with(fresh, fld.Name, taken(fld.Name), false)
 		if path != "" {
-			b = yaml.MapSlice{{Key: fld.Name, Value: get(valid, fld.Name)}}
+			b = yaml.MapSlice{{Key: fld.Name, Value: taken(fld.Name)}}
 		}
 		e := want(409).code("conflict").field(fld.Name, "")
 		if check != nil {
@@ -87,20 +88,9 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, valid yaml.MapSlice, path str
 		}
 		b := fresh
 		for _, name := range idx.Fields {
-			b = with(b, name, get(valid, name), false)
+			b = with(b, name, taken(name), false)
 		}
 		f.add(&tcase{name: "unique_index_" + strconv.Itoa(i+1) + "_taken", method: method, path: path, body: b,
-			comment: "the unique index on " + joinNames(idx.Fields), expect: want(409).code("conflict")})
+			comment: "the unique index on " + strings.Join(idx.Fields, ", "), expect: want(409).code("conflict")})
 	}
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }

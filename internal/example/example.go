@@ -150,33 +150,50 @@ func fromPattern(pattern string) string {
 		return ""
 	}
 	var b strings.Builder
-	gen(&b, re.Simplify())
+	gen(&b, re.Simplify(), first{})
 	return b.String()
 }
 
-func gen(b *strings.Builder, re *syntax.Regexp) {
+func gen(b *strings.Builder, re *syntax.Regexp, c chooser) {
 	switch re.Op {
 	case syntax.OpLiteral:
 		b.WriteString(string(re.Rune))
 	case syntax.OpCharClass:
 		if len(re.Rune) > 0 {
-			b.WriteRune(pickRune(re.Rune))
+			b.WriteRune(c.rune(re.Rune))
 		}
 	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
 		b.WriteByte('a')
 	case syntax.OpCapture:
-		gen(b, re.Sub[0])
+		gen(b, re.Sub[0], c)
 	case syntax.OpConcat:
 		for _, s := range re.Sub {
-			gen(b, s)
+			gen(b, s, c)
 		}
 	case syntax.OpAlternate:
-		gen(b, re.Sub[0])
+		gen(b, re.Sub[c.index(len(re.Sub))], c)
+	case syntax.OpQuest:
+		if c.index(2) == 1 {
+			gen(b, re.Sub[0], c)
+		}
+	case syntax.OpStar:
+		for i := 0; i < c.extra(); i++ {
+			gen(b, re.Sub[0], c)
+		}
 	case syntax.OpPlus:
-		gen(b, re.Sub[0])
+		for i := 0; i < 1+c.extra(); i++ {
+			gen(b, re.Sub[0], c)
+		}
 	case syntax.OpRepeat:
-		for i := 0; i < max(re.Min, 1) && i < 64; i++ {
-			gen(b, re.Sub[0])
+		n := max(re.Min, 1)
+		if re.Max > n || re.Max == -1 {
+			n += c.extra()
+			if re.Max != -1 {
+				n = min(n, re.Max)
+			}
+		}
+		for i := 0; i < n && i < 64; i++ {
+			gen(b, re.Sub[0], c)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package example
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"regexp"
 	"testing"
 
@@ -31,4 +32,21 @@ func TestBodyRespectsConstraints(t *testing.T) {
 	require.Equal(t, "a42", cat["slug"])
 	var_ := Body(s.Resource("categories"), Vars{Unique: "{{run}}", Ref: func(string) string { return "" }})
 	require.Equal(t, "a{{run}}", var_["slug"], "a placeholder that will hold digits")
+}
+
+func TestRandomMatchesThePattern(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	ml, xl := 3, 12
+	for _, p := range []string{`^[A-Z]{3}-[0-9]{4}$`, `^(foo|bar)_[a-z]+$`, `^\d{2,5}$`, `^[^a-z]+$`} {
+		f := &spec.Field{Name: "code", Type: spec.TypeString, Pattern: p, MinLength: &ml, MaxLength: &xl}
+		seen := map[string]bool{}
+		for range 20 {
+			s := Random(f, r)
+			require.Regexp(t, regexp.MustCompile(p), s)
+			require.True(t, len(s) >= ml && len(s) <= xl, s)
+			seen[s] = true
+		}
+		require.Greater(t, len(seen), 10, "values vary: %v", seen)
+	}
 }

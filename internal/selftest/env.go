@@ -24,6 +24,9 @@ type Env interface {
 	// in order: the role's access rule ("" is anonymous), the filter and the sort evaluated in
 	// memory over every stored record, independently of the SQL the API runs.
 	Rows(ctx context.Context, role, pathAndQuery string) ([]string, error)
+	// RandomValue is a random valid value for a text field ("people.nickname"), for unique
+	// fields whose pattern leaves no room for {unique}.
+	RandomValue(ctx context.Context, field string) (string, error)
 	// CheckSchema validates a response against the API's OpenAPI document; nil when it conforms.
 	CheckSchema(req *http.Request, status int, header http.Header, body []byte) error
 }

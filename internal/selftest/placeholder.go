@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	placeholderRe = regexp.MustCompile(`\{([A-Za-z0-9_.\-]+)\}`)
+	placeholderRe = regexp.MustCompile(`\{(random:[A-Za-z0-9_.]+|[A-Za-z0-9_.\-]+)\}`)
 	envRe         = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )
 
@@ -95,9 +95,12 @@ func (x *expander) value(name string) (string, error) {
 	case "random_email":
 		return "user-" + newUnique() + "@example.test", nil
 	}
+	if field, ok := strings.CutPrefix(name, "random:"); ok {
+		return x.env.RandomValue(x.ctx, field)
+	}
 	caseName, path, ok := strings.Cut(name, ".response.")
 	if !ok {
-		return "", fmt.Errorf("unknown placeholder {%s} (valid_token, invalid_token, expired_token, api_key, unique, random_email, <case>.response.<field>)", name)
+		return "", fmt.Errorf("unknown placeholder {%s} (valid_token, invalid_token, expired_token, api_key, unique, random_email, random:<resource>.<field>, <case>.response.<field>)", name)
 	}
 	body, seen := x.captures[caseName]
 	if !seen {

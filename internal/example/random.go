@@ -1,0 +1,83 @@
+package example
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// chooser makes the choices a regular expression leaves open while generating a match.
+type chooser interface {
+	rune(ranges []rune) rune
+	index(n int) int // which alternative
+	extra() int      // how many repetitions beyond the minimum
+}
+
+// first always takes the simplest choice: short, readable, the same every time.
+type first struct{}
+
+func (first) rune(ranges []rune) rune { return pickRune(ranges) }
+func (first) index(int) int           { return 0 }
+func (first) extra() int              { return 0 }
+
+// randomly takes random choices among printable ASCII characters.
+type randomly struct{ r *rand.Rand }
+
+func (c randomly) rune(ranges []rune) rune {
+	var ascii []rune
+	for i := 0; i+1 < len(ranges); i += 2 {
+		for r := max(ranges[i], '!'); r <= min(ranges[i+1], '~'); r++ {
+			ascii = append(ascii, r)
+		}
+	}
+	if len(ascii) == 0 {
+		return pickRune(ranges)
+	}
+	return ascii[c.r.IntN(len(ascii))]
+}
+
+func (c randomly) index(n int) int { return c.r.IntN(n) }
+func (c randomly) extra() int      { return c.r.IntN(8) }
+
+// Random is a random valid value of a text field, as text: unique fields whose pattern has no
+// room for a run's unique digits get one this way. A pattern is matched with random choices
+// (within the length bounds); other fields get random digits.
+func Random(f *spec.Field, r *rand.Rand) string {
+	if f.Pattern != "" {
+		re, err1 := regexp.Compile(f.Pattern)
+		parsed, err2 := syntax.Parse(f.Pattern, syntax.Perl)
+		if err1 == nil && err2 == nil {
+			for range 50 {
+				var b strings.Builder
+				gen(&b, parsed.Simplify(), randomly{r})
+				if s := b.String(); re.MatchString(s) && withinMin(f, s) && withinMax(f, s) {
+					return s
+				}
+			}
+		}
+		return fromPattern(f.Pattern)
+	}
+	return text(f, strconv.FormatUint(r.Uint64()%1e12, 10))
+}
+
+func withinMin(f *spec.Field, s string) bool {
+	return f.MinLength == nil || len([]rune(s)) >= *f.MinLength
+}
+
+// CarriesUnique reports whether Value of f, given a unique text, includes it; when it does
+// not, values of a unique field repeat and callers should use Random instead.
+func CarriesUnique(f *spec.Field, unique string) bool {
+	if f.Relation != nil {
+		return true
+	}
+	switch f.Type {
+	case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL:
+		s, _ := Value(f, Vars{Unique: unique}).(string)
+		return strings.Contains(s, unique)
+	}
+	return false
+}
