@@ -2,22 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/selftest"
+	"github.com/kiln-dev/kiln/kilntest"
 )
 
 // errTestsFailed makes kiln exit 1 without another line after the summary.
@@ -162,75 +158,11 @@ func runTests(ctx context.Context, o *output, s *settings, parsed []*selftest.Fi
 // startForTests runs the app on a fresh database (a temporary SQLite file, or a new
 // PostgreSQL schema dropped afterwards) with migrations applied and the seed loaded.
 func startForTests(ctx context.Context, s *settings) (*kiln.App, string, func(), error) {
-	dir, err := os.MkdirTemp("", "kiln-test-")
+	b, err := kilntest.Start(ctx, s.config(discardLogger()), seedPath("", s.spec))
 	if err != nil {
 		return nil, "", nil, err
 	}
-	cleanup := []func(){func() { _ = os.RemoveAll(dir) }}
-	stop := func() {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-	}
-	cfg := s.config(discardLogger())
-	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits = dir, filepath.Join(dir, "migrations"), true, true
-	if cfg.DatabaseURL != "" {
-		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
-		if err != nil {
-			stop()
-			return nil, "", nil, err
-		}
-		cfg.DatabaseURL = url
-		cleanup = append(cleanup, drop)
-	}
-	app, err := kiln.New(ctx, cfg)
-	if err != nil {
-		stop()
-		return nil, "", nil, err
-	}
-	cleanup = append(cleanup, func() { _ = app.Close() })
-	if blocks, err := kiln.LoadSeed(seedPath("", s.spec)); err == nil {
-		if _, err := app.Seed(ctx, blocks, nil); err != nil {
-			stop()
-			return nil, "", nil, err
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		stop()
-		return nil, "", nil, err
-	}
-	srv := &http.Server{Handler: app.Handler()}
-	go func() { _ = srv.Serve(ln) }()
-	cleanup = append(cleanup, func() { _ = srv.Close() })
-	return app, "http://" + ln.Addr().String(), stop, nil
-}
-
-// freshSchema creates a schema for one test run and returns a URL that uses it.
-func freshSchema(ctx context.Context, base string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", nil, errors.New("connect to KILN_DATABASE_URL for a test schema failed")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "kiln_selftest_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = conn.Close(ctx)
-		return "", nil, fmt.Errorf("create test schema: %w", err)
-	}
-	_ = conn.Close(ctx)
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	drop := func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(context.Background())
-		}
-	}
-	return base + sep + "search_path=" + schema, drop, nil
+	return b.App, b.URL, b.Close, nil
 }
 
 func report(o *output, results []selftest.Result, junit, jsonOut string) error {

@@ -149,18 +149,3 @@ func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return lines[len(lines)-1]
 }
-
-func TestKilnTestDerivedOnEveryFieldType(t *testing.T) {
-	for _, dialect := range testdb.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Setenv("KILN_DATABASE_URL", "")
-			if dialect == "postgres" {
-				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
-			}
-			out, err := run(t, "test", "--derived", "--spec", "../../internal/derive/testdata/everything.yaml")
-			require.NoError(t, err, out)
-			require.Regexp(t, `^\d{3,} passed, 0 failed$`, lastLine(out))
-			require.NotContains(t, out, "not derived")
-		})
-	}
-}
