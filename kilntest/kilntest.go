@@ -45,7 +45,7 @@ func Start(ctx context.Context, cfg kiln.Config, seedPath string) (*Backend, err
 	if err != nil {
 		return nil, err
 	}
-	b.defer_(func() { _ = os.RemoveAll(dir) })
+	b.onClose(func() { _ = os.RemoveAll(dir) })
 	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits = dir, filepath.Join(dir, "migrations"), true, true
 	if cfg.DatabaseURL != "" {
 		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
@@ -54,7 +54,7 @@ func Start(ctx context.Context, cfg kiln.Config, seedPath string) (*Backend, err
 			return nil, err
 		}
 		cfg.DatabaseURL = url
-		b.defer_(drop)
+		b.onClose(drop)
 	}
 	if err := b.start(ctx, cfg, seedPath); err != nil {
 		b.Close()
@@ -69,7 +69,7 @@ func (b *Backend) start(ctx context.Context, cfg kiln.Config, seedPath string) e
 		return err
 	}
 	b.App = app
-	b.defer_(func() { _ = app.Close() })
+	b.onClose(func() { _ = app.Close() })
 	if err := loadSeed(ctx, app, seedPath); err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (b *Backend) start(ctx context.Context, cfg kiln.Config, seedPath string) e
 	}
 	srv := &http.Server{Handler: app.Handler()}
 	go func() { _ = srv.Serve(ln) }()
-	b.defer_(func() { _ = srv.Close() })
+	b.onClose(func() { _ = srv.Close() })
 	b.URL = "http://" + ln.Addr().String()
 	b.env = app.NewTestEnv(b.URL)
 	return nil
@@ -101,7 +101,7 @@ func loadSeed(ctx context.Context, app *kiln.App, path string) error {
 	return err
 }
 
-func (b *Backend) defer_(f func()) { b.cleanup = append(b.cleanup, f) }
+func (b *Backend) onClose(f func()) { b.cleanup = append(b.cleanup, f) }
 
 // Env is what `kiln test` runs files with: the backend's URL, test accounts per role and
 // database checks through the store.
