@@ -89,22 +89,7 @@ func (e *TestEnv) allRecords(ctx context.Context, resName string) ([]*store.Reco
 }
 
 func fieldGetter(r *spec.Resource, rec *store.Record) func(string) any {
-	return func(name string) any {
-		switch name {
-		case "id":
-			return rec.ID
-		case "created_at":
-			return rec.CreatedAt
-		case "updated_at":
-			return rec.UpdatedAt
-		}
-		for i, f := range r.Fields {
-			if f.Name == name && i < len(rec.Values) {
-				return rec.Values[i]
-			}
-		}
-		return nil
-	}
+	return func(name string) any { return rec.Field(r, name) }
 }
 
 // compareRecords orders by the sort keys (nulls first ascending, last descending), then id.

@@ -7,22 +7,9 @@ import (
 	"github.com/kiln-dev/kiln/kilntest"
 )
 
-// onEachDialect runs f on SQLite and, when it is available, on PostgreSQL.
-func onEachDialect(t *testing.T, f func(t *testing.T)) {
-	for _, dialect := range testdb.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Setenv("KILN_DATABASE_URL", "")
-			if dialect == "postgres" {
-				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
-			}
-			f(t)
-		})
-	}
-}
-
 // The shop's YAML tests and its derived suite, run from Go through the same harness as `kiln test`.
 func TestShopThroughTheGoHarness(t *testing.T) {
-	onEachDialect(t, func(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
 		b := kilntest.New(t, "../examples/shop/kiln.yaml")
 		b.Run(t, "../examples/shop/tests")
 		b.RunDerived(t)
@@ -32,7 +19,7 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 // A spec with every field type, row rules on a self-referencing resource and a unique field
 // whose pattern leaves no room for {unique}: its derived suite passes too.
 func TestDerivedSuiteOnEveryFieldType(t *testing.T) {
-	onEachDialect(t, func(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
 		kilntest.New(t, "../internal/derive/testdata/everything.yaml").RunDerived(t)
 	})
 }

@@ -25,41 +25,35 @@ func TestKilnTestRunsTheSeedFileVerbatim(t *testing.T) {
 	if err == nil {
 		require.Equal(t, string(shared), string(seed), "the shop's copy of the seed example is verbatim")
 	}
-	for _, dialect := range testdb.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Setenv("KILN_DATABASE_URL", "")
-			if dialect == "postgres" {
-				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
-			}
-			dir := t.TempDir()
-			junit, js := filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json")
-			out, err := run(t, "test", "--spec", "../../examples/shop/kiln.yaml", "--junit", junit, "--json", js,
-				"../../examples/shop/tests/products.test.yaml")
-			require.NoError(t, err, out)
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			require.Equal(t, "3 passed, 0 failed", lines[len(lines)-1])
-			require.Contains(t, out, "POST /api/products")
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		dir := t.TempDir()
+		junit, js := filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json")
+		out, err := run(t, "test", "--spec", "../../examples/shop/kiln.yaml", "--junit", junit, "--json", js,
+			"../../examples/shop/tests/products.test.yaml")
+		require.NoError(t, err, out)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Equal(t, "3 passed, 0 failed", lines[len(lines)-1])
+		require.Contains(t, out, "POST /api/products")
 
-			raw, err := os.ReadFile(junit)
-			require.NoError(t, err)
-			var suites struct {
-				Suites []struct {
-					Tests int `xml:"tests,attr"`
-				} `xml:"testsuite"`
-			}
-			require.NoError(t, xml.Unmarshal(raw, &suites), "JUnit output is valid XML")
-			require.Equal(t, 3, suites.Suites[0].Tests)
-			var summary map[string]any
-			raw, err = os.ReadFile(js)
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(raw, &summary))
-			require.Equal(t, float64(3), summary["passed"])
+		raw, err := os.ReadFile(junit)
+		require.NoError(t, err)
+		var suites struct {
+			Suites []struct {
+				Tests int `xml:"tests,attr"`
+			} `xml:"testsuite"`
+		}
+		require.NoError(t, xml.Unmarshal(raw, &suites), "JUnit output is valid XML")
+		require.Equal(t, 3, suites.Suites[0].Tests)
+		var summary map[string]any
+		raw, err = os.ReadFile(js)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &summary))
+		require.Equal(t, float64(3), summary["passed"])
 
-			out, err = run(t, "test", "--spec", "../../examples/shop/kiln.yaml") // every file in tests/
-			require.NoError(t, err, out)
-			require.Regexp(t, `\d+ passed, 0 failed$`, strings.TrimSpace(out))
-		})
-	}
+		out, err = run(t, "test", "--spec", "../../examples/shop/kiln.yaml") // every file in tests/
+		require.NoError(t, err, out)
+		require.Regexp(t, `\d+ passed, 0 failed$`, strings.TrimSpace(out))
+	})
 }
 
 func TestKilnTestPointsAtABrokenConstraint(t *testing.T) {
@@ -117,32 +111,26 @@ func TestKilnTestAgainstARunningServer(t *testing.T) {
 }
 
 func TestKilnTestDerivedSuite(t *testing.T) {
-	for _, dialect := range testdb.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Setenv("KILN_DATABASE_URL", "")
-			if dialect == "postgres" {
-				t.Setenv("KILN_DATABASE_URL", testdb.PostgresURL(t))
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		spec := "../../examples/shop/kiln.yaml"
+		out, err := run(t, "test", "--derived", "--spec", spec)
+		require.NoError(t, err, out)
+		last := lastLine(out)
+		require.Regexp(t, `^\d{3,} passed, 0 failed$`, last)
+		for _, res := range []string{"users", "categories", "tags", "products", "customers", "orders", "order_items"} {
+			for _, action := range []string{"list", "view", "create", "update", "delete"} {
+				require.Contains(t, out, "derived/"+res+"."+action+".test.yaml", "every resource × action runs")
 			}
-			spec := "../../examples/shop/kiln.yaml"
-			out, err := run(t, "test", "--derived", "--spec", spec)
-			require.NoError(t, err, out)
-			last := lastLine(out)
-			require.Regexp(t, `^\d{3,} passed, 0 failed$`, last)
-			for _, res := range []string{"users", "categories", "tags", "products", "customers", "orders", "order_items"} {
-				for _, action := range []string{"list", "view", "create", "update", "delete"} {
-					require.Contains(t, out, "derived/"+res+"."+action+".test.yaml", "every resource × action runs")
-				}
-			}
+		}
 
-			dir := t.TempDir()
-			gen, err := run(t, "test", "--generate", "--spec", spec, "--out", dir)
-			require.NoError(t, err, gen)
-			require.Contains(t, gen, "wrote 35 test files")
-			out, err = run(t, "test", "--spec", spec, dir)
-			require.NoError(t, err, out)
-			require.Equal(t, last, lastLine(out), "the written files run as the derived suite does")
-		})
-	}
+		dir := t.TempDir()
+		gen, err := run(t, "test", "--generate", "--spec", spec, "--out", dir)
+		require.NoError(t, err, gen)
+		require.Contains(t, gen, "wrote 35 test files")
+		out, err = run(t, "test", "--spec", spec, dir)
+		require.NoError(t, err, out)
+		require.Equal(t, last, lastLine(out), "the written files run as the derived suite does")
+	})
 }
 
 func lastLine(out string) string {

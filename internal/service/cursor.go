@@ -59,15 +59,7 @@ func (p *ListParams) cursorAfter(r *resource, rec *store.Record) string {
 }
 
 func (r *resource) valueOf(rec *store.Record, name string) any {
-	switch name {
-	case "id":
-		return rec.ID
-	case "created_at":
-		return rec.CreatedAt
-	case "updated_at":
-		return rec.UpdatedAt
-	}
-	return rec.Values[r.index(r.Field(name))]
+	return rec.Field(r.Resource, name)
 }
 
 func cursorJSON(v any) json.RawMessage {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // Record is one row of a resource. Values is indexed like the resource's Fields: stored
@@ -85,4 +87,23 @@ func (t *table) scanAll(d dialect, rows *sql.Rows) ([]*Record, error) {
 		return nil, d.interpret(err)
 	}
 	return out, nil
+}
+
+// Field returns the value of a field by name, the system fields (id, created_at, updated_at)
+// included; nil when r has no such field.
+func (rec *Record) Field(r *spec.Resource, name string) any {
+	switch name {
+	case "id":
+		return rec.ID
+	case "created_at":
+		return rec.CreatedAt
+	case "updated_at":
+		return rec.UpdatedAt
+	}
+	for i, f := range r.Fields {
+		if f.Name == name && i < len(rec.Values) {
+			return rec.Values[i]
+		}
+	}
+	return nil
 }

@@ -75,3 +75,17 @@ func unavailable(t testing.TB, service string, err error) {
 	}
 	t.Skipf("SKIPPED: %s unreachable (%v); set KILN_REQUIRE_SERVICES=1 to make this a failure", service, err)
 }
+
+// EachDialectEnv runs f as a subtest per dialect with KILN_DATABASE_URL naming its database:
+// empty for SQLite, a fresh PostgreSQL schema otherwise (skipped or failed as PostgresURL is).
+func EachDialectEnv(t *testing.T, f func(t *testing.T)) {
+	for _, dialect := range Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Setenv("KILN_DATABASE_URL", "")
+			if dialect == "postgres" {
+				t.Setenv("KILN_DATABASE_URL", PostgresURL(t))
+			}
+			f(t)
+		})
+	}
+}
