@@ -53,7 +53,13 @@ func (r *Runner) RunFile(ctx context.Context, f *File) []Result {
 		x := &expander{ctx: ctx, env: r.Env, role: role, captures: captures, lookup: r.Lookup, unique: unique}
 		res := r.runCase(ctx, f, c, x)
 		if base := baseCase(f, i); base != nil && res.Status == 400 && len(res.Failures) == 0 {
-			res.Failures = impliedFieldChecks(base, c, captures[c.Name])
+			show := func(v any) any {
+				if ev, err := x.expand(v); err == nil {
+					return ev
+				}
+				return v
+			}
+			res.Failures = impliedFieldChecks(base, c, captures[c.Name], show)
 			res.Passed = len(res.Failures) == 0
 		}
 		out = append(out, res)
@@ -314,10 +320,11 @@ func sameValue(got, want any) bool {
 	return err1 == nil && err2 == nil && gf == wf
 }
 
-// impliedFieldChecks: when the first case succeeds and a later case changes some of its body
+// impliedFieldChecks: when an earlier case to the same endpoint succeeds and a later one changes some of its body
 // fields and gets validation_failed, each changed field must be among the reported errors —
 // so every bad value is shown to be caught by its own constraint, not hidden behind another.
-func impliedFieldChecks(first, c *Case, body any) []string {
+// show renders a changed value as sent (placeholders filled).
+func impliedFieldChecks(first, c *Case, body any, show func(any) any) []string {
 	if c.Expected.StrictFields == "off" {
 		return nil
 	}
@@ -338,7 +345,7 @@ func impliedFieldChecks(first, c *Case, body any) []string {
 	for k, v := range changed {
 		if fmt.Sprint(base[k]) != fmt.Sprint(v) && !reported[k] {
 			out = append(out, fmt.Sprintf("%s was changed to %v and should fail validation, but no constraint on %s rejected it (errors named: %s)",
-				k, v, k, names(reported)))
+				k, show(v), k, names(reported)))
 		}
 	}
 	return out
