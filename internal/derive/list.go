@@ -91,12 +91,17 @@ func (g *gen) sortCases(f *tfile, r *spec.Resource, coll string) {
 // the shorthand form; each must select and order exactly what the in-memory evaluation does.
 func (g *gen) filterCases(f *tfile, r *spec.Resource, coll string, second map[string]any) {
 	nulls := false
+	var preds []string
 	for _, fld := range r.Fields {
 		pred := predicate(fld, second[fld.Name])
 		if pred == "" || fld.Hidden {
 			continue
 		}
+		preds = append(preds, pred)
 		f.add(&tcase{name: "filter_on_" + fld.Name, path: coll + "?filter=" + pred + "&sort=-" + fld.Name + "&limit=2",
+			expect: want(200).walk(true)})
+		f.add(&tcase{name: "filter_not_on_" + fld.Name, path: coll + "?filter=!(" + pred + ")&limit=2",
+			comment: "a negation keeps the records the condition is false for, those without a value included",
 			expect: want(200).walk(true)})
 		if !nulls && !fld.Required && !fld.HasDefault && fld.Relation == nil {
 			nulls = true
@@ -107,6 +112,10 @@ func (g *gen) filterCases(f *tfile, r *spec.Resource, coll string, second map[st
 			f.add(&tcase{name: "shorthand_" + fld.Name, path: fmt.Sprintf("%s?%s=%v&limit=2", coll, fld.Name, second[fld.Name]),
 				expect: want(200).walk(true)})
 		}
+	}
+	if len(preds) >= 3 {
+		f.add(&tcase{name: "filter_combined", path: coll + "?filter=(" + preds[0] + " && " + preds[1] + ") || !(" + preds[2] + ")&limit=2",
+			expect: want(200).walk(true)})
 	}
 	f.add(&tcase{name: "filter_on_created_at", path: coll + `?filter=created_at >= timestamp("2000-01-01T00:00:00Z")&sort=created_at&limit=3`,
 		expect: want(200).walk(true)})

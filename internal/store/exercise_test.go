@@ -150,8 +150,12 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 			"IsNotNull":             {query.Compare{Field: "t", Op: query.Ne}, 4},
 			"In":                    {query.In{Field: "t", Values: []any{"banana", "Apple", "x"}}, 2},
 			"Not":                   {query.Not{Cond: query.Compare{Field: "i", Op: query.Eq, Value: int64(0)}}, 2},
-			"EmptyOrIsFalse":        {query.Or{}, 0},
-			"WildcardsAreLiteral":   {query.Match{Field: "t", Kind: query.Contains, Text: "%"}, 0},
+			// Two-valued like query.Eval: t == "banana" is false for the NULL row, so NOT keeps it.
+			"NotKeepsNulls":        {query.Not{Cond: query.Compare{Field: "t", Op: query.Eq, Value: "banana"}}, 4},
+			"NotOfMatchKeepsNulls": {query.Not{Cond: query.Match{Field: "t", Kind: query.Prefix, Text: "App"}}, 4},
+			"NotOfInKeepsNulls":    {query.Not{Cond: query.In{Field: "t", Values: []any{"banana"}}}, 4},
+			"EmptyOrIsFalse":       {query.Or{}, 0},
+			"WildcardsAreLiteral":  {query.Match{Field: "t", Kind: query.Contains, Text: "%"}, 0},
 		} {
 			require.Equal(t, tc.want, mustCount(t, st, "items", tc.cond), name)
 		}

@@ -39,11 +39,13 @@ func (b *builder) cond(c query.Cond) error {
 	case query.Or:
 		return b.join(c, " OR ", "1=0")
 	case query.Not:
-		b.write("NOT (")
+		// Two-valued, as query.Eval decides: a comparison with NULL is false, so its negation
+		// is true. Plain NOT would keep SQL's NULL and drop the row.
+		b.write("NOT COALESCE((")
 		if err := b.cond(c.Cond); err != nil {
 			return err
 		}
-		b.write(")")
+		b.write("), FALSE)")
 		return nil
 	}
 	return fmt.Errorf("store: unknown condition %T", c)
