@@ -102,7 +102,7 @@ func (g *gen) filterCases(f *tfile, r *spec.Resource, coll string, second map[st
 			expect: want(200).walk(true)})
 		f.add(&tcase{name: "filter_not_on_" + fld.Name, path: coll + "?filter=!(" + pred + ")&limit=2",
 			comment: "a negation keeps the records the condition is false for, those without a value included",
-			expect: want(200).walk(true)})
+			expect:  want(200).walk(true)})
 		if !nulls && !fld.Required && !fld.HasDefault && fld.Relation == nil {
 			nulls = true
 			f.add(&tcase{name: "filter_" + fld.Name + "_is_null", path: coll + "?filter=" + fld.Name + " == null&limit=2",
