@@ -14,10 +14,11 @@ import (
 // recordSet creates records in a file: the targets r's bodies refer to first (setup_<name>),
 // then r's own (by name), and hands out references to them.
 type recordSet struct {
-	g   *gen
-	f   *tfile
-	r   *spec.Resource
-	ref func(string) string
+	g      *gen
+	f      *tfile
+	r      *spec.Resource
+	ref    func(string) string
+	record yaml.MapSlice // the body of the record an item file works on
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns

@@ -24,9 +24,31 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	if gap != "" {
 		return nil, nil, a, gap
 	}
-	rs.create("record", 1, maker)
+	rs.record = rs.create("record", 1, maker)
 	f.cases[len(f.cases)-1].comment = "the record this file works on"
 	return f, rs, a, ""
+}
+
+// expandCases: each relation the record holds comes back as the related record with expand=.
+func (g *gen) expandCases(f *tfile, rs *recordSet) {
+	for _, fld := range rs.r.Fields {
+		ref := get(rs.record, fld.Name)
+		if fld.Relation == nil || ref == nil {
+			continue
+		}
+		key := fld.Name + ".id"
+		if list, ok := ref.([]any); ok && len(list) > 0 {
+			key, ref = fld.Name+".0.id", list[0]
+		}
+		f.add(&tcase{name: "view_expanding_" + fld.Name, path: g.collection(rs.r) + "/{record.response.id}?expand=" + fld.Name,
+			comment: "expand returns the related record in place of its id", expect: want(200).has(key, ref)})
+	}
+}
+
+// staleCase: an If-Match naming a version the record is not at is a 412 and changes nothing.
+func staleCase(f *tfile, etag string, b any, check func(*expect) *expect) {
+	f.add(&tcase{name: "stale_if_match", comment: "If-Match " + etag + " is not the record's version",
+		headers: yaml.MapSlice{{Key: "If-Match", Value: etag}}, body: b, expect: check(want(412).code("precondition_failed"))})
 }
 
 func (g *gen) viewFile(r *spec.Resource) (*tfile, string) {
@@ -36,6 +58,7 @@ func (g *gen) viewFile(r *spec.Resource) (*tfile, string) {
 		return nil, gap
 	}
 	f.add(&tcase{name: "view", comment: "the record as created", expect: want(200).withSchema().has("id", "{record.response.id}")})
+	g.expandCases(f, rs)
 	if a.open() && g.s.Auth != nil {
 		f.add(&tcase{name: "view_anonymous", comment: "the rule is public", headers: noAuth(),
 			expect: want(200).has("id", "{record.response.id}")})
@@ -96,6 +119,7 @@ func (g *gen) deleteFile(r *spec.Resource) (*tfile, string) {
 	g.wrongRoleCases(f, a, nil, still)
 	g.otherAccountCases(f, rs, a, "DELETE", nil, 204)
 	g.notFoundCases(f, r, "DELETE")
+	staleCase(f, `"999"`, nil, still)
 	f.add(&tcase{name: "delete", comment: "the record is gone from the database", expect: want(204).count(r.Name, "id", "{record.response.id}", 0)})
 	f.add(&tcase{name: "delete_again", expect: want(404).code("not_found")})
 	f.add(&tcase{name: "read_after_delete", method: "GET", expect: want(404).code("not_found")})

@@ -21,6 +21,7 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "put_valid", comment: "PUT replaces the record", method: "PUT", body: put, expect: written(want(200), r, put, "put_valid")})
 	mk := marker(r, put, "")
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(put, mk), 1) }
+	staleCase(f, `"1"`, patch, unchanged) // patch_valid and put_valid made it version 3
 	g.uniqueCases(f, rs, g.collection(r)+"/{record.response.id}", unchanged)
 	g.violationCases(f, r, put, true, unchanged)
 	// Bodies below are patch_valid's, so a 400 is compared with it field by field.
