@@ -55,13 +55,14 @@ func (r *Runner) checkStored(ctx context.Context, c *Case, body any, chk *Check)
 	return ""
 }
 
-// sameStored compares exactly: decimal text by digits (29.9 equals 29.90), others as text.
+// sameStored compares exactly: decimal text by digits (29.9 equals 29.90), date-times by
+// instant, others as text.
 func sameStored(got string, want any) bool {
 	ws := fmt.Sprint(want)
 	if want == nil {
 		ws = "null"
 	}
-	if got == ws {
+	if got == ws || sameInstant(got, ws) {
 		return true
 	}
 	return normalizeNumber(got) != "" && normalizeNumber(got) == normalizeNumber(ws)

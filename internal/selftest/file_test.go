@@ -20,7 +20,7 @@ func echoServer(t *testing.T) *httptest.Server {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "query": r.URL.RawQuery, "auth": r.Header.Get("Authorization"),
 			"has_auth": len(r.Header.Values("Authorization")) > 0, "size": len(raw), "body": string(raw),
-			"errors": []map[string]string{{"field": "a"}, {"field": "b"}}})
+			"errors": []map[string]string{{"field": "a"}, {"field": "b"}}, "at": "2026-01-02T12:00:00.000000Z"})
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -76,6 +76,9 @@ test_cases:
   any_element:
     expected:
       response_contains: [{errors.*.field: b}, errors.*.field]
+  times_compare_by_instant:
+    expected:
+      response_contains: [{at: "2026-01-02T13:00:00+01:00"}]
 `)
 	for _, r := range res {
 		require.Empty(t, r.Failures, r.Case)
@@ -88,6 +91,8 @@ test_cases:
       response_contains: [{errors.*.field: c}]
 `)
 	require.Contains(t, strings.Join(res[0].Failures, ""), "expected errors.*.field: c, got [a b]")
+	res = runText(t, "endpoint: GET /x\ntest_cases:\n  a:\n    expected:\n      response_contains: [{at: \"2026-01-02T12:00:01Z\"}]\n")
+	require.NotEmpty(t, res[0].Failures, "another instant")
 }
 
 func TestFileErrors(t *testing.T) {

@@ -293,6 +293,14 @@ func contains(body any, item any) string {
 	return ""
 }
 
+// sameInstant reports whether both texts are RFC 3339 date-times of the same instant
+// (2026-01-02T12:00:00Z and 2026-01-02T12:00:00.000000Z are).
+func sameInstant(a, b string) bool {
+	ta, err1 := time.Parse(time.RFC3339Nano, a)
+	tb, err2 := time.Parse(time.RFC3339Nano, b)
+	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
 func oneOrAll(vals []any) any {
 	if len(vals) == 1 {
 		return vals[0]
@@ -309,10 +317,11 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// sameValue compares a decoded response value with a YAML value: numbers by value.
+// sameValue compares a decoded response value with a YAML value: numbers by value,
+// date-times by instant.
 func sameValue(got, want any) bool {
 	gs, ws := fmt.Sprint(got), fmt.Sprint(want)
-	if gs == ws {
+	if gs == ws || sameInstant(gs, ws) {
 		return true
 	}
 	gf, err1 := strconv.ParseFloat(gs, 64)
