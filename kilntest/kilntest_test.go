@@ -24,6 +24,13 @@ func TestDerivedSuiteOnEveryFieldType(t *testing.T) {
 	})
 }
 
+// A spec without auth, with a relation cycle, a self-relation and a short unique field.
+func TestDerivedSuiteOnAnOpenSpec(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		kilntest.New(t, "../internal/derive/testdata/open.yaml").RunDerived(t)
+	})
+}
+
 func TestRunYAML(t *testing.T) {
 	b := kilntest.New(t, "../examples/shop/kiln.yaml")
 	b.RunYAML(t, "tags.yaml", `

@@ -57,6 +57,12 @@ func (e *expect) count(res, field string, value any, n int) *expect {
 	return e
 }
 
+// countWhere checks through the store that exactly n records of res match every pair of where.
+func (e *expect) countWhere(res string, where yaml.MapSlice, n int) *expect {
+	e.db = append(e.db, yaml.MapSlice{{Key: "resource", Value: res}, {Key: "where", Value: where}, {Key: "count", Value: n}})
+	return e
+}
+
 func (e *expect) sentence(format string, args ...any) *expect {
 	e.db = append(e.db, fmt.Sprintf(format, args...))
 	return e

@@ -62,6 +62,9 @@ func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *exp
 // given the values of a second record. Taken values are read from the other record's response.
 func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expect) *expect) {
 	r := rs.r
+	if !hasUnique(r) {
+		return
+	}
 	fresh, source, method := body(r, 2, "{unique}2", rs.ref), "create_valid", ""
 	if path != "" {
 		rs.create("second_record", 2, f.as)
@@ -93,4 +96,18 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 		f.add(&tcase{name: "unique_index_" + strconv.Itoa(i+1) + "_taken", method: method, path: path, body: b,
 			comment: "the unique index on " + strings.Join(idx.Fields, ", "), expect: want(409).code("conflict")})
 	}
+}
+
+func hasUnique(r *spec.Resource) bool {
+	for _, f := range r.Fields {
+		if f.Unique && writable(r, f) {
+			return true
+		}
+	}
+	for _, idx := range r.Indexes {
+		if idx.Unique {
+			return true
+		}
+	}
+	return false
 }

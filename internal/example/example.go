@@ -123,22 +123,47 @@ func text(f *spec.Field, unique string) string {
 		}
 		return base
 	}
-	return fit(f, "Example "+strings.ReplaceAll(f.Name, "_", " ")+" "+unique)
+	return fitUnique(f, "Example "+strings.ReplaceAll(f.Name, "_", " ")+" ", unique)
+}
+
+// fitUnique is prefix+unique within the field's lengths, shortening the prefix rather than the
+// unique part. A {unique} placeholder counts as the ten digits it becomes. When even the unique
+// part is too long, the value is cut and no longer carries it (see CarriesUnique).
+func fitUnique(f *spec.Field, prefix, unique string) string {
+	if f.MaxLength != nil {
+		room := *f.MaxLength - sentLen(unique)
+		if room < 0 {
+			return fit(f, prefix+unique)
+		}
+		if r := []rune(prefix); len(r) > room {
+			prefix = string(r[:room])
+		}
+	}
+	return fit(f, prefix+unique)
+}
+
+// sentLen is the length of s once each {unique} becomes ten digits.
+func sentLen(s string) int {
+	return len([]rune(s)) + 2*strings.Count(s, "{unique}")
 }
 
 func withinMax(f *spec.Field, s string) bool {
 	return f.MaxLength == nil || len([]rune(s)) <= *f.MaxLength
 }
 
-// fit pads s to min_length and trims it to max_length.
+// fit pads s to min_length and trims it to max_length ({unique} counted as sent).
 func fit(f *spec.Field, s string) string {
 	if f.MinLength != nil {
-		for len([]rune(s)) < *f.MinLength {
+		for sentLen(s) < *f.MinLength {
 			s += "x"
 		}
 	}
-	if f.MaxLength != nil && len([]rune(s)) > *f.MaxLength {
-		s = string([]rune(s)[:*f.MaxLength])
+	if f.MaxLength != nil {
+		r := []rune(s)
+		for len(r) > 0 && sentLen(string(r)) > *f.MaxLength {
+			r = r[:len(r)-1]
+		}
+		s = string(r)
 	}
 	return s
 }

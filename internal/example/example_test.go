@@ -50,3 +50,17 @@ func TestRandomMatchesThePattern(t *testing.T) {
 		require.Greater(t, len(seen), 10, "values vary: %v", seen)
 	}
 }
+
+func TestUniqueSurvivesShortMaxLength(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{12, 20} {
+		f := &spec.Field{Name: "label", Type: spec.TypeString, Unique: true, MaxLength: &n}
+		v := Value(f, Vars{Unique: "{unique}1"}).(string)
+		require.Contains(t, v, "{unique}1")
+		require.LessOrEqual(t, len(v)+2, n, "{unique} is sent as ten digits: %q", v)
+	}
+	short := 10
+	f := &spec.Field{Name: "label", Type: spec.TypeString, Unique: true, MaxLength: &short}
+	require.False(t, CarriesUnique(f, "{unique}1"), "eleven characters do not fit in ten")
+	require.Len(t, Random(f, rand.New(rand.NewPCG(3, 4))), 10)
+}

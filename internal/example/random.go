@@ -61,7 +61,11 @@ func Random(f *spec.Field, r *rand.Rand) string {
 		}
 		return fromPattern(f.Pattern)
 	}
-	return text(f, strconv.FormatUint(r.Uint64()%1e12, 10))
+	digits := strconv.FormatUint(1e11+r.Uint64()%9e11, 10) // twelve digits
+	if f.MaxLength != nil && *f.MaxLength < len(digits) {
+		digits = digits[:max(*f.MaxLength, 0)]
+	}
+	return text(f, digits)
 }
 
 func withinMin(f *spec.Field, s string) bool {
