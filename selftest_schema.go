@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/pb33f/libopenapi"
-	"github.com/pb33f/libopenapi/datamodel"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi/datamodel"
 
 	"github.com/kiln-dev/kiln/internal/openapi"
 )
