@@ -1,6 +1,7 @@
 package kiln_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -63,4 +64,30 @@ func TestAPIKeysHaveTheirOwnRateLimit(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, b.do("GET", "/api/products", nil, bearer(k1)...).status)
 	require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil, bearer(k2)...).status, "each key has its own bucket")
+}
+
+// A key acts with a role but is no account: rules comparing record fields with auth.id are
+// false for it. An admin key sees every order; for a customer key the rule can never hold, so
+// orders are forbidden to it (found by the derived suite: both were a 500).
+func TestAPIKeysUnderRowRules(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		cust := b.create("customers", map[string]any{"name": "Ann", "email": "ann@example.com"})
+		order := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(b.token("customer"))...)
+		require.Equal(t, http.StatusCreated, order.status)
+		key := func(role string) string {
+			res := b.do("POST", "/api/auth/keys", map[string]any{"name": role, "role": role, "scopes": []string{"orders:read"}})
+			require.Equal(t, http.StatusCreated, res.status)
+			return res.body["key"].(string)
+		}
+		admin, customer := key("admin"), key("customer")
+		list := b.do("GET", "/api/orders?count=true", nil, bearer(admin)...)
+		require.Equal(t, http.StatusOK, list.status)
+		require.Equal(t, fmt.Sprint(b.count("orders")), fmt.Sprint(list.body["total"]))
+		id := order.body["id"].(string)
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/orders/"+id, nil, bearer(admin)...).status)
+		require.Equal(t, http.StatusForbidden, b.do("GET", "/api/orders", nil, bearer(customer)...).status)
+		require.Equal(t, http.StatusForbidden, b.do("GET", "/api/orders/"+id, nil, bearer(customer)...).status)
+	})
 }

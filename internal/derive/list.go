@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -43,6 +45,10 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	g.sortCases(f, r, coll)
 	g.filterCases(f, r, coll, second)
 	g.listParamCases(f, r, coll)
+	if g.s.Auth != nil {
+		f.add(&tcase{name: "all_pages_with_an_api_key", comment: "an API key acting with the role lists the same rows",
+			path: coll + "?limit=2", headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, expect: want(200).walk(true)})
+	}
 	if a.open() && g.s.Auth != nil {
 		f.add(&tcase{name: "all_pages_anonymous", comment: "the rule is public", path: coll + "?limit=2", headers: noAuth(), expect: want(200).walk(true)})
 	}

@@ -125,6 +125,9 @@ type operand struct {
 	value any
 	list  []any
 	isVal bool
+	// missing marks an auth attribute the principal lacks (auth.id of an API key): a record
+	// field compared with it is false, as comparisons with missing values are.
+	missing bool
 }
 
 func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
@@ -237,11 +240,11 @@ func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 	}
 	switch name {
 	case "id":
-		return operand{value: t.auth.ID, isVal: true}, nil
+		return attribute(t.auth.ID), nil
 	case "role":
-		return operand{value: t.auth.Role, isVal: true}, nil
+		return attribute(t.auth.Role), nil
 	case "key":
-		return operand{value: t.auth.Key, isVal: true}, nil
+		return attribute(t.auth.Key), nil
 	case "roles":
 		list := make([]any, len(t.auth.Roles))
 		for i, r := range t.auth.Roles {
@@ -250,6 +253,14 @@ func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 		return operand{list: list, isVal: true}, nil
 	}
 	return operand{}, errf("auth.%s is not an auth attribute (id, role, roles, key)", name)
+}
+
+// attribute is an auth attribute's value, or a missing one when the principal has none.
+func attribute(v string) operand {
+	if v == "" {
+		return operand{isVal: true, missing: true}
+	}
+	return operand{value: v, isVal: true}
 }
 
 func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, error) {
@@ -270,6 +281,9 @@ func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, erro
 	}
 	if !right.isVal {
 		return nil, errf("rules compare a field with a constant, not two fields")
+	}
+	if right.missing {
+		return boolCond(false), nil
 	}
 	if right.value == nil {
 		if op != query.Eq && op != query.Ne {
@@ -301,11 +315,17 @@ func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
 	}
 	values := make([]any, 0, len(right.list))
 	for _, x := range right.list {
+		if x == nil {
+			continue // null, or an attribute the principal lacks: it matches no record
+		}
 		v, err := typedConstant(t.fields.kinds[left.field], t.fields.fields[left.field], "record."+left.field, x)
 		if err != nil {
 			return nil, err
 		}
 		values = append(values, v)
+	}
+	if len(values) == 0 {
+		return boolCond(false), nil
 	}
 	return query.In{Field: left.field, Values: values}, nil
 }

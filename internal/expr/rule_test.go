@@ -122,3 +122,21 @@ func quoteYAML(s string) string {
 	}
 	return string(append(out, '"'))
 }
+
+// An API key acts with a role but is no account: auth.id is missing, so record fields compared
+// with it are false (not an error, and never records whose owner is empty).
+func TestRulesWithoutAnAccountID(t *testing.T) {
+	t.Parallel()
+	rules, err := compileRules(t, rulesSpec)
+	require.NoError(t, err)
+	key := func(role string) *Auth { return &Auth{Role: role, Roles: []string{role}, Key: "k1"} }
+	c, err := rules.Rule("orders", spec.ActionList).Condition(key("admin"))
+	require.NoError(t, err)
+	require.True(t, IsTrue(Simplify(c)))
+	c, err = rules.Rule("orders", spec.ActionList).Condition(key("customer"))
+	require.NoError(t, err)
+	require.True(t, IsFalse(Simplify(c)), "a customer key owns no orders: %#v", c)
+	c, err = rules.Rule("orders", spec.ActionUpdate).Condition(key("customer"))
+	require.NoError(t, err)
+	require.True(t, IsFalse(Simplify(c)))
+}
