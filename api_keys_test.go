@@ -89,5 +89,10 @@ func TestAPIKeysUnderRowRules(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.do("GET", "/api/orders/"+id, nil, bearer(admin)...).status)
 		require.Equal(t, http.StatusForbidden, b.do("GET", "/api/orders", nil, bearer(customer)...).status)
 		require.Equal(t, http.StatusForbidden, b.do("GET", "/api/orders/"+id, nil, bearer(customer)...).status)
+
+		writer := b.do("POST", "/api/auth/keys", map[string]any{"name": "w", "role": "admin", "scopes": []string{"orders:write"}})
+		made := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(writer.body["key"].(string))...)
+		require.Equal(t, http.StatusCreated, made.status, "owner defaults to auth.id, which a key does not have: it stays empty")
+		require.Nil(t, made.body["owner"])
 	})
 }

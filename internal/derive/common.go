@@ -53,9 +53,10 @@ func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 	}
 }
 
-// create adds a case that creates record k of r as role and returns the body it sent.
-// Records after the first get their own targets for relations under a unique constraint.
-func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
+// fresh is a valid body for record k of r that no other record of the file clashes with:
+// records after the first get their own targets (setup_<target>_<k> cases, added here) for
+// relations under a unique constraint.
+func (rs *recordSet) fresh(k int) yaml.MapSlice {
 	b := body(rs.r, k, "{unique}"+strconv.Itoa(k), rs.ref)
 	for _, fld := range rs.r.Fields {
 		if k < 2 || fld.Relation == nil || fld.IsToMany() || !writable(rs.r, fld) || !uniqueOn(rs.r, fld.Name) {
@@ -68,7 +69,13 @@ func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
 			body: body(to, k, fmt.Sprintf("{unique}%d%d", k, k), rs.ref), expect: want(201)})
 		b = with(b, fld.Name, "{"+target+".response.id}", false)
 	}
-	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.base + "/" + rs.r.Name, body: b, expect: want(201)})
+	return b
+}
+
+// create adds a case that creates record k of r as role and returns the body it sent.
+func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
+	b := rs.fresh(k)
+	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(rs.r), body: b, expect: want(201)})
 	return b
 }
 

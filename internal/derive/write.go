@@ -28,6 +28,10 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
 		expect: written(want(201), r, valid, "create_valid")})
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
+	if g.s.Auth != nil {
+		f.add(&tcase{name: "create_with_an_api_key", comment: "an API key acting with the role may create too",
+			headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: rs.fresh(3), expect: want(201).key("id")})
+	}
 	g.uniqueCases(f, rs, "", nil)
 	g.violationCases(f, r, valid, false, unchanged)
 	g.malformedCases(f, valid, unchanged)

@@ -199,7 +199,7 @@ func (r *resource) defaults(now any, p *Principal) []any {
 		}
 		text := f.Default.(string)
 		if text == DefaultAuthID {
-			if p != nil {
+			if p != nil && p.ID != "" { // an API key is no account: the field stays empty
 				vals[i] = p.ID
 			}
 			continue
