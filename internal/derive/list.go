@@ -42,6 +42,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once; total counts them",
 		path:   coll + "?limit=2&count=true",
 		expect: want(200).withSchema().walk(true)})
+	g.shapeCases(f, r, coll)
 	g.sortCases(f, r, coll)
 	g.filterCases(f, r, coll, second)
 	g.listParamCases(f, r, coll)
@@ -187,4 +188,23 @@ func twoKeys(r *spec.Resource, names []string) (string, string) {
 		}
 	}
 	return first, names[0]
+}
+
+// shapeCases: ?fields= and ?expand= change what each row holds, never which rows are listed,
+// and the rows still match the API's schema.
+func (g *gen) shapeCases(f *tfile, r *spec.Resource, coll string) {
+	var relations []string
+	for _, fld := range r.Fields {
+		if fld.Relation != nil && !fld.Hidden {
+			relations = append(relations, fld.Name)
+		}
+	}
+	if names := sortable(r); len(names) > 1 {
+		f.add(&tcase{name: "selected_fields", path: coll + "?fields=" + names[0] + "&limit=2",
+			expect: want(200).withSchema().walk(true)})
+	}
+	if len(relations) > 0 {
+		f.add(&tcase{name: "expanded_relations", path: coll + "?expand=" + strings.Join(relations, ",") + "&limit=2",
+			comment: "related records in place of ids, inverse relations included", expect: want(200).withSchema().walk(true)})
+	}
 }

@@ -26,16 +26,13 @@ type view struct {
 }
 
 func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
+	// The system fields come whatever ?fields= asks for: the schema promises them.
 	b.WriteString(`{"id":`)
 	appendString(b, rec.ID)
-	if v.want("created_at") {
-		b.WriteString(`,"created_at":`)
-		appendString(b, value.FormatTime(rec.CreatedAt))
-	}
-	if v.want("updated_at") {
-		b.WriteString(`,"updated_at":`)
-		appendString(b, value.FormatTime(rec.UpdatedAt))
-	}
+	b.WriteString(`,"created_at":`)
+	appendString(b, value.FormatTime(rec.CreatedAt))
+	b.WriteString(`,"updated_at":`)
+	appendString(b, value.FormatTime(rec.UpdatedAt))
 	for i, f := range e.res.Fields {
 		if f.Hidden || !v.want(f.Name) {
 			continue
