@@ -20,6 +20,10 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "patch_valid", comment: "PATCH changes the fields sent", body: patch, expect: written(want(200), r, patch, "patch_valid")})
 	put := body(r, 5, "{unique}5", rs.ref)
 	f.add(&tcase{name: "put_valid", comment: "PUT replaces the record", method: "PUT", body: put, expect: written(want(200), r, put, "put_valid")})
+	if c := putMinimal(r, put); c != nil {
+		f.add(c)
+		f.add(&tcase{name: "put_valid_again", method: "PUT", body: put, expect: want(200)})
+	}
 	held := heldValues(r, put)
 	unchanged := func(e *expect) *expect { return e.countWhere(r.Name, held, 1) }
 	staleCase(f, `"1"`, patch, unchanged) // patch_valid and put_valid made it version 3
@@ -81,4 +85,30 @@ func heldValues(r *spec.Resource, put yaml.MapSlice) yaml.MapSlice {
 		}
 	}
 	return where
+}
+
+// putMinimal: a PUT with only the required fields returns every other field to its default
+// (or null), as replacing a record means.
+func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
+	b, e := yaml.MapSlice{}, want(200)
+	reset := 0
+	for _, item := range put {
+		fld := r.Field(item.Key.(string))
+		switch {
+		case fld.Required && !fld.HasDefault:
+			b = append(b, item)
+		case fld.IsToMany() || fld.Type == spec.TypeJSON:
+		case !fld.HasDefault:
+			e.has(fld.Name, nil)
+			reset++
+		case fld.Default != nil && fld.Default != "auth.id" && fld.Type != spec.TypeDatetime:
+			e.has(fld.Name, fld.Default)
+			reset++
+		}
+	}
+	if reset == 0 {
+		return nil
+	}
+	return &tcase{name: "put_resets_absent_fields", method: "PUT", body: b, expect: e,
+		comment: "PUT replaces the record: fields it leaves out return to their defaults or null"}
 }
