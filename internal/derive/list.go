@@ -42,6 +42,8 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "all_pages", comment: "following next_cursor visits every row exactly once; total counts them",
 		path:   coll + "?limit=2&count=true",
 		expect: want(200).withSchema().walk(true)})
+	f.add(&tcase{name: "all_pages_by_number", comment: "offset paging (?page=N) lists the same rows in the same order",
+		path: coll + "?page=1&limit=2&sort=-created_at", expect: want(200).walk(true)})
 	g.shapeCases(f, r, coll)
 	g.sortCases(f, r, coll)
 	g.filterCases(f, r, coll, second)

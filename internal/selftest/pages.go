@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -66,7 +67,8 @@ func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, 
 	return out
 }
 
-// walkPages collects items[].id of the first page and of every page its cursors lead to.
+// walkPages collects items[].id of the first page and of every page its cursors (or page
+// numbers) lead to.
 func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) ([]string, error) {
 	var ids []string
 	for page := 1; ; page++ {
@@ -79,25 +81,40 @@ func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) (
 			id, _ := lookupPath(it, "id")
 			ids = append(ids, fmt.Sprint(id))
 		}
-		next, _ := lookupPath(body, "next_cursor")
-		cursor, _ := next.(string)
-		if cursor == "" {
+		param, value := nextParam(first, body, page, len(list))
+		if param == "" {
 			return ids, nil
 		}
 		if page == maxPages {
 			return nil, fmt.Errorf("still another page after %d", maxPages)
 		}
 		var err error
-		if body, err = r.nextPage(ctx, first, cursor); err != nil {
+		if body, err = r.nextPage(ctx, first, param, value); err != nil {
 			return nil, fmt.Errorf("page %d: %w", page+1, err)
 		}
 	}
 }
 
-func (r *Runner) nextPage(ctx context.Context, first *http.Request, cursor string) (any, error) {
+// nextParam says how to ask for the page after this one: cursor=<next_cursor>, or with
+// page numbers (?page=N) page=N+1 until a page comes back empty. "" when this was the last.
+func nextParam(first *http.Request, body any, page, items int) (string, string) {
+	if n, err := strconv.Atoi(first.URL.Query().Get("page")); err == nil {
+		if items == 0 {
+			return "", ""
+		}
+		return "page", strconv.Itoa(n + page)
+	}
+	next, _ := lookupPath(body, "next_cursor")
+	if cursor, _ := next.(string); cursor != "" {
+		return "cursor", cursor
+	}
+	return "", ""
+}
+
+func (r *Runner) nextPage(ctx context.Context, first *http.Request, param, value string) (any, error) {
 	u := *first.URL
 	q := u.Query()
-	q.Set("cursor", cursor)
+	q.Set(param, value)
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -89,3 +89,24 @@ func TestPagesCompareTheTotal(t *testing.T) {
 	res := (&Runner{Env: listEnv{url: srv.URL, rows: []string{"a", "b"}}}).RunFile(context.Background(), f)
 	require.Equal(t, []string{"pages: total says 3, the query selects 2"}, res[0].Failures)
 }
+
+func TestPagesByNumber(t *testing.T) {
+	t.Parallel()
+	rows := []string{"a", "b", "c", "d", "e"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		_, _ = fmt.Sscan(r.URL.Query().Get("page"), &n)
+		items := []map[string]string{}
+		for i := (n - 1) * 2; i >= 0 && i < len(rows) && i < n*2; i++ {
+			items = append(items, map[string]string{"id": rows[i]})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
+	}))
+	t.Cleanup(srv.Close)
+	f, err := ParseFile("list.yaml", []byte("endpoint: GET /x?page=1&limit=2\ntest_cases:\n  all:\n    expected: {pages: {each_row_once: true, match_in_memory: true}}\n"))
+	require.NoError(t, err)
+	res := (&Runner{Env: listEnv{url: srv.URL, rows: rows}}).RunFile(context.Background(), f)
+	require.Empty(t, res[0].Failures)
+	res = (&Runner{Env: listEnv{url: srv.URL, rows: append(rows, "f")}}).RunFile(context.Background(), f)
+	require.Contains(t, strings.Join(res[0].Failures, ""), "never listed: f")
+}
