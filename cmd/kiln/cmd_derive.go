@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/derive"
@@ -26,17 +28,36 @@ func deriveSuite(path string, lookup func(string) (string, bool)) (*derive.Suite
 	return derive.Generate(s, rules)
 }
 
-// writeDerived writes the derived files into dir (default: tests/derived beside the spec).
-func writeDerived(o *output, suite *derive.Suite, dir string) error {
+// writeDerived writes the derived files into dir. A file that exists with other content (one
+// a user edited, or one from an older spec) is kept unless force is set.
+func writeDerived(o *output, suite *derive.Suite, dir string, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("derived tests: %w", err)
 	}
+	var wrote, same int
+	var kept []string
 	for _, f := range suite.Files {
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+		path := filepath.Join(dir, f.Name)
+		if old, err := os.ReadFile(path); err == nil {
+			if bytes.Equal(old, f.Data) {
+				same++
+				continue
+			}
+			if !force {
+				kept = append(kept, f.Name)
+				continue
+			}
+		}
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
 			return fmt.Errorf("derived tests: %w", err)
 		}
+		wrote++
 	}
-	o.ok("wrote %d test files to %s", len(suite.Files), dir)
+	o.ok("wrote %d test files to %s (%d unchanged)", wrote, dir, same)
+	if len(kept) > 0 {
+		o.warn("kept %d files that differ from what the spec derives (edited, or from an older spec); --force replaces them: %s",
+			len(kept), strings.Join(kept, ", "))
+	}
 	reportGaps(o, suite)
 	return nil
 }

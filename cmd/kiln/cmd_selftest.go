@@ -22,7 +22,7 @@ var errTestsFailed = errors.New("tests failed")
 func newTest(o *output) *cobra.Command {
 	var s settings
 	var junit, jsonOut, target, out string
-	var generate, derived bool
+	var generate, derived, force bool
 	cmd := &cobra.Command{
 		Use:   "test [files or dirs...]",
 		Short: "Run YAML API tests against the spec's backend, started in-process on a fresh database",
@@ -30,7 +30,7 @@ func newTest(o *output) *cobra.Command {
 			"and action) to --out; --derived runs that suite without writing it.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if generate {
-				return generateTests(o, &s, out)
+				return generateTests(o, &s, out, force)
 			}
 			files, err := selectTests(o, &s, args, derived)
 			if err != nil {
@@ -50,11 +50,12 @@ func newTest(o *output) *cobra.Command {
 		"the configured database (--data-dir / KILN_DATABASE_URL) and tokens need the server's KILN_AUTH_SECRET")
 	cmd.Flags().BoolVar(&generate, "generate", false, "write the test suite derived from the spec to --out, then stop")
 	cmd.Flags().StringVar(&out, "out", "", "where --generate writes (default: tests/derived beside the spec)")
+	cmd.Flags().BoolVar(&force, "force", false, "with --generate, replace files that differ from what the spec derives")
 	cmd.Flags().BoolVar(&derived, "derived", false, "run the suite derived from the spec (with any files given) without writing it")
 	return cmd
 }
 
-func generateTests(o *output, s *settings, out string) error {
+func generateTests(o *output, s *settings, out string, force bool) error {
 	suite, err := deriveSuite(s.spec, os.LookupEnv)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func generateTests(o *output, s *settings, out string) error {
 	if out == "" {
 		out = filepath.Join(filepath.Dir(s.spec), "tests", "derived")
 	}
-	return writeDerived(o, suite, out)
+	return writeDerived(o, suite, out, force)
 }
 
 // selectTests loads the files to run: those named (default tests/ beside the spec unless
