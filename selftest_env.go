@@ -58,7 +58,8 @@ func (e *TestEnv) account(ctx context.Context, role string) (string, error) {
 		return id, nil
 	}
 	name := strings.ReplaceAll(role, ":", "-")
-	rec, err := e.app.CreateAccount(ctx, "selftest-"+name+"-"+time.Now().Format("150405.000000")+"@example.test", roleOf(role), "", "")
+	in := e.accountInput("selftest-"+name+"-"+time.Now().Format("150405.000000")+"@example.test", roleOf(role))
+	rec, err := e.app.Service.Create(service.AsSystem(ctx), e.app.Spec.Auth.Account, in, service.WriteOpts{})
 	if err != nil {
 		return "", fmt.Errorf("test account for role %s: %w", role, err)
 	}

@@ -3,6 +3,7 @@ package kiln
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -122,10 +123,35 @@ func (e *TestEnv) RandomValue(_ context.Context, name string) (string, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return example.Random(r.Field(field), e.random()), nil
+}
+
+// random is the source of random values; callers hold mu.
+func (e *TestEnv) random() *rand.Rand {
 	if e.rnd == nil {
 		var seed [32]byte
 		_, _ = crand.Read(seed[:])
 		e.rnd = rand.New(rand.NewChaCha8(seed))
 	}
-	return example.Random(r.Field(field), e.rnd), nil
+	return e.rnd
+}
+
+// accountInput is a test account: its email and role, and valid values for the other fields
+// the spec requires of accounts (random where text, so they stay unique). Callers hold mu.
+func (e *TestEnv) accountInput(email, role string) map[string]any {
+	in := map[string]any{spec.FieldEmail: email, spec.FieldRole: role}
+	for _, f := range e.app.Spec.Resource(e.app.Spec.Auth.Account).Fields {
+		if !f.Required || f.HasDefault || f.System || f.Readonly || f.Hidden || f.Relation != nil {
+			continue
+		}
+		switch f.Type {
+		case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL:
+			in[f.Name] = example.Random(f, e.random())
+		case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+			in[f.Name] = json.Number(fmt.Sprint(example.Value(f, example.Vars{})))
+		default:
+			in[f.Name] = example.Value(f, example.Vars{})
+		}
+	}
+	return in
 }
