@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/example"
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -21,8 +23,9 @@ import (
 var pagingParams = []string{"limit", "cursor", "page", "fields", "expand", "count"}
 
 // Rows computes what a list request should return across its pages without the SQL the API
-// runs: every stored record is read, then the role's access rule and the request's filter are
-// evaluated in memory (query.Eval) and the rows sorted in memory, id breaking ties.
+// runs: every stored record is read, then the role's access rule and shorthand conditions are
+// evaluated in memory (query.Eval), the filter straight from its CEL text (expr.Interpret, not
+// the translation the API renders as SQL), and the rows sorted in memory, id breaking ties.
 func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string, error) {
 	u, err := url.Parse(pathAndQuery)
 	if err != nil {
@@ -36,6 +39,8 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	for _, k := range pagingParams {
 		params.Del(k)
 	}
+	filter := params.Get("filter") // read from its CEL text below, not from its translation
+	params.Del("filter")
 	p, err := e.app.Service.ParseList(resName, params)
 	if err != nil {
 		return nil, DescribeError(err)
@@ -50,7 +55,28 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	}
 	r := e.app.Spec.Resource(resName)
 	cond := query.AndOf(rowRule, p.Query.Where)
-	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool { return !query.Eval(cond, fieldGetter(r, rec)) })
+	var oracle *expr.Filter
+	if filter != "" {
+		if oracle, err = expr.NewFilter(r); err != nil {
+			return nil, err
+		}
+	}
+	var evalErr error
+	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool {
+		get := fieldGetter(r, rec)
+		if !query.Eval(cond, get) {
+			return true
+		}
+		if oracle == nil {
+			return false
+		}
+		ok, err := oracle.Interpret(filter, get)
+		evalErr = errors.Join(evalErr, err)
+		return !ok
+	})
+	if evalErr != nil {
+		return nil, evalErr
+	}
 	slices.SortStableFunc(kept, func(a, b *store.Record) int { return compareRecords(r, p.Query.Sort, a, b) })
 	ids := make([]string, len(kept))
 	for i, rec := range kept {

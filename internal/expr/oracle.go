@@ -1,0 +1,244 @@
+package expr
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// Interpret decides a filter for one record straight from its CEL text, without the
+// translation to a query condition that the API renders as SQL: an independent oracle that
+// `kiln test` compares list results with. The semantics are Kiln's documented ones: a
+// comparison with a missing value is false (except == null and != null), ! negates that.
+// get returns a field's stored value (string, int64, float64, bool, value.Decimal, time.Time
+// or nil). The filter must already be valid (Compile accepts it).
+func (f *Filter) Interpret(src string, get func(field string) any) (bool, error) {
+	parsed, iss := f.env.Parse(src)
+	if iss != nil && iss.Err() != nil {
+		return false, &Error{Message: cleanIssues(iss.Err().Error())}
+	}
+	return oracle{get: get}.truth(parsed.NativeRep().Expr())
+}
+
+type oracle struct{ get func(string) any }
+
+func (o oracle) truth(e celast.Expr) (bool, error) {
+	v, err := o.value(e)
+	if err != nil {
+		return false, err
+	}
+	b, _ := v.(bool) // a missing boolean field is not true
+	return b, nil
+}
+
+func (o oracle) value(e celast.Expr) (any, error) {
+	switch e.Kind() {
+	case celast.IdentKind:
+		return o.get(e.AsIdent()), nil
+	case celast.LiteralKind:
+		lit := e.AsLiteral()
+		if lit == types.NullValue {
+			return nullLit{}, nil
+		}
+		return lit.Value(), nil
+	case celast.ListKind:
+		var list []any
+		for _, el := range e.AsList().Elements() {
+			v, err := o.value(el)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		return list, nil
+	case celast.CallKind:
+		return o.call(e.AsCall())
+	}
+	return nil, errf("the oracle does not evaluate %v", e.Kind())
+}
+
+func (o oracle) call(c celast.CallExpr) (any, error) {
+	args := c.Args()
+	switch fn := c.FunctionName(); fn {
+	case operators.LogicalAnd, operators.LogicalOr:
+		l, err := o.truth(args[0])
+		if err != nil {
+			return nil, err
+		}
+		r, err := o.truth(args[1])
+		if fn == operators.LogicalAnd {
+			return l && r, err
+		}
+		return l || r, err
+	case operators.LogicalNot:
+		b, err := o.truth(args[0])
+		return !b, err
+	case operators.Negate:
+		v, err := o.value(args[0])
+		if n, ok := number(v); ok {
+			return -n, err
+		}
+		return nil, err
+	case "timestamp":
+		v, err := o.value(args[0])
+		s, _ := v.(string)
+		t, perr := time.Parse(time.RFC3339Nano, s)
+		if err == nil && perr != nil {
+			err = errf("timestamp(%q) is not RFC 3339", s)
+		}
+		return t, err
+	case "startsWith", "endsWith", "contains":
+		return o.match(fn, c)
+	case operators.In:
+		return o.in(args[0], args[1])
+	}
+	return o.compare(c.FunctionName(), args)
+}
+
+// nullLit is the literal null, told apart from a field without a value (nil).
+type nullLit struct{}
+
+func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
+	if len(args) != 2 {
+		return nil, errf("the oracle does not evaluate %s", fn)
+	}
+	l, err := o.value(args[0])
+	if err != nil {
+		return nil, err
+	}
+	r, err := o.value(args[1])
+	if err != nil {
+		return nil, err
+	}
+	_, lNull := l.(nullLit)
+	_, rNull := r.(nullLit)
+	switch {
+	case lNull || rNull: // x == null, x != null
+		other := l
+		if lNull {
+			other = r
+		}
+		_, otherNull := other.(nullLit)
+		missing := other == nil || otherNull
+		switch fn {
+		case operators.Equals:
+			return missing, nil
+		case operators.NotEquals:
+			return !missing, nil
+		}
+		return false, nil
+	case l == nil || r == nil:
+		return false, nil // any other comparison with a missing value
+	case fn == operators.Equals:
+		return same(l, r), nil
+	case fn == operators.NotEquals:
+		return !same(l, r), nil
+	}
+	n, ok := rank(l, r)
+	if !ok {
+		return false, nil
+	}
+	switch fn {
+	case operators.Less:
+		return n < 0, nil
+	case operators.LessEquals:
+		return n <= 0, nil
+	case operators.Greater:
+		return n > 0, nil
+	case operators.GreaterEquals:
+		return n >= 0, nil
+	}
+	return nil, errf("the oracle does not evaluate %s", fn)
+}
+
+func (o oracle) in(el, list celast.Expr) (any, error) {
+	v, err := o.value(el)
+	if err != nil || v == nil {
+		return false, err
+	}
+	l, err := o.value(list)
+	items, _ := l.([]any)
+	for _, x := range items {
+		if same(v, x) {
+			return true, err
+		}
+	}
+	return false, err
+}
+
+func (o oracle) match(fn string, c celast.CallExpr) (any, error) {
+	t, err := o.value(c.Target())
+	if err != nil {
+		return nil, err
+	}
+	a, err := o.value(c.Args()[0])
+	s, ok1 := t.(string)
+	sub, ok2 := a.(string)
+	if !ok1 || !ok2 {
+		return false, err
+	}
+	switch fn {
+	case "startsWith":
+		return strings.HasPrefix(s, sub), err
+	case "endsWith":
+		return strings.HasSuffix(s, sub), err
+	}
+	return strings.Contains(s, sub), err
+}
+
+func same(a, b any) bool {
+	n, ok := rank(a, b)
+	return ok && n == 0
+}
+
+// rank orders two values of one kind: numbers by value whatever their type, texts, times,
+// booleans (false first). ok is false for values that do not compare.
+func rank(a, b any) (int, bool) {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return cmp3(x < y, x > y), ok
+	}
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return strings.Compare(x, y), ok
+	case time.Time:
+		y, ok := b.(time.Time)
+		return x.Compare(y), ok
+	case bool:
+		y, ok := b.(bool)
+		return cmp3(!x && y, x && !y), ok
+	}
+	return 0, false
+}
+
+func cmp3(less, more bool) int {
+	switch {
+	case less:
+		return -1
+	case more:
+		return 1
+	}
+	return 0
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case value.Decimal:
+		f, err := strconv.ParseFloat(x.String(), 64)
+		return f, err == nil
+	}
+	return 0, false
+}

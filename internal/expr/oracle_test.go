@@ -1,0 +1,58 @@
+package expr
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// The oracle reads filters from their CEL text; the translator turns them into conditions the
+// store renders as SQL. On every record, both must decide the same.
+func TestInterpretAgreesWithTheTranslation(t *testing.T) {
+	t.Parallel()
+	f, err := NewFilter(shopProducts(t))
+	require.NoError(t, err)
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	records := []map[string]any{
+		{"name": "Boots", "price": value.Decimal{Units: 4999, Scale: 2}, "stock": int64(3), "active": true, "sku": "B-1", "created_at": at},
+		{"name": "apple", "price": value.Decimal{Units: 100, Scale: 2}, "stock": int64(0), "active": false, "sku": nil, "created_at": at.Add(time.Hour)},
+		{"name": "Tent", "price": value.Decimal{Units: 20000, Scale: 2}, "stock": nil, "active": nil, "description": nil, "created_at": at.Add(-time.Hour)},
+	}
+	filters := []string{
+		`price > 10`, `10 < price`, `price >= 49.99`, `stock == 3`, `stock != 3`, `!(stock == 3)`, `stock < 1 || !active`,
+		`active`, `!active`, `sku == null`, `sku != null`, `null == sku`, `!(sku == null)`, `name in ["Boots", "Tent"]`,
+		`!(name in ["Boots"])`, `name.startsWith("B")`, `!name.endsWith("t")`, `description.contains("x")`,
+		`!description.contains("x")`, `created_at > timestamp("2026-01-02T00:00:00Z")`, `name >= "T"`,
+		`(active && price < 100) || !(stock >= 1)`, `true`, `!(price > 10 && stock > 0)`,
+	}
+	for _, src := range filters {
+		c, err := f.Compile(src)
+		require.NoError(t, err, src)
+		for i, rec := range records {
+			get := func(name string) any { return rec[name] }
+			got, err := f.Interpret(src, get)
+			require.NoError(t, err, src)
+			require.Equal(t, query.Eval(c, get), got, fmt.Sprintf("%s on record %d", src, i))
+		}
+	}
+}
+
+func TestInterpretSemantics(t *testing.T) {
+	t.Parallel()
+	f, err := NewFilter(shopProducts(t))
+	require.NoError(t, err)
+	get := func(name string) any { return map[string]any{"name": "Tent", "sku": nil}[name] }
+	for src, want := range map[string]bool{
+		`sku == "x"`: false, `sku != "x"`: false, `!(sku == "x")`: true, `sku == null`: true, `name != null`: true,
+		`name == "Tent"`: true, `sku < "z"`: false,
+	} {
+		got, err := f.Interpret(src, get)
+		require.NoError(t, err)
+		require.Equal(t, want, got, src)
+	}
+}
