@@ -95,6 +95,7 @@ fuzz ./internal/query FuzzDecodeCursor
 fuzz ./internal/service FuzzParseList
 fuzz ./internal/auth FuzzVerify
 fuzz ./internal/expr FuzzRuleCompile
+fuzz ./internal/expr FuzzInterpret
 fuzz ./internal/selftest FuzzParseSentence
 fuzz ./internal/selftest FuzzExpand
 fuzz ./internal/selftest FuzzEncodeQuery

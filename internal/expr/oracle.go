@@ -40,7 +40,7 @@ func (o oracle) truth(e celast.Expr) (bool, error) {
 func (o oracle) value(e celast.Expr) (any, error) {
 	switch e.Kind() {
 	case celast.IdentKind:
-		return o.get(e.AsIdent()), nil
+		return o.get(strings.TrimPrefix(e.AsIdent(), ".")), nil // .stock is stock, from the root scope
 	case celast.LiteralKind:
 		lit := e.AsLiteral()
 		if lit == types.NullValue {

@@ -56,3 +56,35 @@ func TestInterpretSemantics(t *testing.T) {
 		require.Equal(t, want, got, src)
 	}
 }
+
+// FuzzInterpret: for any filter the translator accepts, the oracle decides every record the
+// same way as the translated condition.
+func FuzzInterpret(f *testing.F) {
+	for _, s := range []string{`price > 10`, `!(sku == "x") || stock <= 2`, `name in ["a"] && active`,
+		`!description.startsWith("W")`, `created_at < timestamp("2026-01-02T00:00:00Z")`, `-1 < stock`} {
+		f.Add(s)
+	}
+	flt, err := NewFilter(shopProducts(f))
+	require.NoError(f, err)
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	records := []map[string]any{
+		{"name": "a", "price": value.Decimal{Units: 1000, Scale: 2}, "stock": int64(2), "active": true, "sku": "x", "created_at": at},
+		{"name": "W", "price": nil, "stock": nil, "active": nil, "sku": nil, "description": "Wool", "created_at": at},
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		c, err := flt.Compile(src)
+		if err != nil {
+			return
+		}
+		for i, rec := range records {
+			get := func(name string) any { return rec[name] }
+			got, err := flt.Interpret(src, get)
+			if err != nil {
+				t.Fatalf("%s: the oracle failed on a filter the API accepts: %v", src, err)
+			}
+			if want := query.Eval(c, get); got != want {
+				t.Fatalf("%s on record %d: oracle %v, translation %v", src, i, got, want)
+			}
+		}
+	})
+}
