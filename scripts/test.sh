@@ -85,7 +85,7 @@ if [ "$status" -ne 0 ]; then
 fi
 
 say "race detector (packages with concurrency)"
-go test -count=1 -race . ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/...
+go test -count=1 -race . ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./kilntest/...
 
 say "fuzz ($FUZZTIME each)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" >/dev/null && echo "ok $1 $2"; }
