@@ -1,15 +1,19 @@
 package kiln_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln"
@@ -88,4 +92,33 @@ func twoInstances(t *testing.T, extra map[string]string) (*httptest.Server, *htt
 		return srv
 	}
 	return start(), start()
+}
+
+// The OpenAPI document describes the RateLimit headers and the 429, and a real 429 conforms.
+func TestRateLimitsAreDocumented(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	res := b.do("GET", "/api/openapi.json", nil)
+	require.Equal(t, http.StatusOK, res.status)
+	doc, err := libopenapi.NewDocument(res.raw)
+	require.NoError(t, err)
+	v, errs := validator.NewValidator(doc)
+	require.Empty(t, errs)
+	list := res.body["paths"].(map[string]any)["/api/products"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)
+	require.Contains(t, list, "429")
+	require.Contains(t, list["200"].(map[string]any)["headers"], "RateLimit-Remaining")
+
+	var last *http.Response
+	for i := 0; i < 61; i++ {
+		r, err := http.Get(b.srv.URL + "/api/products")
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		last = r
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.StatusCode)
+	vreq, _ := http.NewRequest("GET", "/api/products", nil)
+	ok, verrs := v.ValidateHttpResponse(vreq, last)
+	require.True(t, ok, describeErrs(verrs))
 }

@@ -1,0 +1,60 @@
+package openapi
+
+import "github.com/kiln-dev/kiln/internal/spec"
+
+// rateLimitHeaders are the headers every rate-limited answer carries.
+var rateLimitHeaders = map[string]string{
+	"RateLimit-Limit":     "Requests allowed in the current window",
+	"RateLimit-Remaining": "Requests left in the current window",
+	"RateLimit-Reset":     "Seconds until the window resets",
+}
+
+func rateLimited(s *spec.Spec) bool {
+	rl := s.Server.RateLimits
+	return rl.Anonymous.Requests > 0 || rl.Account.Requests > 0 || rl.APIKey.Requests > 0 || rl.Auth.Requests > 0
+}
+
+// documentRateLimits adds, when the spec sets rate limits, the RateLimit headers to every
+// success answer and a 429 (with Retry-After) to every operation.
+func documentRateLimits(s *spec.Spec, paths, responses obj) {
+	if !rateLimited(s) {
+		return
+	}
+	headers := obj{}
+	for name, desc := range rateLimitHeaders {
+		headers[name] = obj{"description": desc, "schema": obj{"type": "integer"}}
+	}
+	tooMany := obj{"description": "Too many requests: wait Retry-After seconds", "headers": obj{
+		"Retry-After": obj{"description": "Seconds to wait", "schema": obj{"type": "integer"}}},
+		"content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}
+	for name, h := range headers {
+		tooMany["headers"].(obj)[name] = h
+	}
+	responses["TooManyRequests"] = tooMany
+	for _, item := range paths {
+		for _, method := range []string{"get", "post", "put", "patch", "delete"} {
+			op, ok := item.(obj)[method].(obj)
+			if !ok {
+				continue
+			}
+			rs := op["responses"].(obj)
+			rs["429"] = problemRef("TooManyRequests")
+			for code, r := range rs {
+				if resp, ok := r.(obj); ok && len(code) == 3 && code[0] == '2' {
+					withRateLimit(resp, headers)
+				}
+			}
+		}
+	}
+}
+
+func withRateLimit(resp, headers obj) {
+	h, ok := resp["headers"].(obj)
+	if !ok {
+		h = obj{}
+		resp["headers"] = h
+	}
+	for name, v := range headers {
+		h[name] = v
+	}
+}
