@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/selftest"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/value"
@@ -24,7 +25,8 @@ type TestEnv struct {
 	mu       sync.Mutex
 	accounts map[string]string // role → account id
 	schema   schemaValidator
-	rnd      *rand.Rand // for {random:...}, under mu
+	rnd      *rand.Rand  // for {random:...}, under mu
+	rules    *expr.Rules // compiled once, under mu
 }
 
 var _ selftest.Env = (*TestEnv)(nil)

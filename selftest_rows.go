@@ -23,9 +23,9 @@ import (
 var pagingParams = []string{"limit", "cursor", "page", "fields", "expand", "count"}
 
 // Rows computes what a list request should return across its pages without the SQL the API
-// runs: every stored record is read, then the role's access rule and shorthand conditions are
-// evaluated in memory (query.Eval), the filter straight from its CEL text (expr.Interpret, not
-// the translation the API renders as SQL), and the rows sorted in memory, id breaking ties.
+// runs: every stored record is read, then the role's access rule and the filter are evaluated
+// in memory straight from their CEL (expr's oracle, not the translations the API renders as
+// SQL), shorthand conditions with query.Eval, and the rows sorted in memory, id breaking ties.
 func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string, error) {
 	u, err := url.Parse(pathAndQuery)
 	if err != nil {
@@ -54,7 +54,7 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 		return nil, err
 	}
 	r := e.app.Spec.Resource(resName)
-	cond := query.AndOf(rowRule, p.Query.Where)
+	cond := p.Query.Where
 	var oracle *expr.Filter
 	if filter != "" {
 		if oracle, err = expr.NewFilter(r); err != nil {
@@ -64,7 +64,9 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	var evalErr error
 	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool {
 		get := fieldGetter(r, rec)
-		if !query.Eval(cond, get) {
+		visible, err := rowRule(get)
+		evalErr = errors.Join(evalErr, err)
+		if !visible || !query.Eval(cond, get) {
 			return true
 		}
 		if oracle == nil {
@@ -85,20 +87,42 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	return ids, nil
 }
 
-// rowRule is the list rule's row condition for the role's test account ("" is anonymous).
-func (e *TestEnv) rowRule(ctx context.Context, role, resName string) (query.Cond, error) {
+// rowRule decides, per record, whether the list rule lets the role's test account ("" is
+// anonymous) see it: read from the rule's CEL by expr's oracle, not from the row condition the
+// API renders as SQL. An action the API refuses outright (401, 403) is an error.
+func (e *TestEnv) rowRule(ctx context.Context, role, resName string) (func(get func(string) any) (bool, error), error) {
+	var who *expr.Auth
 	if role != "" {
 		id, err := e.account(ctx, role)
 		if err != nil {
 			return nil, err
 		}
 		ctx = service.WithPrincipal(ctx, &service.Principal{ID: id, Role: roleOf(role)})
+		who = &expr.Auth{ID: id, Role: roleOf(role), Roles: []string{roleOf(role)}}
 	}
-	c, err := e.app.Service.Access(ctx, resName, spec.ActionList)
-	if err != nil {
+	if _, err := e.app.Service.Access(ctx, resName, spec.ActionList); err != nil {
 		return nil, DescribeError(err)
 	}
-	return c, nil
+	rules, err := e.compiledRules()
+	if err != nil || rules == nil {
+		return func(func(string) any) (bool, error) { return true, nil }, err
+	}
+	rule := rules.Rule(resName, spec.ActionList)
+	return func(get func(string) any) (bool, error) { return rule.Holds(who, get) }, nil
+}
+
+// compiledRules are the spec's access rules, compiled once; nil without an auth block.
+func (e *TestEnv) compiledRules() (*expr.Rules, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rules == nil && e.app.Spec.Auth != nil {
+		rules, err := expr.CompileRules(e.app.Spec)
+		if err != nil {
+			return nil, err
+		}
+		e.rules = rules
+	}
+	return e.rules, nil
 }
 
 // allRecords reads every record of a resource in one query, whatever its access rules.

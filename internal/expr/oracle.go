@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,25 @@ func (f *Filter) Interpret(src string, get func(field string) any) (bool, error)
 	return oracle{get: get}.truth(parsed.NativeRep().Expr())
 }
 
-type oracle struct{ get func(string) any }
+// Holds decides the rule for one principal (nil: anonymous) and record straight from the
+// rule's CEL, without the translation to a row condition that the API renders as SQL: the
+// oracle `kiln test` checks row-level access with. get returns the record's field values.
+func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
+	switch {
+	case r.Public:
+		return true, nil
+	case a == nil:
+		return false, nil
+	case r.expr == nil:
+		return slices.Contains(r.Roles, a.Role), nil
+	}
+	return oracle{get: get, auth: a}.truth(r.expr)
+}
+
+type oracle struct {
+	get  func(string) any
+	auth *Auth // for rules: auth.id, auth.role, auth.roles, auth.key
+}
 
 func (o oracle) truth(e celast.Expr) (bool, error) {
 	v, err := o.value(e)
@@ -59,8 +78,36 @@ func (o oracle) value(e celast.Expr) (any, error) {
 		return list, nil
 	case celast.CallKind:
 		return o.call(e.AsCall())
+	case celast.SelectKind:
+		return o.selectValue(e.AsSelect())
 	}
 	return nil, errf("the oracle does not evaluate %v", e.Kind())
+}
+
+// selectValue reads record.<field> and auth.<attribute>; an attribute the principal lacks
+// (an API key's auth.id) is missing, like a field without a value.
+func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
+	if s.Operand().Kind() != celast.IdentKind {
+		return nil, errf("the oracle reads record.<field> and auth.<attribute> only")
+	}
+	switch root, name := s.Operand().AsIdent(), s.FieldName(); {
+	case root == "record":
+		return o.get(name), nil
+	case root == "auth" && o.auth != nil:
+		attr := map[string]string{"id": o.auth.ID, "role": o.auth.Role, "key": o.auth.Key}
+		if name == "roles" {
+			list := make([]any, len(o.auth.Roles))
+			for i, r := range o.auth.Roles {
+				list[i] = r
+			}
+			return list, nil
+		}
+		if v := attr[name]; v != "" {
+			return v, nil
+		}
+		return nil, nil
+	}
+	return nil, errf("the oracle cannot read %s", s.FieldName())
 }
 
 func (o oracle) call(c celast.CallExpr) (any, error) {

@@ -2,12 +2,14 @@ package expr
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/value"
 )
 
@@ -87,4 +89,40 @@ func FuzzInterpret(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Rules read by the oracle decide as their translated row conditions do, for every principal.
+func TestRuleHoldsAgreesWithTheCondition(t *testing.T) {
+	t.Parallel()
+	rules, err := compileRules(t, rulesSpec)
+	require.NoError(t, err)
+	me, other := "0192f0a0-0000-7000-8000-000000000001", "0192f0a0-0000-7000-8000-000000000002"
+	records := []map[string]any{
+		{"owner": me, "status": "open", "total": value.Decimal{Units: 5000, Scale: 2}},
+		{"owner": me, "status": "paid", "total": value.Decimal{Units: 50000, Scale: 2}},
+		{"owner": other, "status": "paid", "total": value.Decimal{Units: 100, Scale: 2}},
+		{"owner": nil, "status": nil, "total": nil},
+	}
+	principals := []*Auth{
+		{ID: me, Role: "customer", Roles: []string{"customer"}},
+		{ID: me, Role: "admin", Roles: []string{"admin"}},
+		{Role: "customer", Roles: []string{"customer"}, Key: "k1"}, // an API key: no auth.id
+	}
+	for _, action := range spec.Actions {
+		rule := rules.Rule("orders", action)
+		for pi, a := range principals {
+			c, err := rule.Condition(a)
+			require.NoError(t, err)
+			for ri, rec := range records {
+				get := func(name string) any { return rec[name] }
+				got, err := rule.Holds(a, get)
+				require.NoError(t, err)
+				want := query.Eval(Simplify(c), get)
+				if !rule.IsExpr() {
+					want = rule.Public || slices.Contains(rule.Roles, a.Role)
+				}
+				require.Equal(t, want, got, "%s, principal %d, record %d", action, pi, ri)
+			}
+		}
+	}
 }
