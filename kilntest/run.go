@@ -2,13 +2,10 @@ package kilntest
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/kiln-dev/kiln/internal/derive"
-	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/selftest"
 )
 
@@ -16,21 +13,16 @@ import (
 // per file and per case, each failure reported with what was sent and what came back.
 func (b *Backend) Run(t *testing.T, paths ...string) {
 	t.Helper()
-	for _, p := range paths {
-		err := filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-				return err
-			}
-			f, err := selftest.LoadFile(path)
-			if err != nil {
-				return err
-			}
-			b.runFile(t, f)
-			return nil
-		})
+	files, err := selftest.FindFiles(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		f, err := selftest.LoadFile(path)
 		if err != nil {
-			t.Fatalf("test files: %v", err)
+			t.Fatal(err)
 		}
+		b.runFile(t, f)
 	}
 }
 
@@ -48,14 +40,7 @@ func (b *Backend) RunYAML(t *testing.T, name, text string) {
 // `kiln test --derived` does. What cannot be derived fails the test.
 func (b *Backend) RunDerived(t *testing.T) {
 	t.Helper()
-	var rules *expr.Rules
-	if b.App.Spec.Auth != nil {
-		var err error
-		if rules, err = expr.CompileRules(b.App.Spec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	suite, err := derive.Generate(b.App.Spec, rules)
+	suite, err := derive.Generate(b.App.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/derive"
-	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/selftest"
 )
 
@@ -19,13 +18,7 @@ func deriveSuite(path string, lookup func(string) (string, bool)) (*derive.Suite
 	if err != nil {
 		return nil, err
 	}
-	var rules *expr.Rules
-	if s.Auth != nil {
-		if rules, err = expr.CompileRules(s); err != nil {
-			return nil, err
-		}
-	}
-	return derive.Generate(s, rules)
+	return derive.Generate(s)
 }
 
 // writeDerived writes the derived files into dir. A file that exists with other content (one

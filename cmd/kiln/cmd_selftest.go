@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -102,31 +101,7 @@ func testFiles(args []string, spec string) ([]string, error) {
 	if len(args) == 0 {
 		args = []string{filepath.Join(filepath.Dir(spec), "tests")}
 	}
-	var out []string
-	for _, a := range args {
-		fi, err := os.Stat(a)
-		if err != nil {
-			return nil, fmt.Errorf("test files: %w", err)
-		}
-		if !fi.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		err = filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-				out = append(out, p)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return nil, errors.New("no test files (*.yaml) found")
-	}
-	return out, nil
+	return selftest.FindFiles(args)
 }
 
 func runTests(ctx context.Context, o *output, s *settings, parsed []*selftest.File, target string) ([]selftest.Result, error) {

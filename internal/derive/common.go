@@ -149,20 +149,36 @@ func (g *gen) violationCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, pa
 
 // writeRoleCases: a role that may write the record but not a guarded field is refused it.
 func (g *gen) writeRoleCases(f *tfile, r *spec.Resource, a access, valid yaml.MapSlice, check func(*expect) *expect) {
-	for _, fld := range r.Fields {
-		if len(fld.Write) == 0 || fld.Readonly || fld.Hidden {
+	for _, role := range a.roles {
+		if a.grants[role] != allowed {
 			continue
 		}
-		for _, role := range a.roles {
-			if a.grants[role] != allowed || slices.Contains(fld.Write, role) {
-				continue
-			}
-			v := variant(fld, 0, "{unique}", func(string) string { return unknownID })
+		for _, fld := range guarded(r, role) {
 			f.add(&tcase{name: fld.Name + "_not_writable_by_" + role, as: role,
 				comment: fmt.Sprintf("only %v may set %s", fld.Write, fld.Name),
-				body:    with(valid, fld.Name, v, false), expect: check(want(400).code("validation_failed").field(fld.Name, "not_allowed"))})
+				body:    with(valid, fld.Name, guardedValue(fld), false), expect: check(notAllowed(fld))})
 		}
 	}
+}
+
+// guarded lists the fields of r that write roles keep from role.
+func guarded(r *spec.Resource, role string) []*spec.Field {
+	var out []*spec.Field
+	for _, fld := range r.Fields {
+		if len(fld.Write) > 0 && !fld.Readonly && !fld.Hidden && !slices.Contains(fld.Write, role) {
+			out = append(out, fld)
+		}
+	}
+	return out
+}
+
+// guardedValue is a value for a guarded field: valid in itself, so only the role refuses it.
+func guardedValue(fld *spec.Field) any {
+	return variant(fld, 0, "{unique}", func(string) string { return unknownID })
+}
+
+func notAllowed(fld *spec.Field) *expect {
+	return want(400).code("validation_failed").field(fld.Name, "not_allowed")
 }
 
 // uniqueOn reports whether a unique constraint (the field's or an index's) covers field.

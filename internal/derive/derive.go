@@ -32,8 +32,15 @@ type Suite struct {
 // unknownID is a well-formed id no record has.
 const unknownID = "0192f0a0-0000-7000-8000-00000000dead"
 
-// Generate derives the suite. rules may be nil when the spec has no auth block.
-func Generate(s *spec.Spec, rules *expr.Rules) (*Suite, error) {
+// Generate derives the suite from a loaded spec (its access rules are compiled here).
+func Generate(s *spec.Spec) (*Suite, error) {
+	var rules *expr.Rules
+	if s.Auth != nil {
+		var err error
+		if rules, err = expr.CompileRules(s); err != nil {
+			return nil, err
+		}
+	}
 	g := &gen{s: s, rules: rules, base: s.Server.BasePath}
 	suite := &Suite{}
 	for _, r := range example.CreationOrder(s) {

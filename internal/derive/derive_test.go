@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/selftest"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -19,12 +18,7 @@ func generate(t *testing.T, path string) *Suite {
 	t.Helper()
 	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
-	var rules *expr.Rules
-	if s.Auth != nil {
-		rules, err = expr.CompileRules(s)
-		require.NoError(t, err)
-	}
-	suite, err := Generate(s, rules)
+	suite, err := Generate(s)
 	require.NoError(t, err)
 	return suite
 }

@@ -2,7 +2,6 @@ package derive
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -58,14 +57,10 @@ func ownChange(r *spec.Resource) yaml.MapSlice {
 // escalationCases: on its own record, a role still may not set fields guarded by write roles
 // (a customer making itself admin).
 func (g *gen) escalationCases(f *tfile, r *spec.Resource, role, path string) {
-	for _, fld := range r.Fields {
-		if len(fld.Write) == 0 || fld.Readonly || fld.Hidden || slices.Contains(fld.Write, role) {
-			continue
-		}
-		v := variant(fld, 0, "{unique}", func(string) string { return unknownID })
+	for _, fld := range guarded(r, role) {
 		f.add(&tcase{name: fld.Name + "_not_writable_on_own_record_as_" + role, as: role, path: path,
 			comment: fmt.Sprintf("only %v may set %s, even on their own record", fld.Write, fld.Name),
-			body:    yaml.MapSlice{{Key: fld.Name, Value: v}}, expect: want(400).code("validation_failed").field(fld.Name, "not_allowed")})
+			body:    yaml.MapSlice{{Key: fld.Name, Value: guardedValue(fld)}}, expect: notAllowed(fld)})
 	}
 }
 
