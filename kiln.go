@@ -42,6 +42,9 @@ type Config struct {
 	LookupEnv func(string) (string, bool)
 	// Progress, when set, is told about each migration applied at start.
 	Progress func(msg string)
+	// Waiting, when set, is told while another instance holds the migration lock (start-up and
+	// the migrate commands wait for it, then find nothing left to apply).
+	Waiting func(msg string)
 	// AuthSecret signs tokens (32+ bytes); KILN_AUTH_SECRET when empty. Dev mode makes a
 	// temporary one; production refuses to start without it.
 	AuthSecret string
@@ -113,7 +116,7 @@ func OpenStore(ctx context.Context, cfg Config, s *spec.Spec) (*store.Store, *mi
 	if err != nil {
 		return nil, nil, err
 	}
-	return st, migrate.New(migrate.Config{Dir: cfg.MigrationsDir}, st), nil
+	return st, migrate.New(migrate.Config{Dir: cfg.MigrationsDir, Waiting: cfg.Waiting}, st), nil
 }
 
 // New loads the spec, opens the database, brings or checks its schema, and builds the server.

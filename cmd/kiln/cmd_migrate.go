@@ -18,12 +18,14 @@ func newMigrate(o *output) *cobra.Command {
 }
 
 // openMigrator loads the spec and opens the database without checking its schema.
-func openMigrator(cmd *cobra.Command, s *settings) (*migrate.Migrator, migrate.Schema, func(), error) {
+func openMigrator(cmd *cobra.Command, o *output, s *settings) (*migrate.Migrator, migrate.Schema, func(), error) {
 	sp, err := kiln.LoadSpec(s.spec, nil)
 	if err != nil {
 		return nil, migrate.Schema{}, nil, err
 	}
-	st, m, err := kiln.OpenStore(cmd.Context(), s.config(discardLogger()), sp)
+	cfg := s.config(discardLogger())
+	cfg.Waiting = func(msg string) { o.warn("%s", msg) }
+	st, m, err := kiln.OpenStore(cmd.Context(), cfg, sp)
 	if err != nil {
 		return nil, migrate.Schema{}, nil, err
 	}
@@ -38,7 +40,7 @@ func newMigratePlan(o *output) *cobra.Command {
 		Use:   "plan",
 		Short: "Diff the spec against the last migration, print the SQL and write the next up/down files",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, desired, done, err := openMigrator(cmd, &s)
+			m, desired, done, err := openMigrator(cmd, o, &s)
 			if err != nil {
 				return err
 			}
@@ -94,7 +96,7 @@ func newMigrateUp(o *output) *cobra.Command {
 		Use:   "up",
 		Short: "Apply every pending migration, each in its own transaction",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, _, done, err := openMigrator(cmd, &s)
+			m, _, done, err := openMigrator(cmd, o, &s)
 			if err != nil {
 				return err
 			}
@@ -119,7 +121,7 @@ func newMigrateDown(o *output) *cobra.Command {
 		Use:   "down",
 		Short: "Revert the last applied migration",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, _, done, err := openMigrator(cmd, &s)
+			m, _, done, err := openMigrator(cmd, o, &s)
 			if err != nil {
 				return err
 			}
@@ -142,7 +144,7 @@ func newMigrateStatus(o *output) *cobra.Command {
 		Use:   "status",
 		Short: "List migrations and whether each is applied",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, desired, done, err := openMigrator(cmd, &s)
+			m, desired, done, err := openMigrator(cmd, o, &s)
 			if err != nil {
 				return err
 			}

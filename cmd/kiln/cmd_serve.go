@@ -22,6 +22,10 @@ func newServe(o *output) *cobra.Command {
 			cfg := s.config(log)
 			cfg.Dev = dev
 			cfg.Progress = func(msg string) { o.ok("%s", msg) }
+			cfg.Waiting = func(msg string) {
+				o.warn("%s", msg)
+				log.Warn("waiting for the migration lock", "detail", msg)
+			}
 			app, err := kiln.New(cmd.Context(), cfg)
 			if err != nil {
 				return err

@@ -17,13 +17,20 @@ type Config struct {
 	Dir string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Waiting, when set, is told while another instance holds the migration lock.
+	Waiting func(msg string)
 }
 
 // Migrator plans, writes and applies migrations for one store.
+//
+// Every method that reads or changes the database runs under the cluster-wide migration lock
+// (store.Lock): instances starting at once on one database take turns, and the ones that come
+// second find nothing left to do.
 type Migrator struct {
-	st  *store.Store
-	dir string
-	now func() time.Time
+	st      *store.Store
+	dir     string
+	now     func() time.Time
+	waiting func(msg string)
 }
 
 // Applied is one row of the migrations table.
@@ -43,7 +50,31 @@ func New(cfg Config, st *store.Store) *Migrator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Migrator{st: st, dir: filepath.Join(cfg.Dir, st.Dialect()), now: cfg.Now}
+	return &Migrator{st: st, dir: filepath.Join(cfg.Dir, st.Dialect()), now: cfg.Now, waiting: cfg.Waiting}
+}
+
+// lockName is the advisory lock every migration step holds.
+const lockName = "kiln_migrate"
+
+// locked runs fn holding the migration lock.
+func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+	unlock, err := m.st.Lock(ctx, lockName, m.tellWaiting)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn()
+}
+
+func (m *Migrator) tellWaiting(waited time.Duration) {
+	if m.waiting == nil {
+		return
+	}
+	if waited == 0 {
+		m.waiting("another instance is migrating this database: waiting for it to finish")
+		return
+	}
+	m.waiting(fmt.Sprintf("still waiting for the other instance's migration (%s)", waited.Round(time.Second)))
 }
 
 // Dir is where this dialect's files live.
@@ -61,7 +92,15 @@ const createTable = `CREATE TABLE IF NOT EXISTS kiln_migrations (
 )`
 
 // Applied lists the applied migrations in order.
-func (m *Migrator) Applied(ctx context.Context) ([]Applied, error) {
+func (m *Migrator) Applied(ctx context.Context) (out []Applied, err error) {
+	err = m.locked(ctx, func() error {
+		out, err = m.applied(ctx)
+		return err
+	})
+	return out, err
+}
+
+func (m *Migrator) applied(ctx context.Context) ([]Applied, error) {
 	var out []Applied
 	err := m.st.InTx(ctx, func(tx *store.Exec) error {
 		if err := tx.ExecDDL(ctx, createTable); err != nil {
@@ -134,12 +173,20 @@ func describeChanges(cs []Change) string {
 }
 
 // Pending lists the files not yet applied, checking applied ones were not edited since.
-func (m *Migrator) Pending(ctx context.Context) ([]File, error) {
+func (m *Migrator) Pending(ctx context.Context) (out []File, err error) {
+	err = m.locked(ctx, func() error {
+		out, err = m.pending(ctx)
+		return err
+	})
+	return out, err
+}
+
+func (m *Migrator) pending(ctx context.Context) ([]File, error) {
 	files, err := m.Files()
 	if err != nil {
 		return nil, err
 	}
-	applied, err := m.Applied(ctx)
+	applied, err := m.applied(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +208,16 @@ func (m *Migrator) Pending(ctx context.Context) ([]File, error) {
 }
 
 // Up applies every pending file, each in its own transaction; progress reports each one.
-func (m *Migrator) Up(ctx context.Context, progress func(f File)) ([]File, error) {
-	pending, err := m.Pending(ctx)
+func (m *Migrator) Up(ctx context.Context, progress func(f File)) (done []File, err error) {
+	err = m.locked(ctx, func() error {
+		done, err = m.up(ctx, progress)
+		return err
+	})
+	return done, err
+}
+
+func (m *Migrator) up(ctx context.Context, progress func(f File)) ([]File, error) {
+	pending, err := m.pending(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +247,16 @@ func (m *Migrator) apply(ctx context.Context, f File) error {
 }
 
 // Down reverts the newest applied migration.
-func (m *Migrator) Down(ctx context.Context) (*File, error) {
-	applied, err := m.Applied(ctx)
+func (m *Migrator) Down(ctx context.Context) (f *File, err error) {
+	err = m.locked(ctx, func() error {
+		f, err = m.down(ctx)
+		return err
+	})
+	return f, err
+}
+
+func (m *Migrator) down(ctx context.Context) (*File, error) {
+	applied, err := m.applied(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -224,8 +287,16 @@ func (m *Migrator) Down(ctx context.Context) (*File, error) {
 }
 
 // Check compares the applied schema with desired; an empty plan means the database is current.
-func (m *Migrator) Check(ctx context.Context, desired Schema) (Plan, error) {
-	applied, err := m.Applied(ctx)
+func (m *Migrator) Check(ctx context.Context, desired Schema) (p Plan, err error) {
+	err = m.locked(ctx, func() error {
+		p, err = m.check(ctx, desired)
+		return err
+	})
+	return p, err
+}
+
+func (m *Migrator) check(ctx context.Context, desired Schema) (Plan, error) {
+	applied, err := m.applied(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -237,10 +308,18 @@ func (m *Migrator) Check(ctx context.Context, desired Schema) (Plan, error) {
 }
 
 // Dev brings the database to desired the way dev mode does: apply pending files, then plan
-// what the spec adds, write it as a file and apply it.
+// what the spec adds, write it as a file and apply it. It holds the migration lock throughout,
+// so instances started at once write and apply one file, not one each.
 func (m *Migrator) Dev(ctx context.Context, desired Schema, allowDestructive bool, progress func(File)) error {
-	if _, err := m.Up(ctx, progress); err != nil {
+	return m.locked(ctx, func() error { return m.dev(ctx, desired, allowDestructive, progress) })
+}
+
+func (m *Migrator) dev(ctx context.Context, desired Schema, allowDestructive bool, progress func(File)) error {
+	if _, err := m.up(ctx, progress); err != nil {
 		return err
+	}
+	if p, err := m.check(ctx, desired); err != nil || p.Empty() {
+		return err // another instance, with migrations of its own, already brought it here
 	}
 	p, err := m.Plan(desired)
 	if err != nil || p.Empty() {
@@ -249,6 +328,6 @@ func (m *Migrator) Dev(ctx context.Context, desired Schema, allowDestructive boo
 	if _, err := m.Write(p, "dev_"+m.now().UTC().Format("20060102_150405"), allowDestructive); err != nil {
 		return err
 	}
-	_, err = m.Up(ctx, progress)
+	_, err = m.up(ctx, progress)
 	return err
 }
