@@ -13,11 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/migrate"
+	"github.com/kiln-dev/kiln/internal/redisguard"
 	"github.com/kiln-dev/kiln/internal/server"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -87,7 +86,7 @@ type App struct {
 	log      *slog.Logger
 	closers  []func() error
 	oidc     *auth.OIDC
-	redis    *redis.Client // nil without redis.url
+	redis    *redisguard.Guard // nil without redis.url
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -149,7 +148,7 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.Store.PrepareStatements(ctx); err != nil {
 		return err
 	}
-	if err := a.connectRedis(ctx); err != nil {
+	if err := a.connectRedis(cfg); err != nil {
 		return err
 	}
 	if err := a.build(cfg); err != nil {

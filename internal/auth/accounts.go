@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/redisguard"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -28,7 +27,7 @@ type AccountsConfig struct {
 	Mailer   Mailer
 	Logger   *slog.Logger
 	// Redis, when set, shares the failed-login counts between instances (keys under RedisPrefix).
-	Redis       *redis.Client
+	Redis       *redisguard.Guard
 	RedisPrefix string
 	Now         func() time.Time
 }
@@ -293,7 +292,7 @@ func copyMap(in map[string]any) map[string]any {
 
 func failureCounterFor(cfg AccountsConfig) failureCounter {
 	if cfg.Redis != nil {
-		return &redisFailures{client: cfg.Redis, prefix: cfg.RedisPrefix}
+		return &sharedFailures{redis: &redisFailures{guard: cfg.Redis, prefix: cfg.RedisPrefix}, local: newFailures(cfg.Now)}
 	}
 	return newFailures(cfg.Now)
 }

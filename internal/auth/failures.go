@@ -2,10 +2,13 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/kiln-dev/kiln/internal/redisguard"
 )
 
 // Login back-off: after maxFailures failed logins for one email or one address within
@@ -23,10 +26,7 @@ type failureCounter interface {
 	clear(ctx context.Context, email, ip string)
 }
 
-var (
-	_ failureCounter = (*failures)(nil)
-	_ failureCounter = (*redisFailures)(nil)
-)
+var _ failureCounter = (*failures)(nil)
 
 // failures counts recent failed logins in memory (per instance).
 type failures struct {
@@ -92,36 +92,52 @@ func (f *failures) clear(_ context.Context, email, ip string) {
 }
 
 // redisFailures counts failed logins in Redis, so every instance sees them: a counter per key
-// whose window starts at its first failure.
+// whose window starts at its first failure. Its calls fail while Redis is out; sharedFailures
+// (failures_shared.go) then lets this instance's own counts decide.
 type redisFailures struct {
-	client *redis.Client
+	guard  *redisguard.Guard
 	prefix string
 }
 
 func (f *redisFailures) key(k string) string { return f.prefix + "login-failures:" + k }
 
-func (f *redisFailures) blocked(ctx context.Context, email, ip string) int {
+func (f *redisFailures) blocked(ctx context.Context, email, ip string) (int, error) {
 	wait := 0
-	for _, k := range []string{"e:" + email, "ip:" + ip} {
-		n, err := f.client.Get(ctx, f.key(k)).Int()
-		if err != nil || n < maxFailures {
-			continue // no counter, or Redis down: let the password check decide
+	err := f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
+		for _, k := range []string{"e:" + email, "ip:" + ip} {
+			n, err := c.Get(ctx, f.key(k)).Int()
+			if errors.Is(err, redis.Nil) || (err == nil && n < maxFailures) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			ttl, err := c.PTTL(ctx, f.key(k)).Result()
+			if err != nil {
+				return err
+			}
+			wait = max(wait, int(ttl.Seconds())+1)
 		}
-		if ttl, err := f.client.PTTL(ctx, f.key(k)).Result(); err == nil && int(ttl.Seconds())+1 > wait {
-			wait = int(ttl.Seconds()) + 1
-		}
-	}
-	return wait
+		return nil
+	})
+	return wait, err
 }
 
-func (f *redisFailures) add(ctx context.Context, email, ip string) {
-	for _, k := range []string{"e:" + email, "ip:" + ip} {
-		_ = countFailure.Run(ctx, f.client, []string{f.key(k)}, failureWindow.Milliseconds()).Err()
-	}
+func (f *redisFailures) add(ctx context.Context, email, ip string) error {
+	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
+		for _, k := range []string{"e:" + email, "ip:" + ip} {
+			if err := countFailure.Run(ctx, c, []string{f.key(k)}, failureWindow.Milliseconds()).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-func (f *redisFailures) clear(ctx context.Context, email, _ string) {
-	_ = f.client.Del(ctx, f.key("e:"+email)).Err()
+func (f *redisFailures) clear(ctx context.Context, email, _ string) error {
+	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.Del(ctx, f.key("e:"+email)).Err()
+	})
 }
 
 var countFailure = redis.NewScript(`

@@ -170,13 +170,23 @@ func (w *walker) raw(n ast.Node) any {
 }
 
 func (w *walker) redis(n ast.Node, r *Redis) {
-	entries, _ := w.mapping(n, "redis", "url", "prefix")
+	entries, _ := w.mapping(n, "redis", "url", "prefix", "timeout", "trip_after", "probe_interval")
 	for _, e := range entries {
 		switch e.key {
 		case "url":
 			r.URL = w.str(e.value, "redis.url")
 		case "prefix":
 			r.Prefix = w.str(e.value, "redis.prefix")
+		case "timeout":
+			r.Timeout = w.duration(e.value, "redis.timeout")
+		case "trip_after":
+			if n, ok := w.integer(e.value, "redis.trip_after"); ok && n >= 1 && n <= 1000 {
+				r.TripAfter = int(n)
+			} else if ok {
+				w.add(w.pos(e.value), "redis.trip_after must be between 1 and 1000")
+			}
+		case "probe_interval":
+			r.ProbeInterval = w.duration(e.value, "redis.probe_interval")
 		}
 	}
 	if r.Prefix == "" {

@@ -89,10 +89,18 @@ type RateLimits struct {
 	Auth      ratelimit.Limit // per client address, on the auth endpoints
 }
 
-// Redis configures the shared Redis; empty URL means everything stays in process.
+// Redis configures the shared Redis; empty URL means everything stays in process. Redis is
+// an accelerator, never required: see docs/scaling.md for what each instance does while it is out.
 type Redis struct {
 	URL    string
 	Prefix string
+	// Timeout bounds each Redis call; 0 means the default (50 ms).
+	Timeout time.Duration
+	// TripAfter is how many failed calls in a row make an instance stop calling Redis; 0 means 3.
+	TripAfter int
+	// ProbeInterval is how often an instance that stopped calling Redis checks whether it is
+	// back; 0 means 1 s.
+	ProbeInterval time.Duration
 }
 
 // CORS lists the cross-origin settings; no origins means CORS is off.

@@ -2,7 +2,12 @@ package testdb
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,4 +46,91 @@ func Redis(t testing.TB) *redis.Client {
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// PrivateRedis is a redis-server of the test's own, on a free port, that the test may pause,
+// stop and start again: the shared test Redis must never be paused or stopped.
+type PrivateRedis struct {
+	t    testing.TB
+	Port int
+	cmd  *exec.Cmd
+	dir  string
+}
+
+// StartPrivateRedis starts a private redis-server (skipped, or failed with
+// KILN_REQUIRE_SERVICES=1, when redis-server is not installed); it is killed on cleanup.
+func StartPrivateRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		unavailable(t, "redis-server", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	r := &PrivateRedis{t: t, Port: port, dir: t.TempDir()}
+	r.Start()
+	t.Cleanup(func() {
+		if r.cmd != nil {
+			_ = r.cmd.Process.Signal(syscall.SIGCONT)
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+		}
+	})
+	return r
+}
+
+// URL is the server's redis:// URL.
+func (r *PrivateRedis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+
+// Start starts the server (again, after Stop) on its port and waits until it answers.
+func (r *PrivateRedis) Start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(r.Port),
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--logfile", "")
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("start redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("private redis-server on port %d does not answer: %v", r.Port, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a server coming up: there is no signal to wait on
+	}
+}
+
+// Pause freezes the server (SIGSTOP): connections stay open and nothing answers.
+func (r *PrivateRedis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume thaws a paused server.
+func (r *PrivateRedis) Resume() { r.signal(syscall.SIGCONT) }
+
+// Stop kills the server: connections are refused until Start.
+func (r *PrivateRedis) Stop() {
+	r.t.Helper()
+	r.signal(syscall.SIGCONT)
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func (r *PrivateRedis) signal(sig os.Signal) {
+	r.t.Helper()
+	if r.cmd == nil {
+		r.t.Fatalf("private redis-server is not running")
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("signal redis-server: %v", err)
+	}
 }
