@@ -3,6 +3,8 @@ package service
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kiln-dev/kiln/internal/store"
 )
 
 // Code is a stable error code; transports map each to a status in one table.
@@ -22,7 +24,13 @@ const (
 	CodeMethodNotAllow  Code = "method_not_allowed"
 	CodeRateLimited     Code = "rate_limited"
 	CodeInternal        Code = "internal"
+	// CodeUnavailable is a database outage: the request may be retried after RetryAfter.
+	CodeUnavailable Code = "unavailable"
 )
+
+// unavailableRetryAfter is the Retry-After of an unavailable answer, in seconds: long enough
+// for a failover or a restart to begin healing, short enough not to idle a healthy client.
+const unavailableRetryAfter = 2
 
 // FieldError is one problem with one field or parameter.
 type FieldError struct {
@@ -38,7 +46,7 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Cause   error
-	// RetryAfter, in seconds, for rate_limited.
+	// RetryAfter, in seconds, for rate_limited and unavailable.
 	RetryAfter int
 }
 
@@ -57,11 +65,16 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// AsError turns any error into an *Error; unknown errors become internal with the cause kept.
+// AsError turns any error into an *Error: a database outage is unavailable, unknown errors
+// become internal, each with the cause kept.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return &Error{Code: CodeUnavailable, Message: "the service is briefly unavailable: try again shortly",
+			RetryAfter: unavailableRetryAfter, Cause: err}
 	}
 	return &Error{Code: CodeInternal, Message: "internal error", Cause: err}
 }

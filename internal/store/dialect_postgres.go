@@ -27,6 +27,9 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, errors.New("parse database URL: not a valid postgres URL") // the URL may hold a password
 	}
+	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "kiln" // names Kiln's sessions in pg_stat_activity
+	}
 	if cfg.MaxReaders > 0 {
 		pcfg.MaxConns = int32(cfg.MaxReaders)
 	} else if pcfg.MaxConns < 16 {
@@ -126,6 +129,9 @@ func (postgresDialect) interpret(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {

@@ -10,6 +10,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrStale    = errors.New("stale version")
+	// ErrUnavailable means the database cannot serve right now (connection refused or lost,
+	// shutting down, starting up, too many connections, a serialization failure or deadlock
+	// that outlived InTx's retries). The statement did not take effect, or — when the
+	// connection died during COMMIT — its outcome is unknown; Kiln never retries it itself.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // ConstraintKind says which constraint a write broke.

@@ -8,8 +8,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -93,8 +95,31 @@ func (s *Store) Ping(ctx context.Context) error {
 // Reader runs statements outside a transaction on the read pool.
 func (s *Store) Reader() *Exec { return &Exec{s: s, q: s.reader, db: s.reader} }
 
-// InTx runs fn in one write transaction, committing when fn returns nil.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
+// maxTxAttempts bounds how often InTx runs a transaction the database aborted for a
+// serialization failure or a deadlock.
+const maxTxAttempts = 3
+
+// InTx runs fn in one write transaction, committing when fn returns nil. When PostgreSQL
+// aborts the transaction for a serialization failure or a deadlock, nothing of it took effect
+// and fn runs again from the start in a new transaction, up to maxTxAttempts times; so fn must
+// leave nothing outside tx that a second run would repeat. After that the error is
+// ErrUnavailable.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.inTx(ctx, fn)
+		if err == nil || attempt == maxTxAttempts || !retryable(err) {
+			return err
+		}
+		pause := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return s.dialect.interpret(err)

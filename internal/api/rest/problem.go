@@ -28,6 +28,7 @@ var statusOf = map[service.Code]int{
 	service.CodeUnsupportedType: http.StatusUnsupportedMediaType,
 	service.CodeRateLimited:     http.StatusTooManyRequests,
 	service.CodeInternal:        http.StatusInternalServerError,
+	service.CodeUnavailable:     http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status for an error code.
@@ -71,10 +72,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Error: e.Code,
 		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
 	if status >= 500 {
-		p.Detail, p.Errors = "", nil
+		if e.Code != service.CodeUnavailable { // an outage's message is client-safe
+			p.Detail, p.Errors = "", nil
+		}
 		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
 	}
-	if e.Code == service.CodeRateLimited {
+	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	if e.Code == service.CodeUnauthorized {
