@@ -151,7 +151,7 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.connectRedis(cfg); err != nil {
 		return err
 	}
-	if err := a.build(cfg); err != nil {
+	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
 	var err error

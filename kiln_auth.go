@@ -1,6 +1,7 @@
 package kiln
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -14,8 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/revocation"
 	"github.com/kiln-dev/kiln/internal/service"
 )
 
@@ -23,7 +26,7 @@ import (
 var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is not set (32 or more bytes); dev mode uses a temporary one")
 
 // build wires the service and, when the spec has an auth block, the account machinery.
-func (a *App) build(cfg Config) error {
+func (a *App) build(ctx context.Context, cfg Config) error {
 	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger}
 	if a.Spec.Auth == nil {
 		svc, err := service.New(scfg, a.Store)
@@ -42,7 +45,7 @@ func (a *App) build(cfg Config) error {
 	account := a.Spec.Auth.Account
 	scfg.Changed = func(resource, id string) {
 		if resource == account && a.Accounts != nil {
-			a.Accounts.Forget(id)
+			a.Accounts.AccountChanged(id)
 		}
 	}
 	if a.Service, err = service.New(scfg, a.Store); err != nil {
@@ -57,19 +60,44 @@ func (a *App) build(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	revoked, err := a.revocations(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	sessions, err := auth.NewSessions(auth.SessionConfig{Secret: derive(secret, "kiln-refresh-token"), TTL: au.RefreshTTL,
-		Grace: au.RefreshGrace}, a.Store)
+		Grace: au.RefreshGrace, Revocations: revoked}, a.Store)
 	if err != nil {
 		return err
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
 		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger,
-		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix})
+		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix,
+		Revocations: revoked})
 	if err != nil {
 		return err
 	}
 	a.oidc = auth.NewOIDC(a.Spec, a.Accounts, derive(secret, "kiln-oauth-state"), nil)
 	return nil
+}
+
+// revocations builds the list of revoked sessions and changed accounts and, in a process that
+// checks tokens, starts keeping it current (docs/scaling.md).
+func (a *App) revocations(ctx context.Context, cfg Config) (*revocation.List, error) {
+	list := revocation.New(revocation.Config{Store: a.Store, Logger: cfg.Logger,
+		Retain: a.Spec.Auth.AccessTTL + 2*time.Minute, // the token lifetime, its clock leeway and a margin
+		OnAccount: func(id string) {
+			if a.Accounts != nil {
+				a.Accounts.Forget(id)
+			}
+		}})
+	if cfg.NoTokens {
+		return list, nil // records revocations (kiln users disable) but checks no tokens
+	}
+	if err := list.Start(ctx); err != nil {
+		return nil, fmt.Errorf("read revocations: %w", err)
+	}
+	a.closers = append(a.closers, list.Close)
+	return list, nil
 }
 
 func authSecret(cfg Config) ([]byte, error) {

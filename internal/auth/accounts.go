@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/redisguard"
+	"github.com/kiln-dev/kiln/internal/revocation"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -29,6 +30,9 @@ type AccountsConfig struct {
 	// Redis, when set, shares the failed-login counts between instances (keys under RedisPrefix).
 	Redis       *redisguard.Guard
 	RedisPrefix string
+	// Revocations, when set, refuses access tokens of revoked sessions and disabled accounts on
+	// every instance (revoke.go).
+	Revocations *revocation.List
 	Now         func() time.Time
 }
 
@@ -40,8 +44,8 @@ type Accounts struct {
 	roles    sync.Map // account id → cachedRole: saves a query per authenticated request
 }
 
-// roleTTL bounds how long another instance may keep using a changed or disabled account's
-// cached role; this instance forgets it at once (Forget).
+// roleTTL bounds how long an instance may keep using a changed or disabled account's cached
+// role should the change not reach it through the revocation list (which drops it at once).
 const roleTTL = 5 * time.Second
 
 type cachedRole struct {
@@ -184,6 +188,9 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 	claims, err := a.cfg.Tokens.Verify(bearer)
 	if err != nil {
 		return nil, service.Errorf(service.CodeUnauthorized, "the access token is not valid")
+	}
+	if err := a.checkRevoked(ctx, claims); err != nil {
+		return nil, err
 	}
 	now := a.cfg.Now()
 	if c, ok := a.roles.Load(claims.Subject); ok && now.Before(c.(cachedRole).expires) {

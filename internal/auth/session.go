@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kiln-dev/kiln/internal/revocation"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -30,6 +31,9 @@ type SessionConfig struct {
 	TTL    time.Duration // refresh token lifetime; default 30 days
 	Grace  time.Duration // window in which a rotated token still yields the same successor; default 10 s
 	Now    func() time.Time
+	// Revocations, when set, hears of every revoked session, so access tokens of the session
+	// are refused on every instance too (not only its refresh tokens).
+	Revocations *revocation.List
 }
 
 // Sessions issues, rotates and revokes refresh tokens, stored hashed in the sessions table.
@@ -109,7 +113,9 @@ func (s *Sessions) Rotate(ctx context.Context, token string) (*Session, error) {
 	now := s.cfg.Now()
 	var out *Session
 	reused := false
+	var revoked []revocation.Entry
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		out, reused, revoked = nil, false, nil // InTx may run this again
 		won, err := tx.ExecRawCount(ctx, "UPDATE kiln_sessions SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
 			micros(now), h, micros(now))
 		if err != nil {
@@ -133,13 +139,15 @@ func (s *Sessions) Rotate(ctx context.Context, token string) (*Session, error) {
 			return nil
 		}
 		reused = true
-		return s.revokeFamily(ctx, tx, row.family, now)
+		revoked, err = s.revokeFamilies(ctx, tx, []string{row.family}, now)
+		return err
 	})
-	if reused {
-		return nil, ErrRefreshReused
-	}
 	if err != nil {
 		return nil, err
+	}
+	s.applied(revoked)
+	if reused {
+		return nil, ErrRefreshReused
 	}
 	return out, nil
 }
@@ -166,15 +174,37 @@ func (s *Sessions) load(ctx context.Context, tx *store.Exec, h string) (*session
 	return &r, rows.Err()
 }
 
-func (s *Sessions) revokeFamily(ctx context.Context, tx *store.Exec, family string, now time.Time) error {
-	return tx.ExecRaw(ctx, "UPDATE kiln_sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", micros(now), family)
+// revokeFamilies revokes every token of the families and records the revocations; it must be
+// the last step of tx.
+func (s *Sessions) revokeFamilies(ctx context.Context, tx *store.Exec, families []string, now time.Time) ([]revocation.Entry, error) {
+	entries := make([]revocation.Entry, 0, len(families))
+	for _, family := range families {
+		if err := tx.ExecRaw(ctx, "UPDATE kiln_sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", micros(now), family); err != nil {
+			return nil, err
+		}
+		entries = append(entries, revocation.Entry{Kind: revocation.KindSession, Subject: family, At: now})
+	}
+	if s.cfg.Revocations == nil {
+		return nil, nil
+	}
+	return entries, s.cfg.Revocations.RecordTx(ctx, tx, entries...)
 }
 
-// Revoke ends the session the token belongs to (logout). Unknown tokens are not an error:
-// logging out twice is fine.
+// applied tells this instance's revocation list about committed revocations.
+func (s *Sessions) applied(entries []revocation.Entry) {
+	if s.cfg.Revocations != nil && len(entries) > 0 {
+		s.cfg.Revocations.Applied(entries)
+	}
+}
+
+// Revoke ends the session the token belongs to (logout): its refresh tokens at once, its
+// access tokens on every instance within the revocation bound. Unknown tokens are not an
+// error: logging out twice is fine.
 func (s *Sessions) Revoke(ctx context.Context, token string) error {
 	h := hashToken(token)
-	return s.st.InTx(ctx, func(tx *store.Exec) error {
+	var revoked []revocation.Entry
+	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		revoked = nil
 		row, err := s.load(ctx, tx, h)
 		if errors.Is(err, ErrInvalidRefresh) {
 			return nil
@@ -182,16 +212,49 @@ func (s *Sessions) Revoke(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
-		return s.revokeFamily(ctx, tx, row.family, s.cfg.Now())
+		revoked, err = s.revokeFamilies(ctx, tx, []string{row.family}, s.cfg.Now())
+		return err
 	})
+	if err == nil {
+		s.applied(revoked)
+	}
+	return err
 }
 
-// RevokeAccount ends every session of an account except the family keep (a password change).
+// RevokeAccount ends every session of an account except the family keep (a password change);
+// keep "" ends them all (a reset, a disabled account).
 func (s *Sessions) RevokeAccount(ctx context.Context, accountID, keep string) error {
-	return s.st.InTx(ctx, func(tx *store.Exec) error {
-		return tx.ExecRaw(ctx, "UPDATE kiln_sessions SET revoked_at = ? WHERE account_id = ? AND family_id <> ? AND revoked_at IS NULL",
-			micros(s.cfg.Now()), accountID, keep)
+	var revoked []revocation.Entry
+	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		families, err := s.liveFamilies(ctx, tx, accountID, keep)
+		if err != nil {
+			return err
+		}
+		revoked, err = s.revokeFamilies(ctx, tx, families, s.cfg.Now())
+		return err
 	})
+	if err == nil {
+		s.applied(revoked)
+	}
+	return err
+}
+
+func (s *Sessions) liveFamilies(ctx context.Context, tx *store.Exec, accountID, keep string) ([]string, error) {
+	rows, err := tx.QueryRaw(ctx, "SELECT DISTINCT family_id FROM kiln_sessions WHERE account_id = ? AND family_id <> ? AND revoked_at IS NULL",
+		accountID, keep)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // Active reports whether a session family is still usable (not revoked).

@@ -58,7 +58,7 @@ func FromSpec(s *spec.Spec) Schema {
 		}
 	}
 	if s.Auth != nil {
-		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable())
+		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable(), revocationsTable())
 	}
 	return out
 }
@@ -171,6 +171,20 @@ func actionTokensTable() Table {
 		{Name: "email", Type: "text"}, // invitations: the invited address
 		{Name: "role", Type: "text"},  // invitations: the role the new account gets
 	}}
+}
+
+// RevocationsTable lists revoked sessions and changed accounts in commit order (seq), so every
+// instance can refuse revoked access tokens within a bound (internal/revocation).
+const RevocationsTable = "kiln_revocations"
+
+func revocationsTable() Table {
+	return Table{Name: RevocationsTable, PrimaryKey: []string{"seq"}, Columns: []Column{
+		{Name: "seq", Type: "integer", NotNull: true},
+		{Name: "kind", Type: "text", NotNull: true},    // session, account or account_tokens
+		{Name: "subject", Type: "text", NotNull: true}, // the session (family) id or the account id
+		{Name: "at", Type: "integer", NotNull: true},   // unix microseconds
+		{Name: "expires_at", Type: "integer", NotNull: true},
+	}, Indexes: []Index{{Name: RevocationsTable + "_expires_idx", Columns: []string{"expires_at"}}}}
 }
 
 func joinTable(r *spec.Resource, f *spec.Field) Table {

@@ -46,7 +46,7 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres at %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	st := &Store{dialect: postgresDialect{}, writer: db, reader: db}
+	st := &Store{dialect: postgresDialect{}, writer: db, reader: db, pool: pool}
 	st.closers = []func() error{func() error { pool.Close(); return nil }, db.Close}
 	return st, nil
 }

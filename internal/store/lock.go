@@ -73,3 +73,19 @@ func waitLock(ctx context.Context, conn *sql.Conn, key, name string, waiting Loc
 	}
 	return nil
 }
+
+// LockTx takes the cluster-wide lock name until tx ends: on PostgreSQL a transaction advisory
+// lock (keyed like Lock), so transactions that take it commit one after another in the order
+// they took it; SQLite's single writer already does that.
+func (e *Exec) LockTx(ctx context.Context, name string) error {
+	if e.tx == nil {
+		return fmt.Errorf("lock %s: not in a transaction", name)
+	}
+	if e.s.dialect.name() != "postgres" {
+		return nil
+	}
+	if _, err := e.q.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1), hashtext(current_schema()))", name); err != nil {
+		return fmt.Errorf("lock %s: %w", name, e.s.dialect.interpret(err))
+	}
+	return nil
+}

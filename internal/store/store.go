@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -39,6 +41,7 @@ type Store struct {
 	reader  *sql.DB
 	tables  map[string]*table
 	stmts   *stmtCache
+	pool    *pgxpool.Pool // PostgreSQL only: LISTEN needs a connection of its own
 	closers []func() error
 	queries atomic.Int64
 }
@@ -121,6 +124,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil && errors.Is(s.dialect.interpret(err), ErrUnavailable) {
+		// A pooled connection that died while idle (its server session was ended) fails on
+		// BEGIN, before anything ran: one more try on another connection is safe.
+		tx, err = s.writer.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return s.dialect.interpret(err)
 	}
@@ -214,6 +222,16 @@ func (e *Exec) stmt(ctx context.Context, sqlText string) *sql.Stmt {
 }
 
 func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
+	rows, err := e.queryOnce(ctx, sqlText, args)
+	if err != nil && e.tx == nil && errors.Is(err, ErrUnavailable) {
+		// A read outside a transaction changes nothing: a connection that died while idle
+		// gets one more try on another.
+		rows, err = e.queryOnce(ctx, sqlText, args)
+	}
+	return rows, err
+}
+
+func (e *Exec) queryOnce(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
 	e.s.queries.Add(1)
 	if stmt := e.stmt(ctx, sqlText); stmt != nil {
 		rows, err := stmt.QueryContext(ctx, args...)

@@ -1,0 +1,3 @@
+-- kiln migration 0003 revocations (postgres), written by kiln migrate plan.
+
+DROP TABLE "kiln_revocations";
