@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,10 +28,13 @@ type redisBundle struct {
 	mu    *sync.Mutex
 }
 
-func setupPrivateRedis(t *testing.T, redis *testdb.PrivateRedis) *redisBundle {
+func setupPrivateRedis(t testing.TB, redis *testdb.PrivateRedis, extra ...string) *redisBundle {
 	t.Helper()
 	b := &redisBundle{redis: redis, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	env := map[string]string{"KILN_REDIS_URL": redis.URL(), "KILN_RATE_AUTH": "1000/min"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	dir := t.TempDir()
 	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: dir,
@@ -43,7 +47,7 @@ func setupPrivateRedis(t *testing.T, redis *testdb.PrivateRedis) *redisBundle {
 }
 
 // lines counts the log lines whose message starts with prefix.
-func (b *redisBundle) lines(t *testing.T, prefix string) []map[string]any {
+func (b *redisBundle) lines(t testing.TB, prefix string) []map[string]any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []map[string]any
@@ -109,4 +113,33 @@ func TestInstanceStartsWhileRedisIsDown(t *testing.T) {
 	require.Equal(t, http.StatusOK, get.StatusCode)
 	redis.Start()
 	require.Eventually(t, func() bool { return len(b.lines(t, "redis available again")) == 1 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// BenchmarkGetWithRedis measures GET /api/products on an instance that limits through its
+// Redis, with Redis up and with Redis paused (SIGSTOP: connections open, nothing answers), and
+// reports the median and 99th percentile (docs/scaling.md).
+func BenchmarkGetWithRedis(b *testing.B) {
+	for _, paused := range []bool{false, true} {
+		name := map[bool]string{false: "Up", true: "Paused"}[paused]
+		b.Run(name, func(b *testing.B) {
+			bb := setupPrivateRedis(b, testdb.StartPrivateRedis(b), "KILN_RATE_ANONYMOUS", "100000000/min")
+			if paused {
+				bb.redis.Pause()
+				b.Cleanup(bb.redis.Resume)
+			}
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				res, err := http.Get(bb.srv.URL + "/api/products")
+				if err != nil || res.StatusCode != http.StatusOK {
+					b.Fatalf("GET: %v %v", err, res)
+				}
+				_ = res.Body.Close()
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }
