@@ -63,7 +63,12 @@ func waitLock(ctx context.Context, conn *sql.Conn, key, name string, waiting Loc
 				case <-done:
 					return
 				case <-tick.C:
-					waiting(time.Since(start))
+					select {
+					case <-done: // the lock came with this tick: nothing to report
+						return
+					default:
+						waiting(time.Since(start))
+					}
 				}
 			}
 		}()
