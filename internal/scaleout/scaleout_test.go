@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 
 // loadWorkers is how many clients send requests at once, spread over the instances.
 const loadWorkers = 6
+
+var stateChangeRe = regexp.MustCompile(`"msg":"redis (unavailable|available again)`)
 
 // load is traffic over the cluster: writes of uniquely named products and reads, each answer
 // recorded with the phase it fell in.
@@ -125,19 +128,21 @@ func TestClusterUnderLoadSurvivesOutages(t *testing.T) {
 	c.checkSharedLimits("normal")
 	c.checkRevocation("normal")
 
+	down, back := c.counts("redis unavailable"), c.counts("redis available again")
 	l.during("redis-paused", 1500*time.Millisecond, c.redis.Pause)
-	c.waitLines("redis unavailable", 1)
+	c.waitMore("redis unavailable", down)
 	c.checkLocalLimits("redis-paused")
 	c.checkLoginBackOff()
 	c.checkRevocation("redis-paused")
 	c.redis.Resume()
-	c.waitLines("redis available again", 1)
+	c.waitMore("redis available again", back)
 
+	down, back = c.counts("redis unavailable"), c.counts("redis available again")
 	l.during("redis-stopped", time.Second, c.redis.Stop)
-	c.waitLines("redis unavailable", 2)
+	c.waitMore("redis unavailable", down)
 	c.checkLocalLimits("redis-stopped")
 	c.redis.Start()
-	c.waitLines("redis available again", 2)
+	c.waitMore("redis available again", back)
 
 	l.phase.Store("db-killed")
 	killed := 0
@@ -196,8 +201,14 @@ func (c *cluster) checkWritesExactlyOnce(t *testing.T, l *load) {
 
 func (c *cluster) checkLogs(t *testing.T) {
 	for i, p := range c.procs {
-		require.Equal(t, 2, c.linesOf(i, "redis unavailable"), "%s: one line per Redis outage", p.name)
-		require.Equal(t, 2, c.linesOf(i, "redis available again"), "%s: one line per recovery", p.name)
+		// One line per state change: down and back alternate. A starved machine may miss the
+		// deadline now and then, which is an outage of its own, so there may be more than two.
+		states := stateChangeRe.FindAllStringSubmatch(p.out.String(), -1)
+		require.GreaterOrEqual(t, len(states), 4, "%s: the pause and the stop each logged", p.name)
+		for j, m := range states {
+			want := map[bool]string{true: "unavailable", false: "available again"}[j%2 == 0]
+			require.Equal(t, want, m[1], "%s: state change %d", p.name, j)
+		}
 		require.Zero(t, c.linesOf(i, "rate limiter unavailable"), "%s: no line per request", p.name)
 		for _, line := range splitLines(p.out.String()) {
 			if line[0] != '{' {
