@@ -6,6 +6,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // ValidScope reports whether s is resource:action, resource:read, resource:write or
@@ -27,8 +28,11 @@ func ValidateKey(s *spec.Spec, k APIKey) error {
 	bad := func(field, code, msg string) {
 		errs = append(errs, service.FieldError{Field: field, Code: code, Message: msg})
 	}
-	if k.Name == "" || len(k.Name) > 100 {
+	switch code := value.TextProblem(k.Name); {
+	case k.Name == "" || len(k.Name) > 100:
 		bad("name", "required", "is required (at most 100 characters)")
+	case code != "": // the CLI passes names that no JSON decoder saw
+		bad("name", code, value.TextMessage(code))
 	}
 	if !slices.Contains(s.Roles, k.Role) {
 		bad("role", "enum", "must be one of: "+strings.Join(s.Roles, ", "))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // MaxFilterLen bounds filter text, in bytes.
@@ -269,6 +270,9 @@ func (t translator) match(fn string, c celast.CallExpr) (query.Cond, error) {
 	text, ok := arg.AsLiteral().Value().(string)
 	if !ok {
 		return nil, errf("%s needs a constant string", fn)
+	}
+	if code := value.TextProblem(text); code != "" {
+		return nil, errf("%s: %s", fn, value.TextMessage(code))
 	}
 	kinds := map[string]query.MatchKind{"startsWith": query.Prefix, "endsWith": query.Suffix, "contains": query.Contains}
 	return query.Match{Field: name, Kind: kinds[fn], Text: text}, nil

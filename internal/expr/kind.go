@@ -98,6 +98,9 @@ func typedConstant(k kind, f *spec.Field, name string, raw any) (any, error) {
 	}
 	switch v := raw.(type) {
 	case string:
+		if code := value.TextProblem(v); code != "" {
+			return nil, errf("%s: %s", name, value.TextMessage(code))
+		}
 		if k == kindString {
 			return v, nil
 		}

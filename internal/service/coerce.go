@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -46,6 +45,9 @@ func coerce(f *spec.Field, v any) (any, string, string) {
 		}
 		return nil, "type", "must be true or false"
 	case spec.TypeJSON:
+		if code := textProblemIn(v); code != "" {
+			return nil, code, value.TextMessage(code)
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, "type", "must be JSON"
@@ -100,8 +102,8 @@ func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 }
 
 func coerceString(f *spec.Field, s string) (any, string, string) {
-	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return nil, "type", "must be valid UTF-8 text without NUL characters"
+	if code := value.TextProblem(s); code != "" {
+		return nil, code, value.TextMessage(code)
 	}
 	switch f.Type {
 	case spec.TypeEmail:
@@ -175,6 +177,31 @@ func coerceRelation(f *spec.Field, v any) (any, string, string) {
 		}
 	}
 	return ids, "", ""
+}
+
+// textProblemIn finds the first text problem in the keys and strings of a JSON value
+// (PostgreSQL's jsonb refuses \u0000 too).
+func textProblemIn(v any) string {
+	switch x := v.(type) {
+	case string:
+		return value.TextProblem(x)
+	case []any:
+		for _, item := range x {
+			if code := textProblemIn(item); code != "" {
+				return code
+			}
+		}
+	case map[string]any:
+		for k, item := range x {
+			if code := value.TextProblem(k); code != "" {
+				return code
+			}
+			if code := textProblemIn(item); code != "" {
+				return code
+			}
+		}
+	}
+	return ""
 }
 
 // validID reports whether s can be a record id.

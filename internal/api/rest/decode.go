@@ -1,18 +1,18 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 
 	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/strictjson"
 )
 
 // decodeObject reads a JSON object body strictly: application/json only, within the size
-// limit, one object, numbers kept exact as json.Number.
+// limit, one object, numbers kept exact as json.Number; invalid UTF-8, lone surrogates, NUL
+// characters and duplicate keys are refused (strictjson) before anything reaches the store.
 func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
@@ -26,14 +26,9 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	if err != nil {
 		return nil, service.Errorf(service.CodeMalformed, "the body could not be read")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := strictjson.Decode(body)
+	if err != nil {
 		return nil, malformed(err)
-	}
-	if dec.More() {
-		return nil, service.Errorf(service.CodeMalformed, "the body has data after the JSON object")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -42,13 +37,20 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	return obj, nil
 }
 
+// malformed describes a body strictjson refused: syntax errors by byte offset, text and key
+// problems by the JSON path they sit at, each with its stable code.
 func malformed(err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return service.Errorf(service.CodeMalformed, "the body is not valid JSON (at byte %d)", se.Offset)
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return service.Errorf(service.CodeMalformed, "the body is not valid JSON")
 	}
-	if errors.Is(err, io.EOF) {
-		return service.Errorf(service.CodeMalformed, "the body is empty")
+	if e.Code == strictjson.CodeSyntax {
+		return service.Errorf(service.CodeMalformed, "the body is not valid JSON: %s", e.Error())
 	}
-	return service.Errorf(service.CodeMalformed, "the body is not valid JSON")
+	field := e.Path
+	if field == "" {
+		field = "body"
+	}
+	return &service.Error{Code: service.CodeMalformed, Message: "the body is not acceptable JSON: " + e.Error(),
+		Fields: []service.FieldError{{Field: field, Code: e.Code, Message: e.Msg}}}
 }

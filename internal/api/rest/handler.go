@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // Config wires the REST transport.
@@ -105,6 +106,18 @@ func queryOf(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, service.Errorf(service.CodeMalformed, "the query string is malformed (use & between parameters and percent-encode values)")
+	}
+	var errs []service.FieldError
+	for name, vals := range q {
+		for _, text := range append([]string{name}, vals...) {
+			if code := value.TextProblem(text); code != "" {
+				errs = append(errs, service.FieldError{Field: strings.ToValidUTF8(name, "\uFFFD"), Code: code, Message: value.TextMessage(code)})
+				break
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &service.Error{Code: service.CodeMalformed, Message: "the query string has unusable text", Fields: errs}
 	}
 	return q, nil
 }
@@ -256,13 +269,17 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 
 func etagOf(rec *store.Record) string { return `"` + strconv.FormatInt(rec.Version, 10) + `"` }
 
-// ifMatch reads If-Match: a single ETag this API issued, or * (any version).
+// ifMatch reads If-Match: a single ETag this API issued, or * (any version). If-Match uses
+// the strong comparison (RFC 9110 §13.1.1): a weak ETag (W/"…") never matches.
 func ifMatch(r *http.Request) (service.WriteOpts, error) {
 	m := strings.TrimSpace(r.Header.Get("If-Match"))
 	if m == "" || m == "*" {
 		return service.WriteOpts{}, nil
 	}
-	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
+	if !strings.HasPrefix(m, `"`) || !strings.HasSuffix(m, `"`) || len(m) < 2 {
+		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record (it takes one strong ETag, as the ETag header gave it)")
+	}
+	v, err := strconv.ParseInt(m[1:len(m)-1], 10, 64)
 	if err != nil || v <= 0 {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record")
 	}
