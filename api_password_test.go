@@ -13,6 +13,7 @@ import (
 // lastMailCode reads the code from the newest message in the test server's outbox.
 func (b *testBundle) lastMailCode(dataDir string) string {
 	b.t.Helper()
+	b.app.Accounts.FlushResets() // reset mails are sent after the answer
 	files, err := filepath.Glob(filepath.Join(dataDir, "outbox", "*.eml"))
 	require.NoError(b.t, err)
 	require.NotEmpty(b.t, files, "no mail was sent")

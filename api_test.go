@@ -60,8 +60,9 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 		b := setup(t, dialect, "")
 		catID := b.create("categories", map[string]any{"name": "Shoes", "slug": "shoes"})
 		custID := b.create("customers", map[string]any{"name": "Ann", "email": "ann@example.com"})
-		b.create("orders", map[string]any{"customer": custID})
-		b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID})
+		orderID := b.create("orders", map[string]any{"customer": custID})
+		bootID := b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID})
+		b.create("order_items", map[string]any{"order": orderID, "product": bootID, "quantity": 1, "unit_price": "10"})
 		missing := "0192f0a0-0000-7000-8000-000000000000"
 		big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `","price":1}`
 		cases := []struct {
@@ -105,7 +106,7 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 			{name: "BadShorthandValue", method: "GET", path: "/api/products?stock=many", status: 400, code: "malformed_request", fields: map[string]string{"stock": "type"}},
 			{name: "BadExpand", method: "GET", path: "/api/products?expand=name", status: 400, code: "malformed_request", fields: map[string]string{"expand": "invalid_expand"}},
 			{name: "BadUUIDInFilter", method: "GET", path: "/api/products?filter=category%20%3D%3D%20%22x%22", status: 400, code: "malformed_request", fields: map[string]string{"filter": "invalid_filter"}},
-			{name: "StillReferenced", method: "DELETE", path: "/api/customers/" + custID, status: 409, code: "conflict"},
+			{name: "StillReferenced", method: "DELETE", path: "/api/products/" + bootID, status: 409, code: "conflict"},
 			{name: "BadEmail", method: "POST", path: "/api/customers", body: map[string]any{"name": "B", "email": "nope"},
 				status: 400, code: "validation_failed", fields: map[string]string{"email": "format"}},
 			{name: "BadEnum", method: "PATCH", path: "/api/customers/" + custID, body: map[string]any{"phone": 5},

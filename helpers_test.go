@@ -66,7 +66,7 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 	})
 	b := &testBundle{app: app, srv: srv, t: t, dataDir: dir}
 	if app.Accounts != nil {
-		b.admin = b.token("admin")
+		b.admin = b.token(app.Spec.Auth.AdminRoles[0])
 	}
 	return b
 }

@@ -50,6 +50,8 @@ type Config struct {
 	// NoTokens is for commands that manage accounts but never sign tokens (kiln users):
 	// they run without KILN_AUTH_SECRET.
 	NoTokens bool
+	// TLSCertFile and TLSKeyFile make the app serve HTTPS, overriding the spec's server.tls.
+	TLSCertFile, TLSKeyFile string
 	// NoRateLimits turns the spec's rate limits off: `kiln test` sends many requests from one
 	// address to a backend it started itself.
 	NoRateLimits bool
@@ -127,6 +129,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.NoRateLimits {
 		s.Server.RateLimits = spec.RateLimits{}
+	}
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+			return nil, errors.New("serving TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+		}
+		s.Server.TLS = spec.TLS{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}
 	}
 	st, m, err := OpenStore(ctx, cfg, s)
 	if err != nil {
@@ -206,8 +214,8 @@ func (a *App) Run(ctx context.Context, addr string) error {
 
 // Close closes the database and the Redis connection.
 func (a *App) Close() error {
-	for _, c := range a.closers {
-		_ = c()
+	for i := len(a.closers) - 1; i >= 0; i-- { // the reverse of the order things started in
+		_ = a.closers[i]()
 	}
 	return a.Store.Close()
 }

@@ -76,6 +76,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	a.closers = append(a.closers, a.Accounts.Close)
 	a.oidc = auth.NewOIDC(a.Spec, a.Accounts, derive(secret, "kiln-oauth-state"), nil)
 	return nil
 }

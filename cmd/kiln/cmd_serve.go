@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -36,8 +38,18 @@ func newServe(o *output) *cobra.Command {
 					return err
 				}
 			}
-			o.ok("serving %s on http://%s (docs at /docs)", filepath.Base(s.spec), addr)
-			return app.Run(cmd.Context(), addr)
+			// Listen first: ✓ only once the address is really ours.
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("cannot listen on %s: %w (is another server using it? choose another with --addr)", addr, err)
+			}
+			scheme := "http"
+			if app.Spec.Server.TLS.Enabled() {
+				scheme = "https"
+			}
+			log.Info("listening", "addr", ln.Addr().String())
+			o.ok("serving %s on %s://%s (docs at /docs)", filepath.Base(s.spec), scheme, ln.Addr())
+			return app.Serve(cmd.Context(), ln)
 		},
 	}
 	s.bind(cmd)
@@ -45,5 +57,7 @@ func newServe(o *output) *cobra.Command {
 	cmd.Flags().BoolVar(&dev, "dev", envBool("KILN_DEV"), "dev mode: plan and apply migrations at start (env KILN_DEV)")
 	cmd.Flags().BoolVar(&seed, "seed", false, "load the seed file before serving (records already there are kept)")
 	cmd.Flags().StringVar(&seedFile, "seed-file", "", "seed file (default: seed.json beside the spec)")
+	cmd.Flags().StringVar(&s.tlsCert, "tls-cert", os.Getenv("KILN_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; overrides server.tls (env KILN_TLS_CERT)")
+	cmd.Flags().StringVar(&s.tlsKey, "tls-key", os.Getenv("KILN_TLS_KEY"), "the certificate's PEM private key file (env KILN_TLS_KEY)")
 	return cmd
 }

@@ -17,6 +17,8 @@ type settings struct {
 	dataDir string
 	dbURL   string
 	migDir  string
+	tlsCert string // serve only
+	tlsKey  string
 }
 
 func (s *settings) bind(cmd *cobra.Command) {
@@ -28,7 +30,8 @@ func (s *settings) bind(cmd *cobra.Command) {
 }
 
 func (s *settings) config(log *slog.Logger) kiln.Config {
-	return kiln.Config{SpecPath: s.spec, DataDir: s.dataDir, DatabaseURL: s.dbURL, MigrationsDir: s.migDir, Logger: log}
+	return kiln.Config{SpecPath: s.spec, DataDir: s.dataDir, DatabaseURL: s.dbURL, MigrationsDir: s.migDir, Logger: log,
+		TLSCertFile: s.tlsCert, TLSKeyFile: s.tlsKey}
 }
 
 func envOr(key, def string) string {

@@ -42,6 +42,7 @@ type Accounts struct {
 	resource *spec.Resource
 	failures failureCounter
 	roles    sync.Map // account id → cachedRole: saves a query per authenticated request
+	resets   *resetQueue
 }
 
 // roleTTL bounds how long an instance may keep using a changed or disabled account's cached
@@ -72,9 +73,12 @@ func NewAccounts(cfg AccountsConfig) (*Accounts, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account),
-		failures: failureCounterFor(cfg)}, nil
+	a := &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account), failures: failureCounterFor(cfg)}
+	a.resets = newResetQueue(a.sendReset)
+	return a, nil
 }
+
+func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // Resource is the account resource.
 func (a *Accounts) Resource() *spec.Resource { return a.resource }
@@ -118,7 +122,7 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 // Login checks an email and password. Unknown emails cost the same time as wrong passwords;
 // repeated failures for an email or an address are refused for a while (429).
 func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*TokenPair, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = normalEmail(email)
 	if wait := a.failures.blocked(ctx, email, ip); wait > 0 {
 		return nil, &service.Error{Code: service.CodeRateLimited, Message: "too many failed logins: try again later", RetryAfter: wait}
 	}

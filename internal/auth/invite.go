@@ -23,10 +23,10 @@ const (
 // new account role. Only admin accounts invite.
 func (a *Accounts) Invite(ctx context.Context, p *service.Principal, email, role string) error {
 	if p == nil {
-		return service.Errorf(service.CodeUnauthorized, "sign in as an admin to invite")
+		return service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to invite")
 	}
-	if p.KeyID != "" || !p.HasRole("admin") {
-		return service.Errorf(service.CodeForbidden, "only admin accounts invite")
+	if p.KeyID != "" || !a.cfg.Spec.Auth.IsAdmin(p.Role) {
+		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v invite (auth.admin_roles)", a.cfg.Spec.Auth.AdminRoles)
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	var errs []service.FieldError

@@ -23,22 +23,32 @@ var errBadActionToken = service.Errorf(service.CodeUnauthorized, "the link is no
 // ChangePassword sets a new password after checking the current one, and ends every other
 // session of the account.
 func (a *Accounts) ChangePassword(ctx context.Context, p *service.Principal, current, next string) error {
-	if p == nil || p.ID == "" {
-		return service.Errorf(service.CodeUnauthorized, "sign in first")
-	}
-	rec, err := a.account(ctx, p.ID)
+	rec, err := a.withCurrentPassword(ctx, p, current)
 	if err != nil {
 		return err
-	}
-	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
-	if ok, _, _ := a.cfg.Hasher.Verify(ctx, current, hash); !ok {
-		return &service.Error{Code: service.CodeValidation, Message: "the current password is wrong",
-			Fields: []service.FieldError{{Field: "current_password", Code: "mismatch", Message: "is not the current password"}}}
 	}
 	if err := a.setPassword(ctx, rec.ID, next); err != nil {
 		return err
 	}
 	return a.cfg.Sessions.RevokeAccount(ctx, rec.ID, p.SessionID)
+}
+
+// withCurrentPassword loads the principal's account after checking its current password:
+// what a stolen access token alone cannot give.
+func (a *Accounts) withCurrentPassword(ctx context.Context, p *service.Principal, current string) (*store.Record, error) {
+	if p == nil || p.ID == "" {
+		return nil, service.Errorf(service.CodeUnauthorized, "sign in with an account first")
+	}
+	rec, err := a.account(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
+	if ok, _, _ := a.cfg.Hasher.Verify(ctx, current, hash); !ok {
+		return nil, &service.Error{Code: service.CodeValidation, Message: "the current password is wrong",
+			Fields: []service.FieldError{{Field: "current_password", Code: "mismatch", Message: "is not the current password"}}}
+	}
+	return rec, nil
 }
 
 func (a *Accounts) setPassword(ctx context.Context, id, password string) error {
@@ -57,26 +67,6 @@ func renameField(err error, from, to string) error {
 		}
 	}
 	return err
-}
-
-// RequestReset mails a single-use reset link when the email has an account. It answers the
-// same either way, so it tells nobody which emails have accounts.
-func (a *Accounts) RequestReset(ctx context.Context, email, ip string) error {
-	if wait := a.failures.blocked(ctx, email, ip); wait > 0 {
-		return &service.Error{Code: service.CodeRateLimited, Message: "too many requests: try again later", RetryAfter: wait}
-	}
-	a.failures.add(ctx, "reset:"+email, ip) // resets count against the same budget as failed logins
-	rec, err := a.byEmail(ctx, email)
-	if err != nil || rec == nil || a.disabled(rec) {
-		return err
-	}
-	token, err := a.issueActionToken(ctx, purposeReset, rec.ID, resetTTL)
-	if err != nil {
-		return err
-	}
-	return a.mail(ctx, rec, "Reset your password",
-		"Use this code within an hour to choose a new password:\n\n"+token+"\n\nPOST "+a.cfg.Spec.Server.BasePath+
-			"/auth/password/reset/confirm {\"token\": \"…\", \"new_password\": \"…\"}\n\nIf you did not ask for this, ignore this email.")
 }
 
 // ConfirmReset sets a new password with a reset token and ends every session of the account.

@@ -17,11 +17,13 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
-// chain wraps h: request id → access log → recovery → security headers → CORS → gzip.
-func chain(h http.Handler, log *slog.Logger, cors spec.CORS) http.Handler {
+// chain wraps h: request id → access log → recovery → framing check → security headers →
+// CORS → gzip.
+func chain(h http.Handler, log *slog.Logger, srv spec.Server) http.Handler {
 	h = gzipLarge(h)
-	h = corsHandler(h, cors)
-	h = securityHeaders(h)
+	h = corsHandler(h, srv.CORS)
+	h = securityHeaders(h, srv)
+	h = refuseAmbiguousFraming(h, log)
 	h = recovery(h, log)
 	h = accessLog(h, log)
 	return requestID(h)
@@ -96,9 +98,16 @@ func recovery(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every answer carries; HSTS when Kiln serves TLS itself,
+// sits behind a TLS-terminating proxy (server.behind_tls), or the request came over TLS.
+func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
+	hsts := "max-age=" + strconv.FormatInt(int64(srv.HSTSMaxAge.Seconds()), 10)
+	alwaysHSTS := srv.TLS.Enabled() || srv.BehindTLS
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if (alwaysHSTS || r.TLS != nil) && srv.HSTSMaxAge > 0 {
+			h.Set("Strict-Transport-Security", hsts)
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -112,23 +121,33 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// corsRequestHeaders are the request headers Kiln reads, allowed cross-origin by default.
+var corsRequestHeaders = []string{"Authorization", "Content-Type", "X-API-Key", "If-Match", "If-None-Match",
+	"Idempotency-Key", "X-Request-ID"}
+
+// corsExposedHeaders are the response headers Kiln sends that scripts may read.
+const corsExposedHeaders = "ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-ID"
+
+// corsHandler answers CORS. Every answer of a CORS-enabled API varies by Origin — also those
+// to other origins and to requests without one — so no cache serves one origin's answer to
+// another.
 func corsHandler(next http.Handler, c spec.CORS) http.Handler {
 	if len(c.Origins) == 0 {
 		return next
 	}
 	methods := strings.Join(orDefault(c.Methods, []string{"GET", "POST", "PUT", "PATCH", "DELETE"}), ", ")
-	headers := strings.Join(orDefault(c.Headers, []string{"Authorization", "Content-Type", "If-Match", "X-Request-ID"}), ", ")
+	headers := strings.Join(orDefault(c.Headers, corsRequestHeaders), ", ")
 	maxAge := strconv.Itoa(max(c.MaxAge, 600))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
 		if origin == "" || !originAllowed(c.Origins, origin) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h := w.Header()
-		h.Add("Vary", "Origin")
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Expose-Headers", "ETag, Location, X-Request-ID")
+		h.Set("Access-Control-Expose-Headers", corsExposedHeaders)
 		if c.Credentials {
 			h.Set("Access-Control-Allow-Credentials", "true")
 		}

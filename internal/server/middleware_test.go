@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -22,10 +23,19 @@ type testBundle struct {
 }
 
 func setup(t *testing.T, h http.Handler) *testBundle {
+	return setupWith(t, h, spec.Server{CORS: spec.CORS{Origins: []string{"https://app.example"}}, HSTSMaxAge: spec.DefaultHSTSMaxAge})
+}
+
+// setupWith serves h through the middleware chain on a listener that watches request
+// framing, as Server.Serve does.
+func setupWith(t *testing.T, h http.Handler, cfg spec.Server) *testBundle {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv := httptest.NewServer(chain(h, log, spec.CORS{Origins: []string{"https://app.example"}}))
+	srv := httptest.NewUnstartedServer(chain(h, log, cfg))
+	srv.Listener = framingListener{Listener: srv.Listener}
+	srv.Config.ConnContext = connContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, logs: logs}
 }
@@ -111,4 +121,67 @@ func TestCORSPreflight(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// Every answer of a CORS-enabled API varies by Origin — to allowed origins, other origins,
+// requests without one and preflights — and the headers Kiln reads and sends are allowed and
+// exposed.
+func TestCORSVariesEveryAnswerByOriginAndListsKilnsHeaders(t *testing.T) {
+	t.Parallel()
+	b := setup(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	send := func(method, origin string, headers ...string) *http.Response {
+		req, _ := http.NewRequest(method, b.srv.URL+"/api/things", nil)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	for name, res := range map[string]*http.Response{
+		"Allowed":   send("GET", "https://app.example"),
+		"Other":     send("GET", "https://evil.example"),
+		"NoOrigin":  send("GET", ""),
+		"Preflight": send("OPTIONS", "https://app.example", "Access-Control-Request-Method", "PATCH"),
+	} {
+		require.Contains(t, res.Header.Values("Vary"), "Origin", name)
+	}
+	require.Empty(t, send("GET", "https://evil.example").Header.Get("Access-Control-Allow-Origin"))
+	pre := send("OPTIONS", "https://app.example", "Access-Control-Request-Method", "PATCH")
+	allowed := strings.Split(pre.Header.Get("Access-Control-Allow-Headers"), ", ")
+	for _, h := range []string{"Authorization", "Content-Type", "X-API-Key", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"} {
+		require.Contains(t, allowed, h)
+	}
+	exposed := strings.Split(send("GET", "https://app.example").Header.Get("Access-Control-Expose-Headers"), ", ")
+	for _, h := range []string{"ETag", "Location", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "X-Request-ID"} {
+		require.Contains(t, exposed, h)
+	}
+}
+
+// HSTS goes out when Kiln is told TLS is in front of it (or serves TLS itself), never over a
+// plain connection it knows nothing about.
+func TestHSTSWhenBehindTLS(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	for name, tc := range map[string]struct {
+		cfg  spec.Server
+		want string
+	}{
+		"Plain":     {cfg: spec.Server{HSTSMaxAge: spec.DefaultHSTSMaxAge}, want: ""},
+		"BehindTLS": {cfg: spec.Server{BehindTLS: true, HSTSMaxAge: spec.DefaultHSTSMaxAge}, want: "max-age=31536000"},
+		"ShortAge":  {cfg: spec.Server{BehindTLS: true, HSTSMaxAge: time.Hour}, want: "max-age=3600"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWith(t, ok, tc.cfg)
+			res, err := http.Get(b.srv.URL + "/x")
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, tc.want, res.Header.Get("Strict-Transport-Security"))
+		})
+	}
 }

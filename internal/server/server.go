@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	handler http.Handler
+	tls     *tls.Config // nil: plain HTTP
 }
 
 // New builds the router and middleware chain.
@@ -73,8 +75,25 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		rest.WriteError(w, r, cfg.Logger, service.Errorf(service.CodeNotFound, "no such route"))
 	})
-	h := chain(mux, cfg.Logger, cfg.Spec.Server.CORS)
-	return &Server{cfg: cfg, handler: h}, nil
+	h := chain(mux, cfg.Logger, cfg.Spec.Server)
+	tlsConfig, err := loadTLS(cfg.Spec.Server.TLS)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, handler: h, tls: tlsConfig}, nil
+}
+
+// loadTLS reads the certificate Kiln serves HTTPS with (nil when it serves plain HTTP). It
+// speaks HTTP/1.1 only: the framing watcher reads the decrypted request bytes.
+func loadTLS(t spec.TLS) (*tls.Config, error) {
+	if !t.Enabled() {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load the TLS certificate %s and key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}, nil
 }
 
 func writeHealth(w http.ResponseWriter, status int, msg string) {
@@ -89,8 +108,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln until ctx is cancelled, then drains in-flight requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	ln = framingListener{Listener: ln}
 	srv := &http.Server{
 		Handler:           s.handler,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

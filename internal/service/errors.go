@@ -23,6 +23,7 @@ const (
 	CodeUnsupportedType Code = "unsupported_media_type"
 	CodeMethodNotAllow  Code = "method_not_allowed"
 	CodeRateLimited     Code = "rate_limited"
+	CodeTimeout         Code = "query_timeout"
 	CodeInternal        Code = "internal"
 	// CodeUnavailable is a database outage: the request may be retried after RetryAfter.
 	CodeUnavailable Code = "unavailable"
@@ -69,10 +70,14 @@ func Errorf(code Code, format string, args ...any) *Error {
 // become internal, each with the cause kept.
 func AsError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
 		return e
-	}
-	if errors.Is(err, store.ErrUnavailable) {
+	case errors.Is(err, store.ErrTimeout):
+		return timeoutError(err)
+	case errors.Is(err, store.ErrInvalidValue):
+		return &Error{Code: CodeValidation, Message: "a value has a form the database cannot store or compare", Cause: err}
+	case errors.Is(err, store.ErrUnavailable):
 		return &Error{Code: CodeUnavailable, Message: "the service is briefly unavailable: try again shortly",
 			RetryAfter: unavailableRetryAfter, Cause: err}
 	}

@@ -26,6 +26,7 @@ type ListParams struct {
 	Fields []string // empty: all visible fields
 	Expand []string
 	sort   string // the sort text a cursor is bound to
+	scans  bool   // an unindexed predicate or sort: runs under the scan slots
 }
 
 var listParams = []string{"limit", "cursor", "page", "sort", "filter", "fields", "expand", "count"}
@@ -74,6 +75,7 @@ func (s *Service) ParseList(resName string, params url.Values) (*ListParams, err
 	}
 	p.Query.Where = query.AndOf(conds...)
 	r.parseShape(p, params, &errs)
+	r.checkCost(p, &errs)
 	r.parsePaging(p, params, &errs)
 	return p, errs.err(CodeMalformed, "the list request has invalid parameters")
 }

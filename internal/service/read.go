@@ -41,6 +41,8 @@ func (s *Service) Get(ctx context.Context, resName, id string, expand []string) 
 	if !ok {
 		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	exec := s.store.Reader()
 	rec, err := exec.Get(ctx, r.Name, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
@@ -65,6 +67,15 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 	cond, err := s.authorize(ctx, r, spec.ActionList)
 	if err != nil {
 		return nil, err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if p.scans {
+		release, err := s.scans.acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	q := p.Query
 	q.Where = query.AndOf(cond, q.Where) // the row rule is part of the query, before paging

@@ -59,20 +59,22 @@ type Service struct {
 	passwords PasswordHasher
 	account   string // the account resource, when auth is on
 	changed   func(resource, id string)
+	scans     scanSlots
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
 type resource struct {
 	*spec.Resource
-	filter *expr.Filter
-	rules  []rules // per field index
+	filter  *expr.Filter
+	rules   []rules         // per field index
+	indexed map[string]bool // fields that lead an index (cost estimates)
 }
 
 // New compiles every resource's filters and constraints.
 func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed}
+		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots()}
 	if cfg.Spec.Auth != nil {
 		rules, err := expr.CompileRules(cfg.Spec)
 		if err != nil {
@@ -85,7 +87,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields))}
+		res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r)}
 		for i, f := range r.Fields {
 			if res.rules[i], err = compileRules(f); err != nil {
 				return nil, fmt.Errorf("resource %s: %w", r.Name, err)

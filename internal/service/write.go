@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
@@ -49,6 +50,8 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	if !r.allowsValues(cond, rec.Values, rec.ID) {
 		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		if err := s.checkRelations(ctx, tx, r, rec, in); err != nil {
 			return err
@@ -95,10 +98,15 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	if !ok {
 		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
+	if err := s.refusePasswordUpdate(ctx, r, in); err != nil {
+		return nil, err
+	}
 	in, hash, err := s.takePassword(ctx, r, in)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		cur, err := tx.Get(ctx, r.Name, id, cond)
@@ -107,6 +115,9 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 		}
 		if opts.IfVersion > 0 && cur.Version != opts.IfVersion {
 			return store.ErrStale
+		}
+		if in, err = s.guardAccountUpdate(ctx, r, cur, in); err != nil {
+			return err
 		}
 		rec, err = s.updateValues(ctx, r, cur, in, full, hash)
 		if err != nil {
@@ -169,6 +180,8 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	if !ok {
 		return Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		if cond != nil {
 			if _, err := tx.Get(ctx, r.Name, id, cond); err != nil {
@@ -300,8 +313,10 @@ func hasField(errs fieldErrors, name string) bool {
 	return false
 }
 
-// checkRelations verifies, inside the transaction, that every id the write links to
-// exists: one query per relation field, and a 400 naming the field otherwise.
+// checkRelations verifies, inside the transaction, that every id the write links to exists
+// and that the writer may view it: one query per relation field, and a 400 naming the field
+// otherwise. A target the writer may not view answers exactly like a missing one, so writes
+// cannot probe which ids exist — unless the field says allow_hidden.
 func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any) error {
 	var errs fieldErrors
 	for i, f := range r.Fields {
@@ -315,7 +330,7 @@ func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resourc
 		if one, ok := rec.Values[i].(string); ok {
 			ids = []string{one}
 		}
-		found, err := tx.ExistingIDs(ctx, f.Relation.To, ids)
+		found, err := s.visibleIDs(ctx, tx, f, ids)
 		if err != nil {
 			return err
 		}
@@ -327,6 +342,23 @@ func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resourc
 		}
 	}
 	return errs.err(CodeValidation, "the request links to records that do not exist")
+}
+
+// visibleIDs returns which of ids exist in f's target resource and are visible to the writer.
+func (s *Service) visibleIDs(ctx context.Context, tx *store.Exec, f *spec.Field, ids []string) (map[string]bool, error) {
+	var cond query.Cond
+	if !f.AllowHidden {
+		var err error
+		cond, err = s.authorize(ctx, s.resources[f.Relation.To], spec.ActionView)
+		var e *Error
+		if errors.As(err, &e) && (e.Code == CodeForbidden || e.Code == CodeUnauthorized) {
+			return map[string]bool{}, nil // the writer can see none of them
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return tx.ExistingIDs(ctx, f.Relation.To, ids, cond)
 }
 
 func (s *Service) writeLinks(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any) error {

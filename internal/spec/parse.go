@@ -62,7 +62,8 @@ func yamlProblem(file string, err error) Problem {
 var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
-	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20}, Redis: Redis{Prefix: "kiln:"}}
+	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
+		HSTSMaxAge: DefaultHSTSMaxAge, RateLimits: DefaultRateLimits}, Redis: Redis{Prefix: "kiln:"}}
 	entries, _ := w.mapping(root, "spec", topKeys...)
 	sawResources := false
 	for _, e := range entries {
@@ -98,9 +99,18 @@ func (w *walker) database(n ast.Node, d *Database) {
 }
 
 func (w *walker) server(n ast.Node, s *Server) {
-	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors", "rate_limits", "trusted_proxies")
+	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors", "rate_limits", "trusted_proxies",
+		"query_timeout", "tls", "behind_tls", "hsts_max_age")
 	for _, e := range entries {
 		switch e.key {
+		case "query_timeout":
+			s.QueryTimeout = w.duration(e.value, "server.query_timeout")
+		case "hsts_max_age":
+			s.HSTSMaxAge = w.duration(e.value, "server.hsts_max_age")
+		case "behind_tls":
+			s.BehindTLS = w.boolean(e.value, "server.behind_tls")
+		case "tls":
+			w.tls(e.value, &s.TLS)
 		case "base_path":
 			s.BasePath = w.str(e.value, "server.base_path")
 		case "max_body_bytes":
@@ -122,6 +132,21 @@ func (w *walker) server(n ast.Node, s *Server) {
 				s.TrustedProxies = append(s.TrustedProxies, p)
 			}
 		}
+	}
+}
+
+func (w *walker) tls(n ast.Node, t *TLS) {
+	entries, _ := w.mapping(n, "server.tls", "cert_file", "key_file")
+	for _, e := range entries {
+		switch e.key {
+		case "cert_file":
+			t.CertFile = w.str(e.value, "server.tls.cert_file")
+		case "key_file":
+			t.KeyFile = w.str(e.value, "server.tls.key_file")
+		}
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		w.add(w.pos(n), "server.tls needs both cert_file and key_file")
 	}
 }
 
@@ -195,16 +220,17 @@ func (w *walker) redis(n ast.Node, r *Redis) {
 }
 
 func (w *walker) rateLimits(n ast.Node, rl *RateLimits) {
-	entries, _ := w.mapping(n, "server.rate_limits", "anonymous", "account", "api_key", "auth")
+	entries, _ := w.mapping(n, "server.rate_limits", "anonymous", "account", "api_key", "auth", "password_reset",
+		"password_reset_email")
 	for _, e := range entries {
 		text := w.str(e.value, "rate_limits."+e.key)
-		if text == "" || text == "off" {
-			continue
-		}
-		l, err := ratelimit.ParseLimit(text)
-		if err != nil {
-			w.add(w.pos(e.value), "server.rate_limits.%s: %v", e.key, err)
-			continue
+		var l ratelimit.Limit
+		if text != "" && text != "off" {
+			var err error
+			if l, err = ratelimit.ParseLimit(text); err != nil {
+				w.add(w.pos(e.value), "server.rate_limits.%s: %v", e.key, err)
+				continue
+			}
 		}
 		switch e.key {
 		case "anonymous":
@@ -215,6 +241,10 @@ func (w *walker) rateLimits(n ast.Node, rl *RateLimits) {
 			rl.APIKey = l
 		case "auth":
 			rl.Auth = l
+		case "password_reset":
+			rl.PasswordReset = l
+		case "password_reset_email":
+			rl.PasswordResetEmail = l
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience", "providers", "public_url"}
+var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience", "providers", "public_url", "admin_roles"}
 
 // presetIssuers are providers known by name: OIDC discovery does the rest.
 var presetIssuers = map[string]string{"google": "https://accounts.google.com"}
@@ -36,6 +36,11 @@ func (w *walker) auth(e entry) *Auth {
 			a.RefreshTTL = w.duration(ae.value, what)
 		case "refresh_grace":
 			a.RefreshGrace = w.duration(ae.value, what)
+		case "admin_roles":
+			a.AdminRoles = w.strings(ae.value, what)
+			if len(a.AdminRoles) == 0 {
+				w.add(w.pos(ae.value), "auth.admin_roles needs at least one role")
+			}
 		case "public_url":
 			a.PublicURL = strings.TrimSuffix(w.str(ae.value, what), "/")
 		case "providers":

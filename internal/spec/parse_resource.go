@@ -9,7 +9,8 @@ import (
 var (
 	resourceKeys = []string{"fields", "indexes", "access", "description"}
 	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "min", "max",
-		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write"}
+		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write",
+		"allow_hidden"}
 	indexKeys  = []string{"name", "fields", "unique"}
 	accessKeys = []string{"list", "view", "create", "update", "delete"}
 )
@@ -102,6 +103,8 @@ func (w *walker) field(e entry) *Field {
 			w.str(fe.value, what)
 		case "write":
 			f.Write = w.strings(fe.value, what)
+		case "allow_hidden":
+			f.AllowHidden = w.boolean(fe.value, what)
 		}
 	}
 	w.relation(f, to, many, inverse)

@@ -6,6 +6,7 @@ package spec
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/ratelimit"
@@ -79,7 +80,30 @@ type Server struct {
 	RateLimits   RateLimits
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed for client addresses.
 	TrustedProxies []netip.Prefix
+	// QueryTimeout bounds every database query a request runs (default DefaultQueryTimeout).
+	QueryTimeout time.Duration
+	// TLS, when set, makes Kiln serve HTTPS itself.
+	TLS TLS
+	// BehindTLS says a proxy in front terminates TLS: responses carry HSTS.
+	BehindTLS bool
+	// HSTSMaxAge is Strict-Transport-Security's max-age when TLS is on (default a year).
+	HSTSMaxAge time.Duration
 }
+
+// Server defaults.
+const (
+	DefaultQueryTimeout = 5 * time.Second
+	DefaultHSTSMaxAge   = 365 * 24 * time.Hour
+)
+
+// TLS names the certificate and key files Kiln serves HTTPS with.
+type TLS struct {
+	CertFile string
+	KeyFile  string
+}
+
+// Enabled reports whether Kiln serves TLS itself.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // RateLimits are request budgets; a zero Limit means no limit.
 type RateLimits struct {
@@ -87,6 +111,17 @@ type RateLimits struct {
 	Account   ratelimit.Limit // per account
 	APIKey    ratelimit.Limit // per API key; the account limit when unset
 	Auth      ratelimit.Limit // per client address, on the auth endpoints
+	// PasswordReset budgets reset requests per client address; PasswordResetEmail per email.
+	// Their own budgets: resets never count as failed logins.
+	PasswordReset      ratelimit.Limit
+	PasswordResetEmail ratelimit.Limit
+}
+
+// DefaultRateLimits apply when the spec does not set a budget: password-reset requests are
+// limited even in a spec without rate_limits, since each one sends a mail.
+var DefaultRateLimits = RateLimits{
+	PasswordReset:      ratelimit.Limit{Requests: 10, Window: time.Hour},
+	PasswordResetEmail: ratelimit.Limit{Requests: 5, Window: time.Hour},
 }
 
 // Redis configures the shared Redis; empty URL means everything stays in process. Redis is
@@ -167,7 +202,13 @@ type Auth struct {
 	Providers    []*Provider
 	// PublicURL is where clients reach this API (for OAuth redirect URIs), e.g. https://api.example.com.
 	PublicURL string
+	// AdminRoles administer: they set roles, verified and disabled on accounts, reset other
+	// accounts' passwords, invite and manage API keys. Default: admin, else the first role.
+	AdminRoles []string
 }
+
+// IsAdmin reports whether role is one of the administering roles.
+func (a *Auth) IsAdmin(role string) bool { return a != nil && slices.Contains(a.AdminRoles, role) }
 
 // Provider is an OAuth2/OIDC login provider. Secrets come through ${VAR}.
 type Provider struct {
@@ -206,6 +247,9 @@ type Field struct {
 	Relation   *Relation
 	// Write lists the roles that may set the field; empty means anyone allowed to write the record.
 	Write []string
+	// AllowHidden lets a relation point at records the writer may not view; by default such
+	// a target is treated exactly like a missing one, so writes cannot probe for ids.
+	AllowHidden bool
 	// System marks fields Kiln adds to the account resource.
 	System bool
 }

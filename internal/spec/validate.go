@@ -98,6 +98,9 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 		validateRelation(s, r, f, c)
 		return
 	}
+	if f.AllowHidden {
+		c.add(f.Pos, "field %s: allow_hidden is for relation fields", f.Name)
+	}
 	switch f.Type {
 	case TypeDecimal:
 		f.Precision = cmpOrInt(f.Precision, 18)

@@ -42,6 +42,7 @@ func prepareAuth(s *Spec, c *collector) {
 	if a.DefaultRole != "" && !slices.Contains(s.Roles, a.DefaultRole) {
 		c.add(a.Pos, "auth.default_role %q is not one of the roles", a.DefaultRole)
 	}
+	prepareAdminRoles(s, a, c)
 	var account *Resource
 	for _, r := range s.Resources {
 		if r.Name == a.Account {
@@ -75,17 +76,26 @@ func addAccountFields(r *Resource, s *Spec, a *Auth, c *collector) {
 	}
 	add(&Field{Name: FieldEmail, Type: TypeEmail, Required: true, Unique: true, MaxLength: &ml})
 	add(&Field{Name: FieldPasswordHash, Type: TypeText, Hidden: true, Readonly: true})
-	add(&Field{Name: FieldRole, Type: TypeEnum, Values: s.Roles, Required: true, HasDefault: true, Default: a.DefaultRole, Write: []string{adminRole(s)}})
-	add(&Field{Name: FieldVerified, Type: TypeBoolean, Required: true, HasDefault: true, Default: "false", Write: []string{adminRole(s)}})
-	add(&Field{Name: FieldDisabled, Type: TypeBoolean, Required: true, HasDefault: true, Default: "false", Write: []string{adminRole(s)}})
+	add(&Field{Name: FieldRole, Type: TypeEnum, Values: s.Roles, Required: true, HasDefault: true, Default: a.DefaultRole, Write: a.AdminRoles})
+	add(&Field{Name: FieldVerified, Type: TypeBoolean, Required: true, HasDefault: true, Default: "false", Write: a.AdminRoles})
+	add(&Field{Name: FieldDisabled, Type: TypeBoolean, Required: true, HasDefault: true, Default: "false", Write: a.AdminRoles})
 }
 
-// adminRole is the role that manages accounts: "admin" when declared, else the first role.
-func adminRole(s *Spec) string {
-	if slices.Contains(s.Roles, "admin") || len(s.Roles) == 0 {
-		return "admin"
+// prepareAdminRoles defaults auth.admin_roles — the roles that manage accounts, invitations
+// and API keys — to admin when declared, else to the first role (roles are listed from most
+// to least privileged; default_role takes the last), and checks a declared list.
+func prepareAdminRoles(s *Spec, a *Auth, c *collector) {
+	if a.AdminRoles == nil && len(s.Roles) > 0 {
+		a.AdminRoles = []string{s.Roles[0]}
+		if slices.Contains(s.Roles, "admin") {
+			a.AdminRoles = []string{"admin"}
+		}
 	}
-	return s.Roles[0]
+	for _, role := range a.AdminRoles {
+		if !slices.Contains(s.Roles, role) {
+			c.add(a.Pos, "auth.admin_roles: %q is not one of the roles", role)
+		}
+	}
 }
 
 // validateAccess checks each rule's roles, and that rules beyond public have accounts to check.

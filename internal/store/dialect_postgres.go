@@ -130,11 +130,15 @@ func (postgresDialect) interpret(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
+	var pe *pgconn.PgError
+	isPg := errors.As(err, &pe)
+	if t := asTimeout(err, isPg && pe.Code == "57014"); t != nil {
+		return t // before unavailable: a cancelled statement is this request's deadline, not an outage
+	}
 	if unavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	if !isPg {
 		return err
 	}
 	ce := &ConstraintError{Table: pe.TableName, cause: err}

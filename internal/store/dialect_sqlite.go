@@ -134,10 +134,11 @@ func (sqliteDialect) interpret(err error) error {
 		return ErrNotFound
 	}
 	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return err
+	isSQLite := errors.As(err, &se)
+	if t := asTimeout(err, isSQLite && se.Code()&0xff == sqlite3.SQLITE_INTERRUPT); t != nil {
+		return t
 	}
-	if se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+	if !isSQLite || se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
 		return err
 	}
 	// Extended codes are not always set (RESTRICT actions report plain SQLITE_CONSTRAINT),

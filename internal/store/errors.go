@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -15,6 +16,8 @@ var (
 	// that outlived InTx's retries). The statement did not take effect, or — when the
 	// connection died during COMMIT — its outcome is unknown; Kiln never retries it itself.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrTimeout means a statement ran out of its deadline and was cancelled.
+	ErrTimeout = errors.New("query deadline exceeded")
 )
 
 // ConstraintKind says which constraint a write broke.
@@ -50,3 +53,12 @@ func (e *ConstraintError) Unwrap() error { return e.cause }
 // ErrInvalidValue means the database refused a value's form (a data exception); callers
 // validate first, so this is a safety net that still maps to a client error.
 var ErrInvalidValue = errors.New("invalid value")
+
+// asTimeout reports err as ErrTimeout when a deadline cancelled the statement (the context's
+// own error, SQLite's SQLITE_INTERRUPT, PostgreSQL's query_canceled); nil otherwise.
+func asTimeout(err error, interrupted bool) error {
+	if errors.Is(err, context.DeadlineExceeded) || interrupted {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return nil
+}

@@ -109,6 +109,21 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, int64(1), mustCount(t, st, "items", nil), "a failed transaction leaves nothing behind")
 	})
 
+	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {
+		st, _ := newStore(t)
+		slow := map[string]string{ // a statement that runs for seconds
+			"sqlite":   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c",
+			"postgres": "SELECT pg_sleep(10)",
+		}[st.Dialect()]
+		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := st.Reader().ExecRawCount(dctx, slow)
+		require.ErrorIs(t, err, store.ErrTimeout)
+		require.Less(t, time.Since(start), 5*time.Second, "the statement was cancelled, not waited for")
+		require.NoError(t, st.Ping(ctx), "the store still serves")
+	})
+
 	t.Run("VersionsGuardWrites", func(t *testing.T) {
 		st, owner := newStore(t)
 		r := item(owner)
@@ -206,7 +221,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		capped, err := st.Reader().ByField(ctx, "items", "owner", []string{owner}, 3, nil)
 		require.NoError(t, err)
 		require.Len(t, capped, 3)
-		found, err := st.Reader().ExistingIDs(ctx, "owners", []string{o2, newID()})
+		found, err := st.Reader().ExistingIDs(ctx, "owners", []string{o2, newID()}, nil)
 		require.NoError(t, err)
 		require.Equal(t, map[string]bool{o2: true}, found)
 	})

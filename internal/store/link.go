@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/query"
 )
 
 // Links reads the N:M links of field for the given source ids: source id → target ids,
@@ -75,8 +77,8 @@ func (e *Exec) SetLinks(ctx context.Context, resource, field, id string, targets
 	return e.tagTable(err, jt)
 }
 
-// ExistingIDs returns which of ids exist in resource, in one query.
-func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string) (map[string]bool, error) {
+// ExistingIDs returns which of ids exist in resource and meet where (nil: any record), in one query.
+func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string, where query.Cond) (map[string]bool, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
@@ -91,6 +93,12 @@ func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string) (
 		phs[i] = b.arg(kUUID, 0, id)
 	}
 	b.write("SELECT ", quote("id"), " FROM ", quote(t.name), " WHERE ", quote("id"), " IN (", strings.Join(phs, ", "), ")")
+	if where != nil {
+		b.write(" AND ")
+		if err := b.cond(where); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {
 		return nil, err

@@ -9,14 +9,14 @@ import (
 	"github.com/kiln-dev/kiln/internal/service"
 )
 
-// keyAdmin lets only a signed-in admin account (not a key) manage keys.
+// keyAdmin lets only a signed-in account (not a key) of an administering role manage keys.
 func (h *Handler) keyAdmin(r *http.Request) error {
 	p := service.PrincipalFrom(r.Context())
 	switch {
 	case p == nil:
-		return service.Errorf(service.CodeUnauthorized, "sign in as an admin to manage API keys")
-	case p.KeyID != "" || !p.HasRole("admin"):
-		return service.Errorf(service.CodeForbidden, "only admin accounts manage API keys")
+		return service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to manage API keys")
+	case p.KeyID != "" || !h.spec.Auth.IsAdmin(p.Role):
+		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v manage API keys (auth.admin_roles)", h.spec.Auth.AdminRoles)
 	}
 	return nil
 }

@@ -17,6 +17,11 @@ func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if key := r.Header.Get("X-API-Key"); key != "" && header == "" {
+			if !strings.HasPrefix(key, auth.KeyPrefix) {
+				WriteError(w, r, h.log, service.Errorf(service.CodeUnauthorized,
+					"X-API-Key takes API keys only (%s…); send access tokens as Authorization: Bearer <token>", auth.KeyPrefix))
+				return
+			}
 			header = "Bearer " + key
 		}
 		if header == "" || h.accounts == nil {

@@ -27,6 +27,7 @@ var statusOf = map[service.Code]int{
 	service.CodePayloadTooLarge: http.StatusRequestEntityTooLarge,
 	service.CodeUnsupportedType: http.StatusUnsupportedMediaType,
 	service.CodeRateLimited:     http.StatusTooManyRequests,
+	service.CodeTimeout:         http.StatusServiceUnavailable,
 	service.CodeInternal:        http.StatusInternalServerError,
 	service.CodeUnavailable:     http.StatusServiceUnavailable,
 }
@@ -71,13 +72,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	status := Status(e.Code)
 	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Error: e.Code,
 		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
-	if status >= 500 {
-		if e.Code != service.CodeUnavailable { // an outage's message is client-safe
-			p.Detail, p.Errors = "", nil
-		}
+	switch {
+	case status == http.StatusInternalServerError:
+		p.Detail, p.Errors = "", nil
 		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
+	case status >= 500: // a known condition (an outage, a deadline): its message is safe, its cause is logged
+		log.WarnContext(r.Context(), "request not served", "request_id", p.RequestID, "code", string(e.Code), "error", e.Error())
 	}
-	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable {
+	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable || e.Code == service.CodeTimeout {
 		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	if e.Code == service.CodeUnauthorized {

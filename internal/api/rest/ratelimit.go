@@ -33,7 +33,13 @@ func (h *Handler) limit(w http.ResponseWriter, r *http.Request, p *service.Princ
 	case p != nil:
 		key, lim = "acct:"+p.ID, rl.Account
 	}
-	if lim.Requests == 0 {
+	return h.spend(w, r, key, lim)
+}
+
+// spend takes one request from key's budget lim (none when lim is zero), writing the
+// RateLimit headers, or the 429 with Retry-After when it is spent; it reports whether to go on.
+func (h *Handler) spend(w http.ResponseWriter, r *http.Request, key string, lim ratelimit.Limit) bool {
+	if h.limiter == nil || lim.Requests == 0 {
 		return true
 	}
 	res, err := h.limiter.Allow(r.Context(), key, lim)

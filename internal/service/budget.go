@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// MaxUnindexed bounds the predicates of one list request (filter and shorthand together)
+// that no index can serve: each may scan the whole table.
+const MaxUnindexed = 10
+
+// scanSlots bounds how many list queries that scan (an unindexed predicate or sort) run at
+// once: a few clients sending costly filters within their rate limits must not take every
+// core from everybody else. Waiting for a slot counts against the query deadline.
+type scanSlots chan struct{}
+
+func newScanSlots() scanSlots { return make(scanSlots, max(1, runtime.GOMAXPROCS(0)/2)) }
+
+// acquire waits for a slot until ctx ends; release with the returned func.
+func (s scanSlots) acquire(ctx context.Context) (func(), error) {
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	case <-ctx.Done():
+		return nil, timeoutError(ctx.Err())
+	}
+}
+
+// deadline bounds everything a request does in the database (server.query_timeout).
+func (s *Service) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := s.spec.Server.QueryTimeout; d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return ctx, func() {}
+}
+
+func timeoutError(cause error) *Error {
+	return &Error{Code: CodeTimeout, Message: "the query took longer than the server allows: narrow the filter or try again",
+		RetryAfter: 1, Cause: cause}
+}
+
+// indexedFields lists the fields that lead an index: id, unique fields, to-one relations
+// (each gets an index) and the first field of every declared index.
+func indexedFields(r *spec.Resource) map[string]bool {
+	out := map[string]bool{"id": true}
+	for _, f := range r.Fields {
+		if f.Stored() && (f.Unique || f.Relation != nil) {
+			out[f.Name] = true
+		}
+	}
+	for _, ix := range r.Indexes {
+		if len(ix.Fields) > 0 {
+			out[ix.Fields[0]] = true
+		}
+	}
+	return out
+}
+
+// checkCost refuses a list whose conditions have too many unindexed predicates and marks it
+// as scanning when it has any, or sorts by a field no index leads.
+func (r *resource) checkCost(p *ListParams, errs *fieldErrors) {
+	n := query.Unindexed(p.Query.Where, func(f string) bool { return r.indexed[f] })
+	if n > MaxUnindexed {
+		errs.add("filter", "too_costly", "the filter has %d conditions that no index serves (at most %d): "+
+			"compare indexed fields, or use fewer substring and != conditions", n, MaxUnindexed)
+	}
+	p.scans = n > 0 || (len(p.Query.Sort) > 0 && !r.indexed[p.Query.Sort[0].Field])
+}
