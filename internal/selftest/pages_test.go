@@ -23,6 +23,13 @@ func (e listEnv) URL() string                                            { retur
 func (e listEnv) DefaultRole() string                                    { return "admin" }
 func (e listEnv) Token(context.Context, string) (string, error)          { return "tok", nil }
 func (e listEnv) Rows(context.Context, string, string) ([]string, error) { return e.rows, nil }
+func (e listEnv) ResourceOfPath(string) (string, bool)                   { return "things", true }
+func (e listEnv) Shape(string) ([]FieldShape, error)                     { return nil, nil }
+
+// row is a listed record with nothing but its system fields.
+func row(id string) map[string]string {
+	return map[string]string{"id": id, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+}
 
 // pagedServer serves pages of ids two at a time, as the pages map says: cursor → page.
 func pagedServer(t *testing.T, pages map[string][]string) *httptest.Server {
@@ -30,7 +37,7 @@ func pagedServer(t *testing.T, pages map[string][]string) *httptest.Server {
 		cur := r.URL.Query().Get("cursor")
 		items := []map[string]string{}
 		for _, id := range pages[cur] {
-			items = append(items, map[string]string{"id": id})
+			items = append(items, row(id))
 		}
 		var next any // cursors are "", "c", "cc", ...
 		if after := cur + "c"; pages[after] != nil {
@@ -81,7 +88,7 @@ func TestPagesVisitEveryRowOnce(t *testing.T) {
 func TestPagesCompareTheTotal(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"items":[{"id":"a"},{"id":"b"}],"next_cursor":null,"total":3}`))
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{row("a"), row("b")}, "next_cursor": nil, "total": 3})
 	}))
 	t.Cleanup(srv.Close)
 	f, err := ParseFile("list.yaml", []byte("endpoint: GET /x?count=true\ntest_cases:\n  all:\n    expected: {pages: {each_row_once: true}}\n"))
@@ -98,7 +105,7 @@ func TestPagesByNumber(t *testing.T) {
 		_, _ = fmt.Sscan(r.URL.Query().Get("page"), &n)
 		items := []map[string]string{}
 		for i := (n - 1) * 2; i >= 0 && i < len(rows) && i < n*2; i++ {
-			items = append(items, map[string]string{"id": rows[i]})
+			items = append(items, row(rows[i]))
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
 	}))
