@@ -230,12 +230,13 @@ func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
 	_, lNull := l.(nullLit)
 	_, rNull := r.(nullLit)
 	switch {
-	case isUnknown(l, r):
-		return unknown{}, nil
 	case lNull || rNull: // x == null, x != null
 		other := l
 		if lNull {
 			other = r
+		}
+		if isUnknown(other) {
+			return unknown{}, nil
 		}
 		_, otherNull := other.(nullLit)
 		missing := other == nil || otherNull
@@ -247,7 +248,9 @@ func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
 		}
 		return false, nil
 	case l == nil || r == nil:
-		return false, nil // any other comparison with a missing value
+		return false, nil // any other comparison with a missing value, whatever the record
+	case isUnknown(l, r):
+		return unknown{}, nil
 	case fn == operators.Equals:
 		return same(l, r), nil
 	case fn == operators.NotEquals:

@@ -153,7 +153,7 @@ func TestRuleDecide(t *testing.T) {
 		{action: spec.ActionUpdate, who: as("admin"), want: depends},
 		{action: spec.ActionDelete, who: as("admin"), want: true},
 		{action: spec.ActionDelete, who: as("staff"), want: false},
-		{action: spec.ActionList, who: &Auth{Role: "customer", Roles: []string{"customer"}, Key: "k"}, want: depends},
+		{action: spec.ActionList, who: &Auth{Role: "customer", Roles: []string{"customer"}, Key: "k"}, want: false}, // no auth.id: owns nothing
 	} {
 		holds, known, err := rules.Rule("orders", tt.action).Decide(tt.who)
 		require.NoError(t, err)
