@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -32,8 +34,13 @@ func newServe(o *output) *cobra.Command {
 					return err
 				}
 			}
-			o.ok("serving %s on http://%s (docs at /docs)", filepath.Base(s.spec), addr)
-			return app.Run(cmd.Context(), addr)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			// The bound address, not the flag: with port 0 the system picks a free port.
+			o.ok("serving %s on http://%s (docs at /docs)", filepath.Base(s.spec), ln.Addr())
+			return app.Serve(cmd.Context(), ln)
 		},
 	}
 	s.bind(cmd)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -116,4 +117,27 @@ func TestPagesByNumber(t *testing.T) {
 	require.Empty(t, res[0].Failures)
 	res = (&Runner{Env: listEnv{url: srv.URL, rows: append(rows, "f")}}).RunFile(context.Background(), f)
 	require.Contains(t, strings.Join(res[0].Failures, ""), "never listed: f")
+}
+
+// max_response_time is held to the runner's clock, which a test controls: no wall clock, no
+// race with a busy machine.
+func TestMaxResponseTime(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(srv.Close)
+	f, err := ParseFile("t.yaml", []byte(`endpoint: GET /x
+test_cases:
+  fast_enough: {expected: {status: 204, max_response_time: 150ms}}
+  too_slow: {expected: {status: 204, max_response_time: 149ms}}
+  not_a_duration: {expected: {status: 204, max_response_time: soon}}
+`))
+	require.NoError(t, err)
+	clock := time.Unix(1_800_000_000, 0)
+	tick := func() time.Time { clock = clock.Add(150 * time.Millisecond); return clock } // a request takes one tick
+	res := (&Runner{Env: listEnv{url: srv.URL}, Now: tick}).RunFile(context.Background(), f)
+	require.Len(t, res, 3)
+	require.Empty(t, res[0].Failures)
+	require.Equal(t, 150*time.Millisecond, res[0].Duration)
+	require.Equal(t, []string{"response time: expected at most 149ms, took 150ms"}, res[1].Failures)
+	require.Equal(t, []string{`max_response_time "soon" is not a duration such as 200ms`}, res[2].Failures)
 }
