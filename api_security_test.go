@@ -158,3 +158,18 @@ func TestCraftedCursors(t *testing.T) {
 		require.Equal(t, []string{"Eb", "Gb"}, titles(b.do("GET", "/api/notes?sort=title&cursor="+foreign, nil, bearer(bobTok)...)))
 	})
 }
+
+// A body is one JSON object and nothing after it: a stray } or ] used to pass as the object
+// before it (found by FuzzDecodeObject).
+func TestBodyWithDataAfterTheObjectIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	before := b.count("tags")
+	for _, body := range []string{`{"name":"stray-brace"}}`, `{"name":"stray-bracket"}]`, `{"name":"two"}{"name":"objects"}`} {
+		res := b.do("POST", "/api/tags", body)
+		require.Equal(t, http.StatusBadRequest, res.status, body)
+		require.Equal(t, "malformed_request", res.body["error"], body)
+	}
+	require.Equal(t, before, b.count("tags"), "nothing was written")
+	require.Equal(t, http.StatusCreated, b.do("POST", "/api/tags", "\n {\"name\":\"spaced\"} \n").status, "whitespace around the object is fine")
+}

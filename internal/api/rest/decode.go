@@ -32,7 +32,7 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, malformed(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) { // More() says false for a stray } or ]
 		return nil, service.Errorf(service.CodeMalformed, "the body has data after the JSON object")
 	}
 	obj, ok := v.(map[string]any)
