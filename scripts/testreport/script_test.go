@@ -145,19 +145,26 @@ func TestScriptFuzzesEveryDeclaredTargetAndShowsTheFailingInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	out, err := b.step(false, "fuzz_targets")
+	require.Error(t, err, "a package that does not build fails the listing:\n%s", out)
+	require.Contains(t, out, "undefined: undefinedThing")
+	require.NoError(t, os.RemoveAll(filepath.Join(b.dir, "broken")))
+	out, err = b.step(false, "fuzz_targets")
 	require.NoError(t, err, out)
-	require.Equal(t, "./fuzz FuzzFindsABug\n./fuzz FuzzRenamedTarget\n", out, "targets come from the func Fuzz declarations")
+	require.Equal(t, "scratch/fuzz FuzzFindsABug\nscratch/fuzz FuzzRenamedTarget\n", out, "targets come from the func Fuzz declarations")
 
 	out, err = b.step(false, "fuzz_one ./fuzz FuzzOldName 1s")
 	require.Error(t, err, "a target that does not exist fails:\n%s", out)
 	require.Contains(t, out, "FuzzOldName: no such fuzz target")
+	out, err = b.step(false, "fuzz_one ./skips FuzzOldName 1s")
+	require.Error(t, err, "in a package without fuzz targets too (go test says nothing there):\n%s", out)
+	require.Contains(t, out, "FuzzOldName: no such fuzz target")
 
-	out, err = b.step(false, "KILN_FUZZTIME=20000x fuzz_all") // iterations, not seconds: no clock in the test
+	out, err = b.step(false, "KILN_FUZZTIME=5000x fuzz_all") // iterations, not seconds: no clock in the test
 	require.Error(t, err, out)
-	require.Contains(t, out, "ok ./fuzz FuzzRenamedTarget", "the other targets still run")
-	require.Contains(t, out, "FAIL ./fuzz FuzzFindsABug")
+	require.Contains(t, out, "ok scratch/fuzz FuzzRenamedTarget", "the other targets still run")
+	require.Contains(t, out, "FAIL scratch/fuzz FuzzFindsABug")
 	require.Contains(t, out, "too long:", "the fuzzer's output is shown")
-	require.Contains(t, out, "failing input (./fuzz/testdata/fuzz/FuzzFindsABug/", "and the input that failed")
+	require.Contains(t, out, "failing input ("+filepath.Join(b.dir, "fuzz", "testdata", "fuzz", "FuzzFindsABug")+"/", "and the input that failed")
 	require.Contains(t, out, "go test fuzz v1")
 	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
 }
