@@ -44,6 +44,20 @@ func ignoring(param string, rewrite func(string) string) func(http.Handler) http
 	}
 }
 
+// always serves list and read requests as if they carried param=value.
+func always(param, value string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && !strings.Contains(strings.TrimPrefix(r.URL.Path, "/api/"), "/") {
+				q := r.URL.Query()
+				q.Set(param, value)
+				r.URL.RawQuery = q.Encode()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // addingField answers list requests with a field nobody asked for added to every row.
 func addingField(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,8 +115,9 @@ var mutants = []mutant{
 		fails: map[string]string{"orders.list.test.yaml/shorthand_status": "the query does not select"}},
 	{name: "CountIgnored", wrap: ignoring("count", nil),
 		fails: map[string]string{"products.list.test.yaml/all_pages": "count=true was sent but the first page has no total"}},
-	{name: "CountAlways", wrap: ignoring("count", func(string) string { return "true" }),
-		fails: map[string]string{"products.list.test.yaml/all_pages": ""}}, // count=true is asked: no failure
+	{name: "CountAlways", wrap: always("count", "true"),
+		fails: map[string]string{"products.list.test.yaml/all_pages_by_number": "that count=true did not ask for",
+			"products.list.test.yaml/all_pages": ""}}, // asked for: no failure
 	{name: "LimitIgnored", wrap: ignoring("limit", nil),
 		fails: map[string]string{"products.list.test.yaml/all_pages": "limit=2 asks for 2 per page"}},
 	{name: "PageIgnored", wrap: ignoring("page", nil),
