@@ -107,7 +107,13 @@ func (s *rowShape) check(item any) string {
 	case len(missing) > 0:
 		return fmt.Sprintf("rows: row %v lacks field(s) the request asked for: %s", row["id"], strings.Join(missing, ", "))
 	}
-	for k, rel := range s.keys {
+	names := make([]string, 0, len(s.keys))
+	for k := range s.keys {
+		names = append(names, k)
+	}
+	sort.Strings(names) // the same row fails the same way every run
+	for _, k := range names {
+		rel := s.keys[k]
 		if rel == NoRelation {
 			continue
 		}
