@@ -43,8 +43,11 @@ func TestPasswordChangeResetAndVerification(t *testing.T) {
 			map[string]any{"current_password": "first password", "new_password": "second password"}, bearer(access)...).status)
 		require.Equal(t, http.StatusUnauthorized, b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": otherRefresh}).status,
 			"a password change ends the other sessions")
-		require.Equal(t, http.StatusOK, b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": refresh}).status,
-			"but keeps the one that changed it")
+		kept := b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": refresh})
+		require.Equal(t, http.StatusOK, kept.status, "but keeps the one that changed it")
+		second := b.anon("POST", "/api/auth/login", map[string]any{"email": "pw@example.com", "password": "second password"})
+		require.Equal(t, http.StatusOK, second.status)
+		sessions := []string{kept.body["refresh_token"].(string), second.body["refresh_token"].(string)}
 
 		require.Equal(t, http.StatusAccepted, b.anon("POST", "/api/auth/password/reset", map[string]any{"email": "nobody@example.com"}).status,
 			"unknown emails get the same answer")
@@ -53,6 +56,13 @@ func TestPasswordChangeResetAndVerification(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, b.anon("POST", "/api/auth/password/reset/confirm", map[string]any{"token": code, "new_password": "third password"}).status)
 		require.Equal(t, http.StatusUnauthorized, b.anon("POST", "/api/auth/password/reset/confirm", map[string]any{"token": code, "new_password": "fourth password"}).status,
 			"codes work once")
+		for i, rt := range sessions {
+			require.Equal(t, http.StatusUnauthorized, b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": rt}).status,
+				"a reset ends every session (session %d)", i+1)
+		}
+		old := b.anon("POST", "/api/auth/login", map[string]any{"email": "pw@example.com", "password": "second password"})
+		require.Equal(t, http.StatusUnauthorized, old.status, "the password before the reset no longer works")
+		require.Equal(t, "unauthorized", old.body["error"])
 		require.Equal(t, http.StatusOK, b.anon("POST", "/api/auth/login", map[string]any{"email": "pw@example.com", "password": "third password"}).status)
 
 		login := b.anon("POST", "/api/auth/login", map[string]any{"email": "pw@example.com", "password": "third password"})

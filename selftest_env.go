@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +14,6 @@ import (
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/selftest"
 	"github.com/kiln-dev/kiln/internal/service"
-	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // TestEnv lets `kiln test` (and Go tests) run YAML cases against this app at baseURL: it
@@ -122,47 +121,33 @@ func (e *TestEnv) ResourceOfPath(path string) (string, bool) {
 	return name, true
 }
 
-// Count counts matching records, with values read the way list filters read them.
+// Count counts the records whose fields equal where (values as written in tests): each pair
+// is read as the field=value shorthand is (readListQuery) and evaluated by expr's oracle over
+// every stored record, not by the service's parameter parser and the SQL it renders.
 func (e *TestEnv) Count(ctx context.Context, resource string, where map[string]any) (int64, error) {
-	q := url.Values{}
+	r := e.app.Spec.Resource(resource)
+	if r == nil {
+		return 0, errors.New("no resource " + resource)
+	}
+	conds := make([]string, 0, len(where))
 	for k, v := range where {
-		if v == nil {
-			q.Set(k, "null")
-		} else {
-			q.Set(k, fmt.Sprint(v))
+		c, err := shorthandCEL(r, k, whereText(v))
+		if err != nil {
+			return 0, err
 		}
+		conds = append(conds, c)
 	}
-	p, err := e.app.Service.ParseList(resource, q)
-	if err != nil {
-		return 0, DescribeError(err)
-	}
-	return e.app.Store.Reader().Count(ctx, resource, p.Query.Where)
+	recs, err := e.matching(ctx, r, conds, nil)
+	return int64(len(recs)), err
 }
 
-// Stored reads a record's field as text, exactly as stored (decimals keep their digits).
-func (e *TestEnv) Stored(ctx context.Context, resource, id, field string) (string, error) {
-	rec, _, err := e.app.Service.Get(service.AsSystem(ctx), resource, id, nil)
-	if err != nil {
-		return "", DescribeError(err)
+// whereText writes a value of a test file as a query string carries it.
+func whereText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
-	r := e.app.Spec.Resource(resource)
-	f := r.Field(strings.ToLower(field))
-	if f == nil {
-		return "", errors.New(resource + " has no field " + field)
-	}
-	for i, x := range r.Fields {
-		if x == f {
-			switch v := rec.Values[i].(type) {
-			case nil:
-				return "null", nil
-			case value.Decimal:
-				return v.String(), nil
-			case time.Time:
-				return value.FormatTime(v), nil
-			default:
-				return fmt.Sprint(v), nil
-			}
-		}
-	}
-	return "", errors.New(resource + " has no field " + field)
+	return fmt.Sprint(v)
 }

@@ -14,18 +14,16 @@ import (
 	"github.com/kiln-dev/kiln/internal/example"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/query"
-	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// pagingParams shape or page a list but do not change which rows it selects or their order.
-var pagingParams = []string{"limit", "cursor", "page", "fields", "expand", "count"}
-
-// Rows computes what a list request should return across its pages without the SQL the API
-// runs: every stored record is read, then the role's access rule and the filter are evaluated
-// in memory straight from their CEL (expr's oracle, not the translations the API renders as
-// SQL), shorthand conditions with query.Eval, and the rows sorted in memory, id breaking ties.
+// Rows computes what a list request should return across its pages without the code the API
+// runs: every stored record is read, then the role's access rule, the filter and the
+// field=value shorthand are evaluated in memory straight from CEL (expr's oracle, not the
+// translations the API renders as SQL; the shorthand is read into CEL here, not by the
+// service's parameter parser), and the rows sorted in memory by the sort this env reads
+// itself, id breaking ties.
 func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string, error) {
 	u, err := url.Parse(pathAndQuery)
 	if err != nil {
@@ -35,51 +33,20 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	if !ok {
 		return nil, fmt.Errorf("%s names no resource", u.Path)
 	}
-	params := u.Query()
-	for _, k := range pagingParams {
-		params.Del(k)
-	}
-	filter := params.Get("filter") // read from its CEL text below, not from its translation
-	params.Del("filter")
-	p, err := e.app.Service.ParseList(resName, params)
-	if err != nil {
-		return nil, DescribeError(err)
-	}
-	rowRule, err := e.rowRule(ctx, role, resName)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := e.allRecords(ctx, resName)
-	if err != nil {
-		return nil, err
-	}
 	r := e.app.Spec.Resource(resName)
-	cond := p.Query.Where
-	var oracle *expr.Filter
-	if filter != "" {
-		if oracle, err = expr.NewFilter(r); err != nil {
-			return nil, err
-		}
+	lq, err := readListQuery(r, u.Query())
+	if err != nil {
+		return nil, err
 	}
-	var evalErr error
-	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool {
-		get := fieldGetter(r, rec)
-		visible, err := rowRule(get)
-		evalErr = errors.Join(evalErr, err)
-		if !visible || !query.Eval(cond, get) {
-			return true
-		}
-		if oracle == nil {
-			return false
-		}
-		ok, err := oracle.Interpret(filter, get)
-		evalErr = errors.Join(evalErr, err)
-		return !ok
-	})
-	if evalErr != nil {
-		return nil, evalErr
+	rowRule, err := e.ruleFor(ctx, role, resName, spec.ActionList)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortStableFunc(kept, func(a, b *store.Record) int { return compareRecords(r, p.Query.Sort, a, b) })
+	kept, err := e.matching(ctx, r, lq.conds, rowRule)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(kept, func(a, b *store.Record) int { return compareRecords(r, lq.sorts, a, b) })
 	ids := make([]string, len(kept))
 	for i, rec := range kept {
 		ids[i] = rec.ID
@@ -87,27 +54,58 @@ func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string
 	return ids, nil
 }
 
-// rowRule decides, per record, whether the list rule lets the role's test account ("" is
-// anonymous) see it: read from the rule's CEL by expr's oracle, not from the row condition the
-// API renders as SQL. An action the API refuses outright (401, 403) is an error.
-func (e *TestEnv) rowRule(ctx context.Context, role, resName string) (func(get func(string) any) (bool, error), error) {
+// matching reads every record of r and keeps those the rule (nil: every record) and each
+// CEL condition hold for, evaluated by expr's oracle.
+func (e *TestEnv) matching(ctx context.Context, r *spec.Resource, conds []string, rule func(func(string) any) (bool, error)) ([]*store.Record, error) {
+	recs, err := e.allRecords(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	oracle, err := expr.NewFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	var evalErr error
+	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool {
+		get := fieldGetter(r, rec)
+		if rule != nil {
+			visible, err := rule(get)
+			if evalErr = errors.Join(evalErr, err); !visible {
+				return true
+			}
+		}
+		for _, c := range conds {
+			ok, err := oracle.Interpret(c, get)
+			if evalErr = errors.Join(evalErr, err); !ok {
+				return true
+			}
+		}
+		return false
+	})
+	return kept, evalErr
+}
+
+// ruleFor decides, per record, whether the action's rule lets the role's test account ("" is
+// anonymous) reach it: read from the rule's CEL by expr's oracle (Rule.Holds), not from the
+// row condition the API renders as SQL. A role the rule shuts out reaches no record; nil
+// (every record) without an auth block.
+func (e *TestEnv) ruleFor(ctx context.Context, role, resName string, action spec.Action) (func(get func(string) any) (bool, error), error) {
+	rules, err := e.compiledRules()
+	if err != nil || rules == nil {
+		return nil, err
+	}
 	var who *expr.Auth
 	if role != "" {
 		id, err := e.account(ctx, role)
 		if err != nil {
 			return nil, err
 		}
-		ctx = service.WithPrincipal(ctx, &service.Principal{ID: id, Role: roleOf(role)})
 		who = &expr.Auth{ID: id, Role: roleOf(role), Roles: []string{roleOf(role)}}
 	}
-	if _, err := e.app.Service.Access(ctx, resName, spec.ActionList); err != nil {
-		return nil, DescribeError(err)
+	rule := rules.Rule(resName, action)
+	if rule == nil {
+		return func(func(string) any) (bool, error) { return false, nil }, nil
 	}
-	rules, err := e.compiledRules()
-	if err != nil || rules == nil {
-		return func(func(string) any) (bool, error) { return true, nil }, err
-	}
-	rule := rules.Rule(resName, spec.ActionList)
 	return func(get func(string) any) (bool, error) { return rule.Holds(who, get) }, nil
 }
 
@@ -144,11 +142,11 @@ func fieldGetter(r *spec.Resource, rec *store.Record) func(string) any {
 }
 
 // compareRecords orders by the sort keys (nulls first ascending, last descending), then id.
-func compareRecords(r *spec.Resource, sorts []query.Sort, a, b *store.Record) int {
+func compareRecords(r *spec.Resource, sorts []sortKey, a, b *store.Record) int {
 	ga, gb := fieldGetter(r, a), fieldGetter(r, b)
 	for _, s := range sorts {
-		n := query.CompareValues(ga(s.Field), gb(s.Field))
-		if s.Desc {
+		n := query.CompareValues(ga(s.field), gb(s.field))
+		if s.desc {
 			n = -n
 		}
 		if n != 0 {

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every Kiln test: vet and format checks, the unit and API suites on SQLite and
-# PostgreSQL (race detector on the concurrent packages), and a short run of each fuzz target.
-# Starts the local PostgreSQL server if it is installed but stopped.
-# With KILN_REQUIRE_SERVICES=1 (CI), a missing PostgreSQL fails the run instead of skipping.
+# PostgreSQL (race detector on the concurrent packages), and a short run of every fuzz target
+# (each func Fuzz... the test files declare). Starts the local PostgreSQL server if it is
+# installed but stopped. Every failing test is listed with its output, a failing fuzz target
+# with the input that failed. With KILN_REQUIRE_SERVICES=1 (CI), a missing service fails the
+# run instead of skipping, and so does any skipped test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 FUZZTIME=${KILN_FUZZTIME:-8s}
 export KILN_TEST_POSTGRES_URL=${KILN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -71,36 +74,18 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 
 say "tests"
-log=$(mktemp)
 status=0
-go test -count=1 -v ./... >"$log" 2>&1 || status=$?
-grep -E '^(ok|FAIL|---.*FAIL|panic:|\?)|SKIPPED' "$log" | sed 's/^ *//' | sort -u -k1,1 -k2,2 | grep -v '^?' || true
-passed=$(grep -cE -- '^ *--- PASS' "$log" || true)
-failed=$(grep -cE -- '^ *--- FAIL' "$log" || true)
-skipped=$(grep -cE -- '^ *--- SKIP' "$log" || true)
-if [ "$status" -ne 0 ]; then
-  grep -B2 -A20 -E -- '--- FAIL|panic:' "$log" | head -200
-  echo "go test: $passed passed, $failed failed, $skipped skipped"
-  exit "$status"
-fi
+run_tests ./... || status=$?
 
 say "race detector (packages with concurrency)"
-go test -count=1 -race . ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./kilntest/...
+run_tests -race . ./internal/store/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./internal/redisguard/... ./internal/revocation/... ./internal/service/... ./kilntest/... || status=$?
 
 say "fuzz ($FUZZTIME each)"
-fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" >/dev/null && echo "ok $1 $2"; }
-fuzz ./internal/spec FuzzParse
-fuzz ./internal/expr FuzzFilter
-fuzz ./internal/query FuzzDecodeCursor
-fuzz ./internal/service FuzzParseList
-fuzz ./internal/auth FuzzVerify
-fuzz ./internal/expr FuzzRuleCompile
-fuzz ./internal/expr FuzzInterpret
-fuzz ./internal/selftest FuzzParseSentence
-fuzz ./internal/selftest FuzzExpand
-fuzz ./internal/selftest FuzzEncodeQuery
+KILN_FUZZTIME=$FUZZTIME fuzz_all || status=$?
 
 say "summary"
-summary="$passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
-echo "$summary"
+if [ "$status" -ne 0 ]; then
+  echo "FAILED: see the failures listed above" >&2
+  exit "$status"
+fi
+echo "all passed"

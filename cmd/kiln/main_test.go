@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -110,15 +112,20 @@ func TestUsersCommands(t *testing.T) {
 	require.NoError(t, root.ExecuteContext(context.Background()), out.String())
 	require.Contains(t, out.String(), "with role admin")
 
+	require.Equal(t, "admin", storedRole(t, specPath, data, "boss@example.com"))
 	out2, err := run(t, "users", "set-role", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com", "--role", "staff")
 	require.NoError(t, err, out2)
+	require.Equal(t, "staff", storedRole(t, specPath, data, "boss@example.com"), "set-role changes the stored role")
+	require.Equal(t, "staff", loginRole(t, specPath, data, "boss@example.com", "a strong password"), "and the role tokens carry")
 	_, err = run(t, "users", "set-role", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com", "--role", "king")
 	require.ErrorContains(t, err, "role must be one of")
+	require.Equal(t, "staff", storedRole(t, specPath, data, "boss@example.com"), "a refused role changes nothing")
 	_, err = run(t, "users", "disable", "--spec", specPath, "--data-dir", data, "--email", "nobody@example.com")
 	require.ErrorContains(t, err, "no account has that email")
 	out2, err = run(t, "users", "disable", "--spec", specPath, "--data-dir", data, "--email", "boss@example.com")
 	require.NoError(t, err, out2)
 	require.Contains(t, out2, "is disabled")
+	require.Equal(t, "", loginRole(t, specPath, data, "boss@example.com", "a strong password"), "a disabled account cannot sign in")
 
 	_, err = run(t, "serve", "--spec", specPath, "--data-dir", data, "--addr", "127.0.0.1:0")
 	require.ErrorContains(t, err, "KILN_AUTH_SECRET", "production refuses to start without a signing secret")
@@ -151,4 +158,44 @@ func TestKeysCommands(t *testing.T) {
 	require.Contains(t, out, "revoked")
 	_, err = run(t, "keys", "revoke", prefix, "--spec", specPath, "--data-dir", data)
 	require.ErrorContains(t, err, "no active API key")
+}
+
+// openApp opens the app of a CLI test's spec and data directory, able to sign tokens.
+func openApp(t *testing.T, specPath, data string) *kiln.App {
+	t.Helper()
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: data,
+		AuthSecret: "cli-test-secret-0123456789abcdef0123", LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = app.Close() })
+	return app
+}
+
+// storedRole reads an account's role column by SQL.
+func storedRole(t *testing.T, specPath, data, email string) string {
+	t.Helper()
+	app := openApp(t, specPath, data)
+	defer app.Close()
+	rows, err := app.Store.Reader().QueryRaw(context.Background(), `SELECT "role" FROM "users" WHERE "email" = ?`, email)
+	require.NoError(t, err)
+	defer rows.Close()
+	require.True(t, rows.Next(), "no account %s", email)
+	var role string
+	require.NoError(t, rows.Scan(&role))
+	return role
+}
+
+// loginRole signs in and returns the role of the token's principal; "" when the login is refused.
+func loginRole(t *testing.T, specPath, data, email, password string) string {
+	t.Helper()
+	app := openApp(t, specPath, data)
+	defer app.Close()
+	ctx := context.Background()
+	pair, err := app.Accounts.Login(ctx, email, password, "127.0.0.1")
+	if err != nil {
+		require.ErrorContains(t, err, "email or password", "a refused login is the usual bad-login error")
+		return ""
+	}
+	p, err := app.Accounts.Authenticate(ctx, pair.AccessToken)
+	require.NoError(t, err)
+	return p.Role
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -55,9 +56,71 @@ func TestNewmanRunsTheExportedCollection(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
+	report := filepath.Join(dir, "report.json")
 	cmd := exec.Command(bin, "run", coll, "--env-var", "baseUrl=http://"+ln.Addr().String(),
-		"--env-var", "email=admin@shop.example", "--env-var", "password=demo-admin-password", "--reporters", "cli", "--color", "off")
+		"--env-var", "email=admin@shop.example", "--env-var", "password=demo-admin-password",
+		"--reporters", "cli,json", "--reporter-json-export", report, "--color", "off")
 	res, err := cmd.CombinedOutput()
 	require.NoError(t, err, "newman failed:\n%s", res)
-	require.Contains(t, string(res), "assertions")
+	checkNewmanReport(t, report, requestsIn(t, []byte(out)))
+}
+
+// checkNewmanReport reads Newman's JSON report: every request of the collection ran, each
+// with at least one test assertion, none failed.
+func checkNewmanReport(t *testing.T, path string, requests int) {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var report struct {
+		Run struct {
+			Stats struct {
+				Requests   struct{ Total, Failed int }
+				Assertions struct{ Total, Failed int }
+			}
+			Executions []struct {
+				Item       struct{ Name string }
+				Assertions []struct {
+					Assertion string
+					Error     *struct{ Message string }
+				}
+			}
+			Failures []json.RawMessage
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &report))
+	run := report.Run
+	require.Empty(t, run.Failures)
+	require.Equal(t, requests, run.Stats.Requests.Total, "every request of the collection ran")
+	require.Len(t, run.Executions, requests)
+	require.Zero(t, run.Stats.Requests.Failed)
+	require.Zero(t, run.Stats.Assertions.Failed)
+	for _, ex := range run.Executions {
+		require.NotEmpty(t, ex.Assertions, "request %q tests nothing", ex.Item.Name)
+		for _, a := range ex.Assertions {
+			require.Nil(t, a.Error, "%s: %s", ex.Item.Name, a.Assertion)
+		}
+	}
+	require.GreaterOrEqual(t, run.Stats.Assertions.Total, requests)
+}
+
+// requestsIn counts the requests of a Postman collection, in folders at any depth.
+func requestsIn(t *testing.T, collection []byte) int {
+	var doc struct{ Item []json.RawMessage }
+	require.NoError(t, json.Unmarshal(collection, &doc))
+	n := 0
+	for _, raw := range doc.Item {
+		var it struct {
+			Request json.RawMessage
+			Item    []json.RawMessage
+		}
+		require.NoError(t, json.Unmarshal(raw, &it))
+		if it.Request != nil {
+			n++
+		}
+		if it.Item != nil {
+			sub, _ := json.Marshal(map[string]any{"item": it.Item})
+			n += requestsIn(t, sub)
+		}
+	}
+	require.Positive(t, n)
+	return n
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
@@ -116,23 +118,63 @@ func TestEdDSARotationAndJWKS(t *testing.T) {
 	require.Error(t, err)
 }
 
+// FuzzVerify: verification accepts only what this key signed. Any text is refused unless it
+// is a token we issued (base64 may spell the same bytes two ways, so "issued" compares the
+// decoded header, claims and signature); a token we issued for any subject passes and keeps
+// its claims, and with any one byte changed it is refused unless the change leaves those
+// decoded bytes as they were; the same claims signed with another key are refused.
 func FuzzVerify(f *testing.F) {
 	c := &clock{now: time.Unix(1_800_000_000, 0)}
 	tk := newHS(f, c)
+	other, err := NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "k1", Secret: []byte("another-secret-0123456789abcdef!")}}, Now: c.Now})
+	require.NoError(f, err)
 	good, _ := tk.Issue("u", []string{"a"}, "s")
-	f.Add(good)
-	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
-	f.Add("a.b.c")
-	f.Add(strings.Repeat("A", 9000))
-	f.Fuzz(func(t *testing.T, raw string) {
-		claims, err := tk.Verify(raw)
-		if err == nil && raw != good {
-			// Only a token we signed may pass; any other accepted text is a forgery.
-			if claims.Subject != "u" {
-				t.Fatalf("accepted a forged token: %q", raw)
-			}
+	f.Add(good, "u", uint(10), byte('x'))
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "admin", uint(0), byte('.'))
+	f.Add("a.b.c", "", uint(200), byte('A'))
+	f.Add(strings.Repeat("A", 9000), "ü", uint(1), byte(0))
+	f.Fuzz(func(t *testing.T, raw, subject string, pos uint, b byte) {
+		if _, err := tk.Verify(raw); err == nil && !sameToken(raw, good) {
+			t.Fatalf("accepted a token it did not sign: %q", raw)
+		}
+		if subject == "" || !utf8.ValidString(subject) {
+			subject = "u" // tokens name an account by its id: text, never empty
+		}
+		tok, err := tk.Issue(subject, []string{"a"}, "s")
+		if err != nil {
+			t.Fatalf("issue for %q: %v", subject, err)
+		}
+		claims, err := tk.Verify(tok)
+		if err != nil || claims.Subject != subject {
+			t.Fatalf("its own token for %q: %v, %v", subject, claims, err)
+		}
+		m := []byte(tok)
+		m[pos%uint(len(m))] = b
+		if _, err := tk.Verify(string(m)); err == nil && !sameToken(string(m), tok) {
+			t.Fatalf("accepted %q, a changed copy of %q", m, tok)
+		}
+		signed, err := other.Issue(subject, []string{"a"}, "s")
+		require.NoError(t, err)
+		if _, err := tk.Verify(signed); err == nil {
+			t.Fatalf("accepted a token signed with another key: %q", signed)
 		}
 	})
+}
+
+// sameToken reports whether two compact JWTs decode to the same header, claims and signature.
+func sameToken(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	if len(pa) != 3 || len(pb) != 3 {
+		return false
+	}
+	for i := range pa {
+		da, err1 := base64.RawURLEncoding.DecodeString(pa[i])
+		db, err2 := base64.RawURLEncoding.DecodeString(pb[i])
+		if err1 != nil || err2 != nil || !bytes.Equal(da, db) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestRS256TokensAreRefusedByAnHS256Server(t *testing.T) {

@@ -1,8 +1,6 @@
 package derive
 
 import (
-	"slices"
-
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -42,28 +40,18 @@ func (g *gen) access(r *spec.Resource, action spec.Action) access {
 	return a
 }
 
+// grantOf decides a role's grant from the rule's CEL (Rule.Decide), not from the row condition
+// the API translates it to: a derived suite that shared that translation would agree with it.
 func grantOf(rule *expr.Rule, role string) grant {
-	switch {
-	case rule == nil:
-		return denied
-	case rule.Public:
-		return allowed
-	case !rule.IsExpr():
-		if slices.Contains(rule.Roles, role) {
-			return allowed
-		}
+	if rule == nil {
 		return denied
 	}
-	c, err := rule.Condition(&expr.Auth{ID: probeID, Role: role, Roles: []string{role}})
-	if err != nil {
-		return denied
-	}
-	c = expr.Simplify(c)
+	holds, known, err := rule.Decide(&expr.Auth{ID: probeID, Role: role, Roles: []string{role}})
 	switch {
-	case expr.IsTrue(c):
-		return allowed
-	case expr.IsFalse(c):
+	case err != nil || (known && !holds):
 		return denied
+	case known:
+		return allowed
 	}
 	return rowOnly
 }

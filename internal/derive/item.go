@@ -71,7 +71,7 @@ func (g *gen) viewFile(r *spec.Resource) (*tfile, string) {
 	g.notFoundCases(f, r, "GET")
 	g.credentialCases(f, a, nil)
 	g.wrongRoleCases(f, a, nil, nil)
-	g.otherAccountCases(f, rs, a, "GET", nil, 200)
+	g.otherAccountCases(f, rs, a, "GET", nil, 200, nil)
 	return f, ""
 }
 
@@ -86,12 +86,17 @@ func (g *gen) notFoundCases(f *tfile, r *spec.Resource, method string) {
 }
 
 // otherAccountCases: for each role whose rule selects records by owner, another account's
-// record is a 404 (as if it did not exist), and the role's own record answers ok.
-func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int) map[string]string {
+// record is a 404 (as if it did not exist) and, for writes, left as it was (check); the
+// role's own record answers ok.
+func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int, check func(*expect) *expect) map[string]string {
 	owned := map[string]string{}
 	for _, role := range a.with(rowOnly) {
+		e := want(404).code("not_found")
+		if check != nil {
+			e = check(e)
+		}
 		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
-			comment: role + " only reaches its own records: this one is another account's", expect: want(404).code("not_found")})
+			comment: role + " only reaches its own records: this one is another account's", expect: e})
 		own := g.ownRecord(f, rs, role)
 		if own == "" {
 			continue
@@ -117,7 +122,7 @@ func (g *gen) deleteFile(r *spec.Resource) (*tfile, string) {
 	still := func(e *expect) *expect { return e.count(r.Name, "id", "{record.response.id}", 1) }
 	g.credentialCases(f, a, nil)
 	g.wrongRoleCases(f, a, nil, still)
-	g.otherAccountCases(f, rs, a, "DELETE", nil, 204)
+	g.otherAccountCases(f, rs, a, "DELETE", nil, 204, still)
 	g.notFoundCases(f, r, "DELETE")
 	staleCase(f, `"999"`, nil, still)
 	f.add(&tcase{name: "delete", comment: "the record is gone from the database", expect: want(204).count(r.Name, "id", "{record.response.id}", 0)})

@@ -35,8 +35,18 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	g.wrongRoleCases(f, a, patch, unchanged)
 	g.writeRoleCases(f, r, a, patch, unchanged)
 	own := ownChange(r)
-	owned := g.otherAccountCases(f, rs, a, "PATCH", own, 200)
+	kept := unchanged
+	if len(own) > 0 {
+		name := own[0].Key.(string)
+		if v := get(put, name); v != nil && get(held, name) == nil {
+			where := append(append(yaml.MapSlice{}, held...), yaml.MapItem{Key: name, Value: v})
+			kept = func(e *expect) *expect { return e.countWhere(r.Name, where, 1) } // the field a wrong PATCH would change
+		}
+	}
+	owned := g.otherAccountCases(f, rs, a, "PATCH", own, 200, kept)
 	for _, role := range a.with(rowOnly) {
+		f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,
+			comment: "nor may it replace another account's record", expect: unchanged(want(404).code("not_found"))})
 		if path := owned[role]; path != "" {
 			g.escalationCases(f, r, role, path)
 		}

@@ -42,9 +42,52 @@ func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
 	return oracle{get: get, auth: a}.truth(r.expr)
 }
 
+// Decide evaluates the rule for one principal (nil: anonymous) with no record at hand,
+// straight from its CEL: known reports whether the outcome is the same for every record, and
+// holds is then that outcome. A rule that depends on the record (record.owner == auth.id for
+// a customer) is not known. It decides which roles an action lets through, refuses, or lets
+// through to some records only, without the translation the API renders as SQL.
+func (r *Rule) Decide(a *Auth) (holds, known bool, err error) {
+	switch {
+	case r.Public:
+		return true, true, nil
+	case a == nil:
+		return false, true, nil
+	case r.expr == nil:
+		return slices.Contains(r.Roles, a.Role), true, nil
+	}
+	v, err := oracle{auth: a, partial: true}.value(r.expr)
+	holds, known = boolOf(v)
+	return holds, known, err
+}
+
 type oracle struct {
 	get  func(string) any
 	auth *Auth // for rules: auth.id, auth.role, auth.roles, auth.key
+	// partial: record fields are unknown (Decide); what depends on them is unknown too.
+	partial bool
+}
+
+// unknown is a value that depends on a record the oracle does not have (Decide).
+type unknown struct{}
+
+func isUnknown(vals ...any) bool {
+	for _, v := range vals {
+		if _, ok := v.(unknown); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// boolOf reads a condition's value: known is false for unknown; anything but true is false
+// (a missing boolean field is not true).
+func boolOf(v any) (b, known bool) {
+	if isUnknown(v) {
+		return false, false
+	}
+	b, _ = v.(bool)
+	return b, true
 }
 
 func (o oracle) truth(e celast.Expr) (bool, error) {
@@ -52,8 +95,23 @@ func (o oracle) truth(e celast.Expr) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, _ := v.(bool) // a missing boolean field is not true
+	b, _ := boolOf(v)
 	return b, nil
+}
+
+// logic is && (and) or || over three values: false && unknown is false, true || unknown true.
+func logic(and bool, l, r any) any {
+	lb, lk := boolOf(l)
+	rb, rk := boolOf(r)
+	switch {
+	case and && ((lk && !lb) || (rk && !rb)):
+		return false
+	case !and && ((lk && lb) || (rk && rb)):
+		return true
+	case lk && rk:
+		return and
+	}
+	return unknown{}
 }
 
 func (o oracle) value(e celast.Expr) (any, error) {
@@ -91,6 +149,8 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 		return nil, errf("the oracle reads record.<field> and auth.<attribute> only")
 	}
 	switch root, name := s.Operand().AsIdent(), s.FieldName(); {
+	case root == "record" && o.partial:
+		return unknown{}, nil
 	case root == "record":
 		return o.get(name), nil
 	case root == "auth" && o.auth != nil:
@@ -114,22 +174,26 @@ func (o oracle) call(c celast.CallExpr) (any, error) {
 	args := c.Args()
 	switch fn := c.FunctionName(); fn {
 	case operators.LogicalAnd, operators.LogicalOr:
-		l, err := o.truth(args[0])
+		l, err := o.value(args[0])
 		if err != nil {
 			return nil, err
 		}
-		r, err := o.truth(args[1])
-		if fn == operators.LogicalAnd {
-			return l && r, err
-		}
-		return l || r, err
+		r, err := o.value(args[1])
+		return logic(fn == operators.LogicalAnd, l, r), err
 	case operators.LogicalNot:
-		b, err := o.truth(args[0])
+		v, err := o.value(args[0])
+		b, known := boolOf(v)
+		if !known {
+			return unknown{}, err
+		}
 		return !b, err
 	case operators.Negate:
 		v, err := o.value(args[0])
 		if n, ok := number(v); ok {
 			return -n, err
+		}
+		if isUnknown(v) {
+			return v, err
 		}
 		return nil, err
 	case "timestamp":
@@ -171,6 +235,9 @@ func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
 		if lNull {
 			other = r
 		}
+		if isUnknown(other) {
+			return unknown{}, nil
+		}
 		_, otherNull := other.(nullLit)
 		missing := other == nil || otherNull
 		switch fn {
@@ -181,7 +248,9 @@ func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
 		}
 		return false, nil
 	case l == nil || r == nil:
-		return false, nil // any other comparison with a missing value
+		return false, nil // any other comparison with a missing value, whatever the record
+	case isUnknown(l, r):
+		return unknown{}, nil
 	case fn == operators.Equals:
 		return same(l, r), nil
 	case fn == operators.NotEquals:
@@ -210,6 +279,9 @@ func (o oracle) in(el, list celast.Expr) (any, error) {
 		return false, err
 	}
 	l, err := o.value(list)
+	if isUnknown(v, l) {
+		return unknown{}, err
+	}
 	items, _ := l.([]any)
 	for _, x := range items {
 		if same(v, x) {
@@ -225,6 +297,9 @@ func (o oracle) match(fn string, c celast.CallExpr) (any, error) {
 		return nil, err
 	}
 	a, err := o.value(c.Args()[0])
+	if isUnknown(t, a) {
+		return unknown{}, err
+	}
 	s, ok1 := t.(string)
 	sub, ok2 := a.(string)
 	if !ok1 || !ok2 {

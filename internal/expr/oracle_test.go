@@ -126,3 +126,81 @@ func TestRuleHoldsAgreesWithTheCondition(t *testing.T) {
 		}
 	}
 }
+
+// Decide says, from the rule's CEL alone, whether an action lets a principal through for every
+// record, for none, or depends on the record; when it says every or none, Holds agrees on
+// every record.
+func TestRuleDecide(t *testing.T) {
+	t.Parallel()
+	rules, err := compileRules(t, rulesSpec)
+	require.NoError(t, err)
+	me := "0192f0a0-0000-7000-8000-000000000001"
+	as := func(role string) *Auth { return &Auth{ID: me, Role: role, Roles: []string{role}} }
+	const depends = "depends"
+	for _, tt := range []struct {
+		action spec.Action
+		who    *Auth
+		want   any // true, false or depends
+	}{
+		{action: spec.ActionList, who: as("admin"), want: true},
+		{action: spec.ActionList, who: as("staff"), want: true},
+		{action: spec.ActionList, who: as("customer"), want: depends},
+		{action: spec.ActionList, who: nil, want: false},
+		{action: spec.ActionView, who: as("admin"), want: true},
+		{action: spec.ActionView, who: as("staff"), want: depends},
+		{action: spec.ActionCreate, who: as("customer"), want: true},
+		{action: spec.ActionCreate, who: as("staff"), want: false},
+		{action: spec.ActionUpdate, who: as("admin"), want: depends},
+		{action: spec.ActionDelete, who: as("admin"), want: true},
+		{action: spec.ActionDelete, who: as("staff"), want: false},
+		{action: spec.ActionList, who: &Auth{Role: "customer", Roles: []string{"customer"}, Key: "k"}, want: false}, // no auth.id: owns nothing
+	} {
+		holds, known, err := rules.Rule("orders", tt.action).Decide(tt.who)
+		require.NoError(t, err)
+		got := any(depends)
+		if known {
+			got = holds
+		}
+		require.Equal(t, tt.want, got, "%s as %+v", tt.action, tt.who)
+	}
+	src := `roles: [a, b]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+      n: integer
+    access:
+      list: "!(auth.role == 'a') && record.n > 1"
+      view: "auth.role == 'a' || !(record.n > 1 || auth.role == 'b')"
+      update: "record.name == 'x' && auth.role == 'nobody'"
+      delete: "record.n in [1, 2] || auth.role in ['b']"
+`
+	rules, err = compileRules(t, src)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		action spec.Action
+		role   string
+		want   any
+	}{
+		{spec.ActionList, "a", false}, {spec.ActionList, "b", depends},
+		{spec.ActionView, "a", true}, {spec.ActionView, "b", false},
+		{spec.ActionUpdate, "a", false},
+		{spec.ActionDelete, "b", true}, {spec.ActionDelete, "a", depends},
+	} {
+		holds, known, err := rules.Rule("users", tt.action).Decide(as(tt.role))
+		require.NoError(t, err)
+		got := any(depends)
+		if known {
+			got = holds
+		}
+		require.Equal(t, tt.want, got, "%s as %s", tt.action, tt.role)
+		for _, rec := range []map[string]any{{"name": "xa", "n": int64(2)}, {"name": "y", "n": int64(0)}, {}} {
+			h, err := rules.Rule("users", tt.action).Holds(as(tt.role), func(f string) any { return rec[f] })
+			require.NoError(t, err)
+			if known {
+				require.Equal(t, holds, h, "%s as %s on %v: Decide said every record", tt.action, tt.role, rec)
+			}
+		}
+	}
+}

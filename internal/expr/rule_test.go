@@ -1,12 +1,14 @@
 package expr
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 const rulesSpec = `roles: [admin, staff, customer]
@@ -101,11 +103,56 @@ func FuzzRuleCompile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r := rules.Rule("users", spec.ActionList); r != nil {
-			_, _ = r.Condition(&Auth{ID: "x", Role: "admin", Roles: []string{"admin"}})
-			_, _ = r.Condition(nil)
+		r := rules.Rule("users", spec.ActionList)
+		for _, a := range fuzzPrincipals {
+			c, err := r.Condition(a)
+			if err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("%q: non-client error %T: %v", rule, err, err)
+				}
+				continue
+			}
+			checkRuleAgrees(t, rule, r, a, Simplify(c))
 		}
 	})
+}
+
+var fuzzPrincipals = []*Auth{
+	{ID: "0192f0a0-0000-7000-8000-000000000001", Role: "admin", Roles: []string{"admin"}},
+	{Role: "admin", Roles: []string{"admin"}, Key: "k1"}, // an API key: no auth.id
+	nil, // anonymous
+}
+
+var fuzzRecords = []map[string]any{
+	{"name": "x", "owner": "0192f0a0-0000-7000-8000-000000000001", "total": value.Decimal{Units: 150, Scale: 2}, "status": "a"},
+	{"name": "", "owner": "0192f0a0-0000-7000-8000-000000000002", "total": value.Decimal{Units: -5, Scale: 2}, "status": "x"},
+	{},
+}
+
+// checkRuleAgrees: the translated condition, the oracle (Holds) and Decide agree on every
+// sample record: a rule means the same in SQL as in its CEL.
+func checkRuleAgrees(t *testing.T, src string, r *Rule, a *Auth, c query.Cond) {
+	holds, known, err := r.Decide(a)
+	if err != nil {
+		t.Fatalf("%q: Decide failed where Condition did not: %v", src, err)
+	}
+	if a != nil && known && ((holds && !IsTrue(c)) || (!holds && !IsFalse(c))) {
+		t.Fatalf("%q as %+v: Decide says %v for every record, the condition is %#v", src, a, holds, c)
+	}
+	for _, rec := range fuzzRecords {
+		get := func(f string) any { return rec[f] }
+		h, err := r.Holds(a, get)
+		if err != nil {
+			t.Fatalf("%q: Holds failed where Condition did not: %v", src, err)
+		}
+		if want := query.Eval(c, get); a != nil && h != want {
+			t.Fatalf("%q as %+v on %v: Holds %v, condition %v (%#v)", src, a, rec, h, want, c)
+		}
+		if known && h != holds {
+			t.Fatalf("%q as %+v on %v: Decide said %v for every record, Holds %v", src, a, rec, holds, h)
+		}
+	}
 }
 
 func quoteYAML(s string) string {

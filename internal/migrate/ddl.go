@@ -129,15 +129,21 @@ func (d ddl) convert(col, from, to string) string {
 	case fromDec && toDec && ts >= fs:
 		return fmt.Sprintf("%s * %d", q(col), value.Pow10(ts-fs))
 	case fromDec && toDec:
-		return fmt.Sprintf("%s / %d", q(col), value.Pow10(fs-ts))
+		return roundDiv(q(col), value.Pow10(fs-ts))
 	case from == "integer" && toDec:
 		return fmt.Sprintf("%s * %d", q(col), value.Pow10(ts))
 	case fromDec && to == "real":
 		return fmt.Sprintf("CAST(%s AS REAL) / %d", q(col), value.Pow10(fs))
 	case fromDec && to == "integer":
-		return fmt.Sprintf("%s / %d", q(col), value.Pow10(fs))
+		return roundDiv(q(col), value.Pow10(fs))
 	case fromDec && to == "text":
 		return fmt.Sprintf("CAST(%s AS REAL) / %d", q(col), value.Pow10(fs))
 	}
 	return "CAST(" + q(col) + " AS " + d.colType(to) + ")"
+}
+
+// roundDiv divides SQLite integer minor units by p, rounding half away from zero as
+// PostgreSQL's NUMERIC casts do (SQLite's integer division alone would truncate).
+func roundDiv(col string, p int64) string {
+	return fmt.Sprintf("(%s + CASE WHEN %s < 0 THEN -%d ELSE %d END) / %d", col, col, p/2, p/2, p)
 }

@@ -45,9 +45,11 @@ func Diff(from, to Schema, dialect string) Plan {
 func (d ddl) steps(from, to Schema) ([]Change, []string) {
 	var changes []Change
 	var stmts []string
-	// Drops first, referencing tables (later in order) before the ones they reference.
-	for i := len(from.Tables) - 1; i >= 0; i-- {
-		t := from.Tables[i]
+	// Drops first, referencing tables before the ones they reference (PostgreSQL refuses to
+	// drop a table another one still points at; the declared order need not say which).
+	old := orderByReferences(from.Tables)
+	for i := len(old) - 1; i >= 0; i-- {
+		t := old[i]
 		if to.table(t.Name) == nil {
 			changes = append(changes, Change{Description: "drop table " + t.Name, Destructive: true})
 			stmts = append(stmts, d.dropTable(t.Name))

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/redisguard"
@@ -35,67 +36,127 @@ func TestParseLimit(t *testing.T) {
 	}
 }
 
-// exercise states the limiter behaviour once for both implementations.
-func exercise(t *testing.T, l Limiter, clock *time.Time) {
+// exercise states the limiter behaviour once for both implementations; endWindow ends every
+// window the limiter has open, as time passing would.
+func exercise(t *testing.T, l Limiter, endWindow func()) {
 	ctx := context.Background()
 	lim := Limit{Requests: 3, Window: time.Minute}
-	for i := 1; i <= 3; i++ {
-		r, err := l.Allow(ctx, "ip:1", lim)
+	allow := func(key string) Result {
+		t.Helper()
+		r, err := l.Allow(ctx, key, lim)
 		require.NoError(t, err)
+		return r
+	}
+	for i := 1; i <= 3; i++ {
+		r := allow("ip:1")
 		require.True(t, r.Allowed)
 		require.Equal(t, 3-i, r.Remaining)
+		require.Equal(t, 3, r.Limit)
+		require.Positive(t, r.Reset)
+		require.LessOrEqual(t, r.Reset, time.Minute)
 	}
-	r, err := l.Allow(ctx, "ip:1", lim)
-	require.NoError(t, err)
+	r := allow("ip:1")
 	require.False(t, r.Allowed)
+	require.Zero(t, r.Remaining)
 	require.Positive(t, r.Reset)
-	other, _ := l.Allow(ctx, "ip:2", lim)
-	require.True(t, other.Allowed, "keys have their own buckets")
-	*clock = clock.Add(time.Minute)
-	r, err = l.Allow(ctx, "ip:1", lim)
-	require.NoError(t, err)
+	require.True(t, allow("ip:2").Allowed, "keys have their own buckets")
+	endWindow()
+	r = allow("ip:1")
 	require.True(t, r.Allowed, "a new window starts afresh")
+	require.Equal(t, 2, r.Remaining)
 }
 
 func TestMemory(t *testing.T) {
 	t.Parallel()
 	clock := time.Unix(1_800_000_000, 0)
-	exercise(t, NewMemory(func() time.Time { return clock }), &clock)
+	exercise(t, NewMemory(func() time.Time { return clock }), func() { clock = clock.Add(time.Minute) })
+}
+
+// redisPrefix is a key prefix of this test's own on the shared Redis.
+func redisPrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "kiln-test-" + hex.EncodeToString(b[:]) + ":"
+}
+
+// keys lists the keys under prefix.
+func keys(t *testing.T, client *redis.Client, prefix string) []string {
+	t.Helper()
+	var out []string
+	iter := client.Scan(context.Background(), 0, prefix+"*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		out = append(out, iter.Val())
+	}
+	require.NoError(t, iter.Err())
+	return out
+}
+
+// The same statement of behaviour holds on Redis. Redis times each window by its key's
+// expiry, so a window ends when its key expires: endWindow expires them now.
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	g := guard(t, testdb.RedisURL(t))
+	client := g.Client()
+	prefix := redisPrefix()
+	t.Cleanup(func() {
+		for _, k := range keys(t, client, prefix) {
+			client.Del(context.Background(), k)
+		}
+	})
+	exercise(t, NewRedis(g, prefix), func() {
+		ks := keys(t, client, prefix)
+		require.Len(t, ks, 2, "one key per bucket")
+		for _, k := range ks {
+			ttl, err := client.PTTL(context.Background(), k).Result()
+			require.NoError(t, err)
+			require.Positive(t, ttl, "%s expires", k)
+			require.LessOrEqual(t, ttl, time.Minute, "%s expires with its window", k)
+			require.NoError(t, client.PExpire(context.Background(), k, 0).Err()) // now: Redis deletes it
+		}
+	})
 }
 
 func TestRedisSharesBuckets(t *testing.T) {
 	t.Parallel()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "kiln-test-" + hex.EncodeToString(b[:]) + ":"
+	prefix := redisPrefix()
 	ctx := context.Background()
 	lim := Limit{Requests: 2, Window: time.Minute}
 	a, c := NewRedis(guard(t, testdb.RedisURL(t)), prefix), NewRedis(guard(t, testdb.RedisURL(t)), prefix)
-	r1, _ := a.Allow(ctx, "shared", lim)
-	r2, _ := c.Allow(ctx, "shared", lim)
-	r3, _ := a.Allow(ctx, "shared", lim)
-	require.True(t, r1.Allowed && r2.Allowed)
-	require.False(t, r3.Allowed, "two limiters on one Redis count together")
+	for i, l := range []*Redis{a, c, a} {
+		r, err := l.Allow(ctx, "shared", lim)
+		require.NoError(t, err)
+		require.Equal(t, i < 2, r.Allowed, "request %d: two limiters on one Redis count together", i+1)
+	}
 }
 
+// Redis ends the window itself: once the key's expiry passes, the bucket is full again. The
+// window is long (a minute) so the refusal cannot race its end; the test then moves the
+// expiry to a millisecond from now and waits for Redis to act on it.
 func TestRedisWindowExpires(t *testing.T) {
 	t.Parallel()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	l := NewRedis(guard(t, testdb.RedisURL(t)), "kiln-test-"+hex.EncodeToString(b[:])+":")
+	g := guard(t, testdb.RedisURL(t))
+	client := g.Client()
+	prefix := redisPrefix()
+	l := NewRedis(g, prefix)
 	ctx := context.Background()
-	lim := Limit{Requests: 1, Window: time.Second}
+	lim := Limit{Requests: 1, Window: time.Minute}
 	r, err := l.Allow(ctx, "k", lim)
 	require.NoError(t, err)
 	require.True(t, r.Allowed)
-	require.LessOrEqual(t, r.Reset, time.Second)
-	r, _ = l.Allow(ctx, "k", lim)
+	r, err = l.Allow(ctx, "k", lim)
+	require.NoError(t, err)
 	require.False(t, r.Allowed)
-	// Redis times the window: wait for it to end the way a client would, by its Reset.
+	ks := keys(t, client, prefix)
+	require.Len(t, ks, 1)
+	require.NoError(t, client.PExpire(ctx, ks[0], time.Millisecond).Err())
 	require.Eventually(t, func() bool {
-		r, err := l.Allow(ctx, "k", lim)
-		return err == nil && r.Allowed
-	}, 5*time.Second, 100*time.Millisecond)
+		n, err := client.Exists(ctx, ks[0]).Result()
+		return err == nil && n == 0
+	}, 5*time.Second, 5*time.Millisecond, "Redis expires the key")
+	r, err = l.Allow(ctx, "k", lim)
+	require.NoError(t, err)
+	require.True(t, r.Allowed, "a new window")
+	require.Zero(t, r.Remaining)
 }
 
 // While Redis is paused or stopped, the fallback keeps limiting with what this instance has

@@ -24,9 +24,33 @@ type Env interface {
 	// in order: the role's access rule ("" is anonymous), the filter and the sort evaluated in
 	// memory over every stored record, independently of the SQL the API runs.
 	Rows(ctx context.Context, role, pathAndQuery string) ([]string, error)
+	// Shape lists the fields a record of resource shows when no ?fields= narrows it, and how
+	// each relation is shown (hidden fields are never shown; inverse ones only when expanded).
+	Shape(resource string) ([]FieldShape, error)
+	// Related lists, for each record id, the target ids a relation field holds, sorted, as
+	// the database has them, keeping the targets the role ("" is anonymous) may view: what
+	// ?expand= must show.
+	Related(ctx context.Context, role, resource, field string, ids []string) (map[string][]string, error)
 	// RandomValue is a random valid value for a text field ("people.nickname"), for unique
 	// fields whose pattern leaves no room for {unique}.
 	RandomValue(ctx context.Context, field string) (string, error)
 	// CheckSchema validates a response against the API's OpenAPI document; nil when it conforms.
 	CheckSchema(req *http.Request, status int, header http.Header, body []byte) error
+}
+
+// Relation is how a field links records: not at all, to one, to many, or inverse (1:N).
+type Relation int
+
+// Relation kinds, as Shape reports them.
+const (
+	NoRelation Relation = iota
+	ToOne
+	ToMany
+	Inverse
+)
+
+// FieldShape is one field as records show it.
+type FieldShape struct {
+	Name     string
+	Relation Relation
 }

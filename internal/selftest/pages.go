@@ -27,14 +27,20 @@ func (x *expander) principal(c *Case) string {
 	return ""
 }
 
-// checkPages follows next_cursor from the first page to the last, then compares the ids seen
-// (and the first page's total, with count=true) with the rows Env.Rows computes in memory:
-// each once, and (MatchInMemory) in the same order.
+// checkPages follows next_cursor from the first page to the last, then holds what came back
+// to every list parameter the request sent: the ids seen (each once; with MatchInMemory in
+// the order) against the rows Env.Rows computes in memory, the page sizes against limit, the
+// total against count, each row's fields against fields and expand (checkRows).
 func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, pc *PageCheck, who string) []string {
-	seen, err := r.walkPages(ctx, first, body)
+	pages, err := r.walkPages(ctx, first, body)
 	if err != nil {
 		return []string{"pages: " + err.Error()}
 	}
+	var items []any
+	for _, p := range pages {
+		items = append(items, p...)
+	}
+	seen := ids(items)
 	var out []string
 	where := map[string]int{}
 	for i, id := range seen {
@@ -47,9 +53,8 @@ func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, 
 	if err != nil {
 		return append(out, "pages: "+err.Error())
 	}
-	if total, ok := lookupPath(body, "total"); ok && fmt.Sprint(total) != fmt.Sprint(len(want)) {
-		out = append(out, fmt.Sprintf("pages: total says %v, the query selects %d", total, len(want)))
-	}
+	out = append(out, checkCount(first, body, len(want))...)
+	out = append(out, checkPageSizes(first, pages)...)
 	missing, extra := difference(want, seen), difference(seen, want)
 	if len(missing) > 0 {
 		out = append(out, fmt.Sprintf("pages: %d row(s) the query selects were never listed: %s", len(missing), short(missing)))
@@ -64,26 +69,61 @@ func (r *Runner) checkPages(ctx context.Context, first *http.Request, body any, 
 		}
 		out = append(out, fmt.Sprintf("pages: the order differs from the sort evaluated in memory at row %d: listed %s, expected %s", i+1, seen[i], want[i]))
 	}
-	return out
+	return append(out, r.checkRows(ctx, first, items, who)...)
 }
 
-// walkPages collects items[].id of the first page and of every page its cursors (or page
+// checkCount: with count=true the first page's total is the number of rows the query
+// selects; without it there is no total.
+func checkCount(first *http.Request, body any, selected int) []string {
+	total, has := lookupPath(body, "total")
+	asked, _ := strconv.ParseBool(first.URL.Query().Get("count"))
+	switch {
+	case asked && !has:
+		return []string{"pages: count=true was sent but the first page has no total"}
+	case !asked && has:
+		return []string{fmt.Sprintf("pages: the first page has a total (%v) that count=true did not ask for", total)}
+	case has && fmt.Sprint(total) != strconv.Itoa(selected):
+		return []string{fmt.Sprintf("pages: total says %v, the query selects %d", total, selected)}
+	}
+	return nil
+}
+
+// checkPageSizes: with limit=N every page holds at most N rows, and every page but the last
+// exactly N (a short page before the end would be a page that dropped rows).
+func checkPageSizes(first *http.Request, pages [][]any) []string {
+	limit, err := strconv.Atoi(first.URL.Query().Get("limit"))
+	if err != nil {
+		return nil
+	}
+	for i, p := range pages {
+		if len(p) > limit || (len(p) < limit && i < len(pages)-1 && len(pages[i+1]) > 0) {
+			return []string{fmt.Sprintf("pages: page %d has %d rows, limit=%d asks for %d per page", i+1, len(p), limit, limit)}
+		}
+	}
+	return nil
+}
+
+// walkPages collects the items of the first page and of every page its cursors (or page
 // numbers) lead to.
-func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) ([]string, error) {
-	var ids []string
+func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) ([][]any, error) {
+	var pages [][]any
+	seen := map[string]bool{}
 	for page := 1; ; page++ {
 		items, _ := lookupPath(body, "items")
 		list, ok := items.([]any)
 		if !ok {
 			return nil, fmt.Errorf("page %d has no items list", page)
 		}
-		for _, it := range list {
-			id, _ := lookupPath(it, "id")
-			ids = append(ids, fmt.Sprint(id))
+		if page > 1 && len(list) > 0 && !slices.ContainsFunc(ids(list), func(id string) bool { return !seen[id] }) {
+			return nil, fmt.Errorf("page %d lists only rows earlier pages listed: the %s parameter did not move on", page, pageParam(first))
 		}
+		for _, id := range ids(list) {
+			seen[id] = true
+		}
+		pages = append(pages, list)
 		param, value := nextParam(first, body, page, len(list))
 		if param == "" {
-			return ids, nil
+			return pages, nil
 		}
 		if page == maxPages {
 			return nil, fmt.Errorf("still another page after %d", maxPages)
@@ -93,6 +133,22 @@ func (r *Runner) walkPages(ctx context.Context, first *http.Request, body any) (
 			return nil, fmt.Errorf("page %d: %w", page+1, err)
 		}
 	}
+}
+
+func pageParam(first *http.Request) string {
+	if first.URL.Query().Has("page") {
+		return "page"
+	}
+	return "cursor"
+}
+
+func ids(items []any) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		id, _ := lookupPath(it, "id")
+		out[i] = fmt.Sprint(id)
+	}
+	return out
 }
 
 // nextParam says how to ask for the page after this one: cursor=<next_cursor>, or with
@@ -128,7 +184,9 @@ func (r *Runner) nextPage(ctx context.Context, first *http.Request, param, value
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var body any
-	_ = json.Unmarshal(raw, &body)
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	_ = dec.Decode(&body)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("status %d%s", resp.StatusCode, hint(body))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -23,6 +24,13 @@ func (e listEnv) URL() string                                            { retur
 func (e listEnv) DefaultRole() string                                    { return "admin" }
 func (e listEnv) Token(context.Context, string) (string, error)          { return "tok", nil }
 func (e listEnv) Rows(context.Context, string, string) ([]string, error) { return e.rows, nil }
+func (e listEnv) ResourceOfPath(string) (string, bool)                   { return "things", true }
+func (e listEnv) Shape(string) ([]FieldShape, error)                     { return nil, nil }
+
+// row is a listed record with nothing but its system fields.
+func row(id string) map[string]string {
+	return map[string]string{"id": id, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+}
 
 // pagedServer serves pages of ids two at a time, as the pages map says: cursor → page.
 func pagedServer(t *testing.T, pages map[string][]string) *httptest.Server {
@@ -30,7 +38,7 @@ func pagedServer(t *testing.T, pages map[string][]string) *httptest.Server {
 		cur := r.URL.Query().Get("cursor")
 		items := []map[string]string{}
 		for _, id := range pages[cur] {
-			items = append(items, map[string]string{"id": id})
+			items = append(items, row(id))
 		}
 		var next any // cursors are "", "c", "cc", ...
 		if after := cur + "c"; pages[after] != nil {
@@ -81,7 +89,7 @@ func TestPagesVisitEveryRowOnce(t *testing.T) {
 func TestPagesCompareTheTotal(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"items":[{"id":"a"},{"id":"b"}],"next_cursor":null,"total":3}`))
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{row("a"), row("b")}, "next_cursor": nil, "total": 3})
 	}))
 	t.Cleanup(srv.Close)
 	f, err := ParseFile("list.yaml", []byte("endpoint: GET /x?count=true\ntest_cases:\n  all:\n    expected: {pages: {each_row_once: true}}\n"))
@@ -98,7 +106,7 @@ func TestPagesByNumber(t *testing.T) {
 		_, _ = fmt.Sscan(r.URL.Query().Get("page"), &n)
 		items := []map[string]string{}
 		for i := (n - 1) * 2; i >= 0 && i < len(rows) && i < n*2; i++ {
-			items = append(items, map[string]string{"id": rows[i]})
+			items = append(items, row(rows[i]))
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
 	}))
@@ -109,4 +117,27 @@ func TestPagesByNumber(t *testing.T) {
 	require.Empty(t, res[0].Failures)
 	res = (&Runner{Env: listEnv{url: srv.URL, rows: append(rows, "f")}}).RunFile(context.Background(), f)
 	require.Contains(t, strings.Join(res[0].Failures, ""), "never listed: f")
+}
+
+// max_response_time is held to the runner's clock, which a test controls: no wall clock, no
+// race with a busy machine.
+func TestMaxResponseTime(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(srv.Close)
+	f, err := ParseFile("t.yaml", []byte(`endpoint: GET /x
+test_cases:
+  fast_enough: {expected: {status: 204, max_response_time: 150ms}}
+  too_slow: {expected: {status: 204, max_response_time: 149ms}}
+  not_a_duration: {expected: {status: 204, max_response_time: soon}}
+`))
+	require.NoError(t, err)
+	clock := time.Unix(1_800_000_000, 0)
+	tick := func() time.Time { clock = clock.Add(150 * time.Millisecond); return clock } // a request takes one tick
+	res := (&Runner{Env: listEnv{url: srv.URL}, Now: tick}).RunFile(context.Background(), f)
+	require.Len(t, res, 3)
+	require.Empty(t, res[0].Failures)
+	require.Equal(t, 150*time.Millisecond, res[0].Duration)
+	require.Equal(t, []string{"response time: expected at most 149ms, took 150ms"}, res[1].Failures)
+	require.Equal(t, []string{`max_response_time "soon" is not a duration such as 200ms`}, res[2].Failures)
 }

@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,14 +32,38 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// FuzzExpand: text without placeholders comes back as it is; known placeholders put into any
+// such text are replaced by their values and nothing else changes; anything else is refused
+// with an error that names what it could not fill, never a half-filled text.
 func FuzzExpand(f *testing.F) {
 	for _, s := range []string{"{valid_token}", "${HOST}", "{random:a.b}", "{1_create.response.a.b.0}", "{{unique}}", "{", "${", "{unique}{unique}"} {
-		f.Add(s)
+		f.Add(s, "a", "b")
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s, prefix, suffix string) {
 		x := &expander{ctx: context.Background(), env: fakeCreds{}, role: "r", unique: "u",
 			captures: map[string]any{"1_create": map[string]any{"a": map[string]any{"b": []any{1}}}},
-			lookup:   func(string) (string, bool) { return "", false }}
-		_, _ = x.expandString(s)
+			lookup:   func(k string) (string, bool) { return "h", k == "HOST" }}
+		plain := func(s string) string { return strings.NewReplacer("{", "", "}", "", "$", "").Replace(s) }
+		prefix, suffix = plain(prefix), plain(suffix)
+		if got, err := x.expandString(prefix + suffix); err != nil || got != prefix+suffix {
+			t.Fatalf("%q: plain text came back as %q (%v)", prefix+suffix, got, err)
+		}
+		in := prefix + "{valid_token}" + suffix + "{unique}${HOST}{1_create.response.a.b.0}" + prefix
+		if got, err := x.expandString(in); err != nil || got != prefix+"tok"+suffix+"uh1"+prefix {
+			t.Fatalf("%q expanded to %q (%v)", in, got, err)
+		}
+		out, err := x.expandString(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "{") && !strings.Contains(err.Error(), "environment variable") {
+				t.Fatalf("%q: the error names no placeholder: %v", s, err)
+			}
+			return
+		}
+		if !strings.Contains(s, "{") && out != s {
+			t.Fatalf("%q without placeholders came back as %q", s, out)
+		}
+		if str := out.(string); placeholderRe.MatchString(str) && !placeholderRe.MatchString(s) {
+			t.Fatalf("%q: expanding made a placeholder: %q", s, str)
+		}
 	})
 }

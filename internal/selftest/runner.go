@@ -35,6 +35,8 @@ type Runner struct {
 	Env    Env
 	Client *http.Client
 	Lookup func(string) (string, bool) // ${ENV}; os.LookupEnv when nil
+	// Now reads the clock that times responses; time.Now when nil.
+	Now func() time.Time
 }
 
 // RunFile runs every case of f in order.
@@ -44,6 +46,9 @@ func (r *Runner) RunFile(ctx context.Context, f *File) []Result {
 	}
 	if r.Client == nil {
 		r.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if r.Now == nil {
+		r.Now = time.Now
 	}
 	captures := map[string]any{}
 	unique := newUnique()
@@ -76,7 +81,7 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 		return res
 	}
 	res.Request = req.Method + " " + req.URL.RequestURI() + " " + sent
-	start := time.Now()
+	start := r.Now()
 	resp, err := r.Client.Do(req)
 	if err != nil {
 		fail("request failed: %v", err)
@@ -84,7 +89,7 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	res.Duration, res.Status = time.Since(start), resp.StatusCode
+	res.Duration, res.Status = r.Now().Sub(start), resp.StatusCode
 	var body any
 	if len(raw) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -26,7 +27,7 @@ func compileRules(f *spec.Field) (rules, error) {
 		}
 		r.pattern = re
 	}
-	bound := func(s *string) (*float64, *value.Decimal, error) {
+	bound := func(s *string, isMin bool) (*float64, *value.Decimal, error) {
 		if s == nil {
 			return nil, nil, nil
 		}
@@ -37,14 +38,21 @@ func compileRules(f *spec.Field) (rules, error) {
 		if f.Type != spec.TypeDecimal {
 			return &fv, nil, nil
 		}
-		d, _, err := value.Rescale(*s, f.Scale)
+		d, exact, err := value.Rescale(*s, f.Scale)
+		// A bound finer than the field's scale was cut toward zero: values at the scale meet
+		// a min from the next unit above it and a max from the unit below it.
+		if neg := strings.HasPrefix(*s, "-"); !exact && isMin && !neg {
+			d.Units++
+		} else if !exact && !isMin && neg {
+			d.Units--
+		}
 		return &fv, &d, err
 	}
 	var err error
-	if r.minF, r.minD, err = bound(f.Min); err != nil {
+	if r.minF, r.minD, err = bound(f.Min, true); err != nil {
 		return r, fmt.Errorf("field %s min: %w", f.Name, err)
 	}
-	if r.maxF, r.maxD, err = bound(f.Max); err != nil {
+	if r.maxF, r.maxD, err = bound(f.Max, false); err != nil {
 		return r, fmt.Errorf("field %s max: %w", f.Name, err)
 	}
 	return r, nil

@@ -131,7 +131,7 @@ func Rescale(s string, scale int) (d Decimal, exact bool, err error) {
 	d, err = ParseDecimal(s, MaxPrecision, scale)
 	if errors.Is(err, ErrScale) {
 		intPart, frac, _ := strings.Cut(s, ".")
-		d, err = ParseDecimal(intPart+"."+frac[:scale], MaxPrecision, scale)
+		d, err = ParseDecimal(strings.TrimSuffix(intPart+"."+frac[:scale], "."), MaxPrecision, scale) // scale 0: no point
 		return d, false, err
 	}
 	return d, err == nil, err

@@ -54,3 +54,25 @@ func TestParseTimeFastPathAgreesWithLayout(t *testing.T) {
 		}
 	}
 }
+
+func TestRescale(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in    string
+		scale int
+		units int64
+		exact bool
+	}{
+		{in: "1.239", scale: 2, units: 123},
+		{in: "-1.239", scale: 2, units: -123},
+		{in: "5.50", scale: 1, units: 55, exact: true},
+		{in: "0.1", scale: 0, units: 0}, // found by FuzzRescale: at scale 0 this was the text "0.", refused
+		{in: "-7.9", scale: 0, units: -7},
+		{in: "12", scale: 0, units: 12, exact: true},
+	} {
+		d, exact, err := Rescale(tt.in, tt.scale)
+		require.NoError(t, err, tt.in)
+		require.Equal(t, Decimal{Units: tt.units, Scale: tt.scale}, d, tt.in)
+		require.Equal(t, tt.exact, exact, tt.in)
+	}
+}

@@ -1,0 +1,44 @@
+package service
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// Bounds with more fraction digits than a decimal field keeps: a field of whole units with
+// min 0.5 failed to start ("0." is not a decimal number); and bounds were cut toward zero,
+// so 0.00 passed min 0.005 and max -0.005. Values at the field's scale now meet such a min
+// from the next unit up and such a max from the unit below.
+func TestDecimalBoundsFinerThanTheScale(t *testing.T) {
+	t.Parallel()
+	text := func(s string) *string { return &s }
+	for _, tt := range []struct {
+		scale         int
+		min, max      *string
+		ok, refused   []int64 // units at the field's scale
+		refusedByCode string
+	}{
+		{scale: 0, min: text("0.5"), ok: []int64{1, 7}, refused: []int64{0, -1}, refusedByCode: "min"},
+		{scale: 2, min: text("0.005"), ok: []int64{1}, refused: []int64{0}, refusedByCode: "min"},
+		{scale: 2, min: text("-0.005"), ok: []int64{0}, refused: []int64{-1}, refusedByCode: "min"},
+		{scale: 2, max: text("-0.005"), ok: []int64{-1}, refused: []int64{0}, refusedByCode: "max"},
+		{scale: 2, max: text("0.005"), ok: []int64{0}, refused: []int64{1}, refusedByCode: "max"},
+		{scale: 2, min: text("1.50"), ok: []int64{150}, refused: []int64{149}, refusedByCode: "min"},
+	} {
+		f := &spec.Field{Name: "qty", Type: spec.TypeDecimal, Precision: 10, Scale: tt.scale, Min: tt.min, Max: tt.max}
+		r, err := compileRules(f)
+		require.NoError(t, err, "scale %d, min %v, max %v", tt.scale, tt.min, tt.max)
+		for _, u := range tt.ok {
+			code, _ := r.check(f, value.FromUnits(u, tt.scale))
+			require.Empty(t, code, "%d units at scale %d", u, tt.scale)
+		}
+		for _, u := range tt.refused {
+			code, _ := r.check(f, value.FromUnits(u, tt.scale))
+			require.Equal(t, tt.refusedByCode, code, "%d units at scale %d", u, tt.scale)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+# Functions scripts/test.sh runs, in a file of their own so that a test can run them against a
+# scratch module (scripts/testreport/script_test.go): what they hide, CI would not see.
+# Source it with bash; each function returns non-zero when its step failed.
+
+KILN_ROOT=${KILN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+
+# testreport builds the go test -json reader once per run and prints its path.
+testreport() {
+  local bin=${KILN_TESTREPORT:-}
+  if [ -z "$bin" ]; then
+    bin=$(mktemp -d)/testreport
+    (cd "$KILN_ROOT" && go build -o "$bin" ./scripts/testreport) >&2 || return 1
+    export KILN_TESTREPORT=$bin
+  fi
+  echo "$bin"
+}
+
+# run_tests runs go test with the given arguments (packages, -race, ...) and reports every
+# failing test with its output, every skipped one (a failure with KILN_REQUIRE_SERVICES=1) and
+# build errors; it returns non-zero on any of them.
+run_tests() {
+  local report log status=0
+  report=$(testreport) || return 1
+  log=$(mktemp)
+  go test -count=1 -json "$@" >"$log" 2>&1 || status=$?
+  local require=false
+  [ "${KILN_REQUIRE_SERVICES:-}" = 1 ] && require=true
+  if ! "$report" -require-services="$require" "$log"; then
+    return 1
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "go test exited with status $status" >&2
+    return "$status"
+  fi
+}
+
+# fuzz_targets lists "<package> <FuzzName>" for every fuzz target the module's test files
+# declare, as go test itself finds them (-list), so a new or renamed target is fuzzed without
+# editing a list.
+fuzz_targets() {
+  local out
+  out=$(go test -list '^Fuzz' ./... 2>&1) || { echo "$out" >&2; return 1; }
+  awk '/^Fuzz[A-Za-z0-9_]*$/ { names[++n] = $1; next }
+       /^(ok|\?) / { for (i = 1; i <= n; i++) print $2, names[i]; n = 0 }' <<<"$out" | sort
+}
+
+# fuzz_one runs one target for the fuzz time. A target that does not exist fails: go test
+# says "no fuzz tests to fuzz", or nothing at all in a package without fuzz targets, and exits
+# 0 either way, so a run that never fuzzed is a failure. A failure prints the fuzzer's output
+# and the input that failed.
+fuzz_one() {
+  local pkg=$1 name=$2 time=${3:-${KILN_FUZZTIME:-8s}} log status=0
+  log=$(mktemp)
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" >"$log" 2>&1 || status=$?
+  if [ "$status" -eq 0 ] && ! grep -q '^fuzz: elapsed' "$log"; then
+    echo "FAIL $pkg $name: no such fuzz target, nothing was fuzzed" >&2
+    cat "$log" >&2
+    return 1
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "FAIL $pkg $name" >&2
+    cat "$log" >&2
+    local input dir
+    input=$(sed -n -E 's/.*Failing input written to ([^ ]+).*/\1/p' "$log" | head -n1)
+    dir=$(go list -f '{{.Dir}}' "$pkg" 2>/dev/null || echo "$pkg")
+    if [ -n "$input" ] && [ -f "$dir/$input" ]; then
+      echo "failing input ($dir/$input):" >&2
+      cat "$dir/$input" >&2
+    fi
+    return "$status"
+  fi
+  echo "ok $pkg $name"
+}
+
+# fuzz_all fuzzes every target fuzz_targets finds; it fails when none is found or any fails,
+# after running them all.
+fuzz_all() {
+  local targets failed=0 n=0
+  targets=$(fuzz_targets)
+  if [ -z "$targets" ]; then
+    echo "no fuzz targets found" >&2
+    return 1
+  fi
+  while read -r pkg name; do
+    n=$((n + 1))
+    fuzz_one "$pkg" "$name" || failed=$((failed + 1))
+  done <<<"$targets"
+  echo "fuzzed $n targets, $failed failed"
+  [ "$failed" -eq 0 ]
+}
