@@ -61,7 +61,7 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 		catID := b.create("categories", map[string]any{"name": "Shoes", "slug": "shoes"})
 		custID := b.create("customers", map[string]any{"name": "Ann", "email": "ann@example.com"})
 		orderID := b.create("orders", map[string]any{"customer": custID})
-		bootID := b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID})
+		bootID := b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID, "stock": 5})
 		b.create("order_items", map[string]any{"order": orderID, "product": bootID, "quantity": 1, "unit_price": "10"})
 		missing := "0192f0a0-0000-7000-8000-000000000000"
 		big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `","price":1}`

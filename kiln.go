@@ -15,6 +15,8 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/redisguard"
 	"github.com/kiln-dev/kiln/internal/server"
@@ -100,6 +102,9 @@ func LoadSpec(path string, lookupEnv func(string) (string, bool)) (*spec.Spec, e
 	if _, err := expr.CompileRules(s); err != nil {
 		return nil, err
 	}
+	if _, err := logic.Compile(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -164,7 +169,8 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	}
 	var err error
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc,
+		Idempotency: idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)})
 	return err
 }
 

@@ -59,6 +59,9 @@ func reportGaps(o *output, suite *derive.Suite) {
 	for _, g := range suite.Gaps {
 		o.warn("not derived: %s", g)
 	}
+	for _, u := range suite.Uncovered {
+		o.warn("not violated: %s", u)
+	}
 }
 
 // parseDerived reads the derived files as test files, named as --generate would write them.

@@ -129,7 +129,7 @@ func TestKilnTestDerivedSuite(t *testing.T) {
 		dir := t.TempDir()
 		gen, err := run(t, "test", "--generate", "--spec", spec, "--out", dir)
 		require.NoError(t, err, gen)
-		require.Contains(t, gen, "wrote 35 test files")
+		require.Contains(t, gen, "wrote 36 test files")
 		edited := filepath.Join(dir, "tags.create.test.yaml")
 		original, err := os.ReadFile(edited)
 		require.NoError(t, err)

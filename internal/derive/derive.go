@@ -27,6 +27,9 @@ type File struct {
 type Suite struct {
 	Files []File
 	Gaps  []string
+	// Uncovered are rules the suite does not break: they declare no violated_by (the files
+	// still run every rule on their valid cases).
+	Uncovered []string
 }
 
 // unknownID is a well-formed id no record has.
@@ -49,17 +52,37 @@ func Generate(s *spec.Spec) (*Suite, error) {
 			if gap != "" {
 				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s %s: %s", r.Name, action, gap))
 			}
-			if f == nil {
-				continue
+			if err := suite.add(s, f); err != nil {
+				return nil, err
 			}
-			data, err := f.marshal(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f.name, err)
-			}
-			suite.Files = append(suite.Files, File{Name: f.name, Data: data})
 		}
+		for _, a := range r.Actions {
+			f, gap := g.actionFile(r, a)
+			if gap != "" {
+				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s action %s: %s", r.Name, a.Name, gap))
+			}
+			if err := suite.add(s, f); err != nil {
+				return nil, err
+			}
+		}
+		for _, gap := range g.gaps {
+			suite.Uncovered = append(suite.Uncovered, r.Name+" "+gap)
+		}
+		g.gaps = nil
 	}
 	return suite, nil
+}
+
+func (suite *Suite) add(s *spec.Spec, f *tfile) error {
+	if f == nil {
+		return nil
+	}
+	data, err := f.marshal(s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.name, err)
+	}
+	suite.Files = append(suite.Files, File{Name: f.name, Data: data})
+	return nil
 }
 
 // gen holds what every file builder needs.
@@ -67,6 +90,7 @@ type gen struct {
 	s     *spec.Spec
 	rules *expr.Rules
 	base  string
+	gaps  []string // what the current resource's files could not derive
 }
 
 func (g *gen) file(r *spec.Resource, action spec.Action) (*tfile, string) {

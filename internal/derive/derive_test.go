@@ -41,7 +41,9 @@ func TestShopSuiteCoversEveryResourceAndAction(t *testing.T) {
 	suite := generate(t, "../../examples/shop/kiln.yaml")
 	require.Empty(t, suite.Gaps)
 	names := caseNames(t, suite)
-	require.Len(t, names, 7*5, "one file per resource and action")
+	require.Len(t, names, 7*5+1, "one file per resource and action, and one per record action (orders.cancel)")
+	require.Equal(t, []string{"order_items rule order_open on update: no violated_by to derive a violating case from",
+		"order_items rule order_open on delete: a delete sends no values to break it with"}, suite.Uncovered)
 	for _, res := range []string{"users", "categories", "tags", "products", "customers", "orders", "order_items"} {
 		for _, action := range spec.Actions {
 			require.Contains(t, names, res+"."+string(action)+".test.yaml")
@@ -53,15 +55,17 @@ func TestShopSuiteCoversEveryResourceAndAction(t *testing.T) {
 			"tags_unknown_reference", "malformed_json", "unknown_field", "oversized_body", "no_credentials", "invalid_token",
 			"expired_token", "forbidden_for_customer"},
 		"categories.create.test.yaml":  {"slug_not_matching_pattern", "name_taken", "slug_taken"},
-		"orders.create.test.yaml":      {"status_not_in_enum", "owner_not_writable_by_customer"},
-		"order_items.create.test.yaml": {"quantity_above_max", "unique_index_1_taken"},
+		"orders.create.test.yaml":      {"status_not_in_enum", "owner_not_writable_by_customer", "status_not_initial"},
+		"orders.update.test.yaml":      {"status_transition_refused", "status_transition_allowed"},
+		"orders.cancel.test.yaml":      {"run", "run_again", "unknown_id", "no_credentials", "own_record_as_customer", "other_account_as_customer"},
+		"order_items.create.test.yaml": {"quantity_above_max", "unique_index_1_taken", "rule_in_stock_violated"},
 		"orders.view.test.yaml":        {"unknown_id", "other_accounts_record_as_customer", "own_record_as_customer", "own_record_of_another_customer"},
 		"users.update.test.yaml":       {"patch_valid", "put_valid", "email_taken", "role_not_writable_on_own_record_as_customer"},
 		"orders.list.test.yaml":        {"all_pages", "sort_by_total_descending", "filter_on_status", "shorthand_status", "all_pages_as_customer", "bad_filter"},
 		"categories.list.test.yaml":    {"all_pages_anonymous"},
 		"products.delete.test.yaml":    {"forbidden_for_customer", "delete", "delete_again", "read_after_delete"},
 		"customers.view.test.yaml":     {"forbidden_for_customer", "malformed_id"},
-		"order_items.update.test.yaml": {"unique_index_1_taken", "quantity_null"},
+		"order_items.update.test.yaml": {"unique_index_1_taken", "quantity_null", "rule_in_stock_for_more_violated"},
 	}
 	for file, cases := range want {
 		for _, c := range cases {

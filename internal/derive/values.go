@@ -49,6 +49,9 @@ func variant(f *spec.Field, k int, unique string, ref func(string) string) any {
 	case spec.TypeBoolean:
 		return k%2 == 0
 	case spec.TypeEnum:
+		if len(f.Transitions) > 0 {
+			return startState(f) // a state machine: records start in an initial state and stay there
+		}
 		return f.Values[k%len(f.Values)]
 	case spec.TypeDatetime:
 		return fmt.Sprintf("2026-01-%02dT12:00:00Z", k%28+1)

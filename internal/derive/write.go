@@ -34,6 +34,8 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	}
 	g.uniqueCases(f, rs, "", nil)
 	g.violationCases(f, r, valid, false, unchanged)
+	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, rs.fresh(6), "", nil)...)
+	initialCases(f, r, valid, unchanged)
 	g.malformedCases(f, valid, unchanged)
 	g.credentialCases(f, a, valid)
 	g.wrongRoleCases(f, a, valid, unchanged)

@@ -39,6 +39,9 @@ func Value(f *spec.Field, v Vars) any {
 		}
 		return v.Ref(f.Relation.To)
 	}
+	if f.Example != nil {
+		return exampleOf(f)
+	}
 	switch f.Type {
 	case spec.TypeInteger:
 		return number(intIn(f))
@@ -62,6 +65,17 @@ func Value(f *spec.Field, v Vars) any {
 		return fit(f, "https://example.com/"+f.Name+v.Unique)
 	}
 	return text(f, v.Unique)
+}
+
+// exampleOf is the spec's own example, typed like a decoded JSON value.
+func exampleOf(f *spec.Field) any {
+	switch f.Type {
+	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+		return number(*f.Example)
+	case spec.TypeBoolean:
+		return *f.Example == "true"
+	}
+	return *f.Example
 }
 
 // number is numeric text that encoders write as a JSON number, digits unchanged.

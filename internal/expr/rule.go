@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -57,8 +58,11 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 	for _, r := range s.Resources {
 		fields := newRuleFields(r)
 		out.byResource[r.Name] = map[spec.Action]*Rule{}
-		for _, action := range spec.Actions {
+		for _, action := range slices.Concat(spec.Actions, actionKeys(r)) {
 			sr := r.Access[action]
+			if a := r.RecordAction(strings.TrimPrefix(string(action), ActionPrefix)); a != nil && strings.HasPrefix(string(action), ActionPrefix) {
+				sr = a.Access
+			}
 			if sr == nil {
 				continue
 			}
@@ -82,6 +86,17 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 		return nil, problems
 	}
 	return out, nil
+}
+
+// ActionPrefix marks a resource's named actions among its access rules: action:cancel.
+const ActionPrefix = "action:"
+
+func actionKeys(r *spec.Resource) []spec.Action {
+	out := make([]spec.Action, 0, len(r.Actions))
+	for _, a := range r.Actions {
+		out = append(out, spec.Action(ActionPrefix+a.Name))
+	}
+	return out
 }
 
 func newRuleFields(r *spec.Resource) *ruleFields {

@@ -60,7 +60,26 @@ func FromSpec(s *spec.Spec) Schema {
 	if s.Auth != nil {
 		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable(), revocationsTable())
 	}
+	out.Tables = append(out.Tables, idempotencyTable())
 	return out
+}
+
+// IdempotencyTable remembers the answers to requests sent with an Idempotency-Key, written in
+// the same transaction as the write they answer (internal/idempotency).
+const IdempotencyTable = "kiln_idempotency"
+
+func idempotencyTable() Table {
+	return Table{Name: IdempotencyTable, PrimaryKey: []string{"scope", "key"}, Columns: []Column{
+		{Name: "scope", Type: "text", NotNull: true},       // the principal: account, API key or anon
+		{Name: "key", Type: "text", NotNull: true},         // the client's Idempotency-Key
+		{Name: "fingerprint", Type: "text", NotNull: true}, // SHA-256 of method, path and body
+		{Name: "state", Type: "text", NotNull: true},       // running or done
+		{Name: "status", Type: "integer"},
+		{Name: "headers", Type: "text"}, // the answer's Location and ETag, as JSON
+		{Name: "body", Type: "text"},
+		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds
+		{Name: "expires_at", Type: "integer", NotNull: true},
+	}, Indexes: []Index{{Name: IdempotencyTable + "_expires_idx", Columns: []string{"expires_at"}}}}
 }
 
 func resourceTable(r *spec.Resource) Table {

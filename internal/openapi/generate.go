@@ -15,7 +15,7 @@ type obj = map[string]any
 
 // Generate builds the OpenAPI 3.1 document for s.
 func Generate(s *spec.Spec) ([]byte, error) {
-	schemas := obj{"Problem": problemSchema()}
+	schemas := obj{"Problem": problemSchema(s)}
 	paths := obj{}
 	for _, r := range s.Resources {
 		n := typeName(r.Name)
@@ -30,6 +30,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 		base := s.Server.BasePath + "/" + r.Name
 		paths[base] = secure(s, r, collectionPaths(r, n))
 		paths[base+"/{id}"] = secure(s, r, itemPaths(r, n))
+		actionPaths(s, r, n, paths)
 	}
 	if s.Auth != nil {
 		addAuth(s, paths, schemas)
@@ -174,8 +175,12 @@ func fieldSchema(f *spec.Field) obj {
 	}
 	addBounds(s, f)
 	if f.HasDefault && f.Default != nil && f.Default != "auth.id" {
-		s["default"] = typedDefault(f)
+		s["default"] = typedDefault(f, f.Default.(string))
 	}
+	if f.Example != nil {
+		s["examples"] = []any{typedDefault(f, *f.Example)}
+	}
+	describeLogic(s, f)
 	return s
 }
 
@@ -199,8 +204,7 @@ func addBounds(s obj, f *spec.Field) {
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
 
-func typedDefault(f *spec.Field) any {
-	text := f.Default.(string)
+func typedDefault(f *spec.Field, text string) any {
 	switch f.Type {
 	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
 		return json.Number(text)

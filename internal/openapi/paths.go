@@ -29,10 +29,10 @@ func collectionPaths(r *spec.Resource, n string) obj {
 			"responses": obj{"200": jsonResponse("A page of "+r.Name, ref(n+"List")),
 				"400": problemRef("BadRequest"), "default": problemRef("Error")}},
 		"post": obj{"operationId": "create" + n, "tags": []string{r.Name}, "summary": "Create a record in " + r.Name,
-			"requestBody": jsonBody(ref(n + "Create")),
+			"parameters": []obj{idempotencyKey()}, "requestBody": jsonBody(ref(n + "Create")),
 			"responses": obj{"201": withHeaders(jsonResponse("Created", ref(n)), "Location", "ETag"),
 				"400": problemRef("BadRequest"), "409": problemRef("Conflict"), "413": problemRef("TooLarge"),
-				"415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}},
+				"415": problemRef("UnsupportedMediaType"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}},
 	}
 }
 
@@ -49,7 +49,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 		"description": "The ETag of the version being changed; 412 when the record changed since."}
 	writeResponses := obj{"200": withHeaders(jsonResponse("Updated", ref(n)), "ETag"), "400": problemRef("BadRequest"),
 		"404": problemRef("NotFound"), "409": problemRef("Conflict"), "412": problemRef("PreconditionFailed"),
-		"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}
+		"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}
 	return obj{
 		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}},
 		"get": obj{"operationId": "get" + n, "tags": []string{r.Name}, "summary": "Get one record of " + r.Name,
@@ -57,7 +57,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 			"responses": obj{"200": withHeaders(jsonResponse("The record", ref(n)), "ETag"), "304": obj{"description": "Not modified"},
 				"404": problemRef("NotFound"), "default": problemRef("Error")}},
 		"patch": obj{"operationId": "update" + n, "tags": []string{r.Name}, "summary": "Change some fields",
-			"parameters": []obj{ifMatch}, "requestBody": jsonBody(ref(n + "Update")), "responses": writeResponses},
+			"parameters": []obj{ifMatch, idempotencyKey()}, "requestBody": jsonBody(ref(n + "Update")), "responses": writeResponses},
 		"put": obj{"operationId": "replace" + n, "tags": []string{r.Name}, "summary": "Replace every field",
 			"parameters": []obj{ifMatch}, "requestBody": jsonBody(ref(n + "Create")), "responses": writeResponses},
 		"delete": obj{"operationId": "delete" + n, "tags": []string{r.Name}, "summary": "Delete a record of " + r.Name,
@@ -84,12 +84,10 @@ func sharedParameters() obj {
 	}
 }
 
-func problemSchema() obj {
+func problemSchema(s *spec.Spec) obj {
 	return obj{"type": "object", "required": []string{"type", "title", "status", "error", "request_id"}, "properties": obj{
 		"type": obj{"type": "string"}, "title": obj{"type": "string"}, "status": obj{"type": "integer"},
-		"error": obj{"type": "string", "enum": []string{"validation_failed", "malformed_request", "unauthorized", "forbidden",
-			"not_found", "method_not_allowed", "conflict", "precondition_failed", "payload_too_large", "unsupported_media_type",
-			"rate_limited", "internal"}},
+		"error":      obj{"type": "string", "enum": problemCodes(s)},
 		"detail":     obj{"type": "string"},
 		"request_id": obj{"type": "string"},
 		"errors": obj{"type": "array", "items": obj{"type": "object", "required": []string{"field", "code", "message"},
@@ -103,6 +101,7 @@ func problemResponses() obj {
 	}
 	return obj{"BadRequest": p("Invalid input (validation_failed or malformed_request)"), "NotFound": p("Not found"),
 		"Unauthorized": p("No or invalid credentials (with WWW-Authenticate)"), "Forbidden": p("Signed in, but not allowed"),
-		"Conflict": p("Unique value taken or record still referenced"), "PreconditionFailed": p("If-Match does not match"),
-		"TooLarge": p("Body too large"), "UnsupportedMediaType": p("Body is not application/json"), "Error": p("Any other error")}
+		"Conflict": p("Unique value taken, record still referenced, a rule about stored state failed (its own code), invalid_transition, or idempotency_in_progress"), "PreconditionFailed": p("If-Match does not match"),
+		"TooLarge": p("Body too large"), "UnsupportedMediaType": p("Body is not application/json"),
+		"Unprocessable": p("Idempotency-Key reused with another body (idempotency_key_reused)"), "Error": p("Any other error")}
 }

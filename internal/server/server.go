@@ -14,6 +14,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/openapi"
 	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -31,6 +32,7 @@ type Config struct {
 	Accounts        *auth.Accounts // nil without auth
 	Limiter         ratelimit.Limiter
 	OIDC            *auth.OIDC
+	Idempotency     *idempotency.Store
 }
 
 // Server is Kiln's HTTP server.
@@ -51,7 +53,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
-		Limiter: cfg.Limiter, OIDC: cfg.OIDC}).Register(mux)
+		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -18,12 +18,15 @@ const (
 	CodeForbidden       Code = "forbidden"
 	CodeNotFound        Code = "not_found"
 	CodeConflict        Code = "conflict"
+	CodeUnprocessable   Code = "unprocessable"
 	CodePrecondition    Code = "precondition_failed"
 	CodePayloadTooLarge Code = "payload_too_large"
 	CodeUnsupportedType Code = "unsupported_media_type"
 	CodeMethodNotAllow  Code = "method_not_allowed"
 	CodeRateLimited     Code = "rate_limited"
 	CodeTimeout         Code = "query_timeout"
+	// CodeInvalidTransition is a state change the state machine refuses (a conflict).
+	CodeInvalidTransition Code = "invalid_transition"
 	CodeInternal        Code = "internal"
 	// CodeUnavailable is a database outage: the request may be retried after RetryAfter.
 	CodeUnavailable Code = "unavailable"
@@ -38,12 +41,17 @@ type FieldError struct {
 	Field   string `json:"field"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Rule names the spec rule that failed, when a rule did.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Error is the one error type transports render: a stable code, a client-safe message,
 // field errors, and the cause for logs only.
 type Error struct {
-	Code    Code
+	Code Code
+	// Class is the general code that decides the status when Code is a spec's own (a rule's
+	// insufficient_stock is a conflict); empty when Code is one of the codes above.
+	Class   Code
 	Message string
 	Fields  []FieldError
 	Cause   error
@@ -60,6 +68,14 @@ func (e *Error) Error() string {
 
 // Unwrap exposes the cause.
 func (e *Error) Unwrap() error { return e.Cause }
+
+// StatusCode is the code the status table maps: Class when set, else Code.
+func (e *Error) StatusCode() Code {
+	if e.Class != "" {
+		return e.Class
+	}
+	return e.Code
+}
 
 // Errorf makes an Error without field details.
 func Errorf(code Code, format string, args ...any) *Error {

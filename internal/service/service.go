@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	// Changed, when set, hears of every committed update or delete (resource, id): caches
 	// of records (the account role cache) drop them.
 	Changed func(resource, id string)
+	// Hooks, when set, run Go code before a write (in its transaction) and after its commit.
+	Hooks Hooks
 }
 
 func (c Config) withDefaults() Config {
@@ -60,6 +63,10 @@ type Service struct {
 	account   string // the account resource, when auth is on
 	changed   func(resource, id string)
 	scans     scanSlots
+	logic     *logic.Logic
+	hooks     Hooks
+	inputs    map[string]*resource // action inputs, "resource/action"
+	goActions map[string]GoAction  // "resource/action"
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -68,6 +75,8 @@ type resource struct {
 	filter  *expr.Filter
 	rules   []rules         // per field index
 	indexed map[string]bool // fields that lead an index (cost estimates)
+	// hasRollups: the record changes when its children do (read again after a write).
+	hasRollups bool
 }
 
 // New compiles every resource's filters and constraints.
@@ -82,20 +91,41 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 		}
 		s.rules, s.account = rules, cfg.Spec.Auth.Account
 	}
+	lg, err := logic.Compile(cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	s.logic, s.hooks = lg, cfg.Hooks
+	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
-		flt, err := expr.NewFilter(r)
+		res, err := newResource(r)
 		if err != nil {
 			return nil, err
 		}
-		res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r)}
-		for i, f := range r.Fields {
-			if res.rules[i], err = compileRules(f); err != nil {
-				return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+		s.resources[r.Name] = res
+		for _, a := range r.Actions {
+			if s.inputs[r.Name+"/"+a.Name], err = newResource(a.InputResource(r.Name)); err != nil {
+				return nil, err
 			}
 		}
-		s.resources[r.Name] = res
 	}
 	return s, nil
+}
+
+// newResource compiles a resource's filter environment and field constraints.
+func newResource(r *spec.Resource) (*resource, error) {
+	flt, err := expr.NewFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r)}
+	for i, f := range r.Fields {
+		res.hasRollups = res.hasRollups || f.Rollup != nil
+		if res.rules[i], err = compileRules(f); err != nil {
+			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+		}
+	}
+	return res, nil
 }
 
 // Spec returns the spec the service runs.

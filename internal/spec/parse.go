@@ -63,7 +63,7 @@ var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
-		HSTSMaxAge: DefaultHSTSMaxAge, RateLimits: DefaultRateLimits}, Redis: Redis{Prefix: "kiln:"}}
+		HSTSMaxAge: DefaultHSTSMaxAge, RateLimits: DefaultRateLimits, IdempotencyTTL: DefaultIdempotencyTTL, BatchMax: DefaultBatchMax}, Redis: Redis{Prefix: "kiln:"}}
 	entries, _ := w.mapping(root, "spec", topKeys...)
 	sawResources := false
 	for _, e := range entries {
@@ -100,13 +100,19 @@ func (w *walker) database(n ast.Node, d *Database) {
 
 func (w *walker) server(n ast.Node, s *Server) {
 	entries, _ := w.mapping(n, "server", "base_path", "max_body_bytes", "cors", "rate_limits", "trusted_proxies",
-		"query_timeout", "tls", "behind_tls", "hsts_max_age")
+		"query_timeout", "tls", "behind_tls", "hsts_max_age", "idempotency_ttl", "batch_max")
 	for _, e := range entries {
 		switch e.key {
 		case "query_timeout":
 			s.QueryTimeout = w.duration(e.value, "server.query_timeout")
 		case "hsts_max_age":
 			s.HSTSMaxAge = w.duration(e.value, "server.hsts_max_age")
+		case "idempotency_ttl":
+			s.IdempotencyTTL = w.duration(e.value, "server.idempotency_ttl")
+		case "batch_max":
+			if v, ok := w.integer(e.value, "server.batch_max"); ok {
+				s.BatchMax = int(v)
+			}
 		case "behind_tls":
 			s.BehindTLS = w.boolean(e.value, "server.behind_tls")
 		case "tls":

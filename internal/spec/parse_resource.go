@@ -7,10 +7,10 @@ import (
 )
 
 var (
-	resourceKeys = []string{"fields", "indexes", "access", "description"}
-	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "min", "max",
+	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "soft_delete", "retention"}
+	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "example", "min", "max",
 		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write",
-		"allow_hidden"}
+		"allow_hidden", "compute", "default_expr", "rollup", "transitions", "initial", "nested"}
 	indexKeys  = []string{"name", "fields", "unique"}
 	accessKeys = []string{"list", "view", "create", "update", "delete"}
 )
@@ -46,6 +46,16 @@ func (w *walker) resource(e entry) *Resource {
 			}
 		case "description":
 			w.str(re.value, "description")
+		case "rules":
+			r.Rules = w.logicRules(re.value, e.key)
+		case "effects":
+			r.Effects = w.effects(re.value, e.key)
+		case "actions":
+			r.Actions = w.actions(re.value, e.key)
+		case "soft_delete":
+			r.SoftDelete = w.boolean(re.value, "soft_delete")
+		case "retention":
+			r.Retention = w.duration(re.value, "retention")
 		}
 	}
 	return r
@@ -78,6 +88,10 @@ func (w *walker) field(e entry) *Field {
 			f.Hidden = w.boolean(fe.value, what)
 		case "default":
 			w.fieldDefault(f, fe.value)
+		case "example":
+			if v, null, ok := w.scalar(fe.value, what); ok && !null {
+				f.Example = &v
+			}
 		case "min", "max":
 			w.bound(f, fe)
 		case "min_length", "max_length":
@@ -105,6 +119,18 @@ func (w *walker) field(e entry) *Field {
 			f.Write = w.strings(fe.value, what)
 		case "allow_hidden":
 			f.AllowHidden = w.boolean(fe.value, what)
+		case "compute":
+			f.Compute = w.expr(fe.value, what)
+		case "default_expr":
+			f.DefaultExpr = w.expr(fe.value, what)
+		case "rollup":
+			w.rollup(f, fe.value)
+		case "transitions":
+			w.transitions(f, fe.value)
+		case "initial":
+			f.Initial = w.strings(fe.value, what)
+		case "nested":
+			f.Nested = w.boolean(fe.value, what)
 		}
 	}
 	w.relation(f, to, many, inverse)

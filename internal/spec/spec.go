@@ -88,12 +88,20 @@ type Server struct {
 	BehindTLS bool
 	// HSTSMaxAge is Strict-Transport-Security's max-age when TLS is on (default a year).
 	HSTSMaxAge time.Duration
+	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (default 24h).
+	IdempotencyTTL time.Duration
+	// BatchMax bounds the operations of one POST {base}/batch (default 50).
+	BatchMax int
 }
 
 // Server defaults.
 const (
 	DefaultQueryTimeout = 5 * time.Second
 	DefaultHSTSMaxAge   = 365 * 24 * time.Hour
+	// DefaultIdempotencyTTL keeps Idempotency-Key answers a day.
+	DefaultIdempotencyTTL = 24 * time.Hour
+	// DefaultBatchMax bounds a batch's operations.
+	DefaultBatchMax = 50
 )
 
 // TLS names the certificate and key files Kiln serves HTTPS with.
@@ -160,7 +168,23 @@ type Resource struct {
 	Fields  []*Field
 	Indexes []*Index
 	Access  map[Action]*Rule // per action; an action without a rule is denied when auth is on
-	byName  map[string]*Field
+	Rules   []*LogicRule
+	Effects []*Effect
+	Actions []*RecordAction
+	// SoftDelete keeps deleted records (hidden from every read, restorable) for Retention.
+	SoftDelete bool
+	Retention  time.Duration
+	byName     map[string]*Field
+}
+
+// RecordAction returns the named action, or nil.
+func (r *Resource) RecordAction(name string) *RecordAction {
+	for _, a := range r.Actions {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
 }
 
 // Action is what a request does to a resource.
@@ -237,6 +261,9 @@ type Field struct {
 	Hidden     bool
 	Default    any // typed like a decoded JSON value: string, bool, json.Number, nil
 	HasDefault bool
+	// Example is a valid value documents and derived tests use instead of a made-up one, e.g.
+	// a stock large enough for the derived orders to pass the in-stock rule.
+	Example *string
 	Min, Max   *string // exact decimal text so decimals keep their precision
 	MinLength  *int
 	MaxLength  *int
@@ -250,6 +277,18 @@ type Field struct {
 	// AllowHidden lets a relation point at records the writer may not view; by default such
 	// a target is treated exactly like a missing one, so writes cannot probe for ids.
 	AllowHidden bool
+	// Compute makes a stored field recalculated from CEL on every write (read-only).
+	Compute Expr
+	// DefaultExpr is a CEL default, evaluated on create when the field is absent.
+	DefaultExpr Expr
+	// Rollup keeps the field equal to an aggregate of children (read-only).
+	Rollup *Rollup
+	// Transitions make an enum a state machine; Initial lists the states a record may
+	// start in (default: any).
+	Transitions []*Transition
+	Initial     []string
+	// Nested lets a create carry the children of an inverse relation inline.
+	Nested bool
 	// System marks fields Kiln adds to the account resource.
 	System bool
 }
@@ -292,6 +331,9 @@ func (f *Field) Stored() bool { return f.Column() != "" }
 
 // IsToMany reports whether the field is an N:M relation.
 func (f *Field) IsToMany() bool { return f.Relation != nil && f.Relation.Kind == RelToMany }
+
+// Derived reports whether the server alone sets the field's value (computed or rollup).
+func (f *Field) Derived() bool { return f.Compute.Set() || f.Rollup != nil }
 
 // IsInverse reports whether the field is a read-only 1:N inverse relation.
 func (f *Field) IsInverse() bool { return f.Relation != nil && f.Relation.Kind == RelInverse }

@@ -83,6 +83,7 @@ func validateResource(s *Spec, r *Resource, c *collector) {
 		validateIndex(r, ix, c)
 	}
 	validateAccess(s, r, c)
+	validateLogic(s, r, c)
 }
 
 func validateField(s *Spec, r *Resource, f *Field, c *collector) {
@@ -143,10 +144,40 @@ func validateOptions(f *Field, c *collector) {
 		c.add(f.Pos, "field %s: values apply to enum fields only", f.Name)
 	}
 	if f.HasDefault && f.Default != nil {
-		if err := checkDefault(f); err != "" {
+		if err := checkDefault(f, f.Default.(string)); err != "" {
 			c.add(f.Pos, "field %s: default %q %s", f.Name, f.Default, err)
 		}
 	}
+	if f.Example != nil {
+		validateExample(f, c)
+	}
+}
+
+// validateExample checks an example against the field's type and bounds.
+func validateExample(f *Field, c *collector) {
+	ex := *f.Example
+	if f.Relation != nil || f.Type == TypeJSON {
+		c.add(f.Pos, "field %s: example applies to scalar fields only", f.Name)
+		return
+	}
+	if err := checkDefault(f, ex); err != "" || (f.Type == TypeDatetime && ex == "now") {
+		c.add(f.Pos, "field %s: example %q does not fit type %s", f.Name, ex, f.Type)
+		return
+	}
+	x, err := strconv.ParseFloat(ex, 64)
+	numeric := f.Type == TypeInteger || f.Type == TypeNumber || f.Type == TypeDecimal
+	if numeric && err == nil && ((f.Min != nil && x < atof(*f.Min)) || (f.Max != nil && x > atof(*f.Max))) {
+		c.add(f.Pos, "field %s: example %s is outside min/max", f.Name, ex)
+	}
+	n := len([]rune(ex))
+	if !numeric && ((f.MinLength != nil && n < *f.MinLength) || (f.MaxLength != nil && n > *f.MaxLength)) {
+		c.add(f.Pos, "field %s: example %q is outside min_length/max_length", f.Name, ex)
+	}
+}
+
+func atof(s string) float64 {
+	x, _ := strconv.ParseFloat(s, 64)
+	return x
 }
 
 func isTextual(t FieldType) bool {
@@ -157,8 +188,7 @@ func isTextual(t FieldType) bool {
 	return false
 }
 
-func checkDefault(f *Field) string {
-	s := f.Default.(string)
+func checkDefault(f *Field, s string) string {
 	var err error
 	switch f.Type {
 	case TypeInteger:

@@ -18,13 +18,9 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
 		return nil, service.Errorf(service.CodeUnsupportedType, "send the body as application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, service.Errorf(service.CodePayloadTooLarge, "the body is larger than %d bytes", limit)
-	}
+	body, err := readBody(r, limit)
 	if err != nil {
-		return nil, service.Errorf(service.CodeMalformed, "the body could not be read")
+		return nil, err
 	}
 	v, err := strictjson.Decode(body)
 	if err != nil {
@@ -36,6 +32,24 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 	}
 	return obj, nil
 }
+
+// readBody reads the whole body within the size limit.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, service.Errorf(service.CodePayloadTooLarge, "the body is larger than %d bytes", limit)
+	}
+	if err != nil {
+		return nil, service.Errorf(service.CodeMalformed, "the body could not be read")
+	}
+	return body, nil
+}
+
+// readCloser hands a body already read back to the handler.
+type readCloser struct{ io.Reader }
+
+func (readCloser) Close() error { return nil }
 
 // malformed describes a body strictjson refused: syntax errors by byte offset, text and key
 // problems by the JSON path they sit at, each with its stable code.

@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,8 @@ type Config struct {
 	Limiter ratelimit.Limiter
 	// OIDC serves "log in with" providers; nil without them.
 	OIDC *auth.OIDC
+	// Idempotency stores the answers to requests sent with an Idempotency-Key.
+	Idempotency *idempotency.Store
 }
 
 // Handler serves the REST API of a spec.
@@ -39,12 +42,14 @@ type Handler struct {
 	accounts *auth.Accounts
 	limiter  ratelimit.Limiter
 	oidc     *auth.OIDC
+	idem     *idempotency.Store
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
-		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC}
+		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
+		idem: cfg.Idempotency}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -58,13 +63,18 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		name := r.Name
 		coll, item := base+"/"+name, base+"/"+name+"/{id}"
 		mux.HandleFunc("GET "+coll, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.list(w, req, name) }))
-		mux.HandleFunc("POST "+coll, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) }))
+		mux.HandleFunc("POST "+coll, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) })))
 		mux.HandleFunc("GET "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.get(w, req, name) }))
-		mux.HandleFunc("PATCH "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) }))
+		mux.HandleFunc("PATCH "+item, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) })))
 		mux.HandleFunc("PUT "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) }))
 		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
+		for _, a := range r.Actions {
+			action := a.Name
+			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) })))
+			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
+		}
 	}
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
@@ -91,7 +101,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
 		WriteError(w, r, h.log, err)
 		return
 	}
-	rec, err := h.svc.Create(r.Context(), res, in, service.WriteOpts{})
+	rec, err := h.svc.Create(r.Context(), res, in, service.WriteOpts{Remember: h.remember(r, http.StatusCreated, res, true)})
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
@@ -192,7 +202,32 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, res string, ful
 		WriteError(w, r, h.log, err)
 		return
 	}
+	opts.Remember = h.remember(r, http.StatusOK, res, false)
 	rec, err := h.svc.Update(r.Context(), res, r.PathValue("id"), in, full, opts)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, res, rec, view{spec: h.spec})
+}
+
+// action runs a named action on a record: the body is its input (may be empty).
+func (h *Handler) action(w http.ResponseWriter, r *http.Request, res, name string) {
+	in := map[string]any{}
+	if r.ContentLength != 0 {
+		var err error
+		if in, err = decodeObject(r, h.maxBody); err != nil {
+			WriteError(w, r, h.log, err)
+			return
+		}
+	}
+	opts, err := ifMatch(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	opts.Remember = h.remember(r, http.StatusOK, res, false)
+	rec, err := h.svc.Action(r.Context(), res, r.PathValue("id"), name, in, opts)
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
@@ -259,6 +294,14 @@ func (h *Handler) writeRecord(w http.ResponseWriter, status int, res string, rec
 	b.WriteByte('\n')
 	w.Header().Set("ETag", etagOf(rec))
 	writeJSON(w, status, b.Bytes())
+}
+
+// render is a record's answer as writeRecord sends it: body and headers.
+func (h *Handler) render(res string, rec *store.Record) ([]byte, map[string]string) {
+	var b bytes.Buffer
+	h.encoders[res].record(&b, rec, view{spec: h.spec})
+	b.WriteByte('\n')
+	return b.Bytes(), map[string]string{"ETag": etagOf(rec), "Content-Type": "application/json"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

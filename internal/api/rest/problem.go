@@ -23,6 +23,7 @@ var statusOf = map[service.Code]int{
 	service.CodeNotFound:        http.StatusNotFound,
 	service.CodeMethodNotAllow:  http.StatusMethodNotAllowed,
 	service.CodeConflict:        http.StatusConflict,
+	service.CodeUnprocessable:   http.StatusUnprocessableEntity,
 	service.CodePrecondition:    http.StatusPreconditionFailed,
 	service.CodePayloadTooLarge: http.StatusRequestEntityTooLarge,
 	service.CodeUnsupportedType: http.StatusUnsupportedMediaType,
@@ -69,7 +70,7 @@ func RequestID(ctx context.Context) string {
 // and show the client nothing but the code.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := service.AsError(err)
-	status := Status(e.Code)
+	status := Status(e.StatusCode())
 	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Error: e.Code,
 		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
 	switch {
@@ -79,7 +80,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case status >= 500: // a known condition (an outage, a deadline): its message is safe, its cause is logged
 		log.WarnContext(r.Context(), "request not served", "request_id", p.RequestID, "code", string(e.Code), "error", e.Error())
 	}
-	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable || e.Code == service.CodeTimeout {
+	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable || e.Code == service.CodeTimeout || e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	if e.Code == service.CodeUnauthorized {

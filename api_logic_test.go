@@ -1,0 +1,145 @@
+package kiln_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// product creates a product with a price and stock and returns its id.
+func (b *testBundle) product(name, price string, stock int) string {
+	b.t.Helper()
+	return b.create("products", map[string]any{"name": name, "price": json.Number(price), "stock": stock})
+}
+
+func (b *testBundle) stock(id string) string {
+	b.t.Helper()
+	res := b.do("GET", "/api/products/"+id, nil)
+	require.Equal(b.t, http.StatusOK, res.status)
+	return fmt.Sprint(res.body["stock"])
+}
+
+func item(product string, quantity int) map[string]any {
+	return map[string]any{"product": product, "quantity": quantity}
+}
+
+// A customer places an order with just its items: unit prices come from the products, line
+// totals and the total are exact, and stock is taken in the same transaction.
+func TestShopOrderWithItemsKeepsTotalsAndStockExact(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a, c := b.product("A", "19.99", 10), b.product("B", "0.01", 3)
+		customer := b.account("customer")
+		tok := bearer(b.tokenFor(customer))
+		res := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 3), item(c, 1)}}, tok...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, json.Number("59.98"), res.body["total"])
+		require.Equal(t, customer, res.body["owner"])
+		require.Equal(t, "pending", res.body["status"])
+		require.Equal(t, "7", b.stock(a))
+		require.Equal(t, "2", b.stock(c))
+		items := b.do("GET", "/api/orders/"+res.body["id"].(string)+"?expand=items", nil)
+		lines := map[string]string{}
+		for _, it := range items.body["items"].([]any) {
+			m := it.(map[string]any)
+			lines[fmt.Sprint(m["unit_price"])] = fmt.Sprint(m["line_total"])
+		}
+		require.Equal(t, map[string]string{"19.99": "59.97", "0.01": "0.01"}, lines)
+	})
+}
+
+// Asking for more than is in stock is a 409 with nothing written; a bad item is named by its
+// path; a customer cannot set the unit price.
+func TestShopOrderRefusalsWriteNothing(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("A", "5", 2)
+		tok := bearer(b.token("customer"))
+		orders := b.count("orders")
+		res := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a+"x", 1)}}, tok...)
+		require.Equal(t, http.StatusBadRequest, res.status)
+		over := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 3)}}, tok...)
+		require.Equal(t, http.StatusConflict, over.status, string(over.raw))
+		require.Equal(t, "insufficient_stock", over.body["error"])
+		require.Equal(t, map[string]string{"items[0].quantity": "insufficient_stock"}, fieldCodes(over.body))
+		nested := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 0)}}, tok...)
+		require.Equal(t, http.StatusBadRequest, nested.status)
+		require.Equal(t, "min", fieldCodes(nested.body)["items[1].quantity"], string(nested.raw))
+		price := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"product": a, "quantity": 1, "unit_price": 0}}}, tok...)
+		require.Equal(t, map[string]string{"items[0].unit_price": "not_allowed"}, fieldCodes(price.body))
+		require.Equal(t, orders, b.count("orders"), "nothing was written")
+		require.Equal(t, "2", b.stock(a))
+	})
+}
+
+// Twenty customers ordering the last five units at once: exactly five orders, stock 0.
+func TestShopStockNeverGoesBelowZeroUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("Scarce", "1", 5)
+		tokens := make([][]string, 20)
+		for i := range tokens {
+			tokens[i] = bearer(b.token("customer"))
+		}
+		statuses := make([]int, len(tokens))
+		var wg sync.WaitGroup
+		for i := range tokens {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, tokens[i]...).status
+			}()
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		require.Equal(t, map[int]int{http.StatusCreated: 5, http.StatusConflict: 15}, counts)
+		require.Equal(t, "0", b.stock(a))
+	})
+}
+
+// Status follows the state machine; the cancel action lets a customer cancel their own
+// pending order (someone else's is 404) and puts the stock back.
+func TestShopStateMachineAndCancelAction(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("A", "3", 10)
+		ann, bob := bearer(b.token("customer")), bearer(b.token("customer"))
+		order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 4)}}, ann...)
+		require.Equal(t, http.StatusCreated, order.status)
+		id := order.body["id"].(string)
+		require.Equal(t, "6", b.stock(a))
+
+		require.Equal(t, http.StatusNotFound, b.do("POST", "/api/orders/"+id+"/cancel", nil, bob...).status, "someone else's order")
+		cancelled := b.do("POST", "/api/orders/"+id+"/cancel", nil, ann...)
+		require.Equal(t, http.StatusOK, cancelled.status, string(cancelled.raw))
+		require.Equal(t, "cancelled", cancelled.body["status"])
+		require.Equal(t, "10", b.stock(a), "cancel restores the stock")
+		again := b.do("POST", "/api/orders/"+id+"/cancel", nil, ann...)
+		require.Equal(t, http.StatusOK, again.status, "cancelling again changes nothing")
+		require.Equal(t, "10", b.stock(a), "and restocks nothing")
+
+		staff := bearer(b.token("staff"))
+		second := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, ann...)
+		sid := second.body["id"].(string)
+		for _, st := range []string{"paid", "shipped"} {
+			res := b.do("PATCH", "/api/orders/"+sid, map[string]any{"status": st}, staff...)
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		}
+		back := b.do("PATCH", "/api/orders/"+sid, map[string]any{"status": "pending"}, staff...)
+		require.Equal(t, http.StatusConflict, back.status)
+		require.Equal(t, "invalid_transition", back.body["error"])
+		require.Contains(t, back.body["detail"], "from shipped to pending")
+		require.Equal(t, http.StatusConflict, b.do("POST", "/api/orders/"+sid+"/cancel", nil, ann...).status, "shipped orders stay")
+	})
+}

@@ -1,0 +1,3 @@
+-- kiln migration 0006 idempotency (sqlite), written by kiln migrate plan.
+
+DROP TABLE "kiln_idempotency";

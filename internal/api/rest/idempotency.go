@@ -1,0 +1,161 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// maxKeyLen bounds an Idempotency-Key.
+const maxKeyLen = 255
+
+// idemRun is one request running under an Idempotency-Key.
+type idemRun struct {
+	scope, key string
+	stored     bool // the answer was stored with the write
+}
+
+type idemKey struct{}
+
+// idempotent runs next under the request's Idempotency-Key (POST, PATCH and actions): the
+// first request runs and its answer is stored with its write; a retry with the same key and
+// request gets that answer again (Idempotent-Replayed: true) without writing; the same key
+// with another request is 422; while the first still runs, 409.
+func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" || h.idem == nil {
+			next(w, r)
+			return
+		}
+		if len(key) > maxKeyLen || !printable(key) {
+			WriteError(w, r, h.log, service.Errorf(service.CodeMalformed, "Idempotency-Key must be 1 to %d printable ASCII characters", maxKeyLen))
+			return
+		}
+		body, err := readBody(r, h.maxBody)
+		if err != nil {
+			WriteError(w, r, h.log, err)
+			return
+		}
+		run := &idemRun{scope: scopeOf(service.PrincipalFrom(r.Context())), key: key}
+		answer, err := h.idem.Begin(r.Context(), run.scope, key, idempotency.Fingerprint(r.Method, r.URL.Path, body))
+		switch {
+		case errors.Is(err, idempotency.ErrMismatch):
+			WriteError(w, r, h.log, &service.Error{Code: "idempotency_key_reused", Class: service.CodeUnprocessable, Message: err.Error()})
+			return
+		case errors.Is(err, idempotency.ErrInProgress):
+			WriteError(w, r, h.log, &service.Error{Code: "idempotency_in_progress", Class: service.CodeConflict, Message: err.Error(), RetryAfter: 1})
+			return
+		case err != nil:
+			WriteError(w, r, h.log, err)
+			return
+		case answer != nil:
+			replay(w, answer)
+			return
+		}
+		rec := &recorder{ResponseWriter: w}
+		r.Body = readCloser{bytes.NewReader(body)}
+		next(rec, r.WithContext(context.WithValue(r.Context(), idemKey{}, run)))
+		h.settle(r, run, rec)
+	}
+}
+
+// settle stores an answer that was not stored with a write (a refusal), so a retry gets the
+// same refusal — unless the server could not answer (5xx): then the key is released.
+func (h *Handler) settle(r *http.Request, run *idemRun, rec *recorder) {
+	ctx := context.WithoutCancel(r.Context())
+	switch {
+	case run.stored:
+	case rec.status >= 500 || rec.status == 0:
+		_ = h.idem.Release(ctx, run.scope, run.key)
+	default:
+		a := idempotency.Answer{Status: rec.status, Body: rec.body.Bytes(), Headers: keptHeaders(rec.Header())}
+		if err := h.idem.FinishAlone(ctx, run.scope, run.key, a); err != nil {
+			h.log.WarnContext(ctx, "idempotency answer not stored", "request_id", RequestID(r.Context()))
+		}
+	}
+}
+
+// remember returns the WriteOpts hook that stores a successful answer inside the write's
+// transaction, rendered as the handler renders it.
+func (h *Handler) remember(r *http.Request, status int, res string, location bool) func(context.Context, *store.Exec, *store.Record) error {
+	run, _ := r.Context().Value(idemKey{}).(*idemRun)
+	if run == nil {
+		return nil
+	}
+	return func(ctx context.Context, tx *store.Exec, rec *store.Record) error {
+		body, headers := h.render(res, rec)
+		if location {
+			headers["Location"] = h.spec.Server.BasePath + "/" + res + "/" + rec.ID
+		}
+		run.stored = true
+		return h.idem.Finish(ctx, tx, run.scope, run.key, idempotency.Answer{Status: status, Headers: headers, Body: body})
+	}
+}
+
+func replay(w http.ResponseWriter, a *idempotency.Answer) {
+	for k, v := range a.Headers {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+}
+
+// keptHeaders are the answer headers a replay repeats.
+func keptHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"Content-Type", "Location", "ETag", "Retry-After"} {
+		if v := h.Get(k); v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// scopeOf keeps one principal's keys apart from another's.
+func scopeOf(p *service.Principal) string {
+	switch {
+	case p == nil:
+		return "anon"
+	case p.KeyID != "":
+		return "key:" + p.KeyID
+	}
+	return "account:" + p.ID
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder keeps what a handler answered, for storing refusals.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}

@@ -1,0 +1,262 @@
+package derive
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// startState is the state derived records start in: the first initial state, or the first
+// value when the machine may start anywhere.
+func startState(f *spec.Field) string {
+	if len(f.Initial) > 0 {
+		return f.Initial[0]
+	}
+	return f.Values[0]
+}
+
+// allows reports whether the machine has a transition from → to (for any role or guard).
+func allows(f *spec.Field, from, to string) bool {
+	for _, t := range f.Transitions {
+		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// stateCases: on a record of its own, each state machine refuses a change it does not list
+// (409 invalid_transition, nothing changed) and makes one it lists for the file's role.
+func (g *gen) stateCases(f *tfile, rs *recordSet) []string {
+	var gaps []string
+	for _, fld := range rs.r.Fields {
+		if len(fld.Transitions) == 0 || !settable(fld) {
+			continue
+		}
+		from := startState(fld)
+		name := fld.Name + "_machine_record"
+		rs.create(name, 7, "")
+		path := g.collection(rs.r) + "/{" + name + ".response.id}"
+		if to, ok := refusedState(fld, from); ok {
+			held := yaml.MapSlice{{Key: "id", Value: "{" + name + ".response.id}"}, {Key: fld.Name, Value: from}}
+			f.add(&tcase{name: fld.Name + "_transition_refused", path: path, body: yaml.MapSlice{{Key: fld.Name, Value: to}},
+				comment: fmt.Sprintf("%s → %s is not a transition of %s", from, to, fld.Name),
+				expect:  want(409).code("invalid_transition").countWhere(rs.r.Name, held, 1)})
+		}
+		t := allowedTransition(fld, from, f.as)
+		if t == nil {
+			gaps = append(gaps, fmt.Sprintf("%s: no unguarded transition from %s that %s may make", fld.Name, from, orAnyone(f.as)))
+			continue
+		}
+		f.add(&tcase{name: fld.Name + "_transition_allowed", path: path, body: yaml.MapSlice{{Key: fld.Name, Value: t.To}},
+			comment: fmt.Sprintf("%s → %s is a transition of %s", from, t.To, fld.Name), expect: want(200).has(fld.Name, t.To)})
+	}
+	return gaps
+}
+
+// initialCases: a state machine with initial states refuses a record that starts elsewhere.
+func initialCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, check func(*expect) *expect) {
+	for _, fld := range r.Fields {
+		if len(fld.Initial) == 0 || !settable(fld) {
+			continue
+		}
+		for _, v := range fld.Values {
+			if !slices.Contains(fld.Initial, v) {
+				f.add(&tcase{name: fld.Name + "_not_initial", body: with(valid, fld.Name, v, false),
+					comment: fmt.Sprintf("a record starts as %s, not %s", strings.Join(fld.Initial, " or "), v),
+					expect:  check(want(409).code("invalid_transition"))})
+				break
+			}
+		}
+	}
+}
+
+// refusedState is a state the machine cannot reach from from.
+func refusedState(f *spec.Field, from string) (string, bool) {
+	for _, v := range f.Values {
+		if v != from && !allows(f, from, v) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func allowedTransition(f *spec.Field, from, role string) *spec.Transition {
+	for _, t := range f.Transitions {
+		if (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && t.To != from && !t.When.Set() && (len(t.Roles) == 0 || slices.Contains(t.Roles, role)) {
+			return t
+		}
+	}
+	return nil
+}
+
+func orAnyone(role string) string {
+	if role == "" {
+		return "anyone"
+	}
+	return role
+}
+
+// ruleCases: every rule that applies to op and names the values that break it gets a case
+// sending them (the rule's answer, nothing written); a rule without violated_by is a gap.
+func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yaml.MapSlice, path string, check func(*expect) *expect) []string {
+	var gaps []string
+	for _, rl := range r.Rules {
+		if !spec.Applies(rl.On, op) {
+			continue
+		}
+		switch {
+		case op == spec.OpDelete:
+			gaps = append(gaps, fmt.Sprintf("rule %s on delete: a delete sends no values to break it with", ruleLabel(rl)))
+			continue
+		case len(rl.ViolatedBy) == 0:
+			gaps = append(gaps, fmt.Sprintf("rule %s on %s: no violated_by to derive a violating case from", ruleLabel(rl), op))
+			continue
+		}
+		b := valid
+		if op == spec.OpUpdate {
+			b = yaml.MapSlice{}
+		}
+		for _, smp := range rl.ViolatedBy {
+			b = with(b, smp.Field, sampleValue(r.Field(smp.Field), smp.Value), false)
+		}
+		e := want(400).code("validation_failed")
+		if rl.Conflict {
+			e = want(409).code(rl.Code)
+		} else if len(rl.Fields) > 0 {
+			e.field(rl.Fields[0], rl.Code)
+		}
+		if check != nil {
+			e = check(e)
+		}
+		method := ""
+		if op == spec.OpUpdate {
+			method = "PATCH"
+		}
+		f.add(&tcase{name: "rule_" + ruleLabel(rl) + "_violated", method: method, path: path, body: b, expect: e,
+			comment: "the rule " + ruleLabel(rl) + " refuses: " + rl.Check.Text})
+	}
+	return gaps
+}
+
+func ruleLabel(rl *spec.LogicRule) string {
+	if rl.Name != "" {
+		return rl.Name
+	}
+	return fmt.Sprintf("at_line_%d", rl.Pos.Line)
+}
+
+// sampleValue types a spec sample like a decoded JSON value.
+func sampleValue(f *spec.Field, v string) any {
+	switch f.Type {
+	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
+		return plainNumber(v)
+	case spec.TypeBoolean:
+		return v == "true"
+	}
+	return v
+}
+
+// actionFile: a record action runs for the roles its rule lets through (their own records for
+// rules by owner), answers 404 for unknown ids and other accounts' records, 401 without
+// credentials, and — when it moves a state machine — 409 when run again from the new state.
+func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string) {
+	acc := g.access(r, spec.Action("action:"+a.Name))
+	actor, ok := acc.actor()
+	if !ok && len(acc.with(rowOnly)) == 0 {
+		return nil, "no role may run " + a.Name
+	}
+	maker, ok := g.access(r, spec.ActionCreate).actor()
+	if !ok {
+		return nil, "no role may create the " + r.Name + " record to run " + a.Name + " on"
+	}
+	f := &tfile{name: r.Name + "." + a.Name + ".test.yaml", as: actor,
+		title:    "The " + a.Name + " action on " + r.Name + ": who may run it, on which records, and what it changes.",
+		endpoint: "POST " + g.collection(r) + "/{record.response.id}/" + a.Name}
+	rs, gap := g.newRecordSet(f, r)
+	if gap != "" {
+		return nil, gap
+	}
+	input := body(a.InputResource(r.Name), 1, "{unique}1", rs.ref)
+	var in any = input
+	if len(input) == 0 {
+		in = nil
+	}
+	rs.record = rs.create("record", 1, maker)
+	g.credentialCases(f, acc, in)
+	f.add(&tcase{name: "unknown_id", path: g.collection(r) + "/" + unknownID + "/" + a.Name, body: in, expect: want(404).code("not_found")})
+	if required := requiredInput(a); required != "" {
+		f.add(&tcase{name: "input_missing", comment: "the action's input is validated like a resource's", body: yaml.MapSlice{},
+			expect: want(400).code("validation_failed").field(required, "required")})
+	}
+	for _, role := range acc.with(rowOnly) {
+		g.ownActionCases(f, rs, a, role, in)
+	}
+	if actor == "" {
+		return f, ""
+	}
+	e := want(200).key("id")
+	for _, set := range literalSets(a) {
+		e.has(set.Field, set.Value)
+	}
+	f.add(&tcase{name: "run", comment: "the action runs and answers with the record", body: in, expect: e})
+	if field, v, ok := repeatRefused(r, a); ok {
+		f.add(&tcase{name: "run_again", comment: fmt.Sprintf("%s cannot go from %s to %s again", field, v, v), body: in,
+			expect: want(409).code("invalid_transition")})
+	}
+	return f, ""
+}
+
+// ownActionCases: a role whose rule selects its own records runs the action on its own record,
+// and a second account of the role cannot reach it.
+func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) {
+	create := g.access(rs.r, spec.ActionCreate)
+	if create.grants[role] != allowed {
+		return
+	}
+	name := "own_record_of_" + role
+	rs.create(name, 8, role)
+	path := g.collection(rs.r) + "/{" + name + ".response.id}/" + a.Name
+	f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
+		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
+	f.add(&tcase{name: "own_record_as_" + role, as: role, path: path, body: in,
+		comment: role + " runs the action on its own record", expect: want(200).key("id")})
+}
+
+func requiredInput(a *spec.RecordAction) string {
+	for _, fld := range a.Input {
+		if fld.Required && !fld.HasDefault {
+			return fld.Name
+		}
+	}
+	return ""
+}
+
+// literalSets are the fields the action's set steps give constant text ('cancelled'), in order.
+func literalSets(a *spec.RecordAction) []spec.Sample {
+	var out []spec.Sample
+	for _, st := range a.Steps {
+		for _, as := range st.Set {
+			t := strings.TrimSpace(as.Value.Text)
+			if len(t) >= 2 && (t[0] == '\'' || t[0] == '"') && t[len(t)-1] == t[0] && !strings.ContainsAny(t[1:len(t)-1], `'"\`) {
+				out = append(out, spec.Sample{Field: as.Field, Value: t[1 : len(t)-1]})
+			}
+		}
+	}
+	return out
+}
+
+// repeatRefused finds a state the action sets whose machine has no transition to itself.
+func repeatRefused(r *spec.Resource, a *spec.RecordAction) (string, string, bool) {
+	for _, set := range literalSets(a) {
+		f := r.Field(set.Field)
+		if f != nil && len(f.Transitions) > 0 && !allows(f, set.Value, set.Value) {
+			return set.Field, set.Value, true
+		}
+	}
+	return "", "", false
+}

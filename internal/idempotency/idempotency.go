@@ -1,0 +1,167 @@
+// Package idempotency remembers the answers to writes sent with an Idempotency-Key
+// (draft-ietf-httpapi-idempotency-key-header), so a retried request gets the same answer
+// without writing again. A key's answer is stored in the same transaction as the write it
+// answers: a crash loses both or neither.
+package idempotency
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Errors Begin reports.
+var (
+	// ErrMismatch means the key was used before with another request.
+	ErrMismatch = errors.New("the Idempotency-Key was used with another request")
+	// ErrInProgress means the first request with the key has not finished.
+	ErrInProgress = errors.New("a request with this Idempotency-Key is still running")
+)
+
+// Config configures a Store.
+type Config struct {
+	// TTL is how long answers are kept (default 24h).
+	TTL time.Duration
+	// Abandoned is how long a running request may hold its key before it is taken for lost
+	// in a crash (default 1 minute; longer than any request's deadline).
+	Abandoned time.Duration
+	Now       func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.TTL <= 0 {
+		c.TTL = 24 * time.Hour
+	}
+	if c.Abandoned <= 0 {
+		c.Abandoned = time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Store keeps idempotency keys in the app's database.
+type Store struct {
+	cfg Config
+	st  *store.Store
+}
+
+// New makes a Store on st.
+func New(cfg Config, st *store.Store) *Store { return &Store{cfg: cfg.withDefaults(), st: st} }
+
+// Answer is a stored answer.
+type Answer struct {
+	Status  int
+	Headers map[string]string
+	Body    []byte
+}
+
+// Fingerprint identifies a request by method, path and body.
+func Fingerprint(method, path string, body []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", method, path)
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Begin claims key for a request: a nil answer means go ahead (the key is now running); an
+// answer means replay it; ErrMismatch and ErrInProgress mean refuse.
+func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, error) {
+	var answer *Answer
+	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		now := s.cfg.Now()
+		row, err := s.read(ctx, tx, scope, key)
+		if err != nil {
+			return err
+		}
+		switch {
+		case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
+			if err := tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ?", scope, key); err != nil {
+				return err
+			}
+			return tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
+				scope, key, fingerprint, now.UnixMicro(), now.Add(s.cfg.TTL).UnixMicro())
+		case row.fingerprint != fingerprint:
+			return ErrMismatch
+		case row.state == "running":
+			return ErrInProgress
+		}
+		answer = row.answer
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, ErrInProgress // another request claimed the key at the same moment
+	}
+	return answer, err
+}
+
+// Finish stores the answer inside the transaction of the write it answers.
+func (s *Store) Finish(ctx context.Context, tx *store.Exec, scope, key string, a Answer) error {
+	headers, err := json.Marshal(a.Headers)
+	if err != nil {
+		return err
+	}
+	return tx.ExecRaw(ctx, "UPDATE kiln_idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE scope = ? AND key = ?",
+		a.Status, string(headers), string(a.Body), scope, key)
+}
+
+// FinishAlone stores an answer whose write did not happen (an error) in a transaction of
+// its own, so a retry gets the same refusal.
+func (s *Store) FinishAlone(ctx context.Context, scope, key string, a Answer) error {
+	return s.st.InTx(ctx, func(tx *store.Exec) error { return s.Finish(ctx, tx, scope, key, a) })
+}
+
+// Release forgets a running key whose request failed before it could answer (an outage), so
+// a retry runs again.
+func (s *Store) Release(ctx context.Context, scope, key string) error {
+	return s.st.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ? AND state = 'running'", scope, key)
+	})
+}
+
+// Cleanup deletes expired keys and reports how many.
+func (s *Store) Cleanup(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		var err error
+		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_idempotency WHERE expires_at < ?", s.cfg.Now().UnixMicro())
+		return err
+	})
+	return n, err
+}
+
+type row struct {
+	fingerprint, state string
+	created, expires   int64
+	answer             *Answer
+}
+
+func (s *Store) read(ctx context.Context, tx *store.Exec, scope, key string) (*row, error) {
+	rows, err := tx.QueryRaw(ctx, "SELECT fingerprint, state, status, headers, body, created_at, expires_at FROM kiln_idempotency WHERE scope = ? AND key = ?", scope, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var r row
+	var status sql.NullInt64
+	var headers, body sql.NullString
+	if err := rows.Scan(&r.fingerprint, &r.state, &status, &headers, &body, &r.created, &r.expires); err != nil {
+		return nil, err
+	}
+	if r.state == "done" {
+		r.answer = &Answer{Status: int(status.Int64), Body: []byte(body.String)}
+		_ = json.Unmarshal([]byte(headers.String), &r.answer.Headers)
+	}
+	return &r, rows.Err()
+}

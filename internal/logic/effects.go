@@ -1,0 +1,160 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// effect changes another record when its resource is written.
+type effect struct {
+	spec   *spec.Effect
+	target *spec.Resource
+	child  *spec.Resource // the resource of item, with each:
+	when   *program
+	id     *program
+	set    []*assign
+}
+
+func (c *compiler) effect(r *spec.Resource, ef *spec.Effect) *effect {
+	out := &effect{spec: ef, target: c.spec.Resource(ef.Update)}
+	if out.target == nil {
+		return nil
+	}
+	sc := scope{resource: r.Name}
+	if ef.Each != "" {
+		if f := r.Field(ef.Each); f != nil && f.Relation != nil {
+			out.child = c.spec.Resource(f.Relation.To)
+			sc.item = f.Relation.To
+		}
+	}
+	what := "effect " + ef.Name
+	out.when = c.program(sc, ef.When, cel.BoolType, what+" when")
+	out.id = c.program(sc, ef.ID, cel.StringType, what+" id")
+	tsc := sc
+	tsc.target = out.target.Name
+	out.set = c.assignments(tsc, out.target, ef.Set, what+" set")
+	return out
+}
+
+// Write is one change of another record that logic asks for, applied by the caller through
+// the write pipeline in the same transaction.
+type Write struct {
+	Resource string
+	ID       string
+	Values   map[string]any
+	// Source names what asked for it, for errors: "effect take_stock".
+	Source string
+}
+
+// Children reads the records of an inverse relation of the record being written.
+type Children func(ctx context.Context, field string) ([]*Record, error)
+
+// Effects computes the writes the effects of op ask for: once, or once per child.
+func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, children Children) ([]Write, error) {
+	var out []Write
+	for _, ef := range r.effects {
+		if !spec.Applies(ef.spec.On, op) {
+			continue
+		}
+		items := []*Record{nil}
+		if ef.child != nil {
+			var err error
+			if items, err = children(ctx, ef.spec.Each); err != nil {
+				return nil, err
+			}
+		}
+		for _, item := range items {
+			v := *vars
+			v.Item = item
+			w, ok, err := ef.write(ctx, reader, &v)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, w)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (ef *effect) write(ctx context.Context, reader Reader, vars *Vars) (Write, bool, error) {
+	if ef.when != nil {
+		ok, err := ef.when.holds(ctx, reader, vars)
+		if err != nil || !ok {
+			return Write{}, false, err
+		}
+	}
+	idVal, err := ef.id.eval(ctx, reader, vars)
+	if err != nil {
+		return Write{}, false, err
+	}
+	id := fmt.Sprint(idVal.Value())
+	if err := reader.Lock(ctx, ef.target.Name, id); err != nil {
+		return Write{}, false, err
+	}
+	target, err := reader.Get(ctx, ef.target.Name, id)
+	if err != nil {
+		return Write{}, false, err
+	}
+	if target == nil {
+		return Write{}, false, &EvalError{Expr: ef.spec.ID.Text, Err: fmt.Errorf("no %s record has id %s", ef.target.Name, id)}
+	}
+	vars.Target = target
+	values, err := evalAssignments(ctx, reader, vars, ef.set)
+	if err != nil {
+		return Write{}, false, err
+	}
+	return Write{Resource: ef.target.Name, ID: id, Values: values, Source: "effect " + ef.spec.Name}, true, nil
+}
+
+// evalAssignments computes field values from their expressions.
+func evalAssignments(ctx context.Context, reader Reader, vars *Vars, set []*assign) (map[string]any, error) {
+	out := make(map[string]any, len(set))
+	for _, a := range set {
+		v, err := a.prog.eval(ctx, reader, vars)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := StoreValue(a.field, v)
+		if err != nil {
+			return nil, &EvalError{Expr: a.prog.src, Err: err}
+		}
+		out[a.field.Name] = sv
+	}
+	return out, nil
+}
+
+// RollupParent is a to-one relation of a resource whose target keeps rollups over it.
+type RollupParent struct {
+	Field   *spec.Field // the child's to-one relation (order_items.order)
+	Parent  *spec.Resource
+	Rollups []*spec.Field // the parent's rollup fields over the inverse of Field
+}
+
+func rollupParents(s *spec.Spec, child *spec.Resource) []*RollupParent {
+	var out []*RollupParent
+	for _, f := range child.Fields {
+		if f.Relation == nil || f.Relation.Kind != spec.RelToOne {
+			continue
+		}
+		parent := s.Resource(f.Relation.To)
+		rp := &RollupParent{Field: f, Parent: parent}
+		for _, pf := range parent.Fields {
+			if pf.Rollup == nil {
+				continue
+			}
+			if inv := parent.Field(pf.Rollup.Of); inv != nil && inv.IsInverse() && inv.Relation.To == child.Name && inv.Relation.Inverse == f.Name {
+				rp.Rollups = append(rp.Rollups, pf)
+			}
+		}
+		if len(rp.Rollups) > 0 {
+			out = append(out, rp)
+		}
+	}
+	return out
+}

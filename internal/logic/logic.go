@@ -1,0 +1,139 @@
+// Package logic compiles and runs the business logic a spec declares next to its data:
+// rules over record, old, auth and now (with cross-record functions that read other
+// records in the write's transaction through the CEL→SQL translation), computed fields and
+// CEL defaults, state machines, effects on other records and action steps. Everything is
+// type-checked when the spec loads; evaluation happens inside the write's transaction.
+package logic
+
+import (
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Logic is the compiled business logic of a spec.
+type Logic struct {
+	resources map[string]*Resource
+}
+
+// Resource is the compiled logic of one resource.
+type Resource struct {
+	Spec     *spec.Resource
+	rules    []*rule
+	defaults []*assign
+	computed []*assign
+	states   []*stateMachine
+	effects  []*effect
+	actions  map[string][]*step
+	// Parents lists the to-one relations whose targets keep rollups over this resource.
+	Parents []*RollupParent
+}
+
+type rule struct {
+	spec  *spec.LogicRule
+	check *program
+}
+
+type assign struct {
+	field *spec.Field
+	prog  *program
+}
+
+// Compile type-checks every expression of the spec; problems carry their positions.
+func Compile(s *spec.Spec) (*Logic, error) {
+	e, err := newEnvs(s)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{envs: e, spec: s}
+	l := &Logic{resources: map[string]*Resource{}}
+	for _, r := range s.Resources {
+		l.resources[r.Name] = c.resource(r)
+	}
+	if len(c.problems) > 0 {
+		return nil, c.problems
+	}
+	return l, nil
+}
+
+// Resource returns the compiled logic of a resource.
+func (l *Logic) Resource(name string) *Resource { return l.resources[name] }
+
+type compiler struct {
+	envs     *envs
+	spec     *spec.Spec
+	problems spec.Errors
+}
+
+func (c *compiler) fail(pos spec.Pos, format string, args ...any) {
+	c.problems = append(c.problems, spec.Problem{Pos: pos, Message: fmt.Sprintf(format, args...)})
+}
+
+// program compiles one expression of the spec, reporting a problem at its position.
+func (c *compiler) program(sc scope, e spec.Expr, want *cel.Type, what string) *program {
+	if !e.Set() {
+		return nil
+	}
+	p, err := c.envs.build(sc, e.Text, want)
+	if err != nil {
+		c.fail(e.Pos, "%s: %v", what, err)
+		return nil
+	}
+	return p
+}
+
+func (c *compiler) resource(r *spec.Resource) *Resource {
+	out := &Resource{Spec: r, actions: map[string][]*step{}}
+	sc := scope{resource: r.Name}
+	for _, sr := range r.Rules {
+		if p := c.program(sc, sr.Check, cel.BoolType, "rule "+ruleName(sr)); p != nil {
+			out.rules = append(out.rules, &rule{spec: sr, check: p})
+		}
+	}
+	for _, f := range r.Fields {
+		want := fieldCELType(f)
+		if p := c.program(sc, f.DefaultExpr, want, "field "+f.Name+" default_expr"); p != nil {
+			out.defaults = append(out.defaults, &assign{field: f, prog: p})
+		}
+		if p := c.program(sc, f.Compute, want, "field "+f.Name+" compute"); p != nil {
+			out.computed = append(out.computed, &assign{field: f, prog: p})
+		}
+		if len(f.Transitions) > 0 || len(f.Initial) > 0 {
+			out.states = append(out.states, c.stateMachine(sc, f))
+		}
+	}
+	for _, ef := range r.Effects {
+		if e := c.effect(r, ef); e != nil {
+			out.effects = append(out.effects, e)
+		}
+	}
+	for _, a := range r.Actions {
+		out.actions[a.Name] = c.steps(r, a)
+	}
+	out.Parents = rollupParents(c.spec, r)
+	return out
+}
+
+func ruleName(r *spec.LogicRule) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return "(unnamed)"
+}
+
+// assignments compiles field: expression pairs for resource target.
+func (c *compiler) assignments(sc scope, target *spec.Resource, set []spec.Assignment, what string) []*assign {
+	var out []*assign
+	for _, a := range set {
+		f := target.Field(a.Field)
+		if f == nil {
+			continue // spec validation reported it
+		}
+		if p := c.program(sc, a.Value, fieldCELType(f), what+"."+a.Field); p != nil {
+			out = append(out, &assign{field: f, prog: p})
+		}
+	}
+	return out
+}

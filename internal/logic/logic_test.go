@@ -1,0 +1,163 @@
+package logic
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+const shopLogic = `
+name: logic
+roles: [staff, customer]
+auth: {account: users}
+resources:
+  users:
+    fields: {name: string}
+  products:
+    fields:
+      name: {type: string, required: true}
+      price: {type: decimal, precision: 12, scale: 2, required: true}
+      stock: {type: integer, default: 0}
+  orders:
+    fields:
+      status:
+        type: enum
+        values: [pending, paid, shipped, cancelled]
+        default: pending
+        initial: [pending]
+        transitions:
+          - {from: pending, to: paid}
+          - {from: [pending, paid], to: cancelled}
+          - {from: paid, to: shipped, roles: [staff]}
+      total: {type: decimal, precision: 12, scale: 2, rollup: {sum: line_total, of: items}}
+      items: {type: relation, to: order_items, inverse: order}
+  order_items:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      product: {type: relation, to: products, required: true}
+      quantity: {type: integer, required: true, min: 1}
+      unit_price: {type: decimal, precision: 12, scale: 2, default_expr: "get('products', record.product).price"}
+      line_total: {type: decimal, precision: 12, scale: 2, compute: "record.quantity * record.unit_price"}
+    rules:
+      - name: in_stock
+        check: "get('products', record.product).stock >= record.quantity"
+        code: insufficient_stock
+        conflict: true
+        fields: [quantity]
+        message: not enough in stock
+      - name: few_items
+        check: "count('order_items', 'order == record.order') < 3"
+        on: [create]
+`
+
+// fakeReader answers cross-record reads from records in memory and records what it locked.
+type fakeReader struct {
+	records map[string]*Record
+	locked  []string
+	counts  map[string]int64
+}
+
+func (f *fakeReader) Lock(_ context.Context, res, id string) error {
+	f.locked = append(f.locked, res+"/"+id)
+	return nil
+}
+func (f *fakeReader) Count(_ context.Context, res string, where query.Cond) (int64, error) {
+	return f.counts[res], nil
+}
+func (f *fakeReader) Get(_ context.Context, res, id string) (*Record, error) { return f.records[id], nil }
+func (f *fakeReader) Aggregate(context.Context, string, string, string, query.Cond) (any, error) {
+	return nil, nil
+}
+
+func compileShop(t *testing.T) (*Logic, *spec.Spec) {
+	t.Helper()
+	s, err := spec.Parse("logic.yaml", []byte(shopLogic), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	return l, s
+}
+
+func TestDefaultsComputeAndRulesWithExactDecimals(t *testing.T) {
+	t.Parallel()
+	l, _ := compileShop(t)
+	items := l.Resource("order_items")
+	product := "0192f0a0-0000-7000-8000-000000000001"
+	reader := &fakeReader{records: map[string]*Record{product: {Resource: "products",
+		Fields: map[string]any{"id": product, "price": value.FromUnits(1999, 2), "stock": int64(5)}}}, counts: map[string]int64{"order_items": 2}}
+	rec := &Record{Resource: "order_items", Fields: map[string]any{"product": product, "quantity": int64(3), "order": "0192f0a0-0000-7000-8000-0000000000aa"}}
+	vars := &Vars{Record: rec, Now: time.Now(), Operation: "create", Auth: &Auth{Role: "customer"}}
+	ctx := context.Background()
+	d, err := items.Defaults(ctx, reader, vars, func(string) bool { return true }, map[string]bool{})
+	require.NoError(t, err)
+	require.Equal(t, value.FromUnits(1999, 2), d["unit_price"])
+	c, err := items.Compute(ctx, reader, vars, map[string]bool{})
+	require.NoError(t, err)
+	require.Equal(t, value.FromUnits(5997, 2), c["line_total"], "3 × 19.99 exactly")
+	v, err := items.CheckRules(ctx, reader, vars, spec.OpCreate, func(string) bool { return false })
+	require.NoError(t, err)
+	require.Empty(t, v)
+	require.Contains(t, reader.locked, "products/"+product, "get locks what it reads")
+	require.Contains(t, reader.locked, "orders/0192f0a0-0000-7000-8000-0000000000aa", "count pins the parent")
+
+	rec.Fields["quantity"] = int64(6)
+	reader.counts["order_items"] = 3
+	v, err = items.CheckRules(ctx, reader, vars, spec.OpCreate, func(string) bool { return false })
+	require.NoError(t, err)
+	require.Len(t, v, 2)
+	require.Equal(t, "insufficient_stock", v[0].Code)
+	require.True(t, v[0].Conflict)
+	v, err = items.CheckRules(ctx, reader, vars, spec.OpCreate, func(f string) bool { return f == "quantity" })
+	require.NoError(t, err)
+	require.Len(t, v, 1, "a rule reading a refused field is left out")
+}
+
+func TestStateMachine(t *testing.T) {
+	t.Parallel()
+	l, _ := compileShop(t)
+	orders := l.Resource("orders")
+	ctx := context.Background()
+	check := func(from, to, role string) []Violation {
+		vars := &Vars{Old: &Record{Resource: "orders", Fields: map[string]any{"status": from}},
+			Record: &Record{Resource: "orders", Fields: map[string]any{"status": to}}, Auth: &Auth{Role: role}}
+		v, err := orders.CheckStates(ctx, &fakeReader{}, vars, spec.OpUpdate, false)
+		require.NoError(t, err)
+		return v
+	}
+	require.Empty(t, check("pending", "paid", "customer"))
+	require.Empty(t, check("paid", "shipped", "staff"))
+	require.Len(t, check("paid", "shipped", "customer"), 1, "staff only")
+	v := check("shipped", "pending", "staff")
+	require.Equal(t, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{"status"}, From: "shipped", To: "pending",
+		Message: "cannot change from shipped to pending"}, v[0])
+	created, err := orders.CheckStates(ctx, &fakeReader{}, &Vars{Record: &Record{Fields: map[string]any{"status": "paid"}}}, spec.OpCreate, false)
+	require.NoError(t, err)
+	require.Len(t, created, 1, "orders start pending")
+}
+
+func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct{ src, want string }{
+		"UnknownField":    {`check: "record.colour > 1"`, "logic.yaml:"},
+		"UnknownResource": {`check: "count('widgets', 'x == 1') < 5"`, "widgets"},
+		"WrongType":       {`check: "record.quantity + 'a'"`, "logic.yaml:"},
+		"NotACondition":   {`check: "record.quantity"`, "must be of type bool"},
+		"BadInnerFilter":  {`check: "count('order_items', 'colour == 1') < 5"`, "colour"},
+		"NonLiteral":      {`check: "count(record.product, 'x') < 5"`, "constant string"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			src := shopLogic + "      - " + tc.src + "\n"
+			s, err := spec.Parse("logic.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+			require.NoError(t, err)
+			_, err = Compile(s)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}

@@ -1,0 +1,101 @@
+package logic
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Defaults computes the default_expr of every field absent from a create, in field order;
+// each value joins vars.Record so later expressions see it. An expression that reads a field
+// blocked reports (one already refused) is left out and its field joins the blocked ones.
+func (r *Resource) Defaults(ctx context.Context, reader Reader, vars *Vars, absent func(field string) bool, blocked map[string]bool) (map[string]any, error) {
+	return r.assignInOrder(ctx, reader, vars, r.defaults, absent, blocked)
+}
+
+// Compute recalculates every computed field, in field order (later ones see earlier ones);
+// blocked works as for Defaults.
+func (r *Resource) Compute(ctx context.Context, reader Reader, vars *Vars, blocked map[string]bool) (map[string]any, error) {
+	return r.assignInOrder(ctx, reader, vars, r.computed, func(string) bool { return true }, blocked)
+}
+
+// FieldError is an expression that could not compute a field's value.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap exposes the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func (r *Resource) assignInOrder(ctx context.Context, reader Reader, vars *Vars, set []*assign, want func(string) bool, blocked map[string]bool) (map[string]any, error) {
+	out := map[string]any{}
+	for _, a := range set {
+		if !want(a.field.Name) {
+			continue
+		}
+		if slices.ContainsFunc(a.prog.deps, func(f string) bool { return blocked[f] }) {
+			blocked[a.field.Name] = true
+			continue
+		}
+		v, err := a.prog.eval(ctx, reader, vars)
+		if err != nil {
+			return nil, fieldErr(a.field.Name, err)
+		}
+		sv, err := StoreValue(a.field, v)
+		if err != nil {
+			return nil, &FieldError{Field: a.field.Name, Err: err}
+		}
+		out[a.field.Name] = sv
+		vars.Record.Fields[a.field.Name] = sv
+	}
+	return out, nil
+}
+
+// fieldErr names the field an evaluation failed for; database failures pass unchanged.
+func fieldErr(field string, err error) error {
+	var ee *EvalError
+	if errors.As(err, &ee) {
+		return &FieldError{Field: field, Err: err}
+	}
+	return err
+}
+
+// CheckRules evaluates the rules of op against vars. Rules that read a field skip reports
+// (one already refused) are left out: their verdict would be about a value nobody stores.
+// A rule that cannot be computed (a missing value) fails with its message.
+func (r *Resource) CheckRules(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, skip func(field string) bool) ([]Violation, error) {
+	var out []Violation
+	for _, rl := range r.rules {
+		if !spec.Applies(rl.spec.On, op) || slices.ContainsFunc(rl.check.deps, skip) {
+			continue
+		}
+		ok, err := rl.check.holds(ctx, reader, vars)
+		var ee *EvalError
+		if err != nil && !errors.As(err, &ee) {
+			return nil, err
+		}
+		if !ok {
+			out = append(out, rl.violation())
+		}
+	}
+	return out, nil
+}
+
+func (rl *rule) violation() Violation {
+	code := rl.spec.Code
+	if code == "" {
+		code = "rule"
+	}
+	return Violation{Rule: ruleName(rl.spec), Code: code, Message: messageOr(rl.spec.Message, rl.spec.Check.Text),
+		Fields: rl.spec.Fields, Conflict: rl.spec.Conflict}
+}
+
+// HasLogic reports whether writes of the resource run any business logic.
+func (r *Resource) HasLogic() bool {
+	return len(r.rules)+len(r.defaults)+len(r.computed)+len(r.states)+len(r.effects)+len(r.Parents) > 0
+}

@@ -1,0 +1,110 @@
+package logic
+
+import (
+	"context"
+	"slices"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// stateMachine is an enum field with declared transitions and initial states.
+type stateMachine struct {
+	field       *spec.Field
+	initial     []string
+	transitions []*transition
+}
+
+type transition struct {
+	spec *spec.Transition
+	when *program
+}
+
+func (c *compiler) stateMachine(sc scope, f *spec.Field) *stateMachine {
+	sm := &stateMachine{field: f, initial: f.Initial}
+	for _, t := range f.Transitions {
+		sm.transitions = append(sm.transitions, &transition{spec: t,
+			when: c.program(sc, t.When, cel.BoolType, "field "+f.Name+" transition to "+t.To)})
+	}
+	return sm
+}
+
+// Violation is a rule, state or assertion a write breaks.
+type Violation struct {
+	Rule     string
+	Code     string
+	Message  string
+	Fields   []string
+	Conflict bool // about stored state: a 409 with Code
+	// From and To name a refused state change (Code invalid_transition).
+	From, To string
+}
+
+// CodeInvalidTransition is the error code of a state change the state machine refuses.
+const CodeInvalidTransition = "invalid_transition"
+
+// CheckStates checks every state field of a write: on create the state must be an initial
+// one; on update a changed state must follow a transition the principal's role may take and
+// whose guard holds. system writes (Kiln itself, seeding) skip the role check.
+func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, system bool) ([]Violation, error) {
+	var out []Violation
+	for _, sm := range r.states {
+		to, _ := vars.Record.Fields[sm.field.Name].(string)
+		if op == spec.OpCreate {
+			if !system && len(sm.initial) > 0 && to != "" && !slices.Contains(sm.initial, to) {
+				out = append(out, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{sm.field.Name}, To: to,
+					Message: "cannot start as " + to})
+			}
+			continue
+		}
+		from := ""
+		if vars.Old != nil {
+			from, _ = vars.Old.Fields[sm.field.Name].(string)
+		}
+		if op != spec.OpUpdate || from == to {
+			continue
+		}
+		ok, err := sm.allows(ctx, reader, vars, from, to, system)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out = append(out, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{sm.field.Name},
+				From: from, To: to, Message: "cannot change from " + from + " to " + to})
+		}
+	}
+	return out, nil
+}
+
+func (sm *stateMachine) allows(ctx context.Context, reader Reader, vars *Vars, from, to string, system bool) (bool, error) {
+	if len(sm.transitions) == 0 {
+		return true, nil // initial states only
+	}
+	for _, t := range sm.transitions {
+		if t.spec.To != to || !(slices.Contains(t.spec.From, from) || slices.Contains(t.spec.From, "*")) {
+			continue
+		}
+		if !system && len(t.spec.Roles) > 0 && (vars.Auth == nil || !slices.Contains(t.spec.Roles, vars.Auth.Role)) {
+			continue
+		}
+		if t.when == nil {
+			return true, nil
+		}
+		ok, err := t.when.holds(ctx, reader, vars)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// Transitions lists a state field's transitions (for documents and derived tests).
+func (r *Resource) Transitions(field string) []*spec.Transition {
+	for _, sm := range r.states {
+		if sm.field.Name == field {
+			return sm.field.Transitions
+		}
+	}
+	return nil
+}

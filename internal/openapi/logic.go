@@ -1,0 +1,146 @@
+package openapi
+
+import (
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// describeLogic documents what the business logic does to a field: computed and rollup
+// fields are read-only, a state machine lists its initial states and transitions.
+func describeLogic(s obj, f *spec.Field) {
+	var notes []string
+	switch {
+	case f.Compute.Set():
+		s["readOnly"] = true
+		notes = append(notes, "Computed on every write: "+f.Compute.Text+".")
+	case f.Rollup != nil:
+		s["readOnly"] = true
+		what := f.Rollup.Func + " of " + f.Rollup.Of + "." + f.Rollup.Field
+		if f.Rollup.Func == "count" {
+			what = "count of " + f.Rollup.Of
+		}
+		notes = append(notes, "Kept equal to the "+what+" in the same transaction.")
+	}
+	if f.DefaultExpr.Set() {
+		notes = append(notes, "Defaults to "+f.DefaultExpr.Text+".")
+	}
+	if len(f.Transitions) > 0 {
+		notes = append(notes, stateNotes(f))
+		s["x-kiln-initial"] = f.Initial
+		s["x-kiln-transitions"] = transitions(f)
+	}
+	if len(notes) > 0 {
+		if d, ok := s["description"].(string); ok {
+			notes = append([]string{d}, notes...)
+		}
+		s["description"] = strings.Join(notes, " ")
+	}
+}
+
+func stateNotes(f *spec.Field) string {
+	var b strings.Builder
+	b.WriteString("A state machine")
+	if len(f.Initial) > 0 {
+		b.WriteString(" starting in " + strings.Join(f.Initial, " or "))
+	}
+	b.WriteString("; a change outside these transitions is 409 invalid_transition:")
+	for _, t := range f.Transitions {
+		b.WriteString(" " + strings.Join(t.From, "|") + " → " + t.To)
+		if len(t.Roles) > 0 {
+			b.WriteString(" (" + strings.Join(t.Roles, ", ") + ")")
+		}
+		if t.When.Set() {
+			b.WriteString(" when " + t.When.Text)
+		}
+		b.WriteString(";")
+	}
+	return strings.TrimSuffix(b.String(), ";") + "."
+}
+
+func transitions(f *spec.Field) []obj {
+	out := make([]obj, 0, len(f.Transitions))
+	for _, t := range f.Transitions {
+		o := obj{"from": t.From, "to": t.To}
+		if len(t.Roles) > 0 {
+			o["roles"] = t.Roles
+		}
+		if t.When.Set() {
+			o["when"] = t.When.Text
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// problemCodes lists every top-level error code the API can answer with: Kiln's own and the
+// codes the spec's rules and action assertions declare.
+func problemCodes(s *spec.Spec) []string {
+	codes := []string{"validation_failed", "malformed_request", "unauthorized", "forbidden", "not_found",
+		"method_not_allowed", "conflict", "unprocessable", "precondition_failed", "payload_too_large",
+		"unsupported_media_type", "rate_limited", "query_timeout", "unavailable", "invalid_transition",
+		"logic_failed", "idempotency_key_reused", "idempotency_in_progress", "internal"}
+	seen := map[string]bool{}
+	for _, c := range codes {
+		seen[c] = true
+	}
+	add := func(c string) {
+		if c != "" && !seen[c] {
+			seen[c] = true
+			codes = append(codes, c)
+		}
+	}
+	for _, r := range s.Resources {
+		for _, rl := range r.Rules {
+			if rl.Conflict {
+				add(rl.Code)
+			}
+		}
+		for _, a := range r.Actions {
+			for _, st := range a.Steps {
+				if st.Assert.Set() {
+					add(st.Code)
+				}
+			}
+		}
+	}
+	return codes
+}
+
+// actionPaths documents the record actions of r: POST {base}/{resource}/{id}/{action}.
+func actionPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
+	for _, a := range r.Actions {
+		op := obj{"operationId": a.Name + n, "tags": []string{r.Name}, "summary": "Action " + a.Name + " on a record of " + r.Name,
+			"description": actionDescription(a),
+			"parameters":  []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, idempotencyKey()},
+			"responses": obj{"200": withHeaders(jsonResponse("The record after the action", ref(n)), "ETag"),
+				"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+				"422": problemRef("Unprocessable"), "default": problemRef("Error")}}
+		if len(a.Input) > 0 {
+			op["requestBody"] = jsonBody(writeSchema(a.InputResource(r.Name), true))
+		}
+		if s.Auth != nil {
+			op["security"] = []obj{{"bearerAuth": []string{}}}
+			op["responses"].(obj)["401"] = problemRef("Unauthorized")
+		}
+		paths[s.Server.BasePath+"/"+r.Name+"/{id}/"+a.Name] = obj{"post": op}
+	}
+}
+
+func actionDescription(a *spec.RecordAction) string {
+	var b strings.Builder
+	if a.Access != nil && a.Access.Expr != "" {
+		b.WriteString("Allowed when " + a.Access.Expr + ". ")
+	}
+	if a.Go {
+		b.WriteString("Implemented in Go. ")
+	}
+	b.WriteString("Runs in one transaction through the record's rules and state machine; an assertion that fails answers 409 with its code.")
+	return b.String()
+}
+
+// idempotencyKey is the Idempotency-Key header of POST, PATCH and actions.
+func idempotencyKey() obj {
+	return obj{"name": "Idempotency-Key", "in": "header", "required": false, "schema": obj{"type": "string", "maxLength": 255},
+		"description": "Retry safely: the same key and body get the stored answer (Idempotent-Replayed: true); another body with the key is 422 idempotency_key_reused; while the first request runs, 409 idempotency_in_progress."}
+}

@@ -1,0 +1,147 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// txReader lets business logic read other records inside the write's transaction.
+type txReader struct {
+	s  *Service
+	tx *store.Exec
+}
+
+var _ logic.Reader = (*txReader)(nil)
+
+func (r *txReader) Lock(ctx context.Context, resource, id string) error {
+	if _, ok := validID(id); !ok || r.s.resources[resource] == nil {
+		return nil // nothing to lock: the read that follows finds nothing
+	}
+	return r.tx.LockRow(ctx, resource, id)
+}
+
+func (r *txReader) Count(ctx context.Context, resource string, where query.Cond) (int64, error) {
+	return r.tx.Count(ctx, resource, where)
+}
+
+func (r *txReader) Get(ctx context.Context, resource, id string) (*logic.Record, error) {
+	res := r.s.resources[resource]
+	if _, ok := validID(id); !ok || res == nil {
+		return nil, nil
+	}
+	rec, err := r.tx.Get(ctx, resource, id, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return logicRecord(res, rec), nil
+}
+
+func (r *txReader) Aggregate(ctx context.Context, resource, fn, field string, where query.Cond) (any, error) {
+	return r.tx.Aggregate(ctx, resource, fn, field, where)
+}
+
+// logicRecord is a record as expressions see it: fields by name, nulls absent.
+func logicRecord(r *resource, rec *store.Record) *logic.Record {
+	fields := make(map[string]any, len(r.Fields)+3)
+	fields["id"], fields["created_at"], fields["updated_at"] = rec.ID, rec.CreatedAt, rec.UpdatedAt
+	for i, f := range r.Fields {
+		if v := rec.Values[i]; v != nil && !f.IsInverse() {
+			fields[f.Name] = v
+		}
+	}
+	return &logic.Record{Resource: r.Name, Fields: fields}
+}
+
+// logicVars are the values expressions of a write see.
+func (s *Service) logicVars(ctx context.Context, r *resource, rec, old *store.Record, op string) *logic.Vars {
+	v := &logic.Vars{Record: logicRecord(r, rec), Now: s.nowUTC(), Operation: op}
+	if old != nil {
+		v.Old = logicRecord(r, old)
+	}
+	if p := PrincipalFrom(ctx); p != nil {
+		v.Auth = &logic.Auth{ID: p.ID, Role: p.Role, Roles: []string{p.Role}, Key: p.KeyID}
+	}
+	return v
+}
+
+// convertNumber turns an aggregate (int64, float64 or a decimal at its own scale) into the
+// value of a number field f; decimals are rescaled exactly, or rounded half away from zero.
+func convertNumber(f *spec.Field, v any) any {
+	switch f.Type {
+	case spec.TypeInteger:
+		switch x := v.(type) {
+		case int64:
+			return x
+		case float64:
+			return int64(math.Round(x))
+		case value.Decimal:
+			return x.Units / value.Pow10(x.Scale)
+		}
+	case spec.TypeNumber:
+		switch x := v.(type) {
+		case int64:
+			return float64(x)
+		case float64:
+			return x
+		case value.Decimal:
+			return x.Float()
+		}
+	case spec.TypeDecimal:
+		return toScale(v, f.Scale)
+	}
+	return v
+}
+
+func toScale(v any, scale int) any {
+	switch x := v.(type) {
+	case int64:
+		return value.FromUnits(x*value.Pow10(scale), scale)
+	case float64:
+		return value.FromUnits(int64(math.Round(x*float64(value.Pow10(scale)))), scale)
+	case value.Decimal:
+		if x.Scale <= scale {
+			return value.FromUnits(x.Units*value.Pow10(scale-x.Scale), scale)
+		}
+		div := value.Pow10(x.Scale - scale)
+		q, r := x.Units/div, x.Units%div
+		if 2*abs(r) >= div {
+			q += sign(x.Units)
+		}
+		return value.FromUnits(q, scale)
+	}
+	return v
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func sign(n int64) int64 {
+	if n < 0 {
+		return -1
+	}
+	return 1
+}
+
+func sameValue(a, b any) bool {
+	if ta, ok := a.(time.Time); ok {
+		tb, ok := b.(time.Time)
+		return ok && ta.Equal(tb)
+	}
+	return reflect.DeepEqual(a, b)
+}

@@ -1,0 +1,103 @@
+package service
+
+import (
+	"context"
+
+	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+type queryCond = query.Cond
+
+// Tx writes through the pipeline inside another operation's transaction: a Go action's, or
+// a batch's. With inner set (Go actions) writes run on the action's authority — the
+// resources' access rules do not apply, their logic does; otherwise (a batch) each write
+// is authorized for the principal as if it came alone.
+type Tx struct {
+	s     *Service
+	tx    *store.Exec
+	inner bool
+}
+
+// Create creates a record (in is decoded JSON, as a request body would carry it).
+func (t *Tx) Create(ctx context.Context, resource string, in map[string]any) (*store.Record, error) {
+	w, err := t.write(ctx, resource, spec.ActionCreate)
+	if err != nil {
+		return nil, err
+	}
+	in, hash, err := t.s.takePassword(ctx, w.r, in)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := w.create(ctx, in, hash, "")
+	return rec, t.s.writeError(w.r, err)
+}
+
+// Update changes a record (PATCH semantics).
+func (t *Tx) Update(ctx context.Context, resource, id string, in map[string]any) (*store.Record, error) {
+	w, err := t.write(ctx, resource, spec.ActionUpdate)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.s.refusePasswordUpdate(ctx, w.r, in); err != nil {
+		return nil, err
+	}
+	rec, err := w.update(ctx, id, in, updateArgs{})
+	return rec, t.s.writeError(w.r, err)
+}
+
+// Delete removes a record.
+func (t *Tx) Delete(ctx context.Context, resource, id string) error {
+	w, err := t.write(ctx, resource, spec.ActionDelete)
+	if err != nil {
+		return err
+	}
+	_, err = w.delete(ctx, id, 0)
+	return t.s.writeError(w.r, err)
+}
+
+// Get reads a record the principal may view (any record on an action's authority).
+func (t *Tx) Get(ctx context.Context, resource, id string) (*store.Record, error) {
+	w, err := t.write(ctx, resource, spec.ActionView)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := t.tx.Get(ctx, resource, id, w.cond)
+	return rec, t.s.writeError(w.r, err)
+}
+
+func (t *Tx) write(ctx context.Context, resource string, action spec.Action) (*write, error) {
+	r, err := t.s.resource(resource)
+	if err != nil {
+		return nil, err
+	}
+	w := &write{s: t.s, tx: t.tx, r: r, inner: t.inner}
+	if !t.inner {
+		if w.cond, err = t.s.authorize(ctx, r, action); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// RegisterAction makes fn the Go implementation of an action declared with go: true.
+func (s *Service) RegisterAction(resource, action string, fn GoAction) {
+	s.goActions[resource+"/"+action] = fn
+}
+
+func (s *Service) runGoAction(ctx context.Context, tx *store.Exec, r *resource, a *spec.RecordAction, cur *store.Record, input *logic.Record) (*store.Record, error) {
+	fn := s.goActions[r.Name+"/"+a.Name]
+	if fn == nil {
+		return nil, Errorf(CodeInternal, "action %s of %s is declared go: true, but no Go function is registered for it", a.Name, r.Name)
+	}
+	id, err := fn(ctx, ActionCall{Resource: r.Name, Record: cur, Input: input.Fields, Tx: &Tx{s: s, tx: tx, inner: true}})
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = cur.ID
+	}
+	return tx.Get(ctx, r.Name, id, nil)
+}

@@ -1,0 +1,211 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// logicRun is the business logic of one write: what it evaluated and what it found.
+type logicRun struct {
+	res        *logic.Resource
+	reader     *txReader
+	vars       *logic.Vars
+	rec        *store.Record
+	violations []logic.Violation
+}
+
+// runLogic computes CEL defaults (create) and computed fields, checks required fields, then
+// the rules and the state machine; field problems join errs, rule problems the run.
+func (w *write) runLogic(ctx context.Context, op spec.Operation, rec, old *store.Record, in map[string]any, requireAll bool, errs *fieldErrors) (*logicRun, error) {
+	lr := w.s.logic.Resource(w.r.Name)
+	if lr == nil || !lr.HasLogic() {
+		if op != spec.OpDelete {
+			w.r.requireFields(rec, in, requireAll, errs, nil)
+		}
+		return nil, nil
+	}
+	run := &logicRun{res: lr, reader: &txReader{s: w.s, tx: w.tx}, rec: rec, vars: w.s.logicVars(ctx, w.r, rec, old, string(op))}
+	blocked := map[string]bool{}
+	for _, e := range *errs {
+		blocked[e.Field] = true
+	}
+	if op == spec.OpCreate || requireAll { // a create, or a PUT replacing the record: CEL defaults apply
+		absent := func(f string) bool { return !blocked[f] && rec.Values[w.r.index(w.r.Field(f))] == nil }
+		vals, err := lr.Defaults(ctx, run.reader, run.vars, absent, blocked)
+		if err := w.takeComputed(rec, vals, err, errs); err != nil {
+			return nil, err
+		}
+	}
+	if op != spec.OpDelete {
+		vals, err := lr.Compute(ctx, run.reader, run.vars, blocked)
+		if err := w.takeComputed(rec, vals, err, errs); err != nil {
+			return nil, err
+		}
+		w.r.requireFields(rec, in, requireAll, errs, blocked)
+	}
+	for _, e := range *errs {
+		blocked[e.Field] = true
+	}
+	viols, err := lr.CheckRules(ctx, run.reader, run.vars, op, func(f string) bool { return blocked[f] })
+	if err != nil {
+		return nil, err
+	}
+	system := isSystem(ctx) && PrincipalFrom(ctx) == nil
+	states, err := lr.CheckStates(ctx, run.reader, run.vars, op, system)
+	if err != nil {
+		return nil, err
+	}
+	run.violations = append(viols, states...)
+	return run, nil
+}
+
+// takeComputed stores values logic computed on rec (checked against the fields' own
+// constraints); an expression that could not be computed is an error on its field.
+func (w *write) takeComputed(rec *store.Record, vals map[string]any, err error, errs *fieldErrors) error {
+	var fe *logic.FieldError
+	switch {
+	case errors.As(err, &fe):
+		errs.add(fe.Field, "compute", "could not be computed: %v", fe.Err)
+		return nil
+	case err != nil:
+		return err
+	}
+	for name, v := range vals {
+		f := w.r.Field(name)
+		idx := w.r.index(f)
+		if v != nil {
+			if code, msg := w.r.rules[idx].check(f, v); code != "" {
+				errs.add(name, code, "%s (computed)", msg)
+				continue
+			}
+		}
+		rec.Values[idx] = v
+	}
+	return nil
+}
+
+// applyTyped sets values logic computed for this write (effects, action steps).
+func (w *write) applyTyped(rec *store.Record, errs *fieldErrors) {
+	vals := make(map[string]any, len(w.typed))
+	for k, v := range w.typed {
+		if w.r.Field(k) == nil {
+			errs.add(k, "unknown_field", "is not a field of %s", w.r.Name)
+			continue
+		}
+		vals[k] = v
+	}
+	_ = w.takeComputed(rec, vals, nil, errs)
+}
+
+// verdict turns field errors and violations into the answer: one 400 with every problem,
+// or — when only rules about stored state failed — a 409 with the first rule's code.
+func (w *write) verdict(errs fieldErrors, run *logicRun) error {
+	var conflicts []logic.Violation
+	if run != nil {
+		for _, v := range run.violations {
+			if v.Conflict {
+				conflicts = append(conflicts, v)
+				continue
+			}
+			errs = append(errs, violationErrors(v)...)
+		}
+	}
+	if len(errs) > 0 {
+		for _, c := range conflicts {
+			errs = append(errs, violationErrors(c)...)
+		}
+		w.r.sortErrors(errs)
+		return w.prefix(errs.err(CodeValidation, "the request has invalid fields"))
+	}
+	if len(conflicts) == 0 {
+		return nil
+	}
+	var fields fieldErrors
+	for _, c := range conflicts {
+		fields = append(fields, violationErrors(c)...)
+	}
+	first := conflicts[0]
+	detail := first.Message
+	if len(first.Fields) > 0 {
+		detail = first.Fields[0] + ": " + detail
+	}
+	return w.prefix(&Error{Code: Code(first.Code), Class: CodeConflict, Message: detail, Fields: fields})
+}
+
+func violationErrors(v logic.Violation) []FieldError {
+	if len(v.Fields) == 0 {
+		return []FieldError{{Field: "", Code: v.Code, Message: v.Message, Rule: v.Rule}}
+	}
+	out := make([]FieldError, 0, len(v.Fields))
+	for _, f := range v.Fields {
+		out = append(out, FieldError{Field: f, Code: v.Code, Message: v.Message, Rule: v.Rule})
+	}
+	return out
+}
+
+// prefix names the fields of a nested write's errors by their path (items[1].quantity).
+func (w *write) prefix(err error) error {
+	var e *Error
+	if w.path == "" || !errors.As(err, &e) {
+		return err
+	}
+	out := *e
+	out.Fields = make([]FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		f.Field = strings.TrimSuffix(w.path+f.Field, ".")
+		out.Fields[i] = f
+	}
+	if len(out.Fields) == 0 {
+		out.Fields = []FieldError{{Field: strings.TrimSuffix(w.path, "."), Code: string(e.Code), Message: e.Message}}
+	}
+	return &out
+}
+
+// effects applies the writes the resource's effects ask for, each through the pipeline of
+// its target (its constraints, rules and state machine) on this write's authority.
+func (w *write) effects(ctx context.Context, op spec.Operation, run *logicRun) error {
+	children := func(ctx context.Context, field string) ([]*logic.Record, error) {
+		return w.children(ctx, run.rec, field)
+	}
+	writes, err := run.res.Effects(ctx, run.reader, run.vars, op, children)
+	if err != nil {
+		return w.logicError(err)
+	}
+	for _, wr := range writes {
+		tw := &write{s: w.s, tx: w.tx, r: w.s.resources[wr.Resource], inner: true, typed: wr.Values, path: wr.Resource + "."}
+		if _, err := tw.update(AsSystem(ctx), wr.ID, nil, updateArgs{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// children reads the records of an inverse relation of rec, for effects with each.
+func (w *write) children(ctx context.Context, rec *store.Record, field string) ([]*logic.Record, error) {
+	f := w.r.Field(field)
+	child := w.s.resources[f.Relation.To]
+	recs, err := w.tx.ByField(ctx, child.Name, f.Relation.Inverse, []string{rec.ID}, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*logic.Record, len(recs))
+	for i, c := range recs {
+		out[i] = logicRecord(child, c)
+	}
+	return out, nil
+}
+
+// logicError reports an expression that could not be computed as a 409: the records it
+// reads are not in the state the logic expects.
+func (w *write) logicError(err error) error {
+	var ee *logic.EvalError
+	if errors.As(err, &ee) {
+		return w.prefix(&Error{Code: "logic_failed", Class: CodeConflict, Message: "an effect could not be computed: " + ee.Error(), Cause: err})
+	}
+	return err
+}

@@ -1,0 +1,203 @@
+package service
+
+import (
+	"context"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// write is one record write inside a transaction: the pipeline's steps for one resource.
+// Nested children, effects and action steps are writes too, in the same transaction.
+type write struct {
+	s    *Service
+	tx   *store.Exec
+	r    *resource
+	cond query.Cond // the row rule the principal's write must meet (nil: any record)
+	// inner marks a write made on another write's authority (a nested child, an effect, an
+	// action step): the resource's own access rule does not apply, its logic does.
+	inner bool
+	path  string          // prefix of error fields for nested children: "items[1]."
+	trust map[string]bool // relation fields set by the parent write (not checked again)
+	typed map[string]any  // values computed by logic (effects, steps), already typed
+}
+
+// create validates in and inserts the record, then its children, effects and rollups.
+func (w *write) create(ctx context.Context, in map[string]any, hash, id string) (*store.Record, error) {
+	r := w.r
+	children, in, errs := w.takeNested(in)
+	now := w.s.nowUTC()
+	rec := &store.Record{ID: w.s.newID(), CreatedAt: now, UpdatedAt: now, Version: 1, Values: r.defaults(now, PrincipalFrom(ctx))}
+	if id != "" {
+		ok := false
+		if rec.ID, ok = validID(id); !ok {
+			errs.add("id", "format", "must be a UUID")
+		}
+	}
+	w.s.checkWriteRoles(ctx, r, in, &errs)
+	r.apply(rec, in, &errs)
+	w.applyTyped(rec, &errs)
+	r.setPasswordHash(rec.Values, hash)
+	if err := w.s.checkRelations(ctx, w.tx, r, rec, w.given(in), w.trust, &errs); err != nil {
+		return nil, err
+	}
+	lv, err := w.runLogic(ctx, spec.OpCreate, rec, nil, in, true, &errs)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.verdict(errs, lv); err != nil {
+		return nil, err
+	}
+	if !w.inner && !r.allowsValues(w.cond, rec.Values, rec.ID) {
+		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
+	}
+	if err := w.s.before(ctx, r.Name, spec.OpCreate, rec); err != nil {
+		return nil, w.prefix(err)
+	}
+	if err := w.tx.Insert(ctx, r.Name, rec); err != nil {
+		return nil, err
+	}
+	if err := w.s.writeLinks(ctx, w.tx, r, rec, w.given(in)); err != nil {
+		return nil, err
+	}
+	return w.after(ctx, spec.OpCreate, rec, nil, lv, children)
+}
+
+// updateArgs say how an update changes its record.
+type updateArgs struct {
+	full      bool   // PUT: absent fields return to their defaults
+	hash      string // a new password hash
+	ifVersion int64
+}
+
+// update applies in (or typed values) to the record id.
+func (w *write) update(ctx context.Context, id string, in map[string]any, a updateArgs) (*store.Record, error) {
+	r := w.r
+	cur, err := w.tx.Get(ctx, r.Name, id, w.cond)
+	if err != nil {
+		return nil, err
+	}
+	if a.ifVersion > 0 && cur.Version != a.ifVersion {
+		return nil, store.ErrStale
+	}
+	if in, err = w.s.guardAccountUpdate(ctx, r, cur, in); err != nil {
+		return nil, err
+	}
+	old := &store.Record{ID: cur.ID, CreatedAt: cur.CreatedAt, UpdatedAt: cur.UpdatedAt, Version: cur.Version,
+		Values: append([]any(nil), cur.Values...)}
+	var errs fieldErrors
+	rec := w.s.updateValues(ctx, r, cur, in, a.full, &errs)
+	w.applyTyped(rec, &errs)
+	r.setPasswordHash(rec.Values, a.hash)
+	if err := w.s.checkRelations(ctx, w.tx, r, rec, w.given(in), w.trust, &errs); err != nil {
+		return nil, err
+	}
+	lv, err := w.runLogic(ctx, spec.OpUpdate, rec, old, in, a.full, &errs)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.verdict(errs, lv); err != nil {
+		return nil, err
+	}
+	if !w.inner && !r.allowsValues(w.cond, rec.Values, rec.ID) {
+		return nil, Errorf(CodeForbidden, "the access rule for update on %s does not allow this change", r.Name)
+	}
+	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {
+		return nil, w.prefix(err)
+	}
+	if err := w.tx.Update(ctx, r.Name, rec, rec.Version); err != nil {
+		return nil, err
+	}
+	if err := w.s.writeLinks(ctx, w.tx, r, rec, w.given(in)); err != nil {
+		return nil, err
+	}
+	return w.after(ctx, spec.OpUpdate, rec, old, lv, nil)
+}
+
+// delete removes the record id after its delete rules, then runs its effects and rollups.
+func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
+	r := w.r
+	old, err := w.tx.Get(ctx, r.Name, id, w.cond)
+	if err != nil {
+		return nil, err
+	}
+	var errs fieldErrors
+	lv, err := w.runLogic(ctx, spec.OpDelete, old, old, nil, false, &errs)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.verdict(errs, lv); err != nil {
+		return nil, err
+	}
+	if err := w.s.before(ctx, r.Name, spec.OpDelete, old); err != nil {
+		return nil, w.prefix(err)
+	}
+	if lv != nil { // effects with each: read the children before they are gone
+		if err := w.effects(ctx, spec.OpDelete, lv); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.tx.Delete(ctx, r.Name, id, ifVersion); err != nil {
+		return nil, err
+	}
+	return old, w.rollups(ctx, old, nil)
+}
+
+// after runs what follows the row write: nested children, effects, parents' rollups; the
+// record is read again when its own rollups changed.
+func (w *write) after(ctx context.Context, op spec.Operation, rec, old *store.Record, lv *logicRun, children map[string][]map[string]any) (*store.Record, error) {
+	if err := w.createChildren(ctx, rec, children); err != nil {
+		return nil, err
+	}
+	if lv != nil {
+		if err := w.effects(ctx, op, lv); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.rollups(ctx, rec, old); err != nil {
+		return nil, err
+	}
+	if len(children) == 0 && !w.r.hasRollups {
+		return rec, nil
+	}
+	return w.tx.Get(ctx, w.r.Name, rec.ID, nil)
+}
+
+// given is the input whose relation fields were sent (typed values count as sent).
+func (w *write) given(in map[string]any) map[string]any {
+	if len(w.typed) == 0 {
+		return in
+	}
+	out := make(map[string]any, len(in)+len(w.typed))
+	for k, v := range in {
+		out[k] = v
+	}
+	for k, v := range w.typed {
+		out[k] = v
+	}
+	return out
+}
+
+// updateValues computes the record after the write: PUT starts from defaults but keeps the
+// account's password hash and what only the system sets.
+func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Record, in map[string]any, full bool, errs *fieldErrors) *store.Record {
+	now := s.nowUTC()
+	if full {
+		p := PrincipalFrom(ctx)
+		fresh := r.defaults(now, p)
+		for i, f := range r.Fields {
+			_, given := in[f.Name]
+			keep := f.Readonly || (f.IsToMany() && !given) ||
+				(len(f.Write) > 0 && !isSystem(ctx) && s.rules != nil && !p.HasRole(f.Write...))
+			if keep {
+				fresh[i] = cur.Values[i]
+			}
+		}
+		cur.Values = fresh
+	}
+	cur.UpdatedAt = now
+	s.checkWriteRoles(ctx, r, in, errs)
+	r.apply(cur, in, errs)
+	return cur
+}

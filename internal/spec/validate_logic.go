@@ -1,0 +1,221 @@
+package spec
+
+import (
+	"slices"
+	"strings"
+)
+
+var codeRe = identRe
+
+// validateLogic checks what can be checked without CEL: names, fields, resources, states.
+// internal/logic type-checks the expressions themselves.
+func validateLogic(s *Spec, r *Resource, c *collector) {
+	for _, f := range r.Fields {
+		validateFieldLogic(s, r, f, c)
+	}
+	for _, rule := range r.Rules {
+		validateRule(r, rule, c)
+	}
+	for _, ef := range r.Effects {
+		validateEffect(s, r, ef, c)
+	}
+	seen := map[string]bool{}
+	for _, a := range r.Actions {
+		checkIdent(c, a.Pos, "action", a.Name)
+		if seen[a.Name] {
+			c.add(a.Pos, "action %s is declared twice", a.Name)
+		}
+		seen[a.Name] = true
+		validateAction(s, r, a, c)
+	}
+	if r.Retention > 0 && !r.SoftDelete {
+		c.add(r.Pos, "resource %s: retention is for soft_delete: true", r.Name)
+	}
+}
+
+func validateRule(r *Resource, rule *LogicRule, c *collector) {
+	for _, name := range rule.Fields {
+		if r.Field(name) == nil && !slices.Contains(SystemFields, name) {
+			c.add(rule.Pos, "rule %s: fields: %q is not a field of %s%s", rule.Name, name, r.Name, suggest(name, fieldNames(r)))
+		}
+	}
+	if rule.Code != "" && !codeRe.MatchString(rule.Code) {
+		c.add(rule.Pos, "rule %s: code %q must be lowercase letters, digits and _ (it is a stable error code)", rule.Name, rule.Code)
+	}
+	if rule.Conflict && rule.Code == "" {
+		c.add(rule.Pos, "rule %s: conflict: true needs code: (the 409's error code, e.g. insufficient_stock)", rule.Name)
+	}
+	for _, smp := range rule.ViolatedBy {
+		f := r.Field(smp.Field)
+		switch {
+		case f == nil:
+			c.add(rule.Pos, "rule %s: violated_by: %q is not a field of %s%s", rule.Name, smp.Field, r.Name, suggest(smp.Field, fieldNames(r)))
+		case f.Readonly || f.IsInverse() || f.Relation != nil || f.Type == TypeJSON:
+			c.add(rule.Pos, "rule %s: violated_by: %s must be a plain field a client writes", rule.Name, smp.Field)
+		default:
+			probe := *f
+			probe.Example = &smp.Value
+			validateExample(&probe, c)
+		}
+	}
+}
+
+func validateEffect(s *Spec, r *Resource, ef *Effect, c *collector) {
+	if ef.Each != "" {
+		if f := r.Field(ef.Each); f == nil || !f.IsInverse() {
+			c.add(ef.Pos, "effect %s: each: %q must be an inverse relation of %s", ef.Name, ef.Each, r.Name)
+		}
+	}
+	target := s.Resource(ef.Update)
+	if target == nil {
+		c.add(ef.Pos, "effect %s: update: %q is not a resource", ef.Name, ef.Update)
+		return
+	}
+	checkAssignments(target, ef.Set, "effect "+ef.Name, c)
+}
+
+// checkAssignments checks that each assigned field is a stored field the write may set.
+func checkAssignments(r *Resource, set []Assignment, what string, c *collector) {
+	for _, a := range set {
+		f := r.Field(a.Field)
+		switch {
+		case f == nil:
+			c.add(a.Pos, "%s: %q is not a field of %s%s", what, a.Field, r.Name, suggest(a.Field, fieldNames(r)))
+		case f.IsInverse() || f.Derived() || f.Name == FieldPasswordHash:
+			c.add(a.Pos, "%s: %s.%s cannot be set (inverse, computed or system field)", what, r.Name, a.Field)
+		}
+	}
+}
+
+func validateAction(s *Spec, r *Resource, a *RecordAction, c *collector) {
+	if a.Access != nil && !a.Access.Public && s.Auth == nil {
+		c.add(a.Access.Pos, "action %s: roles and expressions need an auth block with accounts", a.Name)
+	}
+	if a.Access != nil {
+		for _, role := range a.Access.Roles {
+			if !slices.Contains(s.Roles, role) {
+				c.add(a.Access.Pos, "action %s: access: %q is not one of the roles", a.Name, role)
+			}
+		}
+	}
+	for _, f := range a.Input {
+		checkIdent(c, f.Pos, "input field", f.Name)
+		if f.Type == TypeRelation && f.Relation != nil && f.Relation.Kind != RelToOne {
+			c.add(f.Pos, "action %s: input %s: only to-one relations can be inputs", a.Name, f.Name)
+			continue
+		}
+		validateField(s, r, f, c)
+	}
+	for _, st := range a.Steps {
+		validateStep(s, r, a, st, c)
+	}
+}
+
+func validateStep(s *Spec, r *Resource, a *RecordAction, st *Step, c *collector) {
+	what := "action " + a.Name
+	switch {
+	case len(st.Set) > 0:
+		checkAssignments(r, st.Set, what, c)
+	case st.Create != "":
+		if t := s.Resource(st.Create); t == nil {
+			c.add(st.Pos, "%s: create: %q is not a resource", what, st.Create)
+		} else {
+			checkAssignments(t, st.Values, what, c)
+		}
+	case st.Update != "" || st.Delete != "":
+		name := st.Update + st.Delete
+		t := s.Resource(name)
+		if t == nil {
+			c.add(st.Pos, "%s: %q is not a resource", what, name)
+			return
+		}
+		if !st.ID.Set() {
+			c.add(st.Pos, "%s: update: and delete: need id: <CEL>", what)
+		}
+		checkAssignments(t, st.Values, what, c)
+	case st.Assert.Set():
+		if st.Code == "" || !codeRe.MatchString(st.Code) {
+			c.add(st.Pos, "%s: assert: needs code: (the 409's error code, lowercase letters, digits and _)", what)
+		}
+	}
+}
+
+func validateFieldLogic(s *Spec, r *Resource, f *Field, c *collector) {
+	switch {
+	case f.Compute.Set() && (f.HasDefault || f.DefaultExpr.Set() || f.Rollup != nil):
+		c.add(f.Pos, "field %s: compute: replaces default, default_expr and rollup", f.Name)
+	case f.DefaultExpr.Set() && f.HasDefault:
+		c.add(f.Pos, "field %s: give default: or default_expr:, not both", f.Name)
+	}
+	if (f.Derived() || f.DefaultExpr.Set()) && !f.Stored() {
+		c.add(f.Pos, "field %s: only stored fields can be computed or defaulted by CEL", f.Name)
+	}
+	if f.Derived() {
+		f.Readonly = true // clients never write what the server computes
+	}
+	if f.Rollup != nil {
+		validateRollup(s, r, f, c)
+	}
+	if len(f.Transitions) > 0 || len(f.Initial) > 0 {
+		validateStates(s, f, c)
+	}
+	if f.Nested && !f.IsInverse() {
+		c.add(f.Pos, "field %s: nested: true is for inverse relations (children created with their parent)", f.Name)
+	}
+}
+
+func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
+	ru := f.Rollup
+	if !slices.Contains([]FieldType{TypeInteger, TypeNumber, TypeDecimal}, f.Type) {
+		c.add(f.Pos, "field %s: a rollup field must be integer, number or decimal", f.Name)
+	}
+	of := r.Field(ru.Of)
+	if of == nil || !of.IsInverse() {
+		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse relation of %s", f.Name, ru.Of, r.Name)
+		return
+	}
+	if ru.Func == "count" {
+		return
+	}
+	child := s.Resource(of.Relation.To)
+	cf := child.Field(ru.Field)
+	if cf == nil || !slices.Contains([]FieldType{TypeInteger, TypeNumber, TypeDecimal}, cf.Type) || !cf.Stored() {
+		c.add(ru.Pos, "field %s: rollup %s: %q must be a number field of %s", f.Name, ru.Func, ru.Field, child.Name)
+	}
+}
+
+func validateStates(s *Spec, f *Field, c *collector) {
+	if f.Type != TypeEnum {
+		c.add(f.Pos, "field %s: transitions and initial are for enum fields", f.Name)
+		return
+	}
+	check := func(pos Pos, v, what string) {
+		if !slices.Contains(f.Values, v) {
+			c.add(pos, "field %s: %s %q is not one of its values (%s)", f.Name, what, v, strings.Join(f.Values, ", "))
+		}
+	}
+	for _, v := range f.Initial {
+		check(f.Pos, v, "initial state")
+	}
+	for _, t := range f.Transitions {
+		for _, from := range t.From {
+			if from != "*" {
+				check(t.Pos, from, "from")
+			}
+		}
+		check(t.Pos, t.To, "to")
+		for _, role := range t.Roles {
+			if !slices.Contains(s.Roles, role) {
+				c.add(t.Pos, "field %s: transition roles: %q is not one of the roles", f.Name, role)
+			}
+		}
+	}
+}
+
+func fieldNames(r *Resource) []string {
+	out := make([]string, 0, len(r.Fields))
+	for _, f := range r.Fields {
+		out = append(out, f.Name)
+	}
+	return out
+}
