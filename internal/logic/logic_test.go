@@ -70,7 +70,9 @@ func (f *fakeReader) Lock(_ context.Context, res, id string) error {
 func (f *fakeReader) Count(_ context.Context, res string, where query.Cond) (int64, error) {
 	return f.counts[res], nil
 }
-func (f *fakeReader) Get(_ context.Context, res, id string) (*Record, error) { return f.records[id], nil }
+func (f *fakeReader) Get(_ context.Context, res, id string) (*Record, error) {
+	return f.records[id], nil
+}
 func (f *fakeReader) Aggregate(context.Context, string, string, string, query.Cond) (any, error) {
 	return nil, nil
 }

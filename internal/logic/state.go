@@ -88,11 +88,13 @@ func (st *evalState) fail(err error) ref.Val {
 // stateVal hands the evaluation state to the state-bound functions as a CEL value.
 type stateVal struct{ st *evalState }
 
-func (s stateVal) ConvertToNative(reflect.Type) (any, error) { return nil, fmt.Errorf("internal value") }
-func (s stateVal) ConvertToType(ref.Type) ref.Val              { return types.NewErr("internal value") }
-func (s stateVal) Equal(ref.Val) ref.Val                       { return types.False }
-func (s stateVal) Type() ref.Type                              { return types.NewOpaqueType("kiln.state") }
-func (s stateVal) Value() any                                  { return s }
+func (s stateVal) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("internal value")
+}
+func (s stateVal) ConvertToType(ref.Type) ref.Val { return types.NewErr("internal value") }
+func (s stateVal) Equal(ref.Val) ref.Val          { return types.False }
+func (s stateVal) Type() ref.Type                 { return types.NewOpaqueType("kiln.state") }
+func (s stateVal) Value() any                     { return s }
 
 func stateOf(v ref.Val) (*evalState, bool) {
 	s, ok := v.(stateVal)

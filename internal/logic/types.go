@@ -58,7 +58,9 @@ func newProvider(s *spec.Spec) (*provider, error) {
 	return p, nil
 }
 
-func inputType(resource, action string) string { return typePrefix + resource + "." + action + ".input" }
+func inputType(resource, action string) string {
+	return typePrefix + resource + "." + action + ".input"
+}
 
 func (o *objType) add(name string, t *types.Type) {
 	o.names = append(o.names, name)

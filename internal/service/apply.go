@@ -123,4 +123,3 @@ func hasField(errs fieldErrors, name string) bool {
 	}
 	return false
 }
-

@@ -27,7 +27,7 @@ const (
 	CodeTimeout         Code = "query_timeout"
 	// CodeInvalidTransition is a state change the state machine refuses (a conflict).
 	CodeInvalidTransition Code = "invalid_transition"
-	CodeInternal        Code = "internal"
+	CodeInternal          Code = "internal"
 	// CodeUnavailable is a database outage: the request may be retried after RetryAfter.
 	CodeUnavailable Code = "unavailable"
 )

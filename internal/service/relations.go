@@ -72,4 +72,3 @@ func (s *Service) writeLinks(ctx context.Context, tx *store.Exec, r *resource, r
 	}
 	return nil
 }
-

@@ -263,15 +263,15 @@ type Field struct {
 	HasDefault bool
 	// Example is a valid value documents and derived tests use instead of a made-up one, e.g.
 	// a stock large enough for the derived orders to pass the in-stock rule.
-	Example *string
-	Min, Max   *string // exact decimal text so decimals keep their precision
-	MinLength  *int
-	MaxLength  *int
-	Pattern    string
-	Values     []string // enum values
-	Precision  int      // decimal digits in all
-	Scale      int      // decimal digits after the point
-	Relation   *Relation
+	Example   *string
+	Min, Max  *string // exact decimal text so decimals keep their precision
+	MinLength *int
+	MaxLength *int
+	Pattern   string
+	Values    []string // enum values
+	Precision int      // decimal digits in all
+	Scale     int      // decimal digits after the point
+	Relation  *Relation
 	// Write lists the roles that may set the field; empty means anyone allowed to write the record.
 	Write []string
 	// AllowHidden lets a relation point at records the writer may not view; by default such
