@@ -126,8 +126,9 @@ func TestShopStateMachineAndCancelAction(t *testing.T) {
 		require.Equal(t, "cancelled", cancelled.body["status"])
 		require.Equal(t, "10", b.stock(a), "cancel restores the stock")
 		again := b.do("POST", "/api/orders/"+id+"/cancel", nil, ann...)
-		require.Equal(t, http.StatusOK, again.status, "cancelling again changes nothing")
-		require.Equal(t, "10", b.stock(a), "and restocks nothing")
+		require.Equal(t, http.StatusConflict, again.status, "an action is a move: a cancelled order cannot be cancelled again")
+		require.Equal(t, "invalid_transition", again.body["error"])
+		require.Equal(t, "10", b.stock(a), "and nothing is restocked twice")
 
 		staff := bearer(b.token("staff"))
 		second := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, ann...)

@@ -91,6 +91,7 @@ type App struct {
 	closers  []func() error
 	oidc     *auth.OIDC
 	redis    *redisguard.Guard // nil without redis.url
+	idem     *idempotency.Store
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -168,9 +169,9 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var err error
+	a.idem = idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc,
-		Idempotency: idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem})
 	return err
 }
 
@@ -206,7 +207,14 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 func (a *App) Handler() http.Handler { return a.server.Handler() }
 
 // Serve serves on ln until ctx ends, then drains in-flight requests.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.server.Serve(ctx, ln) }
+// Expired Idempotency-Key answers are swept while it serves.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	sweepCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); a.sweep(sweepCtx) }()
+	defer func() { stop(); <-done }()
+	return a.server.Serve(ctx, ln)
+}
 
 // Run listens on addr and serves until ctx ends.
 func (a *App) Run(ctx context.Context, addr string) error {

@@ -1,0 +1,125 @@
+package kiln_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
+)
+
+// An order retried with the same Idempotency-Key and body gets the same answer and is placed
+// once; the key with another body is 422; keys belong to their principal; a refusal is
+// replayed too, without writing.
+func TestIdempotencyKeyPlacesAnOrderOnce(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("A", "2.50", 10)
+		ann, bob := bearer(b.token("customer")), bearer(b.token("customer"))
+		body := map[string]any{"items": []any{item(a, 2)}}
+		orders := b.count("orders")
+
+		first := b.do("POST", "/api/orders", body, append(ann, "Idempotency-Key", "order-1")...)
+		require.Equal(t, http.StatusCreated, first.status, string(first.raw))
+		retry := b.do("POST", "/api/orders", body, append(ann, "Idempotency-Key", "order-1")...)
+		require.Equal(t, http.StatusCreated, retry.status)
+		require.Equal(t, "true", retry.header.Get("Idempotent-Replayed"))
+		require.Equal(t, first.body["id"], retry.body["id"])
+		require.Equal(t, first.header.Get("Location"), retry.header.Get("Location"))
+		require.Equal(t, orders+1, b.count("orders"), "one order")
+		require.Equal(t, "8", b.stock(a), "stock taken once")
+
+		other := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 3)}}, append(ann, "Idempotency-Key", "order-1")...)
+		require.Equal(t, http.StatusUnprocessableEntity, other.status)
+		require.Equal(t, "idempotency_key_reused", other.body["error"])
+
+		mine := b.do("POST", "/api/orders", body, append(bob, "Idempotency-Key", "order-1")...)
+		require.Equal(t, http.StatusCreated, mine.status, "another principal's key is another key")
+		require.NotEqual(t, first.body["id"], mine.body["id"])
+
+		over := map[string]any{"items": []any{item(a, 50)}}
+		refused := b.do("POST", "/api/orders", over, append(ann, "Idempotency-Key", "too-many")...)
+		require.Equal(t, http.StatusConflict, refused.status)
+		stockBefore := b.stock(a)
+		again := b.do("POST", "/api/orders", over, append(ann, "Idempotency-Key", "too-many")...)
+		require.Equal(t, http.StatusConflict, again.status)
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"), "the refusal is the stored answer")
+		require.Equal(t, stockBefore, b.stock(a))
+
+		bad := b.do("POST", "/api/orders", body, append(ann, "Idempotency-Key", strings.Repeat("k", 256))...)
+		require.Equal(t, http.StatusBadRequest, bad.status)
+		require.Equal(t, "malformed_request", bad.body["error"])
+	})
+}
+
+// PATCH and actions accept keys too: a replayed cancel does not run the action again (a
+// second real cancel would be a 409).
+func TestIdempotencyKeyOnPatchAndActions(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("A", "1", 5)
+		ann := bearer(b.token("customer"))
+		order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, ann...)
+		id := order.body["id"].(string)
+		for range 2 {
+			res := b.do("POST", "/api/orders/"+id+"/cancel", nil, append(ann, "Idempotency-Key", "cancel-"+id)...)
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+			require.Equal(t, "cancelled", res.body["status"])
+		}
+		require.Equal(t, "5", b.stock(a), "restocked once")
+		staff := bearer(b.token("staff"))
+		for range 2 {
+			res := b.do("PATCH", "/api/products/"+a, map[string]any{"stock": 9}, append(staff, "Idempotency-Key", "restock")...)
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		}
+		require.Equal(t, "9", b.stock(a))
+	})
+}
+
+// While the app serves, answers older than server.idempotency_ttl are swept: the key then
+// runs as new.
+func TestExpiredIdempotencyKeysAreSwept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("examples", "shop", "kiln.yaml"))
+	require.NoError(t, err)
+	specPath := filepath.Join(dir, "kiln.yaml")
+	shop := strings.Replace(string(src), "server:\n", "server:\n  idempotency_ttl: 1s\n", 1)
+	require.NotEqual(t, string(src), shop, "the shop spec has a server block")
+	require.NoError(t, os.WriteFile(specPath, []byte(shop), 0o644))
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-served; _ = app.Close() })
+
+	b := &testBundle{app: app, t: t, dataDir: dir, srv: &httptest.Server{URL: "http://" + ln.Addr().String()}}
+	tok := bearer(b.token("customer"))
+	first := b.do("POST", "/api/tags", map[string]any{"name": "swept"}, append(tok, "Idempotency-Key", "k")...)
+	require.Equal(t, http.StatusForbidden, first.status, "customers may not create tags: the refusal is stored")
+	require.Equal(t, "true", b.do("POST", "/api/tags", map[string]any{"name": "swept"}, append(tok, "Idempotency-Key", "k")...).header.Get("Idempotent-Replayed"))
+	require.Eventually(t, func() bool {
+		rows, err := app.Store.Reader().QueryRaw(context.Background(), "SELECT 1 FROM kiln_idempotency")
+		if err != nil {
+			return false
+		}
+		defer rows.Close()
+		return !rows.Next()
+	}, 10*time.Second, 100*time.Millisecond, "the sweep deletes the expired answer")
+	again := b.do("POST", "/api/tags", map[string]any{"name": "swept"}, append(tok, "Idempotency-Key", "k")...)
+	require.Empty(t, again.header.Get("Idempotent-Replayed"), "runs as a new request")
+}

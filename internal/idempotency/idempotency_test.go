@@ -1,0 +1,106 @@
+package idempotency_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/migrate"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+const tinySpec = "resources:\n  notes:\n    fields:\n      text: string\n"
+
+// clock is a settable time source.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func open(t *testing.T, dialect string, c *clock) *idempotency.Store {
+	t.Helper()
+	s, err := spec.Parse("kiln.yaml", []byte(tinySpec), spec.ParseOpts{})
+	require.NoError(t, err)
+	cfg := store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}
+	if dialect == "postgres" {
+		cfg = store.Config{URL: testdb.PostgresURL(t)}
+	}
+	st, err := store.Open(context.Background(), cfg, s)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, migrate.New(migrate.Config{Dir: t.TempDir()}, st).Dev(context.Background(), migrate.FromSpec(s), false, nil))
+	return idempotency.New(idempotency.Config{TTL: time.Hour, Abandoned: time.Minute, Now: c.Now}, st)
+}
+
+func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d)
+		})
+	}
+}
+
+// A key runs once: a second Begin while it runs is in progress, another request with it is
+// a mismatch, and once finished its answer is replayed — until it expires and is cleaned up.
+func TestKeyLifecycle(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		s := open(t, dialect, c)
+		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
+
+		answer, err := s.Begin(ctx, "user:1", "k1", fp)
+		require.NoError(t, err)
+		require.Nil(t, answer, "the first request runs")
+		_, err = s.Begin(ctx, "user:1", "k1", fp)
+		require.ErrorIs(t, err, idempotency.ErrInProgress)
+		_, err = s.Begin(ctx, "user:1", "k1", idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"b"}`)))
+		require.ErrorIs(t, err, idempotency.ErrMismatch)
+		other, err := s.Begin(ctx, "user:2", "k1", fp)
+		require.NoError(t, err)
+		require.Nil(t, other, "keys are scoped to the principal")
+
+		want := idempotency.Answer{Status: 201, Headers: map[string]string{"Location": "/api/notes/x"}, Body: []byte(`{"id":"x"}`)}
+		require.NoError(t, s.FinishAlone(ctx, "user:1", "k1", want))
+		got, err := s.Begin(ctx, "user:1", "k1", fp)
+		require.NoError(t, err)
+		require.Equal(t, &want, got)
+
+		c.now = c.now.Add(2 * time.Hour)
+		n, err := s.Cleanup(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, n, "both keys expired")
+		again, err := s.Begin(ctx, "user:1", "k1", fp)
+		require.NoError(t, err)
+		require.Nil(t, again, "an expired key runs again")
+	})
+}
+
+// A request that crashed while holding its key does not block it for ever; Release frees it
+// at once.
+func TestAbandonedAndReleasedKeysRunAgain(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		s := open(t, dialect, c)
+		fp := idempotency.Fingerprint("PATCH", "/api/notes/1", nil)
+		_, err := s.Begin(ctx, "anon", "k", fp)
+		require.NoError(t, err)
+		c.now = c.now.Add(2 * time.Minute)
+		answer, err := s.Begin(ctx, "anon", "k", fp)
+		require.NoError(t, err)
+		require.Nil(t, answer, "taken over after Abandoned")
+		require.NoError(t, s.Release(ctx, "anon", "k"))
+		answer, err = s.Begin(ctx, "anon", "k", fp)
+		require.NoError(t, err)
+		require.Nil(t, answer)
+	})
+}
