@@ -32,6 +32,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 		paths[base+"/{id}"] = secure(s, r, itemPaths(r, n))
 		actionPaths(s, r, n, paths)
 	}
+	batchPath(s, paths)
 	if s.Auth != nil {
 		addAuth(s, paths, schemas)
 	}

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -143,4 +144,27 @@ func actionDescription(a *spec.RecordAction) string {
 func idempotencyKey() obj {
 	return obj{"name": "Idempotency-Key", "in": "header", "required": false, "schema": obj{"type": "string", "maxLength": 255},
 		"description": "Retry safely: the same key and body get the stored answer (Idempotent-Replayed: true); another body with the key is 422 idempotency_key_reused; while the first request runs, 409 idempotency_in_progress."}
+}
+
+// batchPath documents POST {base}/batch.
+func batchPath(s *spec.Spec, paths obj) {
+	opSchema := obj{"type": "object", "required": []string{"method", "path"}, "additionalProperties": false, "properties": obj{
+		"method": obj{"type": "string", "enum": []string{"POST", "PATCH", "DELETE"}},
+		"path":   obj{"type": "string", "description": "A resource path; {N.field} is replaced by the result of operation N.", "examples": []string{s.Server.BasePath + "/orders/{0.id}"}},
+		"body":   obj{"type": "object", "description": `The write's body; a value {"$ref": "N.field"} is replaced by the result of operation N.`},
+	}}
+	result := obj{"type": "object", "required": []string{"status", "resource"}, "properties": obj{
+		"status": obj{"type": "integer"}, "resource": obj{"type": "string"}, "record": obj{"type": "object"},
+		"id": obj{"type": "string", "description": "The deleted record's id"}}}
+	op := obj{"operationId": "batch", "tags": []string{"batch"}, "summary": "Several writes in one transaction",
+		"description": fmt.Sprintf("Up to %d creates, updates and deletes, all or nothing; each is validated and authorized as if sent alone. A failing operation is named in the problem (operations[N].body.field).", s.Server.BatchMax),
+		"parameters":  []obj{idempotencyKey()},
+		"requestBody": jsonBody(obj{"type": "object", "required": []string{"operations"}, "additionalProperties": false, "properties": obj{
+			"operations": obj{"type": "array", "minItems": 1, "maxItems": s.Server.BatchMax, "items": opSchema}}}),
+		"responses": obj{"200": jsonResponse("A result per operation", obj{"type": "object", "properties": obj{"results": obj{"type": "array", "items": result}}}),
+			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}}
+	if s.Auth != nil {
+		op["security"] = []obj{{"bearerAuth": []string{}}, {}}
+	}
+	paths[s.Server.BasePath+"/batch"] = obj{"post": op}
 }

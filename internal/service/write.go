@@ -141,6 +141,9 @@ func (s *Service) committed(ctx context.Context, r *resource, op spec.Operation,
 
 // writeError maps store errors onto client errors; anything else stays internal.
 func (s *Service) writeError(r *resource, err error) error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	var ce *store.ConstraintError
 	switch {

@@ -22,7 +22,7 @@ var reservedFields = []string{
 	"if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
 }
 
-var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz"}
+var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz", "batch"}
 
 var validTypes = []FieldType{TypeString, TypeText, TypeInteger, TypeNumber, TypeDecimal, TypeBoolean,
 	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation}

@@ -76,6 +76,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
 		}
 	}
+	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.idempotent(h.batch)))
+	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {

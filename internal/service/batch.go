@@ -1,0 +1,97 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// BatchOp is one write of a batch: a create (no ID), an update (PATCH semantics) or a delete.
+type BatchOp struct {
+	Op       spec.Operation
+	Resource string
+	ID       string
+	In       map[string]any
+}
+
+// BatchResult is what one operation of a batch did: the record it wrote (the deleted record
+// for a delete).
+type BatchResult struct {
+	Op       spec.Operation
+	Resource string
+	Record   *store.Record
+}
+
+// BatchError is the failure of one operation of a batch (everything was rolled back).
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("operation %d: %v", e.Index, e.Err) }
+
+// Unwrap exposes the operation's error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// Batch runs n operations in one transaction, all or nothing. next builds operation i from
+// the results so far (later operations refer to earlier records); each operation is
+// authorized for the principal as if it came alone and runs the whole write pipeline.
+// remember, when set, runs in the transaction with every result, before the commit.
+func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []BatchResult) (BatchOp, error),
+	remember func(ctx context.Context, tx *store.Exec, done []BatchResult) error) ([]BatchResult, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var done []BatchResult
+	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		done = done[:0]
+		t := &Tx{s: s, tx: tx}
+		for i := range n {
+			op, err := next(i, done)
+			if err != nil {
+				return &BatchError{Index: i, Err: err}
+			}
+			rec, err := t.run(ctx, op)
+			if err != nil {
+				return &BatchError{Index: i, Err: err}
+			}
+			done = append(done, BatchResult{Op: op.Op, Resource: op.Resource, Record: rec})
+		}
+		if remember == nil {
+			return nil
+		}
+		return remember(ctx, tx, done)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range done {
+		s.committed(ctx, s.resources[d.Resource], d.Op, d.Record)
+	}
+	return done, nil
+}
+
+// run performs one batch operation.
+func (t *Tx) run(ctx context.Context, op BatchOp) (*store.Record, error) {
+	if op.Op == spec.OpCreate {
+		return t.Create(ctx, op.Resource, op.In)
+	}
+	r, err := t.s.resource(op.Resource)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := validID(op.ID)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	if op.Op == spec.OpUpdate {
+		return t.Update(ctx, op.Resource, id, op.In)
+	}
+	w, err := t.write(ctx, op.Resource, spec.ActionDelete)
+	if err != nil {
+		return nil, err
+	}
+	old, err := w.delete(ctx, id, 0)
+	return old, t.s.writeError(w.r, err)
+}
