@@ -78,7 +78,9 @@ func (h *Handler) batchOps(in map[string]any) ([]batchOp, error) {
 
 func parseBatchOp(raw any, at string) (batchOp, []service.FieldError) {
 	var errs []service.FieldError
-	bad := func(f, code, msg string) { errs = append(errs, service.FieldError{Field: at + f, Code: code, Message: msg}) }
+	bad := func(f, code, msg string) {
+		errs = append(errs, service.FieldError{Field: at + f, Code: code, Message: msg})
+	}
 	m, ok := raw.(map[string]any)
 	if !ok {
 		bad("", "type", "must be an object with method, path and body")
