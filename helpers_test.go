@@ -74,8 +74,12 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 // account creates an account with a role (as the system) and returns its id.
 func (b *testBundle) account(role string) string {
 	b.t.Helper()
-	rec, err := b.app.Service.Create(service.AsSystem(context.Background()), "users", map[string]any{
-		"email": role + "-" + uuid.NewString()[:8] + "@example.com", "role": role}, service.WriteOpts{})
+	in := map[string]any{"email": role + "-" + uuid.NewString()[:8] + "@example.com", "role": role}
+	account := b.app.Spec.Resource(b.app.Spec.Auth.Account)
+	if f := account.Field("name"); f != nil && f.Required {
+		in["name"] = "Test " + role
+	}
+	rec, err := b.app.Service.Create(service.AsSystem(context.Background()), account.Name, in, service.WriteOpts{})
 	require.NoError(b.t, err)
 	return rec.ID
 }

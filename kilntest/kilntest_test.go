@@ -47,3 +47,4 @@ test_cases:
         - Tag with name "go-{unique}" exists
 `)
 }
+

@@ -199,3 +199,22 @@ func loginRole(t *testing.T, specPath, data, email, password string) string {
 	require.NoError(t, err)
 	return p.Role
 }
+
+// Rules that name an unknown resource, field or function, or have the wrong type, fail
+// validation at their file:line:col.
+func TestSpecValidatePlacesBadRules(t *testing.T) {
+	base := "resources:\n  items:\n    fields:\n      qty: integer\n      note: string\n    rules:\n"
+	for _, c := range []struct{ rule, want string }{
+		{`      - {name: a, check: "count('itemz', 'qty > 1') < 5"}`, `:7:26: rule a: count('itemz', …): "itemz" is not a resource`},
+		{`      - {name: b, check: "record.qtty > 1"}`, `:7:26: rule b: at 1:7: undefined field 'qtty'`},
+		{`      - {name: c, check: "record.qty + 1"}`, `:7:26: rule c: must be of type bool, not int`},
+		{`      - {name: d, check: "nosuch(record.qty)"}`, `:7:26: rule d: at 1:7: undeclared reference to 'nosuch'`},
+		{`      - {name: e, check: "count('items', 'nope == 1') < 5"}`, `:7:26: rule e: count('items', …): filter "nope == 1": at 1:1: undeclared reference to 'nope' (did you mean 'note'?)`},
+	} {
+		path := filepath.Join(t.TempDir(), "kiln.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(base+c.rule+"\n"), 0o644))
+		_, err := run(t, "spec", "validate", "--spec", path)
+		require.Error(t, err, c.rule)
+		require.Contains(t, err.Error(), path+c.want, c.rule)
+	}
+}

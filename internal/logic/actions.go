@@ -17,6 +17,7 @@ type step struct {
 	values []*assign // create and update
 	id     *program
 	assert *program
+	when   *program // nil: always
 }
 
 func (c *compiler) steps(r *spec.Resource, a *spec.RecordAction) []*step {
@@ -28,6 +29,9 @@ func (c *compiler) steps(r *spec.Resource, a *spec.RecordAction) []*step {
 	what := "action " + a.Name
 	for _, st := range a.Steps {
 		s := &step{spec: st}
+		if st.When.Set() {
+			s.when = c.program(sc, st.When, cel.BoolType, what+" when")
+		}
 		switch {
 		case len(st.Set) > 0:
 			s.set = c.assignments(sc, r, st.Set, what+" set")
@@ -56,6 +60,7 @@ const (
 	StepUpdate
 	StepDelete
 	StepAssert
+	StepSkip // its when: did not hold
 )
 
 // StepResult is one computed step, for the caller to apply through the write pipeline.
@@ -75,6 +80,12 @@ func (r *Resource) Steps(action string) int { return len(r.actions[action]) }
 // before it).
 func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action string, i int) (StepResult, error) {
 	s := r.actions[action][i]
+	if s.when != nil {
+		ok, err := s.when.holds(ctx, reader, vars)
+		if err != nil || !ok {
+			return StepResult{Kind: StepSkip}, err
+		}
+	}
 	switch {
 	case s.set != nil:
 		values, err := evalAssignments(ctx, reader, vars, s.set)

@@ -94,6 +94,9 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 
 // applyStep applies one computed step; the action's record comes back as it now stands.
 func (s *Service) applyStep(ctx context.Context, tx *store.Exec, r *resource, cur *store.Record, st logic.StepResult) (*store.Record, error) {
+	if st.Kind == logic.StepSkip {
+		return cur, nil
+	}
 	if st.Kind == logic.StepAssert {
 		if v := st.Violation; v != nil {
 			return nil, &Error{Code: Code(v.Code), Class: CodeConflict, Message: v.Message}

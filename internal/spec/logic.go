@@ -119,6 +119,8 @@ type Step struct {
 	Assert  Expr
 	Code    string
 	Message string
+	// When, if set, runs the step only when it holds (e.g. a fine only for a late return).
+	When Expr
 }
 
 // Applies reports whether ops (empty: create and update) include op.

@@ -10,7 +10,7 @@ var (
 	ruleKeys       = []string{"name", "check", "message", "fields", "code", "conflict", "on", "violated_by"}
 	effectKeys     = []string{"name", "on", "when", "each", "update", "id", "set"}
 	actionKeys     = []string{"access", "input", "steps", "go"}
-	stepKeys       = []string{"set", "create", "values", "update", "delete", "id", "assert", "code", "message"}
+	stepKeys       = []string{"set", "create", "values", "update", "delete", "id", "assert", "code", "message", "when"}
 	transitionKeys = []string{"from", "to", "roles", "when"}
 	rollupFuncs    = []string{"sum", "count", "min", "max"}
 	operations     = []string{string(OpCreate), string(OpUpdate), string(OpDelete)}
@@ -171,6 +171,8 @@ func (w *walker) step(n ast.Node) *Step {
 			st.Code = w.str(e.value, what)
 		case "message":
 			st.Message = w.str(e.value, what)
+		case "when":
+			st.When = w.expr(e.value, what)
 		}
 	}
 	if kinds != 1 {
