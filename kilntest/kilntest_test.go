@@ -47,4 +47,3 @@ test_cases:
         - Tag with name "go-{unique}" exists
 `)
 }
-
