@@ -57,6 +57,8 @@ type Config struct {
 	// NoRateLimits turns the spec's rate limits off: `kiln test` sends many requests from one
 	// address to a backend it started itself.
 	NoRateLimits bool
+	// Extensions are a Go program's hooks, Go actions and routes (nil: none).
+	Extensions *Extensions
 }
 
 func (c Config) withDefaults() Config {
@@ -168,10 +170,20 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
-	var err error
 	a.idem = idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)
+	return a.newServer(cfg)
+}
+
+// newServer builds the HTTP server; a custom route that clashes with the spec's routes or
+// does not parse is an error, not a panic.
+func (a *App) newServer(cfg Config) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // net/http panics on such a pattern
+			err = fmt.Errorf("custom route: %v", p)
+		}
+	}()
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger)})
 	return err
 }
 

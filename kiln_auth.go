@@ -28,10 +28,16 @@ var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is 
 // build wires the service and, when the spec has an auth block, the account machinery.
 func (a *App) build(ctx context.Context, cfg Config) error {
 	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger}
+	if cfg.Extensions != nil {
+		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
+	}
 	if a.Spec.Auth == nil {
 		svc, err := service.New(scfg, a.Store)
 		a.Service = svc
-		return err
+		if err != nil {
+			return err
+		}
+		return a.extend(cfg.Extensions)
 	}
 	secret, err := authSecret(cfg)
 	if err != nil {
@@ -49,6 +55,9 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 		}
 	}
 	if a.Service, err = service.New(scfg, a.Store); err != nil {
+		return err
+	}
+	if err := a.extend(cfg.Extensions); err != nil {
 		return err
 	}
 	au := a.Spec.Auth

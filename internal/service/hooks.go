@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -11,8 +15,8 @@ import (
 // registers (public types only) to this interface.
 type Hooks interface {
 	// Before runs inside the write's transaction, after the spec's rules, just before the
-	// row is written. It may change rec's values (they are validated again) or refuse the
-	// write with an *Error carrying field errors.
+	// row is written. It may change rec's values (through SetFields, which validates them
+	// like a request body) or refuse the write with an *Error carrying field errors.
 	Before(ctx context.Context, resource string, op spec.Operation, rec *store.Record) error
 	// After runs once the write committed; it cannot undo it.
 	After(ctx context.Context, resource string, op spec.Operation, rec *store.Record)
@@ -23,4 +27,65 @@ func (s *Service) before(ctx context.Context, resource string, op spec.Operation
 		return nil
 	}
 	return s.hooks.Before(ctx, resource, op, rec)
+}
+
+// PublicFields are rec's values by field name in plain Go types for code outside Kiln:
+// string, int64, float64, bool, time.Time, []string (to-many ids), decimals as
+// json.Number, nil for no value; hidden fields are left out.
+func (s *Service) PublicFields(resource string, rec *store.Record) map[string]any {
+	r := s.resources[resource]
+	out := make(map[string]any, len(r.Fields))
+	for i, f := range r.Fields {
+		if f.Hidden || f.IsInverse() || i >= len(rec.Values) {
+			continue
+		}
+		out[f.Name] = publicValue(rec.Values[i])
+	}
+	return out
+}
+
+func publicValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, int64, float64, bool, time.Time:
+		return x
+	case []string:
+		return append([]string(nil), x...)
+	case fmt.Stringer:
+		return json.Number(x.String())
+	}
+	return v
+}
+
+// SetFields applies values Go code changed on rec, validated like a request body's: a bad
+// value is a 400 naming the field.
+func (s *Service) SetFields(resource string, rec *store.Record, changed map[string]any) error {
+	r := s.resources[resource]
+	in := make(map[string]any, len(changed))
+	for k, v := range changed {
+		in[k] = JSONForm(v)
+	}
+	var errs fieldErrors
+	r.apply(rec, in, &errs)
+	return errs.err(CodeValidation, "a hook set invalid values")
+}
+
+// JSONForm turns a Go value into what a decoded JSON body would hold.
+func JSONForm(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case int:
+		return json.Number(strconv.Itoa(x))
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case float64:
+		return json.Number(strconv.FormatFloat(x, 'f', -1, 64))
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	return v
 }

@@ -30,6 +30,14 @@ type Config struct {
 	OIDC *auth.OIDC
 	// Idempotency stores the answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
+	// Routes are a Go program's own routes, served behind the same authentication.
+	Routes []Route
+}
+
+// Route is a custom route: a ServeMux pattern such as "GET /api/reports/sales".
+type Route struct {
+	Pattern string
+	Handler http.HandlerFunc
 }
 
 // Handler serves the REST API of a spec.
@@ -43,13 +51,14 @@ type Handler struct {
 	limiter  ratelimit.Limiter
 	oidc     *auth.OIDC
 	idem     *idempotency.Store
+	routes   []Route
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
-		idem: cfg.Idempotency}
+		idem: cfg.Idempotency, routes: cfg.Routes}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -75,6 +84,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) })))
 			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
 		}
+	}
+	for _, rt := range h.routes {
+		mux.HandleFunc(rt.Pattern, h.authenticate(rt.Handler))
 	}
 	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.idempotent(h.batch)))
 	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))

@@ -1,0 +1,153 @@
+package kiln
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// Operation is the kind of write a hook runs for.
+type Operation string
+
+// Operations.
+const (
+	Create Operation = "create"
+	Update Operation = "update"
+	Delete Operation = "delete"
+)
+
+// Record is a record as Go code sees it. Fields hold plain Go values: string, int64,
+// float64, bool, time.Time, []string (ids of a to-many relation), json.Number (decimals) and
+// nil (no value). A before-hook may change Fields: the changes are validated like a
+// request body.
+type Record struct {
+	Resource  string
+	ID        string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Fields    map[string]any
+}
+
+// FieldError names a field and why its value is refused.
+type FieldError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+// Invalid refuses a write with field errors: a 400 validation_failed naming each field.
+func Invalid(errs ...FieldError) error {
+	fields := make([]service.FieldError, len(errs))
+	for i, e := range errs {
+		fields[i] = service.FieldError{Field: e.Field, Code: e.Code, Message: e.Message}
+	}
+	return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: fields}
+}
+
+// Conflict refuses a write because of stored state: a 409 with code (a stable error code of
+// your own, such as out_of_hours) and message.
+func Conflict(code, message string) error {
+	return &service.Error{Code: service.Code(code), Class: service.CodeConflict, Message: message}
+}
+
+// NotFound answers 404 (for custom routes).
+func NotFound(message string) error {
+	return service.Errorf(service.CodeNotFound, "%s", message)
+}
+
+// Principal is who makes a request: an account (ID set) or an API key (KeyID set).
+type Principal struct {
+	ID    string
+	Role  string
+	KeyID string
+}
+
+// PrincipalFrom returns the request's principal; nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p := service.PrincipalFrom(ctx)
+	if p == nil {
+		return nil
+	}
+	return &Principal{ID: p.ID, Role: p.Role, KeyID: p.KeyID}
+}
+
+// BeforeHook runs inside a write's transaction after the spec's rules, just before the row
+// is written. It may change rec.Fields or refuse the write (Invalid, Conflict); any other
+// error fails the request as an internal error.
+type BeforeHook func(ctx context.Context, op Operation, rec *Record) error
+
+// AfterHook runs once a write committed; it cannot undo it. For a delete, rec is the
+// record as it was.
+type AfterHook func(ctx context.Context, op Operation, rec *Record)
+
+// ActionCall is what a Go action receives: the record it runs on, its input (validated
+// against the action's input fields) and a transaction to write in.
+type ActionCall struct {
+	Resource string
+	Record   *Record
+	Input    map[string]any
+	Tx       *Tx
+}
+
+// ActionFunc implements an action declared with go: true. It returns the id of the record
+// to answer with ("" for the action's own record, read again after the action).
+type ActionFunc func(ctx context.Context, call ActionCall) (string, error)
+
+// RouteFunc serves a custom route. The request went through Kiln's authentication,
+// rate limits and middleware; call carries the principal and records to work with.
+type RouteFunc func(w http.ResponseWriter, r *http.Request, call RouteCall)
+
+// Extensions are what a Go program adds to the spec: hooks, Go actions and routes. Give
+// them to New through Config.Extensions.
+type Extensions struct {
+	before  map[string][]BeforeHook // "resource/op"
+	after   map[string][]AfterHook
+	actions map[string]ActionFunc // "resource/action"
+	routes  []routeDef
+}
+
+type routeDef struct {
+	pattern string
+	fn      RouteFunc
+}
+
+// Before adds a before-hook for op on resource.
+func (x *Extensions) Before(resource string, op Operation, fn BeforeHook) {
+	if x.before == nil {
+		x.before = map[string][]BeforeHook{}
+	}
+	x.before[resource+"/"+string(op)] = append(x.before[resource+"/"+string(op)], fn)
+}
+
+// After adds an after-commit hook for op on resource.
+func (x *Extensions) After(resource string, op Operation, fn AfterHook) {
+	if x.after == nil {
+		x.after = map[string][]AfterHook{}
+	}
+	x.after[resource+"/"+string(op)] = append(x.after[resource+"/"+string(op)], fn)
+}
+
+// Action implements the action name of resource, declared in the spec with go: true.
+func (x *Extensions) Action(resource, name string, fn ActionFunc) {
+	if x.actions == nil {
+		x.actions = map[string]ActionFunc{}
+	}
+	x.actions[resource+"/"+name] = fn
+}
+
+// Handle adds a route: pattern is a net/http ServeMux pattern such as
+// "GET /api/reports/sales" (it must not clash with the spec's routes).
+func (x *Extensions) Handle(pattern string, fn RouteFunc) {
+	x.routes = append(x.routes, routeDef{pattern: pattern, fn: fn})
+}
+
+// WriteJSON answers with status and v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
