@@ -34,7 +34,9 @@ func (t *Tx) Update(ctx context.Context, resource, id string, fields map[string]
 }
 
 // Delete removes a record.
-func (t *Tx) Delete(ctx context.Context, resource, id string) error { return t.tx.Delete(ctx, resource, id) }
+func (t *Tx) Delete(ctx context.Context, resource, id string) error {
+	return t.tx.Delete(ctx, resource, id)
+}
 
 // Get reads a record.
 func (t *Tx) Get(ctx context.Context, resource, id string) (*Record, error) {
