@@ -47,3 +47,11 @@ test_cases:
         - Tag with name "go-{unique}" exists
 `)
 }
+
+// The second example, a lending library of another shape (N:M authors, a limit per member, a
+// copy lent once, a state machine, a return action): its derived suite passes too.
+func TestLibraryDerivedSuite(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		kilntest.New(t, "../examples/library/kiln.yaml").RunDerived(t)
+	})
+}

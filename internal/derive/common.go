@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -35,8 +36,10 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !ok {
 			return nil, fmt.Sprintf("no role may create %s, which %s refers to", d.Name, r.Name)
 		}
+		dep := &recordSet{g: g, f: f, r: d, ref: rs.ref}
+		b := dep.freshAs(0, role) // body(d, 0, …), plus targets of its own where rules need them
 		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
-			body: body(d, 0, "{unique}", rs.ref), expect: want(201)})
+			body: b, expect: want(201)})
 		c.comment = "a " + d.Name + " record for the bodies below to refer to"
 	}
 	return rs, ""
@@ -55,26 +58,93 @@ func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 
 // fresh is a valid body for record k of r that no other record of the file clashes with:
 // records after the first get their own targets (setup_<target>_<k> cases, added here) for
-// relations under a unique constraint.
-func (rs *recordSet) fresh(k int) yaml.MapSlice {
-	b := body(rs.r, k, "{unique}"+strconv.Itoa(k), rs.ref)
+// relations under a unique constraint or a rule about stored state.
+func (rs *recordSet) fresh(k int) yaml.MapSlice { return rs.freshAs(k, rs.f.as) }
+
+// freshAs is fresh for a record role creates: relations only some roles may set, that a rule
+// about stored state counts by (loans per member), get a target of their own too when role
+// may set them — on every record, since the default (the creator) is shared by all.
+func (rs *recordSet) freshAs(k int, role string) yaml.MapSlice {
+	unique := "{unique}" + strconv.Itoa(k)
+	if k == 0 {
+		unique = "{unique}"
+	}
+	return rs.freshBody(k, role, unique)
+}
+
+func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
+	b := body(rs.r, k, unique, rs.ref)
+	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
-		if k < 2 || fld.Relation == nil || fld.IsToMany() || !writable(rs.r, fld) || !uniqueOn(rs.r, fld.Name) {
+		if fld.Relation == nil || fld.IsToMany() || fld.IsInverse() || fld.Relation.To == rs.r.Name {
 			continue
 		}
-		to := rs.g.s.Resource(fld.Relation.To)
-		role, _ := rs.g.access(to, spec.ActionCreate).actor()
-		target := fmt.Sprintf("setup_%s_%d", to.Name, k)
-		rs.f.add(&tcase{name: target, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to),
-			body: body(to, k, fmt.Sprintf("{unique}%d%d", k, k), rs.ref), expect: want(201)})
-		b = with(b, fld.Name, "{"+target+".response.id}", false)
+		guarded := len(fld.Write) > 0 && slices.Contains(fld.Write, role) && statefulOn(rs.r, fld.Name)
+		// the marker relation tells the file's records apart when no text does: each its own
+		plain := k >= 2 && writable(rs.r, fld) && (uniqueOn(rs.r, fld.Name) || statefulOn(rs.r, fld.Name) || fld.Name == mk)
+		if !guarded && !plain {
+			continue
+		}
+		b = with(b, fld.Name, "{"+rs.target(fld, k)+".response.id}", false)
 	}
 	return b
 }
 
+// target adds a case creating a record for fld to point at and returns its name.
+func (rs *recordSet) target(fld *spec.Field, k int) string {
+	to := rs.g.s.Resource(fld.Relation.To)
+	name := fmt.Sprintf("setup_%s_%d", to.Name, k)
+	for _, c := range rs.f.cases {
+		if c.name == name {
+			name = fmt.Sprintf("setup_%s_%d_%d", to.Name, k, len(rs.f.cases))
+			break
+		}
+	}
+	role, _ := rs.g.access(to, spec.ActionCreate).actor()
+	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref}
+	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
+	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
+	return name
+}
+
+// statefulOn reports whether a create rule about stored state (conflict: true) reads the
+// field: records sharing its value would trip it (a copy lent twice, a sixth loan).
+func statefulOn(r *spec.Resource, field string) bool {
+	for _, rl := range r.Rules {
+		if rl.Conflict && spec.Applies(rl.On, spec.OpCreate) && reads(rl.Check.Text, "record."+field) {
+			return true
+		}
+	}
+	return false
+}
+
+// reads reports whether expression text names ref as a whole word (record.copy, not
+// record.copyright).
+func reads(text, ref string) bool {
+	for i := strings.Index(text, ref); i >= 0; {
+		end := i + len(ref)
+		if end == len(text) || !isIdent(text[end]) {
+			return true
+		}
+		next := strings.Index(text[end:], ref)
+		if next < 0 {
+			return false
+		}
+		i = end + next
+	}
+	return false
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // create adds a case that creates record k of r as role and returns the body it sent.
 func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
-	b := rs.fresh(k)
+	if role == "" {
+		role = rs.f.as
+	}
+	b := rs.freshAs(k, role)
 	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(rs.r), body: b, expect: want(201)})
 	return b
 }

@@ -120,7 +120,7 @@ func (g *gen) deleteFile(r *spec.Resource) (*tfile, string) {
 		return nil, gap
 	}
 	still := func(e *expect) *expect { return e.count(r.Name, "id", "{record.response.id}", 1) }
-	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpDelete, nil, "", nil)...)
+	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpDelete, nil, nil, "", nil)...)
 	g.credentialCases(f, a, nil)
 	g.wrongRoleCases(f, a, nil, still)
 	g.otherAccountCases(f, rs, a, "DELETE", nil, 204, still)

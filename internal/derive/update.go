@@ -28,7 +28,7 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	staleCase(f, `"1"`, patch, unchanged) // patch_valid and put_valid made it version 3
 	g.uniqueCases(f, rs, g.collection(r)+"/{record.response.id}", unchanged)
 	g.violationCases(f, r, put, true, unchanged)
-	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpUpdate, nil, "", unchanged)...)
+	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpUpdate, nil, nil, "", unchanged)...)
 	g.gaps = append(g.gaps, g.stateCases(f, rs)...)
 	// Bodies below are patch_valid's, so a 400 is compared with it field by field.
 	g.malformedCases(f, patch, unchanged)

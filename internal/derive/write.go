@@ -34,8 +34,8 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	}
 	g.uniqueCases(f, rs, "", nil)
 	g.violationCases(f, r, valid, false, unchanged)
-	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, rs.fresh(6), "", nil)...)
-	initialCases(f, r, valid, unchanged)
+	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, valid, rs.fresh, "", nil)...)
+	initialCases(f, r, rs.fresh(7), nil)
 	g.malformedCases(f, valid, unchanged)
 	g.credentialCases(f, a, valid)
 	g.wrongRoleCases(f, a, valid, unchanged)
