@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 const initSpec = `# A Kiln spec. Every key is documented in docs/spec.md of the Kiln repository.
-name: %s
+name: %q
 database:
   # Empty: embedded SQLite in --data-dir. Set KILN_DATABASE_URL=postgres://... for PostgreSQL.
   url: ${KILN_DATABASE_URL:-}
@@ -71,8 +72,19 @@ func newInit(o *output) *cobra.Command {
 				}
 				o.ok("created %s", filepath.Join(dir, f))
 			}
-			o.info("\nNext: cd %s && kiln serve --dev", dir)
+			o.info("\nNext: cd %s && kiln serve --dev", shellQuote(dir))
 			return nil
 		},
 	}
+}
+
+// shellQuote quotes s for a POSIX shell so that a printed command can be pasted as is.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./+,:@%=", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
