@@ -48,8 +48,23 @@ func validate(s *Spec, c *collector) {
 			r.byName[f.Name] = f
 		}
 	}
+	markManyInverses(s)
 	for _, r := range s.Resources {
 		validateResource(s, r, c)
+	}
+}
+
+// markManyInverses sets Relation.Many on the inverses of to-many fields, before any check
+// that tells them from 1:N inverses runs.
+func markManyInverses(s *Spec) {
+	for _, r := range s.Resources {
+		for _, f := range r.Fields {
+			if !f.IsInverse() || s.byName[f.Relation.To] == nil {
+				continue
+			}
+			back := s.byName[f.Relation.To].byName[f.Relation.Inverse]
+			f.Relation.Many = back != nil && back.IsToMany()
+		}
 	}
 }
 
@@ -248,8 +263,9 @@ func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	if rel.Kind == RelInverse {
 		back := target.byName[rel.Inverse]
-		if back == nil || back.Relation == nil || back.Relation.Kind != RelToOne || back.Relation.To != r.Name {
-			c.add(f.Pos, "field %s: inverse %q must be a to-one relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
+		if back == nil || back.Relation == nil || back.Relation.Kind == RelInverse || back.Relation.To != r.Name {
+			c.add(f.Pos, "field %s: inverse %q must be a to-one or many: true relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
+			return
 		}
 	}
 }
