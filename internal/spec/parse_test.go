@@ -114,5 +114,5 @@ func TestParseInverseOfAToManyRelation(t *testing.T) {
 
 	nested := strings.Replace(src, "inverse: tags}", "inverse: tags, nested: true}", 1)
 	_, err = Parse("k.yaml", []byte(nested), ParseOpts{LookupEnv: noEnv})
-	require.ErrorContains(t, err, "nested: true is for inverse relations")
+	require.ErrorContains(t, err, "nested: true is for 1:N inverse relations")
 }
