@@ -30,7 +30,7 @@ func TestImpliedFieldChecks(t *testing.T) {
 		{name: "NameIdentifiesTheRecordInASentence", body: widget,
 			exp: Expected{DatabaseCheck: []any{`Product with name "Bad Widget" does not exist`}}, reply: refused("price")},
 		{name: "NameIdentifiesTheRecordInAStructuredCheck", body: widget,
-			exp: Expected{DatabaseCheck: []any{map[string]any{"resource": "products", "where": map[string]any{"name": "Bad Widget"}, "exists": false}}},
+			exp:   Expected{DatabaseCheck: []any{map[string]any{"resource": "products", "where": map[string]any{"name": "Bad Widget"}, "exists": false}}},
 			reply: refused("price")},
 		{name: "NameIdentifiesTheRecordInResponseContains", body: widget,
 			exp: Expected{ResponseContains: []any{map[string]any{"name": "Bad Widget"}}}, reply: refused("price")},
