@@ -33,6 +33,10 @@ func newServe(o *output) *cobra.Command {
 				return err
 			}
 			defer app.Close()
+			if app.Spec.Auth == nil {
+				o.warn("%s has no auth block: every action of every resource is open to anyone (add auth: to require sign-in; docs/auth.md)", s.spec)
+				log.Warn("the spec has no auth block: every action is open", "spec", s.spec)
+			}
 			if seed {
 				if err := runSeed(cmd, o, app, seedPath(seedFile, s.spec)); err != nil {
 					return err

@@ -106,3 +106,18 @@ func TestMinOnADatetimeSuggestsARule(t *testing.T) {
 	out, err := run(t, "spec", "validate", "--spec", path)
 	require.NoError(t, err, out)
 }
+
+func TestServeWarnsWhenTheSpecHasNoAuthBlock(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	addr := busy.Addr().String()
+	open := scaffold(t) // kiln init's spec: no auth block
+	out, err := run(t, "serve", "--dev", "--spec", open, "--data-dir", filepath.Join(t.TempDir(), "d"), "--addr", addr)
+	require.ErrorContains(t, err, "cannot listen", "the busy port ends serve right after the warning")
+	require.Contains(t, out, "! "+open+" has no auth block: every action of every resource is open to anyone")
+
+	out, err = run(t, "serve", "--dev", "--spec", "../../examples/shop/kiln.yaml", "--data-dir", filepath.Join(t.TempDir(), "d"), "--addr", addr)
+	require.ErrorContains(t, err, "cannot listen")
+	require.NotContains(t, out, "auth block", "a spec with accounts is not open")
+}
