@@ -1,9 +1,11 @@
 package kiln_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -118,4 +120,30 @@ func TestTagsListTheirProducts(t *testing.T) {
 		res = b.do("PATCH", "/api/tags/"+tags[0], map[string]any{"products": []string{p[1]}})
 		require.Equal(t, http.StatusBadRequest, res.status, "the inverse is read-only: links are written on products")
 	})
+}
+
+// kiln test's expand check reads the links by raw SQL: through an N:M inverse it reads the
+// target's link table backwards and keeps what the role may view, as ?expand= does.
+func TestRelatedReadsTheLinksOfBothSides(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, shopWithTagInverse(t))
+		tags, p := taggedShop(b)
+		env := b.app.NewTestEnv(b.srv.URL)
+		ctx := context.Background()
+		staff, err := env.Related(ctx, "staff", "tags", "products", tags)
+		require.NoError(t, err)
+		require.Equal(t, map[string][]string{tags[0]: sorted(p[0], p[3]), tags[1]: sorted(p[0], p[1]), tags[2]: {}}, staff)
+		customer, err := env.Related(ctx, "customer", "tags", "products", tags)
+		require.NoError(t, err)
+		require.Equal(t, []string{p[0]}, customer[tags[0]], "p3 is inactive: customers cannot view it")
+		own, err := env.Related(ctx, "staff", "products", "tags", []string{p[0]})
+		require.NoError(t, err)
+		require.Equal(t, sorted(tags[0], tags[1]), own[p[0]])
+	})
+}
+
+func sorted(ids ...string) []string {
+	sort.Strings(ids)
+	return ids
 }
