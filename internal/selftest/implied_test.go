@@ -6,16 +6,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// refused is a validation_failed answer naming fields.
+func refused(fields ...string) map[string]any {
+	errs := []any{}
+	for _, f := range fields {
+		errs = append(errs, map[string]any{"field": f, "code": "type"})
+	}
+	return map[string]any{"error": "validation_failed", "errors": errs}
+}
+
 func TestImpliedFieldChecks(t *testing.T) {
 	t.Parallel()
 	first := &Case{Request: Request{Body: map[string]any{"name": "Test Product", "price": 29.99}}}
-	refused := func(fields ...string) map[string]any {
-		errs := []any{}
-		for _, f := range fields {
-			errs = append(errs, map[string]any{"field": f, "code": "type"})
-		}
-		return map[string]any{"error": "validation_failed", "errors": errs}
-	}
 	widget := map[string]any{"name": "Bad Widget", "price": "cheap"}
 	tests := []struct {
 		name  string
