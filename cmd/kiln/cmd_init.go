@@ -30,7 +30,8 @@ resources:
 
 const initReadme = `# %s
 
-A backend built with [Kiln](https://github.com/kiln-dev/kiln).
+A backend built with [Kiln](https://github.com/kiln-dev/kiln). It needs the ` + "`kiln`" + ` binary: with
+Go 1.26 or newer, run ` + "`go install ./cmd/kiln`" + ` in a clone of the Kiln repository.
 
     kiln serve --dev            # plans and applies migrations, serves on 127.0.0.1:8080
     curl -s localhost:8080/api/notes

@@ -58,6 +58,9 @@ func TestInitPrintsAShellQuotedHint(t *testing.T) {
 	require.Contains(t, out, "cd 'bad name!' && kiln serve --dev")
 	out, err = run(t, "spec", "validate", "--spec", filepath.Join("bad name!", "kiln.yaml"))
 	require.NoError(t, err, out)
+	readme, err := os.ReadFile(filepath.Join("bad name!", "README.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(readme), "`go install ./cmd/kiln`", "the scaffolded README says how to get kiln")
 
 	out, err = run(t, "init", "it's: #1")
 	require.NoError(t, err, out)
