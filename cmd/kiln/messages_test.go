@@ -25,7 +25,7 @@ func TestServeWithoutSpecSaysWhereItLookedAndWhatToDo(t *testing.T) {
 	require.ErrorContains(t, err, "looked for "+filepath.Join(dir, "elsewhere", "kiln.yaml"), "every command with --spec says so")
 }
 
-// dataDirOfInit scaffolds a project with kiln init and returns its spec path.
+// scaffold makes a project with kiln init and returns its spec path.
 func scaffold(t *testing.T) string {
 	t.Helper()
 	t.Setenv("KILN_DATABASE_URL", "")
