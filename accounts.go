@@ -20,12 +20,23 @@ var ErrNoSuchAccount = errors.New("no account has that email")
 
 // CreateAccount adds an account as the operator (any role, no access rule applies).
 func (a *App) CreateAccount(ctx context.Context, email, role, name, password string) (*store.Record, error) {
+	var fields map[string]any
+	if name != "" {
+		fields = map[string]any{"name": name}
+	}
+	return a.CreateAccountWith(ctx, email, role, password, fields)
+}
+
+// CreateAccountWith adds an account with more fields, typed like decoded JSON (strings,
+// bool, json.Number, lists of ids), as the operator. The fields are validated exactly as an
+// API create validates them.
+func (a *App) CreateAccountWith(ctx context.Context, email, role, password string, fields map[string]any) (*store.Record, error) {
 	if a.Spec.Auth == nil {
 		return nil, ErrNoAccounts
 	}
 	in := map[string]any{spec.FieldEmail: email, spec.FieldRole: role}
-	if name != "" {
-		in["name"] = name
+	for k, v := range fields {
+		in[k] = v
 	}
 	if password != "" {
 		in[spec.FieldPassword] = password

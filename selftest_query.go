@@ -82,8 +82,14 @@ var numberText = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // shorthandCEL reads ?field=value (also a database check's field: value) as the CEL
 // condition field == value, the literal typed by the field: "null" is null, numbers and
-// booleans bare, date-times as timestamp("..."), everything else a string.
+// booleans bare, date-times as timestamp("..."), everything else a string; on an N:M
+// relation, "<id>" in field.
 func shorthandCEL(r *spec.Resource, name, v string) (string, error) {
+	if f := r.Field(name); f != nil {
+		if _, _, _, linked := r.Link(f); linked { // ?tags=<id>: membership in an N:M relation
+			return strconv.Quote(v) + " in " + name, nil
+		}
+	}
 	if name != "id" && name != "created_at" && name != "updated_at" {
 		if f := r.Field(name); f == nil || !f.Stored() {
 			return "", fmt.Errorf("%s has no field %q to compare", r.Name, name)

@@ -119,12 +119,11 @@ func (e *TestEnv) links(ctx context.Context, resource, field string, ids []strin
 	if f == nil || f.Relation == nil {
 		return nil, fmt.Errorf("%s.%s is not a relation", resource, field)
 	}
-	var from, owner, target string
-	switch f.Relation.Kind {
-	case spec.RelToOne:
+	from, owner, target, linked := r.Link(f) // to-many fields and their inverses
+	switch {
+	case linked:
+	case f.Relation.Kind == spec.RelToOne:
 		from, owner, target = r.Name, "id", f.Column()
-	case spec.RelToMany:
-		from, owner, target = r.JoinTable(f)
 	default:
 		back := e.app.Spec.Resource(f.Relation.To).Field(f.Relation.Inverse)
 		from, owner, target = f.Relation.To, back.Column(), "id"

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 const initSpec = `# A Kiln spec. Every key is documented in docs/spec.md of the Kiln repository.
-name: %s
+name: %q
 database:
   # Empty: embedded SQLite in --data-dir. Set KILN_DATABASE_URL=postgres://... for PostgreSQL.
   url: ${KILN_DATABASE_URL:-}
@@ -29,7 +30,8 @@ resources:
 
 const initReadme = `# %s
 
-A backend built with [Kiln](https://github.com/kiln-dev/kiln).
+A backend built with [Kiln](https://github.com/kiln-dev/kiln). It needs the ` + "`kiln`" + ` binary: with
+Go 1.26 or newer, run ` + "`go install ./cmd/kiln`" + ` in a clone of the Kiln repository.
 
     kiln serve --dev            # plans and applies migrations, serves on 127.0.0.1:8080
     curl -s localhost:8080/api/notes
@@ -71,8 +73,19 @@ func newInit(o *output) *cobra.Command {
 				}
 				o.ok("created %s", filepath.Join(dir, f))
 			}
-			o.info("\nNext: cd %s && kiln serve --dev", dir)
+			o.info("\nNext: cd %s && kiln serve --dev", shellQuote(dir))
 			return nil
 		},
 	}
+}
+
+// shellQuote quotes s for a POSIX shell so that a printed command can be pasted as is.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./+,:@%=", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

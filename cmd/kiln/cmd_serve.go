@@ -33,6 +33,7 @@ func newServe(o *output) *cobra.Command {
 				return err
 			}
 			defer app.Close()
+			warnIfOpen(o, log, app, s.spec)
 			if seed {
 				if err := runSeed(cmd, o, app, seedPath(seedFile, s.spec)); err != nil {
 					return err
@@ -60,4 +61,13 @@ func newServe(o *output) *cobra.Command {
 	cmd.Flags().StringVar(&s.tlsCert, "tls-cert", os.Getenv("KILN_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; overrides server.tls (env KILN_TLS_CERT)")
 	cmd.Flags().StringVar(&s.tlsKey, "tls-key", os.Getenv("KILN_TLS_KEY"), "the certificate's PEM private key file (env KILN_TLS_KEY)")
 	return cmd
+}
+
+// warnIfOpen says so when the spec has no auth block: every action is then open to anyone.
+func warnIfOpen(o *output, log *slog.Logger, app *kiln.App, specPath string) {
+	if app.Spec.Auth != nil {
+		return
+	}
+	o.warn("%s has no auth block: every action of every resource is open to anyone (add auth: to require sign-in; docs/auth.md)", specPath)
+	log.Warn("the spec has no auth block: every action is open", "spec", specPath)
 }

@@ -29,6 +29,7 @@ func openForAccounts(cmd *cobra.Command, s *settings) (*kiln.App, error) {
 func newUsersCreate(o *output) *cobra.Command {
 	var s settings
 	var email, role, name string
+	var sets []string
 	var fromStdin bool
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -43,9 +44,19 @@ func newUsersCreate(o *output) *cobra.Command {
 				return err
 			}
 			defer app.Close()
-			rec, err := app.CreateAccount(cmd.Context(), email, role, name, password)
+			if app.Spec.Auth == nil {
+				return kiln.ErrNoAccounts
+			}
+			fields, err := parseSets(app.Spec.Resource(app.Spec.Auth.Account), sets)
 			if err != nil {
-				return describeErr(err)
+				return err
+			}
+			if name != "" {
+				fields["name"] = name
+			}
+			rec, err := app.CreateAccountWith(cmd.Context(), email, role, password, fields)
+			if err != nil {
+				return describeAccountErr(err)
 			}
 			o.ok("created account %s (%s) with role %s", email, rec.ID, role)
 			return nil
@@ -55,6 +66,7 @@ func newUsersCreate(o *output) *cobra.Command {
 	cmd.Flags().StringVar(&email, "email", "", "email address (required)")
 	cmd.Flags().StringVar(&role, "role", "", "role (required)")
 	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "another field of the account, as field=value (repeatable; read by the field's type, validated like the API)")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin")
 	_ = cmd.MarkFlagRequired("email")
 	_ = cmd.MarkFlagRequired("role")

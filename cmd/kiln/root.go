@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -54,9 +58,29 @@ func newRoot(o *output) *cobra.Command {
 		Short:         "Kiln turns a spec into a running, tested backend",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command that reads a spec says where it looked before anything else fails.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkSpecFlag(cmd) },
 	}
 	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o), newKeys(o), newTest(o))
 	return root
+}
+
+// checkSpecFlag explains a missing spec file: which file was looked for and how to get one.
+func checkSpecFlag(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("spec")
+	if f == nil {
+		return nil
+	}
+	path := f.Value.String()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // other problems are reported, with their position, when the spec is read
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return fmt.Errorf("no spec file %s (looked for %s): point to yours with --spec path/to/kiln.yaml (or KILN_SPEC), "+
+		"or create one with `kiln init`", path, abs)
 }
 
 // describeErr shows a service error's field problems, which a CLI user cannot see otherwise.

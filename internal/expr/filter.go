@@ -45,7 +45,8 @@ type Filter struct {
 }
 
 // NewFilter builds the CEL environment for a resource: one variable per filterable field.
-// Hidden fields, JSON fields and to-many or inverse relations are not filterable.
+// Hidden fields, JSON fields and 1:N inverse relations are not filterable; N:M relations
+// (to-many fields and their inverses) are lists of ids, filtered by membership.
 func NewFilter(res *spec.Resource) (*Filter, error) {
 	f := &Filter{fields: map[string]*spec.Field{}, kinds: map[string]kind{}}
 	opts := []cel.EnvOption{
@@ -235,6 +236,9 @@ func (t translator) compare(fn string, left, right celast.Expr) (query.Cond, err
 }
 
 func (t translator) in(left, right celast.Expr) (query.Cond, error) {
+	if right.Kind() == celast.IdentKind && t.f.kinds[right.AsIdent()] == kindLinks {
+		return t.has(left, right.AsIdent())
+	}
 	if left.Kind() != celast.IdentKind || right.Kind() != celast.ListKind {
 		return nil, errf("in needs a field on the left and a list of constants on the right")
 	}
@@ -252,6 +256,18 @@ func (t translator) in(left, right celast.Expr) (query.Cond, error) {
 		values = append(values, v)
 	}
 	return query.In{Field: name, Values: values}, nil
+}
+
+// has translates "<id>" in links: membership in an N:M relation.
+func (t translator) has(left celast.Expr, name string) (query.Cond, error) {
+	if left.Kind() != celast.LiteralKind {
+		return nil, errf(`membership in %s needs a constant id: "<id>" in %s`, name, name)
+	}
+	id, err := typedConstant(kindUUID, nil, name, left.AsLiteral().Value())
+	if err != nil {
+		return nil, errf(`membership in %s needs a constant UUID: "<id>" in %s`, name, name)
+	}
+	return query.Has{Field: name, ID: id.(string)}, nil
 }
 
 func (t translator) match(fn string, c celast.CallExpr) (query.Cond, error) {

@@ -39,6 +39,10 @@ func TestFilterCompile(t *testing.T) {
 		{src: `name.startsWith("Te")`, want: query.Match{Field: "name", Kind: query.Prefix, Text: "Te"}},
 		{src: `created_at >= timestamp("2026-01-01T00:00:00Z")`, want: query.Compare{Field: "created_at", Op: query.Ge, Value: ts}},
 		{src: `category == "0192a6a0-0000-7000-8000-000000000001"`, want: query.Compare{Field: "category", Op: query.Eq, Value: "0192a6a0-0000-7000-8000-000000000001"}},
+		{src: `"0192A6A0-0000-7000-8000-000000000002" in tags`, want: query.Has{Field: "tags", ID: "0192a6a0-0000-7000-8000-000000000002"}},
+		{src: `!("0192a6a0-0000-7000-8000-000000000002" in tags) && stock > 0`, want: query.And{
+			query.Not{Cond: query.Has{Field: "tags", ID: "0192a6a0-0000-7000-8000-000000000002"}},
+			query.Compare{Field: "stock", Op: query.Gt, Value: int64(0)}}},
 	}
 	for _, tt := range tests {
 		got, err := f.Compile(tt.src)
@@ -58,7 +62,11 @@ func TestFilterRejects(t *testing.T) {
 		`price > 0.001`:          "at most 2 digits",
 		`name == "x" || 1 == 1`:  "comparison needs a field",
 		`size(name) > 3`:         "needs a field",
-		`tags == "x"`:            "undeclared reference",
+		`tags == "x"`:            "found no matching overload",
+		`tags == ["x"]`:          `tags is a list of ids: test membership with "<id>" in tags`,
+		`"x" in tags`:            "needs a constant UUID",
+		`name in tags`:           "needs a constant id",
+		`tags in ["x"]`:          "no matching overload",
 		`stock > 1.5`:            "whole number",
 		`[1,2].exists(x, x > 1)`: "filter supports comparisons of fields with constants",
 	} {

@@ -24,6 +24,9 @@ const (
 	kindBool
 	kindTime
 	kindUUID
+	// kindLinks is an N:M relation (to-many, or the inverse of one): a list of ids that
+	// filters test membership of with "<id>" in field.
+	kindLinks
 )
 
 // celType is nullable (a wrapper type) so "field == null" type-checks; user datetimes are dyn
@@ -36,6 +39,8 @@ func (k kind) celType(system bool) *cel.Type {
 		return cel.NullableType(cel.DoubleType)
 	case kindBool:
 		return cel.NullableType(cel.BoolType)
+	case kindLinks:
+		return cel.ListType(cel.StringType)
 	case kindTime:
 		if system {
 			return cel.TimestampType
@@ -65,6 +70,9 @@ func kindOf(f *spec.Field) (kind, bool) {
 	case spec.TypeDatetime:
 		return kindTime, true
 	case spec.TypeRelation:
+		if f.IsToMany() || (f.IsInverse() && f.Relation.Many) {
+			return kindLinks, true
+		}
 		return kindUUID, f.Relation.Kind == spec.RelToOne
 	}
 	return 0, false
@@ -76,6 +84,9 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 	k := t.f.kinds[name]
 	if k == kindTime {
 		return timeConstant(name, e)
+	}
+	if k == kindLinks {
+		return nil, errf(`%s is a list of ids: test membership with "<id>" in %s`, name, name)
 	}
 	if e.Kind() != celast.LiteralKind {
 		return nil, errf("%s must be compared with a constant", name)

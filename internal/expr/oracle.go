@@ -283,6 +283,12 @@ func (o oracle) in(el, list celast.Expr) (any, error) {
 		return unknown{}, err
 	}
 	items, _ := l.([]any)
+	if ids, ok := l.([]string); ok { // an N:M relation's ids, as the store reads them
+		items = make([]any, len(ids))
+		for i, id := range ids {
+			items[i] = id
+		}
+	}
 	for _, x := range items {
 		if same(v, x) {
 			return true, err

@@ -13,6 +13,11 @@ import (
 	"github.com/kiln-dev/kiln/internal/value"
 )
 
+const (
+	tagA = "0192a6a0-0000-7000-8000-00000000000a"
+	tagB = "0192a6a0-0000-7000-8000-00000000000b"
+)
+
 // The oracle reads filters from their CEL text; the translator turns them into conditions the
 // store renders as SQL. On every record, both must decide the same.
 func TestInterpretAgreesWithTheTranslation(t *testing.T) {
@@ -21,9 +26,12 @@ func TestInterpretAgreesWithTheTranslation(t *testing.T) {
 	require.NoError(t, err)
 	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	records := []map[string]any{
-		{"name": "Boots", "price": value.Decimal{Units: 4999, Scale: 2}, "stock": int64(3), "active": true, "sku": "B-1", "created_at": at},
-		{"name": "apple", "price": value.Decimal{Units: 100, Scale: 2}, "stock": int64(0), "active": false, "sku": nil, "created_at": at.Add(time.Hour)},
-		{"name": "Tent", "price": value.Decimal{Units: 20000, Scale: 2}, "stock": nil, "active": nil, "description": nil, "created_at": at.Add(-time.Hour)},
+		{"name": "Boots", "price": value.Decimal{Units: 4999, Scale: 2}, "stock": int64(3), "active": true, "sku": "B-1", "created_at": at,
+			"tags": []string{tagA, tagB}},
+		{"name": "apple", "price": value.Decimal{Units: 100, Scale: 2}, "stock": int64(0), "active": false, "sku": nil, "created_at": at.Add(time.Hour),
+			"tags": []string{tagB}},
+		{"name": "Tent", "price": value.Decimal{Units: 20000, Scale: 2}, "stock": nil, "active": nil, "description": nil, "created_at": at.Add(-time.Hour),
+			"tags": []string{}},
 	}
 	filters := []string{
 		`price > 10`, `10 < price`, `price >= 49.99`, `stock == 3`, `stock != 3`, `!(stock == 3)`, `stock < 1 || !active`,
@@ -31,6 +39,7 @@ func TestInterpretAgreesWithTheTranslation(t *testing.T) {
 		`!(name in ["Boots"])`, `name.startsWith("B")`, `!name.endsWith("t")`, `description.contains("x")`,
 		`!description.contains("x")`, `created_at > timestamp("2026-01-02T00:00:00Z")`, `name >= "T"`,
 		`(active && price < 100) || !(stock >= 1)`, `true`, `!(price > 10 && stock > 0)`,
+		`"` + tagA + `" in tags`, `"` + tagB + `" in tags && price < 100`, `!("` + tagA + `" in tags)`,
 	}
 	for _, src := range filters {
 		c, err := f.Compile(src)
@@ -63,15 +72,17 @@ func TestInterpretSemantics(t *testing.T) {
 // same way as the translated condition.
 func FuzzInterpret(f *testing.F) {
 	for _, s := range []string{`price > 10`, `!(sku == "x") || stock <= 2`, `name in ["a"] && active`,
-		`!description.startsWith("W")`, `created_at < timestamp("2026-01-02T00:00:00Z")`, `-1 < stock`} {
+		`!description.startsWith("W")`, `created_at < timestamp("2026-01-02T00:00:00Z")`, `-1 < stock`,
+		`"` + tagA + `" in tags || !("` + tagB + `" in tags)`} {
 		f.Add(s)
 	}
 	flt, err := NewFilter(shopProducts(f))
 	require.NoError(f, err)
 	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	records := []map[string]any{
-		{"name": "a", "price": value.Decimal{Units: 1000, Scale: 2}, "stock": int64(2), "active": true, "sku": "x", "created_at": at},
-		{"name": "W", "price": nil, "stock": nil, "active": nil, "sku": nil, "description": "Wool", "created_at": at},
+		{"name": "a", "price": value.Decimal{Units: 1000, Scale: 2}, "stock": int64(2), "active": true, "sku": "x", "created_at": at,
+			"tags": []string{tagA}},
+		{"name": "W", "price": nil, "stock": nil, "active": nil, "sku": nil, "description": "Wool", "created_at": at, "tags": []string{}},
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		c, err := flt.Compile(src)

@@ -1,7 +1,8 @@
 package query
 
 // Unindexed counts the predicates of c that no index can serve, given which fields lead an
-// index: comparisons other than <> and IN lists on indexed fields can use one; substring
+// index: comparisons other than <> and IN lists on indexed fields, and N:M membership (Has),
+// can use one; substring
 // matches, <>, NOT IN and everything under a NOT cannot. It is the translator-side cost
 // estimate that bounds how much scanning one list request may ask for.
 func Unindexed(c Cond, indexed func(field string) bool) int {
@@ -22,6 +23,11 @@ func unindexed(c Cond, indexed func(string) bool, negated bool) int {
 		}
 	case Match:
 		return 1
+	case Has:
+		// EXISTS on the link table's key: an index serves it, but not under a NOT.
+		if negated {
+			return 1
+		}
 	case Not:
 		return unindexed(x.Cond, indexed, true)
 	case And:

@@ -22,6 +22,8 @@ func TestUnindexedCountsPredicatesNoIndexServes(t *testing.T) {
 		{name: "IndexedIn", cond: In{Field: "id", Values: []any{"a"}}, want: 0},
 		{name: "NotIn", cond: In{Field: "id", Values: []any{"a"}, Not: true}, want: 1},
 		{name: "MatchOnIndexedField", cond: Match{Field: "price", Kind: Prefix, Text: "1"}, want: 1},
+		{name: "Membership", cond: Has{Field: "tags", ID: "a"}, want: 0},
+		{name: "MembershipUnderNot", cond: Not{Cond: Has{Field: "tags", ID: "a"}}, want: 1},
 		{name: "UnderNot", cond: Not{Cond: And{Compare{Field: "price", Op: Gt, Value: int64(1)}, Match{Field: "name", Text: "a"}}}, want: 2},
 		{name: "Mixed", cond: Or{Compare{Field: "price", Op: Lt, Value: int64(1)}, Not{Cond: Match{Field: "name", Kind: Contains, Text: "a"}},
 			Match{Field: "name", Kind: Contains, Text: "b"}}, want: 2},

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,8 @@ func Eval(c Cond, get func(field string) any) bool {
 			return strings.HasSuffix(s, c.Text)
 		}
 		return strings.Contains(s, c.Text)
+	case Has:
+		return linked(get(c.Field), c.ID)
 	case And:
 		for _, x := range c {
 			if !Eval(x, get) {
@@ -56,6 +59,17 @@ func Eval(c Cond, get func(field string) any) bool {
 		return false
 	case Not:
 		return !Eval(c.Cond, get)
+	}
+	return false
+}
+
+// linked reports whether a list of ids ([]string, or []any of strings) holds id.
+func linked(ids any, id string) bool {
+	switch l := ids.(type) {
+	case []string:
+		return slices.Contains(l, id)
+	case []any:
+		return slices.Contains(l, any(id))
 	}
 	return false
 }

@@ -10,7 +10,8 @@ import (
 
 func TestEval(t *testing.T) {
 	t.Parallel()
-	rec := map[string]any{"name": "Boot", "price": value.FromUnits(2999, 2), "stock": int64(3), "active": true, "sku": nil}
+	rec := map[string]any{"name": "Boot", "price": value.FromUnits(2999, 2), "stock": int64(3), "active": true, "sku": nil,
+		"tags": []string{"t1", "t2"}, "products": []any{"p1"}, "empty": []string{}}
 	get := func(f string) any { return rec[f] }
 	tests := []struct {
 		cond Cond
@@ -29,6 +30,12 @@ func TestEval(t *testing.T) {
 		{cond: Or{}, want: false},
 		{cond: And{}, want: true},
 		{cond: Compare{Field: "stock", Op: Eq, Value: "3"}, want: false},
+		{cond: Has{Field: "tags", ID: "t2"}, want: true},
+		{cond: Has{Field: "tags", ID: "t3"}, want: false},
+		{cond: Has{Field: "products", ID: "p1"}, want: true},
+		{cond: Has{Field: "empty", ID: "t1"}, want: false},
+		{cond: Has{Field: "sku", ID: "t1"}, want: false},
+		{cond: Not{Cond: Has{Field: "tags", ID: "t3"}}, want: true},
 	}
 	for i, tt := range tests {
 		require.Equal(t, tt.want, Eval(tt.cond, get), "case %d", i)

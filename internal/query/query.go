@@ -61,6 +61,13 @@ type Match struct {
 	Text  string
 }
 
+// Has holds when the N:M relation Field (a to-many field or the inverse of one) links the
+// record to the record with id ID. Stores render it as EXISTS on the link table.
+type Has struct {
+	Field string
+	ID    string
+}
+
 // And holds when every condition holds; an empty And is true.
 type And []Cond
 
@@ -73,6 +80,7 @@ type Not struct{ Cond Cond }
 func (Compare) isCond() {}
 func (In) isCond()      {}
 func (Match) isCond()   {}
+func (Has) isCond()     {}
 func (And) isCond()     {}
 func (Or) isCond()      {}
 func (Not) isCond()     {}

@@ -337,6 +337,7 @@ func sameValue(got, want any) bool {
 // impliedFieldChecks: when an earlier case to the same endpoint succeeds and a later one changes some of its body
 // fields and gets validation_failed, each changed field must be among the reported errors —
 // so every bad value is shown to be caught by its own constraint, not hidden behind another.
+// A field the case uses to identify the record is exempt (see identifying).
 // show renders a changed value as sent (placeholders filled).
 func impliedFieldChecks(first, c *Case, body any, show func(any) any) []string {
 	if c.Expected.StrictFields == "off" {
@@ -355,14 +356,42 @@ func impliedFieldChecks(first, c *Case, body any, show func(any) any) []string {
 			reported[fmt.Sprint(fe["field"])] = true
 		}
 	}
+	ids := identifying(c, show)
 	var out []string
 	for k, v := range changed {
-		if fmt.Sprint(base[k]) != fmt.Sprint(v) && !reported[k] {
+		if fmt.Sprint(base[k]) != fmt.Sprint(v) && !reported[k] && !ids(k, v) {
 			out = append(out, fmt.Sprintf("%s was changed to %v and should fail validation, but no constraint on %s rejected it (errors named: %s)",
 				k, show(v), k, names(reported)))
 		}
 	}
 	return out
+}
+
+// identifying returns whether the case uses field k, with the value v it sent, to identify
+// the record: a database_check with k v (`Product with name "Bad Widget" does not exist`, or
+// where: {name: Bad Widget}) or a response_contains pair k: v. Such a value was changed so
+// that the case can find the record, not to be refused.
+func identifying(c *Case, show func(any) any) func(k string, v any) bool {
+	var pairs []map[string]any
+	for _, item := range c.Expected.DatabaseCheck {
+		if chk, err := toCheck(item); err == nil && chk.Where != nil {
+			pairs = append(pairs, chk.Where)
+		}
+	}
+	for _, item := range c.Expected.ResponseContains {
+		if m, ok := item.(map[string]any); ok {
+			pairs = append(pairs, m)
+		}
+	}
+	return func(k string, v any) bool {
+		sent := show(v)
+		for _, m := range pairs {
+			if want, ok := m[k]; ok && sameValue(sent, show(want)) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func names(set map[string]bool) string {

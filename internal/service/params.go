@@ -96,11 +96,19 @@ func parseIntParam(errs *fieldErrors, name, v string, lo, hi int) int {
 	return n
 }
 
-// shorthand turns ?field=value into field == value.
+// shorthand turns ?field=value into field == value, and ?links=<id> on an N:M relation into
+// "<id>" in links.
 func (r *resource) shorthand(name, v string) (query.Cond, string, string) {
 	f := r.Field(name)
 	if f == nil && name != "id" {
 		return nil, "unknown_parameter", "is not a list parameter (" + strings.Join(listParams, ", ") + ") or a field of " + r.Name
+	}
+	if f != nil && (f.IsToMany() || (f.IsInverse() && f.Relation.Many)) && !f.Hidden {
+		id, ok := validID(v)
+		if !ok {
+			return nil, "format", "must be the UUID of a linked record (?" + name + "=<id> lists the records linked to it)"
+		}
+		return query.Has{Field: name, ID: id}, "", ""
 	}
 	if f != nil && (f.Hidden || f.Type == spec.TypeJSON || (f.Relation != nil && f.Relation.Kind != spec.RelToOne)) {
 		return nil, "not_filterable", "cannot be filtered on"

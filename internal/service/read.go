@@ -9,7 +9,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// maxInverse caps how many records an expanded inverse (1:N) relation carries per record.
+// maxInverse caps how many records an expanded inverse relation (1:N, or N:M) carries per record.
 const maxInverse = 100
 
 // Expansion holds the related records an expand asked for, keyed for the encoder:
@@ -78,8 +78,11 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 		defer release()
 	}
 	q := p.Query
-	q.Where = query.AndOf(cond, q.Where) // the row rule is part of the query, before paging
 	exec := s.store.Reader()
+	if q.Where, err = s.hideUnseenLinks(ctx, exec, r, q.Where); err != nil {
+		return nil, err
+	}
+	q.Where = query.AndOf(cond, q.Where) // the row rule is part of the query, before paging
 	res, err := exec.List(ctx, r.Name, q)
 	if err != nil {
 		return nil, AsError(err)
@@ -112,7 +115,11 @@ func (s *Service) expand(ctx context.Context, exec *store.Exec, r *resource, rec
 		if err != nil {
 			return nil, err
 		}
-		if f.IsInverse() {
+		if f.IsInverse() && f.Relation.Many {
+			if exp, err = expandLinked(ctx, exec, r, f, recs, where); err != nil {
+				return nil, err
+			}
+		} else if f.IsInverse() {
 			parents := make([]string, len(recs))
 			for i, rec := range recs {
 				parents[i] = rec.ID

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,7 +79,7 @@ func TestParseInverseMustPointBack(t *testing.T) {
 	t.Parallel()
 	src := "resources:\n  a:\n    fields:\n      bs: {type: relation, to: b, inverse: a}\n  b:\n    fields:\n      name: string\n"
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
-	require.ErrorContains(t, err, "k.yaml:4:7: field bs: inverse \"a\" must be a to-one relation on b pointing to a")
+	require.ErrorContains(t, err, "k.yaml:4:7: field bs: inverse \"a\" must be a to-one or many: true relation on b pointing to a")
 }
 
 func FuzzParse(f *testing.F) {
@@ -95,4 +96,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil spec without error")
 		}
 	})
+}
+
+func TestParseInverseOfAToManyRelation(t *testing.T) {
+	t.Parallel()
+	src := "resources:\n  tags:\n    fields:\n      name: string\n      products: {type: relation, to: products, inverse: tags}\n" +
+		"  products:\n    fields:\n      tags: {type: relation, to: tags, many: true}\n"
+	s, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	tags := s.Resource("tags")
+	f := tags.Field("products")
+	require.True(t, f.Relation.Many)
+	require.False(t, f.IsChildren())
+	table, self, other, ok := tags.Link(f)
+	require.True(t, ok)
+	require.Equal(t, []string{"products_tags", "target_id", "source_id"}, []string{table, self, other}, "the products' link table, read backwards")
+
+	nested := strings.Replace(src, "inverse: tags}", "inverse: tags, nested: true}", 1)
+	_, err = Parse("k.yaml", []byte(nested), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "nested: true is for 1:N inverse relations")
 }

@@ -298,6 +298,9 @@ type Relation struct {
 	Kind    RelationKind
 	To      string // target resource name
 	Inverse string // for RelInverse: the to-one field on the target that points back here
+	// Many is set on a RelInverse whose Inverse is a to-many (N:M) field of the target: the
+	// inverse reads the target's link table from the other end (tags ← products).
+	Many bool
 }
 
 // Index is a declared index.
@@ -335,12 +338,31 @@ func (f *Field) IsToMany() bool { return f.Relation != nil && f.Relation.Kind ==
 // Derived reports whether the server alone sets the field's value (computed or rollup).
 func (f *Field) Derived() bool { return f.Compute.Set() || f.Rollup != nil }
 
-// IsInverse reports whether the field is a read-only 1:N inverse relation.
+// IsChildren reports whether the field is a 1:N inverse: the target's records whose to-one
+// field points here (nested creates, rollups and effects' each read these).
+func (f *Field) IsChildren() bool { return f.IsInverse() && !f.Relation.Many }
+
+// IsInverse reports whether the field is a read-only inverse relation (1:N, or N:M when
+// Relation.Many).
 func (f *Field) IsInverse() bool { return f.Relation != nil && f.Relation.Kind == RelInverse }
 
 // JoinTable names the join table of an N:M field and its two key columns.
 func (r *Resource) JoinTable(f *Field) (table, selfCol, otherCol string) {
 	return r.Name + "_" + f.Name, "source_id", "target_id"
+}
+
+// Link names the link table that holds an N:M field's pairs — its own for a to-many field,
+// the target's for the inverse of one — with the column holding this resource's ids and the
+// column holding the related ids. ok is false for fields without a link table.
+func (r *Resource) Link(f *Field) (table, selfCol, otherCol string, ok bool) {
+	switch {
+	case f.IsToMany():
+		table, selfCol, otherCol = r.JoinTable(f)
+		return table, selfCol, otherCol, true
+	case f.IsInverse() && f.Relation.Many:
+		return f.Relation.To + "_" + f.Relation.Inverse, "target_id", "source_id", true
+	}
+	return "", "", "", false
 }
 
 // SystemFields are present on every record and cannot be declared.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,8 +48,23 @@ func validate(s *Spec, c *collector) {
 			r.byName[f.Name] = f
 		}
 	}
+	markManyInverses(s)
 	for _, r := range s.Resources {
 		validateResource(s, r, c)
+	}
+}
+
+// markManyInverses sets Relation.Many on the inverses of to-many fields, before any check
+// that tells them from 1:N inverses runs.
+func markManyInverses(s *Spec) {
+	for _, r := range s.Resources {
+		for _, f := range r.Fields {
+			if !f.IsInverse() || s.byName[f.Relation.To] == nil {
+				continue
+			}
+			back := s.byName[f.Relation.To].byName[f.Relation.Inverse]
+			f.Relation.Many = back != nil && back.IsToMany()
+		}
 	}
 }
 
@@ -119,10 +135,24 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 	validateOptions(f, c)
 }
 
+// minMaxHint says what bounds a field of a type min/max do not apply to.
+func minMaxHint(f *Field) string {
+	switch {
+	case f.Type == TypeDatetime:
+		return fmt.Sprintf(`; bound a datetime with a rule, e.g. check: 'record.%s >= timestamp("2024-01-01T00:00:00Z")' `+
+			"(or > now, or > record.other_datetime) with fields: [%s]", f.Name, f.Name)
+	case f.Type == TypeDate:
+		return fmt.Sprintf(`; bound a date with a rule, e.g. check: 'record.%s >= "2024-01-01"' with fields: [%s]`, f.Name, f.Name)
+	case isTextual(f.Type):
+		return "; use min_length/max_length for text"
+	}
+	return ""
+}
+
 func validateOptions(f *Field, c *collector) {
 	numeric := f.Type == TypeInteger || f.Type == TypeNumber || f.Type == TypeDecimal
 	if (f.Min != nil || f.Max != nil) && !numeric {
-		c.add(f.Pos, "field %s: min/max apply to integer, number and decimal; use min_length/max_length", f.Name)
+		c.add(f.Pos, "field %s: min/max apply to integer, number and decimal%s", f.Name, minMaxHint(f))
 	}
 	if f.Min != nil && f.Max != nil {
 		lo, _ := strconv.ParseFloat(*f.Min, 64)
@@ -233,8 +263,9 @@ func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	if rel.Kind == RelInverse {
 		back := target.byName[rel.Inverse]
-		if back == nil || back.Relation == nil || back.Relation.Kind != RelToOne || back.Relation.To != r.Name {
-			c.add(f.Pos, "field %s: inverse %q must be a to-one relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
+		if back == nil || back.Relation == nil || back.Relation.Kind == RelInverse || back.Relation.To != r.Name {
+			c.add(f.Pos, "field %s: inverse %q must be a to-one or many: true relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
+			return
 		}
 	}
 }

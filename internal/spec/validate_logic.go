@@ -62,8 +62,8 @@ func validateRule(r *Resource, rule *LogicRule, c *collector) {
 
 func validateEffect(s *Spec, r *Resource, ef *Effect, c *collector) {
 	if ef.Each != "" {
-		if f := r.Field(ef.Each); f == nil || !f.IsInverse() {
-			c.add(ef.Pos, "effect %s: each: %q must be an inverse relation of %s", ef.Name, ef.Each, r.Name)
+		if f := r.Field(ef.Each); f == nil || !f.IsChildren() {
+			c.add(ef.Pos, "effect %s: each: %q must be an inverse of a to-one relation (1:N) of %s", ef.Name, ef.Each, r.Name)
 		}
 	}
 	target := s.Resource(ef.Update)
@@ -159,8 +159,8 @@ func validateFieldLogic(s *Spec, r *Resource, f *Field, c *collector) {
 	if len(f.Transitions) > 0 || len(f.Initial) > 0 {
 		validateStates(s, f, c)
 	}
-	if f.Nested && !f.IsInverse() {
-		c.add(f.Pos, "field %s: nested: true is for inverse relations (children created with their parent)", f.Name)
+	if f.Nested && !f.IsChildren() {
+		c.add(f.Pos, "field %s: nested: true is for 1:N inverse relations (children created with their parent)", f.Name)
 	}
 }
 
@@ -170,8 +170,8 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 		c.add(f.Pos, "field %s: a rollup field must be integer, number or decimal", f.Name)
 	}
 	of := r.Field(ru.Of)
-	if of == nil || !of.IsInverse() {
-		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse relation of %s", f.Name, ru.Of, r.Name)
+	if of == nil || !of.IsChildren() {
+		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse of a to-one relation (1:N) of %s", f.Name, ru.Of, r.Name)
 		return
 	}
 	if ru.Func == "count" {

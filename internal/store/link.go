@@ -11,26 +11,48 @@ import (
 // Links reads the N:M links of field for the given source ids: source id → target ids,
 // in one query.
 func (e *Exec) Links(ctx context.Context, resource, field string, ids []string) (map[string][]string, error) {
+	return e.Linked(ctx, resource, field, ids, 0)
+}
+
+// Linked reads the ids an N:M field (a to-many field, in its order, or the inverse of one,
+// in id order) links each of ids to, at most perID of them each when perID > 0, in one query.
+func (e *Exec) Linked(ctx context.Context, resource, field string, ids []string, perID int) (map[string][]string, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
 	}
 	f := t.res.Field(field)
-	if f == nil || !f.IsToMany() {
-		return nil, fmt.Errorf("store: %s.%s is not a to-many relation", resource, field)
+	if f == nil {
+		return nil, fmt.Errorf("store: %s has no field %q", resource, field)
+	}
+	jt, self, other, ok := t.res.Link(f)
+	if !ok {
+		return nil, fmt.Errorf("store: %s.%s is not an N:M relation", resource, field)
 	}
 	out := make(map[string][]string, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	jt, self, other := t.res.JoinTable(f)
+	order := quote(other)
+	if f.IsToMany() {
+		order = quote("position")
+	}
 	b := &builder{d: e.s.dialect, t: t}
 	phs := make([]string, len(ids))
 	for i, id := range ids {
 		phs[i] = b.arg(kUUID, 0, id)
 	}
-	b.write("SELECT ", quote(self), ", ", quote(other), " FROM ", quote(jt), " WHERE ", quote(self),
-		" IN (", strings.Join(phs, ", "), ") ORDER BY ", quote(self), ", ", quote("position"))
+	b.write("SELECT ", quote(self), ", ", quote(other), " FROM (SELECT ", quote(self), ", ", quote(other), ", ", quote("position"),
+		", ROW_NUMBER() OVER (PARTITION BY ", quote(self), " ORDER BY ", order, ") AS kiln_rn FROM ", quote(jt),
+		" WHERE ", quote(self), " IN (", strings.Join(phs, ", "), ")) AS kiln_links")
+	if perID > 0 {
+		b.write(" WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perID)))
+	}
+	b.write(" ORDER BY ", quote(self), ", kiln_rn")
+	return e.scanLinks(ctx, b, out)
+}
+
+func (e *Exec) scanLinks(ctx context.Context, b *builder, out map[string][]string) (map[string][]string, error) {
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {
 		return nil, err

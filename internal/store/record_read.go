@@ -49,24 +49,9 @@ func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListRe
 	if err != nil {
 		return nil, err
 	}
-	where := q.Where
-	if q.After != nil {
-		where = query.AndOf(where, keyset(q.Sort, q.After))
-	}
-	b := &builder{d: e.s.dialect, t: t}
-	b.write("SELECT ", t.selectList, " FROM ", quote(t.name))
-	if where != nil {
-		b.write(" WHERE ")
-		if err := b.cond(where); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.orderBy(q.Sort); err != nil {
+	b, err := e.renderList(t, q)
+	if err != nil {
 		return nil, err
-	}
-	b.write(" LIMIT ", strconv.Itoa(q.Limit+1))
-	if q.Offset > 0 {
-		b.write(" OFFSET ", strconv.Itoa(q.Offset))
 	}
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {
@@ -86,6 +71,30 @@ func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListRe
 		}
 	}
 	return res, nil
+}
+
+// renderList renders a list query's SELECT: filter and keyset in SQL, one row more than the limit.
+func (e *Exec) renderList(t *table, q query.List) (*builder, error) {
+	where := q.Where
+	if q.After != nil {
+		where = query.AndOf(where, keyset(q.Sort, q.After))
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("SELECT ", t.selectList, " FROM ", quote(t.name))
+	if where != nil {
+		b.write(" WHERE ")
+		if err := b.cond(where); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.orderBy(q.Sort); err != nil {
+		return nil, err
+	}
+	b.write(" LIMIT ", strconv.Itoa(q.Limit+1))
+	if q.Offset > 0 {
+		b.write(" OFFSET ", strconv.Itoa(q.Offset))
+	}
+	return b, nil
 }
 
 // Count counts the records matching where.

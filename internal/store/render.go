@@ -34,6 +34,8 @@ func (b *builder) cond(c query.Cond) error {
 		return b.in(c)
 	case query.Match:
 		return b.match(c)
+	case query.Has:
+		return b.has(c)
 	case query.And:
 		return b.join(c, " AND ", "1=1")
 	case query.Or:
@@ -114,6 +116,23 @@ func (b *builder) match(c query.Match) error {
 		return nil
 	}
 	b.write("(", b.d.match(col, c.Kind, b.arg(k, scale, c.Text)), ")")
+	return nil
+}
+
+// has renders N:M membership as EXISTS on the link table, correlated by the outer table's
+// name. Both lookups are served by an index the migration creates: the link table's primary
+// key (source_id, target_id), and its target_id index for an inverse.
+func (b *builder) has(c query.Has) error {
+	f := b.t.res.Field(c.Field)
+	if f == nil {
+		return fmt.Errorf("store: %s has no field %q", b.t.name, c.Field)
+	}
+	link, self, other, ok := b.t.res.Link(f)
+	if !ok {
+		return fmt.Errorf("store: %s.%s is not an N:M relation", b.t.name, c.Field)
+	}
+	b.write("EXISTS (SELECT 1 FROM ", quote(link), " WHERE ", quote(link), ".", quote(self), " = ",
+		quote(b.t.name), ".", quote("id"), " AND ", quote(link), ".", quote(other), " = ", b.arg(kUUID, 0, c.ID), ")")
 	return nil
 }
 
