@@ -24,6 +24,9 @@ func Postman(s *spec.Spec) ([]byte, error) {
 	for _, r := range order {
 		items = append(items, obj{"name": r.Name, "item": resourceItems(s, r)})
 	}
+	if acts := actionItems(s, order); len(acts) > 0 {
+		items = append(items, obj{"name": "actions", "item": acts})
+	}
 	var cleanup []obj
 	for i := len(order) - 1; i >= 0; i-- {
 		r := order[i]
@@ -58,13 +61,33 @@ func loginItem(s *spec.Spec) obj {
 func resourceItems(s *spec.Spec, r *spec.Resource) []obj {
 	body := example.Body(r, example.Vars{Unique: "{{run}}", Ref: func(res string) string { return "{{" + res + "_id}}" }})
 	coll, item := s.Server.BasePath+"/"+r.Name, s.Server.BasePath+"/"+r.Name+"/{{"+r.Name+"_id}}"
-	return []obj{
+	items := []obj{
 		request("Create "+r.Name, "POST", coll, body, 201, "pm.collectionVariables.set('"+r.Name+"_id', pm.response.json().id);"),
 		request("List "+r.Name, "GET", coll+"?limit=5", nil, 200, ""),
 		request("Get "+r.Name, "GET", item, nil, 200, ""),
 		request("Patch "+r.Name, "PATCH", item, body, 200, ""),
 		request("Replace "+r.Name, "PUT", item, body, 200, ""),
 	}
+	return items
+}
+
+// actionItems run each record action on a record of its own (made, acted on, deleted), so
+// the action's effects do not stand in the way of the other requests or the cleanup.
+func actionItems(s *spec.Spec, order []*spec.Resource) []obj {
+	var out []obj
+	vars := example.Vars{Unique: "a{{run}}", Ref: func(res string) string { return "{{" + res + "_id}}" }}
+	for _, r := range order {
+		coll := s.Server.BasePath + "/" + r.Name
+		for _, a := range r.Actions {
+			v := r.Name + "_" + a.Name + "_id"
+			item := coll + "/{{" + v + "}}"
+			out = append(out,
+				request("Create "+r.Name+" for "+a.Name, "POST", coll, example.Body(r, vars), 201, "pm.collectionVariables.set('"+v+"', pm.response.json().id);"),
+				request("Action "+a.Name+" on "+r.Name, "POST", item+"/"+a.Name, example.Body(a.InputResource(r.Name), vars), 200, ""),
+				request("Delete "+r.Name+" after "+a.Name, "DELETE", item, nil, 204, ""))
+		}
+	}
+	return out
 }
 
 func request(name, method, path string, body obj, status int, extra string) obj {
