@@ -182,7 +182,7 @@ func roleOf(account string) string {
 }
 
 // RandomValue is a random valid value of a text field named "resource.field".
-func (e *TestEnv) RandomValue(_ context.Context, name string) (string, error) {
+func (e *TestEnv) RandomValue(_ context.Context, name string) (any, error) {
 	res, field, _ := strings.Cut(name, ".")
 	r := e.app.Spec.Resource(res)
 	if r == nil || r.Field(field) == nil {
@@ -190,7 +190,7 @@ func (e *TestEnv) RandomValue(_ context.Context, name string) (string, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return example.Random(r.Field(field), e.random()), nil
+	return example.RandomTyped(r.Field(field), e.random()), nil
 }
 
 // random is the source of random values; callers hold mu.

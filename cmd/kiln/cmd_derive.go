@@ -24,6 +24,11 @@ func deriveSuite(path string, lookup func(string) (string, bool)) (*derive.Suite
 // writeDerived writes the derived files into dir. A file that exists with other content (one
 // a user edited, or one from an older spec) is kept unless force is set.
 func writeDerived(o *output, suite *derive.Suite, dir string, force bool) error {
+	// Everything written must read back as a test file: a broken one is Kiln's bug, and is
+	// reported before anything is written rather than found by the next run.
+	if _, err := parseDerived(suite, dir); err != nil {
+		return fmt.Errorf("nothing written: a generated file does not read back (please report this): %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("derived tests: %w", err)
 	}

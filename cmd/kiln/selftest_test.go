@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln/internal/derive"
 	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
@@ -190,3 +192,20 @@ func serveInBackground(t *testing.T, args ...string) string {
 }
 
 var servingRe = regexp.MustCompile(`serving \S+ on http://(127\.0\.0\.1:[0-9]+) `)
+
+// --generate reads back every file before it writes any: a broken file is an error and
+// nothing is written (it used to write a file with a duplicate key and say ✓).
+func TestGenerateRefusesAFileItCannotReadBack(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	suite := &derive.Suite{Files: []derive.File{
+		{Name: "good.test.yaml", Data: []byte("endpoint: GET /api/tags\ntest_cases:\n  list:\n    expected:\n      status: 200\n")},
+		{Name: "bad.test.yaml", Data: []byte("endpoint: GET /api/tags\ntest_cases:\n  a:\n    expected: {status: 200}\n  a:\n    expected: {status: 200}\n")},
+	}}
+	err := writeDerived(&output{out: &out, err: &out}, suite, dir, false)
+	require.ErrorContains(t, err, "nothing written")
+	require.ErrorContains(t, err, "bad.test.yaml")
+	entries, _ := os.ReadDir(dir)
+	require.Empty(t, entries)
+	require.NotContains(t, out.String(), "✓")
+}

@@ -32,8 +32,9 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 			continue
 		}
 		v := variant(f, k, unique, ref)
-		if f.Unique && isText(f) && !example.CarriesUnique(f, unique) {
-			v = "{random:" + r.Name + "." + f.Name + "}" // the pattern has no room for {unique}
+		if f.Unique && (isText(f) && !example.CarriesUnique(f, unique) || randomUnique(f)) {
+			// the pattern has no room for {unique}, or the type none at all: a random value
+			v = "{random:" + r.Name + "." + f.Name + "}"
 		}
 		out = append(out, yaml.MapItem{Key: f.Name, Value: v})
 	}
@@ -155,4 +156,14 @@ func nonMatching(f *spec.Field) (string, bool) {
 		return s, true
 	}
 	return "", false
+}
+
+// randomUnique reports whether a unique field's type cannot carry {unique} (numbers, dates):
+// its derived values are random, so records of different files do not clash.
+func randomUnique(f *spec.Field) bool {
+	switch f.Type {
+	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal, spec.TypeDate, spec.TypeDatetime:
+		return f.Relation == nil
+	}
+	return false
 }

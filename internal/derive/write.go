@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,8 +30,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 		expect: written(want(201), r, valid, "create_valid")})
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
 	if g.s.Auth != nil {
-		f.add(&tcase{name: "create_with_an_api_key", comment: "an API key acting with the role may create too",
-			headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: rs.fresh(3), expect: want(201).key("id")})
+		g.apiKeyCase(f, rs)
 	}
 	g.uniqueCases(f, rs, "", nil)
 	g.violationCases(f, r, valid, false, unchanged)
@@ -116,4 +116,23 @@ func hasUnique(r *spec.Resource) bool {
 		}
 	}
 	return false
+}
+
+// apiKeyCase: an API key acting with the file's role may create too. An API key is no
+// account, so a required relation defaulting to auth.id has no value: the case sets it when
+// the role may (to a record of its own), else expects the 400 naming it.
+func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
+	b, e := rs.fresh(3), want(201).key("id")
+	for _, fld := range rs.r.Fields {
+		if fld.Relation == nil || !fld.Required || fld.Default != "auth.id" || get(b, fld.Name) != nil {
+			continue
+		}
+		if len(fld.Write) > 0 && !slices.Contains(fld.Write, f.as) {
+			e = want(400).code("validation_failed").field(fld.Name, "required")
+			break
+		}
+		b = with(b, fld.Name, "{"+rs.target(fld, 3)+".response.id}", false)
+	}
+	f.add(&tcase{name: "create_with_an_api_key", comment: "an API key acting with the role may create too (an API key is no account: auth.id defaults do not apply)",
+		headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: b, expect: e})
 }

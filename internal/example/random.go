@@ -1,11 +1,14 @@
 package example
 
 import (
+	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -84,4 +87,51 @@ func CarriesUnique(f *spec.Field, unique string) bool {
 		return strings.Contains(s, unique)
 	}
 	return false
+}
+
+// RandomTyped is a random valid value of f as a decoded JSON value: text as Random, integers,
+// numbers and decimals as json.Number within min/max, dates and date-times in 2000–2099. It
+// keeps unique fields of those types unique across the records of a test run.
+func RandomTyped(f *spec.Field, r *rand.Rand) any {
+	switch f.Type {
+	case spec.TypeInteger:
+		lo, hi := bounds(f, 1, 1e9)
+		return json.Number(strconv.FormatInt(int64(lo)+r.Int64N(int64(hi-lo)+1), 10))
+	case spec.TypeNumber, spec.TypeDecimal:
+		lo, hi := bounds(f, 0, 1e6)
+		x := lo + r.Float64()*(hi-lo)
+		scale := 2
+		if f.Type == spec.TypeDecimal {
+			scale = f.Scale
+			if f.Precision > 0 {
+				x = min(x, math.Pow10(f.Precision-f.Scale)-1)
+			}
+		}
+		return json.Number(strconv.FormatFloat(x, 'f', scale, 64))
+	case spec.TypeDate, spec.TypeDatetime:
+		t := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(100*365*24))) * time.Hour)
+		if f.Type == spec.TypeDate {
+			return t.Format("2006-01-02")
+		}
+		return t.Format(time.RFC3339)
+	}
+	return Random(f, r)
+}
+
+// bounds are f's min and max, or the defaults.
+func bounds(f *spec.Field, lo, hi float64) (float64, float64) {
+	if f.Min != nil {
+		if v, err := strconv.ParseFloat(*f.Min, 64); err == nil {
+			lo = math.Ceil(v)
+		}
+	}
+	if f.Max != nil {
+		if v, err := strconv.ParseFloat(*f.Max, 64); err == nil {
+			hi = math.Floor(v)
+		}
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
 }

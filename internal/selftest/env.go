@@ -31,9 +31,10 @@ type Env interface {
 	// the database has them, keeping the targets the role ("" is anonymous) may view: what
 	// ?expand= must show.
 	Related(ctx context.Context, role, resource, field string, ids []string) (map[string][]string, error)
-	// RandomValue is a random valid value for a text field ("people.nickname"), for unique
-	// fields whose pattern leaves no room for {unique}.
-	RandomValue(ctx context.Context, field string) (string, error)
+	// RandomValue is a random valid value of a field ("people.nickname") as a decoded JSON
+	// value, for unique fields {unique} cannot make unique: text whose pattern leaves no room
+	// for it, numbers, dates.
+	RandomValue(ctx context.Context, field string) (any, error)
 	// CheckSchema validates a response against the API's OpenAPI document; nil when it conforms.
 	CheckSchema(req *http.Request, status int, header http.Header, body []byte) error
 }

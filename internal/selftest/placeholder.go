@@ -61,6 +61,9 @@ func (x *expander) expand(v any) (any, error) {
 }
 
 func (x *expander) expandString(s string) (any, error) {
+	if v, ok, err := x.wholeCapture(s); ok {
+		return v, err
+	}
 	var firstErr error
 	s = envRe.ReplaceAllStringFunc(s, func(m string) string {
 		name := envRe.FindStringSubmatch(m)[1]
@@ -96,7 +99,8 @@ func (x *expander) value(name string) (string, error) {
 		return "user-" + newUnique() + "@example.test", nil
 	}
 	if field, ok := strings.CutPrefix(name, "random:"); ok {
-		return x.env.RandomValue(x.ctx, field)
+		v, err := x.env.RandomValue(x.ctx, field)
+		return fmt.Sprint(v), err
 	}
 	caseName, path, ok := strings.Cut(name, ".response.")
 	if !ok {
@@ -111,6 +115,36 @@ func (x *expander) value(name string) (string, error) {
 		return "", fmt.Errorf("placeholder {%s}: the response of %s has no %s", name, caseName, path)
 	}
 	return fmt.Sprint(v), nil
+}
+
+// wholeCapture: a value that is exactly one {case.response.path} placeholder takes the
+// captured value with its JSON type (a number stays a number, so "position": "{a.response.position}"
+// sends 2, not "2").
+func (x *expander) wholeCapture(s string) (any, bool, error) {
+	m := placeholderRe.FindStringSubmatch(s)
+	if m == nil || m[0] != s {
+		return nil, false, nil
+	}
+	if field, ok := strings.CutPrefix(m[1], "random:"); ok {
+		v, err := x.env.RandomValue(x.ctx, field)
+		return v, true, err
+	}
+	caseName, path, ok := strings.Cut(m[1], ".response.")
+	if !ok {
+		return nil, false, nil
+	}
+	body, seen := x.captures[caseName]
+	if !seen {
+		return nil, true, fmt.Errorf("placeholder {%s}: no earlier case named %s", m[1], caseName)
+	}
+	v, found := lookupPath(body, path)
+	if !found {
+		return nil, true, fmt.Errorf("placeholder {%s}: the response of %s has no %s", m[1], caseName, path)
+	}
+	if _, isText := v.(string); isText || v == nil {
+		return fmt.Sprint(v), true, nil
+	}
+	return v, true, nil
 }
 
 // lookupPath follows a dotted path (a.b.0.c) into decoded JSON.

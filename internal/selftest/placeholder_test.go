@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ type fakeCreds struct{ Env }
 
 func (fakeCreds) Token(context.Context, string) (string, error) { return "tok", nil }
 
-func (fakeCreds) RandomValue(_ context.Context, field string) (string, error) {
+func (fakeCreds) RandomValue(_ context.Context, field string) (any, error) {
 	return "rnd-" + field, nil
 }
 
@@ -62,8 +63,32 @@ func FuzzExpand(f *testing.F) {
 		if !strings.Contains(s, "{") && out != s {
 			t.Fatalf("%q without placeholders came back as %q", s, out)
 		}
-		if str := out.(string); placeholderRe.MatchString(str) && !placeholderRe.MatchString(s) {
+		str, isText := out.(string)
+		if !isText {
+			if m := placeholderRe.FindStringSubmatch(s); m == nil || m[0] != s || !strings.Contains(s, ".response.") {
+				t.Fatalf("%q: only a whole captured value keeps its JSON type, got %T", s, out)
+			}
+			return
+		}
+		if placeholderRe.MatchString(str) && !placeholderRe.MatchString(s) {
 			t.Fatalf("%q: expanding made a placeholder: %q", s, str)
 		}
 	})
+}
+
+// A value that is exactly one captured placeholder keeps its JSON type; inside text it is text.
+func TestWholeCaptureKeepsItsType(t *testing.T) {
+	x := &expander{ctx: context.Background(), env: fakeCreds{}, role: "r", unique: "u",
+		captures: map[string]any{"a": map[string]any{"position": json.Number("2"), "ok": true, "name": "n"}}}
+	for in, want := range map[string]any{
+		"{a.response.position}":                      json.Number("2"),
+		"{a.response.ok}":                            true,
+		"{a.response.name}":                          "n",
+		"#{a.response.position}":                     "#2",
+		"{a.response.position}{a.response.position}": "22",
+	} {
+		got, err := x.expandString(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
 }
