@@ -51,6 +51,11 @@ func TestValidationReportsEveryField(t *testing.T) {
 		require.Equal(t, map[string]string{"name": "min_length", "price": "min"}, fieldCodes(res.body))
 		require.NotEmpty(t, res.body["request_id"])
 		require.Zero(t, b.count("products"))
+
+		missing := "0192f0a0-0000-7000-8000-00000000dead"
+		links := b.do("POST", "/api/products", map[string]any{"name": "", "price": 1, "category": missing, "tags": []any{missing}})
+		require.Equal(t, map[string]string{"name": "min_length", "category": "not_found", "tags": "not_found"}, fieldCodes(links.body),
+			"links to missing records are reported with the other field errors, not after them")
 	})
 }
 
