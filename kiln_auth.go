@@ -26,18 +26,32 @@ import (
 var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is not set (32 or more bytes); dev mode uses a temporary one")
 
 // build wires the service and, when the spec has an auth block, the account machinery.
-func (a *App) build(ctx context.Context, cfg Config) error {
+// newService builds the service with the Go program's hooks and actions; passwords (nil
+// without auth) hash account passwords, and account writes reach the accounts' caches.
+func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger}
 	if cfg.Extensions != nil {
 		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
 	}
-	if a.Spec.Auth == nil {
-		svc, err := service.New(scfg, a.Store)
-		a.Service = svc
-		if err != nil {
-			return err
+	if passwords != nil {
+		scfg.Passwords = passwords
+		account := a.Spec.Auth.Account
+		scfg.Changed = func(resource, id string) {
+			if resource == account && a.Accounts != nil {
+				a.Accounts.AccountChanged(id)
+			}
 		}
-		return a.extend(cfg.Extensions)
+	}
+	var err error
+	if a.Service, err = service.New(scfg, a.Store); err != nil {
+		return err
+	}
+	return a.extend(cfg.Extensions)
+}
+
+func (a *App) build(ctx context.Context, cfg Config) error {
+	if a.Spec.Auth == nil {
+		return a.newService(cfg, nil)
 	}
 	secret, err := authSecret(cfg)
 	if err != nil {
@@ -47,17 +61,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	scfg.Passwords = hasher
-	account := a.Spec.Auth.Account
-	scfg.Changed = func(resource, id string) {
-		if resource == account && a.Accounts != nil {
-			a.Accounts.AccountChanged(id)
-		}
-	}
-	if a.Service, err = service.New(scfg, a.Store); err != nil {
-		return err
-	}
-	if err := a.extend(cfg.Extensions); err != nil {
+	if err := a.newService(cfg, hasher); err != nil {
 		return err
 	}
 	au := a.Spec.Auth

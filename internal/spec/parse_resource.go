@@ -119,22 +119,31 @@ func (w *walker) field(e entry) *Field {
 			f.Write = w.strings(fe.value, what)
 		case "allow_hidden":
 			f.AllowHidden = w.boolean(fe.value, what)
-		case "compute":
-			f.Compute = w.expr(fe.value, what)
-		case "default_expr":
-			f.DefaultExpr = w.expr(fe.value, what)
-		case "rollup":
-			w.rollup(f, fe.value)
-		case "transitions":
-			w.transitions(f, fe.value)
-		case "initial":
-			f.Initial = w.strings(fe.value, what)
-		case "nested":
-			f.Nested = w.boolean(fe.value, what)
+		default:
+			w.fieldLogic(f, fe, what)
 		}
 	}
 	w.relation(f, to, many, inverse)
 	return f
+}
+
+// fieldLogic reads a field's business-logic keys: computed values, rollups, state machines,
+// nested children.
+func (w *walker) fieldLogic(f *Field, fe entry, what string) {
+	switch fe.key {
+	case "compute":
+		f.Compute = w.expr(fe.value, what)
+	case "default_expr":
+		f.DefaultExpr = w.expr(fe.value, what)
+	case "rollup":
+		w.rollup(f, fe.value)
+	case "transitions":
+		w.transitions(f, fe.value)
+	case "initial":
+		f.Initial = w.strings(fe.value, what)
+	case "nested":
+		f.Nested = w.boolean(fe.value, what)
+	}
 }
 
 func (w *walker) relation(f *Field, to string, many bool, inverse string) {
