@@ -25,9 +25,29 @@ func TestOpenAPIDocumentValidatesAndDescribesResponses(t *testing.T) {
 	require.Empty(t, errs)
 	ok, verrs := v.ValidateDocument()
 	require.True(t, ok, "%v", verrs)
+	paths := res.body["paths"].(map[string]any)
+	require.Contains(t, paths, "/api/orders/{id}/cancel", "actions are documented")
+	require.Contains(t, paths, "/api/batch")
+	schemas := res.body["components"].(map[string]any)["schemas"].(map[string]any)
+	orderProps := schemas["Orders"].(map[string]any)["properties"].(map[string]any)
+	require.Equal(t, true, orderProps["total"].(map[string]any)["readOnly"], "a rollup is read-only")
+	require.Contains(t, orderProps["status"], "x-kiln-transitions")
+	require.Contains(t, schemas["OrdersCreate"].(map[string]any)["properties"], "items", "nested children are part of the create body")
+	codes := schemas["Problem"].(map[string]any)["properties"].(map[string]any)["error"].(map[string]any)["enum"]
+	require.Subset(t, codes, []any{"insufficient_stock", "invalid_transition", "idempotency_key_reused", "order_closed"})
 
 	cat := b.create("categories", map[string]any{"name": "Shoes", "slug": "shoes"})
+	prod := b.product("Boot", "19.99", 10)
+	order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(prod, 1)}})
+	require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+	oid := order.body["id"].(string)
+	items := `{"items":[{"product":"` + prod + `","quantity":2}]}`
 	exchanges := []struct{ method, path, body string }{
+		{"POST", "/api/orders", items},
+		{"POST", "/api/orders", `{"items":[{"product":"` + prod + `","quantity":999}]}`},
+		{"PATCH", "/api/orders/" + oid, `{"status":"delivered"}`},
+		{"POST", "/api/orders/" + oid + "/cancel", ""},
+		{"POST", "/api/batch", `{"operations":[{"method":"POST","path":"/api/tags","body":{"name":"doc"}}]}`},
 		{"POST", "/api/products", `{"name":"Test Product","price":29.99,"category":"` + cat + `"}`},
 		{"POST", "/api/products", `{"name":"","price":-10}`},
 		{"GET", "/api/products?limit=5&sort=-price&expand=category&count=true", ""},

@@ -20,7 +20,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 	for _, r := range s.Resources {
 		n := typeName(r.Name)
 		schemas[n] = readSchema(r)
-		schemas[n+"Create"] = writeSchema(r, true)
+		schemas[n+"Create"] = nestedChildren(s, r, writeSchema(r, true))
 		schemas[n+"Update"] = writeSchema(r, false)
 		schemas[n+"List"] = obj{"type": "object", "required": []string{"items", "next_cursor"}, "properties": obj{
 			"items":       obj{"type": "array", "items": ref(n)},

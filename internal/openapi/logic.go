@@ -168,3 +168,31 @@ func batchPath(s *spec.Spec, paths obj) {
 	}
 	paths[s.Server.BasePath+"/batch"] = obj{"post": op}
 }
+
+// nestedChildren adds to a create schema the children a nested inverse relation carries:
+// POST /api/orders {"items": [{"product": …, "quantity": 2}]}.
+func nestedChildren(s *spec.Spec, r *spec.Resource, create obj) obj {
+	props := create["properties"].(obj)
+	for _, f := range r.Fields {
+		if !f.Nested || !f.IsInverse() {
+			continue
+		}
+		child := writeSchema(s.Resource(f.Relation.To), true)
+		delete(child["properties"].(obj), f.Relation.Inverse)
+		if req, ok := child["required"].([]string); ok {
+			var kept []string
+			for _, name := range req {
+				if name != f.Relation.Inverse {
+					kept = append(kept, name)
+				}
+			}
+			child["required"] = kept
+			if len(kept) == 0 {
+				delete(child, "required")
+			}
+		}
+		props[f.Name] = obj{"type": "array", "items": child, "maxItems": 1000,
+			"description": "Children created with the record in the same transaction; errors are named " + f.Name + "[i].field."}
+	}
+	return create
+}
