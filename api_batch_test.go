@@ -3,6 +3,7 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -99,4 +100,18 @@ func (b *testBundle) countWhere(resource, field, value string) int64 {
 	n, err := b.app.Store.Reader().Count(context.Background(), resource, query.Compare{Field: field, Op: query.Eq, Value: value})
 	require.NoError(b.t, err)
 	return n
+}
+
+// A batch costs a request of the rate limit per operation: 50 creates in one request spend
+// 50 of the account's budget.
+func TestBatchSpendsTheRateLimitPerOperation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	ops := make([]any, 50)
+	for i := range ops {
+		ops[i] = op("POST", "/api/tags", map[string]any{"name": fmt.Sprintf("t%d", i)})
+	}
+	res := b.do("POST", "/api/batch", map[string]any{"operations": ops})
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Equal(t, "550", res.header.Get("RateLimit-Remaining"), "600/min less the 50 operations")
 }

@@ -123,3 +123,26 @@ func TestExpiredIdempotencyKeysAreSwept(t *testing.T) {
 	again := b.do("POST", "/api/tags", map[string]any{"name": "swept"}, append(tok, "Idempotency-Key", "k")...)
 	require.Empty(t, again.header.Get("Idempotent-Replayed"), "runs as a new request")
 }
+
+// Anonymous keys belong to the client address: another client with the same key and body
+// gets its own answer, never the first client's.
+func TestAnonymousIdempotencyKeysAreScopedToTheClient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", `server:
+  trusted_proxies: ["127.0.0.1/32", "::1/128"]
+resources:
+  notes:
+    fields:
+      text: string
+`)
+	post := func(client string) response {
+		return b.do("POST", "/api/notes", map[string]any{"text": "hi"}, "Idempotency-Key", "k1", "X-Forwarded-For", client)
+	}
+	first, again, other := post("203.0.113.7"), post("203.0.113.7"), post("198.51.100.9")
+	require.Equal(t, http.StatusCreated, first.status)
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	require.Equal(t, first.body["id"], again.body["id"])
+	require.Equal(t, http.StatusCreated, other.status)
+	require.Empty(t, other.header.Get("Idempotent-Replayed"))
+	require.NotEqual(t, first.body["id"], other.body["id"])
+}

@@ -36,6 +36,13 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, h.log, err)
 		return
 	}
+	// Each operation costs a request of the rate limit, as it would alone (the request itself
+	// paid for the first): a batch is not a way around the budget.
+	for range len(ops) - 1 {
+		if !h.limit(w, r, service.PrincipalFrom(r.Context()), false) {
+			return
+		}
+	}
 	refs := &batchRefs{h: h}
 	done, err := h.svc.Batch(r.Context(), len(ops), func(i int, done []service.BatchResult) (service.BatchOp, error) {
 		refs.done = done

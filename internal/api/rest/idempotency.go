@@ -42,7 +42,7 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, h.log, err)
 			return
 		}
-		run := &idemRun{scope: scopeOf(service.PrincipalFrom(r.Context())), key: key}
+		run := &idemRun{scope: h.scopeOf(r), key: key}
 		answer, err := h.idem.Begin(r.Context(), run.scope, key, idempotency.Fingerprint(r.Method, r.URL.Path, body))
 		switch {
 		case errors.Is(err, idempotency.ErrMismatch):
@@ -119,10 +119,14 @@ func keptHeaders(h http.Header) map[string]string {
 }
 
 // scopeOf keeps one principal's keys apart from another's.
-func scopeOf(p *service.Principal) string {
+// scopeOf is whose keys a request's key is among: the account's, the API key's, or — for an
+// anonymous request — its client address's, so strangers cannot probe or replay each
+// other's keys.
+func (h *Handler) scopeOf(r *http.Request) string {
+	p := service.PrincipalFrom(r.Context())
 	switch {
 	case p == nil:
-		return "anon"
+		return "anon:" + h.clientIP(r)
 	case p.KeyID != "":
 		return "key:" + p.KeyID
 	}
