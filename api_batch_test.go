@@ -115,3 +115,19 @@ func TestBatchSpendsTheRateLimitPerOperation(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status, string(res.raw))
 	require.Equal(t, "550", res.header.Get("RateLimit-Remaining"), "600/min less the 50 operations")
 }
+
+// A batch sent again with its Idempotency-Key is answered from the store, not run twice.
+func TestBatchWithAnIdempotencyKeyRunsOnce(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		body := map[string]any{"operations": []any{op("POST", "/api/tags", map[string]any{"name": "once"})}}
+		first := b.do("POST", "/api/batch", body, "Idempotency-Key", "batch-1")
+		require.Equal(t, http.StatusOK, first.status, string(first.raw))
+		again := b.do("POST", "/api/batch", body, "Idempotency-Key", "batch-1")
+		require.Equal(t, http.StatusOK, again.status)
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+		require.JSONEq(t, string(first.raw), string(again.raw))
+		require.EqualValues(t, 1, b.countWhere("tags", "name", "once"))
+	})
+}

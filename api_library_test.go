@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,20 +40,9 @@ func TestLibraryLoanLimitHoldsUnderConcurrency(t *testing.T) {
 		b := library(t, dialect)
 		copies := b.copies(20)
 		tok := bearer(b.token("member"))
-		statuses := make([]int, len(copies))
-		var wg sync.WaitGroup
-		for i, c := range copies {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				statuses[i] = b.do("POST", "/api/loans", map[string]any{"copy": c}, tok...).status
-			}()
-		}
-		wg.Wait()
-		counts := map[int]int{}
-		for _, s := range statuses {
-			counts[s]++
-		}
+		counts := statusCounts(len(copies), func(i int) int {
+			return b.do("POST", "/api/loans", map[string]any{"copy": copies[i]}, tok...).status
+		})
 		require.Equal(t, map[int]int{http.StatusCreated: 5, http.StatusConflict: 15}, counts)
 		require.EqualValues(t, 5, b.count("loans"))
 	})
@@ -70,20 +58,9 @@ func TestLibraryCopyIsNotLentTwice(t *testing.T) {
 		for i := range tokens {
 			tokens[i] = bearer(b.token("member"))
 		}
-		statuses := make([]int, len(tokens))
-		var wg sync.WaitGroup
-		for i := range tokens {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				statuses[i] = b.do("POST", "/api/loans", map[string]any{"copy": c}, tokens[i]...).status
-			}()
-		}
-		wg.Wait()
-		counts := map[int]int{}
-		for _, s := range statuses {
-			counts[s]++
-		}
+		counts := statusCounts(len(tokens), func(i int) int {
+			return b.do("POST", "/api/loans", map[string]any{"copy": c}, tokens[i]...).status
+		})
 		require.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: 19}, counts)
 	})
 }

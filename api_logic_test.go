@@ -88,20 +88,9 @@ func TestShopStockNeverGoesBelowZeroUnderConcurrency(t *testing.T) {
 		for i := range tokens {
 			tokens[i] = bearer(b.token("customer"))
 		}
-		statuses := make([]int, len(tokens))
-		var wg sync.WaitGroup
-		for i := range tokens {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				statuses[i] = b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, tokens[i]...).status
-			}()
-		}
-		wg.Wait()
-		counts := map[int]int{}
-		for _, s := range statuses {
-			counts[s]++
-		}
+		counts := statusCounts(len(tokens), func(i int) int {
+			return b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1)}}, tokens[i]...).status
+		})
 		require.Equal(t, map[int]int{http.StatusCreated: 5, http.StatusConflict: 15}, counts)
 		require.Equal(t, "0", b.stock(a))
 	})
@@ -143,4 +132,23 @@ func TestShopStateMachineAndCancelAction(t *testing.T) {
 		require.Contains(t, back.body["detail"], "from shipped to pending")
 		require.Equal(t, http.StatusConflict, b.do("POST", "/api/orders/"+sid+"/cancel", nil, ann...).status, "shipped orders stay")
 	})
+}
+
+// statusCounts runs send(i) for i in [0, n) at once and counts the answers by status.
+func statusCounts(n int, send func(i int) int) map[int]int {
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = send(i)
+		}()
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	return counts
 }
