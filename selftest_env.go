@@ -25,6 +25,7 @@ type TestEnv struct {
 	accounts map[string]string // role → account id
 	schema   schemaValidator
 	rnd      *rand.Rand  // for {random:...}, under mu
+	issued   map[string]bool // "resource.field=value" handed out by {random:...}, under mu
 	rules    *expr.Rules // compiled once, under mu
 }
 

@@ -190,7 +190,19 @@ func (e *TestEnv) RandomValue(_ context.Context, name string) (any, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return example.RandomTyped(r.Field(field), e.random()), nil
+	if e.issued == nil {
+		e.issued = map[string]bool{}
+	}
+	// A random value is never handed out twice in a run: fields of narrow types (dates) would
+	// otherwise meet again by chance among hundreds of records.
+	for range 1000 {
+		v := example.RandomTyped(r.Field(field), e.random())
+		if key := name + "=" + fmt.Sprint(v); !e.issued[key] {
+			e.issued[key] = true
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("{random:%s}: no unused valid value left", name)
 }
 
 // random is the source of random values; callers hold mu.
