@@ -24,9 +24,9 @@ type TestEnv struct {
 	mu       sync.Mutex
 	accounts map[string]string // role → account id
 	schema   schemaValidator
-	rnd      *rand.Rand  // for {random:...}, under mu
+	rnd      *rand.Rand      // for {random:...}, under mu
 	issued   map[string]bool // "resource.field=value" handed out by {random:...}, under mu
-	rules    *expr.Rules // compiled once, under mu
+	rules    *expr.Rules     // compiled once, under mu
 }
 
 var _ selftest.Env = (*TestEnv)(nil)
