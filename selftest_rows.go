@@ -67,7 +67,7 @@ func (e *TestEnv) matching(ctx context.Context, r *spec.Resource, conds []string
 	}
 	var evalErr error
 	kept := slices.DeleteFunc(recs, func(rec *store.Record) bool {
-		get := fieldGetter(r, rec)
+		get := e.pathGetter(ctx, r, fieldGetter(r, rec))
 		if rule != nil {
 			visible, err := rule(get)
 			if evalErr = errors.Join(evalErr, err); !visible {
@@ -154,6 +154,28 @@ func (e *TestEnv) allRecords(ctx context.Context, resName string) ([]*store.Reco
 		}
 	}
 	return res.Records, nil
+}
+
+// pathGetter extends get to "relation.field" names (rules that follow to-one relations): the
+// related record is read by id, whatever its access rules; a missing one has no fields.
+func (e *TestEnv) pathGetter(ctx context.Context, r *spec.Resource, get func(string) any) func(string) any {
+	return func(name string) any {
+		rel, rest, ok := strings.Cut(name, ".")
+		if !ok {
+			return get(name)
+		}
+		f := r.Field(rel)
+		id, _ := get(rel).(string)
+		if f == nil || f.Relation == nil || id == "" {
+			return nil
+		}
+		target := e.app.Spec.Resource(f.Relation.To)
+		rec, err := e.app.Store.Reader().Get(ctx, target.Name, id, nil)
+		if err != nil {
+			return nil
+		}
+		return e.pathGetter(ctx, target, fieldGetter(target, rec))(rest)
+	}
 }
 
 func fieldGetter(r *spec.Resource, rec *store.Record) func(string) any {

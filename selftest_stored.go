@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
 )
 
 // Stored reads a record's field as text, exactly as the database holds it: one raw SQL read
@@ -138,6 +139,10 @@ func (e *TestEnv) links(ctx context.Context, resource, field string, ids []strin
 	}
 	q := "SELECT " + quoteIdent(owner) + ", " + quoteIdent(target) + " FROM " + quoteIdent(from) + " WHERE " +
 		quoteIdent(owner) + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+	if to := e.app.Spec.Resource(f.Relation.To); to != nil && to.SoftDelete { // deleted records are not linked
+		q += " AND " + quoteIdent(target) + " IN (SELECT " + quoteIdent("id") + " FROM " + quoteIdent(to.Name) +
+			" WHERE " + quoteIdent(store.DeletedColumn) + " IS NULL)"
+	}
 	rows, err := e.app.Store.Reader().QueryRaw(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -129,5 +129,13 @@ func (g *gen) deleteFile(r *spec.Resource) (*tfile, string) {
 	f.add(&tcase{name: "delete", comment: "the record is gone from the database", expect: want(204).count(r.Name, "id", "{record.response.id}", 0)})
 	f.add(&tcase{name: "delete_again", expect: want(404).code("not_found")})
 	f.add(&tcase{name: "read_after_delete", method: "GET", expect: want(404).code("not_found")})
+	if r.SoftDelete {
+		restore := g.collection(r) + "/{record.response.id}/restore"
+		f.add(&tcase{name: "restore", method: "POST", path: restore, comment: "soft delete: the record comes back as it was",
+			expect: want(200).key("id").count(r.Name, "id", "{record.response.id}", 1)})
+		f.add(&tcase{name: "restore_again", method: "POST", path: restore, comment: "a live record is not in the trash",
+			expect: want(404).code("not_found")})
+		f.add(&tcase{name: "read_after_restore", method: "GET", expect: want(200).key("id")})
+	}
 	return f, ""
 }

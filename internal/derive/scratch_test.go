@@ -43,7 +43,7 @@ var mutations = []mutation{
 		message:  `"price stored as`,
 		stillRun: "products.list.test.yaml/sort_by_price"},
 	{claim: "row rules are read from their CEL (Rule.Holds), not from Rule.Condition's translation", file: "internal/expr/rule.go",
-		edits: map[string]string{"return query.Compare{Field: left.field, Op: op, Value: v}, nil": "if left.field == \"id\" {\n\t\treturn query.Not{Cond: query.Compare{Field: left.field, Op: op, Value: v}}, nil\n\t}\n\treturn query.Compare{Field: left.field, Op: op, Value: v}, nil"},
+		edits: map[string]string{"return left.wrap(query.Compare{Field: left.field, Op: op, Value: v}), nil": "if left.field == \"id\" {\n\t\treturn query.Not{Cond: query.Compare{Field: left.field, Op: op, Value: v}}, nil\n\t}\n\treturn left.wrap(query.Compare{Field: left.field, Op: op, Value: v}), nil"},
 		fails: "users.list.test.yaml/all_pages_as_customer", message: "listed row(s) the query does not select",
 		stillRun: "users.list.test.yaml/all_pages"},
 	{claim: "which roles a rule lets through is decided from its CEL (Rule.Decide), not from Rule.Condition", file: "internal/expr/rule.go",

@@ -144,7 +144,24 @@ func (o oracle) value(e celast.Expr) (any, error) {
 
 // selectValue reads record.<field> and auth.<attribute>; an attribute the principal lacks
 // (an API key's auth.id) is missing, like a field without a value.
+//
+// record.<relation>.<field> asks get for "relation.field": the caller reads the related record.
 func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
+	if s.Operand().Kind() == celast.SelectKind {
+		path := s.FieldName()
+		e := s.Operand()
+		for e.Kind() == celast.SelectKind {
+			path = e.AsSelect().FieldName() + "." + path
+			e = e.AsSelect().Operand()
+		}
+		if e.Kind() != celast.IdentKind || e.AsIdent() != "record" {
+			return nil, errf("the oracle reads record.<relation>.<field> only")
+		}
+		if o.partial {
+			return unknown{}, nil
+		}
+		return o.get(path), nil
+	}
 	if s.Operand().Kind() != celast.IdentKind {
 		return nil, errf("the oracle reads record.<field> and auth.<attribute> only")
 	}

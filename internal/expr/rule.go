@@ -30,10 +30,23 @@ type Rule struct {
 	fields *ruleFields
 }
 
-// ruleFields are the record fields a rule may use, with their kinds.
+// ruleFields are the record fields a rule may use, with their kinds, and the fields of the
+// records its to-one relations point at (record.loan.member).
 type ruleFields struct {
 	kinds  map[string]kind
 	fields map[string]*spec.Field
+	rels   map[string]*ruleFields
+}
+
+// linkRuleFields gives every resource's rule fields those of its to-one relations' targets.
+func linkRuleFields(s *spec.Spec, all map[string]*ruleFields) {
+	for _, r := range s.Resources {
+		for _, f := range r.Fields {
+			if f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Stored() && all[f.Relation.To] != nil {
+				all[r.Name].rels[f.Name] = all[f.Relation.To]
+			}
+		}
+	}
 }
 
 // Rules are the compiled access rules of a spec.
@@ -55,8 +68,13 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 	out := &Rules{byResource: map[string]map[spec.Action]*Rule{}}
 	var problems spec.Errors
 	probe := &Auth{ID: "00000000-0000-7000-8000-000000000000", Role: "probe", Roles: s.Roles}
+	all := map[string]*ruleFields{}
 	for _, r := range s.Resources {
-		fields := newRuleFields(r)
+		all[r.Name] = newRuleFields(r)
+	}
+	linkRuleFields(s, all)
+	for _, r := range s.Resources {
+		fields := all[r.Name]
 		out.byResource[r.Name] = map[spec.Action]*Rule{}
 		for _, action := range slices.Concat(spec.Actions, actionKeys(r)) {
 			sr := r.Access[action]
@@ -101,7 +119,7 @@ func actionKeys(r *spec.Resource) []spec.Action {
 
 func newRuleFields(r *spec.Resource) *ruleFields {
 	rf := &ruleFields{kinds: map[string]kind{"id": kindUUID, "created_at": kindTime, "updated_at": kindTime},
-		fields: map[string]*spec.Field{}}
+		fields: map[string]*spec.Field{}, rels: map[string]*ruleFields{}}
 	for _, f := range r.Fields {
 		if k, ok := kindOf(f); ok {
 			rf.kinds[f.Name], rf.fields[f.Name] = k, f
@@ -137,6 +155,8 @@ type ruleTranslator struct {
 // operand is either a record field or a constant.
 type operand struct {
 	field string
+	path  []string // to-one relations followed to reach field: record.loan.member is [loan]
+	on    *ruleFields
 	value any
 	list  []any
 	isVal bool
@@ -168,8 +188,8 @@ func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
 			}
 			return boolCond(b), nil
 		}
-		if t.fields.kinds[op.field] == kindBool {
-			return query.Compare{Field: op.field, Op: query.Eq, Value: true}, nil
+		if op.on.kinds[op.field] == kindBool {
+			return op.wrap(query.Compare{Field: op.field, Op: query.Eq, Value: true}), nil
 		}
 	}
 	return nil, errf("rules support comparisons of record fields and auth attributes joined by &&, || and !")
@@ -232,6 +252,9 @@ func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
 		return operand{list: list, isVal: true}, nil
 	case celast.SelectKind:
 		s := e.AsSelect()
+		if s.Operand().Kind() == celast.SelectKind {
+			return t.pathOperand(s)
+		}
 		if s.Operand().Kind() != celast.IdentKind {
 			return operand{}, errf("use record.<field> or auth.<id|role|roles>")
 		}
@@ -240,12 +263,44 @@ func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
 	return operand{}, errf("rules compare record fields with constants and auth attributes")
 }
 
+// pathOperand reads record.<relation>…<field>: a field of the record that a chain of to-one
+// relations points at.
+func (t ruleTranslator) pathOperand(s celast.SelectExpr) (operand, error) {
+	var names []string
+	e := celast.Expr(nil)
+	for cur := s; ; {
+		names = append([]string{cur.FieldName()}, names...)
+		e = cur.Operand()
+		if e.Kind() != celast.SelectKind {
+			break
+		}
+		cur = e.AsSelect()
+	}
+	if e.Kind() != celast.IdentKind || e.AsIdent() != "record" {
+		return operand{}, errf("only record.<relation>.<field> follows a relation")
+	}
+	on, text := t.fields, "record"
+	for _, rel := range names[:len(names)-1] {
+		text += "." + rel
+		next, ok := on.rels[rel]
+		if !ok {
+			return operand{}, errf("%s is not a to-one relation that rules can follow", text)
+		}
+		on = next
+	}
+	field := names[len(names)-1]
+	if _, ok := on.kinds[field]; !ok {
+		return operand{}, errf("%s.%s is not a field that rules can check", text, field)
+	}
+	return operand{field: field, path: names[:len(names)-1], on: on}, nil
+}
+
 func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 	if root == "record" {
 		if _, ok := t.fields.kinds[name]; !ok {
 			return operand{}, errf("record.%s is not a field that rules can check", name)
 		}
-		return operand{field: name}, nil
+		return operand{field: name, on: t.fields}, nil
 	}
 	if root != "auth" {
 		return operand{}, errf("unknown variable %s", root)
@@ -304,13 +359,26 @@ func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, erro
 		if op != query.Eq && op != query.Ne {
 			return nil, errf("null compares with == or != only")
 		}
-		return query.Compare{Field: left.field, Op: op}, nil
+		return left.wrap(query.Compare{Field: left.field, Op: op}), nil
 	}
-	v, err := typedConstant(t.fields.kinds[left.field], t.fields.fields[left.field], "record."+left.field, right.value)
+	v, err := typedConstant(left.on.kinds[left.field], left.on.fields[left.field], left.name(), right.value)
 	if err != nil {
 		return nil, err
 	}
-	return query.Compare{Field: left.field, Op: op, Value: v}, nil
+	return left.wrap(query.Compare{Field: left.field, Op: op, Value: v}), nil
+}
+
+// wrap puts a condition on the operand's field under the relations its path follows.
+func (o operand) wrap(c query.Cond) query.Cond {
+	for i := len(o.path) - 1; i >= 0; i-- {
+		c = query.Rel{Field: o.path[i], Cond: c}
+	}
+	return c
+}
+
+// name is the operand as the rule wrote it: record.loan.member.
+func (o operand) name() string {
+	return strings.Join(append(append([]string{"record"}, o.path...), o.field), ".")
 }
 
 func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
@@ -333,7 +401,7 @@ func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
 		if x == nil {
 			continue // null, or an attribute the principal lacks: it matches no record
 		}
-		v, err := typedConstant(t.fields.kinds[left.field], t.fields.fields[left.field], "record."+left.field, x)
+		v, err := typedConstant(left.on.kinds[left.field], left.on.fields[left.field], left.name(), x)
 		if err != nil {
 			return nil, err
 		}
@@ -342,7 +410,7 @@ func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
 	if len(values) == 0 {
 		return boolCond(false), nil
 	}
-	return query.In{Field: left.field, Values: values}, nil
+	return left.wrap(query.In{Field: left.field, Values: values}), nil
 }
 
 // normalize makes CEL constants comparable in Go (ints and uints as int64).

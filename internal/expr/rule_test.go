@@ -187,3 +187,38 @@ func TestRulesWithoutAnAccountID(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, IsFalse(Simplify(c)))
 }
+
+// A rule that follows to-one relations becomes Rel conditions over the related records'
+// fields, typed by the related resource; the oracle reads the same path through get.
+func TestRuleFollowsRelations(t *testing.T) {
+	t.Parallel()
+	src := rulesSpec + `  items:
+    fields:
+      order: {type: relation, to: orders}
+    access:
+      list: "record.order.owner == auth.id && record.order.total >= 10 && record.order.status in ['paid']"
+      view: "record.order.owner.name == 'x'"
+`
+	rules, err := compileRules(t, src)
+	require.NoError(t, err)
+	me := "0192f0a0-0000-7000-8000-000000000001"
+	a := &Auth{ID: me, Role: "customer", Roles: []string{"customer"}}
+	c, err := rules.Rule("items", spec.ActionList).Condition(a)
+	require.NoError(t, err)
+	require.Equal(t, query.And{
+		query.And{
+			query.Rel{Field: "order", Cond: query.Compare{Field: "owner", Op: query.Eq, Value: me}},
+			query.Rel{Field: "order", Cond: query.Compare{Field: "total", Op: query.Ge, Value: value.Decimal{Units: 1000, Scale: 2}}},
+		},
+		query.Rel{Field: "order", Cond: query.In{Field: "status", Values: []any{"paid"}}},
+	}, c)
+	c, err = rules.Rule("items", spec.ActionView).Condition(a)
+	require.NoError(t, err)
+	require.Equal(t, query.Rel{Field: "order", Cond: query.Rel{Field: "owner", Cond: query.Compare{Field: "name", Op: query.Eq, Value: "x"}}}, c)
+
+	holds, err := rules.Rule("items", spec.ActionList).Holds(a, func(name string) any {
+		return map[string]any{"order.owner": me, "order.total": value.Decimal{Units: 1500, Scale: 2}, "order.status": "paid"}[name]
+	})
+	require.NoError(t, err)
+	require.True(t, holds)
+}

@@ -135,7 +135,14 @@ func (e *envs) compile(sc scope, src string, want *cel.Type) (*compiled, error) 
 	if err != nil {
 		return nil, err
 	}
-	checked, iss := env.Compile(src)
+	parsed, iss := env.Parse(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
+	}
+	if parsed, err = e.followRelations(c, sc, parsed); err != nil {
+		return nil, err
+	}
+	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/store"
 	"github.com/kiln-dev/kiln/internal/value"
 )
 
@@ -106,7 +107,11 @@ func (d ddl) createIndex(table string, ix Index) string {
 	if ix.Unique {
 		kw = "CREATE UNIQUE INDEX "
 	}
-	return kw + q(ix.Name) + " ON " + q(table) + " (" + strings.Join(cols, ", ") + ")"
+	out := kw + q(ix.Name) + " ON " + q(table) + " (" + strings.Join(cols, ", ") + ")"
+	if ix.Live {
+		out += " WHERE " + q(store.DeletedColumn) + " IS NULL"
+	}
+	return out
 }
 
 func (d ddl) dropIndex(ix Index) string { return "DROP INDEX " + q(ix.Name) }

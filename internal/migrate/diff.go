@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/store"
 )
 
 // Change is one human-readable difference between two schemas.
@@ -141,13 +143,21 @@ func (d ddl) alterTable(old, cur Table) ([]Change, []string) {
 	columnsChanged := len(changes) > 0
 	ixChanges, dropIx, addIx := diffIndexes(old, cur)
 	changes = append(changes, ixChanges...)
+	var pre []string
+	if _, was := oldCols[store.DeletedColumn]; was {
+		if _, is := curCols[store.DeletedColumn]; !is {
+			// soft_delete turned off: deleted rows must go, or they would come back to life.
+			changes = append(changes, Change{Description: "delete the soft-deleted records of " + cur.Name, Destructive: true})
+			pre = append(pre, "DELETE FROM "+q(old.Name)+" WHERE "+q(store.DeletedColumn)+" IS NOT NULL")
+		}
+	}
 	if !columnsChanged {
 		return changes, append(dropIx, d.createIndexes(cur.Name, addIx)...)
 	}
 	if d.pg() {
-		return changes, d.alterPostgres(old, cur, dropIx, addIx)
+		return changes, append(pre, d.alterPostgres(old, cur, dropIx, addIx)...)
 	}
-	return changes, d.alterSQLite(old, cur)
+	return changes, append(pre, d.alterSQLite(old, cur)...)
 }
 
 func (d ddl) createIndexes(table string, ixs []Index) []string {

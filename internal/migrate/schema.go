@@ -41,6 +41,9 @@ type Index struct {
 	Name    string   `json:"name"`
 	Columns []string `json:"columns"`
 	Unique  bool     `json:"unique,omitempty"`
+	// Live makes the index partial over live rows (soft delete): a deleted record does not
+	// hold its unique values.
+	Live bool `json:"live,omitempty"`
 }
 
 // SessionsTable holds refresh-token sessions; it exists when the spec has an auth block.
@@ -112,6 +115,18 @@ func resourceTable(r *spec.Resource) Table {
 			t.Indexes = append(t.Indexes, Index{Name: indexName(r.Name, []string{c.Name}, false), Columns: []string{c.Name}})
 		}
 	}
+	addDeclaredIndexes(&t, r)
+	if r.SoftDelete {
+		t.Columns = append(t.Columns, Column{Name: store.DeletedColumn, Type: "timestamp"})
+		for i := range t.Indexes {
+			t.Indexes[i].Live = t.Indexes[i].Unique
+		}
+		t.Indexes = append(t.Indexes, Index{Name: r.Name + "_" + store.DeletedColumn + "_idx", Columns: []string{store.DeletedColumn}})
+	}
+	return t
+}
+
+func addDeclaredIndexes(t *Table, r *spec.Resource) {
 	for _, ix := range r.Indexes {
 		cols := make([]string, len(ix.Fields))
 		for i, name := range ix.Fields {
@@ -126,7 +141,6 @@ func resourceTable(r *spec.Resource) Table {
 		}
 		t.Indexes = addIndex(t.Indexes, Index{Name: name, Columns: cols, Unique: ix.Unique})
 	}
-	return t
 }
 
 // addIndex adds ix unless an index of that name exists (a declared index may repeat an implied one).

@@ -298,3 +298,34 @@ func TestMigrationDownOfADestructiveMigration(t *testing.T) {
 		require.Error(t, w.exec(`UPDATE products SET sku = 'X' WHERE id = ?`, p2), "the unique index is back")
 	})
 }
+
+// soft_delete adds the deleted-at column and makes unique indexes partial over live rows, so
+// a deleted record does not hold its unique values; turning it off again is destructive and
+// removes the deleted records first rather than bringing them back to life.
+func TestMigrationsSoftDelete(t *testing.T) {
+	eachMigrationDialect(t, func(t *testing.T, dialect string) {
+		plain := specWith("      sku: {type: string, unique: true}\n")
+		soft := strings.Replace(plain, "  products:\n", "  products:\n    soft_delete: true\n", 1)
+		w := newWalker(t, dialect, plain)
+		w.insertProduct(p1, ", sku", "A")
+		plan := w.up(soft, false)
+		require.Empty(t, plan.Destructive(), "%v", plan.Changes)
+		insert := func(id, deleted string) error {
+			var del any
+			if deleted != "" {
+				del = deleted
+			}
+			return w.exec(`INSERT INTO products (id, created_at, updated_at, kiln_version, sku, kiln_deleted_at) VALUES (?, ?, ?, 1, ?, ?)`,
+				id, stamp, stamp, "A", del)
+		}
+		require.NoError(t, insert(p2, stamp), "a deleted row does not hold its unique value")
+		require.Error(t, insert("0192f0a0-0000-7000-8000-0000000000a3", ""), "two live rows still cannot share it")
+
+		_, err := w.plan(plain, false)
+		require.ErrorIs(t, err, migrate.ErrDestructive, "turning soft_delete off removes the deleted records")
+		plan = w.up(plain, true)
+		require.Len(t, plan.Destructive(), 2, "%v", plan.Changes) // the column and the deleted records
+		require.Equal(t, 1, count(t, w.st, "SELECT COUNT(*) FROM products"))
+		require.Equal(t, 1, count(t, w.st, "SELECT COUNT(*) FROM products WHERE id = '"+p1+"'"))
+	})
+}

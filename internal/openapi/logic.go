@@ -126,6 +126,25 @@ func actionPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		}
 		paths[s.Server.BasePath+"/"+r.Name+"/{id}/"+a.Name] = obj{"post": op}
 	}
+	if r.SoftDelete {
+		restorePath(s, r, n, paths)
+	}
+}
+
+// restorePath documents the built-in restore of a soft-delete resource.
+func restorePath(s *spec.Spec, r *spec.Resource, n string, paths obj) {
+	op := obj{"operationId": "restore" + n, "tags": []string{r.Name}, "summary": "Restore a deleted record of " + r.Name,
+		"description": "Brings back a soft-deleted record as it was (whoever may delete it may restore it; list the deleted ones with ?deleted=true). " +
+			"The resource's create rules are checked again; a unique value taken meanwhile is 409.",
+		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, idempotencyKey()},
+		"responses": obj{"200": withHeaders(jsonResponse("The restored record", ref(n)), "ETag"),
+			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+			"422": problemRef("Unprocessable"), "default": problemRef("Error")}}
+	if s.Auth != nil {
+		op["security"] = []obj{{"bearerAuth": []string{}}}
+		op["responses"].(obj)["401"] = problemRef("Unauthorized")
+	}
+	paths[s.Server.BasePath+"/"+r.Name+"/{id}/restore"] = obj{"post": op}
 }
 
 func actionDescription(a *spec.RecordAction) string {

@@ -23,6 +23,9 @@ func paramRef(name string) obj { return obj{"$ref": "#/components/parameters/" +
 func collectionPaths(r *spec.Resource, n string) obj {
 	params := []obj{paramRef("limit"), paramRef("cursor"), paramRef("page"), paramRef("sort"), paramRef("filter"),
 		paramRef("fields"), paramRef("expand"), paramRef("count")}
+	if r.SoftDelete {
+		params = append(params, paramRef("deleted"))
+	}
 	return obj{
 		"get": obj{"operationId": "list" + n, "tags": []string{r.Name}, "summary": "List " + r.Name,
 			"parameters": params,
@@ -81,6 +84,8 @@ func sharedParameters() obj {
 		"fields": q("fields", "Comma-separated fields to return (id always).", str),
 		"expand": q("expand", "Comma-separated relations to return as records.", str),
 		"count":  q("count", "true adds total, the number of matching records.", obj{"type": "boolean"}),
+		"deleted": q("deleted", "Soft-delete resources: true lists the deleted records instead, for those who may restore them.",
+			obj{"type": "boolean"}),
 	}
 }
 

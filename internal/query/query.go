@@ -3,6 +3,8 @@
 // to SQL with placeholders. Field names here are spec names, never request text.
 package query
 
+import "slices"
+
 // Op is a comparison operator.
 type Op string
 
@@ -68,6 +70,15 @@ type Has struct {
 	ID    string
 }
 
+// Rel holds when the record that the to-one relation Field points at exists (is live) and
+// meets Cond, a condition over that record's fields: access rules that follow a relation
+// (record.loan.member == auth.id). Stores render it as a subquery on the related table; Eval
+// cannot decide it in memory, so writers replace it first (ResolveRel).
+type Rel struct {
+	Field string
+	Cond  Cond
+}
+
 // And holds when every condition holds; an empty And is true.
 type And []Cond
 
@@ -81,6 +92,7 @@ func (Compare) isCond() {}
 func (In) isCond()      {}
 func (Match) isCond()   {}
 func (Has) isCond()     {}
+func (Rel) isCond()     {}
 func (And) isCond()     {}
 func (Or) isCond()      {}
 func (Not) isCond()     {}
@@ -99,6 +111,8 @@ type List struct {
 	After  []any // keyset: the sort values then the id of the last row seen
 	Offset int   // page mode
 	Count  bool
+	// Deleted lists the soft-deleted records of a soft-delete resource instead of the live ones.
+	Deleted bool
 }
 
 // AndOf joins conditions, dropping nils.
@@ -116,4 +130,51 @@ func AndOf(conds ...Cond) Cond {
 		return out[0]
 	}
 	return out
+}
+
+// ResolveRel returns c with every Rel (outermost ones; their Cond stays as it is) replaced by
+// what decide says about it: true as And{}, false as Or{}.
+func ResolveRel(c Cond, decide func(Rel) (bool, error)) (Cond, error) {
+	switch x := c.(type) {
+	case Rel:
+		ok, err := decide(x)
+		if err != nil || ok {
+			return And{}, err
+		}
+		return Or{}, nil
+	case And:
+		return resolveAll(x, decide, func(out []Cond) Cond { return And(out) })
+	case Or:
+		return resolveAll(x, decide, func(out []Cond) Cond { return Or(out) })
+	case Not:
+		inner, err := ResolveRel(x.Cond, decide)
+		return Not{Cond: inner}, err
+	}
+	return c, nil
+}
+
+func resolveAll(cs []Cond, decide func(Rel) (bool, error), join func([]Cond) Cond) (Cond, error) {
+	out := make([]Cond, len(cs))
+	for i, x := range cs {
+		var err error
+		if out[i], err = ResolveRel(x, decide); err != nil {
+			return nil, err
+		}
+	}
+	return join(out), nil
+}
+
+// HasRel reports whether c follows a relation anywhere.
+func HasRel(c Cond) bool {
+	switch x := c.(type) {
+	case Rel:
+		return true
+	case And:
+		return slices.ContainsFunc(x, HasRel)
+	case Or:
+		return slices.ContainsFunc(x, HasRel)
+	case Not:
+		return HasRel(x.Cond)
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
 )
 
 // authorize decides an action for the request's principal. It returns the row condition a
@@ -44,6 +45,32 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
 	}
 	return c, nil
+}
+
+// allows checks the write's row condition against the record about to be written (always
+// true for inner writes). Parts that follow a relation are read in the write's transaction:
+// is the related record there and does it meet them.
+func (w *write) allows(ctx context.Context, rec *store.Record) (bool, error) {
+	if w.inner || w.cond == nil {
+		return true, nil
+	}
+	c := w.cond
+	if query.HasRel(c) {
+		var err error
+		c, err = query.ResolveRel(c, func(rel query.Rel) (bool, error) {
+			f := w.r.Field(rel.Field)
+			id, _ := rec.Values[w.r.index(f)].(string)
+			if id == "" {
+				return false, nil
+			}
+			found, err := w.tx.ExistingIDs(ctx, f.Relation.To, []string{id}, rel.Cond)
+			return found[id], err
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	return w.r.allowsValues(c, rec.Values, rec.ID), nil
 }
 
 // allowsValues checks a row condition against a record about to be written.

@@ -29,7 +29,7 @@ type ListParams struct {
 	scans  bool   // an unindexed predicate or sort: runs under the scan slots
 }
 
-var listParams = []string{"limit", "cursor", "page", "sort", "filter", "fields", "expand", "count"}
+var listParams = []string{"limit", "cursor", "page", "sort", "filter", "fields", "expand", "count", "deleted"}
 
 // ParseList validates list query parameters for a resource; every problem is reported at
 // once, each naming its parameter. Names of fields come from the spec, never the request.
@@ -64,6 +64,8 @@ func (s *Service) ParseList(resName string, params url.Values) (*ListParams, err
 			}
 			conds = append(conds, c)
 		case "sort", "cursor", "fields", "expand", "page":
+		case "deleted":
+			p.Query.Deleted = r.parseDeleted(&errs, v)
 		default:
 			c, code, msg := r.shorthand(name, v)
 			if code != "" {
@@ -94,6 +96,20 @@ func parseIntParam(errs *fieldErrors, name, v string, lo, hi int) int {
 		return lo
 	}
 	return n
+}
+
+// parseDeleted reads ?deleted=true, which lists the soft-deleted records of a soft-delete
+// resource (for those who may restore them).
+func (r *resource) parseDeleted(errs *fieldErrors, v string) bool {
+	if !r.SoftDelete {
+		errs.add("deleted", "unknown_parameter", "is only for resources with soft_delete")
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		errs.add("deleted", "type", "must be true or false")
+	}
+	return b
 }
 
 // shorthand turns ?field=value into field == value, and ?links=<id> on an N:M relation into

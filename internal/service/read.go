@@ -68,6 +68,13 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 	if err != nil {
 		return nil, err
 	}
+	if p.Query.Deleted { // the trash: those who may restore (delete) a record may see it there
+		del, err := s.authorize(ctx, r, spec.ActionDelete)
+		if err != nil {
+			return nil, err
+		}
+		cond = query.AndOf(cond, del)
+	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	if p.scans {

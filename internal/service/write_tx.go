@@ -49,7 +49,10 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if err := w.verdict(errs, lv); err != nil {
 		return nil, err
 	}
-	if !w.inner && !r.allowsValues(w.cond, rec.Values, rec.ID) {
+	if ok, err := w.allows(ctx, rec); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
 		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
 	}
 	if err := w.s.before(ctx, r.Name, spec.OpCreate, rec); err != nil {
@@ -100,7 +103,10 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if err := w.verdict(errs, lv); err != nil {
 		return nil, err
 	}
-	if !w.inner && !r.allowsValues(w.cond, rec.Values, rec.ID) {
+	if ok, err := w.allows(ctx, rec); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
 		return nil, Errorf(CodeForbidden, "the access rule for update on %s does not allow this change", r.Name)
 	}
 	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {

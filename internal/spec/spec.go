@@ -367,3 +367,14 @@ func (r *Resource) Link(f *Field) (table, selfCol, otherCol string, ok bool) {
 
 // SystemFields are present on every record and cannot be declared.
 var SystemFields = []string{"id", "created_at", "updated_at"}
+
+// DefaultRetention is how long a soft-deleted record is kept when the spec says nothing.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// RetentionOrDefault is how long a soft-deleted record of r is kept before it is purged.
+func (r *Resource) RetentionOrDefault() time.Duration {
+	if r.Retention > 0 {
+		return r.Retention
+	}
+	return DefaultRetention
+}

@@ -26,6 +26,9 @@ func validateLogic(s *Spec, r *Resource, c *collector) {
 			c.add(a.Pos, "action %s is declared twice", a.Name)
 		}
 		seen[a.Name] = true
+		if a.Name == "restore" && r.SoftDelete {
+			c.add(a.Pos, "action restore: a soft_delete resource has a built-in restore action; name this one otherwise")
+		}
 		validateAction(s, r, a, c)
 	}
 	if r.Retention > 0 && !r.SoftDelete {

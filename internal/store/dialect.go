@@ -19,8 +19,9 @@ type dialect interface {
 	interpret(err error) error
 	match(col string, k query.MatchKind, ph string) string
 	// linkedIDs selects, for each row of outer, the comma-joined target ids of a join table
-	// in link order, so a record's N:M ids come with it in one query.
-	linkedIDs(join, self, other, outer string) string
+	// in link order, so a record's N:M ids come with it in one query; live is an extra
+	// condition on the join table's rows ("" or " AND …", see liveTarget).
+	linkedIDs(join, self, other, outer, live string) string
 }
 
 // quote quotes an identifier; identifiers come from the spec and are validated there,

@@ -175,7 +175,7 @@ func (postgresDialect) match(col string, k query.MatchKind, ph string) string {
 	return "strpos(" + col + ", " + ph + ") > 0"
 }
 
-func (postgresDialect) linkedIDs(join, self, other, outer string) string {
+func (postgresDialect) linkedIDs(join, self, other, outer, live string) string {
 	return "(SELECT string_agg(" + quote(other) + "::text, ',' ORDER BY " + quote("position") + ") FROM " + quote(join) +
-		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + ")"
+		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + live + ")"
 }

@@ -174,7 +174,7 @@ func (sqliteDialect) match(col string, k query.MatchKind, ph string) string {
 	return "instr(" + col + ", " + ph + ") > 0"
 }
 
-func (sqliteDialect) linkedIDs(join, self, other, outer string) string {
+func (sqliteDialect) linkedIDs(join, self, other, outer, live string) string {
 	return "(SELECT group_concat(" + quote(other) + ", ',' ORDER BY " + quote("position") + ") FROM " + quote(join) +
-		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + ")"
+		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + live + ")"
 }

@@ -44,7 +44,7 @@ func (e *Exec) Linked(ctx context.Context, resource, field string, ids []string,
 	}
 	b.write("SELECT ", quote(self), ", ", quote(other), " FROM (SELECT ", quote(self), ", ", quote(other), ", ", quote("position"),
 		", ROW_NUMBER() OVER (PARTITION BY ", quote(self), " ORDER BY ", order, ") AS kiln_rn FROM ", quote(jt),
-		" WHERE ", quote(self), " IN (", strings.Join(phs, ", "), ")) AS kiln_links")
+		" WHERE ", quote(self), " IN (", strings.Join(phs, ", "), ")", t.live[field], ") AS kiln_links")
 	if perID > 0 {
 		b.write(" WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perID)))
 	}
@@ -114,7 +114,7 @@ func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string, w
 	for i, id := range ids {
 		phs[i] = b.arg(kUUID, 0, id)
 	}
-	b.write("SELECT ", quote("id"), " FROM ", quote(t.name), " WHERE ", quote("id"), " IN (", strings.Join(phs, ", "), ")")
+	b.write("SELECT ", quote("id"), " FROM ", quote(t.name), " WHERE ", quote("id"), " IN (", strings.Join(phs, ", "), ")", t.andLive())
 	if where != nil {
 		b.write(" AND ")
 		if err := b.cond(where); err != nil {

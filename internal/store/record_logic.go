@@ -53,11 +53,8 @@ func (e *Exec) Aggregate(ctx context.Context, resource, fn, field string, where 
 		return nil, err
 	}
 	b.write("SELECT ", sqlFn, "(", col, ") FROM ", quote(t.name))
-	if where != nil {
-		b.write(" WHERE ")
-		if err := b.cond(where); err != nil {
-			return nil, err
-		}
+	if err := b.where(where); err != nil {
+		return nil, err
 	}
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {

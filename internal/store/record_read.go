@@ -66,7 +66,7 @@ func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListRe
 		res.Records, res.More = recs[:q.Limit], true
 	}
 	if q.Count {
-		if res.Total, err = e.Count(ctx, resource, q.Where); err != nil {
+		if res.Total, err = e.count(ctx, t, q.Where, q.Deleted); err != nil {
 			return nil, err
 		}
 	}
@@ -79,13 +79,10 @@ func (e *Exec) renderList(t *table, q query.List) (*builder, error) {
 	if q.After != nil {
 		where = query.AndOf(where, keyset(q.Sort, q.After))
 	}
-	b := &builder{d: e.s.dialect, t: t}
+	b := &builder{d: e.s.dialect, t: t, trash: q.Deleted}
 	b.write("SELECT ", t.selectList, " FROM ", quote(t.name))
-	if where != nil {
-		b.write(" WHERE ")
-		if err := b.cond(where); err != nil {
-			return nil, err
-		}
+	if err := b.where(where); err != nil {
+		return nil, err
 	}
 	if err := b.orderBy(q.Sort); err != nil {
 		return nil, err
@@ -103,13 +100,14 @@ func (e *Exec) Count(ctx context.Context, resource string, where query.Cond) (in
 	if err != nil {
 		return 0, err
 	}
-	b := &builder{d: e.s.dialect, t: t}
+	return e.count(ctx, t, where, false)
+}
+
+func (e *Exec) count(ctx context.Context, t *table, where query.Cond, trash bool) (int64, error) {
+	b := &builder{d: e.s.dialect, t: t, trash: trash}
 	b.write("SELECT COUNT(*) FROM ", quote(t.name))
-	if where != nil {
-		b.write(" WHERE ")
-		if err := b.cond(where); err != nil {
-			return 0, err
-		}
+	if err := b.where(where); err != nil {
+		return 0, err
 	}
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {
@@ -146,15 +144,15 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 	}
 	filter := query.AndOf(query.In{Field: field, Values: in}, where)
 	if perValue <= 0 {
-		b.write("SELECT ", t.selectList, " FROM ", quote(t.name), " WHERE ")
-		if err := b.cond(filter); err != nil {
+		b.write("SELECT ", t.selectList, " FROM ", quote(t.name))
+		if err := b.where(filter); err != nil {
 			return nil, err
 		}
 		b.write(" ORDER BY ", quote("id"))
 	} else {
 		b.write("SELECT ", t.selectList, " FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ", col,
-			" ORDER BY ", quote("id"), ") AS kiln_rn FROM ", quote(t.name), " WHERE ")
-		if err := b.cond(filter); err != nil {
+			" ORDER BY ", quote("id"), ") AS kiln_rn FROM ", quote(t.name))
+		if err := b.where(filter); err != nil {
 			return nil, err
 		}
 		// The subquery takes the table's name so selectList's correlated link subqueries resolve.

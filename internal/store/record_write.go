@@ -65,30 +65,22 @@ func (e *Exec) Update(ctx context.Context, resource string, rec *Record, ifVersi
 	return nil
 }
 
-// Delete removes a record; ifVersion > 0 makes it conditional like Update.
+// Delete removes a record — on a soft-delete resource it marks it deleted — and ifVersion > 0
+// makes it conditional like Update.
 func (e *Exec) Delete(ctx context.Context, resource, id string, ifVersion int64) error {
 	t, err := e.table(resource)
 	if err != nil {
 		return err
+	}
+	if t.soft {
+		return e.softDelete(ctx, t, id, ifVersion)
 	}
 	b := &builder{d: e.s.dialect, t: t}
 	b.write("DELETE FROM ", quote(t.name), " WHERE ", quote("id"), " = ", b.arg(kUUID, 0, id))
 	if ifVersion > 0 {
 		b.write(" AND ", quote(VersionColumn), " = ", b.arg(kInt, 0, ifVersion))
 	}
-	res, err := e.exec(ctx, b.sb.String(), b.args)
-	if err != nil {
-		return e.tagTable(err, t.name)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if ifVersion > 0 {
-			if _, gerr := e.Get(ctx, resource, id, nil); gerr == nil {
-				return ErrStale
-			}
-		}
-		return ErrNotFound
-	}
-	return nil
+	return e.affected(ctx, b, t, id, ifVersion)
 }
 
 func (e *Exec) tagTable(err error, name string) error {

@@ -13,6 +13,8 @@ type builder struct {
 	t    *table
 	sb   strings.Builder
 	args []any
+	// trash reads the soft-deleted rows of a soft-delete table instead of the live ones.
+	trash bool
 }
 
 func (b *builder) write(s ...string) {
@@ -36,6 +38,8 @@ func (b *builder) cond(c query.Cond) error {
 		return b.match(c)
 	case query.Has:
 		return b.has(c)
+	case query.Rel:
+		return b.rel(c)
 	case query.And:
 		return b.join(c, " AND ", "1=1")
 	case query.Or:
@@ -132,7 +136,33 @@ func (b *builder) has(c query.Has) error {
 		return fmt.Errorf("store: %s.%s is not an N:M relation", b.t.name, c.Field)
 	}
 	b.write("EXISTS (SELECT 1 FROM ", quote(link), " WHERE ", quote(link), ".", quote(self), " = ",
-		quote(b.t.name), ".", quote("id"), " AND ", quote(link), ".", quote(other), " = ", b.arg(kUUID, 0, c.ID), ")")
+		quote(b.t.name), ".", quote("id"), " AND ", quote(link), ".", quote(other), " = ", b.arg(kUUID, 0, c.ID), b.t.live[c.Field], ")")
+	return nil
+}
+
+// rel renders a condition on the record a to-one relation points at as an uncorrelated IN
+// subquery on the related (live) rows, so the outer query can still use the relation's index.
+func (b *builder) rel(c query.Rel) error {
+	f := b.t.res.Field(c.Field)
+	if f == nil || f.Relation == nil || !f.Stored() {
+		return fmt.Errorf("store: %s.%s is not a to-one relation", b.t.name, c.Field)
+	}
+	target := b.t.tables[f.Relation.To]
+	if target == nil {
+		return fmt.Errorf("store: unknown resource %q", f.Relation.To)
+	}
+	col, _, _, err := b.column(c.Field)
+	if err != nil {
+		return err
+	}
+	inner := &builder{d: b.d, t: target, args: b.args}
+	inner.write(col, " IN (SELECT ", quote(target.name), ".", quote("id"), " FROM ", quote(target.name))
+	if err := inner.where(c.Cond); err != nil {
+		return err
+	}
+	inner.write(")")
+	b.sb.WriteString(inner.sb.String())
+	b.args = inner.args
 	return nil
 }
 

@@ -9,13 +9,19 @@ import (
 // VersionColumn holds each row's version, for ETag and If-Match.
 const VersionColumn = "kiln_version"
 
+// DeletedColumn holds when a record of a soft-delete resource was deleted (NULL: live).
+const DeletedColumn = "kiln_deleted_at"
+
 // table is the SQL shape of one resource, computed once at Open.
 type table struct {
 	res        *spec.Resource
 	name       string
-	cols       []column // stored fields, in field order
-	links      []column // to-many fields, read through linkedIDs after cols
-	selectList string   // system columns then cols
+	cols       []column          // stored fields, in field order
+	links      []column          // to-many fields, read through linkedIDs after cols
+	selectList string            // system columns then cols
+	soft       bool              // soft delete: rows with DeletedColumn set are hidden from reads
+	live       map[string]string // per N:M field: the join-row condition hiding deleted targets
+	tables     map[string]*table // every table of the spec, for conditions that follow relations
 	byField    map[string]int
 	// Fixed statements, rendered once for the dialect.
 	insertSQL, updateSQL, updateIfSQL, getSQL string
@@ -32,14 +38,14 @@ type column struct {
 func buildTables(s *spec.Spec, d dialect) map[string]*table {
 	out := make(map[string]*table, len(s.Resources))
 	for _, r := range s.Resources {
-		t := &table{res: r, name: r.Name, byField: map[string]int{}}
+		t := &table{res: r, name: r.Name, byField: map[string]int{}, soft: r.SoftDelete}
 		names := []string{quote("id"), quote("created_at"), quote("updated_at"), quote(VersionColumn)}
 		var linkCols []string
 		for i, f := range r.Fields {
 			if f.IsToMany() {
 				join, self, other := r.JoinTable(f)
 				t.links = append(t.links, column{field: f, idx: i, name: f.Name})
-				linkCols = append(linkCols, d.linkedIDs(join, self, other, r.Name))
+				linkCols = append(linkCols, d.linkedIDs(join, self, other, r.Name, liveTarget(s, f, join, other)))
 				continue
 			}
 			if !f.Stored() {
@@ -50,8 +56,12 @@ func buildTables(s *spec.Spec, d dialect) map[string]*table {
 			names = append(names, quote(f.Column()))
 		}
 		t.selectList = strings.Join(append(names, linkCols...), ", ")
+		t.live = t.linkLive(s)
 		t.renderFixed(d)
 		out[r.Name] = t
+	}
+	for _, t := range out {
+		t.tables = out
 	}
 	return out
 }
@@ -104,8 +114,8 @@ func (t *table) renderFixed(d dialect) {
 	for _, c := range t.cols {
 		set = append(set, quote(c.name)+" = "+ph())
 	}
-	t.updateSQL = "UPDATE " + quote(t.name) + " SET " + strings.Join(set, ", ") + " WHERE " + quote("id") + " = " + ph()
+	t.updateSQL = "UPDATE " + quote(t.name) + " SET " + strings.Join(set, ", ") + " WHERE " + quote("id") + " = " + ph() + t.andLive()
 	t.updateIfSQL = t.updateSQL + " AND " + quote(VersionColumn) + " = " + ph()
 	n = 0
-	t.getSQL = "SELECT " + t.selectList + " FROM " + quote(t.name) + " WHERE " + quote("id") + " = " + ph()
+	t.getSQL = "SELECT " + t.selectList + " FROM " + quote(t.name) + " WHERE " + quote("id") + " = " + ph() + t.andLive()
 }

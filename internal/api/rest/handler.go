@@ -79,6 +79,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
+		if r.SoftDelete {
+			mux.HandleFunc("POST "+item+"/restore", h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.restore(w, req, name) })))
+			mux.HandleFunc(item+"/restore", h.methodNotAllowed("POST"))
+		}
 		for _, a := range r.Actions {
 			action := a.Name
 			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) })))
@@ -242,6 +246,22 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request, res, name strin
 	}
 	opts.Remember = h.remember(r, http.StatusOK, res, false)
 	rec, err := h.svc.Action(r.Context(), res, r.PathValue("id"), name, in, opts)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, res, rec, view{spec: h.spec})
+}
+
+// restore brings back a soft-deleted record (no body).
+func (h *Handler) restore(w http.ResponseWriter, r *http.Request, res string) {
+	opts, err := ifMatch(r)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	opts.Remember = h.remember(r, http.StatusOK, res, false)
+	rec, err := h.svc.Restore(r.Context(), res, r.PathValue("id"), opts)
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
