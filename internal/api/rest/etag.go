@@ -32,10 +32,19 @@ func (h *tagHash) str(s string) {
 	for i := 0; i < len(s); i++ {
 		*h = (*h ^ tagHash(s[i])) * fnvPrime
 	}
-	*h = (*h ^ 0xff) * fnvPrime // a separator byte no UTF-8 text holds: "ab","c" ≠ "a","bc"
+	h.end()
 }
 
-func (h *tagHash) int(n int64) { h.str(strconv.FormatInt(n, 10)) }
+// end writes a separator byte no UTF-8 text holds: "ab","c" and "a","bc" hash apart.
+func (h *tagHash) end() { *h = (*h ^ 0xff) * fnvPrime }
+
+func (h *tagHash) int(n int64) {
+	var buf [20]byte
+	for _, c := range strconv.AppendInt(buf[:0], n, 10) {
+		*h = (*h ^ tagHash(c)) * fnvPrime
+	}
+	h.end()
+}
 
 // recordTag is the strong ETag of rec as v shows it.
 func (e encoder) recordTag(rec *store.Record, v view) string {
