@@ -94,21 +94,37 @@ type App struct {
 	oidc     *auth.OIDC
 	redis    *redisguard.Guard // nil without redis.url
 	idem     *idempotency.Store
+	compiled compiledSpec // the rules and logic loadSpec compiled, handed to the service
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
 func LoadSpec(path string, lookupEnv func(string) (string, bool)) (*spec.Spec, error) {
+	c, err := loadSpec(path, lookupEnv)
+	return c.spec, err
+}
+
+// compiledSpec is a spec with its access rules and business logic compiled, so that New
+// compiles each expression once (CEL type-checking is most of a start's CPU time).
+type compiledSpec struct {
+	spec  *spec.Spec
+	rules *expr.Rules
+	logic *logic.Logic
+}
+
+func loadSpec(path string, lookupEnv func(string) (string, bool)) (compiledSpec, error) {
 	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: lookupEnv})
 	if err != nil {
-		return nil, err
+		return compiledSpec{}, err
 	}
-	if _, err := expr.CompileRules(s); err != nil {
-		return nil, err
+	rules, err := expr.CompileRules(s)
+	if err != nil {
+		return compiledSpec{}, err
 	}
-	if _, err := logic.Compile(s); err != nil {
-		return nil, err
+	lg, err := logic.Compile(s)
+	if err != nil {
+		return compiledSpec{}, err
 	}
-	return s, nil
+	return compiledSpec{spec: s, rules: rules, logic: lg}, nil
 }
 
 // OpenStore opens the database cfg points at, without checking its schema.
@@ -131,10 +147,11 @@ func OpenStore(ctx context.Context, cfg Config, s *spec.Spec) (*store.Store, *mi
 // New loads the spec, opens the database, brings or checks its schema, and builds the server.
 func New(ctx context.Context, cfg Config) (*App, error) {
 	cfg = cfg.withDefaults()
-	s, err := LoadSpec(cfg.SpecPath, cfg.LookupEnv)
+	c, err := loadSpec(cfg.SpecPath, cfg.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
+	s := c.spec
 	if cfg.NoRateLimits {
 		s.Server.RateLimits = spec.RateLimits{}
 	}
@@ -148,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger}
+	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger, compiled: c}
 	if err := app.assemble(ctx, cfg); err != nil {
 		_ = app.Close()
 		return nil, err

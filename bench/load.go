@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,38 +15,56 @@ import (
 // request builds the i-th request of a worker.
 type request func(rng *rand.Rand) (method, path string, body []byte)
 
+// flavor is how one server spells the benchmark's requests.
+type flavor struct {
+	item         func(id string) string // a record's path
+	list, filter string                 // a page of 20; a page of 20 filtered on price > 50, sorted by price
+	collection   string                 // where creates go
+	bearer       bool                   // "Bearer <token>" (else the bare token)
+}
+
+var (
+	kilnPaths = flavor{item: func(id string) string { return "/api/products/" + id },
+		list: "/api/products?limit=20", filter: "/api/products?limit=20&filter=price%20%3E%2050&sort=price",
+		collection: "/api/products", bearer: true}
+	baselinePaths = flavor{item: kilnPaths.item, list: kilnPaths.list, filter: "/api/products?limit=20&min_price=50",
+		collection: "/api/products", bearer: true}
+	pocketbasePaths = flavor{item: func(id string) string { return "/api/collections/products/records/" + id },
+		list:       "/api/collections/products/records?perPage=20&skipTotal=1",
+		filter:     "/api/collections/products/records?perPage=20&skipTotal=1&filter=price%3E50&sort=price",
+		collection: "/api/collections/products/records"}
+)
+
 type scenario struct {
-	name           string
-	baseline, kiln func(ids []string) request
+	name string
+	make func(f flavor, ids []string) request
 }
 
 func pick(ids []string, rng *rand.Rand) string { return ids[rng.IntN(len(ids))] }
 
 func scenarios() []scenario {
-	get := func(ids []string) request {
-		return func(rng *rand.Rand) (string, string, []byte) { return "GET", "/api/products/" + pick(ids, rng), nil }
-	}
-	patch := func(ids []string) request {
-		return func(rng *rand.Rand) (string, string, []byte) {
-			return "PATCH", "/api/products/" + pick(ids, rng), []byte(fmt.Sprintf(`{"price":%d.%02d}`, rng.IntN(500), rng.IntN(100)))
-		}
-	}
-	create := func([]string) request {
-		return func(rng *rand.Rand) (string, string, []byte) {
-			return "POST", "/api/products", []byte(fmt.Sprintf(`{"name":"Load %d","price":12.34,"stock":3}`, rng.Int()))
-		}
-	}
-	fixed := func(path string) func([]string) request {
-		return func([]string) request {
-			return func(*rand.Rand) (string, string, []byte) { return "GET", path, nil }
+	fixed := func(path func(flavor) string) func(flavor, []string) request {
+		return func(f flavor, _ []string) request {
+			p := path(f)
+			return func(*rand.Rand) (string, string, []byte) { return "GET", p, nil }
 		}
 	}
 	return []scenario{
-		{"get by id", get, get},
-		{"list page (20)", fixed("/api/products?limit=20"), fixed("/api/products?limit=20")},
-		{"filter + sort (indexed)", fixed("/api/products?limit=20&min_price=50"), fixed("/api/products?limit=20&filter=price%20%3E%2050&sort=price")},
-		{"create", create, create},
-		{"patch", patch, patch},
+		{"get by id", func(f flavor, ids []string) request {
+			return func(rng *rand.Rand) (string, string, []byte) { return "GET", f.item(pick(ids, rng)), nil }
+		}},
+		{"list page (20)", fixed(func(f flavor) string { return f.list })},
+		{"filter + sort (indexed)", fixed(func(f flavor) string { return f.filter })},
+		{"create", func(f flavor, _ []string) request {
+			return func(rng *rand.Rand) (string, string, []byte) {
+				return "POST", f.collection, fmt.Appendf(nil, `{"name":"Load %d","price":12.34,"stock":3}`, rng.Int())
+			}
+		}},
+		{"patch", func(f flavor, ids []string) request {
+			return func(rng *rand.Rand) (string, string, []byte) {
+				return "PATCH", f.item(pick(ids, rng)), fmt.Appendf(nil, `{"price":%d.%02d}`, rng.IntN(500), rng.IntN(100))
+			}
+		}},
 	}
 }
 
@@ -55,9 +74,19 @@ type result struct {
 	firstErr error
 	elapsed  time.Duration
 	lat      []time.Duration
+	cpu      time.Duration // the server process's CPU time during the run
+	peakKiB  int           // the server's largest resident set during the run
 }
 
 func (r result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
+
+// cpuPerReq is the server's CPU time per request in µs.
+func (r result) cpuPerReq() float64 {
+	if r.count == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.count)
+}
 
 func (r result) pct(p int) time.Duration {
 	if len(r.lat) == 0 {
@@ -66,25 +95,31 @@ func (r result) pct(p int) time.Duration {
 	return r.lat[min(len(r.lat)-1, len(r.lat)*p/100)]
 }
 
-// load runs a closed loop of workers against base for d and collects latencies.
-func load(base, token string, next request, workers int, d time.Duration) result {
-	// Compression off: both servers send identity bodies, so the table compares the work they share.
+// load runs a closed loop of workers against s for d and collects latencies, the server's
+// CPU time and its peak resident set.
+func load(s *server, next request, workers int, d time.Duration) result {
+	// Compression off: every server sends identity bodies, so the table compares the work they share.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers, DisableCompression: true}}
-	deadline := time.Now().Add(d)
+	defer client.CloseIdleConnections()
+	auth := s.token
+	if s.paths.bearer {
+		auth = "Bearer " + auth
+	}
 	var mu sync.Mutex
 	var total result
 	var wg sync.WaitGroup
-	start := time.Now()
+	ctx, stopSampling := context.WithCancel(context.Background())
+	peak := s.peakDuring(ctx)
+	cpu0, start := s.cpuTime(), time.Now()
+	deadline := start.Add(d)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
 			var local result
 			for time.Now().Before(deadline) {
 				method, path, body := next(rng)
 				t0 := time.Now()
-				err := send(client, method, base+path, body, token)
+				err := send(client, method, s.url+path, body, auth)
 				local.lat = append(local.lat, time.Since(t0))
 				local.count++
 				if err != nil {
@@ -93,30 +128,31 @@ func load(base, token string, next request, workers int, d time.Duration) result
 				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			total.count += local.count
 			total.errors += local.errors
 			total.lat = append(total.lat, local.lat...)
 			if local.firstErr != nil {
 				total.firstErr = local.firstErr
 			}
-			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
-	total.elapsed = time.Since(start)
+	total.elapsed, total.cpu = time.Since(start), s.cpuTime()-cpu0
+	stopSampling()
+	total.peakKiB = <-peak
 	slices.Sort(total.lat)
-	client.CloseIdleConnections()
 	return total
 }
 
-func send(c *http.Client, method, url string, body []byte, token string) error {
+func send(c *http.Client, method, url string, body []byte, auth string) error {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token) // writes need a staff account
+		req.Header.Set("Authorization", auth) // writes need a signed-in account
 	}
 	res, err := c.Do(req)
 	if err != nil {

@@ -1,120 +1,219 @@
 // Command bench measures Kiln against a minimal hand-written net/http + SQLite server doing
-// the same work on products with 10k rows: get by id, a list page, a filtered and sorted list
-// on an indexed column, create and patch. Both run in this process, one after the other, each
-// driven by the same closed-loop load generator; the table reports req/s, p50/p99 latency and
-// Kiln's ratio to the baseline measured in the same run.
+// the same work and against PocketBase, on products with 10k rows: get by id, a list page, a
+// filtered and sorted list on an indexed column, create and patch. Each server runs as its
+// own process (Kiln is the real `kiln serve` binary, with its access log, request IDs, access
+// rules, validation and rate limits on); this process only generates the load. Rounds
+// alternate the servers' order, and the table reports medians: req/s, the server's CPU time
+// per request (from /proc), p50/p99 latency and Kiln's ratios; then binary size, cold start
+// and resident memory at idle and under load.
 //
-//	go run ./bench                      # 3s per scenario and server
-//	go run ./bench -duration 10s -workers 32
+//	go run ./bench                      # 3 rounds of 3 s per scenario and server
+//	go run ./bench -duration 10s -rounds 5 -pocketbase=false
+//	go run ./bench -load=false          # binary size, cold start and idle memory only
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
+type options struct {
+	duration   time.Duration
+	workers    int
+	rows       int
+	rounds     int
+	only       string
+	pocketbase bool
+	kilnBin    string
+	load       bool
+}
+
 func main() {
-	duration := flag.Duration("duration", 3*time.Second, "load time per scenario and server")
-	workers := flag.Int("workers", 16, "concurrent connections")
-	rows := flag.Int("rows", 10000, "products to seed")
-	only := flag.String("only", "", "run only the scenario with this name")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the Kiln runs to this file")
+	var o options
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "load time per round, scenario and server")
+	flag.IntVar(&o.workers, "workers", 16, "concurrent connections")
+	flag.IntVar(&o.rows, "rows", 10000, "products to seed")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario; servers alternate their order, the table shows medians")
+	flag.StringVar(&o.only, "only", "", "run only the scenario with this name")
+	flag.BoolVar(&o.pocketbase, "pocketbase", true, "include PocketBase "+pocketbaseVersion+" (installed into .tools/ on first use)")
+	flag.BoolVar(&o.load, "load", true, "run the load scenarios (false: binary size, cold start and idle memory only)")
+	flag.StringVar(&o.kilnBin, "kiln", "", "a kiln binary to measure (default: build ./cmd/kiln with CGO_ENABLED=0)")
 	flag.Parse()
-	if err := run(*duration, *workers, *rows, *only, *cpuprofile); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, workers, rows int, only, cpuprofile string) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+func run(o options) error {
 	dir, err := os.MkdirTemp("", "kiln-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-
-	base, err := openBaseline(filepath.Join(dir, "baseline.db"))
-	if err != nil {
-		return fmt.Errorf("baseline: %w", err)
-	}
-	baseIDs, err := seedBaseline(base, rows)
+	servers, sizes, err := startAll(o, dir)
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
 	if err != nil {
 		return err
 	}
-	kilnHandler, kilnIDs, kilnToken, closeKiln, err := startKiln(ctx, dir, rows)
+	mem, err := idle(servers)
 	if err != nil {
-		return fmt.Errorf("kiln: %w", err)
+		return err
 	}
-	defer closeKiln()
-
-	baseURL, stopBase := serve(base.handler())
-	defer stopBase()
-	kilnURL, stopKiln := serve(kilnHandler)
-	defer stopKiln()
-
-	fmt.Printf("products: %d rows; %d workers; %s per scenario and server; GOMAXPROCS=%d\n\n", rows, workers, duration, gomaxprocs())
-	fmt.Printf("| scenario | baseline req/s | kiln req/s | kiln/baseline | baseline p50/p99 | kiln p50/p99 |\n")
-	fmt.Printf("| --- | ---: | ---: | ---: | --- | --- |\n")
-	targets := [2]target{{url: baseURL, ids: baseIDs, token: baselineToken()}, {url: kilnURL, ids: kilnIDs, token: kilnToken}}
-	return measure(targets, workers, duration, only, cpuprofile)
-}
-
-// target is one server under load and the credentials its writes carry.
-type target struct {
-	url   string
-	ids   []string
-	token string
-}
-
-// measure runs each scenario on the baseline then on Kiln and prints a table row.
-func measure(t [2]target, workers int, duration time.Duration, only, cpuprofile string) error {
-	var prof *os.File
-	if cpuprofile != "" {
-		var err error
-		if prof, err = os.Create(cpuprofile); err != nil {
+	for i, s := range servers {
+		mem[i].binary = sizes[s.name]
+	}
+	fmt.Printf("products: %d rows; %d workers; %d rounds of %s per scenario and server (medians); GOMAXPROCS=%d; %s\n\n",
+		o.rows, o.workers, o.rounds, o.duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
+	var rows []row
+	if o.load {
+		if rows, err = measure(servers, o); err != nil {
 			return err
 		}
-		defer prof.Close()
 	}
-	for _, sc := range scenarios() {
-		if only != "" && sc.name != only {
-			continue
+	for i := range mem {
+		for _, r := range rows {
+			mem[i].peakKiB = max(mem[i].peakKiB, r.peak[i])
 		}
-		b := load(t[0].url, t[0].token, sc.baseline(t[0].ids), workers, duration)
-		if prof != nil {
-			_ = pprof.StartCPUProfile(prof)
+	}
+	printTables(servers, rows, mem)
+	return nil
+}
+
+// startAll seeds and starts the baseline, Kiln and (optionally) PocketBase, each as its own
+// process, and returns them with their binaries' sizes.
+func startAll(o options, dir string) ([]*server, map[string]int64, error) {
+	ctx := context.Background()
+	sizes := map[string]int64{}
+	kilnBin, err := kilnBinary(o.kilnBin, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	sizes["kiln"] = fileSize(kilnBin)
+	base, baseBin, err := startBaseline(dir, o.rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	sizes["baseline"] = fileSize(baseBin)
+	servers := []*server{base}
+	k, err := startKilnServer(ctx, kilnBin, dir, o.rows)
+	if err != nil {
+		return servers, nil, err
+	}
+	servers = append(servers, k)
+	if o.pocketbase {
+		bin, err := installPocketBase()
+		if err != nil {
+			return servers, nil, err
 		}
-		k := load(t[1].url, t[1].token, sc.kiln(t[1].ids), workers, duration)
-		if prof != nil {
-			pprof.StopCPUProfile()
-			prof = nil
+		sizes["pocketbase"] = fileSize(bin)
+		pb, err := startPocketBase(bin, dir, o.rows)
+		if err != nil {
+			return servers, nil, err
 		}
-		if b.errors > 0 || k.errors > 0 {
-			return fmt.Errorf("%s: %d baseline and %d kiln requests failed (first: %v %v)", sc.name, b.errors, k.errors, b.firstErr, k.firstErr)
-		}
-		fmt.Printf("| %s | %.0f | %.0f | %.2f× | %s / %s | %s / %s |\n", sc.name, b.rps(), k.rps(), k.rps()/b.rps(),
-			ms(b.pct(50)), ms(b.pct(99)), ms(k.pct(50)), ms(k.pct(99)))
+		servers = append(servers, pb)
+	}
+	return servers, sizes, nil
+}
+
+// kilnBinary builds ./cmd/kiln (static, as the README suggests) unless one is given.
+func kilnBinary(given, dir string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	bin := filepath.Join(dir, "kiln-server")
+	return bin, goBuild(bin, "./cmd/kiln")
+}
+
+// goBuild builds a static binary (CGO_ENABLED=0, as the README suggests for kiln).
+func goBuild(out, pkg string) error {
+	fmt.Fprintf(os.Stderr, "building %s…\n", pkg)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
 	}
 	return nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+// benchSecret signs the tokens of every server's writes.
+const benchSecret = "bench-secret-0123456789abcdef-0123456789"
 
-func serve(h http.Handler) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// baselineToken is an HS256 token the baseline accepts for writes.
+func baselineToken() string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "bench", "role": "staff",
+		"exp": time.Now().Add(time.Hour).Unix(), "iss": "baseline", "aud": "shop"})
+	s, _ := tok.SignedString([]byte(benchSecret))
+	return s
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
 	if err != nil {
-		panic(err)
+		return 0
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }
+	return st.Size()
+}
+
+// startBaseline builds the baseline (bench/baseline) as its own binary, seeds its database
+// and serves it.
+func startBaseline(dir string, rows int) (*server, string, error) {
+	bin := filepath.Join(dir, "baseline-server")
+	if err := goBuild(bin, "./bench/baseline"); err != nil {
+		return nil, "", err
+	}
+	db := filepath.Join(dir, "baseline.db")
+	out, err := exec.Command(bin, "-db", db, "-seed", strconv.Itoa(rows)).Output()
+	if err != nil {
+		return nil, "", fmt.Errorf("seed the baseline: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	s, _, err := start(launch{name: "baseline", url: "http://" + addr, health: "/healthz", logPath: filepath.Join(dir, "baseline.log"),
+		env: []string{"BASELINE_SECRET=" + benchSecret}, argv: []string{bin, "-db", db, "-addr", addr}})
+	if err != nil {
+		return nil, "", err
+	}
+	s.ids, s.token, s.paths = strings.Fields(string(out)), baselineToken(), baselinePaths
+	return s, bin, nil
+}
+
+// startKilnServer seeds the shop's database, then serves it with the kiln binary: the shop's
+// spec and committed migrations, its access log on stderr (kept in kiln.log), rate limits
+// set very high.
+func startKilnServer(ctx context.Context, bin, dir string, rows int) (*server, error) {
+	ids, token, err := seedKiln(ctx, dir, rows)
+	if err != nil {
+		return nil, fmt.Errorf("kiln: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := kilnConfig(dir)
+	env := append([]string{"KILN_AUTH_SECRET=" + benchSecret}, rateEnv...)
+	s, _, err := start(launch{name: "kiln", url: "http://" + addr, health: "/healthz", logPath: filepath.Join(dir, "kiln.log"), env: env,
+		argv: []string{bin, "serve", "--spec", cfg.SpecPath, "--data-dir", cfg.DataDir, "--migrations", cfg.MigrationsDir, "--addr", addr}})
+	if err != nil {
+		return nil, err
+	}
+	s.ids, s.token, s.paths = ids, token, kilnPaths
+	return s, nil
 }

@@ -50,6 +50,7 @@ func newServe(o *output) *cobra.Command {
 			}
 			log.Info("listening", "addr", ln.Addr().String())
 			o.ok("serving %s on %s://%s (docs at /docs)", filepath.Base(s.spec), scheme, ln.Addr())
+			releaseStartup()
 			return app.Serve(cmd.Context(), ln)
 		},
 	}

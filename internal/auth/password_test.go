@@ -74,3 +74,20 @@ func TestDefaultsAreOWASP(t *testing.T) {
 	require.Equal(t, uint32(2), DefaultArgon2.Time)
 	require.Equal(t, uint8(1), DefaultArgon2.Threads)
 }
+
+func TestDummyHashCostsAVerificationAndMatchesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := NewHasher(fastArgon2, 1)
+	require.NoError(t, err)
+	require.Regexp(t, `^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`, h.dummy)
+	for _, pw := range []string{"", "kiln-timing-equalizer", "correct horse"} {
+		ok, rehash, err := h.Verify(ctx, pw, h.dummy)
+		require.NoError(t, err, "the dummy parses as a real hash, so it costs a real verification")
+		require.False(t, ok)
+		require.False(t, rehash)
+	}
+	other, err := NewHasher(fastArgon2, 1)
+	require.NoError(t, err)
+	require.NotEqual(t, h.dummy, other.dummy, "random per hasher")
+}

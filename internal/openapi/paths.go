@@ -20,17 +20,23 @@ func problemRef(name string) obj { return obj{"$ref": "#/components/responses/" 
 
 func paramRef(name string) obj { return obj{"$ref": "#/components/parameters/" + name} }
 
+// ifNoneMatch is the conditional read header: a 304 without a body when a tag matches.
+func ifNoneMatch() obj {
+	return obj{"name": "If-None-Match", "in": "header", "required": false, "schema": obj{"type": "string"},
+		"description": "ETags from earlier reads of the same URL, or *; 304 without a body when one matches (weak comparison)."}
+}
+
 func collectionPaths(r *spec.Resource, n string) obj {
 	params := []obj{paramRef("limit"), paramRef("cursor"), paramRef("page"), paramRef("sort"), paramRef("filter"),
-		paramRef("fields"), paramRef("expand"), paramRef("count")}
+		paramRef("fields"), paramRef("expand"), paramRef("count"), ifNoneMatch()}
 	if r.SoftDelete {
 		params = append(params, paramRef("deleted"))
 	}
 	return obj{
 		"get": obj{"operationId": "list" + n, "tags": []string{r.Name}, "summary": "List " + r.Name,
 			"parameters": params,
-			"responses": obj{"200": jsonResponse("A page of "+r.Name, ref(n+"List")),
-				"400": problemRef("BadRequest"), "default": problemRef("Error")}},
+			"responses": obj{"200": withHeaders(jsonResponse("A page of "+r.Name, ref(n+"List")), "ETag"),
+				"304": obj{"description": "Not modified"}, "400": problemRef("BadRequest"), "default": problemRef("Error")}},
 		"post": obj{"operationId": "create" + n, "tags": []string{r.Name}, "summary": "Create a record in " + r.Name,
 			"parameters": []obj{idempotencyKey()}, "requestBody": jsonBody(ref(n + "Create")),
 			"responses": obj{"201": withHeaders(jsonResponse("Created", ref(n)), "Location", "ETag"),
@@ -56,7 +62,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 	return obj{
 		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}},
 		"get": obj{"operationId": "get" + n, "tags": []string{r.Name}, "summary": "Get one record of " + r.Name,
-			"parameters": []obj{paramRef("fields"), paramRef("expand")},
+			"parameters": []obj{paramRef("fields"), paramRef("expand"), ifNoneMatch()},
 			"responses": obj{"200": withHeaders(jsonResponse("The record", ref(n)), "ETag"), "304": obj{"description": "Not modified"},
 				"404": problemRef("NotFound"), "default": problemRef("Error")}},
 		"patch": obj{"operationId": "update" + n, "tags": []string{r.Name}, "summary": "Change some fields",

@@ -48,18 +48,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
-	doc, err := openapi.Generate(cfg.Spec)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: %w", err)
-	}
 	mux := http.NewServeMux()
 	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
 		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes}).Register(mux)
 	base := cfg.Spec.Server.BasePath
-	mux.HandleFunc("GET "+base+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(doc)
-	})
+	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))
 	mux.Handle("GET /docs/", openapi.DocsAssets("/docs/"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

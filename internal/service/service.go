@@ -35,6 +35,10 @@ type Config struct {
 	Changed func(resource, id string)
 	// Hooks, when set, run Go code before a write (in its transaction) and after its commit.
 	Hooks Hooks
+	// Rules and Logic, when set, are the spec's access rules and business logic already
+	// compiled (by the spec's load): New compiles them itself when they are nil.
+	Rules *expr.Rules
+	Logic *logic.Logic
 }
 
 func (c Config) withDefaults() Config {
@@ -84,18 +88,10 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
 		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots()}
-	if cfg.Spec.Auth != nil {
-		rules, err := expr.CompileRules(cfg.Spec)
-		if err != nil {
-			return nil, err
-		}
-		s.rules, s.account = rules, cfg.Spec.Auth.Account
-	}
-	lg, err := logic.Compile(cfg.Spec)
-	if err != nil {
+	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}
-	s.logic, s.hooks = lg, cfg.Hooks
+	s.hooks = cfg.Hooks
 	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
 		res, err := newResource(r)
@@ -110,6 +106,23 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// compile readies the access rules (with auth) and the business logic, unless cfg has them.
+func (s *Service) compile(cfg Config) error {
+	var err error
+	if cfg.Spec.Auth != nil {
+		s.rules, s.account = cfg.Rules, cfg.Spec.Auth.Account
+		if s.rules == nil {
+			if s.rules, err = expr.CompileRules(cfg.Spec); err != nil {
+				return err
+			}
+		}
+	}
+	if s.logic = cfg.Logic; s.logic == nil {
+		s.logic, err = logic.Compile(cfg.Spec)
+	}
+	return err
 }
 
 // newResource compiles a resource's filter environment and field constraints.

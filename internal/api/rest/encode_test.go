@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 	"github.com/kiln-dev/kiln/internal/value"
@@ -55,5 +56,19 @@ func BenchmarkEncodeRecordWithEncodingJSON(b *testing.B) {
 		if _, err := json.Marshal(m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A list page's ETag hashes ids, versions and relation values; it allocates only its result.
+func BenchmarkListTag(b *testing.B) {
+	s := shop(b)
+	enc := encoder{res: s.Resource("products")}
+	page := &service.Page{NextCursor: "abc"}
+	for range 20 {
+		page.Records = append(page.Records, sampleProduct())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = enc.listTag("limit=20", page, view{spec: s})
 	}
 }

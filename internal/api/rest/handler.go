@@ -168,10 +168,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	v.expanded, v.fields = exp, fields
-	etag := etagOf(rec)
-	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
-		w.Header().Set("ETag", etag)
-		w.WriteHeader(http.StatusNotModified)
+	if tag := h.encoders[res].recordTag(rec, v); notModified(r, tag) {
+		writeNotModified(w, tag)
 		return
 	}
 	h.writeRecord(w, http.StatusOK, res, rec, v)
@@ -299,10 +297,16 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	v := view{spec: h.spec, expanded: page.Expanded, fields: fieldSet(p.Fields)}
+	enc := h.encoders[res]
+	tag := enc.listTag(r.URL.RawQuery, page, v)
+	if notModified(r, tag) {
+		writeNotModified(w, tag)
+		return
+	}
+	w.Header().Set("ETag", tag)
 	var b bytes.Buffer
 	b.Grow(256 * (len(page.Records) + 1))
 	b.WriteString(`{"items":[`)
-	enc := h.encoders[res]
 	for i, rec := range page.Records {
 		if i > 0 {
 			b.WriteByte(',')
@@ -326,16 +330,17 @@ func (h *Handler) writeRecord(w http.ResponseWriter, status int, res string, rec
 	var b bytes.Buffer
 	h.encoders[res].record(&b, rec, v)
 	b.WriteByte('\n')
-	w.Header().Set("ETag", etagOf(rec))
+	w.Header().Set("ETag", h.encoders[res].recordTag(rec, v))
 	writeJSON(w, status, b.Bytes())
 }
 
 // render is a record's answer as writeRecord sends it: body and headers.
 func (h *Handler) render(res string, rec *store.Record) ([]byte, map[string]string) {
 	var b bytes.Buffer
-	h.encoders[res].record(&b, rec, view{spec: h.spec})
+	v := view{spec: h.spec}
+	h.encoders[res].record(&b, rec, v)
 	b.WriteByte('\n')
-	return b.Bytes(), map[string]string{"ETag": etagOf(rec), "Content-Type": "application/json"}
+	return b.Bytes(), map[string]string{"ETag": h.encoders[res].recordTag(rec, v), "Content-Type": "application/json"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -343,8 +348,6 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
-
-func etagOf(rec *store.Record) string { return `"` + strconv.FormatInt(rec.Version, 10) + `"` }
 
 // ifMatch reads If-Match: a single ETag this API issued, or * (any version). If-Match uses
 // the strong comparison (RFC 9110 §13.1.1): a weak ETag (W/"…") never matches.
@@ -356,7 +359,10 @@ func ifMatch(r *http.Request) (service.WriteOpts, error) {
 	if !strings.HasPrefix(m, `"`) || !strings.HasSuffix(m, `"`) || len(m) < 2 {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record (it takes one strong ETag, as the ETag header gave it)")
 	}
-	v, err := strconv.ParseInt(m[1:len(m)-1], 10, 64)
+	// A record's ETag is its version, with a representation hash after a dot when the read
+	// selected fields or expanded relations: the version is what the write is conditional on.
+	version, _, _ := strings.Cut(m[1:len(m)-1], ".")
+	v, err := strconv.ParseInt(version, 10, 64)
 	if err != nil || v <= 0 {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record")
 	}

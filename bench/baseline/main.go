@@ -1,10 +1,20 @@
+// Command baseline is the minimal hand-written server the benchmark measures Kiln against,
+// run by `go run ./bench` as its own process:
+//
+//	baseline -db products.db -seed 10000   # create and fill the table, print the ids
+//	baseline -db products.db -addr 127.0.0.1:8081
+//
+// Writes need an HS256 token signed with $BASELINE_SECRET.
 package main
 
 import (
+	"bufio"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +23,55 @@ import (
 	"github.com/google/uuid"
 	_ "modernc.org/sqlite"
 )
+
+func main() {
+	db := flag.String("db", "baseline.db", "SQLite file")
+	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	seed := flag.Int("seed", 0, "insert this many products, print their ids and exit")
+	flag.Parse()
+	b, err := openBaseline(*db)
+	if err == nil && *seed > 0 {
+		err = printSeed(b, *seed)
+	} else if err == nil {
+		srv := &http.Server{Addr: *addr, Handler: b.handler(), ReadHeaderTimeout: 5 * time.Second}
+		err = srv.ListenAndServe()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+}
+
+func printSeed(b *baseline, rows int) error {
+	ids, err := seedBaseline(b, rows)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(os.Stdout)
+	for _, id := range ids {
+		fmt.Fprintln(w, id)
+	}
+	return w.Flush()
+}
+
+func priceCents(i int) int64 { return int64(i%10000) + 99 }
+
+func seedBaseline(b *baseline, rows int) ([]string, error) {
+	tx, err := b.writer.Begin()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, rows)
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	for i := range rows {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		if _, err := tx.Stmt(b.insert).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), nil, priceCents(i), nil, i%50, true, nil); err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+	}
+	return ids, tx.Commit()
+}
 
 // baseline is the minimal hand-written server Kiln is measured against: net/http, modernc
 // SQLite with the same pool shape (one writer, four readers) and pragmas, prepared statements
@@ -89,6 +148,7 @@ func openBaseline(path string) (*baseline, error) {
 
 func (b *baseline) handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
 		rows, err := b.get.Query(r.PathValue("id"))
 		b.writeRows(w, rows, err, 0)
@@ -188,16 +248,8 @@ func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, l
 	_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "next_cursor": nil})
 }
 
-// benchSecret signs the tokens of both servers' writes.
-const benchSecret = "bench-secret-0123456789abcdef-0123456789"
-
-// baselineToken is an HS256 token the baseline accepts for writes.
-func baselineToken() string {
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "bench", "role": "staff",
-		"exp": time.Now().Add(time.Hour).Unix(), "iss": "baseline", "aud": "shop"})
-	s, _ := tok.SignedString([]byte(benchSecret))
-	return s
-}
+// secret signs the tokens of the writes (the benchmark passes it).
+var secret = []byte(os.Getenv("BASELINE_SECRET"))
 
 // requireToken is the hand-written equivalent of Kiln's write guard: a valid HS256 bearer
 // token with the staff role (no account lookup).
@@ -206,7 +258,7 @@ func requireToken(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		var claims jwt.MapClaims
-		_, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return []byte(benchSecret), nil })
+		_, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return secret, nil })
 		if err != nil || claims["role"] != "staff" {
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// row is one scenario's medians per server (in the servers' order) and Kiln's ratios.
+type row struct {
+	name             string
+	rps, cpu         []float64 // req/s, server CPU µs per request
+	p50, p99         []time.Duration
+	peak             []int     // largest resident set seen, KiB
+	ratios           []float64 // kiln / each other server, median of the per-round ratios
+	ratioNames       []string
+	kilnIndex, count int
+}
+
+// measure runs every scenario for o.rounds rounds; round r starts with server r (mod n), so
+// each server in turn runs first, when the machine's other work has had the longest pause.
+func measure(servers []*server, o options) ([]row, error) {
+	var rows []row
+	for _, sc := range scenarios() {
+		if o.only != "" && sc.name != o.only {
+			continue
+		}
+		runs := make([][]result, len(servers))
+		for r := range o.rounds {
+			for k := range servers {
+				i := (r + k) % len(servers)
+				s := servers[i]
+				res := load(s, sc.make(s.paths, s.ids), o.workers, o.duration)
+				if res.errors > 0 {
+					return nil, fmt.Errorf("%s on %s: %d of %d requests failed (%v)", sc.name, s.name, res.errors, res.count, res.firstErr)
+				}
+				runs[i] = append(runs[i], res)
+			}
+		}
+		rows = append(rows, summarize(sc.name, servers, runs))
+	}
+	return rows, nil
+}
+
+func summarize(name string, servers []*server, runs [][]result) row {
+	rw := row{name: name}
+	for i := range servers {
+		var rps, cpu []float64
+		var p50, p99 []time.Duration
+		peak := 0
+		for _, r := range runs[i] {
+			rps, cpu = append(rps, r.rps()), append(cpu, r.cpuPerReq())
+			p50, p99 = append(p50, r.pct(50)), append(p99, r.pct(99))
+			peak = max(peak, r.peakKiB)
+		}
+		rw.rps, rw.cpu = append(rw.rps, median(rps)), append(rw.cpu, median(cpu))
+		rw.p50, rw.p99, rw.peak = append(rw.p50, median(p50)), append(rw.p99, median(p99)), append(rw.peak, peak)
+		if servers[i].name == "kiln" {
+			rw.kilnIndex = i
+		}
+	}
+	for i, s := range servers {
+		if i == rw.kilnIndex {
+			continue
+		}
+		var ratios []float64
+		for r := range runs[i] {
+			ratios = append(ratios, runs[rw.kilnIndex][r].rps()/runs[i][r].rps())
+		}
+		rw.ratios, rw.ratioNames = append(rw.ratios, median(ratios)), append(rw.ratioNames, s.name)
+	}
+	return rw
+}
+
+func median[T int | float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// footprint is a server's size, start and memory.
+type footprint struct {
+	binary  int64
+	cold    time.Duration
+	idle    memory
+	peakKiB int
+}
+
+// idle restarts each server five times on its up-to-date data: the median time to its first
+// 200 is its cold start; 2.5 s after each start (it has answered its health check, and
+// background work such as Kiln's revocation poll has run) its resident set is read, and the
+// median is kept.
+func idle(servers []*server) ([]footprint, error) {
+	out := make([]footprint, len(servers))
+	for i, s := range servers {
+		var colds []time.Duration
+		var mems []memory
+		for range 5 {
+			cold, err := s.restart()
+			if err != nil {
+				return nil, err
+			}
+			time.Sleep(2500 * time.Millisecond)
+			colds, mems = append(colds, cold), append(mems, s.memory())
+		}
+		slices.SortFunc(mems, func(a, b memory) int { return a.rss - b.rss })
+		out[i].cold, out[i].idle = median(colds), mems[len(mems)/2]
+	}
+	return out, nil
+}
+
+func printTables(servers []*server, rows []row, mem []footprint) {
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.name
+	}
+	head := func(cols ...string) {
+		fmt.Printf("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
+	}
+	if len(rows) > 0 {
+		printLoad(names, rows, head)
+	}
+	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "peak RSS under load")
+	for i, n := range names {
+		m := mem[i]
+		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
+			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), mib(m.peakKiB))
+	}
+}
+
+func printLoad(names []string, rows []row, head func(...string)) {
+	cols := []string{"scenario"}
+	for _, n := range names {
+		cols = append(cols, n+" req/s")
+	}
+	for _, n := range rows[0].ratioNames {
+		cols = append(cols, "kiln/"+n)
+	}
+	head(cols...)
+	for _, r := range rows {
+		cells := []string{r.name}
+		for i := range names {
+			cells = append(cells, fmt.Sprintf("%.0f", r.rps[i]))
+		}
+		for _, x := range r.ratios {
+			cells = append(cells, fmt.Sprintf("%.2f×", x))
+		}
+		fmt.Printf("| %s |\n", strings.Join(cells, " | "))
+	}
+	fmt.Println()
+	cols = []string{"scenario"}
+	for _, n := range names {
+		cols = append(cols, n+" CPU µs/req", n+" p50 / p99")
+	}
+	head(cols...)
+	for _, r := range rows {
+		cells := []string{r.name}
+		for i := range names {
+			cells = append(cells, fmt.Sprintf("%.0f", r.cpu[i]), ms(r.p50[i])+" / "+ms(r.p99[i]))
+		}
+		fmt.Printf("| %s |\n", strings.Join(cells, " | "))
+	}
+	fmt.Println()
+}
+
+func mib(kib int) float64 { return float64(kib) / 1024 }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
