@@ -76,9 +76,9 @@ func eventsTable() Table {
 		{Name: "operation", Type: "text", NotNull: true}, // create, update, delete or action
 		{Name: "action", Type: "text"},                   // the action's name
 		{Name: "record_id", Type: "text", NotNull: true},
-		{Name: "old_values", Type: "text"}, // JSON of the record before; null on create
-		{Name: "new_values", Type: "text"}, // JSON of the record after; null on delete
-		{Name: "principal", Type: "text"},  // the account or API key id; null for the system
+		{Name: "old_values", Type: "text"},                   // JSON of the record before; null on create
+		{Name: "new_values", Type: "text"},                   // JSON of the record after; null on delete
+		{Name: "principal", Type: "text"},                    // the account or API key id; null for the system
 		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds
 	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}}}}
 }
