@@ -43,6 +43,8 @@ type Auth struct {
 // Vars are the values one evaluation sees.
 type Vars struct {
 	Record, Old, Input, Item, Target *Record
+	// New is a trigger's record after the write.
+	New *Record
 	Auth                             *Auth
 	Now                              time.Time
 	Operation                        string
@@ -61,7 +63,7 @@ func (v *Vars) activation(st *evalState) map[string]any {
 		}
 	}
 	act[varAuth] = auth
-	for name, r := range map[string]*Record{varRecord: v.Record, varOld: v.Old, varInput: v.Input, varItem: v.Item, varTarget: v.Target} {
+	for name, r := range map[string]*Record{varRecord: v.Record, varOld: v.Old, varNew: v.New, varInput: v.Input, varItem: v.Item, varTarget: v.Target} {
 		if r != nil {
 			act[name] = r
 		}
