@@ -44,10 +44,10 @@ type Auth struct {
 type Vars struct {
 	Record, Old, Input, Item, Target *Record
 	// New is a trigger's record after the write.
-	New *Record
-	Auth                             *Auth
-	Now                              time.Time
-	Operation                        string
+	New       *Record
+	Auth      *Auth
+	Now       time.Time
+	Operation string
 }
 
 func (v *Vars) activation(st *evalState) map[string]any {
