@@ -99,13 +99,13 @@ func scan(rows *sql.Rows) (*Event, error) {
 	return &ev, nil
 }
 
-// Sweep deletes events older than before and reports how many. The newest event is always
-// kept, so the id sequence never restarts below what a reader has seen.
+// Sweep deletes events older than before and reports how many. Ids are never reused
+// (AUTOINCREMENT on SQLite, an identity on PostgreSQL), so a reader's position stays valid.
 func Sweep(ctx context.Context, st *store.Store, before time.Time) (int64, error) {
 	var n int64
 	err := st.InTx(ctx, func(tx *store.Exec) error {
 		var err error
-		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_events WHERE created_at < ? AND id < (SELECT MAX(id) FROM kiln_events)", before.UnixMicro())
+		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_events WHERE created_at < ?", before.UnixMicro())
 		return err
 	})
 	return n, err

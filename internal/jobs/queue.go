@@ -208,3 +208,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 	<-q.done
 	return err
 }
+
+// Kinds is how many job kinds the queue runs.
+func (q *Queue) Kinds() int { return len(q.kinds) }

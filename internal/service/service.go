@@ -35,6 +35,9 @@ type Config struct {
 	Changed func(resource, id string)
 	// Hooks, when set, run Go code before a write (in its transaction) and after its commit.
 	Hooks Hooks
+	// Jobs enqueues the jobs of the spec's triggers in the write's transaction; needed
+	// when the spec declares triggers.
+	Jobs JobQueue
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +70,7 @@ type Service struct {
 	hooks     Hooks
 	inputs    map[string]*resource // action inputs, "resource/action"
 	goActions map[string]GoAction  // "resource/action"
+	jobs      JobQueue
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -95,7 +99,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.logic, s.hooks = lg, cfg.Hooks
+	s.logic, s.hooks, s.jobs = lg, cfg.Hooks, cfg.Jobs
 	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
 		res, err := newResource(r)
