@@ -3,6 +3,7 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -266,4 +267,46 @@ func TestTriggerSpecErrorsArePlaced(t *testing.T) {
 	require.Contains(t, msg, path+":8:15: trigger bad_when when:")
 	require.Contains(t, msg, "nope")
 	require.Contains(t, msg, path+":12:20: trigger bad_mail mail.to:")
+}
+
+// The admin jobs API: accounts of the administering roles list, show, retry and cancel jobs
+// and read the statistics; everyone else is refused; bad parameters are 400s.
+func TestAdminJobsAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	p := b.product("Mug", "5", 5)
+	customer := b.account("customer")
+	order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(p, 1)}}, bearer(b.tokenFor(customer))...)
+	require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+	require.Equal(t, http.StatusOK, b.do("PATCH", "/api/orders/"+order.body["id"].(string), map[string]any{"status": "paid"}).status)
+
+	require.Equal(t, http.StatusUnauthorized, b.do("GET", "/api/admin/jobs", nil, "Authorization", "").status)
+	forbidden := b.do("GET", "/api/admin/jobs", nil, bearer(b.tokenFor(customer))...)
+	require.Equal(t, http.StatusForbidden, forbidden.status)
+	require.Equal(t, "forbidden", forbidden.body["error"])
+
+	list := b.do("GET", "/api/admin/jobs?state=available&kind=trigger.orders.paid_confirmation", nil)
+	require.Equal(t, http.StatusOK, list.status, string(list.raw))
+	items := list.body["items"].([]any)
+	require.Len(t, items, 1)
+	id := fmt.Sprint(items[0].(map[string]any)["id"])
+	one := b.do("GET", "/api/admin/jobs/"+id, nil)
+	require.Equal(t, http.StatusOK, one.status)
+	require.Equal(t, "mail", one.body["queue"])
+	cancelled := b.do("POST", "/api/admin/jobs/"+id+"/cancel", nil)
+	require.Equal(t, http.StatusOK, cancelled.status, string(cancelled.raw))
+	require.Equal(t, "cancelled", cancelled.body["state"])
+	retried := b.do("POST", "/api/admin/jobs/"+id+"/retry", nil)
+	require.Equal(t, http.StatusOK, retried.status, string(retried.raw))
+	require.Equal(t, "available", retried.body["state"])
+	stats := b.do("GET", "/api/admin/jobs/stats", nil)
+	require.Equal(t, http.StatusOK, stats.status, string(stats.raw))
+	require.Equal(t, json.Number("1"), stats.body["waiting"])
+
+	bad := b.do("GET", "/api/admin/jobs?state=exploded&limit=-1", nil)
+	require.Equal(t, http.StatusBadRequest, bad.status)
+	require.Equal(t, map[string]string{"state": "enum", "limit": "format"}, fieldCodes(bad.body))
+	require.Equal(t, http.StatusNotFound, b.do("GET", "/api/admin/jobs/999999", nil).status)
+	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/jobs/abc/retry", nil).status)
+	require.Equal(t, http.StatusMethodNotAllowed, b.do("DELETE", "/api/admin/jobs/"+id, nil).status)
 }

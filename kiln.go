@@ -196,7 +196,7 @@ func (a *App) newServer(cfg Config) (err error) {
 		}
 	}()
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger)})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs})
 	return err
 }
 

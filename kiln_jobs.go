@@ -103,8 +103,15 @@ func (a *App) triggerHandler(cfg Config, r *spec.Resource, t *spec.Trigger) (job
 	if cfg.Extensions != nil {
 		fn = cfg.Extensions.jobs[t.Handler]
 	}
+	if fn == nil && cfg.NoWorkers {
+		// This process enqueues and inspects jobs but never works them (kiln jobs, kiln
+		// serve --workers=false): the Go program that registers the handler does.
+		return func(context.Context, *jobs.Job) error {
+			return fmt.Errorf("handler %s is not registered in this process", t.Handler)
+		}, nil
+	}
 	if fn == nil {
-		return nil, fmt.Errorf("trigger %s of %s names handler %s: register it with Extensions.Job(%q, fn)", t.Name, r.Name, t.Handler, t.Handler)
+		return nil, fmt.Errorf("trigger %s of %s names handler %s: register it with Extensions.Job(%q, fn), or serve with workers off and run them in your Go program", t.Name, r.Name, t.Handler, t.Handler)
 	}
 	return func(ctx context.Context, j *jobs.Job) error {
 		args, err := triggerArgs(j)
