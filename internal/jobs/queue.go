@@ -85,7 +85,7 @@ func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 	c := &river.Config{
 		FetchCooldown:               q.cfg.FetchCooldown,
 		FetchPollInterval:           q.cfg.PollInterval,
-		JobTimeout:                  time.Minute,
+		JobTimeout:                  q.defaultTimeout(),
 		RescueStuckJobsAfter:        q.cfg.RescueAfter,
 		CompletedJobRetentionPeriod: q.cfg.CompletedRetention,
 		MaxAttempts:                 defaultMaxAttempts,
@@ -103,6 +103,10 @@ func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 }
 
 const defaultMaxAttempts = 10
+
+// defaultTimeout bounds a job whose kind sets no timeout: a minute, or half of RescueAfter
+// when that is shorter, so a running job is never rescued while it may still finish.
+func (q *Queue) defaultTimeout() time.Duration { return min(time.Minute, q.cfg.RescueAfter/2) }
 
 func migrateWith[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
 	m, err := rivermigrate.New(d, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})

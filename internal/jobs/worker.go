@@ -44,7 +44,7 @@ func (w *worker) Timeout(*river.Job[dynArgs]) time.Duration {
 	if w.kind.Timeout > 0 {
 		return w.kind.Timeout
 	}
-	return time.Minute
+	return w.q.defaultTimeout()
 }
 
 // NextRetry waits RetryBase·2^(attempt-1), at most RetryMax, with ±10% jitter.
