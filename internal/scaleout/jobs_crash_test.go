@@ -104,12 +104,16 @@ func TestKill9LosesNoJobAndRunsNoneForRolledBackWrites(t *testing.T) {
 		_ = srv.wait(10 * time.Second)
 		close(stop)
 		<-done
+		began := time.Now()
 		t.Logf("killed after %d answers", answered.Load())
 
 		srv2, base2 := startServe(t, "second", env, args...)
+		t.Logf("restarted in %s", time.Since(began))
 		place(base2, make(chan struct{}))
+		t.Logf("all orders placed at %s", time.Since(began))
 		db := openDB(t, dbURL, filepath.Join(dir, "data", "kiln.db"))
 		waitAllJobsDone(t, db, dbURL != "")
+		t.Logf("all jobs done at %s", time.Since(began))
 		checkCrashInvariants(t, db, dbURL != "", results)
 		srv2.stop()
 	})
