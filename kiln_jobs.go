@@ -193,3 +193,7 @@ func (a *App) sweepEvents(ctx context.Context) {
 		}
 	}
 }
+
+// Permanent wraps a job handler's error so the job is not tried again: it is cancelled with
+// the error recorded (for failures waiting cannot fix, such as a record that is gone).
+func Permanent(err error) error { return jobs.Permanent(err) }

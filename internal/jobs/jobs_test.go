@@ -99,6 +99,10 @@ func newQueue(t *testing.T, st *store.Store, c *calls, failing *atomic.Bool, rel
 				}
 				return nil
 			}},
+			{Name: "gives_up", Handle: func(ctx context.Context, j *jobs.Job) error {
+				c.add(key(j))
+				return jobs.Permanent(errors.New("the record is gone"))
+			}},
 			{Name: "slow", Timeout: 30 * time.Second, Handle: func(ctx context.Context, j *jobs.Job) error {
 				c.add(key(j))
 				select {
@@ -226,6 +230,20 @@ func exercise(t *testing.T, open opener) {
 		require.NoError(t, err)
 		waitFor(t, "the retried job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
 		require.Len(t, c.of("d"), 4)
+	})
+
+	t.Run("APermanentErrorCancelsWithoutRetrying", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		start(t, q)
+		id, err := q.Enqueue(context.Background(), jobs.Request{Kind: "gives_up", Args: args{Key: "g"}, MaxAttempts: 5})
+		require.NoError(t, err)
+		waitFor(t, "the job is cancelled", func() bool { return jobState(t, q, id) == jobs.StateCancelled })
+		j, err := q.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.Len(t, c.of("g"), 1, "one attempt only")
+		require.Len(t, j.Errors, 1)
+		require.Contains(t, j.Errors[0].Error, "the record is gone")
 	})
 
 	t.Run("BadFiltersAndUnknownIDs", func(t *testing.T) {

@@ -147,6 +147,25 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Exec, r Request) (int64
 	return res.Job.ID, nil
 }
 
+// EnqueueManyTx enqueues several jobs inside tx in one statement batch.
+func (q *Queue) EnqueueManyTx(ctx context.Context, tx *store.Exec, rs []Request) error {
+	if tx.SQLTx() == nil {
+		return errors.New("jobs: EnqueueManyTx needs a transaction")
+	}
+	params := make([]river.InsertManyParams, len(rs))
+	for i, r := range rs {
+		args, opts, err := q.params(r)
+		if err != nil {
+			return err
+		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
+	}
+	if _, err := q.ins.InsertManyTx(ctx, tx.SQLTx(), params); err != nil {
+		return fmt.Errorf("enqueue %d jobs: %w", len(rs), err)
+	}
+	return nil
+}
+
 // Enqueue enqueues r in a transaction of its own.
 func (q *Queue) Enqueue(ctx context.Context, r Request) (int64, error) {
 	var id int64
@@ -215,3 +234,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 // Kinds is how many job kinds the queue runs.
 func (q *Queue) Kinds() int { return len(q.kinds) }
+
+// Store is the store the queue lives in.
+func (q *Queue) Store() *store.Store { return q.cfg.Store }
