@@ -181,6 +181,8 @@ func exercise(t *testing.T, open opener) {
 		require.NoError(t, err)
 		require.Len(t, list, 1, "only the committed write's job exists")
 		require.Equal(t, id, list[0].ID)
+		require.Equal(t, 10, list[0].MaxAttempts, "the default maximum of attempts")
+		require.Equal(t, jobs.DefaultQueue, list[0].Queue)
 		start(t, q)
 		waitFor(t, "the job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
 		require.Len(t, c.of("kept"), 1)

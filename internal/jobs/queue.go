@@ -189,6 +189,9 @@ func (q *Queue) params(r Request) (dynArgs, *river.InsertOpts, error) {
 	if opts.Queue == "" {
 		opts.Queue = DefaultQueue
 	}
+	if opts.MaxAttempts == 0 { // the same default whichever River client inserts
+		opts.MaxAttempts = defaultMaxAttempts
+	}
 	if r.Unique {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
 	}
