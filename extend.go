@@ -101,12 +101,13 @@ type ActionFunc func(ctx context.Context, call ActionCall) (string, error)
 // rate limits and middleware; call carries the principal and records to work with.
 type RouteFunc func(w http.ResponseWriter, r *http.Request, call RouteCall)
 
-// Extensions are what a Go program adds to the spec: hooks, Go actions and routes. Give
+// Extensions are what a Go program adds to the spec: hooks, Go actions, job handlers and routes. Give
 // them to New through Config.Extensions.
 type Extensions struct {
 	before  map[string][]BeforeHook // "resource/op"
 	after   map[string][]AfterHook
 	actions map[string]ActionFunc // "resource/action"
+	jobs    map[string]JobFunc    // trigger handlers by name
 	routes  []routeDef
 }
 

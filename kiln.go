@@ -16,6 +16,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/redisguard"
@@ -57,8 +58,11 @@ type Config struct {
 	// NoRateLimits turns the spec's rate limits off: `kiln test` sends many requests from one
 	// address to a backend it started itself.
 	NoRateLimits bool
-	// Extensions are a Go program's hooks, Go actions and routes (nil: none).
+	// Extensions are a Go program's hooks, Go actions, job handlers and routes (nil: none).
 	Extensions *Extensions
+	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
+	// runs them (kiln worker).
+	NoWorkers bool
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +92,10 @@ type App struct {
 	Migrator *migrate.Migrator
 	// Accounts runs sign-up, login and tokens; nil when the spec has no auth block.
 	Accounts *auth.Accounts
+	// Jobs is the job queue: triggers enqueue into it, workers run it.
+	Jobs     *jobs.Queue
+	mailer   auth.Mailer
+	workers  bool
 	server   *server.Server
 	log      *slog.Logger
 	closers  []func() error
@@ -184,6 +192,11 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.connectRedis(cfg); err != nil {
 		return err
 	}
+	a.mailer = &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}
+	a.workers = !cfg.NoWorkers
+	if err := a.newQueue(ctx, cfg); err != nil {
+		return err
+	}
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
@@ -200,7 +213,7 @@ func (a *App) newServer(cfg Config) (err error) {
 		}
 	}()
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger)})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs})
 	return err
 }
 
@@ -235,13 +248,26 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 // Handler is the app's HTTP handler, to mount in another server or test with httptest.
 func (a *App) Handler() http.Handler { return a.server.Handler() }
 
-// Serve serves on ln until ctx ends, then drains in-flight requests.
-// Expired Idempotency-Key answers are swept while it serves.
+// Serve serves on ln until ctx ends, then drains in-flight requests and stops the workers
+// (running jobs get jobs.ShutdownGrace to finish, then are released to run again). Unless
+// Config.NoWorkers, it works jobs; expired Idempotency-Key answers and old events are swept
+// while it serves.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	sweepCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); a.sweep(sweepCtx) }()
-	defer func() { stop(); <-done }()
+	done := make(chan struct{}, 2)
+	go func() { defer func() { done <- struct{}{} }(); a.sweep(sweepCtx) }()
+	go func() { defer func() { done <- struct{}{} }(); a.sweepEvents(sweepCtx) }()
+	defer func() { stop(); <-done; <-done }()
+	if a.workers && a.Jobs.Kinds() > 0 {
+		if err := a.Jobs.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if err := a.stopWorkers(); err != nil {
+				a.log.Warn("workers did not stop cleanly", "error", err.Error())
+			}
+		}()
+	}
 	return a.server.Serve(ctx, ln)
 }
 

@@ -29,7 +29,7 @@ var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is 
 // newService builds the service with the Go program's hooks and actions; passwords (nil
 // without auth) hash account passwords, and account writes reach the accounts' caches.
 func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
-	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic}
+	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic, Jobs: a.Jobs}
 	if cfg.Extensions != nil {
 		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
 	}
@@ -84,7 +84,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
 		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger,
-		Mailer: &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix,
+		Mailer: a.mailer, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix,
 		Revocations: revoked})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -48,11 +49,45 @@ func main() {
 	flag.BoolVar(&o.pocketbase, "pocketbase", true, "include PocketBase "+pocketbaseVersion+" (installed into .tools/ on first use)")
 	flag.BoolVar(&o.load, "load", true, "run the load scenarios (false: binary size, cold start and idle memory only)")
 	flag.StringVar(&o.kilnBin, "kiln", "", "a kiln binary to measure (default: build ./cmd/kiln with CGO_ENABLED=0)")
+	var jb jobsBench
+	flag.IntVar(&jb.n, "jobs", 0, "measure the job queue instead: this many jobs end to end on SQLite and PostgreSQL")
+	flag.IntVar(&jb.workers, "job-workers", 100, "workers of the job queue")
+	flag.IntVar(&jb.enqueuers, "enqueuers", 8, "goroutines enqueuing jobs")
+	flag.IntVar(&jb.batch, "batch", 1, "jobs per enqueue transaction")
+	flag.DurationVar(&jb.cooldown, "fetch-cooldown", 5*time.Millisecond, "least time between two fetches of jobs")
+	flag.DurationVar(&jb.poll, "fetch-poll", 50*time.Millisecond, "how often idle workers look for jobs")
+	pg := flag.String("postgres", os.Getenv("KILN_TEST_POSTGRES_URL"), "PostgreSQL for -jobs (empty: SQLite only)")
+	cpuprofile := flag.String("cpuprofile", "", "with -jobs: write a CPU profile to this file")
 	flag.Parse()
+	if jb.n > 0 {
+		if err := runJobsIn(*pg, jb, *cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+func runJobsIn(pgURL string, jb jobsBench, cpuprofile string) error {
+	dir, err := os.MkdirTemp("", "kiln-bench-jobs-")
+	if err != nil {
+		return err
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	defer os.RemoveAll(dir)
+	return runJobs(dir, pgURL, jb)
 }
 
 func run(o options) error {

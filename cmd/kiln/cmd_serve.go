@@ -15,14 +15,14 @@ import (
 func newServe(o *output) *cobra.Command {
 	var s settings
 	var addr, seedFile string
-	var dev, seed bool
+	var dev, seed, workers bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the spec's API (REST, OpenAPI at /api/openapi.json, docs at /docs)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			cfg := s.config(log)
-			cfg.Dev = dev
+			cfg.Dev, cfg.NoWorkers = dev, !workers
 			cfg.Progress = func(msg string) { o.ok("%s", msg) }
 			cfg.Waiting = func(msg string) {
 				o.warn("%s", msg)
@@ -57,6 +57,7 @@ func newServe(o *output) *cobra.Command {
 	s.bind(cmd)
 	cmd.Flags().StringVar(&addr, "addr", envOr("KILN_ADDR", "127.0.0.1:8080"), "listen address (env KILN_ADDR)")
 	cmd.Flags().BoolVar(&dev, "dev", envBool("KILN_DEV"), "dev mode: plan and apply migrations at start (env KILN_DEV)")
+	cmd.Flags().BoolVar(&workers, "workers", envBoolDefault("KILN_WORKERS", true), "work background jobs in this process (env KILN_WORKERS; false: run kiln worker elsewhere)")
 	cmd.Flags().BoolVar(&seed, "seed", false, "load the seed file before serving (records already there are kept)")
 	cmd.Flags().StringVar(&seedFile, "seed-file", "", "seed file (default: seed.json beside the spec)")
 	cmd.Flags().StringVar(&s.tlsCert, "tls-cert", os.Getenv("KILN_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file; overrides server.tls (env KILN_TLS_CERT)")

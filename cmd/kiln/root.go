@@ -50,6 +50,15 @@ func envBool(key string) bool {
 	return b
 }
 
+// envBoolDefault reads a boolean variable, def when it is unset or not a boolean.
+func envBoolDefault(key string, def bool) bool {
+	b, err := strconv.ParseBool(os.Getenv(key))
+	if err != nil {
+		return def
+	}
+	return b
+}
+
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newRoot(o *output) *cobra.Command {
@@ -61,7 +70,7 @@ func newRoot(o *output) *cobra.Command {
 		// Every command that reads a spec says where it looked before anything else fails.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return checkSpecFlag(cmd) },
 	}
-	root.AddCommand(newInit(o), newServe(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o), newKeys(o), newTest(o))
+	root.AddCommand(newInit(o), newServe(o), newWorker(o), newSpecCmd(o), newMigrate(o), newSeed(o), newUsers(o), newKeys(o), newTest(o), newJobs(o))
 	return root
 }
 

@@ -22,6 +22,7 @@ const (
 const (
 	varRecord    = "record"    // the state the write would produce
 	varOld       = "old"       // the state before (update, delete, actions)
+	varNew       = "new"       // a trigger's state after the write
 	varAuth      = "auth"      // id, role, roles, key
 	varNow       = "now"       // the write's time
 	varOperation = "operation" // create, update, delete, or the action's name
@@ -57,6 +58,7 @@ type scope struct {
 	input    string // the action whose input is visible, or ""
 	item     string // the resource of item, or ""
 	target   string // the resource of target, or ""
+	trigger  bool   // new is visible too
 }
 
 // envs builds CEL environments over one spec: the shared declarations once, a scoped
@@ -99,6 +101,9 @@ func (e *envs) env(sc scope) (*cel.Env, error) {
 	var opts []cel.EnvOption
 	if sc.resource != "" {
 		opts = append(opts, cel.Variable(varRecord, objectType(sc.resource)), cel.Variable(varOld, objectType(sc.resource)))
+	}
+	if sc.trigger {
+		opts = append(opts, cel.Variable(varNew, objectType(sc.resource)))
 	}
 	if sc.input != "" {
 		opts = append(opts, cel.Variable(varInput, cel.ObjectType(inputType(sc.resource, sc.input))))

@@ -27,6 +27,7 @@ type Resource struct {
 	states   []*stateMachine
 	effects  []*effect
 	actions  map[string][]*step
+	triggers []*trigger
 	// Parents lists the to-one relations whose targets keep rollups over this resource.
 	Parents []*RollupParent
 }
@@ -113,6 +114,7 @@ func (c *compiler) resource(r *spec.Resource) *Resource {
 		out.actions[a.Name] = c.steps(r, a)
 	}
 	out.Parents = rollupParents(c.spec, r)
+	out.triggers = c.triggers(r)
 	return out
 }
 

@@ -43,9 +43,11 @@ type Auth struct {
 // Vars are the values one evaluation sees.
 type Vars struct {
 	Record, Old, Input, Item, Target *Record
-	Auth                             *Auth
-	Now                              time.Time
-	Operation                        string
+	// New is a trigger's record after the write.
+	New       *Record
+	Auth      *Auth
+	Now       time.Time
+	Operation string
 }
 
 func (v *Vars) activation(st *evalState) map[string]any {
@@ -61,7 +63,7 @@ func (v *Vars) activation(st *evalState) map[string]any {
 		}
 	}
 	act[varAuth] = auth
-	for name, r := range map[string]*Record{varRecord: v.Record, varOld: v.Old, varInput: v.Input, varItem: v.Item, varTarget: v.Target} {
+	for name, r := range map[string]*Record{varRecord: v.Record, varOld: v.Old, varNew: v.New, varInput: v.Input, varItem: v.Item, varTarget: v.Target} {
 		if r != nil {
 			act[name] = r
 		}

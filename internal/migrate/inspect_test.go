@@ -172,10 +172,10 @@ func physical(dialect, neutral string) string {
 		return fmt.Sprintf("numeric(%d,%d)", p, s)
 	}
 	if dialect == "sqlite" {
-		return map[string]string{"uuid": "TEXT", "text": "TEXT", "integer": "INTEGER", "real": "REAL", "boolean": "INTEGER",
+		return map[string]string{"serial": "INTEGER", "uuid": "TEXT", "text": "TEXT", "integer": "INTEGER", "real": "REAL", "boolean": "INTEGER",
 			"timestamp": "TEXT", "date": "TEXT", "json": "TEXT"}[neutral]
 	}
-	return map[string]string{"uuid": "uuid", "text": "text", "integer": "bigint", "real": "double precision", "boolean": "boolean",
+	return map[string]string{"serial": "bigint", "uuid": "uuid", "text": "text", "integer": "bigint", "real": "double precision", "boolean": "boolean",
 		"timestamp": "timestamp with time zone", "date": "date", "json": "jsonb"}[neutral]
 }
 

@@ -63,8 +63,27 @@ func FromSpec(s *spec.Spec) Schema {
 	if s.Auth != nil {
 		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable(), revocationsTable())
 	}
-	out.Tables = append(out.Tables, idempotencyTable())
+	out.Tables = append(out.Tables, idempotencyTable(), eventsTable())
 	return out
+}
+
+// EventsTable is the outbox: one row per committed create, update, delete and action,
+// written in the write's transaction (internal/events). Its id only grows: live updates
+// resume from it.
+const EventsTable = "kiln_events"
+
+func eventsTable() Table {
+	return Table{Name: EventsTable, PrimaryKey: []string{"id"}, Columns: []Column{
+		{Name: "id", Type: "serial", NotNull: true},
+		{Name: "resource", Type: "text", NotNull: true},
+		{Name: "operation", Type: "text", NotNull: true}, // create, update, delete or action
+		{Name: "action", Type: "text"},                   // the action's name
+		{Name: "record_id", Type: "text", NotNull: true},
+		{Name: "old_values", Type: "text"},                   // JSON of the record before; null on create
+		{Name: "new_values", Type: "text"},                   // JSON of the record after; null on delete
+		{Name: "principal", Type: "text"},                    // the account or API key id; null for the system
+		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds
+	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}}}}
 }
 
 // IdempotencyTable remembers the answers to requests sent with an Idempotency-Key, written in

@@ -270,7 +270,7 @@ func TestMigrationDownOfCreateTable(t *testing.T) {
 		require.Contains(t, got, "products_tags")
 		require.Equal(t, foreignKey{Table: "categories", OnDelete: "RESTRICT"}, got["products"].ForeignKeys["category_id"])
 		w.down()
-		require.Equal(t, []string{"categories", "kiln_idempotency"}, tableNames(t, w.st), "Kiln's own idempotency table stays")
+		require.Equal(t, []string{"categories", "kiln_events", "kiln_idempotency"}, tableNames(t, w.st), "Kiln's own idempotency and events tables stay")
 		require.Equal(t, [][]any{{"c"}}, rowsOf(t, w.st, `SELECT name FROM categories`))
 		w.reapply(v2)
 	})

@@ -34,6 +34,7 @@ type Config struct {
 	OIDC            *auth.OIDC
 	Idempotency     *idempotency.Store
 	Routes          []rest.Route // a Go program's own routes
+	Jobs            rest.Jobs    // the admin jobs API; nil: none
 }
 
 // Server is Kiln's HTTP server.
@@ -50,7 +51,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
-		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes}).Register(mux)
+		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -73,8 +74,13 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 	if opts.IfVersion > 0 && cur.Version != opts.IfVersion {
 		return nil, store.ErrStale
 	}
+	before := cur
 	if a.Go {
-		return s.runGoAction(ctx, tx, r, a, cur, input)
+		rec, err := s.runGoAction(ctx, tx, r, a, cur, input)
+		if err != nil {
+			return nil, err
+		}
+		return rec, (&write{s: s, tx: tx, r: r}).emit(ctx, events.OpAction, a.Name, before, rec)
 	}
 	start := logicRecord(r, cur)
 	lr := s.logic.Resource(r.Name)
@@ -89,7 +95,11 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 			return nil, err
 		}
 	}
-	return tx.Get(ctx, r.Name, id, nil)
+	rec, err := tx.Get(ctx, r.Name, id, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rec, (&write{s: s, tx: tx, r: r}).emit(ctx, events.OpAction, a.Name, before, rec)
 }
 
 // applyStep applies one computed step; the action's record comes back as it now stands.

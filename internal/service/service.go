@@ -39,6 +39,9 @@ type Config struct {
 	// compiled (by the spec's load): New compiles them itself when they are nil.
 	Rules *expr.Rules
 	Logic *logic.Logic
+	// Jobs enqueues the jobs of the spec's triggers in the write's transaction; needed
+	// when the spec declares triggers.
+	Jobs JobQueue
 }
 
 func (c Config) withDefaults() Config {
@@ -71,6 +74,7 @@ type Service struct {
 	hooks     Hooks
 	inputs    map[string]*resource // action inputs, "resource/action"
 	goActions map[string]GoAction  // "resource/action"
+	jobs      JobQueue
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -91,7 +95,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}
-	s.hooks = cfg.Hooks
+	s.hooks, s.jobs = cfg.Hooks, cfg.Jobs
 	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
 		res, err := newResource(r)

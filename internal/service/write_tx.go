@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 
+	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -64,7 +65,10 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if err := w.s.writeLinks(ctx, w.tx, r, rec, w.given(in)); err != nil {
 		return nil, err
 	}
-	return w.after(ctx, spec.OpCreate, rec, nil, lv, children)
+	if rec, err = w.after(ctx, spec.OpCreate, rec, nil, lv, children); err != nil {
+		return nil, err
+	}
+	return rec, w.emit(ctx, events.OpCreate, "", nil, rec)
 }
 
 // updateArgs say how an update changes its record.
@@ -118,7 +122,10 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if err := w.s.writeLinks(ctx, w.tx, r, rec, w.given(in)); err != nil {
 		return nil, err
 	}
-	return w.after(ctx, spec.OpUpdate, rec, old, lv, nil)
+	if rec, err = w.after(ctx, spec.OpUpdate, rec, old, lv, nil); err != nil {
+		return nil, err
+	}
+	return rec, w.emit(ctx, events.OpUpdate, "", old, rec)
 }
 
 // delete removes the record id after its delete rules, then runs its effects and rollups.
@@ -147,7 +154,10 @@ func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.
 	if err := w.tx.Delete(ctx, r.Name, id, ifVersion); err != nil {
 		return nil, err
 	}
-	return old, w.rollups(ctx, old, nil)
+	if err := w.rollups(ctx, old, nil); err != nil {
+		return nil, err
+	}
+	return old, w.emit(ctx, events.OpDelete, "", old, nil)
 }
 
 // after runs what follows the row write: nested children, effects, parents' rollups; the

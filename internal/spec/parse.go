@@ -59,11 +59,11 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
-		HSTSMaxAge: DefaultHSTSMaxAge, RateLimits: DefaultRateLimits, IdempotencyTTL: DefaultIdempotencyTTL, BatchMax: DefaultBatchMax}, Redis: Redis{Prefix: "kiln:"}}
+		HSTSMaxAge: DefaultHSTSMaxAge, RateLimits: DefaultRateLimits, IdempotencyTTL: DefaultIdempotencyTTL, BatchMax: DefaultBatchMax}, Redis: Redis{Prefix: "kiln:"}, Jobs: DefaultJobs()}
 	entries, _ := w.mapping(root, "spec", topKeys...)
 	sawResources := false
 	for _, e := range entries {
@@ -80,6 +80,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			s.Roles = w.strings(e.value, "roles")
 		case "redis":
 			w.redis(e.value, &s.Redis)
+		case "jobs":
+			w.jobs(e.value, &s.Jobs)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

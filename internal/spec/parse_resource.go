@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "soft_delete", "retention"}
+	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "triggers", "soft_delete", "retention"}
 	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "example", "min", "max",
 		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write",
 		"allow_hidden", "compute", "default_expr", "rollup", "transitions", "initial", "nested"}
@@ -52,6 +52,8 @@ func (w *walker) resource(e entry) *Resource {
 			r.Effects = w.effects(re.value, e.key)
 		case "actions":
 			r.Actions = w.actions(re.value, e.key)
+		case "triggers":
+			r.Triggers = w.triggers(re.value, e.key)
 		case "soft_delete":
 			r.SoftDelete = w.boolean(re.value, "soft_delete")
 		case "retention":

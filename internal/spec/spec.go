@@ -62,6 +62,7 @@ type Spec struct {
 	Server    Server
 	Auth      *Auth // nil: the spec declares no accounts
 	Redis     Redis
+	Jobs      Jobs
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource
@@ -171,6 +172,8 @@ type Resource struct {
 	Rules   []*LogicRule
 	Effects []*Effect
 	Actions []*RecordAction
+	// Triggers run jobs on the resource's events (docs/jobs.md).
+	Triggers []*Trigger
 	// SoftDelete keeps deleted records (hidden from every read, restorable) for Retention.
 	SoftDelete bool
 	Retention  time.Duration

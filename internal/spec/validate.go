@@ -23,7 +23,7 @@ var reservedFields = []string{
 	"if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
 }
 
-var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz", "batch"}
+var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz", "batch", "admin"}
 
 var validTypes = []FieldType{TypeString, TypeText, TypeInteger, TypeNumber, TypeDecimal, TypeBoolean,
 	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation}
@@ -39,7 +39,7 @@ func validate(s *Spec, c *collector) {
 	s.byName = make(map[string]*Resource, len(s.Resources))
 	for _, r := range s.Resources {
 		checkIdent(c, r.Pos, "resource", r.Name)
-		if slices.Contains(reservedResources, r.Name) || strings.HasPrefix(r.Name, "kiln_") {
+		if slices.Contains(reservedResources, r.Name) || (strings.HasPrefix(r.Name, "kiln_") || strings.HasPrefix(r.Name, "river_")) {
 			c.add(r.Pos, "resource name %q is reserved", r.Name)
 		}
 		s.byName[r.Name] = r
@@ -51,7 +51,9 @@ func validate(s *Spec, c *collector) {
 	markManyInverses(s)
 	for _, r := range s.Resources {
 		validateResource(s, r, c)
+		validateTriggers(s, r, c)
 	}
+	validateJobs(s, c)
 }
 
 // markManyInverses sets Relation.Many on the inverses of to-many fields, before any check

@@ -31,10 +31,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pragmas := "_pragma=mmap_size(268435456)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
 	base := "file:" + (&url.URL{Path: cfg.SQLitePath}).EscapedPath() + "?" + pragmas
-	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	writer := sql.OpenDB(stmtConnector{dsn: base + "&_txlock=immediate", drv: &sqlite.Driver{}})
 	writer.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	writer.SetConnMaxIdleTime(0)
 	if err := writer.PingContext(ctx); err != nil {

@@ -306,3 +306,14 @@ func (c *stmtCache) close() error {
 	c.stmts = map[*sql.DB]map[string]*sql.Stmt{}
 	return nil
 }
+
+// SQLTx is the transaction e runs in (nil outside one): the job queue enqueues through it,
+// so a job commits or rolls back with the write that caused it.
+func (e *Exec) SQLTx() *sql.Tx { return e.tx }
+
+// Writer is the pool writes go through: on SQLite its single connection, which the job
+// queue shares (docs/jobs.md); on PostgreSQL the shared pool.
+func (s *Store) Writer() *sql.DB { return s.writer }
+
+// Pool is the native PostgreSQL pool (nil on SQLite), for the job queue's workers.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -32,6 +32,8 @@ type Config struct {
 	Idempotency *idempotency.Store
 	// Routes are a Go program's own routes, served behind the same authentication.
 	Routes []Route
+	// Jobs serves the admin jobs API ({base}/admin/jobs); nil: none.
+	Jobs Jobs
 }
 
 // Route is a custom route: a ServeMux pattern such as "GET /api/reports/sales".
@@ -52,13 +54,14 @@ type Handler struct {
 	oidc     *auth.OIDC
 	idem     *idempotency.Store
 	routes   []Route
+	jobs     Jobs
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
-		idem: cfg.Idempotency, routes: cfg.Routes}
+		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -96,6 +99,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
+	h.registerJobs(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

@@ -1,0 +1,126 @@
+// Package events is Kiln's outbox: every committed create, update, delete and action
+// appends one row to kiln_events in the write's own transaction, so an event exists exactly
+// when its write committed. Triggers, live updates and webhooks read from here; nothing is
+// published from memory. Ids only grow, so a reader resumes after the last id it saw.
+package events
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Operations an event records.
+const (
+	OpCreate = "create"
+	OpUpdate = "update"
+	OpDelete = "delete"
+	OpAction = "action"
+)
+
+// Event is one committed change of one record.
+type Event struct {
+	ID        int64           `json:"id"`
+	Resource  string          `json:"resource"`
+	Operation string          `json:"operation"`
+	Action    string          `json:"action,omitempty"`
+	RecordID  string          `json:"record_id"`
+	Old       json.RawMessage `json:"old,omitempty"` // the record before; none on create
+	New       json.RawMessage `json:"new,omitempty"` // the record after; none on delete
+	Principal string          `json:"principal,omitempty"`
+	At        time.Time       `json:"at"`
+}
+
+// Append writes ev inside tx and sets its ID.
+func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
+	rows, err := tx.QueryRaw(ctx, "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at) "+
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+		ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return fmt.Errorf("append event: no id returned: %w", rows.Err())
+	}
+	if err := rows.Scan(&ev.ID); err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	return rows.Close()
+}
+
+// ListOpts select events.
+type ListOpts struct {
+	After    int64  // only events with a greater id
+	Resource string // "" for every resource
+	Limit    int    // default and at most 1000
+}
+
+// List reads events in id order.
+func List(ctx context.Context, ex *store.Exec, o ListOpts) ([]*Event, error) {
+	if o.Limit <= 0 || o.Limit > 1000 {
+		o.Limit = 1000
+	}
+	rows, err := ex.QueryRaw(ctx, "SELECT id, resource, operation, action, record_id, old_values, new_values, principal, created_at "+
+		"FROM kiln_events WHERE id > ? AND (? = '' OR resource = ?) ORDER BY id LIMIT ?", o.After, o.Resource, o.Resource, o.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []*Event
+	for rows.Next() {
+		ev, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func scan(rows *sql.Rows) (*Event, error) {
+	var ev Event
+	var action, oldV, newV, principal sql.NullString
+	var at int64
+	if err := rows.Scan(&ev.ID, &ev.Resource, &ev.Operation, &action, &ev.RecordID, &oldV, &newV, &principal, &at); err != nil {
+		return nil, fmt.Errorf("scan event: %w", err)
+	}
+	ev.Action, ev.Principal, ev.At = action.String, principal.String, time.UnixMicro(at).UTC()
+	if oldV.Valid {
+		ev.Old = json.RawMessage(oldV.String)
+	}
+	if newV.Valid {
+		ev.New = json.RawMessage(newV.String)
+	}
+	return &ev, nil
+}
+
+// Sweep deletes events older than before and reports how many. Ids are never reused
+// (AUTOINCREMENT on SQLite, an identity on PostgreSQL), so a reader's position stays valid.
+func Sweep(ctx context.Context, st *store.Store, before time.Time) (int64, error) {
+	var n int64
+	err := st.InTx(ctx, func(tx *store.Exec) error {
+		var err error
+		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_events WHERE created_at < ?", before.UnixMicro())
+		return err
+	})
+	return n, err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullJSON(b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}

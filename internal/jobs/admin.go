@@ -1,0 +1,93 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// ListOpts filter and page a job list, newest first.
+type ListOpts struct {
+	State string // one of States, or "" for any
+	Kind  string // "" for any
+	Limit int    // default 50, at most 500
+	// Before lists jobs with a smaller id (the last id of the previous page).
+	Before int64
+}
+
+// ErrBadState means a state filter names no state.
+var ErrBadState = errors.New("not a job state")
+
+// List returns jobs matching o, newest first.
+func (q *Queue) List(ctx context.Context, o ListOpts) ([]*Job, error) {
+	if o.Limit <= 0 {
+		o.Limit = 50
+	}
+	o.Limit = min(o.Limit, 500)
+	p := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(o.Limit)
+	if o.State != "" {
+		if !slices.Contains(States, o.State) {
+			return nil, fmt.Errorf("%w: %q (one of %v)", ErrBadState, o.State, States)
+		}
+		p = p.States(riverState(o.State))
+	} else {
+		p = p.States(allStates()...)
+	}
+	if o.Kind != "" {
+		p = p.Kinds(o.Kind)
+	}
+	if o.Before > 0 {
+		p = p.Where("id < @before", river.NamedArgs{"before": o.Before})
+	}
+	res, err := q.ins.JobList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]*Job, len(res.Jobs))
+	for i, r := range res.Jobs {
+		out[i] = toJob(r)
+	}
+	return out, nil
+}
+
+func allStates() []rivertype.JobState {
+	out := make([]rivertype.JobState, len(States))
+	for i, s := range States {
+		out[i] = riverState(s)
+	}
+	return out
+}
+
+// Get returns the job id.
+func (q *Queue) Get(ctx context.Context, id int64) (*Job, error) {
+	r, err := q.ins.JobGet(ctx, id)
+	return q.row(r, err)
+}
+
+// Retry makes a finished job (dead, cancelled or completed) or a waiting one available
+// to run now; its attempts start again. A running job is left alone.
+func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
+	r, err := q.ins.JobRetry(ctx, id)
+	return q.row(r, err)
+}
+
+// Cancel cancels a job that has not finished; a running job's context is cancelled and it
+// is not retried. A finished job is left as it is.
+func (q *Queue) Cancel(ctx context.Context, id int64) (*Job, error) {
+	r, err := q.ins.JobCancel(ctx, id)
+	return q.row(r, err)
+}
+
+func (q *Queue) row(r *rivertype.JobRow, err error) (*Job, error) {
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toJob(r), nil
+}

@@ -1,0 +1,334 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+type testBundle struct {
+	st *store.Store
+}
+
+type opener func(t *testing.T) *store.Store
+
+func TestQueueSQLite(t *testing.T) {
+	t.Parallel()
+	exercise(t, func(t *testing.T) *store.Store {
+		st, err := store.Open(context.Background(), store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}
+
+func TestQueuePostgres(t *testing.T) {
+	t.Parallel()
+	exercise(t, func(t *testing.T) *store.Store {
+		st, err := store.Open(context.Background(), store.Config{URL: testdb.PostgresURL(t)}, &spec.Spec{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}
+
+// calls records a handler's attempts.
+type calls struct {
+	mu    sync.Mutex
+	times map[string][]time.Time // by the args' "key"
+}
+
+func (c *calls) add(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.times == nil {
+		c.times = map[string][]time.Time{}
+	}
+	c.times[key] = append(c.times[key], time.Now())
+	return len(c.times[key])
+}
+
+func (c *calls) of(key string) []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.times[key]...)
+}
+
+type args struct {
+	Key string `json:"key"`
+}
+
+func key(j *jobs.Job) string {
+	var a args
+	_ = json.Unmarshal(j.Args, &a)
+	return a.Key
+}
+
+// newQueue builds a migrated, started queue with the kinds "ok", "flaky" (fails twice, then
+// succeeds), "failing" (fails while failing is set) and "slow" (waits for release or its ctx).
+func newQueue(t *testing.T, st *store.Store, c *calls, failing *atomic.Bool, release chan struct{}) *jobs.Queue {
+	t.Helper()
+	q, err := jobs.New(jobs.Config{Store: st, RetryBase: 400 * time.Millisecond, RetryMax: 5 * time.Second,
+		PollInterval: 20 * time.Millisecond, RescueAfter: time.Hour, StatsInterval: -1,
+		Queues: map[string]int{"default": 4, "other": 2},
+		Kinds: []jobs.Kind{
+			{Name: "ok", Handle: func(ctx context.Context, j *jobs.Job) error { c.add(key(j)); return nil }},
+			{Name: "flaky", Handle: func(ctx context.Context, j *jobs.Job) error {
+				if c.add(key(j)) < 3 {
+					return errors.New("not yet")
+				}
+				return nil
+			}},
+			{Name: "failing", Handle: func(ctx context.Context, j *jobs.Job) error {
+				c.add(key(j))
+				if failing.Load() {
+					return errors.New("always fails")
+				}
+				return nil
+			}},
+			{Name: "gives_up", Handle: func(ctx context.Context, j *jobs.Job) error {
+				c.add(key(j))
+				return jobs.Permanent(errors.New("the record is gone"))
+			}},
+			{Name: "slow", Timeout: 30 * time.Second, Handle: func(ctx context.Context, j *jobs.Job) error {
+				c.add(key(j))
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}},
+		}})
+	require.NoError(t, err)
+	require.NoError(t, q.Migrate(context.Background()))
+	require.NoError(t, q.Migrate(context.Background()), "migrating twice is a no-op")
+	return q
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func jobState(t *testing.T, q *jobs.Queue, id int64) string {
+	j, err := q.Get(context.Background(), id)
+	require.NoError(t, err)
+	return j.State
+}
+
+func exercise(t *testing.T, open opener) {
+	setup := func(t *testing.T) (*testBundle, *jobs.Queue, *calls, *atomic.Bool, chan struct{}) {
+		st := open(t)
+		require.NoError(t, st.Writer().PingContext(context.Background()))
+		c, failing, release := &calls{}, &atomic.Bool{}, make(chan struct{})
+		q := newQueue(t, st, c, failing, release)
+		return &testBundle{st: st}, q, c, failing, release
+	}
+	start := func(t *testing.T, q *jobs.Queue) {
+		require.NoError(t, q.Start(context.Background()))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			require.NoError(t, q.Stop(ctx))
+		})
+	}
+
+	t.Run("JobCommitsAndRollsBackWithItsWrite", func(t *testing.T) {
+		t.Parallel()
+		b, q, c, _, _ := setup(t)
+		ctx := context.Background()
+		require.NoError(t, b.st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecDDL(ctx, "CREATE TABLE notes (id TEXT PRIMARY KEY)") }))
+		boom := errors.New("boom")
+		err := b.st.InTx(ctx, func(tx *store.Exec) error {
+			if err := tx.ExecRaw(ctx, "INSERT INTO notes (id) VALUES (?)", "rolled"); err != nil {
+				return err
+			}
+			if _, err := q.EnqueueTx(ctx, tx, jobs.Request{Kind: "ok", Args: args{Key: "rolled"}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		var id int64
+		require.NoError(t, b.st.InTx(ctx, func(tx *store.Exec) error {
+			if err := tx.ExecRaw(ctx, "INSERT INTO notes (id) VALUES (?)", "kept"); err != nil {
+				return err
+			}
+			id, err = q.EnqueueTx(ctx, tx, jobs.Request{Kind: "ok", Args: args{Key: "kept"}})
+			return err
+		}))
+		list, err := q.List(ctx, jobs.ListOpts{})
+		require.NoError(t, err)
+		require.Len(t, list, 1, "only the committed write's job exists")
+		require.Equal(t, id, list[0].ID)
+		require.Equal(t, 10, list[0].MaxAttempts, "the default maximum of attempts")
+		require.Equal(t, jobs.DefaultQueue, list[0].Queue)
+		start(t, q)
+		waitFor(t, "the job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
+		require.Len(t, c.of("kept"), 1)
+		require.Empty(t, c.of("rolled"))
+	})
+
+	t.Run("FailingTwiceThenSucceedingTakesThreeAttemptsWithGrowingDelays", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		start(t, q)
+		id, err := q.Enqueue(context.Background(), jobs.Request{Kind: "flaky", Args: args{Key: "f"}, MaxAttempts: 5})
+		require.NoError(t, err)
+		waitFor(t, "the flaky job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
+		j, err := q.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, 3, j.Attempt)
+		require.Len(t, j.Errors, 2)
+		at := c.of("f")
+		require.Len(t, at, 3)
+		first, second := at[1].Sub(at[0]), at[2].Sub(at[1])
+		require.GreaterOrEqual(t, first, 360*time.Millisecond, "the first retry waits about retry_base (400ms ±10%)")
+		require.GreaterOrEqual(t, second, 720*time.Millisecond, "the second waits about twice as long")
+		require.Greater(t, second, first, "delays grow")
+	})
+
+	t.Run("AlwaysFailingEndsDeadAndRetryRunsItAgain", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, failing, _ := setup(t)
+		failing.Store(true)
+		start(t, q)
+		ctx := context.Background()
+		id, err := q.Enqueue(ctx, jobs.Request{Kind: "failing", Args: args{Key: "d"}, MaxAttempts: 3})
+		require.NoError(t, err)
+		waitFor(t, "the job is dead", func() bool { return jobState(t, q, id) == jobs.StateDead })
+		require.Len(t, c.of("d"), 3, "three attempts, then dead")
+		dead, err := q.List(ctx, jobs.ListOpts{State: jobs.StateDead, Kind: "failing"})
+		require.NoError(t, err)
+		require.Len(t, dead, 1)
+		require.Equal(t, id, dead[0].ID)
+		require.Len(t, dead[0].Errors, 3)
+		require.Equal(t, "always fails", dead[0].Errors[2].Error)
+		st, err := q.Stats(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []jobs.KindStats{{Kind: "failing", Dead: 1, Failed: 3, RunTimeTotal: st.Kinds[0].RunTimeTotal, RunTimeMax: st.Kinds[0].RunTimeMax}}, st.Kinds)
+		failing.Store(false)
+		_, err = q.Retry(ctx, id)
+		require.NoError(t, err)
+		waitFor(t, "the retried job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
+		require.Len(t, c.of("d"), 4)
+	})
+
+	t.Run("APermanentErrorCancelsWithoutRetrying", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		start(t, q)
+		id, err := q.Enqueue(context.Background(), jobs.Request{Kind: "gives_up", Args: args{Key: "g"}, MaxAttempts: 5})
+		require.NoError(t, err)
+		waitFor(t, "the job is cancelled", func() bool { return jobState(t, q, id) == jobs.StateCancelled })
+		j, err := q.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.Len(t, c.of("g"), 1, "one attempt only")
+		require.Len(t, j.Errors, 1)
+		require.Contains(t, j.Errors[0].Error, "the record is gone")
+	})
+
+	t.Run("BadFiltersAndUnknownIDs", func(t *testing.T) {
+		t.Parallel()
+		_, q, _, _, _ := setup(t)
+		ctx := context.Background()
+		_, err := q.List(ctx, jobs.ListOpts{State: "exploded"})
+		require.ErrorIs(t, err, jobs.ErrBadState)
+		_, err = q.Get(ctx, 424242)
+		require.ErrorIs(t, err, jobs.ErrNotFound)
+		_, err = q.Retry(ctx, 424242)
+		require.ErrorIs(t, err, jobs.ErrNotFound)
+		_, err = q.Cancel(ctx, 424242)
+		require.ErrorIs(t, err, jobs.ErrNotFound)
+		_, err = q.Enqueue(ctx, jobs.Request{Kind: "nobody"})
+		require.ErrorIs(t, err, jobs.ErrUnknownKind)
+	})
+
+	t.Run("UniqueJobsAreEnqueuedOnce", func(t *testing.T) {
+		t.Parallel()
+		_, q, _, _, _ := setup(t)
+		ctx := context.Background()
+		a, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: "u"}, Unique: true})
+		require.NoError(t, err)
+		b, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: "u"}, Unique: true})
+		require.NoError(t, err)
+		require.Equal(t, a, b)
+		other, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: "v"}, Unique: true})
+		require.NoError(t, err)
+		require.NotEqual(t, a, other)
+	})
+
+	t.Run("CancelStopsAWaitingJob", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		ctx := context.Background()
+		id, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: "c"}})
+		require.NoError(t, err)
+		j, err := q.Cancel(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateCancelled, j.State)
+		start(t, q)
+		later, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: "after"}})
+		require.NoError(t, err)
+		waitFor(t, "a later job ran", func() bool { return jobState(t, q, later) == jobs.StateCompleted })
+		require.Empty(t, c.of("c"), "a cancelled job never runs")
+	})
+
+	t.Run("QueuesWithPrioritiesRunEveryJob", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		ctx := context.Background()
+		var ids []int64
+		for i := range 40 {
+			queue := []string{"default", "other"}[i%2]
+			id, err := q.Enqueue(ctx, jobs.Request{Kind: "ok", Args: args{Key: fmt.Sprint(i)}, Queue: queue, Priority: 1 + i%4})
+			require.NoError(t, err)
+			ids = append(ids, id)
+		}
+		start(t, q)
+		for i, id := range ids {
+			waitFor(t, "every job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
+			require.Len(t, c.of(fmt.Sprint(i)), 1)
+		}
+	})
+
+	t.Run("StopLetsRunningJobsFinish", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, release := setup(t)
+		require.NoError(t, q.Start(context.Background()))
+		ctx := context.Background()
+		id, err := q.Enqueue(ctx, jobs.Request{Kind: "slow", Args: args{Key: "s"}})
+		require.NoError(t, err)
+		waitFor(t, "the slow job started", func() bool { return len(c.of("s")) == 1 })
+		stopped := make(chan error, 1)
+		go func() { stopped <- q.Stop(ctx) }()
+		select {
+		case err := <-stopped:
+			t.Fatalf("Stop returned (%v) while a job was still running", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		close(release)
+		require.NoError(t, <-stopped)
+		require.Equal(t, jobs.StateCompleted, jobState(t, q, id), "the running job finished before Stop returned")
+	})
+}

@@ -1,0 +1,86 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// dynArgs carries any kind's args: River learns the kind from the value, not its type, so
+// one Go type serves every kind a spec declares.
+type dynArgs struct {
+	kind string
+	raw  json.RawMessage
+}
+
+func (a dynArgs) Kind() string                 { return a.kind }
+func (a dynArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
+func (a *dynArgs) UnmarshalJSON(b []byte) error {
+	a.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// worker runs one kind's handler.
+type worker struct {
+	river.WorkerDefaults[dynArgs]
+	q    *Queue
+	kind Kind
+}
+
+func (w *worker) Work(ctx context.Context, j *river.Job[dynArgs]) error {
+	err := w.kind.Handle(ctx, toJob(j.JobRow))
+	var p *permanent
+	if errors.As(err, &p) {
+		return river.JobCancel(p.err)
+	}
+	return err
+}
+
+func (w *worker) Timeout(*river.Job[dynArgs]) time.Duration {
+	if w.kind.Timeout > 0 {
+		return w.kind.Timeout
+	}
+	return w.q.defaultTimeout()
+}
+
+// NextRetry waits RetryBase·2^(attempt-1), at most RetryMax, with ±10% jitter.
+func (w *worker) NextRetry(j *river.Job[dynArgs]) time.Time {
+	return time.Now().Add(w.q.backoff(j.Attempt))
+}
+
+func (q *Queue) backoff(attempt int) time.Duration {
+	d := q.cfg.RetryBase
+	for i := 1; i < attempt && d < q.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, q.cfg.RetryMax)
+	return d + time.Duration((q.cfg.Jitter()*0.2-0.1)*float64(d))
+}
+
+func toJob(r *rivertype.JobRow) *Job {
+	j := &Job{ID: r.ID, Kind: r.Kind, Queue: r.Queue, State: stateName(r.State), Priority: r.Priority, Attempt: r.Attempt,
+		MaxAttempts: r.MaxAttempts, Args: json.RawMessage(r.EncodedArgs), CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
+		AttemptedAt: r.AttemptedAt, FinalizedAt: r.FinalizedAt}
+	for _, e := range r.Errors {
+		j.Errors = append(j.Errors, AttemptError{At: e.At, Attempt: e.Attempt, Error: e.Error})
+	}
+	return j
+}
+
+func stateName(s rivertype.JobState) string {
+	if s == rivertype.JobStateDiscarded {
+		return StateDead
+	}
+	return string(s)
+}
+
+func riverState(s string) rivertype.JobState {
+	if s == StateDead {
+		return rivertype.JobStateDiscarded
+	}
+	return rivertype.JobState(s)
+}

@@ -1,0 +1,107 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// trigger is a compiled trigger: its condition and, for mail, the message's parts.
+type trigger struct {
+	spec              *spec.Trigger
+	when              *program
+	to, subject, text *program
+}
+
+func (c *compiler) triggers(r *spec.Resource) []*trigger {
+	sc := scope{resource: r.Name, trigger: true}
+	out := make([]*trigger, 0, len(r.Triggers))
+	for _, t := range r.Triggers {
+		what := "trigger " + t.Name
+		ct := &trigger{spec: t, when: c.program(sc, t.When, cel.BoolType, what+" when")}
+		if m := t.Mail; m != nil {
+			ct.to = c.program(sc, m.To, cel.StringType, what+" mail.to")
+			ct.subject = c.program(sc, m.Subject, cel.StringType, what+" mail.subject")
+			ct.text = c.program(sc, m.Text, cel.StringType, what+" mail.text")
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+// Fired is a trigger whose condition held for an event.
+type Fired struct {
+	Trigger *spec.Trigger
+	// Mail is the message of a mail trigger, computed when the event was written.
+	Mail *Mail
+}
+
+// Mail is an email a trigger sends.
+type Mail struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text,omitempty"`
+}
+
+// HasTriggers reports whether any trigger listens to op (create, update, delete or an
+// action's name).
+func (r *Resource) HasTriggers(op string) bool {
+	for _, t := range r.triggers {
+		if t.spec.Fires(op) {
+			return true
+		}
+	}
+	return false
+}
+
+// Triggers evaluates the triggers listening to op: vars.Old is the record before (an empty
+// record on create) and vars.New the record after (the record as it was on delete). A
+// condition that cannot be computed is an *EvalError naming the trigger.
+func (r *Resource) Triggers(ctx context.Context, reader Reader, vars *Vars, op string) ([]Fired, error) {
+	var out []Fired
+	for _, t := range r.triggers {
+		if !t.spec.Fires(op) {
+			continue
+		}
+		if t.when != nil {
+			ok, err := t.when.holds(ctx, reader, vars)
+			if err != nil {
+				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		f := Fired{Trigger: t.spec}
+		if t.to != nil {
+			m, err := t.mail(ctx, reader, vars)
+			if err != nil {
+				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
+			}
+			f.Mail = m
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (t *trigger) mail(ctx context.Context, reader Reader, vars *Vars) (*Mail, error) {
+	m := &Mail{}
+	for _, part := range []struct {
+		prog *program
+		dst  *string
+	}{{t.to, &m.To}, {t.subject, &m.Subject}, {t.text, &m.Text}} {
+		if part.prog == nil {
+			continue
+		}
+		v, err := part.prog.eval(ctx, reader, vars)
+		if err != nil {
+			return nil, err
+		}
+		*part.dst = fmt.Sprint(v.Value())
+	}
+	return m, nil
+}

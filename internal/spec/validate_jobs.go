@@ -1,0 +1,86 @@
+package spec
+
+import (
+	"cmp"
+	"slices"
+)
+
+// DefaultQueue is the queue jobs run on unless their trigger names another.
+const DefaultQueue = "default"
+
+func validateJobs(s *Spec, c *collector) {
+	j := &s.Jobs
+	d := DefaultJobs()
+	j.EventsRetention = cmp.Or(j.EventsRetention, d.EventsRetention)
+	j.Workers = cmp.Or(j.Workers, d.Workers)
+	j.RetryBase = cmp.Or(j.RetryBase, d.RetryBase)
+	j.RetryMax = cmp.Or(j.RetryMax, d.RetryMax)
+	j.RescueAfter = cmp.Or(j.RescueAfter, d.RescueAfter)
+	j.PollInterval = cmp.Or(j.PollInterval, d.PollInterval)
+	j.CompletedRetention = cmp.Or(j.CompletedRetention, d.CompletedRetention)
+	top := Pos{File: s.File, Line: 1, Column: 1}
+	if j.RetryMax < j.RetryBase {
+		c.add(top, "jobs.retry_max (%s) must not be shorter than jobs.retry_base (%s)", j.RetryMax, j.RetryBase)
+	}
+	for name := range j.Queues {
+		checkIdent(c, top, "queue", name)
+	}
+	for _, r := range s.Resources {
+		for _, t := range r.Triggers {
+			if t.Timeout > 0 && t.Timeout >= j.RescueAfter {
+				c.add(t.Pos, "trigger %s: timeout %s must be shorter than jobs.rescue_after (%s), or a running job would be run twice", t.Name, t.Timeout, j.RescueAfter)
+			}
+			if t.Queue != "" && t.Queue != DefaultQueue && j.Queues[t.Queue] == 0 {
+				c.add(t.Pos, "trigger %s: queue %q is not declared under jobs.queues", t.Name, t.Queue)
+			}
+		}
+	}
+}
+
+func validateTriggers(s *Spec, r *Resource, c *collector) {
+	seen := map[string]bool{}
+	for _, t := range r.Triggers {
+		checkIdent(c, t.Pos, "trigger", t.Name)
+		if seen[t.Name] {
+			c.add(t.Pos, "trigger %s is declared twice on %s", t.Name, r.Name)
+		}
+		seen[t.Name] = true
+		validateTrigger(r, t, c)
+	}
+}
+
+func validateTrigger(r *Resource, t *Trigger, c *collector) {
+	if len(t.On) == 0 {
+		c.add(t.Pos, "trigger %s needs on: [create, update, delete or an action of %s]", t.Name, r.Name)
+	}
+	ops := []string{string(OpCreate), string(OpUpdate), string(OpDelete)}
+	for _, a := range r.Actions {
+		ops = append(ops, a.Name)
+	}
+	for _, op := range t.On {
+		if !slices.Contains(ops, op) {
+			c.add(t.Pos, "trigger %s: on: %q is not create, update, delete or an action of %s%s", t.Name, op, r.Name, suggest(op, ops))
+		}
+	}
+	kinds := 0
+	for _, set := range []bool{t.Mail != nil, t.Action != "", t.Handler != ""} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		c.add(t.Pos, "trigger %s needs exactly one of mail:, action: or handler:", t.Name)
+	}
+	if t.Mail != nil && (!t.Mail.To.Set() || !t.Mail.Subject.Set()) {
+		c.add(t.Mail.Pos, "trigger %s: mail needs to: and subject: (CEL strings; text: is optional)", t.Name)
+	}
+	if t.Action != "" && r.RecordAction(t.Action) == nil {
+		c.add(t.Pos, "trigger %s: %s has no action %q", t.Name, r.Name, t.Action)
+	}
+	if t.Handler != "" {
+		checkIdent(c, t.Pos, "handler", t.Handler)
+	}
+	if t.Priority < 0 || t.Priority > 4 {
+		c.add(t.Pos, "trigger %s: priority must be 1 (first) to 4", t.Name)
+	}
+}
