@@ -52,8 +52,10 @@ func TestSoftDeleteHidesAndRestores(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, bad.status)
 		require.Equal(t, "unknown_parameter", fieldCodes(bad.body)["deleted"])
 
+		last := b.lastEvent()
 		res := b.do("POST", "/api/books/"+gone+"/restore", nil)
 		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, []string{"books action restore"}, summary(b.eventsAfter(last)), "the restore is in the outbox")
 		require.Equal(t, "9780000000001", res.body["isbn"])
 		require.Equal(t, http.StatusOK, b.do("GET", "/api/books/"+gone, nil).status)
 		require.ElementsMatch(t, []string{keep, gone}, ids(b.do("GET", "/api/books", nil)))

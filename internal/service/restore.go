@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
@@ -69,7 +70,11 @@ func (w *write) restore(ctx context.Context, id string, ifVersion int64) (*store
 	if err := w.tx.Restore(ctx, w.r.Name, rec); err != nil {
 		return nil, err
 	}
-	return rec, w.rollups(ctx, rec, nil)
+	if err := w.rollups(ctx, rec, nil); err != nil {
+		return nil, err
+	}
+	// An action event without old: the record comes back (triggers may fire on "restore").
+	return rec, w.emit(ctx, events.OpAction, "restore", nil, rec)
 }
 
 // Purge removes the soft-deleted records of every soft-delete resource whose retention has
