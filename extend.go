@@ -108,7 +108,9 @@ type Extensions struct {
 	after   map[string][]AfterHook
 	actions map[string]ActionFunc // "resource/action"
 	jobs    map[string]JobFunc    // trigger handlers by name
-	routes  []routeDef
+	// schedules are schedule handlers by name.
+	schedules map[string]ScheduleFunc
+	routes    []routeDef
 }
 
 type routeDef struct {

@@ -64,12 +64,17 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
+	skinds, periodic, err := a.scheduleKinds(cfg)
+	if err != nil {
+		return err
+	}
+	kinds = append(kinds, skinds...)
 	j := a.Spec.Jobs
 	queues := map[string]int{spec.DefaultQueue: j.Workers}
 	for name, n := range j.Queues {
 		queues[name] = n
 	}
-	q, err := jobs.New(jobs.Config{Store: a.Store, Kinds: kinds, Queues: queues, RetryBase: j.RetryBase, RetryMax: j.RetryMax,
+	q, err := jobs.New(jobs.Config{Store: a.Store, Kinds: kinds, Periodic: periodic, Queues: queues, RetryBase: j.RetryBase, RetryMax: j.RetryMax,
 		RescueAfter: j.RescueAfter, PollInterval: j.PollInterval, CompletedRetention: j.CompletedRetention, Logger: cfg.Logger})
 	if err != nil {
 		return err

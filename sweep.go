@@ -33,23 +33,29 @@ func (a *App) sweep(ctx context.Context) {
 	}
 }
 
-// purge removes soft-deleted records past retention, in batches, until none are left.
+// purge removes soft-deleted records past retention, logging what it did.
 func (a *App) purge(ctx context.Context) {
+	n, err := a.purgeAll(ctx, time.Now())
+	if err != nil && ctx.Err() == nil {
+		a.log.WarnContext(ctx, "soft-delete purge failed", "error", err.Error())
+	}
+	if n > 0 {
+		a.log.InfoContext(ctx, "purged soft-deleted records", "count", n)
+	}
+}
+
+// purgeAll removes soft-deleted records past retention at now, in batches, until none are
+// left, and returns how many went.
+func (a *App) purgeAll(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
 	for ctx.Err() == nil {
-		n, err := a.Service.Purge(ctx, time.Now(), purgeBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.WarnContext(ctx, "soft-delete purge failed", "error", err.Error())
-			}
-			return
-		}
-		if n > 0 {
-			a.log.InfoContext(ctx, "purged soft-deleted records", "count", n)
-		}
-		if n < purgeBatch {
-			return
+		n, err := a.Service.Purge(ctx, now, purgeBatch)
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
 		}
 	}
+	return total, ctx.Err()
 }
 
 // purgeBatch bounds one purge transaction, so the writer is never held for long.

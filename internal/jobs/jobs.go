@@ -86,9 +86,11 @@ type Request struct {
 
 // Config wires a Queue.
 type Config struct {
-	Store  *store.Store
-	Kinds  []Kind
-	Queues map[string]int // name → workers per process; "default" is always there
+	Store *store.Store
+	Kinds []Kind
+	// Periodic lists the kinds that run on a schedule (their Kind must be in Kinds too).
+	Periodic []Periodic
+	Queues   map[string]int // name → workers per process; "default" is always there
 	// RetryBase and RetryMax shape the backoff: attempt n waits RetryBase·2^(n-1) ±10%.
 	RetryBase, RetryMax time.Duration
 	// RescueAfter: a job running longer than this is taken for lost and run again.
@@ -149,6 +151,11 @@ func (c Config) validate() error {
 		seen[k.Name] = true
 		if k.Timeout >= c.RescueAfter {
 			return fmt.Errorf("jobs: kind %s: timeout %s must be shorter than rescue_after %s", k.Name, k.Timeout, c.RescueAfter)
+		}
+	}
+	for _, p := range c.Periodic {
+		if !seen[p.Kind] || p.Next == nil {
+			return fmt.Errorf("jobs: periodic kind %q needs a schedule and a handler among the kinds", p.Kind)
 		}
 	}
 	return nil

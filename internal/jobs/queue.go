@@ -1,12 +1,14 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -53,9 +55,13 @@ func New(cfg Config) (*Queue, error) {
 	}
 	q := &Queue{cfg: cfg, kinds: map[string]Kind{}, stats: newStats()}
 	workers := river.NewWorkers()
+	periodic := map[string]bool{}
+	for _, p := range cfg.Periodic {
+		periodic[p.Kind] = true
+	}
 	for _, k := range cfg.Kinds {
 		q.kinds[k.Name] = k
-		river.AddWorkerArgs(workers, dynArgs{kind: k.Name}, &worker{q: q, kind: k})
+		river.AddWorkerArgs(workers, dynArgs{kind: k.Name}, &worker{q: q, kind: k, periodic: periodic[k.Name]})
 	}
 	rc := q.riverConfig(workers)
 	st := cfg.Store
@@ -83,6 +89,7 @@ func New(cfg Config) (*Queue, error) {
 
 func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 	c := &river.Config{
+		ID:                          clientID(),
 		FetchCooldown:               q.cfg.FetchCooldown,
 		FetchPollInterval:           q.cfg.PollInterval,
 		JobTimeout:                  q.defaultTimeout(),
@@ -98,11 +105,22 @@ func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 		for name, n := range q.cfg.Queues {
 			c.Queues[name] = river.QueueConfig{MaxWorkers: n}
 		}
+		c.PeriodicJobs = q.periodicJobs()
 	}
 	return c
 }
 
 const defaultMaxAttempts = 10
+
+// clientID names this process's River client, as River's leader table and job attempts
+// show it: host, process id and start time.
+func clientID() string {
+	host, _ := os.Hostname()
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	return fmt.Sprintf("%s_pid%d_%d", cmp.Or(host, "host"), os.Getpid(), time.Now().UnixNano())
+}
 
 // defaultTimeout bounds a job whose kind sets no timeout: a minute, or half of RescueAfter
 // when that is shorter, so a running job is never rescued while it may still finish.
@@ -127,7 +145,10 @@ func (q *Queue) Migrate(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return q.migrate(ctx)
+	if err := q.migrate(ctx); err != nil {
+		return err
+	}
+	return migrateTicks(ctx, q.cfg.Store)
 }
 
 // EnqueueTx enqueues r inside tx, the transaction of the write that causes it: the job

@@ -27,12 +27,23 @@ func (a *dynArgs) UnmarshalJSON(b []byte) error {
 // worker runs one kind's handler.
 type worker struct {
 	river.WorkerDefaults[dynArgs]
-	q    *Queue
-	kind Kind
+	q        *Queue
+	kind     Kind
+	periodic bool
 }
 
 func (w *worker) Work(ctx context.Context, j *river.Job[dynArgs]) error {
-	err := w.kind.Handle(ctx, toJob(j.JobRow))
+	job := toJob(j.JobRow)
+	if w.periodic {
+		tick, err := TickOf(job)
+		if err != nil {
+			return river.JobCancel(err)
+		}
+		if err := recordTick(ctx, w.q.cfg.Store, job.Kind, tick); err != nil {
+			return err
+		}
+	}
+	err := w.kind.Handle(ctx, job)
 	var p *permanent
 	if errors.As(err, &p) {
 		return river.JobCancel(p.err)

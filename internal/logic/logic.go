@@ -16,6 +16,7 @@ import (
 // Logic is the compiled business logic of a spec.
 type Logic struct {
 	resources map[string]*Resource
+	schedules map[string]*ScheduleUpdate
 }
 
 // Resource is the compiled logic of one resource.
@@ -53,6 +54,7 @@ func Compile(s *spec.Spec) (*Logic, error) {
 	for _, r := range s.Resources {
 		l.resources[r.Name] = c.resource(r)
 	}
+	l.schedules = c.schedules()
 	if len(c.problems) > 0 {
 		return nil, c.problems
 	}

@@ -59,7 +59,7 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
@@ -82,6 +82,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			w.redis(e.value, &s.Redis)
 		case "jobs":
 			w.jobs(e.value, &s.Jobs)
+		case "schedules":
+			s.Schedules = w.schedules(e.value)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

@@ -1,0 +1,95 @@
+package spec
+
+import (
+	"errors"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule runs a job on a cron schedule, once per cluster per tick (docs/jobs.md).
+// Exactly one of Cleanup, Update and Handler is set.
+type Schedule struct {
+	Pos  Pos
+	Name string
+	// Cron is the expression as written: five fields (minute hour day month weekday), six
+	// with leading seconds, or a descriptor (@hourly, @daily, @every 10m).
+	Cron     string
+	TimeZone string // IANA name; default UTC
+	// CronPos and TimeZonePos place errors in their values.
+	CronPos, TimeZonePos Pos
+	// CatchUp runs one missed tick when a leader starts after every instance was down over
+	// one or more ticks; without it missed ticks are skipped.
+	CatchUp bool
+	// Cleanup lists built-in cleanups (CleanupKinds).
+	Cleanup []string
+	Update  *ScheduleUpdate
+	Handler string
+	// Queue, Priority, MaxAttempts and Timeout tune the job, as for triggers.
+	Queue       string
+	Priority    int
+	MaxAttempts int
+	Timeout     time.Duration
+
+	next cron.Schedule
+}
+
+// ScheduleUpdate changes every record of Resource that Filter selects, each in its own
+// transaction with the resource's rules, state machines and events: by running Action on
+// it, or by setting fields (CEL over record and now).
+type ScheduleUpdate struct {
+	Pos      Pos
+	Resource string
+	Filter   Expr
+	Action   string
+	Set      []Assignment
+	// Limit bounds the records one run changes (default and at most 10,000); the rest wait
+	// for the next tick.
+	Limit int
+}
+
+// Built-in cleanups a schedule can run.
+const (
+	CleanupRefreshTokens  = "refresh_tokens"   // sessions past their expiry
+	CleanupActionTokens   = "action_tokens"    // verification, reset and invitation tokens past expiry
+	CleanupIdempotency    = "idempotency_keys" // stored answers past server.idempotency_ttl
+	CleanupEvents         = "events"           // outbox rows past jobs.events_retention
+	CleanupSoftDeleted    = "soft_deleted"     // trashed records past their resource's retention
+	DefaultScheduleLimit  = 1000
+	maxScheduleLimit      = 10000
+	scheduleKindPrefix    = "schedule."
+	defaultScheduleTZName = "UTC"
+)
+
+// CleanupKinds lists the built-in cleanups.
+var CleanupKinds = []string{CleanupRefreshTokens, CleanupActionTokens, CleanupIdempotency, CleanupEvents, CleanupSoftDeleted}
+
+// Kind is the job kind of the schedule's runs: "schedule.<name>".
+func (s *Schedule) Kind() string { return scheduleKindPrefix + s.Name }
+
+// Next returns the schedule's first tick after t (valid after the spec loaded).
+func (s *Schedule) Next(t time.Time) time.Time { return s.next.Next(t) }
+
+// cronParser accepts an optional seconds field and the @ descriptors.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+var errTimeZone = errors.New("not an IANA time zone name (such as UTC or Europe/Berlin)")
+
+// parseCron compiles expr in the named time zone.
+func parseCron(expr, tz string) (cron.Schedule, error) {
+	if tz == "" {
+		tz = defaultScheduleTZName
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, errTimeZone
+	}
+	sched, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	if spec, ok := sched.(*cron.SpecSchedule); ok {
+		spec.Location = loc
+	}
+	return sched, nil
+}

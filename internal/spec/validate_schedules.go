@@ -1,0 +1,96 @@
+package spec
+
+import (
+	"errors"
+	"slices"
+)
+
+func validateSchedules(s *Spec, c *collector) {
+	seen := map[string]bool{}
+	for _, sc := range s.Schedules {
+		checkIdent(c, sc.Pos, "schedule", sc.Name)
+		if seen[sc.Name] {
+			c.add(sc.Pos, "schedule %s is declared twice", sc.Name)
+		}
+		seen[sc.Name] = true
+		validateSchedule(s, sc, c)
+	}
+}
+
+func validateSchedule(s *Spec, sc *Schedule, c *collector) {
+	if sc.Cron == "" {
+		c.add(sc.Pos, "schedule %s needs cron: (e.g. \"0 3 * * *\" or @daily)", sc.Name)
+	} else if next, err := parseCron(sc.Cron, sc.TimeZone); errors.Is(err, errTimeZone) {
+		c.add(sc.TimeZonePos, "schedule %s: timezone %q is %v", sc.Name, sc.TimeZone, err)
+	} else if err != nil {
+		c.add(sc.CronPos, "schedule %s: cron %q: %v (five fields: minute hour day month weekday, six with leading seconds, or @hourly, @daily, @every 10m)", sc.Name, sc.Cron, err)
+	} else {
+		sc.next = next
+	}
+	kinds := 0
+	for _, set := range []bool{len(sc.Cleanup) > 0, sc.Update != nil, sc.Handler != ""} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		c.add(sc.Pos, "schedule %s needs exactly one of cleanup:, update: or handler:", sc.Name)
+	}
+	for _, k := range sc.Cleanup {
+		if !slices.Contains(CleanupKinds, k) {
+			c.add(sc.Pos, "schedule %s: cleanup %q is not one of %v%s", sc.Name, k, CleanupKinds, suggest(k, CleanupKinds))
+		}
+		if s.Auth == nil && (k == CleanupRefreshTokens || k == CleanupActionTokens) {
+			c.add(sc.Pos, "schedule %s: cleanup %s needs accounts (an auth: block)", sc.Name, k)
+		}
+	}
+	if sc.Handler != "" {
+		checkIdent(c, sc.Pos, "handler", sc.Handler)
+	}
+	if sc.Update != nil {
+		validateScheduleUpdate(s, sc, c)
+	}
+	validateScheduleJob(s, sc, c)
+}
+
+func validateScheduleUpdate(s *Spec, sc *Schedule, c *collector) {
+	u := sc.Update
+	r := s.Resource(u.Resource)
+	if r == nil {
+		c.add(u.Pos, "schedule %s: update.resource %q is not a resource of the spec", sc.Name, u.Resource)
+		return
+	}
+	if !u.Filter.Set() {
+		c.add(u.Pos, "schedule %s: update needs filter: (CEL over %s's fields and now)", sc.Name, r.Name)
+	}
+	if (u.Action == "") == (len(u.Set) == 0) {
+		c.add(u.Pos, "schedule %s: update needs exactly one of action: or set:", sc.Name)
+	}
+	if u.Action != "" && r.RecordAction(u.Action) == nil {
+		c.add(u.Pos, "schedule %s: %s has no action %q", sc.Name, r.Name, u.Action)
+	}
+	for _, a := range u.Set {
+		f := r.Field(a.Field)
+		if f == nil || !f.Stored() || f.Derived() {
+			c.add(a.Pos, "schedule %s: set: %s is not a stored field of %s that can be written", sc.Name, a.Field, r.Name)
+		}
+	}
+	if u.Limit == 0 {
+		u.Limit = DefaultScheduleLimit
+	}
+	if u.Limit > maxScheduleLimit {
+		c.add(u.Pos, "schedule %s: update.limit must be at most %d", sc.Name, maxScheduleLimit)
+	}
+}
+
+func validateScheduleJob(s *Spec, sc *Schedule, c *collector) {
+	if sc.Timeout > 0 && sc.Timeout >= s.Jobs.RescueAfter {
+		c.add(sc.Pos, "schedule %s: timeout %s must be shorter than jobs.rescue_after (%s)", sc.Name, sc.Timeout, s.Jobs.RescueAfter)
+	}
+	if sc.Queue != "" && sc.Queue != DefaultQueue && s.Jobs.Queues[sc.Queue] == 0 {
+		c.add(sc.Pos, "schedule %s: queue %q is not declared under jobs.queues", sc.Name, sc.Queue)
+	}
+	if sc.Priority < 0 || sc.Priority > 4 {
+		c.add(sc.Pos, "schedule %s: priority must be 1 (first) to 4", sc.Name)
+	}
+}
