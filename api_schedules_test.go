@@ -316,3 +316,58 @@ func TestScheduleCleanupDeletesWhatExpired(t *testing.T) {
 		require.Equal(t, before-1, count("kiln_events"))
 	})
 }
+
+// triggerUpdateSpec: discontinuing a product holds its open order lines, by a trigger's
+// update: the lines are selected when the event is written and changed by the job.
+const triggerUpdateSpec = `resources:
+  products:
+    fields:
+      name: string
+      discontinued: {type: boolean, default: false}
+    access: {list: public, view: public, create: public, update: public}
+    triggers:
+      - name: hold_lines
+        on: [update]
+        when: "!old.discontinued && new.discontinued"
+        update:
+          resource: lines
+          filter: "product == new.id && state == 'open'"
+          set: {state: "'held'", note: "'held: ' + record.id"}
+  lines:
+    fields:
+      product: {type: relation, to: products, required: true}
+      state: {type: enum, values: [open, held], default: open}
+      note: string
+    access: {list: public, view: public, create: public}
+`
+
+func TestTriggerUpdatesTheRecordsItsFilterSelected(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, triggerUpdateSpec)
+		p1 := b.create("products", map[string]any{"name": "old"})
+		p2 := b.create("products", map[string]any{"name": "new"})
+		l1 := b.create("lines", map[string]any{"product": p1})
+		l2 := b.create("lines", map[string]any{"product": p1})
+		other := b.create("lines", map[string]any{"product": p2})
+		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/products/"+p1, map[string]any{"discontinued": true}).status)
+		later := b.create("lines", map[string]any{"product": p1})
+		list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "trigger.products.hold_lines"})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.NoError(t, b.app.Jobs.Start(context.Background()))
+		t.Cleanup(func() { require.NoError(t, b.app.Jobs.Stop(context.Background())) })
+		waitFor(t, func() bool {
+			j, err := b.app.Jobs.Get(context.Background(), list[0].ID)
+			require.NoError(t, err)
+			return j.State == jobs.StateCompleted
+		})
+		for _, id := range []string{l1, l2} {
+			line := b.do("GET", "/api/lines/"+id, nil).body
+			require.Equal(t, "held", line["state"])
+			require.Equal(t, "held: "+id, line["note"])
+		}
+		require.Equal(t, "open", b.do("GET", "/api/lines/"+other, nil).body["state"], "another product's line")
+		require.Equal(t, "open", b.do("GET", "/api/lines/"+later, nil).body["state"], "selected when the event was written")
+	})
+}

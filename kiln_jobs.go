@@ -103,6 +103,16 @@ func (a *App) triggerHandler(cfg Config, r *spec.Resource, t *spec.Trigger) (job
 			_, err = a.Service.Action(service.AsSystem(ctx), r.Name, args.RecordID, t.Action, nil, service.WriteOpts{})
 			return jobError(err)
 		}, nil
+	case t.Update != nil:
+		return func(ctx context.Context, j *jobs.Job) error {
+			args, err := triggerArgs(j)
+			if err != nil {
+				return jobs.Permanent(err)
+			}
+			rep, err := a.Service.UpdateRecords(ctx, j.Kind, args.IDs, time.Now())
+			a.logUpdate(ctx, j.Kind, rep)
+			return jobError(err)
+		}, nil
 	}
 	var fn JobFunc
 	if cfg.Extensions != nil {

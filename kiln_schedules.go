@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -101,19 +102,24 @@ func (a *App) scheduledUpdate(ctx context.Context, sc *spec.Schedule, j *jobs.Jo
 	if err != nil {
 		return jobs.Permanent(err)
 	}
-	rep, err := a.Service.ScheduledUpdate(ctx, sc.Name, tick)
-	if rep != nil {
-		level := slog.LevelInfo
-		if rep.Matched == 0 {
-			level = slog.LevelDebug
-		}
-		a.log.Log(ctx, level, "schedule ran", "schedule", sc.Name, "tick", tick.Format(time.RFC3339),
-			"matched", rep.Matched, "changed", rep.Changed, "refused", len(rep.Refused))
-		for id, code := range rep.Refused {
-			a.log.InfoContext(ctx, "schedule: record refused the update", "schedule", sc.Name, "id", id, "code", string(code))
-		}
-	}
+	rep, err := a.Service.ScheduledUpdate(ctx, sc.Kind(), tick)
+	a.logUpdate(ctx, j.Kind, rep)
 	return jobError(err)
+}
+
+// logUpdate logs what an update job did, and each record that refused it.
+func (a *App) logUpdate(ctx context.Context, kind string, rep *service.UpdateReport) {
+	if rep == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if rep.Matched == 0 {
+		level = slog.LevelDebug
+	}
+	a.log.Log(ctx, level, "update ran", "kind", kind, "matched", rep.Matched, "changed", rep.Changed, "refused", len(rep.Refused))
+	for id, code := range rep.Refused {
+		a.log.InfoContext(ctx, "update: a record refused it", "kind", kind, "id", id, "code", string(code))
+	}
 }
 
 // cleanup runs a schedule's built-in cleanups; each is idempotent, so a retry redoes

@@ -16,7 +16,7 @@ import (
 // Logic is the compiled business logic of a spec.
 type Logic struct {
 	resources map[string]*Resource
-	schedules map[string]*ScheduleUpdate
+	updates   map[string]*ScheduleUpdate // by job kind
 }
 
 // Resource is the compiled logic of one resource.
@@ -50,11 +50,11 @@ func Compile(s *spec.Spec) (*Logic, error) {
 		return nil, err
 	}
 	c := &compiler{envs: e, spec: s}
-	l := &Logic{resources: map[string]*Resource{}}
+	l := &Logic{resources: map[string]*Resource{}, updates: map[string]*ScheduleUpdate{}}
 	for _, r := range s.Resources {
-		l.resources[r.Name] = c.resource(r)
+		l.resources[r.Name] = c.resource(r, l.updates)
 	}
-	l.schedules = c.schedules()
+	c.schedules(l.updates)
 	if len(c.problems) > 0 {
 		return nil, c.problems
 	}
@@ -87,7 +87,7 @@ func (c *compiler) program(sc scope, e spec.Expr, want *cel.Type, what string) *
 	return p
 }
 
-func (c *compiler) resource(r *spec.Resource) *Resource {
+func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate) *Resource {
 	out := &Resource{Spec: r, actions: map[string][]*step{}}
 	sc := scope{resource: r.Name}
 	for _, sr := range r.Rules {
@@ -116,7 +116,7 @@ func (c *compiler) resource(r *spec.Resource) *Resource {
 		out.actions[a.Name] = c.steps(r, a)
 	}
 	out.Parents = rollupParents(c.spec, r)
-	out.triggers = c.triggers(r)
+	out.triggers = c.triggers(r, updates)
 	return out
 }
 

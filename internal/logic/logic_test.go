@@ -76,6 +76,7 @@ func (f *fakeReader) Get(_ context.Context, res, id string) (*Record, error) {
 func (f *fakeReader) Aggregate(context.Context, string, string, string, query.Cond) (any, error) {
 	return nil, nil
 }
+func (f *fakeReader) IDs(context.Context, string, query.Cond, int) ([]string, error) { return nil, nil }
 
 func compileShop(t *testing.T) (*Logic, *spec.Spec) {
 	t.Helper()

@@ -30,6 +30,8 @@ type Reader interface {
 	// Aggregate returns sum, min or max of field over the rows where holds, as the store
 	// keeps the field's values; nil when no row matches.
 	Aggregate(ctx context.Context, resource, fn, field string, where query.Cond) (any, error)
+	// IDs lists the ids of at most limit records where holds, oldest first.
+	IDs(ctx context.Context, resource string, where query.Cond, limit int) ([]string, error)
 }
 
 // Auth is the principal as expressions see it.

@@ -14,9 +14,10 @@ type trigger struct {
 	spec              *spec.Trigger
 	when              *program
 	to, subject, text *program
+	update            *ScheduleUpdate
 }
 
-func (c *compiler) triggers(r *spec.Resource) []*trigger {
+func (c *compiler) triggers(r *spec.Resource, updates map[string]*ScheduleUpdate) []*trigger {
 	sc := scope{resource: r.Name, trigger: true}
 	out := make([]*trigger, 0, len(r.Triggers))
 	for _, t := range r.Triggers {
@@ -26,6 +27,9 @@ func (c *compiler) triggers(r *spec.Resource) []*trigger {
 			ct.to = c.program(sc, m.To, cel.StringType, what+" mail.to")
 			ct.subject = c.program(sc, m.Subject, cel.StringType, what+" mail.subject")
 			ct.text = c.program(sc, m.Text, cel.StringType, what+" mail.text")
+		}
+		if ct.update = c.update(sc, what, t.Update); ct.update != nil {
+			updates[t.Kind(r.Name)] = ct.update
 		}
 		out = append(out, ct)
 	}
@@ -37,6 +41,8 @@ type Fired struct {
 	Trigger *spec.Trigger
 	// Mail is the message of a mail trigger, computed when the event was written.
 	Mail *Mail
+	// IDs are the records an update trigger's filter selected when the event was written.
+	IDs []string
 }
 
 // Mail is an email a trigger sends.
@@ -82,6 +88,13 @@ func (r *Resource) Triggers(ctx context.Context, reader Reader, vars *Vars, op s
 				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
 			}
 			f.Mail = m
+		}
+		if t.update != nil {
+			ids, err := t.update.selected(ctx, reader, vars)
+			if err != nil {
+				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
+			}
+			f.IDs = ids
 		}
 		out = append(out, f)
 	}

@@ -30,7 +30,7 @@ type lockSpec struct {
 	id       *cel.Program
 }
 
-var outerVars = []string{varRecord, varOld, varAuth, varNow, varOperation, varInput, varItem, varTarget, varState}
+var outerVars = []string{varRecord, varOld, varNew, varAuth, varNow, varOperation, varInput, varItem, varTarget, varState}
 
 // filterTemplate compiles src, a condition over resource's fields, inside sc.
 func (e *envs) filterTemplate(sc scope, resource, src string) (*template, error) {

@@ -32,6 +32,8 @@ type TriggerJob struct {
 	New       json.RawMessage `json:"new,omitempty"`
 	Principal string          `json:"principal,omitempty"`
 	Mail      *logic.Mail     `json:"mail,omitempty"`
+	// IDs are the records an update trigger changes, selected when the event was written.
+	IDs []string `json:"ids,omitempty"`
 }
 
 // emit appends the event of one record write to the outbox and enqueues the jobs of the
@@ -82,7 +84,7 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	for _, f := range fired {
 		t := f.Trigger
 		args := TriggerJob{Trigger: t.Name, EventID: ev.ID, Resource: ev.Resource, Operation: ev.Operation, Action: ev.Action,
-			RecordID: ev.RecordID, Old: ev.Old, New: ev.New, Principal: ev.Principal, Mail: f.Mail}
+			RecordID: ev.RecordID, Old: ev.Old, New: ev.New, Principal: ev.Principal, Mail: f.Mail, IDs: f.IDs}
 		req := jobs.Request{Kind: t.Kind(w.r.Name), Args: args, Queue: t.Queue, Priority: t.Priority, MaxAttempts: t.MaxAttempts}
 		if _, err := w.s.jobs.EnqueueTx(ctx, w.tx, req); err != nil {
 			return fmt.Errorf("trigger %s: %w", t.Name, err)

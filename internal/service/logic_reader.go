@@ -52,6 +52,18 @@ func (r *txReader) Aggregate(ctx context.Context, resource, fn, field string, wh
 	return r.tx.Aggregate(ctx, resource, fn, field, where)
 }
 
+func (r *txReader) IDs(ctx context.Context, resource string, where query.Cond, limit int) ([]string, error) {
+	res, err := r.tx.List(ctx, resource, query.List{Where: where, Sort: []query.Sort{{Field: "created_at"}}, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Records))
+	for i, rec := range res.Records {
+		ids[i] = rec.ID
+	}
+	return ids, nil
+}
+
 // logicRecord is a record as expressions see it: fields by name, nulls absent.
 func logicRecord(r *resource, rec *store.Record) *logic.Record {
 	fields := make(map[string]any, len(r.Fields)+3)

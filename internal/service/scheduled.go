@@ -5,40 +5,54 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/logic"
-	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// UpdateReport says what one run of an update schedule did.
+// UpdateReport says what one run of an update (a schedule's or a trigger's) did.
 type UpdateReport struct {
-	Matched int // records the filter selected (at most the schedule's limit)
+	Matched int // records selected (at most the update's limit)
 	Changed int
 	// Refused are records the update could not change for a reason waiting will not fix
 	// (the state machine refused, a rule failed, the record went meanwhile), with the code.
 	Refused map[string]Code
 }
 
-// ScheduledUpdate runs the update schedule name as of now, on the system's authority: it
-// selects the records its filter holds for (oldest first, at most its limit), then changes
-// each in a transaction of its own through the write pipeline — by its action, or by
-// setting its fields — so rules, state machines, effects, rollups and events all apply. A
-// refused record is reported and skipped; an outage stops the run with an error, and the
-// next attempt selects what is still left.
-func (s *Service) ScheduledUpdate(ctx context.Context, name string, now time.Time) (*UpdateReport, error) {
-	cu := s.logic.ScheduleUpdate(name)
+// ScheduledUpdate runs the update of the schedule whose job kind is kind, as of now: it
+// selects the records its filter holds for (oldest first, at most its limit), then updates
+// them (UpdateRecords).
+func (s *Service) ScheduledUpdate(ctx context.Context, kind string, now time.Time) (*UpdateReport, error) {
+	cu := s.logic.Update(kind)
 	if cu == nil {
-		return nil, Errorf(CodeNotFound, "no update schedule is named %q", name)
+		return nil, Errorf(CodeNotFound, "no update is declared for %q", kind)
+	}
+	ctx = AsSystem(ctx)
+	cond, err := cu.Where(ctx, &txReader{s: s, tx: s.store.Reader()}, &logic.Vars{Now: now.UTC()})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	ids, err := (&txReader{s: s, tx: s.store.Reader()}).IDs(ctx, cu.Spec.Resource, cond, cu.Spec.Limit)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return s.UpdateRecords(ctx, kind, ids, now)
+}
+
+// UpdateRecords applies the update of job kind (a schedule's or a trigger's) to records
+// ids, on the system's authority, each in a transaction of its own through the write
+// pipeline — by its action, or by setting its fields — so rules, state machines, effects,
+// rollups and events all apply. A refused record is reported and skipped; an outage stops
+// the run with an error, to be retried.
+func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, now time.Time) (*UpdateReport, error) {
+	cu := s.logic.Update(kind)
+	if cu == nil {
+		return nil, Errorf(CodeNotFound, "no update is declared for %q", kind)
 	}
 	r, err := s.resource(cu.Spec.Resource)
 	if err != nil {
 		return nil, err
 	}
 	ctx = AsSystem(ctx)
-	ids, err := s.matching(ctx, r, cu, now)
-	if err != nil {
-		return nil, err
-	}
 	rep := &UpdateReport{Matched: len(ids), Refused: map[string]Code{}}
 	for _, id := range ids {
 		if cu.Spec.Action != "" {
@@ -58,24 +72,6 @@ func (s *Service) ScheduledUpdate(ctx context.Context, name string, now time.Tim
 		rep.Refused[id] = e.Code
 	}
 	return rep, nil
-}
-
-// matching lists the ids of the records the schedule's filter selects at now.
-func (s *Service) matching(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, now time.Time) ([]string, error) {
-	reader := s.store.Reader()
-	cond, err := cu.Where(ctx, &txReader{s: s, tx: reader}, &logic.Vars{Now: now.UTC()})
-	if err != nil {
-		return nil, AsError(err)
-	}
-	res, err := reader.List(ctx, r.Name, query.List{Where: cond, Sort: []query.Sort{{Field: "created_at"}}, Limit: cu.Spec.Limit})
-	if err != nil {
-		return nil, AsError(err)
-	}
-	ids := make([]string, len(res.Records))
-	for i, rec := range res.Records {
-		ids[i] = rec.ID
-	}
-	return ids, nil
 }
 
 // setScheduled sets the schedule's fields on record id, computed from the record as it

@@ -44,7 +44,8 @@ func DefaultJobs() Jobs {
 }
 
 // Trigger runs a job when an event of its resource happens and its condition holds over the
-// record before (old) and after (new) the write. Exactly one of Mail, Action and Handler is set.
+// record before (old) and after (new) the write. Exactly one of Mail, Action, Update and
+// Handler is set.
 type Trigger struct {
 	Pos  Pos
 	Name string
@@ -56,6 +57,10 @@ type Trigger struct {
 	Mail *TriggerMail
 	// Action runs the named action of the resource on the record, on the system's authority.
 	Action string
+	// Update changes the records of another (or the same) resource that its filter — CEL
+	// over that resource's fields, with old, new and auth of the event — selects when the
+	// event is written; the job changes them afterwards, each in its own transaction.
+	Update *ScheduleUpdate
 	// Handler names a Go job handler registered through kiln.Extensions.Job.
 	Handler string
 	// Queue, Priority (1 highest … 4), MaxAttempts and Timeout tune the job.

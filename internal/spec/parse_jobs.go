@@ -6,7 +6,7 @@ import (
 
 var (
 	jobsKeys    = []string{"events_retention", "workers", "queues", "retry_base", "retry_max", "rescue_after", "poll_interval", "completed_retention"}
-	triggerKeys = []string{"name", "on", "when", "mail", "action", "handler", "queue", "priority", "max_attempts", "timeout"}
+	triggerKeys = []string{"name", "on", "when", "mail", "action", "update", "handler", "queue", "priority", "max_attempts", "timeout"}
 	mailKeys    = []string{"to", "subject", "text"}
 )
 
@@ -87,6 +87,8 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 		}
 	case "action":
 		t.Action = w.str(e.value, what)
+	case "update":
+		t.Update = w.scheduleUpdate(e.value)
 	case "handler":
 		t.Handler = w.str(e.value, what)
 	case "queue":

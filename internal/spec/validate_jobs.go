@@ -45,11 +45,11 @@ func validateTriggers(s *Spec, r *Resource, c *collector) {
 			c.add(t.Pos, "trigger %s is declared twice on %s", t.Name, r.Name)
 		}
 		seen[t.Name] = true
-		validateTrigger(r, t, c)
+		validateTrigger(s, r, t, c)
 	}
 }
 
-func validateTrigger(r *Resource, t *Trigger, c *collector) {
+func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	if len(t.On) == 0 {
 		c.add(t.Pos, "trigger %s needs on: [create, update, delete or an action of %s]", t.Name, r.Name)
 	}
@@ -63,13 +63,13 @@ func validateTrigger(r *Resource, t *Trigger, c *collector) {
 		}
 	}
 	kinds := 0
-	for _, set := range []bool{t.Mail != nil, t.Action != "", t.Handler != ""} {
+	for _, set := range []bool{t.Mail != nil, t.Action != "", t.Update != nil, t.Handler != ""} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		c.add(t.Pos, "trigger %s needs exactly one of mail:, action: or handler:", t.Name)
+		c.add(t.Pos, "trigger %s needs exactly one of mail:, action:, update: or handler:", t.Name)
 	}
 	if t.Mail != nil && (!t.Mail.To.Set() || !t.Mail.Subject.Set()) {
 		c.add(t.Mail.Pos, "trigger %s: mail needs to: and subject: (CEL strings; text: is optional)", t.Name)
@@ -79,6 +79,9 @@ func validateTrigger(r *Resource, t *Trigger, c *collector) {
 	}
 	if t.Handler != "" {
 		checkIdent(c, t.Pos, "handler", t.Handler)
+	}
+	if t.Update != nil {
+		validateUpdate(s, "trigger "+t.Name, t.Update, c)
 	}
 	if t.Priority < 0 || t.Priority > 4 {
 		c.add(t.Pos, "trigger %s: priority must be 1 (first) to 4", t.Name)

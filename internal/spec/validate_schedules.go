@@ -48,38 +48,38 @@ func validateSchedule(s *Spec, sc *Schedule, c *collector) {
 		checkIdent(c, sc.Pos, "handler", sc.Handler)
 	}
 	if sc.Update != nil {
-		validateScheduleUpdate(s, sc, c)
+		validateUpdate(s, "schedule "+sc.Name, sc.Update, c)
 	}
 	validateScheduleJob(s, sc, c)
 }
 
-func validateScheduleUpdate(s *Spec, sc *Schedule, c *collector) {
-	u := sc.Update
+// validateUpdate checks the update: of a schedule or a trigger (owner names it).
+func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	r := s.Resource(u.Resource)
 	if r == nil {
-		c.add(u.Pos, "schedule %s: update.resource %q is not a resource of the spec", sc.Name, u.Resource)
+		c.add(u.Pos, "%s: update.resource %q is not a resource of the spec", owner, u.Resource)
 		return
 	}
 	if !u.Filter.Set() {
-		c.add(u.Pos, "schedule %s: update needs filter: (CEL over %s's fields and now)", sc.Name, r.Name)
+		c.add(u.Pos, "%s: update needs filter: (CEL over %s's fields)", owner, r.Name)
 	}
 	if (u.Action == "") == (len(u.Set) == 0) {
-		c.add(u.Pos, "schedule %s: update needs exactly one of action: or set:", sc.Name)
+		c.add(u.Pos, "%s: update needs exactly one of action: or set:", owner)
 	}
 	if u.Action != "" && r.RecordAction(u.Action) == nil {
-		c.add(u.Pos, "schedule %s: %s has no action %q", sc.Name, r.Name, u.Action)
+		c.add(u.Pos, "%s: %s has no action %q", owner, r.Name, u.Action)
 	}
 	for _, a := range u.Set {
 		f := r.Field(a.Field)
 		if f == nil || !f.Stored() || f.Derived() {
-			c.add(a.Pos, "schedule %s: set: %s is not a stored field of %s that can be written", sc.Name, a.Field, r.Name)
+			c.add(a.Pos, "%s: set: %s is not a stored field of %s that can be written", owner, a.Field, r.Name)
 		}
 	}
 	if u.Limit == 0 {
 		u.Limit = DefaultScheduleLimit
 	}
 	if u.Limit > maxScheduleLimit {
-		c.add(u.Pos, "schedule %s: update.limit must be at most %d", sc.Name, maxScheduleLimit)
+		c.add(u.Pos, "%s: update.limit must be at most %d", owner, maxScheduleLimit)
 	}
 }
 
