@@ -153,6 +153,8 @@ func TestEventsSweepDeletesOldOnes(t *testing.T) {
 
 func triggerJobs(t *testing.T, b *testBundle) []*jobs.Job {
 	t.Helper()
+	_, err := b.app.Jobs.Relay(context.Background()) // workers are off: move staged jobs in
+	require.NoError(t, err)
 	list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "trigger.orders.paid_confirmation"})
 	require.NoError(t, err)
 	return list
@@ -279,6 +281,8 @@ func TestAdminJobsAPI(t *testing.T) {
 	order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(p, 1)}}, bearer(b.tokenFor(customer))...)
 	require.Equal(t, http.StatusCreated, order.status, string(order.raw))
 	require.Equal(t, http.StatusOK, b.do("PATCH", "/api/orders/"+order.body["id"].(string), map[string]any{"status": "paid"}).status)
+	_, err := b.app.Jobs.Relay(context.Background()) // workers are off: move the staged job in
+	require.NoError(t, err)
 
 	require.Equal(t, http.StatusUnauthorized, b.do("GET", "/api/admin/jobs", nil, "Authorization", "").status)
 	forbidden := b.do("GET", "/api/admin/jobs", nil, bearer(b.tokenFor(customer))...)

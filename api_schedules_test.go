@@ -352,6 +352,8 @@ func TestTriggerUpdatesTheRecordsItsFilterSelected(t *testing.T) {
 		other := b.create("lines", map[string]any{"product": p2})
 		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/products/"+p1, map[string]any{"discontinued": true}).status)
 		later := b.create("lines", map[string]any{"product": p1})
+		_, err := b.app.Jobs.Relay(context.Background())
+		require.NoError(t, err)
 		list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "trigger.products.hold_lines"})
 		require.NoError(t, err)
 		require.Len(t, list, 1)

@@ -1,7 +1,7 @@
 // Package jobs is Kiln's durable job queue: River (riverqueue/river) in the app's own
 // database, behind a small interface so that handlers, the CLI and tests never import River.
-// Jobs are enqueued through the transaction of the write that causes them (EnqueueTx): a
-// rolled-back write leaves no job, a committed one always has its job. Workers run them at
+// Jobs are staged (StageTx) or enqueued (EnqueueTx) through the transaction of the write that
+// causes them: a rolled-back write leaves no job, a committed one always has its job. Workers run them at
 // least once, with exponential backoff and jitter between attempts, per-kind timeouts and
 // attempt limits; a job out of attempts is dead (River's "discarded") until retried.
 //

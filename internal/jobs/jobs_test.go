@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/jobs"
@@ -262,6 +263,63 @@ func exercise(t *testing.T, open opener) {
 		require.ErrorIs(t, err, jobs.ErrNotFound)
 		_, err = q.Enqueue(ctx, jobs.Request{Kind: "nobody"})
 		require.ErrorIs(t, err, jobs.ErrUnknownKind)
+	})
+
+	// Staged jobs: none for a rolled-back write; each committed one enqueued exactly once,
+	// even with three relays racing (the workers' own and two more); then run.
+	t.Run("StagedJobsAreRelayedOnceAfterCommit", func(t *testing.T) {
+		t.Parallel()
+		b, q, c, _, _ := setup(t)
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := b.st.InTx(ctx, func(tx *store.Exec) error {
+			if err := q.StageTx(ctx, tx, []jobs.Request{{Kind: "ok", Args: args{Key: "rolled"}}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		const writes = 60
+		var wg sync.WaitGroup
+		for i := range writes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(t, b.st.InTx(ctx, func(tx *store.Exec) error {
+					return q.StageTx(ctx, tx, []jobs.Request{{Kind: "ok", Args: args{Key: fmt.Sprint("s", i)}}, {Kind: "ok", Args: args{Key: fmt.Sprint("t", i)}}})
+				}))
+			}()
+		}
+		relayed := make(chan int, 2)
+		for range 2 {
+			go func() {
+				n, err := q.Relay(ctx)
+				assert.NoError(t, err)
+				relayed <- n
+			}()
+		}
+		start(t, q)
+		wg.Wait()
+		<-relayed
+		<-relayed
+		require.ErrorContains(t, b.st.InTx(ctx, func(tx *store.Exec) error {
+			return q.StageTx(ctx, tx, []jobs.Request{{Kind: "nope"}})
+		}), "no handler")
+		waitFor(t, "every staged job ran", func() bool {
+			for i := range writes {
+				if len(c.of(fmt.Sprint("s", i))) == 0 || len(c.of(fmt.Sprint("t", i))) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		list, err := q.List(ctx, jobs.ListOpts{Limit: 500})
+		require.NoError(t, err)
+		require.Len(t, list, 2*writes, "each staged job enqueued once")
+		require.Empty(t, c.of("rolled"))
+		st, err := q.Stats(ctx)
+		require.NoError(t, err)
+		require.Zero(t, st.Staged)
 	})
 
 	t.Run("UniqueJobsAreEnqueuedOnce", func(t *testing.T) {

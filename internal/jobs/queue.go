@@ -33,6 +33,7 @@ type Queue struct {
 	stats   *stats
 	stop    func()
 	done    chan struct{}
+	poke    chan struct{} // wakes the relay
 }
 
 // runner is the part of a River client that works jobs, whatever its transaction type.
@@ -53,7 +54,7 @@ func New(cfg Config) (*Queue, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	q := &Queue{cfg: cfg, kinds: map[string]Kind{}, stats: newStats()}
+	q := &Queue{cfg: cfg, kinds: map[string]Kind{}, stats: newStats(), poke: make(chan struct{}, 1)}
 	workers := river.NewWorkers()
 	periodic := map[string]bool{}
 	for _, p := range cfg.Periodic {
@@ -148,6 +149,9 @@ func (q *Queue) Migrate(ctx context.Context) error {
 	if err := q.migrate(ctx); err != nil {
 		return err
 	}
+	if err := migrateOutbox(ctx, q.cfg.Store); err != nil {
+		return err
+	}
 	return migrateTicks(ctx, q.cfg.Store)
 }
 
@@ -232,9 +236,12 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	q.stop, q.done = stop, make(chan struct{})
+	relayed := make(chan struct{})
+	go func() { defer close(relayed); q.relay(bg) }()
 	go func() {
 		defer close(q.done)
 		defer cancel()
+		defer func() { <-relayed }()
 		q.watch(bg, events)
 	}()
 	return nil

@@ -47,6 +47,9 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 
 // Stats are the queue's figures, per kind.
 type Stats struct {
+	// Staged counts writes whose jobs the relay has not moved into the queue yet (none for
+	// long while a process runs workers).
+	Staged        int64         `json:"staged"`
 	Waiting       int64         `json:"waiting"`
 	OldestWaiting time.Duration `json:"-"`
 	Kinds         []KindStats   `json:"kinds"`
@@ -152,7 +155,8 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		out.Kinds = append(out.Kinds, *k)
 	}
 	sort.Slice(out.Kinds, func(i, j int) bool { return out.Kinds[i].Kind < out.Kinds[j].Kind })
-	return out, nil
+	out.Staged, err = q.staged(ctx)
+	return out, err
 }
 
 // counts reads how many jobs of each kind wait, run and are dead.

@@ -14,7 +14,7 @@ import (
 
 // JobQueue enqueues jobs inside a write's transaction (jobs.Queue).
 type JobQueue interface {
-	EnqueueTx(ctx context.Context, tx *store.Exec, r jobs.Request) (int64, error)
+	StageTx(ctx context.Context, tx *store.Exec, rs []jobs.Request) error
 }
 
 var _ JobQueue = (*jobs.Queue)(nil)
@@ -63,7 +63,8 @@ func (w *write) emit(ctx context.Context, op, action string, old, rec *store.Rec
 	return w.fire(ctx, ev, name, old, rec)
 }
 
-// fire enqueues a job for every trigger of the event whose condition holds.
+// fire stages a job for every trigger of the event whose condition holds, in the write's
+// transaction; the queue's relay enqueues them once it commits.
 func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, rec *store.Record) error {
 	lr := w.s.logic.Resource(w.r.Name)
 	if lr == nil || !lr.HasTriggers(name) {
@@ -81,14 +82,15 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 		}
 		return err
 	}
-	for _, f := range fired {
+	reqs := make([]jobs.Request, len(fired))
+	for i, f := range fired {
 		t := f.Trigger
 		args := TriggerJob{Trigger: t.Name, EventID: ev.ID, Resource: ev.Resource, Operation: ev.Operation, Action: ev.Action,
 			RecordID: ev.RecordID, Old: ev.Old, New: ev.New, Principal: ev.Principal, Mail: f.Mail, IDs: f.IDs}
-		req := jobs.Request{Kind: t.Kind(w.r.Name), Args: args, Queue: t.Queue, Priority: t.Priority, MaxAttempts: t.MaxAttempts}
-		if _, err := w.s.jobs.EnqueueTx(ctx, w.tx, req); err != nil {
-			return fmt.Errorf("trigger %s: %w", t.Name, err)
-		}
+		reqs[i] = jobs.Request{Kind: t.Kind(w.r.Name), Args: args, Queue: t.Queue, Priority: t.Priority, MaxAttempts: t.MaxAttempts}
+	}
+	if err := w.s.jobs.StageTx(ctx, w.tx, reqs); err != nil {
+		return fmt.Errorf("triggers of %s: %w", w.r.Name, err)
 	}
 	return nil
 }

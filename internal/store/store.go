@@ -141,13 +141,27 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(&Exec{s: s, q: tx, tx: tx, db: s.writer}); err != nil {
+	ex := &Exec{s: s, q: tx, tx: tx, db: s.writer}
+	if err = fn(ex); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
 		return s.dialect.interpret(err)
 	}
+	for _, f := range ex.afterCommit {
+		f()
+	}
 	return nil
+}
+
+// AfterCommit runs f once the transaction e belongs to has committed (never when it rolls
+// back). f must be quick and must not fail: it only signals (wakes a relay, say).
+func (e *Exec) AfterCommit(f func()) {
+	if e.tx == nil {
+		f()
+		return
+	}
+	e.afterCommit = append(e.afterCommit, f)
 }
 
 // Exec runs store operations on a pool or inside a transaction.
@@ -156,6 +170,8 @@ type Exec struct {
 	q  querier
 	tx *sql.Tx
 	db *sql.DB
+	// afterCommit run once the transaction committed.
+	afterCommit []func()
 }
 
 // ExecDDL runs schema statements (from the spec, never from a request) on this executor.
