@@ -97,6 +97,7 @@ func TestExpiredIdempotencyKeysAreSwept(t *testing.T) {
 	shop := strings.Replace(string(src), "server:\n", "server:\n  idempotency_ttl: 1s\n", 1)
 	require.NotEqual(t, string(src), shop, "the shop spec has a server block")
 	require.NoError(t, os.WriteFile(specPath, []byte(shop), 0o644))
+	copyShopMails(t, dir)
 	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
 		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret})
 	require.NoError(t, err)

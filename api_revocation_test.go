@@ -33,6 +33,7 @@ func instancePair(t *testing.T, grace string) (*testBundle, *testBundle) {
 		specPath = filepath.Join(dir, "kiln.yaml")
 		changed := strings.Replace(string(src), "  audience: shop\n", "  audience: shop\n  refresh_grace: "+grace+"\n", 1)
 		require.NoError(t, os.WriteFile(specPath, []byte(changed), 0o644))
+		copyShopMails(t, dir)
 	}
 	start := func() *testBundle {
 		data := t.TempDir()

@@ -44,6 +44,12 @@ func setupWithLogger(t *testing.T, log *slog.Logger) *testBundle {
 	return setupFull(t, "sqlite", "", log)
 }
 
+// copyShopMails puts the shop's mail templates beside a copy of its spec in dir.
+func copyShopMails(t *testing.T, dir string) {
+	t.Helper()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "mails"), os.DirFS(filepath.Join("examples", "shop", "mails"))))
+}
+
 func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBundle {
 	t.Helper()
 	dir := t.TempDir()
@@ -51,6 +57,7 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 	if specSrc != "" {
 		specPath = filepath.Join(dir, "kiln.yaml")
 		require.NoError(t, os.WriteFile(specPath, []byte(specSrc), 0o644))
+		copyShopMails(t, dir)
 	}
 	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
 		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, Logger: log}

@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/redisguard"
 	"github.com/kiln-dev/kiln/internal/server"
@@ -94,7 +95,7 @@ type App struct {
 	Accounts *auth.Accounts
 	// Jobs is the job queue: triggers enqueue into it, workers run it.
 	Jobs     *jobs.Queue
-	mailer   auth.Mailer
+	sender   mail.Sender // the spec's mail provider
 	workers  bool
 	server   *server.Server
 	log      *slog.Logger
@@ -192,7 +193,11 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.connectRedis(cfg); err != nil {
 		return err
 	}
-	a.mailer = &auth.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}
+	sender, err := newSender(cfg, a.Spec.Mail)
+	if err != nil {
+		return err
+	}
+	a.sender = sender
 	a.workers = !cfg.NoWorkers
 	if err := a.newQueue(ctx, cfg); err != nil {
 		return err

@@ -84,7 +84,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	}
 	a.Accounts, err = auth.NewAccounts(auth.AccountsConfig{Spec: a.Spec, Service: a.Service, Store: a.Store,
 		Tokens: tokens, Sessions: sessions, Hasher: hasher, Keys: auth.NewKeys(a.Store, nil), Logger: cfg.Logger,
-		Mailer: a.mailer, Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix,
+		Mailer: a.accountMailer(), Redis: a.redis, RedisPrefix: a.Spec.Redis.Prefix,
 		Revocations: revoked})
 	if err != nil {
 		return err

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -64,6 +64,9 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
+	if a.Spec.Mail.Provider != spec.MailOutbox {
+		kinds = append(kinds, a.mailJobKind())
+	}
 	skinds, periodic, err := a.scheduleKinds(cfg)
 	if err != nil {
 		return err
@@ -92,7 +95,7 @@ func (a *App) triggerHandler(cfg Config, r *spec.Resource, t *spec.Trigger) (job
 			if err != nil || args.Mail == nil {
 				return jobs.Permanent(fmt.Errorf("a mail job without its message: %v", err))
 			}
-			return a.mailer.Send(ctx, auth.Message{To: args.Mail.To, Subject: args.Mail.Subject, Text: args.Mail.Text})
+			return a.send(ctx, mail.Message{To: args.Mail.To, Subject: args.Mail.Subject, Text: args.Mail.Text, HTML: args.Mail.HTML})
 		}, nil
 	case t.Action != "":
 		return func(ctx context.Context, j *jobs.Job) error {

@@ -61,10 +61,28 @@ ensure_newman() {
   fi
 }
 
+# Mailpit is a real SMTP server with a REST API; the mail tests send to it.
+ensure_mailpit() {
+  local bin=.tools/bin/mailpit
+  if [ ! -x "$bin" ]; then
+    echo "installing Mailpit into .tools/bin (go install, about a minute the first time)"
+    GOBIN="$PWD/.tools/bin" go install github.com/axllent/mailpit@v1.33.1 >/dev/null 2>&1 || true
+  fi
+  if [ -x "$bin" ]; then
+    export KILN_MAILPIT="$PWD/$bin"
+  elif [ "${KILN_REQUIRE_SERVICES:-}" = 1 ]; then
+    echo "Mailpit is required (KILN_REQUIRE_SERVICES=1) but could not be installed with go install" >&2
+    exit 1
+  else
+    echo "Mailpit not installed: the mail tests will say SKIPPED"
+  fi
+}
+
 say "services"
 ensure_postgres
 ensure_redis
 ensure_newman
+ensure_mailpit
 
 say "go vet"
 go vet ./...

@@ -49,6 +49,7 @@ func TestKilnTestChecksMembershipFilters(t *testing.T) {
 	require.NotEqual(t, string(src), withInverse)
 	specPath := filepath.Join(dir, "kiln.yaml")
 	require.NoError(t, os.WriteFile(specPath, []byte(withInverse), 0o644))
+	copyShopMails(t, filepath.Dir(specPath))
 	seed, err := os.ReadFile("../../examples/shop/seed.json")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "seed.json"), seed, 0o644))

@@ -13,6 +13,12 @@ import (
 	"github.com/kiln-dev/kiln"
 )
 
+// copyShopMails puts the shop's mail templates beside a copy of its spec in dir.
+func copyShopMails(t *testing.T, dir string) {
+	t.Helper()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "mails"), os.DirFS("../../examples/shop/mails")))
+}
+
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
@@ -96,6 +102,7 @@ func TestUsersCommands(t *testing.T) {
 	require.NoError(t, err)
 	specPath := filepath.Join(dir, "kiln.yaml")
 	require.NoError(t, os.WriteFile(specPath, src, 0o644))
+	copyShopMails(t, filepath.Dir(specPath))
 	data := filepath.Join(dir, "data")
 	_, err = run(t, "migrate", "plan", "--spec", specPath, "--data-dir", data, "--name", "init")
 	require.NoError(t, err)
@@ -138,6 +145,7 @@ func TestKeysCommands(t *testing.T) {
 	require.NoError(t, err)
 	specPath := filepath.Join(dir, "kiln.yaml")
 	require.NoError(t, os.WriteFile(specPath, src, 0o644))
+	copyShopMails(t, filepath.Dir(specPath))
 	data := filepath.Join(dir, "data")
 	for _, args := range [][]string{{"migrate", "plan", "--name", "init"}, {"migrate", "up"}} {
 		_, err := run(t, append(args, "--spec", specPath, "--data-dir", data)...)

@@ -75,6 +75,7 @@ func TestKilnTestPointsAtABrokenConstraint(t *testing.T) {
 	broken := strings.Replace(string(src), "required: true, min: 0}\n      sku", "required: true}\n      sku", 1)
 	require.NotEqual(t, string(src), broken)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(broken), 0o644))
+	copyShopMails(t, dir)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tests"), 0o755))
 	seed, _ := os.ReadFile("../../examples/shop/tests/products.test.yaml")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tests", "products.test.yaml"), seed, 0o644))

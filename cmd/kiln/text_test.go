@@ -22,6 +22,7 @@ func TestCLIRefusesUnusableText(t *testing.T) {
 		require.NoError(t, err)
 		specPath := filepath.Join(dir, "kiln.yaml")
 		require.NoError(t, os.WriteFile(specPath, src, 0o644))
+		copyShopMails(t, filepath.Dir(specPath))
 		data := filepath.Join(dir, "data")
 		for _, args := range [][]string{{"migrate", "plan", "--name", "init"}, {"migrate", "up"}} {
 			_, err := run(t, append(args, "--spec", specPath, "--data-dir", data)...)

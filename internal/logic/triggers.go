@@ -50,6 +50,7 @@ type Mail struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
 	Text    string `json:"text,omitempty"`
+	HTML    string `json:"html,omitempty"`
 }
 
 // HasTriggers reports whether any trigger listens to op (create, update, delete or an

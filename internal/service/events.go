@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -85,6 +87,9 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	reqs := make([]jobs.Request, len(fired))
 	for i, f := range fired {
 		t := f.Trigger
+		if err := renderMail(ev, f); err != nil {
+			return &Error{Code: "logic_failed", Class: CodeConflict, Message: "trigger " + t.Name + ": its mail template could not be rendered", Cause: err}
+		}
 		args := TriggerJob{Trigger: t.Name, EventID: ev.ID, Resource: ev.Resource, Operation: ev.Operation, Action: ev.Action,
 			RecordID: ev.RecordID, Old: ev.Old, New: ev.New, Principal: ev.Principal, Mail: f.Mail, IDs: f.IDs}
 		reqs[i] = jobs.Request{Kind: t.Kind(w.r.Name), Args: args, Queue: t.Queue, Priority: t.Priority, MaxAttempts: t.MaxAttempts}
@@ -92,6 +97,39 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	if err := w.s.jobs.StageTx(ctx, w.tx, reqs); err != nil {
 		return fmt.Errorf("triggers of %s: %w", w.r.Name, err)
 	}
+	return nil
+}
+
+// renderMail fills a template mail trigger's message from the event's records: the
+// template sees .new, .old (maps of the fields as the API shows them; nil when absent),
+// .record (new, or old on delete), .event (resource, operation, action, record_id) and .to.
+func renderMail(ev *events.Event, f logic.Fired) error {
+	if f.Mail == nil || f.Trigger.Mail == nil || f.Trigger.Mail.Loaded == nil {
+		return nil
+	}
+	decode := func(raw json.RawMessage) map[string]any {
+		if raw == nil {
+			return nil
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if dec.Decode(&m) != nil {
+			return nil
+		}
+		return m
+	}
+	data := map[string]any{"new": decode(ev.New), "old": decode(ev.Old), "to": f.Mail.To,
+		"event": map[string]any{"resource": ev.Resource, "operation": ev.Operation, "action": ev.Action, "record_id": ev.RecordID}}
+	data["record"] = data["new"]
+	if ev.New == nil {
+		data["record"] = data["old"]
+	}
+	msg := mail.Message{To: f.Mail.To, Subject: f.Mail.Subject}
+	if err := f.Trigger.Mail.Loaded.Render(data, &msg); err != nil {
+		return err
+	}
+	f.Mail.Subject, f.Mail.Text, f.Mail.HTML = msg.Subject, msg.Text, msg.HTML
 	return nil
 }
 

@@ -1,6 +1,10 @@
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/mail"
+)
 
 // Jobs configures the events outbox and the job queue (docs/jobs.md).
 type Jobs struct {
@@ -76,6 +80,11 @@ type TriggerMail struct {
 	To      Expr
 	Subject Expr
 	Text    Expr
+	// Template is a template file (relative to the spec) defining subject, text and html,
+	// rendered with the event's records; Loaded is it parsed, once the spec is valid.
+	Template    string
+	TemplatePos Pos
+	Loaded      *mail.Template
 }
 
 // Kind is the job kind a trigger's jobs carry: "trigger.<resource>.<name>".

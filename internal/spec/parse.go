@@ -59,7 +59,7 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
@@ -84,6 +84,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			w.jobs(e.value, &s.Jobs)
 		case "schedules":
 			s.Schedules = w.schedules(e.value)
+		case "mail":
+			w.mail(e.value, &s.Mail)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

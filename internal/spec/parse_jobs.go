@@ -7,7 +7,7 @@ import (
 var (
 	jobsKeys    = []string{"events_retention", "workers", "queues", "retry_base", "retry_max", "rescue_after", "poll_interval", "completed_retention"}
 	triggerKeys = []string{"name", "on", "when", "mail", "action", "update", "handler", "queue", "priority", "max_attempts", "timeout"}
-	mailKeys    = []string{"to", "subject", "text"}
+	mailKeys    = []string{"to", "subject", "text", "template"}
 )
 
 func (w *walker) jobs(n ast.Node, j *Jobs) {
@@ -75,6 +75,10 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 		t.Mail = &TriggerMail{Pos: w.pos(e.value)}
 		parts, _ := w.mapping(e.value, what, mailKeys...)
 		for _, p := range parts {
+			if p.key == "template" {
+				t.Mail.Template, t.Mail.TemplatePos = w.str(p.value, what+".template"), w.pos(p.value)
+				continue
+			}
 			x := w.expr(p.value, what+"."+p.key)
 			switch p.key {
 			case "to":

@@ -64,6 +64,7 @@ type Spec struct {
 	Redis     Redis
 	Jobs      Jobs
 	Schedules []*Schedule
+	Mail      Mail
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource

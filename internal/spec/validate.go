@@ -55,6 +55,7 @@ func validate(s *Spec, c *collector) {
 	}
 	validateJobs(s, c)
 	validateSchedules(s, c)
+	validateMail(s, c)
 }
 
 // markManyInverses sets Relation.Many on the inverses of to-many fields, before any check

@@ -2,7 +2,10 @@ package spec
 
 import (
 	"cmp"
+	"path/filepath"
 	"slices"
+
+	"github.com/kiln-dev/kiln/internal/mail"
 )
 
 // DefaultQueue is the queue jobs run on unless their trigger names another.
@@ -71,8 +74,8 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	if kinds != 1 {
 		c.add(t.Pos, "trigger %s needs exactly one of mail:, action:, update: or handler:", t.Name)
 	}
-	if t.Mail != nil && (!t.Mail.To.Set() || !t.Mail.Subject.Set()) {
-		c.add(t.Mail.Pos, "trigger %s: mail needs to: and subject: (CEL strings; text: is optional)", t.Name)
+	if t.Mail != nil {
+		validateTriggerMail(s, t, c)
 	}
 	if t.Action != "" && r.RecordAction(t.Action) == nil {
 		c.add(t.Pos, "trigger %s: %s has no action %q", t.Name, r.Name, t.Action)
@@ -85,5 +88,30 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	}
 	if t.Priority < 0 || t.Priority > 4 {
 		c.add(t.Pos, "trigger %s: priority must be 1 (first) to 4", t.Name)
+	}
+}
+
+func validateTriggerMail(s *Spec, t *Trigger, c *collector) {
+	m := t.Mail
+	if m.Template != "" {
+		path := m.Template
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(s.File), path)
+		}
+		tmpl, err := mail.LoadTemplate(path)
+		if err != nil {
+			c.add(m.TemplatePos, "trigger %s: mail.template %s: %v", t.Name, m.Template, err)
+		} else {
+			m.Loaded = tmpl
+		}
+	}
+	hasSubject := m.Subject.Set() || (m.Loaded != nil && m.Loaded.HasSubject())
+	if !m.To.Set() || (!hasSubject && m.Template == "") {
+		c.add(m.Pos, "trigger %s: mail needs to: and subject: (CEL strings; text: is optional) or a template: defining the subject", t.Name)
+	} else if m.Loaded != nil && !hasSubject {
+		c.add(m.TemplatePos, "trigger %s: mail.template %s defines no subject: add {{define \"subject\"}} or subject:", t.Name, m.Template)
+	}
+	if m.Template != "" && m.Text.Set() {
+		c.add(m.Pos, "trigger %s: mail has both text: and template: (the template gives the body)", t.Name)
 	}
 }

@@ -1,0 +1,128 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// TLS modes of an SMTP server.
+const (
+	TLSMandatory     = "mandatory"     // STARTTLS, refuse to send without it
+	TLSOpportunistic = "opportunistic" // STARTTLS when offered
+	TLSImplicit      = "implicit"      // TLS from the first byte (port 465)
+	TLSNone          = "none"          // plain text (a local test server)
+)
+
+// SMTPConfig configures an SMTP sender. Password comes from the environment.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	TLS      string // one of the TLS modes; default mandatory
+	From     string
+	Timeout  time.Duration // per message; default 30s
+	Logger   *slog.Logger
+}
+
+// SMTP sends each message over its own connection (go-mail).
+type SMTP struct{ cfg SMTPConfig }
+
+var _ Sender = (*SMTP)(nil)
+
+// NewSMTP checks cfg and returns the sender.
+func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
+	if cfg.Host == "" || cfg.From == "" {
+		return nil, errors.New("mail: smtp needs a host and a from address")
+	}
+	if cfg.TLS == "" {
+		cfg.TLS = TLSMandatory
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if _, err := (&SMTP{cfg: cfg}).options(); err != nil {
+		return nil, err
+	}
+	return &SMTP{cfg: cfg}, nil
+}
+
+func (s *SMTP) options() ([]gomail.Option, error) {
+	opts := []gomail.Option{gomail.WithTimeout(s.cfg.Timeout)}
+	if s.cfg.Port > 0 {
+		opts = append(opts, gomail.WithPort(s.cfg.Port))
+	}
+	switch s.cfg.TLS {
+	case TLSMandatory:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSOpportunistic:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		return nil, fmt.Errorf("mail: smtp tls %q is not mandatory, opportunistic, implicit or none", s.cfg.TLS)
+	}
+	if s.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+	}
+	return opts, nil
+}
+
+// Send delivers m. A refused recipient or sender is permanent; a connection or server
+// failure is worth another attempt.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	msg := gomail.NewMsg()
+	if err := msg.From(s.cfg.From); err != nil {
+		return Permanent(fmt.Errorf("mail: from address: %w", err))
+	}
+	if err := msg.To(m.To); err != nil {
+		return Permanent(fmt.Errorf("mail: to address: %w", err))
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageID()
+	msg.SetDate()
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	default:
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	}
+	opts, err := s.options()
+	if err != nil {
+		return Permanent(err)
+	}
+	c, err := gomail.NewClient(s.cfg.Host, opts...)
+	if err != nil {
+		return Permanent(fmt.Errorf("mail: smtp client: %w", err))
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return classify(err)
+	}
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "smtp", "to_domain", domainOf(m.To))
+	}
+	return nil
+}
+
+// classify marks a 5xx answer from the server (a refused address, a rejected message)
+// permanent; connection failures and 4xx answers are retried.
+func classify(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() {
+		if code := se.ErrorCode(); code >= 500 && code < 600 {
+			return Permanent(fmt.Errorf("mail: smtp: %w", err))
+		}
+	}
+	return fmt.Errorf("mail: smtp: %w", err)
+}

@@ -1,0 +1,73 @@
+package kiln
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/mail"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// mailKind is the job kind that sends the account mails (verification, reset, invitations,
+// notices) through a real provider, so a request never waits for a mail server.
+const mailKind = "kiln.mail"
+
+// newSender builds the mail provider the spec names; secrets come from the environment.
+func newSender(cfg Config, m spec.Mail) (mail.Sender, error) {
+	switch m.Provider {
+	case spec.MailSMTPName:
+		password, _ := cfg.LookupEnv("KILN_SMTP_PASSWORD")
+		return mail.NewSMTP(mail.SMTPConfig{Host: m.SMTP.Host, Port: m.SMTP.Port, Username: m.SMTP.Username, Password: password,
+			TLS: m.SMTP.TLS, From: m.From, Logger: cfg.Logger})
+	case spec.MailSendGrid:
+		key, _ := cfg.LookupEnv("KILN_SENDGRID_API_KEY")
+		return mail.NewSendGrid(mail.SendGridConfig{APIKey: key, From: m.From, Endpoint: m.SendGridEndpoint, Logger: cfg.Logger})
+	}
+	return &mail.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, nil
+}
+
+// accountMailer is what auth sends through: with a real provider, a job per message (sent
+// by a worker, retried with backoff); the development outbox writes the file at once.
+func (a *App) accountMailer() mail.Sender {
+	if a.Spec.Mail.Provider == spec.MailOutbox {
+		return a.sender
+	}
+	return queuedMailer{a: a}
+}
+
+type queuedMailer struct{ a *App }
+
+func (q queuedMailer) Send(ctx context.Context, m mail.Message) error {
+	_, err := q.a.Jobs.Enqueue(ctx, jobs.Request{Kind: mailKind, Args: m, Queue: q.a.mailQueue()})
+	return err
+}
+
+// mailQueue is the queue mails run on: "mail" when the spec declares it.
+func (a *App) mailQueue() string {
+	if a.Spec.Jobs.Queues["mail"] > 0 {
+		return "mail"
+	}
+	return jobs.DefaultQueue
+}
+
+// mailJobKind sends one queued account mail.
+func (a *App) mailJobKind() jobs.Kind {
+	return jobs.Kind{Name: mailKind, Handle: func(ctx context.Context, j *jobs.Job) error {
+		var m mail.Message
+		if err := json.Unmarshal(j.Args, &m); err != nil {
+			return jobs.Permanent(fmt.Errorf("a mail job without its message: %w", err))
+		}
+		return a.send(ctx, m)
+	}}
+}
+
+// send delivers m through the provider; a failure waiting cannot fix cancels the job.
+func (a *App) send(ctx context.Context, m mail.Message) error {
+	err := a.sender.Send(ctx, m)
+	if err != nil && mail.IsPermanent(err) {
+		return jobs.Permanent(err)
+	}
+	return err
+}
