@@ -63,6 +63,7 @@ type Spec struct {
 	Auth      *Auth // nil: the spec declares no accounts
 	Redis     Redis
 	Jobs      Jobs
+	Webhooks  Webhooks
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource

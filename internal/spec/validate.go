@@ -54,6 +54,7 @@ func validate(s *Spec, c *collector) {
 		validateTriggers(s, r, c)
 	}
 	validateJobs(s, c)
+	validateWebhooks(s, c)
 }
 
 // markManyInverses sets Relation.Many on the inverses of to-many fields, before any check
