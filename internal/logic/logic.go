@@ -15,7 +15,8 @@ import (
 
 // Logic is the compiled business logic of a spec.
 type Logic struct {
-	resources map[string]*Resource
+	resources  map[string]*Resource
+	conditions *conditions
 }
 
 // Resource is the compiled logic of one resource.
@@ -53,6 +54,7 @@ func Compile(s *spec.Spec) (*Logic, error) {
 	for _, r := range s.Resources {
 		l.resources[r.Name] = c.resource(r)
 	}
+	l.conditions = c.webhookConditions()
 	if len(c.problems) > 0 {
 		return nil, c.problems
 	}
