@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/migrate"
@@ -63,6 +65,9 @@ type Config struct {
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
 	// runs them (kiln worker).
 	NoWorkers bool
+	// webhookSchedule replaces the Standard Webhooks retry schedule; only tests set it
+	// (export_test.go), so no configuration can weaken production's.
+	webhookSchedule []time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +99,7 @@ type App struct {
 	Accounts *auth.Accounts
 	// Jobs is the job queue: triggers enqueue into it, workers run it.
 	Jobs     *jobs.Queue
+	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
 	mailer   auth.Mailer
 	workers  bool
 	server   *server.Server
@@ -212,8 +218,17 @@ func (a *App) newServer(cfg Config) (err error) {
 			err = fmt.Errorf("custom route: %v", p)
 		}
 	}()
-	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs})
+	sc := server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs}
+	if w := a.webhooks; w != nil {
+		if w.Enabled() {
+			sc.Webhooks, sc.WebhookLog = w, w
+		}
+		if len(a.Spec.Webhooks.Incoming) > 0 {
+			sc.Incoming = w
+		}
+	}
+	a.server, err = server.New(sc)
 	return err
 }
 

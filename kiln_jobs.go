@@ -57,6 +57,11 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 			kinds = append(kinds, jobs.Kind{Name: t.Kind(r.Name), Timeout: t.Timeout, Handle: h})
 		}
 	}
+	hooks, err := a.webhookKinds(cfg)
+	if err != nil {
+		return err
+	}
+	kinds = append(kinds, hooks...)
 	if x := cfg.Extensions; x != nil {
 		for name := range x.jobs {
 			if !used[name] {
@@ -75,7 +80,10 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.Jobs = q
-	return q.Migrate(ctx)
+	if err := q.Migrate(ctx); err != nil {
+		return err
+	}
+	return a.newWebhooks(ctx, cfg)
 }
 
 // triggerHandler is what runs a trigger's jobs: a mail, an action, or a Go handler.
