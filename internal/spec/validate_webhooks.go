@@ -21,7 +21,7 @@ func validateWebhooks(s *Spec, c *collector) {
 		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			c.add(w.Pos, "webhook %s: url %q must be an absolute http or https URL", w.Name, w.URL)
 		}
-		if !envNameRe.MatchString(w.SecretEnv) {
+		if !envNameRe.MatchString(w.SecretEnv) || strings.HasPrefix(w.SecretEnv, "whsec_") {
 			c.add(w.Pos, "webhook %s needs secret_env: the name of the environment variable holding its whsec_ secret (never the secret itself)", w.Name)
 		}
 		if len(w.Events) == 0 {
@@ -74,7 +74,7 @@ func validateIncoming(s *Spec, c *collector) {
 		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
 			c.add(in.Pos, "incoming webhook %s: scheme must be stripe or standard", in.Name)
 		}
-		if !envNameRe.MatchString(in.SecretEnv) {
+		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
 			c.add(in.Pos, "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
 		}
 		checkIdent(c, in.Pos, "handler", in.Handler)
