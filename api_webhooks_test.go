@@ -27,6 +27,7 @@ const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
 
 // delivery is one request a receiver got.
 type delivery struct {
+	host   string
 	header http.Header
 	body   []byte
 	at     time.Time
@@ -49,7 +50,7 @@ func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter) int) *r
 		rc.mu.Lock()
 		n := len(rc.got)
 		status := rc.answer(n, w)
-		rc.got = append(rc.got, delivery{header: r.Header.Clone(), body: body, at: time.Now(), status: status})
+		rc.got = append(rc.got, delivery{host: r.Host, header: r.Header.Clone(), body: body, at: time.Now(), status: status})
 		rc.mu.Unlock()
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte("answer " + http.StatusText(status)))
