@@ -76,6 +76,7 @@ func (w *Webhooks) outcome(ctx context.Context, m *message, s *Subscription, j *
 		if err != nil {
 			return err
 		}
+		w.cfg.Logger.WarnContext(ctx, "webhook subscription disabled", "webhook", s.Name, "reason", "410 Gone", "message_id", m.ID)
 		return jobs.Permanent(errors.New("410 Gone: the subscription is disabled"))
 	}
 	state := StateRetrying

@@ -112,6 +112,13 @@ func (w *Webhooks) Sync(ctx context.Context) error {
 	if !w.Enabled() {
 		return nil
 	}
+	// Instances starting together take turns (PostgreSQL), so none sees another's
+	// uncommitted insert as a name taken.
+	unlock, err := w.cfg.Store.Lock(ctx, "kiln_webhooks_sync", nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	now := w.now().UnixMicro()
 	return w.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
 		keep := []any{}

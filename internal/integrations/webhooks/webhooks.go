@@ -51,7 +51,8 @@ type Config struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 	Rand           io.Reader
-	Resolver       Resolver
+	// Resolver resolves names for the SSRF guard (net.DefaultResolver when nil).
+	Resolver Resolver
 	// Schedule overrides the retry waits (tests); Schedule above when nil.
 	Schedule []time.Duration
 	// Timeout bounds one delivery request (default 10s).
