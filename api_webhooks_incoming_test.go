@@ -123,3 +123,48 @@ func TestWebhookIncoming(t *testing.T) {
 		}
 	})
 }
+
+// An incoming endpoint mapped to an action runs it once on the record the event names,
+// even when the event is sent twice.
+func TestWebhookIncomingRunsAnAction(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		endpoint := `incoming_webhooks:
+  - name: psp
+    path: /hooks/psp
+    scheme: stripe
+    secret_env: STRIPE_WEBHOOK_SECRET
+    action: {resource: orders, name: cancel, record_id: data.object.metadata.order_id}
+
+resources:
+`
+		env := map[string]string{"STRIPE_WEBHOOK_SECRET": stripeSecret, "SHOP_WEBHOOK_SECRET": testWebhookSecret}
+		b := setupHooks(t, dialect, hookOpts{env: env,
+			spec: shopSpec(t, func(s string) string { return strings.Replace(s, "\nresources:\n", "\n"+endpoint, 1) })})
+		p := b.product("Lamp", "30", 10)
+		order := b.do("POST", "/api/orders", map[string]any{"items": []any{item(p, 1)}}, bearer(b.token("customer"))...)
+		require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+		id := order.body["id"].(string)
+		before := b.lastEvent()
+
+		body := []byte(`{"id":"evt_c1","type":"payment_intent.canceled","data":{"object":{"metadata":{"order_id":"` + id + `"}}}}`)
+		for range 2 {
+			res := b.do("POST", "/hooks/psp", body, "Stripe-Signature", stripeSign(stripeSecret, time.Now(), body), "Authorization", "")
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		}
+		waitFor(t, func() bool { return b.do("GET", "/api/orders/"+id, nil).body["status"] == "cancelled" })
+		waitFor(t, func() bool {
+			list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "incoming.psp"})
+			require.NoError(t, err)
+			require.Len(t, list, 1, "one job for the event sent twice")
+			return list[0].State == jobs.StateCompleted
+		})
+		var cancels int
+		for _, s := range summary(b.eventsAfter(before)) {
+			if s == "orders action cancel" {
+				cancels++
+			}
+		}
+		require.Equal(t, 1, cancels)
+	})
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -48,11 +50,13 @@ func (a *App) webhookKinds(cfg Config) ([]jobs.Kind, error) {
 	}
 	used := map[string]bool{}
 	for _, in := range a.Spec.Webhooks.Incoming {
-		h, err := incomingHandler(cfg, in)
+		h, err := a.incomingHandler(cfg, in)
 		if err != nil {
 			return nil, err
 		}
-		used[in.Handler] = true
+		if in.Handler != "" {
+			used[in.Handler] = true
+		}
 		kinds = append(kinds, jobs.Kind{Name: in.Kind(), Handle: h})
 	}
 	if x := cfg.Extensions; x != nil {
@@ -65,7 +69,10 @@ func (a *App) webhookKinds(cfg Config) ([]jobs.Kind, error) {
 	return kinds, nil
 }
 
-func incomingHandler(cfg Config, in *spec.IncomingWebhook) (jobs.Handler, error) {
+func (a *App) incomingHandler(cfg Config, in *spec.IncomingWebhook) (jobs.Handler, error) {
+	if in.Action != nil {
+		return a.incomingAction(in.Action), nil
+	}
 	var fn WebhookFunc
 	if cfg.Extensions != nil {
 		fn = cfg.Extensions.hooks[in.Handler]
@@ -86,6 +93,41 @@ func incomingHandler(cfg Config, in *spec.IncomingWebhook) (jobs.Handler, error)
 		return fn(ctx, IncomingWebhook{JobID: j.ID, Attempt: j.Attempt, Endpoint: args.Endpoint, EventID: args.EventID,
 			Type: args.Type, Payload: args.Payload, ReceivedAt: args.ReceivedAt})
 	}, nil
+}
+
+// incomingAction runs the spec's action on the record whose id the event carries at the
+// declared path, on Kiln's own authority (the action's steps, rules and state machine
+// apply). An event without the id, or an answer waiting cannot change, cancels the job.
+func (a *App) incomingAction(act *spec.IncomingAction) jobs.Handler {
+	return func(ctx context.Context, j *jobs.Job) error {
+		var args webhooks.Incoming
+		if err := json.Unmarshal(j.Args, &args); err != nil {
+			return jobs.Permanent(fmt.Errorf("decode the job's args: %w", err))
+		}
+		id, ok := jsonPath(args.Payload, act.RecordID)
+		if !ok {
+			return jobs.Permanent(fmt.Errorf("the event has no string at %s", act.RecordID))
+		}
+		_, err := a.Service.Action(service.AsSystem(ctx), act.Resource, id, act.Name, nil, service.WriteOpts{})
+		return jobError(err)
+	}
+}
+
+// jsonPath reads the string at a dotted path of a JSON object.
+func jsonPath(raw json.RawMessage, path string) (string, bool) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false
+	}
+	for _, key := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		v = m[key]
+	}
+	s, ok := v.(string)
+	return s, ok && s != ""
 }
 
 // newWebhooks wires outgoing and incoming webhooks on the queue and stores the spec's

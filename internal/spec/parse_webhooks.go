@@ -8,8 +8,9 @@ import (
 )
 
 var (
-	webhookKeys  = []string{"name", "url", "events", "when", "type", "secret_env"}
-	incomingKeys = []string{"name", "path", "scheme", "secret_env", "handler", "tolerance", "max_body_bytes"}
+	webhookKeys        = []string{"name", "url", "events", "when", "type", "secret_env"}
+	incomingKeys       = []string{"name", "path", "scheme", "secret_env", "handler", "action", "tolerance", "max_body_bytes"}
+	incomingActionKeys = []string{"resource", "name", "record_id"}
 )
 
 func (w *walker) webhooks(n ast.Node, wh *Webhooks) {
@@ -74,6 +75,8 @@ func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 				in.SecretEnv = w.str(e.value, what)
 			case "handler":
 				in.Handler = w.str(e.value, what)
+			case "action":
+				in.Action = w.incomingAction(e.value)
 			case "tolerance":
 				in.Tolerance = w.duration(e.value, what)
 			case "max_body_bytes":
@@ -84,4 +87,21 @@ func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 		}
 		wh.Incoming = append(wh.Incoming, in)
 	}
+}
+
+func (w *walker) incomingAction(n ast.Node) *IncomingAction {
+	a := &IncomingAction{}
+	entries, _ := w.mapping(n, "incoming_webhooks.action", incomingActionKeys...)
+	for _, e := range entries {
+		v := w.str(e.value, "incoming_webhooks.action."+e.key)
+		switch e.key {
+		case "resource":
+			a.Resource = v
+		case "name":
+			a.Name = v
+		case "record_id":
+			a.RecordID = v
+		}
+	}
+	return a
 }

@@ -77,11 +77,33 @@ func validateIncoming(s *Spec, c *collector) {
 		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
 			c.add(in.Pos, "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
 		}
-		checkIdent(c, in.Pos, "handler", in.Handler)
+		validateIncomingTarget(s, in, c)
 		in.Tolerance = cmp.Or(in.Tolerance, DefaultWebhookTolerance)
 		in.MaxBodyBytes = cmp.Or(in.MaxBodyBytes, DefaultWebhookMaxBody)
 		if in.MaxBodyBytes < 0 {
 			c.add(in.Pos, "incoming webhook %s: max_body_bytes must be positive", in.Name)
 		}
+	}
+}
+
+func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
+	if (in.Handler == "") == (in.Action == nil) {
+		c.add(in.Pos, "incoming webhook %s needs exactly one of handler: (a Go handler) or action: {resource, name, record_id}", in.Name)
+		return
+	}
+	if in.Handler != "" {
+		checkIdent(c, in.Pos, "handler", in.Handler)
+		return
+	}
+	a := in.Action
+	r := s.Resource(a.Resource)
+	switch {
+	case r == nil:
+		c.add(in.Pos, "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
+	case r.RecordAction(a.Name) == nil:
+		c.add(in.Pos, "incoming webhook %s: %s has no action %q", in.Name, a.Resource, a.Name)
+	}
+	if a.RecordID == "" || strings.HasPrefix(a.RecordID, ".") || strings.HasSuffix(a.RecordID, ".") || strings.Contains(a.RecordID, "..") {
+		c.add(in.Pos, "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)
 	}
 }

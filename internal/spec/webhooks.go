@@ -68,12 +68,23 @@ type IncomingWebhook struct {
 	// Scheme is stripe (Stripe-Signature) or standard (Standard Webhooks).
 	Scheme    string
 	SecretEnv string
-	// Handler names a Go handler registered with kiln.Extensions.Webhook.
+	// Handler names a Go handler registered with kiln.Extensions.Webhook; Action runs an
+	// action of the spec instead. Exactly one is set.
 	Handler string
+	Action  *IncomingAction
 	// Tolerance is how far the signed timestamp may be from now (default 5m).
 	Tolerance time.Duration
 	// MaxBodyBytes bounds the request body (default 1 MiB).
 	MaxBodyBytes int64
+}
+
+// IncomingAction runs an action of a resource on the record whose id the event carries.
+type IncomingAction struct {
+	Resource string
+	Name     string
+	// RecordID is the dotted path of the record's id in the body, such as
+	// data.object.metadata.order_id.
+	RecordID string
 }
 
 // Kind is the job kind of the endpoint's jobs: "incoming.<name>".
