@@ -120,27 +120,32 @@ func (h *Handler) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	var o webhooks.AttemptOpts
-	for name, dst := range map[string]*int64{"before": &o.Before} {
-		if s := r.URL.Query().Get(name); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n <= 0 {
-				WriteError(w, r, h.log, invalidParam(name, "must be a positive integer"))
-				return
-			}
-			*dst = n
-		}
+	before, err := positiveParam(r, "before")
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
 	}
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			WriteError(w, r, h.log, invalidParam("limit", "must be a positive integer"))
-			return
-		}
-		o.Limit = min(n, 500)
+	limit, err := positiveParam(r, "limit")
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
 	}
+	o := webhooks.AttemptOpts{Before: before, Limit: int(min(limit, 500))}
 	list, err := h.hookLog.Attempts(r.Context(), r.PathValue("name"), o)
 	h.webhookAnswer(w, r, http.StatusOK, map[string]any{"items": list}, err)
+}
+
+// positiveParam reads an optional positive integer query parameter (0 when absent).
+func positiveParam(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, invalidParam(name, "must be a positive integer")
+	}
+	return n, nil
 }
 
 func (h *Handler) replayFailed(w http.ResponseWriter, r *http.Request) {
