@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/jobs"
 )
 
@@ -195,4 +196,20 @@ func TestWebhookGoneDisablesAndReplayResends(t *testing.T) {
 		require.Equal(t, http.StatusOK, got[6].status)
 		require.Equal(t, http.StatusBadRequest, b.do("POST", p+"/replay", map[string]any{}).status)
 	})
+}
+
+// The sweep deletes finished messages and their log once older than the cut-off, and
+// nothing younger.
+func TestWebhookSweepDeletesOldFinishedMessages(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusOK })
+	b := setupHooks(t, "sqlite", hookOpts{env: shopEnv(rc)})
+	b.payOrder()
+	waitFor(t, func() bool { return len(b.attempts("order_paid")) == 1 && len(b.pendingDeliveries()) == 0 })
+	msg := b.attempts("order_paid")[0]["message_id"].(string)
+	require.NoError(t, kiln.SweepWebhooks(b.app, time.Now().Add(-time.Hour)))
+	require.Len(t, b.attempts("order_paid"), 1)
+	require.NoError(t, kiln.SweepWebhooks(b.app, time.Now().Add(time.Hour)))
+	require.Empty(t, b.attempts("order_paid"))
+	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/webhooks/order_paid/deliveries/"+msg+"/replay", nil).status)
 }

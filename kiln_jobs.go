@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -184,8 +185,9 @@ func (a *App) stopWorkers() error {
 	return a.Jobs.Stop(ctx)
 }
 
-// sweepEvents deletes events older than jobs.events_retention until ctx ends; every
-// instance sweeps, and the delete is idempotent.
+// sweepEvents deletes events older than jobs.events_retention, and finished webhook
+// messages and received webhook ids older than webhooks.Retention, until ctx ends; every
+// instance sweeps, and the deletes are idempotent.
 func (a *App) sweepEvents(ctx context.Context) {
 	keep := a.Spec.Jobs.EventsRetention
 	t := time.NewTicker(min(max(keep/4, time.Second), time.Hour))
@@ -197,6 +199,12 @@ func (a *App) sweepEvents(ctx context.Context) {
 		case <-t.C:
 			if _, err := events.Sweep(ctx, a.Store, time.Now().Add(-keep)); err != nil && ctx.Err() == nil {
 				a.log.WarnContext(ctx, "events sweep failed", "error", err.Error())
+			}
+			if a.webhooks == nil {
+				continue
+			}
+			if err := a.webhooks.Sweep(ctx, time.Now().Add(-webhooks.Retention)); err != nil && ctx.Err() == nil {
+				a.log.WarnContext(ctx, "webhooks sweep failed", "error", err.Error())
 			}
 		}
 	}

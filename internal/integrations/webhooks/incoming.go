@@ -28,6 +28,9 @@ var (
 	ErrNoEndpoint   = errors.New("no incoming webhook has this name")
 )
 
+// maxEventID bounds the event ids kept for de-duplication.
+const maxEventID = 255
+
 // Incoming is a verified event as its job carries it.
 type Incoming struct {
 	Endpoint   string          `json:"endpoint"`
@@ -68,7 +71,7 @@ func (w *Webhooks) Receive(ctx context.Context, name string, h http.Header, body
 	if err != nil {
 		return nil, err
 	}
-	if id == "" {
+	if id == "" || len(id) > maxEventID {
 		return nil, ErrNoEventID
 	}
 	return w.record(ctx, in, id, body)
