@@ -12,7 +12,7 @@ import (
 // the spec at load, with positions; those made through the admin API when they are made.
 // They see old, new and record of one resource, like a trigger's when.
 type conditions struct {
-	mu    sync.Mutex // envs caches environments in a plain map
+	mu    sync.RWMutex // envs caches environments in a plain map; writes hold it
 	envs  *envs
 	progs map[[2]string]*program // (resource, source) → program
 }
@@ -32,9 +32,15 @@ func (c *compiler) webhookConditions() *conditions {
 }
 
 func (cs *conditions) get(resource, src string) (*program, error) {
+	key := [2]string{resource, src}
+	cs.mu.RLock() // every write that a subscription's when: applies to comes here
+	p := cs.progs[key]
+	cs.mu.RUnlock()
+	if p != nil {
+		return p, nil
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	key := [2]string{resource, src}
 	if p := cs.progs[key]; p != nil {
 		return p, nil
 	}

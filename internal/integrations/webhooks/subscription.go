@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/store"
@@ -148,20 +149,12 @@ func (w *Webhooks) Sync(ctx context.Context) error {
 func deleteSpecSubsExcept(ctx context.Context, tx *store.Exec, keep []any) error {
 	q := "DELETE FROM kiln_webhooks WHERE source = 'spec'"
 	if len(keep) > 0 {
-		q += " AND name NOT IN (?" + repeat(", ?", len(keep)-1) + ")"
+		q += " AND name NOT IN (?" + strings.Repeat(", ?", len(keep)-1) + ")"
 	}
 	if err := tx.ExecRaw(ctx, q, keep...); err != nil {
 		return fmt.Errorf("remove webhooks gone from the spec: %w", err)
 	}
 	return nil
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
