@@ -305,7 +305,7 @@ func TestAdminJobsAPI(t *testing.T) {
 	require.Equal(t, "available", retried.body["state"])
 	stats := b.do("GET", "/api/admin/jobs/stats", nil)
 	require.Equal(t, http.StatusOK, stats.status, string(stats.raw))
-	require.Equal(t, json.Number("1"), stats.body["waiting"])
+	require.Equal(t, json.Number("2"), stats.body["waiting"], "the mail and the shop's order_paid webhook delivery")
 
 	bad := b.do("GET", "/api/admin/jobs?state=exploded&limit=-1", nil)
 	require.Equal(t, http.StatusBadRequest, bad.status)

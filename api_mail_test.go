@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,7 +125,15 @@ func mailShop(t *testing.T, dialect string, mp *mailpit) *testBundle {
 	env := map[string]string{"KILN_MAIL_PROVIDER": "smtp", "KILN_SMTP_HOST": host, "KILN_SMTP_PORT": port,
 		"KILN_SMTP_TLS": "none", "KILN_MAIL_FROM": "Shop <shop@kiln.test>"}
 	dir := t.TempDir()
-	cfg := kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
+	raw, err := os.ReadFile(filepath.Join("examples", "shop", "kiln.yaml"))
+	require.NoError(t, err)
+	// Retries come quickly here (at most a second apart), so the outage test waits seconds.
+	src := strings.Replace(string(raw), "  queues: {mail: 2}", "  queues: {mail: 2}\n  retry_base: 200ms\n  retry_max: 1s", 1)
+	require.NotEqual(t, string(raw), src)
+	specPath := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(specPath, []byte(src), 0o644))
+	copyShopMails(t, dir)
+	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
 		Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)

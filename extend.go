@@ -106,8 +106,9 @@ type RouteFunc func(w http.ResponseWriter, r *http.Request, call RouteCall)
 type Extensions struct {
 	before  map[string][]BeforeHook // "resource/op"
 	after   map[string][]AfterHook
-	actions map[string]ActionFunc // "resource/action"
-	jobs    map[string]JobFunc    // trigger handlers by name
+	actions map[string]ActionFunc  // "resource/action"
+	jobs    map[string]JobFunc     // trigger handlers by name
+	hooks   map[string]WebhookFunc // incoming webhook handlers by name
 	// schedules are schedule handlers by name.
 	schedules map[string]ScheduleFunc
 	routes    []routeDef

@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/mail"
@@ -64,6 +66,9 @@ type Config struct {
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
 	// runs them (kiln worker).
 	NoWorkers bool
+	// webhookSchedule replaces the Standard Webhooks retry schedule; only tests set it
+	// (export_test.go), so no configuration can weaken production's.
+	webhookSchedule []time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -95,7 +100,8 @@ type App struct {
 	Accounts *auth.Accounts
 	// Jobs is the job queue: triggers enqueue into it, workers run it.
 	Jobs     *jobs.Queue
-	sender   mail.Sender // the spec's mail provider
+	sender   mail.Sender        // the spec's mail provider
+	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
 	workers  bool
 	server   *server.Server
 	log      *slog.Logger
@@ -217,8 +223,17 @@ func (a *App) newServer(cfg Config) (err error) {
 			err = fmt.Errorf("custom route: %v", p)
 		}
 	}()
-	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs})
+	sc := server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs}
+	if w := a.webhooks; w != nil {
+		if w.Enabled() {
+			sc.Webhooks, sc.WebhookLog = w, w
+		}
+		if len(a.Spec.Webhooks.Incoming) > 0 {
+			sc.Incoming = w
+		}
+	}
+	a.server, err = server.New(sc)
 	return err
 }
 

@@ -33,6 +33,9 @@ func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 	if cfg.Extensions != nil {
 		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
 	}
+	if a.webhooks != nil && a.webhooks.Enabled() {
+		scfg.Webhooks = a.webhooks
+	}
 	if passwords != nil {
 		scfg.Passwords = passwords
 		account := a.Spec.Auth.Account

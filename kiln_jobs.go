@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -57,6 +58,11 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 			kinds = append(kinds, jobs.Kind{Name: t.Kind(r.Name), Timeout: t.Timeout, Handle: h})
 		}
 	}
+	hooks, err := a.webhookKinds(cfg)
+	if err != nil {
+		return err
+	}
+	kinds = append(kinds, hooks...)
 	if x := cfg.Extensions; x != nil {
 		for name := range x.jobs {
 			if !used[name] {
@@ -83,7 +89,10 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.Jobs = q
-	return q.Migrate(ctx)
+	if err := q.Migrate(ctx); err != nil {
+		return err
+	}
+	return a.newWebhooks(ctx, cfg)
 }
 
 // triggerHandler is what runs a trigger's jobs: a mail, an action, or a Go handler.
@@ -194,8 +203,9 @@ func (a *App) stopWorkers() error {
 	return a.Jobs.Stop(ctx)
 }
 
-// sweepEvents deletes events older than jobs.events_retention until ctx ends; every
-// instance sweeps, and the delete is idempotent.
+// sweepEvents deletes events older than jobs.events_retention, and finished webhook
+// messages and received webhook ids older than webhooks.Retention, until ctx ends; every
+// instance sweeps, and the deletes are idempotent.
 func (a *App) sweepEvents(ctx context.Context) {
 	keep := a.Spec.Jobs.EventsRetention
 	t := time.NewTicker(min(max(keep/4, time.Second), time.Hour))
@@ -207,6 +217,12 @@ func (a *App) sweepEvents(ctx context.Context) {
 		case <-t.C:
 			if _, err := events.Sweep(ctx, a.Store, time.Now().Add(-keep)); err != nil && ctx.Err() == nil {
 				a.log.WarnContext(ctx, "events sweep failed", "error", err.Error())
+			}
+			if a.webhooks == nil {
+				continue
+			}
+			if err := a.webhooks.Sweep(ctx, time.Now().Add(-webhooks.Retention)); err != nil && ctx.Err() == nil {
+				a.log.WarnContext(ctx, "webhooks sweep failed", "error", err.Error())
 			}
 		}
 	}

@@ -70,6 +70,9 @@ type Kind struct {
 	Name    string
 	Timeout time.Duration // default 1m
 	Handle  Handler
+	// Backoff, when set, is how long to wait after failed attempt n (1-based) instead of
+	// the queue's exponential backoff.
+	Backoff func(attempt int) time.Duration
 }
 
 // Request is a job to enqueue.
@@ -178,3 +181,17 @@ func (p *permanent) Unwrap() error { return p.err }
 
 // Permanent wraps err so the job is not tried again: it is cancelled with err recorded.
 func Permanent(err error) error { return &permanent{err: err} }
+
+// retryAfter marks a handler error whose next attempt must wait at least d (an HTTP peer's
+// Retry-After).
+type retryAfter struct {
+	err error
+	d   time.Duration
+}
+
+func (r *retryAfter) Error() string { return r.err.Error() }
+func (r *retryAfter) Unwrap() error { return r.err }
+
+// RetryAfter wraps err so the next attempt waits at least d: the longer of d and the
+// kind's backoff.
+func RetryAfter(err error, d time.Duration) error { return &retryAfter{err: err, d: d} }

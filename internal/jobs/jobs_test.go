@@ -104,6 +104,20 @@ func newQueue(t *testing.T, st *store.Store, c *calls, failing *atomic.Bool, rel
 				c.add(key(j))
 				return jobs.Permanent(errors.New("the record is gone"))
 			}},
+			{Name: "own_backoff", Backoff: func(int) time.Duration { return 700 * time.Millisecond },
+				Handle: func(ctx context.Context, j *jobs.Job) error {
+					if c.add(key(j)) < 2 {
+						return errors.New("not yet")
+					}
+					return nil
+				}},
+			{Name: "busy_peer", Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+				Handle: func(ctx context.Context, j *jobs.Job) error {
+					if c.add(key(j)) < 2 {
+						return jobs.RetryAfter(errors.New("503"), time.Second)
+					}
+					return nil
+				}},
 			{Name: "slow", Timeout: 30 * time.Second, Handle: func(ctx context.Context, j *jobs.Job) error {
 				c.add(key(j))
 				select {
@@ -188,6 +202,23 @@ func exercise(t *testing.T, open opener) {
 		waitFor(t, "the job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
 		require.Len(t, c.of("kept"), 1)
 		require.Empty(t, c.of("rolled"))
+	})
+
+	t.Run("KindBackoffAndRetryAfterSetTheWait", func(t *testing.T) {
+		t.Parallel()
+		_, q, c, _, _ := setup(t)
+		start(t, q)
+		own, err := q.Enqueue(context.Background(), jobs.Request{Kind: "own_backoff", Args: args{Key: "own"}})
+		require.NoError(t, err)
+		busy, err := q.Enqueue(context.Background(), jobs.Request{Kind: "busy_peer", Args: args{Key: "busy"}})
+		require.NoError(t, err)
+		for _, id := range []int64{own, busy} {
+			waitFor(t, "the job completed", func() bool { return jobState(t, q, id) == jobs.StateCompleted })
+		}
+		at := c.of("own")
+		require.GreaterOrEqual(t, at[1].Sub(at[0]), 700*time.Millisecond, "the kind's backoff, not the queue's 400ms")
+		at = c.of("busy")
+		require.GreaterOrEqual(t, at[1].Sub(at[0]), time.Second, "Retry-After outlasts the kind's 10ms")
 	})
 
 	t.Run("FailingTwiceThenSucceedingTakesThreeAttemptsWithGrowingDelays", func(t *testing.T) {

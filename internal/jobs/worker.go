@@ -15,6 +15,8 @@ import (
 type dynArgs struct {
 	kind string
 	raw  json.RawMessage
+	// wait is set by Work from a RetryAfter error, for NextRetry on the same job.
+	wait time.Duration
 }
 
 func (a dynArgs) Kind() string                 { return a.kind }
@@ -48,6 +50,10 @@ func (w *worker) Work(ctx context.Context, j *river.Job[dynArgs]) error {
 	if errors.As(err, &p) {
 		return river.JobCancel(p.err)
 	}
+	var ra *retryAfter
+	if errors.As(err, &ra) {
+		j.Args.wait = ra.d
+	}
 	return err
 }
 
@@ -58,9 +64,17 @@ func (w *worker) Timeout(*river.Job[dynArgs]) time.Duration {
 	return w.q.defaultTimeout()
 }
 
-// NextRetry waits RetryBase·2^(attempt-1), at most RetryMax, with ±10% jitter.
+// NextRetry waits the kind's Backoff, or RetryBase·2^(attempt-1) (at most RetryMax, with
+// ±10% jitter); at least what a RetryAfter error asked for.
 func (w *worker) NextRetry(j *river.Job[dynArgs]) time.Time {
-	return time.Now().Add(w.q.backoff(j.Attempt))
+	var d time.Duration
+	if w.kind.Backoff != nil {
+		d = w.kind.Backoff(j.Attempt)
+	} else {
+		d = w.q.backoff(j.Attempt)
+	}
+	// River takes a time not after now for "use the default policy": keep it just ahead.
+	return time.Now().Add(max(d, j.Args.wait, time.Millisecond))
 }
 
 func (q *Queue) backoff(attempt int) time.Duration {

@@ -15,8 +15,9 @@ import (
 
 // Logic is the compiled business logic of a spec.
 type Logic struct {
-	resources map[string]*Resource
-	updates   map[string]*ScheduleUpdate // by job kind
+	resources  map[string]*Resource
+	updates    map[string]*ScheduleUpdate // by job kind
+	conditions *conditions
 }
 
 // Resource is the compiled logic of one resource.
@@ -55,6 +56,7 @@ func Compile(s *spec.Spec) (*Logic, error) {
 		l.resources[r.Name] = c.resource(r, l.updates)
 	}
 	c.schedules(l.updates)
+	l.conditions = c.webhookConditions()
 	if len(c.problems) > 0 {
 		return nil, c.problems
 	}

@@ -64,6 +64,12 @@ func FromSpec(s *spec.Spec) Schema {
 		out.Tables = append(out.Tables, sessionsTable(), apiKeysTable(), actionTokensTable(), revocationsTable())
 	}
 	out.Tables = append(out.Tables, idempotencyTable(), eventsTable())
+	if s.Webhooks.Enabled {
+		out.Tables = append(out.Tables, webhookTables()...)
+	}
+	if len(s.Webhooks.Incoming) > 0 {
+		out.Tables = append(out.Tables, webhookInboxTable())
+	}
 	return out
 }
 

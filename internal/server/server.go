@@ -35,6 +35,10 @@ type Config struct {
 	Idempotency     *idempotency.Store
 	Routes          []rest.Route // a Go program's own routes
 	Jobs            rest.Jobs    // the admin jobs API; nil: none
+	// Webhooks, WebhookLog and Incoming serve the webhook APIs; nil: none.
+	Webhooks   rest.WebhookAdmin
+	WebhookLog rest.WebhookLog
+	Incoming   rest.Incoming
 }
 
 // Server is Kiln's HTTP server.
@@ -51,7 +55,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
-		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs}).Register(mux)
+		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs,
+		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming}).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/mail"
@@ -62,7 +63,38 @@ func (w *write) emit(ctx context.Context, op, action string, old, rec *store.Rec
 	if action != "" {
 		name = action
 	}
-	return w.fire(ctx, ev, name, old, rec)
+	if err := w.fire(ctx, ev, name, old, rec); err != nil {
+		return err
+	}
+	return w.notify(ctx, ev, name, old, rec)
+}
+
+// WebhookMatcher enqueues, inside a write's transaction, the deliveries of the webhook
+// subscriptions an event matches (webhooks.Webhooks); holds evaluates a subscription's
+// condition over the event's old and new records.
+type WebhookMatcher interface {
+	MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds webhooks.HoldsFunc) error
+}
+
+// notify hands the event to the webhook subscriptions, with their conditions evaluated
+// like a trigger's (old, new, record, auth, now; cross-record reads in the transaction).
+func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, rec *store.Record) error {
+	if w.s.webhooks == nil {
+		return nil
+	}
+	var vars *logic.Vars
+	holds := func(src string) (bool, error) {
+		if vars == nil {
+			vars = w.s.triggerVars(ctx, w.r, old, rec, name)
+		}
+		ok, err := w.s.logic.ConditionHolds(ctx, &txReader{s: w.s, tx: w.tx}, vars, w.r.Name, src)
+		var ee *logic.EvalError
+		if errors.As(err, &ee) {
+			return false, &Error{Code: "logic_failed", Class: CodeConflict, Message: "a webhook's condition could not be computed: " + err.Error(), Cause: err}
+		}
+		return ok, err
+	}
+	return w.s.webhooks.MatchTx(ctx, w.tx, ev, name, holds)
 }
 
 // fire stages a job for every trigger of the event whose condition holds, in the write's

@@ -42,6 +42,9 @@ type Config struct {
 	// Jobs enqueues the jobs of the spec's triggers in the write's transaction; needed
 	// when the spec declares triggers.
 	Jobs JobQueue
+	// Webhooks, when set, enqueues the deliveries of the webhook subscriptions an event
+	// matches, in the write's transaction.
+	Webhooks WebhookMatcher
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +78,7 @@ type Service struct {
 	inputs    map[string]*resource // action inputs, "resource/action"
 	goActions map[string]GoAction  // "resource/action"
 	jobs      JobQueue
+	webhooks  WebhookMatcher
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -95,7 +99,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}
-	s.hooks, s.jobs = cfg.Hooks, cfg.Jobs
+	s.hooks, s.jobs, s.webhooks = cfg.Hooks, cfg.Jobs, cfg.Webhooks
 	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
 		res, err := newResource(r)

@@ -59,7 +59,7 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "webhooks", "webhooks_allow_hosts", "incoming_webhooks", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
@@ -86,6 +86,12 @@ func (w *walker) spec(root ast.Node) *Spec {
 			s.Schedules = w.schedules(e.value)
 		case "mail":
 			w.mail(e.value, &s.Mail)
+		case "webhooks":
+			w.webhooks(e.value, &s.Webhooks)
+		case "webhooks_allow_hosts":
+			w.allowNetworks(e.value, &s.Webhooks)
+		case "incoming_webhooks":
+			w.incomingWebhooks(e.value, &s.Webhooks)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

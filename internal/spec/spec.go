@@ -65,6 +65,7 @@ type Spec struct {
 	Jobs      Jobs
 	Schedules []*Schedule
 	Mail      Mail
+	Webhooks  Webhooks
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource

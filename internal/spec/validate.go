@@ -56,6 +56,7 @@ func validate(s *Spec, c *collector) {
 	validateJobs(s, c)
 	validateSchedules(s, c)
 	validateMail(s, c)
+	validateWebhooks(s, c)
 }
 
 // markManyInverses sets Relation.Many on the inverses of to-many fields, before any check

@@ -34,6 +34,11 @@ type Config struct {
 	Routes []Route
 	// Jobs serves the admin jobs API ({base}/admin/jobs); nil: none.
 	Jobs Jobs
+	// Webhooks and WebhookLog serve {base}/admin/webhooks; Incoming the spec's incoming
+	// webhook endpoints. nil: none.
+	Webhooks   WebhookAdmin
+	WebhookLog WebhookLog
+	Incoming   Incoming
 }
 
 // Route is a custom route: a ServeMux pattern such as "GET /api/reports/sales".
@@ -55,13 +60,17 @@ type Handler struct {
 	idem     *idempotency.Store
 	routes   []Route
 	jobs     Jobs
+	hooks    WebhookAdmin
+	hookLog  WebhookLog
+	incoming Incoming
 }
 
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
-		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs}
+		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs,
+		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -100,6 +109,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
 	h.registerJobs(mux, base)
+	h.registerWebhooks(mux, base)
+	h.registerIncoming(mux)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

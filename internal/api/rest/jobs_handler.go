@@ -40,17 +40,21 @@ func (h *Handler) registerJobs(mux *http.ServeMux, base string) {
 }
 
 // jobAdmin lets only a signed-in account (not an API key) of an administering role in.
-func (h *Handler) jobAdmin(next http.HandlerFunc) http.HandlerFunc {
+func (h *Handler) jobAdmin(next http.HandlerFunc) http.HandlerFunc { return h.adminOnly("jobs", next) }
+
+// adminOnly lets only a signed-in account (not an API key) of an administering role manage
+// what.
+func (h *Handler) adminOnly(what string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := service.PrincipalFrom(r.Context())
 		var err error
 		switch {
 		case h.spec.Auth == nil:
-			err = service.Errorf(service.CodeForbidden, "the jobs API needs an administering account, and the spec has no auth block")
+			err = service.Errorf(service.CodeForbidden, "the %s API needs an administering account, and the spec has no auth block", what)
 		case p == nil:
-			err = service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to manage jobs")
+			err = service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to manage %s", what)
 		case p.KeyID != "" || !h.spec.Auth.IsAdmin(p.Role):
-			err = service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v manage jobs (auth.admin_roles)", h.spec.Auth.AdminRoles)
+			err = service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v manage %s (auth.admin_roles)", h.spec.Auth.AdminRoles, what)
 		}
 		if err != nil {
 			WriteError(w, r, h.log, err)

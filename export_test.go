@@ -1,0 +1,15 @@
+package kiln
+
+import (
+	"context"
+	"time"
+)
+
+// SetWebhookSchedule replaces the webhook retry schedule, for tests only: no spec key or
+// exported option can shorten production's.
+func SetWebhookSchedule(c *Config, s []time.Duration) { c.webhookSchedule = s }
+
+// SweepWebhooks runs the webhooks sweep with a cut-off the test chooses.
+func SweepWebhooks(a *App, before time.Time) error {
+	return a.webhooks.Sweep(context.Background(), before)
+}

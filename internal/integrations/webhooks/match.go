@@ -1,0 +1,125 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Payload is the body of a delivery (Standard Webhooks: type, timestamp, data).
+type Payload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      Data      `json:"data"`
+}
+
+// Data is the event a delivery carries, with the record before and after.
+type Data struct {
+	EventID   int64           `json:"event_id"`
+	Resource  string          `json:"resource"`
+	Operation string          `json:"operation"`
+	Action    string          `json:"action,omitempty"`
+	RecordID  string          `json:"record_id"`
+	Old       json.RawMessage `json:"old"`
+	New       json.RawMessage `json:"new"`
+}
+
+// deliverArgs are a delivery job's args: the message to send.
+type deliverArgs struct {
+	Message string `json:"message"`
+}
+
+// HoldsFunc evaluates a subscription's when: over the event's old and new records.
+type HoldsFunc func(src string) (bool, error)
+
+// MatchTx stores a message and enqueues its delivery for every enabled subscription the
+// event matches, inside tx, the transaction of the write that appended the event: a
+// rolled-back write sends nothing, a committed one always has its deliveries. op is the
+// operation or, for an action event, the action's name.
+func (w *Webhooks) MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds HoldsFunc) error {
+	if !w.Enabled() {
+		return nil
+	}
+	subs, err := querySubs(ctx, tx, "WHERE disabled_at IS NULL")
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if !matches(s.Events, ev.Resource, op) {
+			continue
+		}
+		if s.When != "" {
+			ok, err := holds(s.When)
+			if err != nil {
+				return fmt.Errorf("webhook %s: %w", s.Name, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if err := w.enqueue(ctx, tx, s, ev, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription, ev *events.Event, op string) error {
+	typ := s.Type
+	if typ == "" {
+		typ = ev.Resource + "." + op
+	}
+	body, err := json.Marshal(Payload{Type: typ, Timestamp: ev.At, Data: Data{EventID: ev.ID, Resource: ev.Resource,
+		Operation: ev.Operation, Action: ev.Action, RecordID: ev.RecordID, Old: rawOrNull(ev.Old), New: rawOrNull(ev.New)}})
+	if err != nil {
+		return fmt.Errorf("encode webhook payload: %w", err)
+	}
+	id := fmt.Sprintf("msg_%d_%d", ev.ID, s.ID)
+	now := w.now().UnixMicro()
+	if err := tx.ExecRaw(ctx, "INSERT INTO kiln_webhook_messages (id, subscription_id, event_id, event_type, body, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+		id, s.ID, ev.ID, typ, string(body), now, now); err != nil {
+		return fmt.Errorf("store webhook message: %w", err)
+	}
+	// Staged like a trigger's job: the write does not pay for River's insert.
+	if err := w.cfg.Queue.StageTx(ctx, tx, []jobs.Request{w.deliveryRequest(id)}); err != nil {
+		return fmt.Errorf("stage webhook delivery: %w", err)
+	}
+	return nil
+}
+
+func (w *Webhooks) deliveryRequest(id string) jobs.Request {
+	return jobs.Request{Kind: KindDeliver, Args: deliverArgs{Message: id}, MaxAttempts: w.MaxAttempts()}
+}
+
+func (w *Webhooks) enqueueDelivery(ctx context.Context, tx *store.Exec, id string) error {
+	_, err := w.cfg.Queue.EnqueueTx(ctx, tx, w.deliveryRequest(id))
+	if err != nil {
+		return fmt.Errorf("enqueue webhook delivery: %w", err)
+	}
+	return nil
+}
+
+func rawOrNull(b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// matches reports whether one of patterns ("*", "resource.*", "resource.op") names the
+// event.
+func matches(patterns []string, resource, op string) bool {
+	for _, p := range patterns {
+		r, o, _ := strings.Cut(p, ".")
+		if p == "*" || (r == resource && (o == "*" || o == op)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,109 @@
+package spec
+
+import (
+	"cmp"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func validateWebhooks(s *Spec, c *collector) {
+	seen := map[string]bool{}
+	for _, w := range s.Webhooks.Subscriptions {
+		checkIdent(c, w.Pos, "webhook", w.Name)
+		if seen[w.Name] {
+			c.add(w.Pos, "webhook %s is declared twice", w.Name)
+		}
+		seen[w.Name] = true
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.add(w.Pos, "webhook %s: url %q must be an absolute http or https URL", w.Name, w.URL)
+		}
+		if !envNameRe.MatchString(w.SecretEnv) || strings.HasPrefix(w.SecretEnv, "whsec_") {
+			c.add(w.Pos, "webhook %s needs secret_env: the name of the environment variable holding its whsec_ secret (never the secret itself)", w.Name)
+		}
+		if len(w.Events) == 0 {
+			c.add(w.Pos, "webhook %s needs events: such as [orders.update] or [orders.*]", w.Name)
+		}
+		for _, e := range w.Events {
+			if msg := s.CheckEventPattern(e); msg != "" {
+				c.add(w.Pos, "webhook %s: %s", w.Name, msg)
+			}
+		}
+		if w.When.Set() && w.Resource() == "" {
+			c.add(w.When.Pos, "webhook %s: when: needs events of one resource (old and new must have one type)", w.Name)
+		}
+	}
+	validateIncoming(s, c)
+}
+
+// CheckEventPattern explains what is wrong with an event pattern ("resource.operation",
+// "resource.*" or "*"), or returns "".
+func (s *Spec) CheckEventPattern(p string) string {
+	if p == "*" {
+		return ""
+	}
+	res, op, ok := strings.Cut(p, ".")
+	r := s.Resource(res)
+	switch {
+	case !ok:
+		return "event " + p + " must be resource.operation, resource.* or *"
+	case r == nil:
+		return "event " + p + ": no resource " + res
+	case op == "*" || op == string(OpCreate) || op == string(OpUpdate) || op == string(OpDelete):
+		return ""
+	case r.RecordAction(op) != nil:
+		return ""
+	}
+	return "event " + p + ": " + op + " is not create, update, delete or an action of " + res
+}
+
+func validateIncoming(s *Spec, c *collector) {
+	seen := map[string]bool{}
+	for _, in := range s.Webhooks.Incoming {
+		checkIdent(c, in.Pos, "incoming webhook", in.Name)
+		if seen[in.Name] || seen["path "+in.Path] {
+			c.add(in.Pos, "incoming webhook %s: its name or path is declared twice", in.Name)
+		}
+		seen[in.Name], seen["path "+in.Path] = true, true
+		if !strings.HasPrefix(in.Path, "/") || strings.ContainsAny(in.Path, "{} ?#") {
+			c.add(in.Pos, "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
+		}
+		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
+			c.add(in.Pos, "incoming webhook %s: scheme must be stripe or standard", in.Name)
+		}
+		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
+			c.add(in.Pos, "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
+		}
+		validateIncomingTarget(s, in, c)
+		in.Tolerance = cmp.Or(in.Tolerance, DefaultWebhookTolerance)
+		in.MaxBodyBytes = cmp.Or(in.MaxBodyBytes, DefaultWebhookMaxBody)
+		if in.MaxBodyBytes < 0 {
+			c.add(in.Pos, "incoming webhook %s: max_body_bytes must be positive", in.Name)
+		}
+	}
+}
+
+func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
+	if (in.Handler == "") == (in.Action == nil) {
+		c.add(in.Pos, "incoming webhook %s needs exactly one of handler: (a Go handler) or action: {resource, name, record_id}", in.Name)
+		return
+	}
+	if in.Handler != "" {
+		checkIdent(c, in.Pos, "handler", in.Handler)
+		return
+	}
+	a := in.Action
+	r := s.Resource(a.Resource)
+	switch {
+	case r == nil:
+		c.add(in.Pos, "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
+	case r.RecordAction(a.Name) == nil:
+		c.add(in.Pos, "incoming webhook %s: %s has no action %q", in.Name, a.Resource, a.Name)
+	}
+	if a.RecordID == "" || strings.HasPrefix(a.RecordID, ".") || strings.HasSuffix(a.RecordID, ".") || strings.Contains(a.RecordID, "..") {
+		c.add(in.Pos, "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)
+	}
+}
