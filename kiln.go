@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/live"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/redisguard"
@@ -94,6 +95,7 @@ type App struct {
 	Accounts *auth.Accounts
 	// Jobs is the job queue: triggers enqueue into it, workers run it.
 	Jobs     *jobs.Queue
+	live     *live.Broker // live updates: the outbox fanned out to streams
 	mailer   auth.Mailer
 	workers  bool
 	server   *server.Server
@@ -197,6 +199,12 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.newQueue(ctx, cfg); err != nil {
 		return err
 	}
+	lv, err := live.New(live.Config{Store: a.Store, Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	a.live = lv
+	a.closers = append(a.closers, a.live.Close)
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
@@ -213,7 +221,8 @@ func (a *App) newServer(cfg Config) (err error) {
 		}
 	}()
 	a.server, err = server.New(server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs})
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs,
+		Live: a.live})
 	return err
 }
 

@@ -42,6 +42,9 @@ type Config struct {
 	// Jobs enqueues the jobs of the spec's triggers in the write's transaction; needed
 	// when the spec declares triggers.
 	Jobs JobQueue
+	// EventsCommittedFunc, when set, hears that a transaction which appended events committed
+	// (live updates read the outbox at once).
+	EventsCommittedFunc func()
 }
 
 func (c Config) withDefaults() Config {
@@ -59,22 +62,23 @@ func (c Config) withDefaults() Config {
 
 // Service runs the pipeline for every resource of a spec.
 type Service struct {
-	spec      *spec.Spec
-	store     *store.Store
-	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
-	resources map[string]*resource
-	rules     *expr.Rules // nil when the spec has no auth block
-	passwords PasswordHasher
-	account   string // the account resource, when auth is on
-	changed   func(resource, id string)
-	scans     scanSlots
-	logic     *logic.Logic
-	hooks     Hooks
-	inputs    map[string]*resource // action inputs, "resource/action"
-	goActions map[string]GoAction  // "resource/action"
-	jobs      JobQueue
+	spec            *spec.Spec
+	store           *store.Store
+	log             *slog.Logger
+	now             func() time.Time
+	newID           func() string
+	resources       map[string]*resource
+	rules           *expr.Rules // nil when the spec has no auth block
+	passwords       PasswordHasher
+	account         string // the account resource, when auth is on
+	changed         func(resource, id string)
+	scans           scanSlots
+	logic           *logic.Logic
+	hooks           Hooks
+	inputs          map[string]*resource // action inputs, "resource/action"
+	goActions       map[string]GoAction  // "resource/action"
+	jobs            JobQueue
+	eventsCommitted func()
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -91,7 +95,8 @@ type resource struct {
 func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots()}
+		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots(),
+		eventsCommitted: cfg.EventsCommittedFunc}
 	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}

@@ -141,11 +141,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(&Exec{s: s, q: tx, tx: tx, db: s.writer}); err != nil {
+	ex := &Exec{s: s, q: tx, tx: tx, db: s.writer}
+	if err = fn(ex); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
 		return s.dialect.interpret(err)
+	}
+	for _, f := range ex.committed {
+		f()
 	}
 	return nil
 }
@@ -156,7 +160,22 @@ type Exec struct {
 	q  querier
 	tx *sql.Tx
 	db *sql.DB
+	// committed run after the transaction commits (AfterCommit); dropped when it does not.
+	committed []func()
 }
+
+// AfterCommit runs fn once the transaction commits (never when it rolls back or is retried).
+// Outside a transaction fn runs at once.
+func (e *Exec) AfterCommit(fn func()) {
+	if e.tx == nil {
+		fn()
+		return
+	}
+	e.committed = append(e.committed, fn)
+}
+
+// Dialect names the SQL dialect the executor runs on: "sqlite" or "postgres".
+func (e *Exec) Dialect() string { return e.s.dialect.name() }
 
 // ExecDDL runs schema statements (from the spec, never from a request) on this executor.
 func (e *Exec) ExecDDL(ctx context.Context, sqlText string) error {
