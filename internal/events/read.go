@@ -126,3 +126,24 @@ func scanOne(ctx context.Context, ex *store.Exec, q string, args []any, dest ...
 	}
 	return rows.Close()
 }
+
+// Committed lists the ids of resource's events after pos that are committed now, whatever
+// transactions are still open (at most limit): a stream that starts "now" skips them even
+// when the poller has not read them yet.
+func Committed(ctx context.Context, ex *store.Exec, after Pos, resource string, limit int) (map[int64]bool, error) {
+	rows, err := ex.QueryRaw(ctx, "SELECT id FROM kiln_events WHERE (txid, id) > (?, ?) AND resource = ? LIMIT ?",
+		after.Tx, after.ID, resource, limit)
+	if err != nil {
+		return nil, fmt.Errorf("committed events: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("committed events: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

@@ -157,3 +157,16 @@ func (s *Service) EventPos(ctx context.Context, id int64) (events.Pos, error) {
 	}
 	return p, nil
 }
+
+// maxSkipped bounds the events a starting stream skips as already committed.
+const maxSkipped = 10000
+
+// CommittedEvents lists the resource's events after pos already committed: a stream that
+// starts now skips them.
+func (s *Service) CommittedEvents(ctx context.Context, resName string, pos events.Pos) (map[int64]bool, error) {
+	ids, err := events.Committed(ctx, s.store.Reader(), pos, resName, maxSkipped)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return ids, nil
+}

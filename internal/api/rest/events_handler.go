@@ -46,7 +46,8 @@ type stream struct {
 	res     string
 	watcher *service.Watcher
 	sub     *live.Sub
-	pos     events.Pos // the last event sent or skipped
+	pos     events.Pos     // the last event sent or skipped
+	skip    map[int64]bool // committed before the stream started, not read by the poller yet
 	buf     bytes.Buffer
 }
 
@@ -113,10 +114,13 @@ func (h *Handler) openStream(r *http.Request, res string) (*stream, error) {
 	}
 	st := &stream{res: res, watcher: watcher, sub: sub, pos: sub.From}
 	if resume {
-		if st.pos, err = h.svc.EventPos(r.Context(), after); err != nil {
-			sub.Close()
-			return nil, err
-		}
+		st.pos, err = h.svc.EventPos(r.Context(), after)
+	} else {
+		st.skip, err = h.svc.CommittedEvents(r.Context(), res, sub.From)
+	}
+	if err != nil {
+		sub.Close()
+		return nil, err
 	}
 	return st, nil
 }
@@ -185,6 +189,10 @@ func (h *Handler) send(ctx context.Context, w http.ResponseWriter, rc *http.Resp
 		return nil // sent before this subscription started
 	}
 	st.pos = ev.Pos()
+	if st.skip[ev.ID] {
+		delete(st.skip, ev.ID)
+		return nil
+	}
 	rec, err := st.watcher.Record(ctx, ev)
 	if err != nil || rec == nil {
 		return err
