@@ -230,3 +230,15 @@ func atoi(t *testing.T, s string) int {
 	require.NoError(t, json.Unmarshal([]byte(s), &n))
 	return n
 }
+
+// The OpenAPI document describes each resource's stream.
+func TestSSEInOpenAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	doc := b.do("GET", "/api/openapi.json", nil)
+	require.Equal(t, http.StatusOK, doc.status)
+	op := doc.body["paths"].(map[string]any)["/api/orders/events"].(map[string]any)["get"].(map[string]any)
+	ok := op["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)
+	require.Contains(t, ok, "text/event-stream")
+	require.Contains(t, op["responses"], "401", "the list rule needs a token")
+}
