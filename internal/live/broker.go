@@ -121,7 +121,8 @@ func (b *Broker) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// The poller outlives the request that started it and carries none of its values.
+	bg, cancel := context.WithCancel(context.Background())
 	b.mu.Lock()
 	b.pos, b.started, b.stop = head, true, cancel
 	b.mu.Unlock()
