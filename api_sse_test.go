@@ -150,6 +150,15 @@ func TestSSECustomerGetsOnlyOwnOrders(t *testing.T) {
 		defer stop()
 		defer res.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+
+		denied := b.do("GET", "/api/customers/events", nil, ta...) // customers: list [staff, admin]
+		require.Equal(t, http.StatusForbidden, denied.status)
+		list := b.do("GET", "/api/customers", nil, ta...)
+		require.Equal(t, list.body["code"], denied.body["code"])
+
+		anon := b.stream("/api/products/events", "Authorization", "") // products: list public
+		p2 := b.product("Public", "1", 1)
+		require.Equal(t, p2, anon.next().data["record_id"])
 	})
 }
 
