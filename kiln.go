@@ -19,6 +19,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/live"
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/migrate"
@@ -102,6 +103,7 @@ type App struct {
 	Jobs     *jobs.Queue
 	sender   mail.Sender        // the spec's mail provider
 	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
+	live     *live.Broker       // live updates: the outbox fanned out to streams
 	workers  bool
 	server   *server.Server
 	log      *slog.Logger
@@ -208,6 +210,12 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.newQueue(ctx, cfg); err != nil {
 		return err
 	}
+	lv, err := live.New(live.Config{Store: a.Store, Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	a.live = lv
+	a.closers = append(a.closers, a.live.Close)
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
@@ -224,7 +232,8 @@ func (a *App) newServer(cfg Config) (err error) {
 		}
 	}()
 	sc := server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs}
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs,
+		Live: a.live}
 	if w := a.webhooks; w != nil {
 		if w.Enabled() {
 			sc.Webhooks, sc.WebhookLog = w, w

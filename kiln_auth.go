@@ -29,7 +29,8 @@ var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is 
 // newService builds the service with the Go program's hooks and actions; passwords (nil
 // without auth) hash account passwords, and account writes reach the accounts' caches.
 func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
-	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic, Jobs: a.Jobs}
+	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic, Jobs: a.Jobs,
+		EventsCommittedFunc: a.live.Wake}
 	if cfg.Extensions != nil {
 		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
 	}

@@ -33,12 +33,33 @@ type Event struct {
 	New       json.RawMessage `json:"new,omitempty"` // the record after; none on delete
 	Principal string          `json:"principal,omitempty"`
 	At        time.Time       `json:"at"`
+	// Tx is the writing transaction's id on PostgreSQL (0 on SQLite): with ID, the event's
+	// place in the order live updates deliver in (Pos).
+	Tx int64 `json:"-"`
 }
 
-// Append writes ev inside tx and sets its ID.
+// Channel is the PostgreSQL NOTIFY channel a committed event wakes the live-update pollers
+// of every instance on.
+const Channel = "kiln_events"
+
+const (
+	insertSQL = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
+	// On PostgreSQL the row also keeps its transaction's id (readers go by it, see Read) and
+	// the commit notifies Channel; PostgreSQL sends one notification per transaction.
+	insertPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, pg_current_xact_id()::text::bigint) RETURNING id, (SELECT 1 FROM pg_notify('" + Channel + "', ''))"
+)
+
+// Append writes ev inside tx and sets its ID. It is always called after the write of the
+// event's record, so on PostgreSQL the transaction has its id before the event's id is drawn
+// (Read relies on it).
 func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
-	rows, err := tx.QueryRaw(ctx, "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at) "+
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	q := insertSQL
+	if tx.Dialect() == "postgres" {
+		q = insertPG
+	}
+	rows, err := tx.QueryRaw(ctx, q,
 		ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("append event: %w", err)
@@ -47,7 +68,11 @@ func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
 	if !rows.Next() {
 		return fmt.Errorf("append event: no id returned: %w", rows.Err())
 	}
-	if err := rows.Scan(&ev.ID); err != nil {
+	dest := []any{&ev.ID}
+	if q == insertPG {
+		dest = append(dest, new(sql.NullInt64))
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
 	return rows.Close()
@@ -65,8 +90,7 @@ func List(ctx context.Context, ex *store.Exec, o ListOpts) ([]*Event, error) {
 	if o.Limit <= 0 || o.Limit > 1000 {
 		o.Limit = 1000
 	}
-	rows, err := ex.QueryRaw(ctx, "SELECT id, resource, operation, action, record_id, old_values, new_values, principal, created_at "+
-		"FROM kiln_events WHERE id > ? AND (? = '' OR resource = ?) ORDER BY id LIMIT ?", o.After, o.Resource, o.Resource, o.Limit)
+	rows, err := ex.QueryRaw(ctx, "SELECT "+columns+" FROM kiln_events WHERE id > ? AND (? = '' OR resource = ?) ORDER BY id LIMIT ?", o.After, o.Resource, o.Resource, o.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -86,7 +110,7 @@ func scan(rows *sql.Rows) (*Event, error) {
 	var ev Event
 	var action, oldV, newV, principal sql.NullString
 	var at int64
-	if err := rows.Scan(&ev.ID, &ev.Resource, &ev.Operation, &action, &ev.RecordID, &oldV, &newV, &principal, &at); err != nil {
+	if err := rows.Scan(&ev.ID, &ev.Resource, &ev.Operation, &action, &ev.RecordID, &oldV, &newV, &principal, &at, &ev.Tx); err != nil {
 		return nil, fmt.Errorf("scan event: %w", err)
 	}
 	ev.Action, ev.Principal, ev.At = action.String, principal.String, time.UnixMicro(at).UTC()

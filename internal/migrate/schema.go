@@ -89,7 +89,11 @@ func eventsTable() Table {
 		{Name: "new_values", Type: "text"},                   // JSON of the record after; null on delete
 		{Name: "principal", Type: "text"},                    // the account or API key id; null for the system
 		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds
-	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}}}}
+		// PostgreSQL: the writing transaction's id (pg_current_xact_id); live updates read
+		// in (txid, id) order up to the oldest running transaction. 0 on SQLite.
+		{Name: "txid", Type: "integer", NotNull: true, Default: ptr("0")},
+	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}},
+		{Name: EventsTable + "_txid_idx", Columns: []string{"txid", "id"}}}}
 }
 
 // IdempotencyTable remembers the answers to requests sent with an Idempotency-Key, written in

@@ -31,6 +31,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 		paths[base] = secure(s, r, collectionPaths(r, n))
 		paths[base+"/{id}"] = secure(s, r, itemPaths(r, n))
 		actionPaths(s, r, n, paths)
+		eventsPath(s, r, n, paths)
 	}
 	batchPath(s, paths)
 	if s.Auth != nil {

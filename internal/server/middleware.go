@@ -225,6 +225,21 @@ func (g *gzipWriter) start(compress bool) {
 	g.buf = nil
 }
 
+// Flush sends what was written so far: a response that flushes is a stream (Server-Sent
+// Events), so an undecided one goes out uncompressed.
+func (g *gzipWriter) Flush() {
+	switch {
+	case g.gz != nil:
+		_ = g.gz.Flush()
+	case !g.plain:
+		g.start(false)
+	}
+	_ = http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
 func (g *gzipWriter) finish() {
 	switch {
 	case g.gz != nil:

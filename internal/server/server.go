@@ -15,6 +15,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/live"
 	"github.com/kiln-dev/kiln/internal/openapi"
 	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -39,6 +40,9 @@ type Config struct {
 	Webhooks   rest.WebhookAdmin
 	WebhookLog rest.WebhookLog
 	Incoming   rest.Incoming
+	// Live serves live updates; nil: none. Shutdown ends its streams, which would otherwise
+	// keep the server from draining.
+	Live *live.Broker
 }
 
 // Server is Kiln's HTTP server.
@@ -54,9 +58,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
 	mux := http.NewServeMux()
-	rest.New(rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
+	rcfg := rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
 		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs,
-		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming}).Register(mux)
+		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming}
+	if cfg.Live != nil {
+		rcfg.Live = cfg.Live
+	}
+	rest.New(rcfg).Register(mux)
 	base := cfg.Spec.Server.BasePath
 	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))
@@ -123,6 +131,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.Live != nil {
+		srv.RegisterOnShutdown(func() { _ = s.cfg.Live.Close() })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -45,6 +45,9 @@ type Config struct {
 	// Webhooks, when set, enqueues the deliveries of the webhook subscriptions an event
 	// matches, in the write's transaction.
 	Webhooks WebhookMatcher
+	// EventsCommittedFunc, when set, hears that a transaction which appended events committed
+	// (live updates read the outbox at once).
+	EventsCommittedFunc func()
 }
 
 func (c Config) withDefaults() Config {
@@ -62,23 +65,24 @@ func (c Config) withDefaults() Config {
 
 // Service runs the pipeline for every resource of a spec.
 type Service struct {
-	spec      *spec.Spec
-	store     *store.Store
-	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
-	resources map[string]*resource
-	rules     *expr.Rules // nil when the spec has no auth block
-	passwords PasswordHasher
-	account   string // the account resource, when auth is on
-	changed   func(resource, id string)
-	scans     scanSlots
-	logic     *logic.Logic
-	hooks     Hooks
-	inputs    map[string]*resource // action inputs, "resource/action"
-	goActions map[string]GoAction  // "resource/action"
-	jobs      JobQueue
-	webhooks  WebhookMatcher
+	spec            *spec.Spec
+	store           *store.Store
+	log             *slog.Logger
+	now             func() time.Time
+	newID           func() string
+	resources       map[string]*resource
+	rules           *expr.Rules // nil when the spec has no auth block
+	passwords       PasswordHasher
+	account         string // the account resource, when auth is on
+	changed         func(resource, id string)
+	scans           scanSlots
+	logic           *logic.Logic
+	hooks           Hooks
+	inputs          map[string]*resource // action inputs, "resource/action"
+	goActions       map[string]GoAction  // "resource/action"
+	jobs            JobQueue
+	webhooks        WebhookMatcher
+	eventsCommitted func()
 }
 
 // resource is a spec resource with what the pipeline compiled for it at start.
@@ -95,7 +99,8 @@ type resource struct {
 func New(cfg Config, st *store.Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{spec: cfg.Spec, store: st, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
-		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots()}
+		resources: map[string]*resource{}, passwords: cfg.Passwords, changed: cfg.Changed, scans: newScanSlots(),
+		eventsCommitted: cfg.EventsCommittedFunc}
 	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}

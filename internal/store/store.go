@@ -174,6 +174,9 @@ type Exec struct {
 	afterCommit []func()
 }
 
+// Dialect names the SQL dialect the executor runs on: "sqlite" or "postgres".
+func (e *Exec) Dialect() string { return e.s.dialect.name() }
+
 // ExecDDL runs schema statements (from the spec, never from a request) on this executor.
 func (e *Exec) ExecDDL(ctx context.Context, sqlText string) error {
 	if _, err := e.q.ExecContext(ctx, sqlText); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -39,6 +40,10 @@ type Config struct {
 	Webhooks   WebhookAdmin
 	WebhookLog WebhookLog
 	Incoming   Incoming
+	// Live serves live updates ({base}/{resource}/events); nil: none.
+	Live Live
+	// Heartbeat is how often an idle live-update stream sends a comment; default 15 s.
+	Heartbeat time.Duration
 }
 
 // Route is a custom route: a ServeMux pattern such as "GET /api/reports/sales".
@@ -63,6 +68,9 @@ type Handler struct {
 	hooks    WebhookAdmin
 	hookLog  WebhookLog
 	incoming Incoming
+	live     Live
+	// heartbeat: an idle stream's comment interval (0: defaultHeartbeat).
+	heartbeat time.Duration
 }
 
 // New builds the handler.
@@ -70,7 +78,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
 		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs,
-		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming}
+		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, live: cfg.Live, heartbeat: cfg.Heartbeat}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r}
 	}
@@ -89,6 +97,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("PATCH "+item, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) })))
 		mux.HandleFunc("PUT "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) }))
 		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
+		h.registerEvents(mux, coll, name)
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 		if r.SoftDelete {

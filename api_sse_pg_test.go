@@ -1,0 +1,200 @@
+package kiln_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+// setupInstances starts n servers of the shop on one PostgreSQL database.
+func setupInstances(t *testing.T, n int) []*testBundle {
+	t.Helper()
+	dbURL := testdb.PostgresURL(t)
+	migrations := filepath.Join(t.TempDir(), "migrations")
+	out := make([]*testBundle, n)
+	for i := range out {
+		dir := t.TempDir()
+		app, err := kiln.New(context.Background(), kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"),
+			DataDir: dir, MigrationsDir: migrations, Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, DatabaseURL: dbURL})
+		require.NoError(t, err)
+		srv := httptest.NewServer(app.Handler())
+		t.Cleanup(func() {
+			srv.Close()
+			require.NoError(t, app.Close())
+		})
+		out[i] = &testBundle{app: app, srv: srv, t: t, dataDir: dir}
+		out[i].admin = out[i].token(app.Spec.Auth.AdminRoles[0])
+	}
+	return out
+}
+
+// An event written through one instance reaches a stream on another (NOTIFY wakes its poller).
+func TestSSEReachesStreamsOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	bs := setupInstances(t, 2)
+	a, b := bs[0], bs[1]
+	s := b.stream("/api/products/events")
+	for i := range 3 {
+		id := a.product("From A "+strconv.Itoa(i), "1", 1)
+		m := s.next()
+		require.Equal(t, id, m.data["record_id"])
+		require.Equal(t, "create", m.event)
+	}
+}
+
+// heldTx is a write transaction driven step by step from the test.
+type heldTx struct {
+	steps  chan func(*store.Exec) error
+	result chan error
+	done   chan error
+	end    sync.Once
+}
+
+// startTx begins the transaction; a test that fails midway still ends it on cleanup.
+func startTx(b *testBundle) *heldTx {
+	h := &heldTx{steps: make(chan func(*store.Exec) error), result: make(chan error), done: make(chan error, 1)}
+	b.t.Cleanup(func() {
+		h.end.Do(func() { close(h.steps) })
+	})
+	go func() {
+		h.done <- b.app.Store.InTx(context.Background(), func(tx *store.Exec) error {
+			for fn := range h.steps {
+				err := fn(tx)
+				h.result <- err
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}()
+	return h
+}
+
+func (h *heldTx) run(t *testing.T, fn func(*store.Exec) error) {
+	t.Helper()
+	h.steps <- fn
+	require.NoError(t, <-h.result)
+}
+
+func (h *heldTx) commit(t *testing.T) {
+	t.Helper()
+	h.end.Do(func() { close(h.steps) })
+	require.NoError(t, <-h.done)
+}
+
+// appendUpdate appends an update event of the product (its record as created) and returns its id.
+func (h *heldTx) appendUpdate(t *testing.T, b *testBundle, product string) int64 {
+	t.Helper()
+	var created *events.Event
+	for _, ev := range b.eventsAfter(0) {
+		if ev.RecordID == product && ev.Operation == events.OpCreate {
+			created = ev
+		}
+	}
+	require.NotNil(t, created)
+	ev := &events.Event{Resource: "products", Operation: "update", RecordID: product, Old: created.New, New: created.New, At: time.Now()}
+	h.run(t, func(tx *store.Exec) error { return events.Append(context.Background(), tx, ev) })
+	return ev.ID
+}
+
+func idText(id int64) string { return strconv.FormatInt(id, 10) }
+
+// PostgreSQL draws an event's id before its transaction commits: a later id can commit first.
+// The stream must not pass the open transaction's event by: it delivers both, in order, once
+// the first commits.
+func TestSSEWaitsForAnOlderOpenTransaction(t *testing.T) {
+	t.Parallel()
+	b := setupInstances(t, 1)[0]
+	p := b.product("Held", "1", 1)
+	s := b.stream("/api/products/events")
+
+	held := startTx(b)
+	heldID := held.appendUpdate(t, b, p)
+	later := b.do("PATCH", "/api/products/"+p, map[string]any{"stock": 2})
+	require.Equal(t, http.StatusOK, later.status)
+	laterID := b.lastEvent()
+	require.Greater(t, laterID, heldID)
+
+	evs, err := events.Read(context.Background(), b.app.Store.Reader(), events.Pos{}, "", 1000)
+	require.NoError(t, err)
+	for _, ev := range evs {
+		require.NotEqual(t, laterID, ev.ID, "an event behind an open transaction is not read yet")
+	}
+	held.commit(t)
+	require.Equal(t, idText(heldID), s.next().id)
+	m := s.next()
+	require.Equal(t, idText(laterID), m.id)
+	require.Equal(t, json.Number("2"), m.record()["stock"])
+}
+
+// When the transaction holding the lower id is the younger one, the older transaction's event
+// (with the higher id) goes first: the stream is in transaction order, every event exactly
+// once, and resuming from either id misses nothing.
+func TestSSEDeliversEveryTransactionOnceWhateverTheIDOrder(t *testing.T) {
+	t.Parallel()
+	b := setupInstances(t, 1)[0]
+	p := b.product("Held", "1", 1)
+	s := b.stream("/api/products/events")
+
+	older := startTx(b)
+	older.run(t, func(tx *store.Exec) error { return tx.ExecRaw(context.Background(), "SELECT pg_current_xact_id()") })
+	younger := startTx(b)
+	youngerID := younger.appendUpdate(t, b, p)
+	olderID := older.appendUpdate(t, b, p)
+	require.Greater(t, olderID, youngerID)
+	older.commit(t)
+	require.Equal(t, idText(olderID), s.next().id, "delivered while the younger transaction is open")
+	younger.commit(t)
+	require.Equal(t, idText(youngerID), s.next().id, "and the younger one's event is not skipped")
+
+	again := b.stream("/api/products/events", "Last-Event-ID", idText(olderID))
+	require.Equal(t, idText(youngerID), again.next().id)
+	last := b.product("Last", "1", 1)
+	require.Equal(t, last, again.next().data["record_id"], "nothing delivered twice")
+	require.Equal(t, last, s.next().data["record_id"])
+}
+
+// Graceful shutdown ends open streams instead of waiting for them.
+func TestSSEStreamsEndOnShutdown(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, stop := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- b.app.Serve(ctx, ln) }()
+		req, err := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/products/events", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+b.admin)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		stop()
+		select {
+		case err := <-served:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("shutdown waits for the open stream")
+		}
+		_, err = io.ReadAll(res.Body)
+		require.NoError(t, err, "the stream ended cleanly")
+	})
+}

@@ -1,0 +1,248 @@
+// Package live fans the outbox out to live-update streams. One poller per process reads the
+// events committed since it last looked — woken at once by this process's own commits, by a
+// PostgreSQL NOTIFY from any instance, and by a periodic poll as the safety net — and hands
+// each to the subscribers of its resource, each through a bounded buffer: a subscriber that
+// falls that far behind is dropped (its client reconnects and resumes from the outbox) rather
+// than growing memory. docs/jobs.md describes the design.
+package live
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/events"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Errors a subscription ends with.
+var (
+	// ErrClosed: the broker was closed (the server shuts down).
+	ErrClosed = errors.New("live updates are shutting down")
+	// ErrLagging: the subscriber did not take its events fast enough.
+	ErrLagging = errors.New("the stream fell too far behind")
+)
+
+// Config configures a Broker.
+type Config struct {
+	Store *store.Store
+	// Poll is how often the outbox is read without being woken; default 1 s.
+	Poll time.Duration
+	// Buffer is how many events a subscriber may have waiting; default 256.
+	Buffer int
+	// Page is how many events one read of the outbox takes at most; default 500.
+	Page   int
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	c.Poll = cmp.Or(c.Poll, time.Second)
+	c.Buffer = cmp.Or(c.Buffer, 256)
+	c.Page = cmp.Or(c.Page, 500)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Store == nil {
+		return errors.New("live: a store is needed")
+	}
+	return nil
+}
+
+// Broker is the process's one poller of the outbox and its subscribers.
+type Broker struct {
+	cfg  Config
+	wake chan struct{}
+
+	mu      sync.Mutex
+	subs    map[*Sub]struct{}
+	pos     events.Pos // the last event handed out
+	started bool
+	closed  bool
+
+	startMu sync.Mutex // one start at a time
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+}
+
+// New makes a Broker; it starts polling with its first subscriber.
+func New(cfg Config) (*Broker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Broker{cfg: cfg, wake: make(chan struct{}, 1), subs: map[*Sub]struct{}{}}, nil
+}
+
+// Wake makes the poller read the outbox now (this process committed an event).
+func (b *Broker) Wake() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe starts receiving the events of resource committed after the broker's current
+// position (Sub.From); Replay fills in what came before it.
+func (b *Broker) Subscribe(ctx context.Context, resource string) (*Sub, error) {
+	if err := b.start(ctx); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	s := &Sub{b: b, resource: resource, From: b.pos, c: make(chan *events.Event, b.cfg.Buffer), done: make(chan struct{})}
+	b.subs[s] = struct{}{}
+	return s, nil
+}
+
+// start reads the head of the outbox and starts the poller, once.
+func (b *Broker) start(ctx context.Context) error {
+	b.startMu.Lock()
+	defer b.startMu.Unlock()
+	b.mu.Lock()
+	started, closed := b.started, b.closed
+	b.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if started {
+		return nil
+	}
+	head, err := events.Head(ctx, b.cfg.Store.Reader())
+	if err != nil {
+		return err
+	}
+	// The poller outlives the request that started it and carries none of its values.
+	bg, cancel := context.WithCancel(context.Background())
+	b.mu.Lock()
+	b.pos, b.started, b.stop = head, true, cancel
+	b.mu.Unlock()
+	b.done.Add(2)
+	go func() {
+		defer b.done.Done()
+		_ = b.cfg.Store.Listen(bg, events.Channel, b.Wake) // ErrNoListen on SQLite: polls only
+	}()
+	go b.run(bg)
+	return nil
+}
+
+// Close ends every subscription and stops the poller.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	for s := range b.subs {
+		s.end(ErrClosed)
+	}
+	clear(b.subs)
+	stop := b.stop
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	b.done.Wait()
+	return nil
+}
+
+// hotTries is how many quick reads follow a wake that found nothing: on PostgreSQL the
+// event may wait for an older transaction, usually short, to end.
+const hotTries = 5
+
+// run reads the outbox when woken and every Poll until ctx ends.
+func (b *Broker) run(ctx context.Context) {
+	defer b.done.Done()
+	tick := time.NewTicker(b.cfg.Poll)
+	defer tick.Stop()
+	hot := time.NewTimer(time.Hour)
+	hot.Stop()
+	tries, failing := 0, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+			tries = hotTries
+		case <-tick.C:
+		case <-hot.C:
+		}
+		n, err := b.poll(ctx)
+		if failing != (err != nil) && ctx.Err() == nil {
+			failing = err != nil
+			b.logPoll(err)
+		}
+		if n == 0 && tries > 0 {
+			hot.Reset(time.Duration(10<<(hotTries-tries)) * time.Millisecond)
+			tries--
+		} else if n > 0 {
+			tries = 0
+		}
+	}
+}
+
+func (b *Broker) logPoll(err error) {
+	if err != nil {
+		b.cfg.Logger.Warn("live updates cannot read the outbox: streams wait", "cause", err.Error())
+		return
+	}
+	b.cfg.Logger.Info("live updates read the outbox again")
+}
+
+// poll hands out every event after the position and reports how many it read.
+func (b *Broker) poll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		b.mu.Lock()
+		pos := b.pos
+		b.mu.Unlock()
+		evs, err := events.Read(ctx, b.cfg.Store.Reader(), pos, "", b.cfg.Page)
+		if err != nil {
+			return total, err
+		}
+		b.fanOut(evs)
+		total += len(evs)
+		if len(evs) < b.cfg.Page {
+			return total, nil
+		}
+	}
+}
+
+// fanOut gives each event to the subscribers of its resource; one whose buffer is full is dropped.
+func (b *Broker) fanOut(evs []*events.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ev := range evs {
+		for s := range b.subs {
+			if s.resource != ev.Resource {
+				continue
+			}
+			select {
+			case s.c <- ev:
+			default:
+				s.end(ErrLagging)
+				delete(b.subs, s)
+			}
+		}
+	}
+	b.pos = evs[len(evs)-1].Pos()
+}
+
+func (b *Broker) remove(s *Sub) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
