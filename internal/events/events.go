@@ -90,10 +90,15 @@ func List(ctx context.Context, ex *store.Exec, o ListOpts) ([]*Event, error) {
 	if o.Limit <= 0 || o.Limit > 1000 {
 		o.Limit = 1000
 	}
-	rows, err := ex.QueryRaw(ctx, "SELECT "+columns+" FROM kiln_events WHERE id > ? AND (? = '' OR resource = ?) ORDER BY id LIMIT ?", o.After, o.Resource, o.Resource, o.Limit)
+	rows, err := ex.QueryRaw(ctx, readSQL, o.After, o.Resource, o.Resource, o.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	return scanAll(rows)
+}
+
+// scanAll reads every row of rows and closes it.
+func scanAll(rows *sql.Rows) ([]*Event, error) {
 	defer rows.Close()
 	var out []*Event
 	for rows.Next() {

@@ -55,16 +55,7 @@ func Read(ctx context.Context, ex *store.Exec, after Pos, resource string, limit
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
-	defer rows.Close()
-	var out []*Event
-	for rows.Next() {
-		ev, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return scanAll(rows)
 }
 
 // Head is the position of the last event Read can return now: a stream that starts there

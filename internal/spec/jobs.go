@@ -67,9 +67,13 @@ type Trigger struct {
 	Update *ScheduleUpdate
 	// Handler names a Go job handler registered through kiln.Extensions.Job.
 	Handler string
-	// Queue, Priority (1 highest … 4), MaxAttempts and Timeout tune the job.
+	JobOptions
+}
+
+// JobOptions tune the jobs of a trigger or a schedule.
+type JobOptions struct {
 	Queue       string
-	Priority    int
+	Priority    int // 1 (first) … 4
 	MaxAttempts int
 	Timeout     time.Duration
 }

@@ -95,15 +95,23 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 		t.Update = w.scheduleUpdate(e.value)
 	case "handler":
 		t.Handler = w.str(e.value, what)
+	default:
+		w.jobOption(&t.JobOptions, e, what)
+	}
+}
+
+// jobOption reads queue, priority, max_attempts or timeout.
+func (w *walker) jobOption(o *JobOptions, e entry, what string) {
+	switch e.key {
 	case "queue":
-		t.Queue = w.str(e.value, what)
+		o.Queue = w.str(e.value, what)
 	case "priority":
 		if v, ok := w.integer(e.value, what); ok {
-			t.Priority = int(v)
+			o.Priority = int(v)
 		}
 	case "max_attempts":
-		t.MaxAttempts = w.count(e.value, what)
+		o.MaxAttempts = w.count(e.value, what)
 	case "timeout":
-		t.Timeout = w.duration(e.value, what)
+		o.Timeout = w.duration(e.value, what)
 	}
 }

@@ -41,16 +41,8 @@ func (w *walker) scheduleKey(s *Schedule, e entry) {
 		s.Update = w.scheduleUpdate(e.value)
 	case "handler":
 		s.Handler = w.str(e.value, what)
-	case "queue":
-		s.Queue = w.str(e.value, what)
-	case "priority":
-		if v, ok := w.integer(e.value, what); ok {
-			s.Priority = int(v)
-		}
-	case "max_attempts":
-		s.MaxAttempts = w.count(e.value, what)
-	case "timeout":
-		s.Timeout = w.duration(e.value, what)
+	default:
+		w.jobOption(&s.JobOptions, e, what)
 	}
 }
 

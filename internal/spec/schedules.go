@@ -25,11 +25,7 @@ type Schedule struct {
 	Cleanup []string
 	Update  *ScheduleUpdate
 	Handler string
-	// Queue, Priority, MaxAttempts and Timeout tune the job, as for triggers.
-	Queue       string
-	Priority    int
-	MaxAttempts int
-	Timeout     time.Duration
+	JobOptions
 
 	next cron.Schedule
 }

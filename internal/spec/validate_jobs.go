@@ -30,13 +30,21 @@ func validateJobs(s *Spec, c *collector) {
 	}
 	for _, r := range s.Resources {
 		for _, t := range r.Triggers {
-			if t.Timeout > 0 && t.Timeout >= j.RescueAfter {
-				c.add(t.Pos, "trigger %s: timeout %s must be shorter than jobs.rescue_after (%s), or a running job would be run twice", t.Name, t.Timeout, j.RescueAfter)
-			}
-			if t.Queue != "" && t.Queue != DefaultQueue && j.Queues[t.Queue] == 0 {
-				c.add(t.Pos, "trigger %s: queue %q is not declared under jobs.queues", t.Name, t.Queue)
-			}
+			validateJobOptions(j, "trigger "+t.Name, t.Pos, t.JobOptions, c)
 		}
+	}
+}
+
+// validateJobOptions checks a trigger's or a schedule's job options against the jobs block.
+func validateJobOptions(j *Jobs, owner string, pos Pos, o JobOptions, c *collector) {
+	if o.Timeout > 0 && o.Timeout >= j.RescueAfter {
+		c.add(pos, "%s: timeout %s must be shorter than jobs.rescue_after (%s), or a running job would be run twice", owner, o.Timeout, j.RescueAfter)
+	}
+	if o.Queue != "" && o.Queue != DefaultQueue && j.Queues[o.Queue] == 0 {
+		c.add(pos, "%s: queue %q is not declared under jobs.queues", owner, o.Queue)
+	}
+	if o.Priority < 0 || o.Priority > 4 {
+		c.add(pos, "%s: priority must be 1 (first) to 4", owner)
 	}
 }
 
@@ -85,9 +93,6 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	}
 	if t.Update != nil {
 		validateUpdate(s, "trigger "+t.Name, t.Update, c)
-	}
-	if t.Priority < 0 || t.Priority > 4 {
-		c.add(t.Pos, "trigger %s: priority must be 1 (first) to 4", t.Name)
 	}
 }
 

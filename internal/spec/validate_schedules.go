@@ -50,7 +50,7 @@ func validateSchedule(s *Spec, sc *Schedule, c *collector) {
 	if sc.Update != nil {
 		validateUpdate(s, "schedule "+sc.Name, sc.Update, c)
 	}
-	validateScheduleJob(s, sc, c)
+	validateJobOptions(&s.Jobs, "schedule "+sc.Name, sc.Pos, sc.JobOptions, c)
 }
 
 // validateUpdate checks the update: of a schedule or a trigger (owner names it).
@@ -80,17 +80,5 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	}
 	if u.Limit > maxScheduleLimit {
 		c.add(u.Pos, "%s: update.limit must be at most %d", owner, maxScheduleLimit)
-	}
-}
-
-func validateScheduleJob(s *Spec, sc *Schedule, c *collector) {
-	if sc.Timeout > 0 && sc.Timeout >= s.Jobs.RescueAfter {
-		c.add(sc.Pos, "schedule %s: timeout %s must be shorter than jobs.rescue_after (%s)", sc.Name, sc.Timeout, s.Jobs.RescueAfter)
-	}
-	if sc.Queue != "" && sc.Queue != DefaultQueue && s.Jobs.Queues[sc.Queue] == 0 {
-		c.add(sc.Pos, "schedule %s: queue %q is not declared under jobs.queues", sc.Name, sc.Queue)
-	}
-	if sc.Priority < 0 || sc.Priority > 4 {
-		c.add(sc.Pos, "schedule %s: priority must be 1 (first) to 4", sc.Name)
 	}
 }
