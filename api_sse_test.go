@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +252,25 @@ func TestSSEInOpenAPI(t *testing.T) {
 	ok := op["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)
 	require.Contains(t, ok, "text/event-stream")
 	require.Contains(t, op["responses"], "401", "the list rule needs a token")
+}
+
+// A stream ends when the access token it was opened with expires: the client reconnects
+// with a fresh token (and Last-Event-ID), so a revoked or downgraded account stops
+// receiving changes. An API key's stream has no such end.
+func TestSSEEndsWhenTheAccessTokenExpires(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("examples", "shop", "kiln.yaml"))
+	require.NoError(t, err)
+	src := strings.Replace(string(raw), "  audience: shop\n", "  audience: shop\n  access_ttl: 3s\n", 1)
+	require.NotEqual(t, string(raw), src)
+	b := setup(t, "sqlite", src)
+	s := b.stream("/api/products/events")
+	b.product("Lamp", "3", 1)
+	require.Equal(t, "create", s.next().event)
+	select {
+	case _, ok := <-s.msgs:
+		require.False(t, ok, "no more events: the stream ended")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream outlived its access token")
+	}
 }

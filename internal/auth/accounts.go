@@ -197,8 +197,12 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 		return nil, err
 	}
 	now := a.cfg.Now()
+	var exp time.Time
+	if claims.ExpiresAt != nil {
+		exp = claims.ExpiresAt.Time
+	}
 	if c, ok := a.roles.Load(claims.Subject); ok && now.Before(c.(cachedRole).expires) {
-		return &service.Principal{ID: claims.Subject, Role: c.(cachedRole).role, SessionID: claims.SessionID}, nil
+		return &service.Principal{ID: claims.Subject, Role: c.(cachedRole).role, SessionID: claims.SessionID, Expires: exp}, nil
 	}
 	rec, err := a.account(ctx, claims.Subject)
 	if err != nil {
@@ -206,7 +210,7 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 	}
 	role, _ := a.value(rec, spec.FieldRole).(string)
 	a.roles.Store(rec.ID, cachedRole{role: role, expires: now.Add(roleTTL)})
-	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID}, nil
+	return &service.Principal{ID: rec.ID, Role: role, SessionID: claims.SessionID, Expires: exp}, nil
 }
 
 // JWKS lists the public keys access tokens are signed with (empty for HS256).

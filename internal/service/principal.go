@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/expr"
 )
@@ -14,6 +15,9 @@ type Principal struct {
 	SessionID string
 	KeyID     string   // set for API keys
 	Scopes    []string // an API key's scopes; nil for accounts
+	// Expires is when the credential stops being good (an access token's exp); zero when it
+	// does not expire by itself. A long live-update stream ends then.
+	Expires time.Time
 }
 
 // ScopeAllows reports whether scopes cover an action on a resource. A scope is

@@ -72,7 +72,15 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, res string) {
 	if r.Method == http.MethodHead || rc.Flush() != nil {
 		return
 	}
-	err = h.pump(r.Context(), w, rc, st)
+	ctx := r.Context()
+	if p := service.PrincipalFrom(ctx); p != nil && !p.Expires.IsZero() {
+		// The stream ends when the access token does: the client reconnects with a fresh
+		// one (and Last-Event-ID), so a revoked or downgraded account stops receiving.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, p.Expires)
+		defer cancel()
+	}
+	err = h.pump(ctx, w, rc, st)
 	if err != nil && !errors.Is(err, errGone) && !errors.Is(err, live.ErrClosed) && !errors.Is(err, live.ErrLagging) && r.Context().Err() == nil {
 		h.log.WarnContext(r.Context(), "live update stream ended by an error", "request_id", RequestID(r.Context()),
 			"resource", res, "cause", err.Error())
