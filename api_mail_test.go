@@ -217,3 +217,35 @@ func TestShopMailRetriesWhileSMTPIsDown(t *testing.T) {
 		waitFor(t, func() bool { return triggerJobs(t, b)[0].State == "completed" })
 	})
 }
+
+// auth.mails replaces a built-in account mail with the spec's template; a missing file is a
+// spec error at its line.
+func TestAccountMailTemplateFromTheSpec(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("examples", "shop", "kiln.yaml"))
+	require.NoError(t, err)
+	src := strings.Replace(string(raw), "  audience: shop\n", "  audience: shop\n  mails: {verify: mails/verify.tmpl}\n", 1)
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(specPath, []byte(src), 0o644))
+	copyShopMails(t, dir)
+	_, err = kiln.LoadSpec(specPath, noEnv)
+	require.ErrorContains(t, err, "auth.mails.verify mails/verify.tmpl")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mails", "verify.tmpl"),
+		[]byte(`{{define "subject"}}Welcome, {{.email}}{{end}}{{define "text"}}Your code:
+{{.token}}{{end}}`), 0o644))
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret})
+	require.NoError(t, err)
+	srv := httptest.NewServer(app.Handler())
+	t.Cleanup(func() { srv.Close(); require.NoError(t, app.Close()) })
+	b := &testBundle{app: app, srv: srv, t: t, dataDir: dir}
+	res := b.anon("POST", "/api/auth/signup", map[string]any{"email": "tmpl@example.com", "password": "a good password"})
+	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+	require.Equal(t, http.StatusAccepted, b.do("POST", "/api/auth/verify", map[string]any{}, bearer(res.body["access_token"].(string))...).status)
+	mail := b.mailTo("tmpl@example.com")
+	require.Contains(t, mail, "Subject: Welcome, tmpl@example.com")
+	require.Contains(t, mail, "Your code:\n")
+	require.NotEmpty(t, b.lastMailCode(dir), "the code is on its own line")
+}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"github.com/kiln-dev/kiln/internal/mail"
 	"log/slog"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type Accounts struct {
 	failures failureCounter
 	roles    sync.Map // account id → cachedRole: saves a query per authenticated request
 	resets   *resetQueue
+	mails    map[string]*mail.Template // account mails by kind
 }
 
 // roleTTL bounds how long an instance may keep using a changed or disabled account's cached
@@ -73,7 +75,11 @@ func NewAccounts(cfg AccountsConfig) (*Accounts, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account), failures: failureCounterFor(cfg)}
+	mails, err := mailTemplates(cfg.Spec.Auth.MailTemplates)
+	if err != nil {
+		return nil, err
+	}
+	a := &Accounts{cfg: cfg, resource: cfg.Spec.Resource(cfg.Spec.Auth.Account), failures: failureCounterFor(cfg), mails: mails}
 	a.resets = newResetQueue(a.sendReset)
 	return a, nil
 }

@@ -35,13 +35,10 @@ func (a *Accounts) ChangeEmail(ctx context.Context, p *service.Principal, curren
 	if err != nil {
 		return nil, err
 	}
-	if err := a.mail(ctx, updated, "Confirm your new email address",
-		"Use this code within 48 hours to confirm this address for your account:\n\n"+token); err != nil {
+	if err := a.sendMail(ctx, "confirm_new_email", next, map[string]any{"token": token}); err != nil {
 		return nil, err
 	}
-	notice := Message{To: old, Subject: "Your email address was changed",
-		Text: "The email address of your account was changed to " + next + ".\n\nIf you did not do this, reset your password and contact us."}
-	return updated, a.cfg.Mailer.Send(ctx, notice)
+	return updated, a.sendMail(ctx, "email_changed", old, map[string]any{"new_email": next})
 }
 
 // ResetAccountPassword is the administrators' explicit path to set another account's

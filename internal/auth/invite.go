@@ -47,12 +47,7 @@ func (a *Accounts) Invite(ctx context.Context, p *service.Principal, email, role
 	if err != nil {
 		return err
 	}
-	if a.cfg.Mailer == nil {
-		return service.Errorf(service.CodeInternal, "no mail sender is configured")
-	}
-	return a.cfg.Mailer.Send(ctx, Message{To: email, Subject: "You are invited",
-		Text: "Sign up within 7 days with this invitation code:\n\n" + token + "\n\nPOST " + a.cfg.Spec.Server.BasePath +
-			"/auth/signup {\"email\": \"" + email + "\", \"password\": \"…\", \"invite\": \"…\"}"})
+	return a.sendMail(ctx, "invite", email, map[string]any{"token": token, "role": role})
 }
 
 // redeemInvite spends the invitation in in (if any) and returns the role it grants. The

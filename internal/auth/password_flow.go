@@ -94,7 +94,7 @@ func (a *Accounts) RequestVerification(ctx context.Context, p *service.Principal
 	if err != nil {
 		return err
 	}
-	return a.mail(ctx, rec, "Confirm your email address", "Use this code within 48 hours to confirm your email address:\n\n"+token)
+	return a.mail(ctx, rec, "verify", token)
 }
 
 // ConfirmVerification marks the account's email verified.
@@ -107,12 +107,10 @@ func (a *Accounts) ConfirmVerification(ctx context.Context, token string) error 
 	return err
 }
 
-func (a *Accounts) mail(ctx context.Context, rec *store.Record, subject, text string) error {
-	if a.cfg.Mailer == nil {
-		return service.Errorf(service.CodeInternal, "no mail sender is configured")
-	}
+// mail sends the account mail kind with token to rec's address.
+func (a *Accounts) mail(ctx context.Context, rec *store.Record, kind, token string) error {
 	to, _ := a.value(rec, spec.FieldEmail).(string)
-	return a.cfg.Mailer.Send(ctx, Message{To: to, Subject: subject, Text: text})
+	return a.sendMail(ctx, kind, to, map[string]any{"token": token})
 }
 
 func (a *Accounts) issueActionToken(ctx context.Context, purpose, accountID string, ttl time.Duration) (string, error) {

@@ -131,9 +131,7 @@ func (a *Accounts) sendReset(ctx context.Context, email string) {
 	if err == nil && rec != nil && !a.disabled(rec) {
 		var token string
 		if token, err = a.issueActionToken(ctx, purposeReset, rec.ID, resetTTL); err == nil {
-			err = a.mail(ctx, rec, "Reset your password",
-				"Use this code within an hour to choose a new password:\n\n"+token+"\n\nPOST "+a.cfg.Spec.Server.BasePath+
-					"/auth/password/reset/confirm {\"token\": \"…\", \"new_password\": \"…\"}\n\nIf you did not ask for this, ignore this email.")
+			err = a.mail(ctx, rec, "reset", token)
 		}
 	}
 	if err != nil && a.cfg.Logger != nil {

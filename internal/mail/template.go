@@ -25,12 +25,17 @@ func LoadTemplate(path string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{Path: path}
-	name := path
-	if t.text, err = texttemplate.New(name).Option("missingkey=zero").Parse(string(src)); err != nil {
+	return ParseTemplate(path, string(src))
+}
+
+// ParseTemplate parses src, a template named name (a path, for errors).
+func ParseTemplate(name, src string) (*Template, error) {
+	t := &Template{Path: name}
+	var err error
+	if t.text, err = texttemplate.New(name).Option("missingkey=zero").Parse(src); err != nil {
 		return nil, err
 	}
-	if t.html, err = htmltemplate.New(name).Option("missingkey=zero").Parse(string(src)); err != nil {
+	if t.html, err = htmltemplate.New(name).Option("missingkey=zero").Parse(src); err != nil {
 		return nil, err
 	}
 	if t.text.Lookup("text") == nil && t.text.Lookup("html") == nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience", "providers", "public_url", "admin_roles"}
+var authKeys = []string{"account", "signup", "default_role", "access_ttl", "refresh_ttl", "refresh_grace", "issuer", "audience", "providers", "public_url", "admin_roles", "mails"}
 
 // presetIssuers are providers known by name: OIDC discovery does the rest.
 var presetIssuers = map[string]string{"google": "https://accounts.google.com"}
@@ -47,6 +47,13 @@ func (w *walker) auth(e entry) *Auth {
 			providers, _ := w.mapping(ae.value, what)
 			for _, pe := range providers {
 				a.Providers = append(a.Providers, w.provider(pe))
+			}
+		case "mails":
+			a.MailsPos = w.pos(ae.value)
+			mails, _ := w.mapping(ae.value, what, AuthMailKinds...)
+			a.Mails = map[string]string{}
+			for _, me := range mails {
+				a.Mails[me.key] = w.str(me.value, what+"."+me.key)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ package spec
 
 import (
 	"fmt"
+	"github.com/kiln-dev/kiln/internal/mail"
 	"net/netip"
 	"slices"
 	"time"
@@ -230,6 +231,11 @@ type Auth struct {
 	Issuer       string
 	Audience     string
 	Providers    []*Provider
+	// Mails are template files (relative to the spec) replacing the built-in account mails,
+	// by kind (AuthMailKinds); MailTemplates are them parsed, once the spec is valid.
+	Mails         map[string]string
+	MailsPos      Pos
+	MailTemplates map[string]*mail.Template
 	// PublicURL is where clients reach this API (for OAuth redirect URIs), e.g. https://api.example.com.
 	PublicURL string
 	// AdminRoles administer: they set roles, verified and disabled on accounts, reset other
@@ -238,6 +244,9 @@ type Auth struct {
 }
 
 // IsAdmin reports whether role is one of the administering roles.
+// AuthMailKinds are the account mails a spec may replace with its own templates.
+var AuthMailKinds = []string{"verify", "confirm_new_email", "email_changed", "reset", "invite"}
+
 func (a *Auth) IsAdmin(role string) bool { return a != nil && slices.Contains(a.AdminRoles, role) }
 
 // Provider is an OAuth2/OIDC login provider. Secrets come through ${VAR}.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/kiln-dev/kiln/internal/mail"
 	"slices"
 	"strings"
 )
@@ -43,6 +44,12 @@ func prepareAuth(s *Spec, c *collector) {
 		c.add(a.Pos, "auth.default_role %q is not one of the roles", a.DefaultRole)
 	}
 	prepareAdminRoles(s, a, c)
+	a.MailTemplates = map[string]*mail.Template{}
+	for kind, file := range a.Mails {
+		if t := loadMailTemplate(s, c, a.MailsPos, "auth.mails."+kind, file); t != nil {
+			a.MailTemplates[kind] = t
+		}
+	}
 	var account *Resource
 	for _, r := range s.Resources {
 		if r.Name == a.Account {

@@ -96,19 +96,25 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	}
 }
 
+// loadMailTemplate parses a template file named relative to the spec, reporting a problem
+// at pos.
+func loadMailTemplate(s *Spec, c *collector, pos Pos, what, file string) *mail.Template {
+	path := file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(s.File), path)
+	}
+	tmpl, err := mail.LoadTemplate(path)
+	if err != nil {
+		c.add(pos, "%s %s: %v", what, file, err)
+		return nil
+	}
+	return tmpl
+}
+
 func validateTriggerMail(s *Spec, t *Trigger, c *collector) {
 	m := t.Mail
 	if m.Template != "" {
-		path := m.Template
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(s.File), path)
-		}
-		tmpl, err := mail.LoadTemplate(path)
-		if err != nil {
-			c.add(m.TemplatePos, "trigger %s: mail.template %s: %v", t.Name, m.Template, err)
-		} else {
-			m.Loaded = tmpl
-		}
+		m.Loaded = loadMailTemplate(s, c, m.TemplatePos, "trigger "+t.Name+": mail.template", m.Template)
 	}
 	hasSubject := m.Subject.Set() || (m.Loaded != nil && m.Loaded.HasSubject())
 	if !m.To.Set() || (!hasSubject && m.Template == "") {
