@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
@@ -190,6 +191,11 @@ func TestShopMailThroughSMTP(t *testing.T) {
 		require.Contains(t, paid.HTML, "<strong>"+id+"</strong>")
 		time.Sleep(500 * time.Millisecond)
 		require.Len(t, mp.find(email), 2, "each mail once")
+		mailJobs, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "kiln.mail"})
+		require.NoError(t, err)
+		require.Len(t, mailJobs, 1)
+		require.NotContains(t, string(mailJobs[0].Args), email, "an account mail's job keeps it sealed")
+		require.NotContains(t, string(mailJobs[0].Args), "confirm")
 	})
 }
 

@@ -102,6 +102,7 @@ type App struct {
 	// Jobs is the job queue: triggers enqueue into it, workers run it.
 	Jobs     *jobs.Queue
 	sender   mail.Sender        // the spec's mail provider
+	mailKey  []byte             // seals account mails (they carry codes) in their jobs' args
 	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
 	live     *live.Broker       // live updates: the outbox fanned out to streams
 	workers  bool

@@ -61,6 +61,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	a.mailKey = derive(secret, "kiln-mail-jobs")
 	hasher, err := auth.NewHasher(auth.DefaultArgon2, 0)
 	if err != nil {
 		return err

@@ -2,7 +2,11 @@ package kiln
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/kiln-dev/kiln/internal/jobs"
@@ -39,9 +43,63 @@ func (a *App) accountMailer() mail.Sender {
 
 type queuedMailer struct{ a *App }
 
+// Send enqueues m sealed (AES-GCM, a key derived from the auth secret): account mails carry
+// single-use codes, which must not sit readable in the jobs table or the jobs admin API.
 func (q queuedMailer) Send(ctx context.Context, m mail.Message) error {
-	_, err := q.a.Jobs.Enqueue(ctx, jobs.Request{Kind: mailKind, Args: m, Queue: q.a.mailQueue()})
+	sealed, err := seal(q.a.mailKey, m)
+	if err != nil {
+		return err
+	}
+	_, err = q.a.Jobs.Enqueue(ctx, jobs.Request{Kind: mailKind, Args: sealedMail{Sealed: sealed}, Queue: q.a.mailQueue()})
 	return err
+}
+
+// sealedMail is a kiln.mail job's args.
+type sealedMail struct {
+	Sealed []byte `json:"sealed"`
+}
+
+func seal(key []byte, m mail.Message) ([]byte, error) {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := mailAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plain, []byte(mailKind)), nil
+}
+
+func unseal(key, sealed []byte) (mail.Message, error) {
+	var m mail.Message
+	aead, err := mailAEAD(key)
+	if err != nil {
+		return m, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return m, errors.New("a sealed mail too short to open")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(mailKind))
+	if err != nil {
+		return m, errors.New("the sealed mail does not open with this secret (KILN_AUTH_SECRET changed?)")
+	}
+	return m, json.Unmarshal(plain, &m)
+}
+
+func mailAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, errors.New("no key to seal account mails with")
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // mailQueue is the queue mails run on: "mail" when the spec declares it.
@@ -55,9 +113,13 @@ func (a *App) mailQueue() string {
 // mailJobKind sends one queued account mail.
 func (a *App) mailJobKind() jobs.Kind {
 	return jobs.Kind{Name: mailKind, Handle: func(ctx context.Context, j *jobs.Job) error {
-		var m mail.Message
-		if err := json.Unmarshal(j.Args, &m); err != nil {
+		var args sealedMail
+		if err := json.Unmarshal(j.Args, &args); err != nil {
 			return jobs.Permanent(fmt.Errorf("a mail job without its message: %w", err))
+		}
+		m, err := unseal(a.mailKey, args.Sealed)
+		if err != nil {
+			return jobs.Permanent(err)
 		}
 		return a.send(ctx, m)
 	}}

@@ -47,6 +47,10 @@ type Accounts struct {
 	mails    map[string]*mail.Template // account mails by kind
 }
 
+// keyRecheck is how long a long-lived use of an API key (a live-update stream) goes before
+// the key is checked again.
+const keyRecheck = 15 * time.Minute
+
 // roleTTL bounds how long an instance may keep using a changed or disabled account's cached
 // role should the change not reach it through the revocation list (which drops it at once).
 const roleTTL = 5 * time.Second
@@ -193,7 +197,13 @@ func (a *Accounts) Authenticate(ctx context.Context, bearer string) (*service.Pr
 		if err != nil {
 			return nil, err
 		}
-		return &service.Principal{Role: key.Role, KeyID: key.ID, Scopes: key.Scopes}, nil
+		// A key does not end by itself; long-lived uses (live-update streams) re-check it
+		// every keyRecheck, so a revoked key stops there too.
+		exp := a.cfg.Now().Add(keyRecheck)
+		if key.ExpiresAt != nil && key.ExpiresAt.Before(exp) {
+			exp = *key.ExpiresAt
+		}
+		return &service.Principal{Role: key.Role, KeyID: key.ID, Scopes: key.Scopes, Expires: exp}, nil
 	}
 	claims, err := a.cfg.Tokens.Verify(bearer)
 	if err != nil {

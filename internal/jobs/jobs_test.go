@@ -310,6 +310,14 @@ func exercise(t *testing.T, open opener) {
 			return boom
 		})
 		require.ErrorIs(t, err, boom)
+		// Rows another process staged: a kind this one has no handler for (relayed all the
+		// same, for a worker that knows it) and a corrupt row (dropped): neither blocks the rest.
+		require.NoError(t, b.st.InTx(ctx, func(tx *store.Exec) error {
+			if err := tx.ExecRaw(ctx, "INSERT INTO kiln_job_outbox (jobs) VALUES (?)", `[{"kind":"newer.kind","args":{"key":"n"}}]`); err != nil {
+				return err
+			}
+			return tx.ExecRaw(ctx, "INSERT INTO kiln_job_outbox (jobs) VALUES (?)", `not json`)
+		}))
 		const writes = 60
 		var wg sync.WaitGroup
 		for i := range writes {
@@ -346,7 +354,7 @@ func exercise(t *testing.T, open opener) {
 		})
 		list, err := q.List(ctx, jobs.ListOpts{Limit: 500})
 		require.NoError(t, err)
-		require.Len(t, list, 2*writes, "each staged job enqueued once")
+		require.Len(t, list, 2*writes+1, "each staged job enqueued once, the unknown kind too")
 		require.Empty(t, c.of("rolled"))
 		st, err := q.Stats(ctx)
 		require.NoError(t, err)

@@ -107,8 +107,10 @@ func (q *Queue) relayOnce(ctx context.Context) (int, int, error) {
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if err := q.EnqueueManyTx(ctx, tx, reqs); err != nil {
-			return err
+		if len(reqs) > 0 {
+			if err := q.enqueueMany(ctx, tx, reqs, true); err != nil {
+				return err
+			}
 		}
 		jobs, rows = len(reqs), len(ids)
 		return tx.ExecRaw(ctx, "DELETE FROM "+outboxTable+" WHERE id IN ("+placeholders(len(ids))+")", ids...)
@@ -161,16 +163,28 @@ func (q *Queue) takeStaged(ctx context.Context, tx *store.Exec) ([]any, []Reques
 		if err := rows.Scan(&id, &raw); err != nil {
 			return nil, nil, err
 		}
-		var batch []staged
-		if err := json.Unmarshal([]byte(raw), &batch); err != nil {
-			return nil, nil, fmt.Errorf("staged row %d: %w", id, err)
-		}
 		ids = append(ids, id)
+		var batch []staged
+		if err := json.Unmarshal([]byte(raw), &batch); err != nil || !validStaged(batch) {
+			// Nothing can ever enqueue it: drop it rather than block every job behind it.
+			q.cfg.Logger.ErrorContext(ctx, "dropping a staged row that is not a list of jobs", "row", id)
+			continue
+		}
 		for _, s := range batch {
 			reqs = append(reqs, Request{Kind: s.Kind, Args: s.Args, Queue: s.Queue, Priority: s.Priority, MaxAttempts: s.MaxAttempts})
 		}
 	}
 	return ids, reqs, rows.Err()
+}
+
+// validStaged reports whether every staged job names a kind and carries args.
+func validStaged(batch []staged) bool {
+	for _, s := range batch {
+		if s.Kind == "" || len(s.Args) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

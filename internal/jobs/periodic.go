@@ -24,7 +24,8 @@ type Periodic struct {
 	Priority    int
 	MaxAttempts int
 	// CatchUp: when a leader starts and the latest tick before now never ran (every
-	// instance was down), that one tick runs at once. Without it missed ticks are skipped.
+	// instance was down, or the leadership moved over it), that one tick runs at once.
+	// Without it missed ticks are skipped.
 	CatchUp bool
 }
 
@@ -103,7 +104,8 @@ func (q *Queue) tickJob(p Periodic, tick time.Time) (river.JobArgs, *river.Inser
 // ran, or nothing when none was missed (or the schedule never ran: a new schedule has
 // nothing to catch up).
 func (q *Queue) catchUp(p Periodic) (river.JobArgs, *river.InsertOpts) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// River calls this while its enqueuer waits: keep the read short.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	last, err := lastTick(ctx, q.cfg.Store, p.Kind)
 	if err != nil {

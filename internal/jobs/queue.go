@@ -90,11 +90,13 @@ func New(cfg Config) (*Queue, error) {
 
 func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 	c := &river.Config{
-		ID:                          clientID(),
-		FetchCooldown:               q.cfg.FetchCooldown,
-		FetchPollInterval:           q.cfg.PollInterval,
-		JobTimeout:                  q.defaultTimeout(),
-		RescueStuckJobsAfter:        q.cfg.RescueAfter,
+		ID:                   clientID(),
+		FetchCooldown:        q.cfg.FetchCooldown,
+		FetchPollInterval:    q.cfg.PollInterval,
+		JobTimeout:           q.defaultTimeout(),
+		RescueStuckJobsAfter: q.cfg.RescueAfter,
+		// Kinds are checked by params; the relay inserts kinds another process staged.
+		SkipUnknownJobCheck:         true,
 		CompletedJobRetentionPeriod: q.cfg.CompletedRetention,
 		MaxAttempts:                 defaultMaxAttempts,
 		SoftStopTimeout:             ShutdownGrace,
@@ -174,12 +176,19 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Exec, r Request) (int64
 
 // EnqueueManyTx enqueues several jobs inside tx in one statement batch.
 func (q *Queue) EnqueueManyTx(ctx context.Context, tx *store.Exec, rs []Request) error {
+	return q.enqueueMany(ctx, tx, rs, false)
+}
+
+// enqueueMany inserts rs; anyKind lets through kinds this process has no handler for (the
+// relay: another process, running a newer or older spec, may have staged them, and a worker
+// that knows the kind runs it).
+func (q *Queue) enqueueMany(ctx context.Context, tx *store.Exec, rs []Request, anyKind bool) error {
 	if tx.SQLTx() == nil {
 		return errors.New("jobs: EnqueueManyTx needs a transaction")
 	}
 	params := make([]river.InsertManyParams, len(rs))
 	for i, r := range rs {
-		args, opts, err := q.params(r)
+		args, opts, err := q.paramsOf(r, anyKind)
 		if err != nil {
 			return err
 		}
@@ -202,8 +211,10 @@ func (q *Queue) Enqueue(ctx context.Context, r Request) (int64, error) {
 	return id, err
 }
 
-func (q *Queue) params(r Request) (dynArgs, *river.InsertOpts, error) {
-	if _, ok := q.kinds[r.Kind]; !ok {
+func (q *Queue) params(r Request) (dynArgs, *river.InsertOpts, error) { return q.paramsOf(r, false) }
+
+func (q *Queue) paramsOf(r Request, anyKind bool) (dynArgs, *river.InsertOpts, error) {
+	if _, ok := q.kinds[r.Kind]; !ok && !anyKind {
 		return dynArgs{}, nil, fmt.Errorf("%w: %s", ErrUnknownKind, r.Kind)
 	}
 	raw, err := json.Marshal(r.Args)

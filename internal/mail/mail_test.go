@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// SendGrid's request has the v3 shape and the bearer key; 2xx sends, 429 and 5xx are worth
-// another attempt, any other 4xx is permanent.
+// SendGrid's request has the v3 shape and the bearer key; 2xx sends, 400 and 413 are
+// permanent, anything else (a rejected key, 429, 5xx) is worth another attempt.
 func TestSendGridRequestAndAnswers(t *testing.T) {
 	t.Parallel()
 	var status atomic.Int32
@@ -41,7 +41,7 @@ func TestSendGridRequestAndAnswers(t *testing.T) {
 	raw, _ := json.Marshal(got)
 	require.JSONEq(t, want, string(raw))
 
-	for code, perm := range map[int]bool{429: false, 500: false, 503: false, 400: true, 401: true, 403: true} {
+	for code, perm := range map[int]bool{429: false, 500: false, 503: false, 401: false, 403: false, 400: true, 413: true} {
 		status.Store(int32(code))
 		err := s.Send(context.Background(), msg)
 		require.Error(t, err, code)

@@ -85,8 +85,9 @@ func (s *SendGrid) body(m Message) ([]byte, error) {
 	return json.Marshal(req)
 }
 
-// Send posts m. 2xx is sent; 429 and 5xx are retried; any other 4xx is permanent (a bad
-// key or a refused message will not pass by waiting).
+// Send posts m. 2xx is sent; 400 (a refused message) and 413 (too large) are permanent;
+// everything else — 401/403 (a wrong or rotated key, fixed in configuration), 429, 5xx — is
+// retried.
 func (s *SendGrid) Send(ctx context.Context, m Message) error {
 	body, err := s.body(m)
 	if err != nil {
@@ -110,10 +111,10 @@ func (s *SendGrid) Send(ctx context.Context, m Message) error {
 			s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "sendgrid", "to_domain", domainOf(m.To))
 		}
 		return nil
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-		return fmt.Errorf("mail: sendgrid answered %d", res.StatusCode)
+	case res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusRequestEntityTooLarge:
+		return Permanent(fmt.Errorf("mail: sendgrid answered %d: %s", res.StatusCode, strings.TrimSpace(string(excerpt))))
 	}
-	return Permanent(fmt.Errorf("mail: sendgrid answered %d: %s", res.StatusCode, strings.TrimSpace(string(excerpt))))
+	return fmt.Errorf("mail: sendgrid answered %d", res.StatusCode)
 }
 
 func cmpOr(s, def string) string {

@@ -76,8 +76,8 @@ func (s *SMTP) options() ([]gomail.Option, error) {
 	return opts, nil
 }
 
-// Send delivers m. A refused recipient or sender is permanent; a connection or server
-// failure is worth another attempt.
+// Send delivers m. A refused recipient or message is permanent; a connection, server or
+// authentication failure is worth another attempt.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.cfg.From); err != nil {
@@ -115,12 +115,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// classify marks a 5xx answer from the server (a refused address, a rejected message)
-// permanent; connection failures and 4xx answers are retried.
+// classify marks a refusal of the address or the message (550–554) permanent; connection
+// failures, 4xx answers and authentication failures (530, 535: a wrong or rotated password,
+// fixed in configuration) are retried.
 func classify(err error) error {
 	var se *gomail.SendError
 	if errors.As(err, &se) && !se.IsTemp() {
-		if code := se.ErrorCode(); code >= 500 && code < 600 {
+		if code := se.ErrorCode(); code >= 550 && code <= 554 {
 			return Permanent(fmt.Errorf("mail: smtp: %w", err))
 		}
 	}

@@ -15,8 +15,8 @@ type Principal struct {
 	SessionID string
 	KeyID     string   // set for API keys
 	Scopes    []string // an API key's scopes; nil for accounts
-	// Expires is when the credential stops being good (an access token's exp); zero when it
-	// does not expire by itself. A long live-update stream ends then.
+	// Expires is when the credential must be checked again: an access token's exp, or for an
+	// API key its expiry or a re-check interval. A long live-update stream ends then.
 	Expires time.Time
 }
 

@@ -5,45 +5,17 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// UpdateReport says what one run of an update (a schedule's or a trigger's) did.
-type UpdateReport struct {
-	Matched int // records selected (at most the update's limit)
-	Changed int
-	// Refused are records the update could not change for a reason waiting will not fix
-	// (the state machine refused, a rule failed, the record went meanwhile), with the code.
-	Refused map[string]Code
-}
-
 // ScheduledUpdate runs the update of the schedule whose job kind is kind, as of now: it
-// selects the records its filter holds for (oldest first, at most its limit), then updates
-// them (UpdateRecords).
+// pages through the records its filter holds for (oldest first) and updates them
+// (UpdateRecords), each re-checked against the filter inside its own transaction, until
+// the schedule's limit of records changed or none is left. Records refused earlier (a
+// state machine, a rule) do not starve the others: the pages move past them.
 func (s *Service) ScheduledUpdate(ctx context.Context, kind string, now time.Time) (*UpdateReport, error) {
-	cu := s.logic.Update(kind)
-	if cu == nil {
-		return nil, Errorf(CodeNotFound, "no update is declared for %q", kind)
-	}
-	ctx = AsSystem(ctx)
-	cond, err := cu.Where(ctx, &txReader{s: s, tx: s.store.Reader()}, &logic.Vars{Now: now.UTC()})
-	if err != nil {
-		return nil, AsError(err)
-	}
-	ids, err := (&txReader{s: s, tx: s.store.Reader()}).IDs(ctx, cu.Spec.Resource, cond, cu.Spec.Limit)
-	if err != nil {
-		return nil, AsError(err)
-	}
-	return s.UpdateRecords(ctx, kind, ids, now)
-}
-
-// UpdateRecords applies the update of job kind (a schedule's or a trigger's) to records
-// ids, on the system's authority, each in a transaction of its own through the write
-// pipeline — by its action, or by setting its fields — so rules, state machines, effects,
-// rollups and events all apply. A refused record is reported and skipped; an outage stops
-// the run with an error, to be retried.
-func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, now time.Time) (*UpdateReport, error) {
 	cu := s.logic.Update(kind)
 	if cu == nil {
 		return nil, Errorf(CodeNotFound, "no update is declared for %q", kind)
@@ -53,12 +25,72 @@ func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, 
 		return nil, err
 	}
 	ctx = AsSystem(ctx)
-	rep := &UpdateReport{Matched: len(ids), Refused: map[string]Code{}}
+	reader := s.store.Reader()
+	cond, err := cu.Where(ctx, &txReader{s: s, tx: reader}, &logic.Vars{Now: now.UTC()})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	rep := &UpdateReport{Refused: map[string]Code{}}
+	q := query.List{Where: cond, Sort: []query.Sort{{Field: "created_at"}}, Limit: cu.Spec.Limit}
+	for page := 0; page < maxUpdatePages && rep.Changed < cu.Spec.Limit; page++ {
+		res, err := reader.List(ctx, r.Name, q)
+		if err != nil {
+			return rep, AsError(err)
+		}
+		ids := make([]string, len(res.Records))
+		for i, rec := range res.Records {
+			ids[i] = rec.ID
+		}
+		if err := s.updateEach(ctx, r, cu, ids, cond, now, rep); err != nil || !res.More {
+			return rep, err
+		}
+		last := res.Records[len(res.Records)-1]
+		q.After = []any{last.CreatedAt, last.ID}
+	}
+	return rep, nil
+}
+
+// maxUpdatePages bounds the pages one scheduled run reads (limit records each).
+const maxUpdatePages = 10
+
+// UpdateReport says what one run of an update (a schedule's or a trigger's) did.
+type UpdateReport struct {
+	Matched int // records selected
+	Changed int
+	// Refused are records the update could not change for a reason waiting will not fix
+	// (the state machine refused, a rule failed, the record no longer matches or went
+	// meanwhile), with the code.
+	Refused map[string]Code
+}
+
+// UpdateRecords applies the update of job kind (a trigger's, whose records were selected
+// when its event was written) to records ids, on the system's authority, each in a
+// transaction of its own through the write pipeline — by its action, or by setting its
+// fields — so rules, state machines, effects, rollups and events all apply. A refused record
+// is reported and skipped; an outage stops the run with an error, to be retried.
+func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, now time.Time) (*UpdateReport, error) {
+	cu := s.logic.Update(kind)
+	if cu == nil {
+		return nil, Errorf(CodeNotFound, "no update is declared for %q", kind)
+	}
+	r, err := s.resource(cu.Spec.Resource)
+	if err != nil {
+		return nil, err
+	}
+	rep := &UpdateReport{Refused: map[string]Code{}}
+	return rep, s.updateEach(AsSystem(ctx), r, cu, ids, nil, now, rep)
+}
+
+// updateEach updates each of ids that still satisfies where (nil: no re-check) inside its
+// own transaction, counting into rep.
+func (s *Service) updateEach(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, ids []string, where query.Cond, now time.Time, rep *UpdateReport) error {
 	for _, id := range ids {
+		rep.Matched++
+		var err error
 		if cu.Spec.Action != "" {
-			_, err = s.Action(ctx, r.Name, id, cu.Spec.Action, nil, WriteOpts{})
+			err = s.actionWhere(ctx, r, id, cu.Spec.Action, where)
 		} else {
-			err = s.setScheduled(ctx, r, cu, id, now)
+			err = s.setScheduled(ctx, r, cu, id, where, now)
 		}
 		if err == nil {
 			rep.Changed++
@@ -67,21 +99,47 @@ func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, 
 		e := AsError(err)
 		switch e.StatusCode() {
 		case CodeUnavailable, CodeInternal, CodeTimeout:
-			return rep, err
+			return err
 		}
 		rep.Refused[id] = e.Code
 	}
-	return rep, nil
+	return nil
 }
 
-// setScheduled sets the schedule's fields on record id, computed from the record as it
-// stands inside the write's transaction.
-func (s *Service) setScheduled(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, id string, now time.Time) error {
+// actionWhere runs action name on record id on the system's authority, only while the record
+// satisfies where (else 404: it no longer matches).
+func (s *Service) actionWhere(ctx context.Context, r *resource, id, name string, where query.Cond) error {
+	a := r.RecordAction(name)
+	if a == nil {
+		return Errorf(CodeNotFound, "%s has no action %q", r.Name, name)
+	}
+	input, err := s.actionInput(r, a, nil) // the input's defaults; a required input refuses
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var rec *store.Record
+	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		var err error
+		rec, err = s.runAction(ctx, tx, r, a, id, where, input, WriteOpts{})
+		return err
+	})
+	if err != nil {
+		return s.writeError(r, err)
+	}
+	s.committed(ctx, r, spec.OpUpdate, rec)
+	return nil
+}
+
+// setScheduled sets the update's fields on record id, computed from the record as it stands
+// inside the write's transaction, while it satisfies where (else 404).
+func (s *Service) setScheduled(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, id string, where query.Cond, now time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var rec *store.Record
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
-		cur, err := tx.Get(ctx, r.Name, id, nil)
+		cur, err := tx.Get(ctx, r.Name, id, where)
 		if err != nil {
 			return err
 		}

@@ -18,8 +18,8 @@ type Schedule struct {
 	TimeZone string // IANA name; default UTC
 	// CronPos and TimeZonePos place errors in their values.
 	CronPos, TimeZonePos Pos
-	// CatchUp runs one missed tick when a leader starts after every instance was down over
-	// one or more ticks; without it missed ticks are skipped.
+	// CatchUp runs one missed tick when a leader starts after ticks went by with no leader
+	// (every instance down, or a takeover); without it missed ticks are skipped.
 	CatchUp bool
 	// Cleanup lists built-in cleanups (CleanupKinds).
 	Cleanup []string

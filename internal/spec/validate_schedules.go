@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"slices"
+	"strings"
 )
 
 func validateSchedules(s *Spec, c *collector) {
@@ -20,6 +21,8 @@ func validateSchedules(s *Spec, c *collector) {
 func validateSchedule(s *Spec, sc *Schedule, c *collector) {
 	if sc.Cron == "" {
 		c.add(sc.Pos, "schedule %s needs cron: (e.g. \"0 3 * * *\" or @daily)", sc.Name)
+	} else if strings.HasPrefix(sc.Cron, "TZ=") || strings.HasPrefix(sc.Cron, "CRON_TZ=") {
+		c.add(sc.CronPos, "schedule %s: name the zone with timezone:, not inside cron:", sc.Name)
 	} else if next, err := parseCron(sc.Cron, sc.TimeZone); errors.Is(err, errTimeZone) {
 		c.add(sc.TimeZonePos, "schedule %s: timezone %q is %v", sc.Name, sc.TimeZone, err)
 	} else if err != nil {

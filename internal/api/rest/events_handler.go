@@ -81,7 +81,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, res string) {
 		defer cancel()
 	}
 	err = h.pump(ctx, w, rc, st)
-	if err != nil && !errors.Is(err, errGone) && !errors.Is(err, live.ErrClosed) && !errors.Is(err, live.ErrLagging) && r.Context().Err() == nil {
+	if err != nil && !errors.Is(err, errGone) && !errors.Is(err, live.ErrClosed) && !errors.Is(err, live.ErrLagging) && ctx.Err() == nil {
 		h.log.WarnContext(r.Context(), "live update stream ended by an error", "request_id", RequestID(r.Context()),
 			"resource", res, "cause", err.Error())
 	}
