@@ -21,18 +21,7 @@ func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (
 			return nil, err
 		}
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := t.scanAll(e.s.dialect, rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, ErrNotFound
-	}
-	return recs[0], nil
+	return e.first(ctx, t, b)
 }
 
 // ListResult is a page of records; More says another page follows.
@@ -164,4 +153,20 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 		return nil, err
 	}
 	return t.scanAll(e.s.dialect, rows)
+}
+
+// first runs b's query on t and returns its first record, or ErrNotFound.
+func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error) {
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := t.scanAll(e.s.dialect, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, ErrNotFound
+	}
+	return recs[0], nil
 }

@@ -95,18 +95,7 @@ func (e *Exec) GetDeleted(ctx context.Context, resource, id string, where query.
 	if err := b.where(query.AndOf(query.Compare{Field: "id", Op: query.Eq, Value: id}, where)); err != nil {
 		return nil, err
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := t.scanAll(e.s.dialect, rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, ErrNotFound
-	}
-	return recs[0], nil
+	return e.first(ctx, t, b)
 }
 
 // where writes a WHERE clause of c and, on a soft-delete table, of liveness (or of being
