@@ -52,6 +52,12 @@ func copyShopMails(t *testing.T, dir string) {
 
 func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBundle {
 	t.Helper()
+	return setupEnv(t, dialect, specSrc, log, nil)
+}
+
+// setupEnv is setupFull with env as the only environment the spec and the app see.
+func setupEnv(t *testing.T, dialect, specSrc string, log *slog.Logger, env map[string]string) *testBundle {
+	t.Helper()
 	dir := t.TempDir()
 	specPath := filepath.Join("examples", "shop", "kiln.yaml")
 	if specSrc != "" {
@@ -61,6 +67,9 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 	}
 	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
 		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, Logger: log}
+	if env != nil {
+		cfg.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
 	}

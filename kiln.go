@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
@@ -104,6 +105,7 @@ type App struct {
 	sender   mail.Sender        // the spec's mail provider
 	mailKey  []byte             // seals account mails (they carry codes) in their jobs' args
 	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
+	files    *files.Files       // nil when the spec has no file fields
 	live     *live.Broker       // live updates: the outbox fanned out to streams
 	workers  bool
 	server   *server.Server
@@ -234,7 +236,7 @@ func (a *App) newServer(cfg Config) (err error) {
 	}()
 	sc := server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
 		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs,
-		Live: a.live}
+		Live: a.live, Files: a.files}
 	if w := a.webhooks; w != nil {
 		if w.Enabled() {
 			sc.Webhooks, sc.WebhookLog = w, w
@@ -288,6 +290,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer func() { done <- struct{}{} }(); a.sweep(sweepCtx) }()
 	go func() { defer func() { done <- struct{}{} }(); a.sweepEvents(sweepCtx) }()
 	defer func() { stop(); <-done; <-done }()
+	a.checkStorage(ctx)
 	if a.workers && a.Jobs.Kinds() > 0 {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return err

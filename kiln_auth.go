@@ -31,6 +31,9 @@ var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is 
 func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic, Jobs: a.Jobs,
 		EventsCommittedFunc: a.live.Wake}
+	if a.files != nil {
+		scfg.Files = a.files
+	}
 	if cfg.Extensions != nil {
 		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
 	}
@@ -55,6 +58,9 @@ func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 
 func (a *App) build(ctx context.Context, cfg Config) error {
 	if a.Spec.Auth == nil {
+		if err := a.newFiles(cfg, nil); err != nil {
+			return err
+		}
 		return a.newService(cfg, nil)
 	}
 	secret, err := authSecret(cfg)
@@ -62,6 +68,9 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.mailKey = derive(secret, "kiln-mail-jobs")
+	if err := a.newFiles(cfg, derive(secret, "kiln-file-urls")); err != nil {
+		return err
+	}
 	hasher, err := auth.NewHasher(auth.DefaultArgon2, 0)
 	if err != nil {
 		return err

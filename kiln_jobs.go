@@ -73,6 +73,9 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 	if a.Spec.Mail.Provider != spec.MailOutbox {
 		kinds = append(kinds, a.mailJobKind())
 	}
+	if hasFileFields(a.Spec) {
+		kinds = append(kinds, a.filesJobKind())
+	}
 	skinds, periodic, err := a.scheduleKinds(cfg)
 	if err != nil {
 		return err

@@ -78,7 +78,35 @@ ensure_mailpit() {
   fi
 }
 
+# versitygw is a real S3 server (it checks SigV4 signatures and presigned URLs); the file
+# storage tests run against it. Its build takes minutes the first time, so it starts first,
+# in the background, and ensure_versitygw waits for it.
+VERSITYGW_INSTALL_PID=
+start_versitygw_install() {
+  if [ ! -x .tools/bin/versitygw ]; then
+    echo "installing versitygw into .tools/bin (go install, a few minutes the first time; in the background)"
+    mkdir -p .tools
+    (GOBIN="$PWD/.tools/bin" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 >.tools/versitygw-install.log 2>&1 || true) &
+    VERSITYGW_INSTALL_PID=$!
+  fi
+}
+
+ensure_versitygw() {
+  local bin=.tools/bin/versitygw
+  if [ -n "$VERSITYGW_INSTALL_PID" ]; then wait "$VERSITYGW_INSTALL_PID" || true; fi
+  if [ -x "$bin" ]; then
+    export KILN_VERSITYGW="$PWD/$bin"
+  elif [ "${KILN_REQUIRE_SERVICES:-}" = 1 ]; then
+    echo "versitygw is required (KILN_REQUIRE_SERVICES=1) but could not be installed with go install:" >&2
+    tail -n 20 .tools/versitygw-install.log >&2 || true
+    exit 1
+  else
+    echo "versitygw not installed: the S3 storage tests will say SKIPPED"
+  fi
+}
+
 say "services"
+start_versitygw_install
 ensure_postgres
 ensure_redis
 ensure_newman
@@ -90,6 +118,8 @@ go vet ./...
 say "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+
+ensure_versitygw
 
 say "tests"
 status=0

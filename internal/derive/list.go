@@ -70,7 +70,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 func sortable(r *spec.Resource) []string {
 	var out []string
 	for _, f := range r.Fields {
-		if f.Stored() && !f.Hidden && f.Type != spec.TypeJSON {
+		if f.Stored() && !f.Hidden && !f.StoredAsJSON() {
 			out = append(out, f.Name)
 		}
 	}

@@ -83,7 +83,7 @@ func heldValues(r *spec.Resource, put yaml.MapSlice) yaml.MapSlice {
 	for _, item := range put {
 		fld := r.Field(item.Key.(string))
 		s, isText := item.Value.(string)
-		if fld.Relation != nil || fld.Type == spec.TypeJSON || (isText && strings.Contains(s, "{random:")) {
+		if fld.Relation != nil || fld.StoredAsJSON() || (isText && strings.Contains(s, "{random:")) {
 			continue
 		}
 		where = append(where, item)
@@ -104,7 +104,7 @@ func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
 		switch {
 		case fld.Required && !fld.HasDefault:
 			b = append(b, item)
-		case fld.IsToMany() || fld.Type == spec.TypeJSON:
+		case fld.IsToMany() || fld.StoredAsJSON():
 		case !fld.HasDefault:
 			e.has(fld.Name, nil)
 			reset++

@@ -102,7 +102,7 @@ func StoreValue(f *spec.Field, v ref.Val) (any, error) {
 		if ts, ok := v.(types.Timestamp); ok {
 			return ts.Time.UTC().Truncate(time.Microsecond), nil
 		}
-	case spec.TypeJSON:
+	case spec.TypeJSON, spec.TypeFile:
 		return v.Value(), nil
 	default:
 		return stringValue(f, v)

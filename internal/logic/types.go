@@ -121,7 +121,7 @@ func fieldCELType(f *spec.Field) *types.Type {
 		return types.BoolType
 	case spec.TypeDatetime:
 		return types.TimestampType
-	case spec.TypeJSON:
+	case spec.TypeJSON, spec.TypeFile:
 		return types.DynType
 	}
 	return types.StringType // string, text, email, url, uuid, date (YYYY-MM-DD), enum, to-one ids

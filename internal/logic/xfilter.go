@@ -115,7 +115,7 @@ func columnType(r *spec.Resource, name string) *cel.Type {
 func fieldNames(r *spec.Resource) []string {
 	var out []string
 	for _, f := range r.Fields {
-		if f.Stored() && !f.Hidden && f.Type != spec.TypeJSON {
+		if f.Stored() && !f.Hidden && !f.StoredAsJSON() {
 			out = append(out, f.Name)
 		}
 	}

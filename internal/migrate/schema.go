@@ -198,6 +198,7 @@ func sessionsTable() Table {
 	}, Indexes: []Index{
 		{Name: SessionsTable + "_family_idx", Columns: []string{"family_id"}},
 		{Name: SessionsTable + "_account_idx", Columns: []string{"account_id"}},
+		{Name: SessionsTable + "_expires_idx", Columns: []string{"expires_at"}}, // the cleanup's scan
 	}}
 }
 
@@ -232,7 +233,7 @@ func actionTokensTable() Table {
 		{Name: "used_at", Type: "integer"},
 		{Name: "email", Type: "text"}, // invitations: the invited address
 		{Name: "role", Type: "text"},  // invitations: the role the new account gets
-	}}
+	}, Indexes: []Index{{Name: ActionTokensTable + "_expires_idx", Columns: []string{"expires_at"}}}}
 }
 
 // RevocationsTable lists revoked sessions and changed accounts in commit order (seq), so every
@@ -275,7 +276,7 @@ func columnType(f *spec.Field) string {
 		return "timestamp"
 	case spec.TypeDate:
 		return "date"
-	case spec.TypeJSON:
+	case spec.TypeJSON, spec.TypeFile:
 		return "json"
 	case spec.TypeUUID, spec.TypeRelation:
 		return "uuid"

@@ -31,6 +31,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 		paths[base] = secure(s, r, collectionPaths(r, n))
 		paths[base+"/{id}"] = secure(s, r, itemPaths(r, n))
 		actionPaths(s, r, n, paths)
+		filePaths(s, r, n, paths)
 		eventsPath(s, r, n, paths)
 	}
 	batchPath(s, paths)
@@ -152,6 +153,9 @@ func nullable(s obj, yes bool) obj {
 }
 
 func fieldSchema(f *spec.Field) obj {
+	if f.Type == spec.TypeFile {
+		return fileSchema(f)
+	}
 	s := obj{}
 	switch f.Type {
 	case spec.TypeInteger:

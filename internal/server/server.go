@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/kiln-dev/kiln/internal/files"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,8 @@ type Config struct {
 	// Live serves live updates; nil: none. Shutdown ends its streams, which would otherwise
 	// keep the server from draining.
 	Live *live.Broker
+	// Files receives and serves file fields' files; nil when the spec has none.
+	Files *files.Files
 }
 
 // Server is Kiln's HTTP server.
@@ -60,7 +63,7 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	rcfg := rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
 		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs,
-		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming}
+		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming, Files: cfg.Files}
 	if cfg.Live != nil {
 		rcfg.Live = cfg.Live
 	}

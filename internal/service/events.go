@@ -59,6 +59,9 @@ func (w *write) emit(ctx context.Context, op, action string, old, rec *store.Rec
 	if err := events.Append(ctx, w.tx, ev); err != nil {
 		return err
 	}
+	if err := w.removedFiles(ctx, old, rec); err != nil {
+		return err
+	}
 	if w.s.eventsCommitted != nil {
 		w.tx.AfterCommit(w.s.eventsCommitted)
 	}

@@ -126,7 +126,7 @@ func (r *resource) shorthand(name, v string) (query.Cond, string, string) {
 		}
 		return query.Has{Field: name, ID: id}, "", ""
 	}
-	if f != nil && (f.Hidden || f.Type == spec.TypeJSON || (f.Relation != nil && f.Relation.Kind != spec.RelToOne)) {
+	if f != nil && (f.Hidden || f.StoredAsJSON() || (f.Relation != nil && f.Relation.Kind != spec.RelToOne)) {
 		return nil, "not_filterable", "cannot be filtered on"
 	}
 	if v == "null" {
@@ -209,7 +209,7 @@ func (r *resource) sortable(name string) bool {
 		return true
 	}
 	f := r.Field(name)
-	return f != nil && f.Stored() && !f.Hidden && f.Type != spec.TypeJSON
+	return f != nil && f.Stored() && !f.Hidden && !f.StoredAsJSON()
 }
 
 func (r *resource) parseFields(v string, errs *fieldErrors) []string {

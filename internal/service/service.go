@@ -45,6 +45,9 @@ type Config struct {
 	// Webhooks, when set, enqueues the deliveries of the webhook subscriptions an event
 	// matches, in the write's transaction.
 	Webhooks WebhookMatcher
+	// Files, when set, deletes the stored files writes take out of records (needed when
+	// the spec has file fields).
+	Files FileKeeper
 	// EventsCommittedFunc, when set, hears that a transaction which appended events committed
 	// (live updates read the outbox at once).
 	EventsCommittedFunc func()
@@ -82,6 +85,7 @@ type Service struct {
 	goActions       map[string]GoAction  // "resource/action"
 	jobs            JobQueue
 	webhooks        WebhookMatcher
+	files           FileKeeper
 	eventsCommitted func()
 }
 
@@ -93,6 +97,8 @@ type resource struct {
 	indexed map[string]bool // fields that lead an index (cost estimates)
 	// hasRollups: the record changes when its children do (read again after a write).
 	hasRollups bool
+	// hasFiles: the resource has file fields (writes hand their old values to the keeper).
+	hasFiles bool
 }
 
 // New compiles every resource's filters and constraints.
@@ -104,7 +110,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 	if err := s.compile(cfg); err != nil {
 		return nil, err
 	}
-	s.hooks, s.jobs, s.webhooks = cfg.Hooks, cfg.Jobs, cfg.Webhooks
+	s.hooks, s.jobs, s.webhooks, s.files = cfg.Hooks, cfg.Jobs, cfg.Webhooks, cfg.Files
 	s.inputs, s.goActions = map[string]*resource{}, map[string]GoAction{}
 	for _, r := range cfg.Spec.Resources {
 		res, err := newResource(r)
@@ -147,6 +153,7 @@ func newResource(r *spec.Resource) (*resource, error) {
 	res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r)}
 	for i, f := range r.Fields {
 		res.hasRollups = res.hasRollups || f.Rollup != nil
+		res.hasFiles = res.hasFiles || f.Type == spec.TypeFile
 		if res.rules[i], err = compileRules(f); err != nil {
 			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 		}

@@ -138,7 +138,7 @@ func (r *resource) eventRecord(raw json.RawMessage) (*store.Record, error) {
 		v := m[f.Name]
 		switch {
 		case v == nil || f.Hidden || f.IsInverse():
-		case f.Type == spec.TypeJSON: // kept as its JSON text, as the store keeps it
+		case f.StoredAsJSON(): // kept as its JSON text, as the store keeps it
 			rec.Values[i], _ = v.(string)
 		default:
 			if x, code, _ := coerce(f, v); code == "" {

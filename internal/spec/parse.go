@@ -59,7 +59,7 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "webhooks", "webhooks_allow_hosts", "incoming_webhooks", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "storage", "webhooks", "webhooks_allow_hosts", "incoming_webhooks", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
@@ -86,6 +86,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			s.Schedules = w.schedules(e.value)
 		case "mail":
 			w.mail(e.value, &s.Mail)
+		case "storage":
+			w.storage(e.value, &s.Storage)
 		case "webhooks":
 			w.webhooks(e.value, &s.Webhooks)
 		case "webhooks_allow_hosts":

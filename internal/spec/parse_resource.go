@@ -10,7 +10,8 @@ var (
 	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "triggers", "soft_delete", "retention"}
 	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "example", "min", "max",
 		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write",
-		"allow_hidden", "compute", "default_expr", "rollup", "transitions", "initial", "nested"}
+		"allow_hidden", "compute", "default_expr", "rollup", "transitions", "initial", "nested",
+		"max_size", "accept", "thumbnails", "max_files", "public"}
 	indexKeys  = []string{"name", "fields", "unique"}
 	accessKeys = []string{"list", "view", "create", "update", "delete"}
 )
@@ -122,7 +123,9 @@ func (w *walker) field(e entry) *Field {
 		case "allow_hidden":
 			f.AllowHidden = w.boolean(fe.value, what)
 		default:
-			w.fieldLogic(f, fe, what)
+			if !w.fileOption(f, fe, what) {
+				w.fieldLogic(f, fe, what)
+			}
 		}
 	}
 	w.relation(f, to, many, inverse)

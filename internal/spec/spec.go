@@ -32,6 +32,7 @@ const (
 	TypeEmail    FieldType = "email"
 	TypeURL      FieldType = "url"
 	TypeRelation FieldType = "relation"
+	TypeFile     FieldType = "file"
 )
 
 // RelationKind says how a relation field links two resources.
@@ -66,6 +67,7 @@ type Spec struct {
 	Jobs      Jobs
 	Schedules []*Schedule
 	Mail      Mail
+	Storage   Storage
 	Webhooks  Webhooks
 	Roles     []string
 	Resources []*Resource
@@ -306,6 +308,8 @@ type Field struct {
 	Nested bool
 	// System marks fields Kiln adds to the account resource.
 	System bool
+	// File holds a file field's options (type: file).
+	File *FileOpts
 }
 
 // Relation describes a relation field.
@@ -346,6 +350,10 @@ func (f *Field) Column() string {
 
 // Stored reports whether the field is a column of its resource's table.
 func (f *Field) Stored() bool { return f.Column() != "" }
+
+// StoredAsJSON reports fields kept as JSON text: json fields and file fields (whose value
+// describes the stored files). They cannot be filtered, sorted or compared in SQL.
+func (f *Field) StoredAsJSON() bool { return f.Type == TypeJSON || f.Type == TypeFile }
 
 // IsToMany reports whether the field is an N:M relation.
 func (f *Field) IsToMany() bool { return f.Relation != nil && f.Relation.Kind == RelToMany }

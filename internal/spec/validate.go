@@ -26,7 +26,7 @@ var reservedFields = []string{
 var reservedResources = []string{"auth", "openapi", "docs", "healthz", "readyz", "batch", "admin"}
 
 var validTypes = []FieldType{TypeString, TypeText, TypeInteger, TypeNumber, TypeDecimal, TypeBoolean,
-	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation}
+	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation, TypeFile}
 
 func validate(s *Spec, c *collector) {
 	if !strings.HasPrefix(s.Server.BasePath, "/") || strings.HasSuffix(s.Server.BasePath, "/") && s.Server.BasePath != "/" {
@@ -56,6 +56,7 @@ func validate(s *Spec, c *collector) {
 	validateJobs(s, c)
 	validateSchedules(s, c)
 	validateMail(s, c)
+	validateStorage(s, c)
 	validateWebhooks(s, c)
 }
 
@@ -116,6 +117,7 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 		c.add(f.Pos, "field %s: unknown type %q%s", f.Name, f.Type, suggest(string(f.Type), typeNames()))
 		return
 	}
+	validateFile(s, f, c)
 	if f.Type == TypeRelation {
 		validateRelation(s, r, f, c)
 		return
@@ -191,7 +193,7 @@ func validateOptions(f *Field, c *collector) {
 // validateExample checks an example against the field's type and bounds.
 func validateExample(f *Field, c *collector) {
 	ex := *f.Example
-	if f.Relation != nil || f.Type == TypeJSON {
+	if f.Relation != nil || f.StoredAsJSON() {
 		c.add(f.Pos, "field %s: example applies to scalar fields only", f.Name)
 		return
 	}

@@ -31,7 +31,7 @@ func kindOf(f *spec.Field) kind {
 		return kTime
 	case spec.TypeDate:
 		return kDate
-	case spec.TypeJSON:
+	case spec.TypeJSON, spec.TypeFile:
 		return kJSON
 	case spec.TypeUUID, spec.TypeRelation:
 		return kUUID

@@ -2,10 +2,12 @@ package rest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
 
+	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -14,7 +16,8 @@ import (
 
 // encoder writes records of one resource as JSON in field order, without building maps.
 type encoder struct {
-	res *spec.Resource
+	res   *spec.Resource
+	files *files.Files // describes file fields; nil when the spec has none
 }
 
 // view says which fields to write and which relations are expanded.
@@ -53,13 +56,17 @@ func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
 			b.WriteString(raw) // stored as the JSON text the client sent, re-encoded on write
 			continue
 		}
+		if f.Type == spec.TypeFile {
+			e.fileValue(b, f, rec.Values[i])
+			continue
+		}
 		appendValue(b, rec.Values[i])
 	}
 	b.WriteByte('}')
 }
 
 func (e encoder) expandedValue(b *bytes.Buffer, f *spec.Field, rec *store.Record, val any, exp *service.Expansion, v view) {
-	sub := encoder{res: v.spec.Resource(f.Relation.To)}
+	sub := encoder{res: v.spec.Resource(f.Relation.To), files: e.files}
 	nested := view{spec: v.spec, nested: true}
 	switch {
 	case f.IsInverse():
@@ -93,6 +100,25 @@ func (e encoder) expandedValue(b *bytes.Buffer, f *spec.Field, rec *store.Record
 			b.WriteString("null")
 		}
 	}
+}
+
+// fileValue writes a file field as its files' descriptions with the URLs to read them.
+func (e encoder) fileValue(b *bytes.Buffer, f *spec.Field, stored any) {
+	if e.files == nil || stored == nil {
+		b.WriteString("null")
+		return
+	}
+	v, err := e.files.Views(context.Background(), e.res.Name, f, stored)
+	if err != nil || v == nil {
+		b.WriteString("null") // a stored value Kiln did not write: shown as no file
+		return
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		b.WriteString("null")
+		return
+	}
+	b.Write(out)
 }
 
 func (v view) want(name string) bool { return v.fields == nil || v.fields[name] }

@@ -23,7 +23,7 @@ func shop(t testing.TB) *spec.Spec {
 func sampleProduct() *store.Record {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	return &store.Record{ID: "0192f0a0-0000-7000-8000-000000000001", CreatedAt: now, UpdatedAt: now, Version: 1,
-		Values: []any{"Tés\"t <b>", nil, value.FromUnits(2999, 2), "SKU-1", int64(3), true, nil, []string{"0192f0a0-0000-7000-8000-000000000002"}}}
+		Values: []any{"Tés\"t <b>", nil, value.FromUnits(2999, 2), "SKU-1", int64(3), true, nil, []string{"0192f0a0-0000-7000-8000-000000000002"}, nil}}
 }
 
 func TestEncoderWritesValidJSONInFieldOrder(t *testing.T) {
@@ -34,7 +34,7 @@ func TestEncoderWritesValidJSONInFieldOrder(t *testing.T) {
 	require.True(t, json.Valid(b.Bytes()), b.String())
 	require.Equal(t, `{"id":"0192f0a0-0000-7000-8000-000000000001","created_at":"2026-01-02T03:04:05.000006Z",`+
 		`"updated_at":"2026-01-02T03:04:05.000006Z","name":"Tés\"t <b>","description":null,"price":29.99,"sku":"SKU-1",`+
-		`"stock":3,"active":true,"category":null,"tags":["0192f0a0-0000-7000-8000-000000000002"]}`, b.String())
+		`"stock":3,"active":true,"category":null,"tags":["0192f0a0-0000-7000-8000-000000000002"],"image":null}`, b.String())
 }
 
 func BenchmarkEncodeRecord(b *testing.B) {

@@ -79,6 +79,11 @@ func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 		}
 		switch val := rec.Values[i].(type) {
 		case string:
+			if f.Type == spec.TypeFile && e.files != nil && !f.File.Public {
+				h.str(f.Name) // signed URLs: the answer changes with their expiry window
+				h.int(e.files.WindowTag())
+				shaped = true
+			}
 			if f.Relation != nil && val != "" {
 				h.str(f.Name)
 				h.str(val)
@@ -99,7 +104,7 @@ func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 
 // hashExpanded adds the records an expanded relation shows, in the order they are written.
 func (e encoder) hashExpanded(h *tagHash, f *spec.Field, rec *store.Record, val any, exp *service.Expansion, v view) {
-	sub := encoder{res: v.spec.Resource(f.Relation.To)}
+	sub := encoder{res: v.spec.Resource(f.Relation.To), files: e.files}
 	nested := view{spec: v.spec, nested: true}
 	one := func(r *store.Record) {
 		if r == nil {

@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/idempotency"
 	"github.com/kiln-dev/kiln/internal/ratelimit"
 	"log/slog"
@@ -44,6 +45,8 @@ type Config struct {
 	Live Live
 	// Heartbeat is how often an idle live-update stream sends a comment; default 15 s.
 	Heartbeat time.Duration
+	// Files receives and serves the files of file fields; nil when the spec has none.
+	Files *files.Files
 }
 
 // Route is a custom route: a ServeMux pattern such as "GET /api/reports/sales".
@@ -71,6 +74,7 @@ type Handler struct {
 	live     Live
 	// heartbeat: an idle stream's comment interval (0: defaultHeartbeat).
 	heartbeat time.Duration
+	files     *files.Files
 }
 
 // New builds the handler.
@@ -78,9 +82,9 @@ func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
 		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs,
-		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, live: cfg.Live, heartbeat: cfg.Heartbeat}
+		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, live: cfg.Live, heartbeat: cfg.Heartbeat, files: cfg.Files}
 	for _, r := range cfg.Spec.Resources {
-		h.encoders[r.Name] = encoder{res: r}
+		h.encoders[r.Name] = encoder{res: r, files: cfg.Files}
 	}
 	return h
 }
@@ -98,6 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("PUT "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) }))
 		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
 		h.registerEvents(mux, coll, name)
+		h.registerFileFields(mux, r, item)
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 		if r.SoftDelete {
@@ -120,6 +125,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerJobs(mux, base)
 	h.registerWebhooks(mux, base)
 	h.registerIncoming(mux)
+	h.registerFiles(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

@@ -1,0 +1,222 @@
+package kiln_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
+)
+
+// testPNG is a w×h gradient, encoded as PNG.
+func testPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 120, 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+const testPDF = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+// upload posts content as the part "file" of a multipart body.
+func (b *testBundle) upload(path, name string, content []byte, headers ...string) response {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("file", name)
+	require.NoError(b.t, err)
+	_, err = part.Write(content)
+	require.NoError(b.t, err)
+	require.NoError(b.t, mw.Close())
+	return b.do("POST", path, body.Bytes(), append([]string{"Content-Type", mw.FormDataContentType()}, headers...)...)
+}
+
+// fetch GETs a URL the API gave (a path on the test server, or absolute) without credentials.
+func (b *testBundle) fetch(u string) (*http.Response, []byte) {
+	b.t.Helper()
+	if strings.HasPrefix(u, "/") {
+		u = b.srv.URL + u
+	}
+	res, err := http.Get(u)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	return res, raw
+}
+
+// runJobs works the app's jobs until the test ends.
+func (b *testBundle) runJobs() {
+	b.t.Helper()
+	require.NoError(b.t, b.app.Jobs.Start(context.Background()))
+	b.t.Cleanup(func() { require.NoError(b.t, b.app.Jobs.Stop(context.Background())) })
+}
+
+func (b *testBundle) waitJobsDone(kind string) {
+	b.t.Helper()
+	waitFor(b.t, func() bool {
+		list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: kind, Limit: 100})
+		require.NoError(b.t, err)
+		for _, j := range list {
+			if j.State != jobs.StateCompleted {
+				return false
+			}
+		}
+		return len(list) > 0
+	})
+}
+
+func storedFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	root := filepath.Join(dir, "files")
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
+}
+
+// A product image goes to local disk with its thumbnails, is served to anyone (the field is
+// public), is checked for type and size, and its files go when it is replaced or removed.
+func TestFilesProductImageOnLocalDisk(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		b.runJobs()
+		staff := bearer(b.token("staff"))
+		product := b.create("products", map[string]any{"name": "Lamp", "price": "20.00"})
+		path := "/api/products/" + product + "/files/image"
+
+		res := b.upload(path, "lamp.png", testPNG(t, 1200, 800), staff...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		img := res.body["image"].(map[string]any)
+		require.Equal(t, "lamp.png", img["name"])
+		require.Equal(t, "image/png", img["type"])
+		require.Equal(t, "1200", img["width"].(json.Number).String())
+		first := img["id"].(string)
+		require.Len(t, storedFiles(t, b.dataDir), 3, "the image and two thumbnails")
+
+		thumb := img["thumbnails"].(map[string]any)["100x100"].(string)
+		got, raw := b.fetch(thumb)
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		require.Equal(t, "image/png", got.Header.Get("Content-Type"))
+		cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+		require.NoError(t, err)
+		require.Equal(t, [2]int{100, 66}, [2]int{cfg.Width, cfg.Height}, "fit inside 100x100, aspect kept")
+		got, raw = b.fetch(img["url"].(string))
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		require.Equal(t, testPNG(t, 1200, 800), raw)
+
+		// Type sniffed from the content, not the name or header; size bounded; roles apply.
+		require.Equal(t, http.StatusUnsupportedMediaType, b.upload(path, "evil.png", []byte("<html><script>alert(1)</script>"), staff...).status)
+		big := append(testPNG(t, 10, 10), make([]byte, 5<<20)...)
+		require.Equal(t, http.StatusRequestEntityTooLarge, b.upload(path, "big.png", big, staff...).status)
+		require.Equal(t, http.StatusForbidden, b.upload(path, "x.png", testPNG(t, 5, 5), bearer(b.token("customer"))...).status)
+		require.Equal(t, http.StatusNotFound, b.upload("/api/products/"+product[:len(product)-1]+"0/files/image", "x.png", testPNG(t, 5, 5), staff...).status)
+		require.Len(t, storedFiles(t, b.dataDir), 3, "refused uploads leave nothing behind")
+
+		// Replacing: the old image and thumbnails are deleted by a job after the commit.
+		res = b.do("POST", path+"?name=desk.png", testPNG(t, 300, 300), append([]string{"Content-Type", "image/png"}, staff...)...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		second := res.body["image"].(map[string]any)["id"].(string)
+		b.waitJobsDone("kiln.files.delete")
+		for _, f := range storedFiles(t, b.dataDir) {
+			require.NotContains(t, f, first)
+		}
+		require.Len(t, storedFiles(t, b.dataDir), 3)
+
+		res = b.do("DELETE", path+"/"+second, nil, staff...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Nil(t, res.body["image"])
+		waitFor(t, func() bool { return len(storedFiles(t, b.dataDir)) == 0 })
+
+		// Deleting the record deletes its files.
+		require.Equal(t, http.StatusCreated, b.upload(path, "lamp.png", testPNG(t, 50, 50), staff...).status)
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/products/"+product, nil).status)
+		waitFor(t, func() bool { return len(storedFiles(t, b.dataDir)) == 0 })
+	})
+}
+
+// shopWithURLTTL is the shop whose signed file URLs live ttl.
+func shopWithURLTTL(t *testing.T, ttl string) string {
+	t.Helper()
+	src, err := os.ReadFile("examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	out := strings.Replace(string(src), "url_ttl: 15m", "url_ttl: "+ttl, 1)
+	require.NotEqual(t, string(src), out)
+	return out
+}
+
+// placeOrder has a new customer place an order; it returns the order id and the customer's
+// credentials.
+func (b *testBundle) placeOrder() (string, []string) {
+	b.t.Helper()
+	product := b.create("products", map[string]any{"name": "Pen " + b.t.Name(), "price": "2.00", "stock": 10})
+	customer := bearer(b.token("customer"))
+	res := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"product": product, "quantity": 1}}}, customer...)
+	require.Equal(b.t, http.StatusCreated, res.status, string(res.raw))
+	return res.body["id"].(string), customer
+}
+
+// An order's invoice is protected: its customer reads it through the signed URL the order
+// gives; another customer gets neither the order nor a URL; a tampered or expired URL is
+// refused.
+func TestFilesProtectedInvoiceThroughSignedURLs(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, shopWithURLTTL(t, "1s"))
+		order, customer := b.placeOrder()
+		path := "/api/orders/" + order + "/files/invoice"
+		require.Equal(t, http.StatusForbidden, b.upload(path, "invoice.pdf", []byte(testPDF), customer...).status, "staff upload invoices")
+		res := b.upload(path, "invoice.pdf", []byte(testPDF), bearer(b.token("staff"))...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+
+		mine := b.do("GET", "/api/orders/"+order, nil, customer...)
+		require.Equal(t, http.StatusOK, mine.status)
+		u := mine.body["invoice"].(map[string]any)["url"].(string)
+		require.Contains(t, u, "signature=")
+		got, raw := b.fetch(u)
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		require.Equal(t, testPDF, string(raw))
+		require.Equal(t, "application/pdf", got.Header.Get("Content-Type"))
+		require.Contains(t, got.Header.Get("Content-Disposition"), `filename=invoice.pdf`)
+
+		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/orders/"+order, nil, bearer(b.token("customer"))...).status)
+		unsigned, _, _ := strings.Cut(u, "?")
+		for _, bad := range []string{unsigned, strings.Replace(u, "signature=", "signature=0", 1), strings.Replace(u, "expires=", "expires=9", 1)} {
+			got, raw := b.fetch(bad)
+			require.Equal(t, http.StatusForbidden, got.StatusCode, bad)
+			require.Contains(t, string(raw), "signed_url_invalid")
+		}
+		waitFor(t, func() bool {
+			got, raw := b.fetch(u)
+			return got.StatusCode == http.StatusForbidden && strings.Contains(string(raw), "signed_url_expired")
+		})
+		fresh := b.do("GET", "/api/orders/"+order, nil, customer...).body["invoice"].(map[string]any)["url"].(string)
+		require.NotEqual(t, u, fresh)
+		got, _ = b.fetch(fresh)
+		require.Equal(t, http.StatusOK, got.StatusCode, "reading the record again gives a fresh URL")
+	})
+}

@@ -1,0 +1,180 @@
+package rest
+
+import (
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/files"
+	"github.com/kiln-dev/kiln/internal/integrations/storage"
+	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// multipartSlack is what a multipart body may carry besides the file: boundaries and part
+// headers.
+const multipartSlack = 64 << 10
+
+// registerFileFields serves the upload and removal of a resource's file fields:
+// POST {item}/files/{field} and DELETE {item}/files/{field}/{file id}.
+func (h *Handler) registerFileFields(mux *http.ServeMux, r *spec.Resource, item string) {
+	if h.files == nil {
+		return
+	}
+	for _, f := range r.Fields {
+		if f.Type != spec.TypeFile {
+			continue
+		}
+		res, field := r.Name, f
+		path := item + "/files/" + f.Name
+		mux.HandleFunc("POST "+path, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.upload(w, req, res, field) }))
+		mux.HandleFunc("DELETE "+path+"/{file}", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.removeFile(w, req, res, field) }))
+		mux.HandleFunc(path, h.methodNotAllowed("POST"))
+		mux.HandleFunc(path+"/{file}", h.methodNotAllowed("DELETE"))
+	}
+}
+
+// registerFiles serves stored files: GET {base}/_files/{key}, public ones as they are,
+// the others only with a valid signature (the URLs records carry).
+func (h *Handler) registerFiles(mux *http.ServeMux, base string) {
+	if h.files == nil {
+		return
+	}
+	mux.HandleFunc("GET "+base+"/_files/{key...}", h.serveFile)
+	mux.HandleFunc(base+"/_files/{key...}", h.methodNotAllowed("GET, HEAD"))
+}
+
+// upload receives one file into a file field: a multipart/form-data body whose part
+// "file" is the file, or a body that is the file itself (its name in ?name= or in a
+// Content-Disposition header). The answer is the record.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
+	ctx, id := r.Context(), r.PathValue("id")
+	if err := h.svc.CanChangeFiles(ctx, res, id, f.Name); err != nil {
+		WriteError(w, r, h.log, err) // refused before a byte of the file is read
+		return
+	}
+	extendDeadlines(w, f.File.MaxSize)
+	name, body, err := uploadBody(r, f.File.MaxSize)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	fl, err := h.files.Receive(ctx, res, f, name, body)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	rec, err := h.svc.ChangeFiles(ctx, res, id, f.Name, func(stored any) (any, error) {
+		cur, err := files.Parse(stored)
+		if err != nil {
+			return nil, err
+		}
+		if f.File.MaxFiles == 1 {
+			return files.Encode(f, []files.File{fl})
+		}
+		if len(cur) >= f.File.MaxFiles {
+			return nil, &service.Error{Code: "too_many_files", Class: service.CodeConflict,
+				Message: "the field " + f.Name + " already holds its maximum of files; remove one first"}
+		}
+		return files.Encode(f, append(cur, fl))
+	})
+	if err != nil {
+		h.files.Discard(context.WithoutCancel(ctx), fl.Keys(res, f.Name))
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
+}
+
+// removeFile takes one file out of its field (its stored objects go after the commit).
+func (h *Handler) removeFile(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
+	fileID := r.PathValue("file")
+	rec, err := h.svc.ChangeFiles(r.Context(), res, r.PathValue("id"), f.Name, func(stored any) (any, error) {
+		cur, err := files.Parse(stored)
+		if err != nil {
+			return nil, err
+		}
+		for i, fl := range cur {
+			if fl.ID == fileID {
+				return files.Encode(f, append(cur[:i:i], cur[i+1:]...))
+			}
+		}
+		return nil, service.Errorf(service.CodeNotFound, "%s holds no file %s", f.Name, fileID)
+	})
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.writeRecord(w, http.StatusOK, res, rec, view{spec: h.spec})
+}
+
+// uploadBody finds the file in the request: the part named "file" of a multipart body, or
+// the whole body. Nothing is read beyond the part's start.
+func uploadBody(r *http.Request, maxSize int64) (string, io.Reader, error) {
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		name := r.URL.Query().Get("name")
+		if _, p, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil && name == "" {
+			name = p["filename"]
+		}
+		return name, http.MaxBytesReader(nil, r.Body, maxSize+1), nil
+	}
+	if params["boundary"] == "" {
+		return "", nil, service.Errorf(service.CodeMalformed, "the multipart body has no boundary")
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxSize+multipartSlack)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", nil, service.Errorf(service.CodeMalformed, "the multipart body cannot be read")
+	}
+	part, err := mr.NextPart()
+	if err != nil {
+		return "", nil, service.Errorf(service.CodeMalformed, "the multipart body has no part")
+	}
+	if part.FormName() != "file" {
+		return "", nil, &service.Error{Code: service.CodeValidation, Message: "the upload is not valid",
+			Fields: []service.FieldError{{Field: part.FormName(), Code: "unknown_field", Message: `is not the upload's part; send the file as the part named "file"`}}}
+	}
+	return part.FileName(), part, nil
+}
+
+// extendDeadlines gives an upload time to arrive: the server's 30 s read timeout suits
+// JSON bodies, not files (a minute, plus a second per 64 KiB allowed, at most an hour).
+func extendDeadlines(w http.ResponseWriter, maxSize int64) {
+	d := min(time.Minute+time.Duration(maxSize>>16)*time.Second, time.Hour)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(d))
+	_ = rc.SetWriteDeadline(time.Now().Add(d + time.Minute))
+}
+
+// serveFile sends a stored file: a public one to anyone, a protected one against a valid
+// signature. Files in S3 are answered with a redirect to a URL S3 signs.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	_, f, _, _ := h.files.Field(key)
+	if f == nil {
+		WriteError(w, r, h.log, service.Errorf(service.CodeNotFound, "no such file"))
+		return
+	}
+	q := r.URL.Query()
+	if !f.File.Public {
+		switch h.files.Signer().Check(key, q) {
+		case files.SignatureMissing, files.SignatureInvalid:
+			WriteError(w, r, h.log, &service.Error{Code: "signed_url_invalid", Class: service.CodeForbidden,
+				Message: "this file is read through the signed URL its record gives; this URL's signature does not match"})
+			return
+		case files.SignatureExpired:
+			WriteError(w, r, h.log, &service.Error{Code: "signed_url_expired", Class: service.CodeForbidden,
+				Message: "this signed URL has expired; read the record again for a fresh one"})
+			return
+		}
+	}
+	name := files.CleanName(q.Get("name"))
+	if p, ok := h.files.Store().(storage.Presigner); ok {
+		h.redirectToStore(w, r, p, key, name)
+		return
+	}
+	h.sendLocal(w, r, key, name, f.File.Public)
+}

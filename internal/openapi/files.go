@@ -1,0 +1,76 @@
+package openapi
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// fileSchema describes a file field's value: one file, or a list when it takes several.
+func fileSchema(f *spec.Field) obj {
+	one := obj{"type": "object", "required": []string{"id", "name", "type", "size", "url"}, "properties": obj{
+		"id":     obj{"type": "string", "format": "uuid"},
+		"name":   obj{"type": "string", "description": "The name the file was uploaded with."},
+		"type":   obj{"type": "string", "description": "The media type sniffed from the content."},
+		"size":   obj{"type": "integer", "description": "Bytes."},
+		"width":  obj{"type": "integer", "description": "Pixels, for images."},
+		"height": obj{"type": "integer"},
+		"url":    obj{"type": "string", "description": fileURLDescription(f)},
+		"thumbnails": obj{"type": "object", "additionalProperties": obj{"type": "string"},
+			"description": "URL of each thumbnail size (WxH), for images."},
+	}}
+	desc := fmt.Sprintf("Read-only: upload with POST …/{id}/files/%s (at most %d bytes", f.Name, f.File.MaxSize)
+	if len(f.File.Accept) > 0 {
+		desc += ", of type " + strings.Join(f.File.Accept, ", ")
+	}
+	desc += "); remove with DELETE …/{id}/files/" + f.Name + "/{file id}."
+	if f.File.MaxFiles > 1 {
+		return obj{"type": "array", "items": one, "maxItems": f.File.MaxFiles, "readOnly": true, "description": desc}
+	}
+	one["type"] = []string{"object", "null"}
+	one["readOnly"], one["description"] = true, desc
+	return one
+}
+
+func fileURLDescription(f *spec.Field) string {
+	if f.File.Public {
+		return "A stable URL anyone may read."
+	}
+	return "A signed URL, valid for a while (read the record again for a fresh one)."
+}
+
+// filePaths documents the upload and removal of r's file fields.
+func filePaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
+	for _, f := range r.Fields {
+		if f.Type != spec.TypeFile {
+			continue
+		}
+		id := obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}
+		upload := obj{"operationId": "upload" + n + strings.ToUpper(f.Name[:1]) + f.Name[1:], "tags": []string{r.Name},
+			"summary":     "Upload a file into " + r.Name + "." + f.Name,
+			"description": "The body is multipart/form-data with the file as the part named file, or the file itself (its name in ?name=). Streamed; the type is sniffed from the content. Needs the update rule.",
+			"parameters":  []obj{id, {"name": "name", "in": "query", "schema": obj{"type": "string"}}},
+			"requestBody": obj{"required": true, "content": obj{
+				"multipart/form-data":      obj{"schema": obj{"type": "object", "properties": obj{"file": obj{"type": "string", "format": "binary"}}}},
+				"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+			"responses": obj{"201": jsonResponse("The record with the new file", ref(n)),
+				"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+				"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}}
+		remove := obj{"operationId": "remove" + n + strings.ToUpper(f.Name[:1]) + f.Name[1:], "tags": []string{r.Name},
+			"summary":    "Remove one file from " + r.Name + "." + f.Name + " (its stored copy is deleted after the commit)",
+			"parameters": []obj{id, {"name": "file", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}},
+			"responses": obj{"200": jsonResponse("The record without the file", ref(n)),
+				"404": problemRef("NotFound"), "default": problemRef("Error")}}
+		if s.Auth != nil {
+			for _, op := range []obj{upload, remove} {
+				op["security"] = []obj{{"bearerAuth": []string{}}}
+				op["responses"].(obj)["401"] = problemRef("Unauthorized")
+				op["responses"].(obj)["403"] = problemRef("Forbidden")
+			}
+		}
+		path := s.Server.BasePath + "/" + r.Name + "/{id}/files/" + f.Name
+		paths[path] = obj{"post": upload}
+		paths[path+"/{file}"] = obj{"delete": remove}
+	}
+}

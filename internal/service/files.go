@@ -1,0 +1,116 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// FileKeeper stages, in a write's transaction, the deletion of the stored files the write
+// took out of its record (a replaced or removed file, a deleted record): they go once the
+// write commits, and stay when it rolls back.
+type FileKeeper interface {
+	RemovedTx(ctx context.Context, tx *store.Exec, res *spec.Resource, old, rec *store.Record) error
+}
+
+// removedFiles hands a write's old and new record to the file keeper.
+func (w *write) removedFiles(ctx context.Context, old, rec *store.Record) error {
+	if w.s.files == nil || old == nil || !w.r.hasFiles {
+		return nil
+	}
+	if rec == nil && w.r.SoftDelete {
+		return nil // a soft-deleted record may come back with its files
+	}
+	return w.s.files.RemovedTx(ctx, w.tx, w.r.Resource, old, rec)
+}
+
+// staleRetries bounds how often ChangeFiles retries when another write changed the record
+// between its read and its write.
+const staleRetries = 5
+
+// ChangeFiles sets the file field of the record id to what change makes of its current
+// stored value, through the update pipeline: the update access rule, the rules, the
+// before-hooks, events and triggers apply as to any update. change may run more than once
+// (when another write changes the record meanwhile).
+func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, change func(stored any) (any, error)) (*store.Record, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return nil, err
+	}
+	f := r.Field(field)
+	if f == nil || f.Type != spec.TypeFile {
+		return nil, Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
+	}
+	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		rec, err := s.changeFilesOnce(ctx, r, cond, id, f, change)
+		if errors.Is(err, store.ErrStale) && attempt < staleRetries {
+			continue
+		}
+		if err != nil {
+			return nil, s.writeError(r, err)
+		}
+		s.committed(ctx, r, spec.OpUpdate, rec)
+		return rec, nil
+	}
+}
+
+func (s *Service) changeFilesOnce(ctx context.Context, r *resource, cond query.Cond, id string, f *spec.Field, change func(any) (any, error)) (*store.Record, error) {
+	var rec *store.Record
+	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		w := &write{s: s, tx: tx, r: r, cond: cond}
+		cur, err := tx.Get(ctx, r.Name, id, w.cond)
+		if err != nil {
+			return err
+		}
+		v, err := change(cur.Values[r.index(f)])
+		if err != nil {
+			return err
+		}
+		w.typed = map[string]any{f.Name: v}
+		rec, err = w.update(ctx, id, nil, updateArgs{ifVersion: cur.Version})
+		return err
+	})
+	return rec, err
+}
+
+// CanChangeFiles reports, before an upload is read, whether the principal may update the
+// record at all (404 when the update rule hides it): a refused upload is not streamed.
+func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string) error {
+	r, err := s.resource(resName)
+	if err != nil {
+		return err
+	}
+	if f := r.Field(field); f == nil || f.Type != spec.TypeFile {
+		return Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
+	}
+	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if _, err := s.store.Reader().Get(ctx, r.Name, id, cond); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "%s record not found", r.Name)
+		}
+		return AsError(err)
+	}
+	return nil
+}
