@@ -173,7 +173,9 @@ func TestFilesManyPerFieldUnderConcurrentUploads(t *testing.T) {
 
 		statuses := make(chan int, 3)
 		for i := range 3 {
-			go func() { statuses <- b.upload(path, "page"+string(rune('1'+i))+".pdf", []byte(testPDF), owner...).status }()
+			go func() {
+				statuses <- b.upload(path, "page"+string(rune('1'+i))+".pdf", []byte(testPDF), owner...).status
+			}()
 		}
 		for range 3 {
 			require.Equal(t, http.StatusCreated, <-statuses)
