@@ -133,8 +133,11 @@ func (w *walker) fileOption(f *Field, fe entry, what string) bool {
 			f.File.Thumbnails = append(f.File.Thumbnails, Thumb{Name: s, W: wd, H: ht})
 		}
 	case "max_files":
-		v, _ := w.integer(fe.value, what)
-		f.File.MaxFiles = int(v)
+		if v, ok := w.integer(fe.value, what); ok && (v < 1 || v > 100) {
+			w.add(w.pos(fe.value), "%s must be between 1 and 100", what)
+		} else {
+			f.File.MaxFiles = int(v)
+		}
 	case "public":
 		f.File.Public = w.boolean(fe.value, what)
 	}
@@ -204,9 +207,6 @@ func validateFile(s *Spec, f *Field, c *collector) {
 	}
 	if o.MaxFiles == 0 {
 		o.MaxFiles = 1
-	}
-	if o.MaxFiles < 1 || o.MaxFiles > 100 {
-		c.add(f.Pos, "field %s: max_files must be between 1 and 100", f.Name)
 	}
 	for _, a := range o.Accept {
 		if !validMediaRange(a) {
