@@ -1,6 +1,7 @@
 package kiln_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +195,29 @@ func TestFilesManyPerFieldUnderConcurrentUploads(t *testing.T) {
 		require.Len(t, res.body["scans"].([]any), 2)
 		require.Equal(t, http.StatusNotFound, b.do("DELETE", path+"/"+gone, nil, owner...).status)
 		require.Len(t, storedFiles(t, b.dataDir), 3, "the removed file waits for its deletion job (no worker runs here)")
+	})
+}
+
+// A soft-deleted record keeps its files (it may be restored); purging it deletes them.
+func TestFilesOfSoftDeletedRecordsGoWhenPurged(t *testing.T) {
+	t.Parallel()
+	soft := strings.Replace(vault, "      scans: {type: file, max_size: 64MB, max_files: 3}\n",
+		"      scans: {type: file, max_size: 64MB, max_files: 3}\n    soft_delete: true\n    retention: 24h\n", 1)
+	require.NotEqual(t, vault, soft)
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, soft)
+		b.runJobs()
+		owner := bearer(b.token("member"))
+		res := b.do("POST", "/api/documents", map[string]any{"title": "Will"}, owner...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		id := res.body["id"].(string)
+		require.Equal(t, http.StatusCreated, b.upload("/api/documents/"+id+"/files/scans", "will.pdf", []byte(testPDF), owner...).status)
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/documents/"+id, nil, owner...).status)
+		time.Sleep(300 * time.Millisecond)
+		require.Len(t, storedFiles(t, b.dataDir), 1, "kept while the record may be restored")
+		n, err := b.app.Service.Purge(context.Background(), time.Now().Add(25*time.Hour), 100)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		waitFor(t, func() bool { return len(storedFiles(t, b.dataDir)) == 0 })
 	})
 }

@@ -88,8 +88,19 @@ func (s *Service) Purge(ctx context.Context, now time.Time, batch int) (int64, e
 		}
 		var n int64
 		err := s.store.InTx(ctx, func(tx *store.Exec) error {
-			var err error
-			n, err = tx.Purge(ctx, r.Name, now.Add(-r.RetentionOrDefault()), batch)
+			cutoff := now.Add(-r.RetentionOrDefault())
+			if s.files == nil || !s.resources[r.Name].hasFiles {
+				var err error
+				n, err = tx.Purge(ctx, r.Name, cutoff, batch)
+				return err
+			}
+			gone, err := tx.PurgeFiles(ctx, r.Name, cutoff, batch)
+			for _, old := range gone {
+				if err == nil {
+					err = s.files.RemovedTx(ctx, tx, r, old, nil) // their files go with them
+				}
+			}
+			n = int64(len(gone))
 			return err
 		})
 		if err != nil {

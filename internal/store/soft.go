@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/query"
@@ -143,24 +145,72 @@ func (e *Exec) Restore(ctx context.Context, resource string, rec *Record) error 
 // them, and says how many went. Records a live or deleted record still references through
 // a required relation stay until that one is purged.
 func (e *Exec) Purge(ctx context.Context, resource string, cutoff time.Time, limit int) (int64, error) {
-	t, err := e.table(resource)
-	if err != nil {
+	t, b, err := e.purgeSQL(resource, cutoff, limit)
+	if err != nil || b == nil {
 		return 0, err
 	}
-	if !t.soft {
-		return 0, nil
-	}
-	b := &builder{d: e.s.dialect, t: t}
-	b.write("DELETE FROM ", quote(t.name), " WHERE ", quote("id"), " IN (SELECT ", quote("id"), " FROM ", quote(t.name),
-		" WHERE ", t.liveCol(), " < ", b.arg(kTime, 0, cutoff.UTC()))
-	e.unreferenced(b, t)
-	b.write(" ORDER BY ", t.liveCol(), " LIMIT ", b.arg(kInt, 0, int64(limit)), ")")
 	res, err := e.exec(ctx, b.sb.String(), b.args)
 	if err != nil {
 		return 0, e.tagTable(err, t.name)
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// PurgeFiles is Purge for a resource with file fields: it returns the purged records with
+// only their file fields' values (as stored), so their files can be deleted too.
+func (e *Exec) PurgeFiles(ctx context.Context, resource string, cutoff time.Time, limit int) ([]*Record, error) {
+	t, b, err := e.purgeSQL(resource, cutoff, limit)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var cols []column
+	for _, c := range t.cols {
+		if c.field.Type == spec.TypeFile {
+			cols = append(cols, c)
+			b.write(map[bool]string{true: " RETURNING ", false: ", "}[len(cols) == 1], quote(c.name))
+		}
+	}
+	if len(cols) == 0 {
+		return nil, errors.New("store: PurgeFiles on a resource without file fields")
+	}
+	rows, err := e.query(ctx, b.sb.String(), b.args)
+	if err != nil {
+		return nil, e.tagTable(err, t.name)
+	}
+	defer rows.Close()
+	var out []*Record
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		rec := &Record{Values: make([]any, len(t.res.Fields))}
+		for i, c := range cols {
+			if vals[i].Valid {
+				rec.Values[c.idx] = vals[i].String
+			}
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+func (e *Exec) purgeSQL(resource string, cutoff time.Time, limit int) (*table, *builder, error) {
+	t, err := e.table(resource)
+	if err != nil || !t.soft {
+		return t, nil, err
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("DELETE FROM ", quote(t.name), " WHERE ", quote("id"), " IN (SELECT ", quote("id"), " FROM ", quote(t.name),
+		" WHERE ", t.liveCol(), " < ", b.arg(kTime, 0, cutoff.UTC()))
+	e.unreferenced(b, t)
+	b.write(" ORDER BY ", t.liveCol(), " LIMIT ", b.arg(kInt, 0, int64(limit)), ")")
+	return t, b, nil
 }
 
 // unreferenced adds "no row references it through a required relation" to a purge.
