@@ -1,6 +1,7 @@
 package kiln_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -123,7 +124,43 @@ func TestFilesInS3(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, got.StatusCode, "S3 checks the signature")
 		waitFor(t, func() bool { got, _ := b.fetch(u); return got.StatusCode == http.StatusForbidden })
 
+		directUpload(t, b, gw, bucket, product, staff)
 		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/products/"+product, nil).status)
 		waitFor(t, func() bool { return !gw.exists(t, bucket, key) && !gw.exists(t, bucket, key+"_100x100") })
 	})
+}
+
+// directUpload sends an image straight to the bucket through a presigned PUT, then
+// completes it; content that fails the field's checks is refused and deleted.
+func directUpload(t *testing.T, b *testBundle, gw *versitygw, bucket, product string, staff []string) {
+	t.Helper()
+	path := "/api/products/" + product + "/files/image/uploads"
+	img := testPNG(t, 300, 200)
+	require.Equal(t, http.StatusForbidden, b.do("POST", path, map[string]any{"name": "d.png", "size": len(img)}, bearer(b.token("customer"))...).status)
+	require.Equal(t, http.StatusRequestEntityTooLarge, b.do("POST", path, map[string]any{"name": "d.png", "size": 6 << 20}, staff...).status)
+	start := func(content []byte) (string, string) {
+		res := b.do("POST", path, map[string]any{"name": "direct.png", "size": len(content)}, staff...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		put, err := http.NewRequest("PUT", res.body["upload_url"].(string), bytes.NewReader(content))
+		require.NoError(t, err)
+		got, err := http.DefaultClient.Do(put)
+		require.NoError(t, err)
+		_ = got.Body.Close()
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		return res.body["token"].(string), res.body["upload_url"].(string)
+	}
+	token, _ := start(img)
+	other := b.create("products", map[string]any{"name": "Other", "price": "1.00"})
+	wrong := b.do("POST", "/api/products/"+other+"/files/image/uploads/complete", map[string]any{"token": token}, staff...)
+	require.Equal(t, map[string]string{"token": "invalid"}, fieldCodes(wrong.body), "a token fits its own record only")
+	res := b.do("POST", path+"/complete", map[string]any{"token": token}, staff...)
+	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+	image := res.body["image"].(map[string]any)
+	require.Equal(t, "direct.png", image["name"])
+	require.True(t, gw.exists(t, bucket, "products/image/"+image["id"].(string)+"_100x100"), "thumbnails made on completion")
+
+	bad, _ := start([]byte("<svg onload=alert(1)>not an image</svg>"))
+	res = b.do("POST", path+"/complete", map[string]any{"token": bad}, staff...)
+	require.Equal(t, http.StatusUnsupportedMediaType, res.status, string(res.raw))
+	require.Equal(t, image["id"], b.do("GET", "/api/products/"+product, nil).body["image"].(map[string]any)["id"], "the refused file changed nothing")
 }

@@ -136,6 +136,9 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, b.upload(path, "x.png", testPNG(t, 5, 5), bearer(b.token("customer"))...).status)
 		require.Equal(t, http.StatusNotFound, b.upload("/api/products/"+product[:len(product)-1]+"0/files/image", "x.png", testPNG(t, 5, 5), staff...).status)
 		require.Len(t, storedFiles(t, b.dataDir), 3, "refused uploads leave nothing behind")
+		direct := b.do("POST", path+"/uploads", map[string]any{"name": "x.png", "size": 10}, staff...)
+		require.Equal(t, http.StatusConflict, direct.status)
+		require.Equal(t, "direct_upload_unavailable", direct.body["error"])
 
 		// Replacing: the old image and thumbnails are deleted by a job after the commit.
 		res = b.do("POST", path+"?name=desk.png", testPNG(t, 300, 300), append([]string{"Content-Type", "image/png"}, staff...)...)

@@ -24,6 +24,12 @@ import (
 // does not grow with the file. The caller records the File in the record, and deletes
 // what was stored (Discard) if it cannot.
 func (x *Files) Receive(ctx context.Context, res string, f *spec.Field, name string, body io.Reader) (File, error) {
+	return x.ingest(ctx, res, f, File{ID: x.newID(), Name: CleanName(name)}, body, true)
+}
+
+// ingest checks the content in body and stores the thumbnails, and the file itself when
+// putFile (a direct upload's file is in storage already).
+func (x *Files) ingest(ctx context.Context, res string, f *spec.Field, fl File, body io.Reader, putFile bool) (File, error) {
 	tmp, err := os.CreateTemp(x.tmp, "upload-*")
 	if err != nil {
 		return File{}, fmt.Errorf("files: %w", err)
@@ -39,7 +45,7 @@ func (x *Files) Receive(ctx context.Context, res string, f *spec.Field, name str
 	if n == 0 {
 		return File{}, fieldError(f.Name, "empty", "is an empty file")
 	}
-	fl := File{ID: x.newID(), Name: CleanName(name), Size: n}
+	fl.Size = n
 	if fl.Type, err = sniff(tmp); err != nil {
 		return File{}, err
 	}
@@ -51,7 +57,7 @@ func (x *Files) Receive(ctx context.Context, res string, f *spec.Field, name str
 	if err != nil {
 		return File{}, err
 	}
-	return fl, x.put(ctx, res, f.Name, tmp, fl, thumbs)
+	return fl, x.put(ctx, res, f.Name, tmp, fl, thumbs, putFile)
 }
 
 func readError(err error) error {
@@ -105,17 +111,19 @@ func (x *Files) image(tmp *os.File, fl *File, field string, sizes []spec.Thumb) 
 }
 
 // put stores the file and its thumbnails; on failure it removes what it stored.
-func (x *Files) put(ctx context.Context, res, field string, tmp *os.File, fl File, thumbs map[string][]byte) error {
+func (x *Files) put(ctx context.Context, res, field string, tmp *os.File, fl File, thumbs map[string][]byte, putFile bool) error {
 	var done []string
 	fail := func(err error) error {
 		x.Discard(context.WithoutCancel(ctx), done)
 		return &service.Error{Code: service.CodeUnavailable, Message: "the file could not be stored; try again", Cause: err, RetryAfter: 2}
 	}
-	key := Key(res, field, fl.ID)
-	if err := x.store.Put(ctx, key, io.NewSectionReader(tmp, 0, fl.Size), fl.Size, fl.Type); err != nil {
-		return fail(err)
+	if putFile {
+		key := Key(res, field, fl.ID)
+		if err := x.store.Put(ctx, key, io.NewSectionReader(tmp, 0, fl.Size), fl.Size, fl.Type); err != nil {
+			return fail(err)
+		}
+		done = append(done, key)
 	}
-	done = append(done, key)
 	for _, t := range fl.Thumbs {
 		key := ThumbKey(res, field, fl.ID, t)
 		b := thumbs[t]

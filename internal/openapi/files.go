@@ -62,8 +62,9 @@ func filePaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 			"parameters": []obj{id, {"name": "file", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}},
 			"responses": obj{"200": jsonResponse("The record without the file", ref(n)),
 				"404": problemRef("NotFound"), "default": problemRef("Error")}}
+		start, complete := directOps(n, f, id)
 		if s.Auth != nil {
-			for _, op := range []obj{upload, remove} {
+			for _, op := range []obj{upload, remove, start, complete} {
 				op["security"] = []obj{{"bearerAuth": []string{}}}
 				op["responses"].(obj)["401"] = problemRef("Unauthorized")
 				op["responses"].(obj)["403"] = problemRef("Forbidden")
@@ -72,5 +73,31 @@ func filePaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		path := s.Server.BasePath + "/" + r.Name + "/{id}/files/" + f.Name
 		paths[path] = obj{"post": upload}
 		paths[path+"/{file}"] = obj{"delete": remove}
+		paths[path+"/uploads"] = obj{"post": start}
+		paths[path+"/uploads/complete"] = obj{"post": complete}
 	}
+}
+
+// directOps document a direct upload to S3: a ticket, then its completion.
+func directOps(n string, f *spec.Field, id obj) (start, complete obj) {
+	suffix := n + strings.ToUpper(f.Name[:1]) + f.Name[1:]
+	start = obj{"operationId": "startUpload" + suffix, "summary": "Start a direct upload into " + f.Name + " (S3 storage only)",
+		"description": "Answers a presigned PUT URL (send the file there with the Content-Length given) and the token that completes the upload.",
+		"parameters":  []obj{id},
+		"requestBody": jsonBody(obj{"type": "object", "required": []string{"size"}, "additionalProperties": false, "properties": obj{
+			"name": obj{"type": "string"}, "size": obj{"type": "integer", "minimum": 1, "maximum": f.File.MaxSize}}}),
+		"responses": obj{"201": jsonResponse("The upload ticket", obj{"type": "object", "properties": obj{
+			"upload_url": obj{"type": "string"}, "method": obj{"type": "string"}, "headers": obj{"type": "object"},
+			"token": obj{"type": "string"}, "expires_at": obj{"type": "string", "format": "date-time"}}}),
+			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+			"413": problemRef("TooLarge"), "default": problemRef("Error")}}
+	complete = obj{"operationId": "completeUpload" + suffix, "summary": "Complete a direct upload into " + f.Name,
+		"description": "Checks the uploaded file (size, sniffed type), makes its thumbnails and records it; a refused file is deleted.",
+		"parameters":  []obj{id},
+		"requestBody": jsonBody(obj{"type": "object", "required": []string{"token"}, "additionalProperties": false,
+			"properties": obj{"token": obj{"type": "string"}}}),
+		"responses": obj{"201": jsonResponse("The record with the new file", ref(n)),
+			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+			"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}}
+	return start, complete
 }

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
@@ -31,6 +32,9 @@ func (h *Handler) registerFileFields(mux *http.ServeMux, r *spec.Resource, item 
 		path := item + "/files/" + f.Name
 		mux.HandleFunc("POST "+path, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.upload(w, req, res, field) }))
 		mux.HandleFunc("DELETE "+path+"/{file}", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.removeFile(w, req, res, field) }))
+		mux.HandleFunc("POST "+path+"/uploads", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.startDirect(w, req, res, field) }))
+		mux.HandleFunc("POST "+path+"/uploads/complete", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.completeDirect(w, req, res, field) }))
+		mux.HandleFunc(path+"/uploads/complete", h.methodNotAllowed("POST"))
 		mux.HandleFunc(path, h.methodNotAllowed("POST"))
 		mux.HandleFunc(path+"/{file}", h.methodNotAllowed("DELETE"))
 	}
@@ -66,7 +70,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, res string, f *
 		WriteError(w, r, h.log, err)
 		return
 	}
-	rec, err := h.svc.ChangeFiles(ctx, res, id, f.Name, func(stored any) (any, error) {
+	h.attach(w, r, res, id, f, fl)
+}
+
+// attach records a stored file in the record's field (replacing the file of a single-file
+// field); when that fails, the stored file is deleted.
+func (h *Handler) attach(w http.ResponseWriter, r *http.Request, res, id string, f *spec.Field, fl files.File) {
+	rec, err := h.svc.ChangeFiles(r.Context(), res, id, f.Name, func(stored any) (any, error) {
 		cur, err := files.Parse(stored)
 		if err != nil {
 			return nil, err
@@ -81,11 +91,62 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, res string, f *
 		return files.Encode(f, append(cur, fl))
 	})
 	if err != nil {
-		h.files.Discard(context.WithoutCancel(ctx), fl.Keys(res, f.Name))
+		h.files.Discard(context.WithoutCancel(r.Context()), fl.Keys(res, f.Name))
 		WriteError(w, r, h.log, err)
 		return
 	}
 	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
+}
+
+// startDirect answers {"name", "size"} with a presigned URL to PUT the file to (S3) and
+// the token that completes the upload.
+func (h *Handler) startDirect(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
+	in, err := decodeObject(r, h.maxBody)
+	if err == nil {
+		err = h.svc.CanChangeFiles(r.Context(), res, r.PathValue("id"), f.Name)
+	}
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	name, _ := in["name"].(string)
+	size, _ := in["size"].(json.Number)
+	n, err := size.Int64()
+	if err != nil {
+		n = 0 // reported as a bad size below
+	}
+	t, err := h.files.StartDirect(r.Context(), res, r.PathValue("id"), f, name, n)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // the URL and token grant an upload
+	writeJSON(w, http.StatusCreated, body)
+}
+
+// completeDirect checks the file a direct upload sent to S3 and records it: {"token"}.
+func (h *Handler) completeDirect(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
+	id := r.PathValue("id")
+	in, err := decodeObject(r, h.maxBody)
+	if err == nil {
+		err = h.svc.CanChangeFiles(r.Context(), res, id, f.Name)
+	}
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	token, _ := in["token"].(string)
+	fl, err := h.files.CompleteDirect(r.Context(), res, id, f, token)
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	h.attach(w, r, res, id, f, fl)
 }
 
 // removeFile takes one file out of its field (its stored objects go after the commit).
