@@ -76,9 +76,9 @@ func shopWithTagInverse(t *testing.T) string {
 	s := strings.Replace(string(src), "      name: {type: string, required: true, unique: true, min_length: 1, max_length: 50}\n",
 		"      name: {type: string, required: true, unique: true, min_length: 1, max_length: 50}\n"+
 			"      products: {type: relation, to: products, inverse: tags}\n", 1)
-	s = strings.Replace(s, "      tags: {type: relation, to: tags, many: true}\n    indexes:\n      - fields: [category, price]\n"+
+	s = strings.Replace(s, "    indexes:\n      - fields: [category, price]\n"+
 		"      - fields: [price]\n      - fields: [name]\n    access:\n      list: public\n      view: public\n",
-		"      tags: {type: relation, to: tags, many: true}\n    indexes:\n      - fields: [category, price]\n"+
+		"    indexes:\n      - fields: [category, price]\n"+
 			"      - fields: [price]\n      - fields: [name]\n    access:\n"+
 			"      list: \"record.active || auth.role in ['staff', 'admin']\"\n"+
 			"      view: \"record.active || auth.role in ['staff', 'admin']\"\n", 1)
