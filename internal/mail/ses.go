@@ -116,17 +116,20 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// sesRetried are the error codes worth another attempt even though some come with a 4xx:
-// throttling and quotas (they pass), a paused account or a missing configuration set, and
-// rejected or expired credentials — fixed in configuration, as with SendGrid's 401, so the
-// mails wait instead of being dropped.
-var sesRetried = map[string]bool{
-	"TooManyRequestsException": true, "LimitExceededException": true, "ThrottlingException": true,
-	"Throttling": true, "RequestLimitExceeded": true, "SendingPausedException": true, "NotFoundException": true,
-	"UnrecognizedClientException": true, "InvalidClientTokenId": true, "SignatureDoesNotMatch": true,
-	"InvalidSignatureException": true, "IncompleteSignature": true, "ExpiredToken": true,
-	"ExpiredTokenException": true, "RequestExpired": true, "AccessDenied": true, "AccessDeniedException": true,
-	"MissingAuthenticationToken": true,
+// sesRetried reports the error codes worth another attempt even though some come with a
+// 4xx: throttling and quotas (they pass), a paused account or a missing configuration set,
+// and rejected or expired credentials — fixed in configuration, as with SendGrid's 401, so
+// the mails wait instead of being dropped.
+func sesRetried(code string) bool {
+	switch code {
+	case "TooManyRequestsException", "LimitExceededException", "ThrottlingException", "Throttling",
+		"RequestLimitExceeded", "SendingPausedException", "NotFoundException",
+		"UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch",
+		"InvalidSignatureException", "IncompleteSignature", "ExpiredToken", "ExpiredTokenException",
+		"RequestExpired", "AccessDenied", "AccessDeniedException", "MissingAuthenticationToken":
+		return true
+	}
+	return false
 }
 
 // classifySES marks failures another attempt cannot fix permanent: the message or the
@@ -144,7 +147,7 @@ func classifySES(err error) error {
 		return Permanent(wrapped)
 	}
 	var api smithy.APIError
-	if errors.As(err, &api) && sesRetried[api.ErrorCode()] {
+	if errors.As(err, &api) && sesRetried(api.ErrorCode()) {
 		return wrapped
 	}
 	var status interface{ HTTPStatusCode() int }
