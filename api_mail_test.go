@@ -125,6 +125,14 @@ func mailShop(t *testing.T, dialect string, mp *mailpit) *testBundle {
 	require.NoError(t, err)
 	env := map[string]string{"KILN_MAIL_PROVIDER": "smtp", "KILN_SMTP_HOST": host, "KILN_SMTP_PORT": port,
 		"KILN_SMTP_TLS": "none", "KILN_MAIL_FROM": "Shop <shop@kiln.test>"}
+	b, err := mailShopEnv(t, dialect, env)
+	require.NoError(t, err)
+	return b
+}
+
+// mailShopEnv starts the shop with env as its environment, with workers running.
+func mailShopEnv(t *testing.T, dialect string, env map[string]string) (*testBundle, error) {
+	t.Helper()
 	dir := t.TempDir()
 	raw, err := os.ReadFile(filepath.Join("examples", "shop", "kiln.yaml"))
 	require.NoError(t, err)
@@ -140,14 +148,16 @@ func mailShop(t *testing.T, dialect string, mp *mailpit) *testBundle {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
 	}
 	app, err := kiln.New(context.Background(), cfg)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(func() { srv.Close(); require.NoError(t, app.Close()) })
 	require.NoError(t, app.Jobs.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, app.Jobs.Stop(context.Background())) })
 	b := &testBundle{app: app, srv: srv, t: t, dataDir: dir}
 	b.admin = b.token(app.Spec.Auth.AdminRoles[0])
-	return b
+	return b, nil
 }
 
 // signupAndOrder signs up a customer and places an order of two kettles as them.

@@ -28,6 +28,12 @@ func newSender(cfg Config, m spec.Mail) (mail.Sender, error) {
 	case spec.MailSendGrid:
 		key, _ := cfg.LookupEnv("KILN_SENDGRID_API_KEY")
 		return mail.NewSendGrid(mail.SendGridConfig{APIKey: key, From: m.From, Endpoint: m.SendGridEndpoint, Logger: cfg.Logger})
+	case spec.MailSESName:
+		id, _ := cfg.LookupEnv("AWS_ACCESS_KEY_ID")
+		secret, _ := cfg.LookupEnv("AWS_SECRET_ACCESS_KEY")
+		token, _ := cfg.LookupEnv("AWS_SESSION_TOKEN")
+		return mail.NewSES(mail.SESConfig{Region: m.SES.Region, Endpoint: m.SES.Endpoint, ConfigurationSet: m.SES.ConfigurationSet,
+			AccessKeyID: id, SecretAccessKey: secret, SessionToken: token, From: m.From, Logger: cfg.Logger})
 	}
 	return &mail.OutboxMailer{Dir: outboxDir(cfg), Logger: cfg.Logger}, nil
 }

@@ -36,6 +36,7 @@ type options struct {
 	only       string
 	pocketbase bool
 	kilnBin    string
+	idleWait   time.Duration
 	load       bool
 }
 
@@ -49,6 +50,7 @@ func main() {
 	flag.BoolVar(&o.pocketbase, "pocketbase", true, "include PocketBase "+pocketbaseVersion+" (installed into .tools/ on first use)")
 	flag.BoolVar(&o.load, "load", true, "run the load scenarios (false: binary size, cold start and idle memory only)")
 	flag.StringVar(&o.kilnBin, "kiln", "", "a kiln binary to measure (default: build ./cmd/kiln with CGO_ENABLED=0)")
+	flag.DurationVar(&o.idleWait, "idle-wait", 2500*time.Millisecond, "how long after each start the idle resident set is read")
 	var jb jobsBench
 	flag.IntVar(&jb.n, "jobs", 0, "measure the job queue instead: this many jobs end to end on SQLite and PostgreSQL")
 	flag.IntVar(&jb.workers, "job-workers", 100, "workers of the job queue")
@@ -105,7 +107,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	mem, err := idle(servers)
+	mem, err := idle(servers, o.idleWait)
 	if err != nil {
 		return err
 	}

@@ -117,8 +117,11 @@ func (s *server) cpuTime() time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
-// memory is a process's resident set from /proc/<pid>/status, in KiB.
-type memory struct{ rss, anon, file int }
+// memory is a process's resident set from /proc/<pid>/status, in KiB, and where it lies.
+type memory struct {
+	rss, anon, file int
+	regions
+}
 
 func (s *server) memory() memory {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
@@ -138,7 +141,54 @@ func (s *server) memory() memory {
 			m.file = n
 		}
 	}
+	m.regions = s.regions()
 	return m
+}
+
+// regions is where a process's resident set lies (/proc/<pid>/smaps), in KiB: the
+// executable's code, its read-only data (constants, type data, the function tables that
+// stack growth and unwinding read), its writable data, anonymous memory (heap, stacks, the
+// database's cache) and other files (the database, shared memory).
+type regions struct{ code, rodata, data, anon, files int }
+
+func (s *server) regions() regions {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/smaps")
+	if err != nil {
+		return regions{}
+	}
+	exe, _ := os.Readlink("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/exe")
+	var r regions
+	var into *int
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4:
+			into = r.region(f, exe)
+		case len(f) == 3 && f[0] == "Rss:" && into != nil:
+			n, _ := strconv.Atoi(f[1])
+			*into += n
+		}
+	}
+	return r
+}
+
+// region picks the counter for the mapping of smaps header fields f.
+func (r *regions) region(f []string, exe string) *int {
+	path := ""
+	if len(f) >= 6 {
+		path = f[5]
+	}
+	switch {
+	case path == exe && f[1] == "r-xp":
+		return &r.code
+	case path == exe && f[1] == "r--p":
+		return &r.rodata
+	case path == exe:
+		return &r.data
+	case path == "" || strings.HasPrefix(path, "["):
+		return &r.anon
+	}
+	return &r.files
 }
 
 // peakDuring samples the resident set every 50 ms until ctx ends and returns the largest.

@@ -91,10 +91,10 @@ type footprint struct {
 }
 
 // idle restarts each server five times on its up-to-date data: the median time to its first
-// 200 is its cold start; 2.5 s after each start (it has answered its health check, and
-// background work such as Kiln's revocation poll has run) its resident set is read, and the
-// median is kept.
-func idle(servers []*server) ([]footprint, error) {
+// 200 is its cold start; wait (-idle-wait, default 2.5 s) after each start (it has answered
+// its health check, and background work such as Kiln's revocation poll has run) its resident
+// set is read, and the median is kept.
+func idle(servers []*server, wait time.Duration) ([]footprint, error) {
 	out := make([]footprint, len(servers))
 	for i, s := range servers {
 		var colds []time.Duration
@@ -104,7 +104,7 @@ func idle(servers []*server) ([]footprint, error) {
 			if err != nil {
 				return nil, err
 			}
-			time.Sleep(2500 * time.Millisecond)
+			time.Sleep(wait)
 			colds, mems = append(colds, cold), append(mems, s.memory())
 		}
 		slices.SortFunc(mems, func(a, b memory) int { return a.rss - b.rss })
@@ -129,6 +129,12 @@ func printTables(servers []*server, rows []row, mem []footprint) {
 		m := mem[i]
 		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
 			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), mib(m.peakKiB))
+	}
+	fmt.Println()
+	head("server (idle, median start)", "binary code", "binary read-only data", "binary writable data", "anonymous", "other files")
+	for i, n := range names {
+		r := mem[i].idle.regions
+		fmt.Printf("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB |\n", n, mib(r.code), mib(r.rodata), mib(r.data), mib(r.anon), mib(r.files))
 	}
 }
 

@@ -1,6 +1,6 @@
-// Package mail sends email: through SMTP, SendGrid's v3 API, or — for development — by
-// writing each message to a file. Kiln sends mail from jobs, so a sender only has to say
-// whether a failure is worth another attempt (Permanent marks those that are not).
+// Package mail sends email: through SMTP, SendGrid's v3 API, Amazon SES (API v2), or — for
+// development — by writing each message to a file. Kiln sends mail from jobs, so a sender only
+// has to say whether a failure is worth another attempt (Permanent marks those that are not).
 package mail
 
 import (

@@ -1,23 +1,41 @@
 package spec
 
 import (
+	"cmp"
 	"net/mail"
+	"net/url"
+	"regexp"
 	"slices"
 
 	"github.com/goccy/go-yaml/ast"
 )
 
 // Mail configures how Kiln sends email (docs/integrations.md). Secrets (the SMTP password,
-// the SendGrid API key) come only from the environment.
+// the SendGrid API key, the AWS credentials) come only from the environment.
 type Mail struct {
 	Pos Pos
 	// From is the sender address, e.g. "Shop <shop@example.com>".
 	From string
-	// Provider is outbox (files in the data dir, for development), smtp or sendgrid.
+	// Provider is outbox (files in the data dir, for development), smtp, sendgrid or ses.
 	Provider string
 	SMTP     MailSMTP
 	// SendGridEndpoint overrides https://api.sendgrid.com (a regional or test endpoint).
 	SendGridEndpoint string
+	SES              MailSES
+}
+
+// MailSES is Amazon SES (API v2). The credentials come from AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN only.
+type MailSES struct {
+	Pos Pos
+	// Region is the AWS region, e.g. eu-west-1; needed to send with ses.
+	Region string
+	// Endpoint overrides the regional endpoint (a VPC endpoint or a test server).
+	Endpoint string
+	// ConfigurationSet names the SES configuration set each message is sent with.
+	ConfigurationSet string
+	// KeyPos holds the position of each key given, for errors.
+	KeyPos map[string]Pos
 }
 
 // MailSMTP is an SMTP server.
@@ -33,12 +51,17 @@ const (
 	MailOutbox   = "outbox"
 	MailSMTPName = "smtp"
 	MailSendGrid = "sendgrid"
+	MailSESName  = "ses"
 )
 
 var (
-	mailProviders = []string{MailOutbox, MailSMTPName, MailSendGrid}
+	mailProviders = []string{MailOutbox, MailSMTPName, MailSendGrid, MailSESName}
 	mailTLSModes  = []string{"mandatory", "opportunistic", "implicit", "none"}
-	mailKeysTop   = []string{"from", "provider", "smtp", "sendgrid"}
+	mailKeysTop   = []string{"from", "provider", "smtp", "sendgrid", "ses"}
+	// sesRegion is an AWS region name (us-east-1, eu-central-2, us-gov-west-1).
+	sesRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	// sesConfigSet is an SES configuration set name: letters, digits, - and _, at most 64.
+	sesConfigSet = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
 func (w *walker) mail(n ast.Node, m *Mail) {
@@ -52,6 +75,8 @@ func (w *walker) mail(n ast.Node, m *Mail) {
 			m.Provider = w.str(e.value, "mail.provider")
 		case "smtp":
 			w.mailSMTP(e.value, &m.SMTP)
+		case "ses":
+			w.mailSES(e.value, &m.SES)
 		case "sendgrid":
 			sg, _ := w.mapping(e.value, "mail.sendgrid", "endpoint")
 			for _, s := range sg {
@@ -77,6 +102,49 @@ func (w *walker) mailSMTP(n ast.Node, s *MailSMTP) {
 		case "tls":
 			s.TLS = w.str(e.value, what)
 		}
+	}
+}
+
+func (w *walker) mailSES(n ast.Node, s *MailSES) {
+	s.Pos = w.pos(n)
+	s.KeyPos = map[string]Pos{}
+	entries, _ := w.mapping(n, "mail.ses", "region", "endpoint", "configuration_set")
+	for _, e := range entries {
+		s.KeyPos[e.key] = w.pos(e.value)
+		what := "mail.ses." + e.key
+		switch e.key {
+		case "region":
+			s.Region = w.str(e.value, what)
+		case "endpoint":
+			s.Endpoint = w.str(e.value, what)
+		case "configuration_set":
+			s.ConfigurationSet = w.str(e.value, what)
+		}
+	}
+}
+
+// validateSES checks the SES block, each problem at its key (the block, or mail, when absent).
+func validateSES(m *Mail, c *collector) {
+	s := &m.SES
+	at := func(key string) Pos {
+		if p, ok := s.KeyPos[key]; ok {
+			return p
+		}
+		return cmp.Or(s.Pos, m.Pos)
+	}
+	if m.Provider == MailSESName && s.Region == "" {
+		c.add(at("region"), "mail.ses.region is needed to send with ses (e.g. eu-west-1)")
+	}
+	if s.Region != "" && !sesRegion.MatchString(s.Region) {
+		c.add(at("region"), "mail.ses.region %q is not an AWS region name (e.g. eu-west-1)", s.Region)
+	}
+	if s.Endpoint != "" {
+		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			c.add(at("endpoint"), "mail.ses.endpoint %q is not an http(s) URL", s.Endpoint)
+		}
+	}
+	if s.ConfigurationSet != "" && !sesConfigSet.MatchString(s.ConfigurationSet) {
+		c.add(at("configuration_set"), "mail.ses.configuration_set %q is not a configuration set name (letters, digits, - and _, at most 64)", s.ConfigurationSet)
 	}
 }
 
@@ -107,4 +175,5 @@ func validateMail(s *Spec, c *collector) {
 	if m.SMTP.Port < 0 || m.SMTP.Port > 65535 {
 		c.add(m.Pos, "mail.smtp.port must be between 1 and 65535")
 	}
+	validateSES(m, c)
 }
