@@ -56,6 +56,7 @@ func validate(s *Spec, c *collector) {
 	validateJobs(s, c)
 	validateSchedules(s, c)
 	validateMail(s, c)
+	validatePayments(s, c)
 	validateWebhooks(s, c)
 }
 
