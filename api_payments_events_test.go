@@ -185,3 +185,27 @@ func (p *payBundle) payAll(tok string, orders []string) []int {
 	wg.Wait()
 	return codes
 }
+
+// Without STRIPE_SECRET_KEY pay answers 503 payments_not_configured; with Stripe
+// unreachable, 503 payment_provider_unavailable with Retry-After, and nothing of the
+// failure (nor the key) in the answer.
+func TestStripePayWhenStripeIsMissing(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		plain := &payBundle{testBundle: setup(t, dialect, "")}
+		order, tok := plain.order("29.99")
+		res := plain.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
+		require.Equal(t, http.StatusServiceUnavailable, res.status, string(res.raw))
+		require.Equal(t, "payments_not_configured", res.body["error"])
+
+		down := &payBundle{testBundle: setupHooks(t, dialect, hookOpts{env: map[string]string{
+			"STRIPE_API_URL": "http://" + freePort(t), "STRIPE_SECRET_KEY": stripeKey, "SHOP_WEBHOOK_SECRET": testWebhookSecret}})}
+		order, tok = down.order("29.99")
+		res = down.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
+		require.Equal(t, http.StatusServiceUnavailable, res.status, string(res.raw))
+		require.Equal(t, "payment_provider_unavailable", res.body["error"])
+		require.Equal(t, "2", res.header.Get("Retry-After"))
+		require.NotContains(t, string(res.raw), stripeKey)
+		require.NotContains(t, string(res.raw), "127.0.0.1")
+	})
+}

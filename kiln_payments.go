@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/integrations/payments"
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
@@ -61,6 +62,8 @@ func (a *App) paymentEvents() jobs.Handler {
 // payRoutes serves pay and refund: who may pay is who may view the record (a record the
 // caller cannot see is 404); who may refund holds one of payable.refund's roles.
 type payRoutes struct{ a *App }
+
+var _ rest.Payments = payRoutes{}
 
 func (p payRoutes) Pay(ctx context.Context, resource, id string) (*payments.Checkout, error) {
 	if _, _, err := p.a.Service.Get(ctx, resource, id, nil); err != nil {

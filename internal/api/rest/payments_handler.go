@@ -28,6 +28,9 @@ const (
 	CodePaymentProvider = "payment_provider_unavailable"
 )
 
+// providerRetryAfter is the Retry-After, in seconds, of payment_provider_unavailable.
+const providerRetryAfter = 2
+
 // registerPayments serves POST {item}/pay and, when refund roles are declared, POST
 // {item}/refund for each payable resource.
 func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
@@ -104,7 +107,11 @@ func paymentError(err error) error {
 		if k.keepOwnError {
 			msg = err.Error()
 		}
-		return &service.Error{Code: service.Code(k.code), Class: k.class, Message: msg, Cause: err}
+		e := &service.Error{Code: service.Code(k.code), Class: k.class, Message: msg, Cause: err}
+		if k.err == payments.ErrProvider {
+			e.RetryAfter = providerRetryAfter
+		}
+		return e
 	}
 	return err
 }
