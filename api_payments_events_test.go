@@ -45,7 +45,7 @@ func TestStripeEventsOutOfOrder(t *testing.T) {
 }
 
 // A payment of another amount than the order's total is flagged, and the order stays
-// pending.
+// pending; staff can refund it.
 func TestStripeAmountMismatchIsFlagged(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -58,6 +58,12 @@ func TestStripeAmountMismatchIsFlagged(t *testing.T) {
 		require.Equal(t, "mismatch", pay["state"])
 		require.Equal(t, "paid 1 eur, but orders "+order+" costs 29.99 eur", pay["problem"])
 		require.Equal(t, 0, p.paidMails())
+
+		res := p.do("POST", "/api/orders/"+order+"/refund", nil, bearer(p.token("staff"))...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, "refunded", res.body["state"])
+		require.Equal(t, "pi_m1", p.stripe.Calls("/v1/refunds")[0].Form.Get("payment_intent"))
+		require.Equal(t, "pending", p.status(order), "a mismatched payment never moved the order; its refund does not either")
 	})
 }
 

@@ -32,7 +32,7 @@ func (p *Payments) Refund(ctx context.Context, resource, id string) (*Payment, e
 		}
 		return nil, fmt.Errorf("%w: its payment is %s", ErrNotRefundable, state)
 	}
-	if err := p.refundable(ctx, r.Name, id); err != nil {
+	if err := p.refundable(ctx, r.Name, id, pay); err != nil {
 		return nil, err
 	}
 	rf, err := p.stripe.refund(ctx, r.Name, id, pay.IntentID)
@@ -50,11 +50,12 @@ func (p *Payments) Refund(ctx context.Context, resource, id string) (*Payment, e
 }
 
 // refundable refuses a refund the state machine could not follow (the record is in a state
-// with no transition to the refunded state).
-func (p *Payments) refundable(ctx context.Context, resource, id string) error {
+// with no transition to the refunded state). A mismatched payment never moved the record,
+// and its refund does not either.
+func (p *Payments) refundable(ctx context.Context, resource, id string, pay *Payment) error {
 	r, _ := p.payable(resource)
 	to := r.Payable.Refunded
-	if to == "" {
+	if to == "" || pay.State == StateMismatch {
 		return nil
 	}
 	rec, err := p.cfg.Store.Reader().Get(ctx, resource, id, nil)
