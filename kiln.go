@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/idempotency"
+	"github.com/kiln-dev/kiln/internal/integrations/payments"
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/live"
@@ -71,6 +72,8 @@ type Config struct {
 	// webhookSchedule replaces the Standard Webhooks retry schedule; only tests set it
 	// (export_test.go), so no configuration can weaken production's.
 	webhookSchedule []time.Duration
+	// paymentsNow is the payments' clock (Checkout Sessions' expiry); only tests set it.
+	paymentsNow func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +109,7 @@ type App struct {
 	mailKey  []byte             // seals account mails (they carry codes) in their jobs' args
 	webhooks *webhooks.Webhooks // nil when the spec has no webhooks
 	files    *files.Files       // nil when the spec has no file fields
+	payments *payments.Payments // nil when the spec has no payments
 	live     *live.Broker       // live updates: the outbox fanned out to streams
 	workers  bool
 	server   *server.Server
@@ -222,6 +226,9 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}
+	if err := a.newPayments(cfg); err != nil {
+		return err
+	}
 	a.idem = idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)
 	return a.newServer(cfg)
 }
@@ -244,6 +251,9 @@ func (a *App) newServer(cfg Config) (err error) {
 		if len(a.Spec.Webhooks.Incoming) > 0 {
 			sc.Incoming = w
 		}
+	}
+	if a.payments != nil {
+		sc.Payments = payRoutes{a: a}
 	}
 	a.server, err = server.New(sc)
 	return err

@@ -73,6 +73,9 @@ func (a *App) incomingHandler(cfg Config, in *spec.IncomingWebhook) (jobs.Handle
 	if in.Action != nil {
 		return a.incomingAction(in.Action), nil
 	}
+	if in.Payments {
+		return a.paymentEvents(), nil
+	}
 	var fn WebhookFunc
 	if cfg.Extensions != nil {
 		fn = cfg.Extensions.hooks[in.Handler]

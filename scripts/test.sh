@@ -105,12 +105,31 @@ ensure_versitygw() {
   fi
 }
 
+# stripe-mock answers Stripe's API (validated against its OpenAPI, fixtures back); the
+# payments tests start it on 127.0.0.1 and sign webhook events themselves.
+ensure_stripe_mock() {
+  local bin=.tools/bin/stripe-mock
+  if [ ! -x "$bin" ]; then
+    echo "installing stripe-mock into .tools/bin (go install)"
+    GOBIN="$PWD/.tools/bin" go install github.com/stripe/stripe-mock@v0.203.0 >/dev/null 2>&1 || true
+  fi
+  if [ -x "$bin" ]; then
+    export KILN_STRIPE_MOCK="$PWD/$bin"
+  elif [ "${KILN_REQUIRE_SERVICES:-}" = 1 ]; then
+    echo "stripe-mock is required (KILN_REQUIRE_SERVICES=1) but could not be installed with go install" >&2
+    exit 1
+  else
+    echo "stripe-mock not installed: the payments tests will say SKIPPED"
+  fi
+}
+
 say "services"
 start_versitygw_install
 ensure_postgres
 ensure_redis
 ensure_newman
 ensure_mailpit
+ensure_stripe_mock
 
 say "go vet"
 go vet ./...

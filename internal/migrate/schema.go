@@ -70,6 +70,9 @@ func FromSpec(s *spec.Spec) Schema {
 	if len(s.Webhooks.Incoming) > 0 {
 		out.Tables = append(out.Tables, webhookInboxTable())
 	}
+	if s.Payments.Enabled() {
+		out.Tables = append(out.Tables, paymentTables()...)
+	}
 	return out
 }
 

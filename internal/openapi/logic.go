@@ -91,6 +91,11 @@ func problemCodes(s *spec.Spec) []string {
 			codes = append(codes, c)
 		}
 	}
+	if s.Payments.Enabled() {
+		for _, c := range []string{"not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured", "payment_provider_unavailable"} {
+			add(c)
+		}
+	}
 	for _, r := range s.Resources {
 		for _, rl := range r.Rules {
 			if rl.Conflict {
@@ -128,6 +133,9 @@ func actionPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 	}
 	if r.SoftDelete {
 		restorePath(s, r, n, paths)
+	}
+	if r.Payable != nil && s.Payments.Enabled() {
+		paymentPaths(s, r, n, paths)
 	}
 }
 

@@ -41,6 +41,8 @@ type Config struct {
 	Webhooks   rest.WebhookAdmin
 	WebhookLog rest.WebhookLog
 	Incoming   rest.Incoming
+	// Payments serves the pay and refund routes; nil: none.
+	Payments rest.Payments
 	// Live serves live updates; nil: none. Shutdown ends its streams, which would otherwise
 	// keep the server from draining.
 	Live *live.Broker
@@ -63,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	rcfg := rest.Config{Spec: cfg.Spec, Service: cfg.Service, Logger: cfg.Logger, Accounts: cfg.Accounts,
 		Limiter: cfg.Limiter, OIDC: cfg.OIDC, Idempotency: cfg.Idempotency, Routes: cfg.Routes, Jobs: cfg.Jobs,
-		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming, Files: cfg.Files}
+		Webhooks: cfg.Webhooks, WebhookLog: cfg.WebhookLog, Incoming: cfg.Incoming, Files: cfg.Files, Payments: cfg.Payments}
 	if cfg.Live != nil {
 		rcfg.Live = cfg.Live
 	}

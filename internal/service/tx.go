@@ -19,6 +19,33 @@ type Tx struct {
 	s     *Service
 	tx    *store.Exec
 	inner bool
+	// keep collects the records Update wrote, for InSystemTx to serve after the commit.
+	keep    bool
+	updated []*store.Record
+	res     []string
+}
+
+// InSystemTx runs fn in one write transaction (with a context of the system's) with a Tx on Kiln's own authority — access
+// rules and transition roles do not apply; field rules, state machines, effects, rollups
+// and events do — next to the raw executor, for an integration whose bookkeeping must
+// commit with the records it changes (payments). After the commit, the records Update
+// wrote get their cache invalidation and after-hooks.
+func (s *Service) InSystemTx(ctx context.Context, fn func(ctx context.Context, t *Tx, tx *store.Exec) error) error {
+	ctx = WithPrincipal(AsSystem(ctx), nil)
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var t *Tx
+	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		t = &Tx{s: s, tx: tx, inner: true, keep: true}
+		return fn(ctx, t, tx)
+	})
+	if err != nil {
+		return err
+	}
+	for i, rec := range t.updated {
+		s.committed(ctx, s.resources[t.res[i]], spec.OpUpdate, rec)
+	}
+	return nil
 }
 
 // Create creates a record (in is decoded JSON, as a request body would carry it).
@@ -45,6 +72,9 @@ func (t *Tx) Update(ctx context.Context, resource, id string, in map[string]any)
 		return nil, err
 	}
 	rec, err := w.update(ctx, id, in, updateArgs{})
+	if err == nil && t.keep {
+		t.updated, t.res = append(t.updated, rec), append(t.res, resource)
+	}
 	return rec, t.s.writeError(w.r, err)
 }
 

@@ -59,7 +59,7 @@ func yamlProblem(file string, err error) Problem {
 	return Problem{Pos: Pos{File: file, Line: 1, Column: 1}, Message: "YAML syntax: " + err.Error()}
 }
 
-var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "storage", "webhooks", "webhooks_allow_hosts", "incoming_webhooks", "resources"}
+var topKeys = []string{"name", "database", "server", "auth", "roles", "redis", "jobs", "schedules", "mail", "storage", "webhooks", "webhooks_allow_hosts", "incoming_webhooks", "payments", "resources"}
 
 func (w *walker) spec(root ast.Node) *Spec {
 	s := &Spec{File: w.file, Server: Server{BasePath: "/api", MaxBodyBytes: 1 << 20, QueryTimeout: DefaultQueryTimeout,
@@ -94,6 +94,8 @@ func (w *walker) spec(root ast.Node) *Spec {
 			w.allowNetworks(e.value, &s.Webhooks)
 		case "incoming_webhooks":
 			w.incomingWebhooks(e.value, &s.Webhooks)
+		case "payments":
+			w.payments(e.value, &s.Payments)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

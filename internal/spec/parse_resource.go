@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "triggers", "soft_delete", "retention"}
+	resourceKeys = []string{"fields", "indexes", "access", "description", "rules", "effects", "actions", "triggers", "soft_delete", "retention", "payable"}
 	fieldKeys    = []string{"type", "required", "unique", "readonly", "hidden", "default", "example", "min", "max",
 		"min_length", "max_length", "pattern", "values", "precision", "scale", "to", "many", "inverse", "description", "write",
 		"allow_hidden", "compute", "default_expr", "rollup", "transitions", "initial", "nested",
@@ -59,6 +59,8 @@ func (w *walker) resource(e entry) *Resource {
 			r.SoftDelete = w.boolean(re.value, "soft_delete")
 		case "retention":
 			r.Retention = w.duration(re.value, "retention")
+		case "payable":
+			r.Payable = w.payable(re.value)
 		}
 	}
 	return r

@@ -69,6 +69,7 @@ type Spec struct {
 	Mail      Mail
 	Storage   Storage
 	Webhooks  Webhooks
+	Payments  Payments
 	Roles     []string
 	Resources []*Resource
 	byName    map[string]*Resource
@@ -183,7 +184,9 @@ type Resource struct {
 	// SoftDelete keeps deleted records (hidden from every read, restorable) for Retention.
 	SoftDelete bool
 	Retention  time.Duration
-	byName     map[string]*Field
+	// Payable, when set, makes records payable (docs/integrations.md#payments).
+	Payable *Payable
+	byName  map[string]*Field
 }
 
 // RecordAction returns the named action, or nil.

@@ -57,6 +57,7 @@ func validate(s *Spec, c *collector) {
 	validateSchedules(s, c)
 	validateMail(s, c)
 	validateStorage(s, c)
+	validatePayments(s, c)
 	validateWebhooks(s, c)
 }
 

@@ -87,6 +87,9 @@ func validateIncoming(s *Spec, c *collector) {
 }
 
 func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
+	if in.Payments {
+		return
+	}
 	if (in.Handler == "") == (in.Action == nil) {
 		c.add(in.Pos, "incoming webhook %s needs exactly one of handler: (a Go handler) or action: {resource, name, record_id}", in.Name)
 		return

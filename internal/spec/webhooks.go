@@ -72,6 +72,9 @@ type IncomingWebhook struct {
 	// action of the spec instead. Exactly one is set.
 	Handler string
 	Action  *IncomingAction
+	// Payments marks the endpoint the payments block adds: its events drive payable
+	// records (internal/integrations/payments).
+	Payments bool
 	// Tolerance is how far the signed timestamp may be from now (default 5m).
 	Tolerance time.Duration
 	// MaxBodyBytes bounds the request body (default 1 MiB).

@@ -41,6 +41,8 @@ type Config struct {
 	Webhooks   WebhookAdmin
 	WebhookLog WebhookLog
 	Incoming   Incoming
+	// Payments serves the pay and refund routes of payable resources; nil: none.
+	Payments Payments
 	// Live serves live updates ({base}/{resource}/events); nil: none.
 	Live Live
 	// Heartbeat is how often an idle live-update stream sends a comment; default 15 s.
@@ -71,6 +73,7 @@ type Handler struct {
 	hooks    WebhookAdmin
 	hookLog  WebhookLog
 	incoming Incoming
+	payments Payments
 	live     Live
 	// heartbeat: an idle stream's comment interval (0: defaultHeartbeat).
 	heartbeat time.Duration
@@ -82,7 +85,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{spec: cfg.Spec, svc: cfg.Service, log: cfg.Logger, maxBody: cfg.Spec.Server.MaxBodyBytes,
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
 		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs,
-		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, live: cfg.Live, heartbeat: cfg.Heartbeat, files: cfg.Files}
+		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, payments: cfg.Payments, live: cfg.Live, heartbeat: cfg.Heartbeat, files: cfg.Files}
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r, files: cfg.Files}
 	}
@@ -126,6 +129,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerWebhooks(mux, base)
 	h.registerIncoming(mux)
 	h.registerFiles(mux, base)
+	h.registerPayments(mux, base)
 	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

@@ -1,0 +1,117 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/integrations/payments"
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// Payments serves the pay and refund routes of payable resources; it checks access (the
+// record's view rule, the refund roles) and calls Stripe.
+type Payments interface {
+	Pay(ctx context.Context, resource, id string) (*payments.Checkout, error)
+	Refund(ctx context.Context, resource, id string) (*payments.Payment, error)
+}
+
+// Stable error codes of payments.
+const (
+	CodeNotPayable      = "not_payable"
+	CodeAlreadyPaid     = "already_paid"
+	CodeNotRefundable   = "not_refundable"
+	CodeAmount          = "amount_not_chargeable"
+	CodePaymentsOff     = "payments_not_configured"
+	CodePaymentProvider = "payment_provider_unavailable"
+)
+
+// providerRetryAfter is the Retry-After, in seconds, of payment_provider_unavailable.
+const providerRetryAfter = 2
+
+// registerPayments serves POST {item}/pay and, when refund roles are declared, POST
+// {item}/refund for each payable resource.
+func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
+	if h.payments == nil {
+		return
+	}
+	for _, r := range h.spec.Resources {
+		if r.Payable == nil {
+			continue
+		}
+		name, item := r.Name, base+"/"+r.Name+"/{id}"
+		mux.HandleFunc("POST "+item+"/pay", h.authenticate(func(w http.ResponseWriter, req *http.Request) {
+			c, err := h.payments.Pay(req.Context(), name, req.PathValue("id"))
+			h.paymentAnswer(w, req, err, func() any {
+				return map[string]any{"url": c.URL, "session_id": c.SessionID, "expires_at": c.ExpiresAt.Format(time.RFC3339),
+					"amount": payments.FromMinor(c.Amount, c.Currency), "currency": c.Currency}
+			})
+		}))
+		mux.HandleFunc(item+"/pay", h.methodNotAllowed("POST"))
+		if len(r.Payable.Refund) == 0 {
+			continue
+		}
+		mux.HandleFunc("POST "+item+"/refund", h.authenticate(func(w http.ResponseWriter, req *http.Request) {
+			p, err := h.payments.Refund(req.Context(), name, req.PathValue("id"))
+			h.paymentAnswer(w, req, err, func() any {
+				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(p.Amount, p.Currency), "currency": p.Currency}
+			})
+		}))
+		mux.HandleFunc(item+"/refund", h.methodNotAllowed("POST"))
+	}
+}
+
+func (h *Handler) paymentAnswer(w http.ResponseWriter, r *http.Request, err error, body func() any) {
+	if err != nil {
+		WriteError(w, r, h.log, paymentError(err))
+		return
+	}
+	b, err := json.Marshal(body())
+	if err != nil {
+		WriteError(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, append(b, '\n'))
+}
+
+// paymentError gives each payments error its code; the provider's own answer stays in the
+// log (the cause), never in the response.
+func paymentError(err error) error {
+	var known *service.Error
+	if errors.As(err, &known) {
+		return known
+	}
+	kinds := []struct {
+		err          error
+		code         string
+		class        service.Code
+		msg          string
+		keepOwnError bool
+	}{
+		{payments.ErrNotFound, string(service.CodeNotFound), "", "", true},
+		{payments.ErrNotPayable, CodeNotPayable, service.CodeConflict, "", true},
+		{payments.ErrAlreadyPaid, CodeAlreadyPaid, service.CodeConflict, "", true},
+		{payments.ErrNotRefundable, CodeNotRefundable, service.CodeConflict, "", true},
+		{payments.ErrAmount, CodeAmount, service.CodeUnprocessable, "", true},
+		{payments.ErrNotConfigured, CodePaymentsOff, service.CodeUnavailable, "payments are not configured on this server", false},
+		{payments.ErrProvider, CodePaymentProvider, service.CodeUnavailable, "the payment provider did not answer; try again", false},
+	}
+	for _, k := range kinds {
+		if !errors.Is(err, k.err) {
+			continue
+		}
+		msg := k.msg
+		if k.keepOwnError {
+			msg = err.Error()
+		}
+		e := &service.Error{Code: service.Code(k.code), Class: k.class, Message: msg, Cause: err}
+		if k.err == payments.ErrProvider {
+			e.RetryAfter = providerRetryAfter
+		}
+		return e
+	}
+	return err
+}

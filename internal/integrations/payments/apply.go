@@ -1,0 +1,110 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// apply records what an event says about a payment and moves the record with it, in one
+// transaction that locks the record: the payment's state only moves forward (rank), so an
+// event sent twice, or arriving after a later one, changes nothing, and each move of the
+// record's state machine happens once. A refund that arrives before the payment's success
+// moves the record through paid to refunded.
+func (p *Payments) apply(ctx context.Context, ob observation) error {
+	r, err := p.payable(ob.Resource)
+	if err != nil {
+		return err
+	}
+	return p.cfg.Records.InTx(ctx, func(ctx context.Context, tx *store.Exec, move MoveFunc) error {
+		rec, err := readRecord(ctx, tx, r.Name, ob.RecordID)
+		if err != nil {
+			return err
+		}
+		pay, err := load(ctx, tx, r.Name, ob.RecordID)
+		if err != nil {
+			return err
+		}
+		now := p.now().UnixMicro()
+		if pay == nil {
+			pay = &Payment{Resource: r.Name, RecordID: ob.RecordID, State: StateOpen, Amount: ob.Amount, Currency: ob.Currency, Attempt: 1}
+			if err := insert(ctx, tx, pay, now); err != nil {
+				return err
+			}
+		}
+		pay.SessionID = cmpOr(pay.SessionID, ob.SessionID)
+		pay.IntentID = cmpOr(ob.IntentID, pay.IntentID)
+		pay.RefundID = cmpOr(ob.RefundID, pay.RefundID)
+		if rank(ob.To) > rank(pay.State) {
+			if err := p.advance(ctx, r, rec, pay, ob, move); err != nil {
+				return err
+			}
+		}
+		return save(ctx, tx, pay, now)
+	})
+}
+
+// advance moves pay (and the record) to the state ob leads to, a later one than pay's.
+func (p *Payments) advance(ctx context.Context, r *spec.Resource, rec *store.Record, pay *Payment, ob observation, move MoveFunc) error {
+	if ob.To == StateFailed {
+		pay.State = StateFailed
+		return nil
+	}
+	state := stateOf(r, rec)
+	if pay.State != StatePaid && pay.State != StateMismatch {
+		if ok := p.checkAmount(r, rec, pay, ob); !ok {
+			return nil
+		}
+		pay.PaidAmount = ob.Amount
+		if slices.Contains(r.Payable.PayFrom, state) {
+			if err := move(ctx, r.Name, rec.ID, r.Payable.State, r.Payable.Paid); err != nil {
+				return err
+			}
+			state = r.Payable.Paid
+		} else {
+			pay.Problem = fmt.Sprintf("paid while the record was %s: it was not moved to %s", state, r.Payable.Paid)
+		}
+		pay.State = StatePaid
+	}
+	if ob.To != StateRefunded {
+		return nil
+	}
+	wasMismatch := pay.State == StateMismatch
+	pay.State = StateRefunded
+	if to := r.Payable.Refunded; to != "" && !wasMismatch {
+		if !r.Field(r.Payable.State).CanMove(state, to) {
+			pay.Problem = fmt.Sprintf("refunded while the record was %s: it was not moved to %s", state, to)
+			return nil
+		}
+		return move(ctx, r.Name, rec.ID, r.Payable.State, to)
+	}
+	return nil
+}
+
+// checkAmount compares what was paid with what the record costs now; a difference leaves
+// the record where it is and flags the payment (mismatch, or refunded with the problem).
+func (p *Payments) checkAmount(r *spec.Resource, rec *store.Record, pay *Payment, ob observation) bool {
+	want, currency, err := amountOf(r, rec)
+	if err == nil && want == ob.Amount && currency == ob.Currency {
+		return true
+	}
+	pay.PaidAmount = ob.Amount
+	pay.Problem = fmt.Sprintf("paid %s %s, but %s %s costs %s %s", FromMinor(ob.Amount, ob.Currency), ob.Currency, r.Name, rec.ID, FromMinor(want, currency), currency)
+	pay.State = StateMismatch
+	if ob.To == StateRefunded {
+		pay.State = StateRefunded
+	}
+	p.cfg.Logger.Warn("payment amount does not match the record", "resource", r.Name, "record_id", rec.ID, "event_id", ob.EventID,
+		"paid", ob.Amount, "expected", want, "currency", ob.Currency)
+	return false
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,153 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// Event types Kiln acts on.
+const (
+	EventCheckoutCompleted   = "checkout.session.completed"
+	EventCheckoutAsyncPaid   = "checkout.session.async_payment_succeeded"
+	EventCheckoutAsyncFailed = "checkout.session.async_payment_failed"
+	EventIntentSucceeded     = "payment_intent.succeeded"
+	EventIntentFailed        = "payment_intent.payment_failed"
+	EventChargeRefunded      = "charge.refunded"
+)
+
+// observation is what one event says about one record's payment.
+type observation struct {
+	EventID            string
+	Resource, RecordID string // from the metadata Kiln put on the session and the intent
+	SessionID          string
+	IntentID           string
+	RefundID           string // the refund the refund action made
+	To                 string // the payment state the event leads to; "" to only learn ids
+	Amount             int64  // minor units paid (or refunded), for paid and refunded
+	Currency           string
+}
+
+// errUnknownPayment: an event of a payment Kiln cannot place yet (a charge.refunded that
+// arrived before the session it belongs to was completed). The job retries.
+var errUnknownPayment = errors.New("the event belongs to no payment Kiln knows yet")
+
+// HandleEvent applies one verified Stripe event (its body as received). Events of other
+// types are acknowledged and ignored. An event of a record that no longer exists, or that
+// cannot be read, cancels the job; one Kiln cannot place yet is retried.
+func (p *Payments) HandleEvent(ctx context.Context, payload []byte) error {
+	var ev stripe.Event
+	if err := json.Unmarshal(payload, &ev); err != nil || ev.Data == nil {
+		return jobs.Permanent(fmt.Errorf("the event is not a Stripe event: %v", err))
+	}
+	ob, ok, err := observe(&ev)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if !ok {
+		return nil
+	}
+	if err := p.place(ctx, &ob); err != nil {
+		return err
+	}
+	if _, err := p.payable(ob.Resource); err != nil {
+		return jobs.Permanent(err)
+	}
+	if _, err := uuid.Parse(ob.RecordID); err != nil {
+		return jobs.Permanent(fmt.Errorf("the event names record %q: not a record id", ob.RecordID))
+	}
+	err = p.apply(ctx, ob)
+	if errors.Is(err, ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	return err
+}
+
+// observe reads what an event of a type Kiln acts on says.
+func observe(ev *stripe.Event) (observation, bool, error) {
+	ob := observation{EventID: ev.ID}
+	var err error
+	switch string(ev.Type) {
+	case EventCheckoutCompleted, EventCheckoutAsyncPaid, EventCheckoutAsyncFailed:
+		var cs stripe.CheckoutSession
+		err = json.Unmarshal(ev.Data.Raw, &cs)
+		ob.SessionID, ob.Amount, ob.Currency = cs.ID, cs.AmountTotal, string(cs.Currency)
+		ob.Resource, ob.RecordID = cs.Metadata[metaResource], cs.Metadata[metaRecord]
+		if cs.PaymentIntent != nil {
+			ob.IntentID = cs.PaymentIntent.ID
+		}
+		switch {
+		case string(ev.Type) == EventCheckoutAsyncFailed:
+			ob.To = StateFailed
+		case cs.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid:
+			ob.To = StatePaid
+		} // completed but unpaid (a delayed payment method): its ids only, the outcome follows
+	case EventIntentSucceeded, EventIntentFailed:
+		var pi stripe.PaymentIntent
+		err = json.Unmarshal(ev.Data.Raw, &pi)
+		ob.IntentID, ob.Amount, ob.Currency = pi.ID, pi.AmountReceived, string(pi.Currency)
+		ob.Resource, ob.RecordID = pi.Metadata[metaResource], pi.Metadata[metaRecord]
+		ob.To = StatePaid
+		if string(ev.Type) == EventIntentFailed {
+			ob.To = StateFailed
+		}
+	case EventChargeRefunded:
+		var ch stripe.Charge
+		err = json.Unmarshal(ev.Data.Raw, &ch)
+		ob.Amount, ob.Currency = ch.Amount, string(ch.Currency)
+		ob.Resource, ob.RecordID = ch.Metadata[metaResource], ch.Metadata[metaRecord]
+		if ch.PaymentIntent != nil {
+			ob.IntentID = ch.PaymentIntent.ID
+		}
+		if ch.Refunded { // a partial refund moves nothing
+			ob.To = StateRefunded
+		}
+	default:
+		return ob, false, nil
+	}
+	if err != nil {
+		return ob, false, fmt.Errorf("read the %s event's object: %w", ev.Type, err)
+	}
+	return ob, true, nil
+}
+
+// place finds the record an event belongs to when its object carries no Kiln metadata:
+// by the PaymentIntent or Checkout Session id stored with the payment.
+func (p *Payments) place(ctx context.Context, ob *observation) error {
+	if ob.Resource != "" && ob.RecordID != "" {
+		return nil
+	}
+	reader := p.cfg.Store.Reader()
+	res, id, err := findBy(ctx, reader, "intent_id", ob.IntentID)
+	if err == nil && res == "" {
+		res, id, err = findBy(ctx, reader, "session_id", ob.SessionID)
+	}
+	if err != nil {
+		return err
+	}
+	if res == "" {
+		return fmt.Errorf("%w (intent %q, session %q)", errUnknownPayment, ob.IntentID, ob.SessionID)
+	}
+	ob.Resource, ob.RecordID = res, id
+	return nil
+}
+
+// readRecord reads a payable record inside tx, locked until tx ends (PostgreSQL), so the
+// events of one record apply one after the other.
+func readRecord(ctx context.Context, tx *store.Exec, resource, id string) (*store.Record, error) {
+	if err := tx.LockRow(ctx, resource, id); err != nil {
+		return nil, err
+	}
+	rec, err := tx.Get(ctx, resource, id, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s %s", ErrNotFound, resource, id)
+	}
+	return rec, err
+}
