@@ -311,5 +311,15 @@ func TestStripeCheckoutCompletedPaysOnce(t *testing.T) {
 		again := p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
 		require.Equal(t, http.StatusConflict, again.status, string(again.raw))
 		require.Equal(t, "already_paid", again.body["error"])
+
+		// The case: only payment_intent.succeeded, the same event posted twice.
+		second, tok2 := p.order("12.50")
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+second+"/pay", nil, bearer(tok2)...).status)
+		pi := intentEvent("evt_pi_twice", "payment_intent.succeeded", second, "pi_twice", 1250)
+		require.Equal(t, http.StatusOK, p.send(pi))
+		require.Equal(t, http.StatusOK, p.send(pi))
+		require.Len(t, p.settled(), 10, "the repeated event is one job")
+		require.Equal(t, "paid", p.status(second))
+		require.Equal(t, 2, p.paidMails(), "each order became paid once")
 	})
 }
