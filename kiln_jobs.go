@@ -70,12 +70,7 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	if a.Spec.Mail.Provider != spec.MailOutbox {
-		kinds = append(kinds, a.mailJobKind())
-	}
-	if hasFileFields(a.Spec) {
-		kinds = append(kinds, a.filesJobKind())
-	}
+	kinds = append(kinds, a.builtinKinds()...)
 	skinds, periodic, err := a.scheduleKinds(cfg)
 	if err != nil {
 		return err
@@ -96,6 +91,19 @@ func (a *App) newQueue(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return a.newWebhooks(ctx, cfg)
+}
+
+// builtinKinds are Kiln's own jobs the spec needs: account mails through a provider, and
+// the deletion of stored files.
+func (a *App) builtinKinds() []jobs.Kind {
+	var kinds []jobs.Kind
+	if a.Spec.Mail.Provider != spec.MailOutbox {
+		kinds = append(kinds, a.mailJobKind())
+	}
+	if hasFileFields(a.Spec) {
+		kinds = append(kinds, a.filesJobKind())
+	}
+	return kinds
 }
 
 // triggerHandler is what runs a trigger's jobs: a mail, an action, or a Go handler.

@@ -118,20 +118,28 @@ func (w *walker) field(e entry) *Field {
 			many = w.boolean(fe.value, what)
 		case "inverse":
 			inverse = w.str(fe.value, what)
-		case "description":
-			w.str(fe.value, what)
-		case "write":
-			f.Write = w.strings(fe.value, what)
-		case "allow_hidden":
-			f.AllowHidden = w.boolean(fe.value, what)
 		default:
-			if !w.fileOption(f, fe, what) {
-				w.fieldLogic(f, fe, what)
-			}
+			w.fieldMore(f, fe, what)
 		}
 	}
 	w.relation(f, to, many, inverse)
 	return f
+}
+
+// fieldMore reads a field's remaining keys: access, file options and business logic.
+func (w *walker) fieldMore(f *Field, fe entry, what string) {
+	switch fe.key {
+	case "description":
+		w.str(fe.value, what)
+	case "write":
+		f.Write = w.strings(fe.value, what)
+	case "allow_hidden":
+		f.AllowHidden = w.boolean(fe.value, what)
+	default:
+		if !w.fileOption(f, fe, what) {
+			w.fieldLogic(f, fe, what)
+		}
+	}
 }
 
 // fieldLogic reads a field's business-logic keys: computed values, rollups, state machines,
