@@ -101,3 +101,19 @@ func TestLibraryReturnChargesALateFine(t *testing.T) {
 		require.Equal(t, map[string]string{"returned_at": "before_loan"}, fieldCodes(early.body))
 	})
 }
+
+// A book's cover: a librarian uploads it, anyone reads its thumbnail; a member may not upload.
+func TestLibraryBookCover(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := library(t, dialect)
+		book := b.create("books", map[string]any{"title": "Solaris"})
+		path := "/api/books/" + book + "/files/cover"
+		require.Equal(t, http.StatusForbidden, b.upload(path, "c.png", testPNG(t, 60, 90), bearer(b.token("member"))...).status)
+		res := b.upload(path, "cover.png", testPNG(t, 600, 900), bearer(b.token("librarian"))...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		got, raw := b.fetch(res.body["cover"].(map[string]any)["thumbnails"].(map[string]any)["300x450"].(string))
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		require.NotEmpty(t, raw)
+	})
+}
