@@ -3,6 +3,7 @@ package kiln_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"errors"
 	"net/http"
 	"os"
@@ -138,18 +139,23 @@ func directUpload(t *testing.T, b *testBundle, gw *versitygw, bucket, product st
 	img := testPNG(t, 300, 200)
 	require.Equal(t, http.StatusForbidden, b.do("POST", path, map[string]any{"name": "d.png", "size": len(img)}, bearer(b.token("customer"))...).status)
 	require.Equal(t, http.StatusRequestEntityTooLarge, b.do("POST", path, map[string]any{"name": "d.png", "size": 6 << 20}, staff...).status)
+	putStatus := func(u string, content []byte) int {
+		req, err := http.NewRequest("PUT", u, bytes.NewReader(content))
+		require.NoError(t, err)
+		got, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, got.Body)
+		_ = got.Body.Close()
+		return got.StatusCode
+	}
+	put := func(u string, content []byte) { require.Equal(t, http.StatusOK, putStatus(u, content)) }
 	start := func(content []byte) (string, string) {
 		res := b.do("POST", path, map[string]any{"name": "direct.png", "size": len(content)}, staff...)
 		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
-		put, err := http.NewRequest("PUT", res.body["upload_url"].(string), bytes.NewReader(content))
-		require.NoError(t, err)
-		got, err := http.DefaultClient.Do(put)
-		require.NoError(t, err)
-		_ = got.Body.Close()
-		require.Equal(t, http.StatusOK, got.StatusCode)
+		put(res.body["upload_url"].(string), content)
 		return res.body["token"].(string), res.body["upload_url"].(string)
 	}
-	token, _ := start(img)
+	token, uploadURL := start(img)
 	other := b.create("products", map[string]any{"name": "Other", "price": "1.00"})
 	wrong := b.do("POST", "/api/products/"+other+"/files/image/uploads/complete", map[string]any{"token": token}, staff...)
 	require.Equal(t, map[string]string{"token": "invalid"}, fieldCodes(wrong.body), "a token fits its own record only")
@@ -157,7 +163,24 @@ func directUpload(t *testing.T, b *testBundle, gw *versitygw, bucket, product st
 	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
 	image := res.body["image"].(map[string]any)
 	require.Equal(t, "direct.png", image["name"])
-	require.True(t, gw.exists(t, bucket, "products/image/"+image["id"].(string)+"_100x100"), "thumbnails made on completion")
+	key := "products/image/" + image["id"].(string)
+	require.True(t, gw.exists(t, bucket, key+"_100x100"), "thumbnails made on completion")
+
+	// The token completes once; the presigned PUT writes to the staging area only, so a
+	// second PUT of other content and a replayed token change nothing the record points at.
+	replay := b.do("POST", path+"/complete", map[string]any{"token": token}, staff...)
+	require.Equal(t, map[string]string{"token": "not_uploaded"}, fieldCodes(replay.body))
+	require.Equal(t, http.StatusForbidden, putStatus(uploadURL, []byte("<html><script>alert(1)</script></html>")),
+		"S3 refuses a body of another length than the one signed")
+	same := append([]byte(nil), img...)
+	copy(same, "<html><script>alert(1)</script></html>")
+	put(uploadURL, same)
+	replay = b.do("POST", path+"/complete", map[string]any{"token": token}, staff...)
+	require.Equal(t, map[string]string{"token": "used"}, fieldCodes(replay.body))
+	got, raw := b.fetch(image["url"].(string))
+	require.Equal(t, http.StatusOK, got.StatusCode)
+	require.Equal(t, img, raw, "the file is the one checked")
+	require.Equal(t, "image/png", got.Header.Get("Content-Type"))
 
 	bad, _ := start([]byte("<svg onload=alert(1)>not an image</svg>"))
 	res = b.do("POST", path+"/complete", map[string]any{"token": bad}, staff...)

@@ -134,7 +134,7 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		big := append(testPNG(t, 10, 10), make([]byte, 5<<20)...)
 		require.Equal(t, http.StatusRequestEntityTooLarge, b.upload(path, "big.png", big, staff...).status)
 		require.Equal(t, http.StatusForbidden, b.upload(path, "x.png", testPNG(t, 5, 5), bearer(b.token("customer"))...).status)
-		require.Equal(t, http.StatusNotFound, b.upload("/api/products/"+product[:len(product)-1]+"0/files/image", "x.png", testPNG(t, 5, 5), staff...).status)
+		require.Equal(t, http.StatusNotFound, b.upload("/api/products/01920000-0000-7000-8000-000000000000/files/image", "x.png", testPNG(t, 5, 5), staff...).status)
 		require.Len(t, storedFiles(t, b.dataDir), 3, "refused uploads leave nothing behind")
 		direct := b.do("POST", path+"/uploads", map[string]any{"name": "x.png", "size": 10}, staff...)
 		require.Equal(t, http.StatusConflict, direct.status)
@@ -207,6 +207,7 @@ func TestFilesProtectedInvoiceThroughSignedURLs(t *testing.T) {
 		require.Contains(t, got.Header.Get("Content-Disposition"), `filename=invoice.pdf`)
 
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/orders/"+order, nil, bearer(b.token("customer"))...).status)
+		require.Equal(t, http.StatusForbidden, b.do("DELETE", path+"/"+mine.body["invoice"].(map[string]any)["id"].(string), nil, customer...).status)
 		unsigned, _, _ := strings.Cut(u, "?")
 		for _, bad := range []string{unsigned, strings.Replace(u, "signature=", "signature=0", 1), strings.Replace(u, "expires=", "expires=9", 1)} {
 			got, raw := b.fetch(bad)
@@ -222,4 +223,19 @@ func TestFilesProtectedInvoiceThroughSignedURLs(t *testing.T) {
 		got, _ = b.fetch(fresh)
 		require.Equal(t, http.StatusOK, got.StatusCode, "reading the record again gives a fresh URL")
 	})
+}
+
+// A file field's write: roles hold for uploads and removals as for any field.
+func TestFilesWriteRoles(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	src := string(raw)
+	limited := strings.Replace(src, "invoice: {type: file,", "invoice: {type: file, write: [admin],", 1)
+	require.NotEqual(t, src, limited)
+	b := setup(t, "sqlite", limited)
+	order, _ := b.placeOrder()
+	path := "/api/orders/" + order + "/files/invoice"
+	require.Equal(t, http.StatusForbidden, b.upload(path, "i.pdf", []byte(testPDF), bearer(b.token("staff"))...).status)
+	require.Equal(t, http.StatusCreated, b.upload(path, "i.pdf", []byte(testPDF)).status, "the admin may")
 }

@@ -14,6 +14,9 @@ import (
 // DeleteKind is the job that deletes stored files no record holds any more.
 const DeleteKind = "kiln.files.delete"
 
+// DeleteTimeout bounds one deletion job (up to a thousand keys per S3 request).
+const DeleteTimeout = 2 * time.Minute
+
 // Stager records jobs in a write's transaction (jobs.Queue).
 type Stager interface {
 	StageTx(ctx context.Context, tx *store.Exec, rs []jobs.Request) error
@@ -53,13 +56,11 @@ func (x *Files) RemovedTx(ctx context.Context, tx *store.Exec, res *spec.Resourc
 	return x.stager.StageTx(ctx, tx, []jobs.Request{{Kind: DeleteKind, Args: deleteArgs{Keys: keys}, MaxAttempts: 25}})
 }
 
-// DeleteJob is the kind that deletes files; retried (storage may be down) until they go.
-func (x *Files) DeleteJob() jobs.Kind {
-	return jobs.Kind{Name: DeleteKind, Timeout: 2 * time.Minute, Handle: func(ctx context.Context, j *jobs.Job) error {
-		var args deleteArgs
-		if err := json.Unmarshal(j.Args, &args); err != nil {
-			return jobs.Permanent(fmt.Errorf("a file deletion job without keys: %w", err))
-		}
-		return x.store.Delete(ctx, args.Keys)
-	}}
+// Delete runs a DeleteKind job: retried (storage may be down) until the files go.
+func (x *Files) Delete(ctx context.Context, j *jobs.Job) error {
+	var args deleteArgs
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return jobs.Permanent(fmt.Errorf("a file deletion job without keys: %w", err))
+	}
+	return x.store.Delete(ctx, args.Keys)
 }

@@ -17,7 +17,9 @@ import (
 )
 
 // Direct uploads (S3): the client asks for a presigned PUT URL, sends the file straight to
-// the bucket, then completes the upload with the token it was given. The token is signed
+// the bucket's staging area, then completes the upload with the token it was given: Kiln
+// checks the staged object and copies it to the file's key (with the type it sniffed), so
+// what a record points at is never written by a client. The token is signed
 // and names the record, the field, the new file's id, name and size, and an expiry: nothing
 // is stored until completion, and a token fits only the record and field it was made for.
 
@@ -57,7 +59,7 @@ func (x *Files) StartDirect(ctx context.Context, res, record string, f *spec.Fie
 	}
 	exp := time.Now().Add(x.ttl).Truncate(time.Second)
 	t := uploadToken{Resource: res, Field: f.Name, Record: record, ID: x.newID(), Name: CleanName(name), Size: size, Expires: exp.Unix()}
-	u, err := p.PresignPut(ctx, Key(res, f.Name, t.ID), x.ttl, size)
+	u, err := p.PresignPut(ctx, storage.StagingPrefix+t.ID, x.ttl, size)
 	if err != nil {
 		return nil, &service.Error{Code: service.CodeUnavailable, Message: "the upload URL could not be made; try again", Cause: err, RetryAfter: 2}
 	}
@@ -65,8 +67,9 @@ func (x *Files) StartDirect(ctx context.Context, res, record string, f *spec.Fie
 		Token: x.seal(t), ExpiresAt: exp.UTC()}, nil
 }
 
-// CompleteDirect checks the file a ticket's upload put in storage — its size, its sniffed
-// type — and makes its thumbnails; a file that fails the checks is deleted.
+// CompleteDirect checks the file a ticket's upload put in the staging area — its size, its
+// sniffed type — and copies it, with its thumbnails, to its key; the staged object is
+// deleted whatever the outcome, so a token completes once.
 func (x *Files) CompleteDirect(ctx context.Context, res, record string, f *spec.Field, token string) (File, error) {
 	t, err := x.open(token)
 	if err != nil || t.Resource != res || t.Field != f.Name || t.Record != record {
@@ -75,18 +78,22 @@ func (x *Files) CompleteDirect(ctx context.Context, res, record string, f *spec.
 	if time.Now().Unix() >= t.Expires+int64(x.ttl/time.Second) { // the PUT may end as its URL expires
 		return File{}, fieldError("token", "expired", "has expired; start the upload again")
 	}
-	key := Key(res, f.Name, t.ID)
-	body, err := x.store.Get(ctx, key)
+	staged := storage.StagingPrefix + t.ID
+	body, err := x.store.Get(ctx, staged)
 	if errors.Is(err, storage.ErrNotFound) {
-		return File{}, fieldError("token", "not_uploaded", "names a file that has not arrived in storage")
+		return File{}, fieldError("token", "not_uploaded", "names no upload waiting to be completed (not sent yet, or completed already)")
 	}
 	if err != nil {
 		return File{}, &service.Error{Code: service.CodeUnavailable, Message: "the uploaded file could not be read; try again", Cause: err, RetryAfter: 2}
 	}
+	defer x.Discard(context.WithoutCancel(ctx), []string{staged})
 	defer body.Close()
-	fl, err := x.ingest(ctx, res, f, File{ID: t.ID, Name: t.Name}, body, false)
+	if old, err := x.store.Get(ctx, Key(res, f.Name, t.ID)); err == nil {
+		_ = old.Close()
+		return File{}, fieldError("token", "used", "has completed its upload already")
+	}
+	fl, err := x.ingest(ctx, res, f, File{ID: t.ID, Name: t.Name}, body, true)
 	if err != nil {
-		x.Discard(context.WithoutCancel(ctx), []string{key}) // refused: it goes
 		return File{}, err
 	}
 	if fl.Size != t.Size {

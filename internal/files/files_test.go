@@ -3,6 +3,7 @@ package files
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"net/url"
 	"testing"
@@ -71,9 +72,12 @@ func TestThumbnailsFitTheBoxAndKeepTheAspect(t *testing.T) {
 	src := image.NewNRGBA(image.Rect(0, 0, 400, 100))
 	var buf bytes.Buffer
 	require.NoError(t, jpeg.Encode(&buf, src, nil))
-	w, h, ok := measure(bytes.NewReader(buf.Bytes()), "image/jpeg")
+	cfg0, ok := measure(bytes.NewReader(buf.Bytes()), "image/jpeg")
 	require.True(t, ok)
-	require.Equal(t, [2]int{400, 100}, [2]int{w, h})
+	require.Equal(t, [2]int{400, 100}, [2]int{cfg0.Width, cfg0.Height})
+	require.EqualValues(t, 8*6000*6000, decodeBytes(image.Config{ColorModel: color.NRGBA64Model, Width: 6000, Height: 6000}))
+	require.Greater(t, decodeBytes(image.Config{ColorModel: color.NRGBA64Model, Width: 6000, Height: 6000}), int64(MaxDecodeBytes),
+		"a 16-bit 36-megapixel image is not decoded")
 	thumbs, err := thumbnails(bytes.NewReader(buf.Bytes()), "image/jpeg", []spec.Thumb{{Name: "50x50", W: 50, H: 50}, {Name: "800x800", W: 800, H: 800}})
 	require.NoError(t, err)
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(thumbs["50x50"]))
@@ -82,7 +86,7 @@ func TestThumbnailsFitTheBoxAndKeepTheAspect(t *testing.T) {
 	cfg, err = jpeg.DecodeConfig(bytes.NewReader(thumbs["800x800"]))
 	require.NoError(t, err)
 	require.Equal(t, [2]int{400, 100}, [2]int{cfg.Width, cfg.Height}, "never enlarged")
-	_, _, ok = measure(bytes.NewReader([]byte("not an image")), "image/png")
+	_, ok = measure(bytes.NewReader([]byte("not an image")), "image/png")
 	require.False(t, ok)
 	require.Equal(t, "image/png", ThumbType("image/gif"))
 }

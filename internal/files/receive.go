@@ -53,7 +53,7 @@ func (x *Files) ingest(ctx context.Context, res string, f *spec.Field, fl File, 
 		return File{}, &service.Error{Code: service.CodeUnsupportedType,
 			Message: fmt.Sprintf("%s does not take %s files (it takes %s)", f.Name, fl.Type, strings.Join(f.File.Accept, ", "))}
 	}
-	thumbs, err := x.image(tmp, &fl, f.Name, f.File.Thumbnails)
+	thumbs, err := x.image(ctx, tmp, &fl, f.Name, f.File.Thumbnails)
 	if err != nil {
 		return File{}, err
 	}
@@ -85,20 +85,25 @@ func sniff(f *os.File) (string, error) {
 }
 
 // image measures an image and makes its thumbnails (none when it is not an image Kiln
-// decodes, or larger than MaxPixels).
-func (x *Files) image(tmp *os.File, fl *File, field string, sizes []spec.Thumb) (map[string][]byte, error) {
-	w, h, ok := measure(io.NewSectionReader(tmp, 0, fl.Size), fl.Type)
+// decodes, or would take more than MaxDecodeBytes to decode). Images are decoded one at a
+// time per process; a request waiting for its turn gives up when it ends.
+func (x *Files) image(ctx context.Context, tmp *os.File, fl *File, field string, sizes []spec.Thumb) (map[string][]byte, error) {
+	cfg, ok := measure(io.NewSectionReader(tmp, 0, fl.Size), fl.Type)
 	if !ok {
 		if configs[fl.Type] != nil {
 			return nil, fieldError(field, "invalid_image", "is not a readable "+fl.Type+" image")
 		}
 		return nil, nil
 	}
-	fl.Width, fl.Height = w, h
-	if len(sizes) == 0 || int64(w)*int64(h) > MaxPixels {
+	fl.Width, fl.Height = cfg.Width, cfg.Height
+	if len(sizes) == 0 || decodeBytes(cfg) > MaxDecodeBytes {
 		return nil, nil
 	}
-	x.decoder <- struct{}{}
+	select {
+	case x.decoder <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &service.Error{Code: service.CodeUnavailable, Message: "the upload was not finished", Cause: ctx.Err(), RetryAfter: 2}
+	}
 	defer func() { <-x.decoder }()
 	thumbs, err := thumbnails(io.NewSectionReader(tmp, 0, fl.Size), fl.Type, sizes)
 	if err != nil {

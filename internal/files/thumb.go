@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -15,10 +16,25 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
-// MaxPixels bounds the images Kiln decodes to make thumbnails (40 megapixels, more than
-// any phone camera): a larger picture, or a "decompression bomb" that claims to be one,
-// is stored without thumbnails rather than decoded.
-const MaxPixels = 40_000_000
+// MaxDecodeBytes bounds the memory an image's decoding may take to make thumbnails
+// (pixels × bytes per pixel of its colour model: a 40-megapixel 8-bit photo fits, a 16-bit
+// one of half that size does): a larger picture, or a "decompression bomb" that claims to
+// be one, is stored without thumbnails rather than decoded.
+const MaxDecodeBytes = 160 << 20
+
+// decodeBytes estimates the memory the decoded image takes.
+func decodeBytes(cfg image.Config) int64 {
+	per := int64(4)
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model:
+		per = 8
+	case color.Gray16Model:
+		per = 2
+	case color.GrayModel, color.AlphaModel:
+		per = 1
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * per
+}
 
 // imageTypes are the sniffed types Kiln can decode.
 var imageTypes = map[string]func(io.Reader) (image.Image, error){
@@ -38,18 +54,17 @@ func ThumbType(t string) string {
 	return "image/jpeg"
 }
 
-// measure reads an image's dimensions from its header; ok is false for what is not an
-// image Kiln decodes.
-func measure(r io.Reader, typ string) (w, h int, ok bool) {
+// measure reads an image's header; ok is false for what is not an image Kiln decodes.
+func measure(r io.Reader, typ string) (image.Config, bool) {
 	dec := configs[typ]
 	if dec == nil {
-		return 0, 0, false
+		return image.Config{}, false
 	}
 	cfg, err := dec(r)
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return 0, 0, false
+		return image.Config{}, false
 	}
-	return cfg.Width, cfg.Height, true
+	return cfg, true
 }
 
 // thumbnails decodes the image once and encodes one thumbnail per size: scaled to fit

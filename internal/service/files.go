@@ -40,9 +40,9 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 	if err != nil {
 		return nil, err
 	}
-	f := r.Field(field)
-	if f == nil || f.Type != spec.TypeFile {
-		return nil, Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
+	f, err := s.fileField(ctx, r, field)
+	if err != nil {
+		return nil, err
 	}
 	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
 	if err != nil {
@@ -86,31 +86,46 @@ func (s *Service) changeFilesOnce(ctx context.Context, r *resource, cond query.C
 	return rec, err
 }
 
+// fileField is the file field a request names, if the principal may set it (write:).
+func (s *Service) fileField(ctx context.Context, r *resource, field string) (*spec.Field, error) {
+	f := r.Field(field)
+	if f == nil || f.Type != spec.TypeFile {
+		return nil, Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
+	}
+	if len(f.Write) > 0 && !isSystem(ctx) && s.rules != nil && !PrincipalFrom(ctx).HasRole(f.Write...) {
+		return nil, Errorf(CodeForbidden, "only %v may change %s", f.Write, f.Name)
+	}
+	return f, nil
+}
+
 // CanChangeFiles reports, before an upload is read, whether the principal may update the
-// record at all (404 when the update rule hides it): a refused upload is not streamed.
-func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string) error {
+// record at all (404 when the update rule hides it), and returns the field's stored value:
+// a refused upload is not streamed.
+func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string) (any, error) {
 	r, err := s.resource(resName)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if f := r.Field(field); f == nil || f.Type != spec.TypeFile {
-		return Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
+	f, err := s.fileField(ctx, r, field)
+	if err != nil {
+		return nil, err
 	}
 	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id, ok := validID(id)
 	if !ok {
-		return Errorf(CodeNotFound, "%s record not found", r.Name)
+		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	if _, err := s.store.Reader().Get(ctx, r.Name, id, cond); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "%s record not found", r.Name)
-		}
-		return AsError(err)
+	rec, err := s.store.Reader().Get(ctx, r.Name, id, cond)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
-	return nil
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return rec.Values[r.index(f)], nil
 }

@@ -40,6 +40,8 @@ const (
 	StorageS3Name = "s3"
 	// DefaultURLTTL is a signed file URL's lifetime when the spec sets none.
 	DefaultURLTTL = 15 * time.Minute
+	// MaxURLTTL is the longest url_ttl.
+	MaxURLTTL = 72 * time.Hour
 	// DefaultMaxFileSize bounds a file field without max_size.
 	DefaultMaxFileSize = 10 << 20
 )
@@ -175,6 +177,9 @@ func validateStorage(s *Spec, c *collector) {
 	}
 	if st.URLTTL == 0 {
 		st.URLTTL = DefaultURLTTL
+	}
+	if st.URLTTL > MaxURLTTL {
+		c.add(st.Pos, "storage.url_ttl must be at most %s (signed URLs live up to twice as long, and S3 signs for 7 days at most)", MaxURLTTL)
 	}
 	switch st.Provider {
 	case StorageLocal:

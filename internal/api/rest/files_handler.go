@@ -55,7 +55,7 @@ func (h *Handler) registerFiles(mux *http.ServeMux, base string) {
 // Content-Disposition header). The answer is the record.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
 	ctx, id := r.Context(), r.PathValue("id")
-	if err := h.svc.CanChangeFiles(ctx, res, id, f.Name); err != nil {
+	if err := h.canAdd(ctx, res, id, f); err != nil {
 		WriteError(w, r, h.log, err) // refused before a byte of the file is read
 		return
 	}
@@ -85,8 +85,7 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, res, id string,
 			return files.Encode(f, []files.File{fl})
 		}
 		if len(cur) >= f.File.MaxFiles {
-			return nil, &service.Error{Code: "too_many_files", Class: service.CodeConflict,
-				Message: "the field " + f.Name + " already holds its maximum of files; remove one first"}
+			return nil, tooManyFiles(f)
 		}
 		return files.Encode(f, append(cur, fl))
 	})
@@ -103,7 +102,7 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, res, id string,
 func (h *Handler) startDirect(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
 	in, err := decodeObject(r, h.maxBody)
 	if err == nil {
-		err = h.svc.CanChangeFiles(r.Context(), res, r.PathValue("id"), f.Name)
+		err = h.canAdd(r.Context(), res, r.PathValue("id"), f)
 	}
 	if err != nil {
 		WriteError(w, r, h.log, err)
@@ -134,8 +133,9 @@ func (h *Handler) completeDirect(w http.ResponseWriter, r *http.Request, res str
 	id := r.PathValue("id")
 	in, err := decodeObject(r, h.maxBody)
 	if err == nil {
-		err = h.svc.CanChangeFiles(r.Context(), res, id, f.Name)
+		err = h.canAdd(r.Context(), res, id, f)
 	}
+	extendDeadlines(w, f.File.MaxSize) // the file is read back from storage
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
@@ -147,6 +147,24 @@ func (h *Handler) completeDirect(w http.ResponseWriter, r *http.Request, res str
 		return
 	}
 	h.attach(w, r, res, id, f, fl)
+}
+
+// canAdd checks, before anything is read or stored, that the principal may change the
+// field and that it has room for one more file.
+func (h *Handler) canAdd(ctx context.Context, res, id string, f *spec.Field) error {
+	stored, err := h.svc.CanChangeFiles(ctx, res, id, f.Name)
+	if err != nil {
+		return err
+	}
+	if cur, err := files.Parse(stored); err == nil && f.File.MaxFiles > 1 && len(cur) >= f.File.MaxFiles {
+		return tooManyFiles(f)
+	}
+	return nil
+}
+
+func tooManyFiles(f *spec.Field) error {
+	return &service.Error{Code: "too_many_files", Class: service.CodeConflict,
+		Message: "the field " + f.Name + " already holds its maximum of files; remove one first"}
 }
 
 // removeFile takes one file out of its field (its stored objects go after the commit).
@@ -234,7 +252,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	name := files.CleanName(q.Get("name"))
 	if p, ok := h.files.Store().(storage.Presigner); ok {
-		h.redirectToStore(w, r, p, key, name)
+		h.redirectToStore(w, r, p, key)
 		return
 	}
 	h.sendLocal(w, r, key, name, f.File.Public)

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/integrations/storage"
@@ -18,13 +17,8 @@ import (
 // it at once.
 const redirectTTL = 5 * time.Minute
 
-// inlineTypes are shown in the browser; every other type is downloaded, so an uploaded
-// HTML or SVG page never runs as this site's page.
-var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
-	"application/pdf": true, "text/plain": true, "video/mp4": true, "video/webm": true, "audio/mpeg": true, "audio/wave": true}
-
-func (h *Handler) redirectToStore(w http.ResponseWriter, r *http.Request, p storage.Presigner, key, name string) {
-	u, err := p.PresignGet(r.Context(), key, redirectTTL, name, "")
+func (h *Handler) redirectToStore(w http.ResponseWriter, r *http.Request, p storage.Presigner, key string) {
+	u, err := p.PresignGet(r.Context(), key, redirectTTL, "", "") // the type and disposition stored with it
 	if err != nil {
 		WriteError(w, r, h.log, fmt.Errorf("presign %s: %w", key, err))
 		return
@@ -64,11 +58,7 @@ func (h *Handler) sendLocal(w http.ResponseWriter, r *http.Request, key, name st
 	hd := w.Header()
 	hd.Set("Content-Type", typ)
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	disposition := "attachment"
-	if inlineTypes[strings.SplitN(typ, ";", 2)[0]] {
-		disposition = "inline"
-	}
-	hd.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	hd.Set("Content-Disposition", mime.FormatMediaType(storage.Disposition(typ), map[string]string{"filename": name}))
 	if public {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable") // a new upload is a new key
 	} else {

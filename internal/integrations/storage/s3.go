@@ -24,7 +24,7 @@ type S3Config struct {
 	AccessKey      string
 	SecretKey      string
 	SessionToken   string
-	HTTPClient     *http.Client // nil: a client with a 60 s timeout
+	HTTPClient     *http.Client // nil: a client whose requests end with their context
 }
 
 // S3 keeps objects in an S3-compatible bucket.
@@ -42,7 +42,11 @@ func NewS3(cfg S3Config) (*S3, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// No overall timeout: a large object takes as long as it takes; requests end with
+		// their context, and a dead server shows at connect or in the answer's headers.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = time.Minute
+		hc = &http.Client{Transport: tr}
 	}
 	ac := aws.Config{
 		Region:      cfg.Region,
@@ -77,7 +81,7 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 		return err
 	}
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
-		ContentLength: aws.Int64(size), ContentType: aws.String(contentType)})
+		ContentLength: aws.Int64(size), ContentType: aws.String(contentType), ContentDisposition: aws.String(Disposition(contentType))})
 	if err != nil {
 		return fmt.Errorf("storage: put %s: %w", key, err)
 	}
@@ -131,9 +135,12 @@ func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration, file
 	if err := checkKeys(key); err != nil {
 		return "", err
 	}
-	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, ResponseContentType: aws.String(contentType)}
-	if filename != "" {
-		in.ResponseContentDisposition = aws.String(mime.FormatMediaType("inline", map[string]string{"filename": filename}))
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key} // served with the type and disposition stored by Put
+	if contentType != "" {
+		in.ResponseContentType = aws.String(contentType)
+		if filename != "" {
+			in.ResponseContentDisposition = aws.String(mime.FormatMediaType(Disposition(contentType), map[string]string{"filename": filename}))
+		}
 	}
 	req, err := s.presign.PresignGetObject(ctx, in, s3.WithPresignExpires(ttl))
 	if err != nil {

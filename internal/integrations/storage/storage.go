@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -35,10 +36,32 @@ type Presigner interface {
 	PresignPut(ctx context.Context, key string, ttl time.Duration, size int64) (string, error)
 }
 
-// keyPattern is every key Kiln makes: resource/field/file-id, and a thumbnail's
-// resource/field/file-id_WxH. Nothing else is read or written, so a key can never climb
+// keyPattern is every key Kiln makes: resource/field/file-id, a thumbnail's
+// resource/field/file-id_WxH, and a direct upload's _staging/file-id. Nothing else is read or written, so a key can never climb
 // out of the local directory or name another application's object.
-var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}/[a-z][a-z0-9_]{0,62}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(_[0-9]{1,4}x[0-9]{1,4})?$`)
+var keyPattern = regexp.MustCompile(`^([a-z][a-z0-9_]{0,62}/[a-z][a-z0-9_]{0,62}/` + uuidPattern + `(_[0-9]{1,4}x[0-9]{1,4})?|` +
+	StagingPrefix + uuidPattern + `)$`)
+
+const uuidPattern = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+
+// StagingPrefix holds direct uploads until Kiln has checked them and copied them to their
+// key: a client's presigned PUT never writes where a record's file lives. A bucket
+// lifecycle rule on this prefix removes uploads never completed.
+const StagingPrefix = "_staging/"
+
+// inlineTypes are shown in the browser; every other type is downloaded, so an uploaded
+// HTML or SVG page never runs as the site's page.
+var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
+	"application/pdf": true, "text/plain": true, "video/mp4": true, "video/webm": true, "audio/mpeg": true, "audio/wave": true}
+
+// Disposition is how a file of the media type is served: "inline" or "attachment".
+func Disposition(contentType string) string {
+	t, _, _ := strings.Cut(contentType, ";")
+	if inlineTypes[strings.TrimSpace(t)] {
+		return "inline"
+	}
+	return "attachment"
+}
 
 // ValidKey reports whether key is one Kiln makes.
 func ValidKey(key string) bool { return keyPattern.MatchString(key) }
