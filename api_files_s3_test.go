@@ -3,8 +3,8 @@ package kiln_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
