@@ -308,6 +308,14 @@ func TestStripeCheckoutCompletedPaysOnce(t *testing.T) {
 		require.Equal(t, "paid", pay["state"])
 		require.Equal(t, "pi_once", pay["intent"])
 
+		// A success for another intent (an older session paid too) changes neither the state
+		// nor the intent a refund would use; it is recorded as the payment's problem.
+		require.Equal(t, http.StatusOK, p.send(intentEvent("evt_pi_other", "payment_intent.succeeded", order, "pi_other", 2999)))
+		p.settled()
+		pay = p.payment(order)
+		require.Equal(t, "pi_once", pay["intent"])
+		require.Contains(t, pay["problem"], "second payment (intent pi_other)")
+
 		again := p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
 		require.Equal(t, http.StatusConflict, again.status, string(again.raw))
 		require.Equal(t, "already_paid", again.body["error"])
@@ -318,7 +326,7 @@ func TestStripeCheckoutCompletedPaysOnce(t *testing.T) {
 		pi := intentEvent("evt_pi_twice", "payment_intent.succeeded", second, "pi_twice", 1250)
 		require.Equal(t, http.StatusOK, p.send(pi))
 		require.Equal(t, http.StatusOK, p.send(pi))
-		require.Len(t, p.settled(), 10, "the repeated event is one job")
+		require.Len(t, p.settled(), 11, "the repeated event is one job")
 		require.Equal(t, "paid", p.status(second))
 		require.Equal(t, 2, p.paidMails(), "each order became paid once")
 	})

@@ -36,15 +36,31 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 			}
 		}
 		pay.SessionID = cmpOr(pay.SessionID, ob.SessionID)
+		if rank(ob.To) <= rank(pay.State) {
+			p.stale(ctx, pay, ob)
+			return save(ctx, tx, pay, now)
+		}
+		// Only an event that moves the payment names its intent: a late event of another
+		// attempt must not redirect a refund.
 		pay.IntentID = cmpOr(ob.IntentID, pay.IntentID)
 		pay.RefundID = cmpOr(ob.RefundID, pay.RefundID)
-		if rank(ob.To) > rank(pay.State) {
-			if err := p.advance(ctx, r, rec, pay, ob, move); err != nil {
-				return err
-			}
+		if err := p.advance(ctx, r, rec, pay, ob, move); err != nil {
+			return err
 		}
 		return save(ctx, tx, pay, now)
 	})
+}
+
+// stale handles an event that does not move the payment. A success for another intent than
+// the one recorded is a second payment of the record (an older Checkout Session paid too):
+// it is recorded as the payment's problem and logged, for staff to refund it in Stripe.
+func (p *Payments) stale(ctx context.Context, pay *Payment, ob observation) {
+	if ob.To != StatePaid || ob.IntentID == "" || pay.IntentID == "" || ob.IntentID == pay.IntentID {
+		return
+	}
+	pay.Problem = fmt.Sprintf("a second payment (intent %s) arrived after %s: refund it in Stripe", ob.IntentID, pay.IntentID)
+	p.cfg.Logger.WarnContext(ctx, "a record was paid twice", "resource", pay.Resource, "record", pay.RecordID,
+		"intent", ob.IntentID, "recorded_intent", pay.IntentID)
 }
 
 // advance moves pay (and the record) to the state ob leads to, a later one than pay's.
