@@ -27,6 +27,36 @@ func (w *write) removedFiles(ctx context.Context, old, rec *store.Record) error 
 	return w.s.files.RemovedTx(ctx, w.tx, w.r.Resource, old, rec)
 }
 
+// fileTarget is what a change of a file field acts on, once the principal may make it.
+type fileTarget struct {
+	r    *resource
+	f    *spec.Field
+	cond query.Cond
+	id   string
+}
+
+// fileTarget checks the resource, the field (and its write: roles), the update rule and
+// the id of a change of a file field.
+func (s *Service) fileTarget(ctx context.Context, resName, id, field string) (fileTarget, error) {
+	r, err := s.resource(resName)
+	if err != nil {
+		return fileTarget{}, err
+	}
+	f, err := s.fileField(ctx, r, field)
+	if err != nil {
+		return fileTarget{}, err
+	}
+	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
+	if err != nil {
+		return fileTarget{}, err
+	}
+	id, ok := validID(id)
+	if !ok {
+		return fileTarget{}, Errorf(CodeNotFound, "%s record not found", r.Name)
+	}
+	return fileTarget{r: r, f: f, cond: cond, id: id}, nil
+}
+
 // staleRetries bounds how often ChangeFiles retries when another write changed the record
 // between its read and its write.
 const staleRetries = 5
@@ -36,22 +66,11 @@ const staleRetries = 5
 // before-hooks, events and triggers apply as to any update. change may run more than once
 // (when another write changes the record meanwhile).
 func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, change func(stored any) (any, error)) (*store.Record, error) {
-	r, err := s.resource(resName)
+	t, err := s.fileTarget(ctx, resName, id, field)
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.fileField(ctx, r, field)
-	if err != nil {
-		return nil, err
-	}
-	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := validID(id)
-	if !ok {
-		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
-	}
+	r, f, cond, id := t.r, t.f, t.cond, t.id
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -102,22 +121,11 @@ func (s *Service) fileField(ctx context.Context, r *resource, field string) (*sp
 // record at all (404 when the update rule hides it), and returns the field's stored value:
 // a refused upload is not streamed.
 func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string) (any, error) {
-	r, err := s.resource(resName)
+	t, err := s.fileTarget(ctx, resName, id, field)
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.fileField(ctx, r, field)
-	if err != nil {
-		return nil, err
-	}
-	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := validID(id)
-	if !ok {
-		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
-	}
+	r, f, cond, id := t.r, t.f, t.cond, t.id
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	rec, err := s.store.Reader().Get(ctx, r.Name, id, cond)
