@@ -74,10 +74,15 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 		specPath := filepath.Join(dir, "kiln.yaml")
 		require.NoError(t, os.WriteFile(specPath, []byte(jobsSpec), 0o644))
 		var flaky, doomed attempts
+		var app *kiln.App
+		var delays []time.Duration // how long after its last failure each retry was scheduled
 		var failing atomic.Bool
 		failing.Store(true)
 		x := &kiln.Extensions{}
 		x.Job("flaky", func(ctx context.Context, j kiln.Job) error {
+			if row, err := app.Jobs.Get(ctx, j.ID); err == nil && len(row.Errors) > 0 {
+				delays = append(delays, row.ScheduledAt.Sub(row.Errors[len(row.Errors)-1].At))
+			}
 			if flaky.add() < 3 {
 				return errors.New("not yet")
 			}
@@ -91,7 +96,8 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 			return nil
 		})
 		ctx, cancel := context.WithCancel(context.Background())
-		app, err := kiln.New(ctx, kiln.Config{SpecPath: specPath, DataDir: dir, DatabaseURL: os.Getenv("KILN_DATABASE_URL"),
+		var err error
+		app, err = kiln.New(ctx, kiln.Config{SpecPath: specPath, DataDir: dir, DatabaseURL: os.Getenv("KILN_DATABASE_URL"),
 			Dev: true, Extensions: x, LookupEnv: func(string) (string, bool) { return "", false }})
 		require.NoError(t, err)
 		stopped := make(chan error, 1)
@@ -106,10 +112,11 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 		require.Equal(t, 3, ok.Attempt)
 		at := flaky.times()
 		require.Len(t, at, 3)
-		first, second := at[1].Sub(at[0]), at[2].Sub(at[1])
-		require.GreaterOrEqual(t, first, 270*time.Millisecond, "retry_base 300ms, less at most 10% jitter")
-		require.GreaterOrEqual(t, second, 540*time.Millisecond, "twice retry_base")
-		require.Greater(t, second, first, "the delays grow")
+		require.Len(t, delays, 2, "the retries' schedules, read from their job rows")
+		require.Truef(t, delays[0] >= 270*time.Millisecond && delays[0] <= 360*time.Millisecond, "retry_base 300ms ±10%%: %v", delays[0])
+		require.Truef(t, delays[1] >= 540*time.Millisecond && delays[1] <= 690*time.Millisecond, "twice retry_base: %v", delays[1])
+		require.GreaterOrEqual(t, at[1].Sub(at[0]), delays[0]-20*time.Millisecond, "no retry runs before its time")
+		require.GreaterOrEqual(t, at[2].Sub(at[1]), delays[1]-20*time.Millisecond, "no retry runs before its time")
 
 		dead := waitJob(t, app, "trigger.notes.doomed", jobs.StateDead)
 		require.Len(t, doomed.times(), 3, "three attempts, then dead")

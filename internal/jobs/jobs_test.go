@@ -48,8 +48,35 @@ func TestQueuePostgres(t *testing.T) {
 
 // calls records a handler's attempts.
 type calls struct {
-	mu    sync.Mutex
-	times map[string][]time.Time // by the args' "key"
+	mu     sync.Mutex
+	times  map[string][]time.Time     // by the args' "key"
+	delays map[string][]time.Duration // the retry delay each retried attempt was scheduled with
+}
+
+// addDelay records how long after its last failure the attempt was scheduled: the backoff
+// itself, unlike the gap between pickups, which also holds the poller's latency.
+func (c *calls) addDelay(j *jobs.Job) {
+	if len(j.Errors) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.delays == nil {
+		c.delays = map[string][]time.Duration{}
+	}
+	k := key(j)
+	c.delays[k] = append(c.delays[k], j.ScheduledAt.Sub(j.Errors[len(j.Errors)-1].At))
+}
+
+func within(t *testing.T, d, lo, hi time.Duration, what string) {
+	t.Helper()
+	require.Truef(t, d >= lo && d <= hi, "%s: %v not in [%v, %v]", what, d, lo, hi)
+}
+
+func (c *calls) delaysOf(key string) []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.delays[key]...)
 }
 
 func (c *calls) add(key string) int {
@@ -88,6 +115,7 @@ func newQueue(t *testing.T, st *store.Store, c *calls, failing *atomic.Bool, rel
 		Kinds: []jobs.Kind{
 			{Name: "ok", Handle: func(ctx context.Context, j *jobs.Job) error { c.add(key(j)); return nil }},
 			{Name: "flaky", Handle: func(ctx context.Context, j *jobs.Job) error {
+				c.addDelay(j)
 				if c.add(key(j)) < 3 {
 					return errors.New("not yet")
 				}
@@ -234,10 +262,12 @@ func exercise(t *testing.T, open opener) {
 		require.Len(t, j.Errors, 2)
 		at := c.of("f")
 		require.Len(t, at, 3)
-		first, second := at[1].Sub(at[0]), at[2].Sub(at[1])
-		require.GreaterOrEqual(t, first, 360*time.Millisecond, "the first retry waits about retry_base (400ms ±10%)")
-		require.GreaterOrEqual(t, second, 720*time.Millisecond, "the second waits about twice as long")
-		require.Greater(t, second, first, "delays grow")
+		require.GreaterOrEqual(t, at[1].Sub(at[0]), 360*time.Millisecond, "no retry runs before its time")
+		d := c.delaysOf("f")
+		require.Len(t, d, 2)
+		within(t, d[0], 360*time.Millisecond, 460*time.Millisecond, "the first retry waits retry_base (400ms ±10%)")
+		within(t, d[1], 720*time.Millisecond, 900*time.Millisecond, "the second waits twice as long")
+		require.GreaterOrEqual(t, at[2].Sub(at[1]), d[1]-20*time.Millisecond, "no retry runs before its time")
 	})
 
 	t.Run("AlwaysFailingEndsDeadAndRetryRunsItAgain", func(t *testing.T) {
