@@ -1,11 +1,16 @@
 package kiln_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/service"
 )
 
 func TestUpdateReplaceDeleteWithETags(t *testing.T) {
@@ -45,6 +50,35 @@ func TestUpdateReplaceDeleteWithETags(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/products/"+id, nil, "If-Match", `"3"`).status)
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/products/"+id, nil).status)
 		require.Equal(t, http.StatusNotFound, b.do("DELETE", "/api/products/"+id, nil).status)
+	})
+}
+
+// Concurrent PATCHes of one record without If-Match all land, one after another: the update
+// locks the row it read (PostgreSQL), so none finds the record changed under it and answers
+// 412 although the client asked for no precondition.
+func TestConcurrentPatchesWithoutIfMatchAllLand(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		id := b.create("products", map[string]any{"name": "Boot", "price": 10, "stock": 0})
+		const n = 16
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := b.do("PATCH", "/api/products/"+id, map[string]any{"price": fmt.Sprintf("%d.50", 10+i)})
+				statuses[i] = res.status
+			}()
+		}
+		wg.Wait()
+		for i, st := range statuses {
+			require.Equal(t, http.StatusOK, st, "patch %d", i)
+		}
+		rec, _, err := b.app.Service.Get(service.AsSystem(context.Background()), "products", id, nil)
+		require.NoError(t, err)
+		require.Equal(t, int64(1+n), rec.Version, "every patch wrote once")
 	})
 }
 

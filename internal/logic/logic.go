@@ -32,6 +32,9 @@ type Resource struct {
 	triggers []*trigger
 	// Parents lists the to-one relations whose targets keep rollups over this resource.
 	Parents []*RollupParent
+	// Gets names the resources the checks before a write read with get() (or by following a
+	// relation): its rules, defaults, computed fields and transition guards.
+	Gets map[string]bool
 }
 
 type rule struct {
@@ -119,7 +122,39 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 	}
 	out.Parents = rollupParents(c.spec, r)
 	out.triggers = c.triggers(r, updates)
+	out.Gets = out.gets()
 	return out
+}
+
+func (r *Resource) gets() map[string]bool {
+	var ps []*program
+	for _, x := range r.rules {
+		ps = append(ps, x.check)
+	}
+	for _, a := range append(append([]*assign(nil), r.defaults...), r.computed...) {
+		ps = append(ps, a.prog)
+	}
+	for _, sm := range r.states {
+		for _, t := range sm.transitions {
+			ps = append(ps, t.when)
+		}
+	}
+	out := map[string]bool{}
+	for _, p := range ps {
+		for _, s := range siteList(p) {
+			if s.kind == siteGet {
+				out[s.resource] = true
+			}
+		}
+	}
+	return out
+}
+
+func siteList(p *program) []*site {
+	if p == nil {
+		return nil
+	}
+	return p.sites
 }
 
 func ruleName(r *spec.LogicRule) string {

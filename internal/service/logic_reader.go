@@ -18,6 +18,8 @@ import (
 type txReader struct {
 	s  *Service
 	tx *store.Exec
+	// seen: records already read in this transaction and not written since (by seenKey).
+	seen map[string]*store.Record
 }
 
 var _ logic.Reader = (*txReader)(nil)
@@ -37,6 +39,9 @@ func (r *txReader) Get(ctx context.Context, resource, id string) (*logic.Record,
 	res := r.s.resources[resource]
 	if _, ok := validID(id); !ok || res == nil {
 		return nil, nil
+	}
+	if rec := r.seen[seenKey(resource, id)]; rec != nil {
+		return logicRecord(res, rec), nil
 	}
 	rec, err := r.tx.Get(ctx, resource, id, nil)
 	if errors.Is(err, store.ErrNotFound) {

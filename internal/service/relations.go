@@ -13,20 +13,36 @@ import (
 // and that the writer may view it: one query per relation field, and a 400 naming the field
 // otherwise. A target the writer may not view answers exactly like a missing one, so writes
 // cannot probe which ids exist — unless the field says allow_hidden. Problems join errs, so
-// a request hears about every invalid field at once; fields already refused are not looked up.
-func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any, trusted map[string]bool, errs *fieldErrors) error {
-	for i, f := range r.Fields {
-		if f.Relation == nil || f.IsInverse() || rec.Values[i] == nil || trusted[f.Name] || hasField(*errs, f.Name) {
+
+// checkRelations checks that the relations given in in point at records the writer can see.
+// A to-one target the record's logic reads with get() is read whole and kept (w.seen) for
+// that logic, so one query serves both the check and the read.
+func (w *write) checkRelations(ctx context.Context, rec *store.Record, in map[string]any, errs *fieldErrors) error {
+	in = w.given(in)
+	var gets map[string]bool
+	if lr := w.s.logic.Resource(w.r.Name); lr != nil {
+		gets = lr.Gets
+	}
+	for i, f := range w.r.Fields {
+		if f.Relation == nil || f.IsInverse() || rec.Values[i] == nil || w.trust[f.Name] || hasField(*errs, f.Name) {
 			continue
 		}
 		if _, given := in[f.Name]; !given {
 			continue
 		}
 		ids, _ := rec.Values[i].([]string)
-		if one, ok := rec.Values[i].(string); ok {
+		one, isOne := rec.Values[i].(string)
+		var found map[string]bool
+		var err error
+		if isOne && gets[f.Relation.To] {
 			ids = []string{one}
+			found, err = w.readVisible(ctx, f, one)
+		} else {
+			if isOne {
+				ids = []string{one}
+			}
+			found, err = w.s.visibleIDs(ctx, w.tx, f, ids)
 		}
-		found, err := s.visibleIDs(ctx, tx, f, ids)
 		if err != nil {
 			return err
 		}
@@ -40,21 +56,48 @@ func (s *Service) checkRelations(ctx context.Context, tx *store.Exec, r *resourc
 	return nil
 }
 
+// readVisible reads f's target id whole if the writer can see it, and keeps it for the logic.
+func (w *write) readVisible(ctx context.Context, f *spec.Field, id string) (map[string]bool, error) {
+	cond, visible, err := w.s.viewCond(ctx, f)
+	if _, ok := validID(id); err != nil || !visible || !ok {
+		return map[string]bool{}, err
+	}
+	rec, err := w.tx.Get(ctx, f.Relation.To, id, cond)
+	if errors.Is(err, store.ErrNotFound) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.seen == nil {
+		w.seen = map[string]*store.Record{}
+	}
+	w.seen[seenKey(f.Relation.To, id)] = rec
+	return map[string]bool{id: true}, nil
+}
+
+func seenKey(resource, id string) string { return resource + "\x00" + id }
+
 // visibleIDs returns which of ids exist in f's target resource and are visible to the writer.
 func (s *Service) visibleIDs(ctx context.Context, tx *store.Exec, f *spec.Field, ids []string) (map[string]bool, error) {
-	var cond query.Cond
-	if !f.AllowHidden {
-		var err error
-		cond, err = s.authorize(ctx, s.resources[f.Relation.To], spec.ActionView)
-		var e *Error
-		if errors.As(err, &e) && (e.Code == CodeForbidden || e.Code == CodeUnauthorized) {
-			return map[string]bool{}, nil // the writer can see none of them
-		}
-		if err != nil {
-			return nil, err
-		}
+	cond, visible, err := s.viewCond(ctx, f)
+	if err != nil || !visible {
+		return map[string]bool{}, err
 	}
 	return tx.ExistingIDs(ctx, f.Relation.To, ids, cond)
+}
+
+// viewCond is the condition on f's target records the writer may see (visible false: none).
+func (s *Service) viewCond(ctx context.Context, f *spec.Field) (query.Cond, bool, error) {
+	if f.AllowHidden {
+		return nil, true, nil
+	}
+	cond, err := s.authorize(ctx, s.resources[f.Relation.To], spec.ActionView)
+	var e *Error
+	if errors.As(err, &e) && (e.Code == CodeForbidden || e.Code == CodeUnauthorized) {
+		return nil, false, nil // the writer can see none of them
+	}
+	return cond, err == nil, err
 }
 
 func (s *Service) writeLinks(ctx context.Context, tx *store.Exec, r *resource, rec *store.Record, in map[string]any) error {

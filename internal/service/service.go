@@ -99,6 +99,8 @@ type resource struct {
 	hasRollups bool
 	// hasFiles: the resource has file fields (writes hand their old values to the keeper).
 	hasFiles bool
+	// rollupSQL: the parents' rollups one UPDATE refreshes, by this resource's relation field.
+	rollupSQL map[string][]store.RollupAgg
 }
 
 // New compiles every resource's filters and constraints.
@@ -117,6 +119,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
+		res.rollupSQL = rollupSQL(r, s.logic.Resource(r.Name))
 		s.resources[r.Name] = res
 		for _, a := range r.Actions {
 			if s.inputs[r.Name+"/"+a.Name], err = newResource(a.InputResource(r.Name)); err != nil {

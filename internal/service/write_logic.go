@@ -23,13 +23,14 @@ type logicRun struct {
 // the rules and the state machine; field problems join errs, rule problems the run.
 func (w *write) runLogic(ctx context.Context, op spec.Operation, rec, old *store.Record, in map[string]any, requireAll bool, errs *fieldErrors) (*logicRun, error) {
 	lr := w.s.logic.Resource(w.r.Name)
+	defer func() { w.seen = nil }() // what the logic read may change from here on
 	if lr == nil || !lr.HasLogic() {
 		if op != spec.OpDelete {
 			w.r.requireFields(rec, in, requireAll, errs, nil)
 		}
 		return nil, nil
 	}
-	run := &logicRun{res: lr, reader: &txReader{s: w.s, tx: w.tx}, rec: rec, vars: w.s.logicVars(ctx, w.r, rec, old, string(op))}
+	run := &logicRun{res: lr, reader: &txReader{s: w.s, tx: w.tx, seen: w.seen}, rec: rec, vars: w.s.logicVars(ctx, w.r, rec, old, string(op))}
 	blocked := map[string]bool{}
 	for _, e := range *errs {
 		blocked[e.Field] = true
@@ -61,6 +62,7 @@ func (w *write) runLogic(ctx context.Context, op spec.Operation, rec, old *store
 		return nil, err
 	}
 	run.violations = append(viols, states...)
+	run.reader.seen = nil
 	return run, nil
 }
 

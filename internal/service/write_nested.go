@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/kiln-dev/kiln/internal/query"
-	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -84,81 +82,4 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 		}
 	}
 	return all.err(CodeValidation, "the request has invalid fields")
-}
-
-// rollups recomputes the rollups of the parents rec points at (and pointed at before).
-func (w *write) rollups(ctx context.Context, rec, old *store.Record) error {
-	lr := w.s.logic.Resource(w.r.Name)
-	if lr == nil {
-		return nil
-	}
-	for _, rp := range lr.Parents {
-		idx := w.r.index(rp.Field)
-		ids := map[string]bool{}
-		for _, x := range []*store.Record{rec, old} {
-			if x != nil {
-				if id, _ := x.Values[idx].(string); id != "" {
-					ids[id] = true
-				}
-			}
-		}
-		for id := range ids {
-			if err := w.refreshParent(ctx, rp.Parent.Name, rp.Field.Name, id); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// refreshParent sets the parent's rollup fields to their aggregates over its children. The
-// parent row is locked first, so concurrent children of one parent add up one after another
-// and each sum sees the children committed before it.
-func (w *write) refreshParent(ctx context.Context, parentName, back, id string) error {
-	if err := w.tx.LockRow(ctx, parentName, id); err != nil {
-		return err
-	}
-	cur, err := w.tx.Get(ctx, parentName, id, nil)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // the parent is being deleted with its children
-	}
-	if err != nil {
-		return err
-	}
-	parent := w.s.resources[parentName]
-	changed := false
-	for i, f := range parent.Fields {
-		if f.Rollup == nil || parent.Field(f.Rollup.Of).Relation.Inverse != back {
-			continue
-		}
-		v, err := w.aggregate(ctx, parent, f, id)
-		if err != nil {
-			return err
-		}
-		if !sameValue(cur.Values[i], v) {
-			cur.Values[i], changed = v, true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	cur.UpdatedAt = w.s.nowUTC()
-	return w.tx.Update(ctx, parentName, cur, cur.Version)
-}
-
-func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string) (any, error) {
-	of := parent.Field(f.Rollup.Of)
-	where := query.Compare{Field: of.Relation.Inverse, Op: query.Eq, Value: id}
-	if f.Rollup.Func == "count" {
-		n, err := w.tx.Count(ctx, of.Relation.To, where)
-		return convertNumber(f, n), err
-	}
-	v, err := w.tx.Aggregate(ctx, of.Relation.To, f.Rollup.Func, f.Rollup.Field, where)
-	if err != nil || v == nil {
-		if f.Rollup.Func == "sum" && err == nil {
-			return convertNumber(f, int64(0)), nil
-		}
-		return nil, err
-	}
-	return convertNumber(f, v), nil
 }

@@ -22,6 +22,9 @@ type write struct {
 	path  string          // prefix of error fields for nested children: "items[1]."
 	trust map[string]bool // relation fields set by the parent write (not checked again)
 	typed map[string]any  // values computed by logic (effects, steps), already typed
+	// seen holds related records read by the relation check for the logic that follows; it is
+	// dropped once the logic ran, before the write changes anything.
+	seen map[string]*store.Record
 }
 
 // create validates in and inserts the record, then its children, effects and rollups.
@@ -40,7 +43,7 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	r.apply(rec, in, &errs)
 	w.applyTyped(rec, &errs)
 	r.setPasswordHash(rec.Values, hash)
-	if err := w.s.checkRelations(ctx, w.tx, r, rec, w.given(in), w.trust, &errs); err != nil {
+	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
 	}
 	lv, err := w.runLogic(ctx, spec.OpCreate, rec, nil, in, true, &errs)
@@ -81,7 +84,7 @@ type updateArgs struct {
 // update applies in (or typed values) to the record id.
 func (w *write) update(ctx context.Context, id string, in map[string]any, a updateArgs) (*store.Record, error) {
 	r := w.r
-	cur, err := w.tx.Get(ctx, r.Name, id, w.cond)
+	cur, err := w.tx.GetForUpdate(ctx, r.Name, id, w.cond)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +100,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	rec := w.s.updateValues(ctx, r, cur, in, a.full, &errs)
 	w.applyTyped(rec, &errs)
 	r.setPasswordHash(rec.Values, a.hash)
-	if err := w.s.checkRelations(ctx, w.tx, r, rec, w.given(in), w.trust, &errs); err != nil {
+	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
 	}
 	lv, err := w.runLogic(ctx, spec.OpUpdate, rec, old, in, a.full, &errs)

@@ -22,6 +22,8 @@ type dialect interface {
 	// in link order, so a record's N:M ids come with it in one query; live is an extra
 	// condition on the join table's rows ("" or " AND …", see liveTarget).
 	linkedIDs(join, self, other, outer, live string) string
+	// distinct compares two values treating NULL as a value: true when they differ.
+	distinct(a, b string) string
 }
 
 // quote quotes an identifier; identifiers come from the spec and are validated there,

@@ -179,3 +179,5 @@ func (postgresDialect) linkedIDs(join, self, other, outer, live string) string {
 	return "(SELECT string_agg(" + quote(other) + "::text, ',' ORDER BY " + quote("position") + ") FROM " + quote(join) +
 		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + live + ")"
 }
+
+func (postgresDialect) distinct(a, b string) string { return a + " IS DISTINCT FROM " + b }

@@ -175,3 +175,5 @@ func (sqliteDialect) linkedIDs(join, self, other, outer, live string) string {
 	return "(SELECT group_concat(" + quote(other) + ", ',' ORDER BY " + quote("position") + ") FROM " + quote(join) +
 		" WHERE " + quote(self) + " = " + quote(outer) + "." + quote("id") + live + ")"
 }
+
+func (sqliteDialect) distinct(a, b string) string { return a + " IS NOT " + b }

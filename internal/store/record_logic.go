@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/query"
 )
@@ -71,4 +74,100 @@ func (e *Exec) Aggregate(ctx context.Context, resource, fn, field string, where 
 		return nil, err
 	}
 	return e.s.dialect.decode(k, scale, target)
+}
+
+// RollupAgg is one field of a parent kept equal to an aggregate of its children: Func (sum,
+// count, min, max) of the children's ChildField. Its value is stored as the aggregate's own
+// SQL value, so the field and ChildField must share a type (and a scale).
+type RollupAgg struct {
+	Field, Func, ChildField string
+}
+
+// RefreshRollups sets the parent's aggs to their aggregates over the live children of child
+// whose field back is id, and bumps its version and updated_at, in one statement that writes
+// only when a value changed (changed reports it). On PostgreSQL lock the parent row first
+// (LockRow): the statement then reads every child committed before it. aggs must be the same
+// for every call with the same parent, child and back (they come from the spec).
+func (e *Exec) RefreshRollups(ctx context.Context, parent, id, child, back string, aggs []RollupAgg, at time.Time) (bool, error) {
+	pt, err := e.table(parent)
+	if err != nil {
+		return false, err
+	}
+	ct, err := e.table(child)
+	if err != nil {
+		return false, err
+	}
+	_, k, scale, ok := ct.columnFor(back)
+	if !ok {
+		return false, fmt.Errorf("store: %s has no column for field %q", ct.name, back)
+	}
+	key := parent + "\x00" + child + "\x00" + back
+	text, cached := e.s.rollupSQL.Load(key)
+	if !cached {
+		if text, err = renderRefresh(e.s.dialect, pt, ct, back, aggs); err != nil {
+			return false, err
+		}
+		e.s.rollupSQL.Store(key, text)
+	}
+	d := e.s.dialect
+	res, err := e.exec(ctx, text.(string), []any{d.encode(kTime, 0, at), d.encode(k, scale, id), d.encode(kUUID, 0, id)})
+	if err != nil {
+		return false, e.tagTable(err, pt.name)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// renderRefresh renders RefreshRollups' statement; arguments: updated_at, the children's
+// back value, the parent's id.
+func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (string, error) {
+	b := &builder{d: d, t: pt}
+	sets, diffs := make([]string, len(aggs)), make([]string, len(aggs))
+	for i, a := range aggs {
+		col, _, _, err := b.column(a.Field)
+		if err != nil {
+			return "", err
+		}
+		v := "a.v" + strconv.Itoa(i)
+		sets[i] = col + " = " + v
+		diffs[i] = d.distinct(quote(pt.name)+"."+col, v)
+	}
+	b.write("UPDATE ", quote(pt.name), " SET ", strings.Join(sets, ", "), ", ", quote("updated_at"), " = ", b.arg(kTime, 0, nil),
+		", ", quote(VersionColumn), " = ", quote(VersionColumn), " + 1 FROM (")
+	b.t = ct
+	if err := b.aggregates(aggs); err != nil {
+		return "", err
+	}
+	if err := b.where(query.Compare{Field: back, Op: query.Eq, Value: ""}); err != nil {
+		return "", err
+	}
+	b.t = pt
+	b.write(") AS a WHERE ", quote(pt.name), ".", quote("id"), " = ", b.arg(kUUID, 0, nil), pt.andLive(),
+		" AND (", strings.Join(diffs, " OR "), ")")
+	return b.sb.String(), nil
+}
+
+// aggregates writes SELECT with one aggregate per agg (v0, v1, …) over b's table; a sum of no
+// rows is 0, as a rollup's sum is.
+func (b *builder) aggregates(aggs []RollupAgg) error {
+	b.write("SELECT ")
+	for i, a := range aggs {
+		if i > 0 {
+			b.write(", ")
+		}
+		expr := "COUNT(*)"
+		if a.Func != "count" {
+			fn := map[string]string{"sum": "SUM", "min": "MIN", "max": "MAX"}[a.Func]
+			col, _, _, err := b.column(a.ChildField)
+			if err != nil || fn == "" {
+				return fmt.Errorf("store: bad rollup %s(%s): %v", a.Func, a.ChildField, err)
+			}
+			if expr = fn + "(" + col + ")"; fn == "SUM" {
+				expr = "COALESCE(" + expr + ", 0)"
+			}
+		}
+		b.write(expr, " AS v", strconv.Itoa(i))
+	}
+	b.write(" FROM ", quote(b.t.name))
+	return nil
 }

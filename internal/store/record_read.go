@@ -9,6 +9,17 @@ import (
 
 // Get reads one record by id, also requiring where (a row rule) when given.
 func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	return e.get(ctx, resource, id, where, false)
+}
+
+// GetForUpdate is Get that also locks the row until the transaction ends (PostgreSQL's
+// FOR UPDATE; SQLite's single writer already keeps others from changing it), so a write
+// based on what it read cannot find the record changed under it.
+func (e *Exec) GetForUpdate(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	return e.get(ctx, resource, id, where, e.tx != nil && e.s.dialect.name() == "postgres")
+}
+
+func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond, lock bool) (*Record, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
@@ -20,6 +31,9 @@ func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (
 		if err := b.cond(where); err != nil {
 			return nil, err
 		}
+	}
+	if lock {
+		b.write(" FOR UPDATE OF ", quote(t.name))
 	}
 	return e.first(ctx, t, b)
 }

@@ -44,6 +44,8 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL only: LISTEN needs a connection of its own
 	closers []func() error
 	queries atomic.Int64
+	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
+	rollupSQL sync.Map
 }
 
 // Queries counts the statements run through record operations since Open (for metrics and

@@ -1,0 +1,146 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kiln-dev/kiln/internal/logic"
+	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// rollupSQL prepares, for each parent that keeps rollups over child (by the child's relation
+// field), the aggregates one UPDATE can set straight from SQL: every rollup field of the
+// parent is stored like what it aggregates (a count into an integer; a sum, min or max into a
+// field of the children's type and scale). A parent with any other rollup is refreshed
+// through Go conversion instead.
+func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.RollupAgg {
+	if lr == nil || len(lr.Parents) == 0 {
+		return nil
+	}
+	out := map[string][]store.RollupAgg{}
+	for _, rp := range lr.Parents {
+		aggs := make([]store.RollupAgg, 0, len(rp.Rollups))
+		for _, f := range rp.Rollups {
+			if !storedAlike(f, child) {
+				aggs = nil
+				break
+			}
+			aggs = append(aggs, store.RollupAgg{Field: f.Name, Func: f.Rollup.Func, ChildField: f.Rollup.Field})
+		}
+		if aggs != nil {
+			out[rp.Field.Name] = aggs
+		}
+	}
+	return out
+}
+
+func storedAlike(f *spec.Field, child *spec.Resource) bool {
+	if f.Rollup.Func == "count" {
+		return f.Type == spec.TypeInteger
+	}
+	cf := child.Field(f.Rollup.Field)
+	return cf != nil && cf.Type == f.Type && cf.Scale == f.Scale && cf.Relation == nil
+}
+
+// rollups refreshes the rollups of the parents rec points at (and old pointed at before).
+// An update that changes neither a child's parent nor what its parents aggregate leaves them.
+func (w *write) rollups(ctx context.Context, rec, old *store.Record) error {
+	lr := w.s.logic.Resource(w.r.Name)
+	if lr == nil {
+		return nil
+	}
+	for _, rp := range lr.Parents {
+		if rec != nil && old != nil && !w.rollupInputsChanged(rp, rec, old) {
+			continue
+		}
+		idx := w.r.index(rp.Field)
+		ids := map[string]bool{}
+		for _, x := range []*store.Record{rec, old} {
+			if x != nil {
+				if id, _ := x.Values[idx].(string); id != "" {
+					ids[id] = true
+				}
+			}
+		}
+		for id := range ids {
+			if err := w.refreshParent(ctx, rp, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *write) rollupInputsChanged(rp *logic.RollupParent, rec, old *store.Record) bool {
+	idx := w.r.index(rp.Field)
+	if !sameValue(rec.Values[idx], old.Values[idx]) {
+		return true
+	}
+	for _, f := range rp.Rollups {
+		if f.Rollup.Field == "" {
+			continue // a count changes only with the parent
+		}
+		i := w.r.index(w.r.Field(f.Rollup.Field))
+		if !sameValue(rec.Values[i], old.Values[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshParent sets the parent's rollup fields to their aggregates over its children. The
+// parent row is locked first, so concurrent children of one parent add up one after another
+// and each aggregate sees the children committed before it. Where the stored types allow it,
+// one UPDATE computes and writes them; otherwise the parent is read, the aggregates converted
+// to the fields' types and the parent written back.
+func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id string) error {
+	if err := w.tx.LockRow(ctx, rp.Parent.Name, id); err != nil {
+		return err
+	}
+	if aggs := w.r.rollupSQL[rp.Field.Name]; aggs != nil {
+		_, err := w.tx.RefreshRollups(ctx, rp.Parent.Name, id, w.r.Name, rp.Field.Name, aggs, w.s.nowUTC())
+		return err
+	}
+	cur, err := w.tx.Get(ctx, rp.Parent.Name, id, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the parent is being deleted with its children
+	}
+	if err != nil {
+		return err
+	}
+	parent := w.s.resources[rp.Parent.Name]
+	changed := false
+	for _, f := range rp.Rollups {
+		v, err := w.aggregate(ctx, parent, f, id)
+		if err != nil {
+			return err
+		}
+		if i := parent.index(f); !sameValue(cur.Values[i], v) {
+			cur.Values[i], changed = v, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	cur.UpdatedAt = w.s.nowUTC()
+	return w.tx.Update(ctx, rp.Parent.Name, cur, cur.Version)
+}
+
+func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string) (any, error) {
+	of := parent.Field(f.Rollup.Of)
+	where := query.Compare{Field: of.Relation.Inverse, Op: query.Eq, Value: id}
+	if f.Rollup.Func == "count" {
+		n, err := w.tx.Count(ctx, of.Relation.To, where)
+		return convertNumber(f, n), err
+	}
+	v, err := w.tx.Aggregate(ctx, of.Relation.To, f.Rollup.Func, f.Rollup.Field, where)
+	if err != nil || v == nil {
+		if f.Rollup.Func == "sum" && err == nil {
+			return convertNumber(f, int64(0)), nil
+		}
+		return nil, err
+	}
+	return convertNumber(f, v), nil
+}
