@@ -37,6 +37,11 @@ func runPostgres(o options, dir string, bins binaries) error {
 	if err != nil {
 		return err
 	}
+	// Warm up: the pools open their connections (and the baseline prepares its statements on
+	// each) before anything is measured.
+	for _, s := range servers {
+		_ = load(s, scenarios()[0].make(s.paths, s.ids), o.workers, time.Second)
+	}
 	rows, err := measure(servers, o)
 	if err != nil {
 		return err
