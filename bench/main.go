@@ -10,6 +10,7 @@
 //	go run ./bench                      # 3 rounds of 3 s per scenario and server
 //	go run ./bench -duration 10s -rounds 5 -pocketbase=false
 //	go run ./bench -load=false          # binary size, cold start and idle memory only
+//	go run ./bench -postgres URL        # then the same scenarios on PostgreSQL: Kiln against a pgx baseline
 package main
 
 import (
@@ -38,6 +39,8 @@ type options struct {
 	kilnBin    string
 	idleWait   time.Duration
 	load       bool
+	sqlite     bool   // the SQLite set (and the footprint tables)
+	pgURL      string // the PostgreSQL set after it, in databases of its own created there
 }
 
 func main() {
@@ -58,11 +61,13 @@ func main() {
 	flag.IntVar(&jb.batch, "batch", 1, "jobs per enqueue transaction")
 	flag.DurationVar(&jb.cooldown, "fetch-cooldown", 5*time.Millisecond, "least time between two fetches of jobs")
 	flag.DurationVar(&jb.poll, "fetch-poll", 50*time.Millisecond, "how often idle workers look for jobs")
-	pg := flag.String("postgres", os.Getenv("KILN_TEST_POSTGRES_URL"), "PostgreSQL for -jobs (empty: SQLite only)")
+	flag.BoolVar(&o.sqlite, "sqlite", true, "run the SQLite set (false: only the PostgreSQL set, with -postgres)")
+	flag.StringVar(&o.pgURL, "postgres", os.Getenv("KILN_TEST_POSTGRES_URL"),
+		"PostgreSQL for -jobs and for the load's PostgreSQL set, run after the SQLite set in databases created and dropped there (empty: SQLite only)")
 	cpuprofile := flag.String("cpuprofile", "", "with -jobs: write a CPU profile to this file")
 	flag.Parse()
 	if jb.n > 0 {
-		if err := runJobsIn(*pg, jb, *cpuprofile); err != nil {
+		if err := runJobsIn(o.pgURL, jb, *cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -98,7 +103,26 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	servers, sizes, err := startAll(o, dir)
+	bins, err := buildBinaries(o.kilnBin, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("products: %d rows; %d workers; %d rounds of %s per scenario and server (medians); GOMAXPROCS=%d; %s\n\n",
+		o.rows, o.workers, o.rounds, o.duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
+	if o.sqlite {
+		if err := runSQLite(o, dir, bins); err != nil {
+			return err
+		}
+	}
+	if o.pgURL != "" && o.load {
+		return runPostgres(o, dir, bins)
+	}
+	return nil
+}
+
+// runSQLite measures the baseline, Kiln and PocketBase on SQLite: footprint, then load.
+func runSQLite(o options, dir string, bins binaries) error {
+	servers, err := startAll(o, dir, bins)
 	defer func() {
 		for _, s := range servers {
 			s.stop()
@@ -112,10 +136,8 @@ func run(o options) error {
 		return err
 	}
 	for i, s := range servers {
-		mem[i].binary = sizes[s.name]
+		mem[i].binary = bins.size[s.name]
 	}
-	fmt.Printf("products: %d rows; %d workers; %d rounds of %s per scenario and server (medians); GOMAXPROCS=%d; %s\n\n",
-		o.rows, o.workers, o.rounds, o.duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 	var rows []row
 	if o.load {
 		if rows, err = measure(servers, o); err != nil {
@@ -127,44 +149,55 @@ func run(o options) error {
 			mem[i].peakKiB = max(mem[i].peakKiB, r.peak[i])
 		}
 	}
+	fmt.Print("SQLite\n\n")
 	printTables(servers, rows, mem)
 	return nil
 }
 
-// startAll seeds and starts the baseline, Kiln and (optionally) PocketBase, each as its own
-// process, and returns them with their binaries' sizes.
-func startAll(o options, dir string) ([]*server, map[string]int64, error) {
-	ctx := context.Background()
-	sizes := map[string]int64{}
-	kilnBin, err := kilnBinary(o.kilnBin, dir)
+// binaries are the servers' executables and their sizes by server name.
+type binaries struct {
+	kiln, baseline string
+	size           map[string]int64
+}
+
+func buildBinaries(kilnBin, dir string) (binaries, error) {
+	kiln, err := kilnBinary(kilnBin, dir)
 	if err != nil {
-		return nil, nil, err
+		return binaries{}, err
 	}
-	sizes["kiln"] = fileSize(kilnBin)
-	base, baseBin, err := startBaseline(dir, o.rows)
+	base := filepath.Join(dir, "baseline-server")
+	if err := goBuild(base, "./bench/baseline"); err != nil {
+		return binaries{}, err
+	}
+	return binaries{kiln: kiln, baseline: base, size: map[string]int64{"kiln": fileSize(kiln), "baseline": fileSize(base)}}, nil
+}
+
+// startAll seeds and starts the baseline, Kiln and (optionally) PocketBase on SQLite, each as
+// its own process.
+func startAll(o options, dir string, bins binaries) ([]*server, error) {
+	base, err := startBaseline(bins.baseline, dir, o.rows, []string{"-db", filepath.Join(dir, "baseline.db")})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sizes["baseline"] = fileSize(baseBin)
 	servers := []*server{base}
-	k, err := startKilnServer(ctx, kilnBin, dir, o.rows)
+	k, err := startKilnServer(context.Background(), bins.kiln, dir, "", o.rows)
 	if err != nil {
-		return servers, nil, err
+		return servers, err
 	}
 	servers = append(servers, k)
 	if o.pocketbase {
 		bin, err := installPocketBase()
 		if err != nil {
-			return servers, nil, err
+			return servers, err
 		}
-		sizes["pocketbase"] = fileSize(bin)
+		bins.size["pocketbase"] = fileSize(bin)
 		pb, err := startPocketBase(bin, dir, o.rows)
 		if err != nil {
-			return servers, nil, err
+			return servers, err
 		}
 		servers = append(servers, pb)
 	}
-	return servers, sizes, nil
+	return servers, nil
 }
 
 // kilnBinary builds ./cmd/kiln (static, as the README suggests) unless one is given.
@@ -207,36 +240,32 @@ func fileSize(path string) int64 {
 	return st.Size()
 }
 
-// startBaseline builds the baseline (bench/baseline) as its own binary, seeds its database
-// and serves it.
-func startBaseline(dir string, rows int) (*server, string, error) {
-	bin := filepath.Join(dir, "baseline-server")
-	if err := goBuild(bin, "./bench/baseline"); err != nil {
-		return nil, "", err
-	}
-	db := filepath.Join(dir, "baseline.db")
-	out, err := exec.Command(bin, "-db", db, "-seed", strconv.Itoa(rows)).Output()
+// startBaseline seeds the baseline's database (db: its -db or -postgres flag) and serves it.
+func startBaseline(bin, dir string, rows int, db []string) (*server, error) {
+	out, err := exec.Command(bin, append(db, "-seed", strconv.Itoa(rows))...).Output()
 	if err != nil {
-		return nil, "", fmt.Errorf("seed the baseline: %w", err)
+		return nil, fmt.Errorf("seed the baseline: %w", err)
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	s, _, err := start(launch{name: "baseline", url: "http://" + addr, health: "/healthz", logPath: filepath.Join(dir, "baseline.log"),
-		env: []string{"BASELINE_SECRET=" + benchSecret}, argv: []string{bin, "-db", db, "-addr", addr}})
+		env: []string{"BASELINE_SECRET=" + benchSecret}, argv: append([]string{bin, "-addr", addr}, db...)})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	s.ids, s.token, s.paths = strings.Fields(string(out)), baselineToken(), baselinePaths
-	return s, bin, nil
+	return s, nil
 }
 
-// startKilnServer seeds the shop's database, then serves it with the kiln binary: the shop's
-// spec and committed migrations, its access log on stderr (kept in kiln.log), rate limits
-// set very high.
-func startKilnServer(ctx context.Context, bin, dir string, rows int) (*server, error) {
-	ids, token, err := seedKiln(ctx, dir, rows)
+// startKilnServer seeds the shop's database (SQLite in dir, or the PostgreSQL at dbURL), then
+// serves it with the kiln binary: the shop's spec and committed migrations, its access log on
+// stderr (kept in kiln.log), rate limits set very high.
+func startKilnServer(ctx context.Context, bin, dir, dbURL string, rows int) (*server, error) {
+	cfg := kilnConfig(dir)
+	cfg.DatabaseURL = dbURL
+	ids, token, err := seedKiln(ctx, cfg, rows)
 	if err != nil {
 		return nil, fmt.Errorf("kiln: %w", err)
 	}
@@ -244,8 +273,7 @@ func startKilnServer(ctx context.Context, bin, dir string, rows int) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	cfg := kilnConfig(dir)
-	env := append([]string{"KILN_AUTH_SECRET=" + benchSecret}, rateEnv...)
+	env := append([]string{"KILN_AUTH_SECRET=" + benchSecret, "KILN_DATABASE_URL=" + dbURL}, rateEnv...)
 	s, _, err := start(launch{name: "kiln", url: "http://" + addr, health: "/healthz", logPath: filepath.Join(dir, "kiln.log"), env: env,
 		argv: []string{bin, "serve", "--spec", cfg.SpecPath, "--data-dir", cfg.DataDir, "--migrations", cfg.MigrationsDir, "--addr", addr}})
 	if err != nil {

@@ -27,6 +27,7 @@ type server struct {
 	token string
 	ids   []string
 	paths flavor
+	db    *pgBackends // on PostgreSQL: the backends whose CPU counts as the server's
 	cmd   *exec.Cmd
 	done  chan error
 }
@@ -100,10 +101,29 @@ func (s *server) stop() {
 	}
 }
 
-// cpuTime is the process's user + system CPU time so far (/proc/<pid>/stat, in clock ticks
+// cpuTime is the server process's user + system CPU time so far.
+func (s *server) cpuTime() time.Duration { return procCPU(s.cmd.Process.Pid) }
+
+// dbCPU is the CPU time so far of the server's PostgreSQL backends, by pid (nil on SQLite).
+func (s *server) dbCPU() map[int]time.Duration {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.cpu()
+}
+
+// dbCPUSince is the CPU time the server's PostgreSQL backends spent since before.
+func (s *server) dbCPUSince(before map[int]time.Duration) time.Duration {
+	if s.db == nil {
+		return 0
+	}
+	return s.db.since(before)
+}
+
+// procCPU is a process's user + system CPU time so far (/proc/<pid>/stat, in clock ticks
 // of 10 ms: Linux's USER_HZ is 100 on every architecture Go supports).
-func (s *server) cpuTime() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}

@@ -11,6 +11,7 @@ import (
 type row struct {
 	name             string
 	rps, cpu         []float64 // req/s, server CPU µs per request
+	dbCPU            []float64 // its PostgreSQL backends' CPU µs per request (0 on SQLite)
 	p50, p99         []time.Duration
 	peak             []int     // largest resident set seen, KiB
 	ratios           []float64 // kiln / each other server, median of the per-round ratios
@@ -46,15 +47,15 @@ func measure(servers []*server, o options) ([]row, error) {
 func summarize(name string, servers []*server, runs [][]result) row {
 	rw := row{name: name}
 	for i := range servers {
-		var rps, cpu []float64
+		var rps, cpu, db []float64
 		var p50, p99 []time.Duration
 		peak := 0
 		for _, r := range runs[i] {
-			rps, cpu = append(rps, r.rps()), append(cpu, r.cpuPerReq())
+			rps, cpu, db = append(rps, r.rps()), append(cpu, r.cpuPerReq()), append(db, r.dbPerReq())
 			p50, p99 = append(p50, r.pct(50)), append(p99, r.pct(99))
 			peak = max(peak, r.peakKiB)
 		}
-		rw.rps, rw.cpu = append(rw.rps, median(rps)), append(rw.cpu, median(cpu))
+		rw.rps, rw.cpu, rw.dbCPU = append(rw.rps, median(rps)), append(rw.cpu, median(cpu)), append(rw.dbCPU, median(db))
 		rw.p50, rw.p99, rw.peak = append(rw.p50, median(p50)), append(rw.p99, median(p99)), append(rw.peak, peak)
 		if servers[i].name == "kiln" {
 			rw.kilnIndex = i
@@ -118,11 +119,8 @@ func printTables(servers []*server, rows []row, mem []footprint) {
 	for i, s := range servers {
 		names[i] = s.name
 	}
-	head := func(cols ...string) {
-		fmt.Printf("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
-	}
 	if len(rows) > 0 {
-		printLoad(names, rows, head)
+		printLoad(names, rows, false)
 	}
 	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "peak RSS under load")
 	for i, n := range names {
@@ -138,7 +136,14 @@ func printTables(servers []*server, rows []row, mem []footprint) {
 	}
 }
 
-func printLoad(names []string, rows []row, head func(...string)) {
+// head prints a Markdown table's header.
+func head(cols ...string) {
+	fmt.Printf("| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
+}
+
+// printLoad prints the load tables: req/s and Kiln's ratios, then CPU per request and latency.
+// With db (PostgreSQL) the CPU cells add the server's backends and Kiln's CPU ratio.
+func printLoad(names []string, rows []row, db bool) {
 	cols := []string{"scenario"}
 	for _, n := range names {
 		cols = append(cols, n+" req/s")
@@ -158,15 +163,36 @@ func printLoad(names []string, rows []row, head func(...string)) {
 		fmt.Printf("| %s |\n", strings.Join(cells, " | "))
 	}
 	fmt.Println()
-	cols = []string{"scenario"}
+	printCPU(names, rows, db)
+}
+
+func printCPU(names []string, rows []row, db bool) {
+	cols := []string{"scenario"}
 	for _, n := range names {
-		cols = append(cols, n+" CPU µs/req", n+" p50 / p99")
+		if db {
+			cols = append(cols, n+" CPU µs/req (server + postgres = total)", n+" p50 / p99")
+		} else {
+			cols = append(cols, n+" CPU µs/req", n+" p50 / p99")
+		}
+	}
+	if db {
+		cols = append(cols, "kiln/"+strings.Join(rows[0].ratioNames, ", kiln/")+" CPU")
 	}
 	head(cols...)
 	for _, r := range rows {
 		cells := []string{r.name}
 		for i := range names {
-			cells = append(cells, fmt.Sprintf("%.0f", r.cpu[i]), ms(r.p50[i])+" / "+ms(r.p99[i]))
+			cpu := fmt.Sprintf("%.0f", r.cpu[i])
+			if db {
+				cpu = fmt.Sprintf("%.0f + %.0f = %.0f", r.cpu[i], r.dbCPU[i], r.cpu[i]+r.dbCPU[i])
+			}
+			cells = append(cells, cpu, ms(r.p50[i])+" / "+ms(r.p99[i]))
+		}
+		for i := range names {
+			if db && i != r.kilnIndex {
+				k := r.cpu[r.kilnIndex] + r.dbCPU[r.kilnIndex]
+				cells = append(cells, fmt.Sprintf("%.2f×", k/(r.cpu[i]+r.dbCPU[i])))
+			}
 		}
 		fmt.Printf("| %s |\n", strings.Join(cells, " | "))
 	}

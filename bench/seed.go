@@ -17,11 +17,11 @@ import (
 
 func priceCents(i int) int64 { return int64(i%10000) + 99 }
 
-// seedKiln migrates a fresh SQLite file for the shop example and inserts rows products and
-// a staff account; it returns the products' ids and the staff's access token. The server
-// process then opens the same, up-to-date database.
-func seedKiln(ctx context.Context, dir string, rows int) ([]string, string, error) {
-	app, err := migrateAndOpen(ctx, dir)
+// seedKiln migrates a fresh database for the shop example (SQLite in cfg.DataDir, or
+// cfg.DatabaseURL) and inserts rows products and a staff account; it returns the products'
+// ids and the staff's access token. The server process then opens the same, up-to-date database.
+func seedKiln(ctx context.Context, cfg kiln.Config, rows int) ([]string, string, error) {
+	app, err := migrateAndOpen(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -84,8 +84,7 @@ func benchEnv(k string) (string, bool) {
 	return "", false
 }
 
-func migrateAndOpen(ctx context.Context, dir string) (*kiln.App, error) {
-	cfg := kilnConfig(dir)
+func migrateAndOpen(ctx context.Context, cfg kiln.Config) (*kiln.App, error) {
 	s, err := kiln.LoadSpec(cfg.SpecPath, cfg.LookupEnv)
 	if err != nil {
 		return nil, err

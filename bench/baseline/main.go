@@ -1,14 +1,17 @@
 // Command baseline is the minimal hand-written server the benchmark measures Kiln against,
-// run by `go run ./bench` as its own process:
+// run by `go run ./bench` as its own process, on SQLite or (with -postgres) on PostgreSQL:
 //
 //	baseline -db products.db -seed 10000   # create and fill the table, print the ids
 //	baseline -db products.db -addr 127.0.0.1:8081
+//	baseline -postgres postgres://…/db -seed 10000
+//	baseline -postgres postgres://…/db -addr 127.0.0.1:8081
 //
 // Writes need an HS256 token signed with $BASELINE_SECRET.
 package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"flag"
@@ -27,13 +30,20 @@ import (
 func main() {
 	db := flag.String("db", "baseline.db", "SQLite file")
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	pg := flag.String("postgres", "", "PostgreSQL URL: serve from this database instead of SQLite (pgx, pgxpool)")
 	seed := flag.Int("seed", 0, "insert this many products, print their ids and exit")
 	flag.Parse()
-	b, err := openBaseline(*db)
+	var st productStore
+	var err error
+	if *pg != "" {
+		st, err = openPostgres(context.Background(), *pg)
+	} else {
+		st, err = openBaseline(*db)
+	}
 	if err == nil && *seed > 0 {
-		err = printSeed(b, *seed)
+		err = printSeed(st, *seed)
 	} else if err == nil {
-		srv := &http.Server{Addr: *addr, Handler: b.handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Addr: *addr, Handler: handler(st), ReadHeaderTimeout: 5 * time.Second}
 		err = srv.ListenAndServe()
 	}
 	if err != nil {
@@ -42,8 +52,27 @@ func main() {
 	}
 }
 
-func printSeed(b *baseline, rows int) error {
-	ids, err := seedBaseline(b, rows)
+// productStore is what the handler needs from a database: each read returns the products it
+// found (none: not found), each write the stored product.
+type productStore interface {
+	get(ctx context.Context, id string) ([]product, error)
+	list(ctx context.Context, limit int) ([]product, error)
+	listByPrice(ctx context.Context, minCents int64, limit int) ([]product, error)
+	insert(ctx context.Context, p product, cents int64, now time.Time) error
+	patch(ctx context.Context, id string, cents int64, now time.Time) ([]product, error)
+	seed(rows int) ([]string, error)
+}
+
+var (
+	_ productStore = (*baseline)(nil)
+	_ productStore = (*pgBaseline)(nil)
+)
+
+// timeLayout is how both stores render timestamps (and how SQLite stores them).
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func printSeed(st productStore, rows int) error {
+	ids, err := st.seed(rows)
 	if err != nil {
 		return err
 	}
@@ -56,16 +85,16 @@ func printSeed(b *baseline, rows int) error {
 
 func priceCents(i int) int64 { return int64(i%10000) + 99 }
 
-func seedBaseline(b *baseline, rows int) ([]string, error) {
+func (b *baseline) seed(rows int) ([]string, error) {
 	tx, err := b.writer.Begin()
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, rows)
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	now := time.Now().UTC().Format(timeLayout)
 	for i := range rows {
 		ids[i] = uuid.Must(uuid.NewV7()).String()
-		if _, err := tx.Stmt(b.insert).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), nil, priceCents(i), nil, i%50, true, nil); err != nil {
+		if _, err := tx.Stmt(b.insertStmt).Exec(ids[i], now, now, fmt.Sprintf("Product %05d", i), nil, priceCents(i), nil, i%50, true, nil); err != nil {
 			_ = tx.Rollback()
 			return nil, err
 		}
@@ -79,9 +108,9 @@ func seedBaseline(b *baseline, rows int) ([]string, error) {
 // read the way a hand-written server would: a group_concat subquery), and validates only
 // name and price >= 0.
 type baseline struct {
-	writer, reader         *sql.DB
-	get, list, listByPrice *sql.Stmt
-	insert, patch          *sql.Stmt
+	writer, reader                 *sql.DB
+	getStmt, listStmt, byPriceStmt *sql.Stmt
+	insertStmt, patchStmt          *sql.Stmt
 }
 
 type product struct {
@@ -132,11 +161,11 @@ func openBaseline(path string) (*baseline, error) {
 		dst **sql.Stmt
 		q   string
 	}{
-		{r, &b.get, "SELECT " + sel + " FROM products WHERE id = ?"},
-		{r, &b.list, "SELECT " + sel + " FROM products ORDER BY id LIMIT ?"},
-		{r, &b.listByPrice, "SELECT " + sel + " FROM products WHERE price > ? ORDER BY price, id LIMIT ?"},
-		{w, &b.insert, "INSERT INTO products (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-		{w, &b.patch, "UPDATE products SET price = ?, updated_at = ? WHERE id = ? RETURNING " + sel},
+		{r, &b.getStmt, "SELECT " + sel + " FROM products WHERE id = ?"},
+		{r, &b.listStmt, "SELECT " + sel + " FROM products ORDER BY id LIMIT ?"},
+		{r, &b.byPriceStmt, "SELECT " + sel + " FROM products WHERE price > ? ORDER BY price, id LIMIT ?"},
+		{w, &b.insertStmt, "INSERT INTO products (" + cols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+		{w, &b.patchStmt, "UPDATE products SET price = ?, updated_at = ? WHERE id = ? RETURNING " + sel},
 	}
 	for _, p := range prep {
 		if *p.dst, err = p.db.Prepare(p.q); err != nil {
@@ -146,74 +175,33 @@ func openBaseline(path string) (*baseline, error) {
 	return b, nil
 }
 
-func (b *baseline) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
-		rows, err := b.get.Query(r.PathValue("id"))
-		b.writeRows(w, rows, err, 0)
-	})
-	mux.HandleFunc("GET /api/products", func(w http.ResponseWriter, r *http.Request) {
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		if limit <= 0 || limit > 100 {
-			limit = 20
-		}
-		var rows *sql.Rows
-		var err error
-		if min := r.URL.Query().Get("min_price"); min != "" {
-			m, _ := strconv.ParseFloat(min, 64)
-			rows, err = b.listByPrice.Query(int64(m*100), limit+1)
-		} else {
-			rows, err = b.list.Query(limit + 1)
-		}
-		b.writeRows(w, rows, err, limit)
-	})
-	mux.HandleFunc("POST /api/products", requireToken(b.create))
-	mux.HandleFunc("PATCH /api/products/{id}", requireToken(b.update))
-	return mux
+// The SQLite store's methods ignore ctx, as the baseline's handlers always did: database/sql
+// watches a cancellable context at some cost per query, and the benchmark never cancels.
+
+func (b *baseline) get(_ context.Context, id string) ([]product, error) {
+	return scanSQLite(b.getStmt.Query(id))
 }
 
-func (b *baseline) create(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name  string  `json:"name"`
-		Price float64 `json:"price"`
-		Stock int64   `json:"stock"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" || in.Price < 0 {
-		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
-		return
-	}
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
-	p := product{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now, Name: in.Name, Price: in.Price,
-		Stock: in.Stock, Active: true, Tags: []string{}}
-	if _, err := b.insert.Exec(p.ID, now, now, p.Name, nil, int64(p.Price*100+0.5), nil, p.Stock, true, nil); err != nil {
-		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Location", "/api/products/"+p.ID)
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(p)
+func (b *baseline) list(_ context.Context, limit int) ([]product, error) {
+	return scanSQLite(b.listStmt.Query(limit))
 }
 
-func (b *baseline) update(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Price float64 `json:"price"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Price < 0 {
-		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
-		return
-	}
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
-	rows, err := b.patch.Query(int64(in.Price*100+0.5), now, r.PathValue("id"))
-	b.writeRows(w, rows, err, 0)
+func (b *baseline) listByPrice(_ context.Context, minCents int64, limit int) ([]product, error) {
+	return scanSQLite(b.byPriceStmt.Query(minCents, limit))
 }
 
-// writeRows encodes one product (limit 0) or a page of at most limit products.
-func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, limit int) {
+func (b *baseline) insert(_ context.Context, p product, cents int64, _ time.Time) error {
+	_, err := b.insertStmt.Exec(p.ID, p.CreatedAt, p.UpdatedAt, p.Name, nil, cents, nil, p.Stock, true, nil)
+	return err
+}
+
+func (b *baseline) patch(_ context.Context, id string, cents int64, now time.Time) ([]product, error) {
+	return scanSQLite(b.patchStmt.Query(cents, now.Format(timeLayout), id))
+}
+
+func scanSQLite(rows *sql.Rows, err error) ([]product, error) {
 	if err != nil {
-		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
-		return
+		return nil, err
 	}
 	defer rows.Close()
 	var items []product
@@ -223,15 +211,90 @@ func (b *baseline) writeRows(w http.ResponseWriter, rows *sql.Rows, err error, l
 		var tags sql.NullString
 		if err := rows.Scan(&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Name, &p.Description, &cents, &p.Sku, &p.Stock,
 			&p.Active, &p.Category, &tags); err != nil {
-			http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
-			return
+			return nil, err
 		}
 		p.Price = float64(cents) / 100
-		p.Tags = []string{}
-		if tags.String != "" {
-			p.Tags = strings.Split(tags.String, ",")
-		}
+		p.Tags = splitTags(tags.String)
 		items = append(items, p)
+	}
+	return items, rows.Err()
+}
+
+func splitTags(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+func handler(st productStore) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		items, err := st.get(r.Context(), r.PathValue("id"))
+		writeItems(w, items, err, 0)
+	})
+	mux.HandleFunc("GET /api/products", func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > 100 {
+			limit = 20
+		}
+		var items []product
+		var err error
+		if min := r.URL.Query().Get("min_price"); min != "" {
+			m, _ := strconv.ParseFloat(min, 64)
+			items, err = st.listByPrice(r.Context(), int64(m*100), limit+1)
+		} else {
+			items, err = st.list(r.Context(), limit+1)
+		}
+		writeItems(w, items, err, limit)
+	})
+	mux.HandleFunc("POST /api/products", requireToken(func(w http.ResponseWriter, r *http.Request) { create(st, w, r) }))
+	mux.HandleFunc("PATCH /api/products/{id}", requireToken(func(w http.ResponseWriter, r *http.Request) { update(st, w, r) }))
+	return mux
+}
+
+func create(st productStore, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name  string  `json:"name"`
+		Price float64 `json:"price"`
+		Stock int64   `json:"stock"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" || in.Price < 0 {
+		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
+		return
+	}
+	t := time.Now().UTC()
+	now := t.Format(timeLayout)
+	p := product{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now, Name: in.Name, Price: in.Price,
+		Stock: in.Stock, Active: true, Tags: []string{}}
+	if err := st.insert(r.Context(), p, int64(p.Price*100+0.5), t); err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", "/api/products/"+p.ID)
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func update(st productStore, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Price float64 `json:"price"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Price < 0 {
+		http.Error(w, `{"error":"validation_failed"}`, http.StatusBadRequest)
+		return
+	}
+	items, err := st.patch(r.Context(), r.PathValue("id"), int64(in.Price*100+0.5), time.Now().UTC())
+	writeItems(w, items, err, 0)
+}
+
+// writeItems encodes one product (limit 0) or a page of at most limit products.
+func writeItems(w http.ResponseWriter, items []product, err error, limit int) {
+	if err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if limit == 0 {
