@@ -185,7 +185,9 @@ func (b *builder) join(cs []query.Cond, sep, empty string) error {
 }
 
 // orderBy renders the sort with id as the final tiebreaker; NULLs sort as the smallest
-// value in both dialects so keyset conditions agree with the order.
+// value in both dialects so keyset conditions agree with the order. A column that cannot
+// hold NULL gets no NULLS clause: PostgreSQL's indexes (ASC NULLS LAST) serve a plain ASC
+// or DESC, and NULLS FIRST would make it read and sort every matching row.
 func (b *builder) orderBy(sorts []query.Sort) error {
 	b.write(" ORDER BY ")
 	for _, s := range sorts {
@@ -193,10 +195,16 @@ func (b *builder) orderBy(sorts []query.Sort) error {
 		if err != nil {
 			return err
 		}
-		if s.Desc {
+		nulls := !b.t.notNull(s.Field)
+		switch {
+		case s.Desc && nulls:
 			b.write(col, " DESC NULLS LAST, ")
-		} else {
+		case s.Desc:
+			b.write(col, " DESC, ")
+		case nulls:
 			b.write(col, " ASC NULLS FIRST, ")
+		default:
+			b.write(col, " ASC, ")
 		}
 	}
 	b.write(quote("id"), " ASC")

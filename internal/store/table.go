@@ -82,6 +82,17 @@ func (t *table) columnFor(field string) (string, kind, int, bool) {
 	return quote(c.name), c.kind, c.scale, true
 }
 
+// notNull: the field's column is NOT NULL (the record columns, and required fields, whose
+// columns the migrations create NOT NULL).
+func (t *table) notNull(field string) bool {
+	switch field {
+	case "id", "created_at", "updated_at":
+		return true
+	}
+	i, ok := t.byField[field]
+	return ok && t.cols[i].field.Required
+}
+
 // FieldForColumn maps a column name back to its field name, for constraint errors.
 func (s *Store) FieldForColumn(resource, col string) string {
 	t := s.tables[resource]
