@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
+	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/idempotency"
@@ -111,6 +112,7 @@ type App struct {
 	files    *files.Files       // nil when the spec has no file fields
 	payments *payments.Payments // nil when the spec has no payments
 	live     *live.Broker       // live updates: the outbox fanned out to streams
+	notifier *store.Notifier    // NOTIFY after commits that appended events (PostgreSQL)
 	workers  bool
 	server   *server.Server
 	log      *slog.Logger
@@ -223,6 +225,8 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 	}
 	a.live = lv
 	a.closers = append(a.closers, a.live.Close)
+	a.notifier = a.Store.NewNotifier(events.Channel)
+	a.closers = append(a.closers, a.notifier.Close)
 	if err := a.build(ctx, cfg); err != nil {
 		return err
 	}

@@ -25,12 +25,18 @@ import (
 // ErrNoAuthSecret means a spec with accounts is served without a signing secret outside dev mode.
 var ErrNoAuthSecret = errors.New("the spec has accounts but KILN_AUTH_SECRET is not set (32 or more bytes); dev mode uses a temporary one")
 
+// eventsCommitted wakes this instance's live updates and, through NOTIFY, the other instances'.
+func (a *App) eventsCommitted() {
+	a.live.Wake()
+	a.notifier.Poke()
+}
+
 // build wires the service and, when the spec has an auth block, the account machinery.
 // newService builds the service with the Go program's hooks and actions; passwords (nil
 // without auth) hash account passwords, and account writes reach the accounts' caches.
 func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 	scfg := service.Config{Spec: a.Spec, Logger: cfg.Logger, Rules: a.compiled.rules, Logic: a.compiled.logic, Jobs: a.Jobs,
-		EventsCommittedFunc: a.live.Wake}
+		EventsCommittedFunc: a.eventsCommitted}
 	if a.files != nil {
 		scfg.Files = a.files
 	}

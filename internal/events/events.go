@@ -45,10 +45,10 @@ const Channel = "kiln_events"
 const (
 	insertSQL = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
-	// On PostgreSQL the row also keeps its transaction's id (readers go by it, see Read) and
-	// the commit notifies Channel; PostgreSQL sends one notification per transaction.
+	// On PostgreSQL the row also keeps its transaction's id (readers go by it, see Read). The
+	// writer notifies Channel after the commit (store.Notifier), not in the transaction.
 	insertPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, pg_current_xact_id()::text::bigint) RETURNING id, (SELECT 1 FROM pg_notify('" + Channel + "', ''))"
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, pg_current_xact_id()::text::bigint) RETURNING id"
 )
 
 // Append writes ev inside tx and sets its ID. It is always called after the write of the
@@ -68,11 +68,7 @@ func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
 	if !rows.Next() {
 		return fmt.Errorf("append event: no id returned: %w", rows.Err())
 	}
-	dest := []any{&ev.ID}
-	if q == insertPG {
-		dest = append(dest, new(sql.NullInt64))
-	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := rows.Scan(&ev.ID); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
 	return rows.Close()

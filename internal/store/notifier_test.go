@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+// A poke after a commit reaches the channel's listeners; a burst of pokes makes a few
+// notifications, not one each; the poke just before Close is still sent.
+func TestNotifierWakesListenersAndCoalesces(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{URL: testdb.PostgresURL(t)}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	var heard atomic.Int64
+	go func() { _ = st.Listen(ctx, "kiln_notifier_test", func() { heard.Add(1) }) }()
+	n := st.NewNotifier("kiln_notifier_test")
+	require.Eventually(t, func() bool { n.Poke(); return heard.Load() > 0 }, 10*time.Second, 20*time.Millisecond,
+		"a poke reaches the listener (once its LISTEN is in place)")
+	time.Sleep(300 * time.Millisecond)
+	base := heard.Load()
+	for range 2000 {
+		n.Poke()
+	}
+	require.Eventually(t, func() bool { return heard.Load() > base }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	burst := heard.Load() - base
+	require.Less(t, burst, int64(200), "2000 pokes coalesce into a few notifications")
+
+	base = heard.Load()
+	n.Poke()
+	require.NoError(t, n.Close())
+	require.Eventually(t, func() bool { return heard.Load() > base }, 10*time.Second, 10*time.Millisecond, "sent before Close returned")
+	n.Poke() // after Close: nothing, and no panic
+}
+
+// On SQLite a notifier does nothing and closes at once.
+func TestNotifierOnSQLiteIsANoOp(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), store.Config{SQLitePath: t.TempDir() + "/k.db"}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	n := st.NewNotifier("x")
+	n.Poke()
+	require.NoError(t, n.Close())
+}
