@@ -54,17 +54,17 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 		}
 	}
 	cfg := p.cfg.Spec.Payments
-	cs, err := p.stripe.checkout(ctx, session{Resource: r.Name, RecordID: in.ID, Amount: pay.Amount, Currency: pay.Currency,
+	cs, err := p.stripe.checkout(ctx, session{Resource: r.Name, RecordID: in.ID, Attempt: pay.Attempt, Amount: pay.Amount, Currency: pay.Currency,
 		Customer: customer, SuccessURL: strings.ReplaceAll(cfg.SuccessURL, "{id}", in.ID), CancelURL: strings.ReplaceAll(cfg.CancelURL, "{id}", in.ID),
 		IdempotencyKey: fmt.Sprintf("kiln_checkout_%s_%s_%d_%d%s", r.Name, in.ID, pay.Attempt, pay.Amount, pay.Currency)})
 	if err != nil {
 		return nil, err
 	}
-	pay.SessionID, pay.SessionURL, pay.SessionExpiresAt, pay.AccountID = cs.ID, cs.URL, cs.ExpiresAt, in.AccountID
+	pay.SessionID, pay.SessionURL, pay.SessionExpiresAt = cs.ID, cs.URL, cs.ExpiresAt
 	err = p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
-		return tx.ExecRaw(ctx, "UPDATE kiln_payments SET session_id = ?, session_url = ?, session_expires_at = ?, account_id = ?, updated_at = ? "+
+		return tx.ExecRaw(ctx, "UPDATE kiln_payments SET session_id = ?, session_url = ?, session_expires_at = ?, updated_at = ? "+
 			"WHERE resource = ? AND record_id = ? AND attempt = ? AND session_id IS NULL",
-			cs.ID, cs.URL, cs.ExpiresAt, null(in.AccountID), p.now().UnixMicro(), r.Name, in.ID, pay.Attempt)
+			cs.ID, cs.URL, cs.ExpiresAt, p.now().UnixMicro(), r.Name, in.ID, pay.Attempt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store the checkout session: %w", err)
@@ -72,8 +72,9 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 	return checkoutOf(pay), nil
 }
 
-// prepare checks the record may be paid and readies its payment row for a session: the
-// same one when it is still open for the same amount (reuse), else a new attempt.
+// prepare checks the record may be paid and readies the attempt to pay it with: the latest
+// when its session is still open for the same amount and account (reuse), else a new one.
+// A paid attempt refuses; a refunded or mismatched one lets the record be paid again.
 func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, error) {
 	r, _ := p.payable(in.Resource)
 	var pay *Payment
@@ -92,10 +93,11 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, er
 		if err != nil {
 			return err
 		}
-		if pay, err = load(ctx, tx, r.Name, in.ID); err != nil {
+		all, err := attempts(ctx, tx, r.Name, in.ID)
+		if err != nil {
 			return err
 		}
-		if pay != nil && rank(pay.State) >= rank(StatePaid) {
+		if slices.ContainsFunc(all, func(a *Payment) bool { return a.State == StatePaid }) {
 			return ErrAlreadyPaid
 		}
 		if state := stateOf(r, rec); !slices.Contains(r.Payable.PayFrom, state) {
@@ -104,31 +106,33 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, er
 		if amount <= 0 {
 			return fmt.Errorf("%w: %s is %s", ErrNotPayable, r.Payable.Amount, FromMinor(amount, currency))
 		}
-		pay, reuse, err = p.nextAttempt(ctx, tx, in, pay, amount, currency)
+		pay, reuse, err = p.nextAttempt(ctx, tx, in, all, amount, currency)
 		return err
 	})
 	return pay, reuse, err
 }
 
-func (p *Payments) nextAttempt(ctx context.Context, tx *store.Exec, in PayInput, pay *Payment, amount int64, currency string) (*Payment, bool, error) {
+// nextAttempt picks the attempt to pay with among all (latest first): the latest again
+// when it is open for the same amount, currency and account — handed out as it is (reuse)
+// while its session has more than reuseMargin left, or continued while it has no session
+// yet (a concurrent or failed call is creating it, with the same idempotency key) — else a
+// new attempt.
+func (p *Payments) nextAttempt(ctx context.Context, tx *store.Exec, in PayInput, all []*Payment, amount int64, currency string) (*Payment, bool, error) {
 	now := p.now()
-	if pay == nil {
-		pay = &Payment{Resource: in.Resource, RecordID: in.ID, State: StateOpen, Amount: amount, Currency: currency, Attempt: 1}
-		return pay, false, insert(ctx, tx, pay, now.UnixMicro())
-	}
-	if pay.SessionID == "" || pay.Amount != amount || pay.Currency != currency {
-		if pay.SessionID != "" {
-			pay.Attempt++
+	next := &Payment{Resource: in.Resource, RecordID: in.ID, State: StateOpen, Amount: amount, Currency: currency, Attempt: 1, AccountID: in.AccountID}
+	if len(all) > 0 {
+		last := all[0]
+		same := last.Amount == amount && last.Currency == currency && last.AccountID == in.AccountID
+		switch {
+		case same && last.State == StateOpen && last.SessionID == "":
+			return last, false, nil
+		case same && (last.State == StateOpen || last.State == StateFailed) && last.SessionURL != "" &&
+			time.Unix(last.SessionExpiresAt, 0).After(now.Add(reuseMargin)):
+			return last, true, nil
 		}
-		pay.Amount, pay.Currency, pay.SessionID, pay.SessionURL, pay.SessionExpiresAt = amount, currency, "", "", 0
-		return pay, false, save(ctx, tx, pay, now.UnixMicro())
+		next.Attempt = last.Attempt + 1
 	}
-	if time.Unix(pay.SessionExpiresAt, 0).After(now.Add(reuseMargin)) && pay.SessionURL != "" {
-		return pay, true, nil
-	}
-	pay.Attempt++
-	pay.SessionID, pay.SessionURL, pay.SessionExpiresAt = "", "", 0
-	return pay, false, save(ctx, tx, pay, now.UnixMicro())
+	return next, false, insert(ctx, tx, next, now.UnixMicro())
 }
 
 func checkoutOf(p *Payment) *Checkout {

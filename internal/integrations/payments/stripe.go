@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/stripe/stripe-go/v85"
 )
@@ -30,6 +31,7 @@ func newStripeClient(key, apiURL string, hc *http.Client) *stripeClient {
 // session is what a Checkout Session for one record needs.
 type session struct {
 	Resource, RecordID string
+	Attempt            int64
 	Amount             int64 // minor units
 	Currency           string
 	Customer           string // a Stripe customer id, or ""
@@ -40,6 +42,7 @@ type session struct {
 
 func (s *stripeClient) checkout(ctx context.Context, in session) (*stripe.CheckoutSession, error) {
 	meta := metadata(in.Resource, in.RecordID)
+	meta[metaAttempt] = strconv.FormatInt(in.Attempt, 10)
 	params := &stripe.CheckoutSessionCreateParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		SuccessURL:        stripe.String(in.SuccessURL),
@@ -85,6 +88,7 @@ func (s *stripeClient) refund(ctx context.Context, resource, id, intent string) 
 const (
 	metaResource = "kiln_resource"
 	metaRecord   = "kiln_record_id"
+	metaAttempt  = "kiln_attempt"
 )
 
 func metadata(resource, id string) map[string]string {
