@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stripe/stripe-go/v85"
+
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -39,24 +41,14 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 	if p.stripe == nil {
 		return nil, ErrNotConfigured
 	}
-	r, err := p.payable(in.Resource)
-	if err != nil {
+	if _, err := p.payable(in.Resource); err != nil {
 		return nil, err
 	}
 	pay, reuse, err := p.prepare(ctx, in)
 	if err != nil || reuse {
 		return checkoutOf(pay), err
 	}
-	customer := ""
-	if in.AccountID != "" {
-		if customer, err = p.customer(ctx, in.AccountID, in.Email); err != nil {
-			return nil, err
-		}
-	}
-	cfg := p.cfg.Spec.Payments
-	cs, err := p.stripe.checkout(ctx, session{Resource: r.Name, RecordID: in.ID, Attempt: pay.Attempt, Amount: pay.Amount, Currency: pay.Currency,
-		Customer: customer, SuccessURL: strings.ReplaceAll(cfg.SuccessURL, "{id}", in.ID), CancelURL: strings.ReplaceAll(cfg.CancelURL, "{id}", in.ID),
-		IdempotencyKey: fmt.Sprintf("kiln_checkout_%s_%s_%d_%d%s", r.Name, in.ID, pay.Attempt, pay.Amount, pay.Currency)})
+	cs, err := p.openSession(ctx, in, pay)
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +56,40 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 	err = p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
 		return tx.ExecRaw(ctx, "UPDATE kiln_payments SET session_id = ?, session_url = ?, session_expires_at = ?, updated_at = ? "+
 			"WHERE resource = ? AND record_id = ? AND attempt = ? AND session_id IS NULL",
-			cs.ID, cs.URL, cs.ExpiresAt, p.now().UnixMicro(), r.Name, in.ID, pay.Attempt)
+			cs.ID, cs.URL, cs.ExpiresAt, p.now().UnixMicro(), in.Resource, in.ID, pay.Attempt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store the checkout session: %w", err)
 	}
 	return checkoutOf(pay), nil
+}
+
+// openSession creates the attempt's Checkout Session with the account's customer. When
+// Stripe says that customer is gone (deleted in its Dashboard), the account gets a new
+// customer, once, and the session is asked for again with it (under a key naming it: the
+// first key's answer was the refusal).
+func (p *Payments) openSession(ctx context.Context, in PayInput, pay *Payment) (*stripe.CheckoutSession, error) {
+	customer := ""
+	if in.AccountID != "" {
+		var err error
+		if customer, err = p.customer(ctx, in.AccountID, in.Email); err != nil {
+			return nil, err
+		}
+	}
+	cfg := p.cfg.Spec.Payments
+	s := session{Resource: in.Resource, RecordID: in.ID, Attempt: pay.Attempt, Amount: pay.Amount, Currency: pay.Currency, Customer: customer,
+		SuccessURL: strings.ReplaceAll(cfg.SuccessURL, "{id}", in.ID), CancelURL: strings.ReplaceAll(cfg.CancelURL, "{id}", in.ID),
+		IdempotencyKey: fmt.Sprintf("kiln_checkout_%s_%s_%d_%d%s", in.Resource, in.ID, pay.Attempt, pay.Amount, pay.Currency)}
+	cs, err := p.stripe.checkout(ctx, s)
+	var pe *ProviderError
+	if customer == "" || !errors.As(err, &pe) || !pe.missing("customer") {
+		return cs, err
+	}
+	if s.Customer, err = p.replaceCustomer(ctx, in.AccountID, in.Email, customer); err != nil {
+		return nil, err
+	}
+	s.IdempotencyKey += "_" + s.Customer
+	return p.stripe.checkout(ctx, s)
 }
 
 // prepare checks the record may be paid and readies the attempt to pay it with: the latest
@@ -78,6 +98,7 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, error) {
 	r, _ := p.payable(in.Resource)
 	var pay *Payment
+	var all []*Payment
 	var reuse bool
 	err := p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
 		if err := tx.LockRow(ctx, r.Name, in.ID); err != nil {
@@ -93,8 +114,7 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, er
 		if err != nil {
 			return err
 		}
-		all, err := attempts(ctx, tx, r.Name, in.ID)
-		if err != nil {
+		if all, err = attempts(ctx, tx, r.Name, in.ID); err != nil {
 			return err
 		}
 		if slices.ContainsFunc(all, func(a *Payment) bool { return a.State == StatePaid }) {
