@@ -36,7 +36,9 @@ const reuseMargin = 10 * time.Minute
 // Pay opens (or hands out again) the Checkout Session of a record in a pay_from state. The
 // call to Stripe is made in the request — the answer is the session's URL — bounded by the
 // spec's timeout and made with an idempotency key per record, attempt, amount and
-// currency, so a retried or concurrent pay call gets the same session.
+// currency, so a retried or concurrent pay call gets the same session. Before a new
+// attempt's session is opened, the sessions of earlier attempts that are still open are
+// expired in Stripe, so that only one can be paid.
 func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 	if p.stripe == nil {
 		return nil, ErrNotConfigured
@@ -44,9 +46,14 @@ func (p *Payments) Pay(ctx context.Context, in PayInput) (*Checkout, error) {
 	if _, err := p.payable(in.Resource); err != nil {
 		return nil, err
 	}
-	pay, reuse, err := p.prepare(ctx, in)
+	pay, earlier, reuse, err := p.prepare(ctx, in)
 	if err != nil || reuse {
 		return checkoutOf(pay), err
+	}
+	for _, old := range earlier {
+		if err := p.expireAttempt(ctx, old); err != nil {
+			return nil, err
+		}
 	}
 	cs, err := p.openSession(ctx, in, pay)
 	if err != nil {
@@ -92,10 +99,41 @@ func (p *Payments) openSession(ctx context.Context, in PayInput, pay *Payment) (
 	return p.stripe.checkout(ctx, s)
 }
 
+// expireAttempt expires an earlier attempt's open Checkout Session in Stripe and records
+// the attempt expired. Stripe refuses to expire a session that is no longer open; then the
+// session is read: expired, or completed while the attempt's payment failed, lets the new
+// attempt go on; completed otherwise means its payment is on its way (its event has not
+// arrived yet), and pay answers ErrPaymentPending rather than open a second payable session.
+func (p *Payments) expireAttempt(ctx context.Context, old *Payment) error {
+	_, err := p.stripe.expire(ctx, old.SessionID)
+	if errors.Is(err, ErrRefused) {
+		cs, rerr := p.stripe.session(ctx, old.SessionID)
+		switch {
+		case rerr != nil:
+			return rerr
+		case cs.Status == stripe.CheckoutSessionStatusComplete && old.State != StateFailed:
+			return fmt.Errorf("%w: the checkout session of attempt %d was completed", ErrPaymentPending, old.Attempt)
+		case cs.Status != stripe.CheckoutSessionStatusOpen:
+			err = nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	err = p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "UPDATE kiln_payments SET state = ?, updated_at = ? WHERE resource = ? AND record_id = ? AND attempt = ? AND state IN (?, ?)",
+			StateExpired, p.now().UnixMicro(), old.Resource, old.RecordID, old.Attempt, StateOpen, StateFailed)
+	})
+	if err != nil {
+		return fmt.Errorf("record the expired checkout session: %w", err)
+	}
+	return nil
+}
+
 // prepare checks the record may be paid and readies the attempt to pay it with: the latest
 // when its session is still open for the same amount and account (reuse), else a new one.
 // A paid attempt refuses; a refunded or mismatched one lets the record be paid again.
-func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, error) {
+func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, []*Payment, bool, error) {
 	r, _ := p.payable(in.Resource)
 	var pay *Payment
 	var all []*Payment
@@ -129,7 +167,23 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, bool, er
 		pay, reuse, err = p.nextAttempt(ctx, tx, in, all, amount, currency)
 		return err
 	})
-	return pay, reuse, err
+	if err != nil || reuse {
+		return pay, nil, reuse, err
+	}
+	return pay, p.stillOpen(all, pay), false, nil
+}
+
+// stillOpen are the attempts before pay whose sessions may still be paid: open or failed
+// (a declined card leaves the session open), with a session not past its expiry.
+func (p *Payments) stillOpen(all []*Payment, pay *Payment) []*Payment {
+	var out []*Payment
+	now := p.now().Unix()
+	for _, a := range all {
+		if a.Attempt != pay.Attempt && (a.State == StateOpen || a.State == StateFailed) && a.SessionID != "" && a.SessionExpiresAt > now {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // nextAttempt picks the attempt to pay with among all (latest first): the latest again
