@@ -187,6 +187,25 @@ func TestStripeNewAttemptExpiresPreviousSession(t *testing.T) {
 		require.Equal(t, []any{int64(4), "open"}, []any{all[0]["attempt"], all[0]["state"]})
 		require.Equal(t, "expired", all[1]["state"])
 		require.Equal(t, []string{first, second, third, third, third}, p.expired())
+
+		// The fourth attempt's payment failed (the session stays open), then: completed and
+		// paid (a second try in that session) is pending; completed unpaid after the failure
+		// (a delayed method that failed) lets a new attempt go on.
+		fourth := p.sessionID(order)
+		require.Equal(t, http.StatusOK, p.send(intentEvent("evt_x1", "payment_intent.payment_failed", order, "pi_x1", 0)))
+		p.settled()
+		require.Equal(t, "failed", p.payment(order)["state"])
+		now = expiry.Add(-3 * time.Minute)
+		expirePath, sessionPath = "/v1/checkout/sessions/"+fourth+"/expire", "/v1/checkout/sessions/"+fourth
+		p.stripe.Answer("POST", expirePath, 2, 400, refused)
+		p.stripe.Answer("GET", sessionPath, 1, 200, complete)
+		res = pay(order, tok)
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "payment_pending", res.body["error"])
+		p.stripe.Answer("GET", sessionPath, 1, 200, strings.Replace(complete, `"paid"`, `"unpaid"`, 1))
+		require.Equal(t, http.StatusOK, pay(order, tok).status)
+		require.Len(t, p.stripe.Calls("/v1/checkout/sessions"), 5)
+		require.Equal(t, "expired", p.attempts(order)[1]["state"])
 	})
 }
 

@@ -101,9 +101,10 @@ func (p *Payments) openSession(ctx context.Context, in PayInput, pay *Payment) (
 
 // expireAttempt expires an earlier attempt's open Checkout Session in Stripe and records
 // the attempt expired. Stripe refuses to expire a session that is no longer open; then the
-// session is read: expired, or completed while the attempt's payment failed, lets the new
-// attempt go on; completed otherwise means its payment is on its way (its event has not
-// arrived yet), and pay answers ErrPaymentPending rather than open a second payable session.
+// session is read: expired, or completed unpaid after the attempt's payment failed (a
+// delayed method that failed), lets the new attempt go on; completed otherwise — paid, or
+// a delayed payment still on its way — means its event has not arrived yet, and pay
+// answers ErrPaymentPending rather than open a second payable session.
 func (p *Payments) expireAttempt(ctx context.Context, old *Payment) error {
 	_, err := p.stripe.expire(ctx, old.SessionID)
 	if errors.Is(err, ErrRefused) {
@@ -111,7 +112,8 @@ func (p *Payments) expireAttempt(ctx context.Context, old *Payment) error {
 		switch {
 		case rerr != nil:
 			return rerr
-		case cs.Status == stripe.CheckoutSessionStatusComplete && old.State != StateFailed:
+		case cs.Status == stripe.CheckoutSessionStatusComplete &&
+			(cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusUnpaid || old.State != StateFailed):
 			return fmt.Errorf("%w: the checkout session of attempt %d was completed", ErrPaymentPending, old.Attempt)
 		case cs.Status != stripe.CheckoutSessionStatusOpen:
 			err = nil
