@@ -179,19 +179,34 @@ func (p *payBundle) paidMails() int {
 	return len(list)
 }
 
+// payment is the order's latest payment attempt; nil when it has none.
 func (p *payBundle) payment(order string) map[string]any {
 	p.t.Helper()
-	rows, err := p.app.Store.Reader().QueryRaw(context.Background(),
-		"SELECT state, COALESCE(intent_id, ''), COALESCE(refund_id, ''), COALESCE(problem, ''), amount FROM kiln_payments WHERE resource = 'orders' AND record_id = ?", order)
-	require.NoError(p.t, err)
-	defer rows.Close()
-	if !rows.Next() {
+	all := p.attempts(order)
+	if len(all) == 0 {
 		return nil
 	}
-	var state, intent, refund, problem string
-	var amount int64
-	require.NoError(p.t, rows.Scan(&state, &intent, &refund, &problem, &amount))
-	return map[string]any{"state": state, "intent": intent, "refund": refund, "problem": problem, "amount": amount}
+	return all[0]
+}
+
+// attempts are the order's payment attempts, the latest first.
+func (p *payBundle) attempts(order string) []map[string]any {
+	p.t.Helper()
+	rows, err := p.app.Store.Reader().QueryRaw(context.Background(),
+		"SELECT attempt, state, COALESCE(intent_id, ''), COALESCE(refund_id, ''), COALESCE(problem, ''), amount, COALESCE(account_id, '') "+
+			"FROM kiln_payments WHERE resource = 'orders' AND record_id = ? ORDER BY attempt DESC", order)
+	require.NoError(p.t, err)
+	defer rows.Close()
+	var out []map[string]any
+	for rows.Next() {
+		var state, intent, refund, problem, account string
+		var attempt, amount int64
+		require.NoError(p.t, rows.Scan(&attempt, &state, &intent, &refund, &problem, &amount, &account))
+		out = append(out, map[string]any{"attempt": attempt, "state": state, "intent": intent, "refund": refund,
+			"problem": problem, "amount": amount, "account": account})
+	}
+	require.NoError(p.t, rows.Err())
+	return out
 }
 
 // Pay opens a Checkout Session: the answer is its URL; Stripe got the amount in minor

@@ -1,6 +1,7 @@
 package kiln_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,10 +20,18 @@ import (
 // names the binary) behind a recording proxy: stripe-mock validates each request against
 // Stripe's OpenAPI and answers fixtures, statelessly, so the tests assert on what Kiln sent.
 type stripeMock struct {
-	t     *testing.T
-	proxy *httptest.Server
-	mu    sync.Mutex
-	calls []stripeCall
+	t       *testing.T
+	proxy   *httptest.Server
+	mu      sync.Mutex
+	calls   []stripeCall
+	answers map[string][]stripeAnswer // by "METHOD path": given instead of stripe-mock's, in turn
+}
+
+// stripeAnswer is an answer the proxy gives in stripe-mock's place: one stripe-mock cannot
+// be asked for (it is stateless and valid requests succeed), such as Stripe's error answers.
+type stripeAnswer struct {
+	status int
+	body   string
 }
 
 // stripeCall is one request Kiln made to Stripe.
@@ -70,7 +79,7 @@ func startStripeMock(t *testing.T) *stripeMock {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	})
-	m := &stripeMock{t: t}
+	m := &stripeMock{t: t, answers: map[string][]stripeAnswer{}}
 	target, _ := url.Parse("http://" + httpAddr)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	m.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +87,14 @@ func startStripeMock(t *testing.T) *stripeMock {
 		form, _ := url.ParseQuery(string(body))
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		rp.ServeHTTP(rec, r)
+		if a, ok := m.nextAnswer(r.Method + " " + r.URL.Path); ok {
+			rec.Header().Set("Content-Type", "application/json")
+			rec.Header().Set("Request-Id", "req_injected")
+			rec.WriteHeader(a.status)
+			_, _ = io.WriteString(rec, a.body)
+		} else {
+			rp.ServeHTTP(rec, r)
+		}
 		m.mu.Lock()
 		m.calls = append(m.calls, stripeCall{Method: r.Method, Path: r.URL.Path, Form: form,
 			IdempotencyKey: r.Header.Get("Idempotency-Key"), Auth: r.Header.Get("Authorization"), Status: rec.status})
@@ -94,6 +110,34 @@ type statusRecorder struct {
 }
 
 func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// Answer makes the proxy answer the next times requests of method and path with status
+// and body instead of stripe-mock.
+func (m *stripeMock) Answer(method, path string, times, status int, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for range times {
+		m.answers[method+" "+path] = append(m.answers[method+" "+path], stripeAnswer{status: status, body: body})
+	}
+}
+
+func (m *stripeMock) nextAnswer(key string) (stripeAnswer, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.answers[key]
+	if len(q) == 0 {
+		return stripeAnswer{}, false
+	}
+	m.answers[key] = q[1:]
+	return q[0], true
+}
+
+// stripeErrorBody is an error answer as Stripe writes it.
+func stripeErrorBody(typ, code, param string) string {
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": typ, "code": code, "param": param,
+		"message": "injected by the test proxy (" + code + ")"}})
+	return string(b)
+}
 
 // URL is the API base Kiln is configured with.
 func (m *stripeMock) URL() string { return m.proxy.URL }

@@ -92,7 +92,8 @@ func problemCodes(s *spec.Spec) []string {
 		}
 	}
 	if s.Payments.Enabled() {
-		for _, c := range []string{"not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured", "payment_provider_unavailable"} {
+		for _, c := range []string{"not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured",
+			"payment_provider_unavailable", "payment_refused", "already_refunded", "payment_pending"} {
 			add(c)
 		}
 	}

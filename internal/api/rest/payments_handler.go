@@ -26,6 +26,9 @@ const (
 	CodeAmount          = "amount_not_chargeable"
 	CodePaymentsOff     = "payments_not_configured"
 	CodePaymentProvider = "payment_provider_unavailable"
+	CodePaymentRefused  = "payment_refused"
+	CodeAlreadyRefunded = "already_refunded"
+	CodePaymentPending  = "payment_pending"
 )
 
 // providerRetryAfter is the Retry-After, in seconds, of payment_provider_unavailable.
@@ -78,12 +81,14 @@ func (h *Handler) paymentAnswer(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // paymentError gives each payments error its code; the provider's own answer stays in the
-// log (the cause), never in the response.
+// log (the cause), never in the response — except Stripe's error type and code when it
+// refused the call for good, which say why and hold nothing secret.
 func paymentError(err error) error {
 	var known *service.Error
 	if errors.As(err, &known) {
 		return known
 	}
+	const offMsg = "payments are not configured on this server"
 	kinds := []struct {
 		err          error
 		code         string
@@ -95,8 +100,12 @@ func paymentError(err error) error {
 		{payments.ErrNotPayable, CodeNotPayable, service.CodeConflict, "", true},
 		{payments.ErrAlreadyPaid, CodeAlreadyPaid, service.CodeConflict, "", true},
 		{payments.ErrNotRefundable, CodeNotRefundable, service.CodeConflict, "", true},
+		{payments.ErrPaymentPending, CodePaymentPending, service.CodeConflict, "", true},
+		{payments.ErrAlreadyRefunded, CodeAlreadyRefunded, service.CodeConflict, payments.ErrAlreadyRefunded.Error(), false},
+		{payments.ErrRefused, CodePaymentRefused, service.CodeConflict, payments.ErrRefused.Error(), false},
 		{payments.ErrAmount, CodeAmount, service.CodeUnprocessable, "", true},
-		{payments.ErrNotConfigured, CodePaymentsOff, service.CodeUnavailable, "payments are not configured on this server", false},
+		{payments.ErrNotConfigured, CodePaymentsOff, service.CodeUnavailable, offMsg, false},
+		{payments.ErrProviderKey, CodePaymentsOff, service.CodeUnavailable, offMsg, false},
 		{payments.ErrProvider, CodePaymentProvider, service.CodeUnavailable, "the payment provider did not answer; try again", false},
 	}
 	for _, k := range kinds {
@@ -106,6 +115,13 @@ func paymentError(err error) error {
 		msg := k.msg
 		if k.keepOwnError {
 			msg = err.Error()
+		}
+		var pe *payments.ProviderError
+		if errors.As(err, &pe) && k.err != payments.ErrProvider && k.err != payments.ErrProviderKey {
+			msg = k.err.Error()
+			if r := pe.Reason(); r != "" {
+				msg += " (stripe: " + r + ")"
+			}
 		}
 		e := &service.Error{Code: service.Code(k.code), Class: k.class, Message: msg, Cause: err}
 		if k.err == payments.ErrProvider {

@@ -9,11 +9,11 @@ import (
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// apply records what an event says about a payment and moves the record with it, in one
-// transaction that locks the record: the payment's state only moves forward (rank), so an
-// event sent twice, or arriving after a later one, changes nothing, and each move of the
-// record's state machine happens once. A refund that arrives before the payment's success
-// moves the record through paid to refunded.
+// apply records what an event says about a payment attempt and moves the record with it,
+// in one transaction that locks the record: the attempt's state only moves forward (rank),
+// so an event sent twice, or arriving after a later one, changes nothing, and each move of
+// the record's state machine happens once. A refund that arrives before the payment's
+// success moves the record through paid to refunded.
 func (p *Payments) apply(ctx context.Context, ob observation) error {
 	r, err := p.payable(ob.Resource)
 	if err != nil {
@@ -24,11 +24,12 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 		if err != nil {
 			return err
 		}
-		pay, err := load(ctx, tx, r.Name, ob.RecordID)
+		all, err := attempts(ctx, tx, r.Name, ob.RecordID)
 		if err != nil {
 			return err
 		}
 		now := p.now().UnixMicro()
+		pay := match(all, ob)
 		if pay == nil {
 			pay = &Payment{Resource: r.Name, RecordID: ob.RecordID, State: StateOpen, Amount: ob.Amount, Currency: ob.Currency, Attempt: 1}
 			if err := insert(ctx, tx, pay, now); err != nil {
@@ -40,8 +41,8 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 			p.stale(ctx, pay, ob)
 			return save(ctx, tx, pay, now)
 		}
-		// Only an event that moves the payment names its intent: a late event of another
-		// attempt must not redirect a refund.
+		// Only an event that moves the attempt names its intent: a late event of another
+		// payment must not redirect a refund.
 		pay.IntentID = cmpOr(ob.IntentID, pay.IntentID)
 		pay.RefundID = cmpOr(ob.RefundID, pay.RefundID)
 		if err := p.advance(ctx, r, rec, pay, ob, move); err != nil {
@@ -49,6 +50,27 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 		}
 		return save(ctx, tx, pay, now)
 	})
+}
+
+// match finds the attempt an event belongs to: the one with the event's Checkout Session,
+// else its PaymentIntent, else the attempt Kiln's metadata names, else the latest (nil when
+// the record has none). all is latest first.
+func match(all []*Payment, ob observation) *Payment {
+	for _, same := range []func(a *Payment) bool{
+		func(a *Payment) bool { return ob.SessionID != "" && a.SessionID == ob.SessionID },
+		func(a *Payment) bool { return ob.IntentID != "" && a.IntentID == ob.IntentID },
+		func(a *Payment) bool { return ob.Attempt != 0 && a.Attempt == ob.Attempt },
+	} {
+		for _, a := range all {
+			if same(a) {
+				return a
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return all[0]
 }
 
 // stale handles an event that does not move the payment. A success for another intent than
@@ -79,18 +101,21 @@ func (p *Payments) advance(ctx context.Context, r *spec.Resource, rec *store.Rec
 			if err := move(ctx, r.Name, rec.ID, r.Payable.State, r.Payable.Paid); err != nil {
 				return err
 			}
-			state = r.Payable.Paid
+			state, pay.Moved = r.Payable.Paid, true
 		} else {
-			pay.Problem = fmt.Sprintf("paid while the record was %s: it was not moved to %s", state, r.Payable.Paid)
+			pay.Problem = fmt.Sprintf("paid while the record was %s: it was not moved to %s; refund it", state, r.Payable.Paid)
+			p.cfg.Logger.WarnContext(ctx, "a payment arrived for a record that cannot take it", "resource", r.Name, "record", rec.ID,
+				"attempt", pay.Attempt, "intent", pay.IntentID, "state", state)
 		}
 		pay.State = StatePaid
 	}
 	if ob.To != StateRefunded {
 		return nil
 	}
-	wasMismatch := pay.State == StateMismatch
 	pay.State = StateRefunded
-	if to := r.Payable.Refunded; to != "" && !wasMismatch {
+	// Only the refund of the payment that moved the record moves it back (not a mismatched
+	// payment's, nor a second payment's).
+	if to := r.Payable.Refunded; to != "" && pay.Moved {
 		if !r.Field(r.Payable.State).CanMove(state, to) {
 			pay.Problem = fmt.Sprintf("refunded while the record was %s: it was not moved to %s", state, to)
 			return nil

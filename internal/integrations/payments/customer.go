@@ -15,6 +15,25 @@ import (
 // id. A claim older than twice the call timeout (its process died) is taken over; the
 // idempotency key makes Stripe answer the taken-over call with the same customer.
 func (p *Payments) customer(ctx context.Context, account, email string) (string, error) {
+	return p.claimedCustomer(ctx, account, email, "kiln_customer_"+account)
+}
+
+// replaceCustomer drops the account's customer that Stripe no longer has (deleted in its
+// Dashboard) and makes a new one the same way, once: calls that found the same customer
+// gone send the same idempotency key (named after it), so Stripe makes one customer.
+func (p *Payments) replaceCustomer(ctx context.Context, account, email, gone string) (string, error) {
+	err := p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "DELETE FROM kiln_payment_customers WHERE account_id = ? AND customer_id = ?", account, gone)
+	})
+	if err != nil {
+		return "", fmt.Errorf("drop the account's customer: %w", err)
+	}
+	p.cfg.Logger.WarnContext(ctx, "the account's Stripe customer is gone: making a new one", "account_id", account, "customer", gone)
+	return p.claimedCustomer(ctx, account, email, "kiln_customer_"+account+"_after_"+gone)
+}
+
+// claimedCustomer is customer with the idempotency key of the creation call.
+func (p *Payments) claimedCustomer(ctx context.Context, account, email, key string) (string, error) {
 	stale := 2 * p.cfg.Spec.Payments.Timeout
 	deadline := p.now().Add(stale + p.cfg.Spec.Payments.Timeout)
 	for {
@@ -23,7 +42,7 @@ func (p *Payments) customer(ctx context.Context, account, email string) (string,
 			return id, err
 		}
 		if claimed {
-			return p.createCustomer(ctx, account, email)
+			return p.createCustomer(ctx, account, email, key)
 		}
 		if p.now().After(deadline) {
 			return "", fmt.Errorf("%w: the account's customer is still being created", ErrProvider)
@@ -68,8 +87,8 @@ func (p *Payments) claimCustomer(ctx context.Context, account string, stale time
 	return id, claimed, nil
 }
 
-func (p *Payments) createCustomer(ctx context.Context, account, email string) (string, error) {
-	c, err := p.stripe.customer(ctx, account, email)
+func (p *Payments) createCustomer(ctx context.Context, account, email, key string) (string, error) {
+	c, err := p.stripe.customer(ctx, account, email, key)
 	if err != nil {
 		// Let the next pay call claim it again at once rather than after the stale wait.
 		_, _ = p.releaseClaim(context.WithoutCancel(ctx), account)

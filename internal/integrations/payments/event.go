@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/stripe/stripe-go/v85"
@@ -27,6 +28,7 @@ const (
 type observation struct {
 	EventID            string
 	Resource, RecordID string // from the metadata Kiln put on the session and the intent
+	Attempt            int64  // the attempt the metadata names; 0 when it names none
 	SessionID          string
 	IntentID           string
 	RefundID           string // the refund the refund action made
@@ -79,7 +81,7 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 		var cs stripe.CheckoutSession
 		err = json.Unmarshal(ev.Data.Raw, &cs)
 		ob.SessionID, ob.Amount, ob.Currency = cs.ID, cs.AmountTotal, string(cs.Currency)
-		ob.Resource, ob.RecordID = cs.Metadata[metaResource], cs.Metadata[metaRecord]
+		ob.Resource, ob.RecordID, ob.Attempt = cs.Metadata[metaResource], cs.Metadata[metaRecord], attemptOf(cs.Metadata)
 		if cs.PaymentIntent != nil {
 			ob.IntentID = cs.PaymentIntent.ID
 		}
@@ -93,7 +95,7 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 		var pi stripe.PaymentIntent
 		err = json.Unmarshal(ev.Data.Raw, &pi)
 		ob.IntentID, ob.Amount, ob.Currency = pi.ID, pi.AmountReceived, string(pi.Currency)
-		ob.Resource, ob.RecordID = pi.Metadata[metaResource], pi.Metadata[metaRecord]
+		ob.Resource, ob.RecordID, ob.Attempt = pi.Metadata[metaResource], pi.Metadata[metaRecord], attemptOf(pi.Metadata)
 		ob.To = StatePaid
 		if string(ev.Type) == EventIntentFailed {
 			ob.To = StateFailed
@@ -102,7 +104,7 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 		var ch stripe.Charge
 		err = json.Unmarshal(ev.Data.Raw, &ch)
 		ob.Amount, ob.Currency = ch.Amount, string(ch.Currency)
-		ob.Resource, ob.RecordID = ch.Metadata[metaResource], ch.Metadata[metaRecord]
+		ob.Resource, ob.RecordID, ob.Attempt = ch.Metadata[metaResource], ch.Metadata[metaRecord], attemptOf(ch.Metadata)
 		if ch.PaymentIntent != nil {
 			ob.IntentID = ch.PaymentIntent.ID
 		}
@@ -116,6 +118,15 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 		return ob, false, fmt.Errorf("read the %s event's object: %w", ev.Type, err)
 	}
 	return ob, true, nil
+}
+
+// attemptOf is the attempt Kiln's metadata names (kiln_attempt); 0 when it names none.
+func attemptOf(meta map[string]string) int64 {
+	n, err := strconv.ParseInt(meta[metaAttempt], 10, 64)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // place finds the record an event belongs to when its object carries no Kiln metadata:

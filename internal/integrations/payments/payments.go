@@ -26,7 +26,18 @@ var (
 	ErrAmount        = errors.New("the amount cannot be charged in its currency")
 	ErrNotConfigured = errors.New("payments are not configured: STRIPE_SECRET_KEY is not set")
 	ErrProvider      = errors.New("the payment provider did not complete the call")
-	ErrNotFound      = errors.New("no such payable record")
+	// ErrRefused: Stripe refused the call for good (an invalid request, a missing object);
+	// sending it again changes nothing.
+	ErrRefused = errors.New("the payment provider refused the call")
+	// ErrAlreadyRefunded: Stripe says the charge was refunded already (in its Dashboard,
+	// say); its charge.refunded event moves the payment.
+	ErrAlreadyRefunded = errors.New("the payment was already refunded with the payment provider")
+	// ErrProviderKey: Stripe refused STRIPE_SECRET_KEY (401, 403).
+	ErrProviderKey = errors.New("the payment provider refused the server's API key")
+	// ErrPaymentPending: the previous attempt's Checkout Session was completed and its
+	// payment is being confirmed; a new one is not opened beside it.
+	ErrPaymentPending = errors.New("the record's last checkout was completed; its payment is being confirmed")
+	ErrNotFound       = errors.New("no such payable record")
 )
 
 // MoveFunc sets a record's state field to a state, through the write pipeline, inside the

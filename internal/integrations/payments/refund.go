@@ -20,15 +20,15 @@ func (p *Payments) Refund(ctx context.Context, resource, id string) (*Payment, e
 	if err != nil {
 		return nil, err
 	}
-	pay, err := load(ctx, p.cfg.Store.Reader(), r.Name, id)
+	all, err := attempts(ctx, p.cfg.Store.Reader(), r.Name, id)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case pay == nil || (pay.State != StatePaid && pay.State != StateMismatch) || pay.IntentID == "":
+	pay := toRefund(all)
+	if pay == nil {
 		state := "unpaid"
-		if pay != nil {
-			state = pay.State
+		if len(all) > 0 {
+			state = all[0].State
 		}
 		return nil, fmt.Errorf("%w: its payment is %s", ErrNotRefundable, state)
 	}
@@ -39,23 +39,41 @@ func (p *Payments) Refund(ctx context.Context, resource, id string) (*Payment, e
 	if err != nil {
 		return nil, err
 	}
-	ob := observation{Resource: r.Name, RecordID: id, IntentID: pay.IntentID, RefundID: rf.ID, Amount: rf.Amount, Currency: string(rf.Currency)}
+	ob := observation{Resource: r.Name, RecordID: id, Attempt: pay.Attempt, IntentID: pay.IntentID, RefundID: rf.ID, Amount: rf.Amount, Currency: string(rf.Currency)}
 	if rf.Status == stripe.RefundStatusSucceeded {
 		ob.To = StateRefunded
 	}
 	if err := p.apply(ctx, ob); err != nil {
 		return nil, err
 	}
-	return load(ctx, p.cfg.Store.Reader(), r.Name, id)
+	return attempt(ctx, p.cfg.Store.Reader(), r.Name, id, pay.Attempt)
+}
+
+// toRefund is the attempt a refund refunds: a paid (or mismatched) one with its
+// PaymentIntent, the one that moved the record first, else the latest. all is latest first.
+func toRefund(all []*Payment) *Payment {
+	var found *Payment
+	for _, a := range all {
+		if (a.State != StatePaid && a.State != StateMismatch) || a.IntentID == "" {
+			continue
+		}
+		if a.Moved {
+			return a
+		}
+		if found == nil {
+			found = a
+		}
+	}
+	return found
 }
 
 // refundable refuses a refund the state machine could not follow (the record is in a state
-// with no transition to the refunded state). A mismatched payment never moved the record,
-// and its refund does not either.
+// with no transition to the refunded state). A payment that did not move the record (a
+// mismatched one, a second one) is refunded without moving it.
 func (p *Payments) refundable(ctx context.Context, resource, id string, pay *Payment) error {
 	r, _ := p.payable(resource)
 	to := r.Payable.Refunded
-	if to == "" || pay.State == StateMismatch {
+	if to == "" || !pay.Moved {
 		return nil
 	}
 	rec, err := p.cfg.Store.Reader().Get(ctx, resource, id, nil)

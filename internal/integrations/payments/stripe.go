@@ -2,9 +2,8 @@ package payments
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/stripe/stripe-go/v85"
 )
@@ -30,6 +29,7 @@ func newStripeClient(key, apiURL string, hc *http.Client) *stripeClient {
 // session is what a Checkout Session for one record needs.
 type session struct {
 	Resource, RecordID string
+	Attempt            int64
 	Amount             int64 // minor units
 	Currency           string
 	Customer           string // a Stripe customer id, or ""
@@ -40,6 +40,7 @@ type session struct {
 
 func (s *stripeClient) checkout(ctx context.Context, in session) (*stripe.CheckoutSession, error) {
 	meta := metadata(in.Resource, in.RecordID)
+	meta[metaAttempt] = strconv.FormatInt(in.Attempt, 10)
 	params := &stripe.CheckoutSessionCreateParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		SuccessURL:        stripe.String(in.SuccessURL),
@@ -64,12 +65,24 @@ func (s *stripeClient) checkout(ctx context.Context, in session) (*stripe.Checko
 	return cs, providerError("create a checkout session", err)
 }
 
-func (s *stripeClient) customer(ctx context.Context, account, email string) (*stripe.Customer, error) {
+// expire expires a Checkout Session, so it can no longer be paid.
+func (s *stripeClient) expire(ctx context.Context, id string) (*stripe.CheckoutSession, error) {
+	cs, err := s.c.V1CheckoutSessions.Expire(ctx, id, &stripe.CheckoutSessionExpireParams{})
+	return cs, providerError("expire a checkout session", err)
+}
+
+// session reads a Checkout Session.
+func (s *stripeClient) session(ctx context.Context, id string) (*stripe.CheckoutSession, error) {
+	cs, err := s.c.V1CheckoutSessions.Retrieve(ctx, id, &stripe.CheckoutSessionRetrieveParams{})
+	return cs, providerError("read a checkout session", err)
+}
+
+func (s *stripeClient) customer(ctx context.Context, account, email, key string) (*stripe.Customer, error) {
 	params := &stripe.CustomerCreateParams{Metadata: map[string]string{"kiln_account_id": account}}
 	if email != "" {
 		params.Email = stripe.String(email)
 	}
-	params.SetIdempotencyKey("kiln_customer_" + account)
+	params.SetIdempotencyKey(key)
 	c, err := s.c.V1Customers.Create(ctx, params)
 	return c, providerError("create a customer", err)
 }
@@ -85,22 +98,9 @@ func (s *stripeClient) refund(ctx context.Context, resource, id, intent string) 
 const (
 	metaResource = "kiln_resource"
 	metaRecord   = "kiln_record_id"
+	metaAttempt  = "kiln_attempt"
 )
 
 func metadata(resource, id string) map[string]string {
 	return map[string]string{metaResource: resource, metaRecord: id}
-}
-
-// providerError wraps a failed call as ErrProvider, keeping Stripe's error status, type,
-// code and request id as the cause for the log — not its message, which may quote the
-// request's Authorization header (stripe-mock's does).
-func providerError(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *stripe.Error
-	if errors.As(err, &se) {
-		return fmt.Errorf("%w: %s: stripe answered %d %s/%s (request %s)", ErrProvider, what, se.HTTPStatusCode, se.Type, se.Code, se.RequestID)
-	}
-	return fmt.Errorf("%w: %s: %w", ErrProvider, what, err)
 }

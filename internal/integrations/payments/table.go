@@ -12,7 +12,8 @@ import (
 // one of a lower rank, so an event that arrives late (or twice) changes nothing.
 const (
 	StateOpen     = "open"     // a session was opened; nothing paid yet
-	StateFailed   = "failed"   // the last attempt failed; the customer may try again
+	StateFailed   = "failed"   // the attempt's payment failed; the customer may try again
+	StateExpired  = "expired"  // a later attempt expired the attempt's session in Stripe
 	StatePaid     = "paid"     // paid the record's amount; the record moved to paid
 	StateMismatch = "mismatch" // paid, but not the record's amount: flagged, the record stays
 	StateRefunded = "refunded" // refunded in full
@@ -22,7 +23,7 @@ func rank(state string) int {
 	switch state {
 	case StateOpen:
 		return 1
-	case StateFailed:
+	case StateFailed, StateExpired:
 		return 2
 	case StatePaid, StateMismatch:
 		return 3
@@ -32,13 +33,15 @@ func rank(state string) int {
 	return 0
 }
 
-// Payment is a record's row of kiln_payments.
+// Payment is one attempt to pay a record: its row of kiln_payments. Each attempt has its
+// own Checkout Session; the events of that session, its PaymentIntent and its refund apply
+// to the attempt's row.
 type Payment struct {
 	Resource, RecordID string
+	Attempt            int64 // 1, 2, … per record
 	State              string
 	Amount             int64 // minor units of Currency
 	Currency           string
-	Attempt            int64
 	AccountID          string
 	SessionID          string
 	SessionURL         string
@@ -47,51 +50,65 @@ type Payment struct {
 	RefundID           string
 	PaidAmount         int64 // minor units Stripe reported paid; 0 until then
 	Problem            string
+	Moved              bool // this attempt's payment moved the record to paid
 }
 
-const paymentColumns = "resource, record_id, state, amount, currency, attempt, account_id, session_id, session_url, " +
-	"session_expires_at, intent_id, refund_id, paid_amount, problem"
+const paymentColumns = "resource, record_id, attempt, state, amount, currency, account_id, session_id, session_url, " +
+	"session_expires_at, intent_id, refund_id, paid_amount, problem, moved"
 
-// load reads a record's payment; nil when it has none.
-func load(ctx context.Context, ex *store.Exec, resource, id string) (*Payment, error) {
-	rows, err := ex.QueryRaw(ctx, "SELECT "+paymentColumns+" FROM kiln_payments WHERE resource = ? AND record_id = ?", resource, id)
+// attempts reads a record's payment attempts, the latest first; none when it has none.
+func attempts(ctx context.Context, ex *store.Exec, resource, id string) ([]*Payment, error) {
+	rows, err := ex.QueryRaw(ctx, "SELECT "+paymentColumns+" FROM kiln_payments WHERE resource = ? AND record_id = ? ORDER BY attempt DESC", resource, id)
 	if err != nil {
-		return nil, fmt.Errorf("read payment: %w", err)
+		return nil, fmt.Errorf("read payments: %w", err)
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		return nil, rows.Err()
+	var out []*Payment
+	for rows.Next() {
+		var p Payment
+		var account, sess, url, intent, refund, problem sql.NullString
+		var expires, paid sql.NullInt64
+		var moved int64
+		if err := rows.Scan(&p.Resource, &p.RecordID, &p.Attempt, &p.State, &p.Amount, &p.Currency, &account, &sess, &url,
+			&expires, &intent, &refund, &paid, &problem, &moved); err != nil {
+			return nil, fmt.Errorf("read payments: %w", err)
+		}
+		p.AccountID, p.SessionID, p.SessionURL, p.IntentID = account.String, sess.String, url.String, intent.String
+		p.RefundID, p.Problem, p.SessionExpiresAt, p.PaidAmount, p.Moved = refund.String, problem.String, expires.Int64, paid.Int64, moved == 1
+		out = append(out, &p)
 	}
-	var p Payment
-	var account, sess, url, intent, refund, problem sql.NullString
-	var expires, paid sql.NullInt64
-	if err := rows.Scan(&p.Resource, &p.RecordID, &p.State, &p.Amount, &p.Currency, &p.Attempt, &account, &sess, &url,
-		&expires, &intent, &refund, &paid, &problem); err != nil {
-		return nil, fmt.Errorf("read payment: %w", err)
-	}
-	p.AccountID, p.SessionID, p.SessionURL, p.IntentID = account.String, sess.String, url.String, intent.String
-	p.RefundID, p.Problem, p.SessionExpiresAt, p.PaidAmount = refund.String, problem.String, expires.Int64, paid.Int64
-	return &p, rows.Err()
+	return out, rows.Err()
 }
 
-// insert writes a new payment row.
+// attempt reads one attempt of a record; nil when there is no such attempt.
+func attempt(ctx context.Context, ex *store.Exec, resource, id string, n int64) (*Payment, error) {
+	all, err := attempts(ctx, ex, resource, id)
+	for _, a := range all {
+		if a.Attempt == n {
+			return a, err
+		}
+	}
+	return nil, err
+}
+
+// insert writes a new attempt.
 func insert(ctx context.Context, ex *store.Exec, p *Payment, now int64) error {
-	err := ex.ExecRaw(ctx, "INSERT INTO kiln_payments ("+paymentColumns+", created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		p.Resource, p.RecordID, p.State, p.Amount, p.Currency, p.Attempt, null(p.AccountID), null(p.SessionID), null(p.SessionURL),
-		nullInt(p.SessionExpiresAt), null(p.IntentID), null(p.RefundID), nullInt(p.PaidAmount), null(p.Problem), now, now)
+	err := ex.ExecRaw(ctx, "INSERT INTO kiln_payments ("+paymentColumns+", created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		p.Resource, p.RecordID, p.Attempt, p.State, p.Amount, p.Currency, null(p.AccountID), null(p.SessionID), null(p.SessionURL),
+		nullInt(p.SessionExpiresAt), null(p.IntentID), null(p.RefundID), nullInt(p.PaidAmount), null(p.Problem), flag(p.Moved), now, now)
 	if err != nil {
 		return fmt.Errorf("record payment: %w", err)
 	}
 	return nil
 }
 
-// save writes every column of p back.
+// save writes every column of an attempt back.
 func save(ctx context.Context, ex *store.Exec, p *Payment, now int64) error {
-	err := ex.ExecRaw(ctx, "UPDATE kiln_payments SET state = ?, amount = ?, currency = ?, attempt = ?, account_id = ?, session_id = ?, "+
-		"session_url = ?, session_expires_at = ?, intent_id = ?, refund_id = ?, paid_amount = ?, problem = ?, updated_at = ? "+
-		"WHERE resource = ? AND record_id = ?",
-		p.State, p.Amount, p.Currency, p.Attempt, null(p.AccountID), null(p.SessionID), null(p.SessionURL), nullInt(p.SessionExpiresAt),
-		null(p.IntentID), null(p.RefundID), nullInt(p.PaidAmount), null(p.Problem), now, p.Resource, p.RecordID)
+	err := ex.ExecRaw(ctx, "UPDATE kiln_payments SET state = ?, amount = ?, currency = ?, account_id = ?, session_id = ?, "+
+		"session_url = ?, session_expires_at = ?, intent_id = ?, refund_id = ?, paid_amount = ?, problem = ?, moved = ?, updated_at = ? "+
+		"WHERE resource = ? AND record_id = ? AND attempt = ?",
+		p.State, p.Amount, p.Currency, null(p.AccountID), null(p.SessionID), null(p.SessionURL), nullInt(p.SessionExpiresAt),
+		null(p.IntentID), null(p.RefundID), nullInt(p.PaidAmount), null(p.Problem), flag(p.Moved), now, p.Resource, p.RecordID, p.Attempt)
 	if err != nil {
 		return fmt.Errorf("update payment: %w", err)
 	}
@@ -130,6 +147,13 @@ func null(s string) any {
 		return nil
 	}
 	return s
+}
+
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func nullInt(n int64) any {
