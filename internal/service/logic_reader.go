@@ -28,6 +28,9 @@ func (r *txReader) Lock(ctx context.Context, resource, id string) error {
 	if _, ok := validID(id); !ok || r.s.resources[resource] == nil {
 		return nil // nothing to lock: the read that follows finds nothing
 	}
+	if r.seen[seenKey(resource, id)] != nil {
+		return nil // the relation check locked it before reading it
+	}
 	return r.tx.LockRow(ctx, resource, id)
 }
 

@@ -56,13 +56,16 @@ func (w *write) checkRelations(ctx context.Context, rec *store.Record, in map[st
 	return nil
 }
 
-// readVisible reads f's target id whole if the writer can see it, and keeps it for the logic.
+// readVisible locks and reads f's target id whole if the writer can see it, and keeps it for
+// the logic.
 func (w *write) readVisible(ctx context.Context, f *spec.Field, id string) (map[string]bool, error) {
 	cond, visible, err := w.s.viewCond(ctx, f)
 	if _, ok := validID(id); err != nil || !visible || !ok {
 		return map[string]bool{}, err
 	}
-	rec, err := w.tx.Get(ctx, f.Relation.To, id, cond)
+	// get() locks what it reads; reading it here for get() must lock it first too, or the
+	// logic would see the record as it was before a concurrent write it then waits for.
+	rec, err := w.tx.GetForUpdate(ctx, f.Relation.To, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
 		return map[string]bool{}, nil
 	}

@@ -49,6 +49,9 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 }
 
 func (w *write) restore(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
+	if err := w.tx.LockRow(ctx, w.r.Name, id); err != nil { // what it restores is what it read
+		return nil, err
+	}
 	rec, err := w.tx.GetDeleted(ctx, w.r.Name, id, w.cond)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/query"
@@ -56,15 +57,16 @@ func (w *write) rollups(ctx context.Context, rec, old *store.Record) error {
 			continue
 		}
 		idx := w.r.index(rp.Field)
-		ids := map[string]bool{}
+		var ids []string // in order, so two writes moving children both ways lock alike
 		for _, x := range []*store.Record{rec, old} {
 			if x != nil {
-				if id, _ := x.Values[idx].(string); id != "" {
-					ids[id] = true
+				if id, _ := x.Values[idx].(string); id != "" && !slices.Contains(ids, id) {
+					ids = append(ids, id)
 				}
 			}
 		}
-		for id := range ids {
+		slices.Sort(ids)
+		for _, id := range ids {
 			if err := w.refreshParent(ctx, rp, id); err != nil {
 				return err
 			}

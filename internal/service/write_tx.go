@@ -134,7 +134,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 // delete removes the record id after its delete rules, then runs its effects and rollups.
 func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
 	r := w.r
-	old, err := w.tx.Get(ctx, r.Name, id, w.cond)
+	old, err := w.tx.GetForUpdate(ctx, r.Name, id, w.cond)
 	if err != nil {
 		return nil, err
 	}

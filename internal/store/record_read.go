@@ -9,17 +9,23 @@ import (
 
 // Get reads one record by id, also requiring where (a row rule) when given.
 func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
-	return e.get(ctx, resource, id, where, false)
+	return e.get(ctx, resource, id, where)
 }
 
-// GetForUpdate is Get that also locks the row until the transaction ends (PostgreSQL's
-// FOR UPDATE; SQLite's single writer already keeps others from changing it), so a write
-// based on what it read cannot find the record changed under it.
+// GetForUpdate is Get that first locks the row until the transaction ends (PostgreSQL's
+// SELECT … FOR UPDATE; SQLite's single writer already keeps others from changing it), so a
+// write based on what it read cannot find the record changed under it. The read is a
+// statement of its own after the lock: under READ COMMITTED it then sees everything committed
+// before — the N:M ids and the tables a where condition reads too, which a FOR UPDATE on the
+// read itself would show as of before the wait.
 func (e *Exec) GetForUpdate(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
-	return e.get(ctx, resource, id, where, e.tx != nil && e.s.dialect.name() == "postgres")
+	if err := e.LockRow(ctx, resource, id); err != nil {
+		return nil, err
+	}
+	return e.get(ctx, resource, id, where)
 }
 
-func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond, lock bool) (*Record, error) {
+func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
@@ -31,9 +37,6 @@ func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond, l
 		if err := b.cond(where); err != nil {
 			return nil, err
 		}
-	}
-	if lock {
-		b.write(" FOR UPDATE OF ", quote(t.name))
 	}
 	return e.first(ctx, t, b)
 }
