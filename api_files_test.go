@@ -136,6 +136,18 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, b.upload(path, "x.png", testPNG(t, 5, 5), bearer(b.token("customer"))...).status)
 		require.Equal(t, http.StatusNotFound, b.upload("/api/products/01920000-0000-7000-8000-000000000000/files/image", "x.png", testPNG(t, 5, 5), staff...).status)
 		require.Len(t, storedFiles(t, b.dataDir), 3, "refused uploads leave nothing behind")
+		for body, want := range map[string]map[string]string{
+			`{"name":"x.png","size":10,"mime":"image/png"}`: {"mime": "unknown_field"},
+			`{"name":7,"size":"10"}`:                         {"name": "type", "size": "type"},
+			`{"name":"x.png","size":1.5}`:                    {"size": "type"},
+		} {
+			bad := b.do("POST", path+"/uploads", json.RawMessage(body), staff...)
+			require.Equal(t, http.StatusBadRequest, bad.status, body)
+			require.Equal(t, want, fieldCodes(bad.body), body)
+		}
+		bad := b.do("POST", path+"/uploads/complete", map[string]any{"token": "t", "id": "x"}, staff...)
+		require.Equal(t, http.StatusBadRequest, bad.status)
+		require.Equal(t, map[string]string{"id": "unknown_field"}, fieldCodes(bad.body))
 		direct := b.do("POST", path+"/uploads", map[string]any{"name": "x.png", "size": 10}, staff...)
 		require.Equal(t, http.StatusConflict, direct.status)
 		require.Equal(t, "direct_upload_unavailable", direct.body["error"])

@@ -100,19 +100,13 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, res, id string,
 // startDirect answers {"name", "size"} with a presigned URL to PUT the file to (S3) and
 // the token that completes the upload.
 func (h *Handler) startDirect(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
-	in, err := decodeObject(r, h.maxBody)
+	name, n, err := h.directStart(r)
 	if err == nil {
 		err = h.canAdd(r.Context(), res, r.PathValue("id"), f)
 	}
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
-	}
-	name, _ := in["name"].(string)
-	size, _ := in["size"].(json.Number)
-	n, err := size.Int64()
-	if err != nil {
-		n = 0 // reported as a bad size below
 	}
 	t, err := h.files.StartDirect(r.Context(), res, r.PathValue("id"), f, name, n)
 	if err != nil {
@@ -128,10 +122,40 @@ func (h *Handler) startDirect(w http.ResponseWriter, r *http.Request, res string
 	writeJSON(w, http.StatusCreated, body)
 }
 
+// directStart decodes a direct upload's start, {"name": "…", "size": bytes}, and nothing
+// else; a size left out is 0, which StartDirect refuses as it refuses any size out of range.
+func (h *Handler) directStart(r *http.Request) (string, int64, error) {
+	in, err := decodeObject(r, h.maxBody)
+	if err != nil {
+		return "", 0, err
+	}
+	var errs []service.FieldError
+	for k := range in {
+		if k != "name" && k != "size" {
+			errs = append(errs, service.FieldError{Field: k, Code: "unknown_field", Message: "is not accepted here"})
+		}
+	}
+	name, ok := in["name"].(string)
+	if _, given := in["name"]; given && !ok {
+		errs = append(errs, service.FieldError{Field: "name", Code: "type", Message: "must be a string (the file's name)"})
+	}
+	var n int64
+	if v, given := in["size"]; given {
+		num, _ := v.(json.Number)
+		if n, err = num.Int64(); err != nil {
+			errs = append(errs, service.FieldError{Field: "size", Code: "type", Message: "must be the file's size in bytes, a whole number"})
+		}
+	}
+	if len(errs) > 0 {
+		return "", 0, &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
+	}
+	return name, n, nil
+}
+
 // completeDirect checks the file a direct upload sent to S3 and records it: {"token"}.
 func (h *Handler) completeDirect(w http.ResponseWriter, r *http.Request, res string, f *spec.Field) {
 	id := r.PathValue("id")
-	in, err := decodeObject(r, h.maxBody)
+	in, err := h.stringFields(r, "token")
 	if err == nil {
 		err = h.canAdd(r.Context(), res, id, f)
 	}
@@ -140,8 +164,7 @@ func (h *Handler) completeDirect(w http.ResponseWriter, r *http.Request, res str
 		WriteError(w, r, h.log, err)
 		return
 	}
-	token, _ := in["token"].(string)
-	fl, err := h.files.CompleteDirect(r.Context(), res, id, f, token)
+	fl, err := h.files.CompleteDirect(r.Context(), res, id, f, in["token"])
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
