@@ -138,8 +138,8 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		require.Len(t, storedFiles(t, b.dataDir), 3, "refused uploads leave nothing behind")
 		for body, want := range map[string]map[string]string{
 			`{"name":"x.png","size":10,"mime":"image/png"}`: {"mime": "unknown_field"},
-			`{"name":7,"size":"10"}`:                         {"name": "type", "size": "type"},
-			`{"name":"x.png","size":1.5}`:                    {"size": "type"},
+			`{"name":7,"size":"10"}`:                        {"name": "type", "size": "type"},
+			`{"name":"x.png","size":1.5}`:                   {"size": "type"},
 		} {
 			bad := b.do("POST", path+"/uploads", json.RawMessage(body), staff...)
 			require.Equal(t, http.StatusBadRequest, bad.status, body)
