@@ -169,6 +169,25 @@ func TestScriptFuzzesEveryDeclaredTargetAndShowsTheFailingInput(t *testing.T) {
 	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
 }
 
+// A fuzz run that failed only because Go's coordinator raced its own -fuzztime deadline
+// (golang/go#75804) is recognised and run again; a real finding never is.
+func TestScriptTellsTheFuzzDeadlineRaceFromAFinding(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	race := "fuzz: elapsed: 8s, execs: 250741 (58747/sec), new interesting: 29 (total: 114)\n--- FAIL: FuzzRescale (8.10s)\n    context deadline exceeded\nFAIL\nexit status 1\n"
+	finding := "--- FAIL: FuzzFindsABug (0.01s)\n    --- FAIL: FuzzFindsABug (0.00s)\n        fuzz_test.go:9: too long: \"aaa\"\n    Failing input written to testdata/fuzz/FuzzFindsABug/1\n    context deadline exceeded\n"
+	panicked := "panic: kaboom\n--- FAIL: FuzzX (1.00s)\n    context deadline exceeded\n"
+	for name, log := range map[string]string{"race": race, "finding": finding, "panic": panicked} {
+		require.NoError(t, os.WriteFile(filepath.Join(b.dir, name+".log"), []byte(log), 0o644))
+	}
+	out, err := b.step(false, "fuzz_deadline_race race.log")
+	require.NoError(t, err, out)
+	for _, name := range []string{"finding", "panic"} {
+		out, err = b.step(false, "fuzz_deadline_race "+name+".log")
+		require.Error(t, err, "%s is a finding: %s", name, out)
+	}
+}
+
 // .ci/run is test.sh with services (and so no skips) required, and test.sh fails on what
 // these steps report: it runs them under set -e, keeping the status to the end.
 func TestCIRunsTheseSteps(t *testing.T) {
