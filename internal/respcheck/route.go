@@ -1,0 +1,67 @@
+package respcheck
+
+import (
+	"slices"
+	"strings"
+)
+
+// route is one templated path of the document: /api/products/{id}.
+type route struct {
+	template string
+	segments []string // "" stands for a template parameter
+	item     map[string]any
+}
+
+func newRoute(template string, item map[string]any) route {
+	segs := strings.Split(strings.TrimPrefix(template, "/"), "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = ""
+		}
+	}
+	return route{template: template, segments: segs, item: item}
+}
+
+// matches reports whether path (split like segments) fits the template.
+func (r route) matches(path []string) bool {
+	if len(path) != len(r.segments) {
+		return false
+	}
+	for i, s := range r.segments {
+		if s == "" {
+			if path[i] == "" {
+				return false // a parameter takes at least one character
+			}
+			continue
+		}
+		if s != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// moreLiteral orders routes so that, at the first segment where they differ in kind, the
+// literal one comes first: /api/products/events before /api/products/{id}.
+func moreLiteral(a, b route) int {
+	for i := 0; i < min(len(a.segments), len(b.segments)); i++ {
+		al, bl := a.segments[i] != "", b.segments[i] != ""
+		if al != bl {
+			if al {
+				return -1
+			}
+			return 1
+		}
+	}
+	return strings.Compare(a.template, b.template)
+}
+
+// findRoute returns the most literal route that matches path.
+func findRoute(routes []route, path string) (route, bool) {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	i := slices.IndexFunc(routes, func(r route) bool { return r.matches(segs) })
+	if i < 0 {
+		return route{}, false
+	}
+	return routes[i], true
+}
