@@ -23,7 +23,7 @@ type TestEnv struct {
 	baseURL  string
 	mu       sync.Mutex
 	accounts map[string]string // role → account id
-	schema   schemaValidator
+	schema   schemaChecker
 	rnd      *rand.Rand      // for {random:...}, under mu
 	issued   map[string]bool // "resource.field=value" handed out by {random:...}, under mu
 	rules    *expr.Rules     // compiled once, under mu
