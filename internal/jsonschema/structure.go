@@ -127,6 +127,8 @@ func (r *run) str(k string, kv any, at string, val any, ptr string) {
 	}
 }
 
+// pattern applies a pattern keyword, unanchored as in JSON Schema. Kiln's spec patterns are
+// Go (RE2) expressions, checked by the server with the same engine.
 func (r *run) pattern(kv any, at string, val any, ptr string) {
 	expr, ok := kv.(string)
 	if !ok {

@@ -158,3 +158,23 @@ func TestNewAcceptsEveryGeneratedDocument(t *testing.T) {
 		})
 	}
 }
+
+// Whatever a server answers, the check returns a verdict: no panic, no schema error on a
+// document it accepted.
+func FuzzCheck(f *testing.F) {
+	c, err := New([]byte(doc))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("GET", "/api/products/x", 200, "application/json", product)
+	f.Add("GET", "/api/products", 200, "application/json", `{"items": [{"id": 1e400, "price": -0.0}]}`)
+	f.Add("GET", "/api/products", 404, "application/problem+json", `{"error": [[[[[[]]]]]]}`)
+	f.Add("DELETE", "/api/a/b/files//", 99, ";;;", "\xff")
+	f.Fuzz(func(t *testing.T, method, path string, status int, contentType, body string) {
+		err := c.Check(method, path, status, hdr("Content-Type", contentType), []byte(body))
+		var serr *jsonschema.SchemaError
+		if errors.As(err, &serr) {
+			t.Fatalf("schema error on an accepted document: %v", err)
+		}
+	})
+}
