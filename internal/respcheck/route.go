@@ -8,18 +8,18 @@ import (
 // route is one templated path of the document: /api/products/{id}.
 type route struct {
 	template string
-	segments []string // "" stands for a template parameter
+	segments []string
+	param    []bool // segments[i] is a template parameter ({id})
 	item     map[string]any
 }
 
 func newRoute(template string, item map[string]any) route {
 	segs := strings.Split(strings.TrimPrefix(template, "/"), "/")
+	param := make([]bool, len(segs))
 	for i, s := range segs {
-		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
-			segs[i] = ""
-		}
+		param[i] = len(s) > 2 && strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
 	}
-	return route{template: template, segments: segs, item: item}
+	return route{template: template, segments: segs, param: param, item: item}
 }
 
 // matches reports whether path (split like segments) fits the template.
@@ -28,7 +28,7 @@ func (r route) matches(path []string) bool {
 		return false
 	}
 	for i, s := range r.segments {
-		if s == "" {
+		if r.param[i] {
 			if path[i] == "" {
 				return false // a parameter takes at least one character
 			}
@@ -45,7 +45,7 @@ func (r route) matches(path []string) bool {
 // literal one comes first: /api/products/events before /api/products/{id}.
 func moreLiteral(a, b route) int {
 	for i := 0; i < min(len(a.segments), len(b.segments)); i++ {
-		al, bl := a.segments[i] != "", b.segments[i] != ""
+		al, bl := !a.param[i], !b.param[i]
 		if al != bl {
 			if al {
 				return -1
