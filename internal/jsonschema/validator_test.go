@@ -50,6 +50,8 @@ func TestValidate(t *testing.T) {
 		{name: "IntegerAcceptsThreePointZero", schema: `{"type": "integer"}`, value: `3.0`},
 		{name: "IntegerRefusesThreePointFive", schema: `{"type": "integer"}`, value: `3.5`, want: "want integer, got number 3.5"},
 		{name: "IntegerBeyondFloatPrecision", schema: `{"type": "integer"}`, value: `123456789012345678901234567890`},
+		{name: "HugeExponentFails", schema: `{"type": "number"}`, value: `1e999999999`, want: "want number, got a number beyond 1e±10000"},
+		{name: "LargeExponentIsExact", schema: `{"type": "integer", "minimum": 1e300}`, value: `1.5e301`},
 		{name: "IntegerWithExponent", schema: `{"type": "integer"}`, value: `1e2`},
 		{name: "NumberAcceptsInteger", schema: `{"type": "number"}`, value: `3`},
 		{name: "NumberRefusesString", schema: `{"type": "number"}`, value: `"3"`, want: "want number, got string"},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strconv"
+	"strings"
 )
 
 // rat reads a JSON number exactly; ok is false for anything else.
@@ -19,8 +20,24 @@ func rat(v any) (*big.Rat, bool) {
 	default:
 		return nil, false
 	}
+	if !exponentInRange(text) {
+		return nil, false
+	}
 	x, ok := new(big.Rat).SetString(text)
 	return x, ok
+}
+
+// maxExponent bounds the numbers judged exactly: 1e999999999 would take gigabytes as a
+// fraction. Such a number fails every check (see kindOf) rather than passing one.
+const maxExponent = 10000
+
+func exponentInRange(text string) bool {
+	i := strings.IndexAny(text, "eE")
+	if i < 0 {
+		return true
+	}
+	exp, err := strconv.Atoi(strings.TrimPrefix(text[i+1:], "+"))
+	return err == nil && exp >= -maxExponent && exp <= maxExponent
 }
 
 // isNumber reports JSON numbers, however they were decoded.
@@ -55,6 +72,10 @@ func kindOf(val any) string {
 		return "array"
 	case map[string]any:
 		return "object"
+	case json.Number:
+		if !isNumber(val) {
+			return "a number beyond 1e±10000"
+		}
 	}
 	if isNumber(val) {
 		return "number"
