@@ -35,7 +35,7 @@ const doc = `{
   "components": {
     "schemas": {
       "Products": {"type": "object", "required": ["id", "price"], "additionalProperties": false, "properties": {
-        "id": {"type": "string", "format": "uuid"}, "price": {"type": "number", "minimum": 0}, "tags": {"type": "array", "items": {"type": "string"}}}},
+        "id": {"type": "string", "format": "uuid"}, "price": {"type": "number", "minimum": 0}, "sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]+$"}, "tags": {"type": "array", "items": {"type": "string"}}}},
       "ProductsList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Products"}}}},
       "Problem": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
     },
@@ -76,6 +76,9 @@ func TestCheck(t *testing.T) {
 			want: "GET /api/products → 200: body /items/1/price: want number, got string (at #/components/schemas/Products/properties/price/type)"},
 		{name: "RequiredFieldRemoved", method: "GET", path: "/api/products/abc", status: 200, header: jsonH, body: `{"id": "0192f0a0-0000-7000-8000-000000000000"}`,
 			want: `GET /api/products/{id} → 200: body (root): missing required property "price"`},
+		{name: "Pattern", method: "GET", path: "/api/products/abc", status: 200, header: jsonH, body: `{"id": "0192f0a0-0000-7000-8000-000000000000", "price": 1, "sku": "ABC-12"}`},
+		{name: "PatternRefuses", method: "GET", path: "/api/products/abc", status: 200, header: jsonH, body: `{"id": "0192f0a0-0000-7000-8000-000000000000", "price": 1, "sku": "abc"}`,
+			want: `body /sku: "abc" does not match pattern "^[A-Z]{3}-[0-9]+$" (at #/components/schemas/Products/properties/sku/pattern)`},
 		{name: "ExtraField", method: "GET", path: "/api/products/abc", status: 200, header: jsonH, body: `{"id": "0192f0a0-0000-7000-8000-000000000000", "price": 1, "colour": "red"}`,
 			want: `body /colour: property "colour" is not allowed`},
 		{name: "LiteralSegmentWins", method: "GET", path: "/api/products/events", status: 200, header: hdr("Content-Type", "text/event-stream"), body: "id: 1\n"},
