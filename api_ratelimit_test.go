@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,4 +123,39 @@ func TestRateLimitsAreDocumented(t *testing.T) {
 	vreq, _ := http.NewRequest("GET", "/api/products", nil)
 	ok, verrs := v.ValidateHttpResponse(vreq, last)
 	require.True(t, ok, describeErrs(verrs))
+}
+
+// The headers of an answer are stored under their canonical names (as Header.Set stores
+// them; some are assigned directly, without Set), so Header.Get finds each one in process,
+// and they carry what they did: the security headers, the rate limit, the ETag.
+func TestAnswerHeadersUnderCanonicalNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	id := b.create("products", map[string]any{"name": "Lamp", "price": 12.5})
+	h := b.app.Handler()
+	for i, path := range []string{"/api/products/" + id, "/api/products?limit=5", "/api/products/missing", "/docs"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		for k := range w.Header() {
+			require.Equal(t, http.CanonicalHeaderKey(k), k, "%s: header %q", path, k)
+		}
+		got := w.Header()
+		require.Equal(t, "nosniff", got.Get("X-Content-Type-Options"), path)
+		require.Equal(t, "DENY", got.Get("X-Frame-Options"), path)
+		require.Equal(t, "no-referrer", got.Get("Referrer-Policy"), path)
+		require.Equal(t, "same-origin", got.Get("Cross-Origin-Opener-Policy"), path)
+		require.Len(t, got.Get("X-Request-ID"), 24, path)
+		if path == "/docs" {
+			require.Contains(t, got.Get("Content-Security-Policy"), "default-src 'self'")
+			continue
+		}
+		require.Equal(t, "default-src 'none'; frame-ancestors 'none'", got.Get("Content-Security-Policy"), path)
+		require.Equal(t, "60", got.Get("RateLimit-Limit"), path)
+		require.Equal(t, strconv.Itoa(59-i), got.Get("RateLimit-Remaining"), path)
+		require.NotEmpty(t, got.Get("RateLimit-Reset"), path)
+		if w.Code == http.StatusOK {
+			require.Equal(t, "application/json", got.Get("Content-Type"), path)
+			require.NotEmpty(t, got.Get("ETag"), path)
+		}
+	}
 }

@@ -39,7 +39,7 @@ func requestID(next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header()["X-Request-Id"] = []string{id} // as Header.Set stores it, without rewriting the key
 		next.ServeHTTP(w, r.WithContext(rest.WithRequestID(r.Context(), id)))
 	})
 }
@@ -75,9 +75,9 @@ func accessLog(next http.Handler, log *slog.Logger) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		// The path only: query strings may carry filters with personal data.
-		log.InfoContext(r.Context(), "request", "request_id", rest.RequestID(r.Context()), "method", r.Method,
-			"path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", rest.RequestID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 	})
 }
 

@@ -75,7 +75,12 @@ func (t *table) scanRecord(d dialect, rows *sql.Rows, st *scanTargets) (*Record,
 func (t *table) scanAll(d dialect, rows *sql.Rows) ([]*Record, error) {
 	defer rows.Close()
 	var out []*Record
-	st := t.newTargets(d)
+	st, _ := t.targets.Get().(*scanTargets)
+	if st == nil {
+		st = t.newTargets(d)
+	}
+	// decode copies out what a record keeps, so the targets serve the next result.
+	defer t.targets.Put(st)
 	for rows.Next() {
 		rec, err := t.scanRecord(d, rows, st)
 		if err != nil {

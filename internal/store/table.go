@@ -2,6 +2,7 @@ package store
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -25,6 +26,7 @@ type table struct {
 	byField    map[string]int
 	// Fixed statements, rendered once for the dialect.
 	insertSQL, updateSQL, updateIfSQL, getSQL string
+	targets                                   sync.Pool // *scanTargets, handed back once a result is read
 }
 
 type column struct {

@@ -202,11 +202,12 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	v.expanded, v.fields = exp, fields
-	if tag := h.encoders[res].recordTag(rec, v); notModified(r, tag) {
+	tag := h.encoders[res].recordTag(rec, v)
+	if notModified(r, tag) {
 		writeNotModified(w, tag)
 		return
 	}
-	h.writeRecord(w, http.StatusOK, res, rec, v)
+	h.writeTagged(w, http.StatusOK, res, rec, v, tag)
 }
 
 // shape validates the expand and fields parameters of a single-record read.
@@ -338,20 +339,21 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	w.Header().Set("ETag", tag)
-	var b bytes.Buffer
+	b := getBody()
+	defer putBody(b)
 	b.Grow(256 * (len(page.Records) + 1))
 	b.WriteString(`{"items":[`)
 	for i, rec := range page.Records {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		enc.record(&b, rec, v)
+		enc.record(b, rec, v)
 	}
 	b.WriteString(`],"next_cursor":`)
 	if page.NextCursor == "" {
 		b.WriteString("null")
 	} else {
-		appendString(&b, page.NextCursor)
+		appendString(b, page.NextCursor)
 	}
 	if page.Total != nil {
 		b.WriteString(`,"total":` + strconv.FormatInt(*page.Total, 10))
@@ -361,10 +363,17 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, res string) {
 }
 
 func (h *Handler) writeRecord(w http.ResponseWriter, status int, res string, rec *store.Record, v view) {
-	var b bytes.Buffer
-	h.encoders[res].record(&b, rec, v)
+	h.writeTagged(w, status, res, rec, v, h.encoders[res].recordTag(rec, v))
+}
+
+// writeTagged is writeRecord with the record's ETag already computed (a read computes it
+// first, for If-None-Match).
+func (h *Handler) writeTagged(w http.ResponseWriter, status int, res string, rec *store.Record, v view, tag string) {
+	b := getBody()
+	defer putBody(b)
+	h.encoders[res].record(b, rec, v)
 	b.WriteByte('\n')
-	w.Header().Set("ETag", h.encoders[res].recordTag(rec, v))
+	w.Header()["Etag"] = []string{tag} // Header.Set's canonical key, without its rewrite
 	writeJSON(w, status, b.Bytes())
 }
 

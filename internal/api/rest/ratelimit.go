@@ -48,9 +48,11 @@ func (h *Handler) spend(w http.ResponseWriter, r *http.Request, key string, lim 
 		return true
 	}
 	reset := int(math.Ceil(res.Reset.Seconds()))
-	w.Header().Set("RateLimit-Limit", strconv.Itoa(res.Limit))
-	w.Header().Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
-	w.Header().Set("RateLimit-Reset", strconv.Itoa(reset))
+	// The canonical keys Header.Set would store them under, without its per-call rewrite.
+	hd := w.Header()
+	hd["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
+	hd["Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
+	hd["Ratelimit-Reset"] = []string{strconv.Itoa(reset)}
 	if !res.Allowed {
 		WriteError(w, r, h.log, &service.Error{Code: service.CodeRateLimited, Message: "too many requests: slow down", RetryAfter: reset})
 		return false

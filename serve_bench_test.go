@@ -1,0 +1,70 @@
+package kiln_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
+)
+
+// highRateLimits sets every rate limit to 10⁹/s, as the load benchmark does: each request is
+// counted, none refused.
+func highRateLimits(k string) (string, bool) {
+	switch k {
+	case "KILN_RATE_ANONYMOUS", "KILN_RATE_ACCOUNT", "KILN_RATE_API_KEY", "KILN_RATE_AUTH":
+		return "1000000000/s", true
+	}
+	return "", false
+}
+
+// BenchmarkServeRead runs the shop's product reads through the whole handler chain — request
+// id, JSON access log (to io.Discard), rate limit, access rules, encoder — on embedded
+// SQLite, without the network: the in-process view of the load benchmark's get and list
+// scenarios (go run ./bench), for profiling the serving path:
+//
+//	go test -run '^$' -bench BenchmarkServeRead -benchmem -cpuprofile /tmp/cpu.pb -memprofile /tmp/mem.pb .
+func BenchmarkServeRead(b *testing.B) {
+	dir := b.TempDir()
+	ctx := context.Background()
+	app, err := kiln.New(ctx, kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer app.Close()
+	ids := make([]string, 200)
+	for i := range ids {
+		rec, err := app.Service.Create(service.AsSystem(ctx), "products",
+			map[string]any{"name": "Product", "price": json.Number("12.34"), "stock": json.Number("3")}, service.WriteOpts{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = rec.ID
+	}
+	h := app.Handler()
+	for _, sc := range []struct{ name, path string }{{"get", "/api/products/"}, {"list", "/api/products?limit=20"}} {
+		b.Run(sc.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				path := sc.path
+				if sc.name == "get" {
+					path += ids[i%len(ids)]
+				}
+				i++
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
