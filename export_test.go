@@ -17,3 +17,6 @@ func SetPaymentsClock(c *Config, now func() time.Time) { c.paymentsNow = now }
 func SweepWebhooks(a *App, before time.Time) error {
 	return a.webhooks.Sweep(context.Background(), before)
 }
+
+// WebhookCacheHits is how many writes matched their webhook subscriptions without reading them.
+func WebhookCacheHits(a *App) int64 { return a.webhooks.CacheHits() }

@@ -55,23 +55,39 @@ const (
 // event's record, so on PostgreSQL the transaction has its id before the event's id is drawn
 // (Read relies on it).
 func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
+	_, err := AppendReading(ctx, tx, ev, "")
+	return err
+}
+
+// AppendReading is Append that also returns the value of also — a scalar SQL expression,
+// fixed text such as a subquery, evaluated by the same statement — so a reader the write
+// needs anyway costs no round trip of its own. NULL (and an empty also) read as "".
+func AppendReading(ctx context.Context, tx *store.Exec, ev *Event, also string) (string, error) {
 	q := insertSQL
 	if tx.Dialect() == "postgres" {
 		q = insertPG
 	}
+	if also != "" {
+		q += ", " + also
+	}
 	rows, err := tx.QueryRaw(ctx, q,
 		ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro())
 	if err != nil {
-		return fmt.Errorf("append event: %w", err)
+		return "", fmt.Errorf("append event: %w", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
-		return fmt.Errorf("append event: no id returned: %w", rows.Err())
+		return "", fmt.Errorf("append event: no id returned: %w", rows.Err())
 	}
-	if err := rows.Scan(&ev.ID); err != nil {
-		return fmt.Errorf("append event: %w", err)
+	var extra sql.NullString
+	dst := []any{&ev.ID}
+	if also != "" {
+		dst = append(dst, &extra)
 	}
-	return rows.Close()
+	if err := rows.Scan(dst...); err != nil {
+		return "", fmt.Errorf("append event: %w", err)
+	}
+	return extra.String, rows.Close()
 }
 
 // ListOpts select events.

@@ -56,7 +56,8 @@ func (w *write) emit(ctx context.Context, op, action string, old, rec *store.Rec
 			return err
 		}
 	}
-	if err := events.Append(ctx, w.tx, ev); err != nil {
+	digest, err := w.appendEvent(ctx, ev)
+	if err != nil {
 		return err
 	}
 	if err := w.removedFiles(ctx, old, rec); err != nil {
@@ -72,19 +73,32 @@ func (w *write) emit(ctx context.Context, op, action string, old, rec *store.Rec
 	if err := w.fire(ctx, ev, name, old, rec); err != nil {
 		return err
 	}
-	return w.notify(ctx, ev, name, old, rec)
+	return w.notify(ctx, ev, name, old, rec, digest)
+}
+
+// appendEvent appends ev; its insert also reads the webhook subscriptions' digest, so
+// matching them costs no statement of its own.
+func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Digest, error) {
+	also := ""
+	if w.s.webhooks != nil {
+		also = w.s.webhooks.DigestSQL(w.tx.Dialect())
+	}
+	text, err := events.AppendReading(ctx, w.tx, ev, also)
+	return webhooks.Digest{Text: text, Read: also != ""}, err
 }
 
 // WebhookMatcher enqueues, inside a write's transaction, the deliveries of the webhook
 // subscriptions an event matches (webhooks.Webhooks); holds evaluates a subscription's
 // condition over the event's old and new records.
 type WebhookMatcher interface {
-	MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds webhooks.HoldsFunc) error
+	// DigestSQL is a scalar subquery the event's insert reads along (webhooks.Digest); "" for none.
+	DigestSQL(dialect string) string
+	MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds webhooks.HoldsFunc, digest webhooks.Digest) error
 }
 
 // notify hands the event to the webhook subscriptions, with their conditions evaluated
 // like a trigger's (old, new, record, auth, now; cross-record reads in the transaction).
-func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, rec *store.Record) error {
+func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, rec *store.Record, digest webhooks.Digest) error {
 	if w.s.webhooks == nil {
 		return nil
 	}
@@ -100,7 +114,7 @@ func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, 
 		}
 		return ok, err
 	}
-	return w.s.webhooks.MatchTx(ctx, w.tx, ev, name, holds)
+	return w.s.webhooks.MatchTx(ctx, w.tx, ev, name, holds, digest)
 }
 
 // fire stages a job for every trigger of the event whose condition holds, in the write's

@@ -42,11 +42,13 @@ type HoldsFunc func(src string) (bool, error)
 // event matches, inside tx, the transaction of the write that appended the event: a
 // rolled-back write sends nothing, a committed one always has its deliveries. op is the
 // operation or, for an action event, the action's name.
-func (w *Webhooks) MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds HoldsFunc) error {
+// digest is what the write's event insert read of the subscriptions (DigestSQL): when it
+// is the digest of the set last read, that set is used without reading it again.
+func (w *Webhooks) MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds HoldsFunc, digest Digest) error {
 	if !w.Enabled() {
 		return nil
 	}
-	subs, err := querySubs(ctx, tx, "WHERE disabled_at IS NULL")
+	subs, err := w.enabledSubs(ctx, tx, digest)
 	if err != nil {
 		return err
 	}
@@ -68,6 +70,20 @@ func (w *Webhooks) MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event
 		}
 	}
 	return nil
+}
+
+// enabledSubs are the enabled subscriptions in id order: from the cache when digest is
+// its digest, otherwise read in tx (and cached).
+func (w *Webhooks) enabledSubs(ctx context.Context, tx *store.Exec, digest Digest) ([]*Subscription, error) {
+	if subs, ok := w.subs.lookup(digest); ok {
+		return subs, nil
+	}
+	subs, err := querySubs(ctx, tx, "WHERE disabled_at IS NULL ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	w.subs.store(subs)
+	return subs, nil
 }
 
 func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription, ev *events.Event, op string) error {

@@ -37,6 +37,7 @@ type Subscription struct {
 
 	secret, previous Secret
 	previousUntil    time.Time
+	eventsText       string // events as stored, for the digest
 }
 
 // Errors of subscription management.
@@ -57,6 +58,7 @@ func scanSub(rows *sql.Rows) (*Subscription, error) {
 	if err := rows.Scan(&s.ID, &s.Name, &s.Source, &s.URL, &events, &cond, &typ, &env, &secret, &prev, &prevUntil, &disabled, &reason, &created, &updated); err != nil {
 		return nil, fmt.Errorf("scan subscription: %w", err)
 	}
+	s.eventsText = events
 	if err := json.Unmarshal([]byte(events), &s.Events); err != nil {
 		return nil, fmt.Errorf("subscription %s: events: %w", s.Name, err)
 	}

@@ -99,6 +99,7 @@ type Webhooks struct {
 		Do(*http.Request) (*http.Response, error)
 	}
 	incoming map[string]*spec.IncomingWebhook
+	subs     subsCache // the enabled subscriptions, keyed by their digest
 }
 
 // New builds Webhooks; Sync then stores the spec's subscriptions.
