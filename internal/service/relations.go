@@ -32,15 +32,14 @@ func (w *write) checkRelations(ctx context.Context, rec *store.Record, in map[st
 		}
 		ids, _ := rec.Values[i].([]string)
 		one, isOne := rec.Values[i].(string)
+		if isOne {
+			ids = []string{one}
+		}
 		var found map[string]bool
 		var err error
 		if isOne && gets[f.Relation.To] {
-			ids = []string{one}
 			found, err = w.readVisible(ctx, f, one)
 		} else {
-			if isOne {
-				ids = []string{one}
-			}
 			found, err = w.s.visibleIDs(ctx, w.tx, f, ids)
 		}
 		if err != nil {
