@@ -41,6 +41,7 @@ type options struct {
 	load       bool
 	sqlite     bool   // the SQLite set (and the footprint tables)
 	pgURL      string // the PostgreSQL set after it, in databases of its own created there
+	interrupt  *interruptHooks
 }
 
 func main() {
@@ -73,6 +74,8 @@ func main() {
 		}
 		return
 	}
+	o.interrupt = &interruptHooks{}
+	o.interrupt.watch()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -103,6 +106,7 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	o.interrupt.add(func() { _ = os.RemoveAll(dir) })
 	bins, err := buildBinaries(o.kilnBin, dir)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ func runPostgres(o options, dir string, bins binaries) error {
 		return err
 	}
 	defer admin.close()
+	o.interrupt.add(admin.close)
 	dir = filepath.Join(dir, "pg")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
@@ -114,6 +115,8 @@ func newPGAdmin(ctx context.Context, raw string) (*pgAdmin, error) {
 // createDatabase creates kiln_bench_<random>_<name> and returns its URL.
 func (a *pgAdmin) createDatabase(ctx context.Context, name string) (string, error) {
 	db := a.prefix + name
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if _, err := a.conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		return "", fmt.Errorf("create database %s: %w", db, err)
 	}
@@ -123,10 +126,15 @@ func (a *pgAdmin) createDatabase(ctx context.Context, name string) (string, erro
 	return u.String(), nil
 }
 
-// close drops the databases it created (the servers are stopped by then; FORCE ends what is left).
+// close drops the databases it created (the servers are stopped by then; FORCE ends what is
+// left). An interrupted run calls it from its signal handler, maybe twice: once is enough.
 func (a *pgAdmin) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	ctx := context.Background()
-	for _, db := range a.dbs {
+	dbs := a.dbs
+	a.dbs = nil
+	for _, db := range dbs {
 		if _, err := a.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", db, err)
 		}

@@ -42,6 +42,8 @@ func start(l launch) (*server, time.Duration, error) {
 	cmd := exec.Command(l.argv[0], l.argv[1:]...)
 	cmd.Env = append(os.Environ(), l.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// A server outlives no interrupted run: SIGTERM when the bench process dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
