@@ -17,8 +17,19 @@ func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (
 // write based on what it read cannot find the record changed under it. The read is a
 // statement of its own after the lock: under READ COMMITTED it then sees everything committed
 // before — the N:M ids and the tables a where condition reads too, which a FOR UPDATE on the
-// read itself would show as of before the wait.
+// read itself would show as of before the wait. A row read on its own — no N:M ids, no where
+// condition — is locked and read by one statement: PostgreSQL hands a FOR UPDATE that waited
+// the row as the other transaction committed it, and checks the liveness condition again.
 func (e *Exec) GetForUpdate(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return nil, err
+	}
+	if where == nil && len(t.links) == 0 && e.tx != nil && e.s.dialect.name() == "postgres" {
+		b := &builder{d: e.s.dialect, t: t, args: []any{id}}
+		b.write(t.getSQL, " FOR UPDATE")
+		return e.first(ctx, t, b)
+	}
 	if err := e.LockRow(ctx, resource, id); err != nil {
 		return nil, err
 	}
