@@ -219,15 +219,7 @@ func TestServePurgesSoftDeletedRecords(t *testing.T) {
 	b := setup(t, "sqlite", src)
 	id := b.create("notes", map[string]any{"text": "short-lived"})
 	require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/notes/"+id, nil).status)
-	raw := func() int {
-		rows, err := b.app.Store.Reader().QueryRaw(context.Background(), "SELECT COUNT(*) FROM notes")
-		require.NoError(t, err)
-		defer rows.Close()
-		var n int
-		require.True(t, rows.Next())
-		require.NoError(t, rows.Scan(&n))
-		return n
-	}
+	raw := func() int { return int(b.rawCount("notes")) }
 	require.Equal(t, 1, raw(), "kept after the delete")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

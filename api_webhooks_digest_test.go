@@ -23,15 +23,7 @@ func TestWebhookMatchSeesSubscriptionsChangedElsewhere(t *testing.T) {
 		exec := func(q string, args ...any) {
 			require.NoError(t, b.app.Store.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, q, args...) }))
 		}
-		messages := func() int64 {
-			rows, err := b.app.Store.Reader().QueryRaw(ctx, "SELECT COUNT(*) FROM kiln_webhook_messages")
-			require.NoError(t, err)
-			defer rows.Close()
-			var n int64
-			require.True(t, rows.Next())
-			require.NoError(t, rows.Scan(&n))
-			return n
-		}
+		messages := func() int64 { return b.rawCount("kiln_webhook_messages") }
 		b.product("Cup", "5", 5)
 		hits := kiln.WebhookCacheHits(b.app)
 		b.product("Cup", "5", 5)

@@ -188,6 +188,18 @@ func fieldCodes(body map[string]any) map[string]string {
 	return out
 }
 
+// rawCount counts the rows of a table as stored, deleted and internal rows included.
+func (b *testBundle) rawCount(table string) int64 {
+	b.t.Helper()
+	rows, err := b.app.Store.Reader().QueryRaw(context.Background(), "SELECT COUNT(*) FROM "+table)
+	require.NoError(b.t, err)
+	defer rows.Close()
+	var n int64
+	require.True(b.t, rows.Next())
+	require.NoError(b.t, rows.Scan(&n))
+	return n
+}
+
 func (b *testBundle) count(resource string) int64 {
 	b.t.Helper()
 	n, err := b.app.Store.Reader().Count(context.Background(), resource, nil)

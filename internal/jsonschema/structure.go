@@ -1,6 +1,7 @@
 package jsonschema
 
 import (
+	"maps"
 	"slices"
 	"unicode/utf8"
 )
@@ -145,11 +146,4 @@ func (r *run) pattern(kv any, at string, val any, ptr string) {
 	}
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -149,12 +148,7 @@ func (r *run) schema(s any, loc string, val any, ptr string) {
 			r.fail(ptr, loc, "no value is allowed here (schema false)")
 		}
 	case map[string]any:
-		keys := make([]string, 0, len(s))
-		for k := range s {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(s) {
 			if !r.keyword(s, k, loc, val, ptr) {
 				r.schemaError(loc+"/"+escape(k), "unknown keyword %q: the response check does not know it (teach internal/jsonschema)", k)
 			}
