@@ -143,14 +143,28 @@ func scan(rows *sql.Rows) (*Event, error) {
 // Sweep deletes events older than before and reports how many. Ids are never reused
 // (AUTOINCREMENT on SQLite, an identity on PostgreSQL), so a reader's position stays valid.
 func Sweep(ctx context.Context, st *store.Store, before time.Time) (int64, error) {
+	q := sweepSQL
+	if st.Dialect() == "postgres" {
+		q = sweepPG
+	}
 	var n int64
 	err := st.InTx(ctx, func(tx *store.Exec) error {
 		var err error
-		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_events WHERE created_at < ?", before.UnixMicro())
+		n, err = tx.ExecRawCount(ctx, q, before.UnixMicro())
 		return err
 	})
 	return n, err
 }
+
+const (
+	// On SQLite kiln_events has no index but its id (migrate: writes pay for every index):
+	// one writer at a time draws ids and created_at in the same order, so the old events are
+	// the ones before the first new one, found by reading exactly the rows swept. Every event
+	// is old when none is new.
+	sweepSQL = "DELETE FROM kiln_events WHERE id < COALESCE((SELECT id FROM kiln_events WHERE created_at >= ? ORDER BY id LIMIT 1), " +
+		"(SELECT MAX(id) FROM kiln_events) + 1)"
+	sweepPG = "DELETE FROM kiln_events WHERE created_at < ?"
+)
 
 func nullable(s string) any {
 	if s == "" {

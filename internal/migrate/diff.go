@@ -39,9 +39,32 @@ func (p Plan) Destructive() []Change {
 // Diff plans the way from one schema to another for a dialect.
 func Diff(from, to Schema, dialect string) Plan {
 	d := ddl{dialect: dialect}
-	changes, up := d.steps(from, to)
-	_, down := d.steps(to, from)
+	f, t := from.on(dialect), to.on(dialect)
+	changes, up := d.steps(f, t)
+	_, down := d.steps(t, f)
 	return Plan{From: from, To: to, Changes: changes, Up: up, Down: down}
+}
+
+// on is s as it exists on dialect: without the indexes of another dialect, and with the
+// Dialect mark cleared on the rest (an index that gains or loses the mark is unchanged where
+// it exists).
+func (s Schema) on(dialect string) Schema {
+	out := Schema{Tables: make([]Table, len(s.Tables))}
+	for i, t := range s.Tables {
+		ixs := make([]Index, 0, len(t.Indexes))
+		for _, ix := range t.Indexes {
+			if ix.Dialect == "" || ix.Dialect == dialect {
+				ix.Dialect = ""
+				ixs = append(ixs, ix)
+			}
+		}
+		if len(ixs) == 0 {
+			ixs = nil
+		}
+		t.Indexes = ixs
+		out.Tables[i] = t
+	}
+	return out
 }
 
 func (d ddl) steps(from, to Schema) ([]Change, []string) {

@@ -195,6 +195,9 @@ func expected(dialect string, s migrate.Schema) map[string]table {
 			}
 		}
 		for _, ix := range tb.Indexes {
+			if ix.Dialect != "" && ix.Dialect != dialect {
+				continue // another dialect's index (migrate.Index.Dialect)
+			}
 			x.Indexes[ix.Name] = index{Columns: strings.Join(ix.Columns, ","), Unique: ix.Unique}
 		}
 		out[tb.Name] = x

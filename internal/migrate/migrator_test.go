@@ -153,3 +153,25 @@ func TestCheckReportsWhatDiffers(t *testing.T) {
 	require.False(t, plan.Empty())
 	require.Equal(t, "create table categories", plan.Changes[0].Description)
 }
+
+// An index marked for one dialect exists only there: a schema recorded before the mark drops
+// it on the other dialect, and the mark alone changes nothing where the index stays.
+func TestDialectIndexExistsOnItsDialectOnly(t *testing.T) {
+	t.Parallel()
+	table := func(dialect string) migrate.Schema {
+		return migrate.Schema{Tables: []migrate.Table{{Name: "log", PrimaryKey: []string{"id"},
+			Columns: []migrate.Column{{Name: "id", Type: "serial", NotNull: true}, {Name: "at", Type: "integer", NotNull: true}},
+			Indexes: []migrate.Index{{Name: "log_at_idx", Columns: []string{"at"}, Dialect: dialect}}}}}
+	}
+	before, marked := table(""), table("postgres")
+	require.True(t, migrate.Diff(before, marked, "postgres").Empty())
+	lite := migrate.Diff(before, marked, "sqlite")
+	require.Len(t, lite.Changes, 1)
+	require.Equal(t, "drop index log_at_idx", lite.Changes[0].Description)
+	require.Equal(t, []string{`DROP INDEX "log_at_idx"`}, lite.Up)
+	require.Equal(t, marked, lite.To, "the file records the mark")
+	require.True(t, migrate.Diff(marked, marked, "sqlite").Empty())
+	created := migrate.Diff(migrate.Schema{}, marked, "sqlite")
+	require.NotContains(t, strings.Join(created.Up, "\n"), "log_at_idx")
+	require.Contains(t, strings.Join(migrate.Diff(migrate.Schema{}, marked, "postgres").Up, "\n"), "log_at_idx")
+}

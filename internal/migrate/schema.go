@@ -44,6 +44,9 @@ type Index struct {
 	// Live makes the index partial over live rows (soft delete): a deleted record does not
 	// hold its unique values.
 	Live bool `json:"live,omitempty"`
+	// Dialect, when set, is the one dialect the index exists on ("postgres"): Diff leaves it
+	// out of the other dialect's schema.
+	Dialect string `json:"dialect,omitempty"`
 }
 
 // SessionsTable holds refresh-token sessions; it exists when the spec has an auth block.
@@ -95,8 +98,11 @@ func eventsTable() Table {
 		// PostgreSQL: the writing transaction's id (pg_current_xact_id); live updates read
 		// in (txid, id) order up to the oldest running transaction. 0 on SQLite.
 		{Name: "txid", Type: "integer", NotNull: true, Default: ptr("0")},
-	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}},
-		{Name: EventsTable + "_txid_idx", Columns: []string{"txid", "id"}}}}
+		// The indexes are PostgreSQL's only: on SQLite events are read and swept in id order
+		// (one writer at a time: ids and created_at grow together, txid is 0), and every
+		// index is one more page each write's commit writes.
+	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}, Dialect: "postgres"},
+		{Name: EventsTable + "_txid_idx", Columns: []string{"txid", "id"}, Dialect: "postgres"}}}
 }
 
 // IdempotencyTable remembers the answers to requests sent with an Idempotency-Key, written in
