@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kiln-dev/kiln"
@@ -67,4 +69,61 @@ func BenchmarkServeRead(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkServeWrite runs the shop's product create and patch through the whole handler chain
+// with a staff token, on embedded SQLite: the in-process view of the load benchmark's create
+// and patch scenarios.
+//
+//	go test -run '^$' -bench BenchmarkServeWrite -benchmem -cpuprofile /tmp/cpu.pb .
+func BenchmarkServeWrite(b *testing.B) {
+	dir := b.TempDir()
+	ctx := context.Background()
+	app, err := kiln.New(ctx, kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer app.Close()
+	staff, err := app.Service.Create(service.AsSystem(ctx), "users", map[string]any{"email": "bench@example.com", "role": "staff"}, service.WriteOpts{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pair, err := app.Accounts.StartSession(ctx, staff.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	h := app.Handler()
+	do := func(method, path, body string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+		r.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK && w.Code != http.StatusCreated {
+			b.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+		}
+		return w
+	}
+	b.Run("create", func(b *testing.B) {
+		for b.Loop() {
+			w := do(http.MethodPost, "/api/products", `{"name":"Bench product","price":12.34,"stock":3}`)
+			if len(ids) < 200 {
+				var rec struct{ ID string }
+				if err := json.Unmarshal(w.Body.Bytes(), &rec); err != nil {
+					b.Fatal(err)
+				}
+				ids = append(ids, rec.ID)
+			}
+		}
+	})
+	b.Run("patch", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			do(http.MethodPatch, "/api/products/"+ids[i%len(ids)], `{"price":`+strconv.Itoa(10+i%90)+`.5}`)
+			i++
+		}
+	})
 }
