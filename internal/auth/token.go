@@ -108,6 +108,7 @@ type Tokens struct {
 	method jwt.SigningMethod
 	byID   map[string]Key
 	parser *jwt.Parser
+	cache  verifiedCache
 }
 
 // NewTokens checks cfg and builds the issuer.
@@ -167,10 +168,14 @@ func (t *Tokens) IssueAt(subject string, roles []string, sessionID string, now t
 const maxTokenLen = 8192
 
 // Verify parses and checks an access token: signature by kid, algorithm, issuer, audience,
-// expiry and not-before. Every failure is ErrInvalidToken.
+// expiry and not-before. Every failure is ErrInvalidToken. A token verified before is not
+// parsed again: only its time window is checked (verifiedCache).
 func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if len(raw) > maxTokenLen {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	if c, ok := t.cache.get(raw, t.cfg.Now()); ok {
+		return c, nil
 	}
 	var claims Claims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
@@ -187,6 +192,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if claims.Subject == "" {
 		return nil, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
+	t.cache.put(raw, &claims, t.cfg.Leeway)
 	return &claims, nil
 }
 

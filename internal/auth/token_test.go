@@ -218,3 +218,46 @@ func TestRS256KeysAndJWKS(t *testing.T) {
 	_, err = NewTokens(TokenConfig{Issuer: "kiln", Audience: "shop", Keys: []Key{{ID: "s", RSA: small}}})
 	require.Error(t, err)
 }
+
+// A token verified once is answered from the cache, with the same verdict a fresh parse gives
+// at every instant around its window's edges (issued-at and expiry, each with the leeway),
+// and a caller changing the claims it got changes no later answer.
+func TestVerifiedTokenCacheKeepsTheVerdicts(t *testing.T) {
+	t.Parallel()
+	issued := time.Unix(1_800_000_000, 0)
+	c := &clock{now: issued}
+	warm := newHS(t, c)
+	raw, err := warm.Issue("user-1", []string{"staff"}, "sess-1")
+	require.NoError(t, err)
+	first, err := warm.Verify(raw)
+	require.NoError(t, err)
+	first.Subject, first.Roles[0] = "someone-else", "admin"
+	_, hit := warm.cache.get(raw, issued)
+	require.True(t, hit, "a verified token is cached")
+
+	for _, at := range []time.Duration{-31 * time.Second, -30 * time.Second, -29 * time.Second, 0,
+		15*time.Minute + 29*time.Second, 15*time.Minute + 30*time.Second, 15*time.Minute + 31*time.Second} {
+		c.now = issued.Add(at)
+		cold := newHS(t, &clock{now: c.now})
+		want, wantErr := cold.Verify(raw)
+		got, gotErr := warm.Verify(raw)
+		require.Equal(t, wantErr == nil, gotErr == nil, "at %s: fresh %v, cached %v", at, wantErr, gotErr)
+		if wantErr == nil {
+			require.Equal(t, want, got, "at %s", at)
+			require.Equal(t, "user-1", got.Subject)
+		}
+	}
+}
+
+func TestVerifiedTokenCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tk := newHS(t, c)
+	for i := range verifiedCacheSize + 10 {
+		raw, err := tk.Issue("user-"+strings.Repeat("x", i%7)+string(rune('a'+i%26)), nil, strings.Repeat("s", i))
+		require.NoError(t, err)
+		_, err = tk.Verify(raw)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(tk.cache.entries), verifiedCacheSize)
+	}
+}
