@@ -202,6 +202,12 @@ func (s *Service) triggerVars(ctx context.Context, r *resource, old, rec *store.
 // recordJSON is the record as an event carries it: its system fields and the fields a
 // client may read (hidden fields such as password hashes are left out).
 func (s *Service) recordJSON(r *resource, rec *store.Record) (json.RawMessage, error) {
+	if b, ok, err := eventJSON(r.eventKeys, rec); ok {
+		if err != nil {
+			return nil, fmt.Errorf("encode the event's record: %w", err)
+		}
+		return b, nil
+	}
 	m := s.PublicFields(r.Name, rec)
 	m["id"], m["created_at"], m["updated_at"], m["version"] = rec.ID, rec.CreatedAt, rec.UpdatedAt, rec.Version
 	b, err := json.Marshal(m)

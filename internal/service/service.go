@@ -101,6 +101,8 @@ type resource struct {
 	hasFiles bool
 	// rollupSQL: the parents' rollups one UPDATE refreshes, by this resource's relation field.
 	rollupSQL map[string][]store.RollupAgg
+	// eventKeys: the keys of the record's event JSON, in order (eventJSON).
+	eventKeys []eventKey
 }
 
 // New compiles every resource's filters and constraints.
@@ -153,7 +155,7 @@ func newResource(r *spec.Resource) (*resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r)}
+	res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r), eventKeys: eventKeys(r)}
 	for i, f := range r.Fields {
 		res.hasRollups = res.hasRollups || f.Rollup != nil
 		res.hasFiles = res.hasFiles || f.Type == spec.TypeFile

@@ -1,0 +1,157 @@
+package service
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// The event log keeps a record as encoding/json writes the map of its system fields and
+// public fields (PublicFields): keys in byte order, HTML characters escaped. Every write
+// encodes one or two such records inside its transaction, so eventJSON writes the same bytes
+// without building the map or reflecting on it: the keys' order and text are fixed per
+// resource, the common values are written directly, and any other value goes through
+// json.Marshal on its own — which writes a map's value as it writes it alone.
+
+// eventKey is one key of a resource's event JSON, in the order written.
+type eventKey struct {
+	prefix []byte // `{"name":` or `,"name":`
+	field  int    // index in the resource's fields; < 0 for a system field
+}
+
+const (
+	sysID = -1 - iota
+	sysCreated
+	sysUpdated
+	sysVersion
+)
+
+// eventKeys lists r's keys in encoding/json's map order (the four system keys at least).
+func eventKeys(r *spec.Resource) []eventKey {
+	type named struct {
+		name  string
+		field int
+	}
+	keys := []named{{"id", sysID}, {"created_at", sysCreated}, {"updated_at", sysUpdated}, {"version", sysVersion}}
+	for i, f := range r.Fields {
+		if f.Hidden || f.IsInverse() || slices.ContainsFunc(keys, func(k named) bool { return k.name == f.Name }) {
+			continue // a field named like a system field is overwritten by it, as in the map
+		}
+		keys = append(keys, named{f.Name, i})
+	}
+	slices.SortFunc(keys, func(a, b named) int { return cmp.Compare(a.name, b.name) })
+	out := make([]eventKey, len(keys))
+	for i, k := range keys {
+		name, _ := json.Marshal(k.name)
+		sep := byte(',')
+		if i == 0 {
+			sep = '{'
+		}
+		out[i] = eventKey{prefix: append(append([]byte{sep}, name...), ':'), field: k.field}
+	}
+	return out
+}
+
+// eventJSON is json.Marshal of the record's map (see above); ok is false when rec lacks a
+// field's value, and the caller builds the map instead.
+func eventJSON(keys []eventKey, rec *store.Record) ([]byte, bool, error) {
+	b := make([]byte, 0, 256)
+	for _, k := range keys {
+		b = append(b, k.prefix...)
+		var err error
+		switch k.field {
+		case sysID:
+			b = appendEventString(b, rec.ID)
+		case sysCreated:
+			b, err = appendEventValue(b, rec.CreatedAt)
+		case sysUpdated:
+			b, err = appendEventValue(b, rec.UpdatedAt)
+		case sysVersion:
+			b = strconv.AppendInt(b, rec.Version, 10)
+		default:
+			if k.field >= len(rec.Values) {
+				return nil, false, nil
+			}
+			b, err = appendEventValue(b, rec.Values[k.field])
+		}
+		if err != nil {
+			return nil, true, err
+		}
+	}
+	return append(b, '}'), true, nil
+}
+
+func appendEventValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendEventString(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case value.Decimal:
+		if s := x.String(); plainNumber(s) {
+			return append(b, s...), nil
+		}
+	case time.Time:
+		if y := x.Year(); x.Location() == time.UTC && y >= 0 && y <= 9999 {
+			b = append(b, '"')
+			return append(x.AppendFormat(b, time.RFC3339Nano), '"'), nil
+		}
+	}
+	raw, err := json.Marshal(publicValue(v))
+	return append(b, raw...), err
+}
+
+// appendEventString writes s as encoding/json does, directly when no character of s needs
+// escaping.
+func appendEventString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, _ := json.Marshal(s) // a string always encodes
+			return append(b, raw...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// plainNumber reports whether s is -?(0|[1-9][0-9]*)(.[0-9]+)?: a JSON number as
+// json.Number writes it verbatim.
+func plainNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(s) || !isDigit(s[i]):
+		return false
+	case s[i] == '0':
+		i++
+	default:
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || !isDigit(s[i]) {
+			return false
+		}
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	return i == len(s)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
