@@ -33,24 +33,8 @@ func highRateLimits(k string) (string, bool) {
 //
 //	go test -run '^$' -bench BenchmarkServeRead -benchmem -cpuprofile /tmp/cpu.pb -memprofile /tmp/mem.pb .
 func BenchmarkServeRead(b *testing.B) {
-	dir := b.TempDir()
-	ctx := context.Background()
-	app, err := kiln.New(ctx, kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
-		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer app.Close()
-	ids := make([]string, 200)
-	for i := range ids {
-		rec, err := app.Service.Create(service.AsSystem(ctx), "products",
-			map[string]any{"name": "Product", "price": json.Number("12.34"), "stock": json.Number("3")}, service.WriteOpts{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = rec.ID
-	}
+	app := benchShop(b)
+	ids := benchProducts(b, app, 200)
 	h := app.Handler()
 	for _, sc := range []struct{ name, path string }{{"get", "/api/products/"}, {"list", "/api/products?limit=20"}} {
 		b.Run(sc.name, func(b *testing.B) {
@@ -77,15 +61,8 @@ func BenchmarkServeRead(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkServeWrite -benchmem -cpuprofile /tmp/cpu.pb .
 func BenchmarkServeWrite(b *testing.B) {
-	dir := b.TempDir()
 	ctx := context.Background()
-	app, err := kiln.New(ctx, kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
-		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer app.Close()
+	app := benchShop(b)
 	staff, err := app.Service.Create(service.AsSystem(ctx), "users", map[string]any{"email": "bench@example.com", "role": "staff"}, service.WriteOpts{})
 	if err != nil {
 		b.Fatal(err)
@@ -94,9 +71,9 @@ func BenchmarkServeWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var ids []string
+	ids := benchProducts(b, app, 200)
 	h := app.Handler()
-	do := func(method, path, body string) *httptest.ResponseRecorder {
+	do := func(method, path, body string) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
@@ -105,18 +82,10 @@ func BenchmarkServeWrite(b *testing.B) {
 		if w.Code != http.StatusOK && w.Code != http.StatusCreated {
 			b.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
 		}
-		return w
 	}
 	b.Run("create", func(b *testing.B) {
 		for b.Loop() {
-			w := do(http.MethodPost, "/api/products", `{"name":"Bench product","price":12.34,"stock":3}`)
-			if len(ids) < 200 {
-				var rec struct{ ID string }
-				if err := json.Unmarshal(w.Body.Bytes(), &rec); err != nil {
-					b.Fatal(err)
-				}
-				ids = append(ids, rec.ID)
-			}
+			do(http.MethodPost, "/api/products", `{"name":"Bench product","price":12.34,"stock":3}`)
 		}
 	})
 	b.Run("patch", func(b *testing.B) {
@@ -126,4 +95,32 @@ func BenchmarkServeWrite(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// benchShop opens the shop on embedded SQLite in a temporary directory, configured as the
+// load benchmark runs it (JSON access log, here to io.Discard; rate limits on, never refusing).
+func benchShop(b *testing.B) *kiln.App {
+	dir := b.TempDir()
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = app.Close() })
+	return app
+}
+
+// benchProducts creates n products as the system and returns their ids.
+func benchProducts(b *testing.B, app *kiln.App, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		rec, err := app.Service.Create(service.AsSystem(context.Background()), "products",
+			map[string]any{"name": "Product", "price": json.Number("12.34"), "stock": json.Number("3")}, service.WriteOpts{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = rec.ID
+	}
+	return ids
 }
