@@ -160,7 +160,8 @@ const (
 	// On SQLite kiln_events has no index but its id (migrate: writes pay for every index):
 	// one writer at a time draws ids and created_at in the same order, so the old events are
 	// the ones before the first new one, found by reading exactly the rows swept. Every event
-	// is old when none is new.
+	// is old when none is new. Should the clock step back, an old event written after a new
+	// one stays until a later sweep: an event is kept longer, never deleted early.
 	sweepSQL = "DELETE FROM kiln_events WHERE id < COALESCE((SELECT id FROM kiln_events WHERE created_at >= ? ORDER BY id LIMIT 1), " +
 		"(SELECT MAX(id) FROM kiln_events) + 1)"
 	sweepPG = "DELETE FROM kiln_events WHERE created_at < ?"
