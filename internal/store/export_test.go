@@ -14,3 +14,6 @@ func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
 	}
 	return b.sb.String(), b.args, nil
 }
+
+// NotifyGap is the least time between two notifications of a Notifier.
+const NotifyGap = notifyGap

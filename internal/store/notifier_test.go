@@ -37,6 +37,18 @@ func TestNotifierWakesListenersAndCoalesces(t *testing.T) {
 	burst := heard.Load() - base
 	require.Less(t, burst, int64(200), "2000 pokes coalesce into a few notifications")
 
+	// A steady stream of commits (a poke every 100 µs for 300 ms, as a busy writer makes)
+	// sends at most one notification per gap, not one per poke.
+	base = heard.Load()
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+		n.Poke()
+		time.Sleep(100 * time.Microsecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	steady := heard.Load() - base
+	require.Positive(t, steady)
+	require.LessOrEqual(t, steady, int64(300*time.Millisecond/store.NotifyGap)+5, "one notification per gap at most")
+
 	base = heard.Load()
 	n.Poke()
 	require.NoError(t, n.Close())
