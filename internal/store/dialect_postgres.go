@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +36,10 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 	} else if pcfg.MaxConns < 16 {
 		pcfg.MaxConns = 16
 	}
+	// Every connection's transactions begin lazily (pgbegin.go): BEGIN travels with the first statement.
+	pcfg.ConnConfig.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, c net.Conn) (net.Conn, error) {
+		return newBeginConn(c), nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)
@@ -45,7 +50,8 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres at %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
 	}
-	db := stdlib.OpenDBFromPool(pool)
+	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool)})
+	db.SetMaxIdleConns(0) // pgxpool keeps the idle connections (as stdlib.OpenDBFromPool does)
 	st := &Store{dialect: postgresDialect{}, writer: db, reader: db, pool: pool}
 	st.closers = []func() error{func() error { pool.Close(); return nil }, db.Close}
 	return st, nil

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/kiln-dev/kiln/internal/query"
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/kiln-dev/kiln/internal/query"
+)
 
 // ListSQL renders the statement List runs, for tests that look at its plan.
 func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
@@ -17,3 +21,18 @@ func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
 
 // NotifyGap is the least time between two notifications of a Notifier.
 const NotifyGap = notifyGap
+
+// SetBeginStatement makes lazily begun transactions send q where they send BEGIN, until the
+// returned func restores it (tests that make BEGIN fail). Not for parallel tests.
+func SetBeginStatement(q string) (restore func()) {
+	old := beginMessages
+	var b []byte
+	for _, m := range []pgproto3.FrontendMessage{&pgproto3.Parse{Query: q}, &pgproto3.Bind{}, &pgproto3.Execute{}} {
+		b, _ = m.Encode(b)
+	}
+	beginMessages = b
+	return func() { beginMessages = old }
+}
+
+// SetLazyBegin switches lazy BEGIN on or off (benchmarks compare the two). Not for parallel tests.
+func SetLazyBegin(on bool) { lazyBegin = on }

@@ -1,0 +1,218 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
+)
+
+// openBeginTest opens a PostgreSQL store of at most conns connections with a table t (id
+// unique) to write to.
+func openBeginTest(t *testing.T, conns int) (*store.Store, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a confused connection fails, not hangs
+	t.Cleanup(cancel)
+	st, err := store.Open(ctx, store.Config{URL: testdb.PostgresURL(t), MaxReaders: conns}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecDDL(ctx, "CREATE TABLE t (id BIGINT PRIMARY KEY)")
+	}))
+	return st, ctx
+}
+
+func countRows(t *testing.T, ctx context.Context, st *store.Store) int {
+	t.Helper()
+	rows, err := st.Reader().QueryRaw(ctx, "SELECT count(*) FROM t WHERE id > ?", -1)
+	require.NoError(t, err)
+	defer rows.Close()
+	require.True(t, rows.Next())
+	var n int
+	require.NoError(t, rows.Scan(&n))
+	return n
+}
+
+func txid(t *testing.T, ctx context.Context, ex *store.Exec) int64 {
+	t.Helper()
+	rows, err := ex.QueryRaw(ctx, "SELECT txid_current() + ?", 0)
+	require.NoError(t, err)
+	defer rows.Close()
+	require.True(t, rows.Next())
+	var id int64
+	require.NoError(t, rows.Scan(&id))
+	return id
+}
+
+// BEGIN travels with a transaction's first statement, and the transaction is still one:
+// its statements share a transaction id, and a failure takes back what came before it.
+func TestLazyBeginKeepsTransactionsWhole(t *testing.T) {
+	t.Parallel()
+	st, ctx := openBeginTest(t, 0)
+	require.NotEqual(t, txid(t, ctx, st.Reader()), txid(t, ctx, st.Reader()), "outside a transaction each statement is its own")
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+		require.Equal(t, txid(t, ctx, tx), txid(t, ctx, tx), "one transaction")
+		return nil
+	}))
+
+	fail := errors.New("changed my mind")
+	err := st.InTx(ctx, func(tx *store.Exec) error {
+		require.NoError(t, tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 1))
+		return fail
+	})
+	require.ErrorIs(t, err, fail)
+	err = st.InTx(ctx, func(tx *store.Exec) error {
+		require.NoError(t, tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 2))
+		return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 2)
+	})
+	require.ErrorIs(t, err, store.ErrConflict)
+	require.Zero(t, countRows(t, ctx, st), "nothing of either transaction is left")
+
+	// A first statement without arguments goes by the simple protocol: BEGIN goes first on its own.
+	err = st.InTx(ctx, func(tx *store.Exec) error {
+		require.NoError(t, tx.ExecDDL(ctx, "INSERT INTO t (id) VALUES (3)"))
+		return fail
+	})
+	require.ErrorIs(t, err, fail)
+	require.Zero(t, countRows(t, ctx, st))
+
+	// A transaction that ran nothing ends without a word to the server; the connection is fine.
+	for range 20 {
+		require.NoError(t, st.InTx(ctx, func(*store.Exec) error { return nil }))
+		require.ErrorIs(t, st.InTx(ctx, func(*store.Exec) error { return fail }), fail)
+	}
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 4) }))
+	require.Equal(t, 1, countRows(t, ctx, st))
+}
+
+// Many writers at once each get their own whole transaction.
+func TestLazyBeginUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	st, ctx := openBeginTest(t, 0)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				id := w*1000 + i
+				_ = st.InTx(ctx, func(tx *store.Exec) error {
+					if err := tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", id); err != nil {
+						return err
+					}
+					if i%2 == 1 {
+						return fmt.Errorf("odd %d", i) // rolled back
+					}
+					return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", id+500)
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 8*25*2, countRows(t, ctx, st))
+}
+
+// When BEGIN fails, the statement sent with it does not run at all (not outside a
+// transaction): the server skips to the statement's Sync, and its caller gets BEGIN's error.
+func TestFailedLazyBeginRunsNothing(t *testing.T) {
+	st, ctx := openBeginTest(t, 0)
+	restore := store.SetBeginStatement("SELECT 1/0")
+	err := st.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 1)
+	})
+	restore()
+	require.Error(t, err)
+	require.Zero(t, countRows(t, ctx, st), "the insert never ran")
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 2) }))
+	require.Equal(t, 1, countRows(t, ctx, st), "the pool's connections still work")
+}
+
+// A failed statement makes pgx deallocate it before the connection's next statement, in a
+// pipeline of its own; when that next statement opens a lazily begun transaction, the answers
+// of the deallocation are not BEGIN's, and the statement still reads its own rows.
+func TestLazyBeginAfterAFailedStatement(t *testing.T) {
+	t.Parallel()
+	st, ctx := openBeginTest(t, 1) // one connection: every transaction uses the one that failed
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 7) }))
+	for i := range 5 {
+		err := st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 7) })
+		require.ErrorIs(t, err, store.ErrConflict)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			rows, err := tx.QueryRaw(ctx, "SELECT id FROM t WHERE id = ?", 7)
+			require.NoError(t, err)
+			defer rows.Close()
+			require.Truef(t, rows.Next(), "round %d: the row is read", i)
+			var id int
+			require.NoError(t, rows.Scan(&id))
+			require.Equal(t, 7, id)
+			require.False(t, rows.Next())
+			return rows.Err()
+		}))
+	}
+}
+
+// BenchmarkWriteTx is a create's transaction on PostgreSQL (two inserts) from 16 goroutines,
+// with BEGIN sent with the first insert (lazy) and on its own (eager).
+func BenchmarkWriteTx(b *testing.B) {
+	for _, lazy := range []bool{true, false} {
+		name := map[bool]string{true: "lazy", false: "eager"}[lazy]
+		b.Run(name, func(b *testing.B) {
+			store.SetLazyBegin(lazy)
+			defer store.SetLazyBegin(true)
+			ctx := context.Background()
+			st, err := store.Open(ctx, store.Config{URL: testdb.PostgresURL(b)}, &spec.Spec{})
+			require.NoError(b, err)
+			defer st.Close()
+			require.NoError(b, st.InTx(ctx, func(tx *store.Exec) error {
+				return tx.ExecDDL(ctx, "CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT); "+
+					"CREATE TABLE e (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT)")
+			}))
+			b.SetParallelism(8) // 16 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					err := st.InTx(ctx, func(tx *store.Exec) error {
+						if err := tx.ExecRaw(ctx, "INSERT INTO t (v) VALUES (?)", "x"); err != nil {
+							return err
+						}
+						return tx.ExecRaw(ctx, "INSERT INTO e (v) VALUES (?)", "y")
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// A first statement larger than any one network write still carries BEGIN whole.
+func TestLazyBeginWithALargeFirstStatement(t *testing.T) {
+	t.Parallel()
+	st, ctx := openBeginTest(t, 1)
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecDDL(ctx, "CREATE TABLE big (v TEXT)") }))
+	big := strings.Repeat("kiln ", 100_000)
+	fail := errors.New("no")
+	require.ErrorIs(t, st.InTx(ctx, func(tx *store.Exec) error {
+		require.NoError(t, tx.ExecRaw(ctx, "INSERT INTO big (v) VALUES (?)", big))
+		return fail
+	}), fail)
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO big (v) VALUES (?)", big) }))
+	rows, err := st.Reader().QueryRaw(ctx, "SELECT count(*), max(length(v)) FROM big WHERE v <> ?", "")
+	require.NoError(t, err)
+	defer rows.Close()
+	require.True(t, rows.Next())
+	var n, length int
+	require.NoError(t, rows.Scan(&n, &length))
+	require.Equal(t, []int{1, len(big)}, []int{n, length}, "the rolled-back row is gone, the committed one whole")
+}
