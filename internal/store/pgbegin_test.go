@@ -31,26 +31,30 @@ func openBeginTest(t *testing.T, conns int) (*store.Store, context.Context) {
 	return st, ctx
 }
 
-func countRows(t *testing.T, ctx context.Context, st *store.Store) int {
+// row reads the one row of integers q returns.
+func row(t *testing.T, ctx context.Context, ex *store.Exec, q string, args ...any) []int64 {
 	t.Helper()
-	rows, err := st.Reader().QueryRaw(ctx, "SELECT count(*) FROM t WHERE id > ?", -1)
+	rows, err := ex.QueryRaw(ctx, q, args...)
 	require.NoError(t, err)
 	defer rows.Close()
 	require.True(t, rows.Next())
-	var n int
-	require.NoError(t, rows.Scan(&n))
-	return n
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	out := make([]int64, len(cols))
+	dst := make([]any, len(cols))
+	for i := range out {
+		dst[i] = &out[i]
+	}
+	require.NoError(t, rows.Scan(dst...))
+	return out
+}
+
+func countRows(t *testing.T, ctx context.Context, st *store.Store) int {
+	return int(row(t, ctx, st.Reader(), "SELECT count(*) FROM t WHERE id > ?", -1)[0])
 }
 
 func txid(t *testing.T, ctx context.Context, ex *store.Exec) int64 {
-	t.Helper()
-	rows, err := ex.QueryRaw(ctx, "SELECT txid_current() + ?", 0)
-	require.NoError(t, err)
-	defer rows.Close()
-	require.True(t, rows.Next())
-	var id int64
-	require.NoError(t, rows.Scan(&id))
-	return id
+	return row(t, ctx, ex, "SELECT txid_current() + ?", 0)[0]
 }
 
 // BEGIN travels with a transaction's first statement, and the transaction is still one:
@@ -208,11 +212,6 @@ func TestLazyBeginWithALargeFirstStatement(t *testing.T) {
 		return fail
 	}), fail)
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO big (v) VALUES (?)", big) }))
-	rows, err := st.Reader().QueryRaw(ctx, "SELECT count(*), max(length(v)) FROM big WHERE v <> ?", "")
-	require.NoError(t, err)
-	defer rows.Close()
-	require.True(t, rows.Next())
-	var n, length int
-	require.NoError(t, rows.Scan(&n, &length))
-	require.Equal(t, []int{1, len(big)}, []int{n, length}, "the rolled-back row is gone, the committed one whole")
+	got := row(t, ctx, st.Reader(), "SELECT count(*), max(length(v)) FROM big WHERE v <> ?", "")
+	require.Equal(t, []int64{1, int64(len(big))}, got, "the rolled-back row is gone, the committed one whole")
 }
