@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"sync"
 
@@ -19,7 +20,8 @@ import (
 // sequence: when BEGIN fails, the server skips everything up to the statement's Sync and the
 // statement never runs outside a transaction. That is why only a write that opens with an
 // extended-protocol message (Parse or Bind) takes the queued BEGIN; a simple-protocol Query is
-// preceded by a BEGIN of its own (lazyConn.beginNow).
+// preceded by a BEGIN of its own (lazyConn.ExecContext), and one that would go out while BEGIN
+// waits is refused (errSimpleInTx): failing is better than running outside the transaction.
 
 // beginMessages is BEGIN as Parse, Bind and Execute of the unnamed statement and portal (pgx's
 // next Parse or Bind replaces both).
@@ -69,8 +71,16 @@ func (c *beginConn) unqueue() bool {
 	return true
 }
 
+// errSimpleInTx refuses a simple-protocol query while BEGIN waits: it would run outside the
+// transaction (lazyConn sends BEGIN first for the statements that go that way).
+var errSimpleInTx = errors.New("postgres: a simple-protocol query cannot carry a queued BEGIN")
+
 func (c *beginConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.queued && len(p) > 0 && p[0] == 'Q' {
+		c.mu.Unlock()
+		return 0, errSimpleInTx
+	}
 	send := c.queued && len(p) > 0 && (p[0] == 'P' || p[0] == 'B')
 	begin := beginMessages
 	if send {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -75,4 +77,47 @@ func TestBeginMessagesAreParseBindExecute(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"parse", "bind", "execute"}, types, "no Sync: BEGIN and the statement are one sequence")
+}
+
+// Over a real byte stream: a queued BEGIN goes out ahead of the next extended-protocol write
+// (and a simple-protocol query is refused meanwhile); the reader gets the stream without
+// BEGIN's answers however the peer splits it, including more than one read's worth at once.
+func TestBeginConnWritesAndReads(t *testing.T) {
+	mine, peer := net.Pipe()
+	defer peer.Close()
+	c := newBeginConn(mine)
+	defer c.Close()
+
+	c.queue()
+	_, err := c.Write([]byte("Q\x00\x00\x00\x0aselect"))
+	require.ErrorIs(t, err, errSimpleInTx)
+	stmt := []byte("B\x00\x00\x00\x04")
+	go func() { _, _ = c.Write(stmt) }()
+	got := make([]byte, len(beginMessages)+len(stmt))
+	_, err = io.ReadFull(peer, got)
+	require.NoError(t, err)
+	require.Equal(t, append(append([]byte{}, beginMessages...), stmt...), got)
+
+	answers := backendBytes(t, &pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, &pgproto3.CommandComplete{CommandTag: []byte("BEGIN")})
+	rest := backendBytes(t, &pgproto3.BindComplete{}, &pgproto3.DataRow{Values: [][]byte{bytes.Repeat([]byte("r"), 300)}},
+		&pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, &pgproto3.ReadyForQuery{TxStatus: 'T'})
+	stream := append(append([]byte{}, answers...), rest...)
+	go func() {
+		for i := 0; i < len(stream); i += 7 {
+			_, _ = peer.Write(stream[i:min(i+7, len(stream))])
+		}
+	}()
+	var read []byte
+	buf := make([]byte, 3) // smaller than a header: bytes wait in the filter for the next read
+	for len(read) < len(rest) {
+		n, err := c.Read(buf)
+		require.NoError(t, err)
+		read = append(read, buf[:n]...)
+	}
+	require.Equal(t, rest, read)
+
+	q := []byte("Q\x00\x00\x00\x0aselect")
+	go func() { _, _ = io.ReadFull(peer, make([]byte, len(q))) }()
+	_, err = c.Write(q) // nothing queued any more: a simple query passes
+	require.NoError(t, err)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -134,8 +135,18 @@ func TestFailedLazyBeginRunsNothing(t *testing.T) {
 		return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 1)
 	})
 	restore()
-	require.Error(t, err)
+	require.ErrorContains(t, err, "division by zero", "BEGIN's own error")
 	require.Zero(t, countRows(t, ctx, st), "the insert never ran")
+
+	// A caller that goes on after the failure gets no "committed" for statements that ran
+	// outside any transaction.
+	restore = store.SetBeginStatement("SELECT 1/0")
+	err = st.InTx(ctx, func(tx *store.Exec) error {
+		_ = tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 1) // fails with BEGIN's error; ignored
+		return tx.ExecRaw(ctx, "DELETE FROM t WHERE id = ?", 1)
+	})
+	restore()
+	require.Error(t, err)
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 2) }))
 	require.Equal(t, 1, countRows(t, ctx, st), "the pool's connections still work")
 }
@@ -214,4 +225,46 @@ func TestLazyBeginWithALargeFirstStatement(t *testing.T) {
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO big (v) VALUES (?)", big) }))
 	got := row(t, ctx, st.Reader(), "SELECT count(*), max(length(v)) FROM big WHERE v <> ?", "")
 	require.Equal(t, []int64{1, int64(len(big))}, got, "the rolled-back row is gone, the committed one whole")
+}
+
+// With the simple protocol as the connection's default no statement could carry BEGIN: the
+// transaction begins at once, and is still whole.
+func TestSimpleProtocolTransactionsStayWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{URL: testdb.PostgresURL(t) + "&default_query_exec_mode=simple_protocol"}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecDDL(ctx, "CREATE TABLE t (id BIGINT PRIMARY KEY)") }))
+	fail := errors.New("no")
+	require.ErrorIs(t, st.InTx(ctx, func(tx *store.Exec) error {
+		require.Equal(t, txid(t, ctx, tx), txid(t, ctx, tx), "one transaction")
+		require.NoError(t, tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", 1))
+		return fail
+	}), fail)
+	require.Zero(t, countRows(t, ctx, st))
+}
+
+// A pooled connection whose server session ended while it was idle fails on the transaction's
+// first statement — the one carrying BEGIN, so nothing ran — and InTx runs the transaction
+// again on a fresh connection.
+func TestLazyBeginOnAConnectionThatDiedWhileIdle(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{URL: url, MaxReaders: 1}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecDDL(ctx, "CREATE TABLE t (id BIGINT PRIMARY KEY)") }))
+	admin, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	for i := range 3 {
+		pid := row(t, ctx, st.Reader(), "SELECT pg_backend_pid() + ?", 0)[0] // the pool's one connection
+		_, err = admin.Exec(ctx, "SELECT pg_terminate_backend($1::int, 5000)", pid)
+		require.NoError(t, err)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.ExecRaw(ctx, "INSERT INTO t (id) VALUES (?)", i) }),
+			"round %d", i)
+	}
+	require.Equal(t, 3, countRows(t, ctx, st))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -36,50 +37,81 @@ type lazyConn struct {
 var lazyBegin = true
 
 func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	pc := c.Conn.Conn().PgConn()
+	conn := c.Conn.Conn()
+	pc := conn.PgConn()
 	bc, ok := pc.Conn().(*beginConn)
-	if !ok || !lazyBegin || opts.Isolation != 0 || opts.ReadOnly || pc.IsClosed() || pc.TxStatus() != 'I' {
+	// With the simple protocol as the default (default_query_exec_mode=simple_protocol in the
+	// URL, as behind some poolers) no statement could carry BEGIN: begin at once.
+	simple := conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
+	if !ok || !lazyBegin || simple || opts.Isolation != 0 || opts.ReadOnly || pc.IsClosed() || pc.TxStatus() != 'I' {
 		return c.Conn.BeginTx(ctx, opts)
 	}
 	bc.queue()
-	c.tx = &lazyTx{ctx: ctx, c: c, bc: bc}
+	c.tx = &lazyTx{ctx: ctx, c: c, bc: bc, first: true}
 	return c.tx, nil
 }
 
-// beginNow sends a queued BEGIN on its own: the statement about to run goes by the simple
-// protocol (pgx uses it for statements without arguments), which cannot carry it safely.
-func (c *lazyConn) beginNow(ctx context.Context) error {
-	if c.tx == nil || !c.tx.bc.unqueue() {
-		return nil
+// BeginLost reports whether err is a transaction's first statement failing with its connection
+// (one that died while idle in the pool, say): BEGIN went with it, so nothing of the
+// transaction ran and it can run again from the start on another connection.
+func BeginLost(err error) bool {
+	var bl *beginLostError
+	return errors.As(err, &bl)
+}
+
+type beginLostError struct{ err error }
+
+func (e *beginLostError) Error() string { return e.err.Error() }
+func (e *beginLostError) Unwrap() error { return e.err }
+
+// firstStatement reports whether the statement about to run is the lazy transaction's first.
+func (c *lazyConn) firstStatement() bool {
+	if c.tx == nil || !c.tx.first {
+		return false
 	}
-	_, err := c.Conn.Conn().Exec(ctx, "begin")
+	c.tx.first = false
+	return true
+}
+
+// lost marks err as BeginLost when the first statement failed and took the connection with it.
+func (c *lazyConn) lost(first bool, err error) error {
+	if first && err != nil && c.Conn.Conn().IsClosed() {
+		return &beginLostError{err: err}
+	}
 	return err
 }
 
-func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if len(args) == 0 {
-		if err := c.beginNow(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return c.Conn.ExecContext(ctx, query, args)
+func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	first := c.firstStatement()
+	rows, err := c.Conn.QueryContext(ctx, query, args)
+	return rows, c.lost(first, err)
 }
 
-func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) == 0 {
-		if err := c.beginNow(ctx); err != nil {
-			return nil, err
+// ExecContext sends a queued BEGIN on its own first when the statement has no arguments: pgx
+// sends those by the simple protocol, which cannot carry it (beginConn refuses to try). A
+// query always goes by the extended protocol (stdlib adds its result formats as an argument).
+func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	first := c.firstStatement()
+	if len(args) == 0 && c.tx != nil && c.tx.bc.unqueue() {
+		if _, err := c.Conn.Conn().Exec(ctx, "begin"); err != nil {
+			c.tx.bc.queue() // nothing began: a later statement must not run outside the transaction
+			return nil, c.lost(first, err)
 		}
 	}
-	return c.Conn.QueryContext(ctx, query, args)
+	res, err := c.Conn.ExecContext(ctx, query, args)
+	return res, c.lost(first, err)
 }
+
+// errNoTransaction is Commit's answer when the transaction's BEGIN failed.
+var errNoTransaction = errors.New("postgres: commit: no transaction is open (its BEGIN failed)")
 
 // lazyTx ends a lazily begun transaction the way pgx ends its own; one whose BEGIN was never
 // sent ran nothing, and ends without a word to the server.
 type lazyTx struct {
-	ctx context.Context
-	c   *lazyConn
-	bc  *beginConn
+	ctx   context.Context
+	c     *lazyConn
+	bc    *beginConn
+	first bool // no statement has run yet
 }
 
 func (t *lazyTx) Commit() error {
@@ -88,6 +120,11 @@ func (t *lazyTx) Commit() error {
 		return nil
 	}
 	conn := t.c.Conn.Conn()
+	if conn.PgConn().TxStatus() == 'I' {
+		// BEGIN was sent but no transaction is open: it failed, and the caller went on
+		// regardless. Never report that as committed.
+		return errNoTransaction
+	}
 	tag, err := conn.Exec(t.ctx, "commit")
 	if err != nil {
 		if conn.PgConn().TxStatus() != 'I' {

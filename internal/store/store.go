@@ -105,14 +105,15 @@ func (s *Store) Reader() *Exec { return &Exec{s: s, q: s.reader, db: s.reader} }
 const maxTxAttempts = 3
 
 // InTx runs fn in one write transaction, committing when fn returns nil. When PostgreSQL
-// aborts the transaction for a serialization failure or a deadlock, nothing of it took effect
+// aborts the transaction for a serialization failure or a deadlock, or its first statement
+// (which carries BEGIN) failed with a connection that died while idle, nothing of it took effect
 // and fn runs again from the start in a new transaction, up to maxTxAttempts times; so fn must
 // leave nothing outside tx that a second run would repeat. After that the error is
 // ErrUnavailable.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.inTx(ctx, fn)
-		if err == nil || attempt == maxTxAttempts || !retryable(err) {
+		if err == nil || attempt == maxTxAttempts || !(retryable(err) || BeginLost(err)) {
 			return err
 		}
 		pause := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
@@ -128,7 +129,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil && errors.Is(s.dialect.interpret(err), ErrUnavailable) {
 		// A pooled connection that died while idle (its server session was ended) fails on
-		// BEGIN, before anything ran: one more try on another connection is safe.
+		// BEGIN, before anything ran: one more try on another connection is safe. (A lazily
+		// begun transaction on PostgreSQL fails on its first statement instead: BeginLost.)
 		tx, err = s.writer.BeginTx(ctx, nil)
 	}
 	if err != nil {
