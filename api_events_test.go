@@ -238,7 +238,13 @@ func TestShopPaidOrderEnqueuesItsConfirmationMail(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitWithin(t, 30*time.Second, cond)
+}
+
+// waitWithin is waitFor with a bound of its own.
+func waitWithin(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -69,7 +70,9 @@ func startStripeMock(t *testing.T) *stripeMock {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	waitFor(t, func() bool {
+	// stripe-mock loads Stripe's whole OpenAPI document before it answers, and the payment tests
+	// start one each, in parallel: on a loaded 2-core CI machine that once took over 30 s.
+	waitWithin(t, 2*time.Minute, func() bool {
 		req, _ := http.NewRequest("GET", "http://"+httpAddr+"/v1/customers", nil)
 		req.SetBasicAuth("sk_test_ready", "")
 		res, err := http.DefaultClient.Do(req)
