@@ -1,10 +1,6 @@
 package store
 
-import (
-	"github.com/jackc/pgx/v5/pgproto3"
-
-	"github.com/kiln-dev/kiln/internal/query"
-)
+import "github.com/kiln-dev/kiln/internal/query"
 
 // ListSQL renders the statement List runs, for tests that look at its plan.
 func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
@@ -26,11 +22,7 @@ const NotifyGap = notifyGap
 // returned func restores it (tests that make BEGIN fail). Not for parallel tests.
 func SetBeginStatement(q string) (restore func()) {
 	old := beginMessages
-	var b []byte
-	for _, m := range []pgproto3.FrontendMessage{&pgproto3.Parse{Query: q}, &pgproto3.Bind{}, &pgproto3.Execute{}} {
-		b, _ = m.Encode(b)
-	}
-	beginMessages = b
+	beginMessages = encodeBegin(q)
 	return func() { beginMessages = old }
 }
 

@@ -25,16 +25,19 @@ import (
 
 // beginMessages is BEGIN as Parse, Bind and Execute of the unnamed statement and portal (pgx's
 // next Parse or Bind replaces both).
-var beginMessages = func() []byte {
+var beginMessages = encodeBegin("begin")
+
+// encodeBegin is q as Parse, Bind and Execute of the unnamed statement and portal, no Sync.
+func encodeBegin(q string) []byte {
 	var b []byte
 	var err error
-	for _, m := range []pgproto3.FrontendMessage{&pgproto3.Parse{Query: "begin"}, &pgproto3.Bind{}, &pgproto3.Execute{}} {
+	for _, m := range []pgproto3.FrontendMessage{&pgproto3.Parse{Query: q}, &pgproto3.Bind{}, &pgproto3.Execute{}} {
 		if b, err = m.Encode(b); err != nil {
-			panic(err)
+			panic(err) // only for a statement longer than the protocol allows; q is fixed text
 		}
 	}
 	return b
-}()
+}
 
 // beginAnswers is how many messages the server answers BEGIN with: ParseComplete, BindComplete
 // and CommandComplete, in this order.

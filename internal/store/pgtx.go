@@ -51,10 +51,10 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	return c.tx, nil
 }
 
-// BeginLost reports whether err is a transaction's first statement failing with its connection
+// beginLost reports whether err is a transaction's first statement failing with its connection
 // (one that died while idle in the pool, say): BEGIN went with it, so nothing of the
 // transaction ran and it can run again from the start on another connection.
-func BeginLost(err error) bool {
+func beginLost(err error) bool {
 	var bl *beginLostError
 	return errors.As(err, &bl)
 }
@@ -73,7 +73,7 @@ func (c *lazyConn) firstStatement() bool {
 	return true
 }
 
-// lost marks err as BeginLost when the first statement failed and took the connection with it.
+// lost marks err as beginLost when the first statement failed and took the connection with it.
 func (c *lazyConn) lost(first bool, err error) error {
 	if first && err != nil && c.Conn.Conn().IsClosed() {
 		return &beginLostError{err: err}

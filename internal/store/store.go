@@ -113,7 +113,7 @@ const maxTxAttempts = 3
 func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.inTx(ctx, fn)
-		if err == nil || attempt == maxTxAttempts || !(retryable(err) || BeginLost(err)) {
+		if err == nil || attempt == maxTxAttempts || !(retryable(err) || beginLost(err)) {
 			return err
 		}
 		pause := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
@@ -130,7 +130,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	if err != nil && errors.Is(s.dialect.interpret(err), ErrUnavailable) {
 		// A pooled connection that died while idle (its server session was ended) fails on
 		// BEGIN, before anything ran: one more try on another connection is safe. (A lazily
-		// begun transaction on PostgreSQL fails on its first statement instead: BeginLost.)
+		// begun transaction on PostgreSQL fails on its first statement instead: beginLost.)
 		tx, err = s.writer.BeginTx(ctx, nil)
 	}
 	if err != nil {
