@@ -50,6 +50,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, stmts: newStmtCache(512)}
+	st.batch = &batcher{db: writer, interpret: st.dialect.interpret}
 	st.closers = []func() error{reader.Close, writer.Close, st.stmts.close}
 	return st, nil
 }

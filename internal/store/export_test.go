@@ -28,3 +28,10 @@ func SetBeginStatement(q string) (restore func()) {
 
 // SetLazyBegin switches lazy BEGIN on or off (benchmarks compare the two). Not for parallel tests.
 func SetLazyBegin(on bool) { lazyBegin = on }
+
+// QueuedWriters counts the SQLite writes waiting for the writer's turn.
+func (s *Store) QueuedWriters() int {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return len(s.batch.queue)
+}

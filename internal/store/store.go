@@ -42,6 +42,7 @@ type Store struct {
 	tables  map[string]*table
 	stmts   *stmtCache
 	pool    *pgxpool.Pool // PostgreSQL only: LISTEN needs a connection of its own
+	batch   *batcher      // SQLite only: write transactions commit in groups
 	closers []func() error
 	queries atomic.Int64
 	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
@@ -106,14 +107,22 @@ const maxTxAttempts = 3
 
 // InTx runs fn in one write transaction, committing when fn returns nil. When PostgreSQL
 // aborts the transaction for a serialization failure or a deadlock, or its first statement
-// (which carries BEGIN) failed with a connection that died while idle, nothing of it took effect
-// and fn runs again from the start in a new transaction, up to maxTxAttempts times; so fn must
+// (which carries BEGIN) failed with a connection that died while idle, or SQLite rolled back
+// the transaction fn shared with other writes (batcher), nothing of it took effect and fn
+// runs again from the start in a new transaction, up to maxTxAttempts times; so fn must
 // leave nothing outside tx that a second run would repeat. After that the error is
-// ErrUnavailable.
+// ErrUnavailable. On SQLite a write may share its transaction and commit with others that
+// waited for the writer at the same time; fn still sees a transaction of its own (a
+// savepoint), and InTx returns only after the commit.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.inTx(ctx, fn)
-		if err == nil || attempt == maxTxAttempts || !(retryable(err) || beginLost(err)) {
+		var err error
+		if s.batch != nil {
+			err = s.batch.run(ctx, s, fn)
+		} else {
+			err = s.inTx(ctx, fn)
+		}
+		if err == nil || attempt == maxTxAttempts || !(retryable(err) || beginLost(err) || errors.Is(err, errBatchLost)) {
 			return err
 		}
 		pause := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
