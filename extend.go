@@ -77,7 +77,10 @@ func PrincipalFrom(ctx context.Context) *Principal {
 
 // BeforeHook runs inside a write's transaction after the spec's rules, just before the row
 // is written. It may change rec.Fields or refuse the write (Invalid, Conflict); any other
-// error fails the request as an internal error.
+// error fails the request as an internal error. It may run more than once for one request:
+// when the database rolls the transaction back for a reason of its own (a serialization
+// failure on PostgreSQL, a shared SQLite transaction lost to an I/O error), the write runs
+// again from the start; keep side effects outside the transaction to an AfterHook.
 type BeforeHook func(ctx context.Context, op Operation, rec *Record) error
 
 // AfterHook runs once a write committed; it cannot undo it. For a delete, rec is the
@@ -94,7 +97,9 @@ type ActionCall struct {
 }
 
 // ActionFunc implements an action declared with go: true. It returns the id of the record
-// to answer with ("" for the action's own record, read again after the action).
+// to answer with ("" for the action's own record, read again after the action). Like a
+// BeforeHook it may run more than once for one request (the transaction runs again when the
+// database rolled it back): write through call.Tx, and leave effects outside it to jobs.
 type ActionFunc func(ctx context.Context, call ActionCall) (string, error)
 
 // RouteFunc serves a custom route. The request went through Kiln's authentication,

@@ -3,13 +3,16 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kiln-dev/kiln"
@@ -57,7 +60,8 @@ func BenchmarkServeRead(b *testing.B) {
 
 // BenchmarkServeWrite runs the shop's product create and patch through the whole handler chain
 // with a staff token, on embedded SQLite: the in-process view of the load benchmark's create
-// and patch scenarios.
+// and patch scenarios, from one writer and from sixteen (create-16, patch-16: those share
+// commits).
 //
 //	go test -run '^$' -bench BenchmarkServeWrite -benchmem -cpuprofile /tmp/cpu.pb .
 func BenchmarkServeWrite(b *testing.B) {
@@ -73,28 +77,50 @@ func BenchmarkServeWrite(b *testing.B) {
 	}
 	ids := benchProducts(b, app, 200)
 	h := app.Handler()
-	do := func(method, path, body string) {
+	do := func(method, path, body string) error {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
 		r.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(w, r)
 		if w.Code != http.StatusOK && w.Code != http.StatusCreated {
-			b.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+			return fmt.Errorf("%s %s: %d %s", method, path, w.Code, w.Body)
 		}
+		return nil
 	}
-	b.Run("create", func(b *testing.B) {
-		for b.Loop() {
-			do(http.MethodPost, "/api/products", `{"name":"Bench product","price":12.34,"stock":3}`)
-		}
-	})
-	b.Run("patch", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			do(http.MethodPatch, "/api/products/"+ids[i%len(ids)], `{"price":`+strconv.Itoa(10+i%90)+`.5}`)
-			i++
-		}
-	})
+	create := func(int) error {
+		return do(http.MethodPost, "/api/products", `{"name":"Bench product","price":12.34,"stock":3}`)
+	}
+	patch := func(i int) error {
+		return do(http.MethodPatch, "/api/products/"+ids[i%len(ids)], `{"price":`+strconv.Itoa(10+i%90)+`.5}`)
+	}
+	for _, sc := range []struct {
+		name string
+		run  func(int) error
+	}{{"create", create}, {"patch", patch}} {
+		b.Run(sc.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if err := sc.run(i); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		// 16 concurrent writers, as in the load benchmark: SQLite commits their writes in groups.
+		b.Run(sc.name+"-16", func(b *testing.B) {
+			var n atomic.Int64
+			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := sc.run(int(n.Add(1))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // benchShop opens the shop on embedded SQLite in a temporary directory, configured as the

@@ -77,6 +77,7 @@ func Fingerprint(method, path string, body []byte) string {
 func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, error) {
 	var answer *Answer
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
+		answer = nil // InTx may run this again
 		now := s.cfg.Now()
 		row, err := s.read(ctx, tx, scope, key)
 		if err != nil {

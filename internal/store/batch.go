@@ -7,15 +7,22 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// maxBatch bounds how many write transactions one SQLite commit carries, and so how long the
-// first of them waits for the others.
-const maxBatch = 32
+// A transaction closes (commits) once it has taken maxBatch turns or has been open for
+// maxBatchAge, even while more writes wait: those bound how long the first write of a batch
+// waits for its answer, and how long the job queue, which shares the writer's pool, waits for
+// the connection.
+const (
+	maxBatch    = 32
+	maxBatchAge = 10 * time.Millisecond
+)
 
 // errBatchLost says the SQLite transaction a write ran in was rolled back as a whole (an
-// interrupted statement of another write in it, say) before it committed: nothing of the
-// write took effect, and InTx runs it again.
+// I/O or out-of-memory error in another write in it, say) before it committed: nothing of
+// the write took effect, and InTx runs it again.
 var errBatchLost = errors.New("store: the shared write transaction was rolled back")
 
 // batcher commits SQLite's write transactions in groups. SQLite has one writer, so writes
@@ -24,15 +31,21 @@ var errBatchLost = errors.New("store: the shared write transaction was rolled ba
 // all writes share (the event log's last leaf, its AUTOINCREMENT counter, the hot index
 // pages) once per write. Here a write that finds others waiting for the writer leaves the
 // transaction open for them: each runs inside a savepoint of its own (a failing one rolls
-// back to it and affects no other), and the last in the queue (or the maxBatch-th) commits
-// for all. Nobody hears "done" before that commit: a write is durable when it is answered,
-// as before. Writes that run while no other waits commit alone, as before.
+// back to it and affects no other), and the last in the queue (or the maxBatch-th turn, or
+// the first after maxBatchAge) commits for all. Every write waits for that outcome: one that
+// succeeded is durable when it is answered, as before; one that failed is answered with its
+// own error only once the writes before it (whose rows it may have seen) committed.
+//
+// While other writes wait on the transaction, a statement runs to its end even when its
+// caller's context ends (checked before it starts): SQLite answers an interrupted write by
+// rolling back the whole transaction, which would undo the others.
 //
 // The turn to use the transaction passes from holder to waiter in queue order (a mutex
 // whose waiting respects the caller's context).
 type batcher struct {
 	db        *sql.DB
 	interpret func(error) error
+	shared    *atomic.Bool // read by the writer's statements (keptStmt)
 
 	mu    sync.Mutex
 	busy  bool            // someone holds the turn
@@ -41,19 +54,25 @@ type batcher struct {
 	// Used only by the holder of the turn.
 	conn    *sql.Conn
 	tx      *sql.Tx
-	members []chan error // writes in tx, waiting for its commit
+	began   time.Time
+	turns   int
+	members []chan error // writes in tx, waiting for its outcome
 }
 
-// run runs fn as one write transaction of a batch and returns once that batch committed.
+// run runs fn as one write transaction of a batch and returns once that batch's outcome is
+// known.
 func (b *batcher) run(ctx context.Context, s *Store, fn func(tx *Exec) error) error {
 	if err := b.acquire(ctx); err != nil {
 		return b.interpret(err)
 	}
 	ex, done, err := b.turn(ctx, s, fn)
-	if err != nil {
+	if done == nil {
 		return err
 	}
-	if err := <-done; err != nil {
+	if outcome := <-done; outcome != nil {
+		return outcome
+	}
+	if err != nil {
 		return err
 	}
 	for _, f := range ex.afterCommit {
@@ -96,42 +115,45 @@ func (b *batcher) acquire(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// member runs fn in a savepoint of the open transaction (beginning one if none is open) and,
-// when fn succeeded, joins the writes waiting for the commit.
+// member runs fn in a savepoint of the open transaction (beginning one if none is open) and
+// joins the writes waiting for its outcome; done is nil when fn's error is final already
+// (nothing ran, or the transaction was lost with this write's own context ended).
 func (b *batcher) member(ctx context.Context, s *Store, fn func(tx *Exec) error) (ex *Exec, done chan error, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, b.interpret(err)
 	}
-	// The first write of a transaction needs no savepoint: undoing it is rolling back.
-	first := b.tx == nil
-	if first {
+	if b.tx == nil {
 		if err := b.begin(ctx); err != nil {
 			return nil, nil, b.interpret(err)
 		}
-	} else if err := b.exec("SAVEPOINT kiln_write"); err != nil {
+	}
+	b.turns++
+	b.shared.Store(len(b.members) > 0)
+	if err := b.exec("SAVEPOINT kiln_write"); err != nil {
 		return nil, nil, b.lose(err)
 	}
 	ex = &Exec{s: s, q: b.tx, tx: b.tx, db: b.db}
 	finished := false
 	defer func() {
 		if !finished { // fn panicked
-			b.undo(first)
+			_ = b.undo()
 		}
 	}()
 	err = fn(ex)
 	finished = true
 	if err != nil {
-		b.undo(first)
-		return nil, nil, err
-	}
-	if !first {
-		if err := b.exec("RELEASE kiln_write"); err != nil {
-			return nil, nil, b.lose(err)
+		if lost := b.undo(); lost != nil {
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			return nil, nil, lost
 		}
+	} else if rerr := b.exec("RELEASE kiln_write"); rerr != nil {
+		return nil, nil, b.lose(rerr)
 	}
 	done = make(chan error, 1)
 	b.members = append(b.members, done)
-	return ex, done, nil
+	return ex, done, err
 }
 
 // begin takes the writer connection (waiting for it as long as ctx allows) and begins the
@@ -147,7 +169,7 @@ func (b *batcher) begin(ctx context.Context) error {
 		_ = conn.Close()
 		return err
 	}
-	b.conn, b.tx = conn, tx
+	b.conn, b.tx, b.began, b.turns = conn, tx, time.Now(), 0
 	return nil
 }
 
@@ -156,23 +178,18 @@ func (b *batcher) exec(stmt string) error {
 	return err
 }
 
-// undo rolls the transaction back to the running write's savepoint, or as a whole when the
-// write was its first. When the savepoint is missing the transaction itself is gone (SQLite
-// rolls a whole transaction back when a statement in it is interrupted): the writes waiting
-// for its commit are told to run again.
-func (b *batcher) undo(first bool) {
-	if first {
-		_ = b.tx.Rollback()
-		b.finish(nil) // no write waits for this transaction
-		return
-	}
+// undo rolls the transaction back to the running write's savepoint. When that fails the
+// transaction itself is gone (SQLite rolls a whole transaction back on an interrupted write
+// or an I/O error): the writes waiting for its commit are told to run again, and so is this
+// one (the error it failed with may stem from rows that are gone now).
+func (b *batcher) undo() error {
 	if err := b.exec("ROLLBACK TO kiln_write"); err != nil {
-		_ = b.lose(err)
-		return
+		return b.lose(err)
 	}
 	if err := b.exec("RELEASE kiln_write"); err != nil {
-		_ = b.lose(err)
+		return b.lose(err)
 	}
+	return nil
 }
 
 // lose ends a transaction that can no longer commit and tells its waiting writes so.
@@ -188,7 +205,7 @@ func (b *batcher) lose(cause error) error {
 func (b *batcher) endTurn() {
 	for {
 		b.mu.Lock()
-		if b.tx == nil || (len(b.queue) > 0 && len(b.members) < maxBatch) {
+		if b.tx == nil || (len(b.queue) > 0 && b.turns < maxBatch && time.Since(b.began) < maxBatchAge) {
 			if len(b.queue) > 0 {
 				close(b.queue[0])
 				b.queue = b.queue[1:]
@@ -206,6 +223,7 @@ func (b *batcher) endTurn() {
 // finish returns the connection to the pool and tells every write in the ended transaction
 // its outcome.
 func (b *batcher) finish(err error) {
+	b.shared.Store(false)
 	_ = b.conn.Close()
 	b.conn, b.tx = nil, nil
 	for _, done := range b.members {

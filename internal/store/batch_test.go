@@ -93,11 +93,10 @@ func TestBatchedWritesFailAlone(t *testing.T) {
 				if i%3 == 1 {
 					return insert(ctx, tx, 1000) // taken by the held write: a constraint error
 				}
-				if got := ids(t, ctx, st); !got[1000] {
-					// another connection does not see the batch before it commits
-					return nil
+				if ids(t, ctx, st)[i] {
+					return errors.New("another connection saw the write before its commit")
 				}
-				return errors.New("saw an uncommitted write")
+				return nil
 			})
 			if errs[i] == nil && !ids(t, ctx, st)[i] {
 				errs[i] = fmt.Errorf("write %d returned before its row was visible", i)
@@ -182,10 +181,49 @@ func TestBatchedWritesWithEndingContexts(t *testing.T) {
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, n) }), "the writer is free again")
 }
 
-// When a statement is interrupted (its context ended) SQLite may roll the whole transaction
-// back, with the writes that ran before it in the same batch and wait for its commit: those
-// run again (InTx) and commit; the interrupted write leaves nothing.
-func TestInterruptedWriteInBatch(t *testing.T) {
+// When SQLite rolls a whole transaction back (an I/O error would; INSERT OR ROLLBACK does it
+// on demand), the writes that ran before in the same batch and wait for its commit run again
+// (InTx) and commit; so does a write whose own savepoint vanished although it reported success.
+func TestWholeTransactionRolledBackInBatch(t *testing.T) {
+	st, ctx := openBatchTest(t)
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, 1000) }))
+	var firstRuns, swallowRuns atomic.Int32
+	first := make(chan error, 1)
+	go func() {
+		first <- st.InTx(ctx, func(tx *store.Exec) error {
+			if firstRuns.Add(1) == 1 {
+				for st.QueuedWriters() < 1 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return insert(ctx, tx, 1)
+		})
+	}()
+	for firstRuns.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Joins the first write's transaction, rolls it back as a whole, and says nothing of it
+	// (on its first run only).
+	err := st.InTx(ctx, func(tx *store.Exec) error {
+		if err := insert(ctx, tx, 2); err != nil {
+			return err
+		}
+		if swallowRuns.Add(1) == 1 {
+			_ = tx.ExecRaw(ctx, "INSERT OR ROLLBACK INTO t (id) VALUES (1000)")
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-first)
+	require.Equal(t, map[int]bool{1: true, 2: true, 1000: true}, ids(t, ctx, st))
+	require.Equal(t, int32(2), firstRuns.Load(), "the first write ran again")
+	require.Equal(t, int32(2), swallowRuns.Load())
+}
+
+// A write whose context ends in the middle of its statement while other writes share its
+// transaction is not interrupted (SQLite would roll back theirs with it): the statement runs
+// to its end, and the others commit having run once.
+func TestEndingContextInSharedBatchInterruptsNothing(t *testing.T) {
 	st, ctx := openBatchTest(t)
 	var runs atomic.Int32
 	first := make(chan error, 1)
@@ -202,14 +240,67 @@ func TestInterruptedWriteInBatch(t *testing.T) {
 	for runs.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
 	defer cancel()
-	err := st.InTx(sctx, func(tx *store.Exec) error {
-		// a write long enough to be interrupted
-		return tx.ExecRaw(sctx, `INSERT INTO t (id) WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT i FROM n`)
-	})
-	require.Error(t, err)
+	err := st.InTx(sctx, func(tx *store.Exec) error { return tx.ExecRaw(sctx, longInsert(20000)) })
 	require.NoError(t, <-first)
-	require.Equal(t, map[int]bool{1: true}, ids(t, ctx, st))
-	t.Logf("the first write ran %d times", runs.Load())
+	require.Equal(t, int32(1), runs.Load())
+	got := ids(t, ctx, st)
+	require.True(t, got[1])
+	require.Equal(t, err == nil, got[10], "err %v", err)
+}
+
+// Alone in its transaction, a write's statement is interrupted when its context ends, as
+// before batching: an error, nothing left, the writer free.
+func TestLoneWriteIsInterrupted(t *testing.T) {
+	st, ctx := openBatchTest(t)
+	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := st.InTx(sctx, func(tx *store.Exec) error { return tx.ExecRaw(sctx, longInsert(100000000)) })
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 20*time.Second)
+	require.Empty(t, ids(t, ctx, st))
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, 1) }))
+}
+
+// A stream of failing writes keeps the writer's queue full; a write that succeeded among them
+// is still answered soon (a transaction closes after maxBatch turns or 10 ms, failed turns
+// counted), and the job queue's pool gets the connection.
+func TestFailingStreamDoesNotHoldABatchOpen(t *testing.T) {
+	st, ctx := openBatchTest(t)
+	stop := make(chan struct{})
+	var spam sync.WaitGroup
+	for range 4 {
+		spam.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = st.InTx(ctx, func(tx *store.Exec) error {
+					_ = insert(ctx, tx, 5000)
+					return errors.New("refused")
+				})
+			}
+		})
+	}
+	defer func() { close(stop); spam.Wait() }()
+	time.Sleep(20 * time.Millisecond)
+	for i := range 20 {
+		start := time.Now()
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, i) }))
+		require.Less(t, time.Since(start), 2*time.Second, "write %d", i)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := st.Writer().ExecContext(pctx, "SELECT 1")
+	require.NoError(t, err, "the writer's pool got its connection")
+	require.Len(t, ids(t, ctx, st), 20)
+}
+
+// longInsert inserts the ids 10 … 10+n-1 in one statement.
+func longInsert(n int) string {
+	return fmt.Sprintf("INSERT INTO t (id) WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < %d) SELECT i FROM n", 10+n-1)
 }

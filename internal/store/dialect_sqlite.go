@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -31,7 +32,8 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pragmas := "_pragma=mmap_size(268435456)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)"
 	base := "file:" + (&url.URL{Path: cfg.SQLitePath}).EscapedPath() + "?" + pragmas
-	writer := sql.OpenDB(stmtConnector{dsn: base + "&_txlock=immediate", drv: &sqlite.Driver{}})
+	shared := new(atomic.Bool)
+	writer := sql.OpenDB(stmtConnector{dsn: base + "&_txlock=immediate", drv: &sqlite.Driver{}, shared: shared})
 	writer.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	writer.SetConnMaxIdleTime(0)
 	if err := writer.PingContext(ctx); err != nil {
@@ -50,7 +52,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, stmts: newStmtCache(512)}
-	st.batch = &batcher{db: writer, interpret: st.dialect.interpret}
+	st.batch = &batcher{db: writer, interpret: st.dialect.interpret, shared: shared}
 	st.closers = []func() error{reader.Close, writer.Close, st.stmts.close}
 	return st, nil
 }

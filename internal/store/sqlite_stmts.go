@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -16,9 +17,14 @@ const maxConnStmts = 256
 // parse each anew on every call (its long fetch, insert and completion statements cost more
 // to parse than to run). A connection offers no direct Exec or Query, so database/sql
 // prepares through it and finds the statement already there.
+//
+// While shared is set (a batch's transaction holds other writes: batcher), a statement whose
+// context has not ended runs to its end: an interrupted write would roll the whole
+// transaction back.
 type stmtConnector struct {
-	dsn string
-	drv *sqlite.Driver
+	dsn    string
+	drv    *sqlite.Driver
+	shared *atomic.Bool
 }
 
 var _ driver.Connector = stmtConnector{}
@@ -28,7 +34,7 @@ func (c stmtConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmtConn{inner: conn, stmts: map[string]*keptStmt{}}, nil
+	return &stmtConn{inner: conn, stmts: map[string]*keptStmt{}, shared: c.shared}, nil
 }
 
 func (c stmtConnector) Driver() driver.Driver { return c.drv }
@@ -36,8 +42,9 @@ func (c stmtConnector) Driver() driver.Driver { return c.drv }
 // stmtConn is one SQLite connection with its kept statements. database/sql uses a
 // connection from one goroutine at a time, so it needs no lock.
 type stmtConn struct {
-	inner driver.Conn
-	stmts map[string]*keptStmt
+	inner  driver.Conn
+	stmts  map[string]*keptStmt
+	shared *atomic.Bool
 }
 
 var (
@@ -63,7 +70,7 @@ func (c *stmtConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 	if err != nil {
 		return nil, err
 	}
-	s := &keptStmt{Stmt: inner, busy: true}
+	s := &keptStmt{Stmt: inner, busy: true, shared: c.shared}
 	if c.stmts[query] == nil && len(c.stmts) < maxConnStmts {
 		s.kept = true
 		c.stmts[query] = s
@@ -102,6 +109,7 @@ func (c *stmtConn) Close() error {
 type keptStmt struct {
 	driver.Stmt
 	kept, busy bool
+	shared     *atomic.Bool
 }
 
 func (s *keptStmt) Close() error {
@@ -113,11 +121,31 @@ func (s *keptStmt) Close() error {
 }
 
 func (s *keptStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	ctx, err := s.context(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *keptStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	ctx, err := s.context(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+// context is the context the statement runs under: ctx, or, while other writes share the
+// transaction, ctx without its cancellation (once checked it has not ended).
+func (s *keptStmt) context(ctx context.Context) (context.Context, error) {
+	if s.shared == nil || !s.shared.Load() {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 func (s *keptStmt) CheckNamedValue(nv *driver.NamedValue) error {

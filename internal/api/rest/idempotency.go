@@ -93,7 +93,7 @@ func (h *Handler) remember(r *http.Request, status int, res string, location boo
 		if location {
 			headers["Location"] = h.spec.Server.BasePath + "/" + res + "/" + rec.ID
 		}
-		run.stored = true
+		tx.AfterCommit(func() { run.stored = true }) // a transaction run again must not count as stored
 		return h.idem.Finish(ctx, tx, run.scope, run.key, idempotency.Answer{Status: status, Headers: headers, Body: body})
 	}
 }
