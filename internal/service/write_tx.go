@@ -119,7 +119,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {
 		return nil, w.prefix(err)
 	}
-	if err := w.tx.Update(ctx, r.Name, rec, rec.Version); err != nil {
+	if err := w.tx.UpdateFrom(ctx, r.Name, rec, old, rec.Version); err != nil {
 		return nil, err
 	}
 	if err := w.s.writeLinks(ctx, w.tx, r, rec, w.given(in)); err != nil {

@@ -50,23 +50,26 @@ func ids(t *testing.T, ctx context.Context, st *store.Store) map[int]bool {
 	return got
 }
 
-// holdWriter runs a write that keeps the writer's turn until n others wait for it, so that
-// they share one transaction; it returns once the held write is running.
-func holdWriter(t *testing.T, ctx context.Context, st *store.Store, n int, id int) <-chan error {
-	started := make(chan struct{})
+// holdWriter runs a write of row id that, on its first run, keeps the writer's turn until n
+// others wait for it, so that they share its transaction; it returns once the write is
+// running, with the write's outcome to come and the count of its runs.
+func holdWriter(t *testing.T, ctx context.Context, st *store.Store, n int, id int) (<-chan error, *atomic.Int32) {
+	runs := new(atomic.Int32)
 	done := make(chan error, 1)
 	go func() {
-		once := sync.Once{}
 		done <- st.InTx(ctx, func(tx *store.Exec) error {
-			once.Do(func() { close(started) })
-			for st.QueuedWriters() < n {
-				time.Sleep(time.Millisecond)
+			if runs.Add(1) == 1 {
+				for st.QueuedWriters() < n {
+					time.Sleep(time.Millisecond)
+				}
 			}
 			return insert(ctx, tx, id)
 		})
 	}()
-	<-started
-	return done
+	for runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return done, runs
 }
 
 // Writes that wait for the writer together share a transaction, and each is what it would be
@@ -75,7 +78,7 @@ func holdWriter(t *testing.T, ctx context.Context, st *store.Store, n int, id in
 func TestBatchedWritesFailAlone(t *testing.T) {
 	st, ctx := openBatchTest(t)
 	const n = 20
-	held := holdWriter(t, ctx, st, n, 1000)
+	held, _ := holdWriter(t, ctx, st, n, 1000)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
@@ -124,7 +127,7 @@ func TestBatchedWritesFailAlone(t *testing.T) {
 // A write that panics in a shared transaction leaves nothing and takes no other write with it.
 func TestBatchedWritePanicsAlone(t *testing.T) {
 	st, ctx := openBatchTest(t)
-	held := holdWriter(t, ctx, st, 2, 1)
+	held, _ := holdWriter(t, ctx, st, 2, 1)
 	panicked := make(chan any, 1)
 	go func() {
 		defer func() { panicked <- recover() }()
@@ -187,21 +190,8 @@ func TestBatchedWritesWithEndingContexts(t *testing.T) {
 func TestWholeTransactionRolledBackInBatch(t *testing.T) {
 	st, ctx := openBatchTest(t)
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, 1000) }))
-	var firstRuns, swallowRuns atomic.Int32
-	first := make(chan error, 1)
-	go func() {
-		first <- st.InTx(ctx, func(tx *store.Exec) error {
-			if firstRuns.Add(1) == 1 {
-				for st.QueuedWriters() < 1 {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			return insert(ctx, tx, 1)
-		})
-	}()
-	for firstRuns.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	first, firstRuns := holdWriter(t, ctx, st, 1, 1)
+	var swallowRuns atomic.Int32
 	// Joins the first write's transaction, rolls it back as a whole, and says nothing of it
 	// (on its first run only).
 	err := st.InTx(ctx, func(tx *store.Exec) error {
@@ -225,21 +215,7 @@ func TestWholeTransactionRolledBackInBatch(t *testing.T) {
 // to its end, and the others commit having run once.
 func TestEndingContextInSharedBatchInterruptsNothing(t *testing.T) {
 	st, ctx := openBatchTest(t)
-	var runs atomic.Int32
-	first := make(chan error, 1)
-	go func() {
-		first <- st.InTx(ctx, func(tx *store.Exec) error {
-			if runs.Add(1) == 1 {
-				for st.QueuedWriters() < 1 {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			return insert(ctx, tx, 1)
-		})
-	}()
-	for runs.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	first, runs := holdWriter(t, ctx, st, 1, 1)
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
 	defer cancel()
 	err := st.InTx(sctx, func(tx *store.Exec) error { return tx.ExecRaw(sctx, longInsert(20000)) })

@@ -124,6 +124,40 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.NoError(t, st.Ping(ctx), "the store still serves")
 	})
 
+	t.Run("UpdateFromSetsOnlyChangedColumns", func(t *testing.T) {
+		st, owner := newStore(t)
+		r := item(owner)
+		r.Values[fS], r.Values[fT], r.Values[fI], r.Values[fB], r.Values[fJ] = "s1", "kept", int64(1), false, `{"a":1}`
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", r) }))
+		cur, err := st.Reader().Get(ctx, "items", r.ID, nil)
+		require.NoError(t, err)
+		old := *cur
+		old.Values = append([]any(nil), cur.Values...)
+		// old claims t already holds the new text: t is not set, so the stored "kept" stays,
+		// which shows the statement names only the columns that differ.
+		old.Values[fT] = "claimed"
+		next := *cur
+		next.Values = append([]any(nil), cur.Values...)
+		next.Values[fT], next.Values[fI], next.Values[fB], next.Values[fJ], next.Values[fE] = "claimed", int64(2), true, nil, "a"
+		next.Values[fD] = value.FromUnits(2500, 3)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.UpdateFrom(ctx, "items", &next, &old, cur.Version) }))
+		got, err := st.Reader().Get(ctx, "items", r.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, "kept", got.Values[fT])
+		require.Equal(t, "s1", got.Values[fS])
+		require.Equal(t, int64(2), got.Values[fI])
+		require.Equal(t, true, got.Values[fB])
+		require.Nil(t, got.Values[fJ])
+		require.Equal(t, "a", got.Values[fE])
+		require.Equal(t, "2.5", got.Values[fD].(value.Decimal).String())
+		require.Equal(t, cur.Version+1, got.Version)
+		// Nothing changed: only updated_at and the version move. A stale version is refused.
+		same := *got
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.UpdateFrom(ctx, "items", &same, got, got.Version) }))
+		err = st.InTx(ctx, func(tx *store.Exec) error { return tx.UpdateFrom(ctx, "items", &same, got, got.Version) })
+		require.ErrorIs(t, err, store.ErrStale)
+	})
+
 	t.Run("VersionsGuardWrites", func(t *testing.T) {
 		st, owner := newStore(t)
 		r := item(owner)

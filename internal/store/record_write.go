@@ -33,22 +33,19 @@ func (e *Exec) Insert(ctx context.Context, resource string, rec *Record) error {
 // Update writes every stored field of rec and bumps its version. With ifVersion > 0 the
 // write only happens when the stored version still matches (ErrStale otherwise).
 func (e *Exec) Update(ctx context.Context, resource string, rec *Record, ifVersion int64) error {
+	return e.UpdateFrom(ctx, resource, rec, nil, ifVersion)
+}
+
+// UpdateFrom is Update that sets only the columns whose value differs from old (the record
+// as read in the same transaction; nil sets every column). An index none of whose columns
+// is set keeps its entry: on SQLite each index entry rewritten is another page the commit
+// writes, on PostgreSQL an update that changes no indexed column can stay on its page (HOT).
+func (e *Exec) UpdateFrom(ctx context.Context, resource string, rec, old *Record, ifVersion int64) error {
 	t, err := e.table(resource)
 	if err != nil {
 		return err
 	}
-	d := e.s.dialect
-	args := make([]any, 0, 3+len(t.cols))
-	args = append(args, d.encode(kTime, 0, rec.UpdatedAt))
-	for _, c := range t.cols {
-		args = append(args, d.encode(c.kind, c.scale, rec.Values[c.idx]))
-	}
-	args = append(args, rec.ID)
-	sqlText := t.updateSQL
-	if ifVersion > 0 {
-		sqlText = t.updateIfSQL
-		args = append(args, ifVersion)
-	}
+	sqlText, args := t.updateFrom(e.s.dialect, rec, old, ifVersion)
 	res, err := e.exec(ctx, sqlText, args)
 	if err != nil {
 		return e.tagTable(err, t.name)

@@ -26,7 +26,9 @@ type table struct {
 	byField    map[string]int
 	// Fixed statements, rendered once for the dialect.
 	insertSQL, updateSQL, updateIfSQL, getSQL string
-	targets                                   sync.Pool // *scanTargets, handed back once a result is read
+	// updatePrefix is the start of every UPDATE: the table, updated_at (?1) and the version bump.
+	updatePrefix string
+	targets      sync.Pool // *scanTargets, handed back once a result is read
 }
 
 type column struct {
@@ -127,6 +129,7 @@ func (t *table) renderFixed(d dialect) {
 	for _, c := range t.cols {
 		set = append(set, quote(c.name)+" = "+ph())
 	}
+	t.updatePrefix = "UPDATE " + quote(t.name) + " SET " + strings.Join(set[:2], ", ")
 	t.updateSQL = "UPDATE " + quote(t.name) + " SET " + strings.Join(set, ", ") + " WHERE " + quote("id") + " = " + ph() + t.andLive()
 	t.updateIfSQL = t.updateSQL + " AND " + quote(VersionColumn) + " = " + ph()
 	n = 0
