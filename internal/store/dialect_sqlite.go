@@ -40,11 +40,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 		_ = writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.SQLitePath, err)
 	}
-	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
-	if err != nil {
-		_ = writer.Close()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	reader := sql.OpenDB(stmtConnector{dsn: base + "&_pragma=query_only(1)", drv: &sqlite.Driver{}})
 	n := cfg.MaxReaders
 	if n <= 0 {
 		n = 4

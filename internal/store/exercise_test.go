@@ -124,6 +124,55 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.NoError(t, st.Ping(ctx), "the store still serves")
 	})
 
+	// The store's own statements hide their context from database/sql (no goroutine per
+	// statement to watch it); the driver still watches it: a deadline cancels the statement, on
+	// the reader and in a transaction, and the transaction leaves nothing behind.
+	t.Run("DeadlinesCancelTheStoresOwnStatements", func(t *testing.T) {
+		st, owner := newStore(t)
+		slow := map[string]string{
+			"sqlite":   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c",
+			"postgres": "SELECT count(*) FROM pg_sleep(10)",
+		}[st.Dialect()]
+		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := st.Reader().QueryCount(dctx, slow)
+		require.ErrorIs(t, err, store.ErrTimeout)
+		require.Less(t, time.Since(start), 5*time.Second, "the read was cancelled, not waited for")
+
+		r := item(owner)
+		tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		err = st.InTx(tctx, func(tx *store.Exec) error {
+			if err := tx.Insert(tctx, "items", r); err != nil {
+				return err
+			}
+			_, err := tx.QueryCount(tctx, slow)
+			return err
+		})
+		require.ErrorIs(t, err, store.ErrTimeout)
+		require.Less(t, time.Since(start), 5*time.Second, "the write was cancelled, not waited for")
+		_, err = st.Reader().Get(ctx, "items", r.ID, nil)
+		require.ErrorIs(t, err, store.ErrNotFound, "the cancelled transaction rolled back")
+
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = st.Reader().Get(ended, "owners", owner, nil)
+		require.ErrorIs(t, err, context.Canceled, "a read by primary key checks its context before it runs")
+		err = st.InTx(ctx, func(tx *store.Exec) error {
+			if err := tx.Insert(ctx, "items", r); err != nil {
+				return err
+			}
+			return tx.ExecStatement(ended, "UPDATE items SET s = 'x'")
+		})
+		require.ErrorIs(t, err, context.Canceled, "%v", err)
+		require.NoError(t, st.Ping(ctx), "the store still serves")
+		n, err := st.Reader().QueryCount(ctx, "SELECT count(*) FROM items")
+		require.NoError(t, err)
+		require.Equal(t, int64(0), n, "nothing of either transaction stayed")
+	})
+
 	t.Run("UpdateFromSetsOnlyChangedColumns", func(t *testing.T) {
 		st, owner := newStore(t)
 		r := item(owner)

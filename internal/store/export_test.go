@@ -1,6 +1,10 @@
 package store
 
-import "github.com/kiln-dev/kiln/internal/query"
+import (
+	"context"
+
+	"github.com/kiln-dev/kiln/internal/query"
+)
 
 // ListSQL renders the statement List runs, for tests that look at its plan.
 func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
@@ -34,4 +38,27 @@ func (s *Store) QueuedWriters() int {
 	s.batch.mu.Lock()
 	defer s.batch.mu.Unlock()
 	return len(s.batch.queue)
+}
+
+// QueryCount runs a query of one number the way the store runs its own statements (quietCtx:
+// database/sql does not watch ctx, the driver does), for tests of cancellation.
+func (e *Exec) QueryCount(ctx context.Context, sqlText string) (int64, error) {
+	rows, err := e.query(ctx, e.s.dialect.rebind(sqlText), nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, e.s.dialect.interpret(rows.Err())
+}
+
+// ExecStatement runs a statement by the store's path for its writes (exec).
+func (e *Exec) ExecStatement(ctx context.Context, sqlText string) error {
+	_, err := e.exec(ctx, e.s.dialect.rebind(sqlText), nil)
+	return err
 }

@@ -17,7 +17,7 @@ type beginConnector struct{ inner driver.Connector }
 func (c beginConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.inner.Connect(ctx)
+	dc, err := c.inner.Connect(live(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	// URL, as behind some poolers) no statement could carry BEGIN: begin at once.
 	simple := conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
 	if !ok || !lazyBegin || simple || opts.Isolation != 0 || opts.ReadOnly || pc.IsClosed() || pc.TxStatus() != 'I' {
-		return c.Conn.BeginTx(ctx, opts)
+		return c.Conn.BeginTx(live(ctx), opts)
 	}
 	bc.queue()
 	c.tx = &lazyTx{ctx: ctx, c: c, bc: bc, first: true}
@@ -81,16 +81,35 @@ func (c *lazyConn) lost(first bool, err error) error {
 	return err
 }
 
+// QueryContext and ExecContext run under the live context (quietCtx). One that ended before
+// the statement started gets the context's error, as database/sql would have answered: pgx's
+// stdlib says driver.ErrBadConn then (nothing was sent), which would discard a sound connection.
 func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = live(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	first := c.firstStatement()
 	rows, err := c.Conn.QueryContext(ctx, query, args)
-	return rows, c.lost(first, err)
+	return rows, c.lost(first, ended(ctx, err))
+}
+
+// ended is ctx's error when err is driver.ErrBadConn for a context that ended (see QueryContext).
+func ended(ctx context.Context, err error) error {
+	if errors.Is(err, driver.ErrBadConn) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // ExecContext sends a queued BEGIN on its own first when the statement has no arguments: pgx
 // sends those by the simple protocol, which cannot carry it (beginConn refuses to try). A
 // query always goes by the extended protocol (stdlib adds its result formats as an argument).
 func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = live(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	first := c.firstStatement()
 	if len(args) == 0 && c.tx != nil && c.tx.bc.unqueue() {
 		if _, err := c.Conn.Conn().Exec(ctx, "begin"); err != nil {
@@ -99,7 +118,7 @@ func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.
 		}
 	}
 	res, err := c.Conn.ExecContext(ctx, query, args)
-	return res, c.lost(first, err)
+	return res, c.lost(first, ended(ctx, err))
 }
 
 // errNoTransaction is Commit's answer when the transaction's BEGIN failed.

@@ -49,6 +49,11 @@ func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond) (
 			return nil, err
 		}
 	}
+	if !query.HasRel(where) {
+		// One row by its primary key, its N:M ids and conditions on that row alone: the
+		// statement's work is bounded (quietCtx). A condition on related records may scan.
+		ctx = bounded(ctx)
+	}
 	return e.first(ctx, t, b)
 }
 

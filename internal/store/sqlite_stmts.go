@@ -66,7 +66,7 @@ func (c *stmtConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 		s.busy = true
 		return s, nil
 	}
-	inner, err := c.inner.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	inner, err := c.inner.(driver.ConnPrepareContext).PrepareContext(live(ctx), query)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (c *stmtConn) Begin() (driver.Tx, error) {
 }
 
 func (c *stmtConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	return c.inner.(driver.ConnBeginTx).BeginTx(live(ctx), opts)
 }
 
 func (c *stmtConn) ResetSession(ctx context.Context) error {
@@ -136,14 +136,20 @@ func (s *keptStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
-// context is the context the statement runs under: ctx, or, while other writes share the
-// transaction, ctx without its cancellation (once checked it has not ended).
+// context is the context the statement runs under: the live one (see quietCtx), or, for a
+// bounded statement and while other writes share the transaction, one without its end (once
+// checked it has not ended).
 func (s *keptStmt) context(ctx context.Context) (context.Context, error) {
-	if s.shared == nil || !s.shared.Load() {
+	q, isQuiet := ctx.(quietCtx)
+	ctx = live(ctx)
+	if !q.bounded && (s.shared == nil || !s.shared.Load()) {
 		return ctx, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if isQuiet {
+		return q, nil
 	}
 	return context.WithoutCancel(ctx), nil
 }
