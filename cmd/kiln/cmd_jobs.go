@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"log/slog"
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-dev/kiln"
@@ -168,11 +165,16 @@ func writeJSONOut(cmd *cobra.Command, v any) error {
 
 func newWorker(o *output) *cobra.Command {
 	var s settings
+	var logFlush string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run only the job workers (no HTTP): scale them apart from kiln serve",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			log, logw, err := serverLog(logFlush)
+			if err != nil {
+				return err
+			}
+			defer logw.Close()
 			cfg := s.config(log)
 			cfg.NoTokens = true
 			app, err := kiln.New(cmd.Context(), cfg)
@@ -185,5 +187,6 @@ func newWorker(o *output) *cobra.Command {
 		},
 	}
 	s.bind(cmd)
+	logFlushFlag(cmd, &logFlush)
 	return cmd
 }

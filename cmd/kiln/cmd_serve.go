@@ -14,13 +14,17 @@ import (
 
 func newServe(o *output) *cobra.Command {
 	var s settings
-	var addr, seedFile string
+	var addr, seedFile, logFlush string
 	var dev, seed, workers bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the spec's API (REST, OpenAPI at /api/openapi.json, docs at /docs)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			log, logw, err := serverLog(logFlush)
+			if err != nil {
+				return err
+			}
+			defer logw.Close()
 			cfg := s.config(log)
 			cfg.Dev, cfg.NoWorkers = dev, !workers
 			cfg.Progress = func(msg string) { o.ok("%s", msg) }
@@ -49,12 +53,14 @@ func newServe(o *output) *cobra.Command {
 				scheme = "https"
 			}
 			log.Info("listening", "addr", ln.Addr().String())
+			_ = logw.Flush() // whoever waits for the server reads this line now
 			o.ok("serving %s on %s://%s (docs at /docs)", filepath.Base(s.spec), scheme, ln.Addr())
 			releaseStartup()
 			return app.Serve(cmd.Context(), ln)
 		},
 	}
 	s.bind(cmd)
+	logFlushFlag(cmd, &logFlush)
 	cmd.Flags().StringVar(&addr, "addr", envOr("KILN_ADDR", "127.0.0.1:8080"), "listen address (env KILN_ADDR)")
 	cmd.Flags().BoolVar(&dev, "dev", envBool("KILN_DEV"), "dev mode: plan and apply migrations at start (env KILN_DEV)")
 	cmd.Flags().BoolVar(&workers, "workers", envBoolDefault("KILN_WORKERS", true), "work background jobs in this process (env KILN_WORKERS; false: run kiln worker elsewhere)")
