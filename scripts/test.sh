@@ -145,7 +145,7 @@ status=0
 run_tests ./... || status=$?
 
 say "race detector (packages with concurrency)"
-run_tests -race . ./internal/store/... ./internal/jobs/... ./internal/events/... ./internal/live/... ./internal/integrations/... ./internal/mail/... ./internal/server/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./internal/redisguard/... ./internal/revocation/... ./internal/service/... ./kilntest/... || status=$?
+run_tests -race . ./internal/store/... ./internal/jobs/... ./internal/events/... ./internal/live/... ./internal/integrations/... ./internal/mail/... ./internal/server/... ./internal/logbuf/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./internal/redisguard/... ./internal/revocation/... ./internal/service/... ./kilntest/... || status=$?
 
 say "fuzz ($FUZZTIME each)"
 KILN_FUZZTIME=$FUZZTIME fuzz_all || status=$?
