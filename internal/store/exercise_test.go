@@ -111,10 +111,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {
 		st, _ := newStore(t)
-		slow := map[string]string{ // a statement that runs for seconds
-			"sqlite":   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c",
-			"postgres": "SELECT pg_sleep(10)",
-		}[st.Dialect()]
+		slow := slowCount(st.Dialect())
 		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -129,10 +126,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 	// the reader and in a transaction, and the transaction leaves nothing behind.
 	t.Run("DeadlinesCancelTheStoresOwnStatements", func(t *testing.T) {
 		st, owner := newStore(t)
-		slow := map[string]string{
-			"sqlite":   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c",
-			"postgres": "SELECT count(*) FROM pg_sleep(10)",
-		}[st.Dialect()]
+		slow := slowCount(st.Dialect())
 		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -331,6 +325,14 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		}
 		require.Equal(t, int64(40), mustCount(t, st, "items", nil))
 	})
+}
+
+// slowCount is a query of one number that runs for seconds.
+func slowCount(dialect string) string {
+	if dialect == "postgres" {
+		return "SELECT count(*) FROM pg_sleep(10)"
+	}
+	return "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c"
 }
 
 func TestStoreSQLite(t *testing.T) {
