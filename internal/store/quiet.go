@@ -12,6 +12,11 @@ import (
 // connections (stmtConn, lazyConn) take the live one back out (live). A bounded statement —
 // one row read by its primary key — runs on SQLite without the driver's watch either (one
 // more goroutine per statement there): its context is checked before it starts.
+//
+// What database/sql itself did with the context is gone with it: a wait for one of SQLite's
+// reader connections (PostgreSQL's pool is pgxpool's, asked with the live context) lasts until a
+// reader is free, which the statements holding them bound with their own deadlines; the
+// statement then refuses the ended context at once.
 type quietCtx struct {
 	context.Context
 	bounded bool
