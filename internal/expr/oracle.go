@@ -154,7 +154,7 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 			path = e.AsSelect().FieldName() + "." + path
 			e = e.AsSelect().Operand()
 		}
-		if e.Kind() != celast.IdentKind || e.AsIdent() != "record" {
+		if e.Kind() != celast.IdentKind || strings.TrimPrefix(e.AsIdent(), ".") != "record" {
 			return nil, errf("the oracle reads record.<relation>.<field> only")
 		}
 		if o.partial {
@@ -165,7 +165,7 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 	if s.Operand().Kind() != celast.IdentKind {
 		return nil, errf("the oracle reads record.<field> and auth.<attribute> only")
 	}
-	switch root, name := s.Operand().AsIdent(), s.FieldName(); {
+	switch root, name := strings.TrimPrefix(s.Operand().AsIdent(), "."), s.FieldName(); {
 	case root == "record" && o.partial:
 		return unknown{}, nil
 	case root == "record":
@@ -189,7 +189,7 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 
 func (o oracle) call(c celast.CallExpr) (any, error) {
 	args := c.Args()
-	switch fn := c.FunctionName(); fn {
+	switch fn := strings.TrimPrefix(c.FunctionName(), "."); fn { // .timestamp is timestamp, from the root scope
 	case operators.LogicalAnd, operators.LogicalOr:
 		l, err := o.value(args[0])
 		if err != nil {
