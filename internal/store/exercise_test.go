@@ -121,9 +121,9 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.NoError(t, st.Ping(ctx), "the store still serves")
 	})
 
-	// The store's own statements hide their context from database/sql (no goroutine per
-	// statement to watch it); the driver still watches it: a deadline cancels the statement, on
-	// the reader and in a transaction, and the transaction leaves nothing behind.
+	// The store's own statements, on the reader and in a transaction: a deadline cancels them and
+	// the transaction leaves nothing behind; a read by primary key, which runs with its context
+	// hidden from database/sql (quietCtx), refuses an ended one before it starts.
 	t.Run("DeadlinesCancelTheStoresOwnStatements", func(t *testing.T) {
 		st, owner := newStore(t)
 		slow := slowCount(st.Dialect())

@@ -40,8 +40,8 @@ func (s *Store) QueuedWriters() int {
 	return len(s.batch.queue)
 }
 
-// QueryCount runs a query of one number the way the store runs its own statements (quietCtx:
-// database/sql does not watch ctx, the driver does), for tests of cancellation.
+// QueryCount runs a query of one number the way the store runs its own reads (query), for
+// tests of cancellation.
 func (e *Exec) QueryCount(ctx context.Context, sqlText string) (int64, error) {
 	rows, err := e.query(ctx, e.s.dialect.rebind(sqlText), nil)
 	if err != nil {

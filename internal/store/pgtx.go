@@ -47,7 +47,7 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 		return c.Conn.BeginTx(live(ctx), opts)
 	}
 	bc.queue()
-	c.tx = &lazyTx{ctx: ctx, c: c, bc: bc, first: true}
+	c.tx = &lazyTx{ctx: live(ctx), c: c, bc: bc, first: true}
 	return c.tx, nil
 }
 

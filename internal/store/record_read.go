@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strconv"
 
 	"github.com/kiln-dev/kiln/internal/query"
@@ -190,10 +192,43 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 
 // first runs b's query on t and returns its first record, or ErrNotFound.
 func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error) {
+	if q, ok := ctx.(quietCtx); ok && e.tx == nil {
+		return e.firstBounded(q, t, b)
+	}
 	rows, err := e.query(ctx, b.sb.String(), b.args)
 	if err != nil {
 		return nil, err
 	}
+	return e.firstOf(t, rows)
+}
+
+// firstBounded is first for a bounded read (quietCtx) outside a transaction: on a connection
+// taken with the live context, so that a wait for one ends with it; the statement itself is
+// not watched.
+func (e *Exec) firstBounded(q quietCtx, t *table, b *builder) (*Record, error) {
+	rec, err := e.firstOn(q, t, b)
+	if errors.Is(err, ErrUnavailable) {
+		// As query: a connection that died while idle gets one more try on another.
+		rec, err = e.firstOn(q, t, b)
+	}
+	return rec, err
+}
+
+func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
+	e.s.queries.Add(1)
+	conn, err := e.db.Conn(q.Context)
+	if err != nil {
+		return nil, e.s.dialect.interpret(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(q, b.sb.String(), b.args...)
+	if err != nil {
+		return nil, e.s.dialect.interpret(err)
+	}
+	return e.firstOf(t, rows)
+}
+
+func (e *Exec) firstOf(t *table, rows *sql.Rows) (*Record, error) {
 	recs, err := t.scanAll(e.s.dialect, rows)
 	if err != nil {
 		return nil, err

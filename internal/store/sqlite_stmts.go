@@ -136,16 +136,15 @@ func (s *keptStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
-// context is the context the statement runs under: the live one (see quietCtx), or, for a
-// bounded statement and while other writes share the transaction, one without its end (once
-// checked it has not ended).
+// context is the context the statement runs under: ctx, or, for a bounded statement
+// (quietCtx) and while other writes share the transaction, one without its end (once checked
+// it has not ended).
 func (s *keptStmt) context(ctx context.Context) (context.Context, error) {
 	q, isQuiet := ctx.(quietCtx)
-	ctx = live(ctx)
-	if !q.bounded && (s.shared == nil || !s.shared.Load()) {
+	if !isQuiet && (s.shared == nil || !s.shared.Load()) {
 		return ctx, nil
 	}
-	if err := ctx.Err(); err != nil {
+	if err := live(ctx).Err(); err != nil {
 		return nil, err
 	}
 	if isQuiet {

@@ -135,14 +135,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
-	// database/sql does not watch the transaction's context (quietCtx): its statements stop
-	// when it ends, and so does the commit, below.
-	tx, err := s.writer.BeginTx(quiet(ctx), nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil && errors.Is(s.dialect.interpret(err), ErrUnavailable) {
 		// A pooled connection that died while idle (its server session was ended) fails on
 		// BEGIN, before anything ran: one more try on another connection is safe. (A lazily
 		// begun transaction on PostgreSQL fails on its first statement instead: beginLost.)
-		tx, err = s.writer.BeginTx(quiet(ctx), nil)
+		tx, err = s.writer.BeginTx(ctx, nil)
 	}
 	if err != nil {
 		return s.dialect.interpret(err)
@@ -159,9 +157,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	ex := &Exec{s: s, q: tx, tx: tx, db: s.writer}
 	if err = fn(ex); err != nil {
 		return err
-	}
-	if err = ctx.Err(); err != nil {
-		return s.dialect.interpret(err)
 	}
 	if err = tx.Commit(); err != nil {
 		return s.dialect.interpret(err)
@@ -270,7 +265,6 @@ func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows
 
 func (e *Exec) queryOnce(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
 	e.s.queries.Add(1)
-	ctx = quiet(ctx)
 	if stmt := e.stmt(ctx, sqlText); stmt != nil {
 		rows, err := stmt.QueryContext(ctx, args...)
 		return rows, e.s.dialect.interpret(err)
@@ -281,7 +275,6 @@ func (e *Exec) queryOnce(ctx context.Context, sqlText string, args []any) (*sql.
 
 func (e *Exec) exec(ctx context.Context, sqlText string, args []any) (sql.Result, error) {
 	e.s.queries.Add(1)
-	ctx = quiet(ctx)
 	if stmt := e.stmt(ctx, sqlText); stmt != nil {
 		res, err := stmt.ExecContext(ctx, args...)
 		return res, e.s.dialect.interpret(err)

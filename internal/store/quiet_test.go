@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Rows far apart (a sparse filter's scan, SQLite producing each between two Next calls): the
+// query's deadline ends the loop over them, with the deadline's error. Only a bounded read runs
+// with its context hidden from database/sql (quietCtx); a read like this one keeps it.
+func TestDeadlineEndsALoopOverRows(t *testing.T) {
+	t.Parallel()
+	st, err := Open(context.Background(), Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
+	require.NoError(t, err)
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rows, err := st.Reader().query(ctx,
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1", nil)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	err = rows.Err()
+	_ = rows.Close()
+	require.Error(t, err, "%d rows after %v", n, time.Since(start))
+	require.Less(t, n, 6, "the loop ended before the last row")
+}
