@@ -17,7 +17,7 @@ type beginConnector struct{ inner driver.Connector }
 func (c beginConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.inner.Connect(live(ctx))
+	dc, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -44,10 +44,10 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	// URL, as behind some poolers) no statement could carry BEGIN: begin at once.
 	simple := conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
 	if !ok || !lazyBegin || simple || opts.Isolation != 0 || opts.ReadOnly || pc.IsClosed() || pc.TxStatus() != 'I' {
-		return c.Conn.BeginTx(live(ctx), opts)
+		return c.Conn.BeginTx(ctx, opts)
 	}
 	bc.queue()
-	c.tx = &lazyTx{ctx: live(ctx), c: c, bc: bc, first: true}
+	c.tx = &lazyTx{ctx: ctx, c: c, bc: bc, first: true}
 	return c.tx, nil
 }
 
@@ -81,9 +81,10 @@ func (c *lazyConn) lost(first bool, err error) error {
 	return err
 }
 
-// QueryContext and ExecContext run under the live context (quietCtx). One that ended before
-// the statement started gets the context's error, as database/sql would have answered: pgx's
-// stdlib says driver.ErrBadConn then (nothing was sent), which would discard a sound connection.
+// QueryContext runs under the live context (a bounded read's is quiet: quietCtx). One that
+// ended before the statement started gets the context's error, as database/sql answers for a
+// context it sees: pgx's stdlib says driver.ErrBadConn then (nothing was sent), which would
+// discard a sound connection.
 func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	ctx = live(ctx)
 	if err := ctx.Err(); err != nil {
@@ -94,7 +95,8 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 	return rows, c.lost(first, ended(ctx, err))
 }
 
-// ended is ctx's error when err is driver.ErrBadConn for a context that ended (see QueryContext).
+// ended is ctx's error when err is driver.ErrBadConn for a context that ended after database/sql
+// looked (see QueryContext).
 func ended(ctx context.Context, err error) error {
 	if errors.Is(err, driver.ErrBadConn) && ctx.Err() != nil {
 		return ctx.Err()
@@ -106,10 +108,6 @@ func ended(ctx context.Context, err error) error {
 // sends those by the simple protocol, which cannot carry it (beginConn refuses to try). A
 // query always goes by the extended protocol (stdlib adds its result formats as an argument).
 func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	ctx = live(ctx)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	first := c.firstStatement()
 	if len(args) == 0 && c.tx != nil && c.tx.bc.unqueue() {
 		if _, err := c.Conn.Conn().Exec(ctx, "begin"); err != nil {

@@ -83,7 +83,7 @@ func (c *stmtConn) Begin() (driver.Tx, error) {
 }
 
 func (c *stmtConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.inner.(driver.ConnBeginTx).BeginTx(live(ctx), opts)
+	return c.inner.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }
 
 func (c *stmtConn) ResetSession(ctx context.Context) error {
