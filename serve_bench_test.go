@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/logbuf"
 	"github.com/kiln-dev/kiln/internal/service"
 )
 
@@ -124,12 +125,13 @@ func BenchmarkServeWrite(b *testing.B) {
 }
 
 // benchShop opens the shop on embedded SQLite in a temporary directory, configured as the
-// load benchmark runs it (JSON access log, here to io.Discard; rate limits on, never refusing).
+// load benchmark runs it (the JSON log of kiln serve, here to io.Discard; rate limits on, never
+// refusing).
 func benchShop(b *testing.B) *kiln.App {
 	dir := b.TempDir()
 	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
 		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+		Logger: slog.New(logbuf.JSONHandler(logbuf.New(io.Discard, 0)))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,5 +28,5 @@ func serverLog(flush string) (*slog.Logger, *logbuf.Writer, error) {
 		return nil, nil, fmt.Errorf("--log-flush (KILN_LOG_FLUSH) %q: want a duration such as 100ms, or 0 to write each line at once", flush)
 	}
 	w := logbuf.New(os.Stderr, every)
-	return slog.New(logbuf.Handler(slog.NewJSONHandler(w, nil), w)), w, nil
+	return slog.New(logbuf.JSONHandler(w)), w, nil
 }

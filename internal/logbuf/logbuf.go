@@ -99,9 +99,26 @@ func (w *Writer) Close() error {
 // once, with everything buffered before it.
 func Handler(h slog.Handler, w *Writer) slog.Handler { return &handler{inner: h, w: w} }
 
+// JSONHandler is Handler over slog's JSON handler on w with default options. It also offers w
+// to callers that format a line of that shape themselves (JSONLines): the access log, written
+// once per request, skips slog's per-record work that way.
+func JSONHandler(w *Writer) slog.Handler {
+	return &handler{inner: slog.NewJSONHandler(w, nil), w: w, plain: true}
+}
+
 type handler struct {
 	inner slog.Handler
 	w     *Writer
+	plain bool // inner is slog's JSON handler on w, default options, no attributes or groups
+}
+
+// JSONLines is the writer a caller may write whole lines of slog's JSON format to, as this
+// handler would write them; nil when this handler adds attributes or groups, or is not JSON.
+func (h *handler) JSONLines() io.Writer {
+	if !h.plain {
+		return nil
+	}
+	return h.w
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -44,43 +43,6 @@ func requestID(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter records the status and size for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += n
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func accessLog(next http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		// The path only: query strings may carry filters with personal data.
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", rest.RequestID(r.Context())),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
-	})
-}
-
 func recovery(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -99,23 +61,34 @@ func recovery(next http.Handler, log *slog.Logger) http.Handler {
 }
 
 // securityHeaders sets the headers every answer carries; HSTS when Kiln serves TLS itself,
-// sits behind a TLS-terminating proxy (server.behind_tls), or the request came over TLS.
+// sits behind a TLS-terminating proxy (server.behind_tls), or the request came over TLS. The
+// values are built once and stored under their canonical keys, as Header.Set would store them:
+// a value slice is never changed in place (Set replaces it, Add appends to a copy of a full
+// slice), so every answer can share them.
 func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
-	hsts := "max-age=" + strconv.FormatInt(int64(srv.HSTSMaxAge.Seconds()), 10)
+	hsts := []string{"max-age=" + strconv.FormatInt(int64(srv.HSTSMaxAge.Seconds()), 10)}
 	alwaysHSTS := srv.TLS.Enabled() || srv.BehindTLS
+	var (
+		nosniff  = []string{"nosniff"}
+		deny     = []string{"DENY"}
+		noRef    = []string{"no-referrer"}
+		sameOrig = []string{"same-origin"}
+		docsCSP  = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"}
+		apiCSP   = []string{"default-src 'none'; frame-ancestors 'none'"}
+	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		if (alwaysHSTS || r.TLS != nil) && srv.HSTSMaxAge > 0 {
-			h.Set("Strict-Transport-Security", hsts)
+			h["Strict-Transport-Security"] = hsts
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["X-Frame-Options"] = deny
+		h["Referrer-Policy"] = noRef
+		h["Cross-Origin-Opener-Policy"] = sameOrig
 		if strings.HasPrefix(r.URL.Path, "/docs") {
-			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
+			h["Content-Security-Policy"] = docsCSP
 		} else {
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h["Content-Security-Policy"] = apiCSP
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -31,13 +31,24 @@ func setup(t *testing.T, h http.Handler) *testBundle {
 func setupWith(t *testing.T, h http.Handler, cfg spec.Server) *testBundle {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
+	b := setupWithLogCfg(t, h, slog.New(slog.NewJSONHandler(logs, nil)), cfg)
+	b.logs = logs
+	return b
+}
+
+// setupWithLog serves h through the chain with log as the server's logger.
+func setupWithLog(t *testing.T, h http.Handler, log *slog.Logger) *testBundle {
+	return setupWithLogCfg(t, h, log, spec.Server{HSTSMaxAge: spec.DefaultHSTSMaxAge})
+}
+
+func setupWithLogCfg(t *testing.T, h http.Handler, log *slog.Logger, cfg spec.Server) *testBundle {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(chain(h, log, cfg))
 	srv.Listener = framingListener{Listener: srv.Listener}
 	srv.Config.ConnContext = connContext
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, logs: logs}
+	return &testBundle{srv: srv}
 }
 
 func TestPanicIsA500WithoutInternals(t *testing.T) {

@@ -1,6 +1,7 @@
 package value
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -74,5 +75,25 @@ func TestRescale(t *testing.T) {
 		require.NoError(t, err, tt.in)
 		require.Equal(t, Decimal{Units: tt.units, Scale: tt.scale}, d, tt.in)
 		require.Equal(t, tt.exact, exact, tt.in)
+	}
+}
+
+func TestFormatTimeAgreesWithLayout(t *testing.T) {
+	t.Parallel()
+	zone := time.FixedZone("x", -(9*3600 + 30*60))
+	times := []time.Time{
+		time.Date(2026, 11, 26, 5, 48, 28, 769766999, time.UTC), time.Date(2024, 2, 29, 23, 59, 59, 1000, zone),
+		time.Date(0, 1, 1, 0, 0, 0, 999, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, zone), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(9999, 12, 31, 23, 0, 0, 0, zone),
+		time.Date(10000, 1, 1, 0, 0, 0, 5000, time.UTC), time.Date(-1, 6, 1, 12, 0, 0, 123456789, time.UTC), {},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(r.Int64N(400_000_000_000)-62_000_000_000, r.Int64N(1_000_000_000)).In(zone))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Truncate(time.Microsecond).Format(TimeLayout)
+		require.Equal(t, want, FormatTime(tm), "%v", tm)
+		require.Equal(t, "x"+want, string(AppendTime([]byte("x"), tm)))
 	}
 }

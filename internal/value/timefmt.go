@@ -10,7 +10,45 @@ const TimeLayout = "2006-01-02T15:04:05.000000Z"
 const DateLayout = "2006-01-02"
 
 // FormatTime renders t in TimeLayout.
-func FormatTime(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(TimeLayout) }
+func FormatTime(t time.Time) string {
+	var b [len(TimeLayout)]byte
+	return string(AppendTime(b[:0], t))
+}
+
+// AppendTime appends t in TimeLayout to b. Years 0 to 9999 take a fixed-width path (every
+// record's timestamps are written on every read); others go through time's layout engine.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Truncate(time.Microsecond).AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits appends n (≥ 0) as exactly width decimal digits, zero-padded.
+func appendDigits(b []byte, n, width int) []byte {
+	b = append(b, "000000"[:width]...)
+	for i := len(b) - 1; width > 0; i, width = i-1, width-1 {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return b
+}
 
 // ParseTime accepts RFC 3339 with any fraction and offset. TimeLayout, the stored form,
 // takes a fast path: it is parsed on every row read from SQLite.

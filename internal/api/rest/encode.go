@@ -33,9 +33,9 @@ func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
 	b.WriteString(`{"id":`)
 	appendString(b, rec.ID)
 	b.WriteString(`,"created_at":`)
-	appendString(b, value.FormatTime(rec.CreatedAt))
+	appendTime(b, rec.CreatedAt)
 	b.WriteString(`,"updated_at":`)
-	appendString(b, value.FormatTime(rec.UpdatedAt))
+	appendTime(b, rec.UpdatedAt)
 	for i, f := range e.res.Fields {
 		if f.Hidden || !v.want(f.Name) {
 			continue
@@ -123,6 +123,13 @@ func (e encoder) fileValue(b *bytes.Buffer, f *spec.Field, stored any) {
 
 func (v view) want(name string) bool { return v.fields == nil || v.fields[name] }
 
+// appendTime writes t as a JSON string in value.TimeLayout (which needs no escaping).
+func appendTime(b *bytes.Buffer, t time.Time) {
+	b.WriteByte('"')
+	b.Write(value.AppendTime(b.AvailableBuffer(), t))
+	b.WriteByte('"')
+}
+
 func appendValue(b *bytes.Buffer, v any) {
 	switch x := v.(type) {
 	case nil:
@@ -138,7 +145,7 @@ func appendValue(b *bytes.Buffer, v any) {
 	case value.Decimal:
 		b.WriteString(x.String())
 	case time.Time:
-		appendString(b, value.FormatTime(x))
+		appendTime(b, x)
 	case []string:
 		b.WriteByte('[')
 		for i, s := range x {
