@@ -39,7 +39,14 @@ func (t *table) newTargets(d dialect) *scanTargets {
 	return st
 }
 
-func (t *table) scanRecord(d dialect, rows *sql.Rows, st *scanTargets) (*Record, error) {
+// rowSource is a result's rows: database/sql's or pgx's.
+type rowSource interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func (t *table) scanRecord(d dialect, rows rowSource, st *scanTargets) (*Record, error) {
 	if err := rows.Scan(st.all...); err != nil {
 		return nil, fmt.Errorf("scan %s: %w", t.name, err)
 	}
@@ -74,6 +81,11 @@ func (t *table) scanRecord(d dialect, rows *sql.Rows, st *scanTargets) (*Record,
 
 func (t *table) scanAll(d dialect, rows *sql.Rows) ([]*Record, error) {
 	defer rows.Close()
+	return t.scanRows(d, rows)
+}
+
+// scanRows reads every record of rows; the caller closes them.
+func (t *table) scanRows(d dialect, rows rowSource) ([]*Record, error) {
 	var out []*Record
 	st, _ := t.targets.Get().(*scanTargets)
 	if st == nil {
