@@ -230,14 +230,7 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 		return nil, e.s.dialect.interpret(err)
 	}
 	defer rows.Close()
-	recs, err := t.scanRows(e.s.dialect, rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, ErrNotFound
-	}
-	return recs[0], nil
+	return firstRecord(t.scanRows(e.s.dialect, rows))
 }
 
 func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
@@ -255,7 +248,11 @@ func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
 }
 
 func (e *Exec) firstOf(t *table, rows *sql.Rows) (*Record, error) {
-	recs, err := t.scanAll(e.s.dialect, rows)
+	return firstRecord(t.scanAll(e.s.dialect, rows))
+}
+
+// firstRecord is the first of recs, or ErrNotFound.
+func firstRecord(recs []*Record, err error) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
