@@ -78,7 +78,8 @@ type accessEntry struct {
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // writeAccessLine writes e as slog's JSON handler writes the record "request" at level INFO
-// with e's attributes, logged at t.
+// with e's attributes, logged at t — for what accessLog passes: a clock reading (a year in
+// 0–9999) and a measured, finite duration. slog writes error text into the line for others.
 func writeAccessLine(w io.Writer, t time.Time, e accessEntry) {
 	bp := lineBufs.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)

@@ -225,6 +225,9 @@ func (e *Exec) firstBounded(q quietCtx, t *table, b *builder) (*Record, error) {
 // server's CPU for a read by id. Outside a transaction nothing else is on the connection.
 func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 	e.s.queries.Add(1)
+	if err := q.Context.Err(); err != nil {
+		return nil, e.s.dialect.interpret(err) // as lazyConn: not an outage to retry
+	}
 	rows, err := e.s.pool.Query(q.Context, b.sb.String(), b.args...)
 	if err != nil {
 		return nil, e.s.dialect.interpret(err)
