@@ -9,12 +9,13 @@ import (
 // row read by its primary key (with conditions on that row alone). database/sql starts a
 // goroutine for every query whose context can end, only to watch it, and modernc's SQLite
 // driver starts another to interrupt the statement; for a read that finishes in microseconds
-// both cost more than the read. The store hands database/sql the quiet context for the
-// statement only: the connection is taken with the live one (queryBounded), so a wait for it
-// still ends with the context, and the driver connections (stmtConn, lazyConn) check the live
-// one before the statement starts. pgx then watches it (with context.AfterFunc, no goroutine);
-// SQLite runs the read to its end. Any other statement keeps its live context, and database/sql
-// stops a loop over its rows when it ends.
+// both cost more than the read. On SQLite the store hands database/sql the quiet context for
+// the statement only: the connection is taken with the live one (firstBounded), so a wait for
+// it still ends with the context, and the driver connection (stmtConn) checks the live one
+// before the statement starts; SQLite runs the read to its end. On PostgreSQL such a read skips
+// database/sql and runs on pgx's pool under the live context (firstOnPool), which pgx watches
+// with context.AfterFunc, no goroutine. Any other statement keeps its live context, and
+// database/sql stops a loop over its rows when it ends.
 type quietCtx struct{ context.Context }
 
 func (quietCtx) Deadline() (time.Time, bool) { return time.Time{}, false }

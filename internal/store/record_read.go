@@ -202,9 +202,9 @@ func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error)
 	return e.firstOf(t, rows)
 }
 
-// firstBounded is first for a bounded read (quietCtx) outside a transaction: on a connection
-// taken with the live context, so that a wait for one ends with it; the statement itself is
-// not watched.
+// firstBounded is first for a bounded read (quietCtx) outside a transaction: on SQLite on a
+// connection taken with the live context, so that a wait for one ends with it, the statement
+// itself not watched; on PostgreSQL on pgx's pool (firstOnPool).
 func (e *Exec) firstBounded(q quietCtx, t *table, b *builder) (*Record, error) {
 	on := e.firstOn
 	if e.s.pool != nil {
