@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,68 @@ func TestEventsRecordEveryCommittedWrite(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, batch.status, string(batch.raw))
 		require.Empty(t, b.eventsAfter(mark), "refused and rolled-back writes leave no event")
 	})
+}
+
+// A create with nothing between its row and its event writes both in one statement on
+// PostgreSQL (store.InsertScanning): the event is the record's, in the record's transaction; a
+// conflict on the row is the same 409 as on SQLite and leaves neither; a create with to-many
+// links keeps its own insert.
+func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		mark := b.lastEvent()
+		p := b.create("products", map[string]any{"name": "Lamp", "price": json.Number("9.50"), "sku": "L-1"})
+		evs := b.eventsAfter(mark)
+		require.Equal(t, []string{"products create"}, summary(evs))
+		require.Equal(t, p, evs[0].RecordID)
+		require.Equal(t, "Lamp", values(t, evs[0].New)["name"])
+		require.Equal(t, json.Number("9.5"), values(t, evs[0].New)["price"])
+		if dialect == "postgres" {
+			xmin, cmin := b.writtenBy("products", p)
+			_, evCmin := b.writtenBy("kiln_events", evs[0].ID)
+			require.Equal(t, xmin, evs[0].Tx, "the event was written by the row's transaction")
+			require.Equal(t, cmin, evCmin, "and by the row's statement")
+		}
+
+		mark = b.lastEvent()
+		res := b.do("POST", "/api/products", map[string]any{"name": "Lamp 2", "price": 1, "sku": "L-1"})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "conflict", res.body["error"], string(res.raw))
+		require.Equal(t, []any{map[string]any{"field": "sku", "code": "unique", "message": "is already taken"}},
+			res.body["errors"], string(res.raw))
+		require.Empty(t, b.eventsAfter(mark), "the refused create left no event")
+		list := b.do("GET", "/api/products?filter="+url.QueryEscape(`name == "Lamp 2"`), nil)
+		require.Equal(t, http.StatusOK, list.status, string(list.raw))
+		require.Empty(t, list.body["data"], "nor a row")
+
+		tag := b.create("tags", map[string]any{"name": "warm"})
+		mark = b.lastEvent()
+		q := b.create("products", map[string]any{"name": "Heater", "price": 30, "tags": []any{tag}})
+		evs = b.eventsAfter(mark)
+		require.Equal(t, []string{"products create"}, summary(evs))
+		require.Equal(t, []any{tag}, values(t, evs[0].New)["tags"])
+		got := b.do("GET", "/api/products/"+q, nil)
+		require.Equal(t, []any{tag}, got.body["tags"])
+		if dialect == "postgres" {
+			_, cmin := b.writtenBy("products", q)
+			_, evCmin := b.writtenBy("kiln_events", evs[0].ID)
+			require.Less(t, cmin, evCmin, "with links the row is written first, the event after them")
+		}
+	})
+}
+
+// writtenBy is the transaction and the command within it that wrote the row id of table
+// (PostgreSQL's xmin and cmin).
+func (b *testBundle) writtenBy(table string, id any) (xmin, cmin int64) {
+	b.t.Helper()
+	rows, err := b.app.Store.Reader().QueryRaw(context.Background(),
+		"SELECT xmin::text::bigint, cmin::text::bigint FROM "+table+" WHERE id = ?", id)
+	require.NoError(b.t, err)
+	defer rows.Close()
+	require.True(b.t, rows.Next(), "no row %v in %s", id, table)
+	require.NoError(b.t, rows.Scan(&xmin, &cmin))
+	return xmin, cmin
 }
 
 // Password hashes and other hidden fields never reach the outbox.

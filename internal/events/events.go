@@ -90,6 +90,33 @@ func AppendReading(ctx context.Context, tx *store.Exec, ev *Event, also string) 
 	return extra.String, rows.Close()
 }
 
+// insertAfterPG is insertPG reading from the record's insert (store.InsertScanning): the record
+// is written, and its transaction has an id, before the event's id is drawn, as Append requires.
+// The parameters are typed: in a SELECT list PostgreSQL would take them for text.
+const insertAfterPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
+	"SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, pg_current_xact_id()::text::bigint FROM kiln_row RETURNING id"
+
+// AppendInserting is AppendReading for a create whose record is not written yet: the record
+// (rec of resource) and its event are written by one statement (store.InsertScanning), one
+// round trip instead of two. Only where tx.CanInsertScanning(); an error is the insert's, as
+// store.Insert gives it, or the event's.
+func AppendInserting(ctx context.Context, tx *store.Exec, resource string, rec *store.Record, ev *Event, also string) (string, error) {
+	q := insertAfterPG
+	if also != "" {
+		q += ", " + also
+	}
+	var extra sql.NullString
+	dst := []any{&ev.ID}
+	if also != "" {
+		dst = append(dst, &extra)
+	}
+	args := []any{ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro()}
+	if err := tx.InsertScanning(ctx, resource, rec, q, args, dst...); err != nil {
+		return "", err
+	}
+	return extra.String, nil
+}
+
 // ListOpts select events.
 type ListOpts struct {
 	After    int64  // only events with a greater id

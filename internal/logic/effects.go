@@ -53,6 +53,16 @@ type Write struct {
 // Children reads the records of an inverse relation of the record being written.
 type Children func(ctx context.Context, field string) ([]*Record, error)
 
+// HasEffects reports whether any effect applies to op.
+func (r *Resource) HasEffects(op spec.Operation) bool {
+	for _, ef := range r.effects {
+		if spec.Applies(ef.spec.On, op) {
+			return true
+		}
+	}
+	return false
+}
+
 // Effects computes the writes the effects of op ask for: once, or once per child.
 func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, children Children) ([]Write, error) {
 	var out []Write

@@ -83,7 +83,14 @@ func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Dig
 	if w.s.webhooks != nil {
 		also = w.s.webhooks.DigestSQL(w.tx.Dialect())
 	}
-	text, err := events.AppendReading(ctx, w.tx, ev, also)
+	var text string
+	var err error
+	if rec := w.unwritten; rec != nil {
+		w.unwritten = nil
+		text, err = events.AppendInserting(ctx, w.tx, w.r.Name, rec, ev, also)
+	} else {
+		text, err = events.AppendReading(ctx, w.tx, ev, also)
+	}
 	return webhooks.Digest{Text: text, Read: also != ""}, err
 }
 

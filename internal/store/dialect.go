@@ -30,9 +30,13 @@ type dialect interface {
 // and quoting keeps SQL keywords usable as names in both dialects.
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
 
-func rebindDollar(sqlText string) string {
+func rebindDollar(sqlText string) string { return rebindDollarFrom(sqlText, 1) }
+
+// rebindDollarFrom is rebindDollar numbering from first: text that follows a statement's own
+// placeholders in one statement.
+func rebindDollarFrom(sqlText string, first int) string {
 	var b strings.Builder
-	n := 0
+	n := first - 1
 	for i := 0; i < len(sqlText); i++ {
 		if sqlText[i] == '?' {
 			n++

@@ -109,6 +109,45 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, int64(1), mustCount(t, st, "items", nil), "a failed transaction leaves nothing behind")
 	})
 
+	// A record's insert and the statement after it in one round trip (PostgreSQL): both are
+	// written, or neither, and the insert's failure is the error Insert gives.
+	t.Run("InsertScanningWritesBothOrNeither", func(t *testing.T) {
+		st, owner := newStore(t)
+		a := item(owner)
+		a.Values[fS] = "same"
+		var got int64
+		err := st.InTx(ctx, func(tx *store.Exec) error {
+			if !tx.CanInsertScanning() {
+				require.Equal(t, "sqlite", tx.Dialect())
+				return tx.InsertScanning(ctx, "items", a, "SELECT 1 FROM kiln_row", nil, &got)
+			}
+			return tx.InsertScanning(ctx, "items", a, "SELECT count(*) + ?::bigint FROM kiln_row", []any{int64(41)}, &got)
+		})
+		if st.Dialect() == "sqlite" {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, int64(42), got)
+		back, err := st.Reader().Get(ctx, "items", a.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, "same", back.Values[fS])
+
+		b := item(owner)
+		b.Values[fS] = "same"
+		err = st.InTx(ctx, func(tx *store.Exec) error {
+			return tx.InsertScanning(ctx, "items", b, "INSERT INTO owners (id, created_at, updated_at, kiln_version, name) "+
+				"SELECT ?, now(), now(), 1, 'x' FROM kiln_row RETURNING 1", []any{newID()}, &got)
+		})
+		var ce *store.ConstraintError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, store.ConstraintUnique, ce.Kind)
+		require.Equal(t, []string{"s"}, ce.Columns)
+		require.Equal(t, "items", ce.Table)
+		require.Equal(t, int64(1), mustCount(t, st, "owners", nil), "the statement after the failed insert wrote nothing")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
+	})
+
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {
 		st, _ := newStore(t)
 		slow := slowCount(st.Dialect())

@@ -20,14 +20,56 @@ func (e *Exec) Insert(ctx context.Context, resource string, rec *Record) error {
 	if err != nil {
 		return err
 	}
+	_, err = e.exec(ctx, t.insertSQL, e.insertArgs(t, rec, 0))
+	return e.tagTable(err, t.name)
+}
+
+// insertArgs are rec's values for t's insert statement, with room for extra more.
+func (e *Exec) insertArgs(t *table, rec *Record, extra int) []any {
 	d := e.s.dialect
-	args := make([]any, 0, 4+len(t.cols))
+	args := make([]any, 0, 4+len(t.cols)+extra)
 	args = append(args, rec.ID, d.encode(kTime, 0, rec.CreatedAt), d.encode(kTime, 0, rec.UpdatedAt), rec.Version)
 	for _, c := range t.cols {
 		args = append(args, d.encode(c.kind, c.scale, rec.Values[c.idx]))
 	}
-	_, err = e.exec(ctx, t.insertSQL, args)
-	return e.tagTable(err, t.name)
+	return args
+}
+
+// CanInsertScanning reports whether InsertScanning is available: on PostgreSQL, whose
+// statements can write in a WITH clause.
+func (e *Exec) CanInsertScanning() bool { return e.s.dialect.name() == "postgres" }
+
+// InsertScanning is Insert and a second statement in one round trip (PostgreSQL only): then,
+// with ? placeholders for args, runs on the record's insert as the WITH clause kiln_row (one row
+// of one column) and must read from kiln_row, so the record is written before then's row is
+// made; then's one row is scanned into dest. A failing insert fails the whole statement, with
+// the error Insert would give.
+func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record, then string, args []any, dest ...any) error {
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	if !e.CanInsertScanning() {
+		return fmt.Errorf("store: InsertScanning needs PostgreSQL, not %s", e.s.dialect.name())
+	}
+	all := append(e.insertArgs(t, rec, len(args)), args...)
+	q := "WITH kiln_row AS (" + t.insertSQL + " RETURNING 1) " + rebindDollarFrom(then, len(all)-len(args)+1)
+	e.s.queries.Add(1)
+	rows, err := e.q.QueryContext(ctx, q, all...)
+	if err != nil {
+		return e.tagTable(e.s.dialect.interpret(err), t.name)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return e.tagTable(e.s.dialect.interpret(err), t.name)
+		}
+		return fmt.Errorf("store: insert into %s: the statement after it returned no row", t.name)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return fmt.Errorf("store: insert into %s: %w", t.name, err)
+	}
+	return e.tagTable(e.s.dialect.interpret(rows.Close()), t.name)
 }
 
 // Update writes every stored field of rec and bumps its version. With ifVersion > 0 the
