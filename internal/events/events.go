@@ -67,11 +67,8 @@ func AppendReading(ctx context.Context, tx *store.Exec, ev *Event, also string) 
 	if tx.Dialect() == "postgres" {
 		q = insertPG
 	}
-	if also != "" {
-		q += ", " + also
-	}
-	rows, err := tx.QueryRaw(ctx, q,
-		ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro())
+	q, extra, dst := reading(q, also, ev)
+	rows, err := tx.QueryRaw(ctx, q, ev.args()...)
 	if err != nil {
 		return "", fmt.Errorf("append event: %w", err)
 	}
@@ -79,15 +76,26 @@ func AppendReading(ctx context.Context, tx *store.Exec, ev *Event, also string) 
 	if !rows.Next() {
 		return "", fmt.Errorf("append event: no id returned: %w", rows.Err())
 	}
-	var extra sql.NullString
-	dst := []any{&ev.ID}
-	if also != "" {
-		dst = append(dst, &extra)
-	}
 	if err := rows.Scan(dst...); err != nil {
 		return "", fmt.Errorf("append event: %w", err)
 	}
 	return extra.String, rows.Close()
+}
+
+// args are ev's values for the insert statements' placeholders, in their order.
+func (ev *Event) args() []any {
+	return []any{ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New),
+		nullable(ev.Principal), ev.At.UnixMicro()}
+}
+
+// reading adds also to the insert q's RETURNING list and gives the scan targets: ev's id and,
+// with also, extra.
+func reading(q, also string, ev *Event) (string, *sql.NullString, []any) {
+	extra := new(sql.NullString)
+	if also == "" {
+		return q, extra, []any{&ev.ID}
+	}
+	return q + ", " + also, extra, []any{&ev.ID, extra}
 }
 
 // insertAfterPG is insertPG reading from the record's insert (store.InsertScanning): the record
@@ -101,17 +109,8 @@ const insertAfterPG = "INSERT INTO kiln_events (resource, operation, action, rec
 // round trip instead of two. Only where tx.CanInsertScanning(); an error is the insert's, as
 // store.Insert gives it, or the event's.
 func AppendInserting(ctx context.Context, tx *store.Exec, resource string, rec *store.Record, ev *Event, also string) (string, error) {
-	q := insertAfterPG
-	if also != "" {
-		q += ", " + also
-	}
-	var extra sql.NullString
-	dst := []any{&ev.ID}
-	if also != "" {
-		dst = append(dst, &extra)
-	}
-	args := []any{ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID, nullJSON(ev.Old), nullJSON(ev.New), nullable(ev.Principal), ev.At.UnixMicro()}
-	if err := tx.InsertScanning(ctx, resource, rec, q, args, dst...); err != nil {
+	q, extra, dst := reading(insertAfterPG, also, ev)
+	if err := tx.InsertScanning(ctx, resource, rec, q, ev.args(), dst...); err != nil {
 		return "", err
 	}
 	return extra.String, nil
