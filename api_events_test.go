@@ -124,7 +124,7 @@ func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		b := setup(t, dialect, "")
-		mark := b.lastEvent()
+		mark, alone := b.lastEvent(), b.app.Store.Alone()
 		p := b.create("products", map[string]any{"name": "Lamp", "price": json.Number("9.50"), "sku": "L-1"})
 		evs := b.eventsAfter(mark)
 		require.Equal(t, []string{"products create"}, summary(evs))
@@ -136,7 +136,9 @@ func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
 			_, evCmin := b.writtenBy("kiln_events", evs[0].ID)
 			require.Equal(t, xmin, evs[0].Tx, "the event was written by the row's transaction")
 			require.Equal(t, cmin, evCmin, "and by the row's statement")
+			require.Equal(t, alone+1, b.app.Store.Alone(), "that statement was the whole transaction: no BEGIN, no COMMIT")
 		}
+		alone = b.app.Store.Alone()
 
 		mark = b.lastEvent()
 		res := b.do("POST", "/api/products", map[string]any{"name": "Lamp 2", "price": 1, "sku": "L-1"})
@@ -149,8 +151,15 @@ func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
 		require.Equal(t, http.StatusOK, list.status, string(list.raw))
 		require.Empty(t, list.body["data"], "nor a row")
 
-		tag := b.create("tags", map[string]any{"name": "warm"})
+		// With an idempotency key the answer is stored in the same transaction, after the event.
 		mark = b.lastEvent()
+		keyed := b.do("POST", "/api/products", map[string]any{"name": "Keyed", "price": 2}, "Idempotency-Key", "create-keyed-1")
+		require.Equal(t, http.StatusCreated, keyed.status, string(keyed.raw))
+		require.Equal(t, []string{"products create"}, summary(b.eventsAfter(mark)))
+		require.Equal(t, alone, b.app.Store.Alone(), "neither the refused create nor the keyed one ended alone")
+
+		tag := b.create("tags", map[string]any{"name": "warm"})
+		mark, alone = b.lastEvent(), b.app.Store.Alone()
 		q := b.create("products", map[string]any{"name": "Heater", "price": 30, "tags": []any{tag}})
 		evs = b.eventsAfter(mark)
 		require.Equal(t, []string{"products create"}, summary(evs))
@@ -161,6 +170,7 @@ func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
 			_, cmin := b.writtenBy("products", q)
 			_, evCmin := b.writtenBy("kiln_events", evs[0].ID)
 			require.Less(t, cmin, evCmin, "with links the row is written first, the event after them")
+			require.Equal(t, alone, b.app.Store.Alone(), "nor did one with links")
 		}
 	})
 }

@@ -110,10 +110,22 @@ const insertAfterPG = "INSERT INTO kiln_events (resource, operation, action, rec
 // store.Insert gives it, or the event's.
 func AppendInserting(ctx context.Context, tx *store.Exec, resource string, rec *store.Record, ev *Event, also string) (string, error) {
 	q, extra, dst := reading(insertAfterPG, also, ev)
-	if err := tx.InsertScanning(ctx, resource, rec, q, ev.args(), dst...); err != nil {
+	if err := tx.InsertScanning(ctx, resource, rec, store.Fold{Then: q, Args: ev.args(), Dest: dst}); err != nil {
 		return "", err
 	}
 	return extra.String, nil
+}
+
+// AppendInsertingLast is AppendInserting as the transaction's last statement (store.Fold.Last),
+// made only where the scalar SQL expression value (fixed text; NULL reads as "") is still want:
+// otherwise nothing is written and the error is store.ErrUnwritten. A create whose transaction
+// ran nothing before then commits with this one statement.
+func AppendInsertingLast(ctx context.Context, tx *store.Exec, resource string, rec *store.Record, ev *Event, value, want string) error {
+	f := store.Fold{Then: insertAfterPG, Args: ev.args(), Dest: []any{&ev.ID}, Last: true}
+	if value != "" {
+		f.Guard, f.GuardArgs = "COALESCE("+value+", '') = ?", []any{want}
+	}
+	return tx.InsertScanning(ctx, resource, rec, f)
 }
 
 // ListOpts select events.

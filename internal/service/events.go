@@ -87,11 +87,41 @@ func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Dig
 	var err error
 	if rec := w.unwritten; rec != nil {
 		w.unwritten = nil
+		if w.matched, err = w.appendLast(ctx, rec, ev, also); w.matched || err != nil {
+			return webhooks.Digest{}, err
+		}
 		text, err = events.AppendInserting(ctx, w.tx, w.r.Name, rec, ev, also)
 	} else {
 		text, err = events.AppendReading(ctx, w.tx, ev, also)
 	}
 	return webhooks.Digest{Text: text, Read: also != ""}, err
+}
+
+// appendLast writes a created record and its event as the transaction's last statement when
+// the write is the transaction's whole work (w.last) and nothing would follow the event: no
+// trigger fires on it and no webhook subscription in hand matches it — made only where the
+// subscriptions are still those (their digest, read by the same statement). On PostgreSQL a
+// transaction that ran nothing before then commits with that one statement (store.Fold.Last).
+// It reports whether it wrote; when the subscriptions changed nothing was written.
+func (w *write) appendLast(ctx context.Context, rec *store.Record, ev *events.Event, also string) (bool, error) {
+	if !w.last {
+		return false, nil
+	}
+	if lr := w.s.logic.Resource(w.r.Name); lr != nil && lr.HasTriggers(ev.Operation) {
+		return false, nil
+	}
+	digest, quiet := "", true
+	if w.s.webhooks != nil {
+		digest, quiet = w.s.webhooks.Quiet(w.r.Name, ev.Operation)
+	}
+	if !quiet {
+		return false, nil
+	}
+	err := events.AppendInsertingLast(ctx, w.tx, w.r.Name, rec, ev, also, digest)
+	if errors.Is(err, store.ErrUnwritten) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // WebhookMatcher enqueues, inside a write's transaction, the deliveries of the webhook
@@ -100,13 +130,15 @@ func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Dig
 type WebhookMatcher interface {
 	// DigestSQL is a scalar subquery the event's insert reads along (webhooks.Digest); "" for none.
 	DigestSQL(dialect string) string
+	// Quiet reports whether no subscription in hand matches resource's op, and their digest.
+	Quiet(resource, op string) (string, bool)
 	MatchTx(ctx context.Context, tx *store.Exec, ev *events.Event, op string, holds webhooks.HoldsFunc, digest webhooks.Digest) error
 }
 
 // notify hands the event to the webhook subscriptions, with their conditions evaluated
 // like a trigger's (old, new, record, auth, now; cross-record reads in the transaction).
 func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, rec *store.Record, digest webhooks.Digest) error {
-	if w.s.webhooks == nil {
+	if w.s.webhooks == nil || w.matched {
 		return nil
 	}
 	var vars *logic.Vars

@@ -47,7 +47,7 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	defer cancel()
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
-		w := &write{s: s, tx: tx, r: r, cond: cond}
+		w := &write{s: s, tx: tx, r: r, cond: cond, last: opts.Remember == nil}
 		if rec, err = w.create(ctx, in, hash, opts.ID); err != nil {
 			return err
 		}

@@ -27,6 +27,10 @@ type write struct {
 	seen map[string]*store.Record
 	// unwritten is a created record whose insert goes with its event's (foldInsert).
 	unwritten *store.Record
+	// last: the write is its transaction's whole work — nothing runs on the transaction after
+	// its event (Service.Create without an idempotency key) — so it may end with its event's
+	// statement (appendLast); matched: it did, and its event needs no webhook matching.
+	last, matched bool
 }
 
 // foldInsert reports whether a create's record can be written by its event's statement (one

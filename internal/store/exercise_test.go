@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -119,9 +120,9 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		err := st.InTx(ctx, func(tx *store.Exec) error {
 			if !tx.CanInsertScanning() {
 				require.Equal(t, "sqlite", tx.Dialect())
-				return tx.InsertScanning(ctx, "items", a, "SELECT 1 FROM kiln_row", nil, &got)
+				return tx.InsertScanning(ctx, "items", a, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&got}})
 			}
-			return tx.InsertScanning(ctx, "items", a, "SELECT count(*) + ?::bigint FROM kiln_row", []any{int64(41)}, &got)
+			return tx.InsertScanning(ctx, "items", a, store.Fold{Then: "SELECT count(*) + ?::bigint FROM kiln_row", Args: []any{int64(41)}, Dest: []any{&got}})
 		})
 		if st.Dialect() == "sqlite" {
 			require.Error(t, err)
@@ -136,8 +137,8 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		b := item(owner)
 		b.Values[fS] = "same"
 		err = st.InTx(ctx, func(tx *store.Exec) error {
-			return tx.InsertScanning(ctx, "items", b, "INSERT INTO owners (id, created_at, updated_at, kiln_version, name) "+
-				"SELECT ?, now(), now(), 1, 'x' FROM kiln_row RETURNING 1", []any{newID()}, &got)
+			return tx.InsertScanning(ctx, "items", b, store.Fold{Then: "INSERT INTO owners (id, created_at, updated_at, kiln_version, name) " +
+				"SELECT ?, now(), now(), 1, 'x' FROM kiln_row RETURNING 1", Args: []any{newID()}, Dest: []any{&got}})
 		})
 		var ce *store.ConstraintError
 		require.ErrorAs(t, err, &ce)
@@ -145,6 +146,68 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, []string{"s"}, ce.Columns)
 		require.Equal(t, "items", ce.Table)
 		require.Equal(t, int64(1), mustCount(t, st, "owners", nil), "the statement after the failed insert wrote nothing")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
+	})
+
+	// A guarded insert writes only where its guard holds; a last one that is its transaction's
+	// first statement commits by itself (PostgreSQL: no BEGIN, no COMMIT), and nothing may follow.
+	t.Run("InsertScanningGuardedAndLast", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			t.Skip("InsertScanning is PostgreSQL's")
+		}
+		var one int64
+		fold := func(guard bool) store.Fold {
+			return store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&one},
+				Guard: "? = 'yes'", GuardArgs: []any{map[bool]string{true: "yes", false: "no"}[guard]}, Last: true}
+		}
+		before := st.Alone()
+		a := item(owner)
+		err := st.InTx(ctx, func(tx *store.Exec) error {
+			require.NoError(t, tx.InsertScanning(ctx, "items", a, fold(true)))
+			require.True(t, tx.Sealed())
+			require.Error(t, tx.ExecRaw(ctx, "SELECT 1"), "nothing runs after the last statement")
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), one)
+		require.Equal(t, before+1, st.Alone(), "the first statement ran by itself")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
+
+		// A guard that does not hold writes nothing, and the transaction goes on, begun by its
+		// next statement: rolled back, that one leaves nothing either.
+		b, c := item(owner), item(owner)
+		err = st.InTx(ctx, func(tx *store.Exec) error {
+			require.ErrorIs(t, tx.InsertScanning(ctx, "items", b, fold(false)), store.ErrUnwritten)
+			require.False(t, tx.Sealed())
+			require.NoError(t, tx.Insert(ctx, "items", c))
+			return errors.New("roll back")
+		})
+		require.EqualError(t, err, "roll back")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
+
+		// After another statement the last one runs inside the transaction, which still ends
+		// with its Commit or Rollback.
+		d := item(owner)
+		err = st.InTx(ctx, func(tx *store.Exec) error {
+			require.NoError(t, tx.Insert(ctx, "items", c))
+			require.NoError(t, tx.InsertScanning(ctx, "items", d, fold(true)))
+			require.False(t, tx.Sealed())
+			return errors.New("roll back")
+		})
+		require.EqualError(t, err, "roll back")
+		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
+
+		// A last statement that fails wrote nothing and ended nothing.
+		e := item(owner)
+		e.ID = a.ID
+		err = st.InTx(ctx, func(tx *store.Exec) error {
+			err := tx.InsertScanning(ctx, "items", e, fold(true))
+			require.False(t, tx.Sealed())
+			return err
+		})
+		require.ErrorIs(t, err, store.ErrConflict)
+		require.Equal(t, before+1, st.Alone())
 		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
 	})
 

@@ -90,6 +90,16 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if m := aloneFrom(ctx); m != nil && c.tx != nil && c.tx.first && c.tx.bc.unqueue() {
+		// The transaction's first statement, and its last (alone.go): it runs by itself and
+		// commits as it ends. Whatever it did, the transaction has not begun: BEGIN waits
+		// again for a statement that may follow (one that wrote nothing, say). A connection
+		// lost now is not beginLost: the statement may have committed, so it must not run again.
+		rows, err := c.Conn.QueryContext(ctx, query, args)
+		c.tx.bc.queue()
+		m.ran = true
+		return rows, ended(ctx, err)
+	}
 	first := c.firstStatement()
 	rows, err := c.Conn.QueryContext(ctx, query, args)
 	return rows, c.lost(first, ended(ctx, err))

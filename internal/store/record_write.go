@@ -39,12 +39,13 @@ func (e *Exec) insertArgs(t *table, rec *Record, extra int) []any {
 // statements can write in a WITH clause.
 func (e *Exec) CanInsertScanning() bool { return e.s.dialect.name() == "postgres" }
 
-// InsertScanning is Insert and a second statement in one round trip (PostgreSQL only): then,
-// with ? placeholders for args, runs on the record's insert as the WITH clause kiln_row (one row
-// of one column) and must read from kiln_row, so the record is written before then's row is
-// made; then's one row is scanned into dest. A failing insert fails the whole statement, with
-// the error Insert would give.
-func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record, then string, args []any, dest ...any) error {
+// InsertScanning is Insert and a second statement in one round trip (PostgreSQL only): f.Then
+// runs on the record's insert as the WITH clause kiln_row (one row of one column) and must read
+// from kiln_row, so the record is written before its row is made; that one row is scanned into
+// f.Dest. A failing insert fails the whole statement, with the error Insert would give. With
+// f.Guard the insert is made only where the guard holds (ErrUnwritten otherwise); with f.Last
+// a statement that is the transaction's first runs and commits by itself (alone.go).
+func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record, f Fold) error {
 	t, err := e.table(resource)
 	if err != nil {
 		return err
@@ -52,8 +53,19 @@ func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record,
 	if !e.CanInsertScanning() {
 		return fmt.Errorf("store: InsertScanning needs PostgreSQL, not %s", e.s.dialect.name())
 	}
-	all := append(e.insertArgs(t, rec, len(args)), args...)
-	q := "WITH kiln_row AS (" + t.insertSQL + " RETURNING 1) " + rebindDollarFrom(then, len(all)-len(args)+1)
+	all := e.insertArgs(t, rec, len(f.GuardArgs)+len(f.Args))
+	insert := t.insertSQL
+	if f.Guard != "" {
+		insert = t.insertSelect + " WHERE " + rebindDollarFrom(f.Guard, len(all)+1)
+		all = append(all, f.GuardArgs...)
+	}
+	q := "WITH kiln_row AS (" + insert + " RETURNING 1) " + rebindDollarFrom(f.Then, len(all)+1)
+	all = append(all, f.Args...)
+	var mark *aloneMark
+	if f.Last {
+		mark = &aloneMark{}
+		ctx = withAlone(ctx, mark)
+	}
 	e.s.queries.Add(1)
 	rows, err := e.q.QueryContext(ctx, q, all...)
 	if err != nil {
@@ -64,12 +76,22 @@ func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record,
 		if err := rows.Err(); err != nil {
 			return e.tagTable(e.s.dialect.interpret(err), t.name)
 		}
+		if f.Guard != "" {
+			return ErrUnwritten
+		}
 		return fmt.Errorf("store: insert into %s: the statement after it returned no row", t.name)
 	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := rows.Scan(f.Dest...); err != nil {
 		return fmt.Errorf("store: insert into %s: %w", t.name, err)
 	}
-	return e.tagTable(e.s.dialect.interpret(rows.Close()), t.name)
+	if err := rows.Close(); err != nil { // an implicit transaction commits here
+		return e.tagTable(e.s.dialect.interpret(err), t.name)
+	}
+	if mark != nil && mark.ran {
+		e.q = sealed{}
+		e.s.alone.Add(1)
+	}
+	return nil
 }
 
 // Update writes every stored field of rec and bumps its version. With ifVersion > 0 the

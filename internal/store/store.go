@@ -45,6 +45,7 @@ type Store struct {
 	batch   *batcher      // SQLite only: write transactions commit in groups
 	closers []func() error
 	queries atomic.Int64
+	alone   atomic.Int64 // transactions that committed with their one statement (alone.go)
 	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
 	rollupSQL sync.Map
 }

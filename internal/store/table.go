@@ -26,6 +26,7 @@ type table struct {
 	byField    map[string]int
 	// Fixed statements, rendered once for the dialect.
 	insertSQL, updateSQL, updateIfSQL, getSQL string
+	insertSelect                              string
 	// updatePrefix is the start of every UPDATE: the table, updated_at (?1) and the version bump.
 	updatePrefix string
 	targets      sync.Pool // *scanTargets, handed back once a result is read
@@ -124,6 +125,9 @@ func (t *table) renderFixed(d dialect) {
 		phs = append(phs, ph())
 	}
 	t.insertSQL = "INSERT INTO " + quote(t.name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(phs, ", ") + ")"
+	// INSERT … SELECT (for a guarded insert: a WHERE can follow): PostgreSQL types the bare
+	// parameters of an INSERT's SELECT list by their target columns, as it does in VALUES.
+	t.insertSelect = "INSERT INTO " + quote(t.name) + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(phs, ", ")
 	n = 0
 	set := []string{quote("updated_at") + " = " + ph(), quote(VersionColumn) + " = " + quote(VersionColumn) + " + 1"}
 	for _, c := range t.cols {
