@@ -79,8 +79,10 @@ func PrincipalFrom(ctx context.Context) *Principal {
 // is written. It may change rec.Fields or refuse the write (Invalid, Conflict); any other
 // error fails the request as an internal error. It may run more than once for one request:
 // when the database rolls the transaction back for a reason of its own (a serialization
-// failure on PostgreSQL, a shared SQLite transaction lost to an I/O error), the write runs
-// again from the start; keep side effects outside the transaction to an AfterHook.
+// failure on PostgreSQL, a shared SQLite transaction lost to an I/O error), or when on
+// PostgreSQL an update's record changed between its read and its write (an update that writes
+// only its row reads it without a lock, and writes it only where its version is unchanged),
+// the write runs again from the start; keep side effects outside the transaction to an AfterHook.
 type BeforeHook func(ctx context.Context, op Operation, rec *Record) error
 
 // AfterHook runs once a write committed; it cannot undo it. For a delete, rec is the

@@ -58,6 +58,18 @@ func setupFull(t *testing.T, dialect, specSrc string, log *slog.Logger) *testBun
 // setupEnv is setupFull with env as the only environment the spec and the app see.
 func setupEnv(t *testing.T, dialect, specSrc string, log *slog.Logger, env map[string]string) *testBundle {
 	t.Helper()
+	return setupConfig(t, dialect, specSrc, log, env, nil)
+}
+
+// setupExt starts the shop on dialect with a Go program's extensions.
+func setupExt(t *testing.T, dialect string, x *kiln.Extensions) *testBundle {
+	t.Helper()
+	return setupConfig(t, dialect, "", nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+}
+
+// setupConfig is setupEnv whose configuration edit may change last.
+func setupConfig(t *testing.T, dialect, specSrc string, log *slog.Logger, env map[string]string, edit func(*kiln.Config)) *testBundle {
+	t.Helper()
 	dir := t.TempDir()
 	specPath := filepath.Join("examples", "shop", "kiln.yaml")
 	if specSrc != "" {
@@ -72,6 +84,9 @@ func setupEnv(t *testing.T, dialect, specSrc string, log *slog.Logger, env map[s
 	}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	app, err := kiln.New(context.Background(), cfg)
 	require.NoError(t, err)

@@ -98,8 +98,8 @@ func reading(q, also string, ev *Event) (string, *sql.NullString, []any) {
 	return q + ", " + also, extra, []any{&ev.ID, extra}
 }
 
-// insertAfterPG is insertPG reading from the record's insert (store.InsertScanning): the record
-// is written, and its transaction has an id, before the event's id is drawn, as Append requires.
+// insertAfterPG is insertPG reading from the record's insert or update (store.InsertScanning,
+// UpdateScanning): the record is written, and its transaction has an id, before the event's id is drawn, as Append requires.
 // The parameters are typed: in a SELECT list PostgreSQL would take them for text.
 const insertAfterPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
 	"SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, pg_current_xact_id()::text::bigint FROM kiln_row RETURNING id"
@@ -116,16 +116,18 @@ func AppendInserting(ctx context.Context, tx *store.Exec, resource string, rec *
 	return extra.String, nil
 }
 
-// AppendInsertingLast is AppendInserting as the transaction's last statement (store.Fold.Last),
-// made only where the scalar SQL expression value (fixed text; NULL reads as "") is still want:
-// otherwise nothing is written and the error is store.ErrUnwritten. A create whose transaction
-// ran nothing before then commits with this one statement.
-func AppendInsertingLast(ctx context.Context, tx *store.Exec, resource string, rec *store.Record, ev *Event, value, want string) error {
+// AppendLast appends ev as the transaction's last statement, written by its record's own
+// statement: write runs the record's insert or update with the fold it is given
+// (store.Exec.InsertScanning, UpdateScanning; store.Fold.Last). The write is made only where
+// the scalar SQL expression value (fixed text; NULL reads as "") is still want: otherwise
+// nothing is written and the error is store.ErrUnwritten. A write whose transaction ran
+// nothing before commits with this one statement.
+func AppendLast(ev *Event, value, want string, write func(store.Fold) error) error {
 	f := store.Fold{Then: insertAfterPG, Args: ev.args(), Dest: []any{&ev.ID}, Last: true}
 	if value != "" {
 		f.Guard, f.GuardArgs = "COALESCE("+value+", '') = ?", []any{want}
 	}
-	return tx.InsertScanning(ctx, resource, rec, f)
+	return write(f)
 }
 
 // ListOpts select events.

@@ -85,9 +85,12 @@ func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Dig
 	}
 	var text string
 	var err error
-	if rec := w.unwritten; rec != nil {
-		w.unwritten = nil
-		if w.matched, err = w.appendLast(ctx, rec, ev, also); w.matched || err != nil {
+	if rec, old := w.unwritten, w.unwrittenOld; rec != nil {
+		w.unwritten, w.unwrittenOld = nil, nil
+		if old != nil {
+			return webhooks.Digest{}, w.appendUpdated(ctx, rec, old, ev, also)
+		}
+		if w.matched, err = w.appendCreated(ctx, rec, ev, also); w.matched || err != nil {
 			return webhooks.Digest{}, err
 		}
 		text, err = events.AppendInserting(ctx, w.tx, w.r.Name, rec, ev, also)
@@ -97,31 +100,54 @@ func (w *write) appendEvent(ctx context.Context, ev *events.Event) (webhooks.Dig
 	return webhooks.Digest{Text: text, Read: also != ""}, err
 }
 
-// appendLast writes a created record and its event as the transaction's last statement when
-// the write is the transaction's whole work (w.last) and nothing would follow the event: no
-// trigger fires on it and no webhook subscription in hand matches it — made only where the
-// subscriptions are still those (their digest, read by the same statement). On PostgreSQL a
-// transaction that ran nothing before then commits with that one statement (store.Fold.Last).
-// It reports whether it wrote; when the subscriptions changed nothing was written.
-func (w *write) appendLast(ctx context.Context, rec *store.Record, ev *events.Event, also string) (bool, error) {
+// endsAlone reports whether nothing would follow an event of op on r in its write's
+// transaction — no trigger fires on it, no webhook subscription in hand matches it — with the
+// digest of those subscriptions, under which the write is made (events.AppendLast).
+func (s *Service) endsAlone(r *resource, op string) (string, bool) {
+	if lr := s.logic.Resource(r.Name); lr != nil && lr.HasTriggers(op) {
+		return "", false
+	}
+	if s.webhooks == nil {
+		return "", true
+	}
+	return s.webhooks.Quiet(r.Name, op)
+}
+
+// appendCreated writes a created record and its event as the transaction's last statement
+// when the write is the transaction's whole work (w.last) and nothing would follow the event
+// (endsAlone) — made only where the subscriptions are still those (their digest, read by the
+// same statement). On PostgreSQL a transaction that ran nothing before then commits with that
+// one statement (store.Fold.Last). It reports whether it wrote; when the subscriptions changed
+// nothing was written, and the create goes the usual way.
+func (w *write) appendCreated(ctx context.Context, rec *store.Record, ev *events.Event, also string) (bool, error) {
 	if !w.last {
 		return false, nil
 	}
-	if lr := w.s.logic.Resource(w.r.Name); lr != nil && lr.HasTriggers(ev.Operation) {
+	digest, ok := w.s.endsAlone(w.r, ev.Operation)
+	if !ok {
 		return false, nil
 	}
-	digest, quiet := "", true
-	if w.s.webhooks != nil {
-		digest, quiet = w.s.webhooks.Quiet(w.r.Name, ev.Operation)
-	}
-	if !quiet {
-		return false, nil
-	}
-	err := events.AppendInsertingLast(ctx, w.tx, w.r.Name, rec, ev, also, digest)
+	err := events.AppendLast(ev, also, digest, func(f store.Fold) error {
+		return w.tx.InsertScanning(ctx, w.r.Name, rec, f)
+	})
 	if errors.Is(err, store.ErrUnwritten) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// appendUpdated writes an update of a record read without a lock (updateAlone) and its event
+// as the transaction's last statement, made only where the record's version is still the one
+// read and the subscriptions are still those updateAlone saw (w.digest): errMoved otherwise.
+func (w *write) appendUpdated(ctx context.Context, rec, old *store.Record, ev *events.Event, also string) error {
+	err := events.AppendLast(ev, also, w.digest, func(f store.Fold) error {
+		return w.tx.UpdateScanning(ctx, w.r.Name, rec, old, f)
+	})
+	if errors.Is(err, store.ErrUnwritten) {
+		return errMoved
+	}
+	w.matched = err == nil
+	return err
 }
 
 // WebhookMatcher enqueues, inside a write's transaction, the deliveries of the webhook

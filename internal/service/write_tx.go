@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"reflect"
 
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/query"
@@ -25,12 +27,43 @@ type write struct {
 	// seen holds related records read by the relation check for the logic that follows; it is
 	// dropped once the logic ran, before the write changes anything.
 	seen map[string]*store.Record
-	// unwritten is a created record whose insert goes with its event's (foldInsert).
-	unwritten *store.Record
+	// unwritten is a record whose write goes with its event's statement: a create's
+	// (foldInsert), or an update's of the record read without a lock (unwrittenOld, as read).
+	unwritten, unwrittenOld *store.Record
+	// read is the record as read without a lock (updateAlone): its update is written only
+	// where the version is still this one's, under the webhook subscriptions' digest.
+	read   *store.Record
+	digest string
 	// last: the write is its transaction's whole work — nothing runs on the transaction after
-	// its event (Service.Create without an idempotency key) — so it may end with its event's
-	// statement (appendLast); matched: it did, and its event needs no webhook matching.
+	// its event (Service.Create without an idempotency key, updateAlone) — so it may end with
+	// its event's statement; matched: it did, and its event needs no webhook matching.
 	last, matched bool
+}
+
+// errMoved says an update of a record read without a lock was not written: the record
+// changed or went since, the subscriptions changed, or the write needs more than its row and
+// its event. Update then takes the usual way.
+var errMoved = errors.New("service: the record read without a lock was not written")
+
+// foldUpdate reports whether an update of the record read without a lock can be written with
+// its event, as nothing else would be: no to-many links sent, no file replaced or removed, no
+// effects, no rollups (foldInsert's conditions for an update).
+func (w *write) foldUpdate(given map[string]any, old, rec *store.Record) bool {
+	if w.inner || !w.tx.CanInsertScanning() || w.r.hasRollups {
+		return false
+	}
+	if lr := w.s.logic.Resource(w.r.Name); lr != nil && (lr.HasEffects(spec.OpUpdate) || len(lr.Parents) > 0) {
+		return false
+	}
+	for i, f := range w.r.Fields {
+		if _, sent := given[f.Name]; sent && f.IsToMany() {
+			return false
+		}
+		if f.Type == spec.TypeFile && !reflect.DeepEqual(old.Values[i], rec.Values[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // foldInsert reports whether a create's record can be written by its event's statement (one
@@ -113,9 +146,11 @@ type updateArgs struct {
 // update applies in (or typed values) to the record id.
 func (w *write) update(ctx context.Context, id string, in map[string]any, a updateArgs) (*store.Record, error) {
 	r := w.r
-	cur, err := w.tx.GetForUpdate(ctx, r.Name, id, w.cond)
-	if err != nil {
-		return nil, err
+	cur, err := w.read, error(nil)
+	if cur == nil {
+		if cur, err = w.tx.GetForUpdate(ctx, r.Name, id, w.cond); err != nil {
+			return nil, err
+		}
 	}
 	if a.ifVersion > 0 && cur.Version != a.ifVersion {
 		return nil, store.ErrStale
@@ -147,6 +182,14 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	}
 	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {
 		return nil, w.prefix(err)
+	}
+	if w.read != nil { // its row goes with its event (appendUpdated), or not at all
+		if !w.foldUpdate(w.given(in), old, rec) {
+			return nil, errMoved
+		}
+		rec.Version = old.Version + 1
+		w.unwritten, w.unwrittenOld = rec, old
+		return rec, w.emit(ctx, events.OpUpdate, "", old, rec)
 	}
 	if err := w.tx.UpdateFrom(ctx, r.Name, rec, old, rec.Version); err != nil {
 		return nil, err

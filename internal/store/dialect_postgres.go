@@ -40,6 +40,7 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 	pcfg.ConnConfig.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, c net.Conn) (net.Conn, error) {
 		return newBeginConn(c), nil
 	}
+	pcfg.ConnConfig.BuildContextWatcherHandler = newAloneWatch // a statement alone is cancelled on the server
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)

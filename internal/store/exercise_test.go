@@ -211,6 +211,75 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, int64(1), mustCount(t, st, "items", nil))
 	})
 
+	// A statement alone whose deadline passes is cancelled on the server, not left running to
+	// commit after the caller heard it failed: here it waits for a row of the same unique value
+	// that another transaction holds, and which that transaction then rolls back. (Both ways
+	// of stopping it, aloneWatch's and pgx's own, cancel it; they differ in when the caller
+	// hears: after the server answered the cancel, or before.)
+	t.Run("InsertScanningLastCancelledOnTheServer", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			t.Skip("InsertScanning is PostgreSQL's")
+		}
+		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		blocker := item(owner)
+		blocker.Values[fS] = "held"
+		go func() {
+			done <- st.InTx(ctx, func(tx *store.Exec) error {
+				if err := tx.Insert(ctx, "items", blocker); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return errors.New("roll back")
+			})
+		}()
+		<-held
+		a := item(owner)
+		a.Values[fS] = "held"
+		var one int64
+		tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		err := st.InTx(tctx, func(tx *store.Exec) error {
+			return tx.InsertScanning(tctx, "items", a, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&one}, Last: true})
+		})
+		require.ErrorIs(t, err, store.ErrTimeout)
+		close(release)
+		require.EqualError(t, <-done, "roll back")
+		time.Sleep(300 * time.Millisecond) // a statement left running would commit now
+		_, err = st.Reader().Get(ctx, "items", a.ID, nil)
+		require.ErrorIs(t, err, store.ErrNotFound, "the cancelled statement committed nothing")
+		require.NoError(t, st.Ping(ctx))
+	})
+
+	// An update with a statement after it is made only where the version is still the one read.
+	t.Run("UpdateScanningOnlyOverTheVersionRead", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			t.Skip("UpdateScanning is PostgreSQL's")
+		}
+		a := item(owner)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", a) }))
+		read, err := st.Reader().Get(ctx, "items", a.ID, nil)
+		require.NoError(t, err)
+		update := func(old *store.Record, s string) error {
+			rec := *old
+			rec.Values = append([]any(nil), old.Values...)
+			rec.Values[fS] = s
+			var n int64
+			return st.InTx(ctx, func(tx *store.Exec) error {
+				return tx.UpdateScanning(ctx, "items", &rec, old, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&n}, Last: true})
+			})
+		}
+		require.NoError(t, update(read, "first"))
+		require.ErrorIs(t, update(read, "second"), store.ErrUnwritten, "the version read is gone")
+		back, err := st.Reader().Get(ctx, "items", a.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, "first", back.Values[fS])
+		require.Equal(t, read.Version+1, back.Version)
+		require.NoError(t, update(back, "third"))
+	})
+
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {
 		st, _ := newStore(t)
 		slow := slowCount(st.Dialect())

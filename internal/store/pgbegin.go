@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -52,6 +53,7 @@ type beginConn struct {
 	queued  bool   // BEGIN waits for the next extended-protocol write
 	wbuf    []byte // BEGIN and the write it goes with
 	answers answerFilter
+	alone   atomic.Bool // a statement alone runs (aloneWatch); its transaction's end clears it
 }
 
 func newBeginConn(c net.Conn) *beginConn { return &beginConn{Conn: c} }

@@ -94,10 +94,14 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 		// The transaction's first statement, and its last (alone.go): it runs by itself and
 		// commits as it ends. Whatever it did, the transaction has not begun: BEGIN waits
 		// again for a statement that may follow (one that wrote nothing, say). A connection
-		// lost now is not beginLost: the statement may have committed, so it must not run again.
+		// lost now is not beginLost unless nothing was sent: the statement may have committed.
+		c.tx.bc.alone.Store(true) // until the transaction ends: its rows are read after this returns
 		rows, err := c.Conn.QueryContext(ctx, query, args)
 		c.tx.bc.queue()
 		m.ran = true
+		if errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
+			err = &beginLostError{err: err} // nothing was sent (stdlib: pgconn.SafeToRetry): it may run again
+		}
 		return rows, ended(ctx, err)
 	}
 	first := c.firstStatement()
@@ -143,6 +147,7 @@ type lazyTx struct {
 
 func (t *lazyTx) Commit() error {
 	t.c.tx = nil
+	t.bc.alone.Store(false)
 	if t.bc.unqueue() {
 		return nil
 	}
@@ -167,6 +172,7 @@ func (t *lazyTx) Commit() error {
 
 func (t *lazyTx) Rollback() error {
 	t.c.tx = nil
+	t.bc.alone.Store(false)
 	if t.bc.unqueue() {
 		return nil
 	}

@@ -46,28 +46,60 @@ func (e *Exec) CanInsertScanning() bool { return e.s.dialect.name() == "postgres
 // f.Guard the insert is made only where the guard holds (ErrUnwritten otherwise); with f.Last
 // a statement that is the transaction's first runs and commits by itself (alone.go).
 func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record, f Fold) error {
-	t, err := e.table(resource)
+	t, err := e.foldTable(resource)
 	if err != nil {
 		return err
 	}
-	if !e.CanInsertScanning() {
-		return fmt.Errorf("store: InsertScanning needs PostgreSQL, not %s", e.s.dialect.name())
-	}
-	all := e.insertArgs(t, rec, len(f.GuardArgs)+len(f.Args))
-	insert := t.insertSQL
+	args := e.insertArgs(t, rec, len(f.GuardArgs)+len(f.Args))
+	write := t.insertSQL
 	if f.Guard != "" {
-		insert = t.insertSelect + " WHERE " + rebindDollarFrom(f.Guard, len(all)+1)
-		all = append(all, f.GuardArgs...)
+		write = t.insertSelect + " WHERE " + rebindDollarFrom(f.Guard, len(args)+1)
+		args = append(args, f.GuardArgs...)
 	}
-	q := "WITH kiln_row AS (" + insert + " RETURNING 1) " + rebindDollarFrom(f.Then, len(all)+1)
-	all = append(all, f.Args...)
+	return e.runFold(ctx, t, write, args, f, f.Guard != "")
+}
+
+// UpdateScanning is UpdateFrom (rec's changes from old, the record as read) and a second
+// statement in one round trip, as InsertScanning: made only where the stored version is still
+// old's and f.Guard holds, ErrUnwritten otherwise (the record changed or went, or the guard
+// did not hold: nothing was written). It bumps rec's version.
+func (e *Exec) UpdateScanning(ctx context.Context, resource string, rec, old *Record, f Fold) error {
+	t, err := e.foldTable(resource)
+	if err != nil {
+		return err
+	}
+	write, args := t.updateFrom(e.s.dialect, rec, old, old.Version)
+	if f.Guard != "" {
+		write += " AND " + rebindDollarFrom(f.Guard, len(args)+1)
+		args = append(args, f.GuardArgs...)
+	}
+	if err := e.runFold(ctx, t, write, args, f, true); err != nil {
+		return err
+	}
+	rec.Version = old.Version + 1
+	return nil
+}
+
+func (e *Exec) foldTable(resource string) (*table, error) {
+	if !e.CanInsertScanning() {
+		return nil, fmt.Errorf("store: a write with a statement after it needs PostgreSQL, not %s", e.s.dialect.name())
+	}
+	return e.table(resource)
+}
+
+// runFold runs write (a record's INSERT or UPDATE, its placeholders numbered, args its
+// arguments) as the WITH clause kiln_row of f.Then, and scans Then's one row; guarded: write
+// may write nothing, and then Then reads no row (ErrUnwritten).
+func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, f Fold, guarded bool) error {
+	q := "WITH kiln_row AS (" + write + " RETURNING 1) " + rebindDollarFrom(f.Then, len(args)+1)
+	args = append(args, f.Args...)
 	var mark *aloneMark
 	if f.Last {
 		mark = &aloneMark{}
 		ctx = withAlone(ctx, mark)
 	}
 	e.s.queries.Add(1)
-	rows, err := e.q.QueryContext(ctx, q, all...)
+	rows, err := e.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
 	}
@@ -76,13 +108,13 @@ func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record,
 		if err := rows.Err(); err != nil {
 			return e.tagTable(e.s.dialect.interpret(err), t.name)
 		}
-		if f.Guard != "" {
+		if guarded {
 			return ErrUnwritten
 		}
-		return fmt.Errorf("store: insert into %s: the statement after it returned no row", t.name)
+		return fmt.Errorf("store: write to %s: the statement after it returned no row", t.name)
 	}
 	if err := rows.Scan(f.Dest...); err != nil {
-		return fmt.Errorf("store: insert into %s: %w", t.name, err)
+		return fmt.Errorf("store: write to %s: %w", t.name, err)
 	}
 	if err := rows.Close(); err != nil { // an implicit transaction commits here
 		return e.tagTable(e.s.dialect.interpret(err), t.name)

@@ -340,9 +340,15 @@ func (c *stmtCache) close() error {
 	return nil
 }
 
-// SQLTx is the transaction e runs in (nil outside one): the job queue enqueues through it,
-// so a job commits or rolls back with the write that caused it.
-func (e *Exec) SQLTx() *sql.Tx { return e.tx }
+// SQLTx is the transaction e runs in (nil outside one, and once it committed with its one
+// statement: Sealed): the job queue enqueues through it, so a job commits or rolls back with
+// the write that caused it.
+func (e *Exec) SQLTx() *sql.Tx {
+	if e.Sealed() {
+		return nil
+	}
+	return e.tx
+}
 
 // Writer is the pool writes go through: on SQLite its single connection, which the job
 // queue shares (docs/jobs.md); on PostgreSQL the shared pool.
