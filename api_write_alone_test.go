@@ -75,6 +75,25 @@ func TestPatchWritesAloneUnlessTheRecordMoved(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status, string(res.raw))
 	require.Equal(t, alone+1, b.app.Store.Alone())
 
+	// What changes a record without its version: a deleted category's ON DELETE SET NULL, a
+	// link written from elsewhere. The update runs again on the record as it is now.
+	cat := b.create("categories", map[string]any{"name": "Kitchen", "slug": "kitchen"})
+	tag := b.create("tags", map[string]any{"name": "blue"})
+	q := b.create("products", map[string]any{"name": "Bowl", "price": 5, "category": cat})
+	f = elsewhere("DELETE FROM categories WHERE id = ?", cat)
+	between.Store(&f)
+	alone = b.app.Store.Alone()
+	res = b.do("PATCH", "/api/products/"+q, map[string]any{"price": 6})
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Nil(t, res.body["category"], "the category's delete cleared it")
+	require.Equal(t, alone, b.app.Store.Alone())
+	f = elsewhere("INSERT INTO products_tags (source_id, target_id, position) VALUES (?, ?, 0)", q, tag)
+	between.Store(&f)
+	res = b.do("PATCH", "/api/products/"+q, map[string]any{"price": 7})
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Equal(t, []any{tag}, res.body["tags"], "the link written elsewhere")
+	require.Equal(t, alone, b.app.Store.Alone())
+
 	// Deleted between the read and the update: not found, and nothing written.
 	f = elsewhere("DELETE FROM products WHERE id = ?", p)
 	between.Store(&f)

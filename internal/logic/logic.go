@@ -35,6 +35,9 @@ type Resource struct {
 	// Gets names the resources the checks before a write read with get() (or by following a
 	// relation): its rules, defaults, computed fields and transition guards.
 	Gets map[string]bool
+	// Reads says those checks read other records at all (get, count, exists, aggregates): on
+	// PostgreSQL they lock what they read.
+	Reads bool
 }
 
 type rule struct {
@@ -123,10 +126,15 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 	out.Parents = rollupParents(c.spec, r)
 	out.triggers = c.triggers(r, updates)
 	out.Gets = out.gets()
+	for _, p := range out.checks() {
+		out.Reads = out.Reads || len(siteList(p)) > 0
+	}
 	return out
 }
 
-func (r *Resource) gets() map[string]bool {
+// checks are the programs that run before a write: rules, defaults, computed fields and
+// transition guards.
+func (r *Resource) checks() []*program {
 	var ps []*program
 	for _, x := range r.rules {
 		ps = append(ps, x.check)
@@ -139,8 +147,12 @@ func (r *Resource) gets() map[string]bool {
 			ps = append(ps, t.when)
 		}
 	}
+	return ps
+}
+
+func (r *Resource) gets() map[string]bool {
 	out := map[string]bool{}
-	for _, p := range ps {
+	for _, p := range r.checks() {
 		for _, s := range siteList(p) {
 			if s.kind == siteGet {
 				out[s.resource] = true

@@ -112,7 +112,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 // besides. errMoved: nothing was written (another write came between, say), and Update takes
 // the usual way, the row locked first.
 func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (*store.Record, error) {
-	if opts.Remember != nil || s.store.Dialect() != "postgres" {
+	if opts.Remember != nil || s.store.Dialect() != "postgres" || !s.foldsUpdate(r, in, a.full) {
 		return nil, errMoved
 	}
 	digest, ok := s.endsAlone(r, events.OpUpdate)

@@ -45,20 +45,35 @@ type write struct {
 // its event. Update then takes the usual way.
 var errMoved = errors.New("service: the record read without a lock was not written")
 
-// foldUpdate reports whether an update of the record read without a lock can be written with
-// its event, as nothing else would be: no to-many links sent, no file replaced or removed, no
-// effects, no rollups (foldInsert's conditions for an update).
-func (w *write) foldUpdate(given map[string]any, old, rec *store.Record) bool {
-	if w.inner || !w.tx.CanInsertScanning() || w.r.hasRollups {
+// foldsUpdate reports whether an update of r with input in (full: PUT) can be only its row and
+// its event, written over the record read without a lock (updateAlone): no to-many links or
+// files sent (nor, for PUT, files reset), no relation sent (its check reads, and locks, the
+// target), no effects, no rollups, and no checks that read other records — those lock what
+// they read, and locking them before the record itself could deadlock with a write that
+// locks the record first.
+func (s *Service) foldsUpdate(r *resource, in map[string]any, full bool) bool {
+	if r.hasRollups {
 		return false
 	}
-	if lr := w.s.logic.Resource(w.r.Name); lr != nil && (lr.HasEffects(spec.OpUpdate) || len(lr.Parents) > 0) {
+	if lr := s.logic.Resource(r.Name); lr != nil && (lr.HasEffects(spec.OpUpdate) || len(lr.Parents) > 0 || lr.Reads) {
+		return false
+	}
+	for _, f := range r.Fields {
+		_, sent := in[f.Name]
+		if (sent && (f.IsToMany() || f.Type == spec.TypeRelation)) || ((sent || full) && f.Type == spec.TypeFile) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldUpdate is foldsUpdate for the write at hand, once its values are computed: what logic
+// set counts as sent, and no file may have changed.
+func (w *write) foldUpdate(in map[string]any, old, rec *store.Record, full bool) bool {
+	if w.inner || !w.tx.CanInsertScanning() || !w.s.foldsUpdate(w.r, w.given(in), full) {
 		return false
 	}
 	for i, f := range w.r.Fields {
-		if _, sent := given[f.Name]; sent && f.IsToMany() {
-			return false
-		}
 		if f.Type == spec.TypeFile && !reflect.DeepEqual(old.Values[i], rec.Values[i]) {
 			return false
 		}
@@ -184,7 +199,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 		return nil, w.prefix(err)
 	}
 	if w.read != nil { // its row goes with its event (appendUpdated), or not at all
-		if !w.foldUpdate(w.given(in), old, rec) {
+		if !w.foldUpdate(in, old, rec, a.full) {
 			return nil, errMoved
 		}
 		rec.Version = old.Version + 1

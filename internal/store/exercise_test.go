@@ -278,6 +278,24 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, "first", back.Values[fS])
 		require.Equal(t, read.Version+1, back.Version)
 		require.NoError(t, update(back, "third"))
+
+		// A context that ends after the statement alone committed does not make it a failure.
+		back, err = st.Reader().Get(ctx, "items", a.ID, nil)
+		require.NoError(t, err)
+		rec := *back
+		rec.Values = append([]any(nil), back.Values...)
+		rec.Values[fS] = "fourth"
+		cctx, cancel := context.WithCancel(ctx)
+		var n int64
+		err = st.InTx(cctx, func(tx *store.Exec) error {
+			err := tx.UpdateScanning(cctx, "items", &rec, back, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&n}, Last: true})
+			cancel()
+			return err
+		})
+		require.NoError(t, err, "the write committed")
+		back, err = st.Reader().Get(ctx, "items", a.ID, nil)
+		require.NoError(t, err)
+		require.Equal(t, "fourth", back.Values[fS])
 	})
 
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {

@@ -64,6 +64,14 @@ type beginLostError struct{ err error }
 func (e *beginLostError) Error() string { return e.err.Error() }
 func (e *beginLostError) Unwrap() error { return e.err }
 
+// notAlone ends a statement alone's watch (aloneWatch) once a statement follows it (its rows
+// are read by then): one whose guard held nothing back leaves the transaction to go on.
+func (c *lazyConn) notAlone() {
+	if c.tx != nil {
+		c.tx.bc.alone.Store(false)
+	}
+}
+
 // firstStatement reports whether the statement about to run is the lazy transaction's first.
 func (c *lazyConn) firstStatement() bool {
 	if c.tx == nil || !c.tx.first {
@@ -95,7 +103,7 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 		// commits as it ends. Whatever it did, the transaction has not begun: BEGIN waits
 		// again for a statement that may follow (one that wrote nothing, say). A connection
 		// lost now is not beginLost unless nothing was sent: the statement may have committed.
-		c.tx.bc.alone.Store(true) // until the transaction ends: its rows are read after this returns
+		c.tx.bc.alone.Store(true) // until the next statement or the end: its rows are read after this returns
 		rows, err := c.Conn.QueryContext(ctx, query, args)
 		c.tx.bc.queue()
 		m.ran = true
@@ -104,6 +112,7 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 		}
 		return rows, ended(ctx, err)
 	}
+	c.notAlone()
 	first := c.firstStatement()
 	rows, err := c.Conn.QueryContext(ctx, query, args)
 	return rows, c.lost(first, ended(ctx, err))
@@ -122,6 +131,7 @@ func ended(ctx context.Context, err error) error {
 // sends those by the simple protocol, which cannot carry it (beginConn refuses to try). A
 // query always goes by the extended protocol (stdlib adds its result formats as an argument).
 func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.notAlone()
 	first := c.firstStatement()
 	if len(args) == 0 && c.tx != nil && c.tx.bc.unqueue() {
 		if _, err := c.Conn.Conn().Exec(ctx, "begin"); err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 func (e *Exec) table(resource string) (*table, error) {
@@ -60,15 +63,17 @@ func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record,
 }
 
 // UpdateScanning is UpdateFrom (rec's changes from old, the record as read) and a second
-// statement in one round trip, as InsertScanning: made only where the stored version is still
-// old's and f.Guard holds, ErrUnwritten otherwise (the record changed or went, or the guard
-// did not hold: nothing was written). It bumps rec's version.
+// statement in one round trip, as InsertScanning: made only where the stored record is still
+// old — its version, and what changes without one: its to-one relations (a deleted target's
+// ON DELETE SET NULL) and its to-many links — and f.Guard holds; ErrUnwritten otherwise
+// (nothing was written). It bumps rec's version.
 func (e *Exec) UpdateScanning(ctx context.Context, resource string, rec, old *Record, f Fold) error {
 	t, err := e.foldTable(resource)
 	if err != nil {
 		return err
 	}
 	write, args := t.updateFrom(e.s.dialect, rec, old, old.Version)
+	write, args = t.unchangedSince(e.s.dialect, write, args, old)
 	if f.Guard != "" {
 		write += " AND " + rebindDollarFrom(f.Guard, len(args)+1)
 		args = append(args, f.GuardArgs...)
@@ -78,6 +83,28 @@ func (e *Exec) UpdateScanning(ctx context.Context, resource string, rec, old *Re
 	}
 	rec.Version = old.Version + 1
 	return nil
+}
+
+// unchangedSince adds to an update's WHERE (write, its arguments args) that old's to-one
+// relations and to-many links are still stored as read.
+func (t *table) unchangedSince(d dialect, write string, args []any, old *Record) (string, []any) {
+	var b strings.Builder
+	b.WriteString(write)
+	for _, c := range t.cols {
+		if c.field.Type == spec.TypeRelation {
+			args = append(args, d.encode(c.kind, c.scale, old.Values[c.idx]))
+			b.WriteString(" AND " + quote(c.name) + " IS NOT DISTINCT FROM " + d.placeholder(len(args)))
+		}
+	}
+	for i, c := range t.links {
+		var ids any
+		if list, _ := old.Values[c.idx].([]string); len(list) > 0 {
+			ids = strings.Join(list, ",")
+		}
+		args = append(args, ids)
+		b.WriteString(" AND " + t.linkSQL[i] + " IS NOT DISTINCT FROM " + d.placeholder(len(args)))
+	}
+	return b.String(), args
 }
 
 func (e *Exec) foldTable(resource string) (*table, error) {
@@ -95,8 +122,11 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 	args = append(args, f.Args...)
 	var mark *aloneMark
 	if f.Last {
+		// database/sql must not end the statement's rows when the context ends: pgx cancels a
+		// statement alone on the server and reads its answer (aloneWatch), which may be that
+		// it committed.
 		mark = &aloneMark{}
-		ctx = withAlone(ctx, mark)
+		ctx = bounded(withAlone(ctx, mark))
 	}
 	e.s.queries.Add(1)
 	rows, err := e.q.QueryContext(ctx, q, args...)

@@ -159,7 +159,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	if err = fn(ex); err != nil {
 		return err
 	}
-	if err = tx.Commit(); err != nil {
+	if ex.Sealed() {
+		// Its one statement committed it (alone.go): Commit only gives the connection back,
+		// and may answer a context that ended since for a transaction that is over.
+		_ = tx.Commit()
+	} else if err = tx.Commit(); err != nil {
 		return s.dialect.interpret(err)
 	}
 	for _, f := range ex.afterCommit {

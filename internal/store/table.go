@@ -19,6 +19,7 @@ type table struct {
 	name       string
 	cols       []column          // stored fields, in field order
 	links      []column          // to-many fields, read through linkedIDs after cols
+	linkSQL    []string          // per link: its linkedIDs expression
 	selectList string            // system columns then cols
 	soft       bool              // soft delete: rows with DeletedColumn set are hidden from reads
 	live       map[string]string // per N:M field: the join-row condition hiding deleted targets
@@ -61,6 +62,7 @@ func buildTables(s *spec.Spec, d dialect) map[string]*table {
 			names = append(names, quote(f.Column()))
 		}
 		t.selectList = strings.Join(append(names, linkCols...), ", ")
+		t.linkSQL = linkCols
 		t.live = t.linkLive(s)
 		t.renderFixed(d)
 		out[r.Name] = t
