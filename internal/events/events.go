@@ -99,8 +99,9 @@ func reading(q, also string, ev *Event) (string, *sql.NullString, []any) {
 }
 
 // insertAfterPG is insertPG reading from the record's insert or update (store.InsertScanning,
-// UpdateScanning): the record is written, and its transaction has an id, before the event's id is drawn, as Append requires.
-// The parameters are typed: in a SELECT list PostgreSQL would take them for text.
+// UpdateScanning): the record is written, and its transaction has an id, before the event's
+// id is drawn, as Append requires. The parameters are typed: in a SELECT list PostgreSQL would
+// take them for text.
 const insertAfterPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
 	"SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, pg_current_xact_id()::text::bigint FROM kiln_row RETURNING id"
 

@@ -63,7 +63,8 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 
 // Update applies in to the record id: PATCH semantics, or PUT when full (absent fields
 // return to their defaults). One transaction; If-Match through opts.IfVersion. A record the
-// update rule hides is 404; a change the rule would not allow afterwards is 403.
+// update rule hides is 404; a change the rule would not allow afterwards is 403. On PostgreSQL
+// an update that writes only its row and its event goes as one statement (updateAlone).
 func (s *Service) Update(ctx context.Context, resName, id string, in map[string]any, full bool, opts WriteOpts) (*store.Record, error) {
 	r, err := s.resource(resName)
 	if err != nil {

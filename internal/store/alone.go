@@ -11,11 +11,11 @@ import (
 )
 
 // A create or update that writes nothing but its record and its event — one statement on
-// PostgreSQL (InsertScanning, UpdateScanning) — paid two more messages for its transaction: BEGIN, sent with the statement
-// (beginConn), and COMMIT, a round trip of its own. When that statement is the transaction's
-// first and the caller runs nothing after it (Fold.Last), nothing needs the transaction: the
-// statement runs by itself and PostgreSQL commits it as it ends (an implicit transaction, as
-// atomic as the explicit one). The Exec is then sealed: the transaction is over, any statement
+// PostgreSQL (InsertScanning, UpdateScanning) — paid two more messages for its transaction:
+// BEGIN, sent with the statement (beginConn), and COMMIT, a round trip of its own. When that
+// statement is the transaction's first and the caller runs nothing after it (Fold.Last),
+// nothing needs the transaction: the statement runs by itself and PostgreSQL commits it as it
+// ends (an implicit transaction, as atomic as the explicit one). The Exec is then sealed: the transaction is over, any statement
 // after it fails, and its Commit sends nothing. A statement that wrote nothing (a Fold.Guard
 // that did not hold) or failed leaves the transaction as it was, not begun.
 
@@ -26,14 +26,15 @@ var ErrUnwritten = errors.New("store: the write's condition did not hold; nothin
 // errSealed refuses a statement on a transaction that already committed with its one statement.
 var errSealed = errors.New("store: the transaction committed with its one statement; nothing may follow it")
 
-// Fold is the statement InsertScanning runs on a record's insert, in the same statement.
+// Fold is the statement InsertScanning and UpdateScanning run on a record's write, in the same
+// statement.
 type Fold struct {
-	// Then reads kiln_row (the insert's one row of one column), with ? placeholders for Args;
+	// Then reads kiln_row (the write's one row of one column), with ? placeholders for Args;
 	// its one row is scanned into Dest.
 	Then string
 	Args []any
 	Dest []any
-	// Guard, when set, is a condition (fixed SQL with ? placeholders for GuardArgs) the insert
+	// Guard, when set, is a condition (fixed SQL with ? placeholders for GuardArgs) the write
 	// is made under: when it does not hold nothing is written and the answer is ErrUnwritten.
 	Guard     string
 	GuardArgs []any

@@ -94,7 +94,7 @@ func (c *subsCache) store(subs []*Subscription) {
 
 // Quiet reports whether no enabled subscription in hand matches resource's op (whatever its
 // condition), with the digest of that set: a write that matches its event before writing it,
-// made only where its digest is still the database's (events.AppendInsertingLast). False
+// made only where its digest is still the database's (events.AppendLast). False
 // until the subscriptions were first read; true, with no digest, when webhooks are off.
 func (w *Webhooks) Quiet(resource, op string) (string, bool) {
 	if !w.Enabled() {
