@@ -223,6 +223,11 @@ func TestShopMailRetriesWhileSMTPIsDown(t *testing.T) {
 		email := fmt.Sprintf("patient-%s-%d@example.com", dialect, time.Now().UnixNano())
 		id, _ := signupAndOrder(t, b, email)
 		waitFor(t, func() bool { return len(mp.find(email)) == 1 })
+		waitFor(t, func() bool { // its job ended: no SMTP conversation is cut short by the stop
+			list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "kiln.mail"})
+			require.NoError(t, err)
+			return len(list) == 1 && list[0].State == "completed"
+		})
 		mp.stop()
 		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/orders/"+id, map[string]any{"status": "paid"}).status)
 		waitFor(t, func() bool {

@@ -106,11 +106,14 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return Permanent(fmt.Errorf("mail: smtp client: %w", err))
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	err = c.DialAndSendWithContext(ctx, msg)
+	if err != nil && !msg.IsDelivered() {
 		return classify(err)
 	}
+	// Once the server answered the message's data with 250 it has the message: a failure of
+	// the RSET or QUIT after it is no reason to send it again (a retry would deliver it twice).
 	if s.cfg.Logger != nil {
-		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "smtp", "to_domain", domainOf(m.To))
+		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "smtp", "to_domain", domainOf(m.To), "closed_cleanly", err == nil)
 	}
 	return nil
 }
