@@ -70,6 +70,10 @@ type Config struct {
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
 	// runs them (kiln worker).
 	NoWorkers bool
+	// Serving, when set, is called once Serve has started everything it runs beside the server
+	// (workers, sweepers) and is about to answer requests; kiln serve gives back the memory
+	// start-up used there.
+	Serving func()
 	// webhookSchedule replaces the Standard Webhooks retry schedule; only tests set it
 	// (export_test.go), so no configuration can weaken production's.
 	webhookSchedule []time.Duration
@@ -114,6 +118,7 @@ type App struct {
 	live     *live.Broker       // live updates: the outbox fanned out to streams
 	notifier *store.Notifier    // NOTIFY after commits that appended events (PostgreSQL)
 	workers  bool
+	serving  func()
 	server   *server.Server
 	log      *slog.Logger
 	closers  []func() error
@@ -215,7 +220,7 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.sender = sender
-	a.workers = !cfg.NoWorkers
+	a.workers, a.serving = !cfg.NoWorkers, cfg.Serving
 	if err := a.newQueue(ctx, cfg); err != nil {
 		return err
 	}
@@ -314,6 +319,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 				a.log.Warn("workers did not stop cleanly", "error", err.Error())
 			}
 		}()
+	}
+	if a.serving != nil {
+		a.serving()
 	}
 	return a.server.Serve(ctx, ln)
 }

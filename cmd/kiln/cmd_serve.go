@@ -26,7 +26,7 @@ func newServe(o *output) *cobra.Command {
 			}
 			defer logw.Close()
 			cfg := s.config(log)
-			cfg.Dev, cfg.NoWorkers = dev, !workers
+			cfg.Dev, cfg.NoWorkers, cfg.Serving = dev, !workers, releaseStartup
 			cfg.Progress = func(msg string) { o.ok("%s", msg) }
 			cfg.Waiting = func(msg string) {
 				o.warn("%s", msg)
@@ -55,7 +55,6 @@ func newServe(o *output) *cobra.Command {
 			log.Info("listening", "addr", ln.Addr().String())
 			_ = logw.Flush() // whoever waits for the server reads this line now
 			o.ok("serving %s on %s://%s (docs at /docs)", filepath.Base(s.spec), scheme, ln.Addr())
-			releaseStartup()
 			return app.Serve(cmd.Context(), ln)
 		},
 	}
