@@ -38,6 +38,7 @@ type options struct {
 	pocketbase bool
 	kilnBin    string
 	idleWait   time.Duration
+	idleSettle time.Duration
 	load       bool
 	sqlite     bool   // the SQLite set (and the footprint tables)
 	pgURL      string // the PostgreSQL set after it, in databases of its own created there
@@ -55,6 +56,8 @@ func main() {
 	flag.BoolVar(&o.load, "load", true, "run the load scenarios (false: binary size, cold start and idle memory only)")
 	flag.StringVar(&o.kilnBin, "kiln", "", "a kiln binary to measure (default: build ./cmd/kiln with CGO_ENABLED=0)")
 	flag.DurationVar(&o.idleWait, "idle-wait", 2500*time.Millisecond, "how long after each start the idle resident set is read")
+	flag.DurationVar(&o.idleSettle, "idle-settle", 130*time.Second,
+		"how long after its last start each server's resident set is read again (past Go's forced GC at 2 minutes and the first rounds of periodic work; 0: not read)")
 	var jb jobsBench
 	flag.IntVar(&jb.n, "jobs", 0, "measure the job queue instead: this many jobs end to end on SQLite and PostgreSQL")
 	flag.IntVar(&jb.workers, "job-workers", 100, "workers of the job queue")
@@ -135,7 +138,7 @@ func runSQLite(o options, dir string, bins binaries) error {
 	if err != nil {
 		return err
 	}
-	mem, err := idle(servers, o.idleWait)
+	mem, err := idle(servers, o.idleWait, o.idleSettle)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -88,15 +89,20 @@ type footprint struct {
 	binary  int64
 	cold    time.Duration
 	idle    memory
+	settled memory // idle for -idle-settle after its last start; zero when not read
 	peakKiB int
 }
 
 // idle restarts each server five times on its up-to-date data: the median time to its first
 // 200 is its cold start; wait (-idle-wait, default 2.5 s) after each start (it has answered
 // its health check, and background work such as Kiln's revocation poll has run) its resident
-// set is read, and the median is kept.
-func idle(servers []*server, wait time.Duration) ([]footprint, error) {
+// set is read, and the median is kept. A resident set read that soon can flatter a server
+// that gave memory back at start: periodic work and the first garbage collections map pages
+// again. So, when settle is set, each server's last instance is read again once it has been
+// idle that long.
+func idle(servers []*server, wait, settle time.Duration) ([]footprint, error) {
 	out := make([]footprint, len(servers))
+	started := make([]time.Time, len(servers))
 	for i, s := range servers {
 		var colds []time.Duration
 		var mems []memory
@@ -105,11 +111,20 @@ func idle(servers []*server, wait time.Duration) ([]footprint, error) {
 			if err != nil {
 				return nil, err
 			}
+			started[i] = time.Now()
 			time.Sleep(wait)
 			colds, mems = append(colds, cold), append(mems, s.memory())
 		}
 		slices.SortFunc(mems, func(a, b memory) int { return a.rss - b.rss })
 		out[i].cold, out[i].idle = median(colds), mems[len(mems)/2]
+	}
+	if settle <= 0 {
+		return out, nil
+	}
+	fmt.Fprintf(os.Stderr, "reading idle memory again %s after each server's last start…\n", settle)
+	for i, s := range servers {
+		time.Sleep(time.Until(started[i].Add(settle)))
+		out[i].settled = s.memory()
 	}
 	return out, nil
 }
@@ -122,11 +137,15 @@ func printTables(servers []*server, rows []row, mem []footprint) {
 	if len(rows) > 0 {
 		printLoad(names, rows, false)
 	}
-	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "peak RSS under load")
+	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "idle RSS settled (anon + file)", "peak RSS under load")
 	for i, n := range names {
 		m := mem[i]
-		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
-			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), mib(m.peakKiB))
+		settled := "not read"
+		if m.settled.rss > 0 {
+			settled = fmt.Sprintf("%.1f MiB (%.1f + %.1f)", mib(m.settled.rss), mib(m.settled.anon), mib(m.settled.file))
+		}
+		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %s | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
+			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), settled, mib(m.peakKiB))
 	}
 	fmt.Println()
 	head("server (idle, median start)", "binary code", "binary read-only data", "binary writable data", "anonymous", "other files")
