@@ -1,18 +1,23 @@
 package mail
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/mail"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
-	"github.com/aws/smithy-go"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // SESConfig configures the Amazon SES (API v2) sender. The credentials come from the
@@ -29,14 +34,20 @@ type SESConfig struct {
 	Logger           *slog.Logger
 }
 
-// SES sends through SendEmail (POST /v2/email/outbound-emails), signed with SigV4.
+// SES sends through SendEmail (POST /v2/email/outbound-emails), signed with SigV4. It speaks
+// the one REST-JSON call itself, with the SDK's signer: the SDK's SES client would put half a
+// megabyte of operation schemas on the heap of every process, mail or no mail.
 type SES struct {
 	cfg    SESConfig
 	from   *mail.Address
-	client *sesv2.Client
+	url    string
+	creds  aws.Credentials
+	signer *v4.Signer
 }
 
 var _ Sender = (*SES)(nil)
+
+var sesRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 
 // NewSES checks cfg and returns the sender.
 func NewSES(cfg SESConfig) (*SES, error) {
@@ -46,6 +57,9 @@ func NewSES(cfg SESConfig) (*SES, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("mail: ses needs a region")
 	}
+	if !sesRegionName.MatchString(cfg.Region) {
+		return nil, fmt.Errorf("mail: ses region %q is not a region name such as eu-west-1", cfg.Region)
+	}
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("mail: from address %q: %w", cfg.From, err)
@@ -53,67 +67,134 @@ func NewSES(cfg SESConfig) (*SES, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
-	creds := aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
-		SessionToken: cfg.SessionToken, Source: "kiln environment"}
-	opts := sesv2.Options{
-		Region: cfg.Region,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return creds, nil
-		}),
-		HTTPClient: cfg.Client,
-		// The job retries with backoff and records each attempt; SDK retries inside one
-		// attempt would multiply them and hide failures from the delivery log.
-		Retryer: aws.NopRetryer{},
+	base := "https://email." + cfg.Region + ".amazonaws.com"
+	if strings.HasPrefix(cfg.Region, "cn-") {
+		base += ".cn"
 	}
 	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
+		base = strings.TrimRight(cfg.Endpoint, "/")
 	}
-	return &SES{cfg: cfg, from: from, client: sesv2.New(opts)}, nil
+	creds := aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
+		SessionToken: cfg.SessionToken, Source: "kiln environment"}
+	return &SES{cfg: cfg, from: from, url: base + "/v2/email/outbound-emails", creds: creds, signer: v4.NewSigner()}, nil
 }
 
-func (s *SES) input(m Message) (*sesv2.SendEmailInput, error) {
+// sesContent, sesBody and sesRequest are SendEmail's request with simple content.
+type sesContent struct {
+	Data    string `json:"Data"`
+	Charset string `json:"Charset"`
+}
+
+type sesBody struct {
+	Text *sesContent `json:"Text,omitempty"`
+	HTML *sesContent `json:"Html,omitempty"`
+}
+
+type sesRequest struct {
+	FromEmailAddress string `json:"FromEmailAddress"`
+	Destination      struct {
+		ToAddresses []string `json:"ToAddresses"`
+	} `json:"Destination"`
+	ConfigurationSetName string `json:"ConfigurationSetName,omitempty"`
+	Content              struct {
+		Simple struct {
+			Subject sesContent `json:"Subject"`
+			Body    sesBody    `json:"Body"`
+		} `json:"Simple"`
+	} `json:"Content"`
+}
+
+func (s *SES) input(m Message) ([]byte, error) {
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("mail: to address: %w", err))
 	}
-	utf8 := aws.String("UTF-8")
-	body := &types.Body{}
+	var in sesRequest
+	in.FromEmailAddress, in.ConfigurationSetName = s.from.String(), s.cfg.ConfigurationSet
+	in.Destination.ToAddresses = []string{to.String()}
+	in.Content.Simple.Subject = sesContent{Data: m.Subject, Charset: "UTF-8"}
 	if m.Text != "" || m.HTML == "" {
-		body.Text = &types.Content{Data: aws.String(m.Text), Charset: utf8}
+		in.Content.Simple.Body.Text = &sesContent{Data: m.Text, Charset: "UTF-8"}
 	}
 	if m.HTML != "" {
-		body.Html = &types.Content{Data: aws.String(m.HTML), Charset: utf8}
+		in.Content.Simple.Body.HTML = &sesContent{Data: m.HTML, Charset: "UTF-8"}
 	}
-	in := &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(s.from.String()),
-		Destination:      &types.Destination{ToAddresses: []string{to.String()}},
-		Content: &types.EmailContent{Simple: &types.Message{
-			Subject: &types.Content{Data: aws.String(m.Subject), Charset: utf8},
-			Body:    body,
-		}},
-	}
-	if s.cfg.ConfigurationSet != "" {
-		in.ConfigurationSetName = aws.String(s.cfg.ConfigurationSet)
-	}
-	return in, nil
+	return json.Marshal(in)
 }
 
 // Send sends m as a simple message (subject, text, html); see classifySES for which
-// failures are permanent.
+// failures are permanent. It makes one attempt: the job retries with backoff and records
+// each attempt.
 func (s *SES) Send(ctx context.Context, m Message) error {
-	in, err := s.input(m)
+	body, err := s.input(m)
 	if err != nil {
 		return err
 	}
-	out, err := s.client.SendEmail(ctx, in)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return classifySES(err)
+		return Permanent(fmt.Errorf("mail: ses: %w", err))
 	}
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	if err := s.signer.SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), "ses", s.cfg.Region, time.Now()); err != nil {
+		return Permanent(fmt.Errorf("mail: ses: sign: %w", err))
+	}
+	res, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("mail: ses: %w", err)
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode/100 != 2 {
+		return classifySES(sesError(res, answer))
+	}
+	var out struct{ MessageId string }
+	_ = json.Unmarshal(answer, &out)
 	if s.cfg.Logger != nil {
-		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "ses", "to_domain", domainOf(m.To),
-			"message_id", aws.ToString(out.MessageId))
+		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "ses", "to_domain", domainOf(m.To), "message_id", out.MessageId)
 	}
 	return nil
+}
+
+// SESError is an answer of SES other than success: its HTTP status, error code (the
+// X-Amzn-ErrorType header, or the body's __type or code) and message.
+type SESError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *SESError) Error() string {
+	return fmt.Sprintf("status %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func sesError(res *http.Response, answer []byte) *SESError {
+	var b struct {
+		Type    string `json:"__type"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Upper   string `json:"Message"`
+	}
+	_ = json.Unmarshal(answer, &b)
+	code := res.Header.Get("X-Amzn-ErrorType")
+	for _, c := range []string{b.Type, b.Code} {
+		if code == "" {
+			code = c
+		}
+	}
+	// "MessageRejected:http://internal.amazon.com/…" or "aws.ses#MessageRejected"
+	code, _, _ = strings.Cut(code, ":")
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	msg := b.Message
+	if msg == "" {
+		msg = b.Upper
+	}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return &SESError{Status: res.StatusCode, Code: code, Message: msg}
 }
 
 // sesRetried reports the error codes worth another attempt even though some come with a
@@ -134,27 +215,17 @@ func sesRetried(code string) bool {
 
 // classifySES marks failures another attempt cannot fix permanent: the message or the
 // sender refused (MessageRejected, MailFromDomainNotVerified), a suspended account, and any
-// other bad request (400, 413). Network errors, throttling and 5xx are retried.
-func classifySES(err error) error {
-	wrapped := fmt.Errorf("mail: ses: %w", err)
-	var (
-		rejected  *types.MessageRejected
-		notVerify *types.MailFromDomainNotVerifiedException
-		suspended *types.AccountSuspendedException
-		bad       *types.BadRequestException
-	)
-	if errors.As(err, &rejected) || errors.As(err, &notVerify) || errors.As(err, &suspended) || errors.As(err, &bad) {
+// other bad request (400, 413). Throttling, quotas, rejected credentials and 5xx are retried.
+func classifySES(e *SESError) error {
+	wrapped := fmt.Errorf("mail: ses: %w", e)
+	switch {
+	case e.Code == "MessageRejected" || e.Code == "MailFromDomainNotVerifiedException" ||
+		e.Code == "AccountSuspendedException" || e.Code == "BadRequestException":
 		return Permanent(wrapped)
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && sesRetried(api.ErrorCode()) {
+	case sesRetried(e.Code):
 		return wrapped
-	}
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) {
-		if code := status.HTTPStatusCode(); code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge {
-			return Permanent(wrapped)
-		}
+	case e.Status == http.StatusBadRequest || e.Status == http.StatusRequestEntityTooLarge:
+		return Permanent(wrapped)
 	}
 	return wrapped
 }

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/stretchr/testify/require"
 )
 
@@ -245,6 +244,7 @@ func TestSESAnswers(t *testing.T) {
 		permanent bool
 	}{
 		{status: 400, errType: "MessageRejected", permanent: true},
+		{status: 400, errType: "MessageRejected:http://internal.amazon.com/coral/com.amazonaws.sesv2/", permanent: true},
 		{status: 400, errType: "MailFromDomainNotVerifiedException", permanent: true},
 		{status: 400, errType: "AccountSuspendedException", permanent: true},
 		{status: 400, errType: "BadRequestException", permanent: true},
@@ -266,8 +266,10 @@ func TestSESAnswers(t *testing.T) {
 		require.Equal(t, tc.permanent, IsPermanent(err), "%d %s: %v", tc.status, tc.errType, err)
 	}
 	srv.answer(400, "MessageRejected")
-	var rejected *types.MessageRejected
+	var rejected *SESError
 	require.ErrorAs(t, s.Send(context.Background(), msg), &rejected, "the SES error stays inspectable")
+	require.Equal(t, "MessageRejected", rejected.Code)
+	require.Equal(t, http.StatusBadRequest, rejected.Status)
 
 	t.Run("Unreachable", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -293,4 +295,12 @@ func TestSESConfig(t *testing.T) {
 	require.ErrorContains(t, err, "region")
 	_, err = NewSES(SESConfig{Region: sesRegion, From: "nobody", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
 	require.ErrorContains(t, err, "from address")
+	_, err = NewSES(SESConfig{Region: "eu-west-1.evil.example/x", From: "shop@example.com", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
+	require.ErrorContains(t, err, "not a region name")
+	for region, want := range map[string]string{"eu-west-1": "https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails",
+		"cn-north-1": "https://email.cn-north-1.amazonaws.com.cn/v2/email/outbound-emails"} {
+		s, err := NewSES(SESConfig{Region: region, From: "shop@example.com", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
+		require.NoError(t, err)
+		require.Equal(t, want, s.url)
+	}
 }
