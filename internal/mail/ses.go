@@ -14,6 +14,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,11 +44,32 @@ type SES struct {
 	url    string
 	creds  aws.Credentials
 	signer *v4.Signer
+	skew   atomic.Int64 // how far SES's clock is ahead of this host's (ns), learnt from its Date header
 }
 
 var _ Sender = (*SES)(nil)
 
-var sesRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
+var sesRegionName = regexp.MustCompile(`^[a-z]{2,4}(-[a-z0-9]+)+$`)
+
+// sesDomains are the DNS suffixes of the AWS partitions other than the commercial one
+// (amazonaws.com), by region prefix, longest first.
+var sesDomains = []struct{ prefix, domain string }{
+	{"us-isob-", "sc2s.sgov.gov"}, {"us-isof-", "csp.hci.ic.gov"}, {"eu-isoe-", "cloud.adc-e.uk"},
+	{"us-iso-", "c2s.ic.gov"}, {"eusc-", "amazonaws.eu"}, {"cn-", "amazonaws.com.cn"},
+}
+
+// sesEndpoint is the region's SES endpoint; a FIPS endpoint is set with endpoint.
+func sesEndpoint(region string) (string, error) {
+	if strings.Contains(region, "fips") {
+		return "", fmt.Errorf("mail: ses region %q: set the endpoint for FIPS (https://email-fips.<region>.amazonaws.com) and the region without fips", region)
+	}
+	for _, d := range sesDomains {
+		if strings.HasPrefix(region, d.prefix) {
+			return "https://email." + region + "." + d.domain, nil
+		}
+	}
+	return "https://email." + region + ".amazonaws.com", nil
+}
 
 // NewSES checks cfg and returns the sender.
 func NewSES(cfg SESConfig) (*SES, error) {
@@ -67,12 +89,11 @@ func NewSES(cfg SESConfig) (*SES, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
-	base := "https://email." + cfg.Region + ".amazonaws.com"
-	if strings.HasPrefix(cfg.Region, "cn-") {
-		base += ".cn"
-	}
-	if cfg.Endpoint != "" {
-		base = strings.TrimRight(cfg.Endpoint, "/")
+	base := strings.TrimRight(cfg.Endpoint, "/")
+	if base == "" {
+		if base, err = sesEndpoint(cfg.Region); err != nil {
+			return nil, err
+		}
 	}
 	creds := aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
 		SessionToken: cfg.SessionToken, Source: "kiln environment"}
@@ -136,7 +157,8 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	sum := sha256.Sum256(body)
-	if err := s.signer.SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), "ses", s.cfg.Region, time.Now()); err != nil {
+	sent := time.Now()
+	if err := s.signer.SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), "ses", s.cfg.Region, sent.Add(time.Duration(s.skew.Load()))); err != nil {
 		return Permanent(fmt.Errorf("mail: ses: sign: %w", err))
 	}
 	res, err := s.cfg.Client.Do(req)
@@ -144,6 +166,7 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: ses: %w", err)
 	}
 	defer res.Body.Close()
+	s.learnSkew(ctx, res.Header.Get("Date"), sent, time.Now())
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode/100 != 2 {
 		return classifySES(sesError(res, answer))
@@ -154,6 +177,23 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 		s.cfg.Logger.InfoContext(ctx, "email sent", "provider", "ses", "to_domain", domainOf(m.To), "message_id", out.MessageId)
 	}
 	return nil
+}
+
+// learnSkew keeps how far SES's clock (its answer's Date) is from this host's when that is
+// more than SigV4 tolerates: a host whose clock is off has every signature refused (403), so
+// the next attempt signs with SES's time instead — as the AWS SDK does.
+func (s *SES) learnSkew(ctx context.Context, date string, sent, answered time.Time) {
+	at, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	d := at.Sub(sent.Add(answered.Sub(sent) / 2))
+	if d.Abs() < 4*time.Minute {
+		d = 0
+	}
+	if old := s.skew.Swap(int64(d)); old != int64(d) && d != 0 && s.cfg.Logger != nil {
+		s.cfg.Logger.WarnContext(ctx, "ses: this host's clock is off; signing with SES's time", "skew_s", int64(d.Seconds()))
+	}
 }
 
 // SESError is an answer of SES other than success: its HTTP status, error code (the

@@ -39,6 +39,7 @@ type sesServer struct {
 	headers []http.Header
 	status  int
 	errType string
+	ahead   time.Duration // how far the server's clock is ahead of the test's
 }
 
 func (s *sesServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +48,11 @@ func (s *sesServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := verifySigV4(r, body, sesKeyID, sesSecret, sesRegion, "ses"); err != nil {
+	s.mu.Lock()
+	now := time.Now().Add(s.ahead)
+	s.mu.Unlock()
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	if err := verifySigV4(r, body, sesKeyID, sesSecret, sesRegion, "ses", now); err != nil {
 		sesAnswer(w, http.StatusForbidden, "SignatureDoesNotMatch", err.Error())
 		return
 	}
@@ -98,7 +103,7 @@ func sesAnswer(w http.ResponseWriter, status int, errType, msg string) {
 
 // verifySigV4 recomputes the AWS Signature Version 4 of r from its canonical request, by
 // hand (not with the SDK that signed it), and compares it with the Authorization header.
-func verifySigV4(r *http.Request, body []byte, keyID, secret, region, service string) error {
+func verifySigV4(r *http.Request, body []byte, keyID, secret, region, service string, now time.Time) error {
 	rest, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 	if !ok {
 		return errors.New("no AWS4-HMAC-SHA256 authorization")
@@ -110,7 +115,7 @@ func verifySigV4(r *http.Request, body []byte, keyID, secret, region, service st
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	at, err := time.Parse("20060102T150405Z", amzDate)
-	if err != nil || time.Since(at).Abs() > 5*time.Minute {
+	if err != nil || now.Sub(at).Abs() > 5*time.Minute {
 		return fmt.Errorf("X-Amz-Date %q is not now", amzDate)
 	}
 	scope := amzDate[:8] + "/" + region + "/" + service + "/aws4_request"
@@ -222,6 +227,23 @@ func TestSESRequestAndSignature(t *testing.T) {
 		body := got["Content"].(map[string]any)["Simple"].(map[string]any)["Body"].(map[string]any)
 		require.NotContains(t, body, "Text", "an HTML-only message has no text part")
 	})
+	t.Run("ClockOffIsLearnt", func(t *testing.T) {
+		srv, hs := newSESServer(t)
+		srv.mu.Lock()
+		srv.ahead = 20 * time.Minute
+		srv.mu.Unlock()
+		s := newTestSES(t, hs.URL, sesSecret, "")
+		err := s.Send(context.Background(), msg)
+		require.ErrorContains(t, err, "403", "signed with this host's clock, 20 minutes behind SES's")
+		require.False(t, IsPermanent(err))
+		require.NoError(t, s.Send(context.Background(), msg), "the next attempt signs with SES's time")
+		srv.mu.Lock()
+		srv.ahead = 0
+		srv.mu.Unlock()
+		require.ErrorContains(t, s.Send(context.Background(), msg), "403", "this host's clock was put right: the skew learnt is wrong now")
+		require.Zero(t, s.skew.Load(), "and is forgotten")
+		require.NoError(t, s.Send(context.Background(), msg), "the clocks agree: it signs with its own again")
+	})
 	t.Run("WrongSecretIsRefused", func(t *testing.T) {
 		err := newTestSES(t, hs.URL, "not-the-secret", "").Send(context.Background(), msg)
 		require.ErrorContains(t, err, "403")
@@ -297,8 +319,14 @@ func TestSESConfig(t *testing.T) {
 	require.ErrorContains(t, err, "from address")
 	_, err = NewSES(SESConfig{Region: "eu-west-1.evil.example/x", From: "shop@example.com", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
 	require.ErrorContains(t, err, "not a region name")
+	_, err = NewSES(SESConfig{Region: "us-gov-west-1-fips", From: "shop@example.com", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
+	require.ErrorContains(t, err, "set the endpoint for FIPS")
 	for region, want := range map[string]string{"eu-west-1": "https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails",
-		"cn-north-1": "https://email.cn-north-1.amazonaws.com.cn/v2/email/outbound-emails"} {
+		"cn-north-1":     "https://email.cn-north-1.amazonaws.com.cn/v2/email/outbound-emails",
+		"us-gov-west-1":  "https://email.us-gov-west-1.amazonaws.com/v2/email/outbound-emails",
+		"eusc-de-east-1": "https://email.eusc-de-east-1.amazonaws.eu/v2/email/outbound-emails",
+		"us-iso-east-1":  "https://email.us-iso-east-1.c2s.ic.gov/v2/email/outbound-emails",
+		"us-isob-east-1": "https://email.us-isob-east-1.sc2s.sgov.gov/v2/email/outbound-emails"} {
 		s, err := NewSES(SESConfig{Region: region, From: "shop@example.com", AccessKeyID: sesKeyID, SecretAccessKey: sesSecret})
 		require.NoError(t, err)
 		require.Equal(t, want, s.url)
