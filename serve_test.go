@@ -65,3 +65,31 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	_, err = http.Get("http://" + ln.Addr().String() + "/healthz")
 	require.Error(t, err, "the listener is closed")
 }
+
+// Config.Serving is called once, when Serve has started its workers, before it answers.
+func TestServeCallsServingOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	calls := make(chan struct{}, 2)
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: "examples/shop/kiln.yaml", DataDir: dir,
+		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: noEnv, Serving: func() { calls <- struct{}{} }})
+	require.NoError(t, err)
+	defer app.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	select {
+	case <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serving was not called")
+	}
+	res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+	require.Empty(t, calls, "called once")
+}
