@@ -60,24 +60,19 @@ func TestServesTLSWithHSTSAndRefusesAmbiguousFraming(t *testing.T) {
 		TLSCertFile: certFile, TLSKeyFile: keyFile})
 	require.NoError(t, err)
 	defer app.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
+	addr, stop := serveOn(t, app)
 	defer func() {
-		cancel()
-		require.NoError(t, <-done)
+		require.NoError(t, stop())
 	}()
 
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	res, err := client.Get("https://" + ln.Addr().String() + "/api/products")
+	res, err := client.Get("https://" + addr + "/api/products")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, "max-age=31536000", res.Header.Get("Strict-Transport-Security"))
 
-	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool})
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
 	require.NoError(t, err)
 	defer conn.Close()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))

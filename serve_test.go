@@ -75,21 +75,27 @@ func TestServeCallsServingOnce(t *testing.T) {
 		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: noEnv, Serving: func() { calls <- struct{}{} }})
 	require.NoError(t, err)
 	defer app.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
+	addr, stop := serveOn(t, app)
 	select {
 	case <-calls:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serving was not called")
 	}
-	res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	res, err := http.Get("http://" + addr + "/healthz")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, stop())
 	require.Empty(t, calls, "called once")
+}
+
+// serveOn runs app.Serve on a fresh loopback listener; stop ends it and returns Serve's error.
+func serveOn(t *testing.T, app *kiln.App) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	return ln.Addr().String(), func() error { cancel(); return <-done }
 }
