@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -216,21 +217,13 @@ func sesError(res *http.Response, answer []byte) *SESError {
 		Upper   string `json:"Message"`
 	}
 	_ = json.Unmarshal(answer, &b)
-	code := res.Header.Get("X-Amzn-ErrorType")
-	for _, c := range []string{b.Type, b.Code} {
-		if code == "" {
-			code = c
-		}
-	}
+	code := cmp.Or(res.Header.Get("X-Amzn-ErrorType"), b.Type, b.Code)
 	// "MessageRejected:http://internal.amazon.com/…" or "aws.ses#MessageRejected"
 	code, _, _ = strings.Cut(code, ":")
 	if i := strings.LastIndexByte(code, '#'); i >= 0 {
 		code = code[i+1:]
 	}
-	msg := b.Message
-	if msg == "" {
-		msg = b.Upper
-	}
+	msg := cmp.Or(b.Message, b.Upper)
 	if len(msg) > 300 {
 		msg = msg[:300]
 	}
