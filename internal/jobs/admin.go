@@ -72,6 +72,7 @@ func (q *Queue) Get(ctx context.Context, id int64) (*Job, error) {
 // to run now; its attempts start again. A running job is left alone.
 func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 	r, err := q.ins.JobRetry(ctx, id)
+	q.wake()
 	return q.row(r, err)
 }
 
@@ -79,7 +80,16 @@ func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 // is not retried. A finished job is left as it is.
 func (q *Queue) Cancel(ctx context.Context, id int64) (*Job, error) {
 	r, err := q.ins.JobCancel(ctx, id)
+	q.wake()
 	return q.row(r, err)
+}
+
+// wake has River's SQLite listener read its table now (a cancel notifies the worker
+// running the job there).
+func (q *Queue) wake() {
+	if q.pace != nil {
+		q.pace.wake()
+	}
 }
 
 func (q *Queue) row(r *rivertype.JobRow, err error) (*Job, error) {

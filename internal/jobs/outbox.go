@@ -22,9 +22,13 @@ const outboxTable = "kiln_job_outbox"
 // relayBatch bounds the staged rows one relay transaction moves.
 const relayBatch = 200
 
-// relayPoll is how often an idle relay looks for rows other processes staged; rows this
-// process stages wake it at once (Poke).
-const relayPoll = 100 * time.Millisecond
+// Rows this process stages wake its relay at once (Poke). It also looks for rows other
+// processes staged (or a process that stopped before relaying left): relayPoll after it
+// last moved something, doubling while it finds nothing, up to relayIdle.
+const (
+	relayPoll = 100 * time.Millisecond
+	relayIdle = time.Second
+)
 
 type staged struct {
 	Kind        string          `json:"kind"`
@@ -189,19 +193,34 @@ func validStaged(batch []staged) bool {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-// relay runs until ctx ends: at once when poked, else every relayPoll.
+// relay runs until ctx ends: at once when poked, else after a wait that grows while
+// there is nothing to move (relayPoll to relayIdle).
 func (q *Queue) relay(ctx context.Context) {
-	t := time.NewTicker(relayPoll)
-	defer t.Stop()
+	wait := relayPoll
 	for {
-		if _, err := q.Relay(ctx); err != nil && ctx.Err() == nil {
+		n, err := q.Relay(ctx)
+		if err != nil && ctx.Err() == nil {
 			q.cfg.Logger.WarnContext(ctx, "relaying staged jobs failed", "error", err.Error())
 		}
+		wait = nextRelayWait(wait, n > 0 || err != nil)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-q.poke:
+			wait = relayPoll
 		case <-t.C:
 		}
+		t.Stop()
 	}
+}
+
+// nextRelayWait is relayPoll after a pass that moved something (or failed: try again
+// soon), else twice the last wait, at most relayIdle.
+func nextRelayWait(last time.Duration, busy bool) time.Duration {
+	if busy {
+		return relayPoll
+	}
+	return min(2*last, relayIdle)
 }

@@ -34,6 +34,7 @@ type Queue struct {
 	stop    func()
 	done    chan struct{}
 	poke    chan struct{} // wakes the relay
+	pace    *pace         // SQLite: wakes River's listener (nil on PostgreSQL)
 }
 
 // runner is the part of a River client that works jobs, whatever its transaction type.
@@ -69,7 +70,9 @@ func New(cfg Config) (*Queue, error) {
 	var err error
 	switch st.Dialect() {
 	case "sqlite":
-		if q.ins, err = river.NewClient(riversqlite.New(st.Writer()), rc); err != nil {
+		d := newSQLiteDriver(st.Writer(), st.Readers())
+		q.pace = d.pace
+		if q.ins, err = river.NewClient[*sql.Tx](d, rc); err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 		q.run = q.ins
@@ -171,6 +174,7 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Exec, r Request) (int64
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", r.Kind, err)
 	}
+	q.wakeAfter(tx)
 	return res.Job.ID, nil
 }
 
@@ -197,7 +201,16 @@ func (q *Queue) enqueueMany(ctx context.Context, tx *store.Exec, rs []Request, a
 	if _, err := q.ins.InsertManyTx(ctx, tx.SQLTx(), params); err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(rs), err)
 	}
+	q.wakeAfter(tx)
 	return nil
+}
+
+// wakeAfter has River's SQLite listener read its table once tx commits: River noted the
+// jobs tx inserted there, and this process's workers hear of them without waiting.
+func (q *Queue) wakeAfter(tx *store.Exec) {
+	if q.pace != nil {
+		tx.AfterCommit(q.pace.wake)
+	}
 }
 
 // Enqueue enqueues r in a transaction of its own.

@@ -358,5 +358,9 @@ func (e *Exec) SQLTx() *sql.Tx {
 // queue shares (docs/jobs.md); on PostgreSQL the shared pool.
 func (s *Store) Writer() *sql.DB { return s.writer }
 
+// Readers is the pool of read-only connections (SQLite: its own connections, opened
+// query_only; PostgreSQL: the writer's pool).
+func (s *Store) Readers() *sql.DB { return s.reader }
+
 // Pool is the native PostgreSQL pool (nil on SQLite), for the job queue's workers.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
