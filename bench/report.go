@@ -90,6 +90,9 @@ type footprint struct {
 	cold    time.Duration
 	idle    memory
 	settled memory // idle for -idle-settle after its last start; zero when not read
+	// idleCPU is the CPU the last instance used while idle, between its first read and the
+	// settled one, as a share of one core (0 when not read).
+	idleCPU float64
 	peakKiB int
 }
 
@@ -99,10 +102,11 @@ type footprint struct {
 // set is read, and the median is kept. A resident set read that soon can flatter a server
 // that gave memory back at start: periodic work and the first garbage collections map pages
 // again. So, when settle is set, each server's last instance is read again once it has been
-// idle that long.
+// idle that long, and the CPU it used meanwhile is kept.
 func idle(servers []*server, wait, settle time.Duration) ([]footprint, error) {
 	out := make([]footprint, len(servers))
-	started := make([]time.Time, len(servers))
+	started, read := make([]time.Time, len(servers)), make([]time.Time, len(servers))
+	cpu := make([]time.Duration, len(servers))
 	for i, s := range servers {
 		var colds []time.Duration
 		var mems []memory
@@ -114,6 +118,7 @@ func idle(servers []*server, wait, settle time.Duration) ([]footprint, error) {
 			started[i] = time.Now()
 			time.Sleep(wait)
 			colds, mems = append(colds, cold), append(mems, s.memory())
+			read[i], cpu[i] = time.Now(), s.cpuTime()
 		}
 		slices.SortFunc(mems, func(a, b memory) int { return a.rss - b.rss })
 		out[i].cold, out[i].idle = median(colds), mems[len(mems)/2]
@@ -125,6 +130,7 @@ func idle(servers []*server, wait, settle time.Duration) ([]footprint, error) {
 	for i, s := range servers {
 		time.Sleep(time.Until(started[i].Add(settle)))
 		out[i].settled = s.memory()
+		out[i].idleCPU = float64(s.cpuTime()-cpu[i]) / float64(time.Since(read[i]))
 	}
 	return out, nil
 }
@@ -137,15 +143,16 @@ func printTables(servers []*server, rows []row, mem []footprint) {
 	if len(rows) > 0 {
 		printLoad(names, rows, false)
 	}
-	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "idle RSS settled (anon + file)", "peak RSS under load")
+	head("server", "binary", "cold start (median of 5)", "idle RSS (anon + file)", "idle RSS settled (anon + file)", "idle CPU (of one core)", "peak RSS under load")
 	for i, n := range names {
 		m := mem[i]
-		settled := "not read"
+		settled, idleCPU := "not read", "not read"
 		if m.settled.rss > 0 {
 			settled = fmt.Sprintf("%.1f MiB (%.1f + %.1f)", mib(m.settled.rss), mib(m.settled.anon), mib(m.settled.file))
+			idleCPU = fmt.Sprintf("%.2f%%", 100*m.idleCPU)
 		}
-		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %s | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
-			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), settled, mib(m.peakKiB))
+		fmt.Printf("| %s | %.1f MB | %s | %.1f MiB (%.1f + %.1f) | %s | %s | %.1f MiB |\n", n, float64(m.binary)/1e6, ms(m.cold),
+			mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), settled, idleCPU, mib(m.peakKiB))
 	}
 	fmt.Println()
 	head("server (idle, median start)", "binary code", "binary read-only data", "binary writable data", "anonymous", "other files")
