@@ -72,7 +72,6 @@ func (q *Queue) Get(ctx context.Context, id int64) (*Job, error) {
 // to run now; its attempts start again. A running job is left alone.
 func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 	r, err := q.ins.JobRetry(ctx, id)
-	q.wake()
 	return q.row(r, err)
 }
 

@@ -13,32 +13,33 @@ import (
 // SQLite has no LISTEN/NOTIFY: River's SQLite driver writes notifications (jobs inserted,
 // jobs cancelled, leadership) to a table and its listener reads that table every 50 ms,
 // through the one writer connection — twenty queries a second, most of an idle server's
-// CPU. Kiln's listener reads it through the store's readers at its own pace: at once when
-// this process committed something River will have noted (wake), then every listenFast,
-// doubling while nothing arrives up to listenIdle. Notifications written by other
+// CPU. Kiln's listener reads it through a read-only connection of its own (the store's
+// Watcher: never queued behind requests for a reader, nor behind writes) at its own pace: at
+// once when this process committed something River will have noted (wake), then every
+// listenFast, doubling while nothing arrives up to listenIdle. Notifications written by other
 // processes, or by River's own services here (scheduled and retried jobs becoming
 // available), are seen within listenIdle; producers also look for jobs every PollInterval
 // whatever the listener hears.
 const (
 	listenFast  = 50 * time.Millisecond
 	listenIdle  = time.Second
-	listenSlice = 20 * time.Millisecond
+	listenSlice = 40 * time.Millisecond
 )
 
 // sqliteDriver is River's SQLite driver with a pacedListener.
 type sqliteDriver struct {
 	*riversqlite.Driver
-	readers *sql.DB
+	watcher *sql.DB
 	pace    *pace
 }
 
-func newSQLiteDriver(writer, readers *sql.DB) *sqliteDriver {
-	return &sqliteDriver{Driver: riversqlite.New(writer), readers: readers, pace: newPace(listenFast, listenIdle)}
+func newSQLiteDriver(writer, watcher *sql.DB) *sqliteDriver {
+	return &sqliteDriver{Driver: riversqlite.New(writer), watcher: watcher, pace: newPace(listenFast, listenIdle)}
 }
 
-// GetListener returns River's SQLite listener, reading through the readers, paced.
+// GetListener returns River's SQLite listener, reading through the watcher, paced.
 func (d *sqliteDriver) GetListener(p *riverdriver.GetListenenerParams) riverdriver.Listener {
-	return &pacedListener{Listener: riversqlite.New(d.readers).GetListener(p), pace: d.pace}
+	return &pacedListener{Listener: riversqlite.New(d.watcher).GetListener(p), pace: d.pace}
 }
 
 // pace is when the listeners read next; it wakes them all at once. It outlives their
@@ -118,9 +119,10 @@ func (l *pacedListener) WaitForNotification(ctx context.Context) (*riverdriver.N
 }
 
 // readOnce lets River's listener read the table once: it reads at once and, finding
-// nothing, waits its own 50 ms, which listenSlice cuts short. A read the slice cut (a
-// reader busy for longer) loses nothing: River's listener moves its cursor only past rows
-// it read.
+// nothing, waits its own 50 ms, which listenSlice cuts short. The read has the watcher's
+// connection to itself, so it ends well within the slice; one the slice cut (a starved
+// process) counts as empty and loses nothing: River's listener moves its cursor only past
+// rows it read.
 func (l *pacedListener) readOnce(ctx context.Context) (*riverdriver.Notification, error) {
 	slice, cancel := context.WithTimeout(ctx, listenSlice)
 	defer cancel()

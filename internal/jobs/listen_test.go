@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,15 +63,24 @@ func TestRelayWaitsLongerWhileNothingIsStaged(t *testing.T) {
 }
 
 // With the producers' poll and the listener's next read an hour away, only the wake after
-// commit can bring a job to a worker.
+// commit (or after a cancel) can bring a job to a worker, or a cancel to a running job —
+// and the wake must work while every reader connection is taken by requests.
 func TestSQLiteWorkersHearOfCommittedJobsWithoutPolling(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	ran := make(chan int, 1)
+	ran, stopped := make(chan int, 1), make(chan error, 1)
 	q, err := New(Config{Store: st, PollInterval: time.Hour, RescueAfter: 2 * time.Hour, StatsInterval: -1,
-		Kinds: []Kind{{Name: "ok", Handle: func(ctx context.Context, j *Job) error { ran <- len(j.Args); return nil }}}})
+		Kinds: []Kind{
+			{Name: "ok", Handle: func(ctx context.Context, j *Job) error { ran <- len(j.Args); return nil }},
+			{Name: "slow", Handle: func(ctx context.Context, j *Job) error {
+				ran <- 0
+				<-ctx.Done()
+				stopped <- ctx.Err()
+				return ctx.Err()
+			}},
+		}})
 	require.NoError(t, err)
 	require.NoError(t, q.Migrate(ctx))
 	require.NotNil(t, q.pace, "SQLite's listener is paced")
@@ -82,18 +92,50 @@ func TestSQLiteWorkersHearOfCommittedJobsWithoutPolling(t *testing.T) {
 	asleep()
 	require.NoError(t, q.Start(ctx))
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	defer holdReaders(t, st)()
 
-	for i := range 3 {
-		_, err := q.Enqueue(ctx, Request{Kind: "ok", Args: map[string]int{"n": i}})
-		require.NoError(t, err)
+	waitRan := func(what string) {
 		select {
 		case <-ran:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("job %d was not run: the listener was not woken after its commit", i)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s was not run: the listener was not woken after its commit", what)
 		}
 		asleep()
 		// River notifies inserts into a queue at most once per FetchCooldown (5 ms): an
 		// insert right after a notified one waits for the producers' poll, here as anywhere.
 		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 3 {
+		_, err := q.Enqueue(ctx, Request{Kind: "ok", Args: map[string]int{"n": i}})
+		require.NoError(t, err)
+		waitRan(fmt.Sprintf("job %d", i))
+	}
+	id, err := q.Enqueue(ctx, Request{Kind: "slow", Args: map[string]int{}})
+	require.NoError(t, err)
+	waitRan("the slow job")
+	_, err = q.Cancel(ctx, id)
+	require.NoError(t, err)
+	select {
+	case err := <-stopped:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the running job did not hear of its cancel")
+	}
+}
+
+// holdReaders takes every connection of st's reader pool (rows left open) until the
+// returned func runs.
+func holdReaders(t *testing.T, st *store.Store) func() {
+	t.Helper()
+	var held []interface{ Close() error }
+	for range 4 {
+		rows, err := st.Reader().QueryRaw(context.Background(), "SELECT 1 UNION ALL SELECT 2")
+		require.NoError(t, err)
+		held = append(held, rows)
+	}
+	return func() {
+		for _, r := range held {
+			_ = r.Close()
+		}
 	}
 }

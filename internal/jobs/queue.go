@@ -70,7 +70,7 @@ func New(cfg Config) (*Queue, error) {
 	var err error
 	switch st.Dialect() {
 	case "sqlite":
-		d := newSQLiteDriver(st.Writer(), st.Readers())
+		d := newSQLiteDriver(st.Writer(), st.Watcher())
 		q.pace = d.pace
 		if q.ins, err = river.NewClient[*sql.Tx](d, rc); err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)

@@ -47,9 +47,11 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, stmts: newStmtCache(512)}
+	watcher := sql.OpenDB(stmtConnector{dsn: base + "&_pragma=query_only(1)", drv: &sqlite.Driver{}})
+	watcher.SetMaxOpenConns(1)
+	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, watcher: watcher, stmts: newStmtCache(512)}
 	st.batch = &batcher{db: writer, interpret: st.dialect.interpret, shared: shared}
-	st.closers = []func() error{reader.Close, writer.Close, st.stmts.close}
+	st.closers = []func() error{reader.Close, writer.Close, watcher.Close, st.stmts.close}
 	return st, nil
 }
 

@@ -39,6 +39,7 @@ type Store struct {
 	dialect dialect
 	writer  *sql.DB
 	reader  *sql.DB
+	watcher *sql.DB // SQLite only: Watcher
 	tables  map[string]*table
 	stmts   *stmtCache
 	pool    *pgxpool.Pool // PostgreSQL only: LISTEN needs a connection of its own
@@ -358,9 +359,10 @@ func (e *Exec) SQLTx() *sql.Tx {
 // queue shares (docs/jobs.md); on PostgreSQL the shared pool.
 func (s *Store) Writer() *sql.DB { return s.writer }
 
-// Readers is the pool of read-only connections (SQLite: its own connections, opened
-// query_only; PostgreSQL: the writer's pool).
-func (s *Store) Readers() *sql.DB { return s.reader }
+// Watcher is a read-only pool of one connection of its own (SQLite only; nil on
+// PostgreSQL), for a poller that must neither wait behind requests for a reader nor take the
+// writer: River's listener (internal/jobs/listen.go).
+func (s *Store) Watcher() *sql.DB { return s.watcher }
 
 // Pool is the native PostgreSQL pool (nil on SQLite), for the job queue's workers.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
