@@ -19,9 +19,18 @@ testreport() {
 # failing test with its output, every skipped one (a failure with KILN_REQUIRE_SERVICES=1) and
 # build errors; it returns non-zero on any of them.
 run_tests() {
-  local report log status=0
-  report=$(testreport) || return 1
+  local log status=0
   log=$(mktemp)
+  run_tests_logged "$log" "$@" || status=$?
+  rm -f "$log"
+  return "$status"
+}
+
+# run_tests_logged is run_tests with go test's output kept in the file $1.
+run_tests_logged() {
+  local log=$1 report status=0
+  shift
+  report=$(testreport) || return 1
   go test -count=1 -json "$@" >"$log" 2>&1 || status=$?
   local require=false
   [ "${KILN_REQUIRE_SERVICES:-}" = 1 ] && require=true
@@ -49,8 +58,16 @@ fuzz_targets() {
 # 0 either way, so a run that never fuzzed is a failure. A failure prints the fuzzer's output
 # and the input that failed.
 fuzz_one() {
-  local pkg=$1 name=$2 time=${3:-${KILN_FUZZTIME:-8s}} log status=0
+  local log status=0
   log=$(mktemp)
+  fuzz_one_logged "$log" "$@" || status=$?
+  rm -f "$log"
+  return "$status"
+}
+
+# fuzz_one_logged is fuzz_one with the fuzzer's output kept in the file $1.
+fuzz_one_logged() {
+  local log=$1 pkg=$2 name=$3 time=${4:-${KILN_FUZZTIME:-8s}} status=0
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" >"$log" 2>&1 || status=$?
   if [ "$status" -ne 0 ] && fuzz_deadline_race "$log"; then
     echo "$pkg $name: the fuzzer stopped with a bare 'context deadline exceeded' at the end of its time and wrote no input (golang/go#75804, fixed in Go 1.27): running it once more" >&2

@@ -140,6 +140,12 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 
 ensure_versitygw
 
+# The go test -json reader: built once for both test steps, removed when the script ends.
+if [ -z "${KILN_TESTREPORT:-}" ] && KILN_TESTREPORT=$(testreport); then
+  export KILN_TESTREPORT
+  trap 'rm -rf "$(dirname "$KILN_TESTREPORT")"' EXIT
+fi
+
 say "tests"
 status=0
 run_tests ./... || status=$?
