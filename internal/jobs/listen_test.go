@@ -67,7 +67,8 @@ func TestRelayWaitsLongerWhileNothingIsStaged(t *testing.T) {
 // and the wake must work while every reader connection is taken by requests.
 func TestSQLiteWorkersHearOfCommittedJobsWithoutPolling(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
+	const readers = 2
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db"), MaxReaders: readers}, &spec.Spec{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	ran, stopped := make(chan int, 1), make(chan error, 1)
@@ -92,7 +93,7 @@ func TestSQLiteWorkersHearOfCommittedJobsWithoutPolling(t *testing.T) {
 	asleep()
 	require.NoError(t, q.Start(ctx))
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
-	defer holdReaders(t, st)()
+	defer holdReaders(t, st, readers)()
 
 	waitRan := func(what string) {
 		select {
@@ -123,12 +124,12 @@ func TestSQLiteWorkersHearOfCommittedJobsWithoutPolling(t *testing.T) {
 	}
 }
 
-// holdReaders takes every connection of st's reader pool (rows left open) until the
+// holdReaders takes the n connections of st's reader pool (rows left open) until the
 // returned func runs.
-func holdReaders(t *testing.T, st *store.Store) func() {
+func holdReaders(t *testing.T, st *store.Store, n int) func() {
 	t.Helper()
 	var held []interface{ Close() error }
-	for range 4 {
+	for range n {
 		rows, err := st.Reader().QueryRaw(context.Background(), "SELECT 1 UNION ALL SELECT 2")
 		require.NoError(t, err)
 		held = append(held, rows)
