@@ -60,7 +60,10 @@ func (c *Check) parseWith(s string, toks []token, needVerb bool) error {
 	if with < 1 {
 		return expected(s, "<Resource> with <field> <value> exists | does not exist, <N> <resources> with <field> <value>, or <Field> stored as <value>")
 	}
-	c.Resource = strings.ToLower(joinWords(toks[:with]))
+	c.Resource = fieldName(toks[:with])
+	if c.Resource == "" {
+		return expected(s, "a resource name (words, not quoted) before \"with\"")
+	}
 	rest := toks[with+1:]
 	if needVerb {
 		var verbLen int
@@ -77,7 +80,11 @@ func (c *Check) parseWith(s string, toks []token, needVerb bool) error {
 	if len(rest) < 2 {
 		return expected(s, "a field and a value after \"with\"")
 	}
-	c.Where = map[string]any{fieldName(rest[:len(rest)-1]): rest[len(rest)-1].value()}
+	field := fieldName(rest[:len(rest)-1])
+	if field == "" {
+		return expected(s, "a field name (words, not quoted) after \"with\"")
+	}
+	c.Where = map[string]any{field: rest[len(rest)-1].value()}
 	return nil
 }
 
@@ -119,7 +126,16 @@ func joinWords(toks []token) string {
 	return strings.Join(words, "_")
 }
 
-func fieldName(toks []token) string { return strings.ToLower(joinWords(toks)) }
+// fieldName is the name the words toks spell, lower case and joined by "_"; "" when a token
+// is quoted or empty (a name is words, never a quoted value).
+func fieldName(toks []token) string {
+	for _, t := range toks {
+		if t.quoted || t.text == "" {
+			return ""
+		}
+	}
+	return strings.ToLower(joinWords(toks))
+}
 
 func tokenize(s string) ([]token, error) {
 	var out []token

@@ -37,6 +37,10 @@ func TestParseSentence(t *testing.T) {
 		`Product with name "unterminated`: "not closed",
 		``:                                "empty",
 		`stored as 5`:                     "a field name",
+		`"" with name "x" exists`:         "a resource name",
+		`0""with 0""`:                     "a resource name",
+		`Product with "" 5 exists`:        "a field name",
+		`"price" stored as 5`:             "a field name",
 	} {
 		_, err := ParseSentence(sentence)
 		require.ErrorContains(t, err, hint, sentence)
@@ -50,8 +54,16 @@ func FuzzParseSentence(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseSentence(s)
-		if err == nil && c.Field == "" && c.Resource == "" {
+		if err != nil {
+			return
+		}
+		if c.Field == "" && c.Resource == "" {
 			t.Fatalf("accepted %q with neither a resource nor a field", s)
+		}
+		for k := range c.Where {
+			if k == "" {
+				t.Fatalf("accepted %q with an empty field name", s)
+			}
 		}
 	})
 }
