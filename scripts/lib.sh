@@ -43,6 +43,16 @@ run_tests_logged() {
   fi
 }
 
+# packages_except lists the module's packages (import paths, one per line) that none of the
+# package patterns given names: the plain test step runs these, the race step the rest, so no
+# package's tests run twice.
+packages_except() {
+  local all named
+  all=$(go list ./...) || return 1
+  named=$(go list "$@") || return 1
+  comm -23 <(sort <<<"$all") <(sort <<<"$named")
+}
+
 # fuzz_targets lists "<package> <FuzzName>" for every fuzz target the module's test files
 # declare, as go test itself finds them (-list), so a new or renamed target is fuzzed without
 # editing a list.

@@ -169,6 +169,28 @@ func TestScriptFuzzesEveryDeclaredTargetAndShowsTheFailingInput(t *testing.T) {
 	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
 }
 
+// The plain test step runs the packages the race step does not name, so each package's tests
+// run once, and a package added later is tested by one of the two.
+func TestScriptSplitsThePackagesBetweenTheSteps(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.NoError(t, os.RemoveAll(filepath.Join(b.dir, "broken")))
+	all, err := b.step(false, "go list ./...")
+	require.NoError(t, err, all)
+	out, err := b.step(false, "packages_except ./fails/... ./skips")
+	require.NoError(t, err, out)
+	var want []string
+	for _, p := range strings.Fields(all) {
+		if p != "scratch/fails" && p != "scratch/skips" {
+			want = append(want, p)
+		}
+	}
+	require.NotEmpty(t, want)
+	require.Equal(t, strings.Join(want, "\n")+"\n", out)
+	out, err = b.step(false, "packages_except ./nothing/here")
+	require.Error(t, err, "a pattern that matches nothing is a mistake in the list:\n%s", out)
+}
+
 // A fuzz run that failed only because Go's coordinator raced its own -fuzztime deadline
 // (golang/go#75804) is recognised and run again; a real finding never is.
 func TestScriptTellsTheFuzzDeadlineRaceFromAFinding(t *testing.T) {
@@ -197,7 +219,8 @@ func TestCIRunsTheseSteps(t *testing.T) {
 	require.Contains(t, string(ci), "export KILN_REQUIRE_SERVICES=1\n./scripts/test.sh")
 	script, err := os.ReadFile("../test.sh")
 	require.NoError(t, err)
-	for _, line := range []string{"set -euo pipefail", "source scripts/lib.sh", "run_tests ./... || status=$?",
+	for _, line := range []string{"set -euo pipefail", "source scripts/lib.sh", "plain=$(packages_except \"${RACE[@]}\")",
+		"run_tests $plain || status=$?", `run_tests -race "${RACE[@]}" || status=$?`,
 		"KILN_FUZZTIME=$FUZZTIME fuzz_all || status=$?", `exit "$status"`} {
 		require.Contains(t, string(script), line)
 	}
