@@ -31,6 +31,14 @@ func TestDerivedSuiteOnAnOpenSpec(t *testing.T) {
 	})
 }
 
+// A clinic whose fields' examples matter (two date-times a rule compares, a date, an enum and
+// a boolean whose examples are not their first values) and a unique to-one relation.
+func TestDerivedSuiteOnAClinicSpec(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		kilntest.New(t, "../internal/derive/testdata/clinic.yaml").RunDerived(t)
+	})
+}
+
 func TestRunYAML(t *testing.T) {
 	b := kilntest.New(t, "../examples/shop/kiln.yaml")
 	b.RunYAML(t, "tags.yaml", `

@@ -142,3 +142,41 @@ func TestEveryFieldTypeIsDerived(t *testing.T) {
 	require.Contains(t, people, "nickname: \"{random:people.nickname}\"", "the pattern has no room for {unique}")
 	require.Contains(t, people, "{create_valid.response.nickname}", "a taken value is read from the record holding it")
 }
+
+// Values come from the fields' examples (variant 0 as written, later variants days after it,
+// enums and booleans starting from it), and the one-field PATCH of an own record changes a
+// field no rule reads: a new starts_at alone would break ends_at > starts_at.
+func TestExamplesShapeTheDerivedValues(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Load("testdata/clinic.yaml", spec.ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	appts, pets, vets := s.Resource("appointments"), s.Resource("pets"), s.Resource("vets")
+	field := func(r *spec.Resource, name string) *spec.Field {
+		for _, f := range r.Fields {
+			if f.Name == name {
+				return f
+			}
+		}
+		t.Fatalf("no field %s", name)
+		return nil
+	}
+	starts, ends := field(appts, "starts_at"), field(appts, "ends_at")
+	require.Equal(t, "2030-05-01T09:00:00Z", variant(starts, 0, "", nil))
+	require.Equal(t, "2030-05-01T09:30:00+00:00", variant(ends, 0, "", nil), "the example as written")
+	require.Equal(t, "2030-05-03T09:00:00Z", variant(starts, 2, "", nil))
+	require.Equal(t, "2030-05-03T09:30:00Z", variant(ends, 2, "", nil), "both move by the same days")
+	require.Equal(t, "2019-04-30", variant(field(pets, "birth_date"), 0, "", nil))
+	require.Equal(t, "2019-05-01", variant(field(pets, "birth_date"), 1, "", nil))
+	require.Equal(t, "cat", variant(field(pets, "species"), 0, "", nil))
+	require.Equal(t, "bird", variant(field(pets, "species"), 1, "", nil))
+	require.Equal(t, false, variant(field(vets, "on_call"), 0, "", nil))
+	require.Equal(t, true, variant(field(vets, "on_call"), 1, "", nil))
+	plain := *starts
+	plain.Example = nil
+	require.Equal(t, "2026-01-01T12:00:00Z", variant(&plain, 0, "", nil), "without an example, as before")
+	require.Equal(t, "2026-01-29T12:00:00Z", variant(&plain, 28, "", nil))
+
+	own := ownChange(appts)
+	require.Len(t, own, 1)
+	require.Equal(t, "reason", own[0].Key, "starts_at and ends_at are read by a rule")
+}

@@ -2,6 +2,7 @@ package derive
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -56,14 +57,43 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	return f, ""
 }
 
-// ownChange is a small valid PATCH body: one plain writable field with a new value.
+// ownChange is a small valid PATCH body: one plain writable field with a new value — one no
+// rule reads where there is such a field, as a new value of it alone could break the rule
+// (ends_at moved, starts_at not).
 func ownChange(r *spec.Resource) yaml.MapSlice {
+	var first *spec.Field
 	for _, fld := range r.Fields {
-		if writable(r, fld) && fld.Relation == nil && !fld.Unique {
-			return yaml.MapSlice{{Key: fld.Name, Value: variant(fld, 6, "{unique}6", nil)}}
+		if !writable(r, fld) || fld.Relation != nil || fld.Unique {
+			continue
+		}
+		if !ruleReads(r, fld) {
+			first = fld
+			break
+		}
+		if first == nil {
+			first = fld
 		}
 	}
-	return yaml.MapSlice{}
+	if first == nil {
+		return yaml.MapSlice{}
+	}
+	return yaml.MapSlice{{Key: first.Name, Value: variant(first, 6, "{unique}6", nil)}}
+}
+
+// ruleReads reports whether one of r's rules names fld in its check (record.x, new.x, old.x)
+// or blames it.
+func ruleReads(r *spec.Resource, fld *spec.Field) bool {
+	for _, rule := range r.Rules {
+		if slices.Contains(rule.Fields, fld.Name) {
+			return true
+		}
+		for _, v := range []string{"record.", "new.", "old."} {
+			if strings.Contains(rule.Check.Text, v+fld.Name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // escalationCases: on its own record, a role still may not set fields guarded by write roles

@@ -3,8 +3,10 @@ package derive
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -48,18 +50,36 @@ func variant(f *spec.Field, k int, unique string, ref func(string) string) any {
 	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
 		return plainNumber(shift(f, fmt.Sprint(v), k))
 	case spec.TypeBoolean:
-		return k%2 == 0
+		return k%2 == 0 == (f.Example == nil || *f.Example == "true")
 	case spec.TypeEnum:
 		if len(f.Transitions) > 0 {
 			return startState(f) // a state machine: records start in an initial state and stay there
 		}
-		return f.Values[k%len(f.Values)]
-	case spec.TypeDatetime:
-		return fmt.Sprintf("2026-01-%02dT12:00:00Z", k%28+1)
-	case spec.TypeDate:
-		return fmt.Sprintf("2026-01-%02d", k%28+1)
+		return f.Values[(max(slices.Index(f.Values, fmt.Sprint(v)), 0)+k)%len(f.Values)]
+	case spec.TypeDatetime, spec.TypeDate:
+		return dayAfter(f, k)
 	}
 	return v
+}
+
+// dayAfter is a date or date-time of f k days after its example (variant 0 is the example
+// itself, as written), or after 2026-01-01 when it has none. Every date field of a body moves
+// by the same k days, so a rule between two of them (ends_at > starts_at) holds in every
+// variant as it holds for the examples.
+func dayAfter(f *spec.Field, k int) string {
+	layout, base := time.RFC3339Nano, time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	if f.Type == spec.TypeDate {
+		layout = time.DateOnly
+	}
+	if f.Example != nil {
+		if k == 0 {
+			return *f.Example
+		}
+		if t, err := time.Parse(layout, *f.Example); err == nil {
+			base = t
+		}
+	}
+	return base.AddDate(0, 0, k).Format(layout)
 }
 
 // shift adds k to a number when the result stays within max.
