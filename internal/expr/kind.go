@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -91,7 +92,14 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 	if e.Kind() != celast.LiteralKind {
 		return nil, errf("%s must be compared with a constant", name)
 	}
-	return typedConstant(k, t.f.fields[name], name, e.AsLiteral().Value())
+	f := t.f.fields[name]
+	v, err := typedConstant(k, f, name, e.AsLiteral().Value())
+	if s, ok := v.(string); ok && err == nil && f != nil && f.Type == spec.TypeDate {
+		if _, derr := value.ParseDate(s); derr != nil {
+			return nil, errf("%s must be compared with a date like \"2026-01-31\" (years 1 to 9999)", name)
+		}
+	}
+	return v, err
 }
 
 // typedConstant converts a constant (a CEL literal's value, or a principal's attribute) to
@@ -187,7 +195,10 @@ func timeConstant(name string, e celast.Expr) (any, error) {
 		c := e.AsCall()
 		if c.FunctionName() == "timestamp" && len(c.Args()) == 1 && c.Args()[0].Kind() == celast.LiteralKind {
 			if s, ok := c.Args()[0].AsLiteral().Value().(string); ok {
-				tm, err := value.ParseTime(s)
+				tm, err := value.ParseInput(s)
+				if errors.Is(err, value.ErrYearRange) {
+					return nil, errf("timestamp(%q) is outside the years 1 to 9999", s)
+				}
 				if err != nil {
 					return nil, errf("timestamp(%q) is not RFC 3339", s)
 				}

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -124,13 +123,13 @@ func coerceString(f *spec.Field, s string) (any, string, string) {
 		}
 		return u.String(), "", ""
 	case spec.TypeDate:
-		if _, err := time.Parse(value.DateLayout, s); err != nil {
-			return nil, "format", "must be a date like 2026-01-31"
+		if _, err := value.ParseDate(s); err != nil {
+			return nil, "format", "must be a date like 2026-01-31, in the years 1 to 9999"
 		}
 	case spec.TypeDatetime:
-		t, err := value.ParseTime(s)
+		t, err := value.ParseInput(s)
 		if err != nil {
-			return nil, "format", "must be an RFC 3339 date-time like 2026-01-31T12:00:00Z"
+			return nil, "format", "must be an RFC 3339 date-time like 2026-01-31T12:00:00Z, in the years 1 to 9999 (UTC)"
 		}
 		return t, "", ""
 	case spec.TypeEnum:

@@ -91,7 +91,7 @@ func (r *resource) cursorValue(name string, raw json.RawMessage) (any, bool) {
 		return id, ok
 	case "created_at", "updated_at":
 		s, _ := v.(string)
-		t, err := value.ParseTime(s)
+		t, err := value.ParseInput(s)
 		return t, err == nil
 	}
 	f := r.Field(name)
@@ -108,9 +108,13 @@ func (r *resource) cursorValue(name string, raw json.RawMessage) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	if f.Type == spec.TypeDatetime {
-		t, err := value.ParseTime(s)
+	switch f.Type {
+	case spec.TypeDatetime:
+		t, err := value.ParseInput(s)
 		return t, err == nil
+	case spec.TypeDate:
+		_, err := value.ParseDate(s)
+		return s, err == nil
 	}
 	return s, true
 }

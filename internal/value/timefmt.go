@@ -1,6 +1,9 @@
 package value
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // TimeLayout is how Kiln stores and renders datetimes: UTC, microseconds, fixed width, so text
 // order is time order in SQLite and the values round-trip through PostgreSQL's timestamptz.
@@ -48,6 +51,41 @@ func appendDigits(b []byte, n, width int) []byte {
 		n /= 10
 	}
 	return b
+}
+
+// MinYear and MaxYear bound the dates and date-times Kiln accepts: what SQLite and PostgreSQL
+// both store and compare alike (PostgreSQL has no year 0, and TimeLayout has four digits).
+const (
+	MinYear = 1
+	MaxYear = 9999
+)
+
+// ErrYearRange is the error for a date or date-time outside MinYear to MaxYear (in UTC).
+var ErrYearRange = errors.New("the year is outside 1 to 9999")
+
+// ParseInput is ParseTime for a value a client sent: a date-time outside MinYear to MaxYear in
+// UTC (0000-12-31T23:00:00Z, or 0001-01-01T00:30:00+01:00) is ErrYearRange.
+func ParseInput(s string) (time.Time, error) {
+	t, err := ParseTime(s)
+	if err != nil {
+		return t, err
+	}
+	if y := t.Year(); y < MinYear || y > MaxYear {
+		return time.Time{}, ErrYearRange
+	}
+	return t, nil
+}
+
+// ParseDate parses a date (DateLayout) a client sent; year 0 is ErrYearRange.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return t, err
+	}
+	if t.Year() < MinYear {
+		return time.Time{}, ErrYearRange
+	}
+	return t, nil
 }
 
 // ParseTime accepts RFC 3339 with any fraction and offset. TimeLayout, the stored form,
