@@ -79,6 +79,13 @@ func TestBatchErrorsNameTheOperation(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, shape.status)
 		require.Equal(t, map[string]string{"extra": "unknown_field", "operations[0].method": "enum", "operations[0].path": "format"}, fieldCodes(shape.body))
 
+		for body, code := range map[string]string{`{"operations":5}`: "type", `{"operations":{"method":"GET"}}`: "type",
+			`{"operations":null}`: "required", `{}`: "required"} {
+			res := b.do("POST", "/api/batch", []byte(body), "Content-Type", "application/json")
+			require.Equal(t, http.StatusBadRequest, res.status, body)
+			require.Equal(t, map[string]string{"operations": code}, fieldCodes(res.body), "%s: %s", body, res.raw)
+		}
+
 		ops := make([]any, 51)
 		for i := range ops {
 			ops[i] = op("POST", "/api/tags", map[string]any{"name": "n"})

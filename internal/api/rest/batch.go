@@ -63,10 +63,13 @@ func (h *Handler) batchOps(in map[string]any) ([]batchOp, error) {
 			errs = append(errs, service.FieldError{Field: k, Code: "unknown_field", Message: "is not accepted here"})
 		}
 	}
-	list, ok := in["operations"].([]any)
+	raw, sent := in["operations"]
+	list, ok := raw.([]any)
 	switch {
-	case !ok:
+	case !sent || raw == nil:
 		errs = append(errs, service.FieldError{Field: "operations", Code: "required", Message: "is required (a list of operations)"})
+	case !ok:
+		errs = append(errs, service.FieldError{Field: "operations", Code: "type", Message: "must be a list of operations"})
 	case len(list) == 0 || len(list) > h.spec.Server.BatchMax:
 		errs = append(errs, service.FieldError{Field: "operations", Code: "max_items",
 			Message: fmt.Sprintf("must hold 1 to %d operations (server.batch_max)", h.spec.Server.BatchMax)})
