@@ -82,6 +82,26 @@ func TestParseInverseMustPointBack(t *testing.T) {
 	require.ErrorContains(t, err, "k.yaml:4:7: field bs: inverse \"a\" must be a to-one or many: true relation on b pointing to a")
 }
 
+// A relation to a misspelled resource is one error, at the misspelling: the inverse on the
+// other side, which only fails because of it, says nothing.
+func TestParseMisspelledTargetIsOneError(t *testing.T) {
+	t.Parallel()
+	src := "resources:\n  vets:\n    fields:\n      visits: {type: relation, to: visits, inverse: vet}\n" +
+		"  visits:\n    fields:\n      vet: {type: relation, to: vet}\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.Error(t, err)
+	require.Equal(t, `k.yaml:7:7: field vet: relation to unknown resource "vet" (did you mean "vets"?)`, err.Error())
+}
+
+// A decimal's precision out of range is the one error: its default is not checked against it.
+func TestParseBadPrecisionIsOneError(t *testing.T) {
+	t.Parallel()
+	src := "resources:\n  a:\n    fields:\n      fee: {type: decimal, precision: 30, scale: 2, default: \"0\", example: \"1.50\"}\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.Error(t, err)
+	require.Equal(t, "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision", err.Error())
+}
+
 func FuzzParse(f *testing.F) {
 	shop, err := os.ReadFile("../../examples/shop/kiln.yaml")
 	require.NoError(f, err)

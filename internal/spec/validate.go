@@ -134,13 +134,15 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 		}
 		if f.Precision > value.MaxPrecision || f.Scale > f.Precision {
 			c.add(f.Pos, "field %s: decimal precision must be 1..%d and scale 0..precision", f.Name, value.MaxPrecision)
+			validateOptions(f, c, false) // its default and example cannot be checked against a precision that is not there
+			return
 		}
 	case TypeEnum:
 		if len(f.Values) == 0 {
 			c.add(f.Pos, "field %s: enum needs values: [...]", f.Name)
 		}
 	}
-	validateOptions(f, c)
+	validateOptions(f, c, true)
 }
 
 // minMaxHint says what bounds a field of a type min/max do not apply to.
@@ -157,7 +159,8 @@ func minMaxHint(f *Field) string {
 	return ""
 }
 
-func validateOptions(f *Field, c *collector) {
+// validateOptions checks f's options; values (its default and example) only when checkValues.
+func validateOptions(f *Field, c *collector, checkValues bool) {
 	numeric := f.Type == TypeInteger || f.Type == TypeNumber || f.Type == TypeDecimal
 	if (f.Min != nil || f.Max != nil) && !numeric {
 		c.add(f.Pos, "field %s: min/max apply to integer, number and decimal%s", f.Name, minMaxHint(f))
@@ -180,6 +183,9 @@ func validateOptions(f *Field, c *collector) {
 	}
 	if len(f.Values) > 0 && f.Type != TypeEnum {
 		c.add(f.Pos, "field %s: values apply to enum fields only", f.Name)
+	}
+	if !checkValues {
+		return
 	}
 	if f.HasDefault && f.Default != nil {
 		if err := checkDefault(f, f.Default.(string)); err != "" {
@@ -271,6 +277,9 @@ func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	if rel.Kind == RelInverse {
 		back := target.byName[rel.Inverse]
+		if back != nil && back.Relation != nil && back.Relation.Kind != RelInverse && s.byName[back.Relation.To] == nil {
+			return // back points to an unknown resource: its own error says so, and this one would only follow from it
+		}
 		if back == nil || back.Relation == nil || back.Relation.Kind == RelInverse || back.Relation.To != r.Name {
 			c.add(f.Pos, "field %s: inverse %q must be a to-one or many: true relation on %s pointing to %s", f.Name, rel.Inverse, rel.To, r.Name)
 			return
