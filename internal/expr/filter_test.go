@@ -62,11 +62,16 @@ func TestFilterRejects(t *testing.T) {
 		`price > 0.001`:          "at most 2 digits",
 		`name == "x" || 1 == 1`:  "comparison needs a field",
 		`size(name) > 3`:         "needs a field",
-		`tags == "x"`:            "found no matching overload",
+		`tags == "x"`:            "== cannot be applied to a list of text and text",
 		`tags == ["x"]`:          `tags is a list of ids: test membership with "<id>" in tags`,
 		`"x" in tags`:            "needs a constant UUID",
 		`name in tags`:           "needs a constant id",
-		`tags in ["x"]`:          "no matching overload",
+		`tags in ["x"]`:          "in cannot be applied to a list of text and a list of text",
+		`price > "31"`:           "at 1:7: > cannot be applied to a number and text",
+		`active == 1`:            "== cannot be applied to a boolean and an integer",
+		`created_at > 5`:         "> cannot be applied to a timestamp and an integer",
+		`image == null`:          "image is a file field: filters cannot compare it",
+		`imag == null`:           "undeclared reference to 'imag'",
 		`stock > 1.5`:            "whole number",
 		`[1,2].exists(x, x > 1)`: "filter supports comparisons of fields with constants",
 	} {
@@ -75,6 +80,26 @@ func TestFilterRejects(t *testing.T) {
 		var e *Error
 		require.ErrorAs(t, err, &e)
 	}
+}
+
+// A json field and a 1:N inverse are not filterable, and the error says so; a hidden field
+// stays unknown.
+func TestFilterNamesFieldsItCannotUse(t *testing.T) {
+	t.Parallel()
+	src := "resources:\n  owners:\n    fields:\n      pets: {type: relation, to: pets, inverse: owner}\n      secret: {type: string, hidden: true}\n" +
+		"  pets:\n    fields:\n      owner: {type: relation, to: owners}\n      extra: json\n"
+	s, err := spec.Parse("k.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	pets, err := NewFilter(s.Resource("pets"))
+	require.NoError(t, err)
+	_, err = pets.Compile(`extra == null`)
+	require.EqualError(t, err, "at 1:1: extra is a json field: filters cannot compare it")
+	owners, err := NewFilter(s.Resource("owners"))
+	require.NoError(t, err)
+	_, err = owners.Compile(`size(pets) > 0`)
+	require.EqualError(t, err, "at 1:6: pets lists the pets records that point here: filter pets by its relation instead")
+	_, err = owners.Compile(`secret == "x"`)
+	require.EqualError(t, err, "at 1:1: undeclared reference to 'secret'")
 }
 
 // Text that looks like SQL is a value compared with the field, never part of a statement.

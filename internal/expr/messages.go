@@ -1,0 +1,90 @@
+package expr
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// CEL's checker names types as CEL does (wrapper(double), google.protobuf.Timestamp) and
+// operators as its functions (_>_, @in). A filter's author wrote neither: plainIssues says the
+// same in the spec's words, and names a field a filter cannot use as such instead of CEL's
+// "undeclared reference".
+
+var (
+	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '\((.*?)\)'`)
+	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'\?\))?`)
+)
+
+// unfilterable says why a field a filter may not use is not there; "" for a field it may
+// use or must not learn of (hidden fields stay unknown).
+func unfilterable(f *spec.Field) string {
+	switch {
+	case f.Hidden:
+		return ""
+	case f.Type == spec.TypeJSON:
+		return f.Name + " is a json field: filters cannot compare it"
+	case f.Type == spec.TypeFile:
+		return f.Name + " is a file field: filters cannot compare it"
+	case f.IsInverse():
+		return f.Name + " lists the " + f.Relation.To + " records that point here: filter " + f.Relation.To + " by its relation instead"
+	}
+	return ""
+}
+
+// plainIssues rewrites CEL's messages (already cleaned) in the spec's words; why names the
+// fields a filter cannot use.
+func plainIssues(msg string, why map[string]string) string {
+	msg = undeclaredRE.ReplaceAllStringFunc(msg, func(m string) string {
+		if reason := why[undeclaredRE.FindStringSubmatch(m)[1]]; reason != "" {
+			return reason
+		}
+		return m
+	})
+	return overloadRE.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := overloadRE.FindStringSubmatch(m)
+		op := strings.Trim(sub[1], "_@")
+		var kinds []string
+		for _, t := range splitTypes(sub[2]) {
+			kinds = append(kinds, typeName(t))
+		}
+		return fmt.Sprintf("%s cannot be applied to %s", op, strings.Join(kinds, " and "))
+	})
+}
+
+// splitTypes splits CEL's "(a, list(b), map(c, d))" argument list at its top-level commas.
+func splitTypes(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
+}
+
+// typeName is a CEL type as a filter's author knows it.
+func typeName(t string) string {
+	t = strings.TrimSuffix(strings.TrimPrefix(t, "wrapper("), ")")
+	if inner, ok := strings.CutPrefix(t, "list("); ok {
+		return "a list of " + strings.TrimPrefix(typeName(inner), "a ")
+	}
+	names := map[string]string{"double": "a number", "int": "an integer", "uint": "an integer", "string": "text",
+		"bool": "a boolean", "google.protobuf.Timestamp": "a timestamp", "timestamp": "a timestamp", "null_type": "null", "bytes": "bytes",
+		"dyn": "a value"}
+	if n, ok := names[t]; ok {
+		return n
+	}
+	return t
+}
