@@ -3,7 +3,6 @@ package derive
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,12 +49,18 @@ func variant(f *spec.Field, k int, unique string, ref func(string) string) any {
 	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
 		return plainNumber(shift(f, fmt.Sprint(v), k))
 	case spec.TypeBoolean:
-		return k%2 == 0 == (f.Example == nil || *f.Example == "true")
+		if f.Example != nil {
+			return v // the example in every body: a rule may need it (create_valid is variant 1)
+		}
+		return k%2 == 0
 	case spec.TypeEnum:
 		if len(f.Transitions) > 0 {
 			return startState(f) // a state machine: records start in an initial state and stay there
 		}
-		return f.Values[(max(slices.Index(f.Values, fmt.Sprint(v)), 0)+k)%len(f.Values)]
+		if f.Example != nil {
+			return v
+		}
+		return f.Values[k%len(f.Values)]
 	case spec.TypeDatetime, spec.TypeDate:
 		return dayAfter(f, k)
 	}

@@ -73,7 +73,8 @@ func exampleOf(f *spec.Field) any {
 	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
 		return number(*f.Example)
 	case spec.TypeBoolean:
-		return *f.Example == "true"
+		b, _ := strconv.ParseBool(*f.Example) // the spec takes what ParseBool takes: "1", "True", "t"
+		return b
 	}
 	return *f.Example
 }

@@ -14,7 +14,7 @@ import (
 // "undeclared reference".
 
 var (
-	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '\((.*?)\)'`)
+	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '(?:([^'(]*(?:\([^')]*\))?)\.)?\((.*?)\)'`)
 	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'\?\))?`)
 )
 
@@ -46,13 +46,23 @@ func plainIssues(msg string, why map[string]string) string {
 	return overloadRE.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := overloadRE.FindStringSubmatch(m)
 		op := strings.Trim(sub[1], "_@")
+		if name, ok := operatorNames[op]; ok {
+			op = name
+		}
 		var kinds []string
-		for _, t := range splitTypes(sub[2]) {
+		for _, t := range splitTypes(sub[3]) {
 			kinds = append(kinds, typeName(t))
+		}
+		if sub[2] != "" { // a method: text.startsWith(1)
+			return fmt.Sprintf("%s cannot be applied to %s with %s", op, typeName(sub[2]), strings.Join(kinds, " and "))
 		}
 		return fmt.Sprintf("%s cannot be applied to %s", op, strings.Join(kinds, " and "))
 	})
 }
+
+// operatorNames are CEL's operator functions a filter's author wrote otherwise (after the
+// outer _ and @ are trimmed).
+var operatorNames = map[string]string{"[_]": "indexing", "?_:": "the conditional ?:", "!": "!", "-": "-"}
 
 // splitTypes splits CEL's "(a, list(b), map(c, d))" argument list at its top-level commas.
 func splitTypes(s string) []string {
@@ -76,12 +86,15 @@ func splitTypes(s string) []string {
 
 // typeName is a CEL type as a filter's author knows it.
 func typeName(t string) string {
-	t = strings.TrimSuffix(strings.TrimPrefix(t, "wrapper("), ")")
+	if inner, ok := strings.CutPrefix(t, "wrapper("); ok {
+		t = strings.TrimSuffix(inner, ")")
+	}
 	if inner, ok := strings.CutPrefix(t, "list("); ok {
-		return "a list of " + strings.TrimPrefix(typeName(inner), "a ")
+		return "a list of " + strings.TrimPrefix(typeName(strings.TrimSuffix(inner, ")")), "a ")
 	}
 	names := map[string]string{"double": "a number", "int": "an integer", "uint": "an integer", "string": "text",
-		"bool": "a boolean", "google.protobuf.Timestamp": "a timestamp", "timestamp": "a timestamp", "null_type": "null", "bytes": "bytes",
+		"bool": "a boolean", "google.protobuf.Timestamp": "a timestamp", "timestamp": "a timestamp",
+		"google.protobuf.Duration": "a duration", "duration": "a duration", "null_type": "null", "bytes": "bytes",
 		"dyn": "a value"}
 	if n, ok := names[t]; ok {
 		return n

@@ -91,7 +91,7 @@ func (r *resource) cursorValue(name string, raw json.RawMessage) (any, bool) {
 		return id, ok
 	case "created_at", "updated_at":
 		s, _ := v.(string)
-		t, err := value.ParseInput(s)
+		t, err := value.ParseTime(s)
 		return t, err == nil
 	}
 	f := r.Field(name)
@@ -108,13 +108,9 @@ func (r *resource) cursorValue(name string, raw json.RawMessage) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	switch f.Type {
-	case spec.TypeDatetime:
-		t, err := value.ParseInput(s)
+	if f.Type == spec.TypeDatetime {
+		t, err := value.ParseTime(s) // a stored value: not ParseInput, the server's own cursors hold what is stored
 		return t, err == nil
-	case spec.TypeDate:
-		_, err := value.ParseDate(s)
-		return s, err == nil
 	}
 	return s, true
 }

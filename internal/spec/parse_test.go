@@ -102,6 +102,25 @@ func TestParseBadPrecisionIsOneError(t *testing.T) {
 	require.Equal(t, "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision", err.Error())
 }
 
+// Date and date-time examples and defaults are checked as the API checks a body's: a form it
+// refuses, or a year outside 1 to 9999, is a spec error, not a derived suite that fails.
+func TestParseChecksDateExamplesAndDefaults(t *testing.T) {
+	t.Parallel()
+	for field, want := range map[string]string{
+		`{type: date, example: "31/01/2026"}`:                    `example "31/01/2026" does not fit type date`,
+		`{type: date, default: "0000-01-01"}`:                    `default "0000-01-01" is outside the years 1 to 9999`,
+		`{type: datetime, example: "0000-06-01T10:00:00Z"}`:      `example "0000-06-01T10:00:00Z" is outside the years 1 to 9999`,
+		`{type: datetime, default: "0001-01-01T00:30:00+01:00"}`: `default "0001-01-01T00:30:00+01:00" is outside the years 1 to 9999`,
+	} {
+		src := "resources:\n  a:\n    fields:\n      d: " + field + "\n"
+		_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+		require.ErrorContains(t, err, "k.yaml:4:7: field d: "+want, field)
+	}
+	src := "resources:\n  a:\n    fields:\n      d: {type: date, example: \"0001-01-01\", default: \"9999-12-31\"}\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}
+
 func FuzzParse(f *testing.F) {
 	shop, err := os.ReadFile("../../examples/shop/kiln.yaml")
 	require.NoError(f, err)

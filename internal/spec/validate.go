@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -205,7 +206,10 @@ func validateExample(f *Field, c *collector) {
 		return
 	}
 	if err := checkDefault(f, ex); err != "" || (f.Type == TypeDatetime && ex == "now") {
-		c.add(f.Pos, "field %s: example %q does not fit type %s", f.Name, ex, f.Type)
+		if err == "" {
+			err = "does not fit type " + string(f.Type)
+		}
+		c.add(f.Pos, "field %s: example %q %s", f.Name, ex, err)
 		return
 	}
 	x, err := strconv.ParseFloat(ex, 64)
@@ -249,8 +253,13 @@ func checkDefault(f *Field, s string) string {
 		}
 	case TypeDatetime:
 		if s != "now" {
-			_, err = value.ParseTime(s)
+			_, err = value.ParseInput(s)
 		}
+	case TypeDate:
+		_, err = value.ParseDate(s)
+	}
+	if errors.Is(err, value.ErrYearRange) {
+		return "is outside the years 1 to 9999"
 	}
 	if err != nil {
 		return "does not fit type " + string(f.Type)

@@ -187,8 +187,11 @@ func TestScriptSplitsThePackagesBetweenTheSteps(t *testing.T) {
 	}
 	require.NotEmpty(t, want)
 	require.Equal(t, strings.Join(want, "\n")+"\n", out)
-	out, err = b.step(false, "packages_except ./nothing/here")
-	require.Error(t, err, "a pattern that matches nothing is a mistake in the list:\n%s", out)
+	for _, stale := range []string{"./nothing/here", "./nothing/..."} {
+		out, err = b.step(false, "packages_except ./fails "+stale)
+		require.Error(t, err, "a pattern that matches nothing is a mistake in the list:\n%s", out)
+		require.Contains(t, out, stale+" matches no package")
+	}
 }
 
 // A fuzz run that failed only because Go's coordinator raced its own -fuzztime deadline
