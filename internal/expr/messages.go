@@ -62,7 +62,13 @@ func plainIssues(msg string, why map[string]string) string {
 
 // operatorNames are CEL's operator functions a filter's author wrote otherwise (after the
 // outer _ and @ are trimmed).
-var operatorNames = map[string]string{"[_]": "indexing", "?_:": "the conditional ?:", "!": "!", "-": "-"}
+var operatorNames = map[string]string{"[_]": "indexing", "?_:": "the conditional ?:"}
+
+// typeNames are CEL's scalar types as a filter's author knows them.
+var typeNames = map[string]string{"double": "a number", "int": "an integer", "uint": "an integer", "string": "text",
+	"bool": "a boolean", "google.protobuf.Timestamp": "a timestamp", "timestamp": "a timestamp",
+	"google.protobuf.Duration": "a duration", "duration": "a duration", "null_type": "null", "bytes": "bytes",
+	"dyn": "a value"}
 
 // splitTypes splits CEL's "(a, list(b), map(c, d))" argument list at its top-level commas.
 func splitTypes(s string) []string {
@@ -92,11 +98,7 @@ func typeName(t string) string {
 	if inner, ok := strings.CutPrefix(t, "list("); ok {
 		return "a list of " + strings.TrimPrefix(typeName(strings.TrimSuffix(inner, ")")), "a ")
 	}
-	names := map[string]string{"double": "a number", "int": "an integer", "uint": "an integer", "string": "text",
-		"bool": "a boolean", "google.protobuf.Timestamp": "a timestamp", "timestamp": "a timestamp",
-		"google.protobuf.Duration": "a duration", "duration": "a duration", "null_type": "null", "bytes": "bytes",
-		"dyn": "a value"}
-	if n, ok := names[t]; ok {
+	if n, ok := typeNames[t]; ok {
 		return n
 	}
 	return t
