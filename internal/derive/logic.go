@@ -207,14 +207,20 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	if actor == "" {
 		return f, ""
 	}
+	fld, moves, ok := g.statePlan(r, a, actor)
+	if !ok {
+		g.gaps = append(g.gaps, fmt.Sprintf("action %s: no state of %s from which %s may run it can be reached from %s",
+			a.Name, fld.Name, actor, startState(fld)))
+		return f, ""
+	}
+	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
 	e := want(200).key("id")
 	for _, set := range literalSets(a) {
 		e.has(set.Field, set.Value)
 	}
 	f.add(&tcase{name: "run", comment: "the action runs and answers with the record", body: in, expect: e})
-	if field, v, ok := repeatRefused(r, a); ok {
-		f.add(&tcase{name: "run_again", comment: fmt.Sprintf("%s cannot go from %s to %s again", field, v, v), body: in,
-			expect: want(409).code("invalid_transition")})
+	if code, comment, ok := runAgain(r, a, actor); ok {
+		f.add(&tcase{name: "run_again", comment: comment, body: in, expect: want(409).code(code)})
 	}
 	return f, ""
 }
@@ -226,8 +232,13 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 	if create.grants[role] != allowed {
 		return
 	}
+	fld, moves, ok := g.statePlan(rs.r, a, role)
+	if !ok {
+		return
+	}
 	name := "own_record_of_" + role
 	rs.create(name, 8, role)
+	g.addMoves(f, name, g.collection(rs.r)+"/{"+name+".response.id}", fld, moves)
 	path := g.collection(rs.r) + "/{" + name + ".response.id}/" + a.Name
 	f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
 		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})

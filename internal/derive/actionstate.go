@@ -1,0 +1,185 @@
+package derive
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// move takes a record one transition further before an action's case: a PATCH of the field
+// by the resource's updater, or another action that sets it.
+type move struct {
+	to     string
+	action *spec.RecordAction // nil: a PATCH
+	as     string
+}
+
+// canMove reports whether role may move f from → to with an unguarded transition.
+func canMove(f *spec.Field, from, to, role string) bool {
+	for _, t := range f.Transitions {
+		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && !t.When.Set() &&
+			(len(t.Roles) == 0 || slices.Contains(t.Roles, role)) {
+			return true
+		}
+	}
+	return false
+}
+
+// machineSet is the state the action's set steps give f as constant text ("" when none).
+func machineSet(a *spec.RecordAction, f *spec.Field) string {
+	for _, s := range literalSets(a) {
+		if s.Field == f.Name {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// followed reports whether every assert of the action is judged on f (free of it, or read
+// only in the forms judge follows).
+func followed(asserts []stepAssert, f *spec.Field) bool {
+	for _, as := range asserts {
+		if v := judge(as.expr, f.Name, startState(f)); !v.free && !v.known {
+			return false
+		}
+	}
+	return true
+}
+
+// runsFrom reports whether role may run the action on a record whose machine f is at state.
+func runsFrom(a *spec.RecordAction, f *spec.Field, state, role string) bool {
+	if to := machineSet(a, f); to != "" && !canMove(f, state, to, role) {
+		return false
+	}
+	return admits(actionAsserts(a), f.Name, state)
+}
+
+// planField is the state machine whose state decides whether the action can run: the first
+// one it sets or its asserts read, judged throughout (nil: none, or not followed).
+func planField(r *spec.Resource, a *spec.RecordAction) *spec.Field {
+	asserts := actionAsserts(a)
+	for _, f := range r.Fields {
+		if len(f.Transitions) == 0 || len(f.Values) == 0 {
+			continue
+		}
+		readsIt := slices.ContainsFunc(asserts, func(as stepAssert) bool { return !judge(as.expr, f.Name, "").free })
+		if machineSet(a, f) == "" && !readsIt {
+			continue
+		}
+		if !followed(asserts, f) {
+			return nil
+		}
+		return f
+	}
+	return nil
+}
+
+// statePlan finds the moves that take a freshly created record to a state from which role
+// may run the action: a breadth-first search over unguarded transitions, made by PATCH (the
+// resource's updater, when it may write the field) or by the resource's other actions. ok is
+// false when no such state can be reached; no moves when the start state serves.
+func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*spec.Field, []move, bool) {
+	f := planField(r, a)
+	if f == nil {
+		return nil, nil, true
+	}
+	start := startState(f)
+	path := map[string][]move{start: nil}
+	queue := []string{start}
+	for len(queue) > 0 {
+		at := queue[0]
+		queue = queue[1:]
+		if runsFrom(a, f, at, role) {
+			return f, path[at], true
+		}
+		for _, m := range g.movesFrom(r, a, f, at) {
+			if _, seen := path[m.to]; !seen {
+				path[m.to] = append(slices.Clip(path[at]), m)
+				queue = append(queue, m.to)
+			}
+		}
+	}
+	return f, nil, false
+}
+
+// movesFrom lists the moves out of state: PATCHes first, then the other actions, in spec order.
+func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, state string) []move {
+	var out []move
+	if updater, ok := g.access(r, spec.ActionUpdate).actor(); ok && patchable(f, updater) {
+		for _, v := range f.Values {
+			if v != state && canMove(f, state, v, updater) {
+				out = append(out, move{to: v, as: updater})
+			}
+		}
+	}
+	for _, b := range r.Actions {
+		to := machineSet(b, f)
+		if b == a || b.Go || to == "" || requiredInput(b) != "" {
+			continue
+		}
+		actor, ok := g.access(r, spec.Action("action:"+b.Name)).actor()
+		if ok && followed(actionAsserts(b), f) && runsFrom(b, f, state, actor) {
+			out = append(out, move{to: to, action: b, as: actor})
+		}
+	}
+	return out
+}
+
+// patchable reports whether role may write f with a PATCH.
+func patchable(f *spec.Field, role string) bool {
+	return !f.Readonly && !f.Hidden && !f.IsInverse() && (len(f.Write) == 0 || slices.Contains(f.Write, role))
+}
+
+// addMoves adds the cases that make the moves on the record at path (collection/{id}).
+func (g *gen) addMoves(tf *tfile, rec, path string, f *spec.Field, moves []move) {
+	for _, m := range moves {
+		c := &tcase{name: rec + "_to_" + m.to, as: other(m.as, tf.as), path: path, expect: want(200).has(f.Name, m.to)}
+		if m.action == nil {
+			c.method, c.body = "PATCH", yaml.MapSlice{{Key: f.Name, Value: m.to}}
+			c.comment = fmt.Sprintf("sets %s to %s, from where the action can run", f.Name, m.to)
+		} else {
+			c.method, c.path = "POST", path+"/"+m.action.Name
+			c.comment = fmt.Sprintf("the %s action takes %s to %s, from where the action can run", m.action.Name, f.Name, m.to)
+		}
+		tf.add(c)
+	}
+}
+
+// runAgain is what running the action a second time answers, its steps taken in order from
+// the state the first run left: an assert that now fails (its code) or the set the machine
+// refuses (invalid_transition). ok is false when that cannot be told.
+func runAgain(r *spec.Resource, a *spec.RecordAction, role string) (code, comment string, ok bool) {
+	field, v, found := repeatRefused(r, a)
+	if !found {
+		return "", "", false
+	}
+	for _, st := range a.Steps {
+		if st.When.Set() {
+			if st.Assert.Set() || setsField(st, field) {
+				return "", "", false
+			}
+			continue
+		}
+		if st.Assert.Set() {
+			verdict := judge(parseAssert(st.Assert.Text), field, v)
+			switch {
+			case verdict.free || (verdict.known && verdict.ok):
+				continue
+			case verdict.known && verdict.pure:
+				return st.Code, fmt.Sprintf("at %s %s, the assert refuses: %s", field, v, st.Assert.Text), true
+			}
+			return "", "", false
+		}
+		if setsField(st, field) && !canMove(r.Field(field), v, v, role) {
+			return "invalid_transition", fmt.Sprintf("%s cannot go from %s to %s again", field, v, v), true
+		}
+	}
+	return "", "", false
+}
+
+func setsField(st *spec.Step, field string) bool {
+	return slices.ContainsFunc(st.Set, func(as spec.Assignment) bool { return as.Field == field })
+}

@@ -1,0 +1,74 @@
+package derive
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The parts of an assert on a state field are judged at each state; other parts are assumed
+// to hold, and then the verdict is no longer the assert's own answer.
+func TestAssertsAreJudgedOnTheStateField(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		expr, state string
+		want        verdict
+	}{
+		{"record.status == 'confirmed'", "confirmed", verdict{known: true, ok: true, pure: true}},
+		{"'confirmed' == record.status", "requested", verdict{known: true, ok: false, pure: true}},
+		{"old.status != 'cancelled'", "requested", verdict{known: true, ok: true, pure: true}},
+		{"record.status in ['confirmed', 'completed']", "completed", verdict{known: true, ok: true, pure: true}},
+		{"!(record.status in ['confirmed'])", "confirmed", verdict{known: true, ok: false, pure: true}},
+		{"record.status == 'confirmed' && record.fee > 0", "confirmed", verdict{known: true, ok: true}},
+		{"record.status == 'a' || record.status == 'b'", "b", verdict{known: true, ok: true, pure: true}},
+		{"record.fee > 0", "confirmed", verdict{free: true}},
+		{"record.status.startsWith('conf')", "confirmed", verdict{}},
+		{"record.status == record.other", "confirmed", verdict{}},
+		{"record.status == 'a' && record.status.size() > 0", "a", verdict{}},
+	} {
+		require.Equal(t, tc.want, judge(parseAssert(tc.expr), "status", tc.state), "%s at %s", tc.expr, tc.state)
+	}
+	require.Equal(t, verdict{}, judge(parseAssert("record.status =="), "status", "a"), "does not parse: not judged")
+}
+
+// An action whose assert needs a state the record does not start in gets the moves that bring
+// it there (a PATCH, or another action when the field is readonly) before its run case, and
+// run_again expects the assert's code when the assert refuses first.
+func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
+	t.Parallel()
+	files := func(suite *Suite) map[string]string {
+		out := map[string]string{}
+		for _, f := range suite.Files {
+			out[f.Name] = string(f.Data)
+		}
+		return out
+	}
+	clinic := files(generate(t, "testdata/clinic.yaml"))
+	complete := clinic["appointments.complete.test.yaml"]
+	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      method: PATCH\n      path: /api/appointments/{record.response.id}\n      body:\n        status: confirmed")
+	require.Less(t, strings.Index(complete, "record_to_confirmed:"), strings.Index(complete, "  run:"))
+	require.Contains(t, complete, "run_again:\n    expected:\n      status: 409\n      response_contains:\n        - error: not_confirmed")
+	confirm := clinic["appointments.confirm.test.yaml"]
+	require.NotContains(t, confirm, "record_to_", "confirm runs from the start state")
+	require.Contains(t, confirm, "- error: invalid_transition", "run again, the machine refuses confirmed → confirmed")
+
+	spec, err := os.ReadFile("testdata/clinic.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	readonly := strings.Replace(string(spec), "initial: [requested]\n", "initial: [requested]\n        readonly: true\n", 1)
+	require.NotEqual(t, string(spec), readonly)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(readonly), 0o644))
+	complete = files(generate(t, filepath.Join(dir, "kiln.yaml")))["appointments.complete.test.yaml"]
+	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      path: /api/appointments/{record.response.id}/confirm\n",
+		"a readonly state moves through the confirm action")
+
+	// No state the assert admits can be reached: the run case is left out and said so.
+	unreachable := strings.Replace(readonly, "- assert: \"record.status == 'confirmed'\"", "- assert: \"record.status == 'no_show'\"", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(unreachable), 0o644))
+	suite := generate(t, filepath.Join(dir, "kiln.yaml"))
+	require.Contains(t, suite.Uncovered, "appointments action complete: no state of status from which admin may run it can be reached from requested")
+	require.NotContains(t, files(suite)["appointments.complete.test.yaml"], "  run:")
+}
