@@ -79,6 +79,10 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		if fld.Relation == nil || fld.IsToMany() || fld.IsInverse() || fld.Relation.To == rs.r.Name {
 			continue
 		}
+		if rs.ownedThrough(fld, role) && writable(rs.r, fld) {
+			b = with(b, fld.Name, "{"+rs.targetAs(fld, k, role)+".response.id}", false)
+			continue
+		}
 		guarded := len(fld.Write) > 0 && slices.Contains(fld.Write, role) && statefulOn(rs.r, fld.Name)
 		// the marker relation tells the file's records apart when no text does: each its own
 		plain := k >= 2 && writable(rs.r, fld) && (uniqueOn(rs.r, fld.Name) || statefulOn(rs.r, fld.Name) || fld.Name == mk)
@@ -90,8 +94,30 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	return b
 }
 
+// ownedThrough reports whether a record role makes as its own needs a target of fld that role
+// made itself: an access rule of the resource reaches the owner through fld
+// (record.pet.owner == auth.id), and role may create the target — made by another role, the
+// target would be that role's, and role could not refer to it.
+func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
+	if role == "" || role == rs.f.as {
+		return false
+	}
+	if rs.g.access(rs.g.s.Resource(fld.Relation.To), spec.ActionCreate).grants[role] == denied {
+		return false
+	}
+	for _, rule := range rs.r.Access {
+		if rule != nil && strings.Contains(rule.Expr, "record."+fld.Name+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // target adds a case creating a record for fld to point at and returns its name.
-func (rs *recordSet) target(fld *spec.Field, k int) string {
+func (rs *recordSet) target(fld *spec.Field, k int) string { return rs.targetAs(fld, k, "") }
+
+// targetAs is target made by role ("": the first role that may create every such record).
+func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 	to := rs.g.s.Resource(fld.Relation.To)
 	name := fmt.Sprintf("setup_%s_%d", to.Name, k)
 	for _, c := range rs.f.cases {
@@ -100,7 +126,9 @@ func (rs *recordSet) target(fld *spec.Field, k int) string {
 			break
 		}
 	}
-	role, _ := rs.g.access(to, spec.ActionCreate).actor()
+	if role == "" {
+		role, _ = rs.g.access(to, spec.ActionCreate).actor()
+	}
 	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
 	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})

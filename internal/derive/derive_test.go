@@ -184,3 +184,32 @@ func TestExamplesShapeTheDerivedValues(t *testing.T) {
 	require.Len(t, own, 1)
 	require.Equal(t, "reason", own[0].Key, "starts_at and ends_at are read by a rule")
 }
+
+// A role whose rule reaches its records through a relation (record.pet.owner == auth.id) makes
+// its own record with a target it made itself: made by the file's role, the pet would be
+// the admin's, and the client could not refer to it.
+func TestOwnRecordsReferToTargetsTheRoleMade(t *testing.T) {
+	t.Parallel()
+	for _, f := range generate(t, "testdata/clinic.yaml").Files {
+		if f.Name != "appointments.view.test.yaml" {
+			continue
+		}
+		tf, err := selftest.ParseFile(f.Name, f.Data)
+		require.NoError(t, err)
+		byName := map[string]*selftest.Case{}
+		for _, c := range tf.Cases {
+			byName[c.Name] = c
+		}
+		own := byName["owned_by_client"]
+		require.NotNil(t, own, string(f.Data))
+		body, ok := own.Request.Body.(map[string]any)
+		require.True(t, ok, "%T", own.Request.Body)
+		ref, _ := body["pet"].(string)
+		setup := strings.TrimSuffix(strings.TrimPrefix(ref, "{"), ".response.id}")
+		require.NotNil(t, byName[setup], "the pet %q is made in the file", ref)
+		require.Equal(t, "client", byName[setup].As, "the client makes its own pet")
+		require.Equal(t, "admin", byName["setup_pets"].As, "the shared pet stays the file role's")
+		return
+	}
+	t.Fatal("no appointments.view.test.yaml")
+}
