@@ -73,3 +73,51 @@ func TestYearsOutsideOneTo9999AreRefusedAlike(t *testing.T) {
 		require.Len(t, res.body["items"], 1, string(res.raw))
 	})
 }
+
+const computedDaysSpec = `name: computed_days
+roles: [admin, member]
+auth: {account: users, signup: "off"}
+resources:
+  users:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  visits:
+    fields:
+      label: {type: string, required: true}
+      shift: {type: integer, default: 0}
+      day: {type: date, compute: "record.label"}
+      at: {type: datetime, compute: "timestamp('0001-01-01T00:00:00Z') + duration(string(record.shift) + 's')"}
+    access: {list: public, view: public, create: [member, admin], update: [member, admin], delete: [admin]}
+`
+
+// A computed date is checked as a sent one: a computation that yields text that is no date
+// ("2026-13-45", year 0) is a 400 naming the field (code compute) on both dialects — SQLite
+// stored it, PostgreSQL answered a 400 naming no field — and a computed date-time outside the
+// years 1 to 9999 too. Nothing is written.
+func TestComputedDatesAreCheckedAlike(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, computedDaysSpec)
+		tok := bearer(b.token("member"))
+		ok := b.do("POST", "/api/visits", map[string]any{"label": "2026-02-28", "shift": 60}, tok...)
+		require.Equal(t, http.StatusCreated, ok.status, string(ok.raw))
+		require.Equal(t, "2026-02-28", ok.body["day"], string(ok.raw))
+		require.Equal(t, "0001-01-01T00:01:00.000000Z", ok.body["at"], string(ok.raw))
+		for _, tc := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"label": "2026-13-45"}, "day"},
+			{map[string]any{"label": "0000-01-01"}, "day"},
+			{map[string]any{"label": "soon"}, "day"},
+			{map[string]any{"label": "2026-01-01", "shift": -1}, "at"},
+		} {
+			res := b.do("POST", "/api/visits", tc.body, tok...)
+			require.Equal(t, http.StatusBadRequest, res.status, "%v: %s", tc.body, res.raw)
+			require.Equal(t, "validation_failed", res.body["error"], string(res.raw))
+			require.Equal(t, map[string]string{tc.field: "compute"}, fieldCodes(res.body), string(res.raw))
+		}
+		require.EqualValues(t, 1, b.count("visits"), "nothing was written")
+	})
+}

@@ -100,7 +100,11 @@ func StoreValue(f *spec.Field, v ref.Val) (any, error) {
 		}
 	case spec.TypeDatetime:
 		if ts, ok := v.(types.Timestamp); ok {
-			return ts.Time.UTC().Truncate(time.Microsecond), nil
+			t := ts.Time.UTC().Truncate(time.Microsecond)
+			if y := t.Year(); y < value.MinYear || y > value.MaxYear {
+				return nil, fmt.Errorf("%s: %s", f.Name, value.ErrYearRange)
+			}
+			return t, nil
 		}
 	case spec.TypeJSON, spec.TypeFile:
 		return v.Value(), nil
@@ -151,6 +155,10 @@ func stringValue(f *spec.Field, v ref.Val) (any, error) {
 		return u.String(), nil
 	case f.Type == spec.TypeEnum && !slices.Contains(f.Values, text):
 		return nil, fmt.Errorf("%s: %q is not one of its values", f.Name, text)
+	case f.Type == spec.TypeDate:
+		if _, err := value.ParseDate(text); err != nil {
+			return nil, fmt.Errorf("%s: %q is not a date (YYYY-MM-DD, years 1 to 9999)", f.Name, text)
+		}
 	}
 	return text, nil
 }
