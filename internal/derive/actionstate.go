@@ -18,9 +18,13 @@ type move struct {
 }
 
 // canMove reports whether role may move f from → to with an unguarded transition.
-func canMove(f *spec.Field, from, to, role string) bool {
+func canMove(f *spec.Field, from, to, role string) bool { return transition(f, from, to, role, false) }
+
+// transition reports whether role may move f from → to; guarded says whether a transition
+// with a when: guard counts (its guard taken to hold).
+func transition(f *spec.Field, from, to, role string, guarded bool) bool {
 	for _, t := range f.Transitions {
-		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && !t.When.Set() &&
+		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && (guarded || !t.When.Set()) &&
 			(len(t.Roles) == 0 || slices.Contains(t.Roles, role)) {
 			return true
 		}
@@ -50,8 +54,10 @@ func followed(asserts []stepAssert, f *spec.Field) bool {
 }
 
 // runsFrom reports whether role may run the action on a record whose machine f is at state.
+// The action's own transition may be guarded: its guard, like the asserts' other parts, is
+// taken to hold. The moves before it are not (movesFrom).
 func runsFrom(a *spec.RecordAction, f *spec.Field, state, role string) bool {
-	if to := machineSet(a, f); to != "" && !canMove(f, state, to, role) {
+	if to := machineSet(a, f); to != "" && !transition(f, state, to, role, true) {
 		return false
 	}
 	return admits(actionAsserts(a), f.Name, state)
@@ -121,7 +127,7 @@ func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, s
 			continue
 		}
 		actor, ok := g.access(r, spec.Action("action:"+b.Name)).actor()
-		if ok && followed(actionAsserts(b), f) && runsFrom(b, f, state, actor) {
+		if ok && followed(actionAsserts(b), f) && admits(actionAsserts(b), f.Name, state) && canMove(f, state, to, actor) {
 			out = append(out, move{to: to, action: b, as: actor})
 		}
 	}
@@ -173,7 +179,10 @@ func runAgain(r *spec.Resource, a *spec.RecordAction, role string) (code, commen
 			}
 			return "", "", false
 		}
-		if setsField(st, field) && !canMove(r.Field(field), v, v, role) {
+		if setsField(st, field) {
+			if transition(r.Field(field), v, v, role, true) {
+				return "", "", false
+			}
 			return "invalid_transition", fmt.Sprintf("%s cannot go from %s to %s again", field, v, v), true
 		}
 	}
@@ -182,4 +191,20 @@ func runAgain(r *spec.Resource, a *spec.RecordAction, role string) (code, commen
 
 func setsField(st *spec.Step, field string) bool {
 	return slices.ContainsFunc(st.Set, func(as spec.Assignment) bool { return as.Field == field })
+}
+
+// runner picks who runs the action in its file: the first role allowed on every record for
+// which a state to run it from can be reached (the transition may be another role's), else
+// the first allowed role.
+func (g *gen) runner(r *spec.Resource, a *spec.RecordAction, acc access) (string, bool) {
+	first, ok := acc.actor()
+	if !ok || first == "" {
+		return first, ok
+	}
+	for _, role := range acc.with(allowed) {
+		if _, _, reachable := g.statePlan(r, a, role); reachable {
+			return role, true
+		}
+	}
+	return first, true
 }

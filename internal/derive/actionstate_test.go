@@ -65,10 +65,21 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      path: /api/appointments/{record.response.id}/confirm\n",
 		"a readonly state moves through the confirm action")
 
+	// The action's own transition may be guarded (the guard taken to hold); a transition only
+	// vet may make has vet run the file, admin being the first role allowed to run it.
+	guarded := strings.Replace(string(spec), "- {from: confirmed, to: completed, roles: [admin, vet]}",
+		"- {from: confirmed, to: completed, roles: [admin, vet], when: \"record.fee >= 0\"}", 1)
+	guarded = strings.Replace(guarded, "- {from: confirmed, to: no_show, roles: [admin, vet]}", "- {from: confirmed, to: no_show, roles: [vet]}", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(guarded), 0o644))
+	got := files(generate(t, filepath.Join(dir, "kiln.yaml")))
+	require.Contains(t, got["appointments.complete.test.yaml"], "  run:\n")
+	require.Contains(t, got["appointments.no_show.test.yaml"], "\nas: vet\n")
+	require.Contains(t, got["appointments.no_show.test.yaml"], "  run:\n")
+
 	// No state the assert admits can be reached: the run case is left out and said so.
 	unreachable := strings.Replace(readonly, "- assert: \"record.status == 'confirmed'\"", "- assert: \"record.status == 'no_show'\"", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(unreachable), 0o644))
 	suite := generate(t, filepath.Join(dir, "kiln.yaml"))
-	require.Contains(t, suite.Uncovered, "appointments action complete: no state of status from which admin may run it can be reached from requested")
+	require.Contains(t, suite.Gaps, "appointments action complete: its run case: no state of status from which admin may run it can be reached from requested by unguarded transitions")
 	require.NotContains(t, files(suite)["appointments.complete.test.yaml"], "  run:")
 }

@@ -174,7 +174,7 @@ func sampleValue(f *spec.Field, v string) any {
 // credentials, and — when it moves a state machine — 409 when run again from the new state.
 func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string) {
 	acc := g.access(r, spec.Action("action:"+a.Name))
-	actor, ok := acc.actor()
+	actor, ok := g.runner(r, a, acc)
 	if !ok && len(acc.with(rowOnly)) == 0 {
 		return nil, "no role may run " + a.Name
 	}
@@ -209,9 +209,8 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	}
 	fld, moves, ok := g.statePlan(r, a, actor)
 	if !ok {
-		g.gaps = append(g.gaps, fmt.Sprintf("action %s: no state of %s from which %s may run it can be reached from %s",
-			a.Name, fld.Name, actor, startState(fld)))
-		return f, ""
+		return f, fmt.Sprintf("its run case: no state of %s from which %s may run it can be reached from %s by unguarded transitions",
+			fld.Name, actor, startState(fld))
 	}
 	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
 	e := want(200).key("id")
