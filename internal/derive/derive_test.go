@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/selftest"
@@ -212,4 +213,54 @@ func TestOwnRecordsReferToTargetsTheRoleMade(t *testing.T) {
 		return
 	}
 	t.Fatal("no appointments.view.test.yaml")
+}
+
+// A number with an example that a rule reads is its example in every body (guests stays
+// within the room's capacity). The own-record PATCH, when a rule
+// reads every plain field, moves all dates together and never sends the state machine's field
+// (its start state: no change). Found by a helper's booking spec.
+func TestRuleReadValuesStayWithinTheirRules(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: stays
+resources:
+  rooms:
+    fields:
+      capacity: {type: integer, required: true, min: 1, max: 10, example: 4}
+  bookings:
+    fields:
+      status:
+        type: enum
+        values: [pending, confirmed]
+        default: pending
+        transitions: [{from: pending, to: confirmed}]
+      room: {type: relation, to: rooms, required: true}
+      guests: {type: integer, required: true, min: 1, example: 2}
+      nights: {type: integer, example: 3}
+      check_in: {type: date, required: true, example: "2030-06-01"}
+      check_out: {type: date, required: true, example: "2030-06-04"}
+    rules:
+      - name: fits_room
+        check: "record.guests <= record.room.capacity"
+        fields: [guests]
+        message: too many guests
+      - name: dates_ordered
+        check: "record.check_out > record.check_in && record.nights >= 0"
+        fields: [check_out]
+        message: check out after check in
+`), 0o644))
+	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	bookings := s.Resource("bookings")
+	b := body(bookings, 7, "{unique}7", func(string) string { return "{room}" })
+	values := map[string]any{}
+	for _, item := range b {
+		values[item.Key.(string)] = item.Value
+	}
+	require.EqualValues(t, 2, values["guests"], "a rule reads guests: its example")
+	require.EqualValues(t, 3, values["nights"], "nights is read by a rule too")
+	require.Equal(t, "2030-06-08", values["check_in"])
+	require.Equal(t, "2030-06-11", values["check_out"], "dates move together")
+	require.Equal(t, yaml.MapSlice{{Key: "check_in", Value: "2030-06-07"}, {Key: "check_out", Value: "2030-06-10"}}, ownChange(bookings))
 }

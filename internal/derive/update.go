@@ -59,26 +59,36 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 
 // ownChange is a small valid PATCH body: one plain writable field with a new value — one no
 // rule reads where there is such a field, as a new value of it alone could break the rule
-// (ends_at moved, starts_at not).
+// (ends_at moved, starts_at not); else every date and date-time, moved by the same days;
+// else the first such field. A state machine's field is left out (it keeps its start state:
+// sending it is no change).
 func ownChange(r *spec.Resource) yaml.MapSlice {
 	var first *spec.Field
+	var dates yaml.MapSlice
 	for _, fld := range r.Fields {
-		if !writable(r, fld) || fld.Relation != nil || fld.Unique {
+		if !writable(r, fld) || fld.Relation != nil || fld.Unique || len(fld.Transitions) > 0 {
 			continue
 		}
 		if !ruleReads(r, fld) {
-			first = fld
-			break
+			return yaml.MapSlice{{Key: fld.Name, Value: variant(fld, 6, "{unique}6", nil)}}
+		}
+		if isDate(fld) {
+			dates = append(dates, yaml.MapItem{Key: fld.Name, Value: variant(fld, 6, "{unique}6", nil)})
 		}
 		if first == nil {
 			first = fld
 		}
 	}
-	if first == nil {
+	switch {
+	case len(dates) > 0:
+		return dates
+	case first == nil:
 		return yaml.MapSlice{}
 	}
 	return yaml.MapSlice{{Key: first.Name, Value: variant(first, 6, "{unique}6", nil)}}
 }
+
+func isDate(f *spec.Field) bool { return f.Type == spec.TypeDate || f.Type == spec.TypeDatetime }
 
 // ruleReads reports whether one of r's rules names fld in its check (record.x, new.x, old.x)
 // or blames it.

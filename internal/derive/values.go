@@ -33,6 +33,10 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 			continue
 		}
 		v := variant(f, k, unique, ref)
+		if numeric(f) && f.Example != nil && !f.Unique && ruleReads(r, f) {
+			// a rule reads it (guests <= room.capacity): its example, as written, in every body
+			v = variant(f, 0, unique, ref)
+		}
 		if f.Unique && (isText(f) && !example.CarriesUnique(f, unique) || randomUnique(f)) {
 			// the pattern has no room for {unique}, or the type none at all: a random value
 			v = "{random:" + r.Name + "." + f.Name + "}"
@@ -40,6 +44,10 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 		out = append(out, yaml.MapItem{Key: f.Name, Value: v})
 	}
 	return out
+}
+
+func numeric(f *spec.Field) bool {
+	return f.Type == spec.TypeInteger || f.Type == spec.TypeNumber || f.Type == spec.TypeDecimal
 }
 
 // variant is a valid value of f; different k give different values where the field allows.
