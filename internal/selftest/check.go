@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,19 +19,19 @@ func (r *Runner) databaseCheck(ctx context.Context, c *Case, body any, item any)
 	}
 	res, ok := r.Env.Resource(chk.Resource)
 	if !ok {
-		return fmt.Sprintf("%q: no resource named %s", chk.Text, chk.Resource)
+		return fmt.Sprintf("%s: no resource named %s", chk.Text, chk.Resource)
 	}
 	n, err := r.Env.Count(ctx, res, chk.Where)
 	if err != nil {
-		return fmt.Sprintf("%q: %v", chk.Text, err)
+		return fmt.Sprintf("%s: %v", chk.Text, err)
 	}
 	switch {
 	case chk.Count != nil && n != int64(*chk.Count):
-		return fmt.Sprintf("%q: expected %d %s with %v, found %d", chk.Text, *chk.Count, res, chk.Where, n)
+		return fmt.Sprintf("%s: expected %d %s with %s, found %d", chk.Text, *chk.Count, res, show(chk.Where), n)
 	case chk.Exists != nil && *chk.Exists && n == 0:
-		return fmt.Sprintf("%q: no %s record has %v", chk.Text, res, chk.Where)
+		return fmt.Sprintf("%s: no %s record has %s", chk.Text, res, show(chk.Where))
 	case chk.Exists != nil && !*chk.Exists && n > 0:
-		return fmt.Sprintf("%q: %d %s record(s) have %v", chk.Text, n, res, chk.Where)
+		return fmt.Sprintf("%s: %d %s record(s) have %s", chk.Text, n, res, show(chk.Where))
 	}
 	return ""
 }
@@ -39,18 +40,18 @@ func (r *Runner) databaseCheck(ctx context.Context, c *Case, body any, item any)
 func (r *Runner) checkStored(ctx context.Context, c *Case, body any, chk *Check) string {
 	res, ok := r.Env.ResourceOfPath(c.Request.Path)
 	if !ok {
-		return fmt.Sprintf("%q: the request path names no resource", chk.Text)
+		return fmt.Sprintf("%s: the request path names no resource", chk.Text)
 	}
 	id, ok := lookupPath(body, "id")
 	if !ok {
-		return fmt.Sprintf("%q: the response has no id to look up", chk.Text)
+		return fmt.Sprintf("%s: the response has no id to look up", chk.Text)
 	}
 	got, err := r.Env.Stored(ctx, res, fmt.Sprint(id), chk.Field)
 	if err != nil {
-		return fmt.Sprintf("%q: %v", chk.Text, err)
+		return fmt.Sprintf("%s: %v", chk.Text, err)
 	}
 	if !sameStored(got, chk.Value) {
-		return fmt.Sprintf("%q: %s.%s is stored as %s", chk.Text, res, chk.Field, got)
+		return fmt.Sprintf("%s: %s.%s is stored as %s", chk.Text, res, chk.Field, got)
 	}
 	return ""
 }
@@ -98,7 +99,7 @@ func toCheck(item any) (*Check, error) {
 }
 
 func structuredCheck(m map[string]any) (*Check, error) {
-	c := &Check{Text: fmt.Sprint(m)}
+	c := &Check{Text: show(m)}
 	for k, v := range m {
 		switch k {
 		case "resource":
@@ -106,27 +107,36 @@ func structuredCheck(m map[string]any) (*Check, error) {
 		case "where":
 			w, ok := v.(map[string]any)
 			if !ok {
-				return nil, fmt.Errorf("check %v: where must map fields to values", m)
+				return nil, fmt.Errorf("check %s: where must map fields to values", show(m))
 			}
 			c.Where = w
 		case "count":
 			n, err := strconv.Atoi(fmt.Sprint(v))
 			if err != nil {
-				return nil, fmt.Errorf("check %v: count must be a number", m)
+				return nil, fmt.Errorf("check %s: count must be a number", show(m))
 			}
 			c.Count = &n
 		case "exists":
 			b := fmt.Sprint(v) == "true"
 			c.Exists = &b
 		default:
-			return nil, fmt.Errorf("check %v: unknown key %q (resource, where, count, exists)", m, k)
+			return nil, fmt.Errorf("check %s: unknown key %q (resource, where, count, exists)", show(m), k)
 		}
 	}
 	if c.Resource == "" {
-		return nil, fmt.Errorf("check %v: needs resource", m)
+		return nil, fmt.Errorf("check %s: needs resource", show(m))
 	}
 	if c.Count == nil && c.Exists == nil {
 		c.Exists = ptr(true)
 	}
 	return c, nil
+}
+
+// show renders a structured check or its where as JSON (keys sorted), as a reader would write it.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

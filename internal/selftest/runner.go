@@ -99,6 +99,11 @@ func (r *Runner) runCase(ctx context.Context, f *File, c *Case, x *expander) Res
 	x.captures[c.Name] = body
 	e, err := x.expected(c.Expected)
 	if err != nil {
+		// An expectation that reads this response (its id) cannot be built from an error
+		// answer: the status says why.
+		if c.Expected.Status != 0 && resp.StatusCode != c.Expected.Status {
+			fail("status: expected %d, got %d%s", c.Expected.Status, resp.StatusCode, hint(body))
+		}
 		fail("%v", err)
 		return res
 	}
