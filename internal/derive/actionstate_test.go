@@ -61,9 +61,14 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	readonly := strings.Replace(string(spec), "initial: [requested]\n", "initial: [requested]\n        readonly: true\n", 1)
 	require.NotEqual(t, string(spec), readonly)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(readonly), 0o644))
-	complete = files(generate(t, filepath.Join(dir, "kiln.yaml")))["appointments.complete.test.yaml"]
+	ro := files(generate(t, filepath.Join(dir, "kiln.yaml")))
+	complete = ro["appointments.complete.test.yaml"]
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      path: /api/appointments/{record.response.id}/confirm\n",
 		"a readonly state moves through the confirm action")
+	require.Contains(t, complete, "forbidden_for_client:\n    as: client\n", "a role the action's rule shuts out: 403")
+	require.Contains(t, ro["appointments.create.test.yaml"], "status_readonly:", "a client cannot write a readonly state")
+	require.Contains(t, ro["appointments.update.test.yaml"], "status_readonly:\n    request:\n      body:\n        status: requested\n")
+	require.Contains(t, ro["appointments.update.test.yaml"], "status: requested\n    expected:\n      status: 400\n      response_contains:\n        - error: validation_failed\n        - errors.*.field: status\n        - errors.*.code: readonly\n")
 
 	// The action's own transition may be guarded (the guard taken to hold); a transition only
 	// vet may make has vet run the file, admin being the first role allowed to run it.

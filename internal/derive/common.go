@@ -211,6 +211,22 @@ func (g *gen) wrongRoleCases(f *tfile, a access, b any, check func(*expect) *exp
 	}
 }
 
+// readonlyCases: each readonly field (a state only actions move, a value the server keeps)
+// sent by a client is a 400 naming it — on its own for a PATCH (partial), else in a valid body.
+func readonlyCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, partial bool, check func(*expect) *expect) {
+	for _, fld := range r.Fields {
+		if !fld.Readonly || fld.Hidden || fld.IsInverse() || fld.Relation != nil {
+			continue
+		}
+		b := with(valid, fld.Name, variant(fld, 1, "{unique}9", nil), false)
+		if partial {
+			b = yaml.MapSlice{{Key: fld.Name, Value: variant(fld, 1, "{unique}9", nil)}}
+		}
+		f.add(&tcase{name: fld.Name + "_readonly", comment: fld.Name + " is readonly: clients cannot write it", body: b,
+			expect: check(want(400).code("validation_failed").field(fld.Name, "readonly"))})
+	}
+}
+
 // malformedCases: bodies that are not JSON, carry an unknown field, or are over the limit.
 func (g *gen) malformedCases(f *tfile, valid yaml.MapSlice, check func(*expect) *expect) {
 	bad := `{"broken": `

@@ -196,6 +196,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	}
 	rs.record = rs.create("record", 1, maker)
 	g.credentialCases(f, acc, in)
+	g.wrongRoleCases(f, acc, in, nil)
 	f.add(&tcase{name: "unknown_id", path: g.collection(r) + "/" + unknownID + "/" + a.Name, body: in, expect: want(404).code("not_found")})
 	if required := requiredInput(a); required != "" {
 		f.add(&tcase{name: "input_missing", comment: "the action's input is validated like a resource's", body: yaml.MapSlice{},

@@ -33,6 +33,7 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	g.gaps = append(g.gaps, g.stateCases(f, rs)...)
 	// Bodies below are patch_valid's, so a 400 is compared with it field by field.
 	g.malformedCases(f, patch, unchanged)
+	readonlyCases(f, r, patch, true, unchanged)
 	g.notFoundCases(f, r, "PATCH")
 	g.credentialCases(f, a, patch)
 	g.wrongRoleCases(f, a, patch, unchanged)

@@ -37,6 +37,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, valid, rs.fresh, "", nil)...)
 	initialCases(f, r, rs.fresh(7), nil)
 	g.malformedCases(f, valid, unchanged)
+	readonlyCases(f, r, valid, false, unchanged)
 	g.credentialCases(f, a, valid)
 	g.wrongRoleCases(f, a, valid, unchanged)
 	g.writeRoleCases(f, r, a, valid, unchanged)
