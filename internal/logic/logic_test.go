@@ -35,6 +35,7 @@ resources:
           - {from: pending, to: paid}
           - {from: [pending, paid], to: cancelled}
           - {from: paid, to: shipped, roles: [staff]}
+          - {from: shipped, to: cancelled, when: "has(record.total) && record.total > 1000.0"}
       total: {type: decimal, precision: 12, scale: 2, rollup: {sum: line_total, of: items}}
       items: {type: relation, to: order_items, inverse: order}
   order_items:
@@ -135,10 +136,14 @@ func TestStateMachine(t *testing.T) {
 	}
 	require.Empty(t, check("pending", "paid", "customer"))
 	require.Empty(t, check("paid", "shipped", "staff"))
-	require.Len(t, check("paid", "shipped", "customer"), 1, "staff only")
-	v := check("shipped", "pending", "staff")
+	v := check("paid", "shipped", "customer")
+	require.Len(t, v, 1, "staff only")
+	require.Equal(t, "cannot change from paid to shipped: only staff may make it", v[0].Message)
+	v = check("shipped", "pending", "staff")
 	require.Equal(t, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{"status"}, From: "shipped", To: "pending",
-		Message: "cannot change from shipped to pending"}, v[0])
+		Message: "cannot change from shipped to pending: no transition leads there"}, v[0])
+	v = check("shipped", "cancelled", "staff")
+	require.Equal(t, "cannot change from shipped to cancelled: its condition does not hold (has(record.total) && record.total > 1000.0)", v[0].Message)
 	created, err := orders.CheckStates(ctx, &fakeReader{}, &Vars{Record: &Record{Fields: map[string]any{"status": "paid"}}}, spec.OpCreate, false)
 	require.NoError(t, err)
 	require.Len(t, created, 1, "orders start pending")

@@ -3,6 +3,7 @@ package logic
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 
@@ -65,38 +66,52 @@ func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, o
 		if op != spec.OpUpdate || from == to {
 			continue
 		}
-		ok, err := sm.allows(ctx, reader, vars, from, to, system)
+		ok, why, err := sm.allows(ctx, reader, vars, from, to, system)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			out = append(out, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{sm.field.Name},
-				From: from, To: to, Message: "cannot change from " + from + " to " + to})
+				From: from, To: to, Message: "cannot change from " + from + " to " + to + ": " + why})
 		}
 	}
 	return out, nil
 }
 
-func (sm *stateMachine) allows(ctx context.Context, reader Reader, vars *Vars, from, to string, system bool) (bool, error) {
+// allows reports whether a transition leads from → to for the principal with its guard
+// holding; when none does, why says what stood in the way: no transition, the role, or the
+// guard (its CEL, as the spec wrote it).
+func (sm *stateMachine) allows(ctx context.Context, reader Reader, vars *Vars, from, to string, system bool) (bool, string, error) {
 	if len(sm.transitions) == 0 {
-		return true, nil // initial states only
+		return true, "", nil // initial states only
 	}
+	var roles []string
+	guard := ""
 	for _, t := range sm.transitions {
 		if t.spec.To != to || !(slices.Contains(t.spec.From, from) || slices.Contains(t.spec.From, "*")) {
 			continue
 		}
 		if !system && len(t.spec.Roles) > 0 && (vars.Auth == nil || !slices.Contains(t.spec.Roles, vars.Auth.Role)) {
+			roles = append(roles, t.spec.Roles...)
 			continue
 		}
 		if t.when == nil {
-			return true, nil
+			return true, "", nil
 		}
 		ok, err := t.when.holds(ctx, reader, vars)
 		if err != nil || ok {
-			return ok, err
+			return ok, "", err
 		}
+		guard = t.spec.When.Text
 	}
-	return false, nil
+	switch {
+	case guard != "":
+		return false, "its condition does not hold (" + guard + ")", nil
+	case len(roles) > 0:
+		slices.Sort(roles)
+		return false, "only " + strings.Join(slices.Compact(roles), ", ") + " may make it", nil
+	}
+	return false, "no transition leads there", nil
 }
 
 // Transitions lists a state field's transitions (for documents and derived tests).
