@@ -50,7 +50,11 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	complete := clinic["appointments.complete.test.yaml"]
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      method: PATCH\n      path: /api/appointments/{record.response.id}\n      body:\n        status: confirmed")
 	require.Less(t, strings.Index(complete, "record_to_confirmed:"), strings.Index(complete, "  run:"))
-	require.Contains(t, complete, "run_again:\n    expected:\n      status: 409\n      response_contains:\n        - error: not_confirmed")
+	require.Contains(t, complete, "  run_again:")
+	again := complete[strings.Index(complete, "  run_again:"):]
+	require.Contains(t, again, "status: 409\n      response_contains:\n        - error: not_confirmed")
+	require.Contains(t, complete, "notes_too_long:", "the action's input constraints, as a resource's")
+	require.Contains(t, complete, "notes_wrong_type:")
 	confirm := clinic["appointments.confirm.test.yaml"]
 	require.NotContains(t, confirm, "record_to_", "confirm runs from the start state")
 	require.Contains(t, confirm, "- error: invalid_transition", "run again, the machine refuses confirmed → confirmed")

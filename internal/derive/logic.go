@@ -202,6 +202,10 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 		f.add(&tcase{name: "input_missing", comment: "the action's input is validated like a resource's", body: yaml.MapSlice{},
 			expect: want(400).code("validation_failed").field(required, "required")})
 	}
+	if len(input) > 0 {
+		// every constraint of the input, as a resource's: each a 400 naming the field
+		g.violationCases(f, a.InputResource(r.Name), input, false, func(e *expect) *expect { return e })
+	}
 	for _, role := range acc.with(rowOnly) {
 		g.ownActionCases(f, rs, a, role, in)
 	}
