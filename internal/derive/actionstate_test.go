@@ -53,6 +53,9 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	require.Contains(t, complete, "  run_again:")
 	again := complete[strings.Index(complete, "  run_again:"):]
 	require.Contains(t, again, "status: 409\n      response_contains:\n        - error: not_confirmed")
+	require.Contains(t, complete, "  record:\n    request:\n      path: /api/appointments\n      body:\n", "")
+	require.Contains(t, complete[strings.Index(complete, "  record:"):], "paid: true\n",
+		"a field only staff write, with an example, is sent by the admin who makes the record (the guard reads it)")
 	require.Contains(t, complete, "notes_too_long:", "the action's input constraints, as a resource's")
 	require.Contains(t, complete, "notes_wrong_type:")
 	confirm := clinic["appointments.confirm.test.yaml"]
@@ -76,8 +79,9 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 
 	// The action's own transition may be guarded (the guard taken to hold); a transition only
 	// vet may make has vet run the file, admin being the first role allowed to run it.
-	guarded := strings.Replace(string(spec), "- {from: confirmed, to: completed, roles: [admin, vet]}",
+	guarded := strings.Replace(string(spec), "- {from: confirmed, to: completed, roles: [admin, vet], when: \"record.paid\"}",
 		"- {from: confirmed, to: completed, roles: [admin, vet], when: \"record.fee >= 0\"}", 1)
+	require.NotEqual(t, string(spec), guarded)
 	guarded = strings.Replace(guarded, "- {from: confirmed, to: no_show, roles: [admin, vet]}", "- {from: confirmed, to: no_show, roles: [vet]}", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(guarded), 0o644))
 	got := files(generate(t, filepath.Join(dir, "kiln.yaml")))

@@ -74,6 +74,14 @@ func (rs *recordSet) freshAs(k int, role string) yaml.MapSlice {
 
 func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	b := body(rs.r, k, unique, rs.ref)
+	for _, fld := range rs.r.Fields {
+		// a field write roles guard, with an example, is sent by a role that may write it:
+		// a transition's guard may read it (confirm only when deposit_paid)
+		if fld.Relation == nil && len(fld.Write) > 0 && slices.Contains(fld.Write, role) && fld.Example != nil &&
+			!fld.Readonly && !fld.Hidden {
+			b = with(b, fld.Name, variant(fld, 0, unique, rs.ref), false)
+		}
+	}
 	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
 		if fld.Relation == nil || fld.IsToMany() || fld.IsInverse() || fld.Relation.To == rs.r.Name {
