@@ -17,9 +17,6 @@ type move struct {
 	as     string
 }
 
-// canMove reports whether role may move f from → to with an unguarded transition.
-func canMove(f *spec.Field, from, to, role string) bool { return transition(f, from, to, role, false) }
-
 // transition reports whether role may move f from → to; guarded says whether a transition
 // with a when: guard counts (its guard taken to hold).
 func transition(f *spec.Field, from, to, role string, guarded bool) bool {
@@ -55,7 +52,7 @@ func followed(asserts []stepAssert, f *spec.Field) bool {
 
 // runsFrom reports whether role may run the action on a record whose machine f is at state.
 // The action's own transition may be guarded: its guard, like the asserts' other parts, is
-// taken to hold. The moves before it are not (movesFrom).
+// taken to hold. The moves before it are unguarded where they can be (statePlan).
 func runsFrom(a *spec.RecordAction, f *spec.Field, state, role string) bool {
 	if to := machineSet(a, f); to != "" && !transition(f, state, to, role, true) {
 		return false
@@ -84,14 +81,25 @@ func planField(r *spec.Resource, a *spec.RecordAction) *spec.Field {
 }
 
 // statePlan finds the moves that take a freshly created record to a state from which role
-// may run the action: a breadth-first search over unguarded transitions, made by PATCH (the
-// resource's updater, when it may write the field) or by the resource's other actions. ok is
-// false when no such state can be reached; no moves when the start state serves.
+// may run the action: a breadth-first search over transitions made by PATCH (the resource's
+// updater, when it may write the field) or by the resource's other actions — unguarded ones
+// first, then, when those reach no such state, guarded ones too (their guards taken to hold,
+// as the action's own). ok is false when no such state can be reached; no moves when the
+// start state serves.
 func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*spec.Field, []move, bool) {
 	f := planField(r, a)
 	if f == nil {
 		return nil, nil, true
 	}
+	for _, guarded := range []bool{false, true} {
+		if moves, ok := g.search(r, a, f, role, guarded); ok {
+			return f, moves, true
+		}
+	}
+	return f, nil, false
+}
+
+func (g *gen) search(r *spec.Resource, a *spec.RecordAction, f *spec.Field, role string, guarded bool) ([]move, bool) {
 	start := startState(f)
 	path := map[string][]move{start: nil}
 	queue := []string{start}
@@ -99,24 +107,24 @@ func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*s
 		at := queue[0]
 		queue = queue[1:]
 		if runsFrom(a, f, at, role) {
-			return f, path[at], true
+			return path[at], true
 		}
-		for _, m := range g.movesFrom(r, a, f, at) {
+		for _, m := range g.movesFrom(r, a, f, at, guarded) {
 			if _, seen := path[m.to]; !seen {
 				path[m.to] = append(slices.Clip(path[at]), m)
 				queue = append(queue, m.to)
 			}
 		}
 	}
-	return f, nil, false
+	return nil, false
 }
 
 // movesFrom lists the moves out of state: PATCHes first, then the other actions, in spec order.
-func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, state string) []move {
+func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, state string, guarded bool) []move {
 	var out []move
 	if updater, ok := g.access(r, spec.ActionUpdate).actor(); ok && patchable(f, updater) {
 		for _, v := range f.Values {
-			if v != state && canMove(f, state, v, updater) {
+			if v != state && transition(f, state, v, updater, guarded) {
 				out = append(out, move{to: v, as: updater})
 			}
 		}
@@ -127,7 +135,7 @@ func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, s
 			continue
 		}
 		actor, ok := g.access(r, spec.Action("action:"+b.Name)).actor()
-		if ok && followed(actionAsserts(b), f) && admits(actionAsserts(b), f.Name, state) && canMove(f, state, to, actor) {
+		if ok && followed(actionAsserts(b), f) && admits(actionAsserts(b), f.Name, state) && transition(f, state, to, actor, guarded) {
 			out = append(out, move{to: to, action: b, as: actor})
 		}
 	}

@@ -214,7 +214,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	}
 	fld, moves, ok := g.statePlan(r, a, actor)
 	if !ok {
-		return f, fmt.Sprintf("its run case: no state of %s from which %s may run it can be reached from %s by unguarded transitions",
+		return f, fmt.Sprintf("its run case: no state of %s from which %s may run it can be reached from %s",
 			fld.Name, actor, startState(fld))
 	}
 	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
