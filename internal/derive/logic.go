@@ -47,6 +47,13 @@ func (g *gen) stateCases(f *tfile, rs *recordSet) []string {
 				comment: fmt.Sprintf("%s → %s is not a transition of %s", from, to, fld.Name),
 				expect:  want(409).code("invalid_transition").countWhere(rs.r.Name, held, 1)})
 		}
+		if t, role, ok := g.roleRefused(rs.r, fld, from); ok {
+			held := yaml.MapSlice{{Key: "id", Value: "{" + name + ".response.id}"}, {Key: fld.Name, Value: from}}
+			f.add(&tcase{name: fld.Name + "_transition_refused_for_" + role, as: other(role, f.as), path: path,
+				body:    yaml.MapSlice{{Key: fld.Name, Value: t.To}},
+				comment: fmt.Sprintf("only %s may change %s from %s to %s", strings.Join(t.Roles, ", "), fld.Name, from, t.To),
+				expect:  want(409).code("invalid_transition").countWhere(rs.r.Name, held, 1)})
+		}
 		t := allowedTransition(fld, from, f.as)
 		if t == nil {
 			gaps = append(gaps, fmt.Sprintf("%s: no unguarded transition from %s that %s may make", fld.Name, from, orAnyone(f.as)))
@@ -56,6 +63,24 @@ func (g *gen) stateCases(f *tfile, rs *recordSet) []string {
 			comment: fmt.Sprintf("%s → %s is a transition of %s", from, t.To, fld.Name), expect: want(200).has(fld.Name, t.To)})
 	}
 	return gaps
+}
+
+// roleRefused finds a transition out of from that names its roles, and a role that may update
+// every record and write the field but is not among them (nor let through by another
+// transition to the same state): its PATCH to that state is refused.
+func (g *gen) roleRefused(r *spec.Resource, f *spec.Field, from string) (*spec.Transition, string, bool) {
+	update := g.access(r, spec.ActionUpdate)
+	for _, t := range f.Transitions {
+		if len(t.Roles) == 0 || t.To == from || !(slices.Contains(t.From, from) || slices.Contains(t.From, "*")) {
+			continue
+		}
+		for _, role := range update.with(allowed) {
+			if patchable(f, role) && !transition(f, from, t.To, role, true) {
+				return t, role, true
+			}
+		}
+	}
+	return nil, "", false
 }
 
 // initialCases: a state machine with initial states refuses a record that starts elsewhere.
