@@ -102,3 +102,71 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	require.Contains(t, suite.Gaps, "appointments action complete: its run case: no state of status from which admin may run it can be reached from requested")
 	require.NotContains(t, files(suite)["appointments.complete.test.yaml"], "  run:")
 }
+
+// deriveSpec writes a spec into a temporary directory and derives its suite.
+func deriveSpec(t *testing.T, text string) (*Suite, map[string]string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	suite := generate(t, path)
+	out := map[string]string{}
+	for _, f := range suite.Files {
+		out[f.Name] = string(f.Data)
+	}
+	return suite, out
+}
+
+// A hostile review's cases: the state a record is created in is its default when the body
+// cannot send it; an action is a move (never planned from the state it sets); a second run
+// whose assert reads a field the first run set is not predicted; an assert the suite cannot
+// judge leaves the run out when the action's own move is impossible from the created state.
+func TestActionPlansFollowWhatTheServerDoes(t *testing.T) {
+	t.Parallel()
+	suite, files := deriveSpec(t, `name: posts
+resources:
+  posts:
+    fields:
+      title: {type: string, required: true, max_length: 80}
+      closed_at: {type: datetime, readonly: true}
+      status:
+        type: enum
+        values: [draft, open, closed, archived]
+        default: open
+        readonly: true
+        transitions:
+          - {from: draft, to: open}
+          - {from: open, to: closed}
+          - {from: closed, to: archived}
+    actions:
+      publish:
+        access: public
+        steps:
+          - set: {status: "'open'"}
+      close:
+        access: public
+        steps:
+          - assert: "!has(record.closed_at)"
+            code: closed_before
+            message: closed once already
+          - assert: "record.status == 'open'"
+            code: not_open
+            message: only an open post
+          - set: {status: "'closed'", closed_at: "now"}
+      archive:
+        access: public
+        steps:
+          - assert: "record.status.startsWith('clo')"
+            code: not_closed
+            message: only a closed post
+          - set: {status: "'archived'"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`)
+	closeFile := files["posts.close.test.yaml"]
+	require.NotContains(t, closeFile, "record_to_", "created open (the default), close runs as created")
+	require.Contains(t, closeFile, "  run:\n")
+	require.NotContains(t, closeFile, "run_again", "the first run set closed_at, which an assert reads: not predicted")
+	require.NotContains(t, files["posts.publish.test.yaml"], "  run:\n", "publish would set the state the post is in")
+	require.Contains(t, suite.Gaps, "posts action publish: its run case: no state of status from which anyone may run it can be reached from open")
+	require.NotContains(t, files["posts.archive.test.yaml"], "  run:\n", "open → archived is no transition")
+	require.Contains(t, suite.Gaps, "posts action archive: its run case: no state of status from which anyone may run it can be reached from open")
+}

@@ -93,6 +93,9 @@ func join(l, r verdict, and bool) verdict {
 
 // readsField reports whether e reads record.field or old.field.
 func readsField(e celast.Expr, field string) bool {
+	if e == nil {
+		return false
+	}
 	found := false
 	celast.PreOrderVisit(e, celast.NewExprVisitor(func(x celast.Expr) {
 		found = found || isFieldRef(x, field)

@@ -36,6 +36,9 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !ok {
 			return nil, fmt.Sprintf("no role may create %s, which %s refers to", d.Name, r.Name)
 		}
+		if reachedThrough(r, d) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
+			role = f.as // the file's role reaches its records through this one: it makes its own
+		}
 		dep := &recordSet{g: g, f: f, r: d, ref: rs.ref}
 		b := dep.freshAs(0, role) // body(d, 0, …), plus targets of its own where rules need them
 		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
@@ -78,7 +81,7 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		// a field write roles guard, with an example, is sent by a role that may write it:
 		// a transition's guard may read it (confirm only when deposit_paid)
 		if fld.Relation == nil && len(fld.Write) > 0 && slices.Contains(fld.Write, role) && fld.Example != nil &&
-			!fld.Readonly && !fld.Hidden {
+			!fld.Readonly && !fld.Hidden && len(fld.Transitions) == 0 {
 			b = with(b, fld.Name, variant(fld, 0, unique, rs.ref), false)
 		}
 	}
@@ -102,6 +105,26 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	return b
 }
 
+// reachedThrough reports whether an access rule of r goes through a relation to d
+// (record.pet.owner == auth.id, pets).
+func reachedThrough(r, d *spec.Resource) bool {
+	for _, fld := range r.Fields {
+		if fld.Relation != nil && fld.Relation.To == d.Name && ruleGoesThrough(r, fld) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleGoesThrough(r *spec.Resource, fld *spec.Field) bool {
+	for _, rule := range r.Access {
+		if rule != nil && strings.Contains(rule.Expr, "record."+fld.Name+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // ownedThrough reports whether a record role makes as its own needs a target of fld that role
 // made itself: an access rule of the resource reaches the owner through fld
 // (record.pet.owner == auth.id), and role may create the target — made by another role, the
@@ -113,12 +136,7 @@ func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
 	if rs.g.access(rs.g.s.Resource(fld.Relation.To), spec.ActionCreate).grants[role] == denied {
 		return false
 	}
-	for _, rule := range rs.r.Access {
-		if rule != nil && strings.Contains(rule.Expr, "record."+fld.Name+".") {
-			return true
-		}
-	}
-	return false
+	return ruleGoesThrough(rs.r, fld)
 }
 
 // target adds a case creating a record for fld to point at and returns its name.

@@ -240,7 +240,21 @@ resources:
       nights: {type: integer, example: 3}
       check_in: {type: date, required: true, example: "2030-06-01"}
       check_out: {type: date, required: true, example: "2030-06-04"}
+      min_stay: {type: integer, min: 1}
+      max_stay: {type: integer, example: 30}
+      season: {type: integer, example: 2030}
+      league: {type: enum, values: [a, b], example: a}
+    indexes:
+      - {fields: [league, season], unique: true}
     rules:
+      - name: stays_ordered
+        check: "!has(record.min_stay) || record.min_stay <= record.max_stay"
+        fields: [min_stay]
+        message: min stay above max
+      - name: modern
+        check: "record.season >= 2000"
+        fields: [season]
+        message: too old
       - name: fits_room
         check: "record.guests <= record.room.capacity"
         fields: [guests]
@@ -260,7 +274,41 @@ resources:
 	}
 	require.EqualValues(t, 2, values["guests"], "a rule reads guests: its example")
 	require.EqualValues(t, 3, values["nights"], "nights is read by a rule too")
+	require.EqualValues(t, 37, values["max_stay"], "min_stay moves and a rule compares the two: both move")
+	require.EqualValues(t, 2037, values["season"], "unique with league: it moves, or the file's records clash")
 	require.Equal(t, "2030-06-08", values["check_in"])
 	require.Equal(t, "2030-06-11", values["check_out"], "dates move together")
 	require.Equal(t, yaml.MapSlice{{Key: "check_in", Value: "2030-06-07"}, {Key: "check_out", Value: "2030-06-10"}}, ownChange(bookings))
+}
+
+// When the file's own role reaches its records through a relation (only clients create
+// appointments, and reach them through their pets), the shared targets are that role's too:
+// made by the admin, the pet would not be the client's to refer to (29 of 37 create cases
+// failed so, found by a hostile review).
+func TestSharedTargetsAreTheFileRolesWhenItsRuleGoesThroughThem(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/clinic.yaml")
+	require.NoError(t, err)
+	onlyClients := strings.Replace(string(src), "      create: [admin, vet, client]\n      update: \"auth.role in ['admin', 'vet'] || record.pet.owner == auth.id\"",
+		"      create: [client]\n      update: \"auth.role in ['admin', 'vet'] || record.pet.owner == auth.id\"", 1)
+	require.NotEqual(t, string(src), onlyClients)
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(onlyClients), 0o644))
+	for _, f := range generate(t, path).Files {
+		if f.Name != "appointments.create.test.yaml" {
+			continue
+		}
+		tf, err := selftest.ParseFile(f.Name, f.Data)
+		require.NoError(t, err)
+		for _, c := range tf.Cases {
+			if c.Name == "setup_pets" {
+				require.Equal(t, "client", c.As)
+			}
+			if c.Name == "setup_vets" {
+				require.Equal(t, "admin", c.As, "vets are reached through no rule: the admin makes them")
+			}
+		}
+		return
+	}
+	t.Fatal("no appointments.create.test.yaml")
 }

@@ -39,7 +39,7 @@ func (g *gen) stateCases(f *tfile, rs *recordSet) []string {
 		}
 		from := startState(fld)
 		name := fld.Name + "_machine_record"
-		rs.create(name, 7, "")
+		rs.create(name, 7, g.maker(rs.r, f.as))
 		path := g.collection(rs.r) + "/{" + name + ".response.id}"
 		if to, ok := refusedState(fld, from); ok {
 			held := yaml.MapSlice{{Key: "id", Value: "{" + name + ".response.id}"}, {Key: fld.Name, Value: from}}
@@ -81,6 +81,17 @@ func (g *gen) roleRefused(r *spec.Resource, f *spec.Field, from string) (*spec.T
 		}
 	}
 	return nil, "", false
+}
+
+// maker is who creates a record of r in a file run as role: role when it may create every
+// such record, else the first role that may ("" when none).
+func (g *gen) maker(r *spec.Resource, role string) string {
+	create := g.access(r, spec.ActionCreate)
+	if create.grants[role] == allowed {
+		return role
+	}
+	first, _ := create.actor()
+	return first
 }
 
 // initialCases: a state machine with initial states refuses a record that starts elsewhere.
@@ -199,8 +210,8 @@ func sampleValue(f *spec.Field, v string) any {
 // credentials, and — when it moves a state machine — 409 when run again from the new state.
 func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string) {
 	acc := g.access(r, spec.Action("action:"+a.Name))
-	actor, ok := g.runner(r, a, acc)
-	if !ok && len(acc.with(rowOnly)) == 0 {
+	actor, runs := g.runner(r, a, acc) // runs: a role allowed on every record, or anyone
+	if !runs && len(acc.with(rowOnly)) == 0 {
 		return nil, "no role may run " + a.Name
 	}
 	maker, ok := g.access(r, spec.ActionCreate).actor()
@@ -231,16 +242,19 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 		// every constraint of the input, as a resource's: each a 400 naming the field
 		g.violationCases(f, a.InputResource(r.Name), input, false, func(e *expect) *expect { return e })
 	}
+	var gaps []string
 	for _, role := range acc.with(rowOnly) {
-		g.ownActionCases(f, rs, a, role, in)
+		if gap := g.ownActionCases(f, rs, a, role, in); gap != "" {
+			gaps = append(gaps, gap)
+		}
 	}
-	if actor == "" {
-		return f, ""
+	if !runs {
+		return f, strings.Join(gaps, "; ")
 	}
 	fld, moves, ok := g.statePlan(r, a, actor)
 	if !ok {
-		return f, fmt.Sprintf("its run case: no state of %s from which %s may run it can be reached from %s",
-			fld.Name, actor, startState(fld))
+		gaps = append(gaps, unreachable("its run case", fld, actor, createdState(r, fld)))
+		return f, strings.Join(gaps, "; ")
 	}
 	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
 	e := want(200).key("id")
@@ -251,28 +265,34 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	if code, comment, ok := runAgain(r, a, actor); ok {
 		f.add(&tcase{name: "run_again", comment: comment, body: in, expect: want(409).code(code)})
 	}
-	return f, ""
+	return f, strings.Join(gaps, "; ")
+}
+
+func unreachable(what string, f *spec.Field, role, from string) string {
+	return fmt.Sprintf("%s: no state of %s from which %s may run it can be reached from %s", what, f.Name, orAnyone(role), from)
 }
 
 // ownActionCases: a role whose rule selects its own records runs the action on its own record,
 // and a second account of the role cannot reach it.
-func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) {
+// It returns a gap when no state to run the action from can be reached on that record.
+func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) string {
 	create := g.access(rs.r, spec.ActionCreate)
 	if create.grants[role] != allowed {
-		return
-	}
-	fld, moves, ok := g.statePlan(rs.r, a, role)
-	if !ok {
-		return
+		return ""
 	}
 	name := "own_record_of_" + role
 	rs.create(name, 8, role)
-	g.addMoves(f, name, g.collection(rs.r)+"/{"+name+".response.id}", fld, moves)
 	path := g.collection(rs.r) + "/{" + name + ".response.id}/" + a.Name
 	f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
 		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
+	fld, moves, ok := g.statePlan(rs.r, a, role)
+	if !ok {
+		return unreachable("its case on "+role+"'s own record", fld, role, createdState(rs.r, fld))
+	}
+	g.addMoves(f, name, g.collection(rs.r)+"/{"+name+".response.id}", fld, moves)
 	f.add(&tcase{name: "own_record_as_" + role, as: role, path: path, body: in,
 		comment: role + " runs the action on its own record", expect: want(200).key("id")})
+	return ""
 }
 
 func requiredInput(a *spec.RecordAction) string {

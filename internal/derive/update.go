@@ -61,13 +61,13 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 // ownChange is a small valid PATCH body: one plain writable field with a new value — one no
 // rule reads where there is such a field, as a new value of it alone could break the rule
 // (ends_at moved, starts_at not); else every date and date-time, moved by the same days;
-// else the first such field. A state machine's field is left out (it keeps its start state:
-// sending it is no change).
+// else the first such field. A state machine's field, and one every body sends alike, are left
+// out (sending it is no change); so is one under a unique index (it would clash).
 func ownChange(r *spec.Resource) yaml.MapSlice {
 	var first *spec.Field
 	var dates yaml.MapSlice
 	for _, fld := range r.Fields {
-		if !writable(r, fld) || fld.Relation != nil || fld.Unique || len(fld.Transitions) > 0 {
+		if !writable(r, fld) || fld.Relation != nil || uniqueOn(r, fld.Name) || len(fld.Transitions) > 0 || samePerBody(r, fld) {
 			continue
 		}
 		if !ruleReads(r, fld) {
@@ -87,6 +87,12 @@ func ownChange(r *spec.Resource) yaml.MapSlice {
 		return yaml.MapSlice{}
 	}
 	return yaml.MapSlice{{Key: first.Name, Value: variant(first, 6, "{unique}6", nil)}}
+}
+
+// samePerBody reports whether every body sends f alike (an enum or boolean with an example, a
+// pinned number): a PATCH of it would be no change.
+func samePerBody(r *spec.Resource, f *spec.Field) bool {
+	return (f.Type == spec.TypeEnum || f.Type == spec.TypeBoolean) && f.Example != nil || pinned(r, f)
 }
 
 func isDate(f *spec.Field) bool { return f.Type == spec.TypeDate || f.Type == spec.TypeDatetime }

@@ -3,6 +3,7 @@ package derive
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 			continue
 		}
 		v := variant(f, k, unique, ref)
-		if numeric(f) && f.Example != nil && !f.Unique && ruleReads(r, f) {
+		if pinned(r, f) {
 			// a rule reads it (guests <= room.capacity): its example, as written, in every body
 			v = variant(f, 0, unique, ref)
 		}
@@ -44,6 +45,41 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 		out = append(out, yaml.MapItem{Key: f.Name, Value: v})
 	}
 	return out
+}
+
+// pinned reports whether f is its example in every body: a number with an example that a rule
+// reads, unique on nothing (the file's records would clash), whose rules read no other number
+// of the record that moves (min_players <= max_players: both move, or neither).
+func pinned(r *spec.Resource, f *spec.Field) bool {
+	if !numeric(f) || f.Example == nil || uniqueOn(r, f.Name) {
+		return false
+	}
+	read := false
+	for _, rule := range r.Rules {
+		if !readsOwn(rule, f.Name) {
+			continue
+		}
+		read = true
+		for _, o := range r.Fields {
+			if o != f && numeric(o) && readsOwn(rule, o.Name) && (o.Example == nil || uniqueOn(r, o.Name)) {
+				return false
+			}
+		}
+	}
+	return read
+}
+
+// readsOwn reports whether a rule names the record's field (record.x, new.x, old.x) or blames it.
+func readsOwn(rule *spec.LogicRule, field string) bool {
+	if slices.Contains(rule.Fields, field) {
+		return true
+	}
+	for _, v := range []string{"record.", "new.", "old."} {
+		if reads(rule.Check.Text, v+field) {
+			return true
+		}
+	}
+	return false
 }
 
 func numeric(f *spec.Field) bool {

@@ -149,6 +149,33 @@ func TestStateMachine(t *testing.T) {
 	require.Len(t, created, 1, "orders start pending")
 }
 
+// A hidden state machine is in no document: its refusal names the states, not the roles or
+// the guard that stood in the way.
+func TestHiddenStateMachineRefusesWithoutItsRules(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Parse("hidden.yaml", []byte(`name: hidden
+resources:
+  claims:
+    fields:
+      risk: {type: integer, default: 90}
+      review:
+        type: enum
+        values: [pending, approved]
+        default: pending
+        hidden: true
+        transitions: [{from: pending, to: approved, when: "record.risk < 50"}]
+`), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	vars := &Vars{Old: &Record{Resource: "claims", Fields: map[string]any{"review": "pending", "risk": int64(90)}},
+		Record: &Record{Resource: "claims", Fields: map[string]any{"review": "approved", "risk": int64(90)}}, Auth: &Auth{Role: "x"}}
+	v, err := l.Resource("claims").CheckStates(context.Background(), &fakeReader{}, vars, spec.OpUpdate, false)
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	require.Equal(t, "cannot change from pending to approved", v[0].Message)
+}
+
 func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct{ src, want string }{

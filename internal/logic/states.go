@@ -71,8 +71,12 @@ func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, o
 			return nil, err
 		}
 		if !ok {
+			msg := "cannot change from " + from + " to " + to
+			if !sm.field.Hidden { // a hidden machine's roles and guards are in no document either
+				msg += ": " + why
+			}
 			out = append(out, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{sm.field.Name},
-				From: from, To: to, Message: "cannot change from " + from + " to " + to + ": " + why})
+				From: from, To: to, Message: msg})
 		}
 	}
 	return out, nil

@@ -134,9 +134,11 @@ func structuredCheck(m map[string]any) (*Check, error) {
 
 // show renders a structured check or its where as JSON (keys sorted), as a reader would write it.
 func show(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "A & <B>" as written, not \u0026
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }

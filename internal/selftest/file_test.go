@@ -124,3 +124,13 @@ func FuzzEncodeQuery(f *testing.F) {
 		}
 	})
 }
+
+// A structured database_check reads as JSON the way it was written: keys sorted, no Go map
+// syntax, no HTML escapes.
+func TestStructuredChecksPrintAsWritten(t *testing.T) {
+	t.Parallel()
+	chk, err := toCheck(map[string]any{"resource": "products", "where": map[string]any{"name": "A & <B>"}, "count": 1})
+	require.NoError(t, err)
+	require.Equal(t, `{"count":1,"resource":"products","where":{"name":"A & <B>"}}`, chk.Text)
+	require.Equal(t, `{"name":"A & <B>"}`, show(chk.Where))
+}
