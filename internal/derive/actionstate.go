@@ -64,17 +64,17 @@ func runsFrom(a *spec.RecordAction, f *spec.Field, state, role string) bool {
 // planField is the state machine whose state decides whether the action can run: the first
 // one it sets or its asserts read (nil: none). followed is false when an assert reads it in a
 // way judge does not follow.
-func planField(r *spec.Resource, a *spec.RecordAction) (f *spec.Field, followed bool) {
+func planField(r *spec.Resource, a *spec.RecordAction) (*spec.Field, bool) {
 	asserts := actionAsserts(a)
-	for _, f := range r.Fields {
-		if len(f.Transitions) == 0 || len(f.Values) == 0 {
+	for _, fld := range r.Fields {
+		if len(fld.Transitions) == 0 || len(fld.Values) == 0 {
 			continue
 		}
-		readsIt := slices.ContainsFunc(asserts, func(as stepAssert) bool { return !judge(as.expr, f.Name, "").free })
-		if machineSet(a, f) == "" && !readsIt {
+		readsIt := slices.ContainsFunc(asserts, func(as stepAssert) bool { return !judge(as.expr, fld.Name, "").free })
+		if machineSet(a, fld) == "" && !readsIt {
 			continue
 		}
-		return f, judged(asserts, f)
+		return fld, judged(asserts, fld)
 	}
 	return nil, true
 }
@@ -178,7 +178,7 @@ func (g *gen) addMoves(tf *tfile, rec, path string, f *spec.Field, moves []move)
 // runAgain is what running the action a second time answers, its steps taken in order from
 // the state the first run left: an assert that now fails (its code) or the set the machine
 // refuses (invalid_transition). ok is false when that cannot be told.
-func runAgain(r *spec.Resource, a *spec.RecordAction, role string) (code, comment string, ok bool) {
+func runAgain(r *spec.Resource, a *spec.RecordAction) (code, comment string, ok bool) {
 	field, v, found := repeatRefused(r, a)
 	if !found {
 		return "", "", false
@@ -212,11 +212,8 @@ func runAgain(r *spec.Resource, a *spec.RecordAction, role string) (code, commen
 			}
 			return "", "", false
 		}
-		if setsField(st, field) {
-			if transition(r.Field(field), v, v, role, true) {
-				return "", "", false
-			}
-			return "invalid_transition", fmt.Sprintf("%s cannot go from %s to %s again", field, v, v), true
+		if setsField(st, field) { // an action is a move: setting the state it is in is refused
+			return "invalid_transition", fmt.Sprintf("%s is %s already: an action cannot set it again", field, v), true
 		}
 	}
 	return "", "", false

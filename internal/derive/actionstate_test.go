@@ -170,3 +170,29 @@ resources:
 	require.NotContains(t, files["posts.archive.test.yaml"], "  run:\n", "open → archived is no transition")
 	require.Contains(t, suite.Gaps, "posts action archive: its run case: no state of status from which anyone may run it can be reached from open")
 }
+
+// A second run sets the state the record is in: the server refuses that whatever the machine
+// lists, so run_again is derived for a state every state may move to (from: "*") too.
+func TestRunAgainIsRefusedEvenWithATransitionToItself(t *testing.T) {
+	t.Parallel()
+	_, files := deriveSpec(t, `name: jobs
+resources:
+  jobs:
+    fields:
+      title: {type: string, required: true, max_length: 80}
+      status:
+        type: enum
+        values: [queued, failed]
+        default: queued
+        transitions: [{from: "*", to: failed}]
+    actions:
+      fail:
+        access: public
+        steps:
+          - set: {status: "'failed'"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`)
+	fail := files["jobs.fail.test.yaml"]
+	require.Contains(t, fail, "  run:\n")
+	require.Contains(t, fail, "  run_again:\n    expected:\n      status: 409\n      response_contains:\n        - error: invalid_transition\n")
+}
