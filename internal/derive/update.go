@@ -100,17 +100,7 @@ func isDate(f *spec.Field) bool { return f.Type == spec.TypeDate || f.Type == sp
 // ruleReads reports whether one of r's rules names fld in its check (record.x, new.x, old.x)
 // or blames it.
 func ruleReads(r *spec.Resource, fld *spec.Field) bool {
-	for _, rule := range r.Rules {
-		if slices.Contains(rule.Fields, fld.Name) {
-			return true
-		}
-		for _, v := range []string{"record.", "new.", "old."} {
-			if strings.Contains(rule.Check.Text, v+fld.Name) {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Rules, func(rule *spec.LogicRule) bool { return readsOwn(rule, fld.Name) })
 }
 
 // escalationCases: on its own record, a role still may not set fields guarded by write roles
