@@ -39,14 +39,7 @@ func TestAssertsAreJudgedOnTheStateField(t *testing.T) {
 // run_again expects the assert's code when the assert refuses first.
 func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	t.Parallel()
-	files := func(suite *Suite) map[string]string {
-		out := map[string]string{}
-		for _, f := range suite.Files {
-			out[f.Name] = string(f.Data)
-		}
-		return out
-	}
-	clinic := files(generate(t, "testdata/clinic.yaml"))
+	clinic := fileTexts(generate(t, "testdata/clinic.yaml"))
 	complete := clinic["appointments.complete.test.yaml"]
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      method: PATCH\n      path: /api/appointments/{record.response.id}\n      body:\n        status: confirmed")
 	require.Less(t, strings.Index(complete, "record_to_confirmed:"), strings.Index(complete, "  run:"))
@@ -70,7 +63,7 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	readonly := strings.Replace(string(spec), "initial: [requested]\n", "initial: [requested]\n        readonly: true\n", 1)
 	require.NotEqual(t, string(spec), readonly)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(readonly), 0o644))
-	ro := files(generate(t, filepath.Join(dir, "kiln.yaml")))
+	ro := fileTexts(generate(t, filepath.Join(dir, "kiln.yaml")))
 	complete = ro["appointments.complete.test.yaml"]
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      path: /api/appointments/{record.response.id}/confirm\n",
 		"a readonly state moves through the confirm action")
@@ -89,7 +82,7 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	guarded = strings.Replace(guarded, "- {from: requested, to: confirmed, roles: [admin]}",
 		"- {from: requested, to: confirmed, roles: [admin], when: \"record.paid\"}", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(guarded), 0o644))
-	got := files(generate(t, filepath.Join(dir, "kiln.yaml")))
+	got := fileTexts(generate(t, filepath.Join(dir, "kiln.yaml")))
 	require.Contains(t, got["appointments.complete.test.yaml"], "  record_to_confirmed:\n")
 	require.Contains(t, got["appointments.complete.test.yaml"], "  run:\n")
 	require.Contains(t, got["appointments.no_show.test.yaml"], "\nas: vet\n")
@@ -100,20 +93,25 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(unreachable), 0o644))
 	suite := generate(t, filepath.Join(dir, "kiln.yaml"))
 	require.Contains(t, suite.Gaps, "appointments action complete: its run case: no state of status from which admin may run it can be reached from requested")
-	require.NotContains(t, files(suite)["appointments.complete.test.yaml"], "  run:")
+	require.NotContains(t, fileTexts(suite)["appointments.complete.test.yaml"], "  run:")
 }
 
-// deriveSpec writes a spec into a temporary directory and derives its suite.
+// deriveSpec writes a spec into a temporary directory and derives its suite, with each file's text by name.
 func deriveSpec(t *testing.T, text string) (*Suite, map[string]string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kiln.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
 	suite := generate(t, path)
+	return suite, fileTexts(suite)
+}
+
+// fileTexts is each derived file's text by name.
+func fileTexts(suite *Suite) map[string]string {
 	out := map[string]string{}
 	for _, f := range suite.Files {
 		out[f.Name] = string(f.Data)
 	}
-	return suite, out
+	return out
 }
 
 // A hostile review's cases: the state a record is created in is its default when the body

@@ -2,6 +2,7 @@ package derive
 
 import (
 	"slices"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -20,9 +21,12 @@ type verdict struct {
 	pure  bool // with known: it reads nothing else, so ok is the assert's own answer
 }
 
+// parseEnv parses asserts; built once, as parsing needs no declarations.
+var parseEnv = sync.OnceValues(func() (*cel.Env, error) { return cel.NewEnv() })
+
 // parseAssert parses an assert's CEL (without checking it: the spec did); nil when it does not parse.
 func parseAssert(text string) celast.Expr {
-	env, err := cel.NewEnv()
+	env, err := parseEnv()
 	if err != nil {
 		return nil
 	}

@@ -191,34 +191,41 @@ func TestExamplesShapeTheDerivedValues(t *testing.T) {
 // the admin's, and the client could not refer to it.
 func TestOwnRecordsReferToTargetsTheRoleMade(t *testing.T) {
 	t.Parallel()
-	for _, f := range generate(t, "testdata/clinic.yaml").Files {
-		if f.Name != "appointments.view.test.yaml" {
+	byName := casesOf(t, generate(t, "testdata/clinic.yaml"), "appointments.view.test.yaml")
+	own := byName["owned_by_client"]
+	require.NotNil(t, own)
+	body, ok := own.Request.Body.(map[string]any)
+	require.True(t, ok, "%T", own.Request.Body)
+	ref, _ := body["pet"].(string)
+	setup := strings.TrimSuffix(strings.TrimPrefix(ref, "{"), ".response.id}")
+	require.NotNil(t, byName[setup], "the pet %q is made in the file", ref)
+	require.Equal(t, "client", byName[setup].As, "the client makes its own pet")
+	require.Equal(t, "admin", byName["setup_pets"].As, "the shared pet stays the file role's")
+}
+
+// casesOf parses the named derived file and returns its cases by name.
+func casesOf(t *testing.T, suite *Suite, file string) map[string]*selftest.Case {
+	t.Helper()
+	for _, f := range suite.Files {
+		if f.Name != file {
 			continue
 		}
 		tf, err := selftest.ParseFile(f.Name, f.Data)
 		require.NoError(t, err)
-		byName := map[string]*selftest.Case{}
+		out := map[string]*selftest.Case{}
 		for _, c := range tf.Cases {
-			byName[c.Name] = c
+			out[c.Name] = c
 		}
-		own := byName["owned_by_client"]
-		require.NotNil(t, own, string(f.Data))
-		body, ok := own.Request.Body.(map[string]any)
-		require.True(t, ok, "%T", own.Request.Body)
-		ref, _ := body["pet"].(string)
-		setup := strings.TrimSuffix(strings.TrimPrefix(ref, "{"), ".response.id}")
-		require.NotNil(t, byName[setup], "the pet %q is made in the file", ref)
-		require.Equal(t, "client", byName[setup].As, "the client makes its own pet")
-		require.Equal(t, "admin", byName["setup_pets"].As, "the shared pet stays the file role's")
-		return
+		return out
 	}
-	t.Fatal("no appointments.view.test.yaml")
+	t.Fatalf("no %s", file)
+	return nil
 }
 
 // A number with an example that a rule reads is its example in every body (guests stays
-// within the room's capacity). The own-record PATCH, when a rule
-// reads every plain field, moves all dates together and never sends the state machine's field
-// (its start state: no change). Found by a helper's booking spec.
+// within the room's capacity). The own-record PATCH, when a rule reads every plain field,
+// moves all dates together and never sends the state machine's field (its start state: no
+// change). Found by a helper's booking spec.
 func TestRuleReadValuesStayWithinTheirRules(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -294,21 +301,7 @@ func TestSharedTargetsAreTheFileRolesWhenItsRuleGoesThroughThem(t *testing.T) {
 	require.NotEqual(t, string(src), onlyClients)
 	path := filepath.Join(t.TempDir(), "kiln.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(onlyClients), 0o644))
-	for _, f := range generate(t, path).Files {
-		if f.Name != "appointments.create.test.yaml" {
-			continue
-		}
-		tf, err := selftest.ParseFile(f.Name, f.Data)
-		require.NoError(t, err)
-		for _, c := range tf.Cases {
-			if c.Name == "setup_pets" {
-				require.Equal(t, "client", c.As)
-			}
-			if c.Name == "setup_vets" {
-				require.Equal(t, "admin", c.As, "vets are reached through no rule: the admin makes them")
-			}
-		}
-		return
-	}
-	t.Fatal("no appointments.create.test.yaml")
+	cases := casesOf(t, generate(t, path), "appointments.create.test.yaml")
+	require.Equal(t, "client", cases["setup_pets"].As)
+	require.Equal(t, "admin", cases["setup_vets"].As, "vets are reached through no rule: the admin makes them")
 }
