@@ -57,8 +57,15 @@ func decide(count int64, l Limit, reset time.Duration) Result {
 type Memory struct {
 	mu     sync.Mutex
 	now    func() time.Time
-	counts map[string]memCount
+	counts map[memKey]memCount
 	sweep  time.Time
+}
+
+// memKey is a key's budget under one window length: the same key under two limits of
+// different windows counts twice.
+type memKey struct {
+	key    string
+	window time.Duration
 }
 
 // memCount is one key's window: it starts at the key's first request and lasts l.Window
@@ -75,13 +82,13 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, counts: map[string]memCount{}}
+	return &Memory{now: now, counts: map[memKey]memCount{}}
 }
 
 // Allow counts one request for key.
 func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	now := m.now()
-	k := key + "|" + strconv.FormatInt(int64(l.Window), 10)
+	k := memKey{key, l.Window}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if now.After(m.sweep) {

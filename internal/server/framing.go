@@ -100,7 +100,13 @@ func (c *framingConn) nextAmbiguous() bool {
 	defer c.mu.Unlock()
 	i := c.served
 	c.served++
-	return i < len(c.ambiguous) && c.ambiguous[i]
+	amb := i < len(c.ambiguous) && c.ambiguous[i]
+	if c.served >= len(c.ambiguous) {
+		// Every head read so far is served: start the list again, so that a long-lived
+		// connection keeps only the heads read ahead of their handlers, not one per request.
+		c.ambiguous, c.served = c.ambiguous[:0], c.served-len(c.ambiguous)
+	}
+	return amb
 }
 
 func (c *framingConn) feed(b []byte) {

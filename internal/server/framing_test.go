@@ -113,3 +113,23 @@ func FuzzFramingSplits(f *testing.F) {
 		require.Equal(t, whole.state, pieces.state)
 	})
 }
+
+// A keep-alive connection keeps only the heads read ahead of their handlers: served ones are
+// dropped, and the order of answers stays right across the drop.
+func TestFramingForgetsServedHeads(t *testing.T) {
+	t.Parallel()
+	c := &framingConn{}
+	plain := []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	for range 1000 {
+		c.feed(plain)
+		require.False(t, c.nextAmbiguous())
+	}
+	require.Empty(t, c.ambiguous)
+	// Three pipelined heads, the second ambiguous, read before any is served.
+	c.feed(plain)
+	c.feed([]byte("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"))
+	require.Len(t, c.ambiguous, 2)
+	require.False(t, c.nextAmbiguous())
+	require.True(t, c.nextAmbiguous())
+	require.Empty(t, c.ambiguous)
+}

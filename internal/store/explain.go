@@ -23,7 +23,7 @@ func (e *Exec) ExplainList(ctx context.Context, resource string, q query.List) (
 	if e.s.dialect.name() == "sqlite" {
 		prefix, col = "EXPLAIN QUERY PLAN ", 3 // id, parent, notused, detail
 	}
-	rows, err := e.query(ctx, prefix+b.sb.String(), b.args)
+	rows, err := e.query(ctx, prefix+b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (e *Exec) Linked(ctx context.Context, resource, field string, ids []string,
 }
 
 func (e *Exec) scanLinks(ctx context.Context, b *builder, out map[string][]string) (map[string][]string, error) {
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string, w
 			return nil, err
 		}
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}

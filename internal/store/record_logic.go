@@ -28,7 +28,7 @@ func (e *Exec) LockRow(ctx context.Context, resource, id string) error {
 	b := &builder{d: e.s.dialect, t: t}
 	ph := b.arg(kUUID, 0, id)
 	b.write("SELECT 1 FROM ", quote(t.name), " WHERE ", quote("id"), " = ", ph, " FOR UPDATE")
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (e *Exec) Aggregate(ctx context.Context, resource, fn, field string, where 
 	if err := b.where(where); err != nil {
 		return nil, err
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (str
 	b.t = pt
 	b.write(") AS a WHERE ", quote(pt.name), ".", quote("id"), " = ", b.arg(kUUID, 0, nil), pt.andLive(),
 		" AND (", strings.Join(diffs, " OR "), ")")
-	return b.sb.String(), nil
+	return b.text(), nil
 }
 
 // aggregates writes SELECT with one aggregate per agg (v0, v1, …) over b's table; a sum of no

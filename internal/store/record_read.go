@@ -44,9 +44,10 @@ func (e *Exec) get(ctx context.Context, resource, id string, where query.Cond) (
 		return nil, err
 	}
 	b := &builder{d: e.s.dialect, t: t, args: []any{id}}
-	b.write(t.getSQL)
-	if where != nil {
-		b.write(" AND ")
+	if where == nil {
+		b.fixed = t.getSQL
+	} else {
+		b.write(t.getSQL, " AND ")
 		if err := b.cond(where); err != nil {
 			return nil, err
 		}
@@ -77,7 +78,7 @@ func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListRe
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func (e *Exec) count(ctx context.Context, t *table, where query.Cond, trash bool
 	if err := b.where(where); err != nil {
 		return 0, err
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return 0, err
 	}
@@ -183,7 +184,7 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 		b.write(") AS ", quote(t.name), " WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
 	}
 	_, _ = k, scale
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +196,7 @@ func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error)
 	if q, ok := ctx.(quietCtx); ok && e.tx == nil {
 		return e.firstBounded(q, t, b)
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +229,7 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 	if err := q.Context.Err(); err != nil {
 		return nil, e.s.dialect.interpret(err) // as lazyConn: not an outage to retry
 	}
-	rows, err := e.s.pool.Query(q.Context, b.sb.String(), b.args...)
+	rows, err := e.s.pool.Query(q.Context, b.text(), b.args...)
 	if err != nil {
 		return nil, e.s.dialect.interpret(err)
 	}
@@ -243,7 +244,7 @@ func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
 		return nil, e.s.dialect.interpret(err)
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(q, b.sb.String(), b.args...)
+	rows, err := conn.QueryContext(q, b.text(), b.args...)
 	if err != nil {
 		return nil, e.s.dialect.interpret(err)
 	}

@@ -15,6 +15,17 @@ type builder struct {
 	args []any
 	// trash reads the soft-deleted rows of a soft-delete table instead of the live ones.
 	trash bool
+	// fixed is the whole statement when it is a prepared text such as table.getSQL, used as
+	// it is (no copy into sb's buffer on every read by id); sb stays empty then.
+	fixed string
+}
+
+// text is the statement built.
+func (b *builder) text() string {
+	if b.sb.Len() == 0 {
+		return b.fixed
+	}
+	return b.sb.String()
 }
 
 func (b *builder) write(s ...string) {

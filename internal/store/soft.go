@@ -68,7 +68,7 @@ func (e *Exec) softDelete(ctx context.Context, t *table, id string, ifVersion in
 // affected runs a one-row write and reports a missing row as ErrNotFound, or as ErrStale
 // when ifVersion was given and the record is there at another version.
 func (e *Exec) affected(ctx context.Context, b *builder, t *table, id string, ifVersion int64) error {
-	res, err := e.exec(ctx, b.sb.String(), b.args)
+	res, err := e.exec(ctx, b.text(), b.args)
 	if err != nil {
 		return e.tagTable(err, t.name)
 	}
@@ -149,7 +149,7 @@ func (e *Exec) Purge(ctx context.Context, resource string, cutoff time.Time, lim
 	if err != nil || b == nil {
 		return 0, err
 	}
-	res, err := e.exec(ctx, b.sb.String(), b.args)
+	res, err := e.exec(ctx, b.text(), b.args)
 	if err != nil {
 		return 0, e.tagTable(err, t.name)
 	}
@@ -174,7 +174,7 @@ func (e *Exec) PurgeFiles(ctx context.Context, resource string, cutoff time.Time
 	if len(cols) == 0 {
 		return nil, errors.New("store: PurgeFiles on a resource without file fields")
 	}
-	rows, err := e.query(ctx, b.sb.String(), b.args)
+	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, e.tagTable(err, t.name)
 	}

@@ -83,27 +83,41 @@ func digits(s string) bool {
 
 // String renders the decimal with exactly Scale fraction digits trimmed of trailing zeros,
 // keeping at least one digit before the point: 2999 at scale 2 is "29.99", 3000 is "30".
-func (d Decimal) String() string {
-	u := d.Units
-	neg := u < 0
+func (d Decimal) String() string { return string(d.Append(nil)) }
+
+// Append appends String's text to dst without allocating on the way (the JSON encoder writes
+// every decimal of every record with it).
+func (d Decimal) Append(dst []byte) []byte {
 	var abs uint64
-	if neg {
-		abs = uint64(-(u + 1)) + 1 // safe for MinInt64
+	if d.Units < 0 {
+		dst = append(dst, '-')
+		abs = uint64(-(d.Units + 1)) + 1 // safe for MinInt64
 	} else {
-		abs = uint64(u)
+		abs = uint64(d.Units)
 	}
-	s := strconv.FormatUint(abs, 10)
-	if d.Scale > 0 {
-		if len(s) <= d.Scale {
-			s = strings.Repeat("0", d.Scale-len(s)+1) + s
-		}
-		s = s[:len(s)-d.Scale] + "." + s[len(s)-d.Scale:]
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], abs, 10)
+	if d.Scale <= 0 {
+		return append(dst, digits...)
 	}
-	if neg && s != "0" {
-		s = "-" + s
+	whole := len(digits) - d.Scale // digits before the point; zeros follow it when negative
+	frac := digits
+	if whole > 0 {
+		dst, frac = append(dst, digits[:whole]...), digits[whole:]
+	} else {
+		dst = append(dst, '0')
 	}
-	return s
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	if len(frac) == 0 {
+		return dst
+	}
+	dst = append(dst, '.')
+	for ; whole < 0; whole++ {
+		dst = append(dst, '0')
+	}
+	return append(dst, frac...)
 }
 
 // Float returns the nearest float64, for display and CEL evaluation only.

@@ -1,7 +1,10 @@
 package value
 
 import (
+	"math"
+	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +98,27 @@ func TestFormatTimeAgreesWithLayout(t *testing.T) {
 		want := tm.UTC().Truncate(time.Microsecond).Format(TimeLayout)
 		require.Equal(t, want, FormatTime(tm), "%v", tm)
 		require.Equal(t, "x"+want, string(AppendTime([]byte("x"), tm)))
+	}
+}
+
+// TestDecimalTextMatchesMathBig holds String (and Append, which it is) to math/big's exact
+// rendering, trailing fraction zeros trimmed, for edge and random units at every scale.
+func TestDecimalTextMatchesMathBig(t *testing.T) {
+	t.Parallel()
+	units := []int64{0, 1, -1, 9, -9, 10, -10, 100, 101, -1000, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		units = append(units, rng.Int64()>>rng.IntN(63), -(rng.Int64() >> rng.IntN(63)))
+	}
+	for _, u := range units {
+		for scale := 0; scale <= MaxPrecision; scale++ {
+			want := new(big.Rat).SetFrac(big.NewInt(u), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)).FloatString(scale)
+			if strings.Contains(want, ".") {
+				want = strings.TrimRight(strings.TrimRight(want, "0"), ".")
+			}
+			d := Decimal{Units: u, Scale: scale}
+			require.Equal(t, want, d.String(), "%d at scale %d", u, scale)
+			require.Equal(t, "x"+want, string(d.Append([]byte("x"))))
+		}
 	}
 }

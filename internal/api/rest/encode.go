@@ -143,7 +143,7 @@ func appendValue(b *bytes.Buffer, v any) {
 	case bool:
 		b.Write(strconv.AppendBool(b.AvailableBuffer(), x))
 	case value.Decimal:
-		b.WriteString(x.String())
+		b.Write(x.Append(b.AvailableBuffer()))
 	case time.Time:
 		appendTime(b, x)
 	case []string:

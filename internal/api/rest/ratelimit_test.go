@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -29,4 +30,22 @@ func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
 		}
 		require.Equal(t, tc.want, h.clientIP(r), "%+v", tc)
 	}
+}
+
+// The three RateLimit values share one array and one string: changing one header through
+// Header's methods leaves the other two as they were.
+func TestRateHeadersShareNothingVisible(t *testing.T) {
+	t.Parallel()
+	hd := http.Header{}
+	setRateHeaders(hd, 1000000000, 999999999, 60)
+	require.Equal(t, "1000000000", hd.Get("RateLimit-Limit"))
+	require.Equal(t, "999999999", hd.Get("RateLimit-Remaining"))
+	require.Equal(t, "60", hd.Get("RateLimit-Reset"))
+	hd.Add("RateLimit-Limit", "5")
+	hd.Set("RateLimit-Reset", "7")
+	require.Equal(t, []string{"1000000000", "5"}, hd.Values("RateLimit-Limit"))
+	require.Equal(t, []string{"999999999"}, hd.Values("RateLimit-Remaining"))
+	require.Equal(t, []string{"7"}, hd.Values("RateLimit-Reset"))
+	setRateHeaders(hd, 0, 0, 0)
+	require.Equal(t, []string{"0"}, hd.Values("RateLimit-Limit"))
 }
