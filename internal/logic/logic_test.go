@@ -196,3 +196,39 @@ func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 		})
 	}
 }
+
+// A guard that cannot be computed for the record (here a division by zero) does not hold: the
+// change is refused as invalid_transition, not failed, and another transition to the same
+// state may still allow it.
+func TestGuardThatCannotBeComputedDoesNotHold(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Parse("guard.yaml", []byte(`name: guard
+roles: [member, boss]
+resources:
+  tasks:
+    fields:
+      zero: {type: integer, default: 0}
+      status:
+        type: enum
+        values: [todo, done]
+        default: todo
+        transitions:
+          - {from: todo, to: done, when: "100 / record.zero > 1"}
+          - {from: todo, to: done, roles: [boss]}
+`), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	check := func(role string) []Violation {
+		vars := &Vars{Old: &Record{Resource: "tasks", Fields: map[string]any{"status": "todo", "zero": int64(0)}},
+			Record: &Record{Resource: "tasks", Fields: map[string]any{"status": "done", "zero": int64(0)}}, Auth: &Auth{Role: role}}
+		v, err := l.Resource("tasks").CheckStates(context.Background(), &fakeReader{}, vars, spec.OpUpdate, false)
+		require.NoError(t, err)
+		return v
+	}
+	v := check("member")
+	require.Len(t, v, 1)
+	require.Equal(t, CodeInvalidTransition, v[0].Code)
+	require.Equal(t, "cannot change from todo to done: its condition cannot be computed for this record (100 / record.zero > 1)", v[0].Message)
+	require.Empty(t, check("boss"), "the other transition allows it")
+}

@@ -2,6 +2,7 @@ package logic
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -103,14 +104,23 @@ func (sm *stateMachine) allows(ctx context.Context, reader Reader, vars *Vars, f
 			return true, "", nil
 		}
 		ok, err := t.when.holds(ctx, reader, vars)
-		if err != nil || ok {
-			return ok, "", err
+		var ee *EvalError
+		switch {
+		case err != nil && !errors.As(err, &ee):
+			return false, "", err // the database failed: not a verdict
+		case ok:
+			return true, "", nil
+		case err != nil:
+			// A guard that cannot be computed for this record (a missing value, a related
+			// record that does not exist) does not hold, as a rule that cannot be computed fails.
+			guard = "its condition cannot be computed for this record (" + t.spec.When.Text + ")"
+		default:
+			guard = "its condition does not hold (" + t.spec.When.Text + ")"
 		}
-		guard = t.spec.When.Text
 	}
 	switch {
 	case guard != "":
-		return false, "its condition does not hold (" + guard + ")", nil
+		return false, guard, nil
 	case len(roles) > 0:
 		slices.Sort(roles)
 		return false, "only " + strings.Join(slices.Compact(roles), ", ") + " may make it", nil
