@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -292,3 +294,47 @@ type fakeURLEnv struct {
 }
 
 func (e fakeURLEnv) URL() string { return e.url }
+
+// An optional enum field that is not set is null in every answer: its own schema accepts it,
+// on read and on write (null clears it), and still refuses a value outside the enum.
+func TestOptionalEnumIsNullableInItsSchema(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: tickets
+resources:
+  tickets:
+    access: {list: public, view: public, create: public, update: public, delete: public}
+    fields:
+      title: {type: string, required: true}
+      resolution: {type: enum, values: [fixed, wontfix]}
+`), 0o600))
+	b := kilntest.New(t, path)
+	f, err := selftest.ParseFile("tickets.yaml", []byte(`
+endpoint: POST /api/tickets
+test_cases:
+  unset:
+    request: {headers: {Content-Type: application/json}, body: {title: a}}
+    expected: {status: 201, response_schema: true, response_contains: [{resolution: null}]}
+  cleared:
+    request: {headers: {Content-Type: application/json}, body: {title: b, resolution: null}}
+    expected: {status: 201, response_schema: true}
+  set:
+    request: {headers: {Content-Type: application/json}, body: {title: c, resolution: fixed}}
+    expected: {status: 201, response_schema: true, response_contains: [{resolution: fixed}]}
+`))
+	require.NoError(t, err)
+	for _, r := range (&selftest.Runner{Env: b.Env()}).RunFile(context.Background(), f) {
+		require.True(t, r.Passed, "%s: %v", r.Case, r.Failures)
+	}
+	doc, err := openapi.Generate(b.App.Spec)
+	require.NoError(t, err)
+	var d struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(doc, &d))
+	require.Equal(t, []any{"fixed", "wontfix", nil}, d.Components.Schemas["Tickets"].Properties["resolution"]["enum"])
+}

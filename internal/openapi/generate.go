@@ -149,6 +149,15 @@ func nullable(s obj, yes bool) obj {
 	} else if _, has := s["type"]; !has {
 		return s // json accepts null already
 	}
+	if values, ok := s["enum"].([]string); ok {
+		// enum restricts every instance, null included: an optional enum field that is not
+		// set must be valid under its own schema.
+		enum := make([]any, 0, len(values)+1)
+		for _, v := range values {
+			enum = append(enum, v)
+		}
+		s["enum"] = append(enum, nil)
+	}
 	return s
 }
 
