@@ -121,6 +121,38 @@ func TestParseChecksDateExamplesAndDefaults(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A default or an example is a value the field must accept: its bounds, length, pattern and
+// format are checked as a body's (a default that breaks them would store records no request
+// could write). Options that contradict each other, or apply to another type, are errors too.
+func TestParseChecksValuesAgainstTheFieldsConstraints(t *testing.T) {
+	t.Parallel()
+	for field, want := range map[string]string{
+		`{type: string, max_length: 2, default: "hello"}`:             `default "hello" is outside min_length/max_length`,
+		`{type: string, pattern: "^[a-z]+$", default: "ABC"}`:         `default "ABC" does not match the pattern ^[a-z]+$`,
+		`{type: string, pattern: "^[a-z]+$", example: "A1"}`:          `example "A1" does not match the pattern ^[a-z]+$`,
+		`{type: integer, min: 5, default: 1}`:                         `default "1" is outside min/max`,
+		`{type: decimal, max: 10, default: "10.5"}`:                   `default "10.5" is outside min/max`,
+		`{type: email, default: "nobody"}`:                            `default "nobody" is not a valid email`,
+		`{type: url, example: "ftp://example.com"}`:                   `example "ftp://example.com" is not a valid url`,
+		`{type: uuid, default: "x"}`:                                  `default "x" is not a valid uuid`,
+		`{type: string, min_length: 5, max_length: 2}`:                `min_length 5 is above max_length 2`,
+		`{type: enum, values: [a, a, b]}`:                             `enum value "a" is listed twice`,
+		`{type: string, precision: 4}`:                                `precision and scale apply to decimal fields`,
+		`{type: integer, scale: 2}`:                                   `precision and scale apply to decimal fields`,
+		`{type: text, min_length: 3, example: "ab", default: "abcd"}`: `example "ab" is outside min_length/max_length`,
+	} {
+		src := "resources:\n  a:\n    fields:\n      d: " + field + "\n"
+		_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+		require.ErrorContains(t, err, "k.yaml:4:7: field d: "+want, field)
+	}
+	src := "resources:\n  a:\n    fields:\n" +
+		"      s: {type: string, min_length: 2, max_length: 5, pattern: \"^[a-z]+$\", default: \"abc\", example: \"ab\"}\n" +
+		"      n: {type: decimal, min: 0, max: 10, default: \"10\", example: \"0.5\"}\n" +
+		"      e: {type: email, default: \"ops@example.com\"}\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}
+
 func FuzzParse(f *testing.F) {
 	shop, err := os.ReadFile("../../examples/shop/kiln.yaml")
 	require.NoError(f, err)

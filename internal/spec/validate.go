@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -173,6 +172,12 @@ func validateOptions(f *Field, c *collector, checkValues bool) {
 			c.add(f.Pos, "field %s: min %s is above max %s", f.Name, *f.Min, *f.Max)
 		}
 	}
+	if f.MinLength != nil && f.MaxLength != nil && *f.MinLength > *f.MaxLength {
+		c.add(f.Pos, "field %s: min_length %d is above max_length %d", f.Name, *f.MinLength, *f.MaxLength)
+	}
+	if f.Type != TypeDecimal && (f.Precision != 0 || f.Scale >= 0) {
+		c.add(f.Pos, "field %s: precision and scale apply to decimal fields", f.Name)
+	}
 	textual := isTextual(f.Type)
 	if (f.MinLength != nil || f.MaxLength != nil || f.Pattern != "") && !textual {
 		c.add(f.Pos, "field %s: min_length, max_length and pattern apply to text types", f.Name)
@@ -185,11 +190,16 @@ func validateOptions(f *Field, c *collector, checkValues bool) {
 	if len(f.Values) > 0 && f.Type != TypeEnum {
 		c.add(f.Pos, "field %s: values apply to enum fields only", f.Name)
 	}
+	for i, v := range f.Values {
+		if slices.Contains(f.Values[:i], v) {
+			c.add(f.Pos, "field %s: enum value %q is listed twice", f.Name, v)
+		}
+	}
 	if !checkValues {
 		return
 	}
 	if f.HasDefault && f.Default != nil {
-		if err := checkDefault(f, f.Default.(string)); err != "" {
+		if err := checkValue(f, f.Default.(string)); err != "" {
 			c.add(f.Pos, "field %s: default %q %s", f.Name, f.Default, err)
 		}
 	}
@@ -198,73 +208,12 @@ func validateOptions(f *Field, c *collector, checkValues bool) {
 	}
 }
 
-// validateExample checks an example against the field's type and bounds.
-func validateExample(f *Field, c *collector) {
-	ex := *f.Example
-	if f.Relation != nil || f.StoredAsJSON() {
-		c.add(f.Pos, "field %s: example applies to scalar fields only", f.Name)
-		return
-	}
-	if err := checkDefault(f, ex); err != "" || (f.Type == TypeDatetime && ex == "now") {
-		if err == "" {
-			err = "does not fit type " + string(f.Type)
-		}
-		c.add(f.Pos, "field %s: example %q %s", f.Name, ex, err)
-		return
-	}
-	x, err := strconv.ParseFloat(ex, 64)
-	numeric := f.Type == TypeInteger || f.Type == TypeNumber || f.Type == TypeDecimal
-	if numeric && err == nil && ((f.Min != nil && x < atof(*f.Min)) || (f.Max != nil && x > atof(*f.Max))) {
-		c.add(f.Pos, "field %s: example %s is outside min/max", f.Name, ex)
-	}
-	n := len([]rune(ex))
-	if !numeric && ((f.MinLength != nil && n < *f.MinLength) || (f.MaxLength != nil && n > *f.MaxLength)) {
-		c.add(f.Pos, "field %s: example %q is outside min_length/max_length", f.Name, ex)
-	}
-}
-
-func atof(s string) float64 {
-	x, _ := strconv.ParseFloat(s, 64)
-	return x
-}
-
 func isTextual(t FieldType) bool {
 	switch t {
 	case TypeString, TypeText, TypeEmail, TypeURL:
 		return true
 	}
 	return false
-}
-
-func checkDefault(f *Field, s string) string {
-	var err error
-	switch f.Type {
-	case TypeInteger:
-		_, err = strconv.ParseInt(s, 10, 64)
-	case TypeNumber:
-		_, err = strconv.ParseFloat(s, 64)
-	case TypeDecimal:
-		_, err = value.ParseDecimal(s, f.Precision, f.Scale)
-	case TypeBoolean:
-		_, err = strconv.ParseBool(s)
-	case TypeEnum:
-		if !slices.Contains(f.Values, s) {
-			return "is not one of the enum values"
-		}
-	case TypeDatetime:
-		if s != "now" {
-			_, err = value.ParseInput(s)
-		}
-	case TypeDate:
-		_, err = value.ParseDate(s)
-	}
-	if errors.Is(err, value.ErrYearRange) {
-		return "is outside the years 1 to 9999"
-	}
-	if err != nil {
-		return "does not fit type " + string(f.Type)
-	}
-	return ""
 }
 
 func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
