@@ -305,3 +305,52 @@ func TestSharedTargetsAreTheFileRolesWhenItsRuleGoesThroughThem(t *testing.T) {
 	require.Equal(t, "client", cases["setup_pets"].As)
 	require.Equal(t, "admin", cases["setup_vets"].As, "vets are reached through no rule: the admin makes them")
 }
+
+// No derived file sends the same {unique} value twice in creates that expect 201: a role's own
+// record in a list file took the variant of the file's third record (a helper's org slug).
+func TestCreatesInAFileSendDistinctUniqueValues(t *testing.T) {
+	t.Parallel()
+	spec := `name: orgs
+roles: [admin, member]
+auth: {account: users}
+resources:
+  users:
+    fields: {name: string}
+    access: {list: [admin], view: [admin, member], create: [admin], update: [admin], delete: [admin]}
+  orgs:
+    fields:
+      slug: {type: string, required: true, unique: true}
+      owner: {type: relation, to: users, required: true, default: auth.id, write: [admin]}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+`
+	suite, _ := deriveSpec(t, spec)
+	for _, path := range []string{"testdata/clinic.yaml", "testdata/everything.yaml", "../../examples/shop/kiln.yaml", "../../examples/library/kiln.yaml"} {
+		s := generate(t, path)
+		suite.Files = append(suite.Files, s.Files...)
+	}
+	for _, f := range suite.Files {
+		tf, err := selftest.ParseFile(f.Name, f.Data)
+		require.NoError(t, err)
+		seen := map[string]string{}
+		for _, c := range tf.Cases {
+			body, ok := c.Request.Body.(map[string]any)
+			if c.Request.Method != "POST" || c.Expected.Status != 201 || !ok {
+				continue
+			}
+			for k, v := range body {
+				s, _ := v.(string)
+				if !strings.Contains(s, "{unique}") {
+					continue
+				}
+				key := c.Request.Path + " " + k + "=" + s
+				require.Empty(t, seen[key], "%s: %s and %s both send %s", f.Name, seen[key], c.Name, key)
+				seen[key] = c.Name
+			}
+		}
+	}
+}
