@@ -39,6 +39,15 @@ func TestDerivedSuiteOnAClinicSpec(t *testing.T) {
 	})
 }
 
+// A multi-tenant issue tracker (chains of to-one relations in row rules, a guard on the old N:M
+// assignees, an action that creates a record, composite unique indexes, rollups): its derived
+// suite passes too.
+func TestDerivedSuiteOnAnIssueTracker(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		kilntest.New(t, "../internal/derive/testdata/tracker.yaml").RunDerived(t)
+	})
+}
+
 func TestRunYAML(t *testing.T) {
 	b := kilntest.New(t, "../examples/shop/kiln.yaml")
 	b.RunYAML(t, "tags.yaml", `

@@ -87,7 +87,13 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	}
 	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
-		if fld.Relation == nil || fld.IsToMany() || fld.IsInverse() || fld.Relation.To == rs.r.Name {
+		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name {
+			continue
+		}
+		if fld.IsToMany() {
+			if rs.ownedThrough(fld, role) && writable(rs.r, fld) {
+				b = with(b, fld.Name, []any{"{" + rs.targetAs(fld, k, role) + ".response.id}"}, false)
+			}
 			continue
 		}
 		if rs.ownedThrough(fld, role) && writable(rs.r, fld) {
@@ -126,17 +132,19 @@ func ruleGoesThrough(r *spec.Resource, fld *spec.Field) bool {
 }
 
 // ownedThrough reports whether a record role makes as its own needs a target of fld that role
-// made itself: an access rule of the resource reaches the owner through fld
-// (record.pet.owner == auth.id), and role may create the target — made by another role, the
-// target would be that role's, and role could not refer to it.
+// made itself, role being allowed to create the target: an access rule of the resource reaches
+// the owner through fld (record.pet.owner == auth.id), or role sees only the targets its row
+// rule selects (tags by owner) — made by another role, the target would be that role's, and
+// role could not refer to it (400 not_found).
 func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
 	if role == "" || role == rs.f.as {
 		return false
 	}
-	if rs.g.access(rs.g.s.Resource(fld.Relation.To), spec.ActionCreate).grants[role] == denied {
+	to := rs.g.s.Resource(fld.Relation.To)
+	if rs.g.access(to, spec.ActionCreate).grants[role] == denied {
 		return false
 	}
-	return ruleGoesThrough(rs.r, fld)
+	return ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly)
 }
 
 // target adds a case creating a record for fld to point at and returns its name.
