@@ -17,6 +17,7 @@ type Jobs struct {
 	// RetryBase and RetryMax shape the backoff: attempt n waits RetryBase·2^(n-1), ±10%
 	// jitter, at most RetryMax (defaults 1s and 1h).
 	RetryBase, RetryMax time.Duration
+	retryPos            Pos // where the spec sets the first of them
 	// RescueAfter is how long a job may stay running before it is taken for lost (its
 	// process died) and run again (default 1h; at least the longest timeout).
 	RescueAfter time.Duration

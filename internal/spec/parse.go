@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -135,9 +136,15 @@ func (w *walker) server(n ast.Node, s *Server) {
 			w.tls(e.value, &s.TLS)
 		case "base_path":
 			s.BasePath = w.str(e.value, "server.base_path")
+			if !strings.HasPrefix(s.BasePath, "/") || strings.HasSuffix(s.BasePath, "/") && s.BasePath != "/" {
+				w.add(w.pos(e.value), "server.base_path must start with / and not end with /: %q", s.BasePath)
+			}
 		case "max_body_bytes":
 			if v, ok := w.integer(e.value, "server.max_body_bytes"); ok {
 				s.MaxBodyBytes = v
+				if v <= 0 {
+					w.add(w.pos(e.value), "server.max_body_bytes must be positive")
+				}
 			}
 		case "cors":
 			w.cors(e.value, &s.CORS)

@@ -23,12 +23,15 @@ func (w *walker) jobs(n ast.Node, j *Jobs) {
 			qs, _ := w.mapping(e.value, what)
 			j.Queues = map[string]int{}
 			for _, q := range qs {
+				checkIdent(w.collector, q.pos, "queue", q.key)
 				j.Queues[q.key] = w.count(q.value, what+"."+q.key)
 			}
 		case "retry_base":
 			j.RetryBase = w.duration(e.value, what)
+			j.retryPos = cmpPos(j.retryPos, e.pos)
 		case "retry_max":
 			j.RetryMax = w.duration(e.value, what)
+			j.retryPos = cmpPos(j.retryPos, e.pos)
 		case "rescue_after":
 			j.RescueAfter = w.duration(e.value, what)
 		case "poll_interval":
@@ -37,6 +40,14 @@ func (w *walker) jobs(n ast.Node, j *Jobs) {
 			j.CompletedRetention = w.duration(e.value, what)
 		}
 	}
+}
+
+// cmpPos is p, or q when p is unset.
+func cmpPos(p, q Pos) Pos {
+	if p.Line == 0 {
+		return q
+	}
+	return p
 }
 
 // count reads a positive integer of at most 10,000.

@@ -187,3 +187,31 @@ func TestParseInverseOfAToManyRelation(t *testing.T) {
 	_, err = Parse("k.yaml", []byte(nested), ParseOpts{LookupEnv: noEnv})
 	require.ErrorContains(t, err, "nested: true is for 1:N inverse relations")
 }
+
+// Errors in the server and jobs blocks point at the value (or key) at fault, not at 1:1.
+func TestServerAndJobsErrorsHavePositions(t *testing.T) {
+	t.Parallel()
+	src := `server:
+  base_path: api/
+  max_body_bytes: 0
+jobs:
+  queues:
+    Mail-Out: 2
+  retry_base: 10s
+  retry_max: 1s
+resources:
+  a:
+    fields: {name: string}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.Error(t, err)
+	for _, want := range []string{
+		`k.yaml:2:14: server.base_path must start with / and not end with /: "api/"`,
+		`k.yaml:3:19: server.max_body_bytes must be positive`,
+		`k.yaml:6:5: queue name "Mail-Out" must be lowercase letters`,
+		`k.yaml:7:3: jobs.retry_max (1s) must not be shorter than jobs.retry_base (10s)`,
+	} {
+		require.Contains(t, err.Error(), want)
+	}
+	require.NotContains(t, err.Error(), "k.yaml:1:1:")
+}

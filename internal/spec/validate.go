@@ -29,12 +29,6 @@ var validTypes = []FieldType{TypeString, TypeText, TypeInteger, TypeNumber, Type
 	TypeDatetime, TypeDate, TypeEnum, TypeJSON, TypeUUID, TypeEmail, TypeURL, TypeRelation, TypeFile}
 
 func validate(s *Spec, c *collector) {
-	if !strings.HasPrefix(s.Server.BasePath, "/") || strings.HasSuffix(s.Server.BasePath, "/") && s.Server.BasePath != "/" {
-		c.add(Pos{File: s.File, Line: 1, Column: 1}, "server.base_path must start with / and not end with /: %q", s.Server.BasePath)
-	}
-	if s.Server.MaxBodyBytes <= 0 {
-		c.add(Pos{File: s.File, Line: 1, Column: 1}, "server.max_body_bytes must be positive")
-	}
 	prepareAuth(s, c)
 	s.byName = make(map[string]*Resource, len(s.Resources))
 	for _, r := range s.Resources {

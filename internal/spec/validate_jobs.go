@@ -21,12 +21,8 @@ func validateJobs(s *Spec, c *collector) {
 	j.RescueAfter = cmp.Or(j.RescueAfter, d.RescueAfter)
 	j.PollInterval = cmp.Or(j.PollInterval, d.PollInterval)
 	j.CompletedRetention = cmp.Or(j.CompletedRetention, d.CompletedRetention)
-	top := Pos{File: s.File, Line: 1, Column: 1}
-	if j.RetryMax < j.RetryBase {
-		c.add(top, "jobs.retry_max (%s) must not be shorter than jobs.retry_base (%s)", j.RetryMax, j.RetryBase)
-	}
-	for name := range j.Queues {
-		checkIdent(c, top, "queue", name)
+	if j.RetryMax < j.RetryBase { // one of them was given: the defaults agree
+		c.add(j.retryPos, "jobs.retry_max (%s) must not be shorter than jobs.retry_base (%s)", j.RetryMax, j.RetryBase)
 	}
 	for _, r := range s.Resources {
 		for _, t := range r.Triggers {
