@@ -106,3 +106,20 @@ func TestManyToManyLinks(t *testing.T) {
 		require.Equal(t, []any{}, b.do("GET", "/api/products/"+id, nil).body["tags"])
 	})
 }
+
+// PUT replaces every field but a many-to-many relation the body leaves out: its links stay
+// (docs/api.md); an empty list clears them.
+func TestPutKeepsLinksItDoesNotSend(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		tag := b.create("tags", map[string]any{"name": "winter"})
+		id := b.create("products", map[string]any{"name": "Boot", "price": 10, "tags": []string{tag}})
+		res := b.do("PUT", "/api/products/"+id, map[string]any{"name": "Boot 2", "price": 3})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, []any{tag}, res.body["tags"], string(res.raw))
+		res = b.do("PUT", "/api/products/"+id, map[string]any{"name": "Boot 3", "price": 3, "tags": []string{}})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, []any{}, res.body["tags"], string(res.raw))
+	})
+}

@@ -16,6 +16,7 @@ import (
 var (
 	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '(?:([^'(]*(?:\([^')]*\))?)\.)?\((.*?)\)'`)
 	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'\?\))?`)
+	selectionRE  = regexp.MustCompile(`type '([^']+)' does not support field selection`)
 )
 
 // unfilterable says why a field a filter may not use is not there; "" for a field it may
@@ -42,6 +43,10 @@ func plainIssues(msg string, why map[string]string) string {
 			return reason
 		}
 		return m
+	})
+	msg = selectionRE.ReplaceAllStringFunc(msg, func(m string) string {
+		return typeName(selectionRE.FindStringSubmatch(m)[1]) + " has no fields to select: a filter compares " +
+			"this resource's own fields (a relation by its id: author == \"<id>\")"
 	})
 	return overloadRE.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := overloadRE.FindStringSubmatch(m)

@@ -3,6 +3,7 @@ package logic
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -110,6 +111,9 @@ func StoreValue(f *spec.Field, v ref.Val) (any, error) {
 		return v.Value(), nil
 	default:
 		return stringValue(f, v)
+	}
+	if d, ok := v.(types.Double); ok && (math.IsInf(float64(d), 0) || math.IsNaN(float64(d))) {
+		return nil, fmt.Errorf("%s: the result is not a finite number (a division by zero?)", f.Name)
 	}
 	return nil, fmt.Errorf("%s: a %s value cannot be a %s", f.Name, v.Type().TypeName(), f.Type)
 }

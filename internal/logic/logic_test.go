@@ -2,9 +2,11 @@ package logic
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
+	"cel.dev/cel-go/common/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/query"
@@ -231,4 +233,18 @@ resources:
 	require.Equal(t, CodeInvalidTransition, v[0].Code)
 	require.Equal(t, "cannot change from todo to done: its condition cannot be computed for this record (100 / record.zero > 1)", v[0].Message)
 	require.Empty(t, check("boss"), "the other transition allows it")
+}
+
+// A computed number that is infinite or not a number (1.0 / 0.0) says so, not that a double
+// cannot be a number.
+func TestNonFiniteComputedNumberSaysSo(t *testing.T) {
+	t.Parallel()
+	f := &spec.Field{Name: "ratio", Type: spec.TypeNumber}
+	for _, x := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
+		_, err := StoreValue(f, types.Double(x))
+		require.EqualError(t, err, "ratio: the result is not a finite number (a division by zero?)")
+	}
+	v, err := StoreValue(f, types.Double(0.5))
+	require.NoError(t, err)
+	require.InDelta(t, 0.5, v, 0)
 }

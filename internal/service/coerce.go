@@ -93,11 +93,19 @@ func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 	case nil:
 		return d, "", ""
 	case value.ErrScale:
-		return nil, "scale", "must have at most " + strconv.Itoa(f.Scale) + " digits after the decimal point"
+		return nil, "scale", "must have at most " + digits(f.Scale) + " after the decimal point"
 	case value.ErrPrecision:
-		return nil, "precision", "must have at most " + strconv.Itoa(f.Precision-f.Scale) + " digits before the decimal point"
+		return nil, "precision", "must have at most " + digits(f.Precision-f.Scale) + " before the decimal point"
 	}
 	return nil, "type", "must be a decimal number such as 29.99"
+}
+
+// digits is "1 digit" or "n digits".
+func digits(n int) string {
+	if n == 1 {
+		return "1 digit"
+	}
+	return strconv.Itoa(n) + " digits"
 }
 
 func coerceString(f *spec.Field, s string) (any, string, string) {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,4 +42,20 @@ func TestDecimalBoundsFinerThanTheScale(t *testing.T) {
 			require.Equal(t, tt.refusedByCode, code, "%d units at scale %d", u, tt.scale)
 		}
 	}
+}
+
+// A decimal with too many digits is told how many it may have, in the singular for one.
+func TestDecimalDigitMessages(t *testing.T) {
+	t.Parallel()
+	f := &spec.Field{Name: "rate", Type: spec.TypeDecimal, Precision: 2, Scale: 1}
+	for in, want := range map[string][2]string{
+		"1.25": {"scale", "must have at most 1 digit after the decimal point"},
+		"12.5": {"precision", "must have at most 1 digit before the decimal point"},
+	} {
+		_, code, msg := coerce(f, json.Number(in))
+		require.Equal(t, want, [2]string{code, msg}, in)
+	}
+	f = &spec.Field{Name: "price", Type: spec.TypeDecimal, Precision: 6, Scale: 2}
+	_, _, msg := coerce(f, json.Number("1.234"))
+	require.Equal(t, "must have at most 2 digits after the decimal point", msg)
 }
