@@ -230,7 +230,7 @@ func TestSpecValidatePlacesBadRules(t *testing.T) {
 // An example or a violated_by value that does not fit its field is a spec error at its place.
 func TestSpecValidatePlacesBadExamples(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
-		{"      qty: {type: integer, min: 1, example: 0}\n", `:4:7: field qty: example 0 is outside min/max`},
+		{"      qty: {type: integer, min: 1, example: 0}\n", `:4:7: field qty: example "0" is outside min/max`},
 		{"      qty: {type: integer, example: many}\n", `:4:7: field qty: example "many" does not fit type integer`},
 		{"      qty: integer\n    rules:\n      - {name: r, check: \"record.qty > 0\", violated_by: {qtty: 0}}\n",
 			`:6:9: rule r: violated_by: "qtty" is not a field of items (did you mean "qty"?)`},
