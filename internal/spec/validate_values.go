@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -36,6 +37,9 @@ func validateExample(f *Field, c *collector) {
 func checkValue(f *Field, s string) string {
 	if err := checkType(f, s); err != "" {
 		return err
+	}
+	if f.Type == TypeEmail {
+		s = strings.ToLower(s) // as the API stores an address, before its bounds are checked
 	}
 	return checkBounds(f, s)
 }
