@@ -358,6 +358,6 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) string {
 	name := "owned_by_" + role
 	// Its own variant: the list file's records take 1 to listRecords, and each role that owns
 	// records gets one of its own, so no unique value is sent twice.
-	rs.create(name, listRecords+1+slices.Index(g.s.Roles, role), role)
+	rs.create(name, listRecords+1+max(0, slices.Index(g.s.Roles, role)), role)
 	return g.collection(rs.r) + "/{" + name + ".response.id}"
 }
