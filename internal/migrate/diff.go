@@ -3,6 +3,7 @@ package migrate
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/store"
@@ -73,27 +74,78 @@ func (d ddl) steps(from, to Schema) ([]Change, []string) {
 	// Drops first, referencing tables before the ones they reference (PostgreSQL refuses to
 	// drop a table another one still points at; the declared order need not say which).
 	old := orderByReferences(from.Tables)
+	var dropped []string
 	for i := len(old) - 1; i >= 0; i-- {
 		t := old[i]
 		if to.table(t.Name) == nil {
 			changes = append(changes, Change{Description: "drop table " + t.Name, Destructive: true})
-			stmts = append(stmts, d.dropTable(t.Name))
+			dropped = append(dropped, t.Name)
 		}
 	}
+	stmts = append(stmts, d.dropTables(dropped)...)
+	exists := map[string]bool{}
+	for _, t := range from.Tables {
+		exists[t.Name] = true
+	}
+	var later []string // foreign keys to tables created after their own (a cycle, PostgreSQL)
 	for _, t := range orderByReferences(to.Tables) {
 		old := from.table(t.Name)
 		if old == nil {
 			changes = append(changes, Change{Description: "create table " + t.Name})
-			stmts = append(stmts, d.createTable(t, t.Name))
+			t, fks := d.deferForwardKeys(t, exists)
+			stmts, later = append(stmts, d.createTable(t, t.Name)), append(later, fks...)
 			for _, ix := range t.Indexes {
 				stmts = append(stmts, d.createIndex(t.Name, ix))
 			}
+			exists[t.Name] = true
 			continue
 		}
 		c, s := d.alterTable(*old, t)
 		changes, stmts = append(changes, c...), append(stmts, s...)
 	}
-	return changes, stmts
+	return changes, append(stmts, later...)
+}
+
+// dropTables drops the tables, referencing ones first. PostgreSQL drops them in one statement,
+// so that tables that point at each other go together (it refuses to drop either alone).
+func (d ddl) dropTables(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	if d.pg() {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = q(n)
+		}
+		return []string{"DROP TABLE " + strings.Join(quoted, ", ")}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = d.dropTable(n)
+	}
+	return out
+}
+
+// deferForwardKeys takes out of t, on PostgreSQL, the references to tables that do not exist
+// yet (tables that point at each other: one of them is created first) and returns them as
+// ALTER TABLE statements to run once every table is created. SQLite does not check a
+// reference when a table is created, and cannot add one afterwards.
+func (d ddl) deferForwardKeys(t Table, exists map[string]bool) (Table, []string) {
+	if !d.pg() {
+		return t, nil
+	}
+	var fks []string
+	cols := slices.Clone(t.Columns)
+	for i, c := range cols {
+		if c.References == "" || c.References == t.Name || exists[c.References] {
+			continue
+		}
+		fks = append(fks, "ALTER TABLE "+q(t.Name)+" ADD CONSTRAINT "+q(fkName(t.Name, c.Name))+" FOREIGN KEY ("+q(c.Name)+
+			") REFERENCES "+q(c.References)+" ("+q("id")+") ON DELETE "+c.OnDelete)
+		cols[i].References = ""
+	}
+	t.Columns = cols
+	return t, fks
 }
 
 // orderByReferences puts referenced tables before the tables that reference them, so

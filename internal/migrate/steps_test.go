@@ -329,3 +329,30 @@ func TestMigrationsSoftDelete(t *testing.T) {
 		require.Equal(t, 1, count(t, w.st, "SELECT COUNT(*) FROM products WHERE id = '"+p1+"'"))
 	})
 }
+
+// Two tables that point at each other: PostgreSQL checks a reference when its table is
+// created, so the one made first gets its foreign key once the other exists; the down drops
+// both (together, on PostgreSQL, which refuses to drop either alone).
+func TestMigrationOfTablesThatPointAtEachOther(t *testing.T) {
+	eachMigrationDialect(t, func(t *testing.T, dialect string) {
+		v1 := "resources:\n  notes:\n    fields:\n      text: string\n"
+		v2 := v1 + `  projects:
+    fields:
+      name: string
+      main_task: {type: relation, to: tasks}
+  tasks:
+    fields:
+      title: string
+      project: {type: relation, to: projects}
+`
+		w := newWalker(t, dialect, v1)
+		w.up(v2, false)
+		got := inspect(t, w.st)
+		require.Equal(t, "tasks", got["projects"].ForeignKeys["main_task_id"].Table)
+		require.Equal(t, "projects", got["tasks"].ForeignKeys["project_id"].Table)
+		w.down()
+		require.NotContains(t, tableNames(t, w.st), "projects")
+		require.NotContains(t, tableNames(t, w.st), "tasks")
+		w.reapply(v2)
+	})
+}
