@@ -149,7 +149,9 @@ func TestParseChecksValuesAgainstTheFieldsConstraints(t *testing.T) {
 		"      s: {type: string, min_length: 2, max_length: 5, pattern: \"^[a-z]+$\", default: \"abc\", example: \"ab\"}\n" +
 		"      n: {type: decimal, min: 0, max: 10, default: \"10\", example: \"0.5\"}\n" +
 		"      e: {type: email, default: \"ops@example.com\"}\n" +
-		"      f: {type: email, pattern: \"^[a-z@.]+$\", default: \"Ops@Example.com\"}\n"
+		"      f: {type: email, pattern: \"^[a-z@.]+$\", default: \"Ops@Example.com\"}\n" +
+		"      by: {type: uuid, default: auth.id}\n" +
+		"      by_text: {type: string, pattern: \"^[0-9a-f-]{36}$\", default: auth.id}\n"
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }

@@ -192,7 +192,7 @@ func validateOptions(f *Field, c *collector, checkValues bool) {
 	if !checkValues {
 		return
 	}
-	if f.HasDefault && f.Default != nil {
+	if f.HasDefault && f.Default != nil && f.Default != "auth.id" { // the account's id, filled in on create
 		if err := checkValue(f, f.Default.(string)); err != "" {
 			c.add(f.Pos, "field %s: default %q %s", f.Name, f.Default, err)
 		}
