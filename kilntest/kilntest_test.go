@@ -48,6 +48,13 @@ func TestDerivedSuiteOnAnIssueTracker(t *testing.T) {
 	})
 }
 
+// Two resources that point at each other, owned by their makers: the suite terminates and passes.
+func TestDerivedSuiteOnARelationCycle(t *testing.T) {
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		kilntest.New(t, "../internal/derive/testdata/cycle.yaml").RunDerived(t)
+	})
+}
+
 func TestRunYAML(t *testing.T) {
 	b := kilntest.New(t, "../examples/shop/kiln.yaml")
 	b.RunYAML(t, "tags.yaml", `

@@ -20,14 +20,21 @@ type recordSet struct {
 	r      *spec.Resource
 	ref    func(string) string
 	record yaml.MapSlice // the body of the record an item file works on
+	// chain lists the resources whose records wait for this one (a target made for a target):
+	// a relation back to one of them keeps the shared setup record, or two resources that
+	// point at each other would make targets for each other without end.
+	chain []string
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
 // a gap when a target cannot be created by any role.
 func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 	rs := &recordSet{g: g, f: f, r: r, ref: func(res string) string { return "{setup_" + res + ".response.id}" }}
-	needed := map[string]bool{}
+	needed, made := map[string]bool{}, map[string]bool{}
 	g.dependencies(r, needed)
+	if needed[r.Name] && !requiredBack(g.s, r, needed) {
+		delete(needed, r.Name) // targets point back at r only optionally: they go without it
+	}
 	for _, d := range example.CreationOrder(g.s) {
 		if !needed[d.Name] {
 			continue
@@ -41,11 +48,31 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		}
 		dep := &recordSet{g: g, f: f, r: d, ref: rs.ref}
 		b := dep.freshAs(0, role) // body(d, 0, …), plus targets of its own where rules need them
+		for _, fld := range d.Fields {
+			// two resources that point at each other: the first one made leaves its optional
+			// relation to the second out (nothing to refer to yet)
+			if fld.Relation != nil && !fld.Required && !made[fld.Relation.To] && fld.Relation.To != d.Name {
+				b = with(b, fld.Name, nil, true)
+			}
+		}
+		made[d.Name] = true
 		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
 			body: b, expect: want(201)})
 		c.comment = "a " + d.Name + " record for the bodies below to refer to"
 	}
 	return rs, ""
+}
+
+// requiredBack reports whether one of the needed resources must refer to r.
+func requiredBack(s *spec.Spec, r *spec.Resource, needed map[string]bool) bool {
+	for name := range needed {
+		for _, fld := range s.Resource(name).Fields {
+			if name != r.Name && fld.Relation != nil && fld.Relation.To == r.Name && fld.Required && !fld.IsInverse() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dependencies collects the resources r's writable relations point at, transitively.
@@ -88,6 +115,12 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
 		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name {
+			continue
+		}
+		if slices.Contains(rs.chain, fld.Relation.To) {
+			if !fld.Required { // the record waiting for this one refers to it, not back
+				b = with(b, fld.Name, nil, true)
+			}
 			continue
 		}
 		if fld.IsToMany() {
@@ -163,7 +196,7 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 	if role == "" {
 		role, _ = rs.g.access(to, spec.ActionCreate).actor()
 	}
-	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref}
+	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name)}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
 	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
 	return name
@@ -342,6 +375,9 @@ func uniqueOn(r *spec.Resource, field string) bool {
 	return false
 }
 
+// ownVariant is the first variant of the records roles make as their own.
+const ownVariant = 20
+
 // ownRecord adds the cases that give role's account a record of its own and returns its path:
 // for the account resource its own account (from auth/me), otherwise one it creates. It
 // returns "" when the role may not create one.
@@ -356,8 +392,8 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) string {
 		return ""
 	}
 	name := "owned_by_" + role
-	// Its own variant: the list file's records take 1 to listRecords, and each role that owns
-	// records gets one of its own, so no unique value is sent twice.
-	rs.create(name, listRecords+1+max(0, slices.Index(g.s.Roles, role)), role)
+	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
+	// 6 to 8 in item and action files), so no unique value is sent twice.
+	rs.create(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role)
 	return g.collection(rs.r) + "/{" + name + ".response.id}"
 }

@@ -329,7 +329,28 @@ resources:
       delete: [admin]
 `
 	suite, _ := deriveSpec(t, spec)
-	for _, path := range []string{"testdata/clinic.yaml", "testdata/everything.yaml", "../../examples/shop/kiln.yaml", "../../examples/library/kiln.yaml"} {
+	uq, _ := deriveSpec(t, `name: uq
+roles: [admin, member]
+auth: {account: users}
+resources:
+  users:
+    fields: {name: string}
+    access: {list: [admin], view: [admin, member], create: [admin], update: [admin], delete: [admin]}
+  tasks:
+    fields:
+      code: {type: string, required: true, unique: true}
+      owner: {type: relation, to: users, required: true, default: auth.id, write: [admin]}
+      status: {type: enum, values: [todo, doing, done], default: todo, transitions: [{from: todo, to: doing}, {from: doing, to: done}]}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: "auth.role == 'admin' || record.owner == auth.id"
+      delete: [admin]
+`)
+	suite.Files = append(suite.Files, uq.Files...)
+	for _, path := range []string{"testdata/clinic.yaml", "testdata/everything.yaml", "testdata/tracker.yaml", "testdata/open.yaml",
+		"testdata/cycle.yaml", "../../examples/shop/kiln.yaml", "../../examples/library/kiln.yaml"} {
 		s := generate(t, path)
 		suite.Files = append(suite.Files, s.Files...)
 	}
