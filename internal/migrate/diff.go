@@ -71,38 +71,44 @@ func (s Schema) on(dialect string) Schema {
 func (d ddl) steps(from, to Schema) ([]Change, []string) {
 	var changes []Change
 	var stmts []string
-	// Drops first, referencing tables before the ones they reference (PostgreSQL refuses to
-	// drop a table another one still points at; the declared order need not say which).
+	exists := map[string]bool{}
+	for _, t := range from.Tables {
+		exists[t.Name] = true
+	}
+	// New tables first, then changes to existing ones (a column they gain may refer to a new
+	// table, a column they lose may refer to a table dropped below), then the drops, then the
+	// foreign keys of tables created before the table they refer to.
+	var later []string
+	ordered := orderByReferences(to.Tables)
+	for _, t := range ordered {
+		if from.table(t.Name) != nil {
+			continue
+		}
+		changes = append(changes, Change{Description: "create table " + t.Name})
+		t, fks := d.deferForwardKeys(t, exists)
+		stmts, later = append(stmts, d.createTable(t, t.Name)), append(later, fks...)
+		for _, ix := range t.Indexes {
+			stmts = append(stmts, d.createIndex(t.Name, ix))
+		}
+		exists[t.Name] = true
+	}
+	for _, t := range ordered {
+		if old := from.table(t.Name); old != nil {
+			c, s := d.alterTable(*old, t)
+			changes, stmts = append(changes, c...), append(stmts, s...)
+		}
+	}
+	// Referencing tables before the ones they reference (PostgreSQL refuses to drop a table
+	// another one still points at; the declared order need not say which).
 	old := orderByReferences(from.Tables)
 	var dropped []string
 	for i := len(old) - 1; i >= 0; i-- {
-		t := old[i]
-		if to.table(t.Name) == nil {
+		if t := old[i]; to.table(t.Name) == nil {
 			changes = append(changes, Change{Description: "drop table " + t.Name, Destructive: true})
 			dropped = append(dropped, t.Name)
 		}
 	}
 	stmts = append(stmts, d.dropTables(dropped)...)
-	exists := map[string]bool{}
-	for _, t := range from.Tables {
-		exists[t.Name] = true
-	}
-	var later []string // foreign keys to tables created after their own (a cycle, PostgreSQL)
-	for _, t := range orderByReferences(to.Tables) {
-		old := from.table(t.Name)
-		if old == nil {
-			changes = append(changes, Change{Description: "create table " + t.Name})
-			t, fks := d.deferForwardKeys(t, exists)
-			stmts, later = append(stmts, d.createTable(t, t.Name)), append(later, fks...)
-			for _, ix := range t.Indexes {
-				stmts = append(stmts, d.createIndex(t.Name, ix))
-			}
-			exists[t.Name] = true
-			continue
-		}
-		c, s := d.alterTable(*old, t)
-		changes, stmts = append(changes, c...), append(stmts, s...)
-	}
 	return changes, append(stmts, later...)
 }
 

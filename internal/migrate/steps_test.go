@@ -354,5 +354,15 @@ func TestMigrationOfTablesThatPointAtEachOther(t *testing.T) {
 		require.NotContains(t, tableNames(t, w.st), "projects")
 		require.NotContains(t, tableNames(t, w.st), "tasks")
 		w.reapply(v2)
+		// An existing table gains a relation to a new table that points back at it.
+		v3 := v2 + `  labels:
+    fields:
+      note: {type: relation, to: notes}
+`
+		v4 := strings.Replace(v3, "      text: string\n", "      text: string\n      label: {type: relation, to: labels}\n", 1)
+		w.up(v4, false) // labels is new, notes gains label: one migration
+		require.Equal(t, "labels", inspect(t, w.st)["notes"].ForeignKeys["label_id"].Table)
+		w.down()
+		w.reapply(v4)
 	})
 }
