@@ -12,15 +12,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/query"
 )
 
-const notesSpec = `name: notes
-roles: [admin, member]
-auth: {account: users, signup: "off"}
-resources:
-  users:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
+const notesSpec = "name: notes\n" + adminUsers + `  notes:
     fields:
       title: {type: string, required: true}
       body: text

@@ -7,15 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const visitsSpec = `name: visits
-roles: [admin, member]
-auth: {account: users, signup: "off"}
-resources:
-  users:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  visits:
+const visitsSpec = "name: visits\n" + adminUsers + `  visits:
     fields:
       title: {type: string, required: true}
       day: {type: date}
@@ -74,15 +66,7 @@ func TestYearsOutsideOneTo9999AreRefusedAlike(t *testing.T) {
 	})
 }
 
-const computedDaysSpec = `name: computed_days
-roles: [admin, member]
-auth: {account: users, signup: "off"}
-resources:
-  users:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  visits:
+const computedDaysSpec = "name: computed_days\n" + adminUsers + `  visits:
     fields:
       label: {type: string, required: true}
       shift: {type: integer, default: 0}

@@ -221,3 +221,14 @@ func (b *testBundle) count(resource string) int64 {
 	require.NoError(b.t, err)
 	return n
 }
+
+// adminUsers is the top of a spec whose accounts (users) only admin manages, signing up off:
+// append the resources under test.
+const adminUsers = `roles: [admin, member]
+auth: {account: users, signup: "off"}
+resources:
+  users:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+`

@@ -59,11 +59,9 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 
 	spec, err := os.ReadFile("testdata/clinic.yaml")
 	require.NoError(t, err)
-	dir := t.TempDir()
 	readonly := strings.Replace(string(spec), "initial: [requested]\n", "initial: [requested]\n        readonly: true\n", 1)
 	require.NotEqual(t, string(spec), readonly)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(readonly), 0o644))
-	ro := fileTexts(generate(t, filepath.Join(dir, "kiln.yaml")))
+	_, ro := deriveSpec(t, readonly)
 	complete = ro["appointments.complete.test.yaml"]
 	require.Contains(t, complete, "record_to_confirmed:\n    request:\n      path: /api/appointments/{record.response.id}/confirm\n",
 		"a readonly state moves through the confirm action")
@@ -81,8 +79,7 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 	// a guarded move is taken (its guard assumed to hold) when no unguarded way reaches the state
 	guarded = strings.Replace(guarded, "- {from: requested, to: confirmed, roles: [admin]}",
 		"- {from: requested, to: confirmed, roles: [admin], when: \"record.paid\"}", 1)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(guarded), 0o644))
-	got := fileTexts(generate(t, filepath.Join(dir, "kiln.yaml")))
+	_, got := deriveSpec(t, guarded)
 	require.Contains(t, got["appointments.complete.test.yaml"], "  record_to_confirmed:\n")
 	require.Contains(t, got["appointments.complete.test.yaml"], "  run:\n")
 	require.Contains(t, got["appointments.no_show.test.yaml"], "\nas: vet\n")
@@ -90,19 +87,24 @@ func TestActionCasesStartFromAStateTheActionRunsFrom(t *testing.T) {
 
 	// No state the assert admits can be reached: the run case is left out and said so.
 	unreachable := strings.Replace(readonly, "- assert: \"record.status == 'confirmed'\"", "- assert: \"record.status == 'no_show'\"", 1)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kiln.yaml"), []byte(unreachable), 0o644))
-	suite := generate(t, filepath.Join(dir, "kiln.yaml"))
+	suite, files := deriveSpec(t, unreachable)
 	require.Contains(t, suite.Gaps, "appointments action complete: its run case: no state of status from which admin may run it can be reached from requested")
-	require.NotContains(t, fileTexts(suite)["appointments.complete.test.yaml"], "  run:")
+	require.NotContains(t, files["appointments.complete.test.yaml"], "  run:")
 }
 
 // deriveSpec writes a spec into a temporary directory and derives its suite, with each file's text by name.
 func deriveSpec(t *testing.T, text string) (*Suite, map[string]string) {
 	t.Helper()
+	suite := generate(t, writeSpec(t, text))
+	return suite, fileTexts(suite)
+}
+
+// writeSpec writes text as kiln.yaml in a temporary directory and returns its path.
+func writeSpec(t *testing.T, text string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "kiln.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
-	suite := generate(t, path)
-	return suite, fileTexts(suite)
+	return path
 }
 
 // fileTexts is each derived file's text by name.

@@ -2,7 +2,6 @@ package derive
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,15 +78,13 @@ func TestShopSuiteCoversEveryResourceAndAction(t *testing.T) {
 
 func TestOpenSpecHasNoCredentialCases(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`name: notes
+	path := writeSpec(t, `name: notes
 resources:
   notes:
     fields:
       title: {type: string, required: true, max_length: 10}
       due: {type: date}
-`), 0o644))
+`)
 	suite := generate(t, path)
 	names := caseNames(t, suite)
 	require.Len(t, names, 5)
@@ -100,9 +97,7 @@ resources:
 
 func TestUnreachableActionsAreReportedAsGaps(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`name: audit
+	path := writeSpec(t, `name: audit
 roles: [admin]
 auth: {account: users}
 resources:
@@ -114,7 +109,7 @@ resources:
     fields:
       text: string
     access: {list: [admin], view: [admin]}
-`), 0o644))
+`)
 	suite := generate(t, path)
 	require.Contains(t, suite.Gaps, "entries create: no role may create entries")
 	require.Contains(t, suite.Gaps, "entries update: no role may update every entries record")
@@ -228,9 +223,7 @@ func casesOf(t *testing.T, suite *Suite, file string) map[string]*selftest.Case 
 // change). Found by a helper's booking spec.
 func TestRuleReadValuesStayWithinTheirRules(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(`name: stays
+	path := writeSpec(t, `name: stays
 resources:
   rooms:
     fields:
@@ -270,7 +263,7 @@ resources:
         check: "record.check_out > record.check_in && record.nights >= 0"
         fields: [check_out]
         message: check out after check in
-`), 0o644))
+`)
 	s, err := spec.Load(path, spec.ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 	bookings := s.Resource("bookings")
@@ -299,9 +292,7 @@ func TestSharedTargetsAreTheFileRolesWhenItsRuleGoesThroughThem(t *testing.T) {
 	onlyClients := strings.Replace(string(src), "      create: [admin, vet, client]\n      update: \"auth.role in ['admin', 'vet'] || record.pet.owner == auth.id\"",
 		"      create: [client]\n      update: \"auth.role in ['admin', 'vet'] || record.pet.owner == auth.id\"", 1)
 	require.NotEqual(t, string(src), onlyClients)
-	path := filepath.Join(t.TempDir(), "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(onlyClients), 0o644))
-	cases := casesOf(t, generate(t, path), "appointments.create.test.yaml")
+	cases := casesOf(t, generate(t, writeSpec(t, onlyClients)), "appointments.create.test.yaml")
 	require.Equal(t, "client", cases["setup_pets"].As)
 	require.Equal(t, "admin", cases["setup_vets"].As, "vets are reached through no rule: the admin makes them")
 }
