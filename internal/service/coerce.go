@@ -3,8 +3,6 @@ package service
 import (
 	"encoding/json"
 	"math"
-	"net/mail"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -114,14 +112,12 @@ func coerceString(f *spec.Field, s string) (any, string, string) {
 	}
 	switch f.Type {
 	case spec.TypeEmail:
-		a, err := mail.ParseAddress(s)
-		if err != nil || a.Address != s || a.Name != "" {
+		if !value.IsEmail(s) {
 			return nil, "format", "must be an email address"
 		}
 		return strings.ToLower(s), "", "" // one account per address, whatever its case
 	case spec.TypeURL:
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !value.IsWebURL(s) {
 			return nil, "format", "must be an http or https URL"
 		}
 	case spec.TypeUUID:

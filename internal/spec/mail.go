@@ -3,11 +3,12 @@ package spec
 import (
 	"cmp"
 	"net/mail"
-	"net/url"
 	"regexp"
 	"slices"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // Mail configures how Kiln sends email (docs/integrations.md). Secrets (the SMTP password,
@@ -139,7 +140,7 @@ func validateSES(m *Mail, c *collector) {
 		c.add(at("region"), "mail.ses.region %q is not an AWS region name (e.g. eu-west-1)", s.Region)
 	}
 	if s.Endpoint != "" {
-		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if !value.IsWebURL(s.Endpoint) {
 			c.add(at("endpoint"), "mail.ses.endpoint %q is not an http(s) URL", s.Endpoint)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 var currencyRe = regexp.MustCompile(`^[a-z]{3}$`)
@@ -38,7 +40,7 @@ func validatePayments(s *Spec, c *collector) {
 		c.add(p.Pos, "payments.api_url %q must be an absolute http or https URL without a path, such as https://api.stripe.com", p.APIURL)
 	}
 	for what, v := range map[string]string{"success_url": p.SuccessURL, "cancel_url": p.CancelURL} {
-		if u, err := url.Parse(strings.ReplaceAll(v, "{id}", "x")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !value.IsWebURL(strings.ReplaceAll(v, "{id}", "x")) {
 			c.add(p.Pos, "payments.%s must be an absolute http or https URL ({id} stands for the record's id), not %q", what, v)
 		}
 	}

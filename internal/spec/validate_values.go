@@ -2,8 +2,6 @@ package spec
 
 import (
 	"errors"
-	"net/mail"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -77,16 +75,14 @@ func checkType(f *Field, s string) string {
 	return ""
 }
 
-// checkFormat is the write path's format check of emails, URLs and UUIDs.
+// checkFormat is the write path's format check of emails, URLs and UUIDs (value.IsEmail, value.IsWebURL).
 func checkFormat(t FieldType, s string) string {
 	ok := true
 	switch t {
 	case TypeEmail:
-		a, err := mail.ParseAddress(s)
-		ok = err == nil && a.Address == s && a.Name == ""
+		ok = value.IsEmail(s)
 	case TypeURL:
-		u, err := url.Parse(s)
-		ok = err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+		ok = value.IsWebURL(s)
 	case TypeUUID:
 		_, err := uuid.Parse(s)
 		ok = err == nil

@@ -2,10 +2,11 @@ package spec
 
 import (
 	"cmp"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -18,7 +19,7 @@ func validateWebhooks(s *Spec, c *collector) {
 			c.add(w.Pos, "webhook %s is declared twice", w.Name)
 		}
 		seen[w.Name] = true
-		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !value.IsWebURL(w.URL) {
 			c.add(w.Pos, "webhook %s: url %q must be an absolute http or https URL", w.Name, w.URL)
 		}
 		if !envNameRe.MatchString(w.SecretEnv) || strings.HasPrefix(w.SecretEnv, "whsec_") {
