@@ -185,5 +185,16 @@ func TestExpandRunsConstantQueries(t *testing.T) {
 		res := b.do("GET", "/api/categories/"+cat+"?expand=products", nil)
 		require.Equal(t, http.StatusOK, res.status)
 		require.Len(t, res.body["products"].([]any), 100, "inverse expansions are capped at 100")
+
+		// An expanded relation is shown though ?fields= does not name it (it was dropped).
+		res = b.do("GET", "/api/products?limit=1&fields=name&expand=category", nil)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		first := res.body["items"].([]any)[0].(map[string]any)
+		require.Equal(t, "Shoes", first["category"].(map[string]any)["name"], string(res.raw))
+		require.NotContains(t, first, "price")
+		res = b.do("GET", "/api/products/"+ids[0]+"?fields=name&expand=tags", nil)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Len(t, res.body["tags"].([]any), 2, string(res.raw))
+		require.NotContains(t, res.body, "category")
 	})
 }

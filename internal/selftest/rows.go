@@ -38,8 +38,8 @@ func (r *Runner) rowShape(first *http.Request) (*rowShape, error) {
 		s.keys[k] = NoRelation
 	}
 	for _, f := range fields {
-		shown := asked == nil || slices.Contains(asked, f.Name)
 		expanded := slices.Contains(expand, f.Name)
+		shown := asked == nil || slices.Contains(asked, f.Name) || expanded
 		if !shown || (f.Relation == Inverse && !expanded) {
 			continue
 		}
@@ -58,8 +58,8 @@ func splitList(v string) []string {
 	return strings.Split(v, ",")
 }
 
-// checkRows holds every listed row to the fields the request asked for (exactly those, or
-// every visible field without ?fields=) and each relation to its form: an id (or ids), or
+// checkRows holds every listed row to the fields the request asked for (exactly those and the
+// expanded relations, or every visible field without ?fields=) and each relation to its form: an id (or ids), or
 // with ?expand= the related records — the very ones the database links it to and the role
 // may view (Env.Related).
 func (r *Runner) checkRows(ctx context.Context, first *http.Request, items []any, who string) []string {

@@ -173,6 +173,13 @@ func (r *resource) parseShape(p *ListParams, params url.Values, errs *fieldError
 	if v := params.Get("expand"); v != "" {
 		p.Expand = r.ParseExpand(v, errs)
 	}
+	for _, name := range p.Expand {
+		// A relation asked to be expanded is shown, also when ?fields= does not name it
+		// (it was dropped without a word, its records read for nothing).
+		if p.Fields != nil && !slices.Contains(p.Fields, name) {
+			p.Fields = append(p.Fields, name)
+		}
+	}
 }
 
 func (r *resource) parseSort(v string, errs *fieldErrors) []query.Sort {

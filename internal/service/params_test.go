@@ -28,6 +28,8 @@ func TestParseList(t *testing.T) {
 	require.Equal(t, 50, p.Query.Limit)
 	require.Equal(t, query.Compare{Field: "stock", Op: query.Eq, Value: int64(3)}, p.Query.Where)
 	require.True(t, p.Query.Count)
+	require.Equal(t, []string{"name", "category"}, p.Fields, "an expanded relation is shown though fields does not name it")
+	require.Equal(t, []string{"category"}, p.Expand)
 
 	_, err = svc.ParseList("products", url.Values{"sort": {"nope"}, "limit": {"0"}, "page": {"2"}, "cursor": {"x"}})
 	e := AsError(err)
