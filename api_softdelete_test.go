@@ -229,3 +229,38 @@ func TestServePurgesSoftDeletedRecords(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return raw() == 0 }, 15*time.Second, 100*time.Millisecond, "purged by serve")
 }
+
+// A delete the database refuses because records still refer to the record through a required
+// relation names those relations (SQLite's error does not), also when the referring record is
+// soft-deleted; an optional relation is cleared and never named.
+func TestDeleteOfAReferencedRecordNamesTheRelation(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  teams:
+    fields:
+      name: string
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  players:
+    soft_delete: true
+    fields:
+      team: {type: relation, to: teams, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  fans:
+    fields:
+      team: {type: relation, to: teams}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		team := b.create("teams", map[string]any{"name": "Reds"})
+		b.create("fans", map[string]any{"team": team})
+		player := b.create("players", map[string]any{"team": team})
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/players/"+player, nil).status)
+		res := b.do("DELETE", "/api/teams/"+team, nil)
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"players.team": "referenced"}, fieldCodes(res.body), string(res.raw))
+		require.Contains(t, res.body["detail"], "players.team", string(res.raw))
+		require.NotContains(t, string(res.raw), player, "the referring records are not named")
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/teams/"+team, nil).status, "nothing was deleted")
+	})
+}

@@ -158,7 +158,7 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 		return err
 	})
 	if err != nil {
-		return s.writeError(r, err)
+		return s.stillReferenced(ctx, r, id, err)
 	}
 	s.committed(ctx, r, spec.OpDelete, old)
 	return nil
