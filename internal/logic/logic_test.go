@@ -122,6 +122,17 @@ func TestDefaultsComputeAndRulesWithExactDecimals(t *testing.T) {
 	v, err = items.CheckRules(ctx, reader, vars, spec.OpCreate, func(f string) bool { return f == "quantity" })
 	require.NoError(t, err)
 	require.Len(t, v, 1, "a rule reading a refused field is left out")
+
+	// The product is gone (deleted, or soft-deleted: rules do not see those): the rule cannot
+	// be judged and fails, saying so rather than that the stock is short.
+	delete(reader.records, product)
+	rec.Fields["quantity"] = int64(1)
+	reader.counts["order_items"] = 0
+	v, err = items.CheckRules(ctx, reader, vars, spec.OpCreate, func(string) bool { return false })
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	require.Equal(t, "insufficient_stock", v[0].Code)
+	require.Equal(t, "not enough in stock (the rule cannot be computed for this record: no products record has id "+product+")", v[0].Message)
 }
 
 func TestStateMachine(t *testing.T) {

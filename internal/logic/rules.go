@@ -67,7 +67,9 @@ func fieldErr(field string, err error) error {
 
 // CheckRules evaluates the rules of op against vars. Rules that read a field skip reports
 // (one already refused) are left out: their verdict would be about a value nobody stores.
-// A rule that cannot be computed (a missing value) fails with its message.
+// A rule that cannot be computed (a missing value, a related record that does not exist or
+// was deleted) fails with its code, its message saying why it could not be judged: the rule's
+// own message alone would claim what was never checked.
 func (r *Resource) CheckRules(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, skip func(field string) bool) ([]Violation, error) {
 	var out []Violation
 	for _, rl := range r.rules {
@@ -80,7 +82,11 @@ func (r *Resource) CheckRules(ctx context.Context, reader Reader, vars *Vars, op
 			return nil, err
 		}
 		if !ok {
-			out = append(out, rl.violation())
+			v := rl.violation()
+			if ee != nil {
+				v.Message += " (the rule cannot be computed for this record: " + ee.Err.Error() + ")"
+			}
+			out = append(out, v)
 		}
 	}
 	return out, nil
