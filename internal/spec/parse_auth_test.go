@@ -81,3 +81,27 @@ resources:
 	_, err = Parse("k.yaml", []byte("resources:\n  a:\n    fields:\n      b: string\n    access:\n      view: [x]\n"), ParseOpts{LookupEnv: noEnv})
 	require.ErrorContains(t, err, "access.view: roles and expressions need an auth block")
 }
+
+// default: auth.id fills in the signed-in account's id: on a relation it must point to the
+// account resource (a relation to another resource would refer to a record that is not there).
+func TestAuthIDDefaultOnARelationToAnotherResource(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin]
+auth:
+  account: users
+resources:
+  users:
+    fields:
+      name: string
+  performers:
+    fields:
+      name: string
+  events:
+    fields:
+      owner: {type: relation, to: users, default: auth.id}
+      headliner: {type: relation, to: performers, default: auth.id}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "k.yaml:14:7: field headliner: default auth.id is the signed-in account's id, so the relation must point to the account resource users, not performers")
+	require.NotContains(t, err.Error(), "field owner")
+}

@@ -226,6 +226,9 @@ func validateRelation(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	if rel.Kind == RelToOne && f.HasDefault && f.Default != nil && (f.Default != "auth.id" || s.Auth == nil) {
 		c.add(f.Pos, "field %s: a relation's default can only be auth.id (the signed-in account), with an auth block", f.Name)
+	} else if rel.Kind == RelToOne && f.Default == "auth.id" && s.Auth != nil && s.Auth.Account != "" && rel.To != s.Auth.Account {
+		c.add(f.Pos, "field %s: default auth.id is the signed-in account's id, so the relation must point to the account resource %s, not %s",
+			f.Name, s.Auth.Account, rel.To)
 	}
 	if rel.Kind == RelInverse {
 		back := target.byName[rel.Inverse]
