@@ -139,7 +139,8 @@ func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
 	for _, item := range put {
 		fld := r.Field(item.Key.(string))
 		switch {
-		case fld.Required && !fld.HasDefault:
+		case fld.Required && !fld.HasDefault, len(fld.Transitions) > 0:
+			// A state machine keeps its state: back to its default is a transition it may refuse.
 			b = append(b, item)
 		case fld.IsToMany() || fld.StoredAsJSON():
 		case !fld.HasDefault:
