@@ -40,7 +40,8 @@ type Filter struct {
 	env    *cel.Env
 	fields map[string]*spec.Field // nil value for system fields
 	kinds  map[string]kind
-	why    map[string]string // fields a filter cannot use, and why (unfilterable)
+	why    map[string]string      // fields a filter cannot use, and why (unfilterable)
+	rels   map[string]*spec.Field // the to-one relations, for messages
 	mu     sync.RWMutex
 	cache  map[string]query.Cond
 }
@@ -49,7 +50,7 @@ type Filter struct {
 // Hidden fields, JSON fields and 1:N inverse relations are not filterable; N:M relations
 // (to-many fields and their inverses) are lists of ids, filtered by membership.
 func NewFilter(res *spec.Resource) (*Filter, error) {
-	f := &Filter{fields: map[string]*spec.Field{}, kinds: map[string]kind{}, why: map[string]string{}}
+	f := &Filter{fields: map[string]*spec.Field{}, kinds: map[string]kind{}, why: map[string]string{}, rels: map[string]*spec.Field{}}
 	opts := []cel.EnvOption{
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserExpressionSizeLimit(MaxFilterLen),
@@ -65,6 +66,9 @@ func NewFilter(res *spec.Resource) (*Filter, error) {
 	for _, fld := range res.Fields {
 		if k, ok := kindOf(fld); ok && !fld.Hidden {
 			add(fld.Name, fld, k)
+			if fld.Relation != nil && fld.Relation.Kind == spec.RelToOne {
+				f.rels[fld.Name] = fld
+			}
 		} else if reason := unfilterable(fld); reason != "" {
 			f.why[fld.Name] = reason
 		}
@@ -116,7 +120,7 @@ func (f *Filter) compile(src string) (query.Cond, error) {
 	}
 	checked, iss := f.env.Compile(src)
 	if iss != nil && iss.Err() != nil {
-		return nil, &Error{Message: plainIssues(cleanIssues(iss.Err().Error()), f.why)}
+		return nil, &Error{Message: plainIssues(src, cleanIssues(iss.Err().Error()), f.why, f.rels)}
 	}
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return nil, errf("filter must be a condition (true or false), not %s", checked.OutputType())

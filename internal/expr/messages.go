@@ -3,7 +3,9 @@ package expr
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -16,7 +18,7 @@ import (
 var (
 	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '(?:([^'(]*(?:\([^')]*\))?)\.)?\((.*?)\)'`)
 	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'\?\))?`)
-	selectionRE  = regexp.MustCompile(`type '([^']+)' does not support field selection`)
+	selectionRE  = regexp.MustCompile(`(?:at (\d+):(\d+): )?type '([^']+)' does not support field selection`)
 )
 
 // unfilterable says why a field a filter may not use is not there; "" for a field it may
@@ -35,9 +37,9 @@ func unfilterable(f *spec.Field) string {
 	return ""
 }
 
-// plainIssues rewrites CEL's messages (already cleaned) in the spec's words; why names the
-// fields a filter cannot use.
-func plainIssues(msg string, why map[string]string) string {
+// plainIssues rewrites CEL's messages (already cleaned) of the filter src in the spec's words;
+// why names the fields a filter cannot use, rels the to-one relations (by field name).
+func plainIssues(src, msg string, why map[string]string, rels map[string]*spec.Field) string {
 	msg = undeclaredRE.ReplaceAllStringFunc(msg, func(m string) string {
 		if reason := why[undeclaredRE.FindStringSubmatch(m)[1]]; reason != "" {
 			return reason
@@ -45,7 +47,17 @@ func plainIssues(msg string, why map[string]string) string {
 		return m
 	})
 	msg = selectionRE.ReplaceAllStringFunc(msg, func(m string) string {
-		return typeName(selectionRE.FindStringSubmatch(m)[1]) + " has no fields to select: a filter compares " +
+		sub := selectionRE.FindStringSubmatch(m)
+		at := ""
+		if sub[1] != "" {
+			at = "at " + sub[1] + ":" + sub[2] + ": "
+		}
+		if rel := rels[identBefore(src, sub[1], sub[2])]; rel != nil {
+			return fmt.Sprintf("%s%s is a relation: a filter compares this resource's own fields, a relation by its id "+
+				"(%s == \"<id>\"); to filter by what the %s record holds, list %s with that filter and use their ids",
+				at, rel.Name, rel.Name, rel.Relation.To, rel.Relation.To)
+		}
+		return at + typeName(sub[3]) + " has no fields to select: a filter compares " +
 			"this resource's own fields (a relation by its id: author == \"<id>\")"
 	})
 	return overloadRE.ReplaceAllStringFunc(msg, func(m string) string {
@@ -107,4 +119,22 @@ func typeName(t string) string {
 		return n
 	}
 	return t
+}
+
+// identBefore is the identifier that ends just before the 1-based line:column of src (where
+// CEL places a selection: the dot); "" when there is none or the position does not parse.
+func identBefore(src, line, col string) string {
+	l, errL := strconv.Atoi(line)
+	c, errC := strconv.Atoi(col)
+	lines := strings.Split(src, "\n")
+	if errL != nil || errC != nil || l < 1 || l > len(lines) {
+		return ""
+	}
+	runes := []rune(lines[l-1])
+	end := min(c-1, len(runes))
+	start := end
+	for start > 0 && (unicode.IsLetter(runes[start-1]) || unicode.IsDigit(runes[start-1]) || runes[start-1] == '_') {
+		start--
+	}
+	return string(runes[start:end])
 }
