@@ -68,8 +68,11 @@ func coerceInt(v any) (any, string, string) {
 	x, err := strconv.ParseInt(string(n), 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(n), 64)
-		if ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		switch {
+		case ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53:
 			return int64(f), "", ""
+		case ferr == nil && f != math.Trunc(f):
+			return nil, "type", "must be a whole number, not a fraction"
 		}
 		return nil, "type", "must be a whole number within 64 bits"
 	}

@@ -59,3 +59,19 @@ func TestDecimalDigitMessages(t *testing.T) {
 	_, _, msg := coerce(f, json.Number("1.234"))
 	require.Equal(t, "must have at most 2 digits after the decimal point", msg)
 }
+
+// An integer field told a fraction says so; a number past 64 bits says that.
+func TestIntegerMessages(t *testing.T) {
+	t.Parallel()
+	f := &spec.Field{Name: "seats", Type: spec.TypeInteger}
+	for in, want := range map[string]string{
+		"12.5":                  "must be a whole number, not a fraction",
+		"1e3":                   "",
+		"99999999999999999999":  "must be a whole number within 64 bits",
+		"-1.5e2":                "",
+		"123456789012345678.25": "must be a whole number within 64 bits",
+	} {
+		_, _, msg := coerce(f, json.Number(in))
+		require.Equal(t, want, msg, in)
+	}
+}
