@@ -71,6 +71,10 @@ func TestShopOrderRefusalsWriteNothing(t *testing.T) {
 		nested := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 0)}}, tok...)
 		require.Equal(t, http.StatusBadRequest, nested.status)
 		require.Equal(t, "min", fieldCodes(nested.body)["items[1].quantity"], string(nested.raw))
+		twice := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 1)}}, tok...)
+		require.Equal(t, http.StatusConflict, twice.status, string(twice.raw))
+		require.Equal(t, map[string]string{"items[1].order": "unique", "items[1].product": "unique"}, fieldCodes(twice.body),
+			"a child's unique clash is named by its path: %s", twice.raw)
 		price := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"product": a, "quantity": 1, "unit_price": 0}}}, tok...)
 		require.Equal(t, map[string]string{"items[0].unit_price": "not_allowed"}, fieldCodes(price.body))
 		require.Equal(t, orders, b.count("orders"), "nothing was written")

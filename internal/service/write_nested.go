@@ -76,6 +76,12 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 				all = append(all, e.Fields...)
 				continue
 			}
+			var ce *store.ConstraintError
+			if errors.As(err, &ce) {
+				// A unique clash of this child (the same product twice in one order) is named
+				// by the child's path, as its other errors are.
+				return cw.prefix(w.s.constraintError(ce))
+			}
 			if err != nil {
 				return err
 			}
