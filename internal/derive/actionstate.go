@@ -20,10 +20,35 @@ type move struct {
 // transition reports whether role may move f from → to; guarded says whether a transition
 // with a when: guard counts (its guard taken to hold).
 func transition(f *spec.Field, from, to, role string, guarded bool) bool {
+	return movable(nil, f, from, to, role, guarded)
+}
+
+// movable is transition for planning a derived record's way to a state on resource r: a guard
+// that reads a value of r the suite cannot set (blindGuard) is not taken to hold — a rolled-up
+// total is zero on a record made without children, whatever the guard wants of it.
+func movable(r *spec.Resource, f *spec.Field, from, to, role string, guarded bool) bool {
 	for _, t := range f.Transitions {
 		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && (guarded || !t.When.Set()) &&
-			(len(t.Roles) == 0 || slices.Contains(t.Roles, role)) {
+			(len(t.Roles) == 0 || slices.Contains(t.Roles, role)) && (r == nil || !blindGuard(r, t)) {
 			return true
+		}
+	}
+	return false
+}
+
+// blindGuard reports whether t's guard reads a computed or rolled-up field of r.
+func blindGuard(r *spec.Resource, t *spec.Transition) bool {
+	if !t.When.Set() {
+		return false
+	}
+	for _, fld := range r.Fields {
+		if !fld.Derived() {
+			continue
+		}
+		for _, v := range []string{"record.", "new.", "old."} {
+			if reads(t.When.Text, v+fld.Name) {
+				return true
+			}
 		}
 	}
 	return false
@@ -53,9 +78,9 @@ func judged(asserts []stepAssert, f *spec.Field) bool {
 // runsFrom reports whether role may run the action on a record whose machine f is at state.
 // The action's own transition may be guarded: its guard, like the asserts' other parts, is
 // taken to hold. The moves before it are unguarded where they can be (statePlan).
-func runsFrom(a *spec.RecordAction, f *spec.Field, state, role string) bool {
+func runsFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, state, role string) bool {
 	// an action is a move: the server refuses setting the state the record is in
-	if to := machineSet(a, f); to != "" && (to == state || !transition(f, state, to, role, true)) {
+	if to := machineSet(a, f); to != "" && (to == state || !movable(r, f, state, to, role, true)) {
 		return false
 	}
 	return admits(actionAsserts(a), f.Name, state)
@@ -93,7 +118,7 @@ func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*s
 	case !followed:
 		// the asserts cannot be judged: run as created, if the action's own move is possible
 		to, at := machineSet(a, f), createdState(r, f)
-		return f, nil, to == "" || (to != at && transition(f, at, to, role, true))
+		return f, nil, to == "" || (to != at && movable(r, f, at, to, role, true))
 	}
 	for _, guarded := range []bool{false, true} {
 		if moves, ok := g.search(r, a, f, role, guarded); ok {
@@ -110,7 +135,7 @@ func (g *gen) search(r *spec.Resource, a *spec.RecordAction, f *spec.Field, role
 	for len(queue) > 0 {
 		at := queue[0]
 		queue = queue[1:]
-		if runsFrom(a, f, at, role) {
+		if runsFrom(r, a, f, at, role) {
 			return path[at], true
 		}
 		for _, m := range g.movesFrom(r, a, f, at, guarded) {
@@ -128,7 +153,7 @@ func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, s
 	var out []move
 	if updater, ok := g.access(r, spec.ActionUpdate).actor(); ok && patchable(f, updater) {
 		for _, v := range f.Values {
-			if v != state && transition(f, state, v, updater, guarded) {
+			if v != state && movable(r, f, state, v, updater, guarded) {
 				out = append(out, move{to: v, as: updater})
 			}
 		}
@@ -139,7 +164,7 @@ func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, s
 			continue
 		}
 		actor, ok := g.access(r, spec.Action("action:"+b.Name)).actor()
-		if ok && judged(actionAsserts(b), f) && admits(actionAsserts(b), f.Name, state) && transition(f, state, to, actor, guarded) {
+		if ok && judged(actionAsserts(b), f) && admits(actionAsserts(b), f.Name, state) && movable(r, f, state, to, actor, guarded) {
 			out = append(out, move{to: to, action: b, as: actor})
 		}
 	}

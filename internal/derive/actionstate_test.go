@@ -228,3 +228,47 @@ func TestDerivedRecordsStartInTheStatesExample(t *testing.T) {
 	require.Contains(t, put, "status: on_sale", "the PUT keeps the state")
 	require.Contains(t, update, "status_transition_refused:", update)
 }
+
+// A guard that reads a rolled-up or computed value is not taken to hold: a derived order has
+// no lines, so its total is 0 and `record.total > 0` refuses the move. The run case is left
+// out, saying why, instead of expecting a 200 the server rightly refuses (a trial's pay and
+// refund files failed so).
+func TestGuardsThatReadRolledUpValuesAreNotAssumed(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, `resources:
+  orders:
+    fields:
+      note: string
+      status:
+        type: enum
+        values: [pending, paid, refunded]
+        default: pending
+        initial: [pending]
+        transitions:
+          - {from: pending, to: paid, when: "record.total > 0"}
+          - {from: paid, to: refunded}
+      total: {type: decimal, precision: 12, scale: 2, default: "0", rollup: {sum: amount, of: lines}}
+      lines: {type: relation, to: lines, inverse: order}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+    actions:
+      pay:
+        access: public
+        steps:
+          - set: {status: "'paid'"}
+      refund:
+        access: public
+        steps:
+          - set: {status: "'refunded'"}
+  lines:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      amount: {type: decimal, precision: 12, scale: 2, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`))
+	const why = " (a guard that reads a computed or rolled-up value is not taken to hold)"
+	require.Contains(t, suite.Gaps, "orders action pay: its run case: no state of status from which anyone may run it can be reached from pending"+why)
+	require.Contains(t, suite.Gaps, "orders action refund: its run case: no state of status from which anyone may run it can be reached from pending"+why)
+	texts := fileTexts(suite)
+	require.NotContains(t, texts["orders.pay.test.yaml"], "  run:")
+	require.NotContains(t, texts["orders.refund.test.yaml"], "record_to_paid:")
+}

@@ -257,7 +257,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	}
 	fld, moves, ok := g.statePlan(r, a, actor)
 	if !ok {
-		gaps = append(gaps, unreachable("its run case", fld, actor, createdState(r, fld)))
+		gaps = append(gaps, unreachable("its run case", r, fld, actor, createdState(r, fld)))
 		return f, strings.Join(gaps, "; ")
 	}
 	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
@@ -272,8 +272,12 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	return f, strings.Join(gaps, "; ")
 }
 
-func unreachable(what string, f *spec.Field, role, from string) string {
-	return fmt.Sprintf("%s: no state of %s from which %s may run it can be reached from %s", what, f.Name, orAnyone(role), from)
+func unreachable(what string, r *spec.Resource, f *spec.Field, role, from string) string {
+	msg := fmt.Sprintf("%s: no state of %s from which %s may run it can be reached from %s", what, f.Name, orAnyone(role), from)
+	if slices.ContainsFunc(f.Transitions, func(t *spec.Transition) bool { return blindGuard(r, t) }) {
+		msg += " (a guard that reads a computed or rolled-up value is not taken to hold)"
+	}
+	return msg
 }
 
 // ownActionCases: a role whose rule selects its own records runs the action on its own record,
@@ -291,7 +295,7 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
 	fld, moves, ok := g.statePlan(rs.r, a, role)
 	if !ok {
-		return unreachable("its case on "+role+"'s own record", fld, role, createdState(rs.r, fld))
+		return unreachable("its case on "+role+"'s own record", rs.r, fld, role, createdState(rs.r, fld))
 	}
 	g.addMoves(f, name, g.collection(rs.r)+"/{"+name+".response.id}", fld, moves)
 	f.add(&tcase{name: "own_record_as_" + role, as: role, path: path, body: in,
