@@ -71,6 +71,17 @@ func TestShopOrderRefusalsWriteNothing(t *testing.T) {
 		nested := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 0)}}, tok...)
 		require.Equal(t, http.StatusBadRequest, nested.status)
 		require.Equal(t, "min", fieldCodes(nested.body)["items[1].quantity"], string(nested.raw))
+		// A refused order names its items' own problems with its own, in one answer: here
+		// total (read-only) and items[0].line_total (computed), items[1].quantity (a type),
+		// items[2] (not an object), items[3].colour (unknown) after it.
+		all := b.do("POST", "/api/orders", map[string]any{"total": 1, "items": []any{
+			map[string]any{"product": a, "quantity": 1, "line_total": 0}, map[string]any{"product": a, "quantity": "x"}, 5,
+			map[string]any{"product": a, "quantity": 1, "colour": "red"}}}, tok...)
+		require.Equal(t, http.StatusBadRequest, all.status, string(all.raw))
+		codes := fieldCodes(all.body)
+		for _, field := range []string{"total", "items[0].line_total", "items[1].quantity", "items[2]", "items[3].colour"} {
+			require.Contains(t, codes, field, string(all.raw))
+		}
 		twice := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 1)}}, tok...)
 		require.Equal(t, http.StatusConflict, twice.status, string(twice.raw))
 		require.Equal(t, map[string]string{"items[1].order": "unique", "items[1].product": "unique"}, fieldCodes(twice.body),

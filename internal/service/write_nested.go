@@ -34,9 +34,8 @@ func (w *write) takeNested(in map[string]any) (map[string][]map[string]any, map[
 			obj, ok := item.(map[string]any)
 			if !ok {
 				errs.add(f.Name+"["+strconv.Itoa(i)+"]", "type", "must be an object")
-				continue
 			}
-			children[f.Name] = append(children[f.Name], obj)
+			children[f.Name] = append(children[f.Name], obj) // nil for one that is not: each keeps its index
 		}
 	}
 	return children, rest, errs
@@ -61,6 +60,9 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 		}
 		child := w.s.resources[f.Relation.To]
 		for i, item := range items {
+			if item == nil {
+				continue // not an object: refused before any write (takeNested)
+			}
 			path := w.path + f.Name + "[" + strconv.Itoa(i) + "]."
 			back := f.Relation.Inverse
 			if _, set := item[back]; set {
@@ -88,4 +90,36 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 		}
 	}
 	return all.err(CodeValidation, "the request has invalid fields")
+}
+
+// childrenErrors adds the problems each nested child shows on its own — unknown fields, wrong
+// types, values out of bounds, fields it may not write or set by its parent — under its path,
+// for a create whose parent is refused already (so its children are never written): one
+// answer names them with the parent's. parentID is the id the parent would have had.
+func (w *write) childrenErrors(ctx context.Context, parentID string, children map[string][]map[string]any, errs *fieldErrors) {
+	for _, f := range w.r.Fields {
+		if len(children[f.Name]) == 0 {
+			continue
+		}
+		child, back := w.s.resources[f.Relation.To], f.Relation.Inverse
+		for i, item := range children[f.Name] {
+			if item == nil {
+				continue // not an object: takeNested said so
+			}
+			path := w.path + f.Name + "[" + strconv.Itoa(i) + "]."
+			var cerrs fieldErrors
+			in := withoutKeys(item)
+			if _, set := in[back]; set {
+				cerrs.add(back, "readonly", "is set by its parent")
+			}
+			delete(in, back)
+			w.s.checkWriteRoles(ctx, child, in, &cerrs)
+			in[back] = parentID
+			child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
+			for _, e := range cerrs {
+				e.Field = path + e.Field
+				*errs = append(*errs, e)
+			}
+		}
+	}
 }

@@ -119,6 +119,9 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
 	}
+	if len(errs) > 0 {
+		w.childrenErrors(ctx, rec.ID, children, &errs)
+	}
 	lv, err := w.runLogic(ctx, spec.OpCreate, rec, nil, in, true, &errs)
 	if err != nil {
 		return nil, err
