@@ -105,3 +105,11 @@ resources:
 	require.ErrorContains(t, err, "k.yaml:14:7: field headliner: default auth.id is the signed-in account's id, so the relation must point to the account resource users, not performers")
 	require.NotContains(t, err.Error(), "field owner")
 }
+
+// A role that looks like a typo of one of the roles is named.
+func TestRoleTypoIsNamed(t *testing.T) {
+	t.Parallel()
+	src := "roles: [admin, organizer]\nauth:\n  account: users\nresources:\n  users:\n    fields:\n      name: string\n    access:\n      view: [organiser]\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `access.view: "organiser" is not one of the roles (did you mean "organizer"?)`)
+}

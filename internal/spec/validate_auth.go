@@ -41,7 +41,7 @@ func prepareAuth(s *Spec, c *collector) {
 		c.add(a.Pos, "auth.public_url must be this API's external URL (http(s)://...) when login providers are set")
 	}
 	if a.DefaultRole != "" && !slices.Contains(s.Roles, a.DefaultRole) {
-		c.add(a.Pos, "auth.default_role %q is not one of the roles", a.DefaultRole)
+		c.add(a.Pos, "auth.default_role %s", notARole(s, a.DefaultRole))
 	}
 	prepareAdminRoles(s, a, c)
 	a.MailTemplates = map[string]*mail.Template{}
@@ -100,7 +100,7 @@ func prepareAdminRoles(s *Spec, a *Auth, c *collector) {
 	}
 	for _, role := range a.AdminRoles {
 		if !slices.Contains(s.Roles, role) {
-			c.add(a.Pos, "auth.admin_roles: %q is not one of the roles", role)
+			c.add(a.Pos, "auth.admin_roles: %s", notARole(s, role))
 		}
 	}
 }
@@ -110,7 +110,7 @@ func validateAccess(s *Spec, r *Resource, c *collector) {
 	for action, rule := range r.Access {
 		for _, role := range rule.Roles {
 			if !slices.Contains(s.Roles, role) {
-				c.add(rule.Pos, "access.%s: %q is not one of the roles", action, role)
+				c.add(rule.Pos, "access.%s: %s", action, notARole(s, role))
 			}
 		}
 		if !rule.Public && s.Auth == nil {
@@ -120,7 +120,7 @@ func validateAccess(s *Spec, r *Resource, c *collector) {
 	for _, f := range r.Fields {
 		for _, role := range f.Write {
 			if !slices.Contains(s.Roles, role) {
-				c.add(f.Pos, "field %s: write role %q is not one of the roles", f.Name, role)
+				c.add(f.Pos, "field %s: write role %s", f.Name, notARole(s, role))
 			}
 		}
 	}

@@ -97,7 +97,7 @@ func validateAction(s *Spec, r *Resource, a *RecordAction, c *collector) {
 	if a.Access != nil {
 		for _, role := range a.Access.Roles {
 			if !slices.Contains(s.Roles, role) {
-				c.add(a.Access.Pos, "action %s: access: %q is not one of the roles", a.Name, role)
+				c.add(a.Access.Pos, "action %s: access: %s", a.Name, notARole(s, role))
 			}
 		}
 	}
@@ -209,7 +209,7 @@ func validateStates(s *Spec, f *Field, c *collector) {
 		check(t.Pos, t.To, "to")
 		for _, role := range t.Roles {
 			if !slices.Contains(s.Roles, role) {
-				c.add(t.Pos, "field %s: transition roles: %q is not one of the roles", f.Name, role)
+				c.add(t.Pos, "field %s: transition roles: %s", f.Name, notARole(s, role))
 			}
 		}
 	}

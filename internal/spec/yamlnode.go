@@ -150,6 +150,11 @@ func (w *walker) strings(n ast.Node, what string) []string {
 	return out
 }
 
+// notARole says role is not one of the spec's roles, naming the one it looks like a typo of.
+func notARole(s *Spec, role string) string {
+	return strconv.Quote(role) + " is not one of the roles" + suggest(role, s.Roles)
+}
+
 // suggest names the closest allowed key when the given one looks like a typo.
 func suggest(key string, allowed []string) string {
 	best, bestDist := "", 3
