@@ -167,3 +167,41 @@ func statusCounts(n int, send func(i int) int) map[int]int {
 	}
 	return counts
 }
+
+// A unique clash two levels down is named by its whole path (parts inside items inside an
+// order), and one in the first level by its own.
+func TestNestedUniqueClashIsNamedByItsPath(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  orders:
+    fields:
+      note: string
+      items: {type: relation, to: items, inverse: order, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  items:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      name: {type: string, required: true}
+      parts: {type: relation, to: parts, inverse: item, nested: true}
+    indexes:
+      - fields: [order, name]
+        unique: true
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  parts:
+    fields:
+      item: {type: relation, to: items, required: true}
+      sku: {type: string, required: true, unique: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		deep := b.do("POST", "/api/orders", map[string]any{"items": []any{
+			map[string]any{"name": "a", "parts": []any{map[string]any{"sku": "x"}, map[string]any{"sku": "x"}}}}})
+		require.Equal(t, http.StatusConflict, deep.status, string(deep.raw))
+		require.Equal(t, map[string]string{"items[0].parts[1].sku": "unique"}, fieldCodes(deep.body), string(deep.raw))
+		first := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"name": "a"}, map[string]any{"name": "a"}}})
+		require.Equal(t, http.StatusConflict, first.status, string(first.raw))
+		require.Contains(t, fieldCodes(first.body), "items[1].name", string(first.raw))
+		require.Zero(t, b.count("orders"), "nothing was written")
+	})
+}

@@ -79,9 +79,10 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 				continue
 			}
 			var ce *store.ConstraintError
-			if errors.As(err, &ce) {
-				// A unique clash of this child (the same product twice in one order) is named
-				// by the child's path, as its other errors are.
+			if !errors.As(err, &e) && errors.As(err, &ce) && ce.Kind == store.ConstraintUnique && ce.Table == child.Name {
+				// A unique clash of this child's own row (the same product twice in one order)
+				// is named by the child's path, as its other errors are; one a deeper child
+				// already named (an *Error) passes as it is.
 				return cw.prefix(w.s.constraintError(ce))
 			}
 			if err != nil {
