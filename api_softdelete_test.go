@@ -260,7 +260,14 @@ func TestDeleteOfAReferencedRecordNamesTheRelation(t *testing.T) {
 		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
 		require.Equal(t, map[string]string{"players.team": "referenced"}, fieldCodes(res.body), string(res.raw))
 		require.Contains(t, res.body["detail"], "players.team", string(res.raw))
+		require.Contains(t, string(res.raw), "from deleted records", "a deleted referrer is told apart")
 		require.NotContains(t, string(res.raw), player, "the referring records are not named")
 		require.Equal(t, http.StatusOK, b.do("GET", "/api/teams/"+team, nil).status, "nothing was deleted")
+
+		b.create("players", map[string]any{"team": team})
+		batch := b.do("POST", "/api/batch", map[string]any{"operations": []any{op("DELETE", "/api/teams/"+team, nil)}})
+		require.Equal(t, http.StatusConflict, batch.status, string(batch.raw))
+		require.Contains(t, string(batch.raw), "players.team", "a batch's delete names the relation too")
+		require.Contains(t, string(batch.raw), "delete those records or point them elsewhere first", string(batch.raw))
 	})
 }

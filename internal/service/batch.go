@@ -93,5 +93,8 @@ func (t *Tx) run(ctx context.Context, op BatchOp) (*store.Record, error) {
 		return nil, err
 	}
 	old, err := w.delete(ctx, id, 0)
-	return old, t.s.writeError(w.r, err)
+	if err != nil {
+		return nil, t.s.stillReferenced(ctx, w.r, id, err)
+	}
+	return old, nil
 }

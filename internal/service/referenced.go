@@ -12,9 +12,10 @@ import (
 
 // stillReferenced answers a delete the database refused because other records still refer to
 // the record through a required relation (ON DELETE RESTRICT): it names those relations,
-// which SQLite's error does not. Only the relations are named — resource and field, as the
-// spec and the OpenAPI document show them — never the referring records or how many there
-// are. Any other error, or a refusal no relation explains, is the usual answer.
+// which SQLite's error does not. Only what the caller may know is named — relations that are
+// not hidden, on resources it may list, through records its list rule shows it — and never
+// the referring records themselves. Any other error, or a refusal nothing it may see
+// explains, is the usual answer.
 func (s *Service) stillReferenced(ctx context.Context, r *resource, id string, err error) error {
 	var ce *store.ConstraintError
 	if !errors.As(err, &ce) || ce.Kind != store.ConstraintForeignKey {
@@ -27,15 +28,22 @@ func (s *Service) stillReferenced(ctx context.Context, r *resource, id string, e
 			if !restricts(f, r.Name) {
 				continue
 			}
-			found, lookErr := s.refers(ctx, other, f, id)
+			live, deleted, lookErr := s.refers(ctx, other, f, id)
 			if lookErr != nil {
 				return s.writeError(r, err) // the usual answer: the lookup is only a courtesy
 			}
-			if found {
-				names = append(names, other.Name+"."+f.Name)
-				fields = append(fields, FieldError{Field: other.Name + "." + f.Name, Code: "referenced",
+			name := other.Name + "." + f.Name
+			switch {
+			case live:
+				fields = append(fields, FieldError{Field: name, Code: "referenced",
 					Message: "refers to this record and is required: delete those records or point them elsewhere first"})
+			case deleted:
+				fields = append(fields, FieldError{Field: name, Code: "referenced",
+					Message: "refers to this record from deleted records: restore and point them elsewhere, or wait until they are purged"})
+			default:
+				continue
 			}
+			names = append(names, name)
 		}
 	}
 	if len(fields) == 0 {
@@ -45,27 +53,36 @@ func (s *Service) stillReferenced(ctx context.Context, r *resource, id string, e
 		Fields: fields, Cause: ce}
 }
 
-// restricts says whether f is a required to-one relation to the resource named to: the
-// database refuses to delete a record such a field refers to.
+// restricts says whether f is a visible, required to-one relation to the resource named to:
+// the database refuses to delete a record such a field refers to.
 func restricts(f *spec.Field, to string) bool {
-	return f.Relation != nil && f.Relation.To == to && f.Required && f.Stored()
+	return f.Relation != nil && f.Relation.To == to && f.Required && f.Stored() && !f.Hidden
 }
 
-// refers says whether a record of other (live or soft-deleted) refers to id through f.
-func (s *Service) refers(ctx context.Context, other *spec.Resource, f *spec.Field, id string) (bool, error) {
-	q := query.List{Where: query.Compare{Field: f.Name, Op: query.Eq, Value: id}, Limit: 1}
-	for _, deleted := range []bool{false, true} {
-		if deleted && !other.SoftDelete {
+// refers says whether records of other the caller may list refer to id through f: live ones,
+// and (soft_delete) deleted ones.
+func (s *Service) refers(ctx context.Context, other *spec.Resource, f *spec.Field, id string) (live, deleted bool, err error) {
+	res, ok := s.resources[other.Name]
+	if !ok {
+		return false, false, nil
+	}
+	cond, authErr := s.authorize(ctx, res, spec.ActionList)
+	if authErr != nil {
+		return false, false, nil // not the caller's to know
+	}
+	q := query.List{Where: query.AndOf(query.Compare{Field: f.Name, Op: query.Eq, Value: id}, cond), Limit: 1}
+	for _, del := range []bool{false, true} {
+		if del && !other.SoftDelete {
 			break
 		}
-		q.Deleted = deleted
+		q.Deleted = del
 		page, err := s.store.Reader().List(ctx, other.Name, q)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if len(page.Records) > 0 {
-			return true, nil
+			return !del, del, nil
 		}
 	}
-	return false, nil
+	return false, false, nil
 }
