@@ -132,7 +132,7 @@ func TestDefaultsComputeAndRulesWithExactDecimals(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v, 1)
 	require.Equal(t, "insufficient_stock", v[0].Code)
-	require.Equal(t, "not enough in stock (the rule cannot be computed for this record: no products record has id "+product+")", v[0].Message)
+	require.Equal(t, "not enough in stock (the rule cannot be computed for this record: a value or a record it reads is missing)", v[0].Message)
 }
 
 func TestStateMachine(t *testing.T) {

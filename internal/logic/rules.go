@@ -68,8 +68,8 @@ func fieldErr(field string, err error) error {
 // CheckRules evaluates the rules of op against vars. Rules that read a field skip reports
 // (one already refused) are left out: their verdict would be about a value nobody stores.
 // A rule that cannot be computed (a missing value, a related record that does not exist or
-// was deleted) fails with its code, its message saying why it could not be judged: the rule's
-// own message alone would claim what was never checked.
+// was deleted) fails with its code, its message saying it could not be judged: the rule's own
+// message alone would claim what was never checked.
 func (r *Resource) CheckRules(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, skip func(field string) bool) ([]Violation, error) {
 	var out []Violation
 	for _, rl := range r.rules {
@@ -84,7 +84,10 @@ func (r *Resource) CheckRules(ctx context.Context, reader Reader, vars *Vars, op
 		if !ok {
 			v := rl.violation()
 			if ee != nil {
-				v.Message += " (the rule cannot be computed for this record: " + ee.Err.Error() + ")"
+				// Why it cannot is the spec author's to learn (kiln test, the logs of a 500
+				// elsewhere): the evaluator's text names ids the caller never sent and hints
+				// meant for the spec, so the client hears only that it could not be judged.
+				v.Message += " (the rule cannot be computed for this record: a value or a record it reads is missing)"
 			}
 			out = append(out, v)
 		}
