@@ -10,13 +10,10 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
-// startState is the state derived records start in: the field's example where a record may
-// start in it (every body sends the example: a rule may need it), else the first initial
-// state, or the first value when the machine may start anywhere.
+// startState is the state derived records start in: the first initial state, or the first
+// value when the machine may start anywhere. (Not the field's example: action plans search
+// from the start state, and one that is further along leaves actions before it underived.)
 func startState(f *spec.Field) string {
-	if f.Example != nil && (len(f.Initial) == 0 || slices.Contains(f.Initial, *f.Example)) {
-		return *f.Example // what every body sends (a rule may need it), where a record may start
-	}
 	if len(f.Initial) > 0 {
 		return f.Initial[0]
 	}

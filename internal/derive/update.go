@@ -139,8 +139,9 @@ func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
 	for _, item := range put {
 		fld := r.Field(item.Key.(string))
 		switch {
-		case fld.Required && !fld.HasDefault, len(fld.Transitions) > 0:
-			// A state machine keeps its state: back to its default is a transition it may refuse.
+		case fld.Required && !fld.HasDefault, len(fld.Transitions) > 0, ruleReads(r, fld):
+			// A state machine keeps its state (back to its default is a transition it may
+			// refuse), and a field a rule reads its value (a rule may need it to hold).
 			b = append(b, item)
 		case fld.IsToMany() || fld.StoredAsJSON():
 		case !fld.HasDefault:
