@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -66,18 +67,44 @@ func coerceInt(v any) (any, string, string) {
 		return nil, "type", "must be a whole number"
 	}
 	x, err := strconv.ParseInt(string(n), 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(string(n), 64)
-		switch {
-		case ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53:
-			return int64(f), "", ""
-		case ferr == nil && f != math.Trunc(f):
-			return nil, "type", "must be a whole number, not a fraction"
-		}
+	if err == nil {
+		return x, "", ""
+	}
+	// 1e3, 12.0, 4503599627370496.5: decided exactly (a float64 would round the fraction
+	// away), once the magnitude is known to be an int64's: no exponent then makes the exact
+	// number large.
+	f, ferr := strconv.ParseFloat(string(n), 64)
+	switch {
+	case len(n) > maxIntText || math.Abs(f) >= 1<<64: // the exact check below decides at the edge
+		return nil, "type", "must be a whole number within 64 bits"
+	case ferr != nil:
+		return nil, "type", "must be a whole number"
+	case f == 0 && zeroDigits(string(n)): // 0.0, -0e99999999: zero, whatever its exponent
+		return int64(0), "", ""
+	case f == 0: // 1e-400: a nonzero number too small for a float64
+		return nil, "type", "must be a whole number, not a fraction"
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	switch {
+	case !ok:
+		return nil, "type", "must be a whole number"
+	case !r.IsInt():
+		return nil, "type", "must be a whole number, not a fraction"
+	case !r.Num().IsInt64():
 		return nil, "type", "must be a whole number within 64 bits"
 	}
-	return x, "", ""
+	return r.Num().Int64(), "", ""
 }
+
+// zeroDigits reports whether a JSON number's digits before its exponent are all zeros.
+func zeroDigits(n string) bool {
+	mant, _, _ := strings.Cut(strings.ToLower(n), "e")
+	return strings.Trim(mant, "-0.") == ""
+}
+
+// maxIntText bounds the text of an integer read exactly: an int64 has 19 digits, and a body's
+// number is refused past this length whatever its form.
+const maxIntText = 64
 
 func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 	var text string

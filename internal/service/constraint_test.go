@@ -69,9 +69,20 @@ func TestIntegerMessages(t *testing.T) {
 		"1e3":                   "",
 		"99999999999999999999":  "must be a whole number within 64 bits",
 		"-1.5e2":                "",
-		"123456789012345678.25": "must be a whole number within 64 bits",
+		"123456789012345678.25": "must be a whole number, not a fraction",
+		"4503599627370496.5":    "must be a whole number, not a fraction",
+		"9.5e15":                "",
+		"1e-400":                "must be a whole number, not a fraction",
+		"1e400":                 "must be a whole number within 64 bits",
+		"0e999999999":           "",
+		"9223372036854775807.0": "",
+		"9223372036854775808.0": "must be a whole number within 64 bits",
 	} {
 		_, _, msg := coerce(f, json.Number(in))
 		require.Equal(t, want, msg, in)
 	}
+	v, _, _ := coerce(f, json.Number("9223372036854775807.0"))
+	require.Equal(t, int64(9223372036854775807), v)
+	v, _, _ = coerce(f, json.Number("12.000"))
+	require.Equal(t, int64(12), v)
 }
