@@ -78,6 +78,7 @@ func TestFilterRejects(t *testing.T) {
 		`stock > 1.5`:                          "whole number",
 		`category.name == "x"`:                 `at 1:9: category is a relation: a filter compares this resource's own fields, a relation by its id (category == "<id>"); to filter by what the categories record holds, list categories with that filter and use their ids`,
 		"stock > 1 &&\n  category.name == 'x'": `at 2:11: category is a relation`,
+		`category . name == "x"`:               `category is a relation`,
 		`name.size == 1`:                       "text has no fields to select",
 		`[1,2].exists(x, x > 1)`:               "filter supports comparisons of fields with constants",
 	} {

@@ -131,7 +131,13 @@ func identBefore(src, line, col string) string {
 		return ""
 	}
 	runes := []rune(lines[l-1])
+	if c < 1 {
+		return ""
+	}
 	end := min(c-1, len(runes))
+	for end > 0 && unicode.IsSpace(runes[end-1]) { // category . name
+		end--
+	}
 	start := end
 	for start > 0 && (unicode.IsLetter(runes[start-1]) || unicode.IsDigit(runes[start-1]) || runes[start-1] == '_') {
 		start--
