@@ -221,7 +221,9 @@ func TestFilesProtectedInvoiceThroughSignedURLs(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/orders/"+order, nil, bearer(b.token("customer"))...).status)
 		require.Equal(t, http.StatusForbidden, b.do("DELETE", path+"/"+mine.body["invoice"].(map[string]any)["id"].(string), nil, customer...).status)
 		unsigned, _, _ := strings.Cut(u, "?")
-		for _, bad := range []string{unsigned, strings.Replace(u, "signature=", "signature=0", 1), strings.Replace(u, "expires=", "expires=9", 1)} {
+		renamed := strings.Replace(u, "name=invoice.pdf", "name=evil.html", 1)
+		require.NotEqual(t, u, renamed, u)
+		for _, bad := range []string{unsigned, strings.Replace(u, "signature=", "signature=0", 1), strings.Replace(u, "expires=", "expires=9", 1), renamed} {
 			got, raw := b.fetch(bad)
 			require.Equal(t, http.StatusForbidden, got.StatusCode, bad)
 			require.Contains(t, string(raw), "signed_url_invalid")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -144,11 +143,7 @@ func (x *Files) url(ctx context.Context, key string, f *spec.Field, exp time.Tim
 	if p, ok := x.store.(storage.Presigner); ok {
 		return p.PresignGet(ctx, key, time.Until(exp), name, typ)
 	}
-	q := x.signer.Query(key, exp)
-	if name != "" {
-		q += "&" + url.Values{"name": {name}}.Encode()
-	}
-	return x.prefix + key + "?" + q, nil
+	return x.prefix + key + "?" + x.signer.Query(key, exp, name), nil
 }
 
 // WindowTag changes whenever the signed URLs Views makes change: answers holding them

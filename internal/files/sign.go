@@ -36,15 +36,21 @@ func (s *Signer) Expiry() time.Time {
 	return time.Unix((s.now().Unix()/step+2)*step, 0)
 }
 
-func (s *Signer) mac(key string, exp int64) string {
+// mac signs key until exp under the download name it is served with: the name is part of the
+// grant, so a holder of the URL cannot choose the file name (evil.html) the answer gives.
+func (s *Signer) mac(key string, exp int64, name string) string {
 	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("kiln-file\n" + key + "\n" + strconv.FormatInt(exp, 10)))
+	m.Write([]byte("kiln-file\n" + key + "\n" + strconv.FormatInt(exp, 10) + "\n" + name))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Query is the query string that grants reading key until exp.
-func (s *Signer) Query(key string, exp time.Time) string {
-	return url.Values{"expires": {strconv.FormatInt(exp.Unix(), 10)}, "signature": {s.mac(key, exp.Unix())}}.Encode()
+// Query is the query string that grants reading key until exp, served as name ("" for none).
+func (s *Signer) Query(key string, exp time.Time, name string) string {
+	v := url.Values{"expires": {strconv.FormatInt(exp.Unix(), 10)}, "signature": {s.mac(key, exp.Unix(), name)}}
+	if name != "" {
+		v.Set("name", name)
+	}
+	return v.Encode()
 }
 
 // Problem with a signed URL.
@@ -61,7 +67,7 @@ func (s *Signer) Check(key string, q url.Values) string {
 		return SignatureMissing
 	}
 	exp, err := strconv.ParseInt(expText, 10, 64)
-	if err != nil || !hmac.Equal([]byte(sig), []byte(s.mac(key, exp))) {
+	if err != nil || !hmac.Equal([]byte(sig), []byte(s.mac(key, exp, q.Get("name")))) {
 		return SignatureInvalid
 	}
 	if s.now().Unix() >= exp {
