@@ -213,3 +213,32 @@ func TestWebhookSweepDeletesOldFinishedMessages(t *testing.T) {
 	require.Empty(t, b.attempts("order_paid"))
 	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/webhooks/order_paid/deliveries/"+msg+"/replay", nil).status)
 }
+
+// Bad bodies to the webhook admin API get the API's own errors, never encoding/json's text
+// with Go's type names (webhooks.Input).
+func TestWebhookAdminBadBodies(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusNoContent })
+	b := setupHooks(t, "sqlite", hookOpts{env: shopEnv(rc)})
+	const p = "/api/admin/webhooks"
+	for _, tc := range []struct {
+		body  string
+		code  string
+		field string
+	}{
+		{`[1]`, "malformed_request", ""},
+		{`{"name": 5, "url": "http://x/", "events": ["orders.*"]}`, "validation_failed", "name"},
+		{`{"name": "a", "events": "orders.*"}`, "validation_failed", "events"},
+		{`{"name": "a", "colour": "red"}`, "validation_failed", "colour"},
+		{`{"name": "a", "name": "b"}`, "malformed_request", "name"},
+		{`{"name": `, "malformed_request", ""},
+	} {
+		res := b.do("POST", p, tc.body)
+		require.Equal(t, tc.code, res.body["error"], tc.body+": "+string(res.raw))
+		if tc.field != "" {
+			require.Contains(t, fieldCodes(res.body), tc.field, string(res.raw))
+		}
+		require.NotContains(t, string(res.raw), "Go value", tc.body)
+		require.NotContains(t, string(res.raw), "webhooks.", tc.body)
+	}
+}

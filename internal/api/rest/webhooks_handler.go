@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/integrations/webhooks"
 	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/strictjson"
 )
 
 // WebhookAdmin manages outgoing webhook subscriptions (webhooks.Webhooks).
@@ -182,12 +185,55 @@ func (h *Handler) decodeStrict(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	parsed, err := strictjson.Decode(body) // duplicate keys, NUL, lone surrogates: as every body
+	if err != nil {
+		return malformed(err)
+	}
+	if _, ok := parsed.(map[string]any); !ok {
+		return service.Errorf(service.CodeMalformed, "the body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return service.Errorf(service.CodeMalformed, "the body is not a valid JSON object for this request: %s", err.Error())
+		return plainDecodeError(err)
 	}
 	return nil
+}
+
+// plainDecodeError says what encoding/json refused in the API's words: its own text names Go
+// types (webhooks.Input, []string), which are no client's business.
+func plainDecodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields",
+			Fields: []service.FieldError{{Field: te.Field, Code: "type", Message: "must be " + jsonKind(te.Type.Kind())}}}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field, _ := strconv.Unquote(name)
+		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields",
+			Fields: []service.FieldError{{Field: field, Code: "unknown_field", Message: "is not a field of this request"}}}
+	}
+	return service.Errorf(service.CodeMalformed, "the body is not a valid JSON object for this request")
+}
+
+// jsonKind names what a JSON value must be to fill a Go value of kind k.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "of another type"
 }
 
 func invalidParam(field, msg string) error {
