@@ -69,7 +69,8 @@ func (q *Queue) Get(ctx context.Context, id int64) (*Job, error) {
 }
 
 // Retry makes a finished job (dead, cancelled or completed) or a waiting one available
-// to run now; its attempts start again. A running job is left alone.
+// to run now. It keeps its attempts and errors; one whose attempts were used up gets one
+// more (River raises max_attempts by one). A running job is left alone.
 func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 	r, err := q.ins.JobRetry(ctx, id)
 	return q.row(r, err)
