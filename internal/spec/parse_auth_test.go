@@ -113,3 +113,25 @@ func TestRoleTypoIsNamed(t *testing.T) {
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
 	require.ErrorContains(t, err, `access.view: "organiser" is not one of the roles (did you mean "organizer"?)`)
 }
+
+// An incoming webhook at a path Kiln serves already (the API under server.base_path, the docs
+// page) is a spec error at its entry: it validated, then kiln serve stopped on the route clash.
+func TestIncomingWebhookPathThatKilnServes(t *testing.T) {
+	t.Parallel()
+	hook := func(path string) string {
+		return "incoming_webhooks:\n  - name: carrier\n    path: " + path + "\n    scheme: standard\n    secret_env: CARRIER_SECRET\n    handler: carrier\n"
+	}
+	for path, want := range map[string]string{
+		"/api/shipments":  `path "/api/shipments" is under server.base_path /api, where the API is served`,
+		"/api/auth/login": `path "/api/auth/login" is under server.base_path /api`,
+		"/docs/x":         `path "/docs/x" is Kiln's own /docs`,
+		"/healthz":        `path "/healthz" is Kiln's own /healthz`,
+	} {
+		_, err := Parse("k.yaml", []byte(hook(path)+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})
+		require.ErrorContains(t, err, "k.yaml:2:9: incoming webhook carrier: "+want, path)
+	}
+	_, err := Parse("k.yaml", []byte("server:\n  base_path: /\n"+hook("/shipments/x")+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `path "/shipments/x" is a route of the API (server.base_path is /)`)
+	_, err = Parse("k.yaml", []byte(hook("/hooks/carrier")+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}

@@ -71,6 +71,8 @@ func validateIncoming(s *Spec, c *collector) {
 		seen[in.Name], seen["path "+in.Path] = true, true
 		if !strings.HasPrefix(in.Path, "/") || strings.ContainsAny(in.Path, "{} ?#") {
 			c.add(in.Pos, "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
+		} else if owner := routeOwner(s, in.Path); owner != "" {
+			c.add(in.Pos, "incoming webhook %s: path %q is %s; use a path of its own such as /hooks/%s", in.Name, in.Path, owner, in.Name)
 		}
 		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
 			c.add(in.Pos, "incoming webhook %s: scheme must be stripe or standard", in.Name)
@@ -110,4 +112,30 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 	if a.RecordID == "" || strings.HasPrefix(a.RecordID, ".") || strings.HasSuffix(a.RecordID, ".") || strings.Contains(a.RecordID, "..") {
 		c.add(in.Pos, "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)
 	}
+}
+
+// kilnSegments are the first path segments Kiln serves under the API's base path besides the
+// resources' own.
+var kilnSegments = []string{"auth", "admin", "batch", "_files", "openapi.json"}
+
+// routeOwner names what Kiln already serves at path (the API under server.base_path, the docs
+// page, the health checks), or "" when the path is free for an incoming webhook.
+func routeOwner(s *Spec, path string) string {
+	for _, fixed := range []string{"/docs", "/healthz", "/readyz"} {
+		if path == fixed || strings.HasPrefix(path, fixed+"/") {
+			return "Kiln's own " + fixed
+		}
+	}
+	base := strings.TrimSuffix(s.Server.BasePath, "/")
+	if base != "" {
+		if path == base || strings.HasPrefix(path, base+"/") {
+			return "under server.base_path " + base + ", where the API is served"
+		}
+		return ""
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if s.byName[first] != nil || slices.Contains(kilnSegments, first) {
+		return "a route of the API (server.base_path is /)"
+	}
+	return ""
 }
