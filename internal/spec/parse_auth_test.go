@@ -135,3 +135,20 @@ func TestIncomingWebhookPathThatKilnServes(t *testing.T) {
 	_, err = Parse("k.yaml", []byte(hook("/hooks/carrier")+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }
+
+// A webhook URL that spells out an internal address is a spec error unless
+// webhooks_allow_hosts allows it: it validated, then kiln serve refused it after migrating.
+func TestWebhookURLAtAnInternalAddress(t *testing.T) {
+	t.Parallel()
+	hook := func(u string) string {
+		return "webhooks:\n  - name: out\n    url: " + u + "\n    secret_env: OUT_SECRET\n    events: [notes.*]\nresources:\n  notes:\n    fields:\n      text: string\n"
+	}
+	for _, u := range []string{"http://10.0.0.5/x", "http://169.254.169.254/latest", "http://[::1]:9000/", "http://127.0.0.1:9000/"} {
+		_, err := Parse("k.yaml", []byte(hook(u)), ParseOpts{LookupEnv: noEnv})
+		require.ErrorContains(t, err, "webhook out: url \""+u+"\" is an internal address deliveries may not reach; allow it with webhooks_allow_hosts", u)
+	}
+	for _, src := range []string{hook("https://hooks.example.com/x"), hook("http://203.0.114.9/x"), "webhooks_allow_hosts: [127.0.0.1]\n" + hook("http://127.0.0.1:9000/")} {
+		_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+		require.NoError(t, err, src)
+	}
+}

@@ -2,10 +2,13 @@ package spec
 
 import (
 	"cmp"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/netpolicy"
 	"github.com/kiln-dev/kiln/internal/value"
 )
 
@@ -21,6 +24,8 @@ func validateWebhooks(s *Spec, c *collector) {
 		seen[w.Name] = true
 		if !value.IsWebURL(w.URL) {
 			c.add(w.Pos, "webhook %s: url %q must be an absolute http or https URL", w.Name, w.URL)
+		} else if ip, ok := literalHost(w.URL); ok && !netpolicy.Allowed(ip, s.Webhooks.AllowNetworks) {
+			c.add(w.Pos, "webhook %s: url %q is an internal address deliveries may not reach; allow it with webhooks_allow_hosts if it is meant", w.Name, w.URL)
 		}
 		if !envNameRe.MatchString(w.SecretEnv) || strings.HasPrefix(w.SecretEnv, "whsec_") {
 			c.add(w.Pos, "webhook %s needs secret_env: the name of the environment variable holding its whsec_ secret (never the secret itself)", w.Name)
@@ -138,4 +143,14 @@ func routeOwner(s *Spec, path string) string {
 		return "a route of the API (server.base_path is /)"
 	}
 	return ""
+}
+
+// literalHost is the IP address a URL's host spells out, if it is one.
+func literalHost(raw string) (netip.Addr, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return ip, err == nil
 }

@@ -10,33 +10,13 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/netpolicy"
 )
 
 // ErrForbiddenAddress means a URL leads to an address deliveries may not reach (loopback,
 // private, link-local, unique-local, CGNAT, metadata…) and the spec does not allow it.
 var ErrForbiddenAddress = errors.New("the address is not allowed for webhooks")
-
-// blocked are the networks no delivery reaches unless the spec allows them: besides what
-// netip classifies (loopback, private, link-local, multicast, unspecified), shared and
-// reserved space where internal services live.
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: may embed any IPv4 address
-	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
-	netip.MustParsePrefix("2002::/16"),      // 6to4: may embed any IPv4 address
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("fc00::/7"),           // unique-local, with fd00:ec2::254 (AWS metadata)
-	netip.MustParsePrefix("169.254.0.0/16"),     // link-local, with 169.254.169.254 (metadata)
-	netip.MustParsePrefix("fe80::/10"),          // link-local
-	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba metadata, inside CGNAT anyway
-}
 
 // Guard decides which addresses deliveries may reach. It checks the address a connection
 // is about to use (after DNS resolution, for every redirect and every new connection), so
@@ -55,24 +35,8 @@ func NewGuard(allow []netip.Prefix, resolver Resolver) *Guard {
 	return &Guard{allow: allow, resolver: resolver}
 }
 
-// Allowed reports whether a delivery may connect to ip.
-func (g *Guard) Allowed(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	for _, p := range g.allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-		return false
-	}
-	for _, p := range blocked {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
+// Allowed reports whether a delivery may connect to ip (netpolicy.Allowed).
+func (g *Guard) Allowed(ip netip.Addr) bool { return netpolicy.Allowed(ip, g.allow) }
 
 // control runs just before each connect with the resolved address: the one check that
 // DNS answers cannot dodge.
