@@ -18,6 +18,7 @@ type KindStats struct {
 	Waiting       int64         `json:"waiting"` // available, scheduled, retryable
 	Running       int64         `json:"running"`
 	Dead          int64         `json:"dead"`
+	Cancelled     int64         `json:"cancelled"` // until River's cleaner removes them (a day)
 	OldestWaiting time.Duration `json:"-"`
 	Completed     int64         `json:"completed"`
 	Failed        int64         `json:"failed"` // failed attempts
@@ -159,10 +160,10 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	return out, err
 }
 
-// counts reads how many jobs of each kind wait, run and are dead.
+// counts reads how many jobs of each kind wait, run, are dead and were cancelled.
 func (q *Queue) counts(ctx context.Context) (map[string]*KindStats, error) {
 	rows, err := q.cfg.Store.Reader().QueryRaw(ctx, "SELECT kind, state, COUNT(*) FROM river_job "+
-		"WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded') GROUP BY kind, state")
+		"WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded', 'cancelled') GROUP BY kind, state")
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +185,8 @@ func (q *Queue) counts(ctx context.Context) (map[string]*KindStats, error) {
 			k.Running += n
 		case "discarded":
 			k.Dead += n
+		case "cancelled":
+			k.Cancelled += n
 		default:
 			k.Waiting += n
 		}
