@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,4 +163,32 @@ func lastTick(ctx context.Context, st *store.Store, kind string) (time.Time, err
 		return time.Time{}, err
 	}
 	return time.UnixMicro(micros), rows.Close()
+}
+
+// quietCatchUp is River's logger without the line River writes each time a periodic job's
+// constructor has nothing to insert ("nil returned from periodic job constructor, skipping"):
+// a catch-up job with no missed tick does that on every start, and the line read as a fault.
+type quietCatchUp struct{ slog.Handler }
+
+func (h quietCatchUp) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level <= slog.LevelInfo && strings.Contains(r.Message, "nil returned from periodic job constructor") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietCatchUp) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietCatchUp{h.Handler.WithAttrs(attrs)}
+}
+
+func (h quietCatchUp) WithGroup(name string) slog.Handler {
+	return quietCatchUp{h.Handler.WithGroup(name)}
+}
+
+// riverLogger is log for River's client (quietCatchUp); nil stays nil (River's default).
+func riverLogger(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return nil
+	}
+	return slog.New(quietCatchUp{log.Handler()})
 }

@@ -103,7 +103,7 @@ func (q *Queue) riverConfig(workers *river.Workers) *river.Config {
 		CompletedJobRetentionPeriod: q.cfg.CompletedRetention,
 		MaxAttempts:                 defaultMaxAttempts,
 		SoftStopTimeout:             ShutdownGrace,
-		Logger:                      q.cfg.Logger,
+		Logger:                      riverLogger(q.cfg.Logger),
 	}
 	if len(q.kinds) > 0 {
 		c.Workers = workers
