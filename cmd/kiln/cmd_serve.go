@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -54,7 +53,7 @@ func newServe(o *output) *cobra.Command {
 			}
 			log.Info("listening", "addr", ln.Addr().String())
 			_ = logw.Flush() // whoever waits for the server reads this line now
-			o.ok("serving %s on %s://%s (docs at /docs)", filepath.Base(s.spec), scheme, ln.Addr())
+			o.ok("serving %s on %s://%s (docs at /docs)", s.spec, scheme, ln.Addr())
 			return app.Serve(cmd.Context(), ln)
 		},
 	}
