@@ -269,5 +269,11 @@ func TestDeleteOfAReferencedRecordNamesTheRelation(t *testing.T) {
 		require.Equal(t, http.StatusConflict, batch.status, string(batch.raw))
 		require.Contains(t, string(batch.raw), "players.team", "a batch's delete names the relation too")
 		require.Contains(t, string(batch.raw), "delete those records or point them elsewhere first", string(batch.raw))
+		// Looked up after each batch's transaction: inside it, 40 at once held every pooled
+		// connection while waiting for another (PostgreSQL answered 503 query_timeout).
+		counts := statusCounts(40, func(int) int {
+			return b.do("POST", "/api/batch", map[string]any{"operations": []any{op("DELETE", "/api/teams/"+team, nil)}}).status
+		})
+		require.Equal(t, map[int]int{http.StatusConflict: 40}, counts)
 	})
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -64,7 +65,7 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 		return remember(ctx, tx, done)
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.namedReferences(ctx, err)
 	}
 	for _, d := range done {
 		s.committed(ctx, s.resources[d.Resource], d.Op, d.Record)
@@ -94,7 +95,32 @@ func (t *Tx) run(ctx context.Context, op BatchOp) (*store.Record, error) {
 	}
 	old, err := w.delete(ctx, id, 0)
 	if err != nil {
-		return nil, t.s.stillReferenced(ctx, w.r, id, err)
+		return nil, &deleteRefused{r: w.r, id: id, err: t.s.writeError(w.r, err), cause: err}
 	}
 	return old, nil
+}
+
+// deleteRefused is a batch's delete that failed, kept so that once the batch's transaction has
+// ended (and given back its connection) a refusal by a reference can name the relations
+// (stillReferenced): looked up inside it, each failing batch held one connection while it
+// waited for another, and concurrent ones ran the pool dry.
+type deleteRefused struct {
+	r     *resource
+	id    string
+	err   error // the answer as it stands
+	cause error // the store's error
+}
+
+func (e *deleteRefused) Error() string { return e.err.Error() }
+func (e *deleteRefused) Unwrap() error { return e.err }
+
+// namedReferences turns a batch's refused delete into the answer that names the relations
+// still referring to the record, after the transaction.
+func (s *Service) namedReferences(ctx context.Context, err error) error {
+	var be *BatchError
+	var dr *deleteRefused
+	if !errors.As(err, &be) || !errors.As(be.Err, &dr) {
+		return err
+	}
+	return &BatchError{Index: be.Index, Err: s.stillReferenced(ctx, dr.r, dr.id, dr.cause)}
 }

@@ -84,10 +84,8 @@ func (t *Tx) Delete(ctx context.Context, resource, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err = w.delete(ctx, id, 0); err != nil {
-		return t.s.stillReferenced(ctx, w.r, id, err)
-	}
-	return nil
+	_, err = w.delete(ctx, id, 0)
+	return t.s.writeError(w.r, err)
 }
 
 // Get reads a record the principal may view (any record on an action's authority).
