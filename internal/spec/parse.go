@@ -136,8 +136,10 @@ func (w *walker) server(n ast.Node, s *Server) {
 			w.tls(e.value, &s.TLS)
 		case "base_path":
 			s.BasePath = w.str(e.value, "server.base_path")
-			if !strings.HasPrefix(s.BasePath, "/") || strings.HasSuffix(s.BasePath, "/") && s.BasePath != "/" {
-				w.add(w.pos(e.value), "server.base_path must start with / and not end with /: %q", s.BasePath)
+			if !strings.HasPrefix(s.BasePath, "/") || strings.HasSuffix(s.BasePath, "/") {
+				// "/" too: the API cannot have the root, which the docs page, the health checks
+				// and the answer to unknown paths share with it (kiln serve failed to start).
+				w.add(w.pos(e.value), "server.base_path must be a prefix such as /api or /v1 (starting with /, not ending with /): %q", s.BasePath)
 			}
 		case "max_body_bytes":
 			if v, ok := w.integer(e.value, "server.max_body_bytes"); ok {

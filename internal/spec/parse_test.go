@@ -209,7 +209,7 @@ resources:
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
 	require.Error(t, err)
 	for _, want := range []string{
-		`k.yaml:2:14: server.base_path must start with / and not end with /: "api/"`,
+		`k.yaml:2:14: server.base_path must be a prefix such as /api or /v1 (starting with /, not ending with /): "api/"`,
 		`k.yaml:3:19: server.max_body_bytes must be positive`,
 		`k.yaml:6:5: queue name "Mail-Out" must be lowercase letters`,
 		`k.yaml:7:3: jobs.retry_max (1s) must not be shorter than jobs.retry_base (10s)`,

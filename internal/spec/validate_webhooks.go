@@ -119,28 +119,19 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 	}
 }
 
-// kilnSegments are the first path segments Kiln serves under the API's base path besides the
-// resources' own.
-var kilnSegments = []string{"auth", "admin", "batch", "_files", "openapi.json"}
-
 // routeOwner names what Kiln already serves at path (the API under server.base_path, the docs
-// page, the health checks), or "" when the path is free for an incoming webhook.
+// page, the health checks, the answer to unknown paths at the root), or "" when the path is
+// free for an incoming webhook.
 func routeOwner(s *Spec, path string) string {
-	for _, fixed := range []string{"/docs", "/healthz", "/readyz"} {
-		if path == fixed || strings.HasPrefix(path, fixed+"/") {
-			return "Kiln's own " + fixed
-		}
-	}
-	base := strings.TrimSuffix(s.Server.BasePath, "/")
-	if base != "" {
-		if path == base || strings.HasPrefix(path, base+"/") {
-			return "under server.base_path " + base + ", where the API is served"
-		}
-		return ""
-	}
-	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	if s.byName[first] != nil || slices.Contains(kilnSegments, first) {
-		return "a route of the API (server.base_path is /)"
+	switch {
+	case path == "/":
+		return "the root, where Kiln answers unknown paths"
+	case path == "/healthz" || path == "/readyz":
+		return "Kiln's own " + path
+	case path == "/docs" || strings.HasPrefix(path, "/docs/"):
+		return "Kiln's own /docs"
+	case path == s.Server.BasePath || strings.HasPrefix(path, s.Server.BasePath+"/"):
+		return "under server.base_path " + s.Server.BasePath + ", where the API is served"
 	}
 	return ""
 }
