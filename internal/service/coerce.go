@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -66,9 +67,18 @@ func coerceInt(v any) (any, string, string) {
 	if !ok {
 		return nil, "type", "must be a whole number"
 	}
+	if !jsonNumberRe.MatchString(string(n)) { // a query's text: 0x10, 1_000, +5, 007
+		return nil, "type", "must be a whole number"
+	}
 	x, err := strconv.ParseInt(string(n), 10, 64)
 	if err == nil {
 		return x, "", ""
+	}
+	if whole, ok := strings.CutSuffix(strings.TrimRight(string(n), "0"), "."); ok && !strings.ContainsAny(string(n), "eE") {
+		n = json.Number(whole) // 1.000…0: as long as it likes
+		if x, err := strconv.ParseInt(whole, 10, 64); err == nil {
+			return x, "", ""
+		}
 	}
 	// 1e3, 12.0, 4503599627370496.5: decided exactly (a float64 would round the fraction
 	// away), once the magnitude is known to be an int64's: no exponent then makes the exact
@@ -95,6 +105,9 @@ func coerceInt(v any) (any, string, string) {
 	}
 	return r.Num().Int64(), "", ""
 }
+
+// jsonNumberRe is JSON's number grammar (RFC 8259 §6).
+var jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // zeroDigits reports whether a JSON number's digits before its exponent are all zeros.
 func zeroDigits(n string) bool {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,18 +66,26 @@ func TestIntegerMessages(t *testing.T) {
 	t.Parallel()
 	f := &spec.Field{Name: "seats", Type: spec.TypeInteger}
 	for in, want := range map[string]string{
-		"12.5":                  "must be a whole number, not a fraction",
-		"1e3":                   "",
-		"99999999999999999999":  "must be a whole number within 64 bits",
-		"-1.5e2":                "",
-		"123456789012345678.25": "must be a whole number, not a fraction",
-		"4503599627370496.5":    "must be a whole number, not a fraction",
-		"9.5e15":                "",
-		"1e-400":                "must be a whole number, not a fraction",
-		"1e400":                 "must be a whole number within 64 bits",
-		"0e999999999":           "",
-		"9223372036854775807.0": "",
-		"9223372036854775808.0": "must be a whole number within 64 bits",
+		"12.5":                               "must be a whole number, not a fraction",
+		"1e3":                                "",
+		"99999999999999999999":               "must be a whole number within 64 bits",
+		"-1.5e2":                             "",
+		"123456789012345678.25":              "must be a whole number, not a fraction",
+		"4503599627370496.5":                 "must be a whole number, not a fraction",
+		"9.5e15":                             "",
+		"1e-400":                             "must be a whole number, not a fraction",
+		"1e400":                              "must be a whole number within 64 bits",
+		"0e999999999":                        "",
+		"9223372036854775807.0":              "",
+		"9223372036854775808.0":              "must be a whole number within 64 bits",
+		"1." + strings.Repeat("0", 70):       "",
+		"0." + strings.Repeat("0", 70):       "",
+		"7." + strings.Repeat("0", 69) + "1": "must be a whole number within 64 bits",
+		"0x10":                               "must be a whole number",
+		"1_000":                              "must be a whole number",
+		"+5":                                 "must be a whole number",
+		"007":                                "must be a whole number",
+		"-0":                                 "",
 	} {
 		_, _, msg := coerce(f, json.Number(in))
 		require.Equal(t, want, msg, in)
