@@ -229,6 +229,7 @@ func TestWebhookAdminBadBodies(t *testing.T) {
 		{`[1]`, "malformed_request", ""},
 		{`{"name": 5, "url": "http://x/", "events": ["orders.*"]}`, "validation_failed", "name"},
 		{`{"name": "a", "events": "orders.*"}`, "validation_failed", "events"},
+		{`{"name": "a", "events": ["orders.*", 1]}`, "validation_failed", "events"},
 		{`{"name": "a", "colour": "red"}`, "validation_failed", "colour"},
 		{`{"name": "a", "name": "b"}`, "malformed_request", "name"},
 		{`{"name": `, "malformed_request", ""},
@@ -237,6 +238,9 @@ func TestWebhookAdminBadBodies(t *testing.T) {
 		require.Equal(t, tc.code, res.body["error"], tc.body+": "+string(res.raw))
 		if tc.field != "" {
 			require.Contains(t, fieldCodes(res.body), tc.field, string(res.raw))
+		}
+		if strings.Contains(tc.body, `, 1]`) {
+			require.Contains(t, string(res.raw), "must be a list, each item a string", string(res.raw))
 		}
 		require.NotContains(t, string(res.raw), "Go value", tc.body)
 		require.NotContains(t, string(res.raw), "webhooks.", tc.body)

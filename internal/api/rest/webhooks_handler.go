@@ -195,18 +195,22 @@ func (h *Handler) decodeStrict(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return plainDecodeError(err)
+		return plainDecodeError(err, v)
 	}
 	return nil
 }
 
 // plainDecodeError says what encoding/json refused in the API's words: its own text names Go
 // types (webhooks.Input, []string), which are no client's business.
-func plainDecodeError(err error) error {
+func plainDecodeError(err error, v any) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
+		want := jsonKind(te.Type.Kind())
+		if listField(v, te.Field) { // ["a", 1]: the type error names the element's type
+			want = "a list, each item " + want
+		}
 		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields",
-			Fields: []service.FieldError{{Field: te.Field, Code: "type", Message: "must be " + jsonKind(te.Type.Kind())}}}
+			Fields: []service.FieldError{{Field: te.Field, Code: "type", Message: "must be " + want}}}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field, _ := strconv.Unquote(name)
@@ -214,6 +218,25 @@ func plainDecodeError(err error) error {
 			Fields: []service.FieldError{{Field: field, Code: "unknown_field", Message: "is not a field of this request"}}}
 	}
 	return service.Errorf(service.CodeMalformed, "the body is not a valid JSON object for this request")
+}
+
+// listField reports whether the struct v points to has a list field named name in JSON.
+func listField(v any, name string) bool {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && f.Name == name) {
+			return f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Array
+		}
+	}
+	return false
 }
 
 // jsonKind names what a JSON value must be to fill a Go value of kind k.
