@@ -233,7 +233,11 @@ func listField(v any, name string) bool {
 		f := t.Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if tag == name || (tag == "" && f.Name == name) {
-			return f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Array
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer { // optional fields: *[]string
+				ft = ft.Elem()
+			}
+			return ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array
 		}
 	}
 	return false
