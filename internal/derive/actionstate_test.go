@@ -217,11 +217,14 @@ func TestPutKeepsTheState(t *testing.T) {
           - {from: on_sale, to: sold_out}
     access: {list: public, view: public, create: public, update: public, delete: public}
 `)))
-	require.Contains(t, texts["events.create.test.yaml"], "status: on_sale")
+	create := texts["events.create.test.yaml"]
+	require.Contains(t, create, "status: on_sale", "records start in the first initial state")
+	require.NotContains(t, create, "status: draft\n", "and no body sends the other one")
 	update := texts["events.update.test.yaml"]
 	put := update[strings.Index(update, "  put_resets_absent_fields:"):]
 	put = put[:strings.Index(put, "expected:")]
 	require.Contains(t, put, "status: on_sale", "the PUT keeps the state")
+	require.Contains(t, update, "status_transition_refused:", "on_sale → draft is refused, and tested so")
 }
 
 // A guard that reads a rolled-up or computed value is not taken to hold: a derived order has
