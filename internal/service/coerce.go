@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -67,7 +66,7 @@ func coerceInt(v any) (any, string, string) {
 	if !ok {
 		return nil, "type", "must be a whole number"
 	}
-	if !jsonNumberRe.MatchString(string(n)) { // a query's text: 0x10, 1_000, +5, 007
+	if !jsonNumber(string(n)) { // a query's text: 0x10, 1_000, +5, 007
 		return nil, "type", "must be a whole number"
 	}
 	x, err := strconv.ParseInt(string(n), 10, 64)
@@ -105,9 +104,6 @@ func coerceInt(v any) (any, string, string) {
 	}
 	return r.Num().Int64(), "", ""
 }
-
-// jsonNumberRe is JSON's number grammar (RFC 8259 §6).
-var jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // zeroDigits reports whether a JSON number's digits before its exponent are all zeros.
 func zeroDigits(n string) bool {

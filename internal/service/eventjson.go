@@ -127,14 +127,42 @@ func appendEventString(b []byte, s string) []byte {
 
 // plainNumber reports whether s is -?(0|[1-9][0-9]*)(.[0-9]+)?: a JSON number as
 // json.Number writes it verbatim.
-func plainNumber(s string) bool {
+func plainNumber(s string) bool { return mantissaEnd(s) == len(s) }
+
+// jsonNumber reports whether s is a JSON number (RFC 8259 §6): plainNumber's form with an
+// optional exponent, e or E, a sign, digits.
+func jsonNumber(s string) bool {
+	i := mantissaEnd(s)
+	if i < 0 || i == len(s) {
+		return i == len(s)
+	}
+	if s[i] != 'e' && s[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	if i == len(s) {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mantissaEnd is where s's -?(0|[1-9][0-9]*)(.[0-9]+)? ends, or -1 when s does not start so.
+func mantissaEnd(s string) int {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
 	switch {
 	case i >= len(s) || !isDigit(s[i]):
-		return false
+		return -1
 	case s[i] == '0':
 		i++
 	default:
@@ -145,13 +173,13 @@ func plainNumber(s string) bool {
 	if i < len(s) && s[i] == '.' {
 		i++
 		if i >= len(s) || !isDigit(s[i]) {
-			return false
+			return -1
 		}
 		for i < len(s) && isDigit(s[i]) {
 			i++
 		}
 	}
-	return i == len(s)
+	return i
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -49,46 +49,53 @@ func withoutKeys(in map[string]any) map[string]any {
 	return out
 }
 
-// createChildren creates nested children after their parent, each through its own
-// resource's pipeline, reporting every invalid child at once under its path.
-func (w *write) createChildren(ctx context.Context, parent *store.Record, children map[string][]map[string]any) error {
-	var all fieldErrors
+// eachChild calls fn for each nested child that is an object, in field and list order, with
+// its resource, the relation's field on it that points back, and its path (items[1].); an
+// error of fn ends the walk.
+func (w *write) eachChild(children map[string][]map[string]any, fn func(child *resource, back, path string, item map[string]any) error) error {
 	for _, f := range w.r.Fields {
-		items := children[f.Name]
-		if len(items) == 0 {
-			continue
-		}
-		child := w.s.resources[f.Relation.To]
-		for i, item := range items {
+		for i, item := range children[f.Name] {
 			if item == nil {
 				continue // not an object: refused before any write (takeNested)
 			}
 			path := w.path + f.Name + "[" + strconv.Itoa(i) + "]."
-			back := f.Relation.Inverse
-			if _, set := item[back]; set {
-				all = append(all, FieldError{Field: path + back, Code: "readonly", Message: "is set by its parent"})
-				continue
-			}
-			in := withoutKeys(item)
-			in[back] = parent.ID
-			cw := &write{s: w.s, tx: w.tx, r: child, inner: true, path: path, trust: map[string]bool{back: true}}
-			_, err := cw.create(ctx, in, "", "")
-			var e *Error
-			if errors.As(err, &e) && e.Code == CodeValidation {
-				all = append(all, e.Fields...)
-				continue
-			}
-			var ce *store.ConstraintError
-			if !errors.As(err, &e) && errors.As(err, &ce) && ce.Kind == store.ConstraintUnique && ce.Table == child.Name {
-				// A unique clash of this child's own row (the same product twice in one order)
-				// is named by the child's path, as its other errors are; one a deeper child
-				// already named (an *Error) passes as it is.
-				return cw.prefix(w.s.constraintError(ce))
-			}
-			if err != nil {
+			if err := fn(w.s.resources[f.Relation.To], f.Relation.Inverse, path, item); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// createChildren creates nested children after their parent, each through its own
+// resource's pipeline, reporting every invalid child at once under its path.
+func (w *write) createChildren(ctx context.Context, parent *store.Record, children map[string][]map[string]any) error {
+	var all fieldErrors
+	err := w.eachChild(children, func(child *resource, back, path string, item map[string]any) error {
+		if _, set := item[back]; set {
+			all = append(all, FieldError{Field: path + back, Code: "readonly", Message: "is set by its parent"})
+			return nil
+		}
+		in := withoutKeys(item)
+		in[back] = parent.ID
+		cw := &write{s: w.s, tx: w.tx, r: child, inner: true, path: path, trust: map[string]bool{back: true}}
+		_, err := cw.create(ctx, in, "", "")
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeValidation {
+			all = append(all, e.Fields...)
+			return nil
+		}
+		var ce *store.ConstraintError
+		if !errors.As(err, &e) && errors.As(err, &ce) && ce.Kind == store.ConstraintUnique && ce.Table == child.Name {
+			// A unique clash of this child's own row (the same product twice in one order) is
+			// named by the child's path, as its other errors are; one a deeper child already
+			// named (an *Error) passes as it is.
+			return cw.prefix(w.s.constraintError(ce))
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	return all.err(CodeValidation, "the request has invalid fields")
 }
@@ -98,29 +105,20 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 // for a create whose parent is refused already (so its children are never written): one
 // answer names them with the parent's. parentID is the id the parent would have had.
 func (w *write) childrenErrors(ctx context.Context, parentID string, children map[string][]map[string]any, errs *fieldErrors) {
-	for _, f := range w.r.Fields {
-		if len(children[f.Name]) == 0 {
-			continue
+	_ = w.eachChild(children, func(child *resource, back, path string, item map[string]any) error {
+		var cerrs fieldErrors
+		in := withoutKeys(item)
+		if _, set := in[back]; set {
+			cerrs.add(back, "readonly", "is set by its parent")
 		}
-		child, back := w.s.resources[f.Relation.To], f.Relation.Inverse
-		for i, item := range children[f.Name] {
-			if item == nil {
-				continue // not an object: takeNested said so
-			}
-			path := w.path + f.Name + "[" + strconv.Itoa(i) + "]."
-			var cerrs fieldErrors
-			in := withoutKeys(item)
-			if _, set := in[back]; set {
-				cerrs.add(back, "readonly", "is set by its parent")
-			}
-			delete(in, back)
-			w.s.checkWriteRoles(ctx, child, in, &cerrs)
-			in[back] = parentID
-			child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
-			for _, e := range cerrs {
-				e.Field = path + e.Field
-				*errs = append(*errs, e)
-			}
+		delete(in, back)
+		w.s.checkWriteRoles(ctx, child, in, &cerrs)
+		in[back] = parentID
+		child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
+		for _, e := range cerrs {
+			e.Field = path + e.Field
+			*errs = append(*errs, e)
 		}
-	}
+		return nil
+	})
 }
