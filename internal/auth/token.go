@@ -161,11 +161,18 @@ func (t *Tokens) IssueAt(subject string, roles []string, sessionID string, now t
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
+	if len(s) > maxTokenLen {
+		return "", ErrTokenTooLong
+	}
 	return s, nil
 }
 
-// maxTokenLen bounds the token text parsed, in bytes.
+// maxTokenLen bounds the token text parsed, in bytes; no token longer is issued either.
 const maxTokenLen = 8192
+
+// ErrTokenTooLong is a token that would be longer than Verify reads (maxTokenLen): its claims
+// (subject, roles, session id) are too long to be sent back.
+var ErrTokenTooLong = errors.New("the access token's claims are too long")
 
 // Verify parses and checks an access token: signature by kid, algorithm, issuer, audience,
 // expiry and not-before. Every failure is ErrInvalidToken. A token verified before is not

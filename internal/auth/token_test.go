@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,9 @@ func FuzzVerify(f *testing.F) {
 			subject = "u" // tokens name an account by its id: text, never empty
 		}
 		tok, err := tk.Issue(subject, []string{"a"}, "s")
+		if errors.Is(err, ErrTokenTooLong) && len(subject) > maxTokenLen/8 {
+			return // thousands of bytes of subject: refused at issue, as Verify would refuse it
+		}
 		if err != nil {
 			t.Fatalf("issue for %q: %v", subject, err)
 		}
