@@ -36,10 +36,13 @@ type attempts struct {
 	at []time.Time
 }
 
-func (a *attempts) add() int {
+func (a *attempts) add() int { return a.addAt(time.Now()) }
+
+// addAt records an attempt that began at t.
+func (a *attempts) addAt(t time.Time) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.at = append(a.at, time.Now())
+	a.at = append(a.at, t)
 	return len(a.at)
 }
 
@@ -76,14 +79,17 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 		var flaky, doomed attempts
 		var app *kiln.App
 		var delays []time.Duration // how long after its last failure each retry was scheduled
+		var early []time.Duration  // how long before its scheduled time each retry began
 		var failing atomic.Bool
 		failing.Store(true)
 		x := &kiln.Extensions{}
 		x.Job("flaky", func(ctx context.Context, j kiln.Job) error {
+			began := time.Now() // before the read below, whose time varies with the machine's load
 			if row, err := app.Jobs.Get(ctx, j.ID); err == nil && len(row.Errors) > 0 {
 				delays = append(delays, row.ScheduledAt.Sub(row.Errors[len(row.Errors)-1].At))
+				early = append(early, row.ScheduledAt.Sub(began))
 			}
-			if flaky.add() < 3 {
+			if flaky.addAt(began) < 3 {
 				return errors.New("not yet")
 			}
 			return nil
@@ -117,6 +123,9 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 		require.Truef(t, delays[1] >= 540*time.Millisecond && delays[1] <= 690*time.Millisecond, "twice retry_base: %v", delays[1])
 		require.GreaterOrEqual(t, at[1].Sub(at[0]), delays[0]-20*time.Millisecond, "no retry runs before its time")
 		require.GreaterOrEqual(t, at[2].Sub(at[1]), delays[1]-20*time.Millisecond, "no retry runs before its time")
+		for _, e := range early {
+			require.LessOrEqualf(t, e, 5*time.Millisecond, "a retry began %v before its scheduled time", e)
+		}
 
 		dead := waitJob(t, app, "trigger.notes.doomed", jobs.StateDead)
 		require.Len(t, doomed.times(), 3, "three attempts, then dead")
