@@ -2,6 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/kiln-dev/kiln/internal/query"
 )
@@ -61,4 +66,31 @@ func (e *Exec) QueryCount(ctx context.Context, sqlText string) (int64, error) {
 func (e *Exec) ExecStatement(ctx context.Context, sqlText string) error {
 	_, err := e.exec(ctx, e.s.dialect.rebind(sqlText), nil)
 	return err
+}
+
+// ConnMutexes reports, for one connection of each SQLite pool (writer, reader, watcher),
+// SQLite's sqlite3_db_mutex: 0 for a connection in multi-thread mode.
+func (s *Store) ConnMutexes(ctx context.Context) ([]uintptr, error) {
+	var out []uintptr
+	for _, db := range []*sql.DB{s.writer, s.reader, s.watcher} {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		err = conn.Raw(func(dc any) error {
+			h := sqliteHandle(dc.(*stmtConn).inner)
+			if h == nil {
+				return errors.New("no sqlite3 handle found in the driver's connection")
+			}
+			tls := libc.NewTLS()
+			defer tls.Close()
+			out = append(out, sqlite3.Xsqlite3_db_mutex(tls, uintptr(h)))
+			return nil
+		})
+		_ = conn.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -34,6 +34,7 @@ func (c stmtConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlockConn(conn)
 	return &stmtConn{inner: conn, stmts: map[string]*keptStmt{}, shared: c.shared}, nil
 }
 
