@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -92,7 +93,31 @@ func (postgresDialect) scanTarget(k kind) any {
 	return new(sql.NullString)
 }
 
+// poolTarget is scanTarget for a read straight on pgx's pool (firstOnPool): pgx's own types,
+// which it scans into directly. A sql.Scanner made pgx plan each column's scan through its
+// type table and hand the value over as an interface (an allocation per column).
+func poolTarget(k kind) any {
+	switch k {
+	case kInt:
+		return new(pgtype.Int8)
+	case kFloat:
+		return new(pgtype.Float8)
+	case kBool:
+		return new(pgtype.Bool)
+	case kTime:
+		return new(pgtype.Timestamptz)
+	case kDate:
+		return new(pgtype.Date)
+	case kJSON:
+		return new(sql.NullString) // jsonb's text, as database/sql's reads give it
+	}
+	return new(pgtype.Text) // text, uuid and numeric, in PostgreSQL's text form
+}
+
 func (postgresDialect) decode(k kind, scale int, target any) (any, error) {
+	if v, ok, err := decodePool(k, scale, target); ok {
+		return v, err
+	}
 	switch t := target.(type) {
 	case *sql.NullInt64:
 		return nullable(t.Valid, t.Int64), nil
@@ -119,6 +144,38 @@ func (postgresDialect) decode(k kind, scale int, target any) (any, error) {
 		return t.String, nil
 	}
 	return nil, fmt.Errorf("postgres: unexpected scan target %T", target)
+}
+
+// decodePool is decode for poolTarget's pgx types; ok is false for any other target.
+func decodePool(k kind, scale int, target any) (v any, ok bool, err error) {
+	switch t := target.(type) {
+	case *pgtype.Int8:
+		return nullable(t.Valid, t.Int64), true, nil
+	case *pgtype.Float8:
+		return nullable(t.Valid, t.Float64), true, nil
+	case *pgtype.Bool:
+		return nullable(t.Valid, t.Bool), true, nil
+	case *pgtype.Timestamptz:
+		if !t.Valid {
+			return nil, true, nil
+		}
+		return t.Time.UTC(), true, nil
+	case *pgtype.Date:
+		if !t.Valid {
+			return nil, true, nil
+		}
+		return t.Time.Format(value.DateLayout), true, nil
+	case *pgtype.Text:
+		if !t.Valid {
+			return nil, true, nil
+		}
+		if k == kDecimal {
+			d, _, err := value.Rescale(t.String, scale)
+			return d, true, err
+		}
+		return t.String, true, nil
+	}
+	return nil, false, nil
 }
 
 func nullable[T any](valid bool, v T) any {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/value"
 )
@@ -29,13 +31,19 @@ type scanTargets struct {
 }
 
 func (t *table) newTargets(d dialect) *scanTargets {
+	return t.newTargetsOf(d.scanTarget, func() any { return new(sql.NullString) })
+}
+
+// newTargetsOf makes a row's targets: target(kind) for the timestamps and the columns, link()
+// for each to-many field's ids.
+func (t *table) newTargetsOf(target func(kind) any, link func() any) *scanTargets {
 	st := &scanTargets{all: make([]any, 0, 4+len(t.cols)+len(t.links))}
-	st.all = append(st.all, &st.id, d.scanTarget(kTime), d.scanTarget(kTime), &st.version)
+	st.all = append(st.all, &st.id, target(kTime), target(kTime), &st.version)
 	for _, c := range t.cols {
-		st.all = append(st.all, d.scanTarget(c.kind))
+		st.all = append(st.all, target(c.kind))
 	}
 	for range t.links {
-		st.all = append(st.all, new(sql.NullString))
+		st.all = append(st.all, link())
 	}
 	return st
 }
@@ -69,8 +77,8 @@ func (t *table) scanRecord(d dialect, rows rowSource, st *scanTargets) (*Record,
 	}
 	for i, c := range t.links {
 		ids := []string{}
-		if ns := targets[4+len(t.cols)+i].(*sql.NullString); ns.Valid && ns.String != "" {
-			ids = strings.Split(ns.String, ",")
+		if s := linkText(targets[4+len(t.cols)+i]); s != "" {
+			ids = strings.Split(s, ",")
 		}
 		rec.Values[c.idx] = ids
 	}
@@ -91,6 +99,11 @@ func decodeStamp(d dialect, target any) (time.Time, error) {
 			return time.Time{}, nil
 		}
 		return t.Time.UTC(), nil
+	case *pgtype.Timestamptz: // the same, read on pgx's pool
+		if !t.Valid {
+			return time.Time{}, nil
+		}
+		return t.Time.UTC(), nil
 	}
 	v, err := d.decode(kTime, 0, target)
 	tm, _ := v.(time.Time)
@@ -104,13 +117,28 @@ func (t *table) scanAll(d dialect, rows *sql.Rows) ([]*Record, error) {
 
 // scanRows reads every record of rows; the caller closes them.
 func (t *table) scanRows(d dialect, rows rowSource) ([]*Record, error) {
-	var out []*Record
 	st, _ := t.targets.Get().(*scanTargets)
 	if st == nil {
 		st = t.newTargets(d)
 	}
 	// decode copies out what a record keeps, so the targets serve the next result.
 	defer t.targets.Put(st)
+	return t.scanEach(d, rows, st)
+}
+
+// scanPoolRows is scanRows for rows read straight on pgx's pool, into pgx's own types.
+func (t *table) scanPoolRows(d dialect, rows rowSource) ([]*Record, error) {
+	st, _ := t.poolTargets.Get().(*scanTargets)
+	if st == nil {
+		st = t.newTargetsOf(poolTarget, func() any { return new(pgtype.Text) })
+	}
+	defer t.poolTargets.Put(st)
+	return t.scanEach(d, rows, st)
+}
+
+// scanEach reads every record of rows into st.
+func (t *table) scanEach(d dialect, rows rowSource, st *scanTargets) ([]*Record, error) {
+	var out []*Record
 	for rows.Next() {
 		rec, err := t.scanRecord(d, rows, st)
 		if err != nil {
@@ -141,4 +169,19 @@ func (rec *Record) Field(r *spec.Resource, name string) any {
 		}
 	}
 	return nil
+}
+
+// linkText is the comma-separated ids a to-many field's target holds ("" for none).
+func linkText(target any) string {
+	switch t := target.(type) {
+	case *sql.NullString:
+		if t.Valid {
+			return t.String
+		}
+	case *pgtype.Text:
+		if t.Valid {
+			return t.String
+		}
+	}
+	return ""
 }

@@ -234,7 +234,7 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 		return nil, e.s.dialect.interpret(err)
 	}
 	defer rows.Close()
-	return firstRecord(t.scanRows(e.s.dialect, rows))
+	return firstRecord(t.scanPoolRows(e.s.dialect, rows))
 }
 
 func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {

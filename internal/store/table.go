@@ -31,6 +31,7 @@ type table struct {
 	// updatePrefix is the start of every UPDATE: the table, updated_at (?1) and the version bump.
 	updatePrefix string
 	targets      sync.Pool // *scanTargets, handed back once a result is read
+	poolTargets  sync.Pool // *scanTargets of pgx's own types, for reads on pgx's pool
 }
 
 type column struct {
