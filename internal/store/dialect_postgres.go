@@ -146,6 +146,11 @@ func (postgresDialect) decode(k kind, scale int, target any) (any, error) {
 	return nil, fmt.Errorf("postgres: unexpected scan target %T", target)
 }
 
+// errInfinite refuses PostgreSQL's infinity and -infinity (written outside Kiln), as
+// database/sql's time.Time targets do: pgx reads them as a zero time, which would be served,
+// and written back, as the year 1.
+var errInfinite = errors.New("postgres: an infinite date or time has no value in Kiln")
+
 // decodePool is decode for poolTarget's pgx types; ok is false for any other target.
 func decodePool(k kind, scale int, target any) (v any, ok bool, err error) {
 	switch t := target.(type) {
@@ -159,10 +164,16 @@ func decodePool(k kind, scale int, target any) (v any, ok bool, err error) {
 		if !t.Valid {
 			return nil, true, nil
 		}
+		if t.InfinityModifier != pgtype.Finite {
+			return nil, true, errInfinite
+		}
 		return t.Time.UTC(), true, nil
 	case *pgtype.Date:
 		if !t.Valid {
 			return nil, true, nil
+		}
+		if t.InfinityModifier != pgtype.Finite {
+			return nil, true, errInfinite
 		}
 		return t.Time.Format(value.DateLayout), true, nil
 	case *pgtype.Text:

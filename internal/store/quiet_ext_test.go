@@ -80,3 +80,27 @@ func TestDeadlineCancelsACommitOnPostgres(t *testing.T) {
 	_, err = st.Reader().Get(ctx, "owners", id, nil)
 	require.ErrorIs(t, err, store.ErrNotFound, "nothing was committed")
 }
+
+// PostgreSQL's infinity (written outside Kiln) has no value in Kiln: a read by id on pgx's
+// pool refuses it as a read in a transaction does, never serving it as the year 1.
+func TestInfiniteTimesAreRefusedByEveryPostgresRead(t *testing.T) {
+	t.Parallel()
+	st, owner := openTypes(t, store.Config{URL: testdb.PostgresURL(t)})
+	ctx := context.Background()
+	for _, set := range []string{"dt = 'infinity'", "day = '-infinity'", "created_at = 'infinity'"} {
+		it := item(owner)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", it) }))
+		_, err := st.Reader().Get(ctx, "items", it.ID, nil)
+		require.NoError(t, err)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			return tx.ExecRaw(ctx, "UPDATE items SET "+set+" WHERE id = $1", it.ID)
+		}))
+		_, err = st.Reader().Get(ctx, "items", it.ID, nil)
+		require.Error(t, err, "%s, read by id on the pool", set)
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			_, err := tx.Get(ctx, "items", it.ID, nil)
+			require.Error(t, err, "%s, read in a transaction", set)
+			return nil
+		}))
+	}
+}

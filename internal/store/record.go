@@ -103,6 +103,9 @@ func decodeStamp(d dialect, target any) (time.Time, error) {
 		if !t.Valid {
 			return time.Time{}, nil
 		}
+		if t.InfinityModifier != pgtype.Finite {
+			return time.Time{}, errInfinite
+		}
 		return t.Time.UTC(), nil
 	}
 	v, err := d.decode(kTime, 0, target)
