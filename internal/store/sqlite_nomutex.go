@@ -20,6 +20,10 @@ import (
 // stay. sqlite3_interrupt, which modernc calls from another goroutine when a context ends, takes
 // no mutex.
 //
+// When upgrading modernc.org/sqlite, check again that it calls into SQLite from no goroutine
+// but the caller's, sqlite3_interrupt excepted (the race detector cannot see SQLite's memory,
+// so no test would notice).
+//
 // The connection's sqlite3 handle is the unexported db field of modernc's conn; when it cannot
 // be found (another driver version), the connection is left serialized: correct, only slower.
 // TestSQLiteConnectionsRunWithoutTheirMutex fails if that happens.
