@@ -312,7 +312,7 @@ func exercise(t *testing.T, open opener) {
 		require.NoError(t, err)
 		require.Len(t, c.of("g"), 1, "one attempt only")
 		require.Len(t, j.Errors, 1)
-		require.Contains(t, j.Errors[0].Error, "the record is gone")
+		require.Equal(t, "the record is gone", j.Errors[0].Error, "the handler's words, without River's error type")
 	})
 
 	t.Run("BadFiltersAndUnknownIDs", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -91,10 +92,14 @@ func toJob(r *rivertype.JobRow) *Job {
 		MaxAttempts: r.MaxAttempts, Args: json.RawMessage(r.EncodedArgs), CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
 		AttemptedAt: r.AttemptedAt, FinalizedAt: r.FinalizedAt}
 	for _, e := range r.Errors {
-		j.Errors = append(j.Errors, AttemptError{At: e.At, Attempt: e.Attempt, Error: e.Error})
+		j.Errors = append(j.Errors, AttemptError{At: e.At, Attempt: e.Attempt, Error: strings.TrimPrefix(e.Error, riverCancelPrefix)})
 	}
 	return j
 }
+
+// riverCancelPrefix is what River puts before the error of a job its handler cancelled
+// (Permanent): the name of its Go error type, which the jobs API and CLI do not show.
+const riverCancelPrefix = "JobCancelError: "
 
 func stateName(s rivertype.JobState) string {
 	if s == rivertype.JobStateDiscarded {
