@@ -205,3 +205,48 @@ func TestNestedUniqueClashIsNamedByItsPath(t *testing.T) {
 		require.Zero(t, b.count("orders"), "nothing was written")
 	})
 }
+
+// Nested children are created on their parent's authority (the child resource's own create
+// access does not apply; its fields' write roles, validation and rules do), and the parent's
+// nested field keeps its own write roles: a member may create a visit but not carry notes in
+// it, which only staff may write; staff may.
+func TestNestedFieldWriteRolesHold(t *testing.T) {
+	t.Parallel()
+	src := `roles: [staff, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [staff], view: [staff], create: [staff], update: [staff], delete: [staff]}
+  visits:
+    fields:
+      reason: string
+      notes: {type: relation, to: visit_notes, inverse: visit, nested: true, write: [staff]}
+    access: {list: public, view: public, create: public, update: [staff], delete: [staff]}
+  visit_notes:
+    fields:
+      visit: {type: relation, to: visits, required: true}
+      text: {type: string, required: true}
+      flag: {type: boolean, write: [staff]}
+    access: {list: public, view: public, create: [staff], update: [staff], delete: [staff]}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		_, member, _ := b.signup("member@example.com", "correct horse battery")
+		auth := "Authorization"
+		res := b.anon("POST", "/api/visits", map[string]any{"reason": "r", "notes": []any{map[string]any{"text": "x"}}}, auth, "Bearer "+member)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"notes": "not_allowed"}, fieldCodes(res.body), string(res.raw))
+		require.Zero(t, b.count("visits"), "nothing was written")
+		require.Zero(t, b.count("visit_notes"), "nothing was written")
+		res = b.anon("POST", "/api/visits", map[string]any{"reason": "r"}, auth, "Bearer "+member)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		res = b.do("POST", "/api/visits", map[string]any{"reason": "r", "notes": []any{map[string]any{"text": "x", "flag": true}}})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.EqualValues(t, 1, b.count("visit_notes"))
+	})
+}

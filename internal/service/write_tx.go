@@ -103,7 +103,10 @@ func (w *write) foldInsert(given map[string]any, children map[string][]map[strin
 // create validates in and inserts the record, then its children, effects and rollups.
 func (w *write) create(ctx context.Context, in map[string]any, hash, id string) (*store.Record, error) {
 	r := w.r
+	var roleErrs fieldErrors
+	w.s.checkWriteRoles(ctx, r, in, &roleErrs) // nested fields' write roles too, before they are taken out
 	children, in, errs := w.takeNested(in)
+	errs = append(errs, roleErrs...)
 	now := w.s.nowUTC()
 	rec := &store.Record{ID: w.s.newID(), CreatedAt: now, UpdatedAt: now, Version: 1, Values: r.defaults(now, PrincipalFrom(ctx))}
 	if id != "" {
@@ -112,7 +115,6 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 			errs.add("id", "format", "must be a UUID")
 		}
 	}
-	w.s.checkWriteRoles(ctx, r, in, &errs)
 	r.apply(rec, in, &errs)
 	w.applyTyped(rec, &errs)
 	r.setPasswordHash(rec.Values, hash)
