@@ -50,8 +50,8 @@ func (a *Accounts) ResetAccountPassword(ctx context.Context, p *service.Principa
 	case p == nil:
 		return service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles)")
 	case p.KeyID != "" || !a.cfg.Spec.Auth.IsAdmin(p.Role):
-		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v reset other accounts' passwords (auth.admin_roles)",
-			a.cfg.Spec.Auth.AdminRoles)
+		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles (%s) reset other accounts' passwords (auth.admin_roles)",
+			service.RoleList(a.cfg.Spec.Auth.AdminRoles))
 	case p.ID == id:
 		return service.Errorf(service.CodeForbidden, "change your own password with POST %s/auth/password (it needs the current one)",
 			a.cfg.Spec.Server.BasePath)

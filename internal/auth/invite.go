@@ -26,7 +26,7 @@ func (a *Accounts) Invite(ctx context.Context, p *service.Principal, email, role
 		return service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to invite")
 	}
 	if p.KeyID != "" || !a.cfg.Spec.Auth.IsAdmin(p.Role) {
-		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v invite (auth.admin_roles)", a.cfg.Spec.Auth.AdminRoles)
+		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles (%s) invite (auth.admin_roles)", service.RoleList(a.cfg.Spec.Auth.AdminRoles))
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	var errs []service.FieldError

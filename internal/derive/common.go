@@ -336,7 +336,7 @@ func (g *gen) writeRoleCases(f *tfile, r *spec.Resource, a access, valid yaml.Ma
 		}
 		for _, fld := range guarded(r, role) {
 			f.add(&tcase{name: fld.Name + "_not_writable_by_" + role, as: role,
-				comment: fmt.Sprintf("only %v may set %s", fld.Write, fld.Name),
+				comment: fmt.Sprintf("only %s may set %s", strings.Join(fld.Write, ", "), fld.Name),
 				body:    with(valid, fld.Name, guardedValue(fld), false), expect: check(notAllowed(fld))})
 		}
 	}

@@ -108,7 +108,7 @@ func ruleReads(r *spec.Resource, fld *spec.Field) bool {
 func (g *gen) escalationCases(f *tfile, r *spec.Resource, role, path string) {
 	for _, fld := range guarded(r, role) {
 		f.add(&tcase{name: fld.Name + "_not_writable_on_own_record_as_" + role, as: role, path: path,
-			comment: fmt.Sprintf("only %v may set %s, even on their own record", fld.Write, fld.Name),
+			comment: fmt.Sprintf("only %s may set %s, even on their own record", strings.Join(fld.Write, ", "), fld.Name),
 			body:    yaml.MapSlice{{Key: fld.Name, Value: guardedValue(fld)}}, expect: notAllowed(fld)})
 	}
 }

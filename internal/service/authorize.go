@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/query"
@@ -31,7 +32,7 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 		if p.HasRole(rule.Roles...) {
 			return nil, nil
 		}
-		return nil, Errorf(CodeForbidden, "%s on %s needs one of the roles %v", action, r.Name, rule.Roles)
+		return nil, Errorf(CodeForbidden, "%s on %s needs one of the roles %s", action, r.Name, RoleList(rule.Roles))
 	}
 	c, err := rule.Condition(p.rules())
 	if err != nil {
@@ -97,7 +98,7 @@ func (s *Service) checkWriteRoles(ctx context.Context, r *resource, in map[strin
 	p := PrincipalFrom(ctx)
 	for _, f := range r.Fields {
 		if _, given := in[f.Name]; given && len(f.Write) > 0 && !p.HasRole(f.Write...) {
-			errs.add(f.Name, "not_allowed", "only %v may set this field", f.Write)
+			errs.add(f.Name, "not_allowed", "only %s may set this field", RoleList(f.Write))
 		}
 	}
 }
@@ -111,3 +112,6 @@ func (s *Service) Access(ctx context.Context, resName string, action spec.Action
 	}
 	return s.authorize(ctx, r, action)
 }
+
+// RoleList writes roles for a message: "admin, staff".
+func RoleList(roles []string) string { return strings.Join(roles, ", ") }

@@ -112,7 +112,7 @@ func (s *Service) fileField(ctx context.Context, r *resource, field string) (*sp
 		return nil, Errorf(CodeNotFound, "%s has no file field %s", r.Name, field)
 	}
 	if len(f.Write) > 0 && !isSystem(ctx) && s.rules != nil && !PrincipalFrom(ctx).HasRole(f.Write...) {
-		return nil, Errorf(CodeForbidden, "only %v may change %s", f.Write, f.Name)
+		return nil, Errorf(CodeForbidden, "only %s may change %s", RoleList(f.Write), f.Name)
 	}
 	return f, nil
 }

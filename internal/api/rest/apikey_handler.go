@@ -16,7 +16,7 @@ func (h *Handler) keyAdmin(r *http.Request) error {
 	case p == nil:
 		return service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to manage API keys")
 	case p.KeyID != "" || !h.spec.Auth.IsAdmin(p.Role):
-		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v manage API keys (auth.admin_roles)", h.spec.Auth.AdminRoles)
+		return service.Errorf(service.CodeForbidden, "only accounts of the administering roles (%s) manage API keys (auth.admin_roles)", service.RoleList(h.spec.Auth.AdminRoles))
 	}
 	return nil
 }

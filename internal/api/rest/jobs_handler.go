@@ -54,7 +54,7 @@ func (h *Handler) adminOnly(what string, next http.HandlerFunc) http.HandlerFunc
 		case p == nil:
 			err = service.Errorf(service.CodeUnauthorized, "sign in with an account of an administering role (auth.admin_roles) to manage %s", what)
 		case p.KeyID != "" || !h.spec.Auth.IsAdmin(p.Role):
-			err = service.Errorf(service.CodeForbidden, "only accounts of the administering roles %v manage %s (auth.admin_roles)", h.spec.Auth.AdminRoles, what)
+			err = service.Errorf(service.CodeForbidden, "only accounts of the administering roles (%s) manage %s (auth.admin_roles)", service.RoleList(h.spec.Auth.AdminRoles), what)
 		}
 		if err != nil {
 			WriteError(w, r, h.log, err)
