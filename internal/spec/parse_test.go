@@ -218,3 +218,23 @@ resources:
 	}
 	require.NotContains(t, err.Error(), "k.yaml:1:1:")
 }
+
+// A state field's default must be one of its initial states: otherwise every create that
+// leaves the field out is refused at run time.
+func TestParseDefaultStateMustBeInitial(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  visits:
+    fields:
+      status:
+        type: enum
+        values: [requested, confirmed]
+        default: confirmed
+        initial: [requested]
+        transitions: [{from: requested, to: confirmed}]
+`
+	_, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `kiln.yaml:4:7: field status: default "confirmed" is not one of its initial states (requested)`)
+	_, err = Parse("kiln.yaml", []byte(strings.Replace(src, "default: confirmed", "default: requested", 1)), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}

@@ -200,6 +200,10 @@ func validateStates(s *Spec, f *Field, c *collector) {
 	for _, v := range f.Initial {
 		check(f.Pos, v, "initial state")
 	}
+	if d, ok := f.Default.(string); ok && len(f.Initial) > 0 && slices.Contains(f.Values, d) && !slices.Contains(f.Initial, d) {
+		c.add(f.Pos, "field %s: default %q is not one of its initial states (%s): every create that leaves %s out would be refused",
+			f.Name, d, strings.Join(f.Initial, ", "), f.Name)
+	}
 	for _, t := range f.Transitions {
 		for _, from := range t.From {
 			if from != "*" {
