@@ -250,3 +250,36 @@ resources:
 		require.EqualValues(t, 1, b.count("visit_notes"))
 	})
 }
+
+// A value an action step cannot compute (an optional input it reads was not sent) is a 409
+// logic_failed whose answer names neither the expression nor the evaluator's words.
+func TestLogicFailedHidesTheExpression(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  visits:
+    fields:
+      reason: string
+      closing_note: string
+    actions:
+      close:
+        access: public
+        input:
+          note: {type: string, max_length: 200}
+        steps:
+          - set: {closing_note: "input.note"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		v := b.do("POST", "/api/visits", map[string]any{"reason": "r"})
+		require.Equal(t, http.StatusCreated, v.status, string(v.raw))
+		res := b.do("POST", "/api/visits/"+v.body["id"].(string)+"/close", map[string]any{})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "logic_failed", res.body["error"], string(res.raw))
+		require.NotContains(t, string(res.raw), "input.note")
+		require.NotContains(t, string(res.raw), "has no value")
+		ok := b.do("POST", "/api/visits/"+v.body["id"].(string)+"/close", map[string]any{"note": "done"})
+		require.Equal(t, http.StatusOK, ok.status, string(ok.raw))
+		require.Equal(t, "done", ok.body["closing_note"], string(ok.raw))
+	})
+}

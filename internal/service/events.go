@@ -175,7 +175,7 @@ func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, 
 		ok, err := w.s.logic.ConditionHolds(ctx, &txReader{s: w.s, tx: w.tx}, vars, w.r.Name, src)
 		var ee *logic.EvalError
 		if errors.As(err, &ee) {
-			return false, &Error{Code: "logic_failed", Class: CodeConflict, Message: "a webhook's condition could not be computed: " + err.Error(), Cause: err}
+			return false, &Error{Code: "logic_failed", Class: CodeConflict, Message: "a webhook's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
 		}
 		return ok, err
 	}
@@ -197,7 +197,7 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	if err != nil {
 		var ee *logic.EvalError
 		if errors.As(err, &ee) {
-			return &Error{Code: "logic_failed", Class: CodeConflict, Message: "a trigger's condition could not be computed: " + err.Error(), Cause: err}
+			return &Error{Code: "logic_failed", Class: CodeConflict, Message: "a trigger's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
 		}
 		return err
 	}

@@ -238,3 +238,25 @@ func TestParseDefaultStateMustBeInitial(t *testing.T) {
 	_, err = Parse("kiln.yaml", []byte(strings.Replace(src, "default: confirmed", "default: requested", 1)), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }
+
+// An effect or action step that sets an enum field to a constant outside its values is a spec
+// error where it is written, not a 409 at run time.
+func TestParseEnumAssignmentsMustBeValues(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  visits:
+    fields:
+      status: {type: enum, values: [open, closed], default: open}
+    actions:
+      close:
+        access: public
+        steps:
+          - set: {status: "'teleported'"}
+      shut:
+        access: public
+        steps:
+          - set: {status: "'closed'"}
+`
+	_, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.EqualError(t, err, `kiln.yaml:9:19: action close: status "teleported" is not one of its values (open, closed)`)
+}
