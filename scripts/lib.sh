@@ -31,7 +31,9 @@ run_tests_logged() {
   local log=$1 report status=0
   shift
   report=$(testreport) || return 1
-  go test -count=1 -json "$@" >"$log" 2>&1 || status=$?
+  # -timeout: the root package alone takes 7–10 minutes under the race detector on a 2-core
+  # machine, beside the other packages; go test's default of 10 minutes per binary killed it.
+  go test -count=1 -timeout 25m -json "$@" >"$log" 2>&1 || status=$?
   local require=false
   [ "${KILN_REQUIRE_SERVICES:-}" = 1 ] && require=true
   if ! "$report" -require-services="$require" "$log"; then

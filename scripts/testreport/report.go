@@ -124,6 +124,9 @@ func (r *Report) Write(w io.Writer, requireServices bool) bool {
 				failures = append(failures, fmt.Sprintf("--- DID NOT FINISH: %s (%s)\n%s", tn, name, indent(t.output.String())))
 			}
 		}
+		if why := deathLines(p); why != "" {
+			failures = append(failures, fmt.Sprintf("--- PACKAGE %s died:\n%s", name, indent(why)))
+		}
 		switch {
 		case name == "" && strings.TrimSpace(p.output.String()) != "":
 			fmt.Fprint(w, p.output.String())
@@ -200,4 +203,29 @@ func onlyResultLines(out string) bool {
 		}
 	}
 	return true
+}
+
+// deathLines finds why a package's test binary died while tests ran: go test attributes the
+// binary's last words ("panic: test timed out after 10m0s", "signal: killed") to whichever
+// test printed last, which may be one that passed and whose output is not shown.
+func deathLines(p *pkg) string {
+	unfinished := false
+	for _, t := range p.tests {
+		unfinished = unfinished || (t.action != "pass" && t.action != "fail" && t.action != "skip")
+	}
+	if !unfinished {
+		return ""
+	}
+	var b strings.Builder
+	for _, tn := range p.order {
+		for _, line := range strings.Split(p.tests[tn].output.String(), "\n") {
+			for _, prefix := range []string{"panic: ", "fatal error: ", "signal: ", "exit status ", "SIGABRT", "*** Test killed"} {
+				if strings.HasPrefix(strings.TrimSpace(line), prefix) {
+					fmt.Fprintf(&b, "%s (in the output of %s)\n", strings.TrimSpace(line), tn)
+					break
+				}
+			}
+		}
+	}
+	return b.String()
 }
