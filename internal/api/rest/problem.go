@@ -66,11 +66,11 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// WriteError renders err as problem+json. Internal errors are logged with the request id
-// and show the client nothing but the code.
 // codeLogicFailed is the 409 of an expression in the spec's logic that could not be computed.
 const codeLogicFailed service.Code = "logic_failed"
 
+// WriteError renders err as problem+json. Internal errors are logged with the request id
+// and show the client nothing but the code; a logic_failed answer's expression is logged too.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := service.AsError(err)
 	status := Status(e.StatusCode())
