@@ -314,9 +314,8 @@ func literalSets(a *spec.RecordAction) []spec.Sample {
 	var out []spec.Sample
 	for _, st := range a.Steps {
 		for _, as := range st.Set {
-			t := strings.TrimSpace(as.Value.Text)
-			if len(t) >= 2 && (t[0] == '\'' || t[0] == '"') && t[len(t)-1] == t[0] && !strings.ContainsAny(t[1:len(t)-1], `'"\`) {
-				out = append(out, spec.Sample{Field: as.Field, Value: t[1 : len(t)-1]})
+			if v, ok := as.Value.StringLiteral(); ok {
+				out = append(out, spec.Sample{Field: as.Field, Value: v})
 			}
 		}
 	}

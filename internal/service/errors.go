@@ -27,6 +27,7 @@ const (
 	CodeTimeout         Code = "query_timeout"
 	// CodeInvalidTransition is a state change the state machine refuses (a conflict).
 	CodeInvalidTransition Code = "invalid_transition"
+	CodeLogicFailed       Code = "logic_failed" // an expression of the spec's logic could not be computed
 	CodeInternal          Code = "internal"
 	// CodeUnavailable is a database outage: the request may be retried after RetryAfter.
 	CodeUnavailable Code = "unavailable"

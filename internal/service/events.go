@@ -175,7 +175,7 @@ func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, 
 		ok, err := w.s.logic.ConditionHolds(ctx, &txReader{s: w.s, tx: w.tx}, vars, w.r.Name, src)
 		var ee *logic.EvalError
 		if errors.As(err, &ee) {
-			return false, &Error{Code: "logic_failed", Class: CodeConflict, Message: "a webhook's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
+			return false, &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a webhook's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
 		}
 		return ok, err
 	}
@@ -197,7 +197,7 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	if err != nil {
 		var ee *logic.EvalError
 		if errors.As(err, &ee) {
-			return &Error{Code: "logic_failed", Class: CodeConflict, Message: "a trigger's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
+			return &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a trigger's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
 		}
 		return err
 	}
@@ -205,7 +205,7 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	for i, f := range fired {
 		t := f.Trigger
 		if err := renderMail(ev, f); err != nil {
-			return &Error{Code: "logic_failed", Class: CodeConflict, Message: "trigger " + t.Name + ": its mail template could not be rendered", Cause: err}
+			return &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "trigger " + t.Name + ": its mail template could not be rendered", Cause: err}
 		}
 		args := TriggerJob{Trigger: t.Name, EventID: ev.ID, Resource: ev.Resource, Operation: ev.Operation, Action: ev.Action,
 			RecordID: ev.RecordID, Old: ev.Old, New: ev.New, Principal: ev.Principal, Mail: f.Mail, IDs: f.IDs}

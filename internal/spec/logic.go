@@ -3,6 +3,8 @@ package spec
 // Business logic declared next to the data (docs/logic.md). The spec keeps the CEL text and
 // positions; internal/logic compiles and type-checks it when the spec loads.
 
+import "strings"
+
 // Operation is a write a rule or effect applies to.
 type Operation string
 
@@ -21,6 +23,16 @@ type Expr struct {
 
 // Set reports whether the expression was given.
 func (e Expr) Set() bool { return e.Text != "" }
+
+// StringLiteral is the text of an expression that is only a plain string literal ('x' or
+// "x", no escapes).
+func (e Expr) StringLiteral() (string, bool) {
+	t := strings.TrimSpace(e.Text)
+	if len(t) < 2 || (t[0] != '\'' && t[0] != '"') || t[len(t)-1] != t[0] || strings.ContainsAny(t[1:len(t)-1], `'"\`) {
+		return "", false
+	}
+	return t[1 : len(t)-1], true
+}
 
 // Assignment sets one field from a CEL expression.
 type Assignment struct {

@@ -87,25 +87,11 @@ func checkAssignments(r *Resource, set []Assignment, what string, c *collector) 
 		case f.IsInverse() || f.Derived() || f.Name == FieldPasswordHash:
 			c.add(a.Pos, "%s: %s.%s cannot be set (inverse, computed or system field)", what, r.Name, a.Field)
 		case f.Type == TypeEnum:
-			if v, ok := stringLiteral(a.Value.Text); ok && !slices.Contains(f.Values, v) {
+			if v, ok := a.Value.StringLiteral(); ok && !slices.Contains(f.Values, v) {
 				c.add(a.Pos, "%s: %s %q is not one of its values (%s)", what, a.Field, v, strings.Join(f.Values, ", "))
 			}
 		}
 	}
-}
-
-// stringLiteral is the text of a CEL expression that is only a plain string literal ('x' or
-// "x", no escapes).
-func stringLiteral(text string) (string, bool) {
-	t := strings.TrimSpace(text)
-	if len(t) < 2 || (t[0] != '\'' && t[0] != '"') || t[len(t)-1] != t[0] {
-		return "", false
-	}
-	inner := t[1 : len(t)-1]
-	if strings.ContainsAny(inner, "'\"\\") {
-		return "", false
-	}
-	return inner, true
 }
 
 func validateAction(s *Spec, r *Resource, a *RecordAction, c *collector) {

@@ -52,7 +52,7 @@ func TestSQLiteConnectionsWithoutMutexUnderConcurrentUse(t *testing.T) {
 		wg.Go(func() { errs <- transfers(ctx, st, w, accounts) })
 	}
 	for range 6 {
-		wg.Go(func() { errs <- totals(ctx, st, accounts*each) })
+		wg.Go(func() { errs <- totals(ctx, st, accounts, accounts*each) })
 	}
 	wg.Go(func() { errs <- interruptedReads(ctx, st) })
 	wg.Wait()
@@ -78,7 +78,7 @@ func transfers(ctx context.Context, st *store.Store, seed, accounts int) error {
 	return nil
 }
 
-func totals(ctx context.Context, st *store.Store, want int) error {
+func totals(ctx context.Context, st *store.Store, accounts, want int) error {
 	for range 200 {
 		rows, err := st.Reader().QueryRaw(ctx, "SELECT id, name, balance FROM acct ORDER BY id")
 		if err != nil {
@@ -101,8 +101,8 @@ func totals(ctx context.Context, st *store.Store, want int) error {
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		if sum != want || n != 50 {
-			return fmt.Errorf("read %d accounts totalling %d, want 50 totalling %d", n, sum, want)
+		if sum != want || n != accounts {
+			return fmt.Errorf("read %d accounts totalling %d, want %d totalling %d", n, sum, accounts, want)
 		}
 	}
 	return nil

@@ -66,9 +66,6 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// codeLogicFailed is the 409 of an expression in the spec's logic that could not be computed.
-const codeLogicFailed service.Code = "logic_failed"
-
 // WriteError renders err as problem+json. Internal errors are logged with the request id
 // and show the client nothing but the code; a logic_failed answer's expression is logged too.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -82,7 +79,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
 	case status >= 500: // a known condition (an outage, a deadline): its message is safe, its cause is logged
 		log.WarnContext(r.Context(), "request not served", "request_id", p.RequestID, "code", string(e.Code), "error", e.Error())
-	case e.Code == codeLogicFailed: // the spec's logic met records it cannot handle: the log names the expression
+	case e.Code == service.CodeLogicFailed: // the spec's logic met records it cannot handle: the log names the expression
 		log.WarnContext(r.Context(), "logic could not be computed", "request_id", p.RequestID, "error", e.Error())
 	}
 	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable || e.Code == service.CodeTimeout || e.RetryAfter > 0 {
