@@ -37,6 +37,7 @@ type options struct {
 	only       string
 	pocketbase bool
 	kilnBin    string
+	baseBin    string
 	idleWait   time.Duration
 	idleSettle time.Duration
 	load       bool
@@ -55,6 +56,7 @@ func main() {
 	flag.BoolVar(&o.pocketbase, "pocketbase", true, "include PocketBase "+pocketbaseVersion+" (installed into .tools/ on first use)")
 	flag.BoolVar(&o.load, "load", true, "run the load scenarios (false: binary size, cold start and idle memory only)")
 	flag.StringVar(&o.kilnBin, "kiln", "", "a kiln binary to measure (default: build ./cmd/kiln with CGO_ENABLED=0)")
+	flag.StringVar(&o.baseBin, "baseline", "", "a baseline binary to measure (default: build ./bench/baseline with CGO_ENABLED=0)")
 	flag.DurationVar(&o.idleWait, "idle-wait", 2500*time.Millisecond, "how long after each start the idle resident set is read")
 	flag.DurationVar(&o.idleSettle, "idle-settle", 130*time.Second,
 		"how long after its last start each server's resident set is read again (past Go's forced GC at 2 minutes and the first rounds of periodic work; 0: not read)")
@@ -110,7 +112,7 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(dir)
 	o.interrupt.add(func() { _ = os.RemoveAll(dir) })
-	bins, err := buildBinaries(o.kilnBin, dir)
+	bins, err := buildBinaries(o.kilnBin, o.baseBin, dir)
 	if err != nil {
 		return err
 	}
@@ -167,13 +169,13 @@ type binaries struct {
 	size           map[string]int64
 }
 
-func buildBinaries(kilnBin, dir string) (binaries, error) {
-	kiln, err := kilnBinary(kilnBin, dir)
+func buildBinaries(kilnBin, baseBin, dir string) (binaries, error) {
+	kiln, err := binary(kilnBin, filepath.Join(dir, "kiln-server"), "./cmd/kiln")
 	if err != nil {
 		return binaries{}, err
 	}
-	base := filepath.Join(dir, "baseline-server")
-	if err := goBuild(base, "./bench/baseline"); err != nil {
+	base, err := binary(baseBin, filepath.Join(dir, "baseline-server"), "./bench/baseline")
+	if err != nil {
 		return binaries{}, err
 	}
 	return binaries{kiln: kiln, baseline: base, size: map[string]int64{"kiln": fileSize(kiln), "baseline": fileSize(base)}}, nil
@@ -207,13 +209,12 @@ func startAll(o options, dir string, bins binaries) ([]*server, error) {
 	return servers, nil
 }
 
-// kilnBinary builds ./cmd/kiln (static, as the README suggests) unless one is given.
-func kilnBinary(given, dir string) (string, error) {
+// binary builds pkg into out (static, as the README suggests for kiln) unless one is given.
+func binary(given, out, pkg string) (string, error) {
 	if given != "" {
 		return given, nil
 	}
-	bin := filepath.Join(dir, "kiln-server")
-	return bin, goBuild(bin, "./cmd/kiln")
+	return out, goBuild(out, pkg)
 }
 
 // goBuild builds a static binary (CGO_ENABLED=0, as the README suggests for kiln).

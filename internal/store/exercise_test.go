@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -85,6 +86,33 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		got.Values[fDT], got.Values[fJ], r.Values[fDT], r.Values[fJ] = nil, nil, nil, nil
 		require.Equal(t, r.Values, got.Values)
 		require.Equal(t, int64(1), got.Version)
+	})
+
+	// A read by id (on SQLite straight on the driver connection) gives what a list page (through
+	// database/sql) gives, for every type, set and unset.
+	t.Run("GetReadsAsListDoes", func(t *testing.T) {
+		st, owner := newStore(t)
+		full, empty := item(owner), item(owner)
+		full.Values = []any{"s", "t", int64(7), 2.25, value.FromUnits(5, 3), false, time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+			"2026-03-04", "a", `[1]`, "0192f0a0-0000-7000-8000-0000000000bb", owner, []string{owner}}
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
+			return errors.Join(tx.Insert(ctx, "items", full), tx.Insert(ctx, "items", empty))
+		}))
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.SetLinks(ctx, "items", "links", full.ID, []string{owner}) }))
+		page, err := st.Reader().List(ctx, "items", query.List{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 2)
+		before := st.DirectReads()
+		for _, want := range page.Records {
+			got, err := st.Reader().Get(ctx, "items", want.ID, nil)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		}
+		_, err = st.Reader().Get(ctx, "items", newID(), nil)
+		require.ErrorIs(t, err, store.ErrNotFound)
+		if st.Dialect() == "sqlite" {
+			require.Equal(t, before+3, st.DirectReads(), "each read by id ran on the driver connection")
+		}
 	})
 
 	t.Run("MapsConstraintErrors", func(t *testing.T) {

@@ -24,6 +24,9 @@ func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
 	return b.sb.String(), b.args, nil
 }
 
+// DirectReads counts the SQLite reads by id that ran on the driver connection (queryDirect).
+func (s *Store) DirectReads() int64 { return s.direct.Load() }
+
 // NotifyGap is the least time between two notifications of a Notifier.
 const NotifyGap = notifyGap
 

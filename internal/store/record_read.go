@@ -244,11 +244,42 @@ func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
 		return nil, e.s.dialect.interpret(err)
 	}
 	defer conn.Close()
+	if rec, ok, err := e.firstDirect(q, conn, t, b); ok {
+		return rec, err
+	}
 	rows, err := conn.QueryContext(q, b.text(), b.args...)
 	if err != nil {
 		return nil, e.s.dialect.interpret(err)
 	}
 	return e.firstOf(t, rows)
+}
+
+// firstDirect is firstOn's read on the driver connection (queryDirect); ok is false when conn
+// is not one of the store's SQLite connections.
+func (e *Exec) firstDirect(q quietCtx, conn *sql.Conn, t *table, b *builder) (rec *Record, ok bool, err error) {
+	var recs []*Record
+	var scanErr error // already interpreted by scanRows
+	err = conn.Raw(func(dc any) error {
+		var sc *stmtConn
+		if sc, ok = dc.(*stmtConn); !ok {
+			return nil
+		}
+		return sc.queryDirect(q, b.text(), b.args, func(rows rowSource) error {
+			recs, scanErr = t.scanRows(e.s.dialect, rows)
+			return scanErr
+		})
+	})
+	switch {
+	case !ok:
+		return nil, false, nil
+	case scanErr != nil:
+		return nil, true, scanErr
+	case err != nil:
+		return nil, true, e.s.dialect.interpret(err)
+	}
+	e.s.direct.Add(1)
+	rec, err = firstRecord(recs, nil)
+	return rec, true, err
 }
 
 func (e *Exec) firstOf(t *table, rows *sql.Rows) (*Record, error) {

@@ -46,6 +46,8 @@ type stmtConn struct {
 	inner  driver.Conn
 	stmts  map[string]*keptStmt
 	shared *atomic.Bool
+	args   []driver.NamedValue // queryDirect's
+	rows   driverRows          // queryDirect's
 }
 
 var (
