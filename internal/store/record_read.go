@@ -78,11 +78,7 @@ func (e *Exec) List(ctx context.Context, resource string, q query.List) (*ListRe
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.query(ctx, b.text(), b.args)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := t.scanAll(e.s.dialect, rows)
+	recs, err := e.records(ctx, t, b)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +180,7 @@ func (e *Exec) ByField(ctx context.Context, resource, field string, values []str
 		b.write(") AS ", quote(t.name), " WHERE kiln_rn <= ", b.arg(kInt, 0, int64(perValue)), " ORDER BY ", quote("id"))
 	}
 	_, _ = k, scale
-	rows, err := e.query(ctx, b.text(), b.args)
-	if err != nil {
-		return nil, err
-	}
-	return t.scanAll(e.s.dialect, rows)
+	return e.records(ctx, t, b)
 }
 
 // first runs b's query on t and returns its first record, or ErrNotFound.
@@ -196,11 +188,20 @@ func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error)
 	if q, ok := ctx.(quietCtx); ok && e.tx == nil {
 		return e.firstBounded(q, t, b)
 	}
+	return firstRecord(e.records(ctx, t, b))
+}
+
+// records runs b's query on t and returns its records: outside a transaction on SQLite on the
+// driver connection (recordsDirect), otherwise through database/sql.
+func (e *Exec) records(ctx context.Context, t *table, b *builder) ([]*Record, error) {
+	if e.tx == nil && e.s.pool == nil && e.s.batch != nil {
+		return e.recordsOn(ctx, t, b)
+	}
 	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return nil, err
 	}
-	return e.firstOf(t, rows)
+	return t.scanAll(e.s.dialect, rows)
 }
 
 // firstBounded is first for a bounded read (quietCtx) outside a transaction: on SQLite on a
@@ -238,48 +239,7 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 }
 
 func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
-	e.s.queries.Add(1)
-	conn, err := e.db.Conn(q.Context)
-	if err != nil {
-		return nil, e.s.dialect.interpret(err)
-	}
-	defer conn.Close()
-	if rec, ok, err := e.firstDirect(q, conn, t, b); ok {
-		return rec, err
-	}
-	rows, err := conn.QueryContext(q, b.text(), b.args...)
-	if err != nil {
-		return nil, e.s.dialect.interpret(err)
-	}
-	return e.firstOf(t, rows)
-}
-
-// firstDirect is firstOn's read on the driver connection (queryDirect); ok is false when conn
-// is not one of the store's SQLite connections.
-func (e *Exec) firstDirect(q quietCtx, conn *sql.Conn, t *table, b *builder) (rec *Record, ok bool, err error) {
-	var recs []*Record
-	var scanErr error // already interpreted by scanRows
-	err = conn.Raw(func(dc any) error {
-		var sc *stmtConn
-		if sc, ok = dc.(*stmtConn); !ok {
-			return nil
-		}
-		return sc.queryDirect(q, b.text(), b.args, func(rows rowSource) error {
-			recs, scanErr = t.scanRows(e.s.dialect, rows)
-			return scanErr
-		})
-	})
-	switch {
-	case !ok:
-		return nil, false, nil
-	case scanErr != nil:
-		return nil, true, scanErr
-	case err != nil:
-		return nil, true, e.s.dialect.interpret(err)
-	}
-	e.s.direct.Add(1)
-	rec, err = firstRecord(recs, nil)
-	return rec, true, err
+	return firstRecord(e.recordsOn(q, t, b))
 }
 
 func (e *Exec) firstOf(t *table, rows *sql.Rows) (*Record, error) {

@@ -9,11 +9,62 @@ import (
 	"io"
 )
 
-// A bounded read on SQLite (firstOn) runs its statement on the driver connection itself:
-// database/sql's Rows (its struct and locks, the column slice it keeps, the conversion of each
-// value into each target through convertAssign) cost a read by id about as much as its
-// statement's own start. The connection is still taken and given back by database/sql
-// (Conn.Raw), which keeps the pool's accounting and drops a connection the driver found bad.
+// A read of records outside a transaction on SQLite (records, firstOn) runs its statement on
+// the driver connection itself: database/sql's Rows (its struct and locks, the column slice it
+// keeps, the conversion of each value into each target through convertAssign) cost a read by
+// id about as much as its statement's own start. The connection is still taken and given back
+// by database/sql (Conn.Raw), which keeps the pool's accounting and drops a connection the
+// driver found bad.
+//
+// Such texts are never prepared by the store's statement cache (a sql.Stmt holds its kept
+// statement on each connection for good, and a second holder would prepare it anew each time:
+// stmtConn.PrepareContext); inside a transaction they go through database/sql unprepared,
+// which takes the connection's kept statement and frees it again.
+
+// recordsOn reads b's records on a connection of e's pool taken with ctx (a wait for one ends
+// with ctx's live context), on the driver connection when it is one of the store's.
+func (e *Exec) recordsOn(ctx context.Context, t *table, b *builder) ([]*Record, error) {
+	e.s.queries.Add(1)
+	conn, err := e.db.Conn(live(ctx))
+	if err != nil {
+		return nil, e.s.dialect.interpret(err)
+	}
+	defer conn.Close()
+	if recs, ok, err := e.recordsDirect(ctx, conn, t, b); ok {
+		return recs, err
+	}
+	rows, err := conn.QueryContext(ctx, b.text(), b.args...)
+	if err != nil {
+		return nil, e.s.dialect.interpret(err)
+	}
+	return t.scanAll(e.s.dialect, rows)
+}
+
+// recordsDirect reads b's records on conn's driver connection (queryDirect); ok is false when
+// conn is not one of the store's SQLite connections.
+func (e *Exec) recordsDirect(ctx context.Context, conn *sql.Conn, t *table, b *builder) (recs []*Record, ok bool, err error) {
+	var scanErr error // already interpreted by scanRows
+	err = conn.Raw(func(dc any) error {
+		var sc *stmtConn
+		if sc, ok = dc.(*stmtConn); !ok {
+			return nil
+		}
+		return sc.queryDirect(ctx, b.text(), b.args, func(rows rowSource) error {
+			recs, scanErr = t.scanRows(e.s.dialect, rows)
+			return scanErr
+		})
+	})
+	switch {
+	case !ok:
+		return nil, false, nil
+	case scanErr != nil:
+		return nil, true, scanErr
+	case err != nil:
+		return nil, true, e.s.dialect.interpret(err)
+	}
+	e.s.direct.Add(1)
+	return recs, true, nil
+}
 
 // queryDirect runs query with args on the kept statement of c and hands its rows to read,
 // closing both after. The arguments and the row's values go through the connection's own
@@ -34,11 +85,11 @@ func (c *stmtConn) queryDirect(ctx context.Context, query string, args []any, re
 	if err != nil {
 		return err
 	}
-	c.rows.rows, c.rows.err = rows, nil
+	c.rows.rows, c.rows.ctx, c.rows.err = rows, ctx, nil
 	c.rows.dest = append(c.rows.dest[:0], make([]driver.Value, len(rows.Columns()))...)
 	err = read(&c.rows)
 	clear(c.rows.dest)
-	c.rows.rows = nil
+	c.rows.rows, c.rows.ctx = nil, nil
 	if cerr := rows.Close(); err == nil {
 		err = cerr
 	}
@@ -63,8 +114,11 @@ func namedArgs(s *keptStmt, args []any, out []driver.NamedValue) ([]driver.Named
 }
 
 // driverRows is a driver's rows as a rowSource, its values assigned to targets of the kinds
-// the store scans into (sql.Scanner, *string, *int64).
+// the store scans into (sql.Scanner, *string, *int64). Once ctx has ended no further row is
+// read, as database/sql's Rows end a loop (SQLite itself watches only the first step: a
+// sparse scan's later rows would otherwise run on past a deadline).
 type driverRows struct {
+	ctx  context.Context
 	rows driver.Rows
 	dest []driver.Value
 	err  error
@@ -72,6 +126,10 @@ type driverRows struct {
 
 func (r *driverRows) Next() bool {
 	if r.err != nil {
+		return false
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
 		return false
 	}
 	if err := r.rows.Next(r.dest); err != nil {

@@ -1,12 +1,17 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"io"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // The driver's values reach the store's targets as database/sql's Scan would put them; a
@@ -17,7 +22,7 @@ func TestDriverRowsAssignTheStoresTargets(t *testing.T) {
 	var text sql.NullString
 	var n sql.NullInt64
 	var f sql.NullFloat64
-	rows := &driverRows{rows: &oneRow{vals: []driver.Value{[]byte("id-1"), int64(3), "x", nil, 1.5}}, dest: make([]driver.Value, 5)}
+	rows := &driverRows{ctx: context.Background(), rows: &oneRow{vals: []driver.Value{[]byte("id-1"), int64(3), "x", nil, 1.5}}, dest: make([]driver.Value, 5)}
 	require.True(t, rows.Next())
 	require.NoError(t, rows.Scan(&id, &version, &text, &n, &f))
 	require.Equal(t, "id-1", id)
@@ -47,4 +52,31 @@ func (r *oneRow) Next(dest []driver.Value) error {
 	r.done = true
 	copy(dest, r.vals)
 	return nil
+}
+
+// A read on the driver connection stops at its deadline between rows, as database/sql's Rows
+// do: SQLite watches only the first step, and each further row of a sparse scan runs long.
+func TestDirectReadsEndAtTheirDeadlineBetweenRows(t *testing.T) {
+	t.Parallel()
+	st, err := Open(context.Background(), Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
+	require.NoError(t, err)
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	conn, err := st.reader.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	start, n := time.Now(), 0
+	err = conn.Raw(func(dc any) error {
+		return dc.(*stmtConn).queryDirect(ctx,
+			"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1", nil,
+			func(rows rowSource) error {
+				for rows.Next() {
+					n++
+				}
+				return rows.Err()
+			})
+	})
+	require.ErrorIs(t, err, context.DeadlineExceeded, "%d rows after %v", n, time.Since(start))
+	require.Less(t, n, 6, "the loop ended before the last row")
 }
