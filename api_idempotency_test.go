@@ -1,7 +1,10 @@
 package kiln_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -58,7 +61,35 @@ func TestIdempotencyKeyPlacesAnOrderOnce(t *testing.T) {
 		bad := b.do("POST", "/api/orders", body, append(ann, "Idempotency-Key", strings.Repeat("k", 256))...)
 		require.Equal(t, http.StatusBadRequest, bad.status)
 		require.Equal(t, "malformed_request", bad.body["error"])
+
+		// A key sent empty or twice is refused, not taken for no key: nothing is written.
+		orders = b.count("orders")
+		for _, keys := range [][]string{{""}, {"k-1", "k-2"}, {"k-3", "k-3"}} {
+			status, raw := postWithKeys(t, b, "/api/orders", body, ann[1], keys)
+			require.Equal(t, http.StatusBadRequest, status, "%q: %s", keys, raw)
+			require.Contains(t, raw, "Idempotency-Key must be one header")
+		}
+		require.Equal(t, orders, b.count("orders"))
 	})
+}
+
+// postWithKeys posts body with auth as Authorization and each of keys as an Idempotency-Key
+// header line, as they are (b.do sends one header per name, none for an empty value).
+func postWithKeys(t *testing.T, b *testBundle, path string, body any, auth string, keys []string) (int, string) {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+path, bytes.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth)
+	req.Header["Idempotency-Key"] = keys
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	answer, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, string(answer)
 }
 
 // PATCH and actions accept keys too: a replayed cancel does not run the action again (a

@@ -28,13 +28,16 @@ type idemKey struct{}
 // with another request is 422; while the first still runs, 409.
 func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("Idempotency-Key")
-		if key == "" || h.idem == nil {
+		keys, sent := r.Header["Idempotency-Key"]
+		if !sent || h.idem == nil {
 			next(w, r)
 			return
 		}
-		if len(key) > maxKeyLen || !printable(key) {
-			WriteError(w, r, h.log, service.Errorf(service.CodeMalformed, "Idempotency-Key must be 1 to %d printable ASCII characters", maxKeyLen))
+		// A key sent empty or twice is a client's mistake, not a request without one: running
+		// it unprotected would write again on every retry the client believes safe.
+		key := keys[0]
+		if len(keys) > 1 || key == "" || len(key) > maxKeyLen || !printable(key) {
+			WriteError(w, r, h.log, service.Errorf(service.CodeMalformed, "Idempotency-Key must be one header of 1 to %d printable ASCII characters", maxKeyLen))
 			return
 		}
 		body, err := readBody(r, h.maxBody)
