@@ -89,6 +89,23 @@ func TestFilterRejects(t *testing.T) {
 	}
 }
 
+// An enum is compared with its own values only, as the shorthand (?status=bogus) requires: a
+// value no record can hold is the client's mistake, not an empty page.
+func TestFilterRefusesValuesOutsideAnEnum(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Load("../../examples/shop/kiln.yaml", spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	f, err := NewFilter(s.Resource("orders"))
+	require.NoError(t, err)
+	for _, src := range []string{`status == "bogus"`, `status != "Paid"`, `status in ["paid", "bogus"]`, `"bogus" == status`} {
+		_, err := f.Compile(src)
+		require.ErrorContains(t, err, "status must be compared with one of: pending, paid, shipped, delivered, cancelled, refunded", src)
+	}
+	got, err := f.Compile(`status in ["paid", "shipped"] || status == null`)
+	require.NoError(t, err)
+	require.Equal(t, query.Or{query.In{Field: "status", Values: []any{"paid", "shipped"}}, query.Compare{Field: "status", Op: query.Eq, Value: nil}}, got)
+}
+
 // A json field and a 1:N inverse are not filterable, and the error says so; a hidden field
 // stays unknown.
 func TestFilterNamesFieldsItCannotUse(t *testing.T) {

@@ -3,7 +3,9 @@ package expr
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -98,6 +100,11 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 		if _, derr := value.ParseDate(s); derr != nil {
 			return nil, errf("%s must be compared with a date like \"2026-01-31\" (years 1 to 9999)", name)
 		}
+	}
+	// A value outside an enum's is refused as ?status=bogus is: no record can hold it, so the
+	// filter is a client's mistake (a typo, a state of an older spec), not an empty answer.
+	if s, ok := v.(string); ok && err == nil && f != nil && f.Type == spec.TypeEnum && !slices.Contains(f.Values, s) {
+		return nil, errf("%s must be compared with one of: %s", name, strings.Join(f.Values, ", "))
 	}
 	return v, err
 }
