@@ -27,8 +27,12 @@ type recordSet struct {
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
-// a gap when a target cannot be created by any role.
+// a gap when a target cannot be created by any role, or when records of r or of a target
+// cannot be told apart under a unique index (crowded).
 func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
+	if why := crowded(r); why != "" {
+		return nil, why
+	}
 	rs := &recordSet{g: g, f: f, r: r, ref: func(res string) string { return "{setup_" + res + ".response.id}" }}
 	needed, made := map[string]bool{}, map[string]bool{}
 	g.dependencies(r, needed)
@@ -42,6 +46,9 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		role, ok := g.access(d, spec.ActionCreate).actor()
 		if !ok {
 			return nil, fmt.Sprintf("no role may create %s, which %s refers to", d.Name, r.Name)
+		}
+		if why := crowded(d); why != "" {
+			return nil, fmt.Sprintf("%s, which %s refers to, cannot be made: %s", d.Name, r.Name, why)
 		}
 		if reachedThrough(r, d) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
 			role = f.as // the file's role reaches its records through this one: it makes its own

@@ -38,8 +38,9 @@ func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.
 			// a rule reads it (guests <= room.capacity): its example, as written, in every body
 			v = variant(f, 0, unique, ref)
 		}
-		if f.Unique && (isText(f) && !example.CarriesUnique(f, unique) || randomUnique(f)) {
-			// the pattern has no room for {unique}, or the type none at all: a random value
+		if f.Unique && (isText(f) && !example.CarriesUnique(f, unique) || randomUnique(f)) || randomInIndex(r, f) {
+			// the pattern has no room for {unique}, or the type none at all, or a unique index
+			// has no other way to keep the records apart (distinct.go): a random value
 			v = "{random:" + r.Name + "." + f.Name + "}"
 		}
 		out = append(out, yaml.MapItem{Key: f.Name, Value: v})
