@@ -24,9 +24,11 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 //     a boolean whose examples are not their first values) and a unique to-one relation;
 //   - tracker: a multi-tenant issue tracker (chains of to-one relations in row rules, a guard on
 //     the old N:M assignees, an action that creates a record, composite unique indexes, rollups);
-//   - cycle: two resources that point at each other, owned by their makers.
+//   - cycle: two resources that point at each other, owned by their makers;
+//   - bookings: unique indexes over several fields (a relation and a date, a date and an enum,
+//     the creator's account and a date, a relation, a boolean and an integer).
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "../internal/derive/testdata/"+name+".yaml").RunDerived(t)
