@@ -40,7 +40,7 @@ func (e *Exec) ExplainList(ctx context.Context, resource string, q query.List) (
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return nil, e.s.dialect.interpret(err)
 		}
 		out = append(out, strings.TrimSpace(toText(vals[col])))
 	}

@@ -61,7 +61,7 @@ func (e *Exec) scanLinks(ctx context.Context, b *builder, out map[string][]strin
 	for rows.Next() {
 		var s, o string
 		if err := rows.Scan(&s, &o); err != nil {
-			return nil, err
+			return nil, e.s.dialect.interpret(err)
 		}
 		out[s] = append(out[s], o)
 	}
@@ -129,7 +129,7 @@ func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string, w
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, e.s.dialect.interpret(err)
 		}
 		out[id] = true
 	}

@@ -145,7 +145,9 @@ func (t *table) scanEach(d dialect, rows rowSource, st *scanTargets) ([]*Record,
 	for rows.Next() {
 		rec, err := t.scanRecord(d, rows, st)
 		if err != nil {
-			return nil, err
+			// database/sql closes the rows when the context ends, and a Scan after that
+			// fails with the context's error: a timeout like any other.
+			return nil, d.interpret(err)
 		}
 		out = append(out, rec)
 	}

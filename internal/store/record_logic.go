@@ -67,7 +67,7 @@ func (e *Exec) Aggregate(ctx context.Context, resource, fn, field string, where 
 	target := e.s.dialect.scanTarget(k)
 	if rows.Next() {
 		if err := rows.Scan(target); err != nil {
-			return nil, fmt.Errorf("scan %s(%s): %w", fn, field, err)
+			return nil, e.s.dialect.interpret(fmt.Errorf("scan %s(%s): %w", fn, field, err))
 		}
 	}
 	if err := e.s.dialect.interpret(rows.Err()); err != nil {

@@ -138,7 +138,7 @@ func (e *Exec) count(ctx context.Context, t *table, where query.Cond, trash bool
 	var n int64
 	if rows.Next() {
 		if err := rows.Scan(&n); err != nil {
-			return 0, err
+			return 0, e.s.dialect.interpret(err)
 		}
 	}
 	return n, e.s.dialect.interpret(rows.Err())

@@ -144,7 +144,7 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 		return fmt.Errorf("store: write to %s: the statement after it returned no row", t.name)
 	}
 	if err := rows.Scan(f.Dest...); err != nil {
-		return fmt.Errorf("store: write to %s: %w", t.name, err)
+		return e.s.dialect.interpret(fmt.Errorf("store: write to %s: %w", t.name, err))
 	}
 	if err := rows.Close(); err != nil { // an implicit transaction commits here
 		return e.tagTable(e.s.dialect.interpret(err), t.name)

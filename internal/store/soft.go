@@ -187,7 +187,7 @@ func (e *Exec) PurgeFiles(ctx context.Context, resource string, cutoff time.Time
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return nil, e.s.dialect.interpret(err)
 		}
 		rec := &Record{Values: make([]any, len(t.res.Fields))}
 		for i, c := range cols {

@@ -85,7 +85,7 @@ func (c *stmtConn) queryDirect(ctx context.Context, query string, args []any, re
 	if err != nil {
 		return err
 	}
-	c.rows.rows, c.rows.ctx, c.rows.err = rows, ctx, nil
+	c.rows.rows, c.rows.ctx, c.rows.err, c.rows.done = rows, ctx, nil, false
 	c.rows.dest = append(c.rows.dest[:0], make([]driver.Value, len(rows.Columns()))...)
 	err = read(&c.rows)
 	clear(c.rows.dest)
@@ -122,10 +122,11 @@ type driverRows struct {
 	rows driver.Rows
 	dest []driver.Value
 	err  error
+	done bool // the rows ended: another Next would run the statement again (SQLite resets it)
 }
 
 func (r *driverRows) Next() bool {
-	if r.err != nil {
+	if r.err != nil || r.done {
 		return false
 	}
 	if err := r.ctx.Err(); err != nil {
@@ -136,6 +137,7 @@ func (r *driverRows) Next() bool {
 		if !errors.Is(err, io.EOF) {
 			r.err = err
 		}
+		r.done = true
 		return false
 	}
 	return true
