@@ -125,7 +125,7 @@ func (f *Filter) compile(src string) (query.Cond, error) {
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return nil, errf("filter must be a condition (true or false), not %s", checked.OutputType())
 	}
-	t := translator{f: f}
+	t := translator{f: f, src: checked.NativeRep().SourceInfo()}
 	return t.cond(checked.NativeRep().Expr(), 0)
 }
 
@@ -146,7 +146,21 @@ func cleanIssues(s string) string {
 	return strings.Join(out, "; ")
 }
 
-type translator struct{ f *Filter }
+type translator struct {
+	f   *Filter
+	src *celast.SourceInfo // where each expression stands in the filter, for messages
+}
+
+// errAt is errf with the position of e in the filter ("at 1:9: …"), as the checker's own
+// messages give theirs.
+func (t translator) errAt(e celast.Expr, format string, args ...any) error {
+	if t.src != nil {
+		if loc := t.src.GetStartLocation(e.ID()); loc.Line() > 0 {
+			format = fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1) + format
+		}
+	}
+	return errf(format, args...)
+}
 
 func (t translator) cond(e celast.Expr, depth int) (query.Cond, error) {
 	if depth > maxDepth {
@@ -223,9 +237,12 @@ func (t translator) compare(fn string, left, right celast.Expr) (query.Cond, err
 		left, right, op = right, left, op.Flip()
 	}
 	if left.Kind() != celast.IdentKind {
-		return nil, errf("a comparison needs a field on one side")
+		return nil, t.errAt(left, "a comparison needs a field on one side")
 	}
 	name := left.AsIdent()
+	if right.Kind() == celast.IdentKind {
+		return nil, t.errAt(right, "%s is compared with %s, another field: a filter compares a field with a constant", name, right.AsIdent())
+	}
 	if right.Kind() == celast.LiteralKind && right.AsLiteral() == types.NullValue {
 		if op != query.Eq && op != query.Ne {
 			return nil, errf("%s can only be compared to null with == or !=", name)

@@ -86,13 +86,21 @@ func kindOf(f *spec.Field) (kind, bool) {
 func (t translator) constant(name string, e celast.Expr) (any, error) {
 	k := t.f.kinds[name]
 	if k == kindTime {
-		return timeConstant(name, e)
+		v, err := timeConstant(name, e)
+		if err != nil {
+			at := e // the call's position is its parenthesis: a bad timestamp's is its text's
+			if e.Kind() == celast.CallKind && len(e.AsCall().Args()) == 1 {
+				at = e.AsCall().Args()[0]
+			}
+			return nil, t.errAt(at, "%s", err)
+		}
+		return v, nil
 	}
 	if k == kindLinks {
 		return nil, errf(`%s is a list of ids: test membership with "<id>" in %s`, name, name)
 	}
 	if e.Kind() != celast.LiteralKind {
-		return nil, errf("%s must be compared with a constant", name)
+		return nil, t.errAt(e, "%s must be compared with a constant", name)
 	}
 	f := t.f.fields[name]
 	v, err := typedConstant(k, f, name, e.AsLiteral().Value())
@@ -120,7 +128,7 @@ func typedConstant(k kind, f *spec.Field, name string, raw any) (any, error) {
 	case kindDecimal:
 		return decimalConstant(f, name, raw)
 	case kindTime:
-		return nil, errf("%s must be compared with timestamp(\"2006-01-02T15:04:05Z\")", name)
+		return nil, errf("%s must be compared with a constant timestamp(\"2026-01-31T12:00:00Z\") (RFC 3339)", name)
 	}
 	switch v := raw.(type) {
 	case string:
@@ -213,5 +221,5 @@ func timeConstant(name string, e celast.Expr) (any, error) {
 			}
 		}
 	}
-	return time.Time{}, errf("%s must be compared with timestamp(\"2006-01-02T15:04:05Z\")", name)
+	return time.Time{}, errf("%s must be compared with a constant timestamp(\"2026-01-31T12:00:00Z\") (RFC 3339)", name)
 }
