@@ -11,9 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kiln-dev/kiln/internal/migrate"
 	"github.com/kiln-dev/kiln/internal/query"
-	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 	"github.com/kiln-dev/kiln/internal/testdb"
 )
@@ -54,18 +52,9 @@ func TestReadsCutShortByTheirDeadlineAreTimeouts(t *testing.T) {
 
 func deadlineStore(t *testing.T, cfg store.Config) (*store.Store, []string) {
 	ctx := context.Background()
-	s, err := spec.Parse("types.yaml", []byte(allTypes), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
-	require.NoError(t, err)
-	st, err := store.Open(ctx, cfg, s)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	require.NoError(t, migrate.New(migrate.Config{Dir: t.TempDir()}, st).Dev(ctx, migrate.FromSpec(s), false, nil))
-	owner := newID()
+	st, owner := openTypes(t, cfg)
 	var ids []string
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
-		if err := tx.Insert(ctx, "owners", rec(owner, "o")); err != nil {
-			return err
-		}
 		for i := range 40 {
 			r := item(owner)
 			r.Values[fS], r.Values[fI] = fmt.Sprintf("s-%03d", i), int64(i)

@@ -11,6 +11,9 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
+// sparseScan yields six rows a million steps apart: SQLite works long between two of them.
+const sparseScan = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1"
+
 // Rows far apart (a sparse filter's scan, SQLite producing each between two Next calls): the
 // query's deadline ends the loop over them, with the deadline's error. Only a bounded read runs
 // with its context hidden from database/sql (quietCtx); a read like this one keeps it.
@@ -22,8 +25,7 @@ func TestDeadlineEndsALoopOverRows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	rows, err := st.Reader().query(ctx,
-		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1", nil)
+	rows, err := st.Reader().query(ctx, sparseScan, nil)
 	require.NoError(t, err)
 	n := 0
 	for rows.Next() {

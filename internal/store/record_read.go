@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strconv"
 
@@ -194,7 +193,7 @@ func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error)
 // records runs b's query on t and returns its records: outside a transaction on SQLite on the
 // driver connection (recordsDirect), otherwise through database/sql.
 func (e *Exec) records(ctx context.Context, t *table, b *builder) ([]*Record, error) {
-	if e.tx == nil && e.s.pool == nil && e.s.batch != nil {
+	if e.tx == nil && e.s.batch != nil { // SQLite (batch: its writer's group commits)
 		return e.recordsOn(ctx, t, b)
 	}
 	rows, err := e.query(ctx, b.text(), b.args)
@@ -240,10 +239,6 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 
 func (e *Exec) firstOn(q quietCtx, t *table, b *builder) (*Record, error) {
 	return firstRecord(e.recordsOn(q, t, b))
-}
-
-func (e *Exec) firstOf(t *table, rows *sql.Rows) (*Record, error) {
-	return firstRecord(t.scanAll(e.s.dialect, rows))
 }
 
 // firstRecord is the first of recs, or ErrNotFound.

@@ -68,7 +68,7 @@ func (e *Exec) recordsDirect(ctx context.Context, conn *sql.Conn, t *table, b *b
 
 // queryDirect runs query with args on the kept statement of c and hands its rows to read,
 // closing both after. The arguments and the row's values go through the connection's own
-// slices (c.args, c.row): a connection serves one caller at a time, the driver copies the
+// slices (c.args, c.rows): a connection serves one caller at a time, the driver copies the
 // arguments into the statement's bindings, and read copies out what it keeps.
 func (c *stmtConn) queryDirect(ctx context.Context, query string, args []any, read func(rowSource) error) error {
 	st, err := c.PrepareContext(ctx, query)

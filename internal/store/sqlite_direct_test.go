@@ -68,14 +68,12 @@ func TestDirectReadsEndAtTheirDeadlineBetweenRows(t *testing.T) {
 	defer conn.Close()
 	start, n := time.Now(), 0
 	err = conn.Raw(func(dc any) error {
-		return dc.(*stmtConn).queryDirect(ctx,
-			"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1", nil,
-			func(rows rowSource) error {
-				for rows.Next() {
-					n++
-				}
-				return rows.Err()
-			})
+		return dc.(*stmtConn).queryDirect(ctx, sparseScan, nil, func(rows rowSource) error {
+			for rows.Next() {
+				n++
+			}
+			return rows.Err()
+		})
 	})
 	require.ErrorIs(t, err, context.DeadlineExceeded, "%d rows after %v", n, time.Since(start))
 	require.Less(t, n, 6, "the loop ended before the last row")
