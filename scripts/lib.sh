@@ -83,11 +83,13 @@ fuzz_one() {
 # fuzz_one_logged is fuzz_one with the fuzzer's output kept in the file $1.
 fuzz_one_logged() {
   local log=$1 pkg=$2 name=$3 time=${4:-${KILN_FUZZTIME:-8s}} status=0
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" >"$log" 2>&1 || status=$?
+  local workers=()
+  [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-parallel "$KILN_FUZZ_PARALLEL")
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "${workers[@]}" "$pkg" >"$log" 2>&1 || status=$?
   if [ "$status" -ne 0 ] && fuzz_deadline_race "$log"; then
     echo "$pkg $name: the fuzzer stopped with a bare 'context deadline exceeded' at the end of its time and wrote no input (golang/go#75804, fixed in Go 1.27): running it once more" >&2
     status=0
-    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" >"$log" 2>&1 || status=$?
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "${workers[@]}" "$pkg" >"$log" 2>&1 || status=$?
   fi
   if [ "$status" -eq 0 ] && ! grep -q '^fuzz: elapsed' "$log"; then
     echo "FAIL $pkg $name: no such fuzz target, nothing was fuzzed" >&2
@@ -119,18 +121,42 @@ fuzz_deadline_race() {
 }
 
 # fuzz_all fuzzes every target fuzz_targets finds; it fails when none is found or any fails,
-# after running them all.
+# after running them all. Targets run KILN_FUZZ_JOBS at a time (default 2), each fuzzing with
+# its share of the cores (KILN_FUZZ_PARALLEL workers): about half of a target's run is building
+# its instrumented test binary and replaying its corpus, which one core does while the other
+# fuzzes. Each target's lines are printed together when it ends.
 fuzz_all() {
-  local targets failed=0 n=0
+  local targets failed=0 n=0 max=${KILN_FUZZ_JOBS:-2} dir
+  local -A logs=()
   targets=$(fuzz_targets)
   if [ -z "$targets" ]; then
     echo "no fuzz targets found" >&2
     return 1
   fi
+  export KILN_FUZZ_PARALLEL=${KILN_FUZZ_PARALLEL:-$(( $(nproc) / max > 0 ? $(nproc) / max : 1 ))}
+  dir=$(mktemp -d)
   while read -r pkg name; do
     n=$((n + 1))
-    fuzz_one "$pkg" "$name" || failed=$((failed + 1))
+    if [ "${#logs[@]}" -ge "$max" ]; then
+      fuzz_reap || failed=$((failed + 1))
+    fi
+    fuzz_one "$pkg" "$name" >"$dir/$n" 2>&1 &
+    logs[$!]="$dir/$n"
   done <<<"$targets"
+  while [ "${#logs[@]}" -gt 0 ]; do
+    fuzz_reap || failed=$((failed + 1))
+  done
+  rm -rf "$dir"
   echo "fuzzed $n targets, $failed failed"
   [ "$failed" -eq 0 ]
+}
+
+# fuzz_reap waits for one of fuzz_all's runs (its logs: pid -> output file) to end, prints that
+# run's lines and returns its status.
+fuzz_reap() {
+  local pid status=0
+  wait -n -p pid "${!logs[@]}" || status=$?
+  cat "${logs[$pid]}"
+  unset "logs[$pid]"
+  return "$status"
 }
