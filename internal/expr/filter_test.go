@@ -101,9 +101,9 @@ func TestFilterRefusesValuesOutsideAnEnum(t *testing.T) {
 	require.NoError(t, err)
 	f, err := NewFilter(s.Resource("orders"))
 	require.NoError(t, err)
-	for _, src := range []string{`status == "bogus"`, `status != "Paid"`, `status in ["paid", "bogus"]`, `"bogus" == status`} {
+	for src, at := range map[string]string{`status == "bogus"`: "1:11", `status != "Paid"`: "1:11", `status in ["paid", "bogus"]`: "1:20", `"bogus" == status`: "1:1"} {
 		_, err := f.Compile(src)
-		require.ErrorContains(t, err, "status must be compared with one of: pending, paid, shipped, delivered, cancelled, refunded", src)
+		require.ErrorContains(t, err, "at "+at+": status must be compared with one of: pending, paid, shipped, delivered, cancelled, refunded", src)
 	}
 	got, err := f.Compile(`status in ["paid", "shipped"] || status == null`)
 	require.NoError(t, err)

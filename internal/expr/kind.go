@@ -104,17 +104,20 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 	}
 	f := t.f.fields[name]
 	v, err := typedConstant(k, f, name, e.AsLiteral().Value())
-	if s, ok := v.(string); ok && err == nil && f != nil && f.Type == spec.TypeDate {
+	if err != nil {
+		return nil, t.errAt(e, "%s", err)
+	}
+	if s, ok := v.(string); ok && f != nil && f.Type == spec.TypeDate {
 		if _, derr := value.ParseDate(s); derr != nil {
-			return nil, errf("%s must be compared with a date like \"2026-01-31\" (years 1 to 9999)", name)
+			return nil, t.errAt(e, "%s must be compared with a date like \"2026-01-31\" (years 1 to 9999)", name)
 		}
 	}
 	// A value outside an enum's is refused as ?status=bogus is: no record can hold it, so the
 	// filter is a client's mistake (a typo, a state of an older spec), not an empty answer.
-	if s, ok := v.(string); ok && err == nil && f != nil && f.Type == spec.TypeEnum && !slices.Contains(f.Values, s) {
-		return nil, errf("%s must be compared with one of: %s", name, strings.Join(f.Values, ", "))
+	if s, ok := v.(string); ok && f != nil && f.Type == spec.TypeEnum && !slices.Contains(f.Values, s) {
+		return nil, t.errAt(e, "%s must be compared with one of: %s", name, strings.Join(f.Values, ", "))
 	}
-	return v, err
+	return v, nil
 }
 
 // typedConstant converts a constant (a CEL literal's value, or a principal's attribute) to
