@@ -63,7 +63,7 @@ func TestFilterRejects(t *testing.T) {
 		`created_at < timestamp("2026-01-01T00:00:00Z") + duration("1h")`: "at 1:48: created_at must be compared with a constant timestamp(\"2026-01-31T12:00:00Z\") (RFC 3339)",
 		`created_at < timestamp("2026-13-01T00:00:00Z")`:                  `at 1:24: timestamp("2026-13-01T00:00:00Z") is not RFC 3339`,
 		`stock > 1 && stock < 2 * 3`:                                      "at 1:24: stock must be compared with a constant",
-		`price > 0.001`:                                                   "at most 2 digits",
+		`price > 0.001`:                                                   "at 1:9: price takes at most 2 digits",
 		`name == "x" || 1 == 1`:                                           "comparison needs a field",
 		`size(name) > 3`:                                                  "needs a field",
 		`tags == "x"`:                                                     "== cannot be applied to a list of text and text",
