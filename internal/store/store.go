@@ -159,19 +159,34 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 	}()
 	ex := &Exec{s: s, q: tx, tx: tx, db: s.writer}
 	if err = fn(ex); err != nil {
-		return err
+		return txEnded(ctx, err)
 	}
 	if ex.Sealed() {
 		// Its one statement committed it (alone.go): Commit only gives the connection back,
 		// and may answer a context that ended since for a transaction that is over.
 		_ = tx.Commit()
 	} else if err = tx.Commit(); err != nil {
-		return s.dialect.interpret(err)
+		return txEnded(ctx, s.dialect.interpret(err))
 	}
 	for _, f := range ex.afterCommit {
 		f()
 	}
 	return nil
+}
+
+// txEnded is err, unless it is database/sql's ErrTxDone met because ctx ended: database/sql
+// rolls a transaction back as soon as its context ends, and the statement or COMMIT after
+// that fails with ErrTxDone rather than the context's error. That is the request's deadline
+// (ErrTimeout) or its cancel, as the statement itself would have answered — not an internal
+// error.
+func txEnded(ctx context.Context, err error) error {
+	if !errors.Is(err, sql.ErrTxDone) || ctx.Err() == nil {
+		return err
+	}
+	if t := asTimeout(ctx.Err(), false); t != nil {
+		return t
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
 
 // AfterCommit runs f once the transaction e belongs to has committed (never when it rolls
