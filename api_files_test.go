@@ -217,6 +217,8 @@ func TestFilesProtectedInvoiceThroughSignedURLs(t *testing.T) {
 		require.Equal(t, testPDF, string(raw))
 		require.Equal(t, "application/pdf", got.Header.Get("Content-Type"))
 		require.Contains(t, got.Header.Get("Content-Disposition"), `filename=invoice.pdf`)
+		require.Equal(t, "default-src 'none'; sandbox; frame-ancestors 'none'", got.Header.Get("Content-Security-Policy"),
+			"a served file, a PDF rendered inline here, is never framed by another site")
 
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/orders/"+order, nil, bearer(b.token("customer"))...).status)
 		require.Equal(t, http.StatusForbidden, b.do("DELETE", path+"/"+mine.body["invoice"].(map[string]any)["id"].(string), nil, customer...).status)

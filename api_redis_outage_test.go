@@ -88,7 +88,7 @@ func TestPausedRedisKeepsLimitsInProcess(t *testing.T) {
 		require.NoError(t, err)
 		get.Body.Close()
 		require.Equal(t, http.StatusOK, get.StatusCode)
-		require.Equal(t, "60", get.Header.Get("RateLimit-Limit"), "limited in process")
+		require.Equal(t, `"anonymous";q=60;w=60`, get.Header.Get("RateLimit-Policy"), "limited in process")
 	}
 	b.redis.Resume()
 	require.Eventually(t, func() bool { return len(b.lines(t, "redis available again")) == 1 }, 10*time.Second, 10*time.Millisecond)

@@ -2,11 +2,13 @@ package openapi
 
 import "github.com/kiln-dev/kiln/internal/spec"
 
-// rateLimitHeaders are the headers every rate-limited answer carries.
-var rateLimitHeaders = map[string]string{
-	"RateLimit-Limit":     "Requests allowed in the current window",
-	"RateLimit-Remaining": "Requests left in the current window",
-	"RateLimit-Reset":     "Seconds until the window resets",
+// rateLimitHeaders are the headers every rate-limited answer carries: the two fields of the
+// IETF draft (draft-ietf-httpapi-ratelimit-headers-08 and later), Structured Field lists.
+var rateLimitHeaders = map[string]obj{
+	"RateLimit-Policy": {"description": "The budget that applies: its name, q requests per w seconds",
+		"schema": obj{"type": "string"}, "example": `"anonymous";q=60;w=60`},
+	"RateLimit": {"description": "What is left of it: r requests for t more seconds",
+		"schema": obj{"type": "string"}, "example": `"anonymous";r=59;t=60`},
 }
 
 func rateLimited(s *spec.Spec) bool {
@@ -21,8 +23,8 @@ func documentRateLimits(s *spec.Spec, paths, responses obj) {
 		return
 	}
 	headers := obj{}
-	for name, desc := range rateLimitHeaders {
-		headers[name] = obj{"description": desc, "schema": obj{"type": "integer"}}
+	for name, h := range rateLimitHeaders {
+		headers[name] = h
 	}
 	tooMany := obj{"description": "Too many requests: wait Retry-After seconds", "headers": obj{
 		"Retry-After": obj{"description": "Seconds to wait", "schema": obj{"type": "integer"}}},

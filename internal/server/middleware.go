@@ -61,7 +61,12 @@ func recovery(next http.Handler, log *slog.Logger) http.Handler {
 }
 
 // securityHeaders sets the headers every answer carries; HSTS when Kiln serves TLS itself,
-// sits behind a TLS-terminating proxy (server.behind_tls), or the request came over TLS. The
+// sits behind a TLS-terminating proxy (server.behind_tls), or the request came over TLS.
+// X-Frame-Options, Referrer-Policy and Cross-Origin-Opener-Policy go on the HTML docs page,
+// the one document a browser renders: on a JSON answer the CSP's frame-ancestors 'none'
+// supersedes X-Frame-Options (CSP Level 2: browsers ignore X-Frame-Options when it is
+// present), and a referrer or opener policy governs what a rendered document loads or opens,
+// which JSON does not. Every answer keeps nosniff and the CSP. The
 // values are built once and stored under their canonical keys, as Header.Set would store them:
 // a value slice is never changed in place (Set replaces it, Add appends to a copy of a full
 // slice), so every answer can share them.
@@ -82,11 +87,11 @@ func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
 			h["Strict-Transport-Security"] = hsts
 		}
 		h["X-Content-Type-Options"] = nosniff
-		h["X-Frame-Options"] = deny
-		h["Referrer-Policy"] = noRef
-		h["Cross-Origin-Opener-Policy"] = sameOrig
 		if strings.HasPrefix(r.URL.Path, "/docs") {
 			h["Content-Security-Policy"] = docsCSP
+			h["X-Frame-Options"] = deny
+			h["Referrer-Policy"] = noRef
+			h["Cross-Origin-Opener-Policy"] = sameOrig
 		} else {
 			h["Content-Security-Policy"] = apiCSP
 		}
@@ -99,7 +104,7 @@ var corsRequestHeaders = []string{"Authorization", "Content-Type", "X-API-Key", 
 	"Idempotency-Key", "X-Request-ID"}
 
 // corsExposedHeaders are the response headers Kiln sends that scripts may read.
-const corsExposedHeaders = "ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-ID"
+const corsExposedHeaders = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-ID"
 
 // corsHandler answers CORS. Every answer of a CORS-enabled API varies by Origin — also those
 // to other origins and to requests without one — so no cache serves one origin's answer to

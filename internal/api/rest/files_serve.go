@@ -57,7 +57,7 @@ func (h *Handler) sendLocal(w http.ResponseWriter, r *http.Request, key, name st
 	typ := sniffFile(f)
 	hd := w.Header()
 	hd.Set("Content-Type", typ)
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	hd.Set("Content-Disposition", mime.FormatMediaType(storage.Disposition(typ), map[string]string{"filename": name}))
 	if public {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable") // a new upload is a new key

@@ -66,6 +66,7 @@ type Handler struct {
 	encoders map[string]encoder
 	accounts *auth.Accounts
 	limiter  ratelimit.Limiter
+	rates    ratePolicies
 	oidc     *auth.OIDC
 	idem     *idempotency.Store
 	routes   []Route
@@ -86,6 +87,7 @@ func New(cfg Config) *Handler {
 		encoders: map[string]encoder{}, accounts: cfg.Accounts, limiter: cfg.Limiter, oidc: cfg.OIDC,
 		idem: cfg.Idempotency, routes: cfg.Routes, jobs: cfg.Jobs,
 		hooks: cfg.Webhooks, hookLog: cfg.WebhookLog, incoming: cfg.Incoming, payments: cfg.Payments, live: cfg.Live, heartbeat: cfg.Heartbeat, files: cfg.Files}
+	h.rates = newRatePolicies(cfg.Spec.Server.RateLimits)
 	for _, r := range cfg.Spec.Resources {
 		h.encoders[r.Name] = encoder{res: r, files: cfg.Files}
 	}

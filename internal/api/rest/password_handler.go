@@ -67,10 +67,9 @@ func (h *Handler) requestReset(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, h.log, err)
 		return
 	}
-	rl := h.spec.Server.RateLimits
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(in["email"]))))
-	if !h.spend(w, r, "reset-ip:"+h.clientIP(r), rl.PasswordReset) ||
-		!h.spend(w, r, "reset-email:"+hex.EncodeToString(sum[:16]), rl.PasswordResetEmail) {
+	if !h.spend(w, r, "reset-ip:"+h.clientIP(r), &h.rates.passwordReset) ||
+		!h.spend(w, r, "reset-email:"+hex.EncodeToString(sum[:16]), &h.rates.passwordResetEmail) {
 		return
 	}
 	h.noContent(w, r, http.StatusAccepted, h.accounts.RequestReset(r.Context(), in["email"]))

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/ratelimit"
@@ -20,59 +19,36 @@ func (h *Handler) limit(w http.ResponseWriter, r *http.Request, p *service.Princ
 	if h.limiter == nil {
 		return true
 	}
-	rl := h.spec.Server.RateLimits
-	key, lim := "ip:"+h.clientIP(r), rl.Anonymous
+	key, pol := "ip:"+h.clientIP(r), &h.rates.anonymous
 	switch {
 	case authGroup:
-		key, lim = "auth:"+h.clientIP(r), rl.Auth
+		key, pol = "auth:"+h.clientIP(r), &h.rates.auth
 	case p != nil && p.KeyID != "":
-		key, lim = "key:"+p.KeyID, rl.APIKey
-		if lim.Requests == 0 {
-			lim = rl.Account
-		}
+		key, pol = "key:"+p.KeyID, &h.rates.apiKey
 	case p != nil:
-		key, lim = "acct:"+p.ID, rl.Account
+		key, pol = "acct:"+p.ID, &h.rates.account
 	}
-	return h.spend(w, r, key, lim)
+	return h.spend(w, r, key, pol)
 }
 
-// spend takes one request from key's budget lim (none when lim is zero), writing the
-// RateLimit headers, or the 429 with Retry-After when it is spent; it reports whether to go on.
-func (h *Handler) spend(w http.ResponseWriter, r *http.Request, key string, lim ratelimit.Limit) bool {
-	if h.limiter == nil || lim.Requests == 0 {
+// spend takes one request from key's budget under pol (none when its limit is zero), writing
+// the RateLimit headers, or the 429 with Retry-After when it is spent; it reports whether to go on.
+func (h *Handler) spend(w http.ResponseWriter, r *http.Request, key string, pol *ratePolicy) bool {
+	if h.limiter == nil || pol.lim.Requests == 0 {
 		return true
 	}
-	res, err := h.limiter.Allow(r.Context(), key, lim)
+	res, err := h.limiter.Allow(r.Context(), key, pol.lim)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "rate limiter unavailable", "request_id", RequestID(r.Context()))
 		return true
 	}
 	reset := int(math.Ceil(res.Reset.Seconds()))
-	setRateHeaders(w.Header(), res.Limit, res.Remaining, reset)
+	pol.setHeaders(w.Header(), res.Remaining, reset)
 	if !res.Allowed {
 		WriteError(w, r, h.log, &service.Error{Code: service.CodeRateLimited, Message: "too many requests: slow down", RetryAfter: reset})
 		return false
 	}
 	return true
-}
-
-// setRateHeaders writes the three RateLimit headers under the canonical keys Header.Set would
-// store them under, without its per-call rewrite. The three numbers share one string and the
-// three values one array (two allocations, not six, on every request): a value slice is never
-// changed in place by net/http or Header's methods (Set replaces it, Add appends to a full one).
-func setRateHeaders(hd http.Header, limit, remaining, reset int) {
-	var buf [3 * 20]byte
-	b := strconv.AppendInt(buf[:0], int64(limit), 10)
-	i := len(b)
-	b = strconv.AppendInt(b, int64(remaining), 10)
-	j := len(b)
-	b = strconv.AppendInt(b, int64(reset), 10)
-	nums := string(b)
-	vals := make([]string, 3)
-	vals[0], vals[1], vals[2] = nums[:i], nums[i:j], nums[j:]
-	hd["Ratelimit-Limit"] = vals[0:1:1]
-	hd["Ratelimit-Remaining"] = vals[1:2:2]
-	hd["Ratelimit-Reset"] = vals[2:3:3]
 }
 
 // clientIP is the peer address, or — when the peer is a trusted proxy — the right-most

@@ -5,8 +5,12 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/ratelimit"
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
@@ -32,20 +36,23 @@ func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
 	}
 }
 
-// The three RateLimit values share one array and one string: changing one header through
-// Header's methods leaves the other two as they were.
-func TestRateHeadersShareNothingVisible(t *testing.T) {
+// Each budget answers under its name: the policy (quota and window in seconds) shared by every
+// answer, and what is left; changing one field through Header's methods leaves the other as it was.
+func TestRateHeadersNameTheirBudget(t *testing.T) {
 	t.Parallel()
+	pols := newRatePolicies(spec.RateLimits{Anonymous: ratelimit.Limit{Requests: 60, Window: time.Minute},
+		Account: ratelimit.Limit{Requests: 1000000000, Window: 90 * time.Second},
+		Auth:    ratelimit.Limit{Requests: 10, Window: 500 * time.Millisecond}})
 	hd := http.Header{}
-	setRateHeaders(hd, 1000000000, 999999999, 60)
-	require.Equal(t, "1000000000", hd.Get("RateLimit-Limit"))
-	require.Equal(t, "999999999", hd.Get("RateLimit-Remaining"))
-	require.Equal(t, "60", hd.Get("RateLimit-Reset"))
-	hd.Add("RateLimit-Limit", "5")
-	hd.Set("RateLimit-Reset", "7")
-	require.Equal(t, []string{"1000000000", "5"}, hd.Values("RateLimit-Limit"))
-	require.Equal(t, []string{"999999999"}, hd.Values("RateLimit-Remaining"))
-	require.Equal(t, []string{"7"}, hd.Values("RateLimit-Reset"))
-	setRateHeaders(hd, 0, 0, 0)
-	require.Equal(t, []string{"0"}, hd.Values("RateLimit-Limit"))
+	pols.account.setHeaders(hd, 999999999, 60)
+	require.Equal(t, []string{`"account";q=1000000000;w=90`}, hd.Values("RateLimit-Policy"))
+	require.Equal(t, []string{`"account";r=999999999;t=60`}, hd.Values("RateLimit"))
+	require.Equal(t, `"api_key";q=1000000000;w=90`, pols.apiKey.policy[0], "an API key without its own budget has the account's")
+	require.Equal(t, `"auth";q=10;w=1`, pols.auth.policy[0], "a window under a second is one")
+	hd.Add("RateLimit-Policy", "x")
+	hd.Set("RateLimit", "y")
+	require.Equal(t, `"account";q=1000000000;w=90`, pols.account.policy[0], "the shared policy value is never changed")
+	pols.anonymous.setHeaders(hd, -1, 0)
+	require.Equal(t, `"anonymous";r=0;t=0`, hd.Get("RateLimit"))
+	require.Equal(t, []string{`"anonymous";q=60;w=60`}, hd.Values("RateLimit-Policy"))
 }
