@@ -128,6 +128,17 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		got, raw = b.fetch(img["url"].(string))
 		require.Equal(t, http.StatusOK, got.StatusCode)
 		require.Equal(t, testPNG(t, 1200, 800), raw)
+		require.Equal(t, "inline; filename=file", got.Header.Get("Content-Disposition"), "a public URL names no file")
+
+		// A public URL carries no signature: a name added to it is nobody's to choose.
+		for _, u := range []string{img["url"].(string) + "?name=evil.html", thumb + "?name=", img["url"].(string) + "?expires=1&name=lamp.png"} {
+			got, raw = b.fetch(u)
+			require.Equal(t, http.StatusBadRequest, got.StatusCode, u)
+			var problem map[string]any
+			require.NoError(t, json.Unmarshal(raw, &problem), string(raw))
+			require.Equal(t, "malformed_request", problem["error"], u)
+			require.Equal(t, map[string]string{"name": "unknown_parameter"}, fieldCodes(problem), u)
+		}
 
 		// Type sniffed from the content, not the name or header; size bounded; roles apply.
 		require.Equal(t, http.StatusUnsupportedMediaType, b.upload(path, "evil.png", []byte("<html><script>alert(1)</script>"), staff...).status)

@@ -251,8 +251,8 @@ func extendDeadlines(w http.ResponseWriter, maxSize int64) {
 	_ = rc.SetWriteDeadline(time.Now().Add(d + time.Minute))
 }
 
-// serveFile sends a stored file: a public one to anyone, a protected one against a valid
-// signature. Files in S3 are answered with a redirect to a URL S3 signs.
+// serveFile sends a stored file: a public one to anyone (under no name the URL chooses), a
+// protected one against a valid signature (which covers the name). Files in S3 are answered with a redirect to a URL S3 signs.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	_, f, _, _ := h.files.Field(key)
@@ -261,6 +261,14 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if f.File.Public && q.Has("name") {
+		// A public URL carries no signature, so a name in it would be anyone's choice: the
+		// file served as evil.html from this origin. Kiln's public URLs name no file.
+		WriteError(w, r, h.log, &service.Error{Code: service.CodeMalformed, Message: "unknown parameter",
+			Fields: []service.FieldError{{Field: "name", Code: "unknown_parameter",
+				Message: "a public file is served without a chosen name; use the URL its record gives"}}})
+		return
+	}
 	if !f.File.Public {
 		switch h.files.Signer().Check(key, q) {
 		case files.SignatureMissing, files.SignatureInvalid:
