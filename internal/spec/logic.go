@@ -62,6 +62,8 @@ type LogicRule struct {
 // Sample is one field's value in a test body, as YAML scalar text.
 type Sample struct {
 	Field, Value string
+	// Pos is where the field is named, ValuePos where its value is written.
+	Pos, ValuePos Pos
 }
 
 // Effect changes another record in the same transaction when a write happens: once, or once

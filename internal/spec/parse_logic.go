@@ -234,7 +234,7 @@ func (w *walker) sample(n ast.Node, what string) []Sample {
 	out := make([]Sample, 0, len(entries))
 	for _, e := range entries {
 		if v, null, ok := w.scalar(e.value, what+"."+e.key); ok && !null {
-			out = append(out, Sample{Field: e.key, Value: v})
+			out = append(out, Sample{Field: e.key, Value: v, Pos: e.pos, ValuePos: w.pos(e.value)})
 		}
 	}
 	return out

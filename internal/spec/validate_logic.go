@@ -52,13 +52,14 @@ func validateRule(r *Resource, rule *LogicRule, c *collector) {
 		f := r.Field(smp.Field)
 		switch {
 		case f == nil:
-			c.add(rule.Pos, "rule %s: violated_by: %q is not a field of %s%s", rule.Name, smp.Field, r.Name, suggest(smp.Field, fieldNames(r)))
-		case f.Readonly || f.IsInverse() || f.Relation != nil || f.Type == TypeJSON:
-			c.add(rule.Pos, "rule %s: violated_by: %s must be a plain field a client writes", rule.Name, smp.Field)
+			c.add(smp.Pos, "rule %s: violated_by: %q is not a field of %s%s", rule.Name, smp.Field, r.Name, suggest(smp.Field, fieldNames(r)))
+		case f.Readonly || f.IsInverse() || f.Relation != nil || f.StoredAsJSON():
+			c.add(smp.Pos, "rule %s: violated_by: %s must be a plain field a client writes", rule.Name, smp.Field)
 		default:
-			probe := *f
-			probe.Example = &smp.Value
-			validateExample(&probe, c)
+			if msg := valueProblem(f, smp.Value); msg != "" {
+				c.add(smp.ValuePos, "rule %s: violated_by: %s %q %s (the field refuses it, so the derived suite would never reach the rule)",
+					rule.Name, smp.Field, smp.Value, msg)
+			}
 		}
 	}
 }

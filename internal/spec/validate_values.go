@@ -20,13 +20,18 @@ func validateExample(f *Field, c *collector) {
 		c.add(f.Pos, "field %s: example applies to scalar fields only", f.Name)
 		return
 	}
-	if f.Type == TypeDatetime && ex == "now" {
-		c.add(f.Pos, "field %s: example %q does not fit type %s", f.Name, ex, f.Type)
-		return
-	}
-	if err := checkValue(f, ex); err != "" {
+	if err := valueProblem(f, ex); err != "" {
 		c.add(f.Pos, "field %s: example %q %s", f.Name, ex, err)
 	}
+}
+
+// valueProblem says why s, a value a client sends (an example, a rule's violated_by), is not
+// one the field accepts, or "": checkValue, except that "now" is a default's only.
+func valueProblem(f *Field, s string) string {
+	if f.Type == TypeDatetime && s == "now" {
+		return "does not fit type " + string(f.Type)
+	}
+	return checkValue(f, s)
 }
 
 // checkValue says why s, a default or an example, is not a value the field accepts — its type,

@@ -1,0 +1,46 @@
+package spec
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A rule's violated_by value that its field refuses is reported as the rule's, at the value:
+// the derived suite would send it and get the field's error, never the rule's.
+func TestRuleViolatedByErrorsHavePositions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, violatedBy, want string
+	}{
+		{name: "WrongType", violatedBy: `{quantity: many}`,
+			want: `k.yaml:10:33: rule in_stock: violated_by: quantity "many" does not fit type integer (the field refuses it, so the derived suite would never reach the rule)`},
+		{name: "OutOfBounds", violatedBy: "\n          quantity: 0",
+			want: `k.yaml:11:21: rule in_stock: violated_by: quantity "0" is outside min/max (the field refuses it, so the derived suite would never reach the rule)`},
+		{name: "NotAValue", violatedBy: `{when: now}`,
+			want: `k.yaml:10:29: rule in_stock: violated_by: when "now" does not fit type datetime`},
+		{name: "UnknownField", violatedBy: `{quantiy: 5}`,
+			want: `k.yaml:10:23: rule in_stock: violated_by: "quantiy" is not a field of items (did you mean "quantity"?)`},
+		{name: "NotWritten", violatedBy: `{total: 5}`,
+			want: `k.yaml:10:23: rule in_stock: violated_by: total must be a plain field a client writes`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := "resources:\n  items:\n    fields:\n" +
+				"      quantity: {type: integer, min: 1}\n" +
+				"      when: datetime\n" +
+				"      total: {type: integer, readonly: true}\n" +
+				"    rules:\n" +
+				"      - name: in_stock\n" +
+				"        check: \"record.quantity < 100\"\n" +
+				"        violated_by: " + tc.violatedBy + "\n"
+			_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "example")
+		})
+	}
+	src := "resources:\n  items:\n    fields:\n      quantity: {type: integer, min: 1}\n" +
+		"    rules:\n      - {name: in_stock, check: \"record.quantity < 100\", violated_by: {quantity: 100}}\n"
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}
