@@ -115,7 +115,7 @@ func TestRoleTypoIsNamed(t *testing.T) {
 }
 
 // An incoming webhook at a path Kiln serves already (the API under server.base_path, the docs
-// page) is a spec error at its entry: it validated, then kiln serve stopped on the route clash.
+// page) is a spec error at its path: it validated, then kiln serve stopped on the route clash.
 func TestIncomingWebhookPathThatKilnServes(t *testing.T) {
 	t.Parallel()
 	hook := func(path string) string {
@@ -129,7 +129,7 @@ func TestIncomingWebhookPathThatKilnServes(t *testing.T) {
 		"/":               `path "/" is the root, where Kiln answers unknown paths`,
 	} {
 		_, err := Parse("k.yaml", []byte(hook(path)+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})
-		require.ErrorContains(t, err, "k.yaml:2:9: incoming webhook carrier: "+want, path)
+		require.ErrorContains(t, err, "k.yaml:3:11: incoming webhook carrier: "+want, path)
 	}
 	for _, free := range []string{"/hooks/carrier", "/healthz/carrier", "/apix"} {
 		_, err := Parse("k.yaml", []byte(hook(free)+"resources:\n  shipments:\n    fields:\n      note: string\n"), ParseOpts{LookupEnv: noEnv})

@@ -60,9 +60,10 @@ func (w *walker) allowNetworks(n ast.Node, wh *Webhooks) {
 
 func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 	for _, item := range w.list(n, "incoming_webhooks") {
-		in := &IncomingWebhook{Pos: w.pos(item)}
+		in := &IncomingWebhook{Pos: w.pos(item), KeyPos: map[string]Pos{}}
 		entries, _ := w.mapping(item, "incoming webhook", incomingKeys...)
 		for _, e := range entries {
+			in.KeyPos[e.key] = w.pos(e.value)
 			what := "incoming_webhooks." + e.key
 			switch e.key {
 			case "name":
@@ -76,7 +77,8 @@ func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 			case "handler":
 				in.Handler = w.str(e.value, what)
 			case "action":
-				in.Action = w.incomingAction(e.value)
+				in.KeyPos[e.key] = e.pos // a block mapping's own position is its first colon's
+				in.Action = w.incomingAction(e.value, in.KeyPos)
 			case "tolerance":
 				in.Tolerance = w.duration(e.value, what)
 			case "max_body_bytes":
@@ -89,10 +91,13 @@ func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 	}
 }
 
-func (w *walker) incomingAction(n ast.Node) *IncomingAction {
+// incomingAction reads an incoming webhook's action:, noting where each key's value is
+// written in keyPos as "action.<key>".
+func (w *walker) incomingAction(n ast.Node, keyPos map[string]Pos) *IncomingAction {
 	a := &IncomingAction{}
 	entries, _ := w.mapping(n, "incoming_webhooks.action", incomingActionKeys...)
 	for _, e := range entries {
+		keyPos["action."+e.key] = w.pos(e.value)
 		v := w.str(e.value, "incoming_webhooks.action."+e.key)
 		switch e.key {
 		case "resource":

@@ -69,27 +69,30 @@ func (s *Spec) CheckEventPattern(p string) string {
 func validateIncoming(s *Spec, c *collector) {
 	seen := map[string]bool{}
 	for _, in := range s.Webhooks.Incoming {
-		checkIdent(c, in.Pos, "incoming webhook", in.Name)
-		if seen[in.Name] || seen["path "+in.Path] {
-			c.add(in.Pos, "incoming webhook %s: its name or path is declared twice", in.Name)
+		checkIdent(c, in.at("name"), "incoming webhook", in.Name)
+		switch {
+		case seen[in.Name]:
+			c.add(in.at("name"), "incoming webhook %s is declared twice", in.Name)
+		case seen["path "+in.Path]:
+			c.add(in.at("path"), "incoming webhook %s: path %q is another incoming webhook's", in.Name, in.Path)
 		}
 		seen[in.Name], seen["path "+in.Path] = true, true
 		if !strings.HasPrefix(in.Path, "/") || strings.ContainsAny(in.Path, "{} ?#") {
-			c.add(in.Pos, "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
+			c.add(in.at("path"), "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
 		} else if owner := routeOwner(s, in.Path); owner != "" {
-			c.add(in.Pos, "incoming webhook %s: path %q is %s; use a path of its own such as /hooks/%s", in.Name, in.Path, owner, in.Name)
+			c.add(in.at("path"), "incoming webhook %s: path %q is %s; use a path of its own such as /hooks/%s", in.Name, in.Path, owner, in.Name)
 		}
 		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
-			c.add(in.Pos, "incoming webhook %s: scheme must be stripe or standard", in.Name)
+			c.add(in.at("scheme"), "incoming webhook %s: scheme must be stripe or standard", in.Name)
 		}
 		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
-			c.add(in.Pos, "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
+			c.add(in.at("secret_env"), "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
 		}
 		validateIncomingTarget(s, in, c)
 		in.Tolerance = cmp.Or(in.Tolerance, DefaultWebhookTolerance)
 		in.MaxBodyBytes = cmp.Or(in.MaxBodyBytes, DefaultWebhookMaxBody)
 		if in.MaxBodyBytes < 0 {
-			c.add(in.Pos, "incoming webhook %s: max_body_bytes must be positive", in.Name)
+			c.add(in.at("max_body_bytes"), "incoming webhook %s: max_body_bytes must be positive", in.Name)
 		}
 	}
 }
@@ -103,19 +106,19 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 		return
 	}
 	if in.Handler != "" {
-		checkIdent(c, in.Pos, "handler", in.Handler)
+		checkIdent(c, in.at("handler"), "handler", in.Handler)
 		return
 	}
 	a := in.Action
 	r := s.Resource(a.Resource)
 	switch {
 	case r == nil:
-		c.add(in.Pos, "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
+		c.add(in.at("action.resource", "action"), "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
 	case r.RecordAction(a.Name) == nil:
-		c.add(in.Pos, "incoming webhook %s: %s has no action %q", in.Name, a.Resource, a.Name)
+		c.add(in.at("action.name", "action"), "incoming webhook %s: %s has no action %q", in.Name, a.Resource, a.Name)
 	}
 	if a.RecordID == "" || strings.HasPrefix(a.RecordID, ".") || strings.HasSuffix(a.RecordID, ".") || strings.Contains(a.RecordID, "..") {
-		c.add(in.Pos, "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)
+		c.add(in.at("action.record_id", "action"), "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)
 	}
 }
 
