@@ -121,7 +121,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		}
 	}
 	for _, rt := range h.routes {
-		mux.HandleFunc(rt.Pattern, h.authenticate(rt.Handler))
+		mux.HandleFunc(rt.Pattern, documentHeaders(h.authenticate(rt.Handler)))
 	}
 	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.idempotent(h.batch)))
 	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
@@ -412,4 +412,26 @@ func ifMatch(r *http.Request) (service.WriteOpts, error) {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record")
 	}
 	return service.WriteOpts{IfVersion: v}, nil
+}
+
+// The headers that matter only on a document a browser renders, stored as Header.Set stores
+// them and shared by every answer (a value slice is never changed in place).
+var (
+	frameDeny      = []string{"DENY"}
+	noReferrer     = []string{"no-referrer"}
+	sameOriginOnly = []string{"same-origin"}
+)
+
+// documentHeaders gives a custom route's answers the headers the middleware keeps for the
+// HTML docs page: a Go route may answer a page, with its own Content-Security-Policy in
+// place of the API's (and so without its frame-ancestors 'none'), and must not be framed by
+// another site. The route may still set its own.
+func documentHeaders(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd["X-Frame-Options"] = frameDeny
+		hd["Referrer-Policy"] = noReferrer
+		hd["Cross-Origin-Opener-Policy"] = sameOriginOnly
+		next(w, r)
+	}
 }
