@@ -87,7 +87,7 @@ func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
 			h["Strict-Transport-Security"] = hsts
 		}
 		h["X-Content-Type-Options"] = nosniff
-		if strings.HasPrefix(r.URL.Path, "/docs") {
+		if p := r.URL.Path; p == "/docs" || strings.HasPrefix(p, "/docs/") { // not /docsets: the API's
 			h["Content-Security-Policy"] = docsCSP
 			h["X-Frame-Options"] = deny
 			h["Referrer-Policy"] = noRef

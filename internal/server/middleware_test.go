@@ -196,3 +196,22 @@ func TestHSTSWhenBehindTLS(t *testing.T) {
 		})
 	}
 }
+
+// Only the docs page and its files get the docs page's CSP: a path that merely begins with
+// "docs" (an incoming webhook at /docsign, a base path /docsapi) is the API's, with
+// frame-ancestors 'none', and carries no document headers.
+func TestDocsHeadersOnTheDocsPathsOnly(t *testing.T) {
+	t.Parallel()
+	h := securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), spec.Server{})
+	for path, docs := range map[string]bool{"/docs": true, "/docs/": true, "/docs/init.js": true,
+		"/docsets": false, "/docsign/hook": false, "/docsapi/products": false, "/api/docs": false} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if docs {
+			require.Equal(t, "DENY", w.Header().Get("X-Frame-Options"), path)
+			continue
+		}
+		require.Equal(t, "default-src 'none'; frame-ancestors 'none'", w.Header().Get("Content-Security-Policy"), path)
+		require.Empty(t, w.Header().Values("X-Frame-Options"), path)
+	}
+}
