@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,12 @@ func TestResetRequestsDoNotCountAsFailedLogins(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.loginStatus("staffer@example.com", "the right password"), "resets are not failed logins")
 
 		for i := 0; i < 2; i++ {
-			require.Equal(t, http.StatusAccepted, b.anon("POST", "/api/auth/password/reset", map[string]any{"email": "staffer@example.com"}).status)
+			res := b.anon("POST", "/api/auth/password/reset", map[string]any{"email": "staffer@example.com"})
+			require.Equal(t, http.StatusAccepted, res.status)
+			// The answer names the client's budget, never the email's: that count would tell
+			// anyone how many resets were asked for an address.
+			require.Equal(t, `"password_reset";q=12;w=3600`, res.header.Get("RateLimit-Policy"))
+			require.Equal(t, strconv.Itoa(12-11-i), rateLimitParam(t, res.header, "r"))
 		}
 		perEmail := b.anon("POST", "/api/auth/password/reset", map[string]any{"email": "Staffer@Example.com"})
 		require.Equal(t, http.StatusTooManyRequests, perEmail.status, "the per-email budget (3/h) is spent, whatever the case")

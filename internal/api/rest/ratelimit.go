@@ -43,7 +43,9 @@ func (h *Handler) spend(w http.ResponseWriter, r *http.Request, key string, pol 
 		return true
 	}
 	reset := int(math.Ceil(res.Reset.Seconds()))
-	pol.setHeaders(w.Header(), res.Remaining, reset)
+	if !pol.unsaid {
+		pol.setHeaders(w.Header(), res.Remaining, reset)
+	}
 	if !res.Allowed {
 		WriteError(w, r, h.log, &service.Error{Code: service.CodeRateLimited, Message: "too many requests: slow down", RetryAfter: reset})
 		return false

@@ -20,6 +20,10 @@ type ratePolicy struct {
 	name   string
 	lim    ratelimit.Limit
 	policy []string // the RateLimit-Policy value, shared by every answer (never changed in place)
+	// unsaid: answers carry no RateLimit fields for this budget. The per-email reset budget
+	// is keyed by an address anyone may type, so its count would tell anyone how many resets
+	// were asked for that address this hour; the answer names the per-client one instead.
+	unsaid bool
 }
 
 // ratePolicies are the spec's budgets, each under its rate_limits key.
@@ -38,7 +42,7 @@ func newRatePolicies(rl spec.RateLimits) ratePolicies {
 		apiKey:             newRatePolicy("api_key", apiKey),
 		auth:               newRatePolicy("auth", rl.Auth),
 		passwordReset:      newRatePolicy("password_reset", rl.PasswordReset),
-		passwordResetEmail: newRatePolicy("password_reset_email", rl.PasswordResetEmail),
+		passwordResetEmail: ratePolicy{name: "password_reset_email", lim: rl.PasswordResetEmail, unsaid: true},
 	}
 }
 
