@@ -42,13 +42,13 @@ func TestRateHeadersNameTheirBudget(t *testing.T) {
 	t.Parallel()
 	pols := newRatePolicies(spec.RateLimits{Anonymous: ratelimit.Limit{Requests: 60, Window: time.Minute},
 		Account: ratelimit.Limit{Requests: 1000000000, Window: 90 * time.Second},
-		Auth:    ratelimit.Limit{Requests: 10, Window: 500 * time.Millisecond}})
+		Auth:    ratelimit.Limit{Requests: 10, Window: 1500 * time.Millisecond}})
 	hd := http.Header{}
 	pols.account.setHeaders(hd, 999999999, 60)
 	require.Equal(t, []string{`"account";q=1000000000;w=90`}, hd.Values("RateLimit-Policy"))
 	require.Equal(t, []string{`"account";r=999999999;t=60`}, hd.Values("RateLimit"))
 	require.Equal(t, `"api_key";q=1000000000;w=90`, pols.apiKey.policy[0], "an API key without its own budget has the account's")
-	require.Equal(t, `"auth";q=10;w=1`, pols.auth.policy[0], "a window under a second is one")
+	require.Equal(t, `"auth";q=10;w=2`, pols.auth.policy[0], "a window of a fraction of seconds rounds up")
 	hd.Add("RateLimit-Policy", "x")
 	hd.Set("RateLimit", "y")
 	require.Equal(t, `"account";q=1000000000;w=90`, pols.account.policy[0], "the shared policy value is never changed")
