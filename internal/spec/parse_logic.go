@@ -233,7 +233,11 @@ func (w *walker) sample(n ast.Node, what string) []Sample {
 	entries, _ := w.mapping(n, what)
 	out := make([]Sample, 0, len(entries))
 	for _, e := range entries {
-		if v, null, ok := w.scalar(e.value, what+"."+e.key); ok && !null {
+		v, null, ok := w.scalar(e.value, what+"."+e.key)
+		switch {
+		case ok && null:
+			w.add(w.pos(e.value), "%s: %s is null: give the value that breaks the rule, which the derived suite sends", what, e.key)
+		case ok:
 			out = append(out, Sample{Field: e.key, Value: v, Pos: e.pos, ValuePos: w.pos(e.value)})
 		}
 	}

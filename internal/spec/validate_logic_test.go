@@ -21,6 +21,8 @@ func TestRuleViolatedByErrorsHavePositions(t *testing.T) {
 			want: `k.yaml:10:29: rule in_stock: violated_by: when "now" does not fit type datetime`},
 		{name: "UnknownField", violatedBy: `{quantiy: 5}`,
 			want: `k.yaml:10:23: rule in_stock: violated_by: "quantiy" is not a field of items (did you mean "quantity"?)`},
+		{name: "Null", violatedBy: `{quantity: null}`,
+			want: `k.yaml:10:33: rule.violated_by: quantity is null: give the value that breaks the rule, which the derived suite sends`},
 		{name: "NotWritten", violatedBy: `{total: 5}`,
 			want: `k.yaml:10:23: rule in_stock: violated_by: total must be a plain field a client writes`},
 	} {
