@@ -233,7 +233,7 @@ func TestSpecValidatePlacesBadExamples(t *testing.T) {
 		{"      qty: {type: integer, min: 1, example: 0}\n", `:4:7: field qty: example "0" is outside min/max`},
 		{"      qty: {type: integer, example: many}\n", `:4:7: field qty: example "many" does not fit type integer`},
 		{"      qty: integer\n    rules:\n      - {name: r, check: \"record.qty > 0\", violated_by: {qtty: 0}}\n",
-			`:6:9: rule r: violated_by: "qtty" is not a field of items (did you mean "qty"?)`},
+			`:6:58: rule r: violated_by: "qtty" is not a field of items (did you mean "qty"?)`},
 		{"      qty: integer\n    soft_delete: true\n    actions:\n      restore: {steps: [{set: {qty: \"1\"}}]}\n",
 			`:7:7: action restore: a soft_delete resource has a built-in restore action`},
 		{"      qty: integer\n    retention: 24h\n", `:2:3: resource items: retention is for soft_delete: true`},
