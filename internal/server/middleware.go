@@ -74,12 +74,9 @@ func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
 	hsts := []string{"max-age=" + strconv.FormatInt(int64(srv.HSTSMaxAge.Seconds()), 10)}
 	alwaysHSTS := srv.TLS.Enabled() || srv.BehindTLS
 	var (
-		nosniff  = []string{"nosniff"}
-		deny     = []string{"DENY"}
-		noRef    = []string{"no-referrer"}
-		sameOrig = []string{"same-origin"}
-		docsCSP  = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"}
-		apiCSP   = []string{"default-src 'none'; frame-ancestors 'none'"}
+		nosniff = []string{"nosniff"}
+		docsCSP = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"}
+		apiCSP  = []string{"default-src 'none'; frame-ancestors 'none'"}
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -89,9 +86,7 @@ func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
 		h["X-Content-Type-Options"] = nosniff
 		if p := r.URL.Path; p == "/docs" || strings.HasPrefix(p, "/docs/") { // not /docsets: the API's
 			h["Content-Security-Policy"] = docsCSP
-			h["X-Frame-Options"] = deny
-			h["Referrer-Policy"] = noRef
-			h["Cross-Origin-Opener-Policy"] = sameOrig
+			rest.SetDocumentHeaders(h)
 		} else {
 			h["Content-Security-Policy"] = apiCSP
 		}

@@ -428,10 +428,15 @@ var (
 // another site. The route may still set its own.
 func documentHeaders(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd["X-Frame-Options"] = frameDeny
-		hd["Referrer-Policy"] = noReferrer
-		hd["Cross-Origin-Opener-Policy"] = sameOriginOnly
+		SetDocumentHeaders(w.Header())
 		next(w, r)
 	}
+}
+
+// SetDocumentHeaders sets the headers only a document a browser renders needs (the docs page,
+// a custom route's page): X-Frame-Options, Referrer-Policy and Cross-Origin-Opener-Policy.
+func SetDocumentHeaders(hd http.Header) {
+	hd["X-Frame-Options"] = frameDeny
+	hd["Referrer-Policy"] = noReferrer
+	hd["Cross-Origin-Opener-Policy"] = sameOriginOnly
 }
