@@ -187,17 +187,12 @@ func queryOf(r *http.Request) (url.Values, error) {
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
-	q, err := queryOf(r)
+	expand, fields, err := h.readShape(r, res)
 	if err != nil {
 		WriteError(w, r, h.log, err)
 		return
 	}
 	v := view{spec: h.spec}
-	expand, fields, err := h.shape(res, q)
-	if err != nil {
-		WriteError(w, r, h.log, err)
-		return
-	}
 	rec, exp, err := h.svc.Get(r.Context(), res, r.PathValue("id"), expand)
 	if err != nil {
 		WriteError(w, r, h.log, err)
@@ -210,6 +205,19 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	h.writeTagged(w, http.StatusOK, res, rec, v, tag)
+}
+
+// readShape reads the expand and fields parameters of a single-record read; a read without a
+// query string (the common case) has neither and parses nothing.
+func (h *Handler) readShape(r *http.Request, res string) ([]string, map[string]bool, error) {
+	if r.URL.RawQuery == "" {
+		return nil, nil, nil
+	}
+	q, err := queryOf(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.shape(res, q)
 }
 
 // shape validates the expand and fields parameters of a single-record read.
