@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,7 +90,7 @@ func storedFiles(t *testing.T, dir string) []string {
 	var out []string
 	root := filepath.Join(dir, "files")
 	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".name") { // not the download names kept beside them
 			rel, _ := filepath.Rel(root, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -122,13 +123,14 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		got, raw := b.fetch(thumb)
 		require.Equal(t, http.StatusOK, got.StatusCode)
 		require.Equal(t, "image/png", got.Header.Get("Content-Type"))
+		require.Equal(t, "inline; filename=lamp_100x100.png", got.Header.Get("Content-Disposition"), "named after its file")
 		cfg, err := png.DecodeConfig(bytes.NewReader(raw))
 		require.NoError(t, err)
 		require.Equal(t, [2]int{100, 66}, [2]int{cfg.Width, cfg.Height}, "fit inside 100x100, aspect kept")
 		got, raw = b.fetch(img["url"].(string))
 		require.Equal(t, http.StatusOK, got.StatusCode)
 		require.Equal(t, testPNG(t, 1200, 800), raw)
-		require.Equal(t, "inline; filename=file", got.Header.Get("Content-Disposition"), "a public URL names no file")
+		require.Equal(t, "inline; filename=lamp.png", got.Header.Get("Content-Disposition"), "the name it was uploaded with")
 
 		// A public URL carries no signature: a name added to it is nobody's to choose.
 		for _, u := range []string{img["url"].(string) + "?name=evil.html", thumb + "?name=", img["url"].(string) + "?expires=1&name=lamp.png"} {
@@ -164,9 +166,16 @@ func TestFilesProductImageOnLocalDisk(t *testing.T) {
 		require.Equal(t, "direct_upload_unavailable", direct.body["error"])
 
 		// Replacing: the old image and thumbnails are deleted by a job after the commit.
-		res = b.do("POST", path+"?name=desk.png", testPNG(t, 300, 300), append([]string{"Content-Type", "image/png"}, staff...)...)
+		// Its name is not ASCII, and tries to add a header: it is served encoded (RFC 6266).
+		evil := url.QueryEscape("Schreibtisch \"groß\"\r\nX-Evil: 1.png")
+		res = b.do("POST", path+"?name="+evil, testPNG(t, 300, 300), append([]string{"Content-Type", "image/png"}, staff...)...)
 		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
 		second := res.body["image"].(map[string]any)["id"].(string)
+		got, _ = b.fetch(res.body["image"].(map[string]any)["url"].(string))
+		require.Equal(t, http.StatusOK, got.StatusCode)
+		require.Equal(t, `inline; filename="Schreibtisch gro_X-Evil: 1.png"; filename*=UTF-8''Schreibtisch%20gro%C3%9FX-Evil%3A%201.png`,
+			got.Header.Get("Content-Disposition"))
+		require.Empty(t, got.Header.Get("X-Evil"))
 		b.waitJobsDone("kiln.files.delete")
 		for _, f := range storedFiles(t, b.dataDir) {
 			require.NotContains(t, f, first)

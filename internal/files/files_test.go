@@ -97,3 +97,16 @@ func TestThumbnailsFitTheBoxAndKeepTheAspect(t *testing.T) {
 	require.False(t, ok)
 	require.Equal(t, "image/png", ThumbType("image/gif"))
 }
+
+func TestThumbName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, size, typ, want string }{
+		{name: "lamp.png", size: "100x100", typ: "image/png", want: "lamp_100x100.png"},
+		{name: "photo.JPEG", size: "400x400", typ: "image/jpeg", want: "photo_400x400.jpg"},
+		{name: "anim.gif", size: "10x10", typ: "image/png", want: "anim_10x10.png"},
+		{name: "noext", size: "10x10", typ: "image/jpeg", want: "noext_10x10.jpg"},
+		{name: "Küche.webp", size: "10x10", typ: "image/jpeg", want: "Küche_10x10.jpg"},
+	} {
+		require.Equal(t, tt.want, ThumbName(tt.name, tt.size, tt.typ), tt.name)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kiln-dev/kiln/internal/integrations/storage"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -124,7 +125,7 @@ func (x *Files) put(ctx context.Context, res, field string, tmp *os.File, fl Fil
 	}
 	if putFile {
 		key := Key(res, field, fl.ID)
-		if err := x.store.Put(ctx, key, io.NewSectionReader(tmp, 0, fl.Size), fl.Size, fl.Type); err != nil {
+		if err := x.store.Put(ctx, key, io.NewSectionReader(tmp, 0, fl.Size), fl.Size, storage.PutOpts{ContentType: fl.Type, Filename: fl.Name}); err != nil {
 			return fail(err)
 		}
 		done = append(done, key)
@@ -132,7 +133,8 @@ func (x *Files) put(ctx context.Context, res, field string, tmp *os.File, fl Fil
 	for _, t := range fl.Thumbs {
 		key := ThumbKey(res, field, fl.ID, t)
 		b := thumbs[t]
-		if err := x.store.Put(ctx, key, bytes.NewReader(b), int64(len(b)), ThumbType(fl.Type)); err != nil {
+		typ := ThumbType(fl.Type)
+		if err := x.store.Put(ctx, key, bytes.NewReader(b), int64(len(b)), storage.PutOpts{ContentType: typ, Filename: ThumbName(fl.Name, t, typ)}); err != nil {
 			return fail(err)
 		}
 		done = append(done, key)

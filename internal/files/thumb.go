@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"path"
+	"strings"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
@@ -52,6 +54,16 @@ func ThumbType(t string) string {
 		return "image/png"
 	}
 	return "image/jpeg"
+}
+
+// ThumbName is the download name of a file's thumbnail of the size and type: the file's
+// name without its extension, the size, and the thumbnail's extension (lamp_100x100.png).
+func ThumbName(name, size, thumbType string) string {
+	ext := ".jpg"
+	if thumbType == "image/png" {
+		ext = ".png"
+	}
+	return strings.TrimSuffix(name, path.Ext(name)) + "_" + size + ext
 }
 
 // measure reads an image's header; ok is false for what is not an image Kiln decodes.

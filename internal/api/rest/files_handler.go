@@ -281,7 +281,10 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	name := files.CleanName(q.Get("name"))
+	name := q.Get("name") // signed with the URL, as the record's file is named
+	if name != "" {
+		name = files.CleanName(name)
+	}
 	if p, ok := h.files.Store().(storage.Presigner); ok {
 		h.redirectToStore(w, r, p, key)
 		return

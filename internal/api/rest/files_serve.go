@@ -1,12 +1,13 @@
 package rest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"os"
+	"path"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/integrations/storage"
@@ -30,9 +31,15 @@ func (h *Handler) redirectToStore(w http.ResponseWriter, r *http.Request, p stor
 // opener is a store Kiln serves from itself (storage.Local).
 type opener interface {
 	Open(key string) (*os.File, error)
+	// Filename is the download name stored with the object ("" for none).
+	Filename(key string) string
 }
 
-// sendLocal streams a file from the local store, with ranges and conditional requests.
+var _ opener = (*storage.Local)(nil)
+
+// sendLocal streams a file from the local store, with ranges and conditional requests. It
+// is named name (a signed URL's), else the name stored with it — as S3 serves it — else
+// after its key, as a browser names an S3 object stored without one.
 func (h *Handler) sendLocal(w http.ResponseWriter, r *http.Request, key, name string, public bool) {
 	o, ok := h.files.Store().(opener)
 	if !ok {
@@ -54,11 +61,14 @@ func (h *Handler) sendLocal(w http.ResponseWriter, r *http.Request, key, name st
 		WriteError(w, r, h.log, err)
 		return
 	}
+	if name == "" {
+		name = cmp.Or(o.Filename(key), path.Base(key))
+	}
 	typ := sniffFile(f)
 	hd := w.Header()
 	hd.Set("Content-Type", typ)
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
-	hd.Set("Content-Disposition", mime.FormatMediaType(storage.Disposition(typ), map[string]string{"filename": name}))
+	hd.Set("Content-Disposition", storage.ContentDisposition(typ, name))
 	if public {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable") // a new upload is a new key
 	} else {

@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// Local keeps objects as files under a directory: the key's slashes are directories.
+// Local keeps objects as files under a directory: the key's slashes are directories. An
+// object's download name, which S3 keeps as metadata, is kept in a file beside it,
+// <key>.name (no key has a dot, so none names such a file).
 type Local struct {
 	dir string
 }
@@ -28,9 +31,10 @@ func (l *Local) Dir() string { return l.dir }
 
 func (l *Local) path(key string) string { return filepath.Join(l.dir, filepath.FromSlash(key)) }
 
-// Put copies body into a temporary file next to the object and renames it into place,
-// so a reader never sees half an object.
-func (l *Local) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, _ string) error {
+// Put writes the object and its download name (removing a stale one when opts names
+// none); each is written to a temporary file and renamed into place, so a reader never
+// sees half of one.
+func (l *Local) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts PutOpts) error {
 	if err := checkKeys(key); err != nil {
 		return err
 	}
@@ -38,12 +42,42 @@ func (l *Local) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
+	err := writeFile(p, &ctxReader{ctx: ctx, r: body}, size)
+	if err == nil && opts.Filename != "" {
+		err = writeFile(p+nameSuffix, strings.NewReader(opts.Filename), int64(len(opts.Filename)))
+	} else if err == nil {
+		err = removeIfAny(p + nameSuffix)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// nameSuffix ends the name of the file that holds an object's download name.
+const nameSuffix = ".name"
+
+// Filename is the download name the object was stored with; empty when it has none (or
+// is not there).
+func (l *Local) Filename(key string) string {
+	if checkKeys(key) != nil {
+		return ""
+	}
+	b, err := os.ReadFile(l.path(key) + nameSuffix)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// writeFile copies size bytes from r into a temporary file next to p and renames it to p.
+func writeFile(p string, r io.Reader, size int64) error {
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".put-*")
 	if err != nil {
-		return fmt.Errorf("storage: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename; removes the leftover on failure
-	n, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: body})
+	n, err := io.Copy(tmp, r)
 	if err == nil && n != size {
 		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
 	}
@@ -56,8 +90,12 @@ func (l *Local) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)
 	}
-	if err != nil {
-		return fmt.Errorf("storage: put %s: %w", key, err)
+	return err
+}
+
+func removeIfAny(p string) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }
@@ -82,13 +120,16 @@ func (l *Local) Open(key string) (*os.File, error) {
 	return f, nil
 }
 
-// Delete removes the objects' files.
+// Delete removes the objects' files and their names.
 func (l *Local) Delete(_ context.Context, keys []string) error {
 	if err := checkKeys(keys...); err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := os.Remove(l.path(k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeIfAny(l.path(k)); err != nil {
+			return fmt.Errorf("storage: delete %s: %w", k, err)
+		}
+		if err := removeIfAny(l.path(k) + nameSuffix); err != nil {
 			return fmt.Errorf("storage: delete %s: %w", k, err)
 		}
 	}

@@ -19,25 +19,43 @@ func TestLocalPutGetDelete(t *testing.T) {
 	ctx := context.Background()
 	l, err := NewLocal(t.TempDir())
 	require.NoError(t, err)
-	require.NoError(t, l.Put(ctx, testKey, strings.NewReader("hello"), 5, "text/plain"))
-	require.NoError(t, l.Put(ctx, testKey+"_10x10", bytes.NewReader([]byte("t")), 1, "image/png"))
+	require.NoError(t, l.Put(ctx, testKey, strings.NewReader("hello"), 5, PutOpts{ContentType: "text/plain", Filename: "hello.txt"}))
+	require.NoError(t, l.Put(ctx, testKey+"_10x10", bytes.NewReader([]byte("t")), 1, PutOpts{ContentType: "image/png"}))
 	rc, err := l.Get(ctx, testKey)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(rc)
 	_ = rc.Close()
 	require.Equal(t, "hello", string(b))
-	require.Error(t, l.Put(ctx, testKey, strings.NewReader("short"), 9, "text/plain"), "a short body is not stored")
+	require.Error(t, l.Put(ctx, testKey, strings.NewReader("short"), 9, PutOpts{ContentType: "text/plain"}), "a short body is not stored")
 	rc, err = l.Get(ctx, testKey)
 	require.NoError(t, err)
 	b, _ = io.ReadAll(rc)
 	_ = rc.Close()
 	require.Equal(t, "hello", string(b), "the failed put left the object as it was")
+	require.Equal(t, "hello.txt", l.Filename(testKey), "and its name")
+	require.Empty(t, l.Filename(testKey+"_10x10"), "stored without a name")
+	require.Empty(t, l.Filename("../x"))
 	entries, _ := os.ReadDir(filepath.Join(l.Dir(), "products", "image"))
-	require.Len(t, entries, 2, "no temporary file left")
+	require.Len(t, entries, 3, "the objects and one name; no temporary file left")
 
 	require.NoError(t, l.Delete(ctx, []string{testKey, testKey + "_10x10", testKey[:len(testKey)-1] + "9"}))
 	_, err = l.Get(ctx, testKey)
 	require.ErrorIs(t, err, ErrNotFound)
+	entries, _ = os.ReadDir(filepath.Join(l.Dir(), "products", "image"))
+	require.Empty(t, entries, "names go with their objects")
+}
+
+// A name is replaced, or removed, with its object.
+func TestLocalPutReplacesName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, err := NewLocal(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, l.Put(ctx, testKey, strings.NewReader("a"), 1, PutOpts{Filename: "a.txt"}))
+	require.NoError(t, l.Put(ctx, testKey, strings.NewReader("b"), 1, PutOpts{Filename: "Bericht über b.txt"}))
+	require.Equal(t, "Bericht über b.txt", l.Filename(testKey))
+	require.NoError(t, l.Put(ctx, testKey, strings.NewReader("c"), 1, PutOpts{}))
+	require.Empty(t, l.Filename(testKey))
 }
 
 func TestKeysAreOnlyKilnsOwn(t *testing.T) {
@@ -49,7 +67,7 @@ func TestKeysAreOnlyKilnsOwn(t *testing.T) {
 	require.True(t, ValidKey(testKey+"_400x400"))
 	l, err := NewLocal(t.TempDir())
 	require.NoError(t, err)
-	require.Error(t, l.Put(context.Background(), "../x", strings.NewReader(""), 0, ""))
+	require.Error(t, l.Put(context.Background(), "../x", strings.NewReader(""), 0, PutOpts{}))
 	_, err = l.Get(context.Background(), "../x")
 	require.Error(t, err)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"time"
 
@@ -76,12 +75,15 @@ func (s *S3) Check(ctx context.Context) error {
 
 // Put uploads the object in one request (S3 takes up to 5 GiB that way; the body is a
 // seekable file, so the SDK signs it without holding it in memory).
-func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, contentType string) error {
+// The download name is kept as the object's Content-Disposition, which S3 (and R2) serve
+// back on every GET that does not override it.
+func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts PutOpts) error {
 	if err := checkKeys(key); err != nil {
 		return err
 	}
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: body,
-		ContentLength: aws.Int64(size), ContentType: aws.String(contentType), ContentDisposition: aws.String(Disposition(contentType))})
+		ContentLength: aws.Int64(size), ContentType: aws.String(opts.ContentType),
+		ContentDisposition: aws.String(ContentDisposition(opts.ContentType, opts.Filename))})
 	if err != nil {
 		return fmt.Errorf("storage: put %s: %w", key, err)
 	}
@@ -139,7 +141,7 @@ func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration, file
 	if contentType != "" {
 		in.ResponseContentType = aws.String(contentType)
 		if filename != "" {
-			in.ResponseContentDisposition = aws.String(mime.FormatMediaType(Disposition(contentType), map[string]string{"filename": filename}))
+			in.ResponseContentDisposition = aws.String(ContentDisposition(contentType, filename))
 		}
 	}
 	req, err := s.presign.PresignGetObject(ctx, in, s3.WithPresignExpires(ttl))

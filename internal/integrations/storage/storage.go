@@ -18,12 +18,21 @@ var ErrNotFound = errors.New("storage: no such object")
 
 // Store is where file contents live.
 type Store interface {
-	// Put stores size bytes from body under key, replacing what was there.
-	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, contentType string) error
+	// Put stores size bytes from body under key, replacing what was there, with the
+	// media type and download name it is served with.
+	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts PutOpts) error
 	// Get streams the object (ErrNotFound when absent); the caller closes it.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// Delete removes the objects; keys that are already gone are not an error.
 	Delete(ctx context.Context, keys []string) error
+}
+
+// PutOpts describe a stored object.
+type PutOpts struct {
+	ContentType string
+	// Filename is the name the object is downloaded as (its Content-Disposition); empty:
+	// none, and a browser names it after the URL.
+	Filename string
 }
 
 // Presigner is a Store whose objects clients fetch or send directly, through URLs the
