@@ -67,6 +67,7 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 		custID := b.create("customers", map[string]any{"name": "Ann", "email": "ann@example.com"})
 		orderID := b.create("orders", map[string]any{"customer": custID})
 		bootID := b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID, "stock": 5})
+		b.create("products", map[string]any{"name": "Shoe", "price": "10", "sku": "B2"})
 		b.create("order_items", map[string]any{"order": orderID, "product": bootID, "quantity": 1, "unit_price": "10"})
 		missing := "0192f0a0-0000-7000-8000-000000000000"
 		big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `","price":1}`
@@ -90,6 +91,10 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 			{name: "TooManyDecimals", method: "POST", path: "/api/products", body: map[string]any{"name": "a", "price": 1.005},
 				status: 400, code: "validation_failed", fields: map[string]string{"price": "scale"}},
 			{name: "UniqueViolation", method: "POST", path: "/api/products", body: map[string]any{"name": "a", "price": 1, "sku": "B1"},
+				status: 409, code: "conflict", fields: map[string]string{"sku": "unique"}},
+			{name: "UniqueViolationOfTwoFields", method: "POST", path: "/api/categories", body: map[string]any{"name": "Shoes", "slug": "shoes"},
+				status: 409, code: "conflict", fields: map[string]string{"name": "unique", "slug": "unique"}},
+			{name: "UniqueViolationOfAnUpdate", method: "PATCH", path: "/api/products/" + bootID, body: map[string]any{"sku": "B2"},
 				status: 409, code: "conflict", fields: map[string]string{"sku": "unique"}},
 			{name: "MissingRelation", method: "POST", path: "/api/products", body: map[string]any{"name": "a", "price": 1, "category": missing},
 				status: 400, code: "validation_failed", fields: map[string]string{"category": "not_found"}},

@@ -32,12 +32,15 @@ const (
 )
 
 // ConstraintError is a write rejected by a database constraint. Table and Columns are
-// filled when the driver says which; Is(ErrConflict) holds.
+// filled when the driver says which; a unique clash of a record's write (through InTx) names
+// the columns of every unique index the record clashes with, in the spec's order, on every
+// dialect (unique_clash.go). Is(ErrConflict) holds.
 type ConstraintError struct {
 	Kind    ConstraintKind
 	Table   string
 	Columns []string
 	cause   error
+	row     *clashRow // the record whose write clashed, until InTx has explained the clash
 }
 
 func (e *ConstraintError) Error() string {

@@ -24,7 +24,7 @@ func (e *Exec) Insert(ctx context.Context, resource string, rec *Record) error {
 		return err
 	}
 	_, err = e.exec(ctx, t.insertSQL, e.insertArgs(t, rec, 0))
-	return e.tagTable(err, t.name)
+	return e.tagRow(err, t, rec, false)
 }
 
 // insertArgs are rec's values for t's insert statement, with room for extra more.
@@ -59,7 +59,7 @@ func (e *Exec) InsertScanning(ctx context.Context, resource string, rec *Record,
 		write = t.insertSelect + " WHERE " + rebindDollarFrom(f.Guard, len(args)+1)
 		args = append(args, f.GuardArgs...)
 	}
-	return e.runFold(ctx, t, write, args, f, f.Guard != "")
+	return e.tagRow(e.runFold(ctx, t, write, args, f, f.Guard != ""), t, rec, false)
 }
 
 // UpdateScanning is UpdateFrom (rec's changes from old, the record as read) and a second
@@ -79,7 +79,7 @@ func (e *Exec) UpdateScanning(ctx context.Context, resource string, rec, old *Re
 		args = append(args, f.GuardArgs...)
 	}
 	if err := e.runFold(ctx, t, write, args, f, true); err != nil {
-		return err
+		return e.tagRow(err, t, rec, true)
 	}
 	rec.Version = old.Version + 1
 	return nil
@@ -174,7 +174,7 @@ func (e *Exec) UpdateFrom(ctx context.Context, resource string, rec, old *Record
 	sqlText, args := t.updateFrom(e.s.dialect, rec, old, ifVersion)
 	res, err := e.exec(ctx, sqlText, args)
 	if err != nil {
-		return e.tagTable(err, t.name)
+		return e.tagRow(err, t, rec, true)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if ifVersion > 0 {

@@ -135,7 +135,7 @@ func (e *Exec) Restore(ctx context.Context, resource string, rec *Record) error 
 		quote("updated_at"), " = ", b.arg(kTime, 0, now), ", ", quote(VersionColumn), " = ", quote(VersionColumn), " + 1",
 		" WHERE ", quote("id"), " = ", b.arg(kUUID, 0, rec.ID), " AND ", t.liveCol(), " IS NOT NULL")
 	if err := e.affected(ctx, b, t, rec.ID, 0); err != nil {
-		return err
+		return e.tagRow(err, t, rec, true)
 	}
 	rec.UpdatedAt, rec.Version = now, rec.Version+1
 	return nil

@@ -116,7 +116,8 @@ const maxTxAttempts = 3
 // leave nothing outside tx that a second run would repeat. After that the error is
 // ErrUnavailable. On SQLite a write may share its transaction and commit with others that
 // waited for the writer at the same time; fn still sees a transaction of its own (a
-// savepoint), and InTx returns only after the commit.
+// savepoint), and InTx returns only after the commit. A unique clash of a record's write is
+// explained once the transaction is over (explainClash).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 	for attempt := 1; ; attempt++ {
 		var err error
@@ -126,7 +127,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 			err = s.inTx(ctx, fn)
 		}
 		if err == nil || attempt == maxTxAttempts || !(retryable(err) || beginLost(err) || errors.Is(err, errBatchLost)) {
-			return err
+			return s.explainClash(ctx, err)
 		}
 		pause := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
 		select {
