@@ -27,10 +27,14 @@ type recordSet struct {
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
-// a gap when a target cannot be created by any role, or when records of r or of a target
-// cannot be told apart under a unique index (crowded).
+// a gap when records of r cannot be told apart under a unique index (crowded), or when a
+// required relation of r refers to a resource whose records cannot be made (links.go);
+// optional relations to such a resource are left out.
 func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 	if why := crowded(r); why != "" {
+		return nil, why
+	}
+	if why := g.requiredUnmade(r); why != "" {
 		return nil, why
 	}
 	rs := &recordSet{g: g, f: f, r: r, ref: func(res string) string { return "{setup_" + res + ".response.id}" }}
@@ -43,13 +47,7 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !needed[d.Name] {
 			continue
 		}
-		role, ok := g.access(d, spec.ActionCreate).actor()
-		if !ok {
-			return nil, fmt.Sprintf("no role may create %s, which %s refers to", d.Name, r.Name)
-		}
-		if why := crowded(d); why != "" {
-			return nil, fmt.Sprintf("%s, which %s refers to, cannot be made: %s", d.Name, r.Name, why)
-		}
+		role, _ := g.access(d, spec.ActionCreate).actor() // d can be made: dependencies skips the others
 		if reachedThrough(r, d) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
 			role = f.as // the file's role reaches its records through this one: it makes its own
 		}
@@ -82,10 +80,11 @@ func requiredBack(s *spec.Spec, r *spec.Resource, needed map[string]bool) bool {
 	return false
 }
 
-// dependencies collects the resources r's writable relations point at, transitively.
+// dependencies collects the resources r's writable relations point at, transitively, but for
+// the links bodies leave out.
 func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 	for _, f := range r.Fields {
-		if f.Relation == nil || !writable(r, f) || f.Relation.To == r.Name || seen[f.Relation.To] {
+		if f.Relation == nil || !writable(r, f) || f.Relation.To == r.Name || seen[f.Relation.To] || g.leftOut(f) {
 			continue
 		}
 		seen[f.Relation.To] = true
@@ -110,7 +109,7 @@ func (rs *recordSet) freshAs(k int, role string) yaml.MapSlice {
 }
 
 func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
-	b := body(rs.r, k, unique, rs.ref)
+	b := rs.body(k, unique)
 	for _, fld := range rs.r.Fields {
 		// a field write roles guard, with an example, is sent by a role that may write it:
 		// a transition's guard may read it (confirm only when deposit_paid)
@@ -121,7 +120,7 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	}
 	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
-		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name {
+		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name || rs.g.leftOut(fld) {
 			continue
 		}
 		if slices.Contains(rs.chain, fld.Relation.To) {

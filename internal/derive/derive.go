@@ -45,6 +45,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 		}
 	}
 	g := &gen{s: s, rules: rules, base: s.Server.BasePath}
+	g.findUnmade()
 	suite := &Suite{}
 	for _, r := range example.CreationOrder(s) {
 		for _, action := range spec.Actions {
@@ -91,6 +92,8 @@ type gen struct {
 	rules *expr.Rules
 	base  string
 	gaps  []string // what the current resource's files could not derive
+	// unmade holds the resources whose records cannot be made, with why (links.go)
+	unmade map[string]string
 }
 
 func (g *gen) file(r *spec.Resource, action spec.Action) (*tfile, string) {

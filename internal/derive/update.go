@@ -16,9 +16,9 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	if f == nil {
 		return nil, gap
 	}
-	patch := body(r, 4, "{unique}4", rs.ref)
+	patch := rs.body(4, "{unique}4")
 	f.add(&tcase{name: "patch_valid", comment: "PATCH changes the fields sent", body: patch, expect: written(want(200), r, patch, "patch_valid")})
-	put := body(r, 5, "{unique}5", rs.ref)
+	put := rs.body(5, "{unique}5")
 	f.add(&tcase{name: "put_valid", comment: "PUT replaces the record", method: "PUT", body: put, expect: written(want(200), r, put, "put_valid")})
 	if c := putMinimal(r, put); c != nil {
 		f.add(c)

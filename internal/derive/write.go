@@ -24,7 +24,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	if gap != "" {
 		return nil, gap
 	}
-	valid := body(r, 1, "{unique}1", rs.ref)
+	valid := rs.body(1, "{unique}1")
 	mk := marker(r, valid, "")
 	f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
 		expect: written(want(201), r, valid, "create_valid")})
@@ -69,17 +69,17 @@ func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *exp
 // given the values of a second record. Taken values are read from the other record's response.
 func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expect) *expect) {
 	r := rs.r
-	if !hasUnique(r) {
+	if !g.hasUnique(r) {
 		return
 	}
-	fresh, source, method := body(r, 2, "{unique}2", rs.ref), "create_valid", ""
+	fresh, source, method := rs.body(2, "{unique}2"), "create_valid", ""
 	if path != "" {
 		rs.create("second_record", 2, f.as)
-		fresh, source, method = body(r, 5, "{unique}5", rs.ref), "second_record", "PATCH"
+		fresh, source, method = rs.body(5, "{unique}5"), "second_record", "PATCH"
 	}
 	taken := func(field string) string { return "{" + source + ".response." + field + "}" }
 	for _, fld := range r.Fields {
-		if !fld.Unique || !writable(r, fld) {
+		if !fld.Unique || !writable(r, fld) || g.leftOut(fld) { // a missing link clashes with nothing
 			continue
 		}
 		b := withoutOtherUniqueLinks(r, with(fresh, fld.Name, taken(fld.Name), false), fld.Name)
@@ -93,7 +93,7 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 		f.add(&tcase{name: fld.Name + "_taken", comment: fld.Name + " is unique", method: method, path: path, body: b, expect: e})
 	}
 	for i, idx := range r.Indexes {
-		if !idx.Unique {
+		if !idx.Unique || g.leavesOut(r, idx.Fields) {
 			continue
 		}
 		b := withoutOtherUniqueLinks(r, fresh, idx.Fields...)
@@ -117,14 +117,16 @@ func withoutOtherUniqueLinks(r *spec.Resource, b yaml.MapSlice, keep ...string) 
 	return b
 }
 
-func hasUnique(r *spec.Resource) bool {
+// hasUnique reports whether r has a unique field or index a body can clash in (a link bodies
+// leave out clashes with nothing).
+func (g *gen) hasUnique(r *spec.Resource) bool {
 	for _, f := range r.Fields {
-		if f.Unique && writable(r, f) {
+		if f.Unique && writable(r, f) && !g.leftOut(f) {
 			return true
 		}
 	}
 	for _, idx := range r.Indexes {
-		if idx.Unique {
+		if idx.Unique && !g.leavesOut(r, idx.Fields) {
 			return true
 		}
 	}

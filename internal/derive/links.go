@@ -1,0 +1,83 @@
+package derive
+
+import (
+	"fmt"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// Some resources' records cannot be made for a body to refer to: no role may create one, or
+// its unique indexes would make the files' records clash (crowded), or a required relation
+// of its own refers to such a resource. A required relation to one keeps a resource from
+// being derived, and the reason names the relation; an optional relation to one is left out
+// of every body (the record is valid without it), and with it every case that would need a
+// record at the other end: its unique cases (a missing link clashes with nothing), its expand
+// on one record, its filters (they are made from a body's values).
+
+// findUnmade fills g.unmade: the resources whose records cannot be made, each with why. A
+// resource is made unless a reason is found, so resources that require each other in a cycle
+// stay as they were (made); a required link to an unmade resource spreads until nothing changes.
+func (g *gen) findUnmade() {
+	g.unmade = map[string]string{}
+	for _, r := range g.s.Resources {
+		if _, ok := g.access(r, spec.ActionCreate).actor(); !ok {
+			g.unmade[r.Name] = "no role may create " + r.Name
+		} else if why := crowded(r); why != "" {
+			g.unmade[r.Name] = why
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, r := range g.s.Resources {
+			if g.unmade[r.Name] != "" {
+				continue
+			}
+			if why := g.requiredUnmade(r); why != "" {
+				g.unmade[r.Name], changed = why, true
+			}
+		}
+	}
+}
+
+// requiredUnmade is why r cannot be derived for a required relation whose target cannot be
+// made ("" when it has none): the first such relation, named with its target's reason.
+func (g *gen) requiredUnmade(r *spec.Resource) string {
+	for _, f := range r.Fields {
+		if f.Relation == nil || !f.Required || !writable(r, f) || f.Relation.To == r.Name {
+			continue
+		}
+		if why := g.unmade[f.Relation.To]; why != "" {
+			return fmt.Sprintf("the required relation %s.%s refers to %s, which cannot be made: %s", r.Name, f.Name, f.Relation.To, why)
+		}
+	}
+	return ""
+}
+
+// leftOut reports whether bodies leave f out: an optional relation to a resource whose
+// records cannot be made.
+func (g *gen) leftOut(f *spec.Field) bool {
+	return f.Relation != nil && !f.Required && !f.IsInverse() && g.unmade[f.Relation.To] != ""
+}
+
+// leavesOut reports whether one of the named fields of r is left out of bodies.
+func (g *gen) leavesOut(r *spec.Resource, names []string) bool {
+	for _, name := range names {
+		if f := r.Field(name); f != nil && g.leftOut(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// body is body(r, k, …) without the links bodies leave out.
+func (rs *recordSet) body(k int, unique string) yaml.MapSlice {
+	b := body(rs.r, k, unique, rs.ref)
+	for _, f := range rs.r.Fields {
+		if rs.g.leftOut(f) {
+			b = with(b, f.Name, nil, true)
+		}
+	}
+	return b
+}
