@@ -63,7 +63,7 @@ func (w *walker) incomingWebhooks(n ast.Node, wh *Webhooks) {
 		in := &IncomingWebhook{Pos: w.pos(item), KeyPos: map[string]Pos{}}
 		entries, _ := w.mapping(item, "incoming webhook", incomingKeys...)
 		for _, e := range entries {
-			in.KeyPos[e.key] = w.pos(e.value)
+			w.notePos(in.KeyPos, "", e)
 			what := "incoming_webhooks." + e.key
 			switch e.key {
 			case "name":
@@ -97,7 +97,7 @@ func (w *walker) incomingAction(n ast.Node, keyPos map[string]Pos) *IncomingActi
 	a := &IncomingAction{}
 	entries, _ := w.mapping(n, "incoming_webhooks.action", incomingActionKeys...)
 	for _, e := range entries {
-		keyPos["action."+e.key] = w.pos(e.value)
+		w.notePos(keyPos, "action.", e)
 		v := w.str(e.value, "incoming_webhooks.action."+e.key)
 		switch e.key {
 		case "resource":

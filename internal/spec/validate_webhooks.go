@@ -67,16 +67,16 @@ func (s *Spec) CheckEventPattern(p string) string {
 }
 
 func validateIncoming(s *Spec, c *collector) {
-	seen := map[string]bool{}
+	byName, byPath := map[string]*IncomingWebhook{}, map[string]*IncomingWebhook{}
 	for _, in := range s.Webhooks.Incoming {
 		checkIdent(c, in.at("name"), "incoming webhook", in.Name)
-		switch {
-		case seen[in.Name]:
+		if byName[in.Name] != nil {
 			c.add(in.at("name"), "incoming webhook %s is declared twice", in.Name)
-		case seen["path "+in.Path]:
-			c.add(in.at("path"), "incoming webhook %s: path %q is another incoming webhook's", in.Name, in.Path)
+		} else if other := byPath[in.Path]; other != nil {
+			c.add(in.at("path"), "incoming webhook %s: path %q is another incoming webhook's (%s)", in.Name, in.Path, other.Name)
 		}
-		seen[in.Name], seen["path "+in.Path] = true, true
+		byName[in.Name] = cmp.Or(byName[in.Name], in)
+		byPath[in.Path] = cmp.Or(byPath[in.Path], in)
 		if !strings.HasPrefix(in.Path, "/") || strings.ContainsAny(in.Path, "{} ?#") {
 			c.add(in.at("path"), "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
 		} else if owner := routeOwner(s, in.Path); owner != "" {
@@ -102,7 +102,11 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 		return
 	}
 	if (in.Handler == "") == (in.Action == nil) {
-		c.add(in.Pos, "incoming webhook %s needs exactly one of handler: (a Go handler) or action: {resource, name, record_id}", in.Name)
+		at := in.Pos
+		if in.Action != nil {
+			at = laterKey(in.KeyPos, "handler", "action")
+		}
+		c.add(at, "incoming webhook %s needs exactly one of handler: (a Go handler) or action: {resource, name, record_id}", in.Name)
 		return
 	}
 	if in.Handler != "" {

@@ -45,10 +45,16 @@ func TestIncomingWebhookErrorsHavePositions(t *testing.T) {
 			want: `k.yaml:9:18: incoming webhook carrier: action.record_id must be the dotted path`},
 		{name: "ActionRecordIDMissing", old: "    handler: carrier\n", new: strings.Replace(action, "      record_id: data.id\n", "", 1),
 			want: `k.yaml:6:5: incoming webhook carrier: action.record_id must be the dotted path`},
+		{name: "HandlerThenAction", old: "    handler: carrier\n", new: "    handler: carrier\n" + action,
+			want: `k.yaml:7:5: incoming webhook carrier needs exactly one of handler: (a Go handler) or action:`},
+		{name: "ActionThenHandler", old: "    handler: carrier\n", new: action + "    handler: carrier\n",
+			want: `k.yaml:10:5: incoming webhook carrier needs exactly one of handler: (a Go handler) or action:`},
+		{name: "NeitherHandlerNorAction", old: "    handler: carrier\n", new: "",
+			want: `k.yaml:2:9: incoming webhook carrier needs exactly one of handler: (a Go handler) or action:`},
 		{name: "NameTwice", old: "handler: carrier\n", new: "handler: carrier\n" + strings.Replace(hook[len("incoming_webhooks:\n"):], "/hooks/carrier", "/hooks/other", 1),
 			want: `k.yaml:7:11: incoming webhook carrier is declared twice`},
 		{name: "PathTwice", old: "handler: carrier\n", new: "handler: carrier\n" + strings.Replace(hook[len("incoming_webhooks:\n"):], "name: carrier", "name: other", 1),
-			want: `k.yaml:8:11: incoming webhook other: path "/hooks/carrier" is another incoming webhook's`},
+			want: `k.yaml:8:11: incoming webhook other: path "/hooks/carrier" is another incoming webhook's (carrier)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -80,19 +80,13 @@ type IncomingWebhook struct {
 	// MaxBodyBytes bounds the request body (default 1 MiB).
 	MaxBodyBytes int64
 	// KeyPos holds where each key's value is written ("action.resource" for the action's;
-	// the key itself for action), for errors; Pos is the entry's.
+	// the key itself for action) and, under "key:", where the key is, for errors; Pos is
+	// the entry's.
 	KeyPos map[string]Pos
 }
 
 // at is where the value of the first given key is written, or the entry when none is.
-func (in *IncomingWebhook) at(keys ...string) Pos {
-	for _, k := range keys {
-		if p, ok := in.KeyPos[k]; ok {
-			return p
-		}
-	}
-	return in.Pos
-}
+func (in *IncomingWebhook) at(keys ...string) Pos { return keyAt(in.KeyPos, in.Pos, keys...) }
 
 // IncomingAction runs an action of a resource on the record whose id the event carries.
 type IncomingAction struct {

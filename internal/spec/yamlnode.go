@@ -141,13 +141,50 @@ func (w *walker) list(n ast.Node, what string) []ast.Node {
 }
 
 func (w *walker) strings(n ast.Node, what string) []string {
+	return w.stringsAt(n, what, nil, "")
+}
+
+// stringsAt is strings, noting in keyPos (when not nil) where the item that becomes out[i]
+// is written, as key.i.
+func (w *walker) stringsAt(n ast.Node, what string, keyPos map[string]Pos, key string) []string {
 	var out []string
 	for _, item := range w.list(n, what) {
 		if s, null, ok := w.scalar(item, what+" item"); ok && !null {
+			if keyPos != nil {
+				keyPos[key+"."+strconv.Itoa(len(out))] = w.pos(item)
+			}
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// notePos records in keyPos where e's value is written, under prefix+key, and where its key
+// is, under prefix+key+":", for errors about the value and about the key being given.
+func (w *walker) notePos(keyPos map[string]Pos, prefix string, e entry) {
+	keyPos[prefix+e.key] = w.pos(e.value)
+	keyPos[prefix+e.key+":"] = e.pos
+}
+
+// keyAt is the position keyPos holds for the first of keys it has, or fallback (the block's
+// or the entry's) when none of them was given.
+func keyAt(keyPos map[string]Pos, fallback Pos, keys ...string) Pos {
+	for _, k := range keys {
+		if p, ok := keyPos[k]; ok {
+			return p
+		}
+	}
+	return fallback
+}
+
+// laterKey is where the second written of two keys given together is (keys noted by
+// notePos); an error that only one of them may be given points there.
+func laterKey(keyPos map[string]Pos, a, b string) Pos {
+	pa, pb := keyPos[a+":"], keyPos[b+":"]
+	if pa.Line > pb.Line || (pa.Line == pb.Line && pa.Column > pb.Column) {
+		return pa
+	}
+	return pb
 }
 
 // notARole says role is not one of the spec's roles, naming the one it looks like a typo of.
