@@ -96,7 +96,7 @@ func (w *walker) spec(root ast.Node) *Spec {
 		case "incoming_webhooks":
 			w.incomingWebhooks(e.value, &s.Webhooks)
 		case "payments":
-			w.payments(e.value, &s.Payments)
+			w.payments(e, &s.Payments)
 		case "resources":
 			sawResources = true
 			s.Resources = w.resources(e.value)

@@ -60,7 +60,7 @@ func (w *walker) resource(e entry) *Resource {
 		case "retention":
 			r.Retention = w.duration(re.value, "retention")
 		case "payable":
-			r.Payable = w.payable(re.value)
+			r.Payable = w.payable(re)
 		}
 	}
 	return r

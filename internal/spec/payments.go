@@ -1,16 +1,15 @@
 package spec
 
-import (
-	"time"
-
-	"github.com/goccy/go-yaml/ast"
-)
+import "time"
 
 // Payments configures card payments (docs/integrations.md#payments). The secret key and the
 // webhook signing secret come only from the environment (STRIPE_SECRET_KEY,
 // STRIPE_WEBHOOK_SECRET).
 type Payments struct {
-	Pos Pos
+	// Pos is the payments: key's; KeyPos holds where each key's value is written and,
+	// under "key:", where the key is, for errors.
+	Pos    Pos
+	KeyPos map[string]Pos
 	// Provider is stripe, the only one.
 	Provider string
 	// APIURL is Stripe's API base (default https://api.stripe.com); tests point it at
@@ -29,10 +28,19 @@ type Payments struct {
 // Enabled reports whether the spec declares payments.
 func (p *Payments) Enabled() bool { return p.Provider != "" }
 
+// at is where the first given of keys is written, or the payments: key when none is.
+func (p *Payments) at(keys ...string) Pos { return keyAt(p.KeyPos, p.Pos, keys...) }
+
+// at is where the first given of keys is written, or the payable: key when none is.
+func (p *Payable) at(keys ...string) Pos { return keyAt(p.KeyPos, p.Pos, keys...) }
+
 // Payable makes a resource's records payable: POST …/{id}/pay opens a Checkout Session for
 // the amount field; Stripe's events move the state field.
 type Payable struct {
-	Pos Pos
+	// Pos is the payable: key's; KeyPos holds where each key's value is written (a list's
+	// items as pay_from.0, refund.1…) and, under "key:", where the key is, for errors.
+	Pos    Pos
+	KeyPos map[string]Pos
 	// Amount names a decimal field: what a record costs.
 	Amount string
 	// Currency is a fixed ISO 4217 code, lower case (eur); CurrencyField names a string or
@@ -63,15 +71,20 @@ const (
 	PaymentsSecretEnv          = "STRIPE_WEBHOOK_SECRET"
 )
 
+// noProvider stands for a provider left out (reported once, as such): payments stay
+// enabled, so payable resources are not reported as lacking the block too.
+const noProvider = "?"
+
 var (
 	paymentsKeys = []string{"provider", "api_url", "webhook_path", "success_url", "cancel_url", "timeout"}
 	payableKeys  = []string{"amount", "currency", "currency_field", "state", "pay_from", "paid", "refunded", "refund"}
 )
 
-func (w *walker) payments(n ast.Node, p *Payments) {
-	p.Pos = w.pos(n)
-	entries, _ := w.mapping(n, "payments", paymentsKeys...)
+func (w *walker) payments(block entry, p *Payments) {
+	p.Pos, p.KeyPos = block.pos, map[string]Pos{}
+	entries, _ := w.mapping(block.value, "payments", paymentsKeys...)
 	for _, e := range entries {
+		w.notePos(p.KeyPos, "", e)
 		what := "payments." + e.key
 		switch e.key {
 		case "provider":
@@ -89,15 +102,16 @@ func (w *walker) payments(n ast.Node, p *Payments) {
 		}
 	}
 	if p.Provider == "" {
-		w.add(p.Pos, "payments needs provider: stripe")
-		p.Provider = "?"
+		w.add(p.at("provider"), "payments needs provider: stripe")
+		p.Provider = noProvider
 	}
 }
 
-func (w *walker) payable(n ast.Node) *Payable {
-	p := &Payable{Pos: w.pos(n)}
-	entries, _ := w.mapping(n, "payable", payableKeys...)
+func (w *walker) payable(block entry) *Payable {
+	p := &Payable{Pos: block.pos, KeyPos: map[string]Pos{}}
+	entries, _ := w.mapping(block.value, "payable", payableKeys...)
 	for _, e := range entries {
+		w.notePos(p.KeyPos, "", e)
 		what := "payable." + e.key
 		switch e.key {
 		case "amount":
@@ -109,13 +123,13 @@ func (w *walker) payable(n ast.Node) *Payable {
 		case "state":
 			p.State = w.str(e.value, what)
 		case "pay_from":
-			p.PayFrom = w.strings(e.value, what)
+			p.PayFrom = w.stringsAt(e.value, what, p.KeyPos, e.key)
 		case "paid":
 			p.Paid = w.str(e.value, what)
 		case "refunded":
 			p.Refunded = w.str(e.value, what)
 		case "refund":
-			p.Refund = w.strings(e.value, what)
+			p.Refund = w.stringsAt(e.value, what, p.KeyPos, e.key)
 		}
 	}
 	return p

@@ -70,30 +70,40 @@ func validateIncoming(s *Spec, c *collector) {
 	byName, byPath := map[string]*IncomingWebhook{}, map[string]*IncomingWebhook{}
 	for _, in := range s.Webhooks.Incoming {
 		checkIdent(c, in.at("name"), "incoming webhook", in.Name)
-		if byName[in.Name] != nil {
-			c.add(in.at("name"), "incoming webhook %s is declared twice", in.Name)
-		} else if other := byPath[in.Path]; other != nil {
-			c.add(in.at("path"), "incoming webhook %s: path %q is another incoming webhook's (%s)", in.Name, in.Path, other.Name)
-		}
+		checkIncomingClash(in, byName[in.Name], byPath[in.Path], c)
 		byName[in.Name] = cmp.Or(byName[in.Name], in)
 		byPath[in.Path] = cmp.Or(byPath[in.Path], in)
 		if !strings.HasPrefix(in.Path, "/") || strings.ContainsAny(in.Path, "{} ?#") {
-			c.add(in.at("path"), "incoming webhook %s: path %q must be a plain absolute path such as /hooks/stripe", in.Name, in.Path)
+			c.add(in.at("path"), "%s: path %q must be a plain absolute path such as /hooks/stripe", in.label(), in.Path)
 		} else if owner := routeOwner(s, in.Path); owner != "" {
-			c.add(in.at("path"), "incoming webhook %s: path %q is %s; use a path of its own such as /hooks/%s", in.Name, in.Path, owner, in.Name)
+			c.add(in.at("path"), "%s: path %q is %s; use a path of its own such as /hooks/%s", in.label(), in.Path, owner, in.Name)
 		}
 		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
-			c.add(in.at("scheme"), "incoming webhook %s: scheme must be stripe or standard", in.Name)
+			c.add(in.at("scheme"), "%s: scheme must be stripe or standard", in.label())
 		}
 		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
-			c.add(in.at("secret_env"), "incoming webhook %s needs secret_env: the name of the environment variable holding its secret", in.Name)
+			c.add(in.at("secret_env"), "%s needs secret_env: the name of the environment variable holding its secret", in.label())
 		}
 		validateIncomingTarget(s, in, c)
 		in.Tolerance = cmp.Or(in.Tolerance, DefaultWebhookTolerance)
 		in.MaxBodyBytes = cmp.Or(in.MaxBodyBytes, DefaultWebhookMaxBody)
 		if in.MaxBodyBytes < 0 {
-			c.add(in.at("max_body_bytes"), "incoming webhook %s: max_body_bytes must be positive", in.Name)
+			c.add(in.at("max_body_bytes"), "%s: max_body_bytes must be positive", in.label())
 		}
+	}
+}
+
+// checkIncomingClash reports an endpoint whose name or path an earlier one has. The
+// payments endpoint comes last: a spec's entry of its name is reported at that entry,
+// whose name is the one to change.
+func checkIncomingClash(in, sameName, samePath *IncomingWebhook, c *collector) {
+	switch {
+	case sameName != nil && in.Payments:
+		c.add(sameName.at("name"), "incoming webhook name %q is the payments endpoint's; choose another", in.Name)
+	case sameName != nil:
+		c.add(in.at("name"), "%s is declared twice", in.label())
+	case samePath != nil:
+		c.add(in.at("path"), "%s: path %q is another incoming webhook's (%s)", in.label(), in.Path, samePath.Name)
 	}
 }
 

@@ -88,6 +88,15 @@ type IncomingWebhook struct {
 // at is where the value of the first given key is written, or the entry when none is.
 func (in *IncomingWebhook) at(keys ...string) Pos { return keyAt(in.KeyPos, in.Pos, keys...) }
 
+// label names the endpoint in errors; the one the payments block adds says so, since the
+// spec has no entry of it.
+func (in *IncomingWebhook) label() string {
+	if in.Payments {
+		return "the payments endpoint (payments.webhook_path, default " + DefaultPaymentsWebhookPath + ")"
+	}
+	return "incoming webhook " + in.Name
+}
+
 // IncomingAction runs an action of a resource on the record whose id the event carries.
 type IncomingAction struct {
 	Resource string

@@ -151,13 +151,16 @@ func (w *walker) stringsAt(n ast.Node, what string, keyPos map[string]Pos, key s
 	for _, item := range w.list(n, what) {
 		if s, null, ok := w.scalar(item, what+" item"); ok && !null {
 			if keyPos != nil {
-				keyPos[key+"."+strconv.Itoa(len(out))] = w.pos(item)
+				keyPos[keyIndex(key, len(out))] = w.pos(item)
 			}
 			out = append(out, s)
 		}
 	}
 	return out
 }
+
+// keyIndex names item i of a list key as stringsAt notes it.
+func keyIndex(key string, i int) string { return key + "." + strconv.Itoa(i) }
 
 // notePos records in keyPos where e's value is written, under prefix+key, and where its key
 // is, under prefix+key+":", for errors about the value and about the key being given.
