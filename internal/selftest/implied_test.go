@@ -60,3 +60,48 @@ func TestImpliedFieldChecks(t *testing.T) {
 		})
 	}
 }
+
+// A validation failure is compared with the earlier success its body varies, not with the
+// first success at the endpoint: a derived create file makes a project without its main task
+// (a task requires a project) before the body with one that its cases vary.
+func TestBaseCaseIsTheSuccessTheBodyVaries(t *testing.T) {
+	t.Parallel()
+	post := func(name string, status int, body map[string]any) *Case {
+		return &Case{Name: name, Request: Request{Method: "POST", Path: "/api/projects", Body: body}, Expected: Expected{Status: status}}
+	}
+	setup := post("setup_projects", 201, map[string]any{"name": "Example name {unique}"})
+	task := &Case{Name: "setup_tasks", Request: Request{Method: "POST", Path: "/api/tasks",
+		Body: map[string]any{"title": "T", "main_task": "{setup_tasks.response.id}"}}, Expected: Expected{Status: 201}}
+	valid := post("create_valid", 201, map[string]any{"name": "Example name {unique}1", "main_task": "{setup_tasks.response.id}"})
+	tests := []struct {
+		name string
+		body map[string]any
+		want *Case
+	}{
+		{name: "NameMissing", body: map[string]any{"main_task": "{setup_tasks.response.id}"}, want: valid},
+		{name: "UnknownField", body: map[string]any{"name": "Example name {unique}1", "main_task": "{setup_tasks.response.id}", "x": 1}, want: valid},
+		{name: "TiedGoesToTheFirst", body: map[string]any{"name": "Example name {unique}1"}, want: setup},
+		{name: "NoObjectBodyGoesToTheFirst", want: setup},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var body any
+			if tt.body != nil {
+				body = tt.body
+			}
+			f := &File{Cases: []*Case{setup, task, valid, post("case", 400, nil)}}
+			f.Cases[3].Request.Body = body
+			require.Same(t, tt.want, baseCase(f, 3))
+		})
+	}
+	t.Run("AFailedMainTaskIsStillChecked", func(t *testing.T) {
+		t.Parallel()
+		c := post("main_task_wrong_type", 400, map[string]any{"name": "Example name {unique}1", "main_task": 42})
+		f := &File{Cases: []*Case{setup, task, valid, c}}
+		base := baseCase(f, 3)
+		require.Same(t, valid, base)
+		require.Equal(t, []string{"main_task was changed to 42 and should fail validation, but no constraint on main_task rejected it (errors named: name)"},
+			impliedFieldChecks(base, c, refused("name"), func(v any) any { return v }))
+	})
+}

@@ -243,17 +243,49 @@ func requestBody(r Request, x *expander) ([]byte, error) {
 	return nil, nil
 }
 
-// baseCase is the case a validation failure is compared with: the first earlier case to the
-// same method and path that expects success.
+// baseCase is the case a validation failure is compared with: of the earlier cases to the
+// same method and path that expect success, the one whose body the failing case's differs from
+// in the fewest fields (the first of those tied). A file may create a record at the endpoint
+// before the body its cases vary — a derived create file makes a project without its main task
+// for a task to require, then varies a body with the main task — and a field the case sends
+// as that body had it is no change.
 func baseCase(f *File, i int) *Case {
 	c := f.Cases[i]
+	var base *Case
+	least := 0
 	for _, b := range f.Cases[:i] {
 		ok := b.Expected.Status >= 200 && b.Expected.Status <= 299
-		if ok && b.Request.Method == c.Request.Method && b.Request.Path == c.Request.Path {
-			return b
+		if !ok || b.Request.Method != c.Request.Method || b.Request.Path != c.Request.Path {
+			continue
+		}
+		if n := differingFields(b.Request.Body, c.Request.Body); base == nil || n < least {
+			base, least = b, n
 		}
 	}
-	return nil
+	return base
+}
+
+// differingFields counts the fields of two JSON object bodies whose values differ, a field
+// one of them leaves out included (compared as impliedFieldChecks compares them); 0 when
+// either body is no object.
+func differingFields(a, b any) int {
+	am, ok1 := a.(map[string]any)
+	bm, ok2 := b.(map[string]any)
+	if !ok1 || !ok2 {
+		return 0
+	}
+	n := 0
+	for k, v := range bm {
+		if fmt.Sprint(am[k]) != fmt.Sprint(v) {
+			n++
+		}
+	}
+	for k, v := range am {
+		if _, ok := bm[k]; !ok && fmt.Sprint(v) != fmt.Sprint(nil) {
+			n++
+		}
+	}
+	return n
 }
 
 // hint summarizes a problem body so a status failure says which rule or constraint fired.
