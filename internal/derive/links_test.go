@@ -52,6 +52,8 @@ func TestOptionalLinksToUnderivableTargetsAreLeftOut(t *testing.T) {
 	require.NotContains(t, files["shelves.create.test.yaml"], "setup_awards")
 	require.Contains(t, files["tasks.create.test.yaml"], "setup_projects:", "the cycle's links stay")
 	require.Contains(t, files["projects.create.test.yaml"], "setup_tasks:")
+	require.Contains(t, files["projects.create.test.yaml"], "setup_projects:",
+		"a task requires a project: one is made, without its main task, before the body the cases vary")
 }
 
 // A required link to a resource that cannot be made keeps the resource from being derived,
