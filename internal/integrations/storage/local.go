@@ -42,13 +42,18 @@ func (l *Local) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	err := writeFile(p, &ctxReader{ctx: ctx, r: body}, size)
-	if err == nil && opts.Filename != "" {
+	if err := writeFile(p, &ctxReader{ctx: ctx, r: body}, size); err != nil {
+		return fmt.Errorf("storage: put %s: %w", key, err)
+	}
+	var err error
+	if opts.Filename != "" {
 		err = writeFile(p+nameSuffix, strings.NewReader(opts.Filename), int64(len(opts.Filename)))
-	} else if err == nil {
+	} else {
 		err = removeIfAny(p + nameSuffix)
 	}
 	if err != nil {
+		// A failed Put stores nothing: its caller discards only the keys it stored.
+		_ = os.Remove(p)
 		return fmt.Errorf("storage: put %s: %w", key, err)
 	}
 	return nil

@@ -71,3 +71,19 @@ func TestKeysAreOnlyKilnsOwn(t *testing.T) {
 	_, err = l.Get(context.Background(), "../x")
 	require.Error(t, err)
 }
+
+// A Put whose name cannot be written fails whole: the object it wrote goes too, since the
+// caller (files.put) discards only the keys whose Put succeeded.
+func TestLocalPutThatFailsLeavesNoObject(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, err := NewLocal(t.TempDir())
+	require.NoError(t, err)
+	blocker := filepath.Join(l.Dir(), filepath.FromSlash(testKey)+nameSuffix)
+	require.NoError(t, os.MkdirAll(filepath.Join(blocker, "x"), 0o750)) // the name cannot be written or removed
+	for _, opts := range []PutOpts{{Filename: "a.txt"}, {}} {
+		require.Error(t, l.Put(ctx, testKey, strings.NewReader("a"), 1, opts))
+		_, err = l.Open(testKey)
+		require.ErrorIs(t, err, ErrNotFound, "no orphaned object (%+v)", opts)
+	}
+}
