@@ -206,6 +206,35 @@ func TestNestedUniqueClashIsNamedByItsPath(t *testing.T) {
 	})
 }
 
+// A nested child's unique clash names every unique field it clashes with, under the child's
+// path, alike on both dialects: the fields are named once the transaction is over (the
+// store's explainClash), not from the one index each database happened to check first.
+func TestNestedUniqueClashNamesEveryClashingField(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  orders:
+    fields:
+      note: string
+      items: {type: relation, to: items, inverse: order, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  items:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      sku: {type: string, required: true, unique: true}
+      code: {type: string, required: true, unique: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		body := map[string]any{"items": []any{map[string]any{"sku": "x", "code": "y"}}}
+		require.Equal(t, http.StatusCreated, b.do("POST", "/api/orders", body).status)
+		again := b.do("POST", "/api/orders", body)
+		require.Equal(t, http.StatusConflict, again.status, string(again.raw))
+		require.Equal(t, map[string]string{"items[0].sku": "unique", "items[0].code": "unique"}, fieldCodes(again.body), string(again.raw))
+		require.EqualValues(t, 1, b.count("orders"), "the refused order was not written")
+	})
+}
+
 // Nested children are created on their parent's authority (the child resource's own create
 // access does not apply; its fields' write roles, validation and rules do), and the parent's
 // nested field keeps its own write roles: a member may create a visit but not carry notes in

@@ -181,9 +181,12 @@ func (s *Service) writeError(r *resource, err error) error {
 	}
 	var e *Error
 	var ce *store.ConstraintError
+	var cc *childClash
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &cc):
+		return cc.named(s)
 	case errors.Is(err, store.ErrNotFound):
 		return Errorf(CodeNotFound, "%s record not found", r.Name)
 	case errors.Is(err, store.ErrStale):

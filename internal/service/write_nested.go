@@ -88,9 +88,11 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 		var ce *store.ConstraintError
 		if !errors.As(err, &e) && errors.As(err, &ce) && ce.Kind == store.ConstraintUnique && ce.Table == child.Name {
 			// A unique clash of this child's own row (the same product twice in one order) is
-			// named by the child's path, as its other errors are; one a deeper child already
-			// named (an *Error) passes as it is.
-			return cw.prefix(w.s.constraintError(ce))
+			// named by the child's path, as its other errors are, once the transaction is over
+			// (writeError): by then the store has said which of the child's unique indexes
+			// the row clashes with, alike on every dialect. One a deeper child already named
+			// passes as it is.
+			return &childClash{path: cw.path, ce: ce}
 		}
 		return err
 	})
@@ -121,4 +123,20 @@ func (w *write) childrenErrors(ctx context.Context, parentID string, children ma
 		}
 		return nil
 	})
+}
+
+// childClash is a unique clash of a nested child's own row, named under the child's path by
+// writeError. It unwraps to the store's error, which the store completes (explainClash)
+// before the transaction's caller sees it.
+type childClash struct {
+	path string
+	ce   *store.ConstraintError
+}
+
+func (c *childClash) Error() string { return c.ce.Error() }
+func (c *childClash) Unwrap() error { return c.ce }
+
+// named is the clash as the client sees it: the conflict, its fields under the child's path.
+func (c *childClash) named(s *Service) error {
+	return (&write{path: c.path}).prefix(s.constraintError(c.ce))
 }
