@@ -207,8 +207,9 @@ func TestNestedUniqueClashIsNamedByItsPath(t *testing.T) {
 }
 
 // A nested child's unique clash names every unique field it clashes with, under the child's
-// path, alike on both dialects: the fields are named once the transaction is over (the
-// store's explainClash), not from the one index each database happened to check first.
+// path, alike on both dialects, and so does an operation of a batch: the fields are named
+// once the transaction is over (the store's explainClash), not from the one index each
+// database happened to check first.
 func TestNestedUniqueClashNamesEveryClashingField(t *testing.T) {
 	t.Parallel()
 	src := `resources:
@@ -223,6 +224,11 @@ func TestNestedUniqueClashNamesEveryClashingField(t *testing.T) {
       sku: {type: string, required: true, unique: true}
       code: {type: string, required: true, unique: true}
     access: {list: public, view: public, create: public, update: public, delete: public}
+  badges:
+    fields:
+      sku: {type: string, unique: true}
+      code: {type: string, unique: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
 `
 	eachDialect(t, func(t *testing.T, dialect string) {
 		b := setup(t, dialect, src)
@@ -232,6 +238,20 @@ func TestNestedUniqueClashNamesEveryClashingField(t *testing.T) {
 		require.Equal(t, http.StatusConflict, again.status, string(again.raw))
 		require.Equal(t, map[string]string{"items[0].sku": "unique", "items[0].code": "unique"}, fieldCodes(again.body), string(again.raw))
 		require.EqualValues(t, 1, b.count("orders"), "the refused order was not written")
+
+		// In a batch the operations are answered inside its transaction; the fields are
+		// named again once it is over.
+		badge := map[string]any{"sku": "x", "code": "y"}
+		require.Equal(t, http.StatusCreated, b.do("POST", "/api/badges", badge).status)
+		batch := b.do("POST", "/api/batch", map[string]any{"operations": []any{
+			op("POST", "/api/badges", map[string]any{"sku": "z"}), op("POST", "/api/badges", badge), op("POST", "/api/orders", body)}})
+		require.Equal(t, http.StatusConflict, batch.status, string(batch.raw))
+		require.Equal(t, map[string]string{"operations[1].body.sku": "unique", "operations[1].body.code": "unique"}, fieldCodes(batch.body), string(batch.raw))
+		nested := b.do("POST", "/api/batch", map[string]any{"operations": []any{op("POST", "/api/orders", body)}})
+		require.Equal(t, http.StatusConflict, nested.status, string(nested.raw))
+		require.Equal(t, map[string]string{"operations[0].body.items[0].sku": "unique", "operations[0].body.items[0].code": "unique"},
+			fieldCodes(nested.body), string(nested.raw))
+		require.EqualValues(t, 1, b.count("badges"), "nothing of the batches was written")
 	})
 }
 

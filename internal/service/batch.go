@@ -65,6 +65,7 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 		return remember(ctx, tx, done)
 	})
 	if err != nil {
+		s.nameClash(err)
 		return nil, s.namedReferences(ctx, err)
 	}
 	for _, d := range done {

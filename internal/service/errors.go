@@ -58,6 +58,9 @@ type Error struct {
 	Cause   error
 	// RetryAfter, in seconds, for rate_limited and unavailable.
 	RetryAfter int
+	// clash is the unique clash a conflict names, which the store completes once the
+	// transaction is over (nameClash).
+	clash *uniqueClash
 }
 
 func (e *Error) Error() string {

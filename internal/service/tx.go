@@ -40,6 +40,7 @@ func (s *Service) InSystemTx(ctx context.Context, fn func(ctx context.Context, t
 		return fn(ctx, t, tx)
 	})
 	if err != nil {
+		s.nameClash(err)
 		return err
 	}
 	for i, rec := range t.updated {

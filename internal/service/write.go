@@ -181,12 +181,10 @@ func (s *Service) writeError(r *resource, err error) error {
 	}
 	var e *Error
 	var ce *store.ConstraintError
-	var cc *childClash
 	switch {
 	case errors.As(err, &e):
+		s.nameClash(e)
 		return e
-	case errors.As(err, &cc):
-		return cc.named(s)
 	case errors.Is(err, store.ErrNotFound):
 		return Errorf(CodeNotFound, "%s record not found", r.Name)
 	case errors.Is(err, store.ErrStale):
@@ -202,12 +200,8 @@ func (s *Service) writeError(r *resource, err error) error {
 func (s *Service) constraintError(ce *store.ConstraintError) error {
 	switch ce.Kind {
 	case store.ConstraintUnique:
-		var fields []FieldError
-		for _, col := range ce.Columns {
-			name := s.store.FieldForColumn(ce.Table, col)
-			fields = append(fields, FieldError{Field: name, Code: "unique", Message: "is already taken"})
-		}
-		return &Error{Code: CodeConflict, Message: "a record with the same value already exists", Fields: fields, Cause: ce}
+		c := &uniqueClash{ce: ce}
+		return &Error{Code: CodeConflict, Message: "a record with the same value already exists", Fields: c.fields(s), Cause: ce, clash: c}
 	case store.ConstraintForeignKey:
 		return &Error{Code: CodeConflict, Message: "the record is still referenced by other records, or links to one that does not exist", Cause: ce}
 	}

@@ -157,6 +157,9 @@ func (w *write) prefix(err error) error {
 		return err
 	}
 	out := *e
+	if e.clash != nil {
+		out.clash = &uniqueClash{ce: e.clash.ce, path: w.path + e.clash.path}
+	}
 	out.Fields = make([]FieldError, len(e.Fields))
 	for i, f := range e.Fields {
 		f.Field = strings.TrimSuffix(w.path+f.Field, ".")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/store"
 )
@@ -88,11 +89,10 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 		var ce *store.ConstraintError
 		if !errors.As(err, &e) && errors.As(err, &ce) && ce.Kind == store.ConstraintUnique && ce.Table == child.Name {
 			// A unique clash of this child's own row (the same product twice in one order) is
-			// named by the child's path, as its other errors are, once the transaction is over
-			// (writeError): by then the store has said which of the child's unique indexes
-			// the row clashes with, alike on every dialect. One a deeper child already named
-			// passes as it is.
-			return &childClash{path: cw.path, ce: ce}
+			// named by the child's path, as its other errors are (nameClash names its fields
+			// again once the transaction is over); one a deeper child already named (an
+			// *Error) passes as it is.
+			return cw.prefix(w.s.constraintError(ce))
 		}
 		return err
 	})
@@ -125,18 +125,31 @@ func (w *write) childrenErrors(ctx context.Context, parentID string, children ma
 	})
 }
 
-// childClash is a unique clash of a nested child's own row, named under the child's path by
-// writeError. It unwraps to the store's error, which the store completes (explainClash)
-// before the transaction's caller sees it.
-type childClash struct {
-	path string
+// uniqueClash is the store's unique clash a conflict names, and the path of the nested child
+// whose row clashed ("" for the record itself).
+type uniqueClash struct {
 	ce   *store.ConstraintError
+	path string
 }
 
-func (c *childClash) Error() string { return c.ce.Error() }
-func (c *childClash) Unwrap() error { return c.ce }
+// fields are the clash's field errors: each column the store names, under the path.
+func (c *uniqueClash) fields(s *Service) []FieldError {
+	var out []FieldError
+	for _, col := range c.ce.Columns {
+		name := s.store.FieldForColumn(c.ce.Table, col)
+		out = append(out, FieldError{Field: strings.TrimSuffix(c.path+name, "."), Code: "unique", Message: "is already taken"})
+	}
+	return out
+}
 
-// named is the clash as the client sees it: the conflict, its fields under the child's path.
-func (c *childClash) named(s *Service) error {
-	return (&write{path: c.path}).prefix(s.constraintError(c.ce))
+// nameClash names a unique conflict's fields again from the store's clash, which the store
+// completes once the transaction is over (explainClash: every unique index the record clashes
+// with, alike on each dialect); an error answered inside the transaction (a batch's
+// operation, a nested child's row) was named from the one index the database checked first.
+// Call it after the transaction, on the error it returned; other errors are left alone.
+func (s *Service) nameClash(err error) {
+	var e *Error
+	if errors.As(err, &e) && e.clash != nil && len(e.clash.ce.Columns) > 0 {
+		e.Fields = e.clash.fields(s)
+	}
 }
