@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"unsafe"
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -89,6 +93,120 @@ func (s *Store) ConnMutexes(ctx context.Context) ([]uintptr, error) {
 			defer tls.Close()
 			out = append(out, sqlite3.Xsqlite3_db_mutex(tls, uintptr(h)))
 			return nil
+		})
+		_ = conn.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Reprepares runs query on one writer connection once with each of runs' arguments and reports
+// how many times SQLite compiled the connection's kept statement again meanwhile
+// (SQLITE_STMTSTATUS_REPREPARE; the first run, which prepares it, is not counted). With stable
+// false the connection plans without SQLite's stability guarantee while it runs, as it did
+// before stablePlans.
+func (s *Store) Reprepares(ctx context.Context, query string, runs [][]any, stable bool) (int, error) {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if err := setStablePlans(conn, stable); err != nil {
+		return 0, err
+	}
+	defer func() { _ = setStablePlans(conn, true) }()
+	var before int
+	for i, args := range runs {
+		if err := drain(conn.QueryContext(ctx, query, args...)); err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			if before, err = reprepared(conn, query); err != nil {
+				return 0, err
+			}
+		}
+	}
+	after, err := reprepared(conn, query)
+	return after - before, err
+}
+
+func drain(rows *sql.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return errors.Join(rows.Err(), rows.Close())
+}
+
+// reprepared is SQLITE_STMTSTATUS_REPREPARE of conn's kept statement for query.
+func reprepared(conn *sql.Conn, query string) (int, error) {
+	n := -1
+	err := conn.Raw(func(dc any) error {
+		kept := dc.(*stmtConn).stmts[query]
+		if kept == nil {
+			return errors.New("the statement was not kept")
+		}
+		f := reflect.ValueOf(kept.Stmt).Elem().FieldByName("pstmt")
+		if !f.IsValid() {
+			return errors.New("no statement handle in the driver's statement")
+		}
+		tls := libc.NewTLS()
+		defer tls.Close()
+		n = int(sqlite3.Xsqlite3_stmt_status(tls, uintptr(f.Uint()), sqlite3.SQLITE_STMTSTATUS_REPREPARE, 0))
+		return nil
+	})
+	return n, err
+}
+
+// setStablePlans turns SQLite's query planner stability guarantee on or off for conn and checks
+// that it holds as asked.
+func setStablePlans(conn *sql.Conn, on bool) error {
+	return conn.Raw(func(dc any) error {
+		got, err := qpsg(dc.(*stmtConn), map[bool]int32{true: 1}[on])
+		if err == nil && got != on {
+			err = fmt.Errorf("query planner stability guarantee is %v, want %v", got, on)
+		}
+		return err
+	})
+}
+
+// qpsg sets SQLite's query planner stability guarantee on c (1), off (0) or leaves it (-1),
+// and reports whether it is on.
+func qpsg(c *stmtConn, onoff int32) (bool, error) {
+	h := sqliteHandle(c.inner)
+	if h == nil {
+		return false, errors.New("no sqlite3 handle found in the driver's connection")
+	}
+	tls := libc.NewTLS()
+	defer tls.Close()
+	bp := tls.Alloc(16)
+	defer tls.Free(16)
+	res := new(int32)
+	va := libc.VaList(bp, onoff, uintptr(unsafe.Pointer(res)))
+	rc := sqlite3.Xsqlite3_db_config(tls, uintptr(h), sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, va)
+	runtime.KeepAlive(res)
+	if rc != sqlite3.SQLITE_OK {
+		return false, errors.New("sqlite3_db_config failed")
+	}
+	return *res != 0, nil
+}
+
+// StablePlans reports, for one connection of each SQLite pool (writer, reader, watcher),
+// whether SQLite's query planner stability guarantee is on.
+func (s *Store) StablePlans(ctx context.Context) ([]bool, error) {
+	var out []bool
+	for _, db := range []*sql.DB{s.writer, s.reader, s.watcher} {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		err = conn.Raw(func(dc any) error {
+			on, err := qpsg(dc.(*stmtConn), -1)
+			out = append(out, on)
+			return err
 		})
 		_ = conn.Close()
 		if err != nil {

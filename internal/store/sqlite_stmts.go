@@ -35,6 +35,7 @@ func (c stmtConnector) Connect(context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	unlockConn(conn)
+	stablePlans(conn)
 	return &stmtConn{inner: conn, stmts: map[string]*keptStmt{}, shared: c.shared}, nil
 }
 
