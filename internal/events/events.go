@@ -9,7 +9,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/kiln-dev/kiln/internal/store"
 )
@@ -95,7 +97,24 @@ func reading(q, also string, ev *Event) (string, *sql.NullString, []any) {
 	if also == "" {
 		return q, extra, []any{&ev.ID}
 	}
-	return q + ", " + also, extra, []any{&ev.ID, extra}
+	return readingText(q, also), extra, []any{&ev.ID, extra}
+}
+
+// readingTexts keeps the statements reading builds, by insert and reader: a process uses a few
+// (one reader, the webhook digest, per dialect), and every write would otherwise build its
+// text anew (600 bytes on each write).
+var readingTexts sync.Map // readingKey → string
+
+type readingKey struct{ q, also string }
+
+func readingText(q, also string) string {
+	k := readingKey{q, also}
+	if t, ok := readingTexts.Load(k); ok {
+		return t.(string)
+	}
+	t := q + ", " + also
+	readingTexts.Store(k, t)
+	return t
 }
 
 // insertAfterPG is insertPG reading from the record's insert or update (store.InsertScanning,
@@ -215,9 +234,12 @@ func nullable(s string) any {
 	return s
 }
 
+// nullJSON is b as a text argument, NULL for none. The string shares b's bytes instead of
+// copying them: an event's records are never changed once encoded, and the drivers copy an
+// argument while the statement runs.
 func nullJSON(b json.RawMessage) any {
 	if b == nil {
 		return nil
 	}
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

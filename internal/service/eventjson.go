@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -59,9 +60,13 @@ func eventKeys(r *spec.Resource) []eventKey {
 }
 
 // eventJSON is json.Marshal of the record's map (see above); ok is false when rec lacks a
-// field's value, and the caller builds the map instead.
-func eventJSON(keys []eventKey, rec *store.Record) ([]byte, bool, error) {
-	b := make([]byte, 0, 256)
+// field's value, and the caller builds the map instead. size is the buffer's first capacity
+// (the resource's eventSize; 256 when 0).
+func eventJSON(keys []eventKey, rec *store.Record, size int) ([]byte, bool, error) {
+	if size <= 0 {
+		size = 256
+	}
+	b := make([]byte, 0, size)
 	for _, k := range keys {
 		b = append(b, k.prefix...)
 		var err error
@@ -85,6 +90,23 @@ func eventJSON(keys []eventKey, rec *store.Record) ([]byte, bool, error) {
 		}
 	}
 	return append(b, '}'), true, nil
+}
+
+// maxEventSize bounds the first capacity of an event record's buffer: one record with a long
+// text does not make every later buffer as large.
+const maxEventSize = 8 << 10
+
+// eventSize is the capacity to start a resource's next event record with: the largest written
+// so far (bounded), so that a record is written without growing its buffer. Concurrent writers
+// may lose an update; the next record corrects it.
+type eventSize struct{ n atomic.Int64 }
+
+func (e *eventSize) get() int { return int(e.n.Load()) }
+
+func (e *eventSize) saw(n int) {
+	if n <= maxEventSize && int64(n) > e.n.Load() {
+		e.n.Store(int64(n))
+	}
 }
 
 func appendEventValue(b []byte, v any) ([]byte, error) {

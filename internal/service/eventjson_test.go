@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +92,28 @@ func FuzzEventJSON(f *testing.F) {
 			t.Fatalf("map: %s (%v)\nevent: %s (%v)", want, wantErr, got, err)
 		}
 	})
+}
+
+// A resource's event buffers start as large as the largest record written so far (at most
+// maxEventSize), and records shorter or longer than that still encode to the map's bytes.
+func TestEventJSONBufferFollowsTheLargestRecord(t *testing.T) {
+	r := eventTestResource()
+	require.Zero(t, r.eventSize.get())
+	longest := 0
+	for _, n := range []int{10, 400, 50, 3000, 20, 20000, 5} {
+		rec := eventRecord(strings.Repeat("a<", n))
+		want, err := mapJSON(r, rec)
+		require.NoError(t, err)
+		got, err := r.s().recordJSON(r, rec)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "a name of %d characters", 2*n)
+		if len(got) <= maxEventSize {
+			longest = max(longest, len(got))
+		}
+		require.Equal(t, longest, r.eventSize.get(), "after a name of %d characters", 2*n)
+	}
+	b, ok, err := eventJSON(r.eventKeys, eventRecord("x"), r.eventSize.get())
+	require.True(t, ok)
+	require.NoError(t, err)
+	require.Equal(t, longest, cap(b), "the next buffer starts at the largest size seen")
 }

@@ -267,10 +267,11 @@ func (s *Service) triggerVars(ctx context.Context, r *resource, old, rec *store.
 // recordJSON is the record as an event carries it: its system fields and the fields a
 // client may read (hidden fields such as password hashes are left out).
 func (s *Service) recordJSON(r *resource, rec *store.Record) (json.RawMessage, error) {
-	if b, ok, err := eventJSON(r.eventKeys, rec); ok {
+	if b, ok, err := eventJSON(r.eventKeys, rec, r.eventSize.get()); ok {
 		if err != nil {
 			return nil, fmt.Errorf("encode the event's record: %w", err)
 		}
+		r.eventSize.saw(len(b))
 		return b, nil
 	}
 	m := s.PublicFields(r.Name, rec)

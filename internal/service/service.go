@@ -101,8 +101,10 @@ type resource struct {
 	hasFiles bool
 	// rollupSQL: the parents' rollups one UPDATE refreshes, by this resource's relation field.
 	rollupSQL map[string][]store.RollupAgg
-	// eventKeys: the keys of the record's event JSON, in order (eventJSON).
+	// eventKeys: the keys of the record's event JSON, in order (eventJSON); eventSize: the
+	// capacity its buffer starts with.
 	eventKeys []eventKey
+	eventSize eventSize
 }
 
 // New compiles every resource's filters and constraints.
