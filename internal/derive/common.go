@@ -109,7 +109,7 @@ func (rs *recordSet) freshAs(k int, role string) yaml.MapSlice {
 }
 
 func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
-	b := rs.body(k, unique)
+	b := rs.bodyAs(k, unique, role)
 	for _, fld := range rs.r.Fields {
 		// a field write roles guard, with an example, is sent by a role that may write it:
 		// a transition's guard may read it (confirm only when deposit_paid)
@@ -120,7 +120,8 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 	}
 	mk := marker(rs.r, b, "")
 	for _, fld := range rs.r.Fields {
-		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name || rs.g.leftOut(fld) {
+		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name || rs.g.leftOut(fld) ||
+			(!fld.Required && rs.g.hiddenFrom(fld, role)) {
 			continue
 		}
 		if slices.Contains(rs.chain, fld.Relation.To) {

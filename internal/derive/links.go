@@ -71,13 +71,34 @@ func (g *gen) leavesOut(r *spec.Resource, names []string) bool {
 	return false
 }
 
-// body is body(r, k, …) without the links bodies leave out.
-func (rs *recordSet) body(k int, unique string) yaml.MapSlice {
+// body is body(r, k, …) without the links bodies leave out, for the file's role.
+func (rs *recordSet) body(k int, unique string) yaml.MapSlice { return rs.bodyAs(k, unique, rs.f.as) }
+
+// bodyAs is body(r, k, …) for a record role creates, without the links bodies leave out and
+// without the optional links to records role cannot view (a member's booking has no invoice
+// when only admins see invoices): such a link is refused like a missing record (400 not_found).
+func (rs *recordSet) bodyAs(k int, unique, role string) yaml.MapSlice {
 	b := body(rs.r, k, unique, rs.ref)
 	for _, f := range rs.r.Fields {
-		if rs.g.leftOut(f) {
+		if rs.g.leftOut(f) || (!f.Required && rs.g.hiddenFrom(f, role)) {
 			b = with(b, f.Name, nil, true)
 		}
 	}
 	return b
+}
+
+// hiddenFrom reports whether role may not link fld to a record another role made: fld does not
+// allow hidden targets and role views none of them, or only its own and may not make its own.
+func (g *gen) hiddenFrom(fld *spec.Field, role string) bool {
+	if fld.Relation == nil || fld.IsInverse() || fld.AllowHidden || role == "" || g.s.Auth == nil {
+		return false
+	}
+	to := g.s.Resource(fld.Relation.To)
+	switch g.access(to, spec.ActionView).grants[role] {
+	case denied:
+		return true
+	case rowOnly:
+		return g.access(to, spec.ActionCreate).grants[role] == denied
+	}
+	return false
 }
