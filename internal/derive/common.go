@@ -24,6 +24,9 @@ type recordSet struct {
 	// a relation back to one of them keeps the shared setup record, or two resources that
 	// point at each other would make targets for each other without end.
 	chain []string
+	// keepCreator: the record is made as its creator's own (ownRecord), so a relation
+	// defaulting to the creator keeps that default (no ownTarget)
+	keepCreator bool
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
@@ -123,6 +126,9 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name || rs.g.leftOut(fld) ||
 			(!fld.Required && rs.g.hiddenFrom(fld, role)) {
 			continue
+		}
+		if rs.ownTarget(fld, role) {
+			continue // bodyAs gave it a target of its own
 		}
 		if slices.Contains(rs.chain, fld.Relation.To) {
 			if !fld.Required { // the record waiting for this one refers to it, not back
@@ -246,8 +252,13 @@ func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {
 	if role == "" {
 		role = rs.f.as
 	}
+	return rs.createBy(name, k, role, role)
+}
+
+// createBy is create by account, an account of role (role:name).
+func (rs *recordSet) createBy(name string, k int, role, account string) yaml.MapSlice {
 	b := rs.freshAs(k, role)
-	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(rs.r), body: b, expect: want(201)})
+	rs.f.add(&tcase{name: name, as: other(account, rs.f.as), method: "POST", path: rs.g.collection(rs.r), body: b, expect: want(201)})
 	return b
 }
 
@@ -385,22 +396,46 @@ func uniqueOn(r *spec.Resource, field string) bool {
 // ownVariant is the first variant of the records roles make as their own.
 const ownVariant = 20
 
-// ownRecord adds the cases that give role's account a record of its own and returns its path:
-// for the account resource its own account (from auth/me), otherwise one it creates. It
-// returns "" when the role may not create one.
-func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) string {
+// ownRecord adds the cases that give an account of role a record of its own and returns its
+// path and the account (as: role, or ownerAccount's): for the account resource its own account
+// (from auth/me), otherwise one it creates. It returns "" when the role may not create one.
+func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account string) {
 	if g.s.Auth != nil && rs.r.Name == g.s.Auth.Account {
 		name := "me_as_" + role
 		f.add(&tcase{name: name, as: other(role, f.as), method: "GET", path: g.base + "/auth/me",
 			comment: role + "'s own account record", expect: want(200).key("id")})
-		return g.collection(rs.r) + "/{" + name + ".response.id}"
+		return g.collection(rs.r) + "/{" + name + ".response.id}", role
 	}
 	if g.access(rs.r, spec.ActionCreate).grants[role] == denied {
-		return ""
+		return "", ""
 	}
-	name := "owned_by_" + role
+	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
+	own := *rs
+	own.keepCreator = true // the creator's account is what makes the record its own
 	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
 	// 6 to 8 in item and action files), so no unique value is sent twice.
-	rs.create(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role)
-	return g.collection(rs.r) + "/{" + name + ".response.id}"
+	own.createBy(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role, account)
+	return g.collection(rs.r) + "/{" + name + ".response.id}", account
+}
+
+// ownerAccount is the account that makes role's own record of r in file f: role's test
+// account, unless a unique relation of r defaults to its creator (a member's one profile).
+// Such an account holds one record, and every file makes one, so each file's is made by an
+// account of its own (as: member:profiles_view).
+func ownerAccount(f *tfile, r *spec.Resource, role string) string {
+	for _, fld := range r.Fields {
+		if fld.Relation != nil && fld.Default == "auth.id" && fld.Unique {
+			return role + ":" + strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
+		}
+	}
+	return role
+}
+
+// ownTarget reports whether a record role makes gets a target of its own for fld: a unique
+// relation defaulting to the creator, that role may set — the default would make every record
+// of role's account clash (an admin's second profile). A record made as role's own keeps the
+// default. (Under a unique index the other fields keep the records apart: distinct.go.)
+func (rs *recordSet) ownTarget(fld *spec.Field, role string) bool {
+	return !rs.keepCreator && fld.Relation != nil && fld.Default == "auth.id" && fld.Unique &&
+		!fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role))
 }

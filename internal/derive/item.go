@@ -88,8 +88,8 @@ func (g *gen) notFoundCases(f *tfile, r *spec.Resource, method string) {
 // otherAccountCases: for each role whose rule selects records by owner, another account's
 // record is a 404 (as if it did not exist) and, for writes, left as it was (check); the
 // role's own record answers ok.
-func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int, check func(*expect) *expect) map[string]string {
-	owned := map[string]string{}
+func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int, check func(*expect) *expect) map[string]owned {
+	own := map[string]owned{}
 	for _, role := range a.with(rowOnly) {
 		e := want(404).code("not_found")
 		if check != nil {
@@ -97,19 +97,22 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		}
 		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
 			comment: role + " only reaches its own records: this one is another account's", expect: e})
-		own := g.ownRecord(f, rs, role)
-		if own == "" {
+		path, account := g.ownRecord(f, rs, role)
+		if path == "" {
 			continue
 		}
-		owned[role] = own
-		f.add(&tcase{name: "own_record_as_" + role, as: role, method: method, path: own, body: b, expect: want(ok)})
+		own[role] = owned{path: path, account: account}
+		f.add(&tcase{name: "own_record_as_" + role, as: account, method: method, path: path, body: b, expect: want(ok)})
 		if method != "DELETE" {
-			f.add(&tcase{name: "own_record_of_another_" + role, as: role + ":other", method: method, path: own, body: b,
+			f.add(&tcase{name: "own_record_of_another_" + role, as: role + ":other", method: method, path: path, body: b,
 				comment: "a second " + role + " account does not reach the first one's record", expect: want(404).code("not_found")})
 		}
 	}
-	return owned
+	return own
 }
+
+// owned is a record an account of a role made as its own: its path and the account (as:).
+type owned struct{ path, account string }
 
 func noAuth() yaml.MapSlice { return yaml.MapSlice{{Key: "Authorization", Value: ""}} }
 

@@ -80,8 +80,11 @@ func (rs *recordSet) body(k int, unique string) yaml.MapSlice { return rs.bodyAs
 func (rs *recordSet) bodyAs(k int, unique, role string) yaml.MapSlice {
 	b := body(rs.r, k, unique, rs.ref)
 	for _, f := range rs.r.Fields {
-		if rs.g.leftOut(f) || (!f.Required && rs.g.hiddenFrom(f, role)) {
+		switch {
+		case rs.g.leftOut(f) || (!f.Required && rs.g.hiddenFrom(f, role)):
 			b = with(b, f.Name, nil, true)
+		case rs.ownTarget(f, role):
+			b = with(b, f.Name, "{"+rs.target(f, k)+".response.id}", false)
 		}
 	}
 	return b

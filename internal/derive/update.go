@@ -51,8 +51,8 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	for _, role := range a.with(rowOnly) {
 		f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,
 			comment: "nor may it replace another account's record", expect: unchanged(want(404).code("not_found"))})
-		if path := owned[role]; path != "" {
-			g.escalationCases(f, r, role, path)
+		if own := owned[role]; own.path != "" {
+			g.escalationCases(f, r, role, own)
 		}
 	}
 	return f, ""
@@ -105,9 +105,9 @@ func ruleReads(r *spec.Resource, fld *spec.Field) bool {
 
 // escalationCases: on its own record, a role still may not set fields guarded by write roles
 // (a customer making itself admin).
-func (g *gen) escalationCases(f *tfile, r *spec.Resource, role, path string) {
+func (g *gen) escalationCases(f *tfile, r *spec.Resource, role string, own owned) {
 	for _, fld := range guarded(r, role) {
-		f.add(&tcase{name: fld.Name + "_not_writable_on_own_record_as_" + role, as: role, path: path,
+		f.add(&tcase{name: fld.Name + "_not_writable_on_own_record_as_" + role, as: own.account, path: own.path,
 			comment: fmt.Sprintf("only %s may set %s, even on their own record", strings.Join(fld.Write, ", "), fld.Name),
 			body:    yaml.MapSlice{{Key: fld.Name, Value: guardedValue(fld)}}, expect: notAllowed(fld)})
 	}
