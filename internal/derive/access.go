@@ -89,3 +89,32 @@ func (a access) actor() (string, bool) {
 	}
 	return "", a.public
 }
+
+// maker is who makes records under a create rule: its actor, else the first role allowed to
+// create records of its own only (create: "auth.role == 'member' && record.author ==
+// auth.id"), which makes each as its own — its account the default of relations to the
+// account, targets its rule reaches through made by it too. ok is false when nobody may.
+func (a access) maker() (string, bool) {
+	if role, ok := a.actor(); ok {
+		return role, true
+	}
+	role := a.first(rowOnly)
+	return role, role != ""
+}
+
+// probeKey stands in for auth.key when deciding what an API key may do.
+const probeKey = "00000000-0000-7000-8000-0000000000ee"
+
+// keyRefused reports whether the rule refuses an API key acting with role on every record: a
+// key is no account, so auth.id is missing, and a comparison with it is false (auth.md).
+func (g *gen) keyRefused(r *spec.Resource, action spec.Action, role string) bool {
+	if g.rules == nil {
+		return false
+	}
+	rule := g.rules.Rule(r.Name, action)
+	if rule == nil {
+		return true
+	}
+	holds, known, err := rule.Decide(&expr.Auth{Role: role, Roles: []string{role}, Key: probeKey})
+	return err == nil && known && !holds
+}

@@ -27,6 +27,8 @@ type recordSet struct {
 	// keepCreator: the record is made as its creator's own (ownRecord), so a relation
 	// defaulting to the creator keeps that default (no ownTarget)
 	keepCreator bool
+	// account makes the records its role makes here, targets too ("": the role's test account)
+	account string
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
@@ -50,7 +52,7 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !needed[d.Name] {
 			continue
 		}
-		role, _ := g.access(d, spec.ActionCreate).actor() // d can be made: dependencies skips the others
+		role, _ := g.access(d, spec.ActionCreate).maker() // d can be made: dependencies skips the others
 		if reachedThrough(r, d) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
 			role = f.as // the file's role reaches its records through this one: it makes its own
 		}
@@ -152,7 +154,7 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		if !guarded && !plain {
 			continue
 		}
-		b = with(b, fld.Name, "{"+rs.target(fld, k)+".response.id}", false)
+		b = with(b, fld.Name, "{"+rs.targetAs(fld, k, rs.ownMaker(fld, role))+".response.id}", false)
 	}
 	return b
 }
@@ -207,12 +209,46 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 		}
 	}
 	if role == "" {
-		role, _ = rs.g.access(to, spec.ActionCreate).actor()
+		role, _ = rs.g.access(to, spec.ActionCreate).maker()
 	}
-	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name)}
+	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name), account: rs.account}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
-	rs.f.add(&tcase{name: name, as: other(role, rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
+	rs.f.add(&tcase{name: name, as: other(rs.accountOf(role), rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
 	return name
+}
+
+// accountOf is the account that makes role's records here: rs.account when it is one of role.
+func (rs *recordSet) accountOf(role string) string {
+	if r, _, _ := strings.Cut(rs.account, ":"); rs.account != "" && r == role {
+		return rs.account
+	}
+	return role
+}
+
+// ownMaker is who makes a target of fld for a record role makes: role, when role may make
+// one and must (the rule reaches the creator through fld, or role sees only its own targets),
+// else "" (the first role that may make every one).
+func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
+	to := rs.g.s.Resource(fld.Relation.To)
+	if role == "" || rs.g.access(to, spec.ActionCreate).grants[role] == denied {
+		return ""
+	}
+	if ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly) {
+		return role
+	}
+	return ""
+}
+
+// makeRecord creates the record an item file works on (its name: record), as maker. A maker
+// that may create only its own records makes it with an account of its own (role:maker): the
+// role's test account, that the file's other-account cases act as, must not own it.
+func (rs *recordSet) makeRecord(k int, maker string) yaml.MapSlice {
+	if rs.g.s.Auth == nil || rs.g.access(rs.r, spec.ActionCreate).grants[maker] != rowOnly {
+		return rs.create("record", k, maker)
+	}
+	mk := *rs
+	mk.account = maker + ":maker"
+	return mk.createBy("record", k, maker, mk.account)
 }
 
 // statefulOn reports whether a create rule about stored state (conflict: true) reads the
@@ -411,7 +447,7 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account str
 	}
 	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
 	own := *rs
-	own.keepCreator = true // the creator's account is what makes the record its own
+	own.keepCreator, own.account = true, account // the creator's account is what makes the record its own
 	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
 	// 6 to 8 in item and action files), so no unique value is sent twice.
 	own.createBy(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role, account)

@@ -14,7 +14,7 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	if !ok {
 		return nil, nil, a, "no role may " + string(action) + " every " + r.Name + " record"
 	}
-	maker, ok := g.access(r, spec.ActionCreate).actor()
+	maker, ok := g.access(r, spec.ActionCreate).maker()
 	if !ok {
 		return nil, nil, a, "no role may create the " + r.Name + " record to " + string(action)
 	}
@@ -24,7 +24,7 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	if gap != "" {
 		return nil, nil, a, gap
 	}
-	rs.record = rs.create("record", 1, maker)
+	rs.record = rs.makeRecord(1, maker)
 	f.cases[len(f.cases)-1].comment = "the record this file works on"
 	return f, rs, a, ""
 }

@@ -22,7 +22,7 @@ import (
 func (g *gen) findUnmade() {
 	g.unmade = map[string]string{}
 	for _, r := range g.s.Resources {
-		if _, ok := g.access(r, spec.ActionCreate).actor(); !ok {
+		if _, ok := g.access(r, spec.ActionCreate).maker(); !ok {
 			g.unmade[r.Name] = "no role may create " + r.Name
 		} else if why := crowded(r); why != "" {
 			g.unmade[r.Name] = why

@@ -19,7 +19,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	if !ok {
 		return nil, "no role may list every " + r.Name + " record"
 	}
-	maker, ok := g.access(r, spec.ActionCreate).actor()
+	maker, ok := g.access(r, spec.ActionCreate).maker()
 	if !ok {
 		return nil, "no role may create " + r.Name + " records to list"
 	}

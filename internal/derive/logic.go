@@ -215,7 +215,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	if !runs && len(acc.with(rowOnly)) == 0 {
 		return nil, "no role may run " + a.Name
 	}
-	maker, ok := g.access(r, spec.ActionCreate).actor()
+	maker, ok := g.access(r, spec.ActionCreate).maker()
 	if !ok {
 		return nil, "no role may create the " + r.Name + " record to run " + a.Name + " on"
 	}
@@ -231,7 +231,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	if len(input) == 0 {
 		in = nil
 	}
-	rs.record = rs.create("record", 1, maker)
+	rs.record = rs.makeRecord(1, maker)
 	g.credentialCases(f, acc, in)
 	g.wrongRoleCases(f, acc, in, nil)
 	f.add(&tcase{name: "unknown_id", path: g.collection(r) + "/" + unknownID + "/" + a.Name, body: in, expect: want(404).code("not_found")})

@@ -14,7 +14,7 @@ func (g *gen) collection(r *spec.Resource) string { return g.base + "/" + r.Name
 
 func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	a := g.access(r, spec.ActionCreate)
-	actor, ok := a.actor()
+	actor, ok := a.maker()
 	if !ok {
 		return nil, "no role may create " + r.Name
 	}
@@ -74,7 +74,11 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 	}
 	fresh, source, method := rs.body(2, "{unique}2"), "create_valid", ""
 	if path != "" {
-		rs.create("second_record", 2, f.as)
+		maker := f.as
+		if a := g.access(r, spec.ActionCreate); a.grants[f.as] == denied {
+			maker, _ = a.maker() // the file's role may not create one (reviews by their author only)
+		}
+		rs.create("second_record", 2, maker)
 		fresh, source, method = rs.body(5, "{unique}5"), "second_record", "PATCH"
 	}
 	taken := func(field string) string { return "{" + source + ".response." + field + "}" }
@@ -138,6 +142,13 @@ func (g *gen) hasUnique(r *spec.Resource) bool {
 // the role may (to a record of its own), else expects the 400 naming it.
 func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 	b, e := rs.fresh(3), want(201).key("id")
+	if g.keyRefused(rs.r, spec.ActionCreate, f.as) {
+		// the rule holds only for the creator's own records (record.author == auth.id)
+		f.add(&tcase{name: "create_with_an_api_key", comment: "an API key is no account: a rule that needs the creator's own record refuses it",
+			headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: b,
+			expect: want(403).code("forbidden").count(rs.r.Name, marker(rs.r, b, ""), get(b, marker(rs.r, b, "")), 0)})
+		return
+	}
 	for _, fld := range rs.r.Fields {
 		if fld.Relation == nil || !fld.Required || fld.Default != "auth.id" || get(b, fld.Name) != nil {
 			continue
