@@ -53,8 +53,8 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 			continue
 		}
 		role, _ := g.access(d, spec.ActionCreate).maker() // d can be made: dependencies skips the others
-		if reachedThrough(r, d) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
-			role = f.as // the file's role reaches its records through this one: it makes its own
+		if (reachedThrough(r, d) || g.seesOwnOnly(r, d, f.as)) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
+			role = f.as // the file's role reaches its records through this one, or sees only its own: it makes its own
 		}
 		dep := &recordSet{g: g, f: f, r: d, ref: rs.ref}
 		b := dep.freshAs(0, role) // body(d, 0, …), plus targets of its own where rules need them
@@ -237,6 +237,20 @@ func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
 		return role
 	}
 	return ""
+}
+
+// seesOwnOnly reports whether role, making records of r, views only its own records of d that
+// a relation of r points at (bookings by member): a target another account made is hidden.
+func (g *gen) seesOwnOnly(r, d *spec.Resource, role string) bool {
+	if role == "" || g.access(d, spec.ActionView).grants[role] != rowOnly {
+		return false
+	}
+	for _, fld := range r.Fields {
+		if fld.Relation != nil && fld.Relation.To == d.Name && !fld.IsInverse() && !fld.AllowHidden && writable(r, fld) {
+			return true
+		}
+	}
+	return false
 }
 
 // makeRecord creates the record an item file works on (its name: record), as maker. A maker

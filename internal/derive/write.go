@@ -159,6 +159,26 @@ func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 		}
 		b = with(b, fld.Name, "{"+rs.target(fld, 3)+".response.id}", false)
 	}
+	b, e = g.keyHidden(rs.r, f.as, b, e)
 	f.add(&tcase{name: "create_with_an_api_key", comment: "an API key acting with the role may create too (an API key is no account: auth.id defaults do not apply)",
 		headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: b, expect: e})
+}
+
+// keyHidden: the relations of b whose targets no key acting with role may view (a member's
+// own bookings: the key owns none) are refused like missing records — an optional one is left
+// out of b, a required one is the 400 naming it (unless e already expects a 400).
+func (g *gen) keyHidden(r *spec.Resource, role string, b yaml.MapSlice, e *expect) (yaml.MapSlice, *expect) {
+	for _, fld := range r.Fields {
+		if fld.Relation == nil || fld.AllowHidden || get(b, fld.Name) == nil || !g.keyRefused(g.s.Resource(fld.Relation.To), spec.ActionView, role) {
+			continue
+		}
+		switch {
+		case !fld.Required:
+			b = with(b, fld.Name, nil, true)
+		case e.status != 400:
+			mk := marker(r, b, "")
+			e = want(400).code("validation_failed").field(fld.Name, "not_found").count(r.Name, mk, get(b, mk), 0)
+		}
+	}
+	return b, e
 }
