@@ -26,9 +26,11 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 //     the old N:M assignees, an action that creates a record, composite unique indexes, rollups);
 //   - cycle: two resources that point at each other, owned by their makers;
 //   - bookings: unique indexes over several fields (a relation and a date, a date and an enum,
-//     the creator's account and a date, a relation, a boolean and an integer).
+//     the creator's account and a date, a relation, a boolean and an integer);
+//   - cowork: records only their creators may make, a 1:1 relation to the creator's account,
+//     an optional relation to records the creating role cannot view, API keys that own nothing.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "../internal/derive/testdata/"+name+".yaml").RunDerived(t)

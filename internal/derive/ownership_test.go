@@ -1,0 +1,60 @@
+package derive
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The co-working spec's shapes (testdata/cowork.yaml), each once a gap of the derived suite:
+// records only their creators may make, a 1:1 relation to the creator's account, an optional
+// relation to records the creating role cannot view, and API keys, which own nothing.
+func TestCoworkOwnershipShapes(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/cowork.yaml")
+	require.Empty(t, suite.Gaps)
+
+	t.Run("CreatesOnlyOwnRecordsAreDerived", func(t *testing.T) {
+		t.Parallel()
+		create := casesOf(t, suite, "reviews.create.test.yaml")
+		require.Equal(t, 201, create["create_valid"].Expected.Status)
+		for _, name := range []string{"forbidden_for_admin", "forbidden_for_host"} {
+			require.Equal(t, 403, create[name].Expected.Status, name)
+		}
+		require.Equal(t, 403, create["create_with_an_api_key"].Expected.Status, "no auth.id: the author rule cannot hold")
+		view := casesOf(t, suite, "reviews.view.test.yaml")
+		require.Equal(t, "member:maker", view["record"].As, "the record is not the member test account's own")
+		require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
+	})
+
+	t.Run("OneRecordPerAccount", func(t *testing.T) {
+		t.Parallel()
+		for file, account := range map[string]string{"profiles.view.test.yaml": "member:profiles_view",
+			"profiles.update.test.yaml": "member:profiles_update"} {
+			byName := casesOf(t, suite, file)
+			require.Equal(t, account, byName["owned_by_member"].As, file)
+			require.Equal(t, account, byName["own_record_as_member"].As, file)
+		}
+		list := casesOf(t, suite, "profiles.list.test.yaml")
+		require.Equal(t, "member:profiles_list", list["all_pages_as_member"].As)
+		create := casesOf(t, suite, "profiles.create.test.yaml")
+		body, _ := create["create_valid"].Request.Body.(map[string]any)
+		require.Contains(t, body, "account", "an admin's profile is for an account of its own, not the admin's")
+	})
+
+	t.Run("HiddenOptionalLinksAreLeftOut", func(t *testing.T) {
+		t.Parallel()
+		own := casesOf(t, suite, "bookings.view.test.yaml")["owned_by_member"]
+		body, _ := own.Request.Body.(map[string]any)
+		require.NotContains(t, body, "invoice", "members cannot view invoices")
+		valid, _ := casesOf(t, suite, "bookings.create.test.yaml")["create_valid"].Request.Body.(map[string]any)
+		require.Contains(t, valid, "invoice", "admins can")
+	})
+
+	t.Run("KeysSeeNoOwnRecords", func(t *testing.T) {
+		t.Parallel()
+		key := casesOf(t, suite, "checkins.create.test.yaml")["create_with_an_api_key"]
+		require.Equal(t, 400, key.Expected.Status)
+		require.Contains(t, key.Expected.ResponseContains, map[string]any{"errors.*.field": "booking"})
+	})
+}
