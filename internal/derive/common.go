@@ -217,54 +217,6 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 	return name
 }
 
-// accountOf is the account that makes role's records here: rs.account when it is one of role.
-func (rs *recordSet) accountOf(role string) string {
-	if r, _, _ := strings.Cut(rs.account, ":"); rs.account != "" && r == role {
-		return rs.account
-	}
-	return role
-}
-
-// ownMaker is who makes a target of fld for a record role makes: role, when role may make
-// one and must (the rule reaches the creator through fld, or role sees only its own targets),
-// else "" (the first role that may make every one).
-func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
-	to := rs.g.s.Resource(fld.Relation.To)
-	if role == "" || rs.g.access(to, spec.ActionCreate).grants[role] == denied {
-		return ""
-	}
-	if ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly) {
-		return role
-	}
-	return ""
-}
-
-// seesOwnOnly reports whether role, making records of r, views only its own records of d that
-// a relation of r points at (bookings by member): a target another account made is hidden.
-func (g *gen) seesOwnOnly(r, d *spec.Resource, role string) bool {
-	if role == "" || g.access(d, spec.ActionView).grants[role] != rowOnly {
-		return false
-	}
-	for _, fld := range r.Fields {
-		if fld.Relation != nil && fld.Relation.To == d.Name && !fld.IsInverse() && !fld.AllowHidden && writable(r, fld) {
-			return true
-		}
-	}
-	return false
-}
-
-// makeRecord creates the record an item file works on (its name: record), as maker. A maker
-// that may create only its own records makes it with an account of its own (role:maker): the
-// role's test account, that the file's other-account cases act as, must not own it.
-func (rs *recordSet) makeRecord(k int, maker string) yaml.MapSlice {
-	if rs.g.s.Auth == nil || rs.g.access(rs.r, spec.ActionCreate).grants[maker] != rowOnly {
-		return rs.create("record", k, maker)
-	}
-	mk := *rs
-	mk.account = maker + ":maker"
-	return mk.createBy("record", k, maker, mk.account)
-}
-
 // statefulOn reports whether a create rule about stored state (conflict: true) reads the
 // field: records sharing its value would trip it (a copy lent twice, a sixth loan).
 func statefulOn(r *spec.Resource, field string) bool {
@@ -441,51 +393,4 @@ func uniqueOn(r *spec.Resource, field string) bool {
 		}
 	}
 	return false
-}
-
-// ownVariant is the first variant of the records roles make as their own.
-const ownVariant = 20
-
-// ownRecord adds the cases that give an account of role a record of its own and returns its
-// path and the account (as: role, or ownerAccount's): for the account resource its own account
-// (from auth/me), otherwise one it creates. It returns "" when the role may not create one.
-func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account string) {
-	if g.s.Auth != nil && rs.r.Name == g.s.Auth.Account {
-		name := "me_as_" + role
-		f.add(&tcase{name: name, as: other(role, f.as), method: "GET", path: g.base + "/auth/me",
-			comment: role + "'s own account record", expect: want(200).key("id")})
-		return g.collection(rs.r) + "/{" + name + ".response.id}", role
-	}
-	if g.access(rs.r, spec.ActionCreate).grants[role] == denied {
-		return "", ""
-	}
-	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
-	own := *rs
-	own.keepCreator, own.account = true, account // the creator's account is what makes the record its own
-	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
-	// 6 to 8 in item and action files), so no unique value is sent twice.
-	own.createBy(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role, account)
-	return g.collection(rs.r) + "/{" + name + ".response.id}", account
-}
-
-// ownerAccount is the account that makes role's own record of r in file f: role's test
-// account, unless a unique relation of r defaults to its creator (a member's one profile).
-// Such an account holds one record, and every file makes one, so each file's is made by an
-// account of its own (as: member:profiles_view).
-func ownerAccount(f *tfile, r *spec.Resource, role string) string {
-	for _, fld := range r.Fields {
-		if fld.Relation != nil && fld.Default == "auth.id" && fld.Unique {
-			return role + ":" + strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
-		}
-	}
-	return role
-}
-
-// ownTarget reports whether a record role makes gets a target of its own for fld: a unique
-// relation defaulting to the creator, that role may set — the default would make every record
-// of role's account clash (an admin's second profile). A record made as role's own keeps the
-// default. (Under a unique index the other fields keep the records apart: distinct.go.)
-func (rs *recordSet) ownTarget(fld *spec.Field, role string) bool {
-	return !rs.keepCreator && fld.Relation != nil && fld.Default == "auth.id" && fld.Unique &&
-		!fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role))
 }
