@@ -22,6 +22,7 @@ func TestCoworkOwnershipShapes(t *testing.T) {
 			require.Equal(t, 403, create[name].Expected.Status, name)
 		}
 		require.Equal(t, 403, create["create_with_an_api_key"].Expected.Status, "no auth.id: the author rule cannot hold")
+		require.Equal(t, 400, create["author_not_writable_by_member"].Expected.Status, "only admins set author, on any record")
 		view := casesOf(t, suite, "reviews.view.test.yaml")
 		require.Equal(t, "member:maker", view["record"].As, "the record is not the member test account's own")
 		require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
