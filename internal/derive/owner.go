@@ -6,6 +6,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -104,4 +105,82 @@ func ownerAccount(f *tfile, r *spec.Resource, role string) string {
 func (rs *recordSet) ownTarget(fld *spec.Field, role string) bool {
 	return !rs.keepCreator && fld.Relation != nil && fld.Default == "auth.id" && fld.Unique &&
 		!fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role))
+}
+
+// otherID stands in for another account's id when deciding what a create rule makes of a
+// record that is not its creator's own.
+const otherID = "00000000-0000-7000-8000-0000000000b0"
+
+// othersRecordCases: a role that may create only its own records (a host's lockers, on its own
+// desks) is refused one that is another account's, with a 403 and nothing written. For each
+// relation the role may set, whose targets it may view, and that the create rule reads the
+// owner through (record.desk.host == auth.id) or compares with auth.id (record.author ==
+// auth.id), the role sends a body of its own record linked to what another account of the role
+// made (as: host:other_desk), or to that account itself. That the rule refuses it is decided
+// from the rule's CEL (Rule.Holds): it holds when every path of the record is the creator's
+// and fails when those through the relation are another account's.
+func (g *gen) othersRecordCases(f *tfile, rs *recordSet, a access) {
+	if g.s.Auth == nil || g.rules == nil {
+		return
+	}
+	rule := g.rules.Rule(rs.r.Name, spec.ActionCreate)
+	for i, role := range a.with(rowOnly) {
+		for _, fld := range rs.r.Fields {
+			if !g.linksOthers(rs.r, fld, role) || !refusesOthers(rule, fld, role) {
+				continue
+			}
+			k := ownVariant + len(g.s.Roles) + i // past the own records' variants
+			account := role + ":other_" + fld.Name
+			var ref string
+			if fld.Relation.To == g.s.Auth.Account {
+				name := "me_as_other_" + role + "_" + fld.Name
+				f.add(&tcase{name: name, as: account, method: "GET", path: g.base + "/auth/me",
+					comment: "another " + role + "'s account", expect: want(200).key("id")})
+				ref = "{" + name + ".response.id}"
+			} else {
+				other := *rs
+				other.account = account
+				ref = "{" + other.targetAs(fld, k, role) + ".response.id}"
+			}
+			b := with(rs.freshAs(k, role), fld.Name, ref, false)
+			f.add(&tcase{name: fld.Name + "_of_another_" + role, as: other(role, f.as), body: b,
+				comment: role + " may create only its own " + rs.r.Name + ": " + fld.Name + " of another " + role + " is refused",
+				expect:  want(403).code("forbidden").count(rs.r.Name, fld.Name, ref, 0)})
+		}
+	}
+}
+
+// linksOthers reports whether role may send fld linked to a record another account of role
+// made (or to that account): a to-one relation role may set, to targets role views whoever
+// made them (or allow_hidden), that role may make itself when they are not accounts.
+func (g *gen) linksOthers(r *spec.Resource, fld *spec.Field, role string) bool {
+	if fld.Relation == nil || fld.Relation.Kind != spec.RelToOne || fld.IsInverse() || fld.Relation.To == r.Name ||
+		fld.Readonly || fld.Hidden || g.leftOut(fld) || (len(fld.Write) > 0 && !slices.Contains(fld.Write, role)) {
+		return false
+	}
+	to := g.s.Resource(fld.Relation.To)
+	if !fld.AllowHidden && g.access(to, spec.ActionView).grants[role] != allowed {
+		return false // another account's target is refused as not found before the rule is read
+	}
+	return to.Name == g.s.Auth.Account || g.access(to, spec.ActionCreate).grants[role] != denied
+}
+
+// refusesOthers reports whether the create rule, for role, holds for a record whose every
+// path is the creator's (auth.id) and fails when the paths through fld are another account's.
+func refusesOthers(rule *expr.Rule, fld *spec.Field, role string) bool {
+	if rule == nil {
+		return false
+	}
+	a := &expr.Auth{ID: probeID, Role: role, Roles: []string{role}}
+	own, err := rule.Holds(a, func(string) any { return probeID })
+	if err != nil || !own {
+		return false
+	}
+	others, err := rule.Holds(a, func(path string) any {
+		if path == fld.Name || strings.HasPrefix(path, fld.Name+".") {
+			return otherID
+		}
+		return probeID
+	})
+	return err == nil && !others
 }

@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,6 +27,27 @@ func TestCoworkOwnershipShapes(t *testing.T) {
 		view := casesOf(t, suite, "reviews.view.test.yaml")
 		require.Equal(t, "member:maker", view["record"].As, "the record is not the member test account's own")
 		require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
+	})
+
+	t.Run("AnotherAccountsRecordIsRefusedOnCreate", func(t *testing.T) {
+		t.Parallel()
+		// a host creates lockers only on its own desks (record.desk.host == auth.id): a desk
+		// another host made, which hosts can view, is refused, and nothing is written
+		create := casesOf(t, suite, "lockers.create.test.yaml")
+		c, ok := create["desk_of_another_host"]
+		require.True(t, ok, "no case creating a locker on another host's desk")
+		require.Equal(t, "host", c.As)
+		require.Equal(t, 403, c.Expected.Status)
+		require.Contains(t, c.Expected.ResponseContains, map[string]any{"error": "forbidden"})
+		require.Len(t, c.Expected.DatabaseCheck, 1)
+		body, _ := c.Request.Body.(map[string]any)
+		desk, _ := body["desk"].(string)
+		setup := strings.TrimSuffix(strings.TrimPrefix(desk, "{"), ".response.id}")
+		require.Equal(t, "host:other_desk", create[setup].As, "the desk is another host's own")
+		// members see only their own bookings: another member's is refused as not found before
+		// the rule is read, so no such case is derived for reviews
+		_, ok = casesOf(t, suite, "reviews.create.test.yaml")["booking_of_another_member"]
+		require.False(t, ok)
 	})
 
 	t.Run("OneRecordPerAccount", func(t *testing.T) {

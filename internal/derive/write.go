@@ -40,6 +40,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	readonlyCases(f, r, valid, false, unchanged)
 	g.credentialCases(f, a, valid)
 	g.wrongRoleCases(f, a, valid, unchanged)
+	g.othersRecordCases(f, rs, a)
 	g.writeRoleCases(f, r, a, valid, unchanged)
 	return f, ""
 }
