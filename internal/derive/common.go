@@ -129,8 +129,8 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 			(!fld.Required && rs.g.hiddenFrom(fld, role)) {
 			continue
 		}
-		if rs.ownTarget(fld, role) {
-			continue // bodyAs gave it a target of its own
+		if rs.ownTarget(fld, role) || rs.keepsCreator(fld, role) {
+			continue // bodyAs gave it a target of its own, or left it to its default
 		}
 		if slices.Contains(rs.chain, fld.Relation.To) {
 			if !fld.Required { // the record waiting for this one refers to it, not back

@@ -85,6 +85,8 @@ func (rs *recordSet) bodyAs(k int, unique, role string) yaml.MapSlice {
 			b = with(b, f.Name, nil, true)
 		case rs.ownTarget(f, role):
 			b = with(b, f.Name, "{"+rs.target(f, k)+".response.id}", false)
+		case rs.keepsCreator(f, role):
+			b = with(b, f.Name, nil, true) // its default, the creator: role makes its own records only
 		}
 	}
 	return b

@@ -104,7 +104,17 @@ func ownerAccount(f *tfile, r *spec.Resource, role string) string {
 // default. (Under a unique index the other fields keep the records apart: distinct.go.)
 func (rs *recordSet) ownTarget(fld *spec.Field, role string) bool {
 	return !rs.keepCreator && fld.Relation != nil && fld.Default == "auth.id" && fld.Unique &&
-		!fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role))
+		!fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role)) &&
+		!rs.keepsCreator(fld, role)
+}
+
+// keepsCreator reports whether bodies role sends leave fld, a relation defaulting to its
+// creator, to that default: role may create only its own records (create: "auth.role ==
+// 'member' && record.author == auth.id"), which the default makes them; pointed at another
+// account (one an admin made) the record would be refused, as not found or by the rule.
+func (rs *recordSet) keepsCreator(fld *spec.Field, role string) bool {
+	return fld.Relation != nil && fld.Default == "auth.id" && role != "" && rs.g.s.Auth != nil &&
+		rs.g.access(rs.r, spec.ActionCreate).grants[role] == rowOnly
 }
 
 // otherID stands in for another account's id when deciding what a create rule makes of a
