@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -182,16 +181,17 @@ func qpsg(c *stmtConn, onoff int32) (bool, error) {
 	}
 	tls := libc.NewTLS()
 	defer tls.Close()
-	bp := tls.Alloc(16)
-	defer tls.Free(16)
-	res := new(int32)
-	va := libc.VaList(bp, onoff, uintptr(unsafe.Pointer(res)))
-	rc := sqlite3.Xsqlite3_db_config(tls, uintptr(h), sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, va)
-	runtime.KeepAlive(res)
-	if rc != sqlite3.SQLITE_OK {
+	// The result goes to the TLS's own memory, not to a Go variable: the compiler keeps a
+	// variable whose address is only passed as a uintptr on the goroutine's stack, which may
+	// move (grow) while SQLite runs, leaving SQLite to write to the old copy.
+	bp := tls.Alloc(24)
+	defer tls.Free(24)
+	res := bp + 16
+	va := libc.VaList(bp, onoff, res)
+	if sqlite3.Xsqlite3_db_config(tls, uintptr(h), sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, va) != sqlite3.SQLITE_OK {
 		return false, errors.New("sqlite3_db_config failed")
 	}
-	return *res != 0, nil
+	return **(**int32)(unsafe.Pointer(&res)) != 0, nil // res is TLS memory, outside Go's heap
 }
 
 // StablePlans reports, for one connection of each SQLite pool (writer, reader, watcher),
