@@ -78,44 +78,52 @@ func (e *Exec) ExecStatement(ctx context.Context, sqlText string) error {
 // SQLite's sqlite3_db_mutex: 0 for a connection in multi-thread mode.
 func (s *Store) ConnMutexes(ctx context.Context) ([]uintptr, error) {
 	var out []uintptr
+	err := s.eachPoolConn(ctx, func(c *stmtConn) error {
+		h := sqliteHandle(c.inner)
+		if h == nil {
+			return errors.New("no sqlite3 handle found in the driver's connection")
+		}
+		tls := libc.NewTLS()
+		defer tls.Close()
+		out = append(out, sqlite3.Xsqlite3_db_mutex(tls, uintptr(h)))
+		return nil
+	})
+	return out, err
+}
+
+// eachPoolConn calls f with one connection of each SQLite pool: writer, reader, watcher.
+func (s *Store) eachPoolConn(ctx context.Context, f func(*stmtConn) error) error {
 	for _, db := range []*sql.DB{s.writer, s.reader, s.watcher} {
 		conn, err := db.Conn(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		err = conn.Raw(func(dc any) error {
-			h := sqliteHandle(dc.(*stmtConn).inner)
-			if h == nil {
-				return errors.New("no sqlite3 handle found in the driver's connection")
-			}
-			tls := libc.NewTLS()
-			defer tls.Close()
-			out = append(out, sqlite3.Xsqlite3_db_mutex(tls, uintptr(h)))
-			return nil
-		})
+		err = conn.Raw(func(dc any) error { return f(dc.(*stmtConn)) })
 		_ = conn.Close()
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Reprepares runs query on one writer connection once with each of runs' arguments and reports
 // how many times SQLite compiled the connection's kept statement again meanwhile
 // (SQLITE_STMTSTATUS_REPREPARE; the first run, which prepares it, is not counted). With stable
-// false the connection plans without SQLite's stability guarantee while it runs, as it did
-// before stablePlans.
+// the connection plans as the store opened it; with stable false without SQLite's stability
+// guarantee while it runs, as it did before stablePlans.
 func (s *Store) Reprepares(ctx context.Context, query string, runs [][]any, stable bool) (int, error) {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
-	if err := setStablePlans(conn, stable); err != nil {
-		return 0, err
+	if !stable { // with stable, the connection plans as the store opened it
+		if err := setStablePlans(conn, false); err != nil {
+			return 0, err
+		}
+		defer func() { _ = setStablePlans(conn, true) }()
 	}
-	defer func() { _ = setStablePlans(conn, true) }()
 	var before int
 	for i, args := range runs {
 		if err := drain(conn.QueryContext(ctx, query, args...)); err != nil {
@@ -198,20 +206,10 @@ func qpsg(c *stmtConn, onoff int32) (bool, error) {
 // whether SQLite's query planner stability guarantee is on.
 func (s *Store) StablePlans(ctx context.Context) ([]bool, error) {
 	var out []bool
-	for _, db := range []*sql.DB{s.writer, s.reader, s.watcher} {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		err = conn.Raw(func(dc any) error {
-			on, err := qpsg(dc.(*stmtConn), -1)
-			out = append(out, on)
-			return err
-		})
-		_ = conn.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	err := s.eachPoolConn(ctx, func(c *stmtConn) error {
+		on, err := qpsg(c, -1)
+		out = append(out, on)
+		return err
+	})
+	return out, err
 }

@@ -15,15 +15,22 @@ import (
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
+// openSQLite opens a SQLite store of no resources in a temporary directory.
+func openSQLite(t *testing.T) (*store.Store, context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st, ctx
+}
+
 // Every SQLite connection runs in SQLite's multi-thread mode, without the per-connection mutex
 // modernc's serialized opening gives it (locked and unlocked on every step and column read).
 // If a new driver version hides the handle, the connections stay serialized and this fails.
 func TestSQLiteConnectionsRunWithoutTheirMutex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st, ctx := openSQLite(t)
 	mutexes, err := st.ConnMutexes(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []uintptr{0, 0, 0}, mutexes, "writer, reader and watcher connections without a mutex")
@@ -33,10 +40,7 @@ func TestSQLiteConnectionsRunWithoutTheirMutex(t *testing.T) {
 // each connection's mmap_size is what its DSN names, whatever order modernc runs pragmas in.
 func TestSQLiteOnlyReadersMapTheFile(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st, ctx := openSQLite(t)
 	mmapOf := func(ex *store.Exec) int64 {
 		rows, err := ex.QueryRaw(ctx, "PRAGMA mmap_size")
 		require.NoError(t, err)

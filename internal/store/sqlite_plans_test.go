@@ -1,13 +1,10 @@
 package store_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -19,10 +16,7 @@ import (
 // connection without the guarantee, to show what it prevents.
 func TestSQLiteKeptStatementsAreNotCompiledAgain(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st, ctx := openSQLite(t)
 	stable, err := st.StablePlans(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []bool{true, true, true}, stable, "writer, reader and watcher connections")

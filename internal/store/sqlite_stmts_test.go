@@ -1,13 +1,10 @@
 package store_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -16,10 +13,7 @@ import (
 // gives fresh results.
 func TestSQLiteKeptStatementsAreNotSharedWhileInUse(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}, &spec.Spec{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st, ctx := openSQLite(t)
 	const q = "SELECT n FROM t ORDER BY n"
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
 		require.NoError(t, tx.ExecDDL(ctx, "CREATE TABLE t (n INTEGER)"))
