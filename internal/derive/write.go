@@ -140,7 +140,8 @@ func (g *gen) hasUnique(r *spec.Resource) bool {
 
 // apiKeyCase: an API key acting with the file's role may create too. An API key is no
 // account, so a required relation defaulting to auth.id has no value: the case sets it when
-// the role may (to a record of its own), else expects the 400 naming it.
+// the role may (to a record of its own), else (readonly, hidden, or written by other roles
+// only) expects the 400 naming it.
 func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 	b, e := rs.fresh(3), want(201).key("id")
 	if g.keyRefused(rs.r, spec.ActionCreate, f.as) {
@@ -154,7 +155,7 @@ func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 		if fld.Relation == nil || !fld.Required || fld.Default != "auth.id" || get(b, fld.Name) != nil {
 			continue
 		}
-		if len(fld.Write) > 0 && !slices.Contains(fld.Write, f.as) {
+		if fld.Readonly || fld.Hidden || (len(fld.Write) > 0 && !slices.Contains(fld.Write, f.as)) {
 			e = want(400).code("validation_failed").field(fld.Name, "required")
 			break
 		}
