@@ -30,7 +30,7 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 //   - cowork: records only their creators may make, a 1:1 relation to the creator's account,
 //     an optional relation to records the creating role cannot view, API keys that own nothing.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "../internal/derive/testdata/"+name+".yaml").RunDerived(t)

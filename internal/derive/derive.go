@@ -50,6 +50,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 	for _, r := range example.CreationOrder(s) {
 		for _, action := range spec.Actions {
 			f, gap := g.file(r, action)
+			g.ownAccounts(f)
 			if gap != "" {
 				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s %s: %s", r.Name, action, gap))
 			}
@@ -59,6 +60,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 		}
 		for _, a := range r.Actions {
 			f, gap := g.actionFile(r, a)
+			g.ownAccounts(f)
 			if gap != "" {
 				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s action %s: %s", r.Name, a.Name, gap))
 			}

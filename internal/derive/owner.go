@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -193,4 +194,88 @@ func refusesOthers(rule *expr.Rule, fld *spec.Field, role string) bool {
 		return probeID
 	})
 	return err == nil && !others
+}
+
+// oneEach is r's relation that lets each account hold one record of r only: unique, to the
+// account resource, defaulting to the creator, and set to another account by no role that
+// may create r (readonly, or written only by roles that make no such record). nil when none.
+func (g *gen) oneEach(r *spec.Resource) *spec.Field {
+	if g.s.Auth == nil {
+		return nil
+	}
+	a := g.access(r, spec.ActionCreate)
+	for _, fld := range r.Fields {
+		if fld.Relation == nil || fld.Relation.To != g.s.Auth.Account || fld.Default != "auth.id" || !fld.Unique || fld.IsToMany() {
+			continue
+		}
+		setter := false
+		for _, role := range g.s.Roles {
+			if a.grants[role] != denied && !fld.Readonly && !fld.Hidden && (len(fld.Write) == 0 || slices.Contains(fld.Write, role)) {
+				setter = true
+			}
+		}
+		if !setter {
+			return fld
+		}
+	}
+	return nil
+}
+
+// ownAccounts: each record of a resource whose accounts hold one each (oneEach: a member's
+// one profile) that f makes — a POST to its collection expected to succeed — by an account
+// that may hold one already (one other files use too: a role's test account, role:maker; or
+// one that made one earlier in f) is made by an account of its own instead (as:
+// member:profiles_list_record_2): made by the same account, the second would clash. An
+// account of f's own (ownerAccount's member:profiles_view) keeps its first record.
+func (g *gen) ownAccounts(f *tfile) {
+	if f == nil || g.s.Auth == nil {
+		return
+	}
+	one := map[string]bool{}
+	for _, r := range g.s.Resources {
+		if g.oneEach(r) != nil {
+			one["POST "+g.collection(r)] = true
+		}
+	}
+	if len(one) == 0 {
+		return
+	}
+	made := map[string]bool{}
+	fm, fp, _ := strings.Cut(f.endpoint, " ")
+	for _, c := range f.cases {
+		method, path := cmp.Or(c.method, fm), cmp.Or(c.path, fp)
+		if !one[method+" "+path] || c.expect == nil || c.expect.status != 201 || byKey(c) {
+			continue // another endpoint, a create refused (nothing written), or by an API key (no account)
+		}
+		account := cmp.Or(c.as, f.as)
+		role, name, _ := strings.Cut(account, ":")
+		if role == "" {
+			continue
+		}
+		if stem := fileStem(f); (name != stem && !strings.HasPrefix(name, stem+"_")) || made[account] {
+			account = accountFor(f, role, c.name)
+			c.as = account
+		}
+		made[account] = true
+	}
+}
+
+// byKey reports whether c authenticates with a header of its own (an API key: no account).
+func byKey(c *tcase) bool {
+	for _, h := range c.headers {
+		if h.Key == "Authorization" {
+			return true
+		}
+	}
+	return false
+}
+
+// accountFor is an account of role for case name of f alone (member:profiles_list_record_2).
+func accountFor(f *tfile, role, name string) string {
+	return role + ":" + fileStem(f) + "_" + name
+}
+
+// fileStem names f in account names: profiles_view for profiles.view.test.yaml.
+func fileStem(f *tfile) string {
+	return strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
 }

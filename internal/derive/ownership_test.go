@@ -81,3 +81,33 @@ func TestCoworkOwnershipShapes(t *testing.T) {
 		require.Contains(t, key.Expected.ResponseContains, map[string]any{"errors.*.field": "booking"})
 	})
 }
+
+// testdata/oneprofile.yaml: a unique relation to the account, defaulting to the creator, that
+// no role creating the record may set (profiles: admins set it but make none; cards: readonly).
+// Each account holds one record, so every record the suite makes is made by an account that
+// has none (many by the same test account clashed: 78 failed cases on a correct server), and
+// the one taken-value case is an account's second record.
+func TestOneRecordPerAccountShapes(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/oneprofile.yaml")
+	require.Empty(t, suite.Gaps)
+	list := casesOf(t, suite, "profiles.list.test.yaml")
+	for _, name := range []string{"record_1", "record_2", "record_5"} {
+		require.Equal(t, "member:profiles_list_"+name, list[name].As, name)
+	}
+	require.Equal(t, "member:profiles_list", list["owned_by_member"].As, "an account of the file's own keeps its record")
+	require.Equal(t, "member:profiles_update_record", casesOf(t, suite, "profiles.update.test.yaml")["record"].As)
+	require.Equal(t, "admin:cards_list_record_2", casesOf(t, suite, "cards.list.test.yaml")["record_2"].As)
+
+	create := casesOf(t, suite, "profiles.create.test.yaml")
+	second := create["account_taken_by_a_second_record"]
+	require.Equal(t, create["create_valid"].As, second.As, "the second record is create_valid's account's")
+	require.Equal(t, "member:profiles_create_create_valid", second.As)
+	require.Equal(t, 409, second.Expected.Status)
+	require.Contains(t, second.Expected.ResponseContains, map[string]any{"errors.*.field": "account"})
+	require.Equal(t, 403, create["forbidden_for_admin"].Expected.Status)
+
+	key := casesOf(t, suite, "cards.create.test.yaml")["create_with_an_api_key"]
+	require.Equal(t, 400, key.Expected.Status, "a key is no account and may not send the readonly account")
+	require.Contains(t, key.Expected.ResponseContains, map[string]any{"errors.*.code": "required"})
+}

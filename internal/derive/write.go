@@ -26,13 +26,20 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	}
 	valid := rs.body(1, "{unique}1")
 	mk := marker(r, valid, "")
-	f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
+	c := f.add(&tcase{name: "create_valid", comment: "valid generated data is stored as sent", body: valid,
 		expect: written(want(201), r, valid, "create_valid")})
+	one := g.oneEach(r)
+	if one != nil {
+		c.as = accountFor(f, f.as, c.name) // an account of its own: its one record of r
+	}
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
 	if g.s.Auth != nil {
 		g.apiKeyCase(f, rs)
 	}
 	g.uniqueCases(f, rs, "", nil)
+	if one != nil {
+		secondOwnCase(f, rs, one, c.as, unchanged)
+	}
 	g.violationCases(f, r, valid, false, unchanged)
 	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, valid, rs.fresh, "", nil)...)
 	initialCases(f, r, rs.fresh(7), nil)
@@ -183,4 +190,16 @@ func (g *gen) keyHidden(r *spec.Resource, role string, b yaml.MapSlice, e *expec
 		}
 	}
 	return b, e
+}
+
+// secondOwnCase: an account's second record of a resource it may hold one of only (oneEach:
+// fld, unique, defaults to the creator) clashes with its first, create_valid's, made by
+// account: a 409 naming fld, nothing written and the first kept. It is the one taken-value case such a field
+// has: no role that creates the record may send fld, and two accounts' records never share it.
+func secondOwnCase(f *tfile, rs *recordSet, fld *spec.Field, account string, check func(*expect) *expect) {
+	b := withoutOtherUniqueLinks(rs.r, rs.body(2, "{unique}2"), fld.Name)
+	mk := marker(rs.r, b, "")
+	f.add(&tcase{name: fld.Name + "_taken_by_a_second_record", as: account, body: b,
+		comment: fld.Name + " is unique and defaults to the creator: the account's second record clashes with its first",
+		expect:  check(want(409).code("conflict").field(fld.Name, "").count(rs.r.Name, mk, get(b, mk), 0))})
 }
