@@ -11,11 +11,12 @@ import (
 // for a connection: a statement's plan is chosen from its text alone, never from the values
 // bound to it, so a kept statement stays prepared however its parameters change.
 //
-// Without it SQLite marks a statement to be compiled again whenever a parameter it compared
-// against a constant while planning (a partial index's condition, say) is bound anew. The job
-// queue's fetch, kept prepared on the writer, was recompiled on every poll of every queue:
-// SQLite's parser and code generator ran once a second per queue at idle, about three quarters
-// of the fetch's CPU and much of what an idle server keeps resident of its own executable.
+// Without it SQLite marks a statement to be compiled again whenever a parameter it looked at
+// while planning is bound anew (a LIMIT to another value; a LIKE pattern or a parameter
+// compared with a partial index's condition after every run, as modernc clears the bindings
+// after each). The job queue's fetch, kept prepared on the writer, binds the workers a queue
+// has free as its LIMIT and was recompiled on nearly every poll: SQLite's parser and code
+// generator ran about once a second per queue at idle, three quarters of the fetch's CPU.
 // What the guarantee gives up — a plan specialised to one bound value — Kiln's statements do
 // not use: its filters bind values the planner could not know in advance anyway, and the
 // statements are prepared once and kept.

@@ -9,10 +9,10 @@ import (
 )
 
 // A kept statement is compiled once, whatever values are bound to it later. Without SQLite's
-// query planner stability guarantee, a statement whose plan looked at a bound value — a LIMIT
-// parameter (the job queue's fetch), a LIKE pattern, a parameter compared with a partial
-// index's condition — was compiled again on every run (modernc clears the bindings after each
-// one, which expires such a statement). The second half runs the same statements on a
+// query planner stability guarantee, a statement whose plan looked at a bound value was
+// compiled again when bound anew: a LIMIT parameter when its value changed (the job queue's
+// fetch), a LIKE pattern or a parameter compared with a partial index's condition after every
+// run (modernc clears the bindings after each one, which expires such a statement). The second half runs the same statements on a
 // connection without the guarantee, to show what it prevents.
 func TestSQLiteKeptStatementsAreNotCompiledAgain(t *testing.T) {
 	t.Parallel()
