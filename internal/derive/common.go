@@ -52,8 +52,8 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !needed[d.Name] {
 			continue
 		}
-		role, _ := g.access(d, spec.ActionCreate).maker() // d can be made: dependencies skips the others
-		if (reachedThrough(r, d) || g.seesOwnOnly(r, d, f.as)) && f.as != "" && g.access(d, spec.ActionCreate).grants[f.as] != denied {
+		role, _ := g.makerOf(d) // d can be made: dependencies skips the others
+		if (reachedThrough(r, d) || g.seesOwnOnly(r, d, f.as)) && f.as != "" && g.mayMake(d, f.as) {
 			role = f.as // the file's role reaches its records through this one, or sees only its own: it makes its own
 		}
 		dep := &recordSet{g: g, f: f, r: d, ref: rs.ref}
@@ -189,7 +189,7 @@ func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
 		return false
 	}
 	to := rs.g.s.Resource(fld.Relation.To)
-	if rs.g.access(to, spec.ActionCreate).grants[role] == denied {
+	if !rs.g.mayMake(to, role) {
 		return false
 	}
 	return ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly)
@@ -209,7 +209,7 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 		}
 	}
 	if role == "" {
-		role, _ = rs.g.access(to, spec.ActionCreate).maker()
+		role, _ = rs.g.makerOf(to)
 	}
 	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name), account: rs.account}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))

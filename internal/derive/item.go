@@ -14,9 +14,9 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	if !ok {
 		return nil, nil, a, "no role may " + string(action) + " every " + r.Name + " record"
 	}
-	maker, ok := g.access(r, spec.ActionCreate).maker()
+	maker, ok := g.makerOf(r)
 	if !ok {
-		return nil, nil, a, "no role may create the " + r.Name + " record to " + string(action)
+		return nil, nil, a, g.noMaker(r, "no role may create the "+r.Name+" record to "+string(action))
 	}
 	f := &tfile{name: r.Name + "." + string(action) + ".test.yaml", as: actor, title: title,
 		endpoint: method + " " + g.collection(r) + "/{record.response.id}"}

@@ -24,6 +24,8 @@ func (g *gen) findUnmade() {
 	for _, r := range g.s.Resources {
 		if _, ok := g.access(r, spec.ActionCreate).maker(); !ok {
 			g.unmade[r.Name] = "no role may create " + r.Name
+		} else if _, ok := g.makerOf(r); !ok {
+			g.unmade[r.Name] = g.unlinkable(r) // hidden.go
 		} else if why := crowded(r); why != "" {
 			g.unmade[r.Name] = why
 		}

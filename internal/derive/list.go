@@ -19,9 +19,9 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	if !ok {
 		return nil, "no role may list every " + r.Name + " record"
 	}
-	maker, ok := g.access(r, spec.ActionCreate).maker()
+	maker, ok := g.makerOf(r)
 	if !ok {
-		return nil, "no role may create " + r.Name + " records to list"
+		return nil, g.noMaker(r, "no role may create "+r.Name+" records to list")
 	}
 	coll := g.collection(r)
 	f := &tfile{name: r.Name + ".list.test.yaml", endpoint: "GET " + coll, as: actor,

@@ -85,14 +85,19 @@ func (g *gen) roleRefused(r *spec.Resource, f *spec.Field, from string) (*spec.T
 }
 
 // maker is who creates a record of r in a file run as role: role when it may create every
-// such record, else the first role that may ("" when none).
+// such record, else the first role that may ("" when none) — of those that can link every
+// required relation of r (hidden.go).
 func (g *gen) maker(r *spec.Resource, role string) string {
 	create := g.access(r, spec.ActionCreate)
-	if create.grants[role] == allowed {
+	if create.grants[role] == allowed && g.blockedLink(r, role) == nil {
 		return role
 	}
-	first, _ := create.actor()
-	return first
+	for _, first := range create.roles {
+		if create.grants[first] == allowed && g.blockedLink(r, first) == nil {
+			return first
+		}
+	}
+	return ""
 }
 
 // initialCases: a state machine with initial states refuses a record that starts elsewhere.
@@ -215,9 +220,9 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	if !runs && len(acc.with(rowOnly)) == 0 {
 		return nil, "no role may run " + a.Name
 	}
-	maker, ok := g.access(r, spec.ActionCreate).maker()
+	maker, ok := g.makerOf(r)
 	if !ok {
-		return nil, "no role may create the " + r.Name + " record to run " + a.Name + " on"
+		return nil, g.noMaker(r, "no role may create the "+r.Name+" record to run "+a.Name+" on")
 	}
 	f := &tfile{name: r.Name + "." + a.Name + ".test.yaml", as: actor,
 		title:    "The " + a.Name + " action on " + r.Name + ": who may run it, on which records, and what it changes.",
@@ -282,7 +287,7 @@ func unreachable(what string, r *spec.Resource, f *spec.Field, role, from string
 // It returns a gap when no state to run the action from can be reached on that record.
 func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) string {
 	create := g.access(rs.r, spec.ActionCreate)
-	if create.grants[role] != allowed {
+	if create.grants[role] != allowed || g.blockedLink(rs.r, role) != nil {
 		return ""
 	}
 	name := "own_record_of_" + role

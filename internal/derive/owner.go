@@ -26,7 +26,7 @@ func (rs *recordSet) accountOf(role string) string {
 // else "" (the first role that may make every one).
 func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
 	to := rs.g.s.Resource(fld.Relation.To)
-	if role == "" || rs.g.access(to, spec.ActionCreate).grants[role] == denied {
+	if role == "" || !rs.g.mayMake(to, role) {
 		return ""
 	}
 	if ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly) {
@@ -74,8 +74,8 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account str
 			comment: role + "'s own account record", expect: want(200).key("id")})
 		return g.collection(rs.r) + "/{" + name + ".response.id}", role
 	}
-	if g.access(rs.r, spec.ActionCreate).grants[role] == denied {
-		return "", ""
+	if !g.mayMake(rs.r, role) {
+		return "", "" // it may not create one, or not link one (hidden.go)
 	}
 	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
 	own := *rs
@@ -137,7 +137,7 @@ func (g *gen) othersRecordCases(f *tfile, rs *recordSet, a access) {
 	rule := g.rules.Rule(rs.r.Name, spec.ActionCreate)
 	for i, role := range a.with(rowOnly) {
 		for _, fld := range rs.r.Fields {
-			if !g.linksOthers(rs.r, fld, role) || !refusesOthers(rule, fld, role) {
+			if !g.mayMake(rs.r, role) || !g.linksOthers(rs.r, fld, role) || !refusesOthers(rule, fld, role) {
 				continue
 			}
 			k := ownVariant + len(g.s.Roles) + i // past the own records' variants
@@ -173,7 +173,7 @@ func (g *gen) linksOthers(r *spec.Resource, fld *spec.Field, role string) bool {
 	if !fld.AllowHidden && g.access(to, spec.ActionView).grants[role] != allowed {
 		return false // another account's target is refused as not found before the rule is read
 	}
-	return to.Name == g.s.Auth.Account || g.access(to, spec.ActionCreate).grants[role] != denied
+	return to.Name == g.s.Auth.Account || g.mayMake(to, role)
 }
 
 // refusesOthers reports whether the create rule, for role, holds for a record whose every

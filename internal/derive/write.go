@@ -18,11 +18,18 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	if !ok {
 		return nil, "no role may create " + r.Name
 	}
+	maker, linked := g.makerOf(r)
+	if linked {
+		actor = maker // a role that can link every required relation (hidden.go)
+	}
 	f := &tfile{name: r.Name + ".create.test.yaml", endpoint: "POST " + g.collection(r), as: actor,
 		title: "Creating " + r.Name + ": valid data, every constraint, bad bodies, credentials and roles."}
 	rs, gap := g.newRecordSet(f, r)
 	if gap != "" {
 		return nil, gap
+	}
+	if !linked { // no creating role can link: the refusal is all there is to derive
+		return g.refusalFile(f, rs, a), g.unlinkable(r)
 	}
 	valid := rs.body(1, "{unique}1")
 	mk := marker(r, valid, "")
@@ -48,6 +55,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	g.credentialCases(f, a, valid)
 	g.wrongRoleCases(f, a, valid, unchanged)
 	g.othersRecordCases(f, rs, a)
+	g.hiddenLinkCases(f, rs, a)
 	g.writeRoleCases(f, r, a, valid, unchanged)
 	return f, ""
 }
@@ -83,8 +91,8 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 	fresh, source, method := rs.body(2, "{unique}2"), "create_valid", ""
 	if path != "" {
 		maker := f.as
-		if a := g.access(r, spec.ActionCreate); a.grants[f.as] == denied {
-			maker, _ = a.maker() // the file's role may not create one (reviews by their author only)
+		if !g.mayMake(r, f.as) {
+			maker, _ = g.makerOf(r) // the file's role may not create one (reviews by their author only)
 		}
 		rs.create("second_record", 2, maker)
 		fresh, source, method = rs.body(5, "{unique}5"), "second_record", "PATCH"
