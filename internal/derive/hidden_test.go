@@ -62,3 +62,18 @@ func TestRequiredLinksToRecordsTheCreatorCannotView(t *testing.T) {
 		}
 	}
 }
+
+// Expanded records obey their own resource's view rule: a relation whose targets the file's
+// role may not view at all (members list passes, only admins see lounges) is expanded with a
+// 403 and left out of the list's expand of every relation.
+func TestExpandingWhatTheRoleCannotViewIsRefused(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/hotdesk.yaml")
+	view := casesOf(t, suite, "passes.view.test.yaml")["view_expanding_lounge"]
+	require.NotNil(t, view)
+	require.Equal(t, 403, view.Expected.Status)
+	list := casesOf(t, suite, "passes.list.test.yaml")
+	require.Equal(t, 403, list["expanding_lounge_refused"].Expected.Status)
+	require.Equal(t, "/api/passes?expand=visit&limit=2", list["expanded_relations"].Request.Path)
+	require.Equal(t, 200, casesOf(t, suite, "bookings.view.test.yaml")["view_expanding_desk"].Expected.Status, "admins view bookings, and desks")
+}

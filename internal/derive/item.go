@@ -29,11 +29,16 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	return f, rs, a, ""
 }
 
-// expandCases: each relation the record holds comes back as the related record with expand=.
+// expandCases: each relation the record holds comes back as the related record with expand=;
+// one whose targets the file's role may not view is refused (expandRefused).
 func (g *gen) expandCases(f *tfile, rs *recordSet) {
 	for _, fld := range rs.r.Fields {
 		ref := get(rs.record, fld.Name)
 		if fld.Relation == nil || ref == nil {
+			continue
+		}
+		if g.expandRefused(fld, f.as) {
+			f.add(refusedExpand("view_expanding_"+fld.Name, g.collection(rs.r)+"/{record.response.id}?expand="+fld.Name, fld, f.as))
 			continue
 		}
 		key := fld.Name + ".id"
@@ -43,6 +48,22 @@ func (g *gen) expandCases(f *tfile, rs *recordSet) {
 		f.add(&tcase{name: "view_expanding_" + fld.Name, path: g.collection(rs.r) + "/{record.response.id}?expand=" + fld.Name,
 			comment: "expand returns the related record in place of its id", expect: want(200).has(key, ref)})
 	}
+}
+
+// expandRefused reports whether role may view no target of fld: expanded records obey their
+// own resource's view rule (auth.md), so expanding fld is refused, the whole request a 403.
+func (g *gen) expandRefused(fld *spec.Field, role string) bool {
+	if g.s.Auth == nil || role == "" || fld.Relation == nil {
+		return false
+	}
+	view := g.access(g.s.Resource(fld.Relation.To), spec.ActionView)
+	return !view.open() && view.grants[role] == denied
+}
+
+// refusedExpand is the case that expands fld, whose targets role may not view, at path: 403.
+func refusedExpand(name, path string, fld *spec.Field, role string) *tcase {
+	return &tcase{name: name, path: path, expect: want(403).code("forbidden"),
+		comment: role + " may not view " + fld.Relation.To + ": expanding " + fld.Name + " is refused"}
 }
 
 // staleCase: an If-Match naming a version the record is not at is a 412 and changes nothing.

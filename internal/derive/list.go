@@ -197,8 +197,13 @@ func twoKeys(r *spec.Resource, names []string) (string, string) {
 // and the rows still match the API's schema.
 func (g *gen) shapeCases(f *tfile, r *spec.Resource, coll string) {
 	var relations []string
+	var refused []*spec.Field // relations whose targets the file's role may not view
 	for _, fld := range r.Fields {
-		if fld.Relation != nil && !fld.Hidden {
+		switch {
+		case fld.Relation == nil || fld.Hidden:
+		case g.expandRefused(fld, f.as):
+			refused = append(refused, fld)
+		default:
 			relations = append(relations, fld.Name)
 		}
 	}
@@ -209,5 +214,8 @@ func (g *gen) shapeCases(f *tfile, r *spec.Resource, coll string) {
 	if len(relations) > 0 {
 		f.add(&tcase{name: "expanded_relations", path: coll + "?expand=" + strings.Join(relations, ",") + "&limit=2",
 			comment: "related records in place of ids, inverse relations included", expect: want(200).withSchema().walk(true)})
+	}
+	for _, fld := range refused {
+		f.add(refusedExpand("expanding_"+fld.Name+"_refused", coll+"?expand="+fld.Name+"&limit=2", fld, f.as))
 	}
 }
