@@ -28,9 +28,11 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 //   - bookings: unique indexes over several fields (a relation and a date, a date and an enum,
 //     the creator's account and a date, a relation, a boolean and an integer);
 //   - cowork: records only their creators may make, a 1:1 relation to the creator's account,
-//     an optional relation to records the creating role cannot view, API keys that own nothing.
+//     an optional relation to records the creating role cannot view, API keys that own nothing;
+//   - hiddenrows: required relations to records the viewing or updating role cannot link (seen
+//     by a row rule that selects another account's, or listed but not viewed).
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "../internal/derive/testdata/"+name+".yaml").RunDerived(t)
