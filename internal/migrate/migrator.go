@@ -35,9 +35,12 @@ type Migrator struct {
 
 // Applied is one row of the migrations table.
 type Applied struct {
-	Version   int
-	Name      string
-	Checksum  string
+	Version  int
+	Name     string
+	Checksum string
+	// Schema is the schema after the migration, decoded for the newest applied one only: each
+	// row holds the whole schema, and every start reads the table (decoding a dozen of them
+	// was a few milliseconds of a cold start), while only the newest is ever compared.
 	Schema    Schema
 	AppliedAt string
 }
@@ -111,18 +114,19 @@ func (m *Migrator) applied(ctx context.Context) ([]Applied, error) {
 			return err
 		}
 		defer rows.Close()
+		var schema string
 		for rows.Next() {
 			var a Applied
-			var schema string
 			if err := rows.Scan(&a.Version, &a.Name, &a.Checksum, &schema, &a.AppliedAt); err != nil {
-				return err
-			}
-			if a.Schema, err = DecodeSchema(schema); err != nil {
 				return err
 			}
 			out = append(out, a)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || len(out) == 0 {
+			return err
+		}
+		out[len(out)-1].Schema, err = DecodeSchema(schema)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read applied migrations: %w", err)
