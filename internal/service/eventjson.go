@@ -97,15 +97,22 @@ func eventJSON(keys []eventKey, rec *store.Record, size int) ([]byte, bool, erro
 const maxEventSize = 8 << 10
 
 // eventSize is the capacity to start a resource's next event record with: the largest written
-// so far (bounded), so that a record is written without growing its buffer. Concurrent writers
-// may lose an update; the next record corrects it.
+// lately (bounded), so that a record is written without growing its buffer. A record that
+// needed less than half of it takes a sixteenth off, so one long record is forgotten after a few
+// dozen short ones instead of making every later buffer as large. Concurrent writers may lose an
+// update; the next record corrects it.
 type eventSize struct{ n atomic.Int64 }
 
 func (e *eventSize) get() int { return int(e.n.Load()) }
 
 func (e *eventSize) saw(n int) {
-	if n <= maxEventSize && int64(n) > e.n.Load() {
-		e.n.Store(int64(n))
+	cur, size := e.n.Load(), int64(n)
+	switch {
+	case n > maxEventSize:
+	case size > cur:
+		e.n.Store(size)
+	case size < cur/2:
+		e.n.Store(max(size, cur-cur/16))
 	}
 }
 

@@ -99,21 +99,35 @@ func FuzzEventJSON(f *testing.F) {
 func TestEventJSONBufferFollowsTheLargestRecord(t *testing.T) {
 	r := eventTestResource()
 	require.Zero(t, r.eventSize.get())
-	longest := 0
-	for _, n := range []int{10, 400, 50, 3000, 20, 20000, 5} {
+	write := func(n int) int {
+		t.Helper()
 		rec := eventRecord(strings.Repeat("a<", n))
 		want, err := mapJSON(r, rec)
 		require.NoError(t, err)
 		got, err := r.s().recordJSON(r, rec)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got), "a name of %d characters", 2*n)
-		if len(got) <= maxEventSize {
-			longest = max(longest, len(got))
-		}
+		return len(got)
+	}
+	longest := 0
+	for _, n := range []int{10, 100, 500} { // growing: the size is the largest record's
+		longest = write(n)
 		require.Equal(t, longest, r.eventSize.get(), "after a name of %d characters", 2*n)
 	}
+	write(20000) // longer than maxEventSize: no buffer starts that large
+	require.Equal(t, longest, r.eventSize.get(), "a record over the bound changes nothing")
+	write(300) // more than half: kept
+	require.Equal(t, longest, r.eventSize.get())
 	b, ok, err := eventJSON(r.eventKeys, eventRecord("x"), r.eventSize.get())
 	require.True(t, ok)
 	require.NoError(t, err)
-	require.Equal(t, longest, cap(b), "the next buffer starts at the largest size seen")
+	require.Equal(t, longest, cap(b), "the next buffer starts at the size kept")
+	short := 0
+	for range 60 { // short records after it: the long one is forgotten
+		short = write(5)
+		require.GreaterOrEqual(t, r.eventSize.get(), short, "never below the record just written")
+	}
+	require.Less(t, r.eventSize.get(), 2*short, "sixty short records later")
+	require.Equal(t, longest, write(500), "and a long one is kept again at once")
+	require.Equal(t, longest, r.eventSize.get())
 }
