@@ -29,10 +29,14 @@ func TestShopThroughTheGoHarness(t *testing.T) {
 //     the creator's account and a date, a relation, a boolean and an integer);
 //   - cowork: records only their creators may make, a 1:1 relation to the creator's account,
 //     an optional relation to records the creating role cannot view, API keys that own nothing;
+//   - oneprofile: one record per account, the relation to it set by no creating role;
 //   - hiddenrows: required relations to records the viewing or updating role cannot link (seen
-//     by a row rule that selects another account's, or listed but not viewed).
+//     by a row rule that selects another account's, or listed but not viewed);
+//   - school: a capacity rule counting other records, an N:M with fields of its own (unique
+//     per pair), actions with asserts and input, a row rule through a relation another role
+//     makes (a teacher's sections), a value computed through two hops, an admin-only target.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "../internal/derive/testdata/"+name+".yaml").RunDerived(t)

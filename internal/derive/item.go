@@ -152,6 +152,9 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		}
 		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
 			comment: role + " only reaches its own records: this one is another account's", expect: e})
+		if !rs.selectsOwn(methodAction[method], role) {
+			continue // its rule selects no record it makes (selectsOwn): no own-record cases
+		}
 		path, account := g.ownRecord(f, rs, role)
 		if path == "" {
 			continue
@@ -165,6 +168,9 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 	}
 	return own
 }
+
+// methodAction is the action an item file's method takes.
+var methodAction = map[string]spec.Action{"GET": spec.ActionView, "PATCH": spec.ActionUpdate, "DELETE": spec.ActionDelete}
 
 // owned is a record an account of a role made as its own: its path and the account (as:).
 type owned struct{ path, account string }

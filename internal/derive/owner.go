@@ -279,3 +279,52 @@ func accountFor(f *tfile, role, name string) string {
 func fileStem(f *tfile) string {
 	return strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
 }
+
+// selectsOwn reports whether action's rule, for role, selects the record role makes as its own
+// (ownRecord): a record whose relations defaulting to the creator are the creator's, and whose
+// relations the rule reaches the owner through lead to targets role made when role may make
+// them. Other paths are another account's (a section's teacher). A role whose rule reaches its
+// records only through what another role makes (update: "record.section.teacher == auth.id",
+// while a student makes enrollments in sections an admin made) owns no record it makes: 404,
+// not 200. As refusesOthers, it is decided from the rule's CEL (Rule.Holds), and only when
+// the rule holds for a record whose every path is the creator's; otherwise the record counts
+// as selected.
+func (rs *recordSet) selectsOwn(action spec.Action, role string) bool {
+	if rs.g.rules == nil || (rs.g.s.Auth != nil && rs.r.Name == rs.g.s.Auth.Account) {
+		return true
+	}
+	rule := rs.g.rules.Rule(rs.r.Name, action)
+	if rule == nil {
+		return true
+	}
+	a := &expr.Auth{ID: probeID, Role: role, Roles: []string{role}}
+	all, err := rule.Holds(a, func(string) any { return probeID })
+	if err != nil || !all {
+		return true
+	}
+	own, err := rule.Holds(a, func(path string) any { return rs.g.ownPath(rs.r, path, role) })
+	return err != nil || own
+}
+
+// ownPath is the value of path on a record of r role made as its own: the creator (probeID)
+// on a relation defaulting to it, followed into a target role made itself (role may create it
+// and the rule reaches the owner through the relation), another account (otherID) through any
+// other relation, and probeID for plain fields, which the decision leaves alone.
+func (g *gen) ownPath(r *spec.Resource, path, role string) any {
+	name, rest, _ := strings.Cut(path, ".")
+	fld := r.Field(name)
+	if fld == nil || fld.Relation == nil || fld.IsInverse() {
+		return probeID
+	}
+	if rest == "" {
+		if fld.Default == "auth.id" {
+			return probeID
+		}
+		return otherID
+	}
+	to := g.s.Resource(fld.Relation.To)
+	if to == nil || !ruleGoesThrough(r, fld) || g.access(to, spec.ActionCreate).grants[role] == denied {
+		return otherID
+	}
+	return g.ownPath(to, rest, role)
+}
