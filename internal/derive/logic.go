@@ -286,23 +286,48 @@ func unreachable(what string, r *spec.Resource, f *spec.Field, role, from string
 // and a second account of the role cannot reach it.
 // It returns a gap when no state to run the action from can be reached on that record.
 func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) string {
-	create := g.access(rs.r, spec.ActionCreate)
-	if create.grants[role] != allowed || g.blockedLink(rs.r, role) != nil {
+	name, account := g.ownActionRecord(f, rs, a, role)
+	if name == "" {
 		return ""
 	}
-	name := "own_record_of_" + role
-	rs.create(name, 8, role)
-	path := g.collection(rs.r) + "/{" + name + ".response.id}/" + a.Name
+	record := g.collection(rs.r) + "/{" + name + ".response.id}"
+	path := record + "/" + a.Name
 	f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
 		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
 	fld, moves, ok := g.statePlan(rs.r, a, role)
 	if !ok {
 		return unreachable("its case on "+role+"'s own record", rs.r, fld, role, createdState(rs.r, fld))
 	}
-	g.addMoves(f, name, g.collection(rs.r)+"/{"+name+".response.id}", fld, moves)
-	f.add(&tcase{name: "own_record_as_" + role, as: role, path: path, body: in,
+	g.addMoves(f, name, record, fld, moves)
+	f.add(&tcase{name: "own_record_as_" + role, as: account, path: path, body: in,
 		comment: role + " runs the action on its own record", expect: want(200).key("id")})
 	return ""
+}
+
+// ownActionRecord makes role's own record for the action and returns its case name and the
+// account that made it: made by role when role may create any record (own_record_of_<role>),
+// as its own (ownRecord's owned_by_<role>) when it may create only its own (a student's
+// enrollment). None ("") when role may create none, or when the action's rule does not select
+// the record role makes (selectsOwn: a student approves the enrollments of sections it
+// teaches, not its own).
+func (g *gen) ownActionRecord(f *tfile, rs *recordSet, a *spec.RecordAction, role string) (name, account string) {
+	if g.blockedLink(rs.r, role) != nil || !rs.selectsOwn(spec.Action("action:"+a.Name), role) {
+		return "", "" // the role cannot link a required relation, or its rule selects others' records
+	}
+	switch g.access(rs.r, spec.ActionCreate).grants[role] {
+	case allowed:
+		name = "own_record_of_" + role
+		rs.create(name, 8, role)
+		return name, role
+	case rowOnly:
+		path, account := g.ownRecord(f, rs, role)
+		if path == "" {
+			return "", ""
+		}
+		name = strings.TrimSuffix(strings.TrimPrefix(path, g.collection(rs.r)+"/{"), ".response.id}")
+		return name, account
+	}
+	return "", ""
 }
 
 func requiredInput(a *spec.RecordAction) string {

@@ -27,3 +27,24 @@ func TestOwnRecordCasesOnlyWhereTheRuleSelectsIt(t *testing.T) {
 	require.Equal(t, 200, view["own_record_as_student"].Expected.Status, "the view rule selects a student's own")
 	require.Equal(t, 404, view["own_record_of_another_student"].Expected.Status)
 }
+
+// A role whose action rule selects its own records (drop: "auth.role == 'admin' ||
+// record.student == auth.id") runs the action on a record it made as its own, also when it may
+// create only its own records (create: "... auth.role == 'student' && record.student ==
+// auth.id"): such roles got no own-record action cases at all. Where the rule selects records
+// through what another role makes (approve: record.section.teacher), it gets none.
+func TestOwnRecordActionCasesForRolesMakingOnlyTheirOwn(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/school.yaml")
+	drop := casesOf(t, suite, "enrollments.drop.test.yaml")
+	require.Equal(t, "student", drop["owned_by_student"].As)
+	require.Equal(t, "/api/enrollments/{owned_by_student.response.id}/drop", drop["own_record_as_student"].Request.Path)
+	require.Equal(t, 200, drop["own_record_as_student"].Expected.Status)
+	require.Equal(t, "student:other", drop["other_account_as_student"].As)
+	require.Equal(t, 404, drop["other_account_as_student"].Expected.Status)
+	for _, file := range []string{"enrollments.approve.test.yaml", "enrollments.reject.test.yaml"} {
+		cases := casesOf(t, suite, file)
+		require.NotContains(t, cases, "own_record_as_student", file)
+		require.NotContains(t, cases, "owned_by_student", file)
+	}
+}
