@@ -83,13 +83,11 @@ fuzz_one() {
 # fuzz_one_logged is fuzz_one with the fuzzer's output kept in the file $1.
 fuzz_one_logged() {
   local log=$1 pkg=$2 name=$3 time=${4:-${KILN_FUZZTIME:-8s}} status=0
-  local workers=()
-  [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-parallel "$KILN_FUZZ_PARALLEL")
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "${workers[@]}" "$pkg" >"$log" 2>&1 || status=$?
+  fuzz_run "$log" "$pkg" "$name" "$time" || status=$?
   if [ "$status" -ne 0 ] && fuzz_deadline_race "$log"; then
     echo "$pkg $name: the fuzzer stopped with a bare 'context deadline exceeded' at the end of its time and wrote no input (golang/go#75804, fixed in Go 1.27): running it once more" >&2
     status=0
-    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "${workers[@]}" "$pkg" >"$log" 2>&1 || status=$?
+    fuzz_run "$log" "$pkg" "$name" "$time" || status=$?
   fi
   if [ "$status" -eq 0 ] && ! grep -q '^fuzz: elapsed' "$log"; then
     echo "FAIL $pkg $name: no such fuzz target, nothing was fuzzed" >&2
@@ -111,6 +109,40 @@ fuzz_one_logged() {
   echo "ok $pkg $name"
 }
 
+# fuzz_run fuzzes target $3 of package $2 for $4, its output in the file $1: with the package's
+# instrumented test binary when fuzz_build made one (in KILN_FUZZ_BINS), run in the package's
+# directory with go test's own corpus cache, else through go test.
+fuzz_run() {
+  local log=$1 pkg=$2 name=$3 time=$4 bin="" dir workers=()
+  [ -z "${KILN_FUZZ_BINS:-}" ] || bin="$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")"
+  if [ -n "$bin" ] && [ -x "$bin" ]; then
+    [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-test.parallel "$KILN_FUZZ_PARALLEL")
+    dir=$(go list -f '{{.Dir}}' "$pkg") || return 1
+    (cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$time" "${workers[@]}" \
+      -test.fuzzcachedir "$(go env GOCACHE)/fuzz/$(go list -f '{{.ImportPath}}' "$pkg")" \
+      -test.timeout 10m -test.paniconexit0) >"$log" 2>&1
+    return
+  fi
+  [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-parallel "$KILN_FUZZ_PARALLEL")
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "${workers[@]}" "$pkg" >"$log" 2>&1
+}
+
+# fuzz_bin_name is the file fuzz_build writes package $1's test binary to.
+fuzz_bin_name() { printf '%s.test' "${1//\//_}"; }
+
+# fuzz_build builds, one package after another (each go command builds with every core, and
+# what one compiled the next finds in the build cache), the instrumented test binary of every
+# package named in the target list on stdin into KILN_FUZZ_BINS: go test -fuzz linked one for
+# every target, twenty-four links instead of fourteen. A package that does not build gets no
+# binary; its targets then fail through go test, with the build error.
+fuzz_build() {
+  local pkg _
+  while read -r pkg _; do
+    [ -x "$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")" ] ||
+      go test -c -fuzz . -o "$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")" "$pkg" >/dev/null 2>&1 || true
+  done
+}
+
 # fuzz_deadline_race says whether a failed fuzz log ($1) is only Go's fuzz coordinator racing
 # its own -fuzztime deadline (golang/go#75804, before Go 1.27): "context deadline exceeded" as
 # the failure, with no input written, no panic and no test error. Anything else is a finding.
@@ -121,9 +153,9 @@ fuzz_deadline_race() {
 }
 
 # fuzz_all fuzzes every target fuzz_targets finds; it fails when none is found or any fails,
-# after running them all. Targets run KILN_FUZZ_JOBS at a time (default 2), each fuzzing with
-# its share of the cores (KILN_FUZZ_PARALLEL workers): about half of a target's run is building
-# its instrumented test binary and replaying its corpus, which one core does while the other
+# after running them all. The instrumented test binaries are built first, one per package
+# (fuzz_build); then targets run KILN_FUZZ_JOBS at a time (default 2), each fuzzing with its
+# share of the cores (KILN_FUZZ_PARALLEL workers), so one replays its corpus while another
 # fuzzes. Each target's lines are printed together when it ends.
 fuzz_all() {
   local targets failed=0 n=0 max=${KILN_FUZZ_JOBS:-2} dir
@@ -135,6 +167,9 @@ fuzz_all() {
   fi
   export KILN_FUZZ_PARALLEL=${KILN_FUZZ_PARALLEL:-$(( $(nproc) / max > 0 ? $(nproc) / max : 1 ))}
   dir=$(mktemp -d)
+  export KILN_FUZZ_BINS="$dir/bin"
+  mkdir "$KILN_FUZZ_BINS"
+  fuzz_build <<<"$targets"
   while read -r pkg name; do
     n=$((n + 1))
     if [ "${#logs[@]}" -ge "$max" ]; then
