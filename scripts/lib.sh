@@ -113,14 +113,13 @@ fuzz_one_logged() {
 # instrumented test binary when fuzz_build made one (in KILN_FUZZ_BINS), run in the package's
 # directory with go test's own corpus cache, else through go test.
 fuzz_run() {
-  local log=$1 pkg=$2 name=$3 time=$4 bin="" dir workers=()
+  local log=$1 pkg=$2 name=$3 time=$4 bin="" dir path workers=()
   [ -z "${KILN_FUZZ_BINS:-}" ] || bin="$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")"
   if [ -n "$bin" ] && [ -x "$bin" ]; then
     [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-test.parallel "$KILN_FUZZ_PARALLEL")
-    dir=$(go list -f '{{.Dir}}' "$pkg") || return 1
+    read -r dir path < <(go list -f '{{.Dir}} {{.ImportPath}}' "$pkg") && [ -n "$dir" ] || return 1
     (cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$time" "${workers[@]}" \
-      -test.fuzzcachedir "$(go env GOCACHE)/fuzz/$(go list -f '{{.ImportPath}}' "$pkg")" \
-      -test.timeout 10m -test.paniconexit0) >"$log" 2>&1
+      -test.fuzzcachedir "$(go env GOCACHE)/fuzz/$path" -test.timeout 10m -test.paniconexit0) >"$log" 2>&1
     return
   fi
   [ -z "${KILN_FUZZ_PARALLEL:-}" ] || workers=(-parallel "$KILN_FUZZ_PARALLEL")

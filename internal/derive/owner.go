@@ -182,12 +182,10 @@ func refusesOthers(rule *expr.Rule, fld *spec.Field, role string) bool {
 	if rule == nil {
 		return false
 	}
-	a := &expr.Auth{ID: probeID, Role: role, Roles: []string{role}}
-	own, err := rule.Holds(a, func(string) any { return probeID })
-	if err != nil || !own {
+	if own, err := holdsAs(rule, role, allCreators); err != nil || !own {
 		return false
 	}
-	others, err := rule.Holds(a, func(path string) any {
+	others, err := holdsAs(rule, role, func(path string) any {
 		if path == fld.Name || strings.HasPrefix(path, fld.Name+".") {
 			return otherID
 		}
@@ -297,14 +295,21 @@ func (rs *recordSet) selectsOwn(action spec.Action, role string) bool {
 	if rule == nil {
 		return true
 	}
-	a := &expr.Auth{ID: probeID, Role: role, Roles: []string{role}}
-	all, err := rule.Holds(a, func(string) any { return probeID })
-	if err != nil || !all {
+	if all, err := holdsAs(rule, role, allCreators); err != nil || !all {
 		return true
 	}
-	own, err := rule.Holds(a, func(path string) any { return rs.g.ownPath(rs.r, path, role) })
+	own, err := holdsAs(rule, role, func(path string) any { return rs.g.ownPath(rs.r, path, role) })
 	return err != nil || own
 }
+
+// holdsAs evaluates rule for an account of role (probeID) on a record whose paths read as
+// value gives them (expr.Rule.Holds).
+func holdsAs(rule *expr.Rule, role string, value func(path string) any) (bool, error) {
+	return rule.Holds(&expr.Auth{ID: probeID, Role: role, Roles: []string{role}}, value)
+}
+
+// allCreators reads every path of a record as the creator's account.
+func allCreators(string) any { return probeID }
 
 // ownPath is the value of path on a record of r role made as its own: the creator (probeID)
 // on a relation defaulting to it, followed into a target role made itself (role may create it
