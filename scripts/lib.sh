@@ -33,7 +33,9 @@ run_tests_logged() {
   report=$(testreport) || return 1
   # -timeout: the root package alone takes 7–10 minutes under the race detector on a 2-core
   # machine, beside the other packages; go test's default of 10 minutes per binary killed it.
-  go test -count=1 -timeout 25m -json "$@" >"$log" 2>&1 || status=$?
+  # -ldflags=-w: test binaries without DWARF link a quarter faster (a race build of the root
+  # package: 8.9 → 6.4 s); stack traces and race reports come from the runtime's own tables.
+  go test -count=1 -timeout 25m -ldflags=-w -json "$@" >"$log" 2>&1 || status=$?
   local require=false
   [ "${KILN_REQUIRE_SERVICES:-}" = 1 ] && require=true
   if ! "$report" -require-services="$require" "$log"; then
@@ -138,7 +140,7 @@ fuzz_build() {
   local pkg _
   while read -r pkg _; do
     [ -x "$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")" ] ||
-      go test -c -fuzz . -o "$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")" "$pkg" >/dev/null 2>&1 || true
+      go test -c -fuzz . -ldflags=-w -o "$KILN_FUZZ_BINS/$(fuzz_bin_name "$pkg")" "$pkg" >/dev/null 2>&1 || true
   done
 }
 

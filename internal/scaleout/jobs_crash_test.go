@@ -55,9 +55,13 @@ type outcome struct {
 // their jobs run, the server is killed with SIGKILL; after a restart every committed order
 // has exactly one job, every job completes and its effect happened exactly once, and no job
 // exists for an order that rolled back.
+//
+// It runs beside the package's other parallel tests (the schedule test mostly waits), one
+// dialect after the other; the processes get their database from env, not from this test's
+// environment, so no t.Setenv holds it back.
 func TestKill9LosesNoJobAndRunsNoneForRolledBackWrites(t *testing.T) {
-	testdb.EachDialectEnv(t, func(t *testing.T) {
-		dbURL := os.Getenv("KILN_DATABASE_URL")
+	t.Parallel()
+	testdb.EachDialect(t, func(t *testing.T, dbURL string) {
 		dir := t.TempDir()
 		specPath := filepath.Join(dir, "kiln.yaml")
 		require.NoError(t, os.WriteFile(specPath, []byte(crashSpec), 0o644))

@@ -79,13 +79,23 @@ func unavailable(t testing.TB, service string, err error) {
 // EachDialectEnv runs f as a subtest per dialect with KILN_DATABASE_URL naming its database:
 // empty for SQLite, a fresh PostgreSQL schema otherwise (skipped or failed as PostgresURL is).
 func EachDialectEnv(t *testing.T, f func(t *testing.T)) {
+	EachDialect(t, func(t *testing.T, url string) {
+		t.Setenv("KILN_DATABASE_URL", url)
+		f(t)
+	})
+}
+
+// EachDialect runs f as a subtest per dialect, one after the other, with the database URL
+// given rather than set in the environment (so that a parallel test may use it): empty for
+// SQLite, a fresh PostgreSQL schema otherwise.
+func EachDialect(t *testing.T, f func(t *testing.T, url string)) {
 	for _, dialect := range Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			t.Setenv("KILN_DATABASE_URL", "")
+			url := ""
 			if dialect == "postgres" {
-				t.Setenv("KILN_DATABASE_URL", PostgresURL(t))
+				url = PostgresURL(t)
 			}
-			f(t)
+			f(t, url)
 		})
 	}
 }

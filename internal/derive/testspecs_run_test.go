@@ -1,0 +1,40 @@
+package derive_test
+
+import (
+	"testing"
+
+	"github.com/kiln-dev/kiln/internal/testdb"
+	"github.com/kiln-dev/kiln/kilntest"
+)
+
+// The derived suites of the test specs pass on both dialects. They run here, in the plain
+// test step, not beside the harness's own tests under the race detector (which made them six
+// times slower and the longest test of CI); the shop's suite still runs there, through the
+// Go harness (kilntest). Each spec is of another shape:
+//   - everything: every field type, row rules on a self-referencing resource and a unique field
+//     whose pattern leaves no room for {unique};
+//   - open: no auth, a relation cycle through an inverse, a self-relation, a short unique field;
+//   - clinic: fields whose examples matter (two date-times a rule compares, a date, an enum and
+//     a boolean whose examples are not their first values) and a unique to-one relation;
+//   - tracker: a multi-tenant issue tracker (chains of to-one relations in row rules, a guard on
+//     the old N:M assignees, an action that creates a record, composite unique indexes, rollups);
+//   - cycle: two resources that point at each other, owned by their makers;
+//   - bookings: unique indexes over several fields (a relation and a date, a date and an enum,
+//     the creator's account and a date, a relation, a boolean and an integer);
+//   - cowork: records only their creators may make, a 1:1 relation to the creator's account,
+//     an optional relation to records the creating role cannot view, API keys that own nothing;
+//   - oneprofile: one record per account, the relation to it set by no creating role;
+//   - hiddenrows: required relations to records the viewing or updating role cannot link (seen
+//     by a row rule that selects another account's, or listed but not viewed);
+//   - school: a capacity rule counting other records, an N:M with fields of its own (unique
+//     per pair), actions with asserts and input, a row rule through a relation another role
+//     makes (a teacher's sections), a value computed through two hops, an admin-only target.
+func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school"} {
+		t.Run(name, func(t *testing.T) {
+			testdb.EachDialectEnv(t, func(t *testing.T) {
+				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
+			})
+		})
+	}
+}
