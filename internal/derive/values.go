@@ -2,6 +2,7 @@ package derive
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -132,19 +133,39 @@ func dayAfter(f *spec.Field, k int) string {
 	return base.AddDate(0, 0, k).Format(layout)
 }
 
-// shift adds k to a number when the result stays within max.
+// shift adds k to a number when the result stays within max. The sum is exact (a decimal's
+// 19.99 + 21 is 40.99, not float64's 40.989999999999995, which its scale refuses) and keeps
+// no more fraction digits than base has, written without trailing zeros.
 func shift(f *spec.Field, base string, k int) string {
-	x, err := strconv.ParseFloat(base, 64)
-	if err != nil || k == 0 {
+	x, ok := new(big.Rat).SetString(base)
+	if !ok || k == 0 {
 		return base
 	}
-	y := x + float64(k)
+	y := x.Add(x, big.NewRat(int64(k), 1))
 	if f.Max != nil {
-		if hi, err := strconv.ParseFloat(*f.Max, 64); err == nil && y > hi {
+		if hi, ok := new(big.Rat).SetString(*f.Max); ok && y.Cmp(hi) > 0 {
 			return base
 		}
 	}
-	return strconv.FormatFloat(y, 'f', -1, 64)
+	s := y.FloatString(fractionDigits(base))
+	if strings.Contains(s, ".") {
+		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// fractionDigits counts the digits after the point of numeric text: those of its plain
+// decimal form when it is written with an exponent (1.5e-3 has 4).
+func fractionDigits(s string) int {
+	if strings.ContainsAny(s, "eE") {
+		if x, err := strconv.ParseFloat(s, 64); err == nil {
+			s = strconv.FormatFloat(x, 'f', -1, 64)
+		}
+	}
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return len(s) - i - 1
+	}
+	return 0
 }
 
 // plainNumber turns numeric text into a YAML number.
