@@ -146,6 +146,10 @@ func (g *gen) notFoundCases(f *tfile, r *spec.Resource, method string) {
 func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int, check func(*expect) *expect) map[string]owned {
 	own := map[string]owned{}
 	for _, role := range a.with(rowOnly) {
+		if rs.selectsOthers(methodAction[method], role) {
+			g.othersSelectedCase(f, role, method)
+			continue // its rule reaches this record too (a published listing a buyer sees)
+		}
 		e := want(404).code("not_found")
 		if check != nil {
 			e = check(e)
@@ -167,6 +171,18 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		}
 	}
 	return own
+}
+
+// othersSelectedCase: a role whose rule also selects records by what they hold, beside their
+// owner, reads another account's record its rule selects (200); a write to it would change the
+// record the file works on, so a write file gets no case.
+func (g *gen) othersSelectedCase(f *tfile, role, method string) {
+	if method != "GET" {
+		return
+	}
+	f.add(&tcase{name: "other_accounts_record_it_selects_as_" + role, as: role, method: method,
+		comment: role + "'s rule selects this record although another account made it",
+		expect:  want(200).has("id", "{record.response.id}")})
 }
 
 // methodAction is the action an item file's method takes.

@@ -49,6 +49,9 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	}
 	owned := g.otherAccountCases(f, rs, a, "PATCH", own, 200, kept)
 	for _, role := range a.with(rowOnly) {
+		if rs.selectsOthers(spec.ActionUpdate, role) {
+			continue // its rule reaches this record too: a PUT would replace it
+		}
 		f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,
 			comment: "nor may it replace another account's record", expect: unchanged(want(404).code("not_found"))})
 		if own := owned[role]; own.path != "" {
