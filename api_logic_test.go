@@ -332,3 +332,40 @@ func TestLogicFailedHidesTheExpression(t *testing.T) {
 		require.Equal(t, "done", ok.body["closing_note"], string(ok.raw))
 	})
 }
+
+// A required field that is missing is refused as required, and the CEL default and computed
+// field that read it are skipped, as rules reading it are: found with market.yaml, where an
+// order line without its listing was also answered "unit_price could not be computed: …
+// order_lines.listing has no value" and "line_total could not be computed: … unit_price has no
+// value" (a listing that does not exist already gave not_found alone). A default that cannot
+// be computed for another reason still blocks the computed field reading it.
+func TestMissingRequiredFieldSkipsTheExpressionsReadingIt(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  listings:
+    fields:
+      price: {type: decimal, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  lines:
+    fields:
+      listing: {type: relation, to: listings, required: true}
+      quantity: {type: integer, required: true}
+      unit_price: {type: decimal, required: true, default_expr: "get('listings', record.listing).price"}
+      line_total: {type: decimal, compute: "record.quantity * record.unit_price"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		res := b.do("POST", "/api/lines", map[string]any{"quantity": 2})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"listing": "required"}, fieldCodes(res.body), string(res.raw))
+		res = b.do("POST", "/api/lines", map[string]any{"listing": "0192f0a0-0000-7000-8000-00000000dead"})
+		require.Equal(t, map[string]string{"listing": "not_found", "quantity": "required"}, fieldCodes(res.body), string(res.raw))
+		listing := b.do("POST", "/api/listings", map[string]any{"price": "2.50"})
+		require.Equal(t, http.StatusCreated, listing.status, string(listing.raw))
+		res = b.do("POST", "/api/lines", map[string]any{"listing": listing.body["id"], "quantity": 2})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, "5", fmt.Sprint(res.body["line_total"]))
+		require.EqualValues(t, 1, b.count("lines"))
+	})
+}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/logic"
@@ -31,16 +32,20 @@ func (w *write) runLogic(ctx context.Context, op spec.Operation, rec, old *store
 		return nil, nil
 	}
 	run := &logicRun{res: lr, reader: &txReader{s: w.s, tx: w.tx, seen: w.seen}, rec: rec, vars: w.s.logicVars(ctx, w.r, rec, old, string(op))}
-	blocked := map[string]bool{}
-	for _, e := range *errs {
-		blocked[e.Field] = true
+	defaults := op == spec.OpCreate || requireAll // a create, or a PUT replacing the record: CEL defaults apply
+	if op != spec.OpDelete {
+		// A required field missing that no expression fills is refused before the expressions
+		// run, so those reading it are skipped, not failed (as rules reading it are).
+		w.r.requireFields(rec, in, requireAll, errs, filledByLogic(w.r, defaults))
 	}
-	if op == spec.OpCreate || requireAll { // a create, or a PUT replacing the record: CEL defaults apply
+	blocked := blockedBy(*errs)
+	if defaults {
 		absent := func(f string) bool { return !blocked[f] && rec.Values[w.r.index(w.r.Field(f))] == nil }
 		vals, err := lr.Defaults(ctx, run.reader, run.vars, absent, blocked)
 		if err := w.takeComputed(rec, vals, err, errs); err != nil {
 			return nil, err
 		}
+		maps.Copy(blocked, blockedBy(*errs)) // a default that failed blocks what reads it
 	}
 	if op != spec.OpDelete {
 		vals, err := lr.Compute(ctx, run.reader, run.vars, blocked)
@@ -64,6 +69,27 @@ func (w *write) runLogic(ctx context.Context, op spec.Operation, rec, old *store
 	run.violations = append(viols, states...)
 	run.reader.seen = nil
 	return run, nil
+}
+
+// blockedBy lists the fields errs names: logic reading them is skipped.
+func blockedBy(errs fieldErrors) map[string]bool {
+	blocked := map[string]bool{}
+	for _, e := range errs {
+		blocked[e.Field] = true
+	}
+	return blocked
+}
+
+// filledByLogic lists r's fields an expression may fill: computed fields, and CEL defaults
+// when they apply.
+func filledByLogic(r *resource, defaults bool) map[string]bool {
+	filled := map[string]bool{}
+	for _, f := range r.Fields {
+		if f.Compute.Set() || (defaults && f.DefaultExpr.Set()) {
+			filled[f.Name] = true
+		}
+	}
+	return filled
 }
 
 // takeComputed stores values logic computed on rec (checked against the fields' own
