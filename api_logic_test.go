@@ -369,3 +369,34 @@ func TestMissingRequiredFieldSkipsTheExpressionsReadingIt(t *testing.T) {
 		require.EqualValues(t, 1, b.count("lines"))
 	})
 }
+
+// A nested child that sets the relation to its parent is refused with readonly on it, and with
+// every other problem it shows on its own, as a record alone is: found with market.yaml, where
+// {"lines": [{"order": …, "quantity": 2.5}]} named only lines[0].order.
+func TestNestedChildSettingItsParentNamesItsOtherProblems(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  orders:
+    fields:
+      note: string
+      lines: {type: relation, to: lines, inverse: order, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  lines:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      quantity: {type: integer, required: true, max: 10}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		order := b.do("POST", "/api/orders", map[string]any{"note": "first"})
+		require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+		res := b.do("POST", "/api/orders", map[string]any{"lines": []any{
+			map[string]any{"quantity": 1}, map[string]any{"order": order.body["id"], "quantity": 2.5, "color": "red"}}})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"lines[1].order": "readonly", "lines[1].quantity": "type", "lines[1].color": "unknown_field"},
+			fieldCodes(res.body), string(res.raw))
+		require.EqualValues(t, 1, b.count("orders"), "nothing more was written")
+		require.Zero(t, b.count("lines"))
+	})
+}

@@ -74,7 +74,8 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 	var all fieldErrors
 	err := w.eachChild(children, func(child *resource, back, path string, item map[string]any) error {
 		if _, set := item[back]; set {
-			all = append(all, FieldError{Field: path + back, Code: "readonly", Message: "is set by its parent"})
+			// never written: named with what else the child shows on its own, as at the top
+			all = append(all, w.childErrors(ctx, child, back, path, item, parent.ID)...)
 			return nil
 		}
 		in := withoutKeys(item)
@@ -108,21 +109,30 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 // answer names them with the parent's. parentID is the id the parent would have had.
 func (w *write) childrenErrors(ctx context.Context, parentID string, children map[string][]map[string]any, errs *fieldErrors) {
 	_ = w.eachChild(children, func(child *resource, back, path string, item map[string]any) error {
-		var cerrs fieldErrors
-		in := withoutKeys(item)
-		if _, set := in[back]; set {
-			cerrs.add(back, "readonly", "is set by its parent")
-		}
-		delete(in, back)
-		w.s.checkWriteRoles(ctx, child, in, &cerrs)
-		in[back] = parentID
-		child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
-		for _, e := range cerrs {
-			e.Field = path + e.Field
-			*errs = append(*errs, e)
-		}
+		*errs = append(*errs, w.childErrors(ctx, child, back, path, item, parentID)...)
 		return nil
 	})
+}
+
+// childErrors are the problems a nested child shows on its own, under its path: the relation
+// back to its parent when it sets it, unknown fields, wrong types, values out of bounds and
+// fields it may not write.
+func (w *write) childErrors(ctx context.Context, child *resource, back, path string, item map[string]any, parentID string) []FieldError {
+	var cerrs fieldErrors
+	in := withoutKeys(item)
+	if _, set := in[back]; set {
+		cerrs.add(back, "readonly", "is set by its parent")
+	}
+	delete(in, back)
+	w.s.checkWriteRoles(ctx, child, in, &cerrs)
+	in[back] = parentID
+	child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
+	out := make([]FieldError, 0, len(cerrs))
+	for _, e := range cerrs {
+		e.Field = path + e.Field
+		out = append(out, e)
+	}
+	return out
 }
 
 // uniqueClash is the store's unique clash a conflict names, and the path of the nested child
