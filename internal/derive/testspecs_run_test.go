@@ -28,9 +28,13 @@ import (
 //     by a row rule that selects another account's, or listed but not viewed);
 //   - school: a capacity rule counting other records, an N:M with fields of its own (unique
 //     per pair), actions with asserts and input, a row rule through a relation another role
-//     makes (a teacher's sections), a value computed through two hops, an admin-only target.
+//     makes (a teacher's sections), a value computed through two hops, an admin-only target;
+//   - market: a row rule by owner or by state (buyers see published listings, sellers their
+//     own), a decimal example with cents, an order state machine moved by five actions,
+//     nested lines with a CEL price and computed totals, stock taken by an effect over the
+//     lines, a soft-deleted resource with a JSON field, a file and a self relation.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
