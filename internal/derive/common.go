@@ -192,7 +192,7 @@ func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
 	if !rs.g.mayMake(to, role) {
 		return false
 	}
-	return ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly)
+	return ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.viewsOwnOnly(to, role))
 }
 
 // target adds a case creating a record for fld to point at and returns its name.

@@ -34,7 +34,7 @@ func (g *gen) blockedLinkSeen(r *spec.Resource, role string, seen map[string]boo
 			return fld
 		}
 		to := g.s.Resource(fld.Relation.To)
-		if !fld.AllowHidden && role != "" && g.access(to, spec.ActionView).grants[role] == rowOnly && !seen[to.Name] &&
+		if !fld.AllowHidden && role != "" && g.viewsOwnOnly(to, role) && !seen[to.Name] &&
 			g.blockedLinkSeen(to, role, seen) != nil {
 			return fld // role would make its own target, and cannot
 		}
@@ -95,7 +95,7 @@ func (g *gen) unlinkable(r *spec.Resource) string {
 	var parts []string
 	for _, fld := range order {
 		verb := "cannot view"
-		if g.access(g.s.Resource(fld.Relation.To), spec.ActionView).grants[roles[fld][0]] == rowOnly {
+		if g.viewsOwnOnly(g.s.Resource(fld.Relation.To), roles[fld][0]) {
 			verb = "cannot view unless its own, and cannot make"
 		}
 		parts = append(parts, fmt.Sprintf("the required relation %s.%s refers to %s, which %s, allowed to create %s, %s",

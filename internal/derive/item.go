@@ -78,7 +78,7 @@ func (g *gen) expandRefused(fld *spec.Field, role string) bool {
 // the role views only the records its row rule selects (its own), and the setup case that made
 // the target acted as another account. Expanded, it would come back without the record.
 func (g *gen) expandHidden(f *tfile, fld *spec.Field, ref any) bool {
-	if g.s.Auth == nil || f.as == "" || g.access(g.s.Resource(fld.Relation.To), spec.ActionView).grants[f.as] != rowOnly {
+	if g.s.Auth == nil || f.as == "" || !g.viewsOwnOnly(g.s.Resource(fld.Relation.To), f.as) {
 		return false
 	}
 	s, _ := ref.(string)

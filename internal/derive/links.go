@@ -101,10 +101,10 @@ func (g *gen) hiddenFrom(fld *spec.Field, role string) bool {
 		return false
 	}
 	to := g.s.Resource(fld.Relation.To)
-	switch g.access(to, spec.ActionView).grants[role] {
-	case denied:
+	switch {
+	case g.access(to, spec.ActionView).grants[role] == denied:
 		return true
-	case rowOnly:
+	case g.viewsOwnOnly(to, role):
 		return g.access(to, spec.ActionCreate).grants[role] == denied
 	}
 	return false

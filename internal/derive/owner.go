@@ -29,7 +29,7 @@ func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
 	if role == "" || !rs.g.mayMake(to, role) {
 		return ""
 	}
-	if ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.access(to, spec.ActionView).grants[role] == rowOnly) {
+	if ruleGoesThrough(rs.r, fld) || (!fld.AllowHidden && rs.g.viewsOwnOnly(to, role)) {
 		return role
 	}
 	return ""
@@ -38,7 +38,7 @@ func (rs *recordSet) ownMaker(fld *spec.Field, role string) string {
 // seesOwnOnly reports whether role, making records of r, views only its own records of d that
 // a relation of r points at (bookings by member): a target another account made is hidden.
 func (g *gen) seesOwnOnly(r, d *spec.Resource, role string) bool {
-	if role == "" || g.access(d, spec.ActionView).grants[role] != rowOnly {
+	if role == "" || !g.viewsOwnOnly(d, role) {
 		return false
 	}
 	for _, fld := range r.Fields {
@@ -332,56 +332,4 @@ func (g *gen) ownPath(r *spec.Resource, path, role string) any {
 		return otherID
 	}
 	return g.ownPath(to, rest, role)
-}
-
-// selectsOthers reports whether action's rule, for role, selects the record an item file works
-// on although another account made it: a buyer's view of listings, "record.seller == auth.id ||
-// (auth.role == 'buyer' && record.status == 'published')", reaches a published listing a seller
-// made. It is decided from the rule's CEL (Rule.Holds) over the record's body (othersPath);
-// a rule reading a value the body does not tell counts as not selecting it, as before.
-func (rs *recordSet) selectsOthers(action spec.Action, role string) bool {
-	if rs.g.rules == nil {
-		return false
-	}
-	rule := rs.g.rules.Rule(rs.r.Name, action)
-	if rule == nil {
-		return false
-	}
-	unknown := false
-	holds, err := holdsAs(rule, role, func(path string) any {
-		v, ok := rs.othersPath(path)
-		unknown = unknown || !ok
-		return v
-	})
-	return err == nil && holds && !unknown
-}
-
-// othersPath is the value of path on the item file's record as an account that did not make it
-// reads it: a relation, and whatever is read through one, is another account's (otherID); a
-// text, enum or boolean field is what the body sends, else its default, else missing. ok is
-// false for a value the body does not tell (a number, a date, a placeholder).
-func (rs *recordSet) othersPath(path string) (any, bool) {
-	name, rest, _ := strings.Cut(path, ".")
-	fld := rs.r.Field(name)
-	switch {
-	case fld == nil:
-		return nil, false
-	case fld.Relation != nil:
-		return otherID, true
-	case rest != "":
-		return nil, false
-	}
-	v := get(rs.record, name)
-	if v == nil {
-		v = fld.Default
-	}
-	switch x := v.(type) {
-	case nil:
-		return nil, true
-	case bool:
-		return x, fld.Type == spec.TypeBoolean
-	case string:
-		return x, (isText(fld) || fld.Type == spec.TypeEnum) && !strings.Contains(x, "{")
-	}
-	return nil, false
 }

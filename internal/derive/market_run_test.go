@@ -1,0 +1,49 @@
+package derive_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/derive"
+	"github.com/kiln-dev/kiln/internal/testdb"
+	"github.com/kiln-dev/kiln/kilntest"
+)
+
+// The marketplace with order lines only buyers create, in their own orders: a buyer views
+// listings by owner or by state ("record.seller == auth.id || (auth.role == 'buyer' &&
+// record.status == 'published')"), so it links the published listings sellers make. The suite
+// took any row rule for "its own only": every order_lines file was not derived ("listings,
+// which buyer … cannot view unless its own, and cannot make"). Now they are, and pass.
+func TestDerivedSuiteLinksTargetsARuleSelectsByState(t *testing.T) {
+	src, err := os.ReadFile("testdata/market.yaml")
+	require.NoError(t, err)
+	old := `create: "auth.role == 'admin' || (auth.role == 'buyer' && record.order.buyer == auth.id)"`
+	require.Equal(t, 1, strings.Count(string(src), old))
+	text := strings.Replace(string(src), old, `create: "auth.role == 'buyer' && record.order.buyer == auth.id"`, 1)
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	testdb.EachDialectEnv(t, func(t *testing.T) {
+		b := kilntest.New(t, path)
+		suite, err := derive.Generate(b.App.Spec)
+		require.NoError(t, err)
+		require.Empty(t, suite.Gaps)
+		var names []string
+		for _, f := range suite.Files {
+			names = append(names, f.Name)
+		}
+		require.Contains(t, names, "order_lines.create.test.yaml")
+		results := runDerived(t, b.App, b.App.Handler(), suite, names)
+		failed := 0
+		for key, res := range results {
+			if !res.Passed {
+				failed++
+				t.Errorf("%s: %v", key, res.Failures)
+			}
+		}
+		require.Zero(t, failed)
+	})
+}

@@ -1,0 +1,90 @@
+package derive
+
+import (
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// A row rule may select records by what they hold as well as by their owner: buyers view
+// listings "record.seller == auth.id || (auth.role == 'buyer' && record.status ==
+// 'published')". Such a role is rowOnly (Rule.Decide cannot tell for every record), yet it
+// reaches records other accounts made. These decide it from the rule's CEL (Rule.Holds) over
+// what the suite's bodies send; a relation reads as another account's, and a rule that reads
+// a value the bodies do not tell counts as not selecting the record, as for any rowOnly role.
+
+// selectsOthers reports whether action's rule, for role, selects the record an item file works
+// on although another account made it (a published listing a seller made, for a buyer).
+func (rs *recordSet) selectsOthers(action spec.Action, role string) bool {
+	return rs.g.holdsForOthers(rs.r, action, role, func(fld *spec.Field) (any, bool) {
+		v := get(rs.record, fld.Name)
+		if v == nil {
+			v = fld.Default
+		}
+		return told(fld, v)
+	})
+}
+
+// seesOthers reports whether role views every record of r the suite makes, whoever made it:
+// its view rule holds on the values every body of r sends alike (a state machine's first
+// initial state, an enum's or a boolean's example).
+func (g *gen) seesOthers(r *spec.Resource, role string) bool {
+	return g.holdsForOthers(r, spec.ActionView, role, func(fld *spec.Field) (any, bool) {
+		switch {
+		case len(fld.Transitions) > 0:
+			return startState(fld), true
+		case samePerBody(r, fld) && fld.Example != nil:
+			return told(fld, variant(fld, 0, "", nil))
+		}
+		return nil, false
+	})
+}
+
+// viewsOwnOnly reports whether role views only its own records of r: its rule selects some
+// records only, and not those another account made.
+func (g *gen) viewsOwnOnly(r *spec.Resource, role string) bool {
+	return g.access(r, spec.ActionView).grants[role] == rowOnly && !g.seesOthers(r, role)
+}
+
+// holdsForOthers evaluates action's rule of r for an account of role on a record another
+// account made, whose plain fields read as value gives them.
+func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, value func(*spec.Field) (any, bool)) bool {
+	if g.rules == nil || role == "" {
+		return false
+	}
+	rule := g.rules.Rule(r.Name, action)
+	if rule == nil {
+		return false
+	}
+	unknown := false
+	holds, err := holdsAs(rule, role, func(path string) any {
+		name, rest, _ := strings.Cut(path, ".")
+		fld := r.Field(name)
+		var v any
+		ok := false
+		switch {
+		case fld == nil || (fld.Relation != nil && rest != ""):
+		case fld.Relation != nil:
+			v, ok = otherID, true
+		case rest == "":
+			v, ok = value(fld)
+		}
+		unknown = unknown || !ok
+		return v
+	})
+	return err == nil && holds && !unknown
+}
+
+// told is v as a rule reads field f, when it is text, an enum or a boolean a body sends as
+// written (not a placeholder); ok is false otherwise.
+func told(f *spec.Field, v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case bool:
+		return x, f.Type == spec.TypeBoolean
+	case string:
+		return x, (isText(f) || f.Type == spec.TypeEnum) && !strings.Contains(x, "{")
+	}
+	return nil, false
+}
