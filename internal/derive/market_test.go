@@ -1,6 +1,10 @@
 package derive
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,4 +25,32 @@ func TestOtherAccountsRecordTheRuleSelectsByState(t *testing.T) {
 	update := casesOf(t, suite, "listings.update.test.yaml")
 	require.Equal(t, 404, update["other_accounts_record_as_buyer"].Expected.Status)
 	require.Equal(t, 404, update["other_accounts_record_put_as_buyer"].Expected.Status)
+}
+
+// A state no body sends starts in its default: with listings' status readonly (moved by the
+// publish action only), a buyer whose rule reads it sees none of the listings others make
+// when the default is draft (its order lines are not derived, as the server would refuse
+// the links), and every one when the default is published.
+func TestTargetsSeenByStateStartInTheDefaultOfAReadonlyState(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/market.yaml")
+	require.NoError(t, err)
+	text := strings.Replace(string(src), `create: "auth.role == 'admin' || (auth.role == 'buyer' && record.order.buyer == auth.id)"`,
+		`create: "auth.role == 'buyer' && record.order.buyer == auth.id"`, 1)
+	text = strings.Replace(text, "        default: draft\n", "        default: draft\n        readonly: true\n", 1)
+	require.Contains(t, text, "readonly: true\n        initial:")
+	for _, tc := range []struct {
+		name, def string
+		derived   bool
+	}{{name: "Draft", def: "draft", derived: false}, {name: "Published", def: "published", derived: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "kiln.yaml")
+			spec := strings.Replace(text, "        default: draft\n", "        default: "+tc.def+"\n", 1)
+			require.NoError(t, os.WriteFile(path, []byte(spec), 0o600))
+			suite := generate(t, path)
+			gap := slices.ContainsFunc(suite.Gaps, func(g string) bool { return strings.HasPrefix(g, "order_lines create:") })
+			require.Equal(t, !tc.derived, gap, suite.Gaps)
+		})
+	}
 }

@@ -26,11 +26,16 @@ func (rs *recordSet) selectsOthers(action spec.Action, role string) bool {
 }
 
 // seesOthers reports whether role views every record of r the suite makes, whoever made it:
-// its view rule holds on the values every body of r sends alike (a state machine's first
-// initial state, an enum's or a boolean's example).
+// its view rule holds on the values every record of r starts with alike — what every body
+// sends (a state machine's first initial state, an enum's or a boolean's example), or the
+// default of a field no body sends (a readonly state starts in its default).
 func (g *gen) seesOthers(r *spec.Resource, role string) bool {
 	return g.holdsForOthers(r, spec.ActionView, role, func(fld *spec.Field) (any, bool) {
 		switch {
+		case !writable(r, fld) && len(fld.Write) > 0:
+			return nil, false // a role that may write it may send it
+		case !writable(r, fld):
+			return told(fld, fld.Default)
 		case len(fld.Transitions) > 0:
 			return startState(fld), true
 		case samePerBody(r, fld) && fld.Example != nil:
