@@ -38,15 +38,24 @@ func movable(r *spec.Resource, f *spec.Field, from, to, role string, guarded boo
 
 // blindGuard reports whether t's guard reads a computed or rolled-up field of r.
 func blindGuard(r *spec.Resource, t *spec.Transition) bool {
-	if !t.When.Set() {
-		return false
-	}
+	return t.When.Set() && readsDerived(r, t.When.Text)
+}
+
+// blindAsserts reports whether an assert of a reads a computed or rolled-up field of r: like
+// a guard reading one, it is not taken to hold (an order made without lines counts none,
+// whatever "record.line_count > 0" wants of it).
+func blindAsserts(r *spec.Resource, a *spec.RecordAction) bool {
+	return slices.ContainsFunc(a.Steps, func(st *spec.Step) bool { return st.Assert.Set() && readsDerived(r, st.Assert.Text) })
+}
+
+// readsDerived reports whether CEL text reads a computed or rolled-up field of r.
+func readsDerived(r *spec.Resource, text string) bool {
 	for _, fld := range r.Fields {
 		if !fld.Derived() {
 			continue
 		}
 		for _, v := range []string{"record.", "new.", "old."} {
-			if reads(t.When.Text, v+fld.Name) {
+			if reads(text, v+fld.Name) {
 				return true
 			}
 		}
@@ -113,6 +122,8 @@ func planField(r *spec.Resource, a *spec.RecordAction) (*spec.Field, bool) {
 func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*spec.Field, []move, bool) {
 	f, followed := planField(r, a)
 	switch {
+	case blindAsserts(r, a):
+		return f, nil, false
 	case f == nil:
 		return nil, nil, true
 	case !followed:
@@ -160,7 +171,7 @@ func (g *gen) movesFrom(r *spec.Resource, a *spec.RecordAction, f *spec.Field, s
 	}
 	for _, b := range r.Actions {
 		to := machineSet(b, f)
-		if b == a || b.Go || to == "" || requiredInput(b) != "" {
+		if b == a || b.Go || to == "" || requiredInput(b) != "" || blindAsserts(r, b) {
 			continue
 		}
 		actor, ok := g.access(r, spec.Action("action:"+b.Name)).actor()

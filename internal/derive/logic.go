@@ -259,7 +259,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	}
 	fld, moves, ok := g.statePlan(r, a, actor)
 	if !ok {
-		gaps = append(gaps, unreachable("its run case", r, fld, actor, createdState(r, fld)))
+		gaps = append(gaps, unreachable("its run case", r, a, fld, actor))
 		return f, strings.Join(gaps, "; ")
 	}
 	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
@@ -274,7 +274,11 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 	return f, strings.Join(gaps, "; ")
 }
 
-func unreachable(what string, r *spec.Resource, f *spec.Field, role, from string) string {
+func unreachable(what string, r *spec.Resource, a *spec.RecordAction, f *spec.Field, role string) string {
+	if blindAsserts(r, a) {
+		return what + ": an assert reads a computed or rolled-up value, which is not taken to hold"
+	}
+	from := createdState(r, f)
 	msg := fmt.Sprintf("%s: no state of %s from which %s may run it can be reached from %s", what, f.Name, orAnyone(role), from)
 	if slices.ContainsFunc(f.Transitions, func(t *spec.Transition) bool { return blindGuard(r, t) }) {
 		msg += " (a guard that reads a computed or rolled-up value is not taken to hold)"
@@ -296,7 +300,7 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 		comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
 	fld, moves, ok := g.statePlan(rs.r, a, role)
 	if !ok {
-		return unreachable("its case on "+role+"'s own record", rs.r, fld, role, createdState(rs.r, fld))
+		return unreachable("its case on "+role+"'s own record", rs.r, a, fld, role)
 	}
 	g.addMoves(f, name, record, fld, moves)
 	f.add(&tcase{name: "own_record_as_" + role, as: account, path: path, body: in,
