@@ -54,3 +54,35 @@ func TestTargetsSeenByStateStartInTheDefaultOfAReadonlyState(t *testing.T) {
 		})
 	}
 }
+
+// A value an expression gives is not told by the body: a row rule reading a computed field
+// ("!(record.label == 'hidden')", the label computed as 'hidden') selects none of another
+// account's records, though the body sends no label that would fail it.
+func TestRowRuleReadingAComputedFieldIsNotJudgedOnTheBody(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, `roles: [admin, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      label: {type: string, compute: "'hidden'"}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id || !(record.label == 'hidden')"
+      view: "auth.role == 'admin' || record.owner == auth.id || !(record.label == 'hidden')"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+`))
+	view := casesOf(t, suite, "notes.view.test.yaml")
+	require.NotContains(t, view, "other_accounts_record_it_selects_as_member")
+	require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
+}

@@ -68,7 +68,8 @@ func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, 
 		var v any
 		ok := false
 		switch {
-		case fld == nil || (fld.Relation != nil && rest != ""):
+		case fld == nil || (fld.Relation != nil && rest != "") || fld.Derived() || fld.DefaultExpr.Set():
+			// not told: an id, a value read through a relation, one an expression gives
 		case fld.Relation != nil:
 			v, ok = otherID, true
 		case rest == "":
