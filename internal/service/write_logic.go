@@ -117,8 +117,16 @@ func (w *write) takeComputed(rec *store.Record, vals map[string]any, err error, 
 	return nil
 }
 
-// applyTyped sets values logic computed for this write (effects, action steps).
-func (w *write) applyTyped(rec *store.Record, errs *fieldErrors) {
+// applyTyped sets values logic computed for this write (effects, action steps, schedules).
+// A value its field refuses is no fault of the request: the records it was computed from do
+// not allow the write (an effect taking stock below its min: 0), so the answer is 409
+// logic_failed, as for a value that could not be computed, naming the field and its
+// constraint (not the expression).
+func (w *write) applyTyped(rec *store.Record) error {
+	if len(w.typed) == 0 {
+		return nil
+	}
+	var errs fieldErrors
 	vals := make(map[string]any, len(w.typed))
 	for k, v := range w.typed {
 		if w.r.Field(k) == nil {
@@ -127,7 +135,12 @@ func (w *write) applyTyped(rec *store.Record, errs *fieldErrors) {
 		}
 		vals[k] = v
 	}
-	_ = w.takeComputed(rec, vals, nil, errs)
+	_ = w.takeComputed(rec, vals, nil, &errs)
+	if len(errs) == 0 {
+		return nil
+	}
+	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: errs,
+		Message: "a value this write sets (an effect's or an action step's set:) does not fit its field; nothing was written"})
 }
 
 // verdict turns field errors and violations into the answer: one 400 with every problem,

@@ -116,7 +116,9 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 		}
 	}
 	r.apply(rec, in, &errs)
-	w.applyTyped(rec, &errs)
+	if err := w.applyTyped(rec); err != nil {
+		return nil, err
+	}
 	r.setPasswordHash(rec.Values, hash)
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
@@ -182,7 +184,9 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 		Values: append([]any(nil), cur.Values...)}
 	var errs fieldErrors
 	rec := w.s.updateValues(ctx, r, cur, in, a.full, &errs)
-	w.applyTyped(rec, &errs)
+	if err := w.applyTyped(rec); err != nil {
+		return nil, err
+	}
 	r.setPasswordHash(rec.Values, a.hash)
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
