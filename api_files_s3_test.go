@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -47,19 +48,18 @@ func versitygwBinary(t *testing.T) string {
 
 func startVersitygw(t *testing.T) *versitygw {
 	t.Helper()
-	bin, root, addr := versitygwBinary(t), t.TempDir(), freePort(t)
-	cmd := exec.Command(bin, "--access", s3TestAccess, "--secret", s3TestSecret, "--port", addr, "--quiet", "posix", root)
-	cmd.Dir = root
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	g := &versitygw{endpoint: "http://" + addr}
-	g.client = s3.NewFromConfig(aws.Config{Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(s3TestAccess, s3TestSecret, "")}, func(o *s3.Options) {
-		o.BaseEndpoint, o.UsePathStyle = aws.String(g.endpoint), true
-	})
-	waitFor(t, func() bool {
+	bin, root := versitygwBinary(t), t.TempDir()
+	var g *versitygw
+	startPeer(t, "versitygw", 1, 30*time.Second, func(a []string) *exec.Cmd {
+		g = &versitygw{endpoint: "http://" + a[0]}
+		g.client = s3.NewFromConfig(aws.Config{Region: "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider(s3TestAccess, s3TestSecret, "")}, func(o *s3.Options) {
+			o.BaseEndpoint, o.UsePathStyle = aws.String(g.endpoint), true
+		})
+		cmd := exec.Command(bin, "--access", s3TestAccess, "--secret", s3TestSecret, "--port", a[0], "--quiet", "posix", root)
+		cmd.Dir = root
+		return cmd
+	}, func([]string) bool {
 		_, err := g.client.ListBuckets(context.Background(), &s3.ListBucketsInput{})
 		return err == nil
 	})

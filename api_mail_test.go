@@ -28,8 +28,7 @@ type mailpit struct {
 	t         *testing.T
 	bin, db   string
 	api, smtp string
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	proc      *peer
 }
 
 func mailpitBinary(t *testing.T) string {
@@ -57,35 +56,39 @@ func freePort(t *testing.T) string {
 
 func startMailpit(t *testing.T) *mailpit {
 	t.Helper()
-	m := &mailpit{t: t, bin: mailpitBinary(t), db: filepath.Join(t.TempDir(), "mailpit.db"), api: freePort(t), smtp: freePort(t)}
-	m.start()
-	t.Cleanup(m.stop)
+	m := &mailpit{t: t, bin: mailpitBinary(t), db: filepath.Join(t.TempDir(), "mailpit.db")}
+	_, m.proc = startPeer(t, "Mailpit", 2, 30*time.Second, func(a []string) *exec.Cmd {
+		m.api, m.smtp = a[0], a[1]
+		return m.command()
+	}, func([]string) bool { return m.answers() })
 	return m
 }
 
+func (m *mailpit) command() *exec.Cmd {
+	return exec.Command(m.bin, "--listen", m.api, "--smtp", m.smtp, "--database", m.db, "--disable-version-check", "--quiet")
+}
+
+func (m *mailpit) answers() bool {
+	res, err := http.Get("http://" + m.api + "/api/v1/messages")
+	if err != nil {
+		return false
+	}
+	_ = res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}
+
+// start starts Mailpit again, after stop, on the same ports and database.
 func (m *mailpit) start() {
 	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "--listen", m.api, "--smtp", m.smtp, "--database", m.db, "--disable-version-check", "--quiet")
-	m.exited = make(chan struct{})
-	require.NoError(m.t, m.cmd.Start())
-	go func() { _ = m.cmd.Wait(); close(m.exited) }()
-	waitFor(m.t, func() bool {
-		res, err := http.Get("http://" + m.api + "/api/v1/messages")
-		if err != nil {
-			return false
-		}
-		_ = res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
+	m.proc = runPeer(m.t, m.command())
+	waitFor(m.t, m.answers)
 }
 
 func (m *mailpit) stop() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
+	if m.proc != nil {
+		m.proc.stop()
+		m.proc = nil
 	}
-	_ = m.cmd.Process.Kill()
-	<-m.exited
-	m.cmd = nil
 }
 
 // mailpitMessage is a received message as Mailpit's API shows it.

@@ -1,7 +1,6 @@
 package kiln_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
 // stripeMock is github.com/stripe/stripe-mock (installed by scripts/test.sh; KILN_STRIPE_MOCK
@@ -65,13 +62,21 @@ func stripeMockBinary(t *testing.T) string {
 func startStripeMock(t *testing.T) *stripeMock {
 	t.Helper()
 	bin := stripeMockBinary(t)
-	httpAddr, ok := "", false
-	for attempt := 1; !ok; attempt++ {
-		if attempt > 3 {
-			t.Fatal("stripe-mock exited before it answered, three times (its output is logged above)")
+	// stripe-mock loads Stripe's whole OpenAPI document before it answers, and the payment tests
+	// start one each, in parallel: on a loaded 2-core CI machine that once took over 30 s.
+	addrs, _ := startPeer(t, "stripe-mock", 2, 2*time.Minute, func(a []string) *exec.Cmd {
+		return exec.Command(bin, "-http-addr", a[0], "-https-addr", a[1])
+	}, func(a []string) bool {
+		req, _ := http.NewRequest("GET", "http://"+a[0]+"/v1/customers", nil)
+		req.SetBasicAuth("sk_test_ready", "")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
 		}
-		httpAddr, ok = runStripeMock(t, bin)
-	}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	httpAddr := addrs[0]
 	m := &stripeMock{t: t, answers: map[string][]stripeAnswer{}}
 	target, _ := url.Parse("http://" + httpAddr)
 	rp := httputil.NewSingleHostReverseProxy(target)
@@ -95,46 +100,6 @@ func startStripeMock(t *testing.T) *stripeMock {
 	}))
 	t.Cleanup(m.proxy.Close)
 	return m
-}
-
-// runStripeMock starts stripe-mock and waits until it answers; false when it exited first,
-// with its output logged: a port freePort found free can be taken before stripe-mock binds
-// it (by another test's server, or as the local port of a connection), and a CI run once
-// waited two minutes for a process that was gone.
-func runStripeMock(t *testing.T, bin string) (string, bool) {
-	t.Helper()
-	httpAddr, httpsAddr := freePort(t), freePort(t)
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
-	cmd.Stdout, cmd.Stderr = &out, &out // one writer: os/exec writes it from one goroutine
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	// stripe-mock loads Stripe's whole OpenAPI document before it answers, and the payment tests
-	// start one each, in parallel: on a loaded 2-core CI machine that once took over 30 s.
-	gone := false
-	waitWithin(t, 2*time.Minute, func() bool {
-		select {
-		case <-exited:
-			gone = true
-			return true
-		default:
-		}
-		req, _ := http.NewRequest("GET", "http://"+httpAddr+"/v1/customers", nil)
-		req.SetBasicAuth("sk_test_ready", "")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
-	if gone {
-		t.Logf("stripe-mock on %s and %s exited before it answered: %s", httpAddr, httpsAddr, out.String())
-		return "", false
-	}
-	return httpAddr, true
 }
 
 type statusRecorder struct {
