@@ -11,8 +11,14 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
-// sparseScan yields six rows a million steps apart: SQLite works long between two of them.
-const sparseScan = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c WHERE x % 1000000 = 1"
+// sparseScan yields sparseRows rows 100,000 steps apart: SQLite works between two of them
+// (about 30 ms here, seconds under the race detector), and all of them take far longer than
+// a test's deadline. A gap of a million steps made each test wait up to half a minute for
+// the row after its deadline under the race detector.
+const (
+	sparseRows = 600
+	sparseScan = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 60000000) SELECT x FROM c WHERE x % 100000 = 1"
+)
 
 // Rows far apart (a sparse filter's scan, SQLite producing each between two Next calls): the
 // query's deadline ends the loop over them, with the deadline's error. Only a bounded read runs
@@ -34,5 +40,5 @@ func TestDeadlineEndsALoopOverRows(t *testing.T) {
 	err = rows.Err()
 	_ = rows.Close()
 	require.Error(t, err, "%d rows after %v", n, time.Since(start))
-	require.Less(t, n, 6, "the loop ended before the last row")
+	require.Less(t, n, sparseRows, "the loop ended before the last row")
 }
