@@ -86,3 +86,44 @@ resources:
 	require.NotContains(t, view, "other_accounts_record_it_selects_as_member")
 	require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
 }
+
+// An action's rule that selects records by what they hold beside their owner (a member pins
+// its own notes and any public one) lets a second account of the role run it on the role's
+// own public note: the action file expected 404 for other_account_as_member where the server
+// answers 200. The case is left out, as update and delete files leave theirs out.
+func TestActionRuleSelectingOthersByStateHasNoSecondAccountCase(t *testing.T) {
+	t.Parallel()
+	spec := `roles: [admin, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      visibility: {type: enum, values: [public, private], required: true, example: public}
+      pinned: {type: boolean, default: false}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+    actions:
+      pin:
+        access: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == VIS)"
+        steps:
+          - set: {pinned: "true"}
+`
+	public := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'public'", 1))), "notes.pin.test.yaml")
+	require.NotContains(t, public, "other_account_as_member", "a second member may pin a public note")
+	require.Equal(t, 200, public["own_record_as_member"].Expected.Status)
+	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'private'", 1))), "notes.pin.test.yaml")
+	require.Equal(t, 404, private["other_account_as_member"].Expected.Status, "the rule selects no public note")
+}
