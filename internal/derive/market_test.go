@@ -127,3 +127,39 @@ resources:
 	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'private'", 1))), "notes.pin.test.yaml")
 	require.Equal(t, 404, private["other_account_as_member"].Expected.Status, "the rule selects no public note")
 }
+
+// A boolean's default is read as the boolean a record holds, not as the spec's text: with
+// shared readonly and default true, a member's "record.owner == auth.id || (auth.role ==
+// 'member' && record.shared)" selects another account's note, and the view file expected 404
+// where the server answers 200.
+func TestReadonlyBooleanDefaultSelectsOthers(t *testing.T) {
+	t.Parallel()
+	spec := `roles: [admin, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      shared: {type: boolean, default: DEFAULT, readonly: true}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.shared)"
+      view: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.shared)"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+`
+	shared := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "DEFAULT", "true", 1))), "notes.view.test.yaml")
+	require.NotContains(t, shared, "other_accounts_record_as_member")
+	require.Equal(t, 200, shared["other_accounts_record_it_selects_as_member"].Expected.Status)
+	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "DEFAULT", "false", 1))), "notes.view.test.yaml")
+	require.NotContains(t, private, "other_accounts_record_it_selects_as_member")
+	require.Equal(t, 404, private["other_accounts_record_as_member"].Expected.Status)
+}

@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -19,7 +20,7 @@ func (rs *recordSet) selectsOthers(action spec.Action, role string) bool {
 	return rs.g.holdsForOthers(rs.r, action, role, func(fld *spec.Field) (any, bool) {
 		v := get(rs.record, fld.Name)
 		if v == nil {
-			v = fld.Default
+			v = defaultOf(fld)
 		}
 		return told(fld, v)
 	})
@@ -35,7 +36,7 @@ func (g *gen) seesOthers(r *spec.Resource, role string) bool {
 		case !writable(r, fld) && len(fld.Write) > 0:
 			return nil, false // a role that may write it may send it
 		case !writable(r, fld):
-			return told(fld, fld.Default)
+			return told(fld, defaultOf(fld))
 		case len(fld.Transitions) > 0:
 			return startState(fld), true
 		case samePerBody(r, fld) && fld.Example != nil:
@@ -79,6 +80,19 @@ func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, 
 		return v
 	})
 	return err == nil && holds && !unknown
+}
+
+// defaultOf is f's static default as a record holds it: the spec keeps it as text, and a
+// boolean's "true" is true (a rule reading record.shared holds on it).
+func defaultOf(f *spec.Field) any {
+	s, ok := f.Default.(string)
+	if !ok || f.Type != spec.TypeBoolean {
+		return f.Default
+	}
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b
+	}
+	return f.Default
 }
 
 // told is v as a rule reads field f, when it is text, an enum or a boolean a body sends as
