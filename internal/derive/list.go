@@ -59,7 +59,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	g.credentialCases(f, a, nil)
 	g.wrongRoleCases(f, a, nil, nil)
 	for _, role := range a.with(rowOnly) {
-		_, account := g.ownRecord(f, rs, role)
+		_, account, _ := g.ownRecord(f, rs, role)
 		f.add(&tcase{name: "all_pages_as_" + role, as: cmp.Or(account, role), path: coll + "?limit=2",
 			comment: role + " sees only the rows its rule selects: the rule evaluated in memory must agree",
 			expect:  want(200).walk(true)})

@@ -290,13 +290,13 @@ func unreachable(what string, r *spec.Resource, a *spec.RecordAction, f *spec.Fi
 // and a second account of the role cannot reach it.
 // It returns a gap when no state to run the action from can be reached on that record.
 func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) string {
-	name, account := g.ownActionRecord(f, rs, a, role)
+	name, account, made := g.ownActionRecord(f, rs, a, role)
 	if name == "" {
 		return ""
 	}
 	record := g.collection(rs.r) + "/{" + name + ".response.id}"
 	path := record + "/" + a.Name
-	if !rs.selectsOthers(spec.Action("action:"+a.Name), role) {
+	if !rs.selectsOthersIn(made, spec.Action("action:"+a.Name), role) {
 		// a rule that also selects records by what they hold (a public note) lets a second
 		// account of the role run it, which would change the record: no case then
 		f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
@@ -318,24 +318,23 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 // enrollment). None ("") when role may create none, or when the action's rule does not select
 // the record role makes (selectsOwn: a student approves the enrollments of sections it
 // teaches, not its own).
-func (g *gen) ownActionRecord(f *tfile, rs *recordSet, a *spec.RecordAction, role string) (name, account string) {
+func (g *gen) ownActionRecord(f *tfile, rs *recordSet, a *spec.RecordAction, role string) (name, account string, made yaml.MapSlice) {
 	if g.blockedLink(rs.r, role) != nil || !rs.selectsOwn(spec.Action("action:"+a.Name), role) {
-		return "", "" // the role cannot link a required relation, or its rule selects others' records
+		return "", "", nil // the role cannot link a required relation, or its rule selects others' records
 	}
 	switch g.access(rs.r, spec.ActionCreate).grants[role] {
 	case allowed:
 		name = "own_record_of_" + role
-		rs.create(name, 8, role)
-		return name, role
+		return name, role, rs.create(name, 8, role)
 	case rowOnly:
-		path, account := g.ownRecord(f, rs, role)
+		path, account, made := g.ownRecord(f, rs, role)
 		if path == "" {
-			return "", ""
+			return "", "", nil
 		}
 		name = strings.TrimSuffix(strings.TrimPrefix(path, g.collection(rs.r)+"/{"), ".response.id}")
-		return name, account
+		return name, account, made
 	}
-	return "", ""
+	return "", "", nil
 }
 
 func requiredInput(a *spec.RecordAction) string {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/selftest"
 )
 
 // testdata/market.yaml: a buyer's view of listings, "auth.role == 'admin' || record.seller ==
@@ -162,4 +164,50 @@ resources:
 	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "DEFAULT", "false", 1))), "notes.view.test.yaml")
 	require.NotContains(t, private, "other_accounts_record_it_selects_as_member")
 	require.Equal(t, 404, private["other_accounts_record_as_member"].Expected.Status)
+}
+
+// The second account of a role is judged on the role's own record, not on the file's: the
+// bodies differ where an enum has no example (the file's record private, the role's own record
+// public), and a member whose view and pin rules also select public notes reaches the other
+// member's public note (200) where the view and pin files expected 404.
+func TestSecondAccountIsJudgedOnTheOwnRecordsBody(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, `roles: [admin, editor, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      visibility: {type: enum, values: [public, private], required: true}
+      pinned: {type: boolean, default: false}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      view: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+    actions:
+      pin:
+        access: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+        steps:
+          - set: {pinned: "true"}
+`))
+	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
+	view := casesOf(t, suite, "notes.view.test.yaml")
+	require.Equal(t, "private", visibility(view["record"]))
+	require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
+	require.Equal(t, "public", visibility(view["owned_by_member"]))
+	require.NotContains(t, view, "own_record_of_another_member", "a second member sees the first one's public note")
+	pin := casesOf(t, suite, "notes.pin.test.yaml")
+	require.Equal(t, "private", visibility(pin["record"]))
+	require.Equal(t, "public", visibility(pin["own_record_of_member"]))
+	require.NotContains(t, pin, "other_account_as_member", "a second member may pin the first one's public note")
 }

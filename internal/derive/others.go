@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -17,8 +19,20 @@ import (
 // selectsOthers reports whether action's rule, for role, selects the record an item file works
 // on although another account made it (a published listing a seller made, for a buyer).
 func (rs *recordSet) selectsOthers(action spec.Action, role string) bool {
+	return rs.holdsOn(rs.record, action, role)
+}
+
+// selectsOthersIn reports whether action's rule, for role, selects a record made with body
+// although another account made it: a second account of the role reaches the role's own
+// record then. No body (an account's own, from auth/me) tells nothing: false.
+func (rs *recordSet) selectsOthersIn(body yaml.MapSlice, action spec.Action, role string) bool {
+	return body != nil && rs.holdsOn(body, action, role)
+}
+
+// holdsOn evaluates action's rule for role on a record another account made with body.
+func (rs *recordSet) holdsOn(body yaml.MapSlice, action spec.Action, role string) bool {
 	return rs.g.holdsForOthers(rs.r, action, role, func(fld *spec.Field) (any, bool) {
-		v := get(rs.record, fld.Name)
+		v := get(body, fld.Name)
 		if v == nil {
 			v = defaultOf(fld)
 		}

@@ -65,25 +65,26 @@ func (rs *recordSet) makeRecord(k int, maker string) yaml.MapSlice {
 const ownVariant = 20
 
 // ownRecord adds the cases that give an account of role a record of its own and returns its
-// path and the account (as: role, or ownerAccount's): for the account resource its own account
-// (from auth/me), otherwise one it creates. It returns "" when the role may not create one.
-func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account string) {
+// path, the account (as: role, or ownerAccount's) and the body it was made with: for the
+// account resource its own account (from auth/me, no body), otherwise one it creates. It
+// returns "" when the role may not create one.
+func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account string, made yaml.MapSlice) {
 	if g.s.Auth != nil && rs.r.Name == g.s.Auth.Account {
 		name := "me_as_" + role
 		f.add(&tcase{name: name, as: other(role, f.as), method: "GET", path: g.base + "/auth/me",
 			comment: role + "'s own account record", expect: want(200).key("id")})
-		return g.collection(rs.r) + "/{" + name + ".response.id}", role
+		return g.collection(rs.r) + "/{" + name + ".response.id}", role, nil
 	}
 	if !g.mayMake(rs.r, role) {
-		return "", "" // it may not create one, or not link one (hidden.go)
+		return "", "", nil // it may not create one, or not link one (hidden.go)
 	}
 	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
 	own := *rs
 	own.keepCreator, own.account = true, account // the creator's account is what makes the record its own
 	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
 	// 6 to 8 in item and action files), so no unique value is sent twice.
-	own.createBy(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role, account)
-	return g.collection(rs.r) + "/{" + name + ".response.id}", account
+	made = own.createBy(name, ownVariant+max(0, slices.Index(g.s.Roles, role)), role, account)
+	return g.collection(rs.r) + "/{" + name + ".response.id}", account, made
 }
 
 // ownerAccount is the account that makes role's own record of r in file f: role's test
