@@ -165,7 +165,7 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		}
 		own[role] = owned{path: path, account: account}
 		f.add(&tcase{name: "own_record_as_" + role, as: account, method: method, path: path, body: b, expect: want(ok)})
-		if method != "DELETE" && !rs.selectsOthersIn(made, methodAction[method], role) {
+		if method != "DELETE" && !rs.selectsOthersIn(overlay(made, b), methodAction[method], role) {
 			// (a rule that selects that record by what it holds reaches it for any account)
 			f.add(&tcase{name: "own_record_of_another_" + role, as: role + ":other", method: method, path: path, body: b,
 				comment: "a second " + role + " account does not reach the first one's record", expect: want(404).code("not_found")})

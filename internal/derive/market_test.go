@@ -211,3 +211,78 @@ resources:
 	require.Equal(t, "public", visibility(pin["own_record_of_member"]))
 	require.NotContains(t, pin, "other_account_as_member", "a second member may pin the first one's public note")
 }
+
+// An update file's other-account cases come after put_valid, so they judge the rule on the
+// values the record then holds, not on those it was made with: with visibility's values
+// [private, archived, public] and no example, the record is made archived and put public, and
+// a member whose update rule selects public notes edits it (200) where the file expected 404.
+func TestUpdateFileJudgesOtherAccountsOnTheRecordAsPut(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, `roles: [admin, editor, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      visibility: {type: enum, values: [private, archived, public], required: true}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      delete: [admin]
+`))
+	update := casesOf(t, suite, "notes.update.test.yaml")
+	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
+	require.Equal(t, "archived", visibility(update["record"]))
+	require.Equal(t, "public", visibility(update["put_valid"]))
+	require.NotContains(t, update, "other_accounts_record_as_member", "a member may edit the public note")
+	require.NotContains(t, update, "other_accounts_record_put_as_member")
+	require.Equal(t, 404, update["other_accounts_record_as_editor"].Expected.Status, "an editor reaches its own only")
+}
+
+// The role's own record is judged as its own PATCH left it: with visibility's values [public,
+// private, archived] the member's note is made private and own_record_as_member PATCHes it
+// public, after which a second member edits it (200); with [archived, public, private] it is
+// made public and PATCHed archived, after which the second member gets 404.
+func TestSecondAccountIsJudgedOnTheOwnRecordAsPatched(t *testing.T) {
+	t.Parallel()
+	spec := `roles: [admin, editor, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      visibility: {type: enum, values: [VALUES], required: true}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      delete: [admin]
+`
+	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
+	made := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VALUES", "public, private, archived", 1))), "notes.update.test.yaml")
+	require.Equal(t, "private", visibility(made["owned_by_member"]))
+	require.Equal(t, "public", visibility(made["own_record_as_member"]))
+	require.NotContains(t, made, "own_record_of_another_member")
+	patched := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VALUES", "archived, public, private", 1))), "notes.update.test.yaml")
+	require.Equal(t, "public", visibility(patched["owned_by_member"]))
+	require.Equal(t, "archived", visibility(patched["own_record_as_member"]))
+	require.Equal(t, 404, patched["own_record_of_another_member"].Expected.Status)
+}

@@ -47,9 +47,13 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 			kept = func(e *expect) *expect { return e.countWhere(r.Name, where, 1) } // the field a wrong PATCH would change
 		}
 	}
-	owned := g.otherAccountCases(f, rs, a, "PATCH", own, 200, kept)
+	// By now the record holds put_valid's values, not those it was made with: the other
+	// accounts' cases judge the rule on those (an enum without an example differs).
+	cur := *rs
+	cur.record = put
+	owned := g.otherAccountCases(f, &cur, a, "PATCH", own, 200, kept)
 	for _, role := range a.with(rowOnly) {
-		if rs.selectsOthers(spec.ActionUpdate, role) {
+		if cur.selectsOthers(spec.ActionUpdate, role) {
 			continue // its rule reaches this record too: a PUT would replace it
 		}
 		f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,

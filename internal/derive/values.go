@@ -199,6 +199,21 @@ func with(b yaml.MapSlice, field string, v any, omit bool) yaml.MapSlice {
 	return out
 }
 
+// overlay is base with the fields of b (a PATCH body) set on it; nil when base is nil.
+func overlay(base yaml.MapSlice, b any) yaml.MapSlice {
+	patch, _ := b.(yaml.MapSlice)
+	if base == nil || len(patch) == 0 {
+		return base
+	}
+	out := yaml.MapSlice{}
+	for _, item := range base {
+		if !slices.ContainsFunc(patch, func(p yaml.MapItem) bool { return p.Key == item.Key }) {
+			out = append(out, item)
+		}
+	}
+	return append(out, patch...)
+}
+
 func get(b yaml.MapSlice, field string) any {
 	for _, item := range b {
 		if item.Key == field {
