@@ -144,7 +144,7 @@ func predicate(f *spec.Field, v any) string {
 	}
 	switch f.Type {
 	case spec.TypeInteger, spec.TypeNumber, spec.TypeDecimal:
-		return fmt.Sprintf("%s >= %v", f.Name, v)
+		return fmt.Sprintf("%s >= %s", f.Name, plainText(v))
 	case spec.TypeBoolean:
 		return f.Name
 	case spec.TypeEnum:

@@ -168,6 +168,16 @@ func fractionDigits(s string) int {
 	return 0
 }
 
+// plainText writes a value as a sentence or a filter reads it: a float without an exponent
+// (%v writes 1250001.5 as 1.2500015e+06, which a stored-as check does not take for the
+// number, and whose + a query string reads as a space).
+func plainText(v any) string {
+	if x, ok := v.(float64); ok {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
 // plainNumber turns numeric text into a YAML number.
 func plainNumber(s string) any {
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -72,7 +72,7 @@ func written(e *expect, r *spec.Resource, b yaml.MapSlice, caseName string) *exp
 		case fld == nil || fld.IsToMany() || fld.StoredAsJSON():
 		case fld.Type == spec.TypeDecimal || fld.Type == spec.TypeDatetime || fld.Type == spec.TypeDate:
 			e.has(fld.Name, item.Value)
-			e.sentence("%s stored as %v", fld.Name, item.Value)
+			e.sentence("%s stored as %s", fld.Name, plainText(item.Value))
 		default:
 			e.has(fld.Name, item.Value)
 		}
