@@ -400,3 +400,46 @@ func TestNestedChildSettingItsParentNamesItsOtherProblems(t *testing.T) {
 		require.Zero(t, b.count("lines"))
 	})
 }
+
+// A nested child's own nested children are no fields of its row: where the child is named with
+// what it shows on its own (its parent refused, or it sets the relation to its parent), its
+// parts were named items[0].parts: readonly ("cannot be written"), a valid body's field; they
+// are named under their own paths with their own problems.
+func TestNestedChildsOwnChildrenAreNotReadonly(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  orders:
+    fields:
+      note: {type: string, max_length: 3}
+      items: {type: relation, to: items, inverse: order, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  items:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      name: {type: string, required: true}
+      parts: {type: relation, to: parts, inverse: item, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  parts:
+    fields:
+      item: {type: relation, to: items, required: true}
+      sku: {type: string, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		order := b.do("POST", "/api/orders", map[string]any{"note": "a"})
+		require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+		parts := []any{map[string]any{"sku": "x"}, map[string]any{"sku": 7}}
+		refused := b.do("POST", "/api/orders", map[string]any{"note": "too long", "items": []any{map[string]any{"name": "a", "parts": parts}}})
+		require.Equal(t, http.StatusBadRequest, refused.status, string(refused.raw))
+		require.Equal(t, map[string]string{"note": "max_length", "items[0].parts[1].sku": "type"}, fieldCodes(refused.body), string(refused.raw))
+		setsParent := b.do("POST", "/api/orders", map[string]any{"items": []any{
+			map[string]any{"order": order.body["id"], "name": "a", "parts": parts}}})
+		require.Equal(t, http.StatusBadRequest, setsParent.status, string(setsParent.raw))
+		require.Equal(t, map[string]string{"items[0].order": "readonly", "items[0].parts[1].sku": "type"}, fieldCodes(setsParent.body), string(setsParent.raw))
+		require.EqualValues(t, 1, b.count("orders"), "nothing more was written")
+		ok := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"name": "a", "parts": parts[:1]}}})
+		require.Equal(t, http.StatusCreated, ok.status, string(ok.raw))
+		require.EqualValues(t, 1, b.count("parts"))
+	})
+}

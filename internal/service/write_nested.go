@@ -116,7 +116,8 @@ func (w *write) childrenErrors(ctx context.Context, parentID string, children ma
 
 // childErrors are the problems a nested child shows on its own, under its path: the relation
 // back to its parent when it sets it, unknown fields, wrong types, values out of bounds and
-// fields it may not write.
+// fields it may not write; its own nested children are no fields of its row, and are named
+// under their paths with what they show on their own.
 func (w *write) childErrors(ctx context.Context, child *resource, back, path string, item map[string]any, parentID string) []FieldError {
 	var cerrs fieldErrors
 	in := withoutKeys(item)
@@ -124,7 +125,10 @@ func (w *write) childErrors(ctx context.Context, child *resource, back, path str
 		cerrs.add(back, "readonly", "is set by its parent")
 	}
 	delete(in, back)
-	w.s.checkWriteRoles(ctx, child, in, &cerrs)
+	w.s.checkWriteRoles(ctx, child, in, &cerrs) // nested fields' write roles too, before they are taken out
+	cw := &write{s: w.s, tx: w.tx, r: child, path: path}
+	grand, in, nerrs := cw.takeNested(in)
+	cerrs = append(cerrs, nerrs...)
 	in[back] = parentID
 	child.apply(&store.Record{Values: make([]any, len(child.Fields))}, in, &cerrs)
 	out := make([]FieldError, 0, len(cerrs))
@@ -132,7 +136,9 @@ func (w *write) childErrors(ctx context.Context, child *resource, back, path str
 		e.Field = path + e.Field
 		out = append(out, e)
 	}
-	return out
+	var deeper fieldErrors
+	cw.childrenErrors(ctx, w.s.newID(), grand, &deeper) // already under their whole paths
+	return append(out, deeper...)
 }
 
 // uniqueClash is the store's unique clash a conflict names, and the path of the nested child
