@@ -443,3 +443,27 @@ func TestNestedChildsOwnChildrenAreNotReadonly(t *testing.T) {
 		require.EqualValues(t, 1, b.count("parts"))
 	})
 }
+
+// A CEL default that cannot be computed (a division by zero) is named alone: the computed field
+// reading it is skipped, not also named as "unit_price has no value". c2dd20b's
+// maps.Copy(blocked, …) says so; no test held it.
+func TestFailedDefaultBlocksTheComputedFieldReadingIt(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  lines:
+    fields:
+      quantity: {type: integer, required: true}
+      unit_price: {type: integer, required: true, default_expr: "10 / (record.quantity - 2)"}
+      line_total: {type: integer, compute: "record.quantity * record.unit_price"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		res := b.do("POST", "/api/lines", map[string]any{"quantity": 2})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"unit_price": "compute"}, fieldCodes(res.body), string(res.raw))
+		ok := b.do("POST", "/api/lines", map[string]any{"quantity": 3})
+		require.Equal(t, http.StatusCreated, ok.status, string(ok.raw))
+		require.Equal(t, "30", fmt.Sprint(ok.body["line_total"]))
+	})
+}
