@@ -59,3 +59,38 @@ func TestRefusedComputedValueIsALogicConflict(t *testing.T) {
 		require.Equal(t, "0", string(got.body["stock"].(json.Number)), string(got.raw))
 	})
 }
+
+// Several values a step sets that their fields refuse are named in the spec's order, as a
+// 400's fields are, on every answer: applyTyped answered them in the order of a Go map's walk
+// (abcd, bcda, cdab, dabc over 20 runs of the same request).
+func TestRefusedComputedValuesAreNamedInTheSpecsOrder(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  items:
+    fields:
+      a: {type: integer, min: 0}
+      b: {type: integer, min: 0}
+      c: {type: integer, min: 0}
+      d: {type: integer, min: 0}
+    actions:
+      drain:
+        access: public
+        steps:
+          - set: {d: "-1", c: "-1", b: "-1", a: "-1"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		it := b.do("POST", "/api/items", map[string]any{"a": 1})
+		require.Equal(t, http.StatusCreated, it.status, string(it.raw))
+		for range 20 {
+			res := b.do("POST", "/api/items/"+it.body["id"].(string)+"/drain", nil)
+			require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+			var fields []string
+			for _, e := range res.body["errors"].([]any) {
+				fields = append(fields, e.(map[string]any)["field"].(string))
+			}
+			require.Equal(t, []string{"a", "b", "c", "d"}, fields, string(res.raw))
+		}
+	})
+}

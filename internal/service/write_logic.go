@@ -139,6 +139,7 @@ func (w *write) applyTyped(rec *store.Record) error {
 	if len(errs) == 0 {
 		return nil
 	}
+	w.r.sortErrors(errs) // in the spec's order, as a 400's (takeComputed walks a map)
 	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: errs,
 		Message: "a value this write sets (an effect's or an action step's set:) does not fit its field; nothing was written"})
 }
