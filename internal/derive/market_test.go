@@ -286,3 +286,41 @@ resources:
 	require.Equal(t, "archived", visibility(patched["own_record_as_member"]))
 	require.Equal(t, 404, patched["own_record_of_another_member"].Expected.Status)
 }
+
+// A value the body does not tell decides nothing where the rest of the rule holds: a member's
+// view "record.owner == auth.id || record.owner.manager == auth.id || (auth.role == 'member'
+// && record.visibility == 'public')" selects another account's public note whoever manages
+// its owner, and the view file expected 404 (any unknown value made the whole rule fail) where
+// the server answers 200. Where only the unknown part could select it, it is still a 404.
+func TestUnknownValueDecidesNothingWhereTheRestOfTheRuleHolds(t *testing.T) {
+	t.Parallel()
+	spec := `roles: [admin, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+      manager: {type: relation, to: people, write: [admin]}
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+      text: {type: string, required: true}
+      visibility: {type: enum, values: [public, private], required: true, example: VIS}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id || record.owner.manager == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      view: "auth.role == 'admin' || record.owner == auth.id || record.owner.manager == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+`
+	public := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "public", 1))), "notes.view.test.yaml")
+	require.NotContains(t, public, "other_accounts_record_as_member")
+	require.Equal(t, 200, public["other_accounts_record_it_selects_as_member"].Expected.Status)
+	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "private", 1))), "notes.view.test.yaml")
+	require.NotContains(t, private, "other_accounts_record_it_selects_as_member")
+	require.Equal(t, 404, private["other_accounts_record_as_member"].Expected.Status, "only the manager part could select it")
+}

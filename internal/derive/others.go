@@ -6,6 +6,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -13,8 +14,9 @@ import (
 // listings "record.seller == auth.id || (auth.role == 'buyer' && record.status ==
 // 'published')". Such a role is rowOnly (Rule.Decide cannot tell for every record), yet it
 // reaches records other accounts made. These decide it from the rule's CEL (Rule.Holds) over
-// what the suite's bodies send; a relation reads as another account's, and a rule that reads
-// a value the bodies do not tell counts as not selecting the record, as for any rowOnly role.
+// what the suite's bodies send; a relation reads as another account's, and a value the bodies
+// do not tell is unknown (expr.Unknown): the rule selects the record only where it does
+// whatever that value is, else it counts as not selecting it, as for any rowOnly role.
 
 // selectsOthers reports whether action's rule, for role, selects the record an item file works
 // on although another account made it (a published listing a seller made, for a buyer).
@@ -76,7 +78,6 @@ func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, 
 	if rule == nil {
 		return false
 	}
-	unknown := false
 	holds, err := holdsAs(rule, role, func(path string) any {
 		name, rest, _ := strings.Cut(path, ".")
 		fld := r.Field(name)
@@ -90,10 +91,12 @@ func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, 
 		case rest == "":
 			v, ok = value(fld)
 		}
-		unknown = unknown || !ok
+		if !ok {
+			return expr.Unknown // the rule holds only where it holds whatever this is
+		}
 		return v
 	})
-	return err == nil && holds && !unknown
+	return err == nil && holds
 }
 
 // defaultOf is f's static default as a record holds it: the spec keeps it as text, and a

@@ -71,6 +71,11 @@ type oracle struct {
 // unknown is a value that depends on a record the oracle does not have (Decide).
 type unknown struct{}
 
+// Unknown is what a getter passed to Holds returns for a value it cannot tell: the rule then
+// holds only where it holds whatever that value is (true || Unknown holds; true && Unknown
+// does not), as Decide reads a record it does not have.
+var Unknown any = unknown{}
+
 func isUnknown(vals ...any) bool {
 	for _, v := range vals {
 		if _, ok := v.(unknown); ok {
