@@ -1,8 +1,11 @@
 package kiln_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,5 +95,37 @@ func TestRefusedComputedValuesAreNamedInTheSpecsOrder(t *testing.T) {
 			}
 			require.Equal(t, []string{"a", "b", "c", "d"}, fields, string(res.raw))
 		}
+	})
+}
+
+// The server's log names every field a 409 logic_failed refused, with its constraint; the
+// answer names only those the client may know of: a hidden field is left out of it.
+func TestRefusedComputedValueOfAHiddenFieldIsNamedInTheLogOnly(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  items:
+    fields:
+      stock: {type: integer, min: 0}
+      score: {type: integer, min: 0, hidden: true}
+    actions:
+      drain:
+        access: public
+        steps:
+          - set: {stock: "-1", score: "-1"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		b := setupFull(t, dialect, src, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil)))
+		it := b.do("POST", "/api/items", map[string]any{"stock": 1})
+		require.Equal(t, http.StatusCreated, it.status, string(it.raw))
+		res := b.do("POST", "/api/items/"+it.body["id"].(string)+"/drain", nil)
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"stock": "min"}, fieldCodes(res.body), string(res.raw))
+		require.NotContains(t, string(res.raw), "score")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Contains(t, logs.String(), "items refuses stock min (must be >= 0 (computed)), score min (must be >= 0 (computed))")
 	})
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 
@@ -140,8 +141,17 @@ func (w *write) applyTyped(rec *store.Record) error {
 		return nil
 	}
 	w.r.sortErrors(errs) // in the spec's order, as a 400's (takeComputed walks a map)
-	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: errs,
-		Message: "a value this write sets (an effect's or an action step's set:) does not fit its field; nothing was written"})
+	var shown fieldErrors
+	said := make([]string, len(errs))
+	for i, e := range errs {
+		said[i] = e.Field + " " + e.Code + " (" + e.Message + ")"
+		if f := w.r.Field(e.Field); f == nil || !f.Hidden { // a hidden field is named in the log only
+			shown = append(shown, e)
+		}
+	}
+	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: shown,
+		Message: "a value this write sets (an effect's or an action step's set:) does not fit its field; nothing was written",
+		Cause:   fmt.Errorf("%s refuses %s", w.r.Name, strings.Join(said, ", "))})
 }
 
 // verdict turns field errors and violations into the answer: one 400 with every problem,
