@@ -1,4 +1,4 @@
-package kiln_test
+package respcheck_test
 
 import (
 	"bytes"
@@ -144,8 +144,8 @@ func verdicts(t *testing.T, doc []byte, exchanges []exchange) int {
 		resp := &http.Response{StatusCode: ex.status, Header: ex.header, Body: io.NopCloser(bytes.NewReader(ex.body)), Request: vreq}
 		oldOK, verrs := old.ValidateHttpResponse(vreq, resp)
 		newErr := c.Check(ex.method, ex.path, ex.status, ex.header, ex.body)
-		require.Equal(t, oldOK, newErr == nil, "%s %s → %d %s\n  old: %s\n  new: %v",
-			ex.method, ex.target, ex.status, ex.body, describeErrs(verrs), newErr)
+		require.Equal(t, oldOK, newErr == nil, "%s %s → %d %s\n  old: %v\n  new: %v",
+			ex.method, ex.target, ex.status, ex.body, verrs, newErr)
 		if newErr != nil {
 			failed++
 		}
@@ -154,12 +154,14 @@ func verdicts(t *testing.T, doc []byte, exchanges []exchange) int {
 }
 
 // The new check and libopenapi-validator agree on every response the derived suites of two
-// specs produce, and on the same responses broken in the ways a schema must catch.
+// specs produce, and on the same responses broken in the ways a schema must catch. (It ran in
+// the root package, under the race detector, where it took 50 s of CPU for a check that runs
+// in one goroutine; here it runs in the plain test step.)
 func TestResponseCheckAgreesWithLibopenapiValidator(t *testing.T) {
 	t.Parallel()
 	specs := []struct{ name, path, tests string }{
-		{name: "Shop", path: "examples/shop/kiln.yaml", tests: "examples/shop/tests"},
-		{name: "Library", path: "examples/library/kiln.yaml"},
+		{name: "Shop", path: "../../examples/shop/kiln.yaml", tests: "../../examples/shop/tests"},
+		{name: "Library", path: "../../examples/library/kiln.yaml"},
 	}
 	for _, sp := range specs {
 		t.Run(sp.name, func(t *testing.T) {
@@ -263,7 +265,7 @@ func editDocument(t *testing.T, doc []byte, edit func(map[string]any)) []byte {
 // string price, checked by the app's own TestEnv.
 func TestResponseSchemaFailsAResponseThatBreaksIt(t *testing.T) {
 	t.Parallel()
-	b := kilntest.New(t, "examples/shop/kiln.yaml")
+	b := kilntest.New(t, "../../examples/shop/kiln.yaml")
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id": "0192f0a0-0000-7000-8000-000000000000", "created_at": "2026-12-03T19:00:00Z",
