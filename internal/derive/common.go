@@ -29,6 +29,15 @@ type recordSet struct {
 	keepCreator bool
 	// account makes the records its role makes here, targets too ("": the role's test account)
 	account string
+	// made holds the targets made for one record and for its targets' targets (freshAs), so
+	// that a record and the target it refers to share what both refer to (diamond)
+	made map[string]madeTarget
+}
+
+// madeTarget is a target a record set made for one record, and the set that made it.
+type madeTarget struct {
+	name string
+	by   *recordSet
 }
 
 // newRecordSet adds the setup cases for r's relation targets, in creation order. It returns
@@ -110,7 +119,9 @@ func (rs *recordSet) freshAs(k int, role string) yaml.MapSlice {
 	if k == 0 {
 		unique = "{unique}"
 	}
-	return rs.freshBody(k, role, unique)
+	one := *rs
+	one.made = map[string]madeTarget{}
+	return one.freshBody(k, role, unique)
 }
 
 func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
@@ -211,9 +222,19 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 	if role == "" {
 		role, _ = rs.g.makerOf(to)
 	}
-	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name), account: rs.account}
+	as := other(rs.accountOf(role), rs.f.as)
+	if t, ok := rs.made[to.Name+" "+as]; ok && t.by != rs {
+		return t.name // a target the record (or its target) refers to: the same one
+	}
+	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name),
+		account: rs.account, made: rs.made}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
-	rs.f.add(&tcase{name: name, as: other(rs.accountOf(role), rs.f.as), method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
+	rs.f.add(&tcase{name: name, as: as, method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
+	if rs.made != nil {
+		if _, ok := rs.made[to.Name+" "+as]; !ok {
+			rs.made[to.Name+" "+as] = madeTarget{name: name, by: rs}
+		}
+	}
 	return name
 }
 
