@@ -10,16 +10,17 @@ import (
 )
 
 // ValidScope reports whether s is resource:action, resource:read, resource:write or
-// resource:* for a resource of the spec (or * for every resource).
+// resource:* for a resource of the spec (or * for every resource), or resource:<name> for a
+// record action the resource declares (tickets:check_in).
 func ValidScope(s *spec.Spec, scope string) bool {
 	res, action, ok := strings.Cut(scope, ":")
 	if !ok || (res != "*" && s.Resource(res) == nil) {
 		return false
 	}
-	if action == "read" || action == "write" || action == "*" {
+	if action == "read" || action == "write" || action == "*" || slices.Contains(spec.Actions, spec.Action(action)) {
 		return true
 	}
-	return slices.Contains(spec.Actions, spec.Action(action))
+	return res != "*" && slices.ContainsFunc(s.Resource(res).Actions, func(a *spec.RecordAction) bool { return a.Name == action })
 }
 
 // ValidateKey checks a key's name, role and scopes, reporting every problem at once.
@@ -39,7 +40,7 @@ func ValidateKey(s *spec.Spec, k APIKey) error {
 	}
 	switch {
 	case slices.ContainsFunc(k.Scopes, func(sc string) bool { return !ValidScope(s, sc) }):
-		bad("scopes", "invalid_scope", "scopes are resource:action, resource:read, resource:write or resource:* (resource may be *)")
+		bad("scopes", "invalid_scope", "scopes are resource:action (list, view, create, update, delete, or a record action of the resource), resource:read, resource:write or resource:* (resource may be *)")
 	case len(k.Scopes) == 0:
 		bad("scopes", "required", "give at least one scope, such as products:read")
 	}

@@ -3,9 +3,11 @@ package service
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // Principal is who makes a request: an account, or an API key acting with a role.
@@ -22,18 +24,32 @@ type Principal struct {
 
 // ScopeAllows reports whether scopes cover an action on a resource. A scope is
 // resource:action, resource:read (list, view), resource:write (create, update, delete),
-// resource:* or *:read / *:write / *:*.
+// resource:* or *:read / *:write / *:*; a record action (action:check_in) is a write, and
+// resource:check_in covers that one action alone.
 func ScopeAllows(scopes []string, resource string, action string) bool {
 	group := "write"
 	if action == "list" || action == "view" {
 		group = "read"
 	}
-	for _, s := range []string{resource + ":" + action, resource + ":" + group, resource + ":*", "*:" + group, "*:*"} {
-		if slices.Contains(scopes, s) {
+	own := resource + ":" + action
+	if name, ok := strings.CutPrefix(action, expr.ActionPrefix); ok {
+		own = resource + ":" + name
+		if ScopeWord(name) {
+			own = "" // an action named like an operation or a group is covered by write only
+		}
+	}
+	for _, s := range []string{own, resource + ":" + group, resource + ":*", "*:" + group, "*:*"} {
+		if s != "" && slices.Contains(scopes, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// ScopeWord reports whether name is an operation or a group a scope names (list, view,
+// create, update, delete, read, write, *): a record action so named has no scope of its own.
+func ScopeWord(name string) bool {
+	return name == "read" || name == "write" || name == "*" || slices.Contains(spec.Actions, spec.Action(name))
 }
 
 // HasRole reports whether the principal holds one of roles.
