@@ -67,7 +67,9 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 
 func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a *spec.RecordAction, id string, cond queryCond,
 	input *logic.Record, opts WriteOpts) (*store.Record, error) {
-	cur, err := tx.Get(ctx, r.Name, id, cond)
+	// locked, as an update's record is: a concurrent run of an action on it waits, then
+	// judges its asserts and its move from the state the first one left
+	cur, err := tx.GetForUpdate(ctx, r.Name, id, cond)
 	if err != nil {
 		return nil, err
 	}
