@@ -32,9 +32,13 @@ import (
 //   - market: a row rule by owner or by state (buyers see published listings, sellers their
 //     own), a decimal example with cents, an order state machine moved by five actions,
 //     nested lines with a CEL price and computed totals, stock taken by an effect over the
-//     lines, a soft-deleted resource with a JSON field, a file and a self relation.
+//     lines, a soft-deleted resource with a JSON field, a file and a self relation;
+//   - tickets: event ticketing — a ticket refers to its event directly and through its ticket
+//     type (a rule holds them equal), row rules two hops away (an organizer's tickets through
+//     the type's event), rules counting tickets against a quota and a capacity, an optional
+//     promo code an effect counts, a refund action with a required input, a schedule, an N:M.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
