@@ -117,6 +117,17 @@ func (a *RecordAction) InputResource(resource string) *Resource {
 // InputField returns the named input field of the action, or nil.
 func (a *RecordAction) InputField(name string) *Field { return a.byName[name] }
 
+// RequiredInput names the first input field the action cannot run without (required, with no
+// default), or "" when it runs on no input: schedules, triggers and incoming webhooks give none.
+func (a *RecordAction) RequiredInput() string {
+	for _, f := range a.Input {
+		if f.Required && f.Default == nil {
+			return f.Name
+		}
+	}
+	return ""
+}
+
 // Step is one step of an action; exactly one of its kinds is set.
 type Step struct {
 	Pos Pos

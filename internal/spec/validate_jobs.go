@@ -81,8 +81,8 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 	if t.Mail != nil {
 		validateTriggerMail(s, t, c)
 	}
-	if t.Action != "" && r.RecordAction(t.Action) == nil {
-		c.add(t.Pos, "trigger %s: %s has no action %q", t.Name, r.Name, t.Action)
+	if t.Action != "" {
+		checkInputless(c, t.Pos, "trigger "+t.Name, r, t.Action)
 	}
 	if t.Handler != "" {
 		checkIdent(c, t.Pos, "handler", t.Handler)

@@ -69,8 +69,8 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	if (u.Action == "") == (len(u.Set) == 0) {
 		c.add(u.Pos, "%s: update needs exactly one of action: or set:", owner)
 	}
-	if u.Action != "" && r.RecordAction(u.Action) == nil {
-		c.add(u.Pos, "%s: %s has no action %q", owner, r.Name, u.Action)
+	if u.Action != "" {
+		checkInputless(c, u.Pos, owner, r, u.Action)
 	}
 	for _, a := range u.Set {
 		f := r.Field(a.Field)
@@ -83,5 +83,18 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	}
 	if u.Limit > maxScheduleLimit {
 		c.add(u.Pos, "%s: update.limit must be at most %d", owner, maxScheduleLimit)
+	}
+}
+
+// checkInputless reports an action that r does not have, or that needs input: a schedule, a
+// trigger or an incoming webhook runs it with none, so every run would refuse every record.
+func checkInputless(c *collector, pos Pos, owner string, r *Resource, name string) {
+	a := r.RecordAction(name)
+	switch {
+	case a == nil:
+		c.add(pos, "%s: %s has no action %q", owner, r.Name, name)
+	case a.RequiredInput() != "":
+		c.add(pos, "%s: action %s of %s needs input %s (required, no default), which it cannot be given here: "+
+			"every run would be refused", owner, name, r.Name, a.RequiredInput())
 	}
 }

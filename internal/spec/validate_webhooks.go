@@ -128,8 +128,8 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 	switch {
 	case r == nil:
 		c.add(in.at("action.resource", "action"), "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
-	case r.RecordAction(a.Name) == nil:
-		c.add(in.at("action.name", "action"), "incoming webhook %s: %s has no action %q", in.Name, a.Resource, a.Name)
+	default:
+		checkInputless(c, in.at("action.name", "action"), "incoming webhook "+in.Name, r, a.Name)
 	}
 	if a.RecordID == "" || strings.HasPrefix(a.RecordID, ".") || strings.HasSuffix(a.RecordID, ".") || strings.Contains(a.RecordID, "..") {
 		c.add(in.at("action.record_id", "action"), "incoming webhook %s: action.record_id must be the dotted path of the record's id in the body, such as data.object.metadata.order_id", in.Name)

@@ -1,0 +1,61 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A schedule, a trigger and an incoming webhook run an action with no input, so one whose
+// input has a required field without a default is a spec error at load: it was accepted, and
+// every run refused every record (validation_failed, logged at INFO and skipped) — found by
+// hand with a schedule running tickets.yaml's refund, whose reason is required.
+func TestActionsRunWithoutInputNeedNone(t *testing.T) {
+	t.Parallel()
+	const src = `name: t
+schedules:
+  - name: nightly
+    cron: "@daily"
+    update: {resource: tickets, filter: "seat == 'A1'", action: refund}
+incoming_webhooks:
+  - name: psp
+    path: /hooks/psp
+    scheme: standard
+    secret_env: PSP_SECRET
+    action: {resource: tickets, name: refund, record_id: data.id}
+resources:
+  tickets:
+    fields:
+      seat: string
+      reason: string
+    triggers:
+      - {name: undo, on: [create], action: refund}
+      - {name: undo_all, on: [create], update: {resource: tickets, filter: "seat == new.seat", action: refund}}
+      - {name: note_it, on: [create], action: note}
+    actions:
+      refund:
+        access: public
+        input: {reason: {type: string, required: true}}
+        steps:
+          - set: {reason: input.reason}
+      note:
+        access: public
+        input: {reason: {type: string, required: true, default: "none given"}, extra: string}
+        steps:
+          - set: {reason: input.reason}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.Error(t, err)
+	errs := err.(Errors)
+	require.Len(t, errs, 4, err.Error())
+	for _, owner := range []string{"schedule nightly", "incoming webhook psp", "trigger undo", "trigger undo_all"} {
+		require.Contains(t, err.Error(), owner+": action refund of tickets needs input reason (required, no default)")
+	}
+	require.NotContains(t, err.Error(), "action note")
+
+	ok := strings.NewReplacer("action: refund}", "action: note}", "name: refund, record_id", "name: note, record_id",
+		"undo, on: [create], action: refund", "undo, on: [create], action: note").Replace(src)
+	_, err = Parse("k.yaml", []byte(ok), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}
