@@ -84,6 +84,11 @@ func (p payRoutes) Refund(ctx context.Context, resource, id string) (*payments.P
 		}
 		return nil, service.Errorf(service.CodeForbidden, "refunds need one of the roles %v", r.Payable.Refund)
 	}
+	// a refund writes (money back, the record moved): an API key needs a write scope of the
+	// resource, as for its actions, besides the view the read below checks
+	if pr := service.PrincipalFrom(ctx); pr != nil && pr.KeyID != "" && !service.ScopeAllows(pr.Scopes, resource, "action:refund") {
+		return nil, service.Errorf(service.CodeForbidden, "the API key's scopes do not cover refund on %s (it needs %s:write)", resource, resource)
+	}
 	if _, _, err := p.a.Service.Get(ctx, resource, id, nil); err != nil {
 		return nil, err
 	}
