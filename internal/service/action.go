@@ -45,7 +45,7 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 	if !ok {
 		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
-	input, err := s.actionInput(r, a, in)
+	input, err := s.actionInput(ctx, r, a, in)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,11 @@ func (s *Service) applyStep(ctx context.Context, tx *store.Exec, r *resource, cu
 }
 
 // actionInput validates an action's input like a resource's fields.
-func (s *Service) actionInput(r *resource, a *spec.RecordAction, in map[string]any) (*logic.Record, error) {
+func (s *Service) actionInput(ctx context.Context, r *resource, a *spec.RecordAction, in map[string]any) (*logic.Record, error) {
 	ir := s.inputs[r.Name+"/"+a.Name]
-	rec := &store.Record{Values: ir.defaults(nil, nil)}
+	// defaults as a create's: now is the time of the run, auth.id the caller's account (none
+	// for a key or Kiln's own runs)
+	rec := &store.Record{Values: ir.defaults(s.nowUTC(), PrincipalFrom(ctx))}
 	var errs fieldErrors
 	ir.apply(rec, in, &errs)
 	ir.requireFields(rec, in, true, &errs, nil)

@@ -113,7 +113,7 @@ func (s *Service) actionWhere(ctx context.Context, r *resource, id, name string,
 	if a == nil {
 		return Errorf(CodeNotFound, "%s has no action %q", r.Name, name)
 	}
-	input, err := s.actionInput(r, a, nil) // the input's defaults; a required input refuses
+	input, err := s.actionInput(ctx, r, a, nil) // the input's defaults; a required input refuses
 	if err != nil {
 		return err
 	}

@@ -119,9 +119,10 @@ func (a *RecordAction) InputField(name string) *Field { return a.byName[name] }
 
 // RequiredInput names the first input field the action cannot run without (required, with no
 // default), or "" when it runs on no input: schedules, triggers and incoming webhooks give none.
+// default: auth.id counts as none: they run on Kiln's own authority, which is no account.
 func (a *RecordAction) RequiredInput() string {
 	for _, f := range a.Input {
-		if f.Required && f.Default == nil {
+		if f.Required && (f.Default == nil || f.Default == "auth.id") {
 			return f.Name
 		}
 	}

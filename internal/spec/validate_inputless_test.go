@@ -59,3 +59,40 @@ resources:
 	_, err = Parse("k.yaml", []byte(ok), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }
+
+// default: auth.id is no default where no account runs the action: a trigger runs it on
+// Kiln's own authority, so the field stays empty and every run was refused (required), while
+// the spec loaded. A client's call fills it in; a default: now fills it in everywhere.
+func TestInputlessRunHasNoAuthID(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin, staff]
+auth:
+  account: users
+resources:
+  users:
+    fields:
+      name: string
+  tickets:
+    fields:
+      seat: string
+      by: {type: relation, to: users}
+      at: datetime
+    triggers:
+      - {name: mark, on: [create], action: ACTION}
+    actions:
+      claim:
+        access: [staff]
+        input: {who: {type: relation, to: users, required: true, default: auth.id}}
+        steps:
+          - set: {by: input.who}
+      stamp:
+        access: [staff]
+        input: {when: {type: datetime, required: true, default: now}}
+        steps:
+          - set: {at: input.when}
+`
+	_, err := Parse("k.yaml", []byte(strings.Replace(src, "ACTION", "claim", 1)), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "k.yaml:14:9: trigger mark: action claim of tickets needs input who (required, no default)")
+	_, err = Parse("k.yaml", []byte(strings.Replace(src, "ACTION", "stamp", 1)), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+}
