@@ -157,6 +157,7 @@ fi
 # package's tests run once.
 RACE=(. ./internal/store/... ./internal/jobs/... ./internal/events/... ./internal/live/... ./internal/integrations/... ./internal/mail/... ./internal/server/... ./internal/logbuf/... ./internal/api/... ./internal/auth/... ./internal/ratelimit/... ./internal/redisguard/... ./internal/revocation/... ./internal/service/... ./kilntest/...)
 status=0
+fuzz_prebuild # the fuzz step's binaries, built beside the test steps
 
 say "tests (the packages the race detector step does not run)"
 if plain=$(packages_except "${RACE[@]}") && [ -n "$plain" ]; then
