@@ -62,20 +62,7 @@ func TestTargetsSeenByStateStartInTheDefaultOfAReadonlyState(t *testing.T) {
 // account's records, though the body sends no label that would fail it.
 func TestRowRuleReadingAComputedFieldIsNotJudgedOnTheBody(t *testing.T) {
 	t.Parallel()
-	suite := generate(t, writeSpec(t, `roles: [admin, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      text: {type: string, required: true}
+	suite := generate(t, writeSpec(t, notesSpec("admin, member", `      text: {type: string, required: true}
       label: {type: string, compute: "'hidden'"}
     access:
       list: "auth.role == 'admin' || record.owner == auth.id || !(record.label == 'hidden')"
@@ -83,7 +70,7 @@ resources:
       create: [admin, member]
       update: [admin]
       delete: [admin]
-`))
+`)))
 	view := casesOf(t, suite, "notes.view.test.yaml")
 	require.NotContains(t, view, "other_accounts_record_it_selects_as_member")
 	require.Equal(t, 404, view["other_accounts_record_as_member"].Expected.Status)
@@ -95,20 +82,7 @@ resources:
 // answers 200. The case is left out, as update and delete files leave theirs out.
 func TestActionRuleSelectingOthersByStateHasNoSecondAccountCase(t *testing.T) {
 	t.Parallel()
-	spec := `roles: [admin, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      text: {type: string, required: true}
+	spec := notesSpec("admin, member", `      text: {type: string, required: true}
       visibility: {type: enum, values: [public, private], required: true, example: public}
       pinned: {type: boolean, default: false}
     access:
@@ -122,7 +96,7 @@ resources:
         access: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == VIS)"
         steps:
           - set: {pinned: "true"}
-`
+`)
 	public := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'public'", 1))), "notes.pin.test.yaml")
 	require.NotContains(t, public, "other_account_as_member", "a second member may pin a public note")
 	require.Equal(t, 200, public["own_record_as_member"].Expected.Status)
@@ -136,20 +110,7 @@ resources:
 // where the server answers 200.
 func TestReadonlyBooleanDefaultSelectsOthers(t *testing.T) {
 	t.Parallel()
-	spec := `roles: [admin, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      text: {type: string, required: true}
+	spec := notesSpec("admin, member", `      text: {type: string, required: true}
       shared: {type: boolean, default: DEFAULT, readonly: true}
     access:
       list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.shared)"
@@ -157,7 +118,7 @@ resources:
       create: [admin, member]
       update: [admin]
       delete: [admin]
-`
+`)
 	shared := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "DEFAULT", "true", 1))), "notes.view.test.yaml")
 	require.NotContains(t, shared, "other_accounts_record_as_member")
 	require.Equal(t, 200, shared["other_accounts_record_it_selects_as_member"].Expected.Status)
@@ -172,20 +133,7 @@ resources:
 // member's public note (200) where the view and pin files expected 404.
 func TestSecondAccountIsJudgedOnTheOwnRecordsBody(t *testing.T) {
 	t.Parallel()
-	suite := generate(t, writeSpec(t, `roles: [admin, editor, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      text: {type: string, required: true}
+	suite := generate(t, writeSpec(t, notesSpec("admin, editor, member", `      text: {type: string, required: true}
       visibility: {type: enum, values: [public, private], required: true}
       pinned: {type: boolean, default: false}
     access:
@@ -199,7 +147,7 @@ resources:
         access: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
         steps:
           - set: {pinned: "true"}
-`))
+`)))
 	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
 	view := casesOf(t, suite, "notes.view.test.yaml")
 	require.Equal(t, "private", visibility(view["record"]))
@@ -218,20 +166,7 @@ resources:
 // a member whose update rule selects public notes edits it (200) where the file expected 404.
 func TestUpdateFileJudgesOtherAccountsOnTheRecordAsPut(t *testing.T) {
 	t.Parallel()
-	suite := generate(t, writeSpec(t, `roles: [admin, editor, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      text: {type: string, required: true}
+	suite := generate(t, writeSpec(t, notesSpec("admin, editor, member", `      text: {type: string, required: true}
       visibility: {type: enum, values: [private, archived, public], required: true}
     access:
       list: "auth.role == 'admin' || record.owner == auth.id"
@@ -239,7 +174,7 @@ resources:
       create: [admin, member]
       update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       delete: [admin]
-`))
+`)))
 	update := casesOf(t, suite, "notes.update.test.yaml")
 	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
 	require.Equal(t, "archived", visibility(update["record"]))
@@ -255,27 +190,14 @@ resources:
 // made public and PATCHed archived, after which the second member gets 404.
 func TestSecondAccountIsJudgedOnTheOwnRecordAsPatched(t *testing.T) {
 	t.Parallel()
-	spec := `roles: [admin, editor, member]
-auth:
-  account: people
-  signup: open
-  default_role: member
-resources:
-  people:
-    fields:
-      name: string
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-  notes:
-    fields:
-      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
-      visibility: {type: enum, values: [VALUES], required: true}
+	spec := notesSpec("admin, editor, member", `      visibility: {type: enum, values: [VALUES], required: true}
     access:
       list: "auth.role == 'admin' || record.owner == auth.id"
       view: "auth.role == 'admin' || record.owner == auth.id"
       create: [admin, member]
       update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       delete: [admin]
-`
+`)
 	visibility := func(c *selftest.Case) any { return c.Request.Body.(map[string]any)["visibility"] }
 	made := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VALUES", "public, private, archived", 1))), "notes.update.test.yaml")
 	require.Equal(t, "private", visibility(made["owned_by_member"]))
@@ -324,3 +246,23 @@ resources:
 	require.NotContains(t, private, "other_accounts_record_it_selects_as_member")
 	require.Equal(t, 404, private["other_accounts_record_as_member"].Expected.Status, "only the manager part could select it")
 }
+
+// notesSpec is a spec of people (made by admins) and the notes they own (the owner is the
+// account that makes one) under roles; notes names the notes' other fields and what follows.
+func notesSpec(roles, notes string) string {
+	return "roles: [" + roles + "]\n" + notesPreamble + notes
+}
+
+const notesPreamble = `auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: people, required: true, default: auth.id, write: [admin]}
+`
