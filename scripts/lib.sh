@@ -162,7 +162,9 @@ fuzz_deadline_race() {
 fuzz_prebuild() {
   local dir
   dir=$(mktemp -d)
-  export KILN_FUZZ_BINS="$dir/bin" KILN_FUZZ_TARGETS="$dir/targets"
+  # shell variables, not exported: a go test the script runs meanwhile (the script tests'
+  # scratch modules) must not see them
+  KILN_FUZZ_BINS="$dir/bin" KILN_FUZZ_TARGETS="$dir/targets"
   mkdir "$KILN_FUZZ_BINS"
   (
     renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true
@@ -180,7 +182,11 @@ fuzz_all() {
   local targets failed=0 n=0 max=${KILN_FUZZ_JOBS:-2} dir
   local -A logs=()
   if [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ]; then wait "$KILN_FUZZ_PREBUILD_PID" || true; fi
-  if [ -s "${KILN_FUZZ_TARGETS:-}" ]; then targets=$(cat "$KILN_FUZZ_TARGETS"); else targets=$(fuzz_targets); fi
+  if [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ] && [ -s "$KILN_FUZZ_TARGETS" ]; then
+    targets=$(cat "$KILN_FUZZ_TARGETS")
+  else
+    targets=$(fuzz_targets)
+  fi
   if [ -z "$targets" ]; then
     echo "no fuzz targets found" >&2
     return 1
@@ -204,7 +210,7 @@ fuzz_all() {
     fuzz_reap || failed=$((failed + 1))
   done
   rm -rf "$dir"
-  [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ] && rm -rf "$(dirname "$KILN_FUZZ_BINS")"
+  if [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ]; then rm -rf "$(dirname "$KILN_FUZZ_BINS")"; fi
   echo "fuzzed $n targets, $failed failed"
   [ "$failed" -eq 0 ]
 }

@@ -169,6 +169,25 @@ func TestScriptFuzzesEveryDeclaredTargetAndShowsTheFailingInput(t *testing.T) {
 	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
 }
 
+// With the binaries built beforehand in the background (fuzz_prebuild, as scripts/test.sh
+// does while the test steps run), fuzz_all fuzzes the same targets with the same verdicts,
+// and what the prebuild keeps is not exported to the go test commands run meanwhile (this
+// test's scratch runs saw CI's own targets when it was).
+func TestScriptFuzzesTheSameWithItsBinariesBuiltBeforehand(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.NoError(t, os.RemoveAll(filepath.Join(b.dir, "broken")))
+	out, err := b.step(false, `fuzz_prebuild; env | grep -c '^KILN_FUZZ_' || true`)
+	require.NoError(t, err, out)
+	require.Equal(t, "0\n", out, "nothing of the prebuild is in the environment")
+	out, err = b.step(false, "fuzz_prebuild; KILN_FUZZTIME=5000x fuzz_all")
+	require.Error(t, err, out)
+	require.Contains(t, out, "ok scratch/fuzz FuzzRenamedTarget")
+	require.Contains(t, out, "FAIL scratch/fuzz FuzzFindsABug")
+	require.Contains(t, out, "too long:", "the fuzzer's output is shown")
+	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
+}
+
 // The plain test step runs the packages the race step does not name, so each package's tests
 // run once, and a package added later is tested by one of the two.
 func TestScriptSplitsThePackagesBetweenTheSteps(t *testing.T) {
