@@ -37,8 +37,12 @@ import (
 //     type (a rule holds them equal), row rules two hops away (an organizer's tickets through
 //     the type's event), rules counting tickets against a quota and a capacity, an optional
 //     promo code an effect counts, a refund action with a required input, a schedule, an N:M.
+//   - inventory: stock levels under a composite unique index (warehouse, item), transfers with
+//     two required relations to the same resource (one allow_hidden) moved by a state machine
+//     whose effects write both stock levels, row rules two hops away (a clerk's transfers
+//     through the stock level's warehouse), a computed field, a soft-deleted resource, an N:M.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
