@@ -1,8 +1,11 @@
 package logic
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 
@@ -63,9 +66,13 @@ func (r *Resource) HasEffects(op spec.Operation) bool {
 	return false
 }
 
-// Effects computes the writes the effects of op ask for: once, or once per child.
+// Effects computes the writes the effects of op ask for: once, or once per child. Every
+// target is locked before any is read, in one order (by resource, then id), whatever order
+// the effects name them in: two writes whose effects change the same records the other way
+// round (a transfer from A to B and one from B to A, each taking from its source and adding
+// to its destination) would otherwise each hold one lock and wait for the other's.
 func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op spec.Operation, children Children) ([]Write, error) {
-	var out []Write
+	var planned []plannedWrite
 	for _, ef := range r.effects {
 		if !spec.Applies(ef.spec.On, op) {
 			continue
@@ -80,46 +87,87 @@ func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op sp
 		for _, item := range items {
 			v := *vars
 			v.Item = item
-			w, ok, err := ef.write(ctx, reader, &v)
+			p, ok, err := ef.plan(ctx, reader, &v)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				out = append(out, w)
+				planned = append(planned, p)
 			}
 		}
+	}
+	if err := lockInOrder(ctx, reader, planned); err != nil {
+		return nil, err
+	}
+	out := make([]Write, 0, len(planned))
+	for _, p := range planned {
+		w, err := p.ef.write(ctx, reader, p.vars, p.id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
 	}
 	return out, nil
 }
 
-func (ef *effect) write(ctx context.Context, reader Reader, vars *Vars) (Write, bool, error) {
+// plannedWrite is an effect that applies, with the record it changes.
+type plannedWrite struct {
+	ef   *effect
+	vars *Vars
+	id   string
+}
+
+// plan decides whether ef applies (its when) and which record it changes (its id).
+func (ef *effect) plan(ctx context.Context, reader Reader, vars *Vars) (plannedWrite, bool, error) {
 	if ef.when != nil {
 		ok, err := ef.when.holds(ctx, reader, vars)
 		if err != nil || !ok {
-			return Write{}, false, err
+			return plannedWrite{}, false, err
 		}
 	}
 	idVal, err := ef.id.eval(ctx, reader, vars)
 	if err != nil {
-		return Write{}, false, err
+		return plannedWrite{}, false, err
 	}
-	id := fmt.Sprint(idVal.Value())
-	if err := reader.Lock(ctx, ef.target.Name, id); err != nil {
-		return Write{}, false, err
+	return plannedWrite{ef: ef, vars: vars, id: fmt.Sprint(idVal.Value())}, true, nil
+}
+
+// lockInOrder locks the records the planned writes change, each once, by resource and id.
+func lockInOrder(ctx context.Context, reader Reader, planned []plannedWrite) error {
+	type key struct{ resource, id string }
+	keys := make([]key, 0, len(planned))
+	for _, p := range planned {
+		keys = append(keys, key{p.ef.target.Name, p.id})
 	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(strings.Compare(a.resource, b.resource), strings.Compare(a.id, b.id))
+	})
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			continue
+		}
+		if err := reader.Lock(ctx, k.resource, k.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write computes the values ef sets on the record id, locked already.
+func (ef *effect) write(ctx context.Context, reader Reader, vars *Vars, id string) (Write, error) {
 	target, err := reader.Get(ctx, ef.target.Name, id)
 	if err != nil {
-		return Write{}, false, err
+		return Write{}, err
 	}
 	if target == nil {
-		return Write{}, false, &EvalError{Expr: ef.spec.ID.Text, Err: fmt.Errorf("no %s record has id %s", ef.target.Name, id)}
+		return Write{}, &EvalError{Expr: ef.spec.ID.Text, Err: fmt.Errorf("no %s record has id %s", ef.target.Name, id)}
 	}
 	vars.Target = target
 	values, err := evalAssignments(ctx, reader, vars, ef.set)
 	if err != nil {
-		return Write{}, false, err
+		return Write{}, err
 	}
-	return Write{Resource: ef.target.Name, ID: id, Values: values, Source: "effect " + ef.spec.Name}, true, nil
+	return Write{Resource: ef.target.Name, ID: id, Values: values, Source: "effect " + ef.spec.Name}, nil
 }
 
 // evalAssignments computes field values from their expressions.
