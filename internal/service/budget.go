@@ -38,7 +38,7 @@ func (s *Service) deadline(ctx context.Context) (context.Context, context.Cancel
 }
 
 func timeoutError(cause error) *Error {
-	return &Error{Code: CodeTimeout, Message: "the query took longer than the server allows: narrow the filter or try again",
+	return &Error{Code: CodeTimeout, Message: "the database work of this request took longer than the server allows: try again (a list may need a narrower filter)",
 		RetryAfter: 1, Cause: cause}
 }
 
