@@ -1,8 +1,6 @@
 package derive_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,15 +16,13 @@ import (
 // for them, and nothing else in the create files: the cases are the suite's, not the server's.
 func TestDerivedSuiteFailsAServerThatAcceptsHiddenLinks(t *testing.T) {
 	t.Setenv("KILN_DATABASE_URL", "")
-	src, err := os.ReadFile("testdata/hotdesk.yaml")
-	require.NoError(t, err)
-	text := string(src)
-	for _, to := range []string{"desks", "lounges"} {
-		text = strings.ReplaceAll(text, "to: "+to+", required: true}", "to: "+to+", required: true, allow_hidden: true}")
-	}
-	require.Equal(t, 3, strings.Count(text, "allow_hidden: true"), "bookings.desk, visits.lounge, passes.lounge")
-	path := filepath.Join(t.TempDir(), "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	path := variant(t, "hotdesk", func(text string) string {
+		for _, to := range []string{"desks", "lounges"} {
+			text = strings.ReplaceAll(text, "to: "+to+", required: true}", "to: "+to+", required: true, allow_hidden: true}")
+		}
+		require.Equal(t, 3, strings.Count(text, "allow_hidden: true"), "bookings.desk, visits.lounge, passes.lounge")
+		return text
+	})
 	b := kilntest.New(t, path)
 	s, err := spec.Load("testdata/hotdesk.yaml", spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
 	require.NoError(t, err)
