@@ -216,3 +216,29 @@ func rollupParents(s *spec.Spec, child *spec.Resource) []*RollupParent {
 	}
 	return out
 }
+
+// LockedAfter lists the to-one relation fields of this resource whose targets a write of op
+// locks after the record itself: the parents keeping rollups over it and the targets its
+// effects of op name through one of those fields (id: record.cart, or old.cart). A caller
+// that locks them first keeps one order, parent before child, with writes that reach the
+// child from its parent (an action on a cart whose step updates one of its lines).
+func (r *Resource) LockedAfter(op spec.Operation) []*spec.Field {
+	var out []*spec.Field
+	for _, rp := range r.Parents {
+		out = append(out, rp.Field)
+	}
+	for _, ef := range r.effects {
+		if !spec.Applies(ef.spec.On, op) || ef.child != nil {
+			continue
+		}
+		name, ok := strings.CutPrefix(strings.TrimSpace(ef.spec.ID.Text), "record.")
+		if !ok {
+			name, ok = strings.CutPrefix(strings.TrimSpace(ef.spec.ID.Text), "old.")
+		}
+		f := r.Spec.Field(name)
+		if ok && f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Relation.To == ef.target.Name && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -69,6 +69,9 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 	input *logic.Record, opts WriteOpts) (*store.Record, error) {
 	// locked, as an update's record is: a concurrent run of an action on it waits, then
 	// judges its asserts and its move from the state the first one left
+	if err := s.lockAhead(ctx, tx, r, spec.OpUpdate, id, nil, nil, false); err != nil {
+		return nil, err
+	}
 	cur, err := tx.GetForUpdate(ctx, r.Name, id, cond)
 	if err != nil {
 		return nil, err

@@ -170,6 +170,9 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	r := w.r
 	cur, err := w.read, error(nil)
 	if cur == nil {
+		if err := w.s.lockAhead(ctx, w.tx, r, spec.OpUpdate, id, in, w.typed, a.full); err != nil {
+			return nil, err
+		}
 		if cur, err = w.tx.GetForUpdate(ctx, r.Name, id, w.cond); err != nil {
 			return nil, err
 		}
@@ -230,7 +233,10 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 // delete removes the record id after its delete rules, then runs its effects and rollups.
 func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
 	r := w.r
-	old, err := w.tx.GetForUpdate(ctx, r.Name, id, w.cond)
+	if err := w.s.lockAhead(ctx, w.tx, r, spec.OpDelete, id, nil, nil, false); err != nil {
+		return nil, err
+	}
+	old, err := w.tx.GetForDelete(ctx, r.Name, id, w.cond)
 	if err != nil {
 		return nil, err
 	}

@@ -11,10 +11,29 @@ import (
 )
 
 // LockRow locks one record until the transaction ends, so writes that check an invariant
-// hanging on it run one after the other: PostgreSQL SELECT … FOR UPDATE; SQLite's single
-// writer connection already serializes write transactions, so there it does nothing.
-// A missing record is no error (the check that reads it reports it).
+// hanging on it run one after the other: PostgreSQL SELECT … FOR NO KEY UPDATE (see
+// forWrite); SQLite's single writer connection already serializes write transactions, so
+// there it does nothing. A missing record is no error (the check that reads it reports it).
 func (e *Exec) LockRow(ctx context.Context, resource, id string) error {
+	return e.lockRow(ctx, resource, id, forWrite)
+}
+
+// LocksRows reports whether LockRow and GetForUpdate lock anything: false on SQLite, whose
+// single writer runs write transactions one at a time.
+func (e *Exec) LocksRows() bool { return e.tx != nil && e.s.dialect.name() == "postgres" }
+
+// forWrite is the row lock of a write that keeps the record's id: PostgreSQL's FOR NO KEY
+// UPDATE, the lock its UPDATE takes. It does not wait for (nor make wait) the FOR KEY SHARE
+// lock that inserting a child pointing at the row takes for its foreign key: with FOR UPDATE,
+// concurrent creates of one parent's children each held that share lock and then waited for
+// the others' to lock the parent for its rollups — a deadlock for every pair (15 of 16 such
+// creates answered 503). forDelete is the lock of a delete, which does conflict with it.
+const (
+	forWrite  = " FOR NO KEY UPDATE"
+	forDelete = " FOR UPDATE"
+)
+
+func (e *Exec) lockRow(ctx context.Context, resource, id, strength string) error {
 	if e.tx == nil {
 		return fmt.Errorf("store: LockRow outside a transaction")
 	}
@@ -27,7 +46,7 @@ func (e *Exec) LockRow(ctx context.Context, resource, id string) error {
 	}
 	b := &builder{d: e.s.dialect, t: t}
 	ph := b.arg(kUUID, 0, id)
-	b.write("SELECT 1 FROM ", quote(t.name), " WHERE ", quote("id"), " = ", ph, " FOR UPDATE")
+	b.write("SELECT 1 FROM ", quote(t.name), " WHERE ", quote("id"), " = ", ph, strength)
 	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return err

@@ -14,24 +14,34 @@ func (e *Exec) Get(ctx context.Context, resource, id string, where query.Cond) (
 }
 
 // GetForUpdate is Get that first locks the row until the transaction ends (PostgreSQL's
-// SELECT … FOR UPDATE; SQLite's single writer already keeps others from changing it), so a
-// write based on what it read cannot find the record changed under it. The read is a
-// statement of its own after the lock: under READ COMMITTED it then sees everything committed
-// before — the N:M ids and the tables a where condition reads too, which a FOR UPDATE on the
-// read itself would show as of before the wait. A row read on its own — no N:M ids, no where
-// condition — is locked and read by one statement: PostgreSQL hands a FOR UPDATE that waited
+// SELECT … FOR NO KEY UPDATE, see forWrite; SQLite's single writer already keeps others from
+// changing it), so a write based on what it read cannot find the record changed under it. The
+// read is a statement of its own after the lock: under READ COMMITTED it then sees everything
+// committed before — the N:M ids and the tables a where condition reads too, which a locking
+// read would show as of before the wait. A row read on its own — no N:M ids, no where
+// condition — is locked and read by one statement: PostgreSQL hands a locking read that waited
 // the row as the other transaction committed it, and checks the liveness condition again.
 func (e *Exec) GetForUpdate(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	return e.getLocked(ctx, resource, id, where, forWrite)
+}
+
+// GetForDelete is GetForUpdate for a record about to be deleted: its lock (FOR UPDATE) also
+// makes a concurrent insert of a child pointing at it wait, as the DELETE would.
+func (e *Exec) GetForDelete(ctx context.Context, resource, id string, where query.Cond) (*Record, error) {
+	return e.getLocked(ctx, resource, id, where, forDelete)
+}
+
+func (e *Exec) getLocked(ctx context.Context, resource, id string, where query.Cond, strength string) (*Record, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
 	}
 	if where == nil && len(t.links) == 0 && e.tx != nil && e.s.dialect.name() == "postgres" {
 		b := &builder{d: e.s.dialect, t: t, args: []any{id}}
-		b.write(t.getSQL, " FOR UPDATE")
+		b.write(t.getSQL, strength)
 		return e.first(ctx, t, b)
 	}
-	if err := e.LockRow(ctx, resource, id); err != nil {
+	if err := e.lockRow(ctx, resource, id, strength); err != nil {
 		return nil, err
 	}
 	return e.get(ctx, resource, id, where)
