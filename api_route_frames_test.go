@@ -31,3 +31,27 @@ func TestCustomRouteHTMLIsNeverFramed(t *testing.T) {
 	require.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
 	require.Equal(t, "same-origin", w.Header().Get("Cross-Origin-Opener-Policy"))
 }
+
+// A custom route sees an API key's scopes through call.Principal.Allows, named as the
+// resources' routes name them; an account's role is limited by the rules, not by scopes.
+func TestCustomRouteSeesTheKeysScopes(t *testing.T) {
+	t.Parallel()
+	x := &kiln.Extensions{}
+	x.Handle("GET /report", func(w http.ResponseWriter, r *http.Request, call kiln.RouteCall) {
+		p := call.Principal
+		kiln.WriteJSON(w, http.StatusOK, map[string]any{
+			"key": p.KeyID != "", "products_view": p.Allows("products", "view"), "products_create": p.Allows("products", "create"),
+			"orders_cancel": p.Allows("orders", "cancel"), "orders_list": p.Allows("orders", "list"), "orders_refund": p.Allows("orders", "refund"),
+		})
+	})
+	b := setupExt(t, "sqlite", x)
+	res := b.do("POST", "/api/auth/keys", map[string]any{"name": "reports", "role": "staff", "scopes": []string{"products:read", "orders:cancel"}})
+	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+	got := b.do("GET", "/report", nil, bearer(res.body["key"].(string))...)
+	require.Equal(t, http.StatusOK, got.status, string(got.raw))
+	require.Equal(t, map[string]any{"key": true, "products_view": true, "products_create": false,
+		"orders_cancel": true, "orders_list": false, "orders_refund": false}, got.body)
+	got = b.do("GET", "/report", nil, bearer(b.token("staff"))...)
+	require.Equal(t, map[string]any{"key": false, "products_view": true, "products_create": true,
+		"orders_cancel": true, "orders_list": true, "orders_refund": true}, got.body)
+}

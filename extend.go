@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/service"
@@ -59,11 +61,29 @@ func NotFound(message string) error {
 	return service.Errorf(service.CodeNotFound, "%s", message)
 }
 
-// Principal is who makes a request: an account (ID set) or an API key (KeyID set).
+// Principal is who makes a request: an account (ID set) or an API key (KeyID set, with the
+// key's Scopes).
 type Principal struct {
-	ID    string
-	Role  string
-	KeyID string
+	ID     string
+	Role   string
+	KeyID  string
+	Scopes []string // an API key's scopes (resource:action, resource:read|write|*); nil for an account
+}
+
+// Allows reports whether the principal's credential covers action (list, view, create,
+// update, delete, or a record action's name; a record action named like an operation as
+// action:view) on resource: always for an account, which its
+// role and the access rules limit; for an API key, when one of its scopes does. A custom
+// route doing work of its own (not through call.Records, which checks it already) asks it as
+// the resources' routes do: an out-of-scope key gets 403.
+func (p *Principal) Allows(resource, action string) bool {
+	if p == nil || p.KeyID == "" {
+		return p != nil
+	}
+	if !strings.HasPrefix(action, "action:") && !slices.Contains([]string{"list", "view", "create", "update", "delete"}, action) {
+		action = "action:" + action
+	}
+	return service.ScopeAllows(p.Scopes, resource, action)
 }
 
 // PrincipalFrom returns the request's principal; nil for an anonymous request.
@@ -72,7 +92,7 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	if p == nil {
 		return nil
 	}
-	return &Principal{ID: p.ID, Role: p.Role, KeyID: p.KeyID}
+	return &Principal{ID: p.ID, Role: p.Role, KeyID: p.KeyID, Scopes: slices.Clone(p.Scopes)}
 }
 
 // BeforeHook runs inside a write's transaction after the spec's rules, just before the row
