@@ -352,7 +352,7 @@ func TestTriggerSpecErrorsArePlaced(t *testing.T) {
 	_, err := kiln.LoadSpec(path, noEnv)
 	require.Error(t, err)
 	msg := err.Error()
-	require.Contains(t, msg, path+":6:13: trigger bad_when: notes has no action \"archive\"")
+	require.Contains(t, msg, path+":9:17: trigger bad_when: notes has no action \"archive\"")
 	require.Contains(t, msg, path+":13:13: trigger bad_on: on: \"publish\" is not create, update, delete or an action of notes")
 	src = strings.Replace(strings.Replace(src, "action: archive", "handler: h", 1), "[publish]", "[delete]", 1)
 	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))

@@ -253,7 +253,7 @@ schedules:
 	require.Contains(t, msg, path+":6:9: schedule a: cleanup refresh_tokens needs accounts")
 	require.Contains(t, msg, path+":6:9: schedule a: cleanup \"nope\" is not one of")
 	require.Contains(t, msg, path+":11:15: schedule b: timezone \"Mars/Olympus\" is not an IANA time zone name")
-	require.Contains(t, msg, path+":12:13: schedule b: notes has no action \"archive\"")
+	require.Contains(t, msg, path+":12:63: schedule b: notes has no action \"archive\"")
 	require.Contains(t, msg, path+":13:9: schedule c needs exactly one of cleanup:, update: or handler:")
 
 	src = `resources:

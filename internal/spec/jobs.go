@@ -62,6 +62,8 @@ type Trigger struct {
 	Mail *TriggerMail
 	// Action runs the named action of the resource on the record, on the system's authority.
 	Action string
+	// ActionPos places errors about Action in its value.
+	ActionPos Pos
 	// Update changes the records of another (or the same) resource that its filter — CEL
 	// over that resource's fields, with old, new and auth of the event — selects when the
 	// event is written; the job changes them afterwards, each in its own transaction.

@@ -101,7 +101,7 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 			}
 		}
 	case "action":
-		t.Action = w.str(e.value, what)
+		t.Action, t.ActionPos = w.str(e.value, what), w.pos(e.value)
 	case "update":
 		t.Update = w.scheduleUpdate(e.value)
 	case "handler":

@@ -57,7 +57,7 @@ func (w *walker) scheduleUpdate(n ast.Node) *ScheduleUpdate {
 		case "filter":
 			u.Filter = w.expr(e.value, what)
 		case "action":
-			u.Action = w.str(e.value, what)
+			u.Action, u.ActionPos = w.str(e.value, what), w.pos(e.value)
 		case "set":
 			u.Set = w.assignments(e.value, what)
 		case "limit":

@@ -38,7 +38,9 @@ type ScheduleUpdate struct {
 	Resource string
 	Filter   Expr
 	Action   string
-	Set      []Assignment
+	// ActionPos places errors about Action in its value.
+	ActionPos Pos
+	Set       []Assignment
 	// Limit bounds the records one run changes (default and at most 10,000); the rest wait
 	// for the next tick.
 	Limit int

@@ -49,8 +49,9 @@ resources:
 	require.Error(t, err)
 	errs := err.(Errors)
 	require.Len(t, errs, 4, err.Error())
-	for _, owner := range []string{"schedule nightly", "incoming webhook psp", "trigger undo", "trigger undo_all"} {
-		require.Contains(t, err.Error(), owner+": action refund of tickets needs input reason (required, no default)")
+	// each error points at the action's name, where the spec names it
+	for _, owner := range []string{"5:65: schedule nightly", "11:39: incoming webhook psp", "18:44: trigger undo", "19:104: trigger undo_all"} {
+		require.Contains(t, err.Error(), "k.yaml:"+owner+": action refund of tickets needs input reason (required, no default)")
 	}
 	require.NotContains(t, err.Error(), "action note")
 
@@ -92,7 +93,7 @@ resources:
           - set: {at: input.when}
 `
 	_, err := Parse("k.yaml", []byte(strings.Replace(src, "ACTION", "claim", 1)), ParseOpts{LookupEnv: noEnv})
-	require.ErrorContains(t, err, "k.yaml:14:9: trigger mark: action claim of tickets needs input who (required, no default)")
+	require.ErrorContains(t, err, "k.yaml:14:44: trigger mark: action claim of tickets needs input who (required, no default)")
 	_, err = Parse("k.yaml", []byte(strings.Replace(src, "ACTION", "stamp", 1)), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }

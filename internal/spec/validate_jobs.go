@@ -82,7 +82,7 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 		validateTriggerMail(s, t, c)
 	}
 	if t.Action != "" {
-		checkInputless(c, t.Pos, "trigger "+t.Name, r, t.Action)
+		checkInputless(c, t.ActionPos, "trigger "+t.Name, r, t.Action)
 	}
 	if t.Handler != "" {
 		checkIdent(c, t.Pos, "handler", t.Handler)

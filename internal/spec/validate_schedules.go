@@ -70,7 +70,7 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 		c.add(u.Pos, "%s: update needs exactly one of action: or set:", owner)
 	}
 	if u.Action != "" {
-		checkInputless(c, u.Pos, owner, r, u.Action)
+		checkInputless(c, u.ActionPos, owner, r, u.Action)
 	}
 	for _, a := range u.Set {
 		f := r.Field(a.Field)
