@@ -33,6 +33,7 @@ const lockOrderSpec = `resources:
             values: {qty: "1"}
     access: {list: public, view: public, create: public, update: public, delete: public}
   lines:
+    soft_delete: true
     fields:
       qty: {type: integer, required: true, min: 0}
       note: {type: string, default: "-"}
@@ -81,7 +82,7 @@ func TestConcurrentChildrenOfOneParentAllLand(t *testing.T) {
 
 // An action on a cart whose step updates a line (cart, then line), run at once with updates
 // of those lines that refresh the cart's rollups or touch it through an effect (line, then
-// cart), and with deletes of other lines: every write lands. A line's write locks its cart
+// cart), and with deletes of other lines, then with their restores: every write lands. A line's write locks its cart
 // first, so all of them lock parent before child; on PostgreSQL they deadlocked and many
 // answered 503 after the retries.
 func TestWritesReachingParentAndChildFromBothSidesAllLand(t *testing.T) {
@@ -106,8 +107,21 @@ func TestWritesReachingParentAndChildFromBothSidesAllLand(t *testing.T) {
 			})
 			require.Equal(t, map[int]int{http.StatusOK: 16, http.StatusNoContent: 8}, counts)
 			cartAddsUp(t, b, cart)
+			// the deleted lines come back while actions and updates reach the others
+			counts = statusCounts(24, func(i int) int {
+				switch i % 3 {
+				case 0:
+					return b.do("POST", "/api/carts/"+cart+"/bump", map[string]any{"line": lines[i/3]}).status
+				case 1:
+					return b.do("PATCH", "/api/lines/"+lines[i/3], map[string]any{"qty": 7}).status
+				default:
+					return b.do("POST", "/api/lines/"+lines[8+i/3]+"/restore", nil).status
+				}
+			})
+			require.Equal(t, map[int]int{http.StatusOK: 24}, counts)
+			cartAddsUp(t, b, cart)
 			got := b.do("GET", "/api/carts/"+cart, nil)
-			require.Equal(t, "8", string(got.body["bumps"].(json.Number)), string(got.raw))
+			require.Equal(t, "16", string(got.body["bumps"].(json.Number)), string(got.raw))
 			require.Equal(t, "8", string(got.body["touched"].(json.Number)), string(got.raw))
 		}
 	})
