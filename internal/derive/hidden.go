@@ -42,10 +42,34 @@ func (g *gen) blockedLinkSeen(r *spec.Resource, role string, seen map[string]boo
 	return nil
 }
 
-// mayMake reports whether role may create records of r and link every required relation its
-// bodies send.
+// mayMake reports whether role may create records of r, link every required relation its
+// bodies send and, when it may create only the records its rule selects, make one the rule
+// selects (makesOwn).
 func (g *gen) mayMake(r *spec.Resource, role string) bool {
-	return g.access(r, spec.ActionCreate).grants[role] != denied && g.blockedLink(r, role) == nil
+	return g.access(r, spec.ActionCreate).grants[role] != denied && g.blockedLink(r, role) == nil && g.makesOwn(r, role)
+}
+
+// makesOwn reports whether role, when its create rule selects records (rowOnly), can make a
+// record the rule selects: the rule holds for a record whose paths read as role's own record
+// holds them (ownPath: through a relation the rule reaches the owner through, a target role
+// made itself when it may create one, else another account's). Agents who may add vehicles
+// only to a branch they manage (record.branch.manager == auth.id), where only admins make
+// branches (and name their manager, another account), can make no vehicle: every one they
+// sent would be refused (403), so they make neither vehicles nor, through them, own records
+// reached through a vehicle (a rental of a vehicle of their branch).
+func (g *gen) makesOwn(r *spec.Resource, role string) bool {
+	if g.rules == nil || role == "" || g.access(r, spec.ActionCreate).grants[role] != rowOnly {
+		return true
+	}
+	rule := g.rules.Rule(r.Name, spec.ActionCreate)
+	if rule == nil {
+		return true
+	}
+	if all, err := holdsAs(rule, role, allCreators); err != nil || !all {
+		return true // undecided: as before
+	}
+	own, err := holdsAs(rule, role, func(path string) any { return g.ownPath(r, path, role) })
+	return err != nil || own
 }
 
 // makerOf is access.maker's choice among the roles that can link every required relation of r:

@@ -312,6 +312,20 @@ func holdsAs(rule *expr.Rule, role string, value func(path string) any) (bool, e
 // allCreators reads every path of a record as the creator's account.
 func allCreators(string) any { return probeID }
 
+// setsAnother reports whether the bodies role sends set fld, a relation defaulting to its
+// creator, to another account rather than leave it to the default (freshBody): role may write
+// it, may create any record (not only its own, keepsCreator), and the field is under a unique
+// constraint or read by a rule about stored state (a rental's customer, counted by a limit
+// of open rentals, is a fresh account in an agent's rentals) — so the record is not role's by
+// that relation.
+func (g *gen) setsAnother(r *spec.Resource, fld *spec.Field, role string) bool {
+	rs := &recordSet{g: g, r: r}
+	if rs.keepsCreator(fld, role) || fld.Readonly || fld.Hidden || (len(fld.Write) > 0 && !slices.Contains(fld.Write, role)) {
+		return false
+	}
+	return uniqueOn(r, fld.Name) || statefulOn(r, fld.Name)
+}
+
 // ownPath is the value of path on a record of r role made as its own: the creator (probeID)
 // on a relation defaulting to it, followed into a target role made itself (role may create it
 // and the rule reaches the owner through the relation), another account (otherID) through any
@@ -323,7 +337,7 @@ func (g *gen) ownPath(r *spec.Resource, path, role string) any {
 		return probeID
 	}
 	if rest == "" {
-		if fld.Default == "auth.id" {
+		if fld.Default == "auth.id" && !g.setsAnother(r, fld, role) {
 			return probeID
 		}
 		return otherID
