@@ -41,8 +41,12 @@ import (
 //     two required relations to the same resource (one allow_hidden) moved by a state machine
 //     whose effects write both stock levels, row rules two hops away (a clerk's transfers
 //     through the stock level's warehouse), a computed field, a soft-deleted resource, an N:M.
+//   - fleet: vehicle rentals with maintenance — agents reach rentals and charges only through
+//     the vehicle's branch (two and three hops) and may add vehicles only to branches they
+//     manage, which only admins make; rollups count, sum, max and min through three inverses;
+//     actions whose steps assert, set, update the vehicle and create a charge from input.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
