@@ -370,6 +370,44 @@ func TestMissingRequiredFieldSkipsTheExpressionsReadingIt(t *testing.T) {
 	})
 }
 
+// A rule whose only read of a field is inside a count() or exists() filter is skipped when
+// that field is missing or refused, as a rule reading it directly is: the filter's
+// record.owner was not counted as a read, and {"title": "a"} was answered tag required and
+// too_many_tag ("the rule cannot be computed for this record"), found with fleet.yaml.
+func TestRuleReadingAFieldInsideACountFilterIsSkippedWhenItFails(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  shelves:
+    fields:
+      name: string
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  notes:
+    fields:
+      title: {type: string, required: true}
+      tag: {type: string, required: true}
+      shelf: {type: relation, to: shelves, required: true}
+    rules:
+      - {name: few_per_tag, check: "count('notes', 'tag == record.tag') < 100", code: too_many_tag, conflict: true, message: m}
+      - {name: one_x_per_shelf, check: "!exists('notes', 'shelf == record.shelf && title == \"x\"')", code: shelf_has_x, conflict: true, message: m}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		res := b.do("POST", "/api/notes", map[string]any{"title": "a"})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"tag": "required", "shelf": "required"}, fieldCodes(res.body), string(res.raw))
+		res = b.do("POST", "/api/notes", map[string]any{"title": "a", "tag": 5, "shelf": 7})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, map[string]string{"tag": "type", "shelf": "type"}, fieldCodes(res.body), string(res.raw))
+		shelf := b.create("shelves", map[string]any{"name": "s"})
+		res = b.do("POST", "/api/notes", map[string]any{"title": "x", "tag": "t", "shelf": shelf})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		res = b.do("POST", "/api/notes", map[string]any{"title": "y", "tag": "t", "shelf": shelf})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.EqualValues(t, 1, b.count("notes"))
+	})
+}
+
 // A nested child that sets the relation to its parent is refused with readonly on it, and with
 // every other problem it shows on its own, as a record alone is: found with market.yaml, where
 // {"lines": [{"order": …, "quantity": 2.5}]} named only lines[0].order.

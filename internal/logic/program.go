@@ -35,6 +35,9 @@ func (e *envs) build(sc scope, src string, want *cel.Type) (*program, error) {
 	}
 	p := &program{src: src, prog: prog, sites: c.sites, deps: recordDeps(c.ast.NativeRep().Expr())}
 	for _, s := range c.sites {
+		if s.where != nil { // count('notes', 'owner == record.owner') reads record.owner too
+			p.deps = append(p.deps, s.where.deps...)
+		}
 		if f := e.spec.Resource(s.resource); f != nil && s.field != "" {
 			if fld := f.Field(s.field); fld != nil {
 				s.ftype = fld.Type

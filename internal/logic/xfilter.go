@@ -22,6 +22,8 @@ type template struct {
 	// locks are the parent rows the filter pins down: to-one fields compared for equality
 	// with a value at the top level (member == record.member locks that member).
 	locks []lockSpec
+	// deps are the fields of record the filter reads (owner == record.owner: owner)
+	deps []string
 }
 
 // lockSpec is a row whose lock serializes writes that check an invariant hanging on it.
@@ -68,7 +70,7 @@ func (e *envs) filterTemplate(sc scope, resource, src string) (*template, error)
 	if err := t.collectLocks(checked.NativeRep().Expr()); err != nil {
 		return nil, err
 	}
-	return &template{build: build, locks: t.locks}, nil
+	return &template{build: build, locks: t.locks, deps: recordDeps(checked.NativeRep().Expr())}, nil
 }
 
 // collectLocks finds the top-level conjuncts `relation == value` with a to-one relation:
