@@ -505,3 +505,43 @@ func TestFailedDefaultBlocksTheComputedFieldReadingIt(t *testing.T) {
 		require.Equal(t, "30", fmt.Sprint(ok.body["line_total"]))
 	})
 }
+
+// An action's assert that cannot be computed for the record (the task has no team) fails with
+// the assert's own code, saying it could not be judged, as a rule does; it answered 409
+// logic_failed, whose message spoke of a set: step, found by a helper with fleet.yaml (a
+// rental whose vehicle was soft-deleted).
+func TestAnAssertThatCannotBeComputedAnswersItsOwnCode(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  teams:
+    fields:
+      name: {type: string, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  tasks:
+    fields:
+      team: {type: relation, to: teams}
+      done: {type: boolean, default: false}
+    actions:
+      close:
+        access: public
+        steps:
+          - assert: "record.team.name != ''"
+            code: no_team
+            message: a task closes within its team
+          - set: {done: "true"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		task := b.create("tasks", map[string]any{})
+		res := b.do("POST", "/api/tasks/"+task+"/close", nil)
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "no_team", res.body["error"], string(res.raw))
+		require.Contains(t, string(res.raw), "a task closes within its team (the assert cannot be computed for this record")
+		team := b.create("teams", map[string]any{"name": "a"})
+		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/tasks/"+task, map[string]any{"team": team}).status)
+		res = b.do("POST", "/api/tasks/"+task+"/close", nil)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, true, res.body["done"], string(res.raw))
+	})
+}

@@ -2,6 +2,7 @@ package logic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"cel.dev/cel-go/cel"
@@ -92,11 +93,16 @@ func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action s
 		return StepResult{Kind: StepSet, Resource: r.Spec.Name, Values: values}, err
 	case s.assert != nil:
 		ok, err := s.assert.holds(ctx, reader, vars)
-		if err != nil || ok {
+		var ee *EvalError
+		if (err != nil && !errors.As(err, &ee)) || ok {
 			return StepResult{Kind: StepAssert}, err
 		}
-		return StepResult{Kind: StepAssert, Violation: &Violation{Rule: "assert", Code: s.spec.Code, Message: messageOr(s.spec.Message, s.spec.Assert.Text),
-			Conflict: true}}, nil
+		v := &Violation{Rule: "assert", Code: s.spec.Code, Message: messageOr(s.spec.Message, s.spec.Assert.Text), Conflict: true}
+		if ee != nil {
+			// as a rule that cannot be computed: the assert's own code, saying it could not be judged
+			v.Message += " (the assert cannot be computed for this record: a value or a record it reads is missing)"
+		}
+		return StepResult{Kind: StepAssert, Violation: v}, nil
 	}
 	values, err := evalAssignments(ctx, reader, vars, s.values)
 	if err != nil {

@@ -260,7 +260,7 @@ func (w *write) children(ctx context.Context, rec *store.Record, field string) (
 func (w *write) logicError(err error) error {
 	var ee *logic.EvalError
 	if errors.As(err, &ee) {
-		return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a value this write sets (an effect's or an action step's set:) could not be computed from the stored records: a value or a record it reads is missing, or the result does not fit its field; nothing was written (the server's log names the expression)", Cause: err})
+		return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a value or condition this write computes (an effect's, or an action step's set:, values:, id: or when:) could not be computed from the stored records: a value or a record it reads is missing, or the result does not fit its field; nothing was written (the server's log names the expression)", Cause: err})
 	}
 	return err
 }
