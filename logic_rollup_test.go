@@ -152,3 +152,45 @@ func fieldsOf(err error) any {
 	}
 	return err
 }
+
+// A rollup over no children reads its default where it has one — the value a new parent
+// starts with — both where one UPDATE computes it and where it is converted in Go: a min or
+// max went from its default on a new parent to null once its last child was deleted (found
+// by a helper with fleet.yaml). Without a default a min or max over no children is null.
+func TestRollupOverNoChildrenReadsItsDefault(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  boxes:
+    fields:
+      low: {type: integer, default: 0, rollup: {min: n, of: items}}
+      high: {type: integer, default: -1, rollup: {max: n, of: items}}
+      top: {type: integer, rollup: {max: n, of: items}}
+      items: {type: relation, to: items, inverse: box}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  crates:
+    fields:
+      low: {type: number, default: 7, rollup: {min: n, of: items}}
+      items: {type: relation, to: items, inverse: crate}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  items:
+    fields:
+      n: {type: integer, required: true}
+      box: {type: relation, to: boxes}
+      crate: {type: relation, to: crates}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		box, crate := b.create("boxes", map[string]any{}), b.create("crates", map[string]any{})
+		state := func() []any {
+			x, c := b.do("GET", "/api/boxes/"+box, nil), b.do("GET", "/api/crates/"+crate, nil)
+			return []any{x.body["low"], x.body["high"], x.body["top"], c.body["low"]}
+		}
+		start := []any{json.Number("0"), json.Number("-1"), nil, json.Number("7")}
+		require.Equal(t, start, state(), "a new parent")
+		item := b.create("items", map[string]any{"n": 5, "box": box, "crate": crate})
+		require.Equal(t, []any{json.Number("5"), json.Number("5"), json.Number("5"), json.Number("5")}, state())
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/items/"+item, nil).status)
+		require.Equal(t, start, state(), "its last child deleted")
+	})
+}

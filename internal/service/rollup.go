@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 
@@ -28,7 +29,7 @@ func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.Roll
 				aggs = nil
 				break
 			}
-			aggs = append(aggs, store.RollupAgg{Field: f.Name, Func: f.Rollup.Func, ChildField: f.Rollup.Field})
+			aggs = append(aggs, store.RollupAgg{Field: f.Name, Func: f.Rollup.Func, ChildField: f.Rollup.Field, Empty: rollupEmpty(f)})
 		}
 		if aggs != nil {
 			out[rp.Field.Name] = aggs
@@ -139,10 +140,25 @@ func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, 
 	}
 	v, err := w.tx.Aggregate(ctx, of.Relation.To, f.Rollup.Func, f.Rollup.Field, where)
 	if err != nil || v == nil {
+		if empty := rollupEmpty(f); empty != nil && err == nil {
+			return empty, nil
+		}
 		if f.Rollup.Func == "sum" && err == nil {
 			return convertNumber(f, int64(0)), nil
 		}
 		return nil, err
 	}
 	return convertNumber(f, v), nil
+}
+
+// rollupEmpty is a rollup field's value over no children: its default, which a new parent
+// starts with (nil without one: a sum is then 0, a min or max null). A min or max went from
+// its default 0 on a new parent to null once its last child was deleted.
+func rollupEmpty(f *spec.Field) any {
+	text, ok := f.Default.(string)
+	if !f.HasDefault || !ok {
+		return nil
+	}
+	v, _, _ := coerce(f, json.Number(text))
+	return v
 }

@@ -100,6 +100,9 @@ func (e *Exec) Aggregate(ctx context.Context, resource, fn, field string, where 
 // SQL value, so the field and ChildField must share a type (and a scale).
 type RollupAgg struct {
 	Field, Func, ChildField string
+	// Empty is the value over no children: the field's default when it has one (typed as a
+	// record's values are), else nil — 0 for a sum or a count, NULL for a min or a max.
+	Empty any
 }
 
 // RefreshRollups sets the parent's aggs to their aggregates over the live children of child
@@ -121,15 +124,17 @@ func (e *Exec) RefreshRollups(ctx context.Context, parent, id, child, back strin
 		return false, fmt.Errorf("store: %s has no column for field %q", ct.name, back)
 	}
 	key := parent + "\x00" + child + "\x00" + back
-	text, cached := e.s.rollupSQL.Load(key)
+	cachedR, cached := e.s.rollupSQL.Load(key)
 	if !cached {
-		if text, err = renderRefresh(e.s.dialect, pt, ct, back, aggs); err != nil {
+		if cachedR, err = renderRefresh(e.s.dialect, pt, ct, back, aggs); err != nil {
 			return false, err
 		}
-		e.s.rollupSQL.Store(key, text)
+		e.s.rollupSQL.Store(key, cachedR)
 	}
+	r := cachedR.(refresh)
 	d := e.s.dialect
-	res, err := e.exec(ctx, text.(string), []any{d.encode(kTime, 0, at), d.encode(k, scale, id), d.encode(kUUID, 0, id)})
+	args := append(append([]any{d.encode(kTime, 0, at)}, r.empties...), d.encode(k, scale, id), d.encode(kUUID, 0, id))
+	res, err := e.exec(ctx, r.text, args)
 	if err != nil {
 		return false, e.tagTable(err, pt.name)
 	}
@@ -137,15 +142,22 @@ func (e *Exec) RefreshRollups(ctx context.Context, parent, id, child, back strin
 	return n > 0, nil
 }
 
-// renderRefresh renders RefreshRollups' statement; arguments: updated_at, the children's
-// back value, the parent's id.
-func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (string, error) {
+// refresh is RefreshRollups' statement for one parent, child and relation, and the encoded
+// Empty values of its aggregates, its arguments after updated_at.
+type refresh struct {
+	text    string
+	empties []any
+}
+
+// renderRefresh renders RefreshRollups' statement; arguments: updated_at, the aggregates'
+// Empty values, the children's back value, the parent's id.
+func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (refresh, error) {
 	b := &builder{d: d, t: pt}
 	sets, diffs := make([]string, len(aggs)), make([]string, len(aggs))
 	for i, a := range aggs {
 		col, _, _, err := b.column(a.Field)
 		if err != nil {
-			return "", err
+			return refresh{}, err
 		}
 		v := "a.v" + strconv.Itoa(i)
 		sets[i] = col + " = " + v
@@ -155,19 +167,19 @@ func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (str
 		", ", quote(VersionColumn), " = ", quote(VersionColumn), " + 1 FROM (")
 	b.t = ct
 	if err := b.aggregates(aggs); err != nil {
-		return "", err
+		return refresh{}, err
 	}
 	if err := b.where(query.Compare{Field: back, Op: query.Eq, Value: ""}); err != nil {
-		return "", err
+		return refresh{}, err
 	}
 	b.t = pt
 	b.write(") AS a WHERE ", quote(pt.name), ".", quote("id"), " = ", b.arg(kUUID, 0, nil), pt.andLive(),
 		" AND (", strings.Join(diffs, " OR "), ")")
-	return b.text(), nil
+	return refresh{text: b.text(), empties: b.args[1 : len(b.args)-2]}, nil
 }
 
-// aggregates writes SELECT with one aggregate per agg (v0, v1, …) over b's table; a sum of no
-// rows is 0, as a rollup's sum is.
+// aggregates writes SELECT with one aggregate per agg (v0, v1, …) over b's table; over no
+// rows each is its Empty value (a parameter), else a sum is 0 and a min or max NULL.
 func (b *builder) aggregates(aggs []RollupAgg) error {
 	b.write("SELECT ")
 	for i, a := range aggs {
@@ -177,11 +189,14 @@ func (b *builder) aggregates(aggs []RollupAgg) error {
 		expr := "COUNT(*)"
 		if a.Func != "count" {
 			fn := map[string]string{"sum": "SUM", "min": "MIN", "max": "MAX"}[a.Func]
-			col, _, _, err := b.column(a.ChildField)
+			col, k, scale, err := b.column(a.ChildField)
 			if err != nil || fn == "" {
 				return fmt.Errorf("store: bad rollup %s(%s): %v", a.Func, a.ChildField, err)
 			}
-			if expr = fn + "(" + col + ")"; fn == "SUM" {
+			switch expr = fn + "(" + col + ")"; {
+			case a.Empty != nil:
+				expr = "COALESCE(" + expr + ", " + b.arg(k, scale, a.Empty) + ")"
+			case fn == "SUM":
 				expr = "COALESCE(" + expr + ", 0)"
 			}
 		}
