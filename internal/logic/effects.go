@@ -218,14 +218,21 @@ func rollupParents(s *spec.Spec, child *spec.Resource) []*RollupParent {
 }
 
 // LockedAfter lists the to-one relation fields of this resource whose targets a write of op
-// locks after the record itself: the parents keeping rollups over it and the targets its
-// effects of op name through one of those fields (id: record.cart, or old.cart). A caller
-// that locks them first keeps one order, parent before child, with writes that reach the
-// child from its parent (an action on a cart whose step updates one of its lines).
+// locks after the record itself: the parents keeping rollups over it, the targets its
+// effects of op name through one of those fields (id: record.cart, or old.cart), and those of
+// a resource its rules, defaults, computed fields or guards lock (get() reads it, or a
+// count's filter pins it down). A caller that locks them first keeps one order, parent
+// before child, with writes that reach the child from its parent (an action on a cart whose
+// step updates one of its lines).
 func (r *Resource) LockedAfter(op spec.Operation) []*spec.Field {
 	var out []*spec.Field
+	add := func(f *spec.Field) {
+		if f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
 	for _, rp := range r.Parents {
-		out = append(out, rp.Field)
+		add(rp.Field)
 	}
 	for _, ef := range r.effects {
 		if !spec.Applies(ef.spec.On, op) || ef.child != nil {
@@ -235,10 +242,17 @@ func (r *Resource) LockedAfter(op spec.Operation) []*spec.Field {
 		if !ok {
 			name, ok = strings.CutPrefix(strings.TrimSpace(ef.spec.ID.Text), "old.")
 		}
-		f := r.Spec.Field(name)
-		if ok && f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Relation.To == ef.target.Name && !slices.Contains(out, f) {
-			out = append(out, f)
+		if f := r.Spec.Field(name); ok && f != nil && f.Relation != nil && f.Relation.To == ef.target.Name {
+			add(f)
+		}
+	}
+	for _, f := range r.Spec.Fields {
+		if f.Relation != nil && r.checkLocks[f.Relation.To] {
+			add(f)
 		}
 	}
 	return out
 }
+
+// LocksForChecks reports whether the checks before a write lock records of resource.
+func (r *Resource) LocksForChecks(resource string) bool { return r.checkLocks[resource] }

@@ -38,6 +38,9 @@ type Resource struct {
 	// Reads says those checks read other records at all (get, count, exists, aggregates): on
 	// PostgreSQL they lock what they read.
 	Reads bool
+	// checkLocks names the resources those checks lock records of: what get() reads, and the
+	// parents a count, exists or aggregate filter pins down (member == record.member).
+	checkLocks map[string]bool
 }
 
 type rule struct {
@@ -126,6 +129,7 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 	out.Parents = rollupParents(c.spec, r)
 	out.triggers = c.triggers(r, updates)
 	out.Gets = out.gets()
+	out.checkLocks = out.lockedByChecks()
 	for _, p := range out.checks() {
 		out.Reads = out.Reads || len(siteList(p)) > 0
 	}
@@ -156,6 +160,22 @@ func (r *Resource) gets() map[string]bool {
 		for _, s := range siteList(p) {
 			if s.kind == siteGet {
 				out[s.resource] = true
+			}
+		}
+	}
+	return out
+}
+
+func (r *Resource) lockedByChecks() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range r.checks() {
+		for _, s := range siteList(p) {
+			if s.kind == siteGet {
+				out[s.resource] = true
+			} else if s.where != nil {
+				for _, l := range s.where.locks {
+					out[l.resource] = true
+				}
 			}
 		}
 	}

@@ -71,6 +71,9 @@ func (w *write) eachChild(children map[string][]map[string]any, fn func(child *r
 // createChildren creates nested children after their parent, each through its own
 // resource's pipeline, reporting every invalid child at once under its path.
 func (w *write) createChildren(ctx context.Context, parent *store.Record, children map[string][]map[string]any) error {
+	if err := w.lockChildren(ctx, children); err != nil {
+		return err
+	}
 	var all fieldErrors
 	err := w.eachChild(children, func(child *resource, back, path string, item map[string]any) error {
 		if _, set := item[back]; set {

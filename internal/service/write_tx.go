@@ -120,6 +120,9 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 		return nil, err
 	}
 	r.setPasswordHash(rec.Values, hash)
+	if err := w.s.lockCreate(ctx, w.tx, r, rec); err != nil {
+		return nil, err
+	}
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
 	}
