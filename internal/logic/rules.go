@@ -21,6 +21,21 @@ func (r *Resource) Compute(ctx context.Context, reader Reader, vars *Vars, block
 	return r.assignInOrder(ctx, reader, vars, r.computed, func(string) bool { return true }, blocked)
 }
 
+// ComputesFrom reports whether a computed field of the resource reads field (directly, or
+// through another computed field).
+func (r *Resource) ComputesFrom(field string) bool {
+	read := map[string]bool{field: true}
+	for _, a := range r.computed { // in order: one reading an earlier one reads what it reads
+		if slices.ContainsFunc(a.prog.deps, func(f string) bool { return read[f] }) {
+			read[a.field.Name] = true
+			if a.field.Name != field {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // FieldError is an expression that could not compute a field's value.
 type FieldError struct {
 	Field string

@@ -102,7 +102,9 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	if err := w.tx.LockRow(ctx, rp.Parent.Name, id); err != nil {
 		return err
 	}
-	if aggs := w.r.rollupSQL[rp.Field.Name]; aggs != nil {
+	parent := w.s.resources[rp.Parent.Name]
+	computed := w.s.computesFromRollups(parent)
+	if aggs := w.r.rollupSQL[rp.Field.Name]; aggs != nil && !computed {
 		_, err := w.tx.RefreshRollups(ctx, rp.Parent.Name, id, w.r.Name, rp.Field.Name, aggs, w.s.nowUTC())
 		return err
 	}
@@ -113,7 +115,6 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	if err != nil {
 		return err
 	}
-	parent := w.s.resources[rp.Parent.Name]
 	changed := false
 	for _, f := range rp.Rollups {
 		v, err := w.aggregate(ctx, parent, f, id)
@@ -127,8 +128,40 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	if !changed {
 		return nil
 	}
+	if computed {
+		if err := w.recompute(ctx, parent, cur); err != nil {
+			return err
+		}
+	}
 	cur.UpdatedAt = w.s.nowUTC()
 	return w.tx.Update(ctx, rp.Parent.Name, cur, cur.Version)
+}
+
+// computesFromRollups reports whether a computed field of r reads one of its rollups: such a
+// parent is refreshed through Go, its computed fields computed again with the new rollups
+// (they went stale: an order's total_with_tax kept the total of its creation).
+func (s *Service) computesFromRollups(r *resource) bool {
+	lr := s.logic.Resource(r.Name)
+	if lr == nil {
+		return false
+	}
+	for _, f := range r.Fields {
+		if f.Rollup != nil && lr.ComputesFrom(f.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// recompute sets the computed fields of the parent rec (of r) from its values, checked
+// against their fields as an effect's values are (409 logic_failed when one does not fit).
+func (w *write) recompute(ctx context.Context, r *resource, rec *store.Record) error {
+	vars := w.s.logicVars(AsSystem(ctx), r, rec, nil, string(spec.OpUpdate))
+	vals, err := w.s.logic.Resource(r.Name).Compute(ctx, &txReader{s: w.s, tx: w.tx}, vars, map[string]bool{})
+	if err != nil {
+		return (&write{s: w.s, r: r}).logicError(err)
+	}
+	return (&write{s: w.s, tx: w.tx, r: r, typed: vals}).applyTyped(rec)
 }
 
 func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string) (any, error) {

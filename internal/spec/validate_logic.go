@@ -189,6 +189,11 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 	cf := child.Field(ru.Field)
 	if cf == nil || !slices.Contains([]FieldType{TypeInteger, TypeNumber, TypeDecimal}, cf.Type) || !cf.Stored() {
 		c.add(ru.Pos, "field %s: rollup %s: %q must be a number field of %s", f.Name, ru.Func, ru.Field, child.Name)
+	} else if cf.Rollup != nil {
+		// a child's rollup changes with the grandchildren's writes, which refresh the child
+		// alone: this one would be left behind
+		c.add(ru.Pos, "field %s: rollup %s: %s.%s is itself a rollup, which is not kept up to date through two levels: "+
+			"aggregate a stored field of %s", f.Name, ru.Func, child.Name, ru.Field, child.Name)
 	}
 }
 

@@ -1,0 +1,32 @@
+package spec
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A rollup over a child's own rollup is a spec error: a grandchild's write refreshes the child
+// alone, so the grandparent's value was left behind (the shop's carts summed into a customer,
+// found by a hostile review), with no sign of it.
+func TestRollupOverARollupIsRefused(t *testing.T) {
+	t.Parallel()
+	const src = `resources:
+  groups:
+    fields:
+      grand: {type: integer, rollup: {sum: total, of: carts}}
+      carts: {type: relation, to: carts, inverse: group}
+  carts:
+    fields:
+      group: {type: relation, to: groups}
+      total: {type: integer, rollup: {sum: qty, of: lines}}
+      lines: {type: relation, to: lines, inverse: cart}
+  lines:
+    fields:
+      cart: {type: relation, to: carts}
+      qty: integer
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.EqualError(t, err, "k.yaml:4:38: field grand: rollup sum: carts.total is itself a rollup, which is not kept up to date "+
+		"through two levels: aggregate a stored field of carts")
+}
