@@ -147,3 +147,18 @@ func sorted(ids ...string) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// An id given twice in a to-many field is linked once, at its first place (docs/spec.md).
+func TestToManyIDGivenTwiceIsLinkedOnce(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a, c := b.create("tags", map[string]any{"name": "a"}), b.create("tags", map[string]any{"name": "c"})
+		p := b.create("products", map[string]any{"name": "P", "price": 1, "tags": []any{c, a, c}})
+		got := b.do("GET", "/api/products/"+p, nil)
+		require.Equal(t, []any{c, a}, got.body["tags"], string(got.raw))
+		res := b.do("PATCH", "/api/products/"+p, map[string]any{"tags": []any{a, a, c}})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, []any{a, c}, res.body["tags"], string(res.raw))
+	})
+}
