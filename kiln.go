@@ -67,6 +67,12 @@ type Config struct {
 	NoRateLimits bool
 	// Extensions are a Go program's hooks, Go actions, job handlers and routes (nil: none).
 	Extensions *Extensions
+	// Admin is for commands that inspect or administer a running app's database (kiln jobs,
+	// keys, users, seed): they leave the spec's webhook subscriptions as the serving processes
+	// stored them. Every process stores them from its own spec and environment, so an
+	// operator's shell without the URL's variable rewrote the subscription every running
+	// server delivered to (a spec without it deleted it).
+	Admin bool
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
 	// runs them (kiln worker).
 	NoWorkers bool

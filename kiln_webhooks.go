@@ -146,5 +146,8 @@ func (a *App) newWebhooks(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.webhooks = w
+	if cfg.Admin {
+		return nil
+	}
 	return w.Sync(ctx)
 }

@@ -22,7 +22,7 @@ func newJobs(o *output) *cobra.Command {
 // openJobs opens the app to manage its queue: no workers, no token signing.
 func openJobs(cmd *cobra.Command, s *settings) (*kiln.App, error) {
 	cfg := s.config(discardLogger())
-	cfg.NoTokens, cfg.NoWorkers = true, true
+	cfg.NoTokens, cfg.NoWorkers, cfg.Admin = true, true, true
 	return kiln.New(cmd.Context(), cfg)
 }
 

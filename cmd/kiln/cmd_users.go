@@ -22,7 +22,7 @@ func newUsers(o *output) *cobra.Command {
 
 func openForAccounts(cmd *cobra.Command, s *settings) (*kiln.App, error) {
 	cfg := s.config(discardLogger())
-	cfg.NoTokens = true
+	cfg.NoTokens, cfg.Admin = true, true
 	return kiln.New(cmd.Context(), cfg)
 }
 
