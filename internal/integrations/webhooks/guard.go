@@ -96,6 +96,12 @@ func (g *Guard) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
+	if req.Method != via[0].Method {
+		// A 301, 302 or 303 turns the POST into a GET without the body: followed, the event
+		// never arrived and the delivery was recorded as a success. The redirect's own answer
+		// is the attempt's (not a 2xx: tried again, then failed); 307 and 308 keep the POST.
+		return http.ErrUseLastResponse
+	}
 	return g.checkLiteral(req.URL)
 }
 

@@ -1,0 +1,94 @@
+package kiln_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
+)
+
+// received records the requests a test receiver got, by path.
+type received struct {
+	mu   sync.Mutex
+	reqs map[string][]string // path → "METHOD <body bytes>"
+}
+
+func (rc *received) add(r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.reqs == nil {
+		rc.reqs = map[string][]string{}
+	}
+	rc.reqs[r.URL.Path] = append(rc.reqs[r.URL.Path], r.Method+" "+map[bool]string{true: "with body", false: "without body"}[len(b) > 0])
+}
+
+func (rc *received) at(path string) []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.reqs[path]...)
+}
+
+// A subscription whose URL answers 302 (or 301, 303) is not followed: Go's client turns the
+// POST into a GET without the body, which reached the new place while the delivery was
+// recorded a success (found by a helper trying webhooks as a user). The attempt fails with
+// the redirect's status; a 307 keeps the POST and its body, and is followed.
+func TestWebhookRedirectThatDropsTheBodyFailsTheAttempt(t *testing.T) {
+	t.Parallel()
+	var rc received
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.add(r)
+		switch r.URL.Path {
+		case "/found":
+			http.Redirect(w, r, "/moved", http.StatusFound)
+		case "/temporary":
+			http.Redirect(w, r, "/kept", http.StatusTemporaryRedirect)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct{ path, status, lands string }{{"/found", `"status_code":302`, "/moved"}, {"/temporary", `"status_code":200`, "/kept"}} {
+		b := setupHooks(t, "sqlite", hookOpts{env: map[string]string{"SHOP_WEBHOOK_URL": srv.URL + c.path, "SHOP_WEBHOOK_SECRET": testWebhookSecret}})
+		b.payOrder()
+		waitFor(t, func() bool {
+			return strings.Contains(string(b.do("GET", "/api/admin/webhooks/order_paid/deliveries", nil).raw), c.status)
+		})
+		if c.path == "/found" {
+			require.Empty(t, rc.at("/moved"), "a 302 is not followed")
+			continue
+		}
+		require.Equal(t, []string{"POST with body"}, rc.at("/kept"))
+	}
+}
+
+// Commands that inspect or administer the database (kiln jobs, keys, users, seed: Admin) leave
+// the spec's subscriptions as the serving process stored them: one run from another shell,
+// without the URL's variable, rewrote the URL every running server delivered to.
+func TestAdminProcessLeavesTheSpecSubscriptions(t *testing.T) {
+	t.Parallel()
+	var rc received
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rc.add(r) }))
+	t.Cleanup(srv.Close)
+	b := setupHooks(t, "sqlite", hookOpts{env: map[string]string{"SHOP_WEBHOOK_URL": srv.URL + "/serving", "SHOP_WEBHOOK_SECRET": testWebhookSecret}})
+	other := map[string]string{"SHOP_WEBHOOK_URL": srv.URL + "/other-shell"}
+	cfg := kiln.Config{SpecPath: filepath.Join(b.dataDir, "kiln.yaml"), DataDir: b.dataDir, MigrationsDir: filepath.Join(b.dataDir, "migrations"),
+		Dev: true, LookupEnv: func(k string) (string, bool) { v, ok := other[k]; return v, ok }, AuthSecret: testSecret,
+		NoTokens: true, NoWorkers: true, Admin: true}
+	admin, err := kiln.New(context.Background(), cfg)
+	require.NoError(t, err)
+	require.NoError(t, admin.Close())
+	b.payOrder()
+	waitFor(t, func() bool { return len(rc.at("/serving")) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	require.Empty(t, rc.at("/other-shell"))
+}
