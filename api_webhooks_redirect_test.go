@@ -92,3 +92,22 @@ func TestAdminProcessLeavesTheSpecSubscriptions(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	require.Empty(t, rc.at("/other-shell"))
 }
+
+// An incoming endpoint whose secret variable is unset answers 503 webhook_not_configured (the
+// sender retries until the secret is set), not 500: the shop's payments endpoint without
+// STRIPE_WEBHOOK_SECRET answered 500 internal to every event (found by a helper).
+func TestIncomingWebhookWithoutSecretIsUnavailable(t *testing.T) {
+	t.Parallel()
+	b := setupHooks(t, "sqlite", hookOpts{env: map[string]string{"SHOP_WEBHOOK_SECRET": testWebhookSecret}})
+	req, err := http.NewRequest("POST", b.srv.URL+"/hooks/payments", strings.NewReader(`{"id":"evt_1","type":"x"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", "t=1796551000,v1=00")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, string(body))
+	require.Contains(t, string(body), `"error":"webhook_not_configured"`)
+	require.NotContains(t, string(body), "STRIPE_WEBHOOK_SECRET")
+}

@@ -149,5 +149,11 @@ func (a *App) newWebhooks(ctx context.Context, cfg Config) error {
 	if cfg.Admin {
 		return nil
 	}
+	for _, in := range wh.Incoming {
+		if v, _ := cfg.LookupEnv(in.SecretEnv); strings.TrimSpace(v) == "" && cfg.Logger != nil {
+			cfg.Logger.Warn("incoming webhook has no secret: it answers 503 webhook_not_configured until the variable is set",
+				"webhook", in.Name, "path", in.Path, "secret_env", in.SecretEnv)
+		}
+	}
 	return w.Sync(ctx)
 }

@@ -287,6 +287,8 @@ const (
 	CodeWebhookURLForbidden = "webhook_url_forbidden"
 	CodeWebhookSignature    = "webhook_signature_invalid"
 	CodeWebhookStale        = "webhook_timestamp_stale"
+	// CodeWebhookNotConfigured: the endpoint's secret variable is unset (503: the sender retries).
+	CodeWebhookNotConfigured = "webhook_not_configured"
 )
 
 // webhookError gives a webhooks error its code; the status comes from the one table.
@@ -313,6 +315,8 @@ func webhookError(err error) error {
 		return &service.Error{Code: CodeWebhookSignature, Class: service.CodeMalformed, Message: err.Error()}
 	case errors.Is(err, webhooks.ErrStale):
 		return &service.Error{Code: CodeWebhookStale, Class: service.CodeMalformed, Message: err.Error()}
+	case errors.Is(err, webhooks.ErrNoSecret):
+		return &service.Error{Code: CodeWebhookNotConfigured, Class: service.CodeUnavailable, Message: err.Error()}
 	}
 	return err
 }

@@ -26,6 +26,9 @@ var (
 	ErrStale        = errors.New("the webhook timestamp is outside the tolerance")
 	ErrNoEventID    = errors.New("the webhook carries no event id")
 	ErrNoEndpoint   = errors.New("no incoming webhook has this name")
+	// ErrNoSecret is an endpoint whose secret_env variable is unset or empty: it verifies
+	// nothing, so it accepts nothing until the variable is set (the server starts anyway).
+	ErrNoSecret = errors.New("this webhook endpoint has no secret configured: it accepts no events until one is set")
 )
 
 // maxEventID bounds the event ids kept for de-duplication.
@@ -58,7 +61,7 @@ func (w *Webhooks) Receive(ctx context.Context, name string, h http.Header, body
 	v, _ := w.cfg.LookupEnv(in.SecretEnv)
 	secrets := strings.Fields(v)
 	if len(secrets) == 0 {
-		return nil, fmt.Errorf("incoming webhook %s: the environment variable %s holds no secret", name, in.SecretEnv)
+		return nil, ErrNoSecret
 	}
 	var id string
 	var err error
