@@ -2,6 +2,9 @@ package spec
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -73,6 +76,42 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 
 var errTimeZone = errors.New("not an IANA time zone name (such as UTC or Europe/Berlin)")
 
+// cronRanges are the bounds of the five fields, and of the seconds field a sixth one leads with.
+var cronRanges = [][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}
+
+// checkCron refuses what the cron parser takes but runs otherwise than written: an @every
+// below a second, or not of whole seconds (@every 0s, -5s and 1ms ran every second), and a
+// step wider than its field (*/70 in minutes fires at minute 0 only).
+func checkCron(expr string) error {
+	if d, ok := strings.CutPrefix(expr, "@every "); ok {
+		dur, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil {
+			return err
+		}
+		if dur < time.Second || dur%time.Second != 0 {
+			return fmt.Errorf("@every takes a whole number of seconds, at least 1s, not %s", d)
+		}
+		return nil
+	}
+	fields := strings.Fields(expr)
+	ranges := cronRanges[1:]
+	if len(fields) == 6 {
+		ranges = cronRanges
+	}
+	for i, f := range fields {
+		if i >= len(ranges) {
+			break
+		}
+		for _, part := range strings.Split(f, ",") {
+			_, step, ok := strings.Cut(part, "/")
+			if n, err := strconv.Atoi(step); ok && err == nil && n > ranges[i][1]-ranges[i][0] {
+				return fmt.Errorf("step /%d is wider than its field (%d–%d): it fires at the start of the range only", n, ranges[i][0], ranges[i][1])
+			}
+		}
+	}
+	return nil
+}
+
 // parseCron compiles expr in the named time zone.
 func parseCron(expr, tz string) (cron.Schedule, error) {
 	if tz == "" {
@@ -81,6 +120,9 @@ func parseCron(expr, tz string) (cron.Schedule, error) {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		return nil, errTimeZone
+	}
+	if err := checkCron(expr); err != nil {
+		return nil, err
 	}
 	sched, err := cronParser.Parse(expr)
 	if err != nil {
