@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/service"
 )
 
 // received records the requests a test receiver got, by path.
@@ -110,4 +111,31 @@ func TestIncomingWebhookWithoutSecretIsUnavailable(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, string(body))
 	require.Contains(t, string(body), `"error":"webhook_not_configured"`)
 	require.NotContains(t, string(body), "STRIPE_WEBHOOK_SECRET")
+}
+
+// A trigger's or subscription's when that reads auth.role does not hold for a write without
+// an account (anonymous, or Kiln's own: a schedule's update, an incoming webhook's action):
+// auth had no role there, the condition could not be computed, and every such write was
+// refused 409 logic_failed (a schedule's escalation skipped, an incoming event lost: found
+// by a helper with a subscription made through the admin API).
+func TestConditionOnAuthRoleDoesNotHoldForWritesWithoutAnAccount(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  notes:
+    fields:
+      title: string
+    triggers:
+      - {name: by_admin, on: [create], when: "auth.role == 'admin'", handler: noted}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	x := &kiln.Extensions{}
+	x.Job("noted", func(context.Context, kiln.Job) error { return nil })
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setupConfig(t, dialect, src, nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+		res := b.do("POST", "/api/notes", map[string]any{"title": "anonymous"}, "Authorization", "")
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		_, err := b.app.Service.Create(service.AsSystem(context.Background()), "notes", map[string]any{"title": "system"}, service.WriteOpts{})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, b.count("notes"))
+	})
 }

@@ -257,6 +257,13 @@ func (s *Service) triggerVars(ctx context.Context, r *resource, old, rec *store.
 		cur = old
 	}
 	v := s.logicVars(ctx, r, cur, old, name)
+	if v.Auth == nil {
+		// Kiln's own writes (schedules, incoming webhooks' actions, jobs) and anonymous ones:
+		// auth.role is "" and auth.roles empty, so a condition on them does not hold. Without
+		// them a subscription's `auth.role == 'agent'` could not be computed and refused every
+		// such write (a schedule's update, an incoming event's action: lost).
+		v.Auth = &logic.Auth{}
+	}
 	if v.Old == nil {
 		v.Old = &logic.Record{Resource: r.Name, Fields: map[string]any{}}
 	}
