@@ -246,3 +246,35 @@ func TestWebhookAdminBadBodies(t *testing.T) {
 		require.NotContains(t, string(res.raw), "webhooks.", tc.body)
 	}
 }
+
+// Cancelling a delivery job that waits for its next attempt marks its message failed, so a
+// bulk replay sends it again: it stayed 'retrying', which no job tried again, the replay
+// skipped and the sweep kept for ever (found by a helper with kiln jobs cancel).
+func TestCancelledDeliveryJobLeavesItsMessageReplayable(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		rc := newReceiver(t, func(n int, w http.ResponseWriter) int {
+			if n == 0 {
+				w.Header().Set("Retry-After", "3600")
+				return http.StatusBadGateway
+			}
+			return http.StatusOK
+		})
+		b := setupHooks(t, dialect, hookOpts{env: shopEnv(rc)})
+		since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+		b.payOrder()
+		waitFor(t, func() bool {
+			p := b.pendingDeliveries()
+			return len(rc.deliveries()) == 1 && len(p) == 1 && (p[0].State == jobs.StateRetryable || p[0].State == jobs.StateScheduled)
+		})
+		job := b.pendingDeliveries()[0]
+		cancelled, err := b.app.Jobs.Cancel(context.Background(), job.ID)
+		require.NoError(t, err)
+		require.Equal(t, jobs.StateCancelled, cancelled.State)
+		res := b.do("POST", "/api/admin/webhooks/order_paid/replay", map[string]any{"since": since})
+		require.Equal(t, http.StatusAccepted, res.status, string(res.raw))
+		require.Equal(t, json.Number("1"), res.body["replayed"], string(res.raw))
+		waitFor(t, func() bool { return len(rc.deliveries()) == 2 })
+		require.Equal(t, http.StatusOK, rc.deliveries()[1].status)
+	})
+}

@@ -81,7 +81,16 @@ func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 func (q *Queue) Cancel(ctx context.Context, id int64) (*Job, error) {
 	r, err := q.ins.JobCancel(ctx, id)
 	q.wake()
-	return q.row(r, err)
+	j, err := q.row(r, err)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := q.kinds[j.Kind]; ok && k.Cancelled != nil && j.State == string(rivertype.JobStateCancelled) {
+		if err := k.Cancelled(ctx, j); err != nil {
+			return j, fmt.Errorf("job %d cancelled, but settling it failed: %w", j.ID, err)
+		}
+	}
+	return j, nil
 }
 
 // wake has River's SQLite listener read its table now (a cancel notifies the worker

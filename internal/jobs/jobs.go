@@ -73,6 +73,10 @@ type Kind struct {
 	// Backoff, when set, is how long to wait after failed attempt n (1-based) instead of
 	// the queue's exponential backoff.
 	Backoff func(attempt int) time.Duration
+	// Cancelled, when set, is called after Cancel cancelled a job of this kind that had not
+	// finished (its handler will not run again): what the job kept in a state of its own is
+	// settled there (a webhook message stayed 'retrying' for ever).
+	Cancelled func(ctx context.Context, j *Job) error
 }
 
 // Request is a job to enqueue.

@@ -227,3 +227,17 @@ func (w *Webhooks) disable(ctx context.Context, s *Subscription, reason string) 
 		return tx.ExecRaw(ctx, "UPDATE kiln_webhooks SET disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled_at IS NULL", now, reason, now, s.ID)
 	})
 }
+
+// Cancelled marks the message of a cancelled webhook.deliver job failed: it stayed
+// 'retrying', which no job tries again, a bulk replay skips and the sweep keeps for ever.
+// Failed, a replay (one message, or all since a time) sends it again.
+func (w *Webhooks) Cancelled(ctx context.Context, j *jobs.Job) error {
+	var a deliverArgs
+	if err := json.Unmarshal(j.Args, &a); err != nil || a.Message == "" {
+		return nil
+	}
+	return w.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		return tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)",
+			StateFailed, w.now().UnixMicro(), a.Message, StatePending, StateRetrying)
+	})
+}
