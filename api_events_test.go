@@ -403,6 +403,11 @@ func TestAdminJobsAPI(t *testing.T) {
 	bad := b.do("GET", "/api/admin/jobs?state=exploded&limit=-1", nil)
 	require.Equal(t, http.StatusBadRequest, bad.status)
 	require.Equal(t, map[string]string{"state": "enum", "limit": "format"}, fieldCodes(bad.body))
+	// as a resource's list: an unknown or repeated parameter is named, not ignored (a helper's
+	// state=dead&state=completed listed the dead jobs alone)
+	bad = b.do("GET", "/api/admin/jobs?state=dead&state=completed&sort=id", nil)
+	require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
+	require.Equal(t, map[string]string{"state": "repeated", "sort": "unknown_parameter"}, fieldCodes(bad.body))
 	require.Equal(t, http.StatusNotFound, b.do("GET", "/api/admin/jobs/999999", nil).status)
 	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/jobs/abc/retry", nil).status)
 	require.Equal(t, http.StatusMethodNotAllowed, b.do("DELETE", "/api/admin/jobs/"+id, nil).status)

@@ -195,6 +195,10 @@ func TestWebhookGoneDisablesAndReplayResends(t *testing.T) {
 		require.Equal(t, got[2].header.Get("webhook-id"), got[6].header.Get("webhook-id"))
 		require.Equal(t, http.StatusOK, got[6].status)
 		require.Equal(t, http.StatusBadRequest, b.do("POST", p+"/replay", map[string]any{}).status)
+		// a time that does not parse is the field's error, as a missing one is (it was the body's)
+		bad := b.do("POST", p+"/replay", map[string]any{"since": "yesterday"})
+		require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
+		require.Equal(t, map[string]string{"since": "format"}, fieldCodes(bad.body), string(bad.raw))
 	})
 }
 

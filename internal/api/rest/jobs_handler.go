@@ -69,6 +69,14 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := jobs.ListOpts{State: q.Get("state"), Kind: q.Get("kind")}
 	var errs []service.FieldError
+	for name, vals := range q { // as a resource's list: a parameter it ignored, or the first of two, hid a mistake
+		switch {
+		case name != "state" && name != "kind" && name != "limit" && name != "before":
+			errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter", Message: "use state, kind, limit or before"})
+		case len(vals) != 1:
+			errs = append(errs, service.FieldError{Field: name, Code: "repeated", Message: "give this parameter once"})
+		}
+	}
 	for name, dst := range map[string]*int64{"limit": nil, "before": &o.Before} {
 		s := q.Get(name)
 		if s == "" {

@@ -153,17 +153,18 @@ func positiveParam(r *http.Request, name string) (int64, error) {
 
 func (h *Handler) replayFailed(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Since time.Time `json:"since"`
+		Since string `json:"since"` // text: a malformed time is the field's error, not the body's
 	}
 	if err := h.decodeStrict(r, &in); err != nil {
 		WriteError(w, r, h.log, err)
 		return
 	}
-	if in.Since.IsZero() {
+	since, err := time.Parse(time.RFC3339Nano, in.Since)
+	if err != nil || since.IsZero() {
 		WriteError(w, r, h.log, invalidParam("since", "an RFC 3339 time: failed deliveries since then are sent again"))
 		return
 	}
-	n, err := h.hookLog.ReplayFailed(r.Context(), r.PathValue("name"), in.Since)
+	n, err := h.hookLog.ReplayFailed(r.Context(), r.PathValue("name"), since)
 	h.webhookAnswer(w, r, http.StatusAccepted, map[string]any{"replayed": n}, err)
 }
 
