@@ -79,6 +79,16 @@ type JobOptions struct {
 	Priority    int // 1 (first) … 4
 	MaxAttempts int
 	Timeout     time.Duration
+	// ValuePos places errors about each option in its value, by key.
+	ValuePos map[string]Pos
+}
+
+// at is where option key's value is, or def when it is not given.
+func (o JobOptions) at(key string, def Pos) Pos {
+	if p, ok := o.ValuePos[key]; ok {
+		return p
+	}
+	return def
 }
 
 // TriggerMail is a mail trigger's message.

@@ -113,6 +113,10 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 
 // jobOption reads queue, priority, max_attempts or timeout.
 func (w *walker) jobOption(o *JobOptions, e entry, what string) {
+	if o.ValuePos == nil {
+		o.ValuePos = map[string]Pos{}
+	}
+	o.ValuePos[e.key] = w.pos(e.value)
 	switch e.key {
 	case "queue":
 		o.Queue = w.str(e.value, what)

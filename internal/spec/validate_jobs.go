@@ -34,13 +34,13 @@ func validateJobs(s *Spec, c *collector) {
 // validateJobOptions checks a trigger's or a schedule's job options against the jobs block.
 func validateJobOptions(j *Jobs, owner string, pos Pos, o JobOptions, c *collector) {
 	if o.Timeout > 0 && o.Timeout >= j.RescueAfter {
-		c.add(pos, "%s: timeout %s must be shorter than jobs.rescue_after (%s), or a running job would be run twice", owner, o.Timeout, j.RescueAfter)
+		c.add(o.at("timeout", pos), "%s: timeout %s must be shorter than jobs.rescue_after (%s), or a running job would be run twice", owner, o.Timeout, j.RescueAfter)
 	}
 	if o.Queue != "" && o.Queue != DefaultQueue && j.Queues[o.Queue] == 0 {
-		c.add(pos, "%s: queue %q is not declared under jobs.queues", owner, o.Queue)
+		c.add(o.at("queue", pos), "%s: queue %q is not declared under jobs.queues", owner, o.Queue)
 	}
 	if o.Priority < 0 || o.Priority > 4 {
-		c.add(pos, "%s: priority must be 1 (first) to 4", owner)
+		c.add(o.at("priority", pos), "%s: priority must be 1 (first) to 4", owner)
 	}
 }
 

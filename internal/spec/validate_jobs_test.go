@@ -31,3 +31,29 @@ func TestCronThatWouldRunOtherwiseIsRefused(t *testing.T) {
 		require.NoError(t, err, cron)
 	}
 }
+
+// A trigger's or a schedule's queue, priority and timeout are refused at their values, not at
+// the start of the entry (found by a helper).
+func TestJobOptionErrorsAreAtTheirValues(t *testing.T) {
+	t.Parallel()
+	const src = `schedules:
+  - name: s
+    cron: "@daily"
+    cleanup: [events]
+    priority: 9
+resources:
+  notes:
+    fields:
+      title: string
+    triggers:
+      - name: t
+        on: [create]
+        handler: h
+        queue: nope
+        timeout: 2h
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "k.yaml:5:15: schedule s: priority must be 1 (first) to 4")
+	require.ErrorContains(t, err, "k.yaml:14:16: trigger t: queue \"nope\" is not declared under jobs.queues")
+	require.ErrorContains(t, err, "k.yaml:15:18: trigger t: timeout 2h0m0s must be shorter than jobs.rescue_after")
+}
