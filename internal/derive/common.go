@@ -135,6 +135,7 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		}
 	}
 	mk := marker(rs.r, b, "")
+	var shared []*spec.Field
 	for _, fld := range rs.r.Fields {
 		if fld.Relation == nil || fld.IsInverse() || fld.Relation.To == rs.r.Name || rs.g.leftOut(fld) ||
 			(!fld.Required && rs.g.hiddenFrom(fld, role)) {
@@ -163,11 +164,40 @@ func (rs *recordSet) freshBody(k int, role, unique string) yaml.MapSlice {
 		// the marker relation tells the file's records apart when no text does: each its own
 		plain := k >= 2 && writable(rs.r, fld) && (uniqueOn(rs.r, fld.Name) || statefulOn(rs.r, fld.Name) || fld.Name == mk)
 		if !guarded && !plain {
+			shared = append(shared, fld)
 			continue
 		}
 		b = with(b, fld.Name, "{"+rs.targetAs(fld, k, rs.ownMaker(fld, role))+".response.id}", false)
 	}
+	// a relation left to the shared setup record refers to the target one of the record's own
+	// targets was given (a review's course, and its enrollment's course: a rule may hold them
+	// equal), whichever field comes first
+	for _, fld := range shared {
+		if !writable(rs.r, fld) || fld.IsToMany() {
+			continue
+		}
+		if t, ok := rs.madeFor(fld, role); ok {
+			b = with(b, fld.Name, "{"+t+".response.id}", false)
+		}
+	}
 	return b
+}
+
+// madeFor is the target of fld's resource that a target of this record was given (diamond), as
+// targetAs would find it.
+func (rs *recordSet) madeFor(fld *spec.Field, role string) (string, bool) {
+	if rs.made == nil {
+		return "", false
+	}
+	maker := rs.ownMaker(fld, role)
+	if maker == "" {
+		maker, _ = rs.g.makerOf(rs.g.s.Resource(fld.Relation.To))
+	}
+	t, ok := rs.made[fld.Relation.To+" "+other(rs.accountOf(maker), rs.f.as)]
+	if !ok || t.by == rs {
+		return "", false
+	}
+	return t.name, true
 }
 
 // reachedThrough reports whether an access rule of r goes through a relation to d

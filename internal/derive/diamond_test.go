@@ -81,3 +81,63 @@ func refName(t *testing.T, ref any) string {
 	require.True(t, ok, "a reference: %v", ref)
 	return strings.TrimSuffix(strings.TrimPrefix(s, "{"), ".response.id}")
 }
+
+// The same holds when the record's direct relation is under no unique index or rule about
+// stored state, so that it kept the file's shared setup target while the target it refers to
+// through (its enrollment, unique per record) got one of its own: from the second record on, a
+// review named the first course and an enrollment of another, and a rule holding them equal
+// refused every such create (400 wrong_course where the file expected 201). Found with
+// testdata/academy.yaml.
+func TestSharedTargetFollowsTheTargetMadeForTheRecord(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, reviewsOfEnrollments))
+	checked := 0
+	for _, f := range suite.Files {
+		if !strings.HasPrefix(f.Name, "reviews.") {
+			continue
+		}
+		cases := casesOf(t, suite, f.Name)
+		for name, c := range cases {
+			body, ok := c.Request.Body.(map[string]any)
+			if !ok || c.Expected.Status != 201 || c.Request.Path != "/api/reviews" {
+				continue
+			}
+			enrollment := cases[refName(t, body["enrollment"])]
+			require.NotNil(t, enrollment, "%s › %s: the enrollment it refers to is made in the file", f.Name, name)
+			require.Equal(t, body["course"], enrollment.Request.Body.(map[string]any)["course"],
+				"%s › %s: the review and its enrollment refer to one course", f.Name, name)
+			checked++
+		}
+	}
+	require.Greater(t, checked, 5, "the files create reviews beyond their first")
+}
+
+// reviewsOfEnrollments: a review refers to its course directly and through its enrollment.
+const reviewsOfEnrollments = `roles: [admin, student]
+auth: {account: people, signup: open, default_role: student}
+resources:
+  people:
+    fields: {name: string}
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  courses:
+    fields:
+      title: {type: string, required: true}
+    access: {list: public, view: public, create: [admin], update: [admin], delete: [admin]}
+  enrollments:
+    fields:
+      course: {type: relation, to: courses, required: true, unique: true}
+      note: string
+    access: {list: public, view: public, create: [admin], update: [admin], delete: [admin]}
+  reviews:
+    fields:
+      enrollment: {type: relation, to: enrollments, required: true, unique: true}
+      course: {type: relation, to: courses, required: true}
+      rating: {type: integer, required: true, min: 1, max: 5}
+    access: {list: public, view: public, create: [admin, student], update: [admin], delete: [admin]}
+    rules:
+      - name: same_course
+        check: "record.enrollment.course == record.course"
+        fields: [course]
+        code: wrong_course
+        message: a review is of its enrollment's course
+`
