@@ -141,3 +141,19 @@ resources:
         code: wrong_course
         message: a review is of its enrollment's course
 `
+
+// On update, a unique relation's taken case gave the record the second record's enrollment
+// alone: the record kept its own course, the rule holding the two equal refused the PATCH
+// (400 wrong_course) before the unique index could (409 conflict expected). The case now
+// sends the second record's course with it. Found with testdata/academy.yaml.
+func TestTakenRelationOnUpdateCarriesWhatItsTargetShares(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, writeSpec(t, reviewsOfEnrollments))
+	c := casesOf(t, suite, "reviews.update.test.yaml")["enrollment_taken"]
+	require.NotNil(t, c, "the update file has the taken case")
+	body, ok := c.Request.Body.(map[string]any)
+	require.True(t, ok)
+	require.Equal(t, "{second_record.response.enrollment}", body["enrollment"])
+	require.Equal(t, "{second_record.response.course}", body["course"], "the enrollment's course goes with it")
+	require.Equal(t, 409, c.Expected.Status)
+}

@@ -105,6 +105,11 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 		b := withoutOtherUniqueLinks(r, with(fresh, fld.Name, taken(fld.Name), false), fld.Name)
 		if path != "" {
 			b = yaml.MapSlice{{Key: fld.Name, Value: taken(fld.Name)}}
+			for _, o := range g.sharedThrough(r, fld) {
+				// the taken target refers to one of these too, and a rule may hold them equal
+				// (a review's course and its enrollment's): the second record's go with it
+				b = with(b, o.Name, taken(o.Name), false)
+			}
 		}
 		e := want(409).code("conflict").field(fld.Name, "")
 		if check != nil {
@@ -123,6 +128,29 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 		f.add(&tcase{name: "unique_index_" + strconv.Itoa(i+1) + "_taken", method: method, path: path, body: b,
 			comment: "the unique index on " + strings.Join(idx.Fields, ", "), expect: want(409).code("conflict")})
 	}
+}
+
+// sharedThrough lists r's other to-one relations, under no unique constraint, to a resource
+// that the target of fld refers to as well (a review's course, when its enrollment has one).
+func (g *gen) sharedThrough(r *spec.Resource, fld *spec.Field) []*spec.Field {
+	if fld.Relation == nil || fld.IsToMany() || fld.IsInverse() {
+		return nil
+	}
+	to := g.s.Resource(fld.Relation.To)
+	var out []*spec.Field
+	for _, o := range r.Fields {
+		if o == fld || o.Relation == nil || o.IsToMany() || o.IsInverse() || uniqueOn(r, o.Name) ||
+			!writable(r, o) || g.leftOut(o) {
+			continue
+		}
+		for _, tf := range to.Fields {
+			if tf.Relation != nil && !tf.IsToMany() && !tf.IsInverse() && tf.Relation.To == o.Relation.To {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // withoutOtherUniqueLinks drops from b the optional unique to-one relations other than keep:
