@@ -45,8 +45,15 @@ import (
 //     the vehicle's branch (two and three hops) and may add vehicles only to branches they
 //     manage, which only admins make; rollups count, sum, max and min through three inverses;
 //     actions whose steps assert, set, update the vehicle and create a charge from input.
+//   - academy: a course marketplace — courses with sections and lessons written nested two
+//     levels deep, a review state machine only admins publish, a review that refers to its
+//     course directly and through its enrollment (a rule holds them equal: the targets must be
+//     shared from the second record on), coupons with a usage limit an effect counts and
+//     students link without seeing them (allow_hidden), a price computed from the course and
+//     the coupon, soft-deleted reviews whose ratings feed count, sum, min and max rollups and
+//     an average computed from two of them, payouts computed by an aggregate.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
