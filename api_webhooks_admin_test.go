@@ -111,7 +111,7 @@ func TestWebhookSSRFGuard(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, func(n int, w http.ResponseWriter) int {
 		w.Header().Set("Location", "http://169.254.169.254/latest/meta-data/")
-		return http.StatusFound
+		return http.StatusTemporaryRedirect // a 307 is followed (a 302 is not: it would drop the POST's body)
 	})
 	b := setupHooks(t, "sqlite", hookOpts{env: shopEnv(rc)})
 	const p = "/api/admin/webhooks"
