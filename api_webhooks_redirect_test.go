@@ -113,27 +113,55 @@ func TestIncomingWebhookWithoutSecretIsUnavailable(t *testing.T) {
 	require.NotContains(t, string(body), "STRIPE_WEBHOOK_SECRET")
 }
 
-// A trigger's or subscription's when that reads auth.role does not hold for a write without
-// an account (anonymous, or Kiln's own: a schedule's update, an incoming webhook's action):
-// auth had no role there, the condition could not be computed, and every such write was
-// refused 409 logic_failed (a schedule's escalation skipped, an incoming event lost: found
-// by a helper with a subscription made through the admin API).
-func TestConditionOnAuthRoleDoesNotHoldForWritesWithoutAnAccount(t *testing.T) {
+// A subscription's when that reads auth.role does not hold for a write without an account
+// (anonymous, or Kiln's own: a schedule's update, an incoming webhook's action): auth had no
+// role there, the condition could not be computed, and every such write was refused 409
+// logic_failed (found by a helper with a subscription made through the admin API). A
+// trigger's when, whose action runs on Kiln's own authority, still fails closed there: with
+// auth.role "" a negated test (auth.role != 'member') ran a staff-only action for an
+// anonymous write (found by the next review).
+func TestConditionOnAuthRoleForWritesWithoutAnAccount(t *testing.T) {
 	t.Parallel()
-	src := `resources:
+	src := `webhooks:
+  - name: agents
+    url: ${HOOK_URL}
+    events: [notes.create]
+    when: "auth.role == 'admin'"
+    secret_env: HOOK_SECRET
+webhooks_allow_hosts: [127.0.0.1]
+roles: [admin, member]
+auth:
+  account: users
+  admin_roles: [admin]
+resources:
+  users:
+    fields:
+      name: string
   notes:
     fields:
       title: string
+      approved: {type: boolean, default: false}
     triggers:
-      - {name: by_admin, on: [create], when: "auth.role == 'admin'", handler: noted}
+      - {name: approve_it, on: [create], when: "auth.role != 'member'", action: approve}
+    actions:
+      approve:
+        access: public
+        steps:
+          - set: {approved: "true"}
     access: {list: public, view: public, create: public, update: public, delete: public}
 `
-	x := &kiln.Extensions{}
-	x.Job("noted", func(context.Context, kiln.Job) error { return nil })
+	rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusOK })
+	env := map[string]string{"HOOK_URL": rc.srv.URL + "/hooks", "HOOK_SECRET": testWebhookSecret}
 	eachDialect(t, func(t *testing.T, dialect string) {
-		b := setupConfig(t, dialect, src, nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+		b := setupHooks(t, dialect, hookOpts{spec: src, env: env})
 		res := b.do("POST", "/api/notes", map[string]any{"title": "anonymous"}, "Authorization", "")
-		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, http.StatusConflict, res.status, "the trigger's condition fails closed: %s", res.raw)
+		require.Equal(t, "logic_failed", res.body["error"], string(res.raw))
+		noTrigger := strings.Replace(src, "    triggers:\n      - {name: approve_it, on: [create], when: \"auth.role != 'member'\", action: approve}\n", "", 1)
+		require.NotEqual(t, src, noTrigger)
+		b = setupHooks(t, dialect, hookOpts{spec: noTrigger, env: env})
+		res = b.do("POST", "/api/notes", map[string]any{"title": "anonymous"}, "Authorization", "")
+		require.Equal(t, http.StatusCreated, res.status, "the subscription's condition does not hold: %s", res.raw)
 		_, err := b.app.Service.Create(service.AsSystem(context.Background()), "notes", map[string]any{"title": "system"}, service.WriteOpts{})
 		require.NoError(t, err)
 		require.EqualValues(t, 2, b.count("notes"))

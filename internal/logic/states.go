@@ -54,9 +54,15 @@ func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, o
 	for _, sm := range r.states {
 		to, _ := vars.Record.Fields[sm.field.Name].(string)
 		if op == spec.OpCreate {
-			if !system && len(sm.initial) > 0 && to != "" && !slices.Contains(sm.initial, to) {
+			if !system && len(sm.initial) > 0 && !slices.Contains(sm.initial, to) {
+				msg := "cannot start as " + to
+				if to == "" {
+					// an explicit null skipped the default and left a record no transition
+					// leads out of (the shop's order, its stock taken, could never be cancelled)
+					msg = "cannot start without a state: start as " + strings.Join(sm.initial, " or ")
+				}
 				out = append(out, Violation{Code: CodeInvalidTransition, Conflict: true, Fields: []string{sm.field.Name}, To: to,
-					Message: "cannot start as " + to})
+					Message: msg})
 			}
 			continue
 		}

@@ -171,6 +171,15 @@ func (w *write) notify(ctx context.Context, ev *events.Event, name string, old, 
 	holds := func(src string) (bool, error) {
 		if vars == nil {
 			vars = w.s.triggerVars(ctx, w.r, old, rec, name)
+			if vars.Auth == nil {
+				// A write without an account (Kiln's own: a schedule's, an incoming webhook's
+				// action; or anonymous): auth.role is "" and auth.roles empty, so a condition on
+				// them does not hold. A subscription only decides a delivery; without them one
+				// made through the admin API with auth.role == 'agent' could not be computed
+				// and refused every such write. (A trigger's when, which may run an action on
+				// Kiln's own authority, still fails closed: 409 logic_failed.)
+				vars.Auth = &logic.Auth{}
+			}
 		}
 		ok, err := w.s.logic.ConditionHolds(ctx, &txReader{s: w.s, tx: w.tx}, vars, w.r.Name, src)
 		var ee *logic.EvalError
@@ -257,13 +266,6 @@ func (s *Service) triggerVars(ctx context.Context, r *resource, old, rec *store.
 		cur = old
 	}
 	v := s.logicVars(ctx, r, cur, old, name)
-	if v.Auth == nil {
-		// Kiln's own writes (schedules, incoming webhooks' actions, jobs) and anonymous ones:
-		// auth.role is "" and auth.roles empty, so a condition on them does not hold. Without
-		// them a subscription's `auth.role == 'agent'` could not be computed and refused every
-		// such write (a schedule's update, an incoming event's action: lost).
-		v.Auth = &logic.Auth{}
-	}
 	if v.Old == nil {
 		v.Old = &logic.Record{Resource: r.Name, Fields: map[string]any{}}
 	}
