@@ -165,7 +165,9 @@ func report(o *output, results []selftest.Result, junit, jsonOut string) error {
 // attach opens the configured database of a server that is already running at url, for
 // database checks and test accounts; nothing is migrated or seeded.
 func attach(ctx context.Context, s *settings, url string) (*kiln.App, string, func(), error) {
-	app, err := kiln.New(ctx, s.config(discardLogger()))
+	cfg := s.config(discardLogger())
+	cfg.Admin = true // the running servers' webhook subscriptions are theirs
+	app, err := kiln.New(ctx, cfg)
 	if err != nil {
 		return nil, "", nil, err
 	}
