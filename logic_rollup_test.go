@@ -234,3 +234,43 @@ func TestComputedFieldReadingARollupFollowsTheChildren(t *testing.T) {
 		require.Equal(t, []any{json.Number("0"), json.Number("0"), "cart of 0"}, state())
 	})
 }
+
+// A child's write computes again only the parent's computed fields that read its rollups: all
+// of them ran, so a field computed from auth.role failed for an anonymous child's write (409
+// logic_failed) and took the child writer's role otherwise (found by a hostile review).
+func TestRecomputeLeavesComputedFieldsNotReadingARollup(t *testing.T) {
+	t.Parallel()
+	src := `roles: [staff, member]
+auth:
+  account: people
+  signup: open
+  default_role: member
+resources:
+  people:
+    fields:
+      name: string
+    access: {list: [staff], view: [staff], create: [staff], update: [staff], delete: [staff]}
+  carts:
+    fields:
+      total: {type: integer, default: 0, rollup: {sum: qty, of: lines}}
+      double: {type: integer, compute: "record.total * 2"}
+      saved_by: {type: string, compute: "auth.role"}
+      lines: {type: relation, to: lines, inverse: cart}
+    access: {list: public, view: public, create: [staff], update: [staff], delete: [staff]}
+  lines:
+    fields:
+      cart: {type: relation, to: carts}
+      qty: {type: integer, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		cart := b.create("carts", map[string]any{})
+		before := b.do("GET", "/api/carts/"+cart, nil).body["saved_by"]
+		res := b.anon("POST", "/api/lines", map[string]any{"cart": cart, "qty": 2})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		got := b.do("GET", "/api/carts/"+cart, nil)
+		require.Equal(t, json.Number("4"), got.body["double"])
+		require.Equal(t, before, got.body["saved_by"], "a field not reading the rollup changed by a child's write")
+	})
+}

@@ -24,16 +24,30 @@ func (r *Resource) Compute(ctx context.Context, reader Reader, vars *Vars, block
 // ComputesFrom reports whether a computed field of the resource reads field (directly, or
 // through another computed field).
 func (r *Resource) ComputesFrom(field string) bool {
-	read := map[string]bool{field: true}
+	return len(r.computedFrom([]string{field})) > 0
+}
+
+// computedFrom names the computed fields that read one of fields, directly or through
+// another computed field.
+func (r *Resource) computedFrom(fields []string) map[string]bool {
+	read := map[string]bool{}
+	for _, f := range fields {
+		read[f] = true
+	}
+	out := map[string]bool{}
 	for _, a := range r.computed { // in order: one reading an earlier one reads what it reads
 		if slices.ContainsFunc(a.prog.deps, func(f string) bool { return read[f] }) {
-			read[a.field.Name] = true
-			if a.field.Name != field {
-				return true
-			}
+			read[a.field.Name], out[a.field.Name] = true, true
 		}
 	}
-	return false
+	return out
+}
+
+// ComputeFrom is Compute for the computed fields that read one of fields (a parent's
+// rollups, refreshed by a child's write): the others keep their values.
+func (r *Resource) ComputeFrom(ctx context.Context, reader Reader, vars *Vars, fields []string) (map[string]any, error) {
+	want := r.computedFrom(fields)
+	return r.assignInOrder(ctx, reader, vars, r.computed, func(f string) bool { return want[f] }, map[string]bool{})
 }
 
 // FieldError is an expression that could not compute a field's value.

@@ -153,11 +153,19 @@ func (s *Service) computesFromRollups(r *resource) bool {
 	return false
 }
 
-// recompute sets the computed fields of the parent rec (of r) from its values, checked
-// against their fields as an effect's values are (409 logic_failed when one does not fit).
+// recompute sets the computed fields of the parent rec (of r) that read its rollups from its
+// values, checked against their fields as an effect's values are (409 logic_failed when one
+// does not fit); the others are the parent's own writes' (a field computed from auth.role
+// was computed again for the child's writer, and failed for an anonymous one).
 func (w *write) recompute(ctx context.Context, r *resource, rec *store.Record) error {
 	vars := w.s.logicVars(AsSystem(ctx), r, rec, nil, string(spec.OpUpdate))
-	vals, err := w.s.logic.Resource(r.Name).Compute(ctx, &txReader{s: w.s, tx: w.tx}, vars, map[string]bool{})
+	var rollups []string
+	for _, f := range r.Fields {
+		if f.Rollup != nil {
+			rollups = append(rollups, f.Name)
+		}
+	}
+	vals, err := w.s.logic.Resource(r.Name).ComputeFrom(ctx, &txReader{s: w.s, tx: w.tx}, vars, rollups)
 	if err != nil {
 		return (&write{s: w.s, r: r}).logicError(err)
 	}

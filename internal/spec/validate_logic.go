@@ -189,12 +189,44 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 	cf := child.Field(ru.Field)
 	if cf == nil || !slices.Contains([]FieldType{TypeInteger, TypeNumber, TypeDecimal}, cf.Type) || !cf.Stored() {
 		c.add(ru.Pos, "field %s: rollup %s: %q must be a number field of %s", f.Name, ru.Func, ru.Field, child.Name)
-	} else if cf.Rollup != nil {
+	} else if cf.Rollup != nil || computedFromRollup(child, cf, 0) {
 		// a child's rollup changes with the grandchildren's writes, which refresh the child
-		// alone: this one would be left behind
-		c.add(ru.Pos, "field %s: rollup %s: %s.%s is itself a rollup, which is not kept up to date through two levels: "+
+		// alone (and a computed field reading it with it): this one would be left behind
+		c.add(ru.Pos, "field %s: rollup %s: %s.%s is itself a rollup, or computed from one, which is not kept up to date through two levels: "+
 			"aggregate a stored field of %s", f.Name, ru.Func, child.Name, ru.Field, child.Name)
 	}
+}
+
+// computedFromRollup reports whether f of r is computed from one of r's rollups, directly or
+// through its other computed fields.
+func computedFromRollup(r *Resource, f *Field, depth int) bool {
+	if !f.Compute.Set() || depth > len(r.Fields) {
+		return false
+	}
+	for _, g := range r.Fields {
+		if g != f && (g.Rollup != nil || g.Compute.Set()) && readsRecordField(f.Compute.Text, g.Name) &&
+			(g.Rollup != nil || computedFromRollup(r, g, depth+1)) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsRecordField reports whether CEL text reads record.<name> (a whole word).
+func readsRecordField(text, name string) bool {
+	ref := "record." + name
+	for i := strings.Index(text, ref); i >= 0; {
+		end := i + len(ref)
+		if end == len(text) || !(text[end] == '_' || text[end] >= 'a' && text[end] <= 'z' || text[end] >= 'A' && text[end] <= 'Z' || text[end] >= '0' && text[end] <= '9') {
+			return true
+		}
+		next := strings.Index(text[end:], ref)
+		if next < 0 {
+			return false
+		}
+		i = end + next
+	}
+	return false
 }
 
 func validateStates(s *Spec, f *Field, c *collector) {

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,6 +29,33 @@ func TestRollupOverARollupIsRefused(t *testing.T) {
       qty: integer
 `
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
-	require.EqualError(t, err, "k.yaml:4:38: field grand: rollup sum: carts.total is itself a rollup, which is not kept up to date "+
+	require.EqualError(t, err, "k.yaml:4:38: field grand: rollup sum: carts.total is itself a rollup, or computed from one, which is not kept up to date "+
 		"through two levels: aggregate a stored field of carts")
+}
+
+// So is a rollup over a child's field computed from the child's rollup (the customer's spent
+// summing carts' double = total * 2 stayed 0: found by a hostile review).
+func TestRollupOverAFieldComputedFromARollupIsRefused(t *testing.T) {
+	t.Parallel()
+	const src = `resources:
+  customers:
+    fields:
+      spent: {type: integer, rollup: {sum: double, of: carts}}
+      carts: {type: relation, to: carts, inverse: customer}
+  carts:
+    fields:
+      customer: {type: relation, to: customers}
+      total: {type: integer, rollup: {sum: qty, of: lines}}
+      twice: {type: integer, compute: "record.total * 2"}
+      double: {type: integer, compute: "record.twice"}
+      lines: {type: relation, to: lines, inverse: cart}
+  lines:
+    fields:
+      cart: {type: relation, to: carts}
+      qty: integer
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, "field spent: rollup sum: carts.double is itself a rollup, or computed from one")
+	_, err = Parse("k.yaml", []byte(strings.Replace(src, `compute: "record.twice"`, `compute: "record.totally"`, 1)), ParseOpts{LookupEnv: noEnv})
+	require.NotContains(t, fmt.Sprint(err), "is itself a rollup")
 }
