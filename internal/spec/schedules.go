@@ -103,9 +103,20 @@ func checkCron(expr string) error {
 			break
 		}
 		for _, part := range strings.Split(f, ",") {
-			_, step, ok := strings.Cut(part, "/")
-			if n, err := strconv.Atoi(step); ok && err == nil && n > ranges[i][1]-ranges[i][0] {
-				return fmt.Errorf("step /%d is wider than its field (%d–%d): it fires at the start of the range only", n, ranges[i][0], ranges[i][1])
+			span, step, ok := strings.Cut(part, "/")
+			n, err := strconv.Atoi(step)
+			if !ok || err != nil {
+				continue
+			}
+			lo, hi := ranges[i][0], ranges[i][1]
+			if a, b, isRange := strings.Cut(span, "-"); isRange {
+				lo, _ = strconv.Atoi(a)
+				hi, _ = strconv.Atoi(b)
+			} else if v, err := strconv.Atoi(span); err == nil {
+				lo = v // 5/20: from 5 to the field's end
+			}
+			if n > hi-lo {
+				return fmt.Errorf("step /%d is wider than its range (%d–%d): it fires at %d only", n, lo, hi, lo)
 			}
 		}
 	}
@@ -130,6 +141,9 @@ func parseCron(expr, tz string) (cron.Schedule, error) {
 	}
 	if spec, ok := sched.(*cron.SpecSchedule); ok {
 		spec.Location = loc
+	}
+	if sched.Next(time.Now()).IsZero() { // 0 0 30 2 *: no such day
+		return nil, errors.New("names no time that exists (such as February 30th): it would never fire")
 	}
 	return sched, nil
 }
