@@ -118,3 +118,38 @@ func TestHealthEndpoints(t *testing.T) {
 		require.Equal(t, "ok", b.do("GET", "/readyz", nil).body["status"])
 	})
 }
+
+// Nested children are documented at every level: a course's sections with their lessons (the
+// second level was left out under additionalProperties: false, so a client validating
+// against the document refused a body the server accepts: found by a helper).
+func TestOpenAPIDocumentsNestedChildrenAtEveryLevel(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  courses:
+    fields:
+      title: string
+      sections: {type: relation, to: sections, inverse: course, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  sections:
+    fields:
+      course: {type: relation, to: courses, required: true}
+      title: string
+      lessons: {type: relation, to: lessons, inverse: section, nested: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  lessons:
+    fields:
+      section: {type: relation, to: sections, required: true}
+      title: string
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	b := setup(t, "sqlite", src)
+	body := map[string]any{"title": "c", "sections": []any{map[string]any{"title": "s", "lessons": []any{map[string]any{"title": "l"}}}}}
+	require.Equal(t, http.StatusCreated, b.do("POST", "/api/courses", body).status)
+	res := b.do("GET", "/api/openapi.json", nil)
+	require.Equal(t, http.StatusOK, res.status)
+	create := res.body["components"].(map[string]any)["schemas"].(map[string]any)["CoursesCreate"].(map[string]any)
+	sections := create["properties"].(map[string]any)["sections"].(map[string]any)["items"].(map[string]any)
+	lessons := sections["properties"].(map[string]any)["lessons"].(map[string]any)["items"].(map[string]any)
+	require.Contains(t, lessons["properties"], "title")
+	require.NotContains(t, lessons["properties"], "section", "set by its parent")
+}

@@ -198,14 +198,23 @@ func batchPath(s *spec.Spec, paths obj) {
 }
 
 // nestedChildren adds to a create schema the children a nested inverse relation carries:
-// POST /api/orders {"items": [{"product": …, "quantity": 2}]}.
+// POST /api/orders {"items": [{"product": …, "quantity": 2}]}, and theirs, at every level
+// (a course's sections with their lessons: the second level was left out, and a client
+// validating against the document refused a body the server accepts).
 func nestedChildren(s *spec.Spec, r *spec.Resource, create obj) obj {
+	return nestedAt(s, r, create, map[string]bool{r.Name: true})
+}
+
+func nestedAt(s *spec.Spec, r *spec.Resource, create obj, path map[string]bool) obj {
 	props := create["properties"].(obj)
 	for _, f := range r.Fields {
-		if !f.Nested || !f.IsInverse() {
+		if !f.Nested || !f.IsInverse() || path[f.Relation.To] {
 			continue
 		}
-		child := writeSchema(s.Resource(f.Relation.To), true)
+		to := s.Resource(f.Relation.To)
+		path[to.Name] = true
+		child := nestedAt(s, to, writeSchema(to, true), path)
+		delete(path, to.Name)
 		delete(child["properties"].(obj), f.Relation.Inverse)
 		if req, ok := child["required"].([]string); ok {
 			var kept []string
