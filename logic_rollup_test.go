@@ -73,7 +73,8 @@ func TestRollupsFollowEveryChildWrite(t *testing.T) {
 		pan := func(id string) []any { r := b.rollups("/api/pans/" + id); return []any{r.ml, r.n} }
 		t1, t2 := mk("trays", map[string]any{}), mk("trays", map[string]any{})
 		p := mk("pans", map[string]any{})
-		require.Equal(t, rollupState{nil, nil, nil, nil, int64(1)}, tray(t1), "no child write yet")
+		require.Equal(t, rollupState{json.Number("0"), json.Number("0"), nil, json.Number("0"), int64(1)}, tray(t1),
+			"no child yet: a sum and a count are 0 (as once the last one is gone), a max null")
 
 		a := mk("cups", map[string]any{"tray": t1, "pan": p, "ml": json.Number("200"), "price": "1.10"})
 		c := mk("cups", map[string]any{"tray": t1, "pan": p, "ml": json.Number("350"), "price": "0.01"})
@@ -165,11 +166,13 @@ func TestRollupOverNoChildrenReadsItsDefault(t *testing.T) {
       low: {type: integer, default: 0, rollup: {min: n, of: items}}
       high: {type: integer, default: -1, rollup: {max: n, of: items}}
       top: {type: integer, rollup: {max: n, of: items}}
+      many: {type: integer, default: 3, rollup: {count: true, of: items}}
       items: {type: relation, to: items, inverse: box}
     access: {list: public, view: public, create: public, update: public, delete: public}
   crates:
     fields:
       low: {type: number, default: 7, rollup: {min: n, of: items}}
+      many: {type: number, default: 2, rollup: {count: true, of: items}}
       items: {type: relation, to: items, inverse: crate}
     access: {list: public, view: public, create: public, update: public, delete: public}
   items:
@@ -184,12 +187,12 @@ func TestRollupOverNoChildrenReadsItsDefault(t *testing.T) {
 		box, crate := b.create("boxes", map[string]any{}), b.create("crates", map[string]any{})
 		state := func() []any {
 			x, c := b.do("GET", "/api/boxes/"+box, nil), b.do("GET", "/api/crates/"+crate, nil)
-			return []any{x.body["low"], x.body["high"], x.body["top"], c.body["low"]}
+			return []any{x.body["low"], x.body["high"], x.body["top"], x.body["many"], c.body["low"], c.body["many"]}
 		}
-		start := []any{json.Number("0"), json.Number("-1"), nil, json.Number("7")}
+		start := []any{json.Number("0"), json.Number("-1"), nil, json.Number("3"), json.Number("7"), json.Number("2")}
 		require.Equal(t, start, state(), "a new parent")
 		item := b.create("items", map[string]any{"n": 5, "box": box, "crate": crate})
-		require.Equal(t, []any{json.Number("5"), json.Number("5"), json.Number("5"), json.Number("5")}, state())
+		require.Equal(t, []any{json.Number("5"), json.Number("5"), json.Number("5"), json.Number("1"), json.Number("5"), json.Number("1")}, state())
 		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/items/"+item, nil).status)
 		require.Equal(t, start, state(), "its last child deleted")
 	})

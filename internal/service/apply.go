@@ -19,6 +19,10 @@ func (r *resource) defaults(now any, p *Principal) []any {
 		if f.IsToMany() {
 			vals[i] = []string{}
 		}
+		if f.Rollup != nil && !f.HasDefault && f.Rollup.Func != "min" && f.Rollup.Func != "max" {
+			vals[i] = convertNumber(f, int64(0)) // a sum or count over no children, as after the last one goes
+			continue
+		}
 		if !f.HasDefault || f.Default == nil {
 			continue
 		}

@@ -177,6 +177,9 @@ func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, 
 	where := query.Compare{Field: of.Relation.Inverse, Op: query.Eq, Value: id}
 	if f.Rollup.Func == "count" {
 		n, err := w.tx.Count(ctx, of.Relation.To, where)
+		if empty := rollupEmpty(f); n == 0 && empty != nil {
+			return empty, err
+		}
 		return convertNumber(f, n), err
 	}
 	v, err := w.tx.Aggregate(ctx, of.Relation.To, f.Rollup.Func, f.Rollup.Field, where)

@@ -187,6 +187,9 @@ func (b *builder) aggregates(aggs []RollupAgg) error {
 			b.write(", ")
 		}
 		expr := "COUNT(*)"
+		if a.Func == "count" && a.Empty != nil {
+			expr = "COALESCE(NULLIF(COUNT(*), 0), " + b.arg(kInt, 0, a.Empty) + ")"
+		}
 		if a.Func != "count" {
 			fn := map[string]string{"sum": "SUM", "min": "MIN", "max": "MAX"}[a.Func]
 			col, k, scale, err := b.column(a.ChildField)
