@@ -281,24 +281,7 @@ func statefulOn(r *spec.Resource, field string) bool {
 
 // reads reports whether expression text names ref as a whole word (record.copy, not
 // record.copyright).
-func reads(text, ref string) bool {
-	for i := strings.Index(text, ref); i >= 0; {
-		end := i + len(ref)
-		if end == len(text) || !isIdent(text[end]) {
-			return true
-		}
-		next := strings.Index(text[end:], ref)
-		if next < 0 {
-			return false
-		}
-		i = end + next
-	}
-	return false
-}
-
-func isIdent(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
+func reads(text, ref string) bool { return spec.ReadsWord(text, ref) }
 
 // create adds a case that creates record k of r as role and returns the body it sent.
 func (rs *recordSet) create(name string, k int, role string) yaml.MapSlice {

@@ -204,7 +204,7 @@ func computedFromRollup(r *Resource, f *Field, depth int) bool {
 		return false
 	}
 	for _, g := range r.Fields {
-		if g != f && (g.Rollup != nil || g.Compute.Set()) && readsRecordField(f.Compute.Text, g.Name) &&
+		if g != f && (g.Rollup != nil || g.Compute.Set()) && ReadsWord(f.Compute.Text, "record."+g.Name) &&
 			(g.Rollup != nil || computedFromRollup(r, g, depth+1)) {
 			return true
 		}
@@ -212,12 +212,12 @@ func computedFromRollup(r *Resource, f *Field, depth int) bool {
 	return false
 }
 
-// readsRecordField reports whether CEL text reads record.<name> (a whole word).
-func readsRecordField(text, name string) bool {
-	ref := "record." + name
+// ReadsWord reports whether expression text names ref as a whole word (record.copy, not
+// record.copyright).
+func ReadsWord(text, ref string) bool {
 	for i := strings.Index(text, ref); i >= 0; {
 		end := i + len(ref)
-		if end == len(text) || !(text[end] == '_' || text[end] >= 'a' && text[end] <= 'z' || text[end] >= 'A' && text[end] <= 'Z' || text[end] >= '0' && text[end] <= '9') {
+		if end == len(text) || !isIdentByte(text[end]) {
 			return true
 		}
 		next := strings.Index(text[end:], ref)
@@ -227,6 +227,10 @@ func readsRecordField(text, name string) bool {
 		i = end + next
 	}
 	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func validateStates(s *Spec, f *Field, c *collector) {
