@@ -224,7 +224,10 @@ func rollupParents(s *spec.Spec, child *spec.Resource) []*RollupParent {
 // count's filter pins it down). A caller that locks them first keeps one order, parent
 // before child, with writes that reach the child from its parent (an action on a cart whose
 // step updates one of its lines).
-func (r *Resource) LockedAfter(op spec.Operation) []*spec.Field {
+// The list is shared: callers must not change it.
+func (r *Resource) LockedAfter(op spec.Operation) []*spec.Field { return r.lockedAfter[op] }
+
+func (r *Resource) computeLockedAfter(op spec.Operation) []*spec.Field {
 	var out []*spec.Field
 	add := func(f *spec.Field) {
 		if f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && !slices.Contains(out, f) {

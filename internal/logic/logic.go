@@ -41,6 +41,8 @@ type Resource struct {
 	// checkLocks names the resources those checks lock records of: what get() reads, and the
 	// parents a count, exists or aggregate filter pins down (member == record.member).
 	checkLocks map[string]bool
+	// lockedAfter is LockedAfter's answer by operation, computed once.
+	lockedAfter map[spec.Operation][]*spec.Field
 }
 
 type rule struct {
@@ -130,6 +132,10 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 	out.triggers = c.triggers(r, updates)
 	out.Gets = out.gets()
 	out.checkLocks = out.lockedByChecks()
+	out.lockedAfter = map[spec.Operation][]*spec.Field{}
+	for _, op := range []spec.Operation{spec.OpCreate, spec.OpUpdate, spec.OpDelete} {
+		out.lockedAfter[op] = out.computeLockedAfter(op)
+	}
 	for _, p := range out.checks() {
 		out.Reads = out.Reads || len(siteList(p)) > 0
 	}

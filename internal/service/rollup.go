@@ -103,7 +103,7 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 		return err
 	}
 	parent := w.s.resources[rp.Parent.Name]
-	computed := w.s.computesFromRollups(parent)
+	computed := parent.computesFromRollups
 	if aggs := w.r.rollupSQL[rp.Field.Name]; aggs != nil && !computed {
 		_, err := w.tx.RefreshRollups(ctx, rp.Parent.Name, id, w.r.Name, rp.Field.Name, aggs, w.s.nowUTC())
 		return err
@@ -140,8 +140,7 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 // computesFromRollups reports whether a computed field of r reads one of its rollups: such a
 // parent is refreshed through Go, its computed fields computed again with the new rollups
 // (they went stale: an order's total_with_tax kept the total of its creation).
-func (s *Service) computesFromRollups(r *resource) bool {
-	lr := s.logic.Resource(r.Name)
+func computesFromRollups(r *spec.Resource, lr *logic.Resource) bool {
 	if lr == nil {
 		return false
 	}

@@ -101,6 +101,9 @@ type resource struct {
 	hasFiles bool
 	// rollupSQL: the parents' rollups one UPDATE refreshes, by this resource's relation field.
 	rollupSQL map[string][]store.RollupAgg
+	// computesFromRollups: a computed field reads one of its rollups (refreshed through Go,
+	// those fields computed again).
+	computesFromRollups bool
 	// eventKeys: the keys of the record's event JSON, in order (eventJSON); eventSize: the
 	// capacity its buffer starts with.
 	eventKeys []eventKey
@@ -124,6 +127,7 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 			return nil, err
 		}
 		res.rollupSQL = rollupSQL(r, s.logic.Resource(r.Name))
+		res.computesFromRollups = computesFromRollups(r, s.logic.Resource(r.Name))
 		s.resources[r.Name] = res
 		for _, a := range r.Actions {
 			if s.inputs[r.Name+"/"+a.Name], err = newResource(a.InputResource(r.Name)); err != nil {
