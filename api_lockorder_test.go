@@ -119,3 +119,51 @@ func TestWritesReachingParentAndChildFromBothSidesAllLand(t *testing.T) {
 		}
 	})
 }
+
+// Batches that change the same records listed in opposite orders all land: a batch locks the
+// records its updates and deletes name by id before its first operation, in one order (by
+// resource and id), as one write locks what it reaches. They locked in the order listed and
+// deadlocked on PostgreSQL (many answered 503 after the retries).
+func TestBatchesListingRecordsInOppositeOrdersAllLand(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, lockOrderSpec)
+		var carts []string
+		for range 6 {
+			carts = append(carts, b.create("carts", map[string]any{}))
+		}
+		counts := statusCounts(24, func(i int) int {
+			var ops []any
+			for j := range carts {
+				k := j
+				if i%2 == 1 {
+					k = len(carts) - 1 - j
+				}
+				ops = append(ops, op("PATCH", "/api/carts/"+carts[k], map[string]any{"bumps": i}))
+			}
+			return b.do("POST", "/api/batch", map[string]any{"operations": ops}).status
+		})
+		require.Equal(t, map[int]int{http.StatusOK: 24}, counts)
+		// each batch also deletes a record of its own, listed first or last
+		var extra []string
+		for range 12 {
+			extra = append(extra, b.create("carts", map[string]any{}))
+		}
+		counts = statusCounts(12, func(i int) int {
+			ops := []any{op("DELETE", "/api/carts/"+extra[i], nil)}
+			for j := range carts {
+				k := j
+				if i%2 == 1 {
+					k = len(carts) - 1 - j
+				}
+				ops = append(ops, op("PATCH", "/api/carts/"+carts[k], map[string]any{"bumps": i}))
+			}
+			if i%2 == 1 {
+				ops = append(ops[1:], ops[0])
+			}
+			return b.do("POST", "/api/batch", map[string]any{"operations": ops}).status
+		})
+		require.Equal(t, map[int]int{http.StatusOK: 12}, counts)
+		require.EqualValues(t, 6, b.count("carts"))
+	})
+}
