@@ -98,7 +98,8 @@ func requiredBack(s *spec.Spec, r *spec.Resource, needed map[string]bool) bool {
 // the links bodies leave out.
 func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 	for _, f := range r.Fields {
-		if f.Relation == nil || !writable(r, f) || f.Relation.To == r.Name || seen[f.Relation.To] || g.leftOut(f) {
+		guarded := f.Required && !f.HasDefault && f.DefaultExpr.Text == "" && len(f.Write) > 0 // mustSend for its writers
+		if f.Relation == nil || !(writable(r, f) || guarded) || f.Relation.To == r.Name || seen[f.Relation.To] || g.leftOut(f) {
 			continue
 		}
 		seen[f.Relation.To] = true

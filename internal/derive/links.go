@@ -2,6 +2,7 @@ package derive
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/goccy/go-yaml"
 
@@ -89,9 +90,19 @@ func (rs *recordSet) bodyAs(k int, unique, role string) yaml.MapSlice {
 			b = with(b, f.Name, "{"+rs.target(f, k)+".response.id}", false)
 		case rs.keepsCreator(f, role):
 			b = with(b, f.Name, nil, true) // its default, the creator: role makes its own records only
+		case mustSend(f, role):
+			b = with(b, f.Name, variant(f, k, unique, rs.ref), false) // required, no default: never left out
 		}
 	}
 	return b
+}
+
+// mustSend reports whether f, which write roles guard, is in every body role sends: role may
+// write it and it is required without a default (an invoice's owner that only admins set), so
+// a create that left it out would be refused (400 required).
+func mustSend(f *spec.Field, role string) bool {
+	return f.Required && !f.HasDefault && f.DefaultExpr.Text == "" && len(f.Write) > 0 &&
+		slices.Contains(f.Write, role) && !f.Readonly && !f.Hidden && !f.IsInverse()
 }
 
 // hiddenFrom reports whether role may not link fld to a record another role made: fld does not
