@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +178,36 @@ resources:
 	require.Equal(t, http.StatusCreated, other.status)
 	require.Empty(t, other.header.Get("Idempotent-Replayed"))
 	require.NotEqual(t, first.body["id"], other.body["id"])
+}
+
+// Twenty requests sent at once with one Idempotency-Key write once: the others replay the
+// answer or hear that the first is still running. On PostgreSQL a request that found no key
+// deleted the claim another had committed since, and both wrote (two to five orders).
+func TestConcurrentRequestsWithOneKeyWriteOnce(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		a := b.product("A", "2.50", 100)
+		ann := bearer(b.token("customer"))
+		body := map[string]any{"items": []any{item(a, 1)}}
+		orders := b.count("orders")
+		for round := range 3 {
+			key := "together-" + string(rune('a'+round))
+			var mu sync.Mutex
+			fresh := 0
+			counts := statusCounts(20, func(int) int {
+				got := b.do("POST", "/api/orders", body, append(ann, "Idempotency-Key", key)...)
+				if got.status == http.StatusCreated && got.header.Get("Idempotent-Replayed") == "" {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+				return got.status
+			})
+			require.Equal(t, 20, counts[http.StatusCreated]+counts[http.StatusConflict], "%v", counts)
+			require.Equal(t, 1, fresh, "one request wrote, the others replayed: %v", counts)
+			require.Equal(t, orders+int64(round)+1, b.count("orders"))
+		}
+		require.Equal(t, "97", b.stock(a))
+	})
 }

@@ -85,7 +85,7 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Ans
 		}
 		switch {
 		case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
-			if err := tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ?", scope, key); err != nil {
+			if err := s.forget(ctx, tx, scope, key, row); err != nil {
 				return err
 			}
 			return tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
@@ -102,6 +102,23 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Ans
 		return nil, ErrInProgress // another request claimed the key at the same moment
 	}
 	return answer, err
+}
+
+// forget deletes the expired or abandoned claim old that Begin read, and only that one: on
+// PostgreSQL (READ COMMITTED) another request may have claimed the key since, and a DELETE of
+// whatever the key holds took that claim away, so both requests wrote. When the row read is
+// gone, another request took the key: ErrInProgress. A key read as free needs no delete; a
+// claim committed since makes the INSERT clash (ErrInProgress as well).
+func (s *Store) forget(ctx context.Context, tx *store.Exec, scope, key string, old *row) error {
+	if old == nil {
+		return nil
+	}
+	n, err := tx.ExecRawCount(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ? AND state = ? AND created_at = ? AND expires_at = ?",
+		scope, key, old.state, old.created, old.expires)
+	if err == nil && n == 0 {
+		return ErrInProgress
+	}
+	return err
 }
 
 // Finish stores the answer inside the transaction of the write it answers.
