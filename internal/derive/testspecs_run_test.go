@@ -52,8 +52,10 @@ import (
 //     students link without seeing them (allow_hidden), a price computed from the course and
 //     the coupon, soft-deleted reviews whose ratings feed count, sum, min and max rollups and
 //     an average computed from two of them, payouts computed by an aggregate.
+//   - guarded: required fields, a relation among them, that only admins may write and nothing
+//     defaults (see TestRequiredFieldsGuardedByWriteRolesAreSent).
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
