@@ -119,7 +119,10 @@ func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 	var text string
 	switch x := v.(type) {
 	case json.Number:
-		text = string(x)
+		var ok bool
+		if text, ok = plainDecimal(string(x)); !ok {
+			return nil, "type", "must be a decimal number such as 29.99"
+		}
 	case string:
 		text = x
 	default:
@@ -135,6 +138,43 @@ func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 		return nil, "precision", "must have at most " + digits(f.Precision-f.Scale) + " before the decimal point"
 	}
 	return nil, "type", "must be a decimal number such as 29.99"
+}
+
+// maxDecimalExp bounds the exponent of a decimal sent as 1e2: any field's digits (at most
+// value.MaxPrecision) lie well within it, and a larger one would only write long runs of zeros.
+const maxDecimalExp = 64
+
+// plainDecimal writes a JSON number with an exponent (1e2, -2.5E-1) as plain decimal text,
+// exactly, for ParseDecimal to read as it reads 100 and -0.25: integers take such numbers, so
+// decimals do too. Text without an exponent is returned as it is; ok is false for text that
+// is no JSON number or whose exponent is beyond maxDecimalExp.
+func plainDecimal(n string) (string, bool) {
+	mant, exp, found := strings.Cut(strings.ToLower(n), "e")
+	if !found {
+		return n, true
+	}
+	e, err := strconv.Atoi(exp)
+	switch {
+	case !jsonNumber(n):
+		return "", false
+	case zeroDigits(n): // 0e999: zero, whatever its exponent
+		return "0", true
+	case err != nil || e > maxDecimalExp || e < -maxDecimalExp:
+		return "", false
+	}
+	sign, mant := "", strings.TrimPrefix(mant, "-")
+	if strings.HasPrefix(n, "-") {
+		sign = "-"
+	}
+	ip, fp, _ := strings.Cut(mant, ".")
+	all, point := ip+fp, len(ip)+e // the point's place in all
+	if point <= 0 {
+		all, point = strings.Repeat("0", 1-point)+all, 1
+	}
+	if point >= len(all) {
+		return sign + all + strings.Repeat("0", point-len(all)), true
+	}
+	return sign + all[:point] + "." + all[point:], true
 }
 
 // digits is "1 digit" or "n digits".
