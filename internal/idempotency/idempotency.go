@@ -77,26 +77,17 @@ func Fingerprint(method, path string, body []byte) string {
 func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, error) {
 	var answer *Answer
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
-		answer = nil // InTx may run this again
-		now := s.cfg.Now()
-		row, err := s.read(ctx, tx, scope, key)
-		if err != nil {
-			return err
+		var err error
+		answer, err = s.claim(ctx, tx, scope, key, fingerprint)
+		if errors.Is(err, errMoved) {
+			// The expired or abandoned row read is gone (swept, or taken by another request):
+			// a statement now sees what took its place, so decide once more on that.
+			answer, err = s.claim(ctx, tx, scope, key, fingerprint)
 		}
-		switch {
-		case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
-			if err := s.forget(ctx, tx, scope, key, row); err != nil {
-				return err
-			}
-			return tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
-				scope, key, fingerprint, now.UnixMicro(), now.Add(s.cfg.TTL).UnixMicro())
-		case row.fingerprint != fingerprint:
-			return ErrMismatch
-		case row.state == "running":
+		if errors.Is(err, errMoved) {
 			return ErrInProgress
 		}
-		answer = row.answer
-		return nil
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, ErrInProgress // another request claimed the key at the same moment
@@ -104,11 +95,37 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Ans
 	return answer, err
 }
 
-// forget deletes the expired or abandoned claim old that Begin read, and only that one: on
+// errMoved is claim's answer when the row it read changed before it could delete it.
+var errMoved = errors.New("idempotency: the key's row changed while it was claimed")
+
+// claim reads key and decides: claim it (free, expired or abandoned), replay its answer, or
+// refuse.
+func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerprint string) (*Answer, error) {
+	now := s.cfg.Now()
+	row, err := s.read(ctx, tx, scope, key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
+		if err := s.forget(ctx, tx, scope, key, row); err != nil {
+			return nil, err
+		}
+		return nil, tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
+			scope, key, fingerprint, now.UnixMicro(), now.Add(s.cfg.TTL).UnixMicro())
+	case row.fingerprint != fingerprint:
+		return nil, ErrMismatch
+	case row.state == "running":
+		return nil, ErrInProgress
+	}
+	return row.answer, nil
+}
+
+// forget deletes the expired or abandoned claim old that claim read, and only that one: on
 // PostgreSQL (READ COMMITTED) another request may have claimed the key since, and a DELETE of
 // whatever the key holds took that claim away, so both requests wrote. When the row read is
-// gone, another request took the key: ErrInProgress. A key read as free needs no delete; a
-// claim committed since makes the INSERT clash (ErrInProgress as well).
+// gone the answer is errMoved. A key read as free needs no delete; a claim committed since
+// makes the INSERT clash (ErrInProgress).
 func (s *Store) forget(ctx context.Context, tx *store.Exec, scope, key string, old *row) error {
 	if old == nil {
 		return nil
@@ -116,7 +133,7 @@ func (s *Store) forget(ctx context.Context, tx *store.Exec, scope, key string, o
 	n, err := tx.ExecRawCount(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ? AND state = ? AND created_at = ? AND expires_at = ?",
 		scope, key, old.state, old.created, old.expires)
 	if err == nil && n == 0 {
-		return ErrInProgress
+		return errMoved
 	}
 	return err
 }

@@ -104,3 +104,63 @@ func TestAbandonedAndReleasedKeysRunAgain(t *testing.T) {
 		require.Nil(t, answer)
 	})
 }
+
+// An expired key that the sweeper deletes while a request reuses it is free, not in progress:
+// the request read the expired row and its DELETE waited for the sweeper's; once that
+// committed, it found the row gone and answered ErrInProgress (409) though no request held the
+// key (found by a review). It reads the key again and claims it.
+func TestExpiredKeySweptWhileReusedIsClaimed(t *testing.T) {
+	ctx := context.Background()
+	s0, err := spec.Parse("kiln.yaml", []byte(tinySpec), spec.ParseOpts{})
+	require.NoError(t, err)
+	st, err := store.Open(ctx, store.Config{URL: testdb.PostgresURL(t)}, s0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, migrate.New(migrate.Config{Dir: t.TempDir()}, st).Dev(ctx, migrate.FromSpec(s0), false, nil))
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	s := idempotency.New(idempotency.Config{TTL: time.Hour, Abandoned: time.Minute, Now: c.Now}, st)
+	fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{}`))
+	_, err = s.Begin(ctx, "u", "k", fp)
+	require.NoError(t, err)
+	require.NoError(t, s.FinishAlone(ctx, "u", "k", idempotency.Answer{Status: 201, Body: []byte("{}")}))
+	c.now = c.now.Add(2 * time.Hour) // expired
+
+	deleted, release, swept := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() { // the sweeper's transaction, as Cleanup runs it, held open
+		swept <- st.InTx(ctx, func(tx *store.Exec) error {
+			if err := tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE expires_at < ?", c.now.UnixMicro()); err != nil {
+				return err
+			}
+			close(deleted)
+			<-release
+			return nil
+		})
+	}()
+	<-deleted
+	begun := make(chan error)
+	go func() {
+		_, err := s.Begin(ctx, "u", "k", fp)
+		begun <- err
+	}()
+	waitForALockWait(t, st) // Begin read the expired row and its DELETE waits for the sweeper's
+	close(release)
+	require.NoError(t, <-swept)
+	require.NoError(t, <-begun, "the key is free: no request holds it")
+}
+
+// waitForALockWait waits until a claim's DELETE of a key waits for a lock (the test schemas
+// share one database: its text tells this one from other tests' statements).
+func waitForALockWait(t *testing.T, st *store.Store) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		rows, err := st.Reader().QueryRaw(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"+
+				" AND query LIKE 'DELETE FROM kiln_idempotency WHERE scope = % AND created_at = %'")
+		require.NoError(t, err)
+		defer rows.Close()
+		var n int
+		require.True(t, rows.Next())
+		require.NoError(t, rows.Scan(&n))
+		return n > 0
+	}, 10*time.Second, 5*time.Millisecond)
+}
