@@ -167,3 +167,66 @@ func TestBatchesListingRecordsInOppositeOrdersAllLand(t *testing.T) {
 		require.EqualValues(t, 6, b.count("carts"))
 	})
 }
+
+// Three levels: crates roll up their boxes' weights, boxes roll up their items' quantities.
+const tierSpec = `resources:
+  crates:
+    fields:
+      total: {type: integer, rollup: {sum: weight, of: boxes}}
+      bumps: {type: integer, default: 0}
+      boxes: {type: relation, to: boxes, inverse: crate}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  boxes:
+    fields:
+      weight: {type: integer, default: 0}
+      total: {type: integer, rollup: {sum: qty, of: items}}
+      crate: {type: relation, to: crates, required: true}
+      items: {type: relation, to: items, inverse: box}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  items:
+    fields:
+      qty: {type: integer, default: 0}
+      box: {type: relation, to: boxes, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+
+// A batch locking ahead keeps parent before child across levels: a batch updating a crate and
+// an item of one of its boxes, run at once with updates of that box (which lock the crate,
+// then the box), and batches creating a line of one cart and updating another, run at once
+// with batches updating both carts. The first lock-ahead sorted an item's box (its parent)
+// before the crate by name, and locked a create's cart after the records it locked ahead:
+// a review measured 10 of 32 and 26 of 32 answering 503.
+func TestBatchLocksAheadParentBeforeChild(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, tierSpec)
+		crate := b.create("crates", map[string]any{})
+		box := b.create("boxes", map[string]any{"crate": crate})
+		item := b.create("items", map[string]any{"box": box, "qty": 1})
+		counts := statusCounts(32, func(i int) int {
+			if i%2 == 0 {
+				return b.do("PATCH", "/api/boxes/"+box, map[string]any{"weight": i}).status
+			}
+			ops := []any{op("PATCH", "/api/crates/"+crate, map[string]any{"bumps": i}),
+				op("PATCH", "/api/items/"+item, map[string]any{"qty": i})}
+			return b.do("POST", "/api/batch", map[string]any{"operations": ops}).status
+		})
+		require.Equal(t, map[int]int{http.StatusOK: 32}, counts)
+
+		c := setup(t, dialect, lockOrderSpec)
+		p1, p2 := c.create("carts", map[string]any{}), c.create("carts", map[string]any{})
+		if p2 < p1 {
+			p1, p2 = p2, p1
+		}
+		counts = statusCounts(32, func(i int) int {
+			ops := []any{op("PATCH", "/api/carts/"+p1, map[string]any{"bumps": i}),
+				op("PATCH", "/api/carts/"+p2, map[string]any{"bumps": i})}
+			if i%2 == 0 {
+				ops[0] = op("POST", "/api/lines", map[string]any{"cart": p1, "qty": 1})
+			}
+			return c.do("POST", "/api/batch", map[string]any{"operations": ops}).status
+		})
+		require.Equal(t, map[int]int{http.StatusOK: 32}, counts)
+		cartAddsUp(t, c, p1)
+	})
+}
