@@ -76,6 +76,12 @@ func (r rules) check(f *spec.Field, v any) (string, string) {
 			return "pattern", "must match " + f.Pattern
 		}
 	case value.Decimal:
+		// A sent value's digits were counted as it was read; one Kiln computed (a default, a
+		// computed field, an effect's set:, a rollup) is counted here, before the database
+		// sees it (PostgreSQL refused it as a numeric overflow naming no field, SQLite stored it).
+		if !x.Fits(f.Precision, f.Scale) {
+			return "precision", "must have at most " + digits(f.Precision-f.Scale) + " before the decimal point"
+		}
 		if r.minD != nil && x.Cmp(*r.minD) < 0 {
 			return "min", "must be >= " + *f.Min
 		}

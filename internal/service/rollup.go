@@ -4,19 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // rollupSQL prepares, for each parent that keeps rollups over child (by the child's relation
 // field), the aggregates one UPDATE can set straight from SQL: every rollup field of the
 // parent is stored like what it aggregates (a count into an integer; a sum, min or max into a
-// field of the children's type and scale). A parent with any other rollup is refreshed
-// through Go conversion instead.
+// field of the children's type and scale, without min or max). A parent with any other
+// rollup is refreshed through Go conversion instead. A decimal's precision bounds its UPDATE.
 func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.RollupAgg {
 	if lr == nil || len(lr.Parents) == 0 {
 		return nil
@@ -29,7 +31,8 @@ func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.Roll
 				aggs = nil
 				break
 			}
-			aggs = append(aggs, store.RollupAgg{Field: f.Name, Func: f.Rollup.Func, ChildField: f.Rollup.Field, Empty: rollupEmpty(f)})
+			aggs = append(aggs, store.RollupAgg{Field: f.Name, Func: f.Rollup.Func, ChildField: f.Rollup.Field,
+				Empty: rollupEmpty(f), Max: rollupMax(f)})
 		}
 		if aggs != nil {
 			out[rp.Field.Name] = aggs
@@ -39,6 +42,9 @@ func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.Roll
 }
 
 func storedAlike(f *spec.Field, child *spec.Resource) bool {
+	if f.Min != nil || f.Max != nil {
+		return false // Go checks the aggregate against them
+	}
 	if f.Rollup.Func == "count" {
 		return f.Type == spec.TypeInteger
 	}
@@ -105,8 +111,11 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	parent := w.s.resources[rp.Parent.Name]
 	computed := parent.computesFromRollups
 	if aggs := w.r.rollupSQL[rp.Field.Name]; aggs != nil && !computed {
-		_, err := w.tx.RefreshRollups(ctx, rp.Parent.Name, id, w.r.Name, rp.Field.Name, aggs, w.s.nowUTC())
-		return err
+		changed, err := w.tx.RefreshRollups(ctx, rp.Parent.Name, id, w.r.Name, rp.Field.Name, aggs, w.s.nowUTC())
+		if err != nil || changed {
+			return err
+		}
+		return w.rollupsFit(ctx, parent, id, aggs)
 	}
 	cur, err := w.tx.Get(ctx, rp.Parent.Name, id, nil)
 	if errors.Is(err, store.ErrNotFound) {
@@ -119,6 +128,9 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	for _, f := range rp.Rollups {
 		v, err := w.aggregate(ctx, parent, f, id)
 		if err != nil {
+			return err
+		}
+		if err := rollupFits(parent, f, v); err != nil {
 			return err
 		}
 		if i := parent.index(f); !sameValue(cur.Values[i], v) {
@@ -204,4 +216,53 @@ func rollupEmpty(f *spec.Field) any {
 	}
 	v, _, _ := coerce(f, json.Number(text))
 	return v
+}
+
+// rollupMax is the largest magnitude a decimal rollup field holds (nil for other types): its
+// precision's digits, at its scale.
+func rollupMax(f *spec.Field) any {
+	if f.Type != spec.TypeDecimal {
+		return nil
+	}
+	return value.FromUnits(value.Pow10(f.Precision)-1, f.Scale)
+}
+
+// rollupsFit tells, after RefreshRollups wrote nothing, an aggregate beyond its field's
+// precision (which the statement does not write) from one that did not change: the bounded
+// aggregates are computed again, as Go refreshes them.
+func (w *write) rollupsFit(ctx context.Context, parent *resource, id string, aggs []store.RollupAgg) error {
+	for _, a := range aggs {
+		if a.Max == nil {
+			continue
+		}
+		f := parent.Field(a.Field)
+		v, err := w.aggregate(ctx, parent, f, id)
+		if err != nil {
+			return err
+		}
+		if err := rollupFits(parent, f, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollupFits refuses an aggregate its field cannot hold (a sum past its precision or max) as
+// an effect's refused value is: no fault of the request, the stored children do not allow the
+// write, so 409 logic_failed naming the parent's field and the constraint, nothing written.
+func rollupFits(parent *resource, f *spec.Field, v any) error {
+	if v == nil {
+		return nil
+	}
+	code, msg := parent.rules[parent.index(f)].check(f, v)
+	if code == "" {
+		return nil
+	}
+	var shown []FieldError
+	if !f.Hidden { // a hidden field is named in the log only
+		shown = []FieldError{{Field: parent.Name + "." + f.Name, Code: code, Message: msg + " (a rollup)"}}
+	}
+	return &Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: shown,
+		Message: "a total this write keeps (a rollup) does not fit its field; nothing was written",
+		Cause:   fmt.Errorf("%s refuses rollup %s %s (%s): %v", parent.Name, f.Name, code, msg, v)}
 }

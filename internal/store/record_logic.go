@@ -108,6 +108,10 @@ type RollupAgg struct {
 	// Empty is the value over no children: the field's default when it has one (typed as a
 	// record's values are), else nil — 0 for a sum or a count, NULL for a min or a max.
 	Empty any
+	// Max, when not nil, is the largest magnitude the field holds (typed as Empty): the
+	// statement writes nothing when an aggregate is beyond it, as when nothing changed, so
+	// the caller tells the two apart (PostgreSQL would fail on it, SQLite store it).
+	Max any
 }
 
 // RefreshRollups sets the parent's aggs to their aggregates over the live children of child
@@ -139,6 +143,7 @@ func (e *Exec) RefreshRollups(ctx context.Context, parent, id, child, back strin
 	r := cachedR.(refresh)
 	d := e.s.dialect
 	args := append(append([]any{d.encode(kTime, 0, at)}, r.empties...), d.encode(k, scale, id), d.encode(kUUID, 0, id))
+	args = append(args, r.bounds...)
 	res, err := e.exec(ctx, r.text, args)
 	if err != nil {
 		return false, e.tagTable(err, pt.name)
@@ -148,14 +153,15 @@ func (e *Exec) RefreshRollups(ctx context.Context, parent, id, child, back strin
 }
 
 // refresh is RefreshRollups' statement for one parent, child and relation, and the encoded
-// Empty values of its aggregates, its arguments after updated_at.
+// Empty values of its aggregates, its arguments after updated_at, and their Max values, its
+// last arguments.
 type refresh struct {
-	text    string
-	empties []any
+	text            string
+	empties, bounds []any
 }
 
 // renderRefresh renders RefreshRollups' statement; arguments: updated_at, the aggregates'
-// Empty values, the children's back value, the parent's id.
+// Empty values, the children's back value, the parent's id, the aggregates' Max values.
 func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (refresh, error) {
 	b := &builder{d: d, t: pt}
 	sets, diffs := make([]string, len(aggs)), make([]string, len(aggs))
@@ -180,7 +186,28 @@ func renderRefresh(d dialect, pt, ct *table, back string, aggs []RollupAgg) (ref
 	b.t = pt
 	b.write(") AS a WHERE ", quote(pt.name), ".", quote("id"), " = ", b.arg(kUUID, 0, nil), pt.andLive(),
 		" AND (", strings.Join(diffs, " OR "), ")")
-	return refresh{text: b.text(), empties: b.args[1 : len(b.args)-2]}, nil
+	n := len(b.args)
+	b.t = ct
+	if err := b.bounds(aggs); err != nil {
+		return refresh{}, err
+	}
+	return refresh{text: b.text(), empties: b.args[1 : n-2], bounds: b.args[n:]}, nil
+}
+
+// bounds writes, for each agg with a Max, that its aggregate (v0, v1, …) is within it; b's
+// table is the children's, whose column type and scale the aggregate has.
+func (b *builder) bounds(aggs []RollupAgg) error {
+	for i, a := range aggs {
+		if a.Max == nil {
+			continue
+		}
+		_, k, scale, err := b.column(a.ChildField)
+		if err != nil {
+			return err
+		}
+		b.write(" AND COALESCE(ABS(a.v", strconv.Itoa(i), "), 0) <= ", b.arg(k, scale, a.Max))
+	}
+	return nil
 }
 
 // aggregates writes SELECT with one aggregate per agg (v0, v1, …) over b's table; over no

@@ -136,6 +136,16 @@ func (d Decimal) Cmp(o Decimal) int {
 	return 0
 }
 
+// Fits reports whether d has at most precision-scale digits before the point, as a
+// decimal(precision, scale) column holds them (the digits after it are the field's scale's).
+func (d Decimal) Fits(precision, scale int) bool {
+	abs := uint64(d.Units)
+	if d.Units < 0 {
+		abs = uint64(-(d.Units + 1)) + 1 // safe for MinInt64
+	}
+	return abs/uint64(pow10[d.Scale]) < uint64(pow10[precision-scale])
+}
+
 // FromUnits builds a decimal from stored minor units.
 func FromUnits(units int64, scale int) Decimal { return Decimal{Units: units, Scale: scale} }
 

@@ -45,6 +45,34 @@ func TestParseDecimal(t *testing.T) {
 	}
 }
 
+// Fits agrees with ParseDecimal on the digits before the point, for values of either sign at
+// the field's scale, and at the edge of an int64.
+func TestDecimalFits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d                Decimal
+		precision, scale int
+		want             bool
+	}{
+		{d: Decimal{Units: 9999, Scale: 2}, precision: 4, scale: 2, want: true},
+		{d: Decimal{Units: 10000, Scale: 2}, precision: 4, scale: 2, want: false},
+		{d: Decimal{Units: -9999, Scale: 2}, precision: 4, scale: 2, want: true},
+		{d: Decimal{Units: -10000, Scale: 2}, precision: 4, scale: 2, want: false},
+		{d: Decimal{Units: 99, Scale: 2}, precision: 2, scale: 2, want: true},
+		{d: Decimal{Units: 100, Scale: 2}, precision: 2, scale: 2, want: false},
+		{d: Decimal{Units: math.MaxInt64, Scale: 0}, precision: 18, scale: 0, want: false},
+		{d: Decimal{Units: math.MinInt64, Scale: 0}, precision: 18, scale: 0, want: false},
+		{d: Decimal{Units: 999999999999999999, Scale: 0}, precision: 18, scale: 0, want: true},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, tt.d.Fits(tt.precision, tt.scale), "%d at (%d,%d)", tt.d.Units, tt.precision, tt.scale)
+		if tt.d.Units != math.MinInt64 {
+			_, err := ParseDecimal(tt.d.String(), tt.precision, tt.scale)
+			require.Equal(t, tt.want, err == nil, tt.d.String())
+		}
+	}
+}
+
 func TestParseTimeFastPathAgreesWithLayout(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"2026-11-26T05:48:28.769766Z", "2024-02-29T23:59:59.000001Z", "2026-02-30T00:00:00.000000Z",

@@ -1,0 +1,74 @@
+package kiln_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Kiln computes decimals into decimal(4,2) fields: an item's computed field and its sum stored
+// like what it adds up (one UPDATE refreshes it), and a box's sum of integers, converted.
+const precisionSpec = `resources:
+  items:
+    fields:
+      a: {type: decimal, precision: 4, scale: 2, required: true}
+      b: {type: decimal, precision: 4, scale: 2, compute: "record.a * decimal('100')"}
+      total: {type: decimal, precision: 4, scale: 2, default: "0", rollup: {sum: v, of: lines}}
+      lines: {type: relation, to: lines, inverse: item}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  boxes:
+    fields:
+      units: {type: decimal, precision: 4, scale: 2, rollup: {sum: n, of: lines}}
+      lines: {type: relation, to: lines, inverse: box}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  lines:
+    fields:
+      item: {type: relation, to: items, required: true}
+      box: {type: relation, to: boxes}
+      v: {type: decimal, precision: 4, scale: 2, default: "0"}
+      n: {type: integer, default: 0}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+
+// A decimal Kiln computes is held to its field's precision before the database sees it, alike
+// on both databases: a computed value with too many digits is 400 precision naming the field,
+// a rollup that outgrows its field 409 logic_failed naming it, nothing written. SQLite stored
+// b = 9999 and total = 120 in decimal(4,2) columns; PostgreSQL's numeric overflow answered 400
+// validation_failed naming no field (found by a user trial).
+func TestComputedAndRolledUpDecimalsAreHeldToTheirPrecision(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, precisionSpec)
+		sent := b.do("POST", "/api/items", map[string]any{"a": json.Number("100")})
+		require.Equal(t, http.StatusBadRequest, sent.status, string(sent.raw))
+		require.Equal(t, map[string]string{"a": "precision"}, fieldCodes(sent.body), "a sent value, refused as before")
+		res := b.do("POST", "/api/items", map[string]any{"a": json.Number("99.99")})
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, "validation_failed", res.body["error"], string(res.raw))
+		require.Equal(t, map[string]string{"b": "precision"}, fieldCodes(res.body), string(res.raw))
+		require.Equal(t, int64(0), b.count("items"), "nothing written")
+
+		item := b.create("items", map[string]any{"a": json.Number("0.99")})
+		b.create("lines", map[string]any{"item": item, "v": json.Number("60")})
+		over := b.do("POST", "/api/lines", map[string]any{"item": item, "v": json.Number("60")})
+		require.Equal(t, http.StatusConflict, over.status, string(over.raw))
+		require.Equal(t, "logic_failed", over.body["error"], string(over.raw))
+		require.Equal(t, map[string]string{"items.total": "precision"}, fieldCodes(over.body), string(over.raw))
+		require.Equal(t, int64(1), b.count("lines"), "nothing written")
+
+		box := b.create("boxes", map[string]any{})
+		b.create("lines", map[string]any{"item": item, "box": box, "n": 99})
+		over = b.do("POST", "/api/lines", map[string]any{"item": item, "box": box, "n": 1})
+		require.Equal(t, http.StatusConflict, over.status, string(over.raw))
+		require.Equal(t, "logic_failed", over.body["error"], string(over.raw))
+		require.Equal(t, map[string]string{"boxes.units": "precision"}, fieldCodes(over.body), string(over.raw))
+		require.Equal(t, int64(2), b.count("lines"), "nothing written")
+
+		got := b.do("GET", "/api/items/"+item, nil)
+		require.Equal(t, []any{json.Number("99"), json.Number("60")}, []any{got.body["b"], got.body["total"]}, string(got.raw))
+		got = b.do("GET", "/api/boxes/"+box, nil)
+		require.Equal(t, json.Number("99"), got.body["units"], string(got.raw))
+	})
+}
