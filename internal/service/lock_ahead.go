@@ -140,61 +140,58 @@ func mayMove(lr *logic.Resource, f *spec.Field, in, typed map[string]any) bool {
 	return false
 }
 
-// lockBatch locks, before a batch's first operation, the records its operations (ops: the
-// updates and deletes it names by id, the creates whose bodies it knows) would lock at once:
-// the records it updates and deletes, and the parents its creates name, each set by resource
-// and id — in the order it lists them, two batches changing the same records in opposite
-// orders deadlocked on PostgreSQL. Only records of root resources, whose writes lock nothing
-// ahead of them (lockRoot), are locked here: a record below a parent is locked after it, and
-// sorting it by name among records of other levels would lock a child before another write's
-// parent (a review found both deadlocks). An operation the principal may not run at all
-// locks nothing: it fails on its own.
+// lockBatch locks the records of a batch's updates and deletes (ops) before its first
+// operation, in the order one write takes its locks: first what any of them locks ahead of
+// its own record (lockAhead's parents, read unlocked, every field that may move), then the
+// records themselves, each set by resource and id. In the order the batch lists them, two
+// batches changing the same records in opposite orders deadlocked on PostgreSQL. An operation
+// the principal may not run at all locks nothing: it fails on its own.
 func (s *Service) lockBatch(ctx context.Context, tx *store.Exec, ops []BatchOp) error {
 	if !tx.LocksRows() || len(ops) == 0 {
 		return nil
 	}
-	var own, gone []lockKey
+	var parents, own, gone []lockKey
 	for _, op := range ops {
 		r, err := s.resource(op.Resource)
-		if err != nil {
+		id, valid := validID(op.ID)
+		if err != nil || !valid {
 			continue
 		}
 		if _, err := s.authorize(ctx, r, actionOf(op.Op)); err != nil {
 			continue
 		}
-		id, valid := validID(op.ID)
-		switch {
-		case op.Op == spec.OpCreate:
-			own = s.rootParents(r, op.In, own)
-		case !valid || !s.lockRoot(r):
-		case op.Op == spec.OpDelete:
+		if parents, err = s.parentKeys(ctx, tx, r, op.Op, id, parents); err != nil {
+			return err
+		}
+		if op.Op == spec.OpDelete {
 			gone = append(gone, lockKey{r.Name, id})
-		default:
+		} else {
 			own = append(own, lockKey{r.Name, id})
 		}
+	}
+	if err := lockKeys(ctx, tx, parents); err != nil {
+		return err
 	}
 	return lockOwn(ctx, tx, own, gone)
 }
 
-// lockRoot reports whether r's updates and deletes lock no record ahead of their own.
-func (s *Service) lockRoot(r *resource) bool {
+// parentKeys adds to keys what a write of op on r's record id locks ahead of it.
+func (s *Service) parentKeys(ctx context.Context, tx *store.Exec, r *resource, op spec.Operation, id string, keys []lockKey) ([]lockKey, error) {
 	lr := s.logic.Resource(r.Name)
-	return lr == nil || (len(lr.LockedAfter(spec.OpUpdate)) == 0 && len(lr.LockedAfter(spec.OpDelete)) == 0)
-}
-
-// rootParents adds to keys the records of root resources that a create of r with body in
-// locks ahead of its record (lockCreate).
-func (s *Service) rootParents(r *resource, in map[string]any, keys []lockKey) []lockKey {
-	lr := s.logic.Resource(r.Name)
-	if lr == nil {
-		return keys
+	if lr == nil || len(lr.LockedAfter(op)) == 0 {
+		return keys, nil
 	}
-	for _, f := range lr.LockedAfter(spec.OpCreate) {
-		if to, ok := s.resources[f.Relation.To]; ok && s.lockRoot(to) {
-			keys = addKeys(keys, f, in[f.Name])
-		}
+	pre, err := tx.Get(ctx, r.Name, id, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return keys, nil
 	}
-	return keys
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range lr.LockedAfter(op) {
+		keys = addKeys(keys, f, pre.Values[r.index(f)])
+	}
+	return keys, nil
 }
 
 // lockOwn locks the batch's own records by resource and id: those it updates as an update
@@ -222,12 +219,9 @@ func compareKeys(a, b lockKey) int {
 	return cmp.Or(strings.Compare(a.resource, b.resource), strings.Compare(a.id, b.id))
 }
 
-// actionOf is the access action a create, update or delete needs.
+// actionOf is the access action an update or delete needs.
 func actionOf(op spec.Operation) spec.Action {
-	switch op {
-	case spec.OpCreate:
-		return spec.ActionCreate
-	case spec.OpDelete:
+	if op == spec.OpDelete {
 		return spec.ActionDelete
 	}
 	return spec.ActionUpdate

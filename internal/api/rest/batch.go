@@ -162,43 +162,19 @@ func (h *Handler) batchTarget(method, path string) (service.BatchOp, error) {
 	return out, nil
 }
 
-// batchAhead are the operations of ops known before the first runs: updates and deletes whose
-// paths name their records outright (no reference to an earlier result), creates whose bodies
-// refer to none. The batch locks what they would lock before its first operation.
+// batchAhead are the updates and deletes of ops whose paths name their records outright (no
+// reference to an earlier result): the records the batch locks before its first operation.
 func (h *Handler) batchAhead(ops []batchOp) []service.BatchOp {
 	var out []service.BatchOp
 	for _, op := range ops {
-		if strings.ContainsRune(op.path, '{') || (op.method == "POST" && refers(op.body)) {
+		if op.method == "POST" || strings.ContainsRune(op.path, '{') {
 			continue
 		}
 		if t, err := h.batchTarget(op.method, op.path); err == nil {
-			t.In = op.body
 			out = append(out, t)
 		}
 	}
 	return out
-}
-
-// refers reports whether v holds a {"$ref": …} anywhere.
-func refers(v any) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		if _, ok := x["$ref"]; ok {
-			return true
-		}
-		for _, item := range x {
-			if refers(item) {
-				return true
-			}
-		}
-	case []any:
-		for _, item := range x {
-			if refers(item) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // batchBody is {"results": [{"status", "resource", "record"}, …]}; a delete's result has
