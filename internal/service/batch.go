@@ -39,10 +39,8 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // Batch runs n operations in one transaction, all or nothing. next builds operation i from
 // the results so far (later operations refer to earlier records); each operation is
 // authorized for the principal as if it came alone and runs the whole write pipeline.
-// ahead are the updates and deletes among them known before the first runs (their bodies
-// left out): their records are locked first, in one order (lockBatch). remember, when set,
-// runs in the transaction with every result, before the commit.
-func (s *Service) Batch(ctx context.Context, ahead []BatchOp, n int, next func(i int, done []BatchResult) (BatchOp, error),
+// remember, when set, runs in the transaction with every result, before the commit.
+func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []BatchResult) (BatchOp, error),
 	remember func(ctx context.Context, tx *store.Exec, done []BatchResult) error) ([]BatchResult, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -50,9 +48,6 @@ func (s *Service) Batch(ctx context.Context, ahead []BatchOp, n int, next func(i
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
 		done = done[:0]
 		t := &Tx{s: s, tx: tx}
-		if err := s.lockBatch(ctx, tx, ahead); err != nil {
-			return err
-		}
 		for i := range n {
 			op, err := next(i, done)
 			if err != nil {

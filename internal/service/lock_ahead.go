@@ -101,7 +101,9 @@ func addKeys(keys []lockKey, f *spec.Field, values ...any) []lockKey {
 
 // lockKeys locks keys' records, each once, by resource and id.
 func lockKeys(ctx context.Context, tx *store.Exec, keys []lockKey) error {
-	slices.SortFunc(keys, compareKeys)
+	slices.SortFunc(keys, func(a, b lockKey) int {
+		return cmp.Or(strings.Compare(a.resource, b.resource), strings.Compare(a.id, b.id))
+	})
 	for _, k := range slices.Compact(keys) {
 		if err := tx.LockRow(ctx, k.resource, k.id); err != nil {
 			return err
@@ -138,91 +140,4 @@ func mayMove(lr *logic.Resource, f *spec.Field, in, typed map[string]any) bool {
 		}
 	}
 	return false
-}
-
-// lockBatch locks the records of a batch's updates and deletes (ops) before its first
-// operation, in the order one write takes its locks: first what any of them locks ahead of
-// its own record (lockAhead's parents, read unlocked, every field that may move), then the
-// records themselves, each set by resource and id. In the order the batch lists them, two
-// batches changing the same records in opposite orders deadlocked on PostgreSQL. An operation
-// the principal may not run at all locks nothing: it fails on its own.
-func (s *Service) lockBatch(ctx context.Context, tx *store.Exec, ops []BatchOp) error {
-	if !tx.LocksRows() || len(ops) == 0 {
-		return nil
-	}
-	var parents, own, gone []lockKey
-	for _, op := range ops {
-		r, err := s.resource(op.Resource)
-		id, valid := validID(op.ID)
-		if err != nil || !valid {
-			continue
-		}
-		if _, err := s.authorize(ctx, r, actionOf(op.Op)); err != nil {
-			continue
-		}
-		if parents, err = s.parentKeys(ctx, tx, r, op.Op, id, parents); err != nil {
-			return err
-		}
-		if op.Op == spec.OpDelete {
-			gone = append(gone, lockKey{r.Name, id})
-		} else {
-			own = append(own, lockKey{r.Name, id})
-		}
-	}
-	if err := lockKeys(ctx, tx, parents); err != nil {
-		return err
-	}
-	return lockOwn(ctx, tx, own, gone)
-}
-
-// parentKeys adds to keys what a write of op on r's record id locks ahead of it.
-func (s *Service) parentKeys(ctx context.Context, tx *store.Exec, r *resource, op spec.Operation, id string, keys []lockKey) ([]lockKey, error) {
-	lr := s.logic.Resource(r.Name)
-	if lr == nil || len(lr.LockedAfter(op)) == 0 {
-		return keys, nil
-	}
-	pre, err := tx.Get(ctx, r.Name, id, nil)
-	if errors.Is(err, store.ErrNotFound) {
-		return keys, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range lr.LockedAfter(op) {
-		keys = addKeys(keys, f, pre.Values[r.index(f)])
-	}
-	return keys, nil
-}
-
-// lockOwn locks the batch's own records by resource and id: those it updates as an update
-// does, those it deletes (gone) as a delete does.
-func lockOwn(ctx context.Context, tx *store.Exec, own, gone []lockKey) error {
-	deleted := make(map[lockKey]bool, len(gone))
-	for _, k := range gone {
-		deleted[k] = true
-	}
-	keys := append(own, gone...)
-	slices.SortFunc(keys, compareKeys)
-	for _, k := range slices.Compact(keys) {
-		lock := tx.LockRow
-		if deleted[k] {
-			lock = tx.LockRowForDelete
-		}
-		if err := lock(ctx, k.resource, k.id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func compareKeys(a, b lockKey) int {
-	return cmp.Or(strings.Compare(a.resource, b.resource), strings.Compare(a.id, b.id))
-}
-
-// actionOf is the access action an update or delete needs.
-func actionOf(op spec.Operation) spec.Action {
-	if op == spec.OpDelete {
-		return spec.ActionDelete
-	}
-	return spec.ActionUpdate
 }

@@ -18,11 +18,6 @@ func (e *Exec) LockRow(ctx context.Context, resource, id string) error {
 	return e.lockRow(ctx, resource, id, forWrite)
 }
 
-// LockRowForDelete is LockRow with the lock of a delete (FOR UPDATE, see forDelete).
-func (e *Exec) LockRowForDelete(ctx context.Context, resource, id string) error {
-	return e.lockRow(ctx, resource, id, forDelete)
-}
-
 // LocksRows reports whether LockRow and GetForUpdate lock anything: false on SQLite, whose
 // single writer runs write transactions one at a time.
 func (e *Exec) LocksRows() bool { return e.tx != nil && e.s.dialect.name() == "postgres" }

@@ -44,7 +44,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	refs := &batchRefs{h: h}
-	done, err := h.svc.Batch(r.Context(), h.batchAhead(ops), len(ops), func(i int, done []service.BatchResult) (service.BatchOp, error) {
+	done, err := h.svc.Batch(r.Context(), len(ops), func(i int, done []service.BatchResult) (service.BatchOp, error) {
 		refs.done = done
 		return h.resolveOp(ops[i], refs)
 	}, h.rememberBatch(r))
@@ -126,8 +126,9 @@ func (h *Handler) resolveOp(op batchOp, refs *batchRefs) (service.BatchOp, error
 	if err != nil {
 		return service.BatchOp{}, err
 	}
-	out, err := h.batchTarget(op.method, path)
-	if err != nil {
+	rest, ok := strings.CutPrefix(path, strings.TrimSuffix(h.spec.Server.BasePath, "/")+"/")
+	parts := strings.Split(rest, "/")
+	if !ok || h.spec.Resource(parts[0]) == nil || len(parts) > 2 || (len(parts) == 1) != (op.method == "POST") {
 		return service.BatchOp{}, service.Errorf(service.CodeNotFound, "%s %s is not a create, update or delete of a resource", op.method, op.path)
 	}
 	body, err := refs.value(op.body)
@@ -138,43 +139,14 @@ func (h *Handler) resolveOp(op batchOp, refs *batchRefs) (service.BatchOp, error
 	if in == nil && op.method != "DELETE" {
 		in = map[string]any{}
 	}
-	out.In = in
-	return out, nil
-}
-
-// errNoTarget is a batch path that names no create, update or delete of a resource.
-var errNoTarget = errors.New("not a create, update or delete of a resource")
-
-// batchTarget is the operation method and path (references resolved) name, without its body.
-func (h *Handler) batchTarget(method, path string) (service.BatchOp, error) {
-	rest, ok := strings.CutPrefix(path, strings.TrimSuffix(h.spec.Server.BasePath, "/")+"/")
-	parts := strings.Split(rest, "/")
-	if !ok || h.spec.Resource(parts[0]) == nil || len(parts) > 2 || (len(parts) == 1) != (method == "POST") {
-		return service.BatchOp{}, errNoTarget
-	}
-	out := service.BatchOp{Op: spec.OpCreate, Resource: parts[0]}
+	out := service.BatchOp{Op: spec.OpCreate, Resource: parts[0], In: in}
 	if len(parts) == 2 {
 		out.ID, out.Op = parts[1], spec.OpUpdate
-		if method == "DELETE" {
+		if op.method == "DELETE" {
 			out.Op = spec.OpDelete
 		}
 	}
 	return out, nil
-}
-
-// batchAhead are the updates and deletes of ops whose paths name their records outright (no
-// reference to an earlier result): the records the batch locks before its first operation.
-func (h *Handler) batchAhead(ops []batchOp) []service.BatchOp {
-	var out []service.BatchOp
-	for _, op := range ops {
-		if op.method == "POST" || strings.ContainsRune(op.path, '{') {
-			continue
-		}
-		if t, err := h.batchTarget(op.method, op.path); err == nil {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // batchBody is {"results": [{"status", "resource", "record"}, …]}; a delete's result has
