@@ -72,3 +72,44 @@ func TestComputedAndRolledUpDecimalsAreHeldToTheirPrecision(t *testing.T) {
 		require.Equal(t, json.Number("99"), got.body["units"], string(got.raw))
 	})
 }
+
+const bigSumSpec = `resources:
+  orders:
+    fields:
+      total: {type: decimal, precision: 18, scale: 2, rollup: {sum: v, of: lines}}
+      capped: {type: decimal, precision: 18, scale: 2, max: "9999999999999999.99", rollup: {sum: w, of: lines}}
+      units: {type: decimal, precision: 18, scale: 2, rollup: {sum: n, of: lines}}
+      lines: {type: relation, to: lines, inverse: order}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  lines:
+    fields:
+      order: {type: relation, to: orders, required: true}
+      v: {type: decimal, precision: 18, scale: 2, default: "0"}
+      w: {type: decimal, precision: 18, scale: 2, default: "0"}
+      n: {type: integer, default: 0}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+
+// Sums past what any decimal holds are refused as not fitting, on both dialects: a sum of
+// decimal(18,2) values with 19 digits (PostgreSQL's SUM computed it, reading it back was a
+// 500), through the one-statement refresh (total) and the Go one (capped); integers summed into
+// a decimal(18,2) past an int64's minor units (184467440737095517 × 100 wrapped around and was
+// stored as 0.84). Found by a review of the precision checks.
+func TestRollupsPastEighteenDigitsAreRefused(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, bigSumSpec)
+		for _, f := range []string{"w", "v"} {
+			order := b.create("orders", map[string]any{})
+			b.create("lines", map[string]any{"order": order, f: json.Number("9999999999999999.99")})
+			over := b.do("POST", "/api/lines", map[string]any{"order": order, f: json.Number("9999999999999999.99")})
+			require.Equal(t, http.StatusConflict, over.status, f+": "+string(over.raw))
+			require.Equal(t, "logic_failed", over.body["error"], string(over.raw))
+		}
+		order := b.create("orders", map[string]any{})
+		res := b.do("POST", "/api/lines", map[string]any{"order": order, "n": json.Number("184467440737095517")})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		got := b.do("GET", "/api/orders/"+order, nil)
+		require.Equal(t, "0", string(got.body["units"].(json.Number)), "nothing was written: %s", got.raw)
+	})
+}

@@ -127,12 +127,16 @@ func convertNumber(f *spec.Field, v any) any {
 func toScale(v any, scale int) any {
 	switch x := v.(type) {
 	case int64:
-		return value.FromUnits(x*value.Pow10(scale), scale)
+		return value.FromUnits(scaleUp(x, scale), scale)
 	case float64:
-		return value.FromUnits(int64(math.Round(x*float64(value.Pow10(scale)))), scale)
+		f := math.Round(x * float64(value.Pow10(scale)))
+		if math.IsNaN(f) || math.Abs(f) >= math.MaxInt64 {
+			return value.FromUnits(math.MaxInt64, scale) // too large: see scaleUp
+		}
+		return value.FromUnits(int64(f), scale)
 	case value.Decimal:
 		if x.Scale <= scale {
-			return value.FromUnits(x.Units*value.Pow10(scale-x.Scale), scale)
+			return value.FromUnits(scaleUp(x.Units, scale-x.Scale), scale)
 		}
 		div := value.Pow10(x.Scale - scale)
 		q, r := x.Units/div, x.Units%div
@@ -142,6 +146,21 @@ func toScale(v any, scale int) any {
 		return value.FromUnits(q, scale)
 	}
 	return v
+}
+
+// scaleUp is units × 10^n, or ±MaxInt64 where that overflows an int64: 19 digits, more than
+// any decimal field holds (value.MaxPrecision), so the value is refused as too large when it
+// is checked against its field (rules.check), never stored wrapped around (a sum of
+// 184467440737095517 at scale 2 was stored as 0.84).
+func scaleUp(units int64, n int) int64 {
+	p := value.Pow10(n)
+	if units > math.MaxInt64/p || units < -(math.MaxInt64/p) {
+		if units < 0 {
+			return -math.MaxInt64
+		}
+		return math.MaxInt64
+	}
+	return units * p
 }
 
 func abs(n int64) int64 {

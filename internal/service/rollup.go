@@ -128,7 +128,7 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	for _, f := range rp.Rollups {
 		v, err := w.aggregate(ctx, parent, f, id)
 		if err != nil {
-			return err
+			return rollupTooLarge(parent, f, err)
 		}
 		if err := rollupFits(parent, f, v); err != nil {
 			return err
@@ -238,7 +238,7 @@ func (w *write) rollupsFit(ctx context.Context, parent *resource, id string, agg
 		f := parent.Field(a.Field)
 		v, err := w.aggregate(ctx, parent, f, id)
 		if err != nil {
-			return err
+			return rollupTooLarge(parent, f, err)
 		}
 		if err := rollupFits(parent, f, v); err != nil {
 			return err
@@ -258,6 +258,19 @@ func rollupFits(parent *resource, f *spec.Field, v any) error {
 	if code == "" {
 		return nil
 	}
+	return rollupRefused(parent, f, code, msg, v)
+}
+
+// rollupTooLarge is rollupFits for an aggregate the database computed with more digits than
+// any decimal holds (PostgreSQL's SUM of decimal(18,2) values; value.ErrPrecision as it is read).
+func rollupTooLarge(parent *resource, f *spec.Field, err error) error {
+	if !errors.Is(err, value.ErrPrecision) {
+		return err
+	}
+	return rollupRefused(parent, f, "precision", "must have at most "+digits(f.Precision-f.Scale)+" before the decimal point", "beyond 18 digits")
+}
+
+func rollupRefused(parent *resource, f *spec.Field, code, msg string, v any) error {
 	var shown []FieldError
 	if !f.Hidden { // a hidden field is named in the log only
 		shown = []FieldError{{Field: parent.Name + "." + f.Name, Code: code, Message: msg + " (a rollup)"}}
