@@ -98,8 +98,7 @@ func requiredBack(s *spec.Spec, r *spec.Resource, needed map[string]bool) bool {
 // the links bodies leave out.
 func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 	for _, f := range r.Fields {
-		guarded := f.Required && !f.HasDefault && f.DefaultExpr.Text == "" && len(f.Write) > 0 // mustSend for its writers
-		if f.Relation == nil || !(writable(r, f) || guarded) || f.Relation.To == r.Name || seen[f.Relation.To] || g.leftOut(f) {
+		if f.Relation == nil || !(writable(r, f) || guardedRequired(f)) || f.Relation.To == r.Name || seen[f.Relation.To] || g.leftOut(f) {
 			continue
 		}
 		seen[f.Relation.To] = true

@@ -101,8 +101,13 @@ func (rs *recordSet) bodyAs(k int, unique, role string) yaml.MapSlice {
 // write it and it is required without a default (an invoice's owner that only admins set), so
 // a create that left it out would be refused (400 required).
 func mustSend(f *spec.Field, role string) bool {
-	return f.Required && !f.HasDefault && f.DefaultExpr.Text == "" && len(f.Write) > 0 &&
-		slices.Contains(f.Write, role) && !f.Readonly && !f.Hidden && !f.IsInverse()
+	return guardedRequired(f) && slices.Contains(f.Write, role) && !f.Readonly && !f.Hidden && !f.IsInverse()
+}
+
+// guardedRequired reports whether f is required, defaults to nothing and only its write roles
+// may set it: whoever creates its record as one of them must send it.
+func guardedRequired(f *spec.Field) bool {
+	return f.Required && !f.HasDefault && f.DefaultExpr.Text == "" && len(f.Write) > 0
 }
 
 // hiddenFrom reports whether role may not link fld to a record another role made: fld does not
