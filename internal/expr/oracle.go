@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"github.com/google/uuid"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ func (f *Filter) Interpret(src string, get func(field string) any) (bool, error)
 	if iss != nil && iss.Err() != nil {
 		return false, &Error{Message: cleanIssues(iss.Err().Error())}
 	}
-	return oracle{get: get}.truth(parsed.NativeRep().Expr())
+	return oracle{get: get, kinds: f.kinds}.truth(parsed.NativeRep().Expr())
 }
 
 // Holds decides the rule for one principal (nil: anonymous) and record straight from the
@@ -62,8 +63,11 @@ func (r *Rule) Decide(a *Auth) (holds, known bool, err error) {
 }
 
 type oracle struct {
-	get  func(string) any
-	auth *Auth // for rules: auth.id, auth.role, auth.roles, auth.key
+	get func(string) any
+	// kinds are a filter's fields' kinds (nil for rules): a UUID field is compared with a
+	// literal as the translation compares it, the literal read as a UUID (canonicalID).
+	kinds map[string]kind
+	auth  *Auth // for rules: auth.id, auth.role, auth.roles, auth.key
 	// partial: record fields are unknown (Decide); what depends on them is unknown too.
 	partial bool
 }
@@ -249,6 +253,12 @@ func (o oracle) compare(fn string, args []celast.Expr) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.isID(args[0]) {
+		r = canonicalID(r)
+	}
+	if o.isID(args[1]) {
+		l = canonicalID(l)
+	}
 	_, lNull := l.(nullLit)
 	_, rNull := r.(nullLit)
 	switch {
@@ -306,6 +316,7 @@ func (o oracle) in(el, list celast.Expr) (any, error) {
 	}
 	items, _ := l.([]any)
 	if ids, ok := l.([]string); ok { // an N:M relation's ids, as the store reads them
+		v = canonicalID(v)
 		items = make([]any, len(ids))
 		for i, id := range ids {
 			items[i] = id
@@ -340,6 +351,22 @@ func (o oracle) match(fn string, c celast.CallExpr) (any, error) {
 		return strings.HasSuffix(s, sub), err
 	}
 	return strings.Contains(s, sub), err
+}
+
+// isID reports whether e names a filter's UUID field (id, a to-one relation).
+func (o oracle) isID(e celast.Expr) bool {
+	return e.Kind() == celast.IdentKind && o.kinds[strings.TrimPrefix(e.AsIdent(), ".")] == kindUUID
+}
+
+// canonicalID is v as the translation compares it with a UUID field (typedConstant): a UUID
+// written in upper case is the same id in lower case; any other value as it is.
+func canonicalID(v any) any {
+	if s, ok := v.(string); ok && len(s) == 36 {
+		if u, err := uuid.Parse(s); err == nil {
+			return u.String()
+		}
+	}
+	return v
 }
 
 func same(a, b any) bool {

@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,23 @@ resources:
 				require.Equal(t, holds, h, "%s as %s on %v: Decide said every record", tt.action, tt.role, rec)
 			}
 		}
+	}
+}
+
+// A UUID written in upper case is the same id to the oracle as to the translation, which reads
+// it as a UUID: in an N:M relation's ids and against a UUID field (found by FuzzInterpret).
+func TestInterpretReadsUpperCaseIDsAsTheTranslationDoes(t *testing.T) {
+	flt, err := NewFilter(shopProducts(t))
+	require.NoError(t, err)
+	rec := map[string]any{"id": tagB, "tags": []string{tagA}}
+	get := func(name string) any { return rec[name] }
+	for _, src := range []string{`"` + strings.ToUpper(tagA) + `" in tags`, `id == "` + strings.ToUpper(tagB) + `"`,
+		`!("` + strings.ToUpper(tagB) + `" in tags)`, `id != "` + strings.ToUpper(tagA) + `"`} {
+		c, err := flt.Compile(src)
+		require.NoError(t, err, src)
+		got, err := flt.Interpret(src, get)
+		require.NoError(t, err, src)
+		require.True(t, got, src)
+		require.True(t, query.Eval(c, get), src)
 	}
 }
