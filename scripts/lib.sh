@@ -216,10 +216,29 @@ fuzz_all() {
 }
 
 # fuzz_reap waits for one of fuzz_all's runs (its logs: pid -> output file) to end, prints that
-# run's lines and returns its status.
+# run's lines and returns its status. A run that ended before wait -n looked may be gone from
+# bash's job table already: wait -n then says "no such job" and names no pid (a CI run failed
+# so, with "pid: unbound variable"); plain wait still has its status, so it is collected that way.
 fuzz_reap() {
-  local pid status=0
-  wait -n -p pid "${!logs[@]}" || status=$?
+  local pid status p tries=0
+  while :; do
+    pid="" status=0
+    wait -n -p pid "${!logs[@]}" 2>/dev/null || status=$?
+    [ -z "$pid" ] || break
+    for p in "${!logs[@]}"; do
+      if ! kill -0 "$p" 2>/dev/null; then
+        pid=$p status=0
+        wait "$p" || status=$?
+        break 2
+      fi
+    done
+    tries=$((tries + 1))
+    if [ "$tries" -ge 600 ]; then
+      echo "fuzz: cannot tell which run ended (pids ${!logs[*]})" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
   cat "${logs[$pid]}"
   unset "logs[$pid]"
   return "$status"
