@@ -224,7 +224,7 @@ fuzz_reap() {
   while :; do
     pid="" status=0
     wait -n -p pid "${!logs[@]}" 2>/dev/null || status=$?
-    [ -z "$pid" ] || break
+    [ -z "${pid:-}" ] || break
     for p in "${!logs[@]}"; do
       if ! kill -0 "$p" 2>/dev/null; then
         pid=$p status=0
