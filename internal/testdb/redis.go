@@ -3,10 +3,13 @@ package testdb
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,13 +67,7 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		unavailable(t, "redis-server", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	r := &PrivateRedis{t: t, Port: port, dir: t.TempDir()}
+	r := &PrivateRedis{t: t, Port: privatePort(t), dir: t.TempDir()}
 	r.Start()
 	t.Cleanup(func() {
 		if r.cmd != nil {
@@ -80,6 +77,53 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 		}
 	})
 	return r
+}
+
+// Ports for private servers are drawn from below the kernel's ephemeral range: a port there
+// is never handed to a listener on port 0 or to an outgoing connection, so no other test takes
+// it while its server is stopped (one did: a Start found another test's HTTP server there).
+const privatePortLow = 20000
+
+var privatePorts sync.Map // port → struct{}: handed out in this process
+
+// privatePort is a free port that no other private server of this process was given.
+func privatePort(t testing.TB) int {
+	t.Helper()
+	high := ephemeralLow()
+	for i := 0; i < 200 && high > privatePortLow; i++ {
+		p := privatePortLow + rand.IntN(high-privatePortLow)
+		if _, taken := privatePorts.LoadOrStore(p, struct{}{}); taken {
+			continue
+		}
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			_ = ln.Close()
+			return p
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // no room below the ephemeral range
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's default when it
+// cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }
 
 // URL is the server's redis:// URL.
