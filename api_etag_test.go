@@ -2,6 +2,7 @@ package kiln_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -174,5 +175,47 @@ func TestConditionalGetFollowsAccessRules(t *testing.T) {
 			require.Equal(t, http.StatusOK, got.status, path)
 			require.Equal(t, bobTag, got.header.Get("ETag"), path)
 		}
+	})
+}
+
+// If-Match is conditional on what a record's ETag names of the stored record: its version and
+// its relation values. A deleted category clears the product's relation, and a deleted tag its
+// link, without a new version; a write under an ETag read before either is refused with 412 and
+// changes nothing — from any representation's tag — and one under the tag read since lands.
+func TestIfMatchSeesRelationsClearedWithoutAVersion(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		cat := b.create("categories", map[string]any{"name": "Shoes", "slug": "shoes"})
+		tag := b.create("tags", map[string]any{"name": "winter"})
+		id := b.create("products", map[string]any{"name": "Boot", "price": 10, "category": cat, "tags": []string{tag}})
+		path := "/api/products/" + id
+		plain, names := b.etag(path), b.etag(path+"?fields=name")
+		require.NotEqual(t, `"1"`, plain, "a record with relation values names them in its tag")
+
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/categories/"+cat, nil).status)
+		require.Equal(t, int64(1), b.storedVersion("products", id))
+		for _, stale := range []string{plain, names} {
+			res := b.do("PATCH", path, map[string]any{"price": 11}, "If-Match", stale)
+			require.Equal(t, http.StatusPreconditionFailed, res.status, string(res.raw))
+			require.Equal(t, "precondition_failed", res.body["error"])
+		}
+		res := b.do("PUT", path, map[string]any{"name": "Boot", "price": 12}, "If-Match", plain)
+		require.Equal(t, http.StatusPreconditionFailed, res.status, string(res.raw))
+		require.Equal(t, http.StatusPreconditionFailed, b.do("DELETE", path, nil, "If-Match", plain).status)
+		got := b.do("GET", path, nil)
+		require.Equal(t, json.Number("10"), got.body["price"], "nothing was written")
+		require.Equal(t, int64(1), b.storedVersion("products", id))
+
+		res = b.do("PATCH", path, map[string]any{"price": 11}, "If-Match", b.etag(path+"?fields=price"))
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		written := res.header.Get("ETag")
+		require.Equal(t, b.etag(path), written, "a write answers with the tag a read gives")
+
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/tags/"+tag, nil).status)
+		require.Equal(t, http.StatusPreconditionFailed, b.do("DELETE", path, nil, "If-Match", written).status)
+		require.Equal(t, http.StatusOK, b.do("GET", path, nil).status, "the record is still there")
+		require.Equal(t, `"2"`, b.etag(path), "no relation values left: the version alone")
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", path, nil, "If-Match", `"2"`).status)
 	})
 }

@@ -76,7 +76,7 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 	if err != nil {
 		return nil, err
 	}
-	if opts.IfVersion > 0 && cur.Version != opts.IfVersion {
+	if !opts.IfMatch.holds(r.Resource, cur) {
 		return nil, store.ErrStale
 	}
 	before := cur
@@ -136,7 +136,7 @@ func (s *Service) applyStep(ctx context.Context, tx *store.Exec, r *resource, cu
 		return cur, err
 	case logic.StepDelete:
 		w.path = st.Resource + "."
-		_, err := w.delete(ctx, st.ID, 0)
+		_, err := w.delete(ctx, st.ID, nil)
 		return cur, err
 	}
 	return nil, fmt.Errorf("unknown step kind %d", st.Kind)

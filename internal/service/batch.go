@@ -94,7 +94,7 @@ func (t *Tx) run(ctx context.Context, op BatchOp) (*store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	old, err := w.delete(ctx, id, 0)
+	old, err := w.delete(ctx, id, nil)
 	if err != nil {
 		return nil, &deleteRefused{r: w.r, id: id, err: t.s.writeError(w.r, err), cause: err}
 	}

@@ -99,7 +99,7 @@ func (s *Service) changeFilesOnce(ctx context.Context, r *resource, cond query.C
 			return err
 		}
 		w.typed = map[string]any{f.Name: v}
-		rec, err = w.update(ctx, id, nil, updateArgs{ifVersion: cur.Version})
+		rec, err = w.update(ctx, id, nil, updateArgs{ifMatch: &Match{Version: cur.Version, State: StateTag(r.Resource, cur)}})
 		return err
 	})
 	return rec, err

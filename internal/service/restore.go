@@ -36,7 +36,7 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		w := &write{s: s, tx: tx, r: r, cond: cond}
-		if rec, err = w.restore(ctx, id, opts.IfVersion); err != nil {
+		if rec, err = w.restore(ctx, id, opts.IfMatch); err != nil {
 			return err
 		}
 		return opts.remember(ctx, tx, rec)
@@ -48,7 +48,7 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 	return rec, nil
 }
 
-func (w *write) restore(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
+func (w *write) restore(ctx context.Context, id string, ifMatch *Match) (*store.Record, error) {
 	if err := w.tx.LockRow(ctx, w.r.Name, id); err != nil { // what it restores is what it read
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (w *write) restore(ctx context.Context, id string, ifVersion int64) (*store
 	if err != nil {
 		return nil, err
 	}
-	if ifVersion > 0 && rec.Version != ifVersion {
+	if !ifMatch.holds(w.r.Resource, rec) {
 		return nil, store.ErrStale
 	}
 	if lr := w.s.logic.Resource(w.r.Name); lr != nil && lr.HasLogic() {

@@ -85,7 +85,7 @@ func (t *Tx) Delete(ctx context.Context, resource, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.delete(ctx, id, 0)
+	_, err = w.delete(ctx, id, nil)
 	return t.s.writeError(w.r, err)
 }
 

@@ -11,8 +11,9 @@ import (
 
 // WriteOpts modify a write.
 type WriteOpts struct {
-	// IfVersion makes the write conditional on the stored version (If-Match); 0 means none.
-	IfVersion int64
+	// IfMatch makes the write conditional on the stored version and relation state (If-Match);
+	// nil means none.
+	IfMatch *Match
 	// ID sets the new record's id (seed data); empty means a new UUIDv7.
 	ID string
 	// Remember, when set, runs inside the write's transaction with the resulting record,
@@ -62,7 +63,7 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 }
 
 // Update applies in to the record id: PATCH semantics, or PUT when full (absent fields
-// return to their defaults). One transaction; If-Match through opts.IfVersion. A record the
+// return to their defaults). One transaction; If-Match through opts.IfMatch. A record the
 // update rule hides is 404; a change the rule would not allow afterwards is 403. On PostgreSQL
 // an update that writes only its row and its event goes as one statement (updateAlone).
 func (s *Service) Update(ctx context.Context, resName, id string, in map[string]any, full bool, opts WriteOpts) (*store.Record, error) {
@@ -87,7 +88,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	a := updateArgs{full: full, hash: hash, ifVersion: opts.IfVersion}
+	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
 	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
 	if errors.Is(err, errMoved) {
 		err = s.store.InTx(ctx, func(tx *store.Exec) error {
@@ -154,7 +155,7 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	var old *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		w := &write{s: s, tx: tx, r: r, cond: cond}
-		old, err = w.delete(ctx, id, opts.IfVersion)
+		old, err = w.delete(ctx, id, opts.IfMatch)
 		return err
 	})
 	if err != nil {

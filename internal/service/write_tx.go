@@ -163,9 +163,9 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 
 // updateArgs say how an update changes its record.
 type updateArgs struct {
-	full      bool   // PUT: absent fields return to their defaults
-	hash      string // a new password hash
-	ifVersion int64
+	full    bool   // PUT: absent fields return to their defaults
+	hash    string // a new password hash
+	ifMatch *Match
 }
 
 // update applies in (or typed values) to the record id.
@@ -180,7 +180,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 			return nil, err
 		}
 	}
-	if a.ifVersion > 0 && cur.Version != a.ifVersion {
+	if !a.ifMatch.holds(r.Resource, cur) {
 		return nil, store.ErrStale
 	}
 	if in, err = w.s.guardAccountUpdate(ctx, r, cur, in); err != nil {
@@ -234,7 +234,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 }
 
 // delete removes the record id after its delete rules, then runs its effects and rollups.
-func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.Record, error) {
+func (w *write) delete(ctx context.Context, id string, ifMatch *Match) (*store.Record, error) {
 	r := w.r
 	if err := w.s.lockAhead(ctx, w.tx, r, spec.OpDelete, id, nil, nil, false); err != nil {
 		return nil, err
@@ -242,6 +242,9 @@ func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.
 	old, err := w.tx.GetForDelete(ctx, r.Name, id, w.cond)
 	if err != nil {
 		return nil, err
+	}
+	if !ifMatch.holds(r.Resource, old) {
+		return nil, store.ErrStale
 	}
 	var errs fieldErrors
 	lv, err := w.runLogic(ctx, spec.OpDelete, old, old, nil, false, &errs)
@@ -259,7 +262,7 @@ func (w *write) delete(ctx context.Context, id string, ifVersion int64) (*store.
 			return nil, err
 		}
 	}
-	if err := w.tx.Delete(ctx, r.Name, id, ifVersion); err != nil {
+	if err := w.tx.Delete(ctx, r.Name, id, ifMatch.version()); err != nil {
 		return nil, err
 	}
 	if err := w.rollups(ctx, old, nil); err != nil {

@@ -13,11 +13,13 @@ import (
 // Entity tags are computed from what a read returned, never from encoded bytes, so a
 // matching If-None-Match is answered 304 without encoding the body:
 //
-//   - a record: "<version>" for its default representation; "<version>.<hash>" when the
-//     representation also depends on something the version does not count — the ?fields=
-//     selection, expanded records (their ids and versions, read under the caller's own view
-//     rules), or relation values (a relation set to null, or a link removed, because the
-//     other record was deleted, changes neither version nor updated_at);
+//   - a record: "<version>" for its default representation; "<version>-<state>" when it has
+//     relation values (service.StateTag: a relation set to null, or a link removed, because
+//     the other record was deleted, changes neither version nor updated_at); either followed by
+//     ".<hash>" when the representation also depends on what the stored record does not hold —
+//     the ?fields= selection, expanded records (their ids and versions, read under the
+//     caller's own view rules), a private file's signed URL window. If-Match compares the
+//     version and the state, which is what a write can be conditional on;
 //   - a list page: W/"<hash>" of the query string, each record as above, next_cursor and total.
 //
 // The hash is 64-bit FNV-1a: it tells representations apart, it guards no secret.
@@ -52,6 +54,10 @@ func (e encoder) recordTag(rec *store.Record, v view) string {
 	b := make([]byte, 0, 40)
 	b = append(b, '"')
 	b = strconv.AppendInt(b, rec.Version, 10)
+	if state := service.StateTag(e.res, rec); state != "" {
+		b = append(b, '-')
+		b = append(b, state...)
+	}
 	if e.hashShape(&h, rec, v) {
 		b = append(b, '.')
 		b = strconv.AppendUint(b, uint64(h), 16)
@@ -59,9 +65,9 @@ func (e encoder) recordTag(rec *store.Record, v view) string {
 	return string(append(b, '"'))
 }
 
-// hashShape adds to h what rec's representation depends on besides its version and says
-// whether there was any: the selected fields, relation values and expanded records, walked
-// in the encoder's order.
+// hashShape adds to h what rec's representation depends on besides its version and state, and
+// says whether there was any: the selected fields, expanded records (with relation values
+// in them) and signed URL windows, walked in the encoder's order.
 func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 	shaped := v.fields != nil
 	for i, f := range e.res.Fields {
@@ -86,8 +92,7 @@ func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 			}
 			if f.Relation != nil && val != "" {
 				h.str(f.Name)
-				h.str(val)
-				shaped = true
+				h.str(val) // an expanded record's relations: the top record's are its state
 			}
 		case []string:
 			if len(val) > 0 {
@@ -95,7 +100,6 @@ func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 				for _, id := range val {
 					h.str(id)
 				}
-				shaped = true
 			}
 		}
 	}

@@ -412,14 +412,16 @@ func ifMatch(r *http.Request) (service.WriteOpts, error) {
 	if !strings.HasPrefix(m, `"`) || !strings.HasSuffix(m, `"`) || len(m) < 2 {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record (it takes one strong ETag, as the ETag header gave it)")
 	}
-	// A record's ETag is its version, with a representation hash after a dot when the read
-	// selected fields or expanded relations: the version is what the write is conditional on.
-	version, _, _ := strings.Cut(m[1:len(m)-1], ".")
+	// A record's ETag is "<version>[-<state>][.<hash>]" (etag.go): the version and the relation
+	// state are what the write is conditional on; the hash after a dot tells representations
+	// of one stored record apart (fields selected, expanded records).
+	stored, _, _ := strings.Cut(m[1:len(m)-1], ".")
+	version, state, _ := strings.Cut(stored, "-")
 	v, err := strconv.ParseInt(version, 10, 64)
 	if err != nil || v <= 0 {
 		return service.WriteOpts{}, service.Errorf(service.CodePrecondition, "If-Match does not match the record")
 	}
-	return service.WriteOpts{IfVersion: v}, nil
+	return service.WriteOpts{IfMatch: &service.Match{Version: v, State: state}}, nil
 }
 
 // The headers that matter only on a document a browser renders, stored as Header.Set stores
