@@ -69,6 +69,7 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 		bootID := b.create("products", map[string]any{"name": "Boot", "price": "10", "sku": "B1", "category": catID, "stock": 5})
 		b.create("products", map[string]any{"name": "Shoe", "price": "10", "sku": "B2"})
 		b.create("order_items", map[string]any{"order": orderID, "product": bootID, "quantity": 1, "unit_price": "10"})
+		tagID := b.create("tags", map[string]any{"name": "winter"})
 		missing := "0192f0a0-0000-7000-8000-000000000000"
 		big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `","price":1}`
 		cases := []struct {
@@ -125,6 +126,22 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 			{name: "ReadonlySystemField", method: "POST", path: "/api/tags", body: map[string]any{"name": "t", "id": missing},
 				status: 400, code: "validation_failed", fields: map[string]string{"id": "readonly"}},
 			{name: "BadQueryString", method: "GET", path: "/api/products?sort=name;x", status: 400, code: "malformed_request"},
+			// A write takes no query parameter: one sent is refused, not ignored while the write goes ahead.
+			{name: "CreateWithAParameter", method: "POST", path: "/api/products?dry_run=true", body: map[string]any{"name": "a", "price": 1},
+				status: 400, code: "malformed_request", fields: map[string]string{"dry_run": "unknown_parameter"}},
+			{name: "PatchWithParameters", method: "PATCH", path: "/api/products/" + bootID + "?fields=name&expand=category", body: map[string]any{"name": "x"},
+				status: 400, code: "malformed_request", fields: map[string]string{"fields": "unknown_parameter", "expand": "unknown_parameter"}},
+			{name: "PutWithAParameter", method: "PUT", path: "/api/products/" + bootID + "?partial=1", body: map[string]any{"name": "x", "price": 1},
+				status: 400, code: "malformed_request", fields: map[string]string{"partial": "unknown_parameter"}},
+			{name: "DeleteWithAParameter", method: "DELETE", path: "/api/tags/" + tagID + "?soft=1", status: 400, code: "malformed_request",
+				fields: map[string]string{"soft": "unknown_parameter"}},
+			{name: "BatchWithAParameter", method: "POST", path: "/api/batch?atomic=false",
+				body:   map[string]any{"operations": []any{map[string]any{"method": "POST", "path": "/api/products", "body": map[string]any{"name": "a", "price": 1}}}},
+				status: 400, code: "malformed_request", fields: map[string]string{"atomic": "unknown_parameter"}},
+			{name: "WriteWithABadQueryString", method: "POST", path: "/api/products?a=1;b", body: map[string]any{"name": "a", "price": 1},
+				status: 400, code: "malformed_request"},
+			{name: "ActionWithAParameter", method: "POST", path: "/api/orders/" + orderID + "/cancel?reason=late",
+				status: 400, code: "malformed_request", fields: map[string]string{"reason": "unknown_parameter"}},
 		}
 		before := b.count("products")
 		for _, tc := range cases {
@@ -140,6 +157,9 @@ func TestBadInputGetsPreciseErrors(t *testing.T) {
 			})
 		}
 		require.Equal(t, before, b.count("products"), "no bad request may write")
+		require.Equal(t, http.StatusOK, b.do("GET", "/api/tags/"+tagID, nil).status, "the refused delete deleted nothing")
+		require.Equal(t, "pending", b.do("GET", "/api/orders/"+orderID, nil).body["status"], "the refused action ran nothing")
+		require.Equal(t, "Boot", b.do("GET", "/api/products/"+bootID, nil).body["name"], "the refused patch changed nothing")
 		require.Equal(t, "GET, HEAD, POST", b.do("DELETE", "/api/products", nil).header.Get("Allow"))
 	})
 }

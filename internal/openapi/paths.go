@@ -55,7 +55,7 @@ func withHeaders(resp obj, names ...string) obj {
 
 func itemPaths(r *spec.Resource, n string) obj {
 	ifMatch := obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string"},
-		"description": "The ETag of the version being changed; 412 when the record changed since."}
+		"description": "The ETag of the record as read (it names the version and the relation values); 412 when the record changed since."}
 	writeResponses := obj{"200": withHeaders(jsonResponse("Updated", ref(n)), "ETag"), "400": problemRef("BadRequest"),
 		"404": problemRef("NotFound"), "409": problemRef("Conflict"), "412": problemRef("PreconditionFailed"),
 		"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}
@@ -71,7 +71,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 			"parameters": []obj{ifMatch}, "requestBody": jsonBody(ref(n + "Create")), "responses": writeResponses},
 		"delete": obj{"operationId": "delete" + n, "tags": []string{r.Name}, "summary": "Delete a record of " + r.Name,
 			"parameters": []obj{ifMatch},
-			"responses": obj{"204": obj{"description": "Deleted"}, "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+			"responses": obj{"204": obj{"description": "Deleted"}, "400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
 				"412": problemRef("PreconditionFailed"), "default": problemRef("Error")}},
 	}
 }

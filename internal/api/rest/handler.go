@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,29 +102,29 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		name := r.Name
 		coll, item := base+"/"+name, base+"/"+name+"/{id}"
 		mux.HandleFunc("GET "+coll, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.list(w, req, name) }))
-		mux.HandleFunc("POST "+coll, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) })))
+		mux.HandleFunc("POST "+coll, h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.create(w, req, name) }))))
 		mux.HandleFunc("GET "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.get(w, req, name) }))
-		mux.HandleFunc("PATCH "+item, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) })))
-		mux.HandleFunc("PUT "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) }))
-		mux.HandleFunc("DELETE "+item, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) }))
+		mux.HandleFunc("PATCH "+item, h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, false) }))))
+		mux.HandleFunc("PUT "+item, h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.update(w, req, name, true) })))
+		mux.HandleFunc("DELETE "+item, h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) })))
 		h.registerEvents(mux, coll, name)
 		h.registerFileFields(mux, r, item)
 		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
 		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 		if r.SoftDelete {
-			mux.HandleFunc("POST "+item+"/restore", h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.restore(w, req, name) })))
+			mux.HandleFunc("POST "+item+"/restore", h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.restore(w, req, name) }))))
 			mux.HandleFunc(item+"/restore", h.methodNotAllowed("POST"))
 		}
 		for _, a := range r.Actions {
 			action := a.Name
-			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) })))
+			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) }))))
 			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
 		}
 	}
 	for _, rt := range h.routes {
 		mux.HandleFunc(rt.Pattern, documentHeaders(h.authenticate(rt.Handler)))
 	}
-	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.idempotent(h.batch)))
+	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.noParams(h.idempotent(h.batch))))
 	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
@@ -162,6 +163,28 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
 	}
 	w.Header().Set("Location", h.spec.Server.BasePath+"/"+res+"/"+rec.ID)
 	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
+}
+
+// noParams refuses a write with a query string: no write takes a parameter, and one sent
+// (?dry_run=true, ?fields=name) would otherwise be ignored while the write went ahead, as the
+// client did not ask. Reads refuse parameters they do not know the same way.
+func (h *Handler) noParams(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			next(w, r)
+			return
+		}
+		q, err := queryOf(r)
+		if err == nil {
+			var errs []service.FieldError
+			for name := range q {
+				errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter", Message: "a write takes no query parameters"})
+			}
+			slices.SortFunc(errs, func(a, b service.FieldError) int { return strings.Compare(a.Field, b.Field) })
+			err = &service.Error{Code: service.CodeMalformed, Message: "unknown parameter", Fields: errs}
+		}
+		WriteError(w, r, h.log, err)
+	}
 }
 
 // queryOf parses the query string strictly: Go's URL.Query drops pairs it cannot parse
