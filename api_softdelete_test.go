@@ -277,3 +277,32 @@ func TestDeleteOfAReferencedRecordNamesTheRelation(t *testing.T) {
 		require.Equal(t, map[int]int{http.StatusConflict: 40}, counts)
 	})
 }
+
+// A restore under If-Match takes the record's last tag before its delete (the delete raised the
+// version, and no answer names the deleted record's); an older tag, or the last one once the
+// record was restored and deleted again, is 412 and restores nothing.
+func TestRestoreUnderTheLastTagBeforeTheDelete(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := library(t, dialect)
+		author := b.create("authors", map[string]any{"name": "A1"})
+		book := b.create("books", map[string]any{"title": "T", "authors": []string{author}})
+		path := "/api/books/" + book
+		first := b.etag(path)
+		require.Equal(t, http.StatusOK, b.do("PATCH", path, map[string]any{"title": "T2"}).status)
+		last := b.etag(path)
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", path, nil, "If-Match", last).status)
+
+		res := b.do("POST", path+"/restore", nil, "If-Match", first)
+		require.Equal(t, http.StatusPreconditionFailed, res.status, string(res.raw))
+		require.Equal(t, http.StatusNotFound, b.do("GET", path, nil).status, "a refused restore restores nothing")
+		res = b.do("POST", path+"/restore", nil, "If-Match", last)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		again := res.header.Get("ETag")
+		require.Equal(t, b.etag(path), again)
+
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", path, nil, "If-Match", again).status)
+		require.Equal(t, http.StatusPreconditionFailed, b.do("POST", path+"/restore", nil, "If-Match", last).status)
+		require.Equal(t, http.StatusOK, b.do("POST", path+"/restore", nil, "If-Match", again).status)
+	})
+}

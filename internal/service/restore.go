@@ -56,7 +56,11 @@ func (w *write) restore(ctx context.Context, id string, ifMatch *Match) (*store.
 	if err != nil {
 		return nil, err
 	}
-	if !ifMatch.holds(w.r.Resource, rec) {
+	// The delete raised the version, and no answer names the deleted record's: If-Match takes
+	// the last tag the live record had (a relation cleared in the trash still changes it).
+	live := *rec
+	live.Version--
+	if !ifMatch.holds(w.r.Resource, &live) {
 		return nil, store.ErrStale
 	}
 	if lr := w.s.logic.Resource(w.r.Name); lr != nil && lr.HasLogic() {
