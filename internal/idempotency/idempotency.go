@@ -23,7 +23,18 @@ var (
 	ErrMismatch = errors.New("the Idempotency-Key was used with another request")
 	// ErrInProgress means the first request with the key has not finished.
 	ErrInProgress = errors.New("a request with this Idempotency-Key is still running")
+	// ErrClaimLost means a request's claim on its key was taken over (taken for abandoned by a
+	// later request with the key) or is gone: Finish refuses, so its write rolls back.
+	ErrClaimLost = errors.New("a later request with this Idempotency-Key took it over")
 )
+
+// Claim is a request's hold on a key, from Begin. Finish, FinishAlone and Release act on it
+// alone: a request held up past Config.Abandoned whose key a retry took over must neither
+// commit its write beside the retry's, nor store its answer over it, nor free the retry's key.
+type Claim struct {
+	Scope, Key string
+	at         int64 // the claim's created_at, unix microseconds
+}
 
 // Config configures a Store.
 type Config struct {
@@ -72,53 +83,61 @@ func Fingerprint(method, path string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Begin claims key for a request: a nil answer means go ahead (the key is now running); an
-// answer means replay it; ErrMismatch and ErrInProgress mean refuse.
-func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, error) {
+// Begin claims key for a request: a claim means go ahead (the key is now running); an answer
+// means replay it; ErrMismatch and ErrInProgress mean refuse.
+func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, *Claim, error) {
 	var answer *Answer
+	c := &Claim{Scope: scope, Key: key}
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
 		var err error
-		answer, err = s.claim(ctx, tx, scope, key, fingerprint)
+		answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint)
 		if errors.Is(err, errMoved) {
 			// The expired or abandoned row read is gone (swept, or taken by another request):
 			// a statement now sees what took its place, so decide once more on that.
-			answer, err = s.claim(ctx, tx, scope, key, fingerprint)
+			answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint)
 		}
 		if errors.Is(err, errMoved) {
 			return ErrInProgress
 		}
 		return err
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, ErrInProgress // another request claimed the key at the same moment
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, nil, ErrInProgress // another request claimed the key at the same moment
+	case err != nil || answer != nil:
+		return answer, nil, err
 	}
-	return answer, err
+	return nil, c, nil
 }
 
 // errMoved is claim's answer when the row it read changed before it could delete it.
 var errMoved = errors.New("idempotency: the key's row changed while it was claimed")
 
-// claim reads key and decides: claim it (free, expired or abandoned), replay its answer, or
-// refuse.
-func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerprint string) (*Answer, error) {
+// claim reads key and decides: claim it (free, expired or abandoned: the claim's created_at),
+// replay its answer, or refuse.
+func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerprint string) (*Answer, int64, error) {
 	now := s.cfg.Now()
 	row, err := s.read(ctx, tx, scope, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	switch {
 	case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
 		if err := s.forget(ctx, tx, scope, key, row); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
-			scope, key, fingerprint, now.UnixMicro(), now.Add(s.cfg.TTL).UnixMicro())
+		at := now.UnixMicro()
+		if row != nil && row.created >= at {
+			at = row.created + 1 // a clock set back: the claim must not read as the one it took over
+		}
+		return nil, at, tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
+			scope, key, fingerprint, at, now.Add(s.cfg.TTL).UnixMicro())
 	case row.fingerprint != fingerprint:
-		return nil, ErrMismatch
+		return nil, 0, ErrMismatch
 	case row.state == "running":
-		return nil, ErrInProgress
+		return nil, 0, ErrInProgress
 	}
-	return row.answer, nil
+	return row.answer, 0, nil
 }
 
 // forget deletes the expired or abandoned claim old that claim read, and only that one: on
@@ -138,27 +157,32 @@ func (s *Store) forget(ctx context.Context, tx *store.Exec, scope, key string, o
 	return err
 }
 
-// Finish stores the answer inside the transaction of the write it answers.
-func (s *Store) Finish(ctx context.Context, tx *store.Exec, scope, key string, a Answer) error {
+// Finish stores the answer inside the transaction of the write it answers, where c still
+// holds the key: ErrClaimLost otherwise, and the write must not commit.
+func (s *Store) Finish(ctx context.Context, tx *store.Exec, c *Claim, a Answer) error {
 	headers, err := json.Marshal(a.Headers)
 	if err != nil {
 		return err
 	}
-	return tx.ExecRaw(ctx, "UPDATE kiln_idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE scope = ? AND key = ?",
-		a.Status, string(headers), string(a.Body), scope, key)
+	n, err := tx.ExecRawCount(ctx, "UPDATE kiln_idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE scope = ? AND key = ? AND state = 'running' AND created_at = ?",
+		a.Status, string(headers), string(a.Body), c.Scope, c.Key, c.at)
+	if err == nil && n == 0 {
+		return ErrClaimLost
+	}
+	return err
 }
 
 // FinishAlone stores an answer whose write did not happen (an error) in a transaction of
 // its own, so a retry gets the same refusal.
-func (s *Store) FinishAlone(ctx context.Context, scope, key string, a Answer) error {
-	return s.st.InTx(ctx, func(tx *store.Exec) error { return s.Finish(ctx, tx, scope, key, a) })
+func (s *Store) FinishAlone(ctx context.Context, c *Claim, a Answer) error {
+	return s.st.InTx(ctx, func(tx *store.Exec) error { return s.Finish(ctx, tx, c, a) })
 }
 
-// Release forgets a running key whose request failed before it could answer (an outage), so
-// a retry runs again.
-func (s *Store) Release(ctx context.Context, scope, key string) error {
+// Release forgets c's running key, whose request failed before it could answer (an outage),
+// so a retry runs again; a claim taken over is left to the request that holds it.
+func (s *Store) Release(ctx context.Context, c *Claim) error {
 	return s.st.InTx(ctx, func(tx *store.Exec) error {
-		return tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ? AND state = 'running'", scope, key)
+		return tx.ExecRaw(ctx, "DELETE FROM kiln_idempotency WHERE scope = ? AND key = ? AND state = 'running' AND created_at = ?", c.Scope, c.Key, c.at)
 	})
 }
 

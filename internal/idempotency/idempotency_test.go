@@ -56,20 +56,20 @@ func TestKeyLifecycle(t *testing.T) {
 		s := open(t, dialect, c)
 		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
 
-		answer, err := s.Begin(ctx, "user:1", "k1", fp)
+		answer, claim, err := s.Begin(ctx, "user:1", "k1", fp)
 		require.NoError(t, err)
 		require.Nil(t, answer, "the first request runs")
-		_, err = s.Begin(ctx, "user:1", "k1", fp)
+		_, _, err = s.Begin(ctx, "user:1", "k1", fp)
 		require.ErrorIs(t, err, idempotency.ErrInProgress)
-		_, err = s.Begin(ctx, "user:1", "k1", idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"b"}`)))
+		_, _, err = s.Begin(ctx, "user:1", "k1", idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"b"}`)))
 		require.ErrorIs(t, err, idempotency.ErrMismatch)
-		other, err := s.Begin(ctx, "user:2", "k1", fp)
+		other, _, err := s.Begin(ctx, "user:2", "k1", fp)
 		require.NoError(t, err)
 		require.Nil(t, other, "keys are scoped to the principal")
 
 		want := idempotency.Answer{Status: 201, Headers: map[string]string{"Location": "/api/notes/x"}, Body: []byte(`{"id":"x"}`)}
-		require.NoError(t, s.FinishAlone(ctx, "user:1", "k1", want))
-		got, err := s.Begin(ctx, "user:1", "k1", fp)
+		require.NoError(t, s.FinishAlone(ctx, claim, want))
+		got, _, err := s.Begin(ctx, "user:1", "k1", fp)
 		require.NoError(t, err)
 		require.Equal(t, &want, got)
 
@@ -77,7 +77,7 @@ func TestKeyLifecycle(t *testing.T) {
 		n, err := s.Cleanup(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 2, n, "both keys expired")
-		again, err := s.Begin(ctx, "user:1", "k1", fp)
+		again, _, err := s.Begin(ctx, "user:1", "k1", fp)
 		require.NoError(t, err)
 		require.Nil(t, again, "an expired key runs again")
 	})
@@ -92,14 +92,14 @@ func TestAbandonedAndReleasedKeysRunAgain(t *testing.T) {
 		c := &clock{now: time.Unix(1_800_000_000, 0)}
 		s := open(t, dialect, c)
 		fp := idempotency.Fingerprint("PATCH", "/api/notes/1", nil)
-		_, err := s.Begin(ctx, "anon", "k", fp)
+		_, _, err := s.Begin(ctx, "anon", "k", fp)
 		require.NoError(t, err)
 		c.now = c.now.Add(2 * time.Minute)
-		answer, err := s.Begin(ctx, "anon", "k", fp)
+		answer, claim, err := s.Begin(ctx, "anon", "k", fp)
 		require.NoError(t, err)
 		require.Nil(t, answer, "taken over after Abandoned")
-		require.NoError(t, s.Release(ctx, "anon", "k"))
-		answer, err = s.Begin(ctx, "anon", "k", fp)
+		require.NoError(t, s.Release(ctx, claim))
+		answer, _, err = s.Begin(ctx, "anon", "k", fp)
 		require.NoError(t, err)
 		require.Nil(t, answer)
 	})
@@ -120,9 +120,9 @@ func TestExpiredKeySweptWhileReusedIsClaimed(t *testing.T) {
 	c := &clock{now: time.Unix(1_800_000_000, 0)}
 	s := idempotency.New(idempotency.Config{TTL: time.Hour, Abandoned: time.Minute, Now: c.Now}, st)
 	fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{}`))
-	_, err = s.Begin(ctx, "u", "k", fp)
+	_, claim, err := s.Begin(ctx, "u", "k", fp)
 	require.NoError(t, err)
-	require.NoError(t, s.FinishAlone(ctx, "u", "k", idempotency.Answer{Status: 201, Body: []byte("{}")}))
+	require.NoError(t, s.FinishAlone(ctx, claim, idempotency.Answer{Status: 201, Body: []byte("{}")}))
 	c.now = c.now.Add(2 * time.Hour) // expired
 
 	deleted, release, swept := make(chan struct{}), make(chan struct{}), make(chan error)
@@ -139,7 +139,7 @@ func TestExpiredKeySweptWhileReusedIsClaimed(t *testing.T) {
 	<-deleted
 	begun := make(chan error)
 	go func() {
-		_, err := s.Begin(ctx, "u", "k", fp)
+		_, _, err := s.Begin(ctx, "u", "k", fp)
 		begun <- err
 	}()
 	waitForALockWait(t, st) // Begin read the expired row and its DELETE waits for the sweeper's
@@ -163,4 +163,37 @@ func waitForALockWait(t *testing.T, st *store.Store) {
 		require.NoError(t, rows.Scan(&n))
 		return n > 0
 	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// A request held up past Abandoned whose key a retry took over acts on its own claim alone: its
+// Finish refuses (ErrClaimLost), so its write rolls back instead of committing beside the
+// retry's and storing its answer over the retry's claim; its Release leaves the retry's key
+// running. The retry finishes as usual and its answer is the one replayed.
+func TestAClaimTakenOverIsNotTheOldRequestsAnyMore(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		s := open(t, dialect, c)
+		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
+		_, slow, err := s.Begin(ctx, "u", "k", fp)
+		require.NoError(t, err)
+		c.now = c.now.Add(2 * time.Minute)
+		_, retry, err := s.Begin(ctx, "u", "k", fp)
+		require.NoError(t, err)
+		require.NotNil(t, retry, "taken over after Abandoned")
+
+		slowAnswer := idempotency.Answer{Status: 201, Body: []byte(`{"id":"slow"}`)}
+		require.ErrorIs(t, s.FinishAlone(ctx, slow, slowAnswer), idempotency.ErrClaimLost)
+		require.NoError(t, s.Release(ctx, slow))
+		_, _, err = s.Begin(ctx, "u", "k", fp)
+		require.ErrorIs(t, err, idempotency.ErrInProgress, "the retry still holds the key")
+
+		want := idempotency.Answer{Status: 201, Headers: map[string]string{}, Body: []byte(`{"id":"retry"}`)}
+		require.NoError(t, s.FinishAlone(ctx, retry, want))
+		got, _, err := s.Begin(ctx, "u", "k", fp)
+		require.NoError(t, err)
+		require.Equal(t, want.Body, got.Body)
+		require.ErrorIs(t, s.FinishAlone(ctx, retry, slowAnswer), idempotency.ErrClaimLost, "a claim finishes once")
+	})
 }

@@ -180,8 +180,8 @@ func (h *Handler) rememberBatch(r *http.Request) func(context.Context, *store.Ex
 	}
 	return func(ctx context.Context, tx *store.Exec, done []service.BatchResult) error {
 		tx.AfterCommit(func() { run.stored = true }) // a transaction run again must not count as stored
-		return h.idem.Finish(ctx, tx, run.scope, run.key, idempotency.Answer{Status: http.StatusOK,
-			Headers: map[string]string{"Content-Type": "application/json"}, Body: h.batchBody(done)})
+		return claimLost(h.idem.Finish(ctx, tx, run.claim, idempotency.Answer{Status: http.StatusOK,
+			Headers: map[string]string{"Content-Type": "application/json"}, Body: h.batchBody(done)}))
 	}
 }
 

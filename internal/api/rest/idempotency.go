@@ -16,8 +16,8 @@ const maxKeyLen = 255
 
 // idemRun is one request running under an Idempotency-Key.
 type idemRun struct {
-	scope, key string
-	stored     bool // the answer was stored with the write
+	claim  *idempotency.Claim
+	stored bool // the answer was stored with the write
 }
 
 type idemKey struct{}
@@ -45,8 +45,7 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, h.log, err)
 			return
 		}
-		run := &idemRun{scope: h.scopeOf(r), key: key}
-		answer, err := h.idem.Begin(r.Context(), run.scope, key, idempotency.Fingerprint(r.Method, r.URL.Path, body))
+		answer, claim, err := h.idem.Begin(r.Context(), h.scopeOf(r), key, idempotency.Fingerprint(r.Method, r.URL.Path, body))
 		switch {
 		case errors.Is(err, idempotency.ErrMismatch):
 			WriteError(w, r, h.log, &service.Error{Code: "idempotency_key_reused", Class: service.CodeUnprocessable, Message: err.Error()})
@@ -61,7 +60,7 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			replay(w, answer)
 			return
 		}
-		rec := &recorder{ResponseWriter: w}
+		run, rec := &idemRun{claim: claim}, &recorder{ResponseWriter: w}
 		r.Body = readCloser{bytes.NewReader(body)}
 		next(rec, r.WithContext(context.WithValue(r.Context(), idemKey{}, run)))
 		h.settle(r, run, rec)
@@ -75,10 +74,10 @@ func (h *Handler) settle(r *http.Request, run *idemRun, rec *recorder) {
 	switch {
 	case run.stored:
 	case rec.status >= 500 || rec.status == 0:
-		_ = h.idem.Release(ctx, run.scope, run.key)
+		_ = h.idem.Release(ctx, run.claim)
 	default:
 		a := idempotency.Answer{Status: rec.status, Body: rec.body.Bytes(), Headers: keptHeaders(rec.Header())}
-		if err := h.idem.FinishAlone(ctx, run.scope, run.key, a); err != nil {
+		if err := h.idem.FinishAlone(ctx, run.claim, a); err != nil && !errors.Is(err, idempotency.ErrClaimLost) {
 			h.log.WarnContext(ctx, "idempotency answer not stored", "request_id", RequestID(r.Context()))
 		}
 	}
@@ -97,8 +96,19 @@ func (h *Handler) remember(r *http.Request, status int, res string, location boo
 			headers["Location"] = h.spec.Server.BasePath + "/" + res + "/" + rec.ID
 		}
 		tx.AfterCommit(func() { run.stored = true }) // a transaction run again must not count as stored
-		return h.idem.Finish(ctx, tx, run.scope, run.key, idempotency.Answer{Status: status, Headers: headers, Body: body})
+		return claimLost(h.idem.Finish(ctx, tx, run.claim, idempotency.Answer{Status: status, Headers: headers, Body: body}))
 	}
+}
+
+// claimLost is the client's error for a write whose key a later request took over while it
+// ran (taken for abandoned): the write does not commit, and the request answers as one that
+// found the key running.
+func claimLost(err error) error {
+	if errors.Is(err, idempotency.ErrClaimLost) {
+		return &service.Error{Code: "idempotency_in_progress", Class: service.CodeConflict, RetryAfter: 1,
+			Message: "a later request with this Idempotency-Key took it over while this one ran; nothing was written", Cause: err}
+	}
+	return err
 }
 
 func replay(w http.ResponseWriter, a *idempotency.Answer) {
