@@ -1,13 +1,16 @@
 package kiln_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -380,4 +383,55 @@ func TestTriggerUpdatesTheRecordsItsFilterSelected(t *testing.T) {
 		require.Equal(t, "open", b.do("GET", "/api/lines/"+other, nil).body["state"], "another product's line")
 		require.Equal(t, "open", b.do("GET", "/api/lines/"+later, nil).body["state"], "selected when the event was written")
 	})
+}
+
+// ruleRefusesScheduleSpec has a rule that refuses the schedule's change for VIP tickets.
+const ruleRefusesScheduleSpec = `resources:
+  tickets:
+    fields:
+      title: {type: string, required: true}
+      vip: {type: boolean, default: false}
+      state: {type: enum, values: [open, escalated], default: open}
+    rules:
+      - name: vip_tickets_stay_open
+        on: [update]
+        check: "!record.vip || record.state == 'open'"
+        fields: [state]
+        message: a VIP ticket stays open
+    access: {list: public, view: public, create: public, update: public}
+schedules:
+  - name: escalate
+    cron: "* * * * * *"
+    update: {resource: tickets, filter: "state == 'open'", set: {state: "'escalated'"}}
+`
+
+// A record that refuses a scheduled update is logged with why: the code, the message and the
+// rule that failed, so an operator can tell which rule keeps refusing it.
+func TestScheduleLogsTheRuleThatRefusedARecord(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	logs := &bytes.Buffer{}
+	b := setupFull(t, "sqlite", ruleRefusesScheduleSpec, slog.New(slog.NewJSONHandler(&lockedWriter{w: logs, mu: &mu}, nil)))
+	vip := b.create("tickets", map[string]any{"title": "boss", "vip": true})
+	plain := b.create("tickets", map[string]any{"title": "typo"})
+	require.NoError(t, b.app.Jobs.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, b.app.Jobs.Stop(context.Background())) })
+	refused := func() map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "update: a record refused it" && m["id"] == vip {
+				return m
+			}
+		}
+		return nil
+	}
+	waitFor(t, func() bool { return refused() != nil })
+	line := refused()
+	require.Equal(t, "validation_failed", line["code"])
+	require.Equal(t, "state: rule (rule vip_tickets_stay_open)", line["fields"])
+	require.NotEmpty(t, line["message"])
+	require.Equal(t, "escalated", b.do("GET", "/api/tickets/"+plain, nil).body["state"])
+	require.Equal(t, "open", b.do("GET", "/api/tickets/"+vip, nil).body["state"])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/auth"
@@ -117,9 +118,23 @@ func (a *App) logUpdate(ctx context.Context, kind string, rep *service.UpdateRep
 		level = slog.LevelDebug
 	}
 	a.log.Log(ctx, level, "update ran", "kind", kind, "matched", rep.Matched, "changed", rep.Changed, "refused", len(rep.Refused))
-	for id, code := range rep.Refused {
-		a.log.InfoContext(ctx, "update: a record refused it", "kind", kind, "id", id, "code", string(code))
+	for id, why := range rep.Refused {
+		a.log.InfoContext(ctx, "update: a record refused it", "kind", kind, "id", id, "code", string(why.Code),
+			"message", why.Message, "fields", refusedFields(why.Fields))
 	}
+}
+
+// refusedFields names each field error of a refusal, with the rule that failed: "state:
+// rule (rule vip_stays)"; "" when there are none.
+func refusedFields(errs []service.FieldError) string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = e.Field + ": " + e.Code
+		if e.Rule != "" {
+			parts[i] += " (rule " + e.Rule + ")"
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // cleanup runs a schedule's built-in cleanups; each is idempotent, so a retry redoes

@@ -30,7 +30,7 @@ func (s *Service) ScheduledUpdate(ctx context.Context, kind string, now time.Tim
 	if err != nil {
 		return nil, AsError(err)
 	}
-	rep := &UpdateReport{Refused: map[string]Code{}}
+	rep := &UpdateReport{Refused: map[string]Refusal{}}
 	q := query.List{Where: cond, Sort: []query.Sort{{Field: "created_at"}}, Limit: cu.Spec.Limit}
 	for page := 0; page < maxUpdatePages && rep.Changed < cu.Spec.Limit; page++ {
 		res, err := reader.List(ctx, r.Name, q)
@@ -59,8 +59,16 @@ type UpdateReport struct {
 	Changed int
 	// Refused are records the update could not change for a reason waiting will not fix
 	// (the state machine refused, a rule failed, the record no longer matches or went
-	// meanwhile), with the code.
-	Refused map[string]Code
+	// meanwhile), with why.
+	Refused map[string]Refusal
+}
+
+// Refusal is why a record refused an update: the error's code and message, and its field
+// errors, each naming the rule that failed when one did.
+type Refusal struct {
+	Code    Code
+	Message string
+	Fields  []FieldError
 }
 
 // UpdateRecords applies the update of job kind (a trigger's, whose records were selected
@@ -77,7 +85,7 @@ func (s *Service) UpdateRecords(ctx context.Context, kind string, ids []string, 
 	if err != nil {
 		return nil, err
 	}
-	rep := &UpdateReport{Refused: map[string]Code{}}
+	rep := &UpdateReport{Refused: map[string]Refusal{}}
 	return rep, s.updateEach(AsSystem(ctx), r, cu, ids, nil, now, rep)
 }
 
@@ -101,7 +109,7 @@ func (s *Service) updateEach(ctx context.Context, r *resource, cu *logic.Schedul
 		case CodeUnavailable, CodeInternal, CodeTimeout:
 			return err
 		}
-		rep.Refused[id] = e.Code
+		rep.Refused[id] = Refusal{Code: e.Code, Message: e.Message, Fields: e.Fields}
 	}
 	return nil
 }
