@@ -12,6 +12,7 @@ import (
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 
 	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -118,14 +119,20 @@ func (f *Filter) compile(src string) (query.Cond, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errf("filter is empty")
 	}
-	checked, iss := f.env.Compile(src)
+	parsed, iss := f.env.Parse(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, &Error{Message: plainIssues(src, cleanIssues(iss.Err().Error()), f.why, f.rels)}
+	}
+	ints := map[int64]ref.Val{}
+	f.widenInts(parsed.NativeRep().Expr(), ints)
+	checked, iss := f.env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
 		return nil, &Error{Message: plainIssues(src, cleanIssues(iss.Err().Error()), f.why, f.rels)}
 	}
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return nil, errf("filter must be a condition (true or false), not %s", checked.OutputType())
 	}
-	t := translator{f: f, src: checked.NativeRep().SourceInfo()}
+	t := translator{f: f, src: checked.NativeRep().SourceInfo(), ints: ints}
 	return t.cond(checked.NativeRep().Expr(), 0)
 }
 
@@ -147,8 +154,9 @@ func cleanIssues(s string) string {
 }
 
 type translator struct {
-	f   *Filter
-	src *celast.SourceInfo // where each expression stands in the filter, for messages
+	f    *Filter
+	src  *celast.SourceInfo // where each expression stands in the filter, for messages
+	ints map[int64]ref.Val  // integer constants typed as doubles for the check (widenInts), by id
 }
 
 // errAt is errf with the position of e in the filter ("at 1:9: …"), as the checker's own

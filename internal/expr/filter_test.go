@@ -40,6 +40,13 @@ func TestFilterCompile(t *testing.T) {
 		{src: `created_at >= timestamp("2026-01-01T00:00:00Z")`, want: query.Compare{Field: "created_at", Op: query.Ge, Value: ts}},
 		{src: `category == "0192a6a0-0000-7000-8000-000000000001"`, want: query.Compare{Field: "category", Op: query.Eq, Value: "0192a6a0-0000-7000-8000-000000000001"}},
 		{src: `"0192A6A0-0000-7000-8000-000000000002" in tags`, want: query.Has{Field: "tags", ID: "0192a6a0-0000-7000-8000-000000000002"}},
+		// A decimal compared with an integer by ==, != and in, as by < and >: exactly, not as a double.
+		{src: `price == 0`, want: query.Compare{Field: "price", Op: query.Eq, Value: value.Decimal{Units: 0, Scale: 2}}},
+		{src: `12 != price`, want: query.Compare{Field: "price", Op: query.Ne, Value: value.Decimal{Units: 1200, Scale: 2}}},
+		{src: `price in [0, 1]`, want: query.In{Field: "price", Values: []any{value.Decimal{Units: 0, Scale: 2}, value.Decimal{Units: 100, Scale: 2}}}},
+		{src: `price == 9007199254740993 || stock == 1`, want: query.Or{
+			query.Compare{Field: "price", Op: query.Eq, Value: value.Decimal{Units: 900719925474099300, Scale: 2}},
+			query.Compare{Field: "stock", Op: query.Eq, Value: int64(1)}}},
 		{src: `!("0192a6a0-0000-7000-8000-000000000002" in tags) && stock > 0`, want: query.And{
 			query.Not{Cond: query.Has{Field: "tags", ID: "0192a6a0-0000-7000-8000-000000000002"}},
 			query.Compare{Field: "stock", Op: query.Gt, Value: int64(0)}}},

@@ -103,7 +103,11 @@ func (t translator) constant(name string, e celast.Expr) (any, error) {
 		return nil, t.errAt(e, "%s must be compared with a constant", name)
 	}
 	f := t.f.fields[name]
-	v, err := typedConstant(k, f, name, e.AsLiteral().Value())
+	lit := e.AsLiteral()
+	if orig, ok := t.ints[e.ID()]; ok {
+		lit = orig
+	}
+	v, err := typedConstant(k, f, name, lit.Value())
 	if err != nil {
 		return nil, t.errAt(e, "%s", err)
 	}
