@@ -151,6 +151,9 @@ func (e *envs) compile(sc scope, src string, want *cel.Type) (*compiled, error) 
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
 	}
+	if err := checkEnumTexts(checked.NativeRep(), e.scopeEnums(checked.NativeRep())); err != nil {
+		return nil, err
+	}
 	if checked, err = widen(env, checked); err != nil {
 		return nil, err
 	}

@@ -198,6 +198,10 @@ func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 		"NotACondition":   {`check: "record.quantity"`, "must be of type bool"},
 		"BadInnerFilter":  {`check: "count('order_items', 'colour == 1') < 5"`, "colour"},
 		"NonLiteral":      {`check: "count(record.product, 'x') < 5"`, "constant string"},
+		// An enum compared with a text none of its values is: the rule would always (or never) hold.
+		"EnumTypo":         {`check: "record.order.status != 'shiped'"`, `at 1:24: status is never "shiped": its values are pending, paid, shipped, cancelled`},
+		"EnumTypoInList":   {`check: "record.order.status in ['paid', 'canceled']"`, `at 1:33: status is never "canceled"`},
+		"EnumTypoInFilter": {`check: "count('orders', 'status == \"pendng\"') < 5"`, `filter "status == \"pendng\"": at 1:11: status is never "pendng"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -208,6 +212,16 @@ func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// An enum compared with one of its values, in a rule or a cross-record filter, compiles.
+func TestEnumValuesInExpressionsCompile(t *testing.T) {
+	t.Parallel()
+	src := shopLogic + "      - check: \"record.order.status != 'shipped' && count('orders', 'status in [\\\"paid\\\", \\\"pending\\\"]') < 5\"\n"
+	s, err := spec.Parse("logic.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	_, err = Compile(s)
+	require.NoError(t, err)
 }
 
 // A guard that cannot be computed for the record (here a division by zero) does not hold: the

@@ -62,6 +62,9 @@ func (e *envs) filterTemplate(sc scope, resource, src string) (*template, error)
 	if checked.OutputType() != cel.BoolType {
 		return nil, fmt.Errorf("filter %q must be a condition", src)
 	}
+	if err := checkEnumTexts(checked.NativeRep(), e.filterEnums(checked.NativeRep(), target)); err != nil {
+		return nil, fmt.Errorf("filter %q: %w", src, err)
+	}
 	t := &translator{envs: e, outer: outer, sc: sc, target: target, info: checked.NativeRep().SourceInfo()}
 	build, err := t.cond(checked.NativeRep().Expr(), 0)
 	if err != nil {
