@@ -69,8 +69,9 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		b := dep.freshAs(0, role) // body(d, 0, …), plus targets of its own where rules need them
 		for _, fld := range d.Fields {
 			// two resources that point at each other: the first one made leaves its optional
-			// relation to the second out (nothing to refer to yet)
-			if fld.Relation != nil && !fld.Required && !made[fld.Relation.To] && fld.Relation.To != d.Name {
+			// relation to the second out (nothing to refer to yet) — unless the body gave it a
+			// target of its own (a household's account, unique and defaulting to its creator)
+			if fld.Relation != nil && !fld.Required && !made[fld.Relation.To] && fld.Relation.To != d.Name && !dep.ownTarget(fld, role) {
 				b = with(b, fld.Name, nil, true)
 			}
 		}

@@ -78,7 +78,7 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account str
 	if !g.mayMake(rs.r, role) {
 		return "", "", nil // it may not create one, or not link one (hidden.go)
 	}
-	name, account := "owned_by_"+role, ownerAccount(f, rs.r, role)
+	name, account := "owned_by_"+role, g.ownerAccount(f, rs.r, role)
 	own := *rs
 	own.keepCreator, own.account = true, account // the creator's account is what makes the record its own
 	// Its own variant, one per role, past every other a file's creates use (1 to listRecords,
@@ -88,16 +88,36 @@ func (g *gen) ownRecord(f *tfile, rs *recordSet, role string) (path, account str
 }
 
 // ownerAccount is the account that makes role's own record of r in file f: role's test
-// account, unless a unique relation of r defaults to its creator (a member's one profile).
-// Such an account holds one record, and every file makes one, so each file's is made by an
-// account of its own (as: member:profiles_view).
-func ownerAccount(f *tfile, r *spec.Resource, role string) string {
-	for _, fld := range r.Fields {
-		if fld.Relation != nil && fld.Default == "auth.id" && fld.Unique {
-			return role + ":" + strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
-		}
+// account, unless r, or a record it refers to that role makes for it, is one an account holds
+// one of — a unique relation defaulting to its creator (a member's one profile, the owner
+// record a pet's owner makes for it). Such an account holds one record, and every file makes
+// one, so each file's is made by an account of its own (as: member:profiles_view).
+func (g *gen) ownerAccount(f *tfile, r *spec.Resource, role string) string {
+	if g.holdsOne(r, map[string]bool{}) {
+		return role + ":" + strings.ReplaceAll(strings.TrimSuffix(f.name, ".test.yaml"), ".", "_")
 	}
 	return role
+}
+
+// holdsOne reports whether r, or a resource its relations lead to, has a unique relation
+// defaulting to the creator.
+func (g *gen) holdsOne(r *spec.Resource, seen map[string]bool) bool {
+	if r == nil || seen[r.Name] {
+		return false
+	}
+	seen[r.Name] = true
+	for _, fld := range r.Fields {
+		if fld.Relation == nil || fld.IsInverse() {
+			continue
+		}
+		if fld.Default == "auth.id" && fld.Unique {
+			return true
+		}
+		if g.holdsOne(g.s.Resource(fld.Relation.To), seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // ownTarget reports whether a record role makes gets a target of its own for fld: a unique
