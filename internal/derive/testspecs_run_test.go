@@ -54,8 +54,11 @@ import (
 //     an average computed from two of them, payouts computed by an aggregate.
 //   - guarded: required fields, a relation among them, that only admins may write and nothing
 //     defaults (see TestRequiredFieldsGuardedByWriteRolesAreSent).
+//   - vetclinic: a spec a new user wrote from the docs alone — owners whose one account admins
+//     may assign (unique, defaulting to the creator), pets in an owner's household, a booking
+//     state machine with actions and a no-double-booking rule, nested treatments rolled up.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded", "vetclinic"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)
