@@ -366,10 +366,12 @@ func (g *gen) malformedCases(f *tfile, valid yaml.MapSlice, check func(*expect) 
 	}
 }
 
-// violationCases: one case per constraint of every writable field, each a 400 naming the field.
+// violationCases: one case per constraint of every field the file's role may write (write
+// roles that guard a field include the role: an invoice's owner an admin sets), each a 400
+// naming the field.
 func (g *gen) violationCases(f *tfile, r *spec.Resource, valid yaml.MapSlice, partial bool, check func(*expect) *expect) {
 	for _, fld := range r.Fields {
-		if !settable(fld) {
+		if !settableBy(fld, f.as) {
 			continue
 		}
 		for _, v := range violations(fld, partial) {

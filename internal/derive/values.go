@@ -27,6 +27,12 @@ func settable(f *spec.Field) bool {
 	return !f.Readonly && !f.Hidden && !f.IsInverse() && len(f.Write) == 0
 }
 
+// settableBy reports whether role may send the field: any writer may, or role is one of the
+// write roles that guard it.
+func settableBy(f *spec.Field, role string) bool {
+	return settable(f) || (role != "" && !f.Readonly && !f.Hidden && !f.IsInverse() && slices.Contains(f.Write, role))
+}
+
 // body is a valid body for r in field order; variant k varies the values (0 is the example).
 func body(r *spec.Resource, k int, unique string, ref func(string) string) yaml.MapSlice {
 	out := yaml.MapSlice{}

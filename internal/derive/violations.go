@@ -24,7 +24,7 @@ func violations(f *spec.Field, partial bool) []violation {
 	add := func(what, code string, v any) {
 		out = append(out, violation{name: f.Name + "_" + what, field: f.Name, code: code, value: v})
 	}
-	if f.Required && !f.HasDefault {
+	if f.Required && !f.HasDefault && f.DefaultExpr.Text == "" { // a default_expr fills it in
 		if partial {
 			add("null", "required", nil)
 		} else {
