@@ -31,6 +31,8 @@ func (c *compiler) webhookConditions() *conditions {
 	return cs
 }
 
+// get is the compiled condition src over resource, compiled once (cached): as stored, not
+// strictly (compile) — a condition accepted earlier goes on deciding as it did.
 func (cs *conditions) get(resource, src string) (*program, error) {
 	key := [2]string{resource, src}
 	cs.mu.RLock() // every write that a subscription's when: applies to comes here
@@ -47,7 +49,7 @@ func (cs *conditions) get(resource, src string) (*program, error) {
 	if cs.envs.spec.Resource(resource) == nil {
 		return nil, fmt.Errorf("no resource %s", resource)
 	}
-	p, err := cs.envs.build(scope{resource: resource, trigger: true}, src, cel.BoolType)
+	p, err := cs.envs.build(scope{resource: resource, trigger: true}, src, cel.BoolType, false)
 	if err != nil {
 		return nil, err
 	}
@@ -60,18 +62,27 @@ func (cs *conditions) get(resource, src string) (*program, error) {
 // maxConditions bounds the cache of compiled conditions.
 const maxConditions = 10000
 
-// CheckCondition type-checks a condition over old and new of resource.
+// CheckCondition type-checks a condition over old and new of resource, strictly (compile):
+// one the admin API is given.
 func (l *Logic) CheckCondition(resource, src string) error {
-	_, err := l.conditions.get(resource, src)
+	cs := l.conditions
+	if cs.envs.spec.Resource(resource) == nil {
+		return fmt.Errorf("no resource %s", resource)
+	}
+	cs.mu.Lock() // compiling fills envs' map of environments
+	defer cs.mu.Unlock()
+	_, err := cs.envs.compile(scope{resource: resource, trigger: true}, src, cel.BoolType, true)
 	return err
 }
 
 // ConditionHolds evaluates a condition over vars (Old the record before, an empty record
-// on create; New the record after). A condition that cannot be computed is an *EvalError.
+// on create; New the record after). A condition that cannot be computed is an *EvalError —
+// so is a stored one that no longer compiles against the spec (a field it names was removed):
+// the write is refused as for any condition that cannot be computed, not failed as internal.
 func (l *Logic) ConditionHolds(ctx context.Context, reader Reader, vars *Vars, resource, src string) (bool, error) {
 	p, err := l.conditions.get(resource, src)
 	if err != nil {
-		return false, err
+		return false, &EvalError{Expr: src, Err: err}
 	}
 	return p.holds(ctx, reader, vars)
 }

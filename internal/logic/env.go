@@ -129,8 +129,11 @@ type compiled struct {
 	scope scope
 }
 
-// compile parses and type-checks src in sc; want, when set, is the type it must have.
-func (e *envs) compile(sc scope, src string, want *cel.Type) (*compiled, error) {
+// compile parses and type-checks src in sc; want, when set, is the type it must have. strict
+// also refuses what type-checks but cannot be meant (checkEnumTexts): an expression being
+// validated — the spec's, a condition the admin API is given — not one stored earlier and
+// compiled again for a write, which must go on deciding as it did.
+func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*compiled, error) {
 	env, err := e.env(sc)
 	if err != nil {
 		return nil, err
@@ -151,8 +154,10 @@ func (e *envs) compile(sc scope, src string, want *cel.Type) (*compiled, error) 
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
 	}
-	if err := checkEnumTexts(checked.NativeRep(), e.scopeEnums(checked.NativeRep())); err != nil {
-		return nil, err
+	if strict {
+		if err := checkEnumTexts(checked.NativeRep(), e.scopeEnums(checked.NativeRep())); err != nil {
+			return nil, err
+		}
 	}
 	if checked, err = widen(env, checked); err != nil {
 		return nil, err
@@ -165,7 +170,7 @@ func (e *envs) compile(sc scope, src string, want *cel.Type) (*compiled, error) 
 		if s.kind == siteGet {
 			continue
 		}
-		if s.where, err = e.filterTemplate(sc, s.resource, s.filter); err != nil {
+		if s.where, err = e.filterTemplate(sc, s.resource, s.filter, strict); err != nil {
 			return nil, fmt.Errorf("%s('%s', …): %w", s.kind, s.resource, err)
 		}
 	}

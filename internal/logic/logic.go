@@ -92,7 +92,7 @@ func (c *compiler) program(sc scope, e spec.Expr, want *cel.Type, what string) *
 	if !e.Set() {
 		return nil
 	}
-	p, err := c.envs.build(sc, e.Text, want)
+	p, err := c.envs.build(sc, e.Text, want, true)
 	if err != nil {
 		c.fail(e.Pos, "%s: %v", what, err)
 		return nil

@@ -20,8 +20,8 @@ type program struct {
 }
 
 // build compiles src in sc into a program; want, when set, is its required type.
-func (e *envs) build(sc scope, src string, want *cel.Type) (*program, error) {
-	c, err := e.compile(sc, src, want)
+func (e *envs) build(sc scope, src string, want *cel.Type, strict bool) (*program, error) {
+	c, err := e.compile(sc, src, want, strict)
 	if err != nil {
 		return nil, err
 	}

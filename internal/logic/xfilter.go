@@ -34,8 +34,9 @@ type lockSpec struct {
 
 var outerVars = []string{varRecord, varOld, varNew, varAuth, varNow, varOperation, varInput, varItem, varTarget, varState}
 
-// filterTemplate compiles src, a condition over resource's fields, inside sc.
-func (e *envs) filterTemplate(sc scope, resource, src string) (*template, error) {
+// filterTemplate compiles src, a condition over resource's fields, inside sc (strict: as
+// compile).
+func (e *envs) filterTemplate(sc scope, resource, src string, strict bool) (*template, error) {
 	target := e.spec.Resource(resource)
 	if target == nil {
 		return nil, fmt.Errorf("%q is not a resource", resource)
@@ -62,8 +63,10 @@ func (e *envs) filterTemplate(sc scope, resource, src string) (*template, error)
 	if checked.OutputType() != cel.BoolType {
 		return nil, fmt.Errorf("filter %q must be a condition", src)
 	}
-	if err := checkEnumTexts(checked.NativeRep(), e.filterEnums(checked.NativeRep(), target)); err != nil {
-		return nil, fmt.Errorf("filter %q: %w", src, err)
+	if strict {
+		if err := checkEnumTexts(checked.NativeRep(), e.filterEnums(checked.NativeRep(), target)); err != nil {
+			return nil, fmt.Errorf("filter %q: %w", src, err)
+		}
 	}
 	t := &translator{envs: e, outer: outer, sc: sc, target: target, info: checked.NativeRep().SourceInfo()}
 	build, err := t.cond(checked.NativeRep().Expr(), 0)

@@ -1,0 +1,54 @@
+package kiln_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/store"
+)
+
+// A subscription's when: given to the admin API is checked as the spec's are: an enum compared
+// with a text none of its values is refused. One stored earlier (accepted then, or naming an
+// enum value the spec has dropped since) goes on deciding as it did — it never holds, and the
+// writes it is matched against land (they answered 500 once the check ran at every write, a
+// review found); one that no longer compiles at all (a field the spec removed) refuses the
+// write as a condition that cannot be computed, 409 logic_failed, not as internal.
+func TestStoredWebhookConditionsKeepDecidingAsAccepted(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusNoContent })
+	b := setupHooks(t, "sqlite", hookOpts{env: shopEnv(rc)})
+	bad := b.do("POST", "/api/admin/webhooks", map[string]any{"name": "typo", "url": rc.srv.URL + "/typo",
+		"events": []string{"orders.update"}, "when": "new.status == 'payed'"})
+	require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
+	require.Contains(t, string(bad.raw), `status is never \"payed\"`)
+
+	created := b.do("POST", "/api/admin/webhooks", map[string]any{"name": "crm", "url": rc.srv.URL + "/crm",
+		"events": []string{"orders.update"}, "when": "new.status == 'paid'"})
+	require.Equal(t, http.StatusCreated, created.status, string(created.raw))
+	store := func(cond string) { // the row as an earlier version, or an earlier spec, left it
+		require.NoError(t, b.app.Store.InTx(context.Background(), func(tx *store.Exec) error {
+			return tx.ExecRaw(context.Background(), "UPDATE kiln_webhooks SET condition = ? WHERE name = ?", cond, "crm")
+		}))
+	}
+	store("new.status == 'archived'")
+	custID := b.create("customers", map[string]any{"email": "a@example.com", "name": "A"})
+	orderID := b.create("orders", map[string]any{"customer": custID})
+	up := b.do("PATCH", "/api/orders/"+orderID, map[string]any{"notes": "hello"})
+	require.Equal(t, http.StatusOK, up.status, string(up.raw))
+
+	store("new.colour == 'red'")
+	up = b.do("PATCH", "/api/orders/"+orderID, map[string]any{"notes": "again"})
+	require.Equal(t, http.StatusConflict, up.status, string(up.raw))
+	require.Equal(t, "logic_failed", up.body["error"])
+	require.Equal(t, "hello", b.do("GET", "/api/orders/"+orderID, nil).body["notes"], "nothing was written")
+	rows, err := b.app.Store.Reader().QueryRaw(context.Background(), "SELECT count(*) FROM kiln_webhook_messages")
+	require.NoError(t, err)
+	defer rows.Close()
+	var staged int
+	require.True(t, rows.Next())
+	require.NoError(t, rows.Scan(&staged))
+	require.Zero(t, staged, "a condition that never holds stages no delivery")
+}
