@@ -122,7 +122,7 @@ func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerpri
 		return nil, 0, err
 	}
 	switch {
-	case row == nil || row.expires < now.UnixMicro() || (row.state == "running" && row.created < now.Add(-s.cfg.Abandoned).UnixMicro()):
+	case row == nil || s.free(row, now):
 		if err := s.forget(ctx, tx, scope, key, row); err != nil {
 			return nil, 0, err
 		}
@@ -138,6 +138,17 @@ func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerpri
 		return nil, 0, ErrInProgress
 	}
 	return row.answer, 0, nil
+}
+
+// free reports whether row no longer holds its key: an answer past its expiry, or a claim
+// taken for lost in a crash (older than Abandoned). A running claim is never free by expiry
+// alone — a TTL shorter than a request must not let a retry in beside it, nor the sweeper
+// take its claim away so that its write fails.
+func (s *Store) free(row *row, now time.Time) bool {
+	if row.state == "running" {
+		return row.created < now.Add(-s.cfg.Abandoned).UnixMicro()
+	}
+	return row.expires < now.UnixMicro()
 }
 
 // forget deletes the expired or abandoned claim old that claim read, and only that one: on
@@ -186,12 +197,15 @@ func (s *Store) Release(ctx context.Context, c *Claim) error {
 	})
 }
 
-// Cleanup deletes expired keys and reports how many.
+// Cleanup deletes expired keys and reports how many; a running claim only once it is taken
+// for abandoned (free).
 func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
+	now := s.cfg.Now()
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
 		var err error
-		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_idempotency WHERE expires_at < ?", s.cfg.Now().UnixMicro())
+		n, err = tx.ExecRawCount(ctx, "DELETE FROM kiln_idempotency WHERE expires_at < ? AND (state <> 'running' OR created_at < ?)",
+			now.UnixMicro(), now.Add(-s.cfg.Abandoned).UnixMicro())
 		return err
 	})
 	return n, err

@@ -24,6 +24,12 @@ func (c *clock) Now() time.Time { return c.now }
 
 func open(t *testing.T, dialect string, c *clock) *idempotency.Store {
 	t.Helper()
+	return openTTL(t, dialect, c, time.Hour)
+}
+
+// openTTL is open with answers kept for ttl.
+func openTTL(t *testing.T, dialect string, c *clock, ttl time.Duration) *idempotency.Store {
+	t.Helper()
 	s, err := spec.Parse("kiln.yaml", []byte(tinySpec), spec.ParseOpts{})
 	require.NoError(t, err)
 	cfg := store.Config{SQLitePath: filepath.Join(t.TempDir(), "k.db")}
@@ -34,7 +40,7 @@ func open(t *testing.T, dialect string, c *clock) *idempotency.Store {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, migrate.New(migrate.Config{Dir: t.TempDir()}, st).Dev(context.Background(), migrate.FromSpec(s), false, nil))
-	return idempotency.New(idempotency.Config{TTL: time.Hour, Abandoned: time.Minute, Now: c.Now}, st)
+	return idempotency.New(idempotency.Config{TTL: ttl, Abandoned: time.Minute, Now: c.Now}, st)
 }
 
 func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
@@ -195,5 +201,32 @@ func TestAClaimTakenOverIsNotTheOldRequestsAnyMore(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want.Body, got.Body)
 		require.ErrorIs(t, s.FinishAlone(ctx, retry, slowAnswer), idempotency.ErrClaimLost, "a claim finishes once")
+	})
+}
+
+// A TTL shorter than a request (server.idempotency_ttl: 1s) frees answers, not running claims:
+// a request still within Abandoned keeps its key against the sweeper and against a retry, so
+// its write commits (the sweeper took the claim, and the write failed as taken over, a review
+// found); once it answered, its answer expires as usual.
+func TestARunningClaimOutlivesAShortTTL(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		s := openTTL(t, dialect, c, time.Second)
+		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
+		_, claim, err := s.Begin(ctx, "u", "k", fp)
+		require.NoError(t, err)
+		c.now = c.now.Add(5 * time.Second)
+		n, err := s.Cleanup(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "the claim is running")
+		_, _, err = s.Begin(ctx, "u", "k", fp)
+		require.ErrorIs(t, err, idempotency.ErrInProgress)
+		require.NoError(t, s.FinishAlone(ctx, claim, idempotency.Answer{Status: 201, Body: []byte("{}")}))
+		c.now = c.now.Add(2 * time.Second)
+		n, err = s.Cleanup(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n, "the answer expired")
 	})
 }
