@@ -2,6 +2,7 @@ package expr
 
 import (
 	"github.com/google/uuid"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -377,6 +378,11 @@ func same(a, b any) bool {
 // rank orders two values of one kind: numbers by value whatever their type, texts, times,
 // booleans (false first). ok is false for values that do not compare.
 func rank(a, b any) (int, bool) {
+	if x, ok := exact(a); ok {
+		if y, ok := exact(b); ok {
+			return x.Cmp(y), true // a decimal and an integer, as the store compares them
+		}
+	}
 	if x, ok := number(a); ok {
 		y, ok := number(b)
 		return cmp3(x < y, x > y), ok
@@ -403,6 +409,20 @@ func cmp3(less, more bool) int {
 		return 1
 	}
 	return 0
+}
+
+// exact is v as a rational when it is a decimal or an integer, so two of them compare exactly
+// past 2^53 (price == 9007199254740993); a double has no exact value to compare.
+func exact(v any) (*big.Rat, bool) {
+	switch x := v.(type) {
+	case int64:
+		return new(big.Rat).SetInt64(x), true
+	case uint64:
+		return new(big.Rat).SetUint64(x), true
+	case value.Decimal:
+		return new(big.Rat).SetFrac(big.NewInt(x.Units), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(x.Scale)), nil)), true
+	}
+	return nil, false
 }
 
 func number(v any) (float64, bool) {

@@ -234,3 +234,25 @@ func TestInterpretReadsUpperCaseIDsAsTheTranslationDoes(t *testing.T) {
 		require.True(t, query.Eval(c, get), src)
 	}
 }
+
+// A decimal compared with an integer past 2^53, where doubles have no room for the digits: the
+// oracle compares them exactly, as the translation does (it read price == 9007199254740992
+// true of 9007199254740993.00, the store false, a review found).
+func TestInterpretComparesDecimalsAndIntegersExactly(t *testing.T) {
+	t.Parallel()
+	f, err := NewFilter(shopProducts(t))
+	require.NoError(t, err)
+	rec := map[string]any{"price": value.Decimal{Units: 900719925474099300, Scale: 2}}
+	get := func(n string) any { return rec[n] }
+	for src, want := range map[string]bool{
+		`price == 9007199254740992`: false, `price == 9007199254740993`: true, `price > 9007199254740992`: true,
+		`price <= 9007199254740992`: false, `price in [9007199254740992]`: false, `price in [1, 9007199254740993]`: true,
+	} {
+		c, err := f.Compile(src)
+		require.NoError(t, err, src)
+		got, err := f.Interpret(src, get)
+		require.NoError(t, err, src)
+		require.Equal(t, want, got, src)
+		require.Equal(t, want, query.Eval(c, get), src)
+	}
+}
