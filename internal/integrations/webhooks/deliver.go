@@ -28,6 +28,7 @@ const (
 type message struct {
 	ID, Type, Body string
 	SubID, EventID int64
+	Attempts       int // made so far, by every chain of attempts
 }
 
 // result is the outcome of one attempt.
@@ -51,6 +52,11 @@ func (w *Webhooks) Deliver(ctx context.Context, j *jobs.Job) error {
 	}
 	if err != nil {
 		return err
+	}
+	if m.Attempts > args.From+j.Attempt-1 {
+		// a replay's chain has sent it since this chain was enqueued: it goes on alone
+		w.cfg.Logger.InfoContext(ctx, "webhook delivery superseded by a replay", "message_id", m.ID, "job_id", j.ID)
+		return nil
 	}
 	if !s.Enabled {
 		off := errors.New("the subscription is disabled")
@@ -98,7 +104,7 @@ func (w *Webhooks) outcome(ctx context.Context, m *message, s *Subscription, j *
 
 func (w *Webhooks) load(ctx context.Context, id string) (*message, *Subscription, error) {
 	ex := w.cfg.Store.Reader()
-	rows, err := ex.QueryRaw(ctx, "SELECT id, event_type, body, subscription_id, event_id FROM kiln_webhook_messages WHERE id = ?", id)
+	rows, err := ex.QueryRaw(ctx, "SELECT id, event_type, body, subscription_id, event_id, attempts FROM kiln_webhook_messages WHERE id = ?", id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read webhook message: %w", err)
 	}
@@ -107,7 +113,7 @@ func (w *Webhooks) load(ctx context.Context, id string) (*message, *Subscription
 		return nil, nil, errors.Join(ErrNotFound, rows.Err())
 	}
 	var m message
-	if err := rows.Scan(&m.ID, &m.Type, &m.Body, &m.SubID, &m.EventID); err != nil {
+	if err := rows.Scan(&m.ID, &m.Type, &m.Body, &m.SubID, &m.EventID, &m.Attempts); err != nil {
 		return nil, nil, fmt.Errorf("read webhook message: %w", err)
 	}
 	rows.Close()

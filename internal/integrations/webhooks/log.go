@@ -73,15 +73,31 @@ var ErrNoMessage = errors.New("no webhook message has this id")
 // Replay sends one message again, with its id and body, as a new delivery job.
 func (w *Webhooks) Replay(ctx context.Context, messageID string) error {
 	return w.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
-		n, err := tx.ExecRawCount(ctx, "UPDATE kiln_webhook_messages SET state = 'pending', updated_at = ? WHERE id = ?", w.now().UnixMicro(), messageID)
-		if err != nil {
-			return fmt.Errorf("replay webhook message: %w", err)
-		}
-		if n == 0 {
-			return ErrNoMessage
-		}
-		return w.enqueueDelivery(ctx, tx, messageID)
+		return w.replayOne(ctx, tx, messageID)
 	})
+}
+
+// replayOne sets message id pending again and enqueues a chain of attempts from its count:
+// an older chain still retrying it stops at its next attempt (Deliver), so a message replayed
+// while it waits for a retry is sent once, not once by each.
+func (w *Webhooks) replayOne(ctx context.Context, tx *store.Exec, id string) error {
+	rows, err := tx.QueryRaw(ctx, "SELECT attempts FROM kiln_webhook_messages WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("replay webhook message: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return errors.Join(ErrNoMessage, rows.Err())
+	}
+	var attempts int
+	if err := rows.Scan(&attempts); err != nil {
+		return fmt.Errorf("replay webhook message: %w", err)
+	}
+	rows.Close()
+	if err := tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = 'pending', updated_at = ? WHERE id = ?", w.now().UnixMicro(), id); err != nil {
+		return fmt.Errorf("replay webhook message: %w", err)
+	}
+	return w.enqueueDelivery(ctx, tx, id, attempts)
 }
 
 // ReplayFailed sends again every message of a subscription that failed for good (out of
@@ -99,10 +115,7 @@ func (w *Webhooks) ReplayFailed(ctx context.Context, name string, since time.Tim
 			return err
 		}
 		for _, id := range ids {
-			if err := tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = 'pending', updated_at = ? WHERE id = ?", w.now().UnixMicro(), id); err != nil {
-				return fmt.Errorf("replay webhook message: %w", err)
-			}
-			if err := w.enqueueDelivery(ctx, tx, id); err != nil {
+			if err := w.replayOne(ctx, tx, id); err != nil {
 				return err
 			}
 		}

@@ -33,6 +33,10 @@ type Data struct {
 // deliverArgs are a delivery job's args: the message to send.
 type deliverArgs struct {
 	Message string `json:"message"`
+	// From is how many attempts the message had when this chain of attempts was enqueued (0
+	// for its first; a replay's, the count it replays from): the chain's attempt n expects to
+	// find From+n-1, and finding more, another chain (a replay) has sent since and it stops.
+	From int `json:"from,omitempty"`
 }
 
 // HoldsFunc evaluates a subscription's when: over the event's old and new records.
@@ -103,18 +107,19 @@ func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription,
 		return fmt.Errorf("store webhook message: %w", err)
 	}
 	// Staged like a trigger's job: the write does not pay for River's insert.
-	if err := w.cfg.Queue.StageTx(ctx, tx, []jobs.Request{w.deliveryRequest(id)}); err != nil {
+	if err := w.cfg.Queue.StageTx(ctx, tx, []jobs.Request{w.deliveryRequest(id, 0)}); err != nil {
 		return fmt.Errorf("stage webhook delivery: %w", err)
 	}
 	return nil
 }
 
-func (w *Webhooks) deliveryRequest(id string) jobs.Request {
-	return jobs.Request{Kind: KindDeliver, Args: deliverArgs{Message: id}, MaxAttempts: w.MaxAttempts()}
+func (w *Webhooks) deliveryRequest(id string, from int) jobs.Request {
+	return jobs.Request{Kind: KindDeliver, Args: deliverArgs{Message: id, From: from}, MaxAttempts: w.MaxAttempts()}
 }
 
-func (w *Webhooks) enqueueDelivery(ctx context.Context, tx *store.Exec, id string) error {
-	_, err := w.cfg.Queue.EnqueueTx(ctx, tx, w.deliveryRequest(id))
+// enqueueDelivery enqueues a chain of attempts at message id, which has had from attempts.
+func (w *Webhooks) enqueueDelivery(ctx context.Context, tx *store.Exec, id string, from int) error {
+	_, err := w.cfg.Queue.EnqueueTx(ctx, tx, w.deliveryRequest(id, from))
 	if err != nil {
 		return fmt.Errorf("enqueue webhook delivery: %w", err)
 	}
