@@ -408,6 +408,11 @@ func TestAdminJobsAPI(t *testing.T) {
 	bad = b.do("GET", "/api/admin/jobs?state=dead&state=completed&sort=id", nil)
 	require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
 	require.Equal(t, map[string]string{"state": "repeated", "sort": "unknown_parameter"}, fieldCodes(bad.body))
+	// a page larger than 500 is refused as a resource's is, not cut to 500 without a word
+	bad = b.do("GET", "/api/admin/jobs?limit=100000", nil)
+	require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
+	require.Equal(t, map[string]string{"limit": "range"}, fieldCodes(bad.body))
+	require.Equal(t, http.StatusOK, b.do("GET", "/api/admin/jobs?limit=500", nil).status)
 	require.Equal(t, http.StatusNotFound, b.do("GET", "/api/admin/jobs/999999", nil).status)
 	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/jobs/abc/retry", nil).status)
 	require.Equal(t, http.StatusMethodNotAllowed, b.do("DELETE", "/api/admin/jobs/"+id, nil).status)

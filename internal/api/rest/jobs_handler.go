@@ -88,7 +88,11 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if dst == nil {
-			o.Limit = int(min(n, 500))
+			if n > 500 { // as a resource's list: a page larger than asked hid a mistake
+				errs = append(errs, service.FieldError{Field: name, Code: "range", Message: "must be 1 to 500"})
+				continue
+			}
+			o.Limit = int(n)
 		} else {
 			*dst = n
 		}
