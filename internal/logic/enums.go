@@ -76,8 +76,26 @@ func (e *envs) scopeEnums(ast *celast.AST) enumOf {
 		if t == nil || t.Kind() != types.StructKind || !strings.HasPrefix(t.TypeName(), typePrefix) {
 			return nil
 		}
-		return enumField(e.spec.Resource(strings.TrimPrefix(t.TypeName(), typePrefix)), x.AsSelect().FieldName())
+		name := strings.TrimPrefix(t.TypeName(), typePrefix)
+		if res, action, ok := strings.Cut(strings.TrimSuffix(name, ".input"), "."); ok && strings.HasSuffix(name, ".input") {
+			return e.inputEnum(res, action, x.AsSelect().FieldName()) // an action's input (inputType)
+		}
+		return enumField(e.spec.Resource(name), x.AsSelect().FieldName())
 	}
+}
+
+// inputEnum is the enum input field of resource's action, if it is one.
+func (e *envs) inputEnum(resource, action, field string) *spec.Field {
+	r := e.spec.Resource(resource)
+	if r == nil {
+		return nil
+	}
+	for _, a := range r.Actions {
+		if a.Name == action {
+			return enumField(a.InputResource(resource), field)
+		}
+	}
+	return nil
 }
 
 // filterEnums reads the enum fields of target, named alone in a cross-record filter, and of

@@ -273,3 +273,25 @@ func TestNonFiniteComputedNumberSaysSo(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, 0.5, v, 0)
 }
+
+// An action's enum input compared with a text none of its values is refused as a record's
+// enum is (its type is the action's input, not a resource).
+func TestActionInputEnumTextsAreChecked(t *testing.T) {
+	t.Parallel()
+	src := func(text string) string {
+		return "resources:\n  tickets:\n    fields:\n      state: {type: enum, values: [open, closed], default: open}\n" +
+			"    actions:\n      close:\n        access: public\n        input:\n          reason: {type: enum, values: [fixed, wontfix], required: true}\n" +
+			"        steps:\n          - assert: \"input.reason != '" + text + "'\"\n            code: no_reason\n" +
+			"          - set: {state: \"'closed'\"}\n"
+	}
+	for text, want := range map[string]string{"fixd": `at 1:17: reason is never "fixd": its values are fixed, wontfix`, "wontfix": ""} {
+		s, err := spec.Parse("logic.yaml", []byte(src(text)), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+		require.NoError(t, err)
+		_, err = Compile(s)
+		if want == "" {
+			require.NoError(t, err)
+		} else {
+			require.ErrorContains(t, err, want)
+		}
+	}
+}
