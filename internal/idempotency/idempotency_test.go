@@ -22,9 +22,11 @@ type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
-func open(t *testing.T, dialect string, c *clock) *idempotency.Store {
+// started is a store on dialect keeping answers for ttl, on a clock the test moves.
+func started(t *testing.T, dialect string, ttl time.Duration) (*clock, *idempotency.Store) {
 	t.Helper()
-	return openTTL(t, dialect, c, time.Hour)
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	return c, openTTL(t, dialect, c, ttl)
 }
 
 // openTTL is open with answers kept for ttl.
@@ -58,8 +60,7 @@ func TestKeyLifecycle(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		c := &clock{now: time.Unix(1_800_000_000, 0)}
-		s := open(t, dialect, c)
+		c, s := started(t, dialect, time.Hour)
 		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
 
 		answer, claim, err := s.Begin(ctx, "user:1", "k1", fp)
@@ -95,8 +96,7 @@ func TestAbandonedAndReleasedKeysRunAgain(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		c := &clock{now: time.Unix(1_800_000_000, 0)}
-		s := open(t, dialect, c)
+		c, s := started(t, dialect, time.Hour)
 		fp := idempotency.Fingerprint("PATCH", "/api/notes/1", nil)
 		_, _, err := s.Begin(ctx, "anon", "k", fp)
 		require.NoError(t, err)
@@ -179,8 +179,7 @@ func TestAClaimTakenOverIsNotTheOldRequestsAnyMore(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		c := &clock{now: time.Unix(1_800_000_000, 0)}
-		s := open(t, dialect, c)
+		c, s := started(t, dialect, time.Hour)
 		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
 		_, slow, err := s.Begin(ctx, "u", "k", fp)
 		require.NoError(t, err)
@@ -212,8 +211,7 @@ func TestARunningClaimOutlivesAShortTTL(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		c := &clock{now: time.Unix(1_800_000_000, 0)}
-		s := openTTL(t, dialect, c, time.Second)
+		c, s := started(t, dialect, time.Second)
 		fp := idempotency.Fingerprint("POST", "/api/notes", []byte(`{"text":"a"}`))
 		_, claim, err := s.Begin(ctx, "u", "k", fp)
 		require.NoError(t, err)
