@@ -90,10 +90,8 @@ func (e *envs) inputEnum(resource, action, field string) *spec.Field {
 	if r == nil {
 		return nil
 	}
-	for _, a := range r.Actions {
-		if a.Name == action {
-			return enumField(a.InputResource(resource), field)
-		}
+	if a := r.RecordAction(action); a != nil {
+		return enumField(a.InputResource(resource), field)
 	}
 	return nil
 }
