@@ -23,10 +23,14 @@ func transition(f *spec.Field, from, to, role string, guarded bool) bool {
 	return movable(nil, f, from, to, role, guarded)
 }
 
-// movable is transition for planning a derived record's way to a state on resource r: a guard
+// movable is transition for planning a derived record's way to a state on resource r (an enum
+// that is no state machine moves freely, by the actions that set it): a guard
 // that reads a value of r the suite cannot set (blindGuard) is not taken to hold — a rolled-up
 // total is zero on a record made without children, whatever the guard wants of it.
 func movable(r *spec.Resource, f *spec.Field, from, to, role string, guarded bool) bool {
+	if len(f.Transitions) == 0 {
+		return true // no machine: an action's set or a PATCH may write any value
+	}
 	for _, t := range f.Transitions {
 		if t.To == to && (slices.Contains(t.From, from) || slices.Contains(t.From, "*")) && (guarded || !t.When.Set()) &&
 			(len(t.Roles) == 0 || slices.Contains(t.Roles, role)) && (r == nil || !blindGuard(r, t)) {
@@ -196,16 +200,17 @@ func patchable(f *spec.Field, role string) bool {
 	return !f.Readonly && !f.Hidden && !f.IsInverse() && (len(f.Write) == 0 || slices.Contains(f.Write, role))
 }
 
-// addMoves adds the cases that make the moves on the record at path (collection/{id}).
-func (g *gen) addMoves(tf *tfile, rec, path string, f *spec.Field, moves []move) {
+// addMoves adds the cases that make the moves on the record at path (collection/{id}); why
+// ends each case's comment (the move's purpose).
+func (g *gen) addMoves(tf *tfile, rec, path string, f *spec.Field, moves []move, why string) {
 	for _, m := range moves {
 		c := &tcase{name: rec + "_to_" + m.to, as: other(m.as, tf.as), path: path, expect: want(200).has(f.Name, m.to)}
 		if m.action == nil {
 			c.method, c.body = "PATCH", yaml.MapSlice{{Key: f.Name, Value: m.to}}
-			c.comment = fmt.Sprintf("sets %s to %s, from where the action can run", f.Name, m.to)
+			c.comment = fmt.Sprintf("sets %s to %s, %s", f.Name, m.to, why)
 		} else {
 			c.method, c.path = "POST", path+"/"+m.action.Name
-			c.comment = fmt.Sprintf("the %s action takes %s to %s, from where the action can run", m.action.Name, f.Name, m.to)
+			c.comment = fmt.Sprintf("the %s action takes %s to %s, %s", m.action.Name, f.Name, m.to, why)
 		}
 		tf.add(c)
 	}

@@ -29,6 +29,9 @@ type recordSet struct {
 	keepCreator bool
 	// account makes the records its role makes here, targets too ("": the role's test account)
 	account string
+	// examples: targets are made with the numbers and dates of their examples (variant 0), as
+	// a conflict rule's violated_by values are written against them (9 seats of 8)
+	examples bool
 	// made holds the targets made for one record and for its targets' targets (freshAs), so
 	// that a record and the target it refers to share what both refer to (diamond)
 	made map[string]madeTarget
@@ -79,8 +82,30 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
 			body: b, expect: want(201)})
 		c.comment = "a " + d.Name + " record for the bodies below to refer to"
+		if why := g.moveSetup(f, d, c.name, needed, r); why != "" {
+			return nil, why
+		}
 	}
 	return rs, ""
+}
+
+// moveSetup takes the setup record of d (case made) to the states the create rules of r and
+// of the needed resources want it in when they refer to it.
+func (g *gen) moveSetup(f *tfile, d *spec.Resource, made string, needed map[string]bool, r *spec.Resource) string {
+	for _, x := range g.s.Resources {
+		if !needed[x.Name] && x != r {
+			continue
+		}
+		for _, fld := range x.Fields {
+			if fld.Relation == nil || fld.Relation.To != d.Name || fld.IsInverse() || x == d {
+				continue
+			}
+			if why := g.moveTarget(f, x, fld, made); why != "" {
+				return fmt.Sprintf("%s create: %s", x.Name, why)
+			}
+		}
+	}
+	return ""
 }
 
 // requiredBack reports whether one of the needed resources must refer to r.
@@ -111,6 +136,13 @@ func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 // records after the first get their own targets (setup_<target>_<k> cases, added here) for
 // relations under a unique constraint or a rule about stored state.
 func (rs *recordSet) fresh(k int) yaml.MapSlice { return rs.freshAs(k, rs.f.as) }
+
+// freshAtExamples is fresh with its targets made at their examples' numbers and dates.
+func (rs *recordSet) freshAtExamples(k int) yaml.MapSlice {
+	one := *rs
+	one.examples = true
+	return one.fresh(k)
+}
 
 // freshAs is fresh for a record role creates: relations only some roles may set, that a rule
 // about stored state counts by (loans per member), get a target of their own too when role
@@ -258,9 +290,13 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 		return t.name // a target the record (or its target) refers to: the same one
 	}
 	dep := &recordSet{g: rs.g, f: rs.f, r: to, ref: rs.ref, chain: append(slices.Clone(rs.chain), rs.r.Name),
-		account: rs.account, made: rs.made}
+		account: rs.account, made: rs.made, examples: rs.examples}
 	b := dep.freshBody(k, role, fmt.Sprintf("{unique}%d%d", k, len(rs.f.cases)))
+	if rs.examples {
+		b = atExampleValues(to, b)
+	}
 	rs.f.add(&tcase{name: name, as: as, method: "POST", path: rs.g.collection(to), body: b, expect: want(201)})
+	rs.g.moveTarget(rs.f, rs.r, fld, name) // a target no move reaches: newRecordSet's gap says so
 	if rs.made != nil {
 		if _, ok := rs.made[to.Name+" "+as]; !ok {
 			rs.made[to.Name+" "+as] = madeTarget{name: name, by: rs}

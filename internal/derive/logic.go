@@ -240,6 +240,20 @@ func atExamples(r *spec.Resource, rl *spec.LogicRule, b yaml.MapSlice, patch boo
 	return b, reset
 }
 
+// atExampleValues sets b's numbers and dates back to r's examples (variant 0), but for fields
+// under a unique index (their examples may be another record's).
+func atExampleValues(r *spec.Resource, b yaml.MapSlice) yaml.MapSlice {
+	for _, f := range r.Fields {
+		if !numeric(f) && f.Type != spec.TypeDate && f.Type != spec.TypeDatetime {
+			continue
+		}
+		if writable(r, f) && !uniqueOn(r, f.Name) && slices.ContainsFunc(b, func(it yaml.MapItem) bool { return it.Key == f.Name }) {
+			b = with(b, f.Name, variant(f, 0, "", nil), false)
+		}
+	}
+	return b
+}
+
 // sameItem reports whether b holds field with the value v already.
 func sameItem(b yaml.MapSlice, field string, v any) bool {
 	for _, it := range b {
@@ -319,7 +333,7 @@ func (g *gen) actionFile(r *spec.Resource, a *spec.RecordAction) (*tfile, string
 		gaps = append(gaps, unreachable("its run case", r, a, fld, actor))
 		return f, strings.Join(gaps, "; ")
 	}
-	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves)
+	g.addMoves(f, "record", g.collection(r)+"/{record.response.id}", fld, moves, fromWhereItRuns)
 	e := want(200).key("id")
 	for _, set := range literalSets(a) {
 		e.has(set.Field, set.Value)
@@ -363,7 +377,7 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 	if !ok {
 		return unreachable("its case on "+role+"'s own record", rs.r, a, fld, role)
 	}
-	g.addMoves(f, name, record, fld, moves)
+	g.addMoves(f, name, record, fld, moves, fromWhereItRuns)
 	f.add(&tcase{name: "own_record_as_" + role, as: account, path: path, body: in,
 		comment: role + " runs the action on its own record", expect: want(200).key("id")})
 	return ""

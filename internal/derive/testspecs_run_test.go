@@ -57,8 +57,11 @@ import (
 //   - vetclinic: a spec a new user wrote from the docs alone — owners whose one account admins
 //     may assign (unique, defaulting to the creator), pets in an owner's household, a booking
 //     state machine with actions and a no-double-booking rule, nested treatments rolled up.
+//   - gigs: tickets only for a published event (a status only an action sets, read through
+//     get() by a create rule: setup events are published first) and within its capacity (a
+//     conflict rule whose violated_by quantity is written against the capacity's example).
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded", "vetclinic"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded", "vetclinic", "gigs"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)

@@ -48,7 +48,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 		secondOwnCase(f, rs, one, c.as, unchanged)
 	}
 	g.violationCases(f, r, valid, false, unchanged)
-	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, valid, rs.fresh, "", nil)...)
+	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpCreate, valid, rs.freshAtExamples, "", nil)...)
 	initialCases(f, r, rs.fresh(7), nil)
 	g.malformedCases(f, valid, unchanged)
 	readonlyCases(f, r, valid, false, unchanged)
