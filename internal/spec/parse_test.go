@@ -68,6 +68,42 @@ func TestParseInterpolation(t *testing.T) {
 	require.ErrorContains(t, err, "k.yaml:2:8: database.url: environment variable MISSING is not set")
 }
 
+// Block scalars (| and >, with their chomping indicators) give their text, not the indicator:
+// a pattern written ">-" once became the regular expression ">-", a default "|" and a
+// rule's message ">", and the spec was valid.
+func TestParseBlockScalars(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  notes:
+    fields:
+      code:
+        type: string
+        pattern: >-
+          ^[A-Z]{3}$
+      greeting:
+        type: string
+        default: |
+          hello
+          world
+      text: {type: string}
+    rules:
+      - name: short
+        check: >-
+          size(record.text)
+          < 100
+        message: >
+          the text is
+          too long
+`
+	s, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	notes := s.Resource("notes")
+	require.Equal(t, "^[A-Z]{3}$", notes.Field("code").Pattern)
+	require.Equal(t, "hello\nworld\n", notes.Field("greeting").Default)
+	require.Equal(t, "size(record.text) < 100", notes.Rules[0].Check.Text)
+	require.Equal(t, "the text is too long\n", notes.Rules[0].Message)
+}
+
 func TestParseSyntaxError(t *testing.T) {
 	t.Parallel()
 	_, err := Parse("k.yaml", []byte("resources:\n  a: [\n"), ParseOpts{LookupEnv: noEnv})

@@ -90,7 +90,11 @@ func (w *walker) scalar(n ast.Node, what string) (text string, null, ok bool) {
 	if tk == nil {
 		return "", true, true
 	}
-	text, err := interpolate(tk.Value, w.env)
+	raw := tk.Value
+	if lit, isBlock := n.(*ast.LiteralNode); isBlock && lit.Value != nil {
+		raw = lit.Value.Value // a block scalar (| or >): its text, not the indicator token
+	}
+	text, err := interpolate(raw, w.env)
 	if err != nil {
 		w.add(w.pos(n), "%s: %v", what, err)
 		return "", false, false
