@@ -130,7 +130,7 @@ type compiled struct {
 }
 
 // compile parses and type-checks src in sc; want, when set, is the type it must have. strict
-// also refuses what type-checks but cannot be meant (checkEnumTexts): an expression being
+// also refuses what type-checks but cannot be meant (checkEnumTexts, checkAuthAttrs): an expression being
 // validated — the spec's, a condition the admin API is given — not one stored earlier and
 // compiled again for a write, which must go on deciding as it did.
 func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*compiled, error) {
@@ -156,6 +156,9 @@ func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*comp
 	}
 	if strict {
 		if err := checkEnumTexts(checked.NativeRep(), e.scopeEnums(checked.NativeRep())); err != nil {
+			return nil, err
+		}
+		if err := checkAuthAttrs(checked.NativeRep()); err != nil {
 			return nil, err
 		}
 	}

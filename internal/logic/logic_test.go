@@ -295,3 +295,32 @@ func TestActionInputEnumTextsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// A name auth does not hold (auth.rol, auth['idd']) is a spec error with its position, in a
+// rule, an action's step and a cross-record filter, as it is in an access rule; it passed the
+// checker (auth is a map to CEL) and failed every write the expression decided.
+func TestUnknownAuthAttributesAreRefused(t *testing.T) {
+	t.Parallel()
+	src := func(rule, set, filter string) string {
+		return "roles: [admin, member]\nresources:\n  notes:\n    fields:\n      by: {type: string}\n" +
+			"    rules:\n      - check: \"" + rule + "\"\n      - check: \"count('notes', '" + filter + "') < 9\"\n" +
+			"    actions:\n      sign:\n        access: public\n        steps:\n          - set: {by: \"" + set + "\"}\n"
+	}
+	ok := src("auth.role != 'guest' && has(auth.key) && 'admin' in auth.roles", "auth.id", "by == auth.id")
+	for _, c := range []struct{ spec, want string }{
+		{ok, ""},
+		{src("auth.rol != 'guest'", "auth.id", "by == auth.id"), "at 1:5: auth.rol is not an auth attribute (id, role, roles, key)"},
+		{src("auth['idd'] != ''", "auth.id", "by == auth.id"), "auth.idd is not an auth attribute"},
+		{src("true", "auth.idd", "by == auth.id"), "auth.idd is not an auth attribute"},
+		{src("true", "auth.id", "by == auth.name"), "auth.name is not an auth attribute"},
+	} {
+		s, err := spec.Parse("logic.yaml", []byte(c.spec), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+		require.NoError(t, err)
+		_, err = Compile(s)
+		if c.want == "" {
+			require.NoError(t, err)
+		} else {
+			require.ErrorContains(t, err, c.want)
+		}
+	}
+}

@@ -67,6 +67,9 @@ func (e *envs) filterTemplate(sc scope, resource, src string, strict bool) (*tem
 		if err := checkEnumTexts(checked.NativeRep(), e.filterEnums(checked.NativeRep(), target)); err != nil {
 			return nil, fmt.Errorf("filter %q: %w", src, err)
 		}
+		if err := checkAuthAttrs(checked.NativeRep()); err != nil {
+			return nil, fmt.Errorf("filter %q: %w", src, err)
+		}
 	}
 	t := &translator{envs: e, outer: outer, sc: sc, target: target, info: checked.NativeRep().SourceInfo()}
 	build, err := t.cond(checked.NativeRep().Expr(), 0)
