@@ -333,6 +333,53 @@ func TestLogicFailedHidesTheExpression(t *testing.T) {
 	})
 }
 
+// A step's values: naming a record that does not exist is no fault of the request, which sent
+// no such field: 409 logic_failed naming notes.item not_found, nothing written (it was a 400
+// validation_failed, found by a helper's trial).
+func TestStepLinkingAMissingRecordIsLogicFailed(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  items:
+    fields:
+      name: {type: string, required: true}
+      cnt: {type: integer, default: 0, max: 3}
+    actions:
+      bad_ref:
+        access: public
+        steps:
+          - create: notes
+            values: {item: "'0192f0a0-0000-7000-8000-00000000dead'", text: "'x'"}
+      copy:
+        access: public
+        steps:
+          - create: notes
+            values: {item: record.id, text: "record.name"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  notes:
+    fields:
+      item: {type: relation, to: items, required: true}
+      text: {type: string, max_length: 60}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		it := b.do("POST", "/api/items", map[string]any{"name": "a"})
+		require.Equal(t, http.StatusCreated, it.status, string(it.raw))
+		id := it.body["id"].(string)
+		res := b.do("POST", "/api/items/"+id+"/bad_ref", nil)
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "logic_failed", res.body["error"], string(res.raw))
+		require.Equal(t, []any{map[string]any{"field": "notes.item", "code": "not_found",
+			"message": "no items record has id 0192f0a0-0000-7000-8000-00000000dead"}}, res.body["errors"], string(res.raw))
+		notes := b.do("GET", "/api/notes?count=true", nil)
+		require.Equal(t, json.Number("0"), notes.body["total"], string(notes.raw))
+		ok := b.do("POST", "/api/items/"+id+"/copy", nil)
+		require.Equal(t, http.StatusOK, ok.status, string(ok.raw))
+		notes = b.do("GET", "/api/notes?count=true", nil)
+		require.Equal(t, json.Number("1"), notes.body["total"], string(notes.raw))
+	})
+}
+
 // A required field that is missing is refused as required, and the CEL default and computed
 // field that read it are skipped, as rules reading it are: found with market.yaml, where an
 // order line without its listing was also answered "unit_price could not be computed: …

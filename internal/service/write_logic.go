@@ -154,6 +154,32 @@ func (w *write) applyTyped(rec *store.Record) error {
 		Cause:   fmt.Errorf("%s refuses %s", w.r.Name, strings.Join(said, ", "))})
 }
 
+// computedLinks answers a relation that logic set (a step's values:, an effect's or a step's
+// set:) to a record the write may not link — none has that id, or the writer cannot see it —
+// as 409 logic_failed, as a value that could not be computed: the request sent no such field,
+// so a 400 naming it as invalid would blame the client.
+func (w *write) computedLinks(errs fieldErrors, in map[string]any) error {
+	var shown fieldErrors
+	var said []string
+	for _, e := range errs {
+		_, computed := w.typed[e.Field]
+		_, sent := in[e.Field]
+		if !computed || sent || e.Code != "not_found" {
+			continue
+		}
+		said = append(said, e.Field+" ("+e.Message+")")
+		if f := w.r.Field(e.Field); f == nil || !f.Hidden {
+			shown = append(shown, e)
+		}
+	}
+	if len(said) == 0 {
+		return nil
+	}
+	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: shown,
+		Message: "a record this write links by its logic (an effect's or an action step's set: or values:) is missing or not one it may link; nothing was written",
+		Cause:   fmt.Errorf("%s: %s", w.r.Name, strings.Join(said, ", "))})
+}
+
 // verdict turns field errors and violations into the answer: one 400 with every problem,
 // or — when only rules about stored state failed — a 409 with the first rule's code.
 func (w *write) verdict(errs fieldErrors, run *logicRun) error {

@@ -126,6 +126,9 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
 		return nil, err
 	}
+	if err := w.computedLinks(errs, in); err != nil {
+		return nil, err
+	}
 	if len(errs) > 0 {
 		w.childrenErrors(ctx, rec.ID, children, &errs)
 	}
@@ -195,6 +198,9 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	}
 	r.setPasswordHash(rec.Values, a.hash)
 	if err := w.checkRelations(ctx, rec, in, &errs); err != nil {
+		return nil, err
+	}
+	if err := w.computedLinks(errs, in); err != nil {
 		return nil, err
 	}
 	lv, err := w.runLogic(ctx, spec.OpUpdate, rec, old, in, a.full, &errs)
