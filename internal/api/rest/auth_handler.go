@@ -60,16 +60,16 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 		return
 	}
 	p := base + "/auth/"
-	mux.HandleFunc("POST "+p+"signup", h.authGroup(h.signup))
-	mux.HandleFunc("POST "+p+"login", h.authGroup(h.login))
-	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.refresh))
-	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.logout))
+	mux.HandleFunc("POST "+p+"signup", h.authGroup(h.noParams(h.signup)))
+	mux.HandleFunc("POST "+p+"login", h.authGroup(h.noParams(h.login)))
+	mux.HandleFunc("POST "+p+"refresh", h.authGroup(h.noParams(h.refresh)))
+	mux.HandleFunc("POST "+p+"logout", h.authGroup(h.noParams(h.logout)))
 	mux.HandleFunc("GET "+p+"me", h.authenticate(h.me))
 	mux.HandleFunc("GET "+p+"jwks.json", h.jwks)
 	h.registerPassword(mux, p)
-	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.createKey))
+	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.noParams(h.createKey)))
 	mux.HandleFunc("GET "+p+"keys", h.authenticate(h.listKeys))
-	mux.HandleFunc("DELETE "+p+"keys/{id}", h.authenticate(h.revokeKey))
+	mux.HandleFunc("DELETE "+p+"keys/{id}", h.authenticate(h.noParams(h.revokeKey)))
 	mux.HandleFunc(p+"keys", h.methodNotAllowed("GET, HEAD, POST"))
 	mux.HandleFunc(p+"keys/{id}", h.methodNotAllowed("DELETE"))
 	for _, name := range []string{"signup", "login", "refresh", "logout"} {

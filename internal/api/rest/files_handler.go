@@ -30,10 +30,10 @@ func (h *Handler) registerFileFields(mux *http.ServeMux, r *spec.Resource, item 
 		}
 		res, field := r.Name, f
 		path := item + "/files/" + f.Name
-		mux.HandleFunc("POST "+path, h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.upload(w, req, res, field) }))
-		mux.HandleFunc("DELETE "+path+"/{file}", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.removeFile(w, req, res, field) }))
-		mux.HandleFunc("POST "+path+"/uploads", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.startDirect(w, req, res, field) }))
-		mux.HandleFunc("POST "+path+"/uploads/complete", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.completeDirect(w, req, res, field) }))
+		mux.HandleFunc("POST "+path, h.authenticate(h.onlyParams([]string{"name"}, func(w http.ResponseWriter, req *http.Request) { h.upload(w, req, res, field) })))
+		mux.HandleFunc("DELETE "+path+"/{file}", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.removeFile(w, req, res, field) })))
+		mux.HandleFunc("POST "+path+"/uploads", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.startDirect(w, req, res, field) })))
+		mux.HandleFunc("POST "+path+"/uploads/complete", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.completeDirect(w, req, res, field) })))
 		mux.HandleFunc(path+"/uploads/complete", h.methodNotAllowed("POST"))
 		mux.HandleFunc(path, h.methodNotAllowed("POST"))
 		mux.HandleFunc(path+"/{file}", h.methodNotAllowed("DELETE"))

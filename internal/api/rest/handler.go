@@ -167,8 +167,12 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
 
 // noParams refuses a write with a query string: no write takes a parameter, and one sent
 // (?dry_run=true, ?fields=name) would otherwise be ignored while the write went ahead, as the
-// client did not ask. Reads refuse parameters they do not know the same way.
-func (h *Handler) noParams(next http.HandlerFunc) http.HandlerFunc {
+// client did not ask — a record's, an action's, a payment's, an upload's, an admin's or an
+// account's. Reads refuse parameters they do not know the same way.
+func (h *Handler) noParams(next http.HandlerFunc) http.HandlerFunc { return h.onlyParams(nil, next) }
+
+// onlyParams is noParams for a write that takes the named parameters (an upload's ?name=).
+func (h *Handler) onlyParams(known []string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
 			next(w, r)
@@ -178,7 +182,13 @@ func (h *Handler) noParams(next http.HandlerFunc) http.HandlerFunc {
 		if err == nil {
 			var errs []service.FieldError
 			for name := range q {
-				errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter", Message: "a write takes no query parameters"})
+				if !slices.Contains(known, name) {
+					errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter", Message: "a write takes no such query parameter"})
+				}
+			}
+			if len(errs) == 0 {
+				next(w, r)
+				return
 			}
 			slices.SortFunc(errs, func(a, b service.FieldError) int { return strings.Compare(a.Field, b.Field) })
 			err = &service.Error{Code: service.CodeMalformed, Message: "unknown parameter", Fields: errs}

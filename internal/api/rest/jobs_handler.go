@@ -33,8 +33,8 @@ func (h *Handler) registerJobs(mux *http.ServeMux, base string) {
 	mux.HandleFunc("GET "+p+"/{id}", h.authenticate(h.jobAdmin(h.oneJob(func(ctx context.Context, id int64) (*jobs.Job, error) {
 		return h.jobs.Get(ctx, id)
 	}))))
-	mux.HandleFunc("POST "+p+"/{id}/retry", h.authenticate(h.jobAdmin(h.oneJob(h.jobs.Retry))))
-	mux.HandleFunc("POST "+p+"/{id}/cancel", h.authenticate(h.jobAdmin(h.oneJob(h.jobs.Cancel))))
+	mux.HandleFunc("POST "+p+"/{id}/retry", h.authenticate(h.noParams(h.jobAdmin(h.oneJob(h.jobs.Retry)))))
+	mux.HandleFunc("POST "+p+"/{id}/cancel", h.authenticate(h.noParams(h.jobAdmin(h.oneJob(h.jobs.Cancel)))))
 	mux.HandleFunc(p, h.methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc(p+"/{id}", h.methodNotAllowed("GET, HEAD"))
 }

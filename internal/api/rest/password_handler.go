@@ -10,14 +10,14 @@ import (
 )
 
 func (h *Handler) registerPassword(mux *http.ServeMux, p string) {
-	mux.HandleFunc("POST "+p+"password", h.authGroup(h.authenticate(h.changePassword)))
-	mux.HandleFunc("POST "+p+"password/reset", h.authGroup(h.requestReset))
-	mux.HandleFunc("POST "+p+"password/reset/confirm", h.authGroup(h.confirmReset))
-	mux.HandleFunc("POST "+p+"verify", h.authGroup(h.authenticate(h.requestVerification)))
-	mux.HandleFunc("POST "+p+"verify/confirm", h.authGroup(h.confirmVerification))
-	mux.HandleFunc("POST "+p+"invites", h.authenticate(h.invite))
-	mux.HandleFunc("POST "+p+"email", h.authGroup(h.authenticate(h.changeEmail)))
-	mux.HandleFunc("POST "+p+"accounts/{id}/password", h.authGroup(h.authenticate(h.resetAccountPassword)))
+	mux.HandleFunc("POST "+p+"password", h.authGroup(h.authenticate(h.noParams(h.changePassword))))
+	mux.HandleFunc("POST "+p+"password/reset", h.authGroup(h.noParams(h.requestReset)))
+	mux.HandleFunc("POST "+p+"password/reset/confirm", h.authGroup(h.noParams(h.confirmReset)))
+	mux.HandleFunc("POST "+p+"verify", h.authGroup(h.authenticate(h.noParams(h.requestVerification))))
+	mux.HandleFunc("POST "+p+"verify/confirm", h.authGroup(h.noParams(h.confirmVerification)))
+	mux.HandleFunc("POST "+p+"invites", h.authenticate(h.noParams(h.invite)))
+	mux.HandleFunc("POST "+p+"email", h.authGroup(h.authenticate(h.noParams(h.changeEmail))))
+	mux.HandleFunc("POST "+p+"accounts/{id}/password", h.authGroup(h.authenticate(h.noParams(h.resetAccountPassword))))
 }
 
 func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request) {

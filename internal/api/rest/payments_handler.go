@@ -45,23 +45,23 @@ func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
 			continue
 		}
 		name, item := r.Name, base+"/"+r.Name+"/{id}"
-		mux.HandleFunc("POST "+item+"/pay", h.authenticate(func(w http.ResponseWriter, req *http.Request) {
+		mux.HandleFunc("POST "+item+"/pay", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) {
 			c, err := h.payments.Pay(req.Context(), name, req.PathValue("id"))
 			h.paymentAnswer(w, req, err, func() any {
 				return map[string]any{"url": c.URL, "session_id": c.SessionID, "expires_at": c.ExpiresAt.Format(time.RFC3339),
 					"amount": payments.FromMinor(c.Amount, c.Currency), "currency": c.Currency}
 			})
-		}))
+		})))
 		mux.HandleFunc(item+"/pay", h.methodNotAllowed("POST"))
 		if len(r.Payable.Refund) == 0 {
 			continue
 		}
-		mux.HandleFunc("POST "+item+"/refund", h.authenticate(func(w http.ResponseWriter, req *http.Request) {
+		mux.HandleFunc("POST "+item+"/refund", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) {
 			p, err := h.payments.Refund(req.Context(), name, req.PathValue("id"))
 			h.paymentAnswer(w, req, err, func() any {
 				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(p.Amount, p.Currency), "currency": p.Currency}
 			})
-		}))
+		})))
 		mux.HandleFunc(item+"/refund", h.methodNotAllowed("POST"))
 	}
 }

@@ -46,14 +46,14 @@ func (h *Handler) registerWebhooks(mux *http.ServeMux, base string) {
 	p := base + "/admin/webhooks"
 	admin := func(fn http.HandlerFunc) http.HandlerFunc { return h.authenticate(h.adminOnly("webhooks", fn)) }
 	mux.HandleFunc("GET "+p, admin(h.listWebhooks))
-	mux.HandleFunc("POST "+p, admin(h.createWebhook))
+	mux.HandleFunc("POST "+p, admin(h.noParams(h.createWebhook)))
 	mux.HandleFunc("GET "+p+"/{name}", admin(h.getWebhook))
-	mux.HandleFunc("PATCH "+p+"/{name}", admin(h.updateWebhook))
-	mux.HandleFunc("DELETE "+p+"/{name}", admin(h.deleteWebhook))
-	mux.HandleFunc("POST "+p+"/{name}/rotate", admin(h.rotateWebhook))
+	mux.HandleFunc("PATCH "+p+"/{name}", admin(h.noParams(h.updateWebhook)))
+	mux.HandleFunc("DELETE "+p+"/{name}", admin(h.noParams(h.deleteWebhook)))
+	mux.HandleFunc("POST "+p+"/{name}/rotate", admin(h.noParams(h.rotateWebhook)))
 	mux.HandleFunc("GET "+p+"/{name}/deliveries", admin(h.webhookDeliveries))
-	mux.HandleFunc("POST "+p+"/{name}/replay", admin(h.replayFailed))
-	mux.HandleFunc("POST "+p+"/{name}/deliveries/{message}/replay", admin(h.replayOne))
+	mux.HandleFunc("POST "+p+"/{name}/replay", admin(h.noParams(h.replayFailed)))
+	mux.HandleFunc("POST "+p+"/{name}/deliveries/{message}/replay", admin(h.noParams(h.replayOne)))
 }
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
