@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/operators"
@@ -74,7 +75,15 @@ func (d Decimal) Type() ref.Type { return decimalValueType }
 // Value is the decimal itself.
 func (d Decimal) Value() any { return d }
 
-func (d Decimal) text() string { return d.r.FloatString(18) }
+// text is the decimal exactly, without trailing zeros after the point (27.4, 10, 0.005); a
+// quotient that does not end (1/3) is cut at 18 places.
+func (d Decimal) text() string {
+	s := d.r.FloatString(18)
+	if strings.Contains(s, ".") {
+		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
 
 // Round returns the decimal at scale, halves away from zero, or false when it does not fit
 // an int64 of minor units.
@@ -151,7 +160,7 @@ func (d Decimal) arith(o ref.Val, op func(z, a, b *big.Rat) *big.Rat) ref.Val {
 
 // decimalOptions declares decimal arithmetic and ordering with decimals, ints and doubles on
 // either side (the checker's view; the operators dispatch on Decimal's traits), negation, and
-// decimal("12.50") / decimal(int) conversions. == and != are CEL's own (same types on both
+// decimal("12.50") / decimal(int) conversions, and string(decimal) (its exact text). == and != are CEL's own (same types on both
 // sides, compared exactly): write record.total == decimal(0).
 func decimalOptions() []cel.EnvOption {
 	D := DecimalType
@@ -177,6 +186,8 @@ func decimalOptions() []cel.EnvOption {
 			cel.UnaryBinding(func(v ref.Val) ref.Val { return v.ConvertToType(types.DoubleType) }))),
 		cel.Function("int", cel.Overload("kiln_int_decimal", []*cel.Type{D}, cel.IntType,
 			cel.UnaryBinding(func(v ref.Val) ref.Val { return v.ConvertToType(types.IntType) }))),
+		cel.Function("string", cel.Overload("kiln_string_decimal", []*cel.Type{D}, cel.StringType,
+			cel.UnaryBinding(func(v ref.Val) ref.Val { return v.ConvertToType(types.StringType) }))),
 	}
 }
 

@@ -324,3 +324,47 @@ func TestUnknownAuthAttributesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A state set to null on update names no state, not an empty one ("cannot change from live
+// to : no transition leads there", a helper's trial).
+func TestNullStateIsNamed(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Parse("null.yaml", []byte(`resources:
+  campaigns:
+    fields:
+      status:
+        type: enum
+        values: [draft, live]
+        default: draft
+        transitions:
+          - {from: draft, to: live}
+`), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	vars := &Vars{Old: &Record{Resource: "campaigns", Fields: map[string]any{"status": "live"}},
+		Record: &Record{Resource: "campaigns", Fields: map[string]any{"status": nil}}, Auth: &Auth{Role: "admin"}}
+	v, err := l.Resource("campaigns").CheckStates(context.Background(), &fakeReader{}, vars, spec.OpUpdate, false)
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	require.Equal(t, "cannot change from live to no state (null): no transition leads there", v[0].Message)
+}
+
+// string(decimal) is the decimal's exact text without trailing zeros: a trigger's text or a
+// computed label can name an amount (it failed to compile: no overload for string).
+func TestStringOfADecimal(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Parse("str.yaml", []byte(`resources:
+  pledges:
+    fields:
+      amount: {type: decimal, precision: 12, scale: 2}
+      label: {type: string, compute: "'pledged ' + string(record.amount) + ', a third ' + string(record.amount / 3) + ', whole ' + string(record.amount * 10)"}
+`), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	vars := &Vars{Record: &Record{Resource: "pledges", Fields: map[string]any{"amount": value.FromUnits(2740, 2)}}, Now: time.Now()}
+	c, err := l.Resource("pledges").Compute(context.Background(), &fakeReader{}, vars, map[string]bool{})
+	require.NoError(t, err)
+	require.Equal(t, "pledged 27.4, a third 9.133333333333333333, whole 274", c["label"])
+}

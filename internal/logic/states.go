@@ -79,6 +79,9 @@ func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, o
 		}
 		if !ok {
 			msg := "cannot change from " + from + " to " + to
+			if to == "" { // an explicit null: no state is no state a transition leads to
+				msg = "cannot change from " + from + " to no state (null)"
+			}
 			if !sm.field.Hidden { // a hidden machine's roles and guards are in no document either
 				msg += ": " + why
 			}
