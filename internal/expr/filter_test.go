@@ -71,6 +71,8 @@ func TestFilterRejects(t *testing.T) {
 		`created_at < timestamp("2026-13-01T00:00:00Z")`:                  `at 1:24: timestamp("2026-13-01T00:00:00Z") is not RFC 3339`,
 		`stock > 1 && stock < 2 * 3`:                                      "at 1:24: stock must be compared with a constant",
 		`price > 0.001`:                                                   "at 1:9: price takes at most 2 digits",
+		`price > 10.005`:                                                  "at 1:9: price takes at most 2 digits after the point: 10.005 has more",
+		`price > 1e30`:                                                    "at 1:9: price takes numbers of at most 18 digits in all",
 		`name == "x" || 1 == 1`:                                           "comparison needs a field",
 		`size(name) > 3`:                                                  "needs a field",
 		`tags == "x"`:                                                     "== cannot be applied to a list of text and text",

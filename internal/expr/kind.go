@@ -206,8 +206,11 @@ func decimalConstant(f *spec.Field, name string, raw any) (any, error) {
 	}
 	scale := f.Scale
 	d, exact, err := value.Rescale(text, scale)
-	if err != nil || !exact {
-		return nil, errf("%s takes at most %d digits after the point and %d in all", name, scale, value.MaxPrecision)
+	switch {
+	case err != nil:
+		return nil, errf("%s takes numbers of at most %d digits in all", name, value.MaxPrecision)
+	case !exact:
+		return nil, errf("%s takes at most %d digits after the point: %s has more", name, scale, text)
 	}
 	return d, nil
 }

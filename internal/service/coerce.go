@@ -121,7 +121,7 @@ func coerceDecimal(f *spec.Field, v any) (any, string, string) {
 	case json.Number:
 		var ok bool
 		if text, ok = plainDecimal(string(x)); !ok {
-			return nil, "type", "must be a decimal number such as 29.99"
+			return farDecimal(f, string(x))
 		}
 	case string:
 		text = x
@@ -176,6 +176,30 @@ func plainDecimal(n string) (string, bool) {
 	}
 	return sign + all[:point] + "." + all[point:], true
 }
+
+// farDecimal answers a JSON number plainDecimal does not write out: one whose exponent puts
+// its digits beyond any field's (1e100 has too many digits before the point, 1e-100 after
+// it) is refused as precision or scale, as 1e30 and 1e-30 are; other text is no number.
+func farDecimal(f *spec.Field, n string) (any, string, string) {
+	mant, exp, found := strings.Cut(strings.ToLower(n), "e")
+	e, err := strconv.Atoi(exp)
+	if !found || err != nil || !jsonNumber(n) {
+		return nil, "type", "must be a decimal number such as 29.99"
+	}
+	ip, fp, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
+	all := ip + fp
+	first, last := strings.IndexFunc(all, nonZero), strings.LastIndexFunc(all, nonZero)
+	point := len(ip) + e // the point's place in all: digits before it are whole
+	switch {
+	case point-first > f.Precision-f.Scale:
+		return nil, "precision", "must have at most " + digits(f.Precision-f.Scale) + " before the decimal point"
+	case last+1-point > f.Scale:
+		return nil, "scale", "must have at most " + digits(f.Scale) + " after the decimal point"
+	}
+	return nil, "type", "must be a decimal number such as 29.99"
+}
+
+func nonZero(r rune) bool { return r >= '1' && r <= '9' }
 
 // digits is "1 digit" or "n digits".
 func digits(n int) string {

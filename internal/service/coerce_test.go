@@ -24,7 +24,9 @@ func TestDecimalWithAnExponentIsReadExactly(t *testing.T) {
 	}
 	for text, wantCode := range map[string]string{
 		"1e-3": "scale", "1.23456e2": "scale", "1e4": "precision", "1e30": "precision",
-		"1e999999999": "type", "1e-999999999": "type", "1e": "type", "e5": "type", "1.e2": "type",
+		"1e100": "precision", "-1e100": "precision", "1e-100": "scale", "1000e-67": "scale",
+		"1e999999999": "precision", "1e-999999999": "scale", "1e99999999999999999999": "type",
+		"1e": "type", "e5": "type", "1.e2": "type",
 	} {
 		_, code, _ := coerceDecimal(f, json.Number(text))
 		require.Equal(t, wantCode, code, text)
