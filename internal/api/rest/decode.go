@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/strictjson"
@@ -35,6 +36,9 @@ func decodeObject(r *http.Request, limit int64) (map[string]any, error) {
 
 // readBody reads the whole body within the size limit.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if err := plainEncoding(r); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -67,4 +71,18 @@ func malformed(err error) error {
 	}
 	return &service.Error{Code: service.CodeMalformed, Message: "the body is not acceptable JSON: " + e.Error(),
 		Fields: []service.FieldError{{Field: field, Code: e.Code, Message: e.Msg}}}
+}
+
+// plainEncoding refuses a body sent with a Content-Encoding (gzip, br): Kiln reads bodies as
+// sent, and a compressed one read as JSON or as a file was answered as bad JSON (an
+// unexpected '\x1f') or stored compressed. RFC 9110 §15.5.16: 415, saying what is accepted.
+func plainEncoding(r *http.Request) error {
+	for _, enc := range r.Header.Values("Content-Encoding") {
+		for _, e := range strings.Split(enc, ",") {
+			if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "identity") {
+				return service.Errorf(service.CodeUnsupportedType, "Content-Encoding %s is not accepted: send the body uncompressed", e)
+			}
+		}
+	}
+	return nil
 }

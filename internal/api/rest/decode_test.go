@@ -87,3 +87,32 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 	})
 }
+
+// A body sent with a Content-Encoding is refused as 415, saying so: a gzipped JSON body was
+// read as bad JSON ("unexpected character '\x1f'", 400), a gzipped upload stored compressed.
+// identity is no encoding.
+func TestEncodedBodyIsUnsupported(t *testing.T) {
+	t.Parallel()
+	for enc, want := range map[string]string{"gzip": "Content-Encoding gzip is not accepted: send the body uncompressed",
+		"identity, br": "Content-Encoding br is not accepted: send the body uncompressed", "identity": "", "": ""} {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte(`{"a":1}`)))
+		req.Header.Set("Content-Type", "application/json")
+		if enc != "" {
+			req.Header.Set("Content-Encoding", enc)
+		}
+		_, err := decodeObject(req, 256)
+		if want == "" {
+			if err != nil {
+				t.Fatalf("%q: %v", enc, err)
+			}
+			continue
+		}
+		var se *service.Error
+		if !errors.As(err, &se) || se.Code != service.CodeUnsupportedType || se.Message != want {
+			t.Fatalf("%q: %v, want 415 %q", enc, err, want)
+		}
+		if _, _, err := uploadBody(req, 256); !errors.As(err, &se) || se.Code != service.CodeUnsupportedType {
+			t.Fatalf("upload, %q: %v", enc, err)
+		}
+	}
+}

@@ -215,6 +215,9 @@ func (h *Handler) removeFile(w http.ResponseWriter, r *http.Request, res string,
 // uploadBody finds the file in the request: the part named "file" of a multipart body, or
 // the whole body. Nothing is read beyond the part's start.
 func uploadBody(r *http.Request, maxSize int64) (string, io.Reader, error) {
+	if err := plainEncoding(r); err != nil {
+		return "", nil, err
+	}
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
 		name := r.URL.Query().Get("name")
