@@ -50,6 +50,9 @@ func (b *Backend) RunDerived(t *testing.T) {
 	for _, u := range suite.Uncovered {
 		t.Logf("not violated by the suite: %s", u)
 	}
+	for _, u := range suite.Unsent {
+		t.Logf("not sent by the suite: %s", u)
+	}
 	for _, file := range suite.Files {
 		f, err := selftest.ParseFile(file.Name, file.Data)
 		if err != nil {

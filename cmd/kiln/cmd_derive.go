@@ -67,6 +67,9 @@ func reportGaps(o *output, suite *derive.Suite) {
 	for _, u := range suite.Uncovered {
 		o.warn("not violated: %s", u)
 	}
+	for _, u := range suite.Unsent {
+		o.warn("not sent by the derived suite: %s", u)
+	}
 }
 
 // parseDerived reads the derived files as test files, named as --generate would write them.

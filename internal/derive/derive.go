@@ -30,6 +30,9 @@ type Suite struct {
 	// Uncovered are rules the suite does not break: they declare no violated_by (the files
 	// still run every rule on their valid cases).
 	Uncovered []string
+	// Unsent are the endpoints of a resource the suite sends nothing to: a payable record's
+	// pay and refund (they reach Stripe) and its file fields' uploads — write tests of your own.
+	Unsent []string
 }
 
 // unknownID is a well-formed id no record has.
@@ -71,6 +74,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 		for _, gap := range g.gaps {
 			suite.Uncovered = append(suite.Uncovered, r.Name+" "+gap)
 		}
+		suite.Unsent = append(suite.Unsent, unsent(g.base, r)...)
 		g.gaps = nil
 	}
 	return suite, nil
@@ -202,4 +206,23 @@ func baseName(path string) string {
 		return path[i+1:]
 	}
 	return path
+}
+
+// unsent names r's endpoints the suite sends nothing to.
+func unsent(base string, r *spec.Resource) []string {
+	var out []string
+	item := base + "/" + r.Name + "/{id}"
+	if r.Payable != nil {
+		what := "POST " + item + "/pay"
+		if len(r.Payable.Refund) > 0 {
+			what += " and /refund"
+		}
+		out = append(out, what+" (a payment reaches Stripe)")
+	}
+	for _, f := range r.Fields {
+		if f.Type == spec.TypeFile {
+			out = append(out, "POST and DELETE "+item+"/files/"+f.Name+" (an upload sends a file, not JSON)")
+		}
+	}
+	return out
 }
