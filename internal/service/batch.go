@@ -23,6 +23,8 @@ type BatchResult struct {
 	Op       spec.Operation
 	Resource string
 	Record   *store.Record
+	// Unchanged: an update that changed nothing and wrote nothing (no after-hooks follow)
+	Unchanged bool
 }
 
 // BatchError is the failure of one operation of a batch (everything was rolled back).
@@ -53,11 +55,12 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 			if err != nil {
 				return &BatchError{Index: i, Err: err}
 			}
+			t.noop = false
 			rec, err := t.run(ctx, op)
 			if err != nil {
 				return &BatchError{Index: i, Err: err}
 			}
-			done = append(done, BatchResult{Op: op.Op, Resource: op.Resource, Record: rec})
+			done = append(done, BatchResult{Op: op.Op, Resource: op.Resource, Record: rec, Unchanged: t.noop})
 		}
 		if remember == nil {
 			return nil
@@ -69,7 +72,9 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 		return nil, s.namedReferences(ctx, err)
 	}
 	for _, d := range done {
-		s.committed(ctx, s.resources[d.Resource], d.Op, d.Record)
+		if !d.Unchanged {
+			s.committed(ctx, s.resources[d.Resource], d.Op, d.Record)
+		}
 	}
 	return done, nil
 }

@@ -23,6 +23,8 @@ type Tx struct {
 	keep    bool
 	updated []*store.Record
 	res     []string
+	// noop: the last Update changed nothing and wrote nothing
+	noop bool
 }
 
 // InSystemTx runs fn in one write transaction (with a context of the system's) with a Tx on Kiln's own authority — access
@@ -73,7 +75,8 @@ func (t *Tx) Update(ctx context.Context, resource, id string, in map[string]any)
 		return nil, err
 	}
 	rec, err := w.update(ctx, id, in, updateArgs{})
-	if err == nil && t.keep {
+	t.noop = w.noop
+	if err == nil && t.keep && !w.noop {
 		t.updated, t.res = append(t.updated, rec), append(t.res, resource)
 	}
 	return rec, t.s.writeError(w.r, err)

@@ -89,20 +89,23 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
-	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
+	rec, noop, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
 	if errors.Is(err, errMoved) {
 		err = s.store.InTx(ctx, func(tx *store.Exec) error {
 			w := &write{s: s, tx: tx, r: r, cond: cond}
 			if rec, err = w.update(ctx, id, in, a); err != nil {
 				return err
 			}
+			noop = w.noop
 			return opts.remember(ctx, tx, rec)
 		})
 	}
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpUpdate, rec)
+	if !noop {
+		s.committed(ctx, r, spec.OpUpdate, rec)
+	}
 	return rec, nil
 }
 
@@ -113,27 +116,28 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 // transaction (store.Fold.Last). Locking the row cost BEGIN, a locking read, a read and COMMIT
 // besides. errMoved: nothing was written (another write came between, say), and Update takes
 // the usual way, the row locked first.
-func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (*store.Record, error) {
+// noop: the update changed nothing and wrote nothing (unchanged).
+func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (rec *store.Record, noop bool, err error) {
 	if opts.Remember != nil || s.store.Dialect() != "postgres" || !s.foldsUpdate(r, in, a.full) {
-		return nil, errMoved
+		return nil, false, errMoved
 	}
 	digest, ok := s.endsAlone(r, events.OpUpdate)
 	if !ok {
-		return nil, errMoved
+		return nil, false, errMoved
 	}
 	cur, err := s.store.Reader().Get(ctx, r.Name, id, cond)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		read := *cur // each run starts from the record as read
 		read.Values = append([]any(nil), cur.Values...)
 		w := &write{s: s, tx: tx, r: r, cond: cond, read: &read, digest: digest, last: true}
 		rec, err = w.update(ctx, id, in, a)
+		noop = w.noop
 		return err
 	})
-	return rec, err
+	return rec, noop, err
 }
 
 // Delete removes the record id; a record the delete rule hides is 404.

@@ -30,6 +30,8 @@ type write struct {
 	// unwritten is a record whose write goes with its event's statement: a create's
 	// (foldInsert), or an update's of the record read without a lock (unwrittenOld, as read).
 	unwritten, unwrittenOld *store.Record
+	// noop: the update changed nothing, and wrote nothing (unchanged)
+	noop bool
 	// read is the record as read without a lock (updateAlone): its update is written only
 	// where the version is still this one's, under the webhook subscriptions' digest.
 	read   *store.Record
@@ -219,6 +221,10 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {
 		return nil, w.prefix(err)
 	}
+	if len(w.typed) == 0 && a.hash == "" && unchanged(r, old, rec) {
+		w.noop = true
+		return old, nil
+	}
 	if w.read != nil { // its row goes with its event (appendUpdated), or not at all
 		if !w.foldUpdate(in, old, rec, a.full) {
 			return nil, errMoved
@@ -333,4 +339,18 @@ func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Reco
 	s.checkWriteRoles(ctx, r, in, errs)
 	r.apply(cur, in, errs)
 	return cur
+}
+
+// unchanged reports whether an update leaves every field of the record as it was: a PATCH
+// of {} or of the values it holds writes nothing — no new version (another client's If-Match
+// still holds), no updated_at, no event, webhook, effect or after-hook — and answers the
+// record as it stands. Links compare in order (their order is kept); a link field the record
+// was read without (nil) counts as changed when the request gives it.
+func unchanged(r *resource, old, rec *store.Record) bool {
+	for i := range r.Fields {
+		if !sameValue(old.Values[i], rec.Values[i]) {
+			return false
+		}
+	}
+	return true
 }
