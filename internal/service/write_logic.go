@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/logic"
@@ -152,6 +153,54 @@ func (w *write) applyTyped(rec *store.Record) error {
 	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: shown,
 		Message: "a value this write sets (an effect's or an action step's set:) does not fit its field; nothing was written",
 		Cause:   fmt.Errorf("%s refuses %s", w.r.Name, strings.Join(said, ", "))})
+}
+
+// hooked runs the before-hooks. What they change is checked as a request's values are, by
+// running again what checks them — the links it names, the computed fields and CEL defaults,
+// the rules, the state machine and the access rule — and counts as sent: a link field a hook
+// sets is written. (Only the type and constraint checks ran: a computed field kept its value
+// from before the hook, a state or a link the request could not have set was written.) It
+// returns the input with the changed fields, and the logic run the write goes on with.
+func (w *write) hooked(ctx context.Context, op spec.Operation, rec, old *store.Record, in map[string]any, requireAll bool, lv *logicRun) (map[string]any, *logicRun, error) {
+	if w.s.hooks == nil {
+		return in, lv, nil
+	}
+	was := slices.Clone(rec.Values)
+	if err := w.s.before(ctx, w.r.Name, op, rec); err != nil {
+		return nil, nil, w.prefix(err)
+	}
+	changed := map[string]any{}
+	for i, f := range w.r.Fields {
+		if !sameValue(was[i], rec.Values[i]) {
+			changed[f.Name] = rec.Values[i]
+		}
+	}
+	if len(changed) == 0 {
+		return in, lv, nil
+	}
+	merged := maps.Clone(in)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	maps.Copy(merged, changed)
+	var errs fieldErrors
+	if err := w.checkRelations(ctx, rec, changed, &errs); err != nil {
+		return nil, nil, err
+	}
+	lv, err := w.runLogic(ctx, op, rec, old, merged, requireAll, &errs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := w.verdict(errs, lv); err != nil {
+		return nil, nil, err
+	}
+	if ok, err := w.allows(ctx, rec); err != nil || !ok {
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, Errorf(CodeForbidden, "the access rule for %s on %s does not allow what a hook changed", op, w.r.Name)
+	}
+	return merged, lv, nil
 }
 
 // computedLinks answers a relation that logic set (a step's values:, an effect's or a step's

@@ -147,8 +147,8 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 		}
 		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
 	}
-	if err := w.s.before(ctx, r.Name, spec.OpCreate, rec); err != nil {
-		return nil, w.prefix(err)
+	if in, lv, err = w.hooked(ctx, spec.OpCreate, rec, nil, in, true, lv); err != nil {
+		return nil, err
 	}
 	if w.foldInsert(w.given(in), children) {
 		w.unwritten = rec // written with its event (appendEvent)
@@ -218,8 +218,8 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 		}
 		return nil, Errorf(CodeForbidden, "the access rule for update on %s does not allow this change", r.Name)
 	}
-	if err := w.s.before(ctx, r.Name, spec.OpUpdate, rec); err != nil {
-		return nil, w.prefix(err)
+	if in, lv, err = w.hooked(ctx, spec.OpUpdate, rec, old, in, a.full, lv); err != nil {
+		return nil, err
 	}
 	if len(w.typed) == 0 && a.hash == "" && unchanged(r, old, rec) {
 		w.noop = true

@@ -1,0 +1,65 @@
+package kiln_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln"
+)
+
+// What a before-hook changes is checked as a request's values are: computed fields are
+// computed again, a link it sets must name a record the writer may link and is written, a
+// state it sets must be one the machine allows, and the rules run again. Only the type and
+// constraint checks ran: a computed line_total kept its value from before the hook, a state
+// the request could not have set was written (a helper's trial with a clinic's hooks).
+func TestBeforeHookChangesAreChecked(t *testing.T) {
+	t.Parallel()
+	const missing = "0192f0a0-0000-7000-8000-00000000dead"
+	x := &kiln.Extensions{}
+	x.Before("order_items", kiln.Create, func(_ context.Context, _ kiln.Operation, rec *kiln.Record) error {
+		rec.Fields["quantity"] = int64(3)
+		return nil
+	})
+	x.Before("orders", kiln.Create, func(_ context.Context, _ kiln.Operation, rec *kiln.Record) error {
+		if rec.Fields["notes"] == "sneak" {
+			rec.Fields["status"] = "paid"
+		}
+		return nil
+	})
+	x.Before("products", kiln.Create, func(_ context.Context, _ kiln.Operation, rec *kiln.Record) error {
+		switch rec.Fields["name"] {
+		case "lost":
+			rec.Fields["category"] = missing
+		case "tagged":
+			rec.Fields["tags"] = []string{rec.Fields["description"].(string)} // the tag's id, sent as the description
+		}
+		return nil
+	})
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setupExt(t, dialect, x)
+		tag := b.create("tags", map[string]any{"name": "sale"})
+		product := b.create("products", map[string]any{"name": "Mug", "price": 5, "stock": 9})
+		order := b.create("orders", map[string]any{})
+		item := b.do("POST", "/api/order_items", map[string]any{"order": order, "product": product, "quantity": 1})
+		require.Equal(t, http.StatusCreated, item.status, string(item.raw))
+		require.Equal(t, json.Number("3"), item.body["quantity"])
+		require.Equal(t, json.Number("15"), item.body["line_total"], "computed from the quantity the hook set")
+
+		sneak := b.do("POST", "/api/orders", map[string]any{"notes": "sneak"})
+		require.Equal(t, http.StatusConflict, sneak.status, string(sneak.raw))
+		require.Equal(t, "invalid_transition", sneak.body["error"], string(sneak.raw))
+
+		lost := b.do("POST", "/api/products", map[string]any{"name": "lost", "price": 1})
+		require.Equal(t, http.StatusBadRequest, lost.status, string(lost.raw))
+		require.Equal(t, map[string]string{"category": "not_found"}, fieldCodes(lost.body), string(lost.raw))
+
+		tagged := b.do("POST", "/api/products", map[string]any{"name": "tagged", "price": 1, "description": tag})
+		require.Equal(t, http.StatusCreated, tagged.status, string(tagged.raw))
+		got := b.do("GET", "/api/products/"+tagged.body["id"].(string), nil)
+		require.Equal(t, []any{tag}, got.body["tags"], "the link the hook set is written: "+string(got.raw))
+	})
+}
