@@ -55,17 +55,24 @@ func accessLog(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		defer func() { // also when the answer is cut (a panic after it began: recovery)
+			logAccess(lines, log, r, sw, start)
+		}()
 		next.ServeHTTP(sw, r)
-		ctx := r.Context()
-		ms := float64(time.Since(start).Microseconds()) / 1000
-		if lines != nil && log.Enabled(ctx, slog.LevelInfo) {
-			writeAccessLine(lines, time.Now(), accessEntry{rest.RequestID(ctx), r.Method, r.URL.Path, sw.status, sw.bytes, ms})
-			return
-		}
-		log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", rest.RequestID(ctx)),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", ms))
 	})
+}
+
+// logAccess writes the request's access line.
+func logAccess(lines io.Writer, log *slog.Logger, r *http.Request, sw *statusWriter, start time.Time) {
+	ctx := r.Context()
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	if lines != nil && log.Enabled(ctx, slog.LevelInfo) {
+		writeAccessLine(lines, time.Now(), accessEntry{rest.RequestID(ctx), r.Method, r.URL.Path, sw.status, sw.bytes, ms})
+		return
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", rest.RequestID(ctx)),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+		slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", ms))
 }
 
 // accessEntry is what one access-log line says.

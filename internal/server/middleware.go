@@ -43,6 +43,11 @@ func requestID(next http.Handler) http.Handler {
 	})
 }
 
+// recovery answers a panic with a 500 problem that says nothing of it (the log does). A
+// handler that panicked after its answer began (a custom route that wrote its status) cannot
+// be answered again: the problem was appended to the half-written body under its 200. Such a
+// panic is logged and the connection cut (http.ErrAbortHandler: net/http sends nothing more),
+// and the access line says 500.
 func recovery(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -52,6 +57,12 @@ func recovery(next http.Handler, log *slog.Logger) http.Handler {
 					panic(p)
 				}
 				return
+			}
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				log.LogAttrs(r.Context(), slog.LevelError, "request failed after its answer began; the connection is cut",
+					slog.String("request_id", rest.RequestID(r.Context())), slog.String("error", fmt.Sprintf("panic: %v", p)))
+				sw.status = http.StatusInternalServerError
+				panic(http.ErrAbortHandler)
 			}
 			rest.WriteError(w, r, log, &service.Error{Code: service.CodeInternal, Message: "internal error",
 				Cause: fmt.Errorf("panic: %v", p)})

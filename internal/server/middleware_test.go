@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,4 +215,48 @@ func TestDocsHeadersOnTheDocsPathsOnly(t *testing.T) {
 		require.Equal(t, "default-src 'none'; frame-ancestors 'none'", w.Header().Get("Content-Security-Policy"), path)
 		require.Empty(t, w.Header().Values("X-Frame-Options"), path)
 	}
+}
+
+// A handler that panics after its answer began (a custom route that wrote its 200 and part
+// of its body) is not answered again: the problem was appended to the half-written body under
+// the 200 (a helper's trial). The connection is cut, the log has the cause and an access line
+// saying 500. (Where gzip held the answer back, nothing of it was sent: a clean 500 follows.)
+func TestPanicAfterTheAnswerBeganCutsTheConnection(t *testing.T) {
+	t.Parallel()
+	logs := &lockedLog{}
+	b := setupWithLog(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"partial":`))
+		panic("secret half way")
+	}), slog.New(slog.NewJSONHandler(logs, nil)))
+	req, _ := http.NewRequest("GET", b.srv.URL+"/x", nil)
+	req.Header.Set("Accept-Encoding", "identity") // no gzip writer holding the answer back
+	res, err := http.DefaultClient.Do(req)
+	if err == nil {
+		raw, readErr := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Error(t, readErr, "a cut answer, not a whole one: %d %s", res.StatusCode, raw)
+	}
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"status":500`) }, 5*time.Second, 10*time.Millisecond)
+	require.Contains(t, logs.String(), "secret half way", "the cause goes to the log")
+	require.Contains(t, logs.String(), "the connection is cut")
+}
+
+// lockedLog is a log the server writes while the test reads it.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
