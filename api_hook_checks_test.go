@@ -3,7 +3,9 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -62,4 +64,26 @@ func TestBeforeHookChangesAreChecked(t *testing.T) {
 		got := b.do("GET", "/api/products/"+tagged.body["id"].(string), nil)
 		require.Equal(t, []any{tag}, got.body["tags"], "the link the hook set is written: "+string(got.raw))
 	})
+}
+
+// An after-hook that panics is logged, not answered: the write committed, and its 500 told
+// the client it failed — one that retried without an idempotency key wrote it twice, one with
+// a key was answered 500 and then 201 (a helper's trial). The hooks after it still run.
+func TestAfterHookPanicIsLoggedNotAnswered(t *testing.T) {
+	t.Parallel()
+	var later atomic.Int32
+	x := &kiln.Extensions{}
+	x.After("tags", kiln.Create, func(context.Context, kiln.Operation, *kiln.Record) { panic("mailer exploded") })
+	x.After("tags", kiln.Create, func(context.Context, kiln.Operation, *kiln.Record) { later.Add(1) })
+	logs := &lockedBuffer{}
+	b := setupConfig(t, "sqlite", "", slog.New(slog.NewJSONHandler(logs, nil)), nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+	res := b.do("POST", "/api/tags", map[string]any{"name": "sale"}, "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+	require.Equal(t, int64(1), b.count("tags"))
+	require.Equal(t, int32(1), later.Load(), "the next hook ran")
+	require.Contains(t, logs.String(), "an after-hook panicked; the write had committed")
+	require.Contains(t, logs.String(), "mailer exploded")
+	again := b.do("POST", "/api/tags", map[string]any{"name": "sale"}, "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusCreated, again.status, string(again.raw))
+	require.Equal(t, res.body["id"], again.body["id"])
 }

@@ -103,6 +103,7 @@ func jsonFields(fields map[string]any) map[string]any {
 type hooks struct {
 	x   *Extensions
 	svc func() *service.Service
+	log *slog.Logger
 }
 
 func (h hooks) Before(ctx context.Context, resource string, op spec.Operation, rec *store.Record) error {
@@ -137,8 +138,22 @@ func (h hooks) After(ctx context.Context, resource string, op spec.Operation, re
 	}
 	pub := publicRecord(h.svc(), resource, rec)
 	for _, fn := range fns {
-		fn(ctx, Operation(op), pub)
+		h.runAfter(ctx, fn, resource, op, pub)
 	}
+}
+
+// runAfter runs one after-hook. Its panic is logged, not answered: the write committed, and a
+// 500 for it would tell the client it failed (one retried without an idempotency key writes
+// it twice; one with a key was answered 500, then 201 on the retry). The next hooks still run.
+func (h hooks) runAfter(ctx context.Context, fn AfterHook, resource string, op spec.Operation, pub *Record) {
+	defer func() {
+		if p := recover(); p != nil && h.log != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "an after-hook panicked; the write had committed",
+				slog.String("request_id", rest.RequestID(ctx)), slog.String("resource", resource),
+				slog.String("operation", string(op)), slog.String("error", fmt.Sprintf("panic: %v", p)))
+		}
+	}()
+	fn(ctx, Operation(op), pub)
 }
 
 // extend registers x's actions and checks that every go: true action has one.

@@ -41,7 +41,7 @@ func (a *App) newService(cfg Config, passwords service.PasswordHasher) error {
 		scfg.Files = a.files
 	}
 	if cfg.Extensions != nil {
-		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }}
+		scfg.Hooks = hooks{x: cfg.Extensions, svc: func() *service.Service { return a.Service }, log: cfg.Logger}
 	}
 	if a.webhooks != nil && a.webhooks.Enabled() {
 		scfg.Webhooks = a.webhooks
