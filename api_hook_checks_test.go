@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -86,4 +87,45 @@ func TestAfterHookPanicIsLoggedNotAnswered(t *testing.T) {
 	again := b.do("POST", "/api/tags", map[string]any{"name": "sale"}, "Idempotency-Key", "k-1")
 	require.Equal(t, http.StatusCreated, again.status, string(again.raw))
 	require.Equal(t, res.body["id"], again.body["id"])
+}
+
+// After-hooks hear of every record a write committed, by the operation that wrote it: the
+// nested items an order is created with, the products their effect took stock from, the
+// order an action's step cancelled and the products its effect restocked. Only the request's
+// own record was heard of, and an action's as an update whatever its steps did (a helper's
+// trial: a Go action that cancelled one appointment and created another fired one hook, an
+// update with the new record).
+func TestAfterHooksHearEveryWrite(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var heard []string
+	x := &kiln.Extensions{}
+	for _, res := range []string{"orders", "order_items", "products"} {
+		for _, op := range []kiln.Operation{kiln.Create, kiln.Update, kiln.Delete} {
+			x.After(res, op, func(_ context.Context, op kiln.Operation, rec *kiln.Record) {
+				mu.Lock()
+				defer mu.Unlock()
+				heard = append(heard, rec.Resource+" "+string(op))
+			})
+		}
+	}
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := heard
+		heard = nil
+		return out
+	}
+	b := setupExt(t, "sqlite", x)
+	p := b.create("products", map[string]any{"name": "Mug", "price": 5, "stock": 9})
+	require.Equal(t, []string{"products create"}, take())
+	order := b.do("POST", "/api/orders", map[string]any{"items": []any{map[string]any{"product": p, "quantity": 2}}})
+	require.Equal(t, http.StatusCreated, order.status, string(order.raw))
+	require.ElementsMatch(t, []string{"orders create", "order_items create", "products update"}, take())
+	res := b.do("POST", "/api/orders/"+order.body["id"].(string)+"/cancel", nil)
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.ElementsMatch(t, []string{"orders update", "products update"}, take(), "the step's update and the restock")
+	res = b.do("PATCH", "/api/products/"+p, map[string]any{"name": "Mug"})
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Empty(t, take(), "a PATCH that changed nothing wrote nothing")
 }

@@ -51,8 +51,10 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
 		if rec, err = s.runAction(ctx, tx, r, a, id, cond, input, opts); err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpUpdate, rec)
+	s.flush(ctx, done) // each record its steps wrote, by the operation that wrote it
 	return rec, nil
 }
 

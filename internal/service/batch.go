@@ -23,8 +23,6 @@ type BatchResult struct {
 	Op       spec.Operation
 	Resource string
 	Record   *store.Record
-	// Unchanged: an update that changed nothing and wrote nothing (no after-hooks follow)
-	Unchanged bool
 }
 
 // BatchError is the failure of one operation of a batch (everything was rolled back).
@@ -46,21 +44,22 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 	remember func(ctx context.Context, tx *store.Exec, done []BatchResult) error) ([]BatchResult, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	ctx, wrote := collect(ctx)
 	var done []BatchResult
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
 		done = done[:0]
+		wrote.reset()
 		t := &Tx{s: s, tx: tx}
 		for i := range n {
 			op, err := next(i, done)
 			if err != nil {
 				return &BatchError{Index: i, Err: err}
 			}
-			t.noop = false
 			rec, err := t.run(ctx, op)
 			if err != nil {
 				return &BatchError{Index: i, Err: err}
 			}
-			done = append(done, BatchResult{Op: op.Op, Resource: op.Resource, Record: rec, Unchanged: t.noop})
+			done = append(done, BatchResult{Op: op.Op, Resource: op.Resource, Record: rec})
 		}
 		if remember == nil {
 			return nil
@@ -71,11 +70,7 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 		s.nameClash(err)
 		return nil, s.namedReferences(ctx, err)
 	}
-	for _, d := range done {
-		if !d.Unchanged {
-			s.committed(ctx, s.resources[d.Resource], d.Op, d.Record)
-		}
-	}
+	s.flush(ctx, wrote)
 	return done, nil
 }
 

@@ -73,6 +73,7 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 	r, f, cond, id := t.r, t.f, t.cond, t.id
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	ctx, done := collect(ctx)
 	for attempt := 0; ; attempt++ {
 		rec, err := s.changeFilesOnce(ctx, r, cond, id, f, change)
 		if errors.Is(err, store.ErrStale) && attempt < staleRetries {
@@ -81,7 +82,7 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 		if err != nil {
 			return nil, s.writeError(r, err)
 		}
-		s.committed(ctx, r, spec.OpUpdate, rec)
+		s.flush(ctx, done)
 		return rec, nil
 	}
 }
@@ -89,6 +90,7 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 func (s *Service) changeFilesOnce(ctx context.Context, r *resource, cond query.Cond, id string, f *spec.Field, change func(any) (any, error)) (*store.Record, error) {
 	var rec *store.Record
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		resetWritten(ctx)
 		w := &write{s: s, tx: tx, r: r, cond: cond}
 		cur, err := tx.Get(ctx, r.Name, id, w.cond)
 		if err != nil {

@@ -33,8 +33,10 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
 		w := &write{s: s, tx: tx, r: r, cond: cond}
 		if rec, err = w.restore(ctx, id, opts.IfMatch); err != nil {
 			return err
@@ -44,7 +46,7 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpUpdate, rec)
+	s.flush(ctx, done)
 	return rec, nil
 }
 
@@ -81,7 +83,7 @@ func (w *write) restore(ctx context.Context, id string, ifMatch *Match) (*store.
 		return nil, err
 	}
 	// An action event without old: the record comes back (triggers may fire on "restore").
-	return rec, w.emit(ctx, events.OpAction, "restore", nil, rec)
+	return w.noted(ctx, spec.OpUpdate, rec, w.emit(ctx, events.OpAction, "restore", nil, rec))
 }
 
 // Purge removes the soft-deleted records of every soft-delete resource whose retention has

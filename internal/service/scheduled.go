@@ -127,16 +127,16 @@ func (s *Service) actionWhere(ctx context.Context, r *resource, id, name string,
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var rec *store.Record
+	ctx, done := collect(ctx)
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
-		var err error
-		rec, err = s.runAction(ctx, tx, r, a, id, where, input, WriteOpts{})
+		done.reset()
+		_, err := s.runAction(ctx, tx, r, a, id, where, input, WriteOpts{})
 		return err
 	})
 	if err != nil {
 		return s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpUpdate, rec)
+	s.flush(ctx, done)
 	return nil
 }
 
@@ -145,8 +145,9 @@ func (s *Service) actionWhere(ctx context.Context, r *resource, id, name string,
 func (s *Service) setScheduled(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, id string, where query.Cond, now time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var rec *store.Record
+	ctx, done := collect(ctx)
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
 		cur, err := tx.Get(ctx, r.Name, id, where)
 		if err != nil {
 			return err
@@ -158,12 +159,12 @@ func (s *Service) setScheduled(ctx context.Context, r *resource, cu *logic.Sched
 			return (&write{s: s, r: r}).logicError(err)
 		}
 		w := &write{s: s, tx: tx, r: r, typed: vals}
-		rec, err = w.update(ctx, cur.ID, nil, updateArgs{})
+		_, err = w.update(ctx, cur.ID, nil, updateArgs{})
 		return err
 	})
 	if err != nil {
 		return s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpUpdate, rec)
+	s.flush(ctx, done)
 	return nil
 }

@@ -19,12 +19,6 @@ type Tx struct {
 	s     *Service
 	tx    *store.Exec
 	inner bool
-	// keep collects the records Update wrote, for InSystemTx to serve after the commit.
-	keep    bool
-	updated []*store.Record
-	res     []string
-	// noop: the last Update changed nothing and wrote nothing
-	noop bool
 }
 
 // InSystemTx runs fn in one write transaction (with a context of the system's) with a Tx on Kiln's own authority — access
@@ -36,18 +30,16 @@ func (s *Service) InSystemTx(ctx context.Context, fn func(ctx context.Context, t
 	ctx = WithPrincipal(AsSystem(ctx), nil)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var t *Tx
+	ctx, done := collect(ctx)
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
-		t = &Tx{s: s, tx: tx, inner: true, keep: true}
-		return fn(ctx, t, tx)
+		done.reset()
+		return fn(ctx, &Tx{s: s, tx: tx, inner: true}, tx)
 	})
 	if err != nil {
 		s.nameClash(err)
 		return err
 	}
-	for i, rec := range t.updated {
-		s.committed(ctx, s.resources[t.res[i]], spec.OpUpdate, rec)
-	}
+	s.flush(ctx, done)
 	return nil
 }
 
@@ -75,10 +67,6 @@ func (t *Tx) Update(ctx context.Context, resource, id string, in map[string]any)
 		return nil, err
 	}
 	rec, err := w.update(ctx, id, in, updateArgs{})
-	t.noop = w.noop
-	if err == nil && t.keep && !w.noop {
-		t.updated, t.res = append(t.updated, rec), append(t.res, resource)
-	}
 	return rec, t.s.writeError(w.r, err)
 }
 

@@ -47,8 +47,10 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
 		w := &write{s: s, tx: tx, r: r, cond: cond, last: opts.Remember == nil}
 		if rec, err = w.create(ctx, in, hash, opts.ID); err != nil {
 			return err
@@ -58,7 +60,7 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
-	s.committed(ctx, r, spec.OpCreate, rec)
+	s.flush(ctx, done)
 	return rec, nil
 }
 
@@ -89,23 +91,22 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
-	rec, noop, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
+	ctx, done := collect(ctx)
+	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
 	if errors.Is(err, errMoved) {
 		err = s.store.InTx(ctx, func(tx *store.Exec) error {
+			done.reset()
 			w := &write{s: s, tx: tx, r: r, cond: cond}
 			if rec, err = w.update(ctx, id, in, a); err != nil {
 				return err
 			}
-			noop = w.noop
 			return opts.remember(ctx, tx, rec)
 		})
 	}
 	if err != nil {
 		return nil, s.writeError(r, err)
 	}
-	if !noop {
-		s.committed(ctx, r, spec.OpUpdate, rec)
-	}
+	s.flush(ctx, done)
 	return rec, nil
 }
 
@@ -116,28 +117,28 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 // transaction (store.Fold.Last). Locking the row cost BEGIN, a locking read, a read and COMMIT
 // besides. errMoved: nothing was written (another write came between, say), and Update takes
 // the usual way, the row locked first.
-// noop: the update changed nothing and wrote nothing (unchanged).
-func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (rec *store.Record, noop bool, err error) {
+func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (*store.Record, error) {
 	if opts.Remember != nil || s.store.Dialect() != "postgres" || !s.foldsUpdate(r, in, a.full) {
-		return nil, false, errMoved
+		return nil, errMoved
 	}
 	digest, ok := s.endsAlone(r, events.OpUpdate)
 	if !ok {
-		return nil, false, errMoved
+		return nil, errMoved
 	}
 	cur, err := s.store.Reader().Get(ctx, r.Name, id, cond)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
+	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		resetWritten(ctx)
 		read := *cur // each run starts from the record as read
 		read.Values = append([]any(nil), cur.Values...)
 		w := &write{s: s, tx: tx, r: r, cond: cond, read: &read, digest: digest, last: true}
 		rec, err = w.update(ctx, id, in, a)
-		noop = w.noop
 		return err
 	})
-	return rec, noop, err
+	return rec, err
 }
 
 // Delete removes the record id; a record the delete rule hides is 404.
@@ -156,16 +157,17 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var old *store.Record
+	ctx, done := collect(ctx)
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
 		w := &write{s: s, tx: tx, r: r, cond: cond}
-		old, err = w.delete(ctx, id, opts.IfMatch)
+		_, err := w.delete(ctx, id, opts.IfMatch)
 		return err
 	})
 	if err != nil {
 		return s.stillReferenced(ctx, r, id, err)
 	}
-	s.committed(ctx, r, spec.OpDelete, old)
+	s.flush(ctx, done)
 	return nil
 }
 

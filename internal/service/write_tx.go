@@ -152,7 +152,7 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	}
 	if w.foldInsert(w.given(in), children) {
 		w.unwritten = rec // written with its event (appendEvent)
-		return rec, w.emit(ctx, events.OpCreate, "", nil, rec)
+		return w.noted(ctx, spec.OpCreate, rec, w.emit(ctx, events.OpCreate, "", nil, rec))
 	}
 	if err := w.tx.Insert(ctx, r.Name, rec); err != nil {
 		return nil, err
@@ -163,7 +163,15 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if rec, err = w.after(ctx, spec.OpCreate, rec, nil, lv, children); err != nil {
 		return nil, err
 	}
-	return rec, w.emit(ctx, events.OpCreate, "", nil, rec)
+	return w.noted(ctx, spec.OpCreate, rec, w.emit(ctx, events.OpCreate, "", nil, rec))
+}
+
+// noted notes rec as written by op when err is nil (noteWritten), and returns them.
+func (w *write) noted(ctx context.Context, op spec.Operation, rec *store.Record, err error) (*store.Record, error) {
+	if err == nil {
+		noteWritten(ctx, w.r, op, rec)
+	}
+	return rec, err
 }
 
 // updateArgs say how an update changes its record.
@@ -231,7 +239,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 		}
 		rec.Version = old.Version + 1
 		w.unwritten, w.unwrittenOld = rec, old
-		return rec, w.emit(ctx, events.OpUpdate, "", old, rec)
+		return w.noted(ctx, spec.OpUpdate, rec, w.emit(ctx, events.OpUpdate, "", old, rec))
 	}
 	if err := w.tx.UpdateFrom(ctx, r.Name, rec, old, rec.Version); err != nil {
 		return nil, err
@@ -242,7 +250,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if rec, err = w.after(ctx, spec.OpUpdate, rec, old, lv, nil); err != nil {
 		return nil, err
 	}
-	return rec, w.emit(ctx, events.OpUpdate, "", old, rec)
+	return w.noted(ctx, spec.OpUpdate, rec, w.emit(ctx, events.OpUpdate, "", old, rec))
 }
 
 // delete removes the record id after its delete rules, then runs its effects and rollups.
@@ -280,7 +288,7 @@ func (w *write) delete(ctx context.Context, id string, ifMatch *Match) (*store.R
 	if err := w.rollups(ctx, old, nil); err != nil {
 		return nil, err
 	}
-	return old, w.emit(ctx, events.OpDelete, "", old, nil)
+	return w.noted(ctx, spec.OpDelete, old, w.emit(ctx, events.OpDelete, "", old, nil))
 }
 
 // after runs what follows the row write: nested children, effects, parents' rollups; the
