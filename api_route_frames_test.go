@@ -1,6 +1,8 @@
 package kiln_test
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,4 +56,33 @@ func TestCustomRouteSeesTheKeysScopes(t *testing.T) {
 	got = b.do("GET", "/report", nil, bearer(b.token("staff"))...)
 	require.Equal(t, map[string]any{"key": false, "products_view": true, "products_create": true,
 		"orders_cancel": true, "orders_list": true, "orders_refund": true}, got.body)
+}
+
+// A custom route's body is held to server.max_body_bytes, as Kiln's own routes' are: an
+// anonymous 3 MiB POST to a route reached it whole, plain or chunked (a helper's trial).
+func TestCustomRouteBodyIsLimited(t *testing.T) {
+	t.Parallel()
+	x := &kiln.Extensions{}
+	x.Handle("POST /import", func(w http.ResponseWriter, r *http.Request, _ kiln.RouteCall) {
+		raw, err := io.ReadAll(r.Body)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			kiln.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"read": len(raw)})
+			return
+		}
+		kiln.WriteJSON(w, http.StatusOK, map[string]any{"read": len(raw)})
+	})
+	b := setupExt(t, "sqlite", x)
+	big := strings.Repeat("x", 3<<20)
+	res := b.do("POST", "/import", big)
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.status, string(res.raw))
+	require.Equal(t, "payload_too_large", res.body["error"], "refused before the route ran: "+string(res.raw))
+	req, err := http.NewRequest("POST", b.srv.URL+"/import", io.MultiReader(strings.NewReader(big))) // no length: chunked
+	require.NoError(t, err)
+	got, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	got.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, got.StatusCode, "the route's read failed past the limit")
+	small := b.do("POST", "/import", "{}")
+	require.Equal(t, http.StatusOK, small.status, string(small.raw))
 }
