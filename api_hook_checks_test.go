@@ -129,3 +129,22 @@ func TestAfterHooksHearEveryWrite(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status, string(res.raw))
 	require.Empty(t, take(), "a PATCH that changed nothing wrote nothing")
 }
+
+// A before-hook that honours the request's deadline and returns its context's error is the
+// request's timeout, 503 query_timeout as when the database work runs past it — not a 500
+// (a helper's trial: a hook ignoring its context got the 503, one honouring it the 500).
+func TestHookMeetingTheDeadlineIsATimeout(t *testing.T) {
+	t.Parallel()
+	x := &kiln.Extensions{}
+	x.Before("notes", kiln.Create, func(ctx context.Context, _ kiln.Operation, _ *kiln.Record) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	src := "server:\n  query_timeout: 200ms\nresources:\n  notes:\n    fields:\n      text: string\n" +
+		"    access: {list: public, view: public, create: public, update: public, delete: public}\n"
+	b := setupConfig(t, "sqlite", src, nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+	res := b.do("POST", "/api/notes", map[string]any{"text": "x"})
+	require.Equal(t, http.StatusServiceUnavailable, res.status, string(res.raw))
+	require.Equal(t, "query_timeout", res.body["error"], string(res.raw))
+	require.Equal(t, int64(0), b.count("notes"))
+}

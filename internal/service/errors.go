@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -93,7 +94,9 @@ func AsError(err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, store.ErrTimeout):
+	case errors.Is(err, store.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		// the request's deadline (server.query_timeout), however it was met: in the database,
+		// or in a hook or Go action that returned its context's error
 		return timeoutError(err)
 	case errors.Is(err, store.ErrInvalidValue):
 		return &Error{Code: CodeValidation, Message: "a value has a form the database cannot store or compare", Cause: err}
