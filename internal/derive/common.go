@@ -79,7 +79,11 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 			}
 		}
 		made[d.Name] = true
-		c := f.add(&tcase{name: "setup_" + d.Name, as: other(role, f.as), method: "POST", path: g.base + "/" + d.Name,
+		as := other(role, f.as)
+		if role != "" && g.othersTarget(d, needed, r) {
+			as = accountFor(f, role, "owner_of_"+d.Name) // a rule refuses a target of the creator's own
+		}
+		c := f.add(&tcase{name: "setup_" + d.Name, as: as, method: "POST", path: g.base + "/" + d.Name,
 			body: b, expect: want(201)})
 		c.comment = "a " + d.Name + " record for the bodies below to refer to"
 		if why := g.moveSetup(f, d, c.name, needed, r); why != "" {
@@ -286,6 +290,9 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 		role, _ = rs.g.makerOf(to)
 	}
 	as := other(rs.accountOf(role), rs.f.as)
+	if role != "" && notTheCreators(rs.r, fld, to) {
+		as = accountFor(rs.f, role, "owner_of_"+to.Name) // a rule refuses a target of the creator's own
+	}
 	if t, ok := rs.made[to.Name+" "+as]; ok && t.by != rs {
 		return t.name // a target the record (or its target) refers to: the same one
 	}

@@ -98,6 +98,56 @@ func targetSelect(e celast.Expr, fld, to string) (string, bool) {
 	return "", false
 }
 
+// notTheCreators reports whether a create rule of r wants fld's target to be another
+// account's than the creator's — record.<fld>.<owner> != auth.id, or get('<to>',
+// record.<fld>).<owner> != auth.id, in a conjunction (a pledge to one's own campaign is
+// refused) — so its targets are made by another account of their maker's role.
+func notTheCreators(r *spec.Resource, fld *spec.Field, to *spec.Resource) bool {
+	for _, rl := range r.Rules {
+		if !spec.Applies(rl.On, spec.OpCreate) {
+			continue
+		}
+		for _, c := range conjuncts(parseAssert(rl.Check.Text)) {
+			if c.Kind() != celast.CallKind || c.AsCall().FunctionName() != operators.NotEquals {
+				continue
+			}
+			a, b := c.AsCall().Args()[0], c.AsCall().Args()[1]
+			if isAuthID(a) {
+				a, b = b, a
+			}
+			if name, ok := targetSelect(a, fld.Name, to.Name); ok && isAuthID(b) && to.Field(name) != nil && to.Field(name).Relation != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isAuthID reads auth.id.
+func isAuthID(e celast.Expr) bool {
+	if e.Kind() != celast.SelectKind || e.AsSelect().FieldName() != "id" {
+		return false
+	}
+	op := e.AsSelect().Operand()
+	return op.Kind() == celast.IdentKind && op.AsIdent() == "auth"
+}
+
+// othersTarget reports whether a create rule of r or of a needed resource wants its target
+// of resource d to be another account's than the creator's (notTheCreators).
+func (g *gen) othersTarget(d *spec.Resource, needed map[string]bool, r *spec.Resource) bool {
+	for _, x := range g.s.Resources {
+		if !needed[x.Name] && x != r {
+			continue
+		}
+		for _, fld := range x.Fields {
+			if fld.Relation != nil && fld.Relation.To == d.Name && !fld.IsInverse() && notTheCreators(x, fld, d) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // reachState finds the moves that take a freshly created record of r to one of the states in
 // (none when it starts in one): PATCHes by the updater and the record's actions, unguarded
 // moves first, as statePlan's.

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"github.com/goccy/go-yaml"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -205,8 +207,48 @@ func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 		b = with(b, fld.Name, "{"+rs.target(fld, 3)+".response.id}", false)
 	}
 	b, e = g.keyHidden(rs.r, f.as, b, e)
-	f.add(&tcase{name: "create_with_an_api_key", comment: "an API key acting with the role may create too (an API key is no account: auth.id defaults do not apply)",
+	comment := "an API key acting with the role may create too (an API key is no account: auth.id defaults do not apply)"
+	if rl := readsAuthID(rs.r); rl != nil && e.status == 201 {
+		mk := marker(rs.r, b, "")
+		e, comment = ruleRefusal(rl).count(rs.r.Name, mk, get(b, mk), 0),
+			"an API key is no account: rule "+ruleLabel(rl)+" reads auth.id, which it has none of, and cannot be computed"
+	}
+	f.add(&tcase{name: "create_with_an_api_key", comment: comment,
 		headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: b, expect: e})
+}
+
+// readsAuthID is the first create rule of r that compares auth.id in one of its conjuncts
+// (record.campaign.owner != auth.id): for an API key, which has no account, it cannot be
+// computed and refuses. A comparison under || may not be reached (auth.role == 'admin' ||
+// …): such a rule is not judged.
+func readsAuthID(r *spec.Resource) *spec.LogicRule {
+	for _, rl := range r.Rules {
+		if !spec.Applies(rl.On, spec.OpCreate) {
+			continue
+		}
+		for _, c := range conjuncts(parseAssert(rl.Check.Text)) {
+			if c.Kind() != celast.CallKind || len(c.AsCall().Args()) != 2 {
+				continue
+			}
+			fn := c.AsCall().FunctionName()
+			if (fn == operators.Equals || fn == operators.NotEquals) && slices.ContainsFunc(c.AsCall().Args(), isAuthID) {
+				return rl
+			}
+		}
+	}
+	return nil
+}
+
+// ruleRefusal is the answer of a refusing rule: its 409 with its code when it is about stored
+// state, else the 400 naming its first field with its code.
+func ruleRefusal(rl *spec.LogicRule) *expect {
+	switch {
+	case rl.Conflict:
+		return want(409).code(rl.Code)
+	case len(rl.Fields) > 0:
+		return want(400).code("validation_failed").field(rl.Fields[0], rl.Code)
+	}
+	return want(400).code("validation_failed")
 }
 
 // keyHidden: the relations of b whose targets no key acting with role may view (a member's
