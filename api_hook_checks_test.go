@@ -148,3 +148,65 @@ func TestHookMeetingTheDeadlineIsATimeout(t *testing.T) {
 	require.Equal(t, "query_timeout", res.body["error"], string(res.raw))
 	require.Equal(t, int64(0), b.count("notes"))
 }
+
+// A CEL default the request left to it is computed again from what a before-hook changed,
+// as a computed field is: it kept the value computed from the request's name (a review).
+func TestBeforeHookChangeRecomputesCELDefaults(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  items:
+    fields:
+      name: {type: string, required: true}
+      label: {type: string, default_expr: "record.name + '-x'"}
+      shout: {type: string, compute: "record.name + '!'"}
+`
+	x := &kiln.Extensions{}
+	x.Before("items", kiln.Create, func(_ context.Context, _ kiln.Operation, rec *kiln.Record) error {
+		rec.Fields["name"] = "hooked"
+		return nil
+	})
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setupConfig(t, dialect, src, nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+		res := b.do("POST", "/api/items", map[string]any{"name": "orig"})
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, "hooked!", res.body["shout"], string(res.raw))
+		require.Equal(t, "hooked-x", res.body["label"], string(res.raw))
+	})
+}
+
+// A before-hook runs once per PATCH: on PostgreSQL the one-statement update could not fold
+// what the hook changed (a relation) and ran the whole write again, the hook with it (a
+// review: two calls, so a hook's mail or API call went twice).
+func TestBeforeHookRunsOncePerUpdate(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  cats:
+    fields:
+      name: {type: string, required: true}
+  items:
+    fields:
+      name: {type: string, required: true}
+      cat: {type: relation, to: cats}
+`
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int64
+			var catID atomic.Value
+			x := &kiln.Extensions{}
+			x.Before("items", kiln.Update, func(_ context.Context, _ kiln.Operation, rec *kiln.Record) error {
+				calls.Add(1)
+				rec.Fields["cat"] = catID.Load().(string)
+				return nil
+			})
+			b := setupConfig(t, dialect, src, nil, nil, func(cfg *kiln.Config) { cfg.Extensions = x })
+			catID.Store(b.do("POST", "/api/cats", map[string]any{"name": "c"}).body["id"].(string))
+			item := b.do("POST", "/api/items", map[string]any{"name": "i"})
+			require.Equal(t, http.StatusCreated, item.status, string(item.raw))
+			res := b.do("PATCH", "/api/items/"+item.body["id"].(string), map[string]any{"name": "j"})
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+			require.Equal(t, catID.Load(), res.body["cat"])
+			require.Equal(t, int64(1), calls.Load(), "before-hook calls for one PATCH")
+		})
+	}
+}

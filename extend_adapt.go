@@ -106,6 +106,11 @@ type hooks struct {
 	log *slog.Logger
 }
 
+// HasBefore reports whether a before-hook is registered for op on resource.
+func (h hooks) HasBefore(resource string, op spec.Operation) bool {
+	return len(h.x.before[resource+"/"+string(op)]) > 0
+}
+
 func (h hooks) Before(ctx context.Context, resource string, op spec.Operation, rec *store.Record) error {
 	fns := h.x.before[resource+"/"+string(op)]
 	if len(fns) == 0 {

@@ -22,6 +22,23 @@ type Hooks interface {
 	After(ctx context.Context, resource string, op spec.Operation, rec *store.Record)
 }
 
+// HookLister is Hooks that can say whether a before-hook is registered for a resource's
+// operation; Hooks without it are taken to have one for every operation.
+type HookLister interface {
+	HasBefore(resource string, op spec.Operation) bool
+}
+
+// hasBefore reports whether a before-hook may run for op on resource.
+func (s *Service) hasBefore(resource string, op spec.Operation) bool {
+	if s.hooks == nil {
+		return false
+	}
+	if l, ok := s.hooks.(HookLister); ok {
+		return l.HasBefore(resource, op)
+	}
+	return true
+}
+
 func (s *Service) before(ctx context.Context, resource string, op spec.Operation, rec *store.Record) error {
 	if s.hooks == nil {
 		return nil

@@ -92,11 +92,12 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	defer cancel()
 	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
 	ctx, done := collect(ctx)
-	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts)
+	var hooked *hookRun // what the before-hooks changed on the way that did not fold
+	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts, &hooked)
 	if errors.Is(err, errMoved) {
 		err = s.store.InTx(ctx, func(tx *store.Exec) error {
 			done.reset()
-			w := &write{s: s, tx: tx, r: r, cond: cond}
+			w := &write{s: s, tx: tx, r: r, cond: cond, replay: hooked}
 			if rec, err = w.update(ctx, id, in, a); err != nil {
 				return err
 			}
@@ -117,7 +118,9 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 // transaction (store.Fold.Last). Locking the row cost BEGIN, a locking read, a read and COMMIT
 // besides. errMoved: nothing was written (another write came between, say), and Update takes
 // the usual way, the row locked first.
-func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts) (*store.Record, error) {
+// hooked gets what the before-hooks changed when the write did not fold (errMoved), for the
+// locked write to apply again rather than run them twice.
+func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, id string, in map[string]any, a updateArgs, opts WriteOpts, hooked **hookRun) (*store.Record, error) {
 	if opts.Remember != nil || s.store.Dialect() != "postgres" || !s.foldsUpdate(r, in, a.full) {
 		return nil, errMoved
 	}
@@ -136,6 +139,7 @@ func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, 
 		read.Values = append([]any(nil), cur.Values...)
 		w := &write{s: s, tx: tx, r: r, cond: cond, read: &read, digest: digest, last: true}
 		rec, err = w.update(ctx, id, in, a)
+		*hooked = w.ran
 		return err
 	})
 	return rec, err

@@ -162,18 +162,22 @@ func (w *write) applyTyped(rec *store.Record) error {
 // from before the hook, a state or a link the request could not have set was written.) It
 // returns the input with the changed fields, and the logic run the write goes on with.
 func (w *write) hooked(ctx context.Context, op spec.Operation, rec, old *store.Record, in map[string]any, requireAll bool, lv *logicRun) (map[string]any, *logicRun, error) {
-	if w.s.hooks == nil {
+	if !w.s.hasBefore(w.r.Name, op) {
 		return in, lv, nil
 	}
 	was := slices.Clone(rec.Values)
-	if err := w.s.before(ctx, w.r.Name, op, rec); err != nil {
-		return nil, nil, w.prefix(err)
+	if err := w.runBefore(ctx, op, rec, old); err != nil {
+		return nil, nil, err
 	}
 	changed := map[string]any{}
+	ran := &hookRun{changed: map[int]any{}}
 	for i, f := range w.r.Fields {
 		if !sameValue(was[i], rec.Values[i]) {
-			changed[f.Name] = rec.Values[i]
+			changed[f.Name], ran.changed[i] = rec.Values[i], rec.Values[i]
 		}
+	}
+	if old != nil {
+		ran.version, w.ran = old.Version, ran
 	}
 	if len(changed) == 0 {
 		return in, lv, nil
@@ -183,6 +187,13 @@ func (w *write) hooked(ctx context.Context, op spec.Operation, rec, old *store.R
 		merged = map[string]any{}
 	}
 	maps.Copy(merged, changed)
+	if requireAll { // a create or PUT: CEL defaults the request left to them are computed again
+		for i, f := range w.r.Fields {
+			if _, given := merged[f.Name]; !given && f.DefaultExpr.Text != "" {
+				rec.Values[i] = nil
+			}
+		}
+	}
 	var errs fieldErrors
 	if err := w.checkRelations(ctx, rec, changed, &errs); err != nil {
 		return nil, nil, err
@@ -201,6 +212,30 @@ func (w *write) hooked(ctx context.Context, op spec.Operation, rec, old *store.R
 		return nil, nil, Errorf(CodeForbidden, "the access rule for %s on %s does not allow what a hook changed", op, w.r.Name)
 	}
 	return merged, lv, nil
+}
+
+// hookRun is what before-hooks changed (values by field index) on the record at version.
+type hookRun struct {
+	version int64
+	changed map[int]any
+}
+
+// runBefore runs the before-hooks on rec — or, for the locked update after one that could not
+// fold what they changed (a relation: errMoved), applies what they changed then, when the
+// record is still at the version they saw: they run once per request, not twice (a review:
+// every PATCH whose hook set a relation ran it twice on PostgreSQL). A record that moved in
+// between gets them run again, as docs/logic.md says.
+func (w *write) runBefore(ctx context.Context, op spec.Operation, rec, old *store.Record) error {
+	if r := w.replay; r != nil && old != nil && r.version == old.Version {
+		for i, v := range r.changed {
+			rec.Values[i] = v
+		}
+		return nil
+	}
+	if err := w.s.before(ctx, w.r.Name, op, rec); err != nil {
+		return w.prefix(err)
+	}
+	return nil
 }
 
 // computedLinks answers a relation that logic set (a step's values:, an effect's or a step's

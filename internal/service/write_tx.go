@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/query"
@@ -32,6 +34,10 @@ type write struct {
 	unwritten, unwrittenOld *store.Record
 	// noop: the update changed nothing, and wrote nothing (unchanged)
 	noop bool
+	// ran is what this update's before-hooks changed, on the version it read; replay is that
+	// of an attempt that did not fold, applied again in place of the hooks when the record
+	// is still at that version (hooked)
+	ran, replay *hookRun
 	// read is the record as read without a lock (updateAlone): its update is written only
 	// where the version is still this one's, under the webhook subscriptions' digest.
 	read   *store.Record
@@ -229,7 +235,7 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if in, lv, err = w.hooked(ctx, spec.OpUpdate, rec, old, in, a.full, lv); err != nil {
 		return nil, err
 	}
-	if len(w.typed) == 0 && a.hash == "" && unchanged(r, old, rec) {
+	if len(w.typed) == 0 && a.hash == "" && w.unchanged(old, rec, in) {
 		w.noop = true
 		return old, nil
 	}
@@ -354,11 +360,37 @@ func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Reco
 // still holds), no updated_at, no event, webhook, effect or after-hook — and answers the
 // record as it stands. Links compare in order (their order is kept); a link field the record
 // was read without (nil) counts as changed when the request gives it.
-func unchanged(r *resource, old, rec *store.Record) bool {
-	for i := range r.Fields {
+// A link field sent whose targets may be soft-deleted is always written: the stored links
+// to deleted targets are not read, and a PATCH that drops one would keep it (restored with
+// its target). JSON compares by content (PostgreSQL gives it back in its own layout).
+func (w *write) unchanged(old, rec *store.Record, in map[string]any) bool {
+	for i, f := range w.r.Fields {
+		if _, sent := in[f.Name]; sent && f.IsToMany() && w.s.spec.Resource(f.Relation.To).SoftDelete {
+			return false
+		}
+		if f.Type == spec.TypeJSON && sameJSON(old.Values[i], rec.Values[i]) {
+			continue
+		}
 		if !sameValue(old.Values[i], rec.Values[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameJSON reports whether two stored JSON texts hold the same value.
+func sameJSON(a, b any) bool {
+	x, okA := a.(string)
+	y, okB := b.(string)
+	if !okA || !okB {
+		return false
+	}
+	var u, v any
+	return decodeJSON(x, &u) == nil && decodeJSON(y, &v) == nil && reflect.DeepEqual(u, v)
+}
+
+func decodeJSON(s string, v *any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
