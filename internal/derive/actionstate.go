@@ -144,13 +144,18 @@ func (g *gen) statePlan(r *spec.Resource, a *spec.RecordAction, role string) (*s
 }
 
 func (g *gen) search(r *spec.Resource, a *spec.RecordAction, f *spec.Field, role string, guarded bool) ([]move, bool) {
+	return g.shortestMoves(r, a, f, guarded, func(at string) bool { return runsFrom(r, a, f, at, role) })
+}
+
+// shortestMoves is a breadth-first search from the state a derived record of r starts in to
+// the nearest one reached accepts, over movesFrom (a: the action whose own move is left out,
+// or nil).
+func (g *gen) shortestMoves(r *spec.Resource, a *spec.RecordAction, f *spec.Field, guarded bool, reached func(string) bool) ([]move, bool) {
 	start := createdState(r, f)
 	path := map[string][]move{start: nil}
-	queue := []string{start}
-	for len(queue) > 0 {
+	for queue := []string{start}; len(queue) > 0; queue = queue[1:] {
 		at := queue[0]
-		queue = queue[1:]
-		if runsFrom(r, a, f, at, role) {
+		if reached(at) {
 			return path[at], true
 		}
 		for _, m := range g.movesFrom(r, a, f, at, guarded) {

@@ -153,19 +153,8 @@ func (g *gen) othersTarget(d *spec.Resource, needed map[string]bool, r *spec.Res
 // moves first, as statePlan's.
 func (g *gen) reachState(r *spec.Resource, f *spec.Field, in []string) ([]move, bool) {
 	for _, guarded := range []bool{false, true} {
-		start := createdState(r, f)
-		path := map[string][]move{start: nil}
-		for queue := []string{start}; len(queue) > 0; queue = queue[1:] {
-			at := queue[0]
-			if slices.Contains(in, at) {
-				return path[at], true
-			}
-			for _, m := range g.movesFrom(r, nil, f, at, guarded) {
-				if _, seen := path[m.to]; !seen {
-					path[m.to] = append(slices.Clip(path[at]), m)
-					queue = append(queue, m.to)
-				}
-			}
+		if moves, ok := g.shortestMoves(r, nil, f, guarded, func(at string) bool { return slices.Contains(in, at) }); ok {
+			return moves, true
 		}
 	}
 	return nil, false
