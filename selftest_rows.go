@@ -106,7 +106,30 @@ func (e *TestEnv) ruleFor(ctx context.Context, role, resName string, action spec
 	if rule == nil {
 		return func(func(string) any) (bool, error) { return false, nil }, nil
 	}
-	return func(get func(string) any) (bool, error) { return rule.Holds(who, get) }, nil
+	others := e.othersReader(ctx)
+	return func(get func(string) any) (bool, error) { return rule.HoldsAmong(who, get, others) }, nil
+}
+
+// othersReader gives a rule's exists() every live record of a resource, read once per call
+// of the function it returns, whatever their access rules.
+func (e *TestEnv) othersReader(ctx context.Context) expr.Others {
+	read := map[string][]func(string) any{}
+	return func(resName string) ([]func(string) any, error) {
+		if got, ok := read[resName]; ok {
+			return got, nil
+		}
+		r := e.app.Spec.Resource(resName)
+		recs, err := e.allRecords(ctx, resName)
+		if err != nil {
+			return nil, err
+		}
+		gets := make([]func(string) any, len(recs))
+		for i, rec := range recs {
+			gets[i] = e.pathGetter(ctx, r, fieldGetter(r, rec))
+		}
+		read[resName] = gets
+		return gets, nil
+	}
 }
 
 // compiledRules are the spec's access rules, compiled once; nil without an auth block.

@@ -63,8 +63,11 @@ import (
 //   - crowdfund: pledges only to live campaigns (a draft first, moved by PATCH) and never to one's
 //     own (record.campaign.owner != auth.id: targets made by another account of their role), a
 //     rule an API key, which has no auth.id, cannot pass; a rollup of the pledges.
+//   - workspace: access by membership — exists() on memberships tied by the record's org, its
+//     own id or its project's org, an exists() over the resource itself, auth.id in an N:M
+//     field and in an N:M inverse.
 func TestDerivedSuitesOfTheTestSpecs(t *testing.T) {
-	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded", "vetclinic", "gigs", "crowdfund"} {
+	for _, name := range []string{"everything", "open", "clinic", "tracker", "cycle", "bookings", "cowork", "oneprofile", "hiddenrows", "school", "market", "tickets", "inventory", "fleet", "academy", "guarded", "vetclinic", "gigs", "crowdfund", "workspace"} {
 		t.Run(name, func(t *testing.T) {
 			testdb.EachDialectEnv(t, func(t *testing.T) {
 				kilntest.New(t, "testdata/"+name+".yaml").RunDerived(t)

@@ -33,6 +33,16 @@ func (f *Filter) Interpret(src string, get func(field string) any) (bool, error)
 // rule's CEL, without the translation to a row condition that the API renders as SQL: the
 // oracle `kiln test` checks row-level access with. get returns the record's field values.
 func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
+	return r.HoldsAmong(a, get, nil)
+}
+
+// Others returns a getter for each live record of a resource, whatever its access rules:
+// the records a rule's exists() looks among.
+type Others func(resource string) ([]func(string) any, error)
+
+// HoldsAmong is Holds for a rule that may ask for other records (exists()): others gives the
+// records of a resource to look among. Without it (nil) such a part is unknown.
+func (r *Rule) HoldsAmong(a *Auth, get func(string) any, others Others) (bool, error) {
 	switch {
 	case r.Public:
 		return true, nil
@@ -41,7 +51,7 @@ func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
 	case r.expr == nil:
 		return slices.Contains(r.Roles, a.Role), nil
 	}
-	return oracle{get: get, auth: a}.truth(r.expr)
+	return oracle{get: get, auth: a, filters: r.filters, others: others}.truth(r.expr)
 }
 
 // Decide evaluates the rule for one principal (nil: anonymous) with no record at hand,
@@ -71,6 +81,12 @@ type oracle struct {
 	auth  *Auth // for rules: auth.id, auth.role, auth.roles, auth.key
 	// partial: record fields are unknown (Decide); what depends on them is unknown too.
 	partial bool
+	// filters and others are a rule's exists() filters and the records they look among.
+	filters map[string]celast.Expr
+	others  Others
+	// outer reads record.<field> inside an exists() filter, whose bare names are the other
+	// record's fields (get); nil outside one.
+	outer func(string) any
 }
 
 // unknown is a value that depends on a record the oracle does not have (Decide).
@@ -164,10 +180,18 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 			path = e.AsSelect().FieldName() + "." + path
 			e = e.AsSelect().Operand()
 		}
-		if e.Kind() != celast.IdentKind || strings.TrimPrefix(e.AsIdent(), ".") != "record" {
-			return nil, errf("the oracle reads record.<relation>.<field> only")
+		root := ""
+		if e.Kind() == celast.IdentKind {
+			root = strings.TrimPrefix(e.AsIdent(), ".")
 		}
-		if o.partial {
+		switch {
+		case o.outer != nil && root == "record":
+			return o.outer(path), nil
+		case o.outer != nil && root != "" && root != "auth":
+			return o.get(root + "." + path), nil // a path from the other record's relation
+		case root != "record":
+			return nil, errf("the oracle reads record.<relation>.<field> only")
+		case o.partial:
 			return unknown{}, nil
 		}
 		return o.get(path), nil
@@ -176,6 +200,10 @@ func (o oracle) selectValue(s celast.SelectExpr) (any, error) {
 		return nil, errf("the oracle reads record.<field> and auth.<attribute> only")
 	}
 	switch root, name := strings.TrimPrefix(s.Operand().AsIdent(), "."), s.FieldName(); {
+	case root == "record" && o.outer != nil:
+		return o.outer(name), nil
+	case root != "auth" && o.outer != nil:
+		return o.get(root + "." + name), nil
 	case root == "record" && o.partial:
 		return unknown{}, nil
 	case root == "record":
@@ -235,6 +263,8 @@ func (o oracle) call(c celast.CallExpr) (any, error) {
 		return o.match(fn, c)
 	case operators.In:
 		return o.in(args[0], args[1])
+	case "exists":
+		return o.exists(args)
 	}
 	return o.compare(c.FunctionName(), args)
 }
@@ -438,4 +468,34 @@ func number(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// exists decides exists('resource', 'filter') by reading the filter for each record others
+// gives: true when one meets it, unknown when none does and one might (or when the oracle
+// has no records to look among: Decide, or Holds without others).
+func (o oracle) exists(args []celast.Expr) (any, error) {
+	res, _ := stringLit(args[0])
+	src, _ := stringLit(args[1])
+	e, ok := o.filters[src]
+	if !ok || o.others == nil || o.partial {
+		return unknown{}, nil
+	}
+	recs, err := o.others(res)
+	if err != nil {
+		return nil, err
+	}
+	var out any = false
+	for _, get := range recs {
+		v, err := oracle{get: get, auth: o.auth, outer: o.get}.value(e)
+		if err != nil {
+			return nil, err
+		}
+		switch b, known := boolOf(v); {
+		case known && b:
+			return true, nil
+		case !known:
+			out = unknown{}
+		}
+	}
+	return out, nil
 }

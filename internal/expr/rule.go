@@ -28,6 +28,8 @@ type Rule struct {
 	Roles  []string
 	expr   celast.Expr // nil unless the rule is an expression
 	fields *ruleFields
+	// filters are the rule's exists() filters, parsed when the spec loads, by their text.
+	filters map[string]celast.Expr
 }
 
 // ruleFields are the record fields a rule may use, with their kinds, and the fields of the
@@ -36,11 +38,14 @@ type ruleFields struct {
 	kinds  map[string]kind
 	fields map[string]*spec.Field
 	rels   map[string]*ruleFields
+	name   string                 // the resource's
+	all    map[string]*ruleFields // every resource's, for exists()
 }
 
 // linkRuleFields gives every resource's rule fields those of its to-one relations' targets.
 func linkRuleFields(s *spec.Spec, all map[string]*ruleFields) {
 	for _, r := range s.Resources {
+		all[r.Name].all = all
 		for _, f := range r.Fields {
 			if f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Stored() && all[f.Relation.To] != nil {
 				all[r.Name].rels[f.Name] = all[f.Relation.To]
@@ -59,6 +64,8 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 	env, err := cel.NewEnv(
 		cel.Variable("auth", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("record", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Function("exists", cel.Overload("rule_exists_string_string",
+			[]*cel.Type{cel.StringType, cel.StringType}, cel.BoolType)),
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserExpressionSizeLimit(MaxFilterLen),
 		cel.ParserRecursionLimit(maxDepth*2))
@@ -92,6 +99,11 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 					continue
 				}
 				rule.expr = checked.NativeRep().Expr()
+				var err error
+				if rule.filters, err = parseFilters(env, rule.expr); err != nil {
+					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %v", action, err)})
+					continue
+				}
 				if _, err := rule.Condition(probe); err != nil {
 					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %v", action, err)})
 					continue
@@ -119,7 +131,7 @@ func actionKeys(r *spec.Resource) []spec.Action {
 
 func newRuleFields(r *spec.Resource) *ruleFields {
 	rf := &ruleFields{kinds: map[string]kind{"id": kindUUID, "created_at": kindTime, "updated_at": kindTime},
-		fields: map[string]*spec.Field{}, rels: map[string]*ruleFields{}}
+		fields: map[string]*spec.Field{}, rels: map[string]*ruleFields{}, name: r.Name}
 	for _, f := range r.Fields {
 		if k, ok := kindOf(f); ok {
 			rf.kinds[f.Name], rf.fields[f.Name] = k, f
@@ -143,13 +155,17 @@ func (r *Rule) Condition(a *Auth) (query.Cond, error) {
 	if r.expr == nil {
 		return query.And{}, nil
 	}
-	rt := ruleTranslator{fields: r.fields, auth: a}
+	rt := ruleTranslator{fields: r.fields, auth: a, filters: r.filters}
 	return rt.cond(r.expr, 0)
 }
 
 type ruleTranslator struct {
-	fields *ruleFields
-	auth   *Auth
+	fields  *ruleFields
+	auth    *Auth
+	filters map[string]celast.Expr
+	// bare: inside an exists() filter, whose fields are the other resource's, named bare
+	// (user == auth.id); record.<field> appears there only in the comparison tying the two.
+	bare bool
 }
 
 // operand is either a record field or a constant.
@@ -163,6 +179,8 @@ type operand struct {
 	// missing marks an auth attribute the principal lacks (auth.id of an API key): a record
 	// field compared with it is false, as comparisons with missing values are.
 	missing bool
+	root    string // the resource whose field it is, for an exists() filter's (bare)
+	bare    bool
 }
 
 func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
@@ -176,7 +194,7 @@ func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
 		}
 	case celast.CallKind:
 		return t.call(e.AsCall(), depth)
-	case celast.SelectKind:
+	case celast.SelectKind, celast.IdentKind:
 		op, err := t.operand(e)
 		if err != nil {
 			return nil, err
@@ -228,6 +246,8 @@ func (t ruleTranslator) call(c celast.CallExpr, depth int) (query.Cond, error) {
 		return t.compare(opFor[fn], args[0], args[1])
 	case operators.In:
 		return t.in(args[0], args[1])
+	case "exists":
+		return t.exists(args)
 	}
 	return nil, errf("function %s is not supported in rules", c.FunctionName())
 }
@@ -250,6 +270,10 @@ func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
 			list = append(list, o.value)
 		}
 		return operand{list: list, isVal: true}, nil
+	case celast.IdentKind:
+		if t.bare {
+			return t.fieldAt(nil, e.AsIdent())
+		}
 	case celast.SelectKind:
 		s := e.AsSelect()
 		if s.Operand().Kind() == celast.SelectKind {
@@ -276,11 +300,26 @@ func (t ruleTranslator) pathOperand(s celast.SelectExpr) (operand, error) {
 		}
 		cur = e.AsSelect()
 	}
-	if e.Kind() != celast.IdentKind || e.AsIdent() != "record" {
+	switch {
+	case e.Kind() != celast.IdentKind:
+		return operand{}, errf("only record.<relation>.<field> follows a relation")
+	case t.bare && e.AsIdent() == "record":
+		return operand{}, errTie(strings.Join(names, "."))
+	case t.bare:
+		return t.fieldAt(append([]string{e.AsIdent()}, names[:len(names)-1]...), names[len(names)-1])
+	case e.AsIdent() != "record":
 		return operand{}, errf("only record.<relation>.<field> follows a relation")
 	}
+	return t.fieldAt(names[:len(names)-1], names[len(names)-1])
+}
+
+// fieldAt is the operand for field of the record that path's to-one relations lead to.
+func (t ruleTranslator) fieldAt(path []string, field string) (operand, error) {
 	on, text := t.fields, "record"
-	for _, rel := range names[:len(names)-1] {
+	if t.bare {
+		text = t.fields.name
+	}
+	for _, rel := range path {
 		text += "." + rel
 		next, ok := on.rels[rel]
 		if !ok {
@@ -288,21 +327,21 @@ func (t ruleTranslator) pathOperand(s celast.SelectExpr) (operand, error) {
 		}
 		on = next
 	}
-	field := names[len(names)-1]
 	if _, ok := on.kinds[field]; !ok {
 		return operand{}, errf("%s.%s is not a field that rules can check", text, field)
 	}
-	return operand{field: field, path: names[:len(names)-1], on: on}, nil
+	return operand{field: field, path: path, on: on, root: t.fields.name, bare: t.bare}, nil
 }
 
 func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
-	if root == "record" {
-		if _, ok := t.fields.kinds[name]; !ok {
-			return operand{}, errf("record.%s is not a field that rules can check", name)
-		}
-		return operand{field: name, on: t.fields}, nil
-	}
-	if root != "auth" {
+	switch {
+	case root == "record" && t.bare:
+		return operand{}, errTie(name)
+	case root == "record":
+		return t.fieldAt(nil, name)
+	case t.bare && root != "auth":
+		return t.fieldAt([]string{root}, name)
+	case root != "auth":
 		return operand{}, errf("unknown variable %s", root)
 	}
 	if t.auth == nil {
@@ -378,7 +417,11 @@ func (o operand) wrap(c query.Cond) query.Cond {
 
 // name is the operand as the rule wrote it: record.loan.member.
 func (o operand) name() string {
-	return strings.Join(append(append([]string{"record"}, o.path...), o.field), ".")
+	root := "record"
+	if o.bare {
+		root = o.root
+	}
+	return strings.Join(append(append([]string{root}, o.path...), o.field), ".")
 }
 
 func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
@@ -389,6 +432,9 @@ func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
 	right, err := t.operand(r)
 	if err != nil {
 		return nil, err
+	}
+	if !right.isVal && right.on.kinds[right.field] == kindLinks {
+		return t.member(left, right)
 	}
 	if !right.isVal || right.list == nil && right.value != nil {
 		return nil, errf("in needs a list of constants or auth.roles on the right")

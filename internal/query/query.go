@@ -73,10 +73,22 @@ type Has struct {
 // Rel holds when the record that the to-one relation Field points at exists (is live) and
 // meets Cond, a condition over that record's fields: access rules that follow a relation
 // (record.loan.member == auth.id). Stores render it as a subquery on the related table; Eval
-// cannot decide it in memory, so writers replace it first (ResolveRel).
+// cannot decide it in memory, so writers replace it first (ResolveStored).
 type Rel struct {
 	Field string
 	Cond  Cond
+}
+
+// Exists holds when a live record of Resource has Key equal to this record's Field and meets
+// Cond, a condition over that record's fields: access rules that ask for another record
+// (exists('memberships', 'org == record.org && user == auth.id')). Stores render it as an
+// uncorrelated IN subquery on Resource; like Rel, Eval cannot decide it and writers replace
+// it first (ResolveStored).
+type Exists struct {
+	Field    string
+	Resource string
+	Key      string
+	Cond     Cond
 }
 
 // And holds when every condition holds; an empty And is true.
@@ -93,6 +105,7 @@ func (In) isCond()      {}
 func (Match) isCond()   {}
 func (Has) isCond()     {}
 func (Rel) isCond()     {}
+func (Exists) isCond()  {}
 func (And) isCond()     {}
 func (Or) isCond()      {}
 func (Not) isCond()     {}
@@ -132,42 +145,68 @@ func AndOf(conds ...Cond) Cond {
 	return out
 }
 
-// ResolveRel returns c with every Rel (outermost ones; their Cond stays as it is) replaced by
-// what decide says about it: true as And{}, false as Or{}.
-func ResolveRel(c Cond, decide func(Rel) (bool, error)) (Cond, error) {
+// ResolveStored returns c with its outermost parts that read other rows replaced by what
+// decide says about each: true as And{}, false as Or{}. Those parts are every Rel and Exists
+// (their Cond stays as it is) and each Has that inverse says is kept on the other side (an
+// N:M inverse, whose links a record does not carry).
+func ResolveStored(c Cond, decide func(Cond) (bool, error), inverse func(Has) bool) (Cond, error) {
 	switch x := c.(type) {
-	case Rel:
-		ok, err := decide(x)
-		if err != nil || ok {
-			return And{}, err
+	case Rel, Exists:
+		return decided(decide(x))
+	case Has:
+		if inverse(x) {
+			return decided(decide(x))
 		}
-		return Or{}, nil
 	case And:
-		return resolveAll(x, decide, func(out []Cond) Cond { return And(out) })
+		return resolveAll(x, decide, inverse, func(out []Cond) Cond { return And(out) })
 	case Or:
-		return resolveAll(x, decide, func(out []Cond) Cond { return Or(out) })
+		return resolveAll(x, decide, inverse, func(out []Cond) Cond { return Or(out) })
 	case Not:
-		inner, err := ResolveRel(x.Cond, decide)
+		inner, err := ResolveStored(x.Cond, decide, inverse)
 		return Not{Cond: inner}, err
 	}
 	return c, nil
 }
 
-func resolveAll(cs []Cond, decide func(Rel) (bool, error), join func([]Cond) Cond) (Cond, error) {
+func decided(ok bool, err error) (Cond, error) {
+	if err != nil || ok {
+		return And{}, err
+	}
+	return Or{}, nil
+}
+
+func resolveAll(cs []Cond, decide func(Cond) (bool, error), inverse func(Has) bool, join func([]Cond) Cond) (Cond, error) {
 	out := make([]Cond, len(cs))
 	for i, x := range cs {
 		var err error
-		if out[i], err = ResolveRel(x, decide); err != nil {
+		if out[i], err = ResolveStored(x, decide, inverse); err != nil {
 			return nil, err
 		}
 	}
 	return join(out), nil
 }
 
-// HasRel reports whether c follows a relation anywhere.
+// ReadsStored reports whether ResolveStored has anything to decide in c.
+func ReadsStored(c Cond, inverse func(Has) bool) bool {
+	switch x := c.(type) {
+	case Rel, Exists:
+		return true
+	case Has:
+		return inverse(x)
+	case And:
+		return slices.ContainsFunc(x, func(c Cond) bool { return ReadsStored(c, inverse) })
+	case Or:
+		return slices.ContainsFunc(x, func(c Cond) bool { return ReadsStored(c, inverse) })
+	case Not:
+		return ReadsStored(x.Cond, inverse)
+	}
+	return false
+}
+
+// HasRel reports whether c reads another record anywhere (Rel or Exists).
 func HasRel(c Cond) bool {
 	switch x := c.(type) {
-	case Rel:
+	case Rel, Exists:
 		return true
 	case And:
 		return slices.ContainsFunc(x, HasRel)

@@ -55,23 +55,49 @@ func (w *write) allows(ctx context.Context, rec *store.Record) (bool, error) {
 	if w.inner || w.cond == nil {
 		return true, nil
 	}
-	c := w.cond
-	if query.HasRel(c) {
-		var err error
-		c, err = query.ResolveRel(c, func(rel query.Rel) (bool, error) {
-			f := w.r.Field(rel.Field)
-			id, _ := rec.Values[w.r.index(f)].(string)
+	c, err := w.r.resolveStored(ctx, w.tx, w.cond, rec)
+	if err != nil {
+		return false, err
+	}
+	return w.r.allowsValues(c, rec.Values, rec.ID), nil
+}
+
+// resolveStored decides the parts of c that rec's values alone cannot, by reading exec: a
+// relation followed to another record (Rel), another record tied to this one (Exists), and
+// links kept on the other side (Has on an inverse field; a record not stored yet has none).
+func (r *resource) resolveStored(ctx context.Context, exec *store.Exec, c query.Cond, rec *store.Record) (query.Cond, error) {
+	if !query.ReadsStored(c, r.inverseLinks) {
+		return c, nil
+	}
+	return query.ResolveStored(c, func(x query.Cond) (bool, error) {
+		switch x := x.(type) {
+		case query.Rel:
+			id, _ := r.valueOf(rec, x.Field).(string)
 			if id == "" {
 				return false, nil
 			}
-			found, err := w.tx.ExistingIDs(ctx, f.Relation.To, []string{id}, rel.Cond)
+			found, err := exec.ExistingIDs(ctx, r.Field(x.Field).Relation.To, []string{id}, x.Cond)
 			return found[id], err
-		})
-		if err != nil {
-			return false, err
+		case query.Exists:
+			v := r.valueOf(rec, x.Field)
+			if v == nil {
+				return false, nil
+			}
+			n, err := exec.List(ctx, x.Resource, query.List{Limit: 1,
+				Where: query.AndOf(query.Compare{Field: x.Key, Op: query.Eq, Value: v}, x.Cond)})
+			return err == nil && len(n.Records) > 0, err
+		case query.Has:
+			found, err := exec.ExistingIDs(ctx, r.Name, []string{rec.ID}, x)
+			return found[rec.ID], err
 		}
-	}
-	return w.r.allowsValues(c, rec.Values, rec.ID), nil
+		return false, nil
+	}, r.inverseLinks)
+}
+
+// inverseLinks reports whether h tests links kept on the other side (an N:M inverse).
+func (r *resource) inverseLinks(h query.Has) bool {
+	f := r.Field(h.Field)
+	return f != nil && f.IsInverse()
 }
 
 // allowsValues checks a row condition against a record about to be written.

@@ -17,9 +17,10 @@ import (
 // resource's list rule for the caller and the stream's filter, both checked against the
 // record the event carries (after the write; before it, for a delete).
 type Watcher struct {
-	s    *Service
-	r    *resource
-	cond query.Cond // the list rule and the filter; nil: every record
+	s      *Service
+	r      *resource
+	rule   query.Cond // the list rule; nil: every record
+	filter query.Cond // the stream's filter; nil: every record
 }
 
 // Watch authorizes a live-update stream of resName for ctx's principal — 401 or 403 as a
@@ -33,7 +34,7 @@ func (s *Service) Watch(ctx context.Context, resName string, p *ListParams) (*Wa
 	if err != nil {
 		return nil, err
 	}
-	return &Watcher{s: s, r: r, cond: query.AndOf(cond, p.Query.Where)}, nil
+	return &Watcher{s: s, r: r, rule: cond, filter: p.Query.Where}, nil
 }
 
 // Record is the event's record when the caller may see it and the filter keeps it, nil when not.
@@ -46,75 +47,23 @@ func (w *Watcher) Record(ctx context.Context, ev *events.Event) (*store.Record, 
 	if err != nil {
 		return nil, err
 	}
-	c := w.cond
-	if c != nil {
-		exec := w.s.store.Reader()
-		if c, err = w.s.hideUnseenLinks(ctx, exec, w.r, c); err != nil {
+	exec := w.s.store.Reader()
+	filter := w.filter
+	if filter != nil {
+		// As in a list, only the filter's links hide what the caller may not see: the rule's
+		// (auth.id in record.members) name the caller's own account.
+		if filter, err = w.s.hideUnseenLinks(ctx, exec, w.r, filter); err != nil {
 			return nil, err
 		}
-		if c, err = w.resolveStored(ctx, exec, c, rec); err != nil {
-			return nil, AsError(err)
-		}
+	}
+	c, err := w.r.resolveStored(ctx, exec, query.AndOf(w.rule, filter), rec)
+	if err != nil {
+		return nil, AsError(err)
 	}
 	if !w.r.allowsValues(c, rec.Values, rec.ID) {
 		return nil, nil
 	}
 	return rec, nil
-}
-
-// resolveStored decides the parts of c that the event's record alone cannot: a relation
-// followed to another record (Rel) and links kept on the other side (Has on an inverse
-// field), each by reading the database as it is now.
-func (w *Watcher) resolveStored(ctx context.Context, exec *store.Exec, c query.Cond, rec *store.Record) (query.Cond, error) {
-	decided := func(ok bool, err error) (query.Cond, error) {
-		if ok {
-			return query.And{}, err
-		}
-		return query.Or{}, err
-	}
-	switch x := c.(type) {
-	case query.Rel:
-		f := w.r.Field(x.Field)
-		id, _ := rec.Values[w.r.index(f)].(string)
-		if id == "" {
-			return query.Or{}, nil
-		}
-		found, err := exec.ExistingIDs(ctx, f.Relation.To, []string{id}, x.Cond)
-		return decided(found[id], err)
-	case query.Has:
-		if f := w.r.Field(x.Field); f == nil || !f.IsInverse() {
-			return c, nil
-		}
-		found, err := exec.ExistingIDs(ctx, w.r.Name, []string{rec.ID}, x)
-		return decided(found[rec.ID], err)
-	case query.Not:
-		inner, err := w.resolveStored(ctx, exec, x.Cond, rec)
-		return query.Not{Cond: inner}, err
-	case query.And, query.Or:
-		return w.resolveEach(ctx, exec, x, rec)
-	}
-	return c, nil
-}
-
-func (w *Watcher) resolveEach(ctx context.Context, exec *store.Exec, c query.Cond, rec *store.Record) (query.Cond, error) {
-	var in []query.Cond
-	and, isAnd := c.(query.And)
-	if isAnd {
-		in = and
-	} else {
-		in = c.(query.Or)
-	}
-	out := make([]query.Cond, len(in))
-	for i, x := range in {
-		var err error
-		if out[i], err = w.resolveStored(ctx, exec, x, rec); err != nil {
-			return nil, err
-		}
-	}
-	if isAnd {
-		return query.And(out), nil
-	}
-	return query.Or(out), nil
 }
 
 // eventRecord turns the JSON record an event carries (recordJSON) back into a record.

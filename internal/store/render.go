@@ -51,6 +51,8 @@ func (b *builder) cond(c query.Cond) error {
 		return b.has(c)
 	case query.Rel:
 		return b.rel(c)
+	case query.Exists:
+		return b.exists(c)
 	case query.And:
 		return b.join(c, " AND ", "1=1")
 	case query.Or:
@@ -168,6 +170,33 @@ func (b *builder) rel(c query.Rel) error {
 	}
 	inner := &builder{d: b.d, t: target, args: b.args}
 	inner.write(col, " IN (SELECT ", quote(target.name), ".", quote("id"), " FROM ", quote(target.name))
+	if err := inner.where(c.Cond); err != nil {
+		return err
+	}
+	inner.write(")")
+	b.sb.WriteString(inner.sb.String())
+	b.args = inner.args
+	return nil
+}
+
+// exists renders "another record of c.Resource ties to this one and meets c.Cond" as an
+// uncorrelated IN subquery over that resource's live rows: the outer query can still use the
+// field's index, and the inner one the key's.
+func (b *builder) exists(c query.Exists) error {
+	other := b.t.tables[c.Resource]
+	if other == nil {
+		return fmt.Errorf("store: unknown resource %q", c.Resource)
+	}
+	col, _, _, err := b.column(c.Field)
+	if err != nil {
+		return err
+	}
+	inner := &builder{d: b.d, t: other, args: b.args}
+	key, _, _, err := inner.column(c.Key)
+	if err != nil {
+		return err
+	}
+	inner.write(col, " IN (SELECT ", quote(other.name), ".", key, " FROM ", quote(other.name))
 	if err := inner.where(c.Cond); err != nil {
 		return err
 	}
