@@ -86,3 +86,40 @@ func TestCustomRouteBodyIsLimited(t *testing.T) {
 	small := b.do("POST", "/import", "{}")
 	require.Equal(t, http.StatusOK, small.status, string(small.raw))
 }
+
+// Another method to a Go route's path is 405 with Allow, as on the resources' paths — also
+// for a route beside a resource's item path, which the mux tells apart only by method.
+func TestCustomRouteOtherMethodIs405(t *testing.T) {
+	t.Parallel()
+	x := &kiln.Extensions{}
+	report := func(w http.ResponseWriter, r *http.Request, _ kiln.RouteCall) {
+		kiln.WriteJSON(w, http.StatusOK, map[string]any{"method": r.Method})
+	}
+	x.Handle("GET /api/reports/{day}", report)
+	x.Handle("POST /api/reports/{date}", report)
+	x.Handle("GET /api/products/export", report)
+	x.Handle("/api/anything", report)
+	b := setupExt(t, "sqlite", x)
+	res := b.do("DELETE", "/api/reports/monday", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, res.status, string(res.raw))
+	require.Equal(t, "GET, POST, HEAD", res.header.Get("Allow"))
+	require.Equal(t, "method_not_allowed", res.body["error"])
+	require.Equal(t, http.StatusOK, b.do("POST", "/api/reports/monday", nil).status)
+	require.Equal(t, http.StatusOK, b.do("PUT", "/api/anything", nil).status, "a route without a method takes every one")
+	require.Equal(t, http.StatusOK, b.do("GET", "/api/products/export", nil).status)
+	require.NotEqual(t, http.StatusInternalServerError, b.do("POST", "/api/products/export", nil).status)
+}
+
+// kiln.Conflict without a code of its own answers 409 conflict, not an empty error code.
+func TestConflictWithoutACode(t *testing.T) {
+	t.Parallel()
+	x := &kiln.Extensions{}
+	x.Handle("POST /api/hold", func(w http.ResponseWriter, r *http.Request, call kiln.RouteCall) {
+		call.Error(w, r, kiln.Conflict("", "the slot is taken"))
+	})
+	b := setupExt(t, "sqlite", x)
+	res := b.do("POST", "/api/hold", nil)
+	require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+	require.Equal(t, "conflict", res.body["error"])
+	require.Equal(t, "the slot is taken", res.body["detail"])
+}

@@ -51,8 +51,11 @@ func Invalid(errs ...FieldError) error {
 }
 
 // Conflict refuses a write because of stored state: a 409 with code (a stable error code of
-// your own, such as out_of_hours) and message.
+// your own, such as out_of_hours; "" is conflict) and message.
 func Conflict(code, message string) error {
+	if code == "" {
+		code = string(service.CodeConflict)
+	}
 	return &service.Error{Code: service.Code(code), Class: service.CodeConflict, Message: message}
 }
 

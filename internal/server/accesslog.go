@@ -21,10 +21,16 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
+	if w.status == 0 && !informational(code) {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// informational reports a 1xx answer that another follows (103 Early Hints): not the
+// request's status, and no sign the answer began (a panic after it can still be a 500).
+func informational(code int) bool {
+	return code >= 100 && code < 200 && code != http.StatusSwitchingProtocols
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {

@@ -174,7 +174,13 @@ type gzipWriter struct {
 	plain  bool
 }
 
-func (g *gzipWriter) WriteHeader(code int) { g.status = code }
+func (g *gzipWriter) WriteHeader(code int) {
+	if informational(code) {
+		g.ResponseWriter.WriteHeader(code) // sent at once: the answer itself follows
+		return
+	}
+	g.status = code
+}
 
 func (g *gzipWriter) Write(b []byte) (int, error) {
 	switch {

@@ -3,11 +3,14 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -259,4 +262,48 @@ func (l *lockedLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// A 103 Early Hints answer is not the request's status: the hints reach the client, and the
+// answer that follows is the one logged — with gzip or without, and a panic after the hints
+// is still a 500 problem, not a cut connection.
+func TestEarlyHintsAreNotTheStatus(t *testing.T) {
+	t.Parallel()
+	logs := &lockedLog{}
+	b := setupWithLog(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		if r.URL.Path == "/panic" {
+			panic("after the hints")
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(strings.Repeat("body ", 400)))
+	}), slog.New(slog.NewJSONHandler(logs, nil)))
+	for _, enc := range []string{"identity", "gzip"} {
+		var hints []int
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, _ textproto.MIMEHeader) error { hints = append(hints, code); return nil }})
+		req, _ := http.NewRequestWithContext(ctx, "GET", b.srv.URL+"/x", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		raw, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, enc)
+		require.Equal(t, []int{http.StatusEarlyHints}, hints, enc)
+		if enc == "identity" {
+			require.Contains(t, string(raw), "body body")
+		}
+		req, _ = http.NewRequest("GET", b.srv.URL+"/panic", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		res, err = http.DefaultClient.Do(req)
+		require.NoError(t, err, "a panic after the hints is answered")
+		raw, err = io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusInternalServerError, res.StatusCode, "%s %s", enc, raw)
+	}
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), `"status":200`) == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.NotContains(t, logs.String(), `"status":103`)
 }

@@ -121,9 +121,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
 		}
 	}
-	for _, rt := range h.routes {
-		mux.HandleFunc(rt.Pattern, documentHeaders(h.authenticate(h.limitBody(rt.Handler))))
-	}
+	h.registerRoutes(mux)
 	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.noParams(h.idempotent(h.batch))))
 	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
 	h.registerAuth(mux, base)
@@ -163,21 +161,6 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, res string) {
 	}
 	w.Header().Set("Location", h.spec.Server.BasePath+"/"+res+"/"+rec.ID)
 	h.writeRecord(w, http.StatusCreated, res, rec, view{spec: h.spec})
-}
-
-// limitBody holds a Go route's request body to server.max_body_bytes, as Kiln's own
-// decoders hold theirs: one announced larger (Content-Length) is 413 before the route runs,
-// and a chunked one that grows past it fails the route's read (*http.MaxBytesError). A route
-// read bodies of any size.
-func (h *Handler) limitBody(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > h.maxBody {
-			WriteError(w, r, h.log, service.Errorf(service.CodePayloadTooLarge, "the body is larger than %d bytes", h.maxBody))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-		next(w, r)
-	}
 }
 
 // noParams refuses a write with a query string: no write takes a parameter, and one sent
@@ -479,22 +462,3 @@ var (
 	noReferrer     = []string{"no-referrer"}
 	sameOriginOnly = []string{"same-origin"}
 )
-
-// documentHeaders gives a custom route's answers the headers the middleware keeps for the
-// HTML docs page: a Go route may answer a page, with its own Content-Security-Policy in
-// place of the API's (and so without its frame-ancestors 'none'), and must not be framed by
-// another site. The route may still set its own.
-func documentHeaders(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		SetDocumentHeaders(w.Header())
-		next(w, r)
-	}
-}
-
-// SetDocumentHeaders sets the headers only a document a browser renders needs (the docs page,
-// a custom route's page): X-Frame-Options, Referrer-Policy and Cross-Origin-Opener-Policy.
-func SetDocumentHeaders(hd http.Header) {
-	hd["X-Frame-Options"] = frameDeny
-	hd["Referrer-Policy"] = noReferrer
-	hd["Cross-Origin-Opener-Policy"] = sameOriginOnly
-}
