@@ -43,6 +43,25 @@ func (s *Service) InSystemTx(ctx context.Context, fn func(ctx context.Context, t
 	return nil
 }
 
+// InTx runs fn in one write transaction as ctx's principal: its Tx authorizes each write as
+// the API's would. After the commit, the records it wrote get their cache invalidation and
+// after-hooks.
+func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context, t *Tx) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	ctx, done := collect(ctx)
+	err := s.store.InTx(ctx, func(tx *store.Exec) error {
+		done.reset()
+		return fn(ctx, &Tx{s: s, tx: tx})
+	})
+	if err != nil {
+		s.nameClash(err)
+		return AsError(err)
+	}
+	s.flush(ctx, done)
+	return nil
+}
+
 // Create creates a record (in is decoded JSON, as a request body would carry it).
 func (t *Tx) Create(ctx context.Context, resource string, in map[string]any) (*store.Record, error) {
 	w, err := t.write(ctx, resource, spec.ActionCreate)
