@@ -2,11 +2,14 @@ package kiln_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -51,4 +54,17 @@ func TestStoredWebhookConditionsKeepDecidingAsAccepted(t *testing.T) {
 	require.True(t, rows.Next())
 	require.NoError(t, rows.Scan(&staged))
 	require.Zero(t, staged, "a condition that never holds stages no delivery")
+
+	// A server started on this database says so at start, naming the subscription.
+	logs := &lockedBuffer{}
+	env := shopEnv(rc)
+	again, err := kiln.New(context.Background(), kiln.Config{SpecPath: filepath.Join(b.dataDir, "kiln.yaml"), DataDir: b.dataDir,
+		MigrationsDir: filepath.Join(b.dataDir, "migrations"), Dev: true, AuthSecret: testSecret,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Logger:    slog.New(slog.NewJSONHandler(logs, nil))})
+	require.NoError(t, err)
+	require.NoError(t, again.Close())
+	require.Contains(t, logs.String(), "no longer compiles against the spec")
+	require.Contains(t, logs.String(), `"webhook":"crm"`)
+	require.Contains(t, logs.String(), "colour")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -156,5 +157,23 @@ func (a *App) newWebhooks(ctx context.Context, cfg Config) error {
 				"webhook", in.Name, "path", in.Path, "secret_env", in.SecretEnv)
 		}
 	}
-	return w.Sync(ctx)
+	if err := w.Sync(ctx); err != nil {
+		return err
+	}
+	return warnStale(ctx, w, cfg.Logger)
+}
+
+// warnStale says at start which stored subscriptions' conditions no longer compile: they
+// refuse the writes they are matched against until changed, which the log should say before
+// a client's 409 does.
+func warnStale(ctx context.Context, w *webhooks.Webhooks, log *slog.Logger) error {
+	stale, err := w.Stale(ctx)
+	if err != nil || log == nil {
+		return err
+	}
+	for name, problem := range stale {
+		log.Error("webhook subscription's when: no longer compiles against the spec: the writes it is matched against are refused (409 logic_failed) until it is changed or deleted",
+			"webhook", name, "problem", problem)
+	}
+	return nil
 }

@@ -160,3 +160,18 @@ func deleteSpecSubsExcept(ctx context.Context, tx *store.Exec, keep []any) error
 }
 
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// Stale lists the enabled subscriptions whose when: no longer compiles against the spec (a
+// field it names was removed since it was stored), each with the problem: every write it is
+// matched against is refused with 409 logic_failed until it is changed or deleted.
+func (w *Webhooks) Stale(ctx context.Context) (map[string]string, error) {
+	subs, err := querySubs(ctx, w.cfg.Store.Reader(), "WHERE disabled_at IS NULL AND condition IS NOT NULL ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range subs {
+		w.checkWhen(s, func(_, _, msg string) { out[s.Name] = msg })
+	}
+	return out, nil
+}
