@@ -10,21 +10,27 @@ import (
 func (d ddl) alterSQLite(old, cur Table) []string {
 	tmp := "kiln_new_" + cur.Name
 	oldCols := columnsOf(old)
-	var names, exprs []string
+	var names, exprs, changed []string
+	var convs []sqliteConv
 	for _, c := range cur.Columns {
 		prev, ok := oldCols[c.Name]
 		if !ok {
 			continue
 		}
 		names = append(names, q(c.Name))
-		exprs = append(exprs, d.convert(c.Name, prev.Type, c.Type))
+		if prev.Type == c.Type {
+			exprs = append(exprs, q(c.Name))
+			continue
+		}
+		conv := convertSQLite(c.Name, prev.Type, c.Type)
+		exprs, changed, convs = append(exprs, conv.expr), append(changed, c.Name), append(convs, conv)
 	}
-	stmts := []string{
+	stmts := append(refusalStmts(old.Name, changed, convs),
 		d.createTable(cur, tmp),
-		"INSERT INTO " + q(tmp) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") + " FROM " + q(old.Name),
+		"INSERT INTO "+q(tmp)+" ("+strings.Join(names, ", ")+") SELECT "+strings.Join(exprs, ", ")+" FROM "+q(old.Name),
 		d.dropTable(old.Name),
-		"ALTER TABLE " + q(tmp) + " RENAME TO " + q(cur.Name),
-	}
+		"ALTER TABLE "+q(tmp)+" RENAME TO "+q(cur.Name),
+	)
 	return append(stmts, d.createIndexes(cur.Name, cur.Indexes)...)
 }
 

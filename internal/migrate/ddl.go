@@ -120,33 +120,22 @@ func (d ddl) dropIndex(ix Index) string { return "DROP INDEX " + q(ix.Name) }
 
 func (d ddl) dropTable(name string) string { return "DROP TABLE " + q(name) }
 
-// convert returns the expression that turns a column of type from into type to while
-// copying rows (SQLite rebuilds) or in ALTER ... USING (PostgreSQL).
+// convert returns the expression that turns a column of type from into type to in
+// PostgreSQL's ALTER ... USING; SQLite's rebuild copies with convertSQLite.
 func (d ddl) convert(col, from, to string) string {
 	if from == to {
 		return q(col)
 	}
-	fp, fs, fromDec := decimalShape(from)
-	_, ts, toDec := decimalShape(to)
-	_ = fp
-	if d.pg() {
-		return q(col) + "::" + d.colType(to)
+	if !d.pg() {
+		return convertSQLite(col, from, to).expr
 	}
-	switch {
-	case fromDec && toDec && ts >= fs:
-		return fmt.Sprintf("%s * %d", q(col), value.Pow10(ts-fs))
-	case fromDec && toDec:
-		return roundDiv(q(col), value.Pow10(fs-ts))
-	case from == "integer" && toDec:
-		return fmt.Sprintf("%s * %d", q(col), value.Pow10(ts))
-	case fromDec && to == "real":
-		return fmt.Sprintf("CAST(%s AS REAL) / %d", q(col), value.Pow10(fs))
-	case fromDec && to == "integer":
-		return roundDiv(q(col), value.Pow10(fs))
-	case fromDec && to == "text":
-		return fmt.Sprintf("CAST(%s AS REAL) / %d", q(col), value.Pow10(fs))
+	switch { // a date is midnight UTC, a time's date is its UTC date, whatever the session's TimeZone
+	case from == "date" && to == "timestamp":
+		return q(col) + "::TIMESTAMP AT TIME ZONE 'UTC'"
+	case from == "timestamp" && to == "date":
+		return "(" + q(col) + " AT TIME ZONE 'UTC')::DATE"
 	}
-	return "CAST(" + q(col) + " AS " + d.colType(to) + ")"
+	return q(col) + "::" + d.colType(to)
 }
 
 // roundDiv divides SQLite integer minor units by p, rounding half away from zero as

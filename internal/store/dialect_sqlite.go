@@ -135,6 +135,10 @@ func (sqliteDialect) decode(k kind, scale int, target any) (any, error) {
 	return nil, fmt.Errorf("sqlite: unexpected scan target %T", target)
 }
 
+// refusedPrefix starts the message of a SQLite migration's refusal of a value it cannot
+// convert (internal/migrate's refusal checks).
+const refusedPrefix = "migration refused: "
+
 var sqliteUniqueRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+)`)
 
 func (sqliteDialect) interpret(err error) error {
@@ -155,6 +159,11 @@ func (sqliteDialect) interpret(err error) error {
 	// Extended codes are not always set (RESTRICT actions report plain SQLITE_CONSTRAINT),
 	// so the message decides; it is SQLite's own fixed text.
 	msg := se.Error()
+	if se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER {
+		if _, why, ok := strings.Cut(msg, refusedPrefix); ok { // a migration's refusal of a value (RAISE)
+			return fmt.Errorf("%w: %s", ErrInvalidValue, strings.TrimSuffix(why, fmt.Sprintf(" (%d)", se.Code())))
+		}
+	}
 	switch {
 	case strings.Contains(msg, "UNIQUE constraint failed") || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		ce := &ConstraintError{Kind: ConstraintUnique, cause: err}

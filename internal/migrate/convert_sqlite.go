@@ -1,0 +1,220 @@
+package migrate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/value"
+)
+
+// sqliteConv is how a SQLite rebuild turns one column's values into another type: the
+// expression the copy selects, and the values it refuses. Each conversion gives what
+// PostgreSQL's cast gives (its ALTER ... USING) or, where PostgreSQL refuses a value or where
+// SQL here cannot match it exactly, refuses the migration naming the table, column and value.
+type sqliteConv struct {
+	expr   string
+	refuse []refusal
+}
+
+// refusal is a predicate on the old row that stops the migration, and why.
+type refusal struct {
+	when string // SQL predicate over the old table's columns
+	why  string // SQL text expression: the reason, naming the value
+}
+
+// sqliteSpace is what PostgreSQL's input functions skip around a number or boolean (isspace).
+const sqliteSpace = "' ' || char(9, 10, 11, 12, 13)"
+
+// convertSQLite returns the conversion of column col from type from into type to.
+func convertSQLite(col, from, to string) sqliteConv {
+	c := q(col)
+	fp, fs, fromDec := decimalShape(from)
+	tp, ts, toDec := decimalShape(to)
+	switch {
+	case fromDec && toDec:
+		return decimalToDecimal(c, fp, fs, tp, ts)
+	case from == "integer" && toDec:
+		return sqliteConv{expr: fmt.Sprintf("%s * %d", c, value.Pow10(ts)), refuse: outside(c, value.Pow10(tp-ts), c, to)}
+	case from == "real" && toDec:
+		return realToDecimal(c, tp, ts)
+	case from == "text" && toDec:
+		return textToDecimal(c, tp, ts)
+	case fromDec && to == "real":
+		return sqliteConv{expr: fmt.Sprintf("CAST(%s AS REAL) / %d", c, value.Pow10(fs))}
+	case fromDec && to == "integer":
+		return sqliteConv{expr: roundDiv(c, value.Pow10(fs))}
+	case fromDec && to == "text":
+		return sqliteConv{expr: decimalText(c, fs)}
+	case from == "text" && to == "integer":
+		return textToInteger(c)
+	case from == "real" && to == "integer":
+		return realToInteger(c)
+	case from == "boolean" && to == "text":
+		return sqliteConv{expr: "CASE WHEN " + c + " THEN 'true' WHEN NOT " + c + " THEN 'false' END"}
+	case from == "text" && to == "boolean":
+		return textToBoolean(c)
+	case from == "date" && to == "timestamp":
+		return sqliteConv{expr: c + " || 'T00:00:00.000000Z'"} // midnight UTC, value.TimeLayout
+	case from == "timestamp" && to == "date":
+		return sqliteConv{expr: "substr(" + c + ", 1, 10)"} // stored in UTC: its date is the UTC date
+	}
+	return sqliteConv{expr: "CAST(" + c + " AS " + ddl{dialect: "sqlite"}.colType(to) + ")"}
+}
+
+// outside refuses a result that has more integer digits than a decimal(p,s) holds: units at
+// or beyond limit (10^integer digits in the same units) either way, as PostgreSQL's "numeric
+// field overflow". shown is the value the message names; check is the predicate's subject.
+func outside(check string, limit int64, shown, to string) []refusal {
+	return []refusal{{
+		when: fmt.Sprintf("%s >= %d OR %s <= -%d", check, limit, check, limit),
+		why:  overflowWhy(shown, to),
+	}}
+}
+
+func overflowWhy(shown, to string) string {
+	return fmt.Sprintf("'numeric field overflow: ' || %s || ' does not fit %s'", shown, to)
+}
+
+func decimalToDecimal(c string, fp, fs, tp, ts int) sqliteConv {
+	to := fmt.Sprintf("decimal(%d,%d)", tp, ts)
+	var conv sqliteConv
+	if ts >= fs {
+		conv.expr = fmt.Sprintf("%s * %d", c, value.Pow10(ts-fs))
+	} else {
+		conv.expr = roundDiv(c, value.Pow10(fs-ts))
+	}
+	if tp-ts < fp-fs { // fewer integer digits: the rounded value must still fit
+		conv.refuse = outside("("+conv.expr+")", value.Pow10(tp), decimalText(c, fs), to)
+	}
+	return conv
+}
+
+// decimalText renders minor units at scale s as PostgreSQL's numeric::text does ("12.30").
+func decimalText(c string, s int) string {
+	if s == 0 {
+		return "CAST(" + c + " AS TEXT)"
+	}
+	p := value.Pow10(s)
+	return fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL THEN (CASE WHEN %[1]s < 0 THEN '-' ELSE '' END) || (abs(%[1]s) / %[2]d) || '.' || "+
+		"substr('%[3]s' || (abs(%[1]s) %% %[2]d), -%[4]d) END", c, p, strings.Repeat("0", s), s)
+}
+
+// realToDecimal converts as PostgreSQL's float8::numeric does: the float's 15 significant
+// digits (DBL_DIG, so 2.675 is 2.675, not 2.67499999...), rounded half away from zero to the
+// scale. printf's %.14e gives them as an integer mantissa and a power of ten, so the rest is
+// exact integer arithmetic.
+func realToDecimal(c string, p, s int) sqliteConv {
+	t := "printf('%.14e', " + c + ")"
+	mant := "CAST(replace(substr(" + t + ", 1, instr(" + t + ", 'e') - 1), '.', '') AS INTEGER)"
+	k := fmt.Sprintf("(CAST(substr(%s, instr(%s, 'e') + 1) AS INTEGER) + %d)", t, t, s-14)
+	pow := func(n string) string { return "CAST(substr('1000000000000000000', 1, " + n + " + 1) AS INTEGER)" }
+	units := fmt.Sprintf("CASE WHEN %s = 0 THEN 0 WHEN %s >= 0 THEN %s * %s WHEN %s >= -18 THEN %s ELSE 0 END",
+		c, k, mant, pow(k), k, roundDivBy(mant, pow("-"+k)))
+	limit := value.Pow10(p)
+	return sqliteConv{expr: units, refuse: []refusal{{
+		// a mantissa of 15 digits times 10^4 has 19: past any decimal's 18
+		when: fmt.Sprintf("%s <> 0 AND (instr(%s, 'e') = 0 OR %s > 3 OR (%s) >= %d OR (%s) <= -%d)", c, t, k, units, limit, units, limit),
+		why:  overflowWhy(c, fmt.Sprintf("decimal(%d,%d)", p, s)),
+	}}}
+}
+
+// roundDivBy is roundDiv by a divisor computed in SQL.
+func roundDivBy(col, d string) string {
+	return fmt.Sprintf("(%s + CASE WHEN %s < 0 THEN -(%s / 2) ELSE %s / 2 END) / %s", col, col, d, d, d)
+}
+
+// signed splits trimmed text into its sign and the rest, as PostgreSQL's number input does.
+func signed(c string) (v, body, negative string) {
+	v = "trim(" + c + ", " + sqliteSpace + ")"
+	body = "(CASE WHEN substr(" + v + ", 1, 1) IN ('+', '-') THEN substr(" + v + ", 2) ELSE " + v + " END)"
+	return v, body, "substr(" + v + ", 1, 1) = '-'"
+}
+
+// textToDecimal converts text in plain decimal notation ("-12.345", " .5 ") exactly, rounding
+// half away from zero to the scale as PostgreSQL does. Other text is refused: PostgreSQL
+// refuses what is not a number, and the exponent forms it takes ("1e3") are refused here too.
+func textToDecimal(c string, p, s int) sqliteConv {
+	_, b, neg := signed(c)
+	dot := "instr(" + b + " || '.', '.')"
+	ip := "ltrim(substr(" + b + ", 1, " + dot + " - 1), '0')"
+	fp := "substr(" + b + ", " + dot + " + 1)"
+	abs := fmt.Sprintf("(CAST(%s || substr(%s || '%s', 1, %d) AS INTEGER) + (substr(%s, %d, 1) >= '5'))",
+		ip, fp, strings.Repeat("0", s), s, fp, s+1)
+	valid := fmt.Sprintf("(%s GLOB '*[0-9]*' AND NOT %s GLOB '*[^0-9.]*' AND NOT %s GLOB '*.*.*')", b, b, b)
+	return sqliteConv{
+		expr: "CASE WHEN " + neg + " THEN -" + abs + " ELSE " + abs + " END",
+		refuse: []refusal{
+			{when: "NOT " + valid, why: "'not a number in plain decimal notation: ' || quote(" + c + ")"},
+			{when: fmt.Sprintf("length(%s) > %d OR %s >= %d", ip, p-s, abs, value.Pow10(p)),
+				why: overflowWhy(c, fmt.Sprintf("decimal(%d,%d)", p, s))},
+		},
+	}
+}
+
+// textToInteger converts as PostgreSQL's bigint input does: optional space and sign around
+// decimal digits; anything else, or a number past bigint, is refused.
+func textToInteger(c string) sqliteConv {
+	v, b, neg := signed(c)
+	digits := "ltrim(" + b + ", '0')"
+	return sqliteConv{
+		expr: "CAST(" + v + " AS INTEGER)",
+		refuse: []refusal{
+			{when: "NOT (" + b + " <> '' AND NOT " + b + " GLOB '*[^0-9]*')", why: "'invalid input syntax for type bigint: ' || quote(" + c + ")"},
+			{when: fmt.Sprintf("length(%s) > 19 OR (length(%s) = 19 AND %s > CASE WHEN %s THEN '9223372036854775808' ELSE '9223372036854775807' END)",
+				digits, digits, digits, neg), why: "'value ' || quote(" + c + ") || ' is out of range for type bigint'"},
+		},
+	}
+}
+
+// realToInteger rounds as PostgreSQL's float8::bigint does (rint: half to even, so 2.5 is 2
+// and 3.5 is 4); a float past bigint is refused.
+func realToInteger(c string) sqliteConv {
+	f := "CAST(" + c + " AS INTEGER)"
+	return sqliteConv{
+		expr: fmt.Sprintf("CASE WHEN abs(%s - %s) = 0.5 THEN %s + %s %% 2 ELSE CAST(round(%s) AS INTEGER) END", c, f, f, f, c),
+		refuse: []refusal{{when: c + " >= 9223372036854775808.0 OR " + c + " < -9223372036854775808.0",
+			why: "'bigint out of range: ' || " + c}},
+	}
+}
+
+// PostgreSQL's boolean input: these words (any unique prefix of true, false, yes and no),
+// trimmed, in any case; anything else is refused.
+const (
+	boolTrue  = "'t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1'"
+	boolFalse = "'f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'off', '0'"
+)
+
+func textToBoolean(c string) sqliteConv {
+	v := "lower(trim(" + c + ", " + sqliteSpace + "))"
+	return sqliteConv{
+		expr: "CASE WHEN " + v + " IN (" + boolTrue + ") THEN 1 WHEN " + v + " IN (" + boolFalse + ") THEN 0 END",
+		refuse: []refusal{{when: v + " NOT IN (" + boolTrue + ", " + boolFalse + ")",
+			why: "'invalid input syntax for type boolean: ' || quote(" + c + ")"}},
+	}
+}
+
+// refusalStmts check the old table's rows before the copy: the first row a refusal matches
+// is inserted into a temporary table whose trigger aborts the migration with the message
+// (store reads it back as an invalid value naming table[column]).
+func refusalStmts(table string, cols []string, convs []sqliteConv) []string {
+	var checks []string
+	for i, conv := range convs {
+		for _, r := range conv.refuse {
+			msg := lit("migration refused: "+table+"["+cols[i]+"]: ") + " || " + r.why
+			checks = append(checks, "INSERT INTO "+q(refusalTable)+" SELECT "+msg+" FROM "+q(table)+" WHERE "+r.when+" LIMIT 1")
+		}
+	}
+	if len(checks) == 0 {
+		return nil
+	}
+	stmts := []string{
+		"CREATE TEMP TABLE IF NOT EXISTS " + q(refusalTable) + " (message TEXT)",
+		"CREATE TEMP TRIGGER IF NOT EXISTS " + q(refusalTable+"_abort") + " BEFORE INSERT ON " + q(refusalTable) +
+			" BEGIN SELECT RAISE(ABORT, NEW.message); END",
+	}
+	return append(append(stmts, checks...), "DROP TABLE "+q("temp")+"."+q(refusalTable))
+}
+
+const refusalTable = "kiln_refusal"
+
+func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
