@@ -3,12 +3,14 @@ package migrate
 import (
 	"reflect"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/store"
 )
 
 // alterSQLite rebuilds the table: SQLite cannot change, and in most cases cannot drop, a
 // column in place. Rows are copied with converted values; indexes are recreated.
 func (d ddl) alterSQLite(old, cur Table) []string {
-	tmp := "kiln_new_" + cur.Name
+	tmp := store.RebuildPrefix + cur.Name
 	oldCols := columnsOf(old)
 	var names, exprs, changed []string
 	var convs []sqliteConv

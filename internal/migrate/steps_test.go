@@ -196,7 +196,7 @@ func TestMigrationsChangeNullability(t *testing.T) {
 		_, err := w.plan(v2, false)
 		require.NoError(t, err)
 		_, err = w.m.Up(context.Background(), nil)
-		require.Error(t, err, "a row has no name")
+		require.ErrorContains(t, err, "not_null constraint on products[name]", "a row has no name")
 		w.check(v1, "after a failed up")
 		pending, err := w.m.Pending(context.Background())
 		require.NoError(t, err)

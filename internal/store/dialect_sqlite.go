@@ -139,7 +139,10 @@ func (sqliteDialect) decode(k kind, scale int, target any) (any, error) {
 // convert (internal/migrate's refusal checks).
 const refusedPrefix = "migration refused: "
 
-var sqliteUniqueRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+)`)
+var (
+	sqliteUniqueRe  = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+)`)
+	sqliteNotNullRe = regexp.MustCompile(`NOT NULL constraint failed: ([^\s.]+)\.([^\s(]+)`)
+)
 
 func (sqliteDialect) interpret(err error) error {
 	if err == nil {
@@ -177,7 +180,11 @@ func (sqliteDialect) interpret(err error) error {
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
 		return &ConstraintError{Kind: ConstraintForeignKey, cause: err}
 	case strings.Contains(msg, "NOT NULL constraint failed"):
-		return &ConstraintError{Kind: ConstraintNotNull, cause: err}
+		ce := &ConstraintError{Kind: ConstraintNotNull, cause: err}
+		if m := sqliteNotNullRe.FindStringSubmatch(msg); m != nil {
+			ce.Table, ce.Columns = strings.TrimPrefix(m[1], RebuildPrefix), []string{m[2]}
+		}
+		return ce
 	}
 	return &ConstraintError{Kind: ConstraintCheck, cause: err}
 }

@@ -5,6 +5,10 @@ import (
 	"fmt"
 )
 
+// RebuildPrefix names the table a SQLite rebuild copies rows into before it takes the
+// table's name; an error on it is reported on the table itself.
+const RebuildPrefix = "kiln_new_"
+
 // InSchemaTx runs fn in one transaction meant for schema changes. On SQLite, foreign keys are
 // switched off around it (a table rebuild must not cascade deletes into the tables that
 // reference it) and checked before commit; PostgreSQL's DDL is transactional as it is.
