@@ -36,12 +36,17 @@ func TestMigrationsConvertToDecimalExactly(t *testing.T) {
 // Values keep their meaning across the other type changes, as PostgreSQL's casts give them:
 // text to integer or boolean by PostgreSQL's input rules, a number to an integer by rint
 // (half to even), a boolean to "true"/"false", a date to its midnight UTC and a datetime to
-// its UTC date, each in the form Kiln stores.
+// its UTC date, each in the form Kiln stores (on PostgreSQL whatever the session's TimeZone:
+// here 14 hours ahead of UTC).
 func TestMigrationsConvertLikePostgres(t *testing.T) {
 	eachMigrationDialect(t, func(t *testing.T, dialect string) {
 		v1 := specWith("      qty: string\n      size: number\n      flag: boolean\n      yes: string\n      day: date\n      at: datetime\n")
 		v2 := specWith("      qty: integer\n      size: integer\n      flag: string\n      yes: boolean\n      day: datetime\n      at: date\n")
-		w := newWalker(t, dialect, v1)
+		b := setup(t, dialect)
+		if dialect == "postgres" {
+			b.url += "&timezone=Pacific/Kiritimati"
+		}
+		w := newWalkerOn(t, b, v1)
 		cols := ", qty, size, flag, yes, day, at"
 		w.insertProduct(p1, cols, " 42 ", 2.7, true, " YES ", "2026-03-04", "2026-01-01T10:00:00.000000Z")
 		w.insertProduct(p2, cols, "-7", 2.5, false, "off", "2026-12-31", "2026-01-01T23:59:59.999999Z")

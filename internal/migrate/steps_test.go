@@ -25,7 +25,12 @@ type walker struct {
 }
 
 func newWalker(t *testing.T, dialect, first string) *walker {
-	b := setup(t, dialect)
+	return newWalkerOn(t, setup(t, dialect), first)
+}
+
+// newWalkerOn is newWalker on the database b names.
+func newWalkerOn(t *testing.T, b *testBundle, first string) *walker {
+	dialect := b.dialect
 	s := parseSpec(t, first)
 	st, err := store.Open(context.Background(), store.Config{URL: b.url, SQLitePath: filepath.Join(b.dir, "kiln.db")}, s)
 	require.NoError(t, err)
