@@ -167,11 +167,13 @@ func textToInteger(c string) sqliteConv {
 }
 
 // realToInteger rounds as PostgreSQL's float8::bigint does (rint: half to even, so 2.5 is 2
-// and 3.5 is 4); a float past bigint is refused.
+// and 3.5 is 4); a float past bigint is refused. It compares the fraction rather than use
+// SQLite's round(), which adds 0.5 and so rounds 0.49999999999999994 up.
 func realToInteger(c string) sqliteConv {
 	f := "CAST(" + c + " AS INTEGER)"
+	d := "abs(" + c + " - " + f + ")" // exact: the float's fraction
 	return sqliteConv{
-		expr: fmt.Sprintf("CASE WHEN abs(%s - %s) = 0.5 THEN %s + %s %% 2 ELSE CAST(round(%s) AS INTEGER) END", c, f, f, f, c),
+		expr: fmt.Sprintf("CASE WHEN %s > 0.5 THEN %s + sign(%s) WHEN %s = 0.5 THEN %s + %s %% 2 ELSE %s END", d, f, c, d, f, f, f),
 		refuse: []refusal{{when: c + " >= 9223372036854775808.0 OR " + c + " < -9223372036854775808.0",
 			why: "'bigint out of range: ' || " + c}},
 	}

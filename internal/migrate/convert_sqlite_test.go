@@ -1,0 +1,146 @@
+package migrate
+
+import (
+	"database/sql"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
+)
+
+// convertOne runs conv on v in SQLite: the converted value, or refused when a refusal holds.
+func convertOne(t *testing.T, db *sql.DB, conv sqliteConv, v any) (out any, refused bool) {
+	t.Helper()
+	for _, r := range conv.refuse {
+		var hit sql.NullBool
+		require.NoError(t, db.QueryRow(`SELECT `+r.when+` FROM (SELECT ? AS "x")`, v).Scan(&hit))
+		if hit.Valid && hit.Bool {
+			return nil, true
+		}
+	}
+	require.NoError(t, db.QueryRow(`SELECT `+conv.expr+` FROM (SELECT ? AS "x")`, v).Scan(&out))
+	return out, false
+}
+
+func openMemory(t *testing.T) *sql.DB {
+	db, err := sql.Open("sqlite", ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// unitsOracle is PostgreSQL's numeric input of a decimal string, at scale s into precision p:
+// rounded half away from zero, ok false past the precision.
+func unitsOracle(dec string, p, s int) (int64, bool) {
+	r, ok := new(big.Rat).SetString(dec)
+	if !ok {
+		panic(dec)
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s)), nil)))
+	half := big.NewRat(1, 2)
+	if r.Sign() < 0 {
+		half.Neg(half)
+	}
+	r.Add(r, half)
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // truncates toward zero
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil)
+	if new(big.Int).Abs(q).Cmp(limit) >= 0 {
+		return 0, false
+	}
+	return q.Int64(), true
+}
+
+// A number becomes a decimal from its 15 significant digits (PostgreSQL's float8::numeric),
+// held to an oracle over random floats of every magnitude.
+func TestRealToDecimalMatchesOracle(t *testing.T) {
+	t.Parallel()
+	db := openMemory(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	seeds := []float64{2.675, -2.675, 0, 0.005, -0.005, 1e11, 9999999999.995, 1e-300, 123456789012.345, math.MaxFloat64, 5e-324}
+	for range 400 {
+		seeds = append(seeds, (rng.Float64()-0.5)*math.Pow(10, float64(rng.IntN(30)-14)))
+	}
+	for _, shape := range [][2]int{{12, 2}, {18, 4}, {18, 0}, {5, 5}, {18, 18}} {
+		conv := realToDecimal(`"x"`, shape[0], shape[1])
+		for _, x := range seeds {
+			want, ok := unitsOracle(strconv.FormatFloat(x, 'e', 14, 64), shape[0], shape[1])
+			got, refused := convertOne(t, db, conv, x)
+			require.Equal(t, !ok, refused, "%v into decimal%v", x, shape)
+			if ok {
+				require.Equal(t, want, got, "%v into decimal%v", x, shape)
+			}
+		}
+	}
+}
+
+var plainDecimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
+
+// Text becomes a decimal exactly when it is plain decimal notation, refused otherwise.
+func TestTextToDecimalMatchesOracle(t *testing.T) {
+	t.Parallel()
+	db := openMemory(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	seeds := []string{"2.675", " -12.345 ", "+.5", "5.", "0", "-0.004", "000123.4500", "99.995", "12,5", "1e3", ".", "", "+", "-", "- 5", "1.2.3", "abc", "\t7\n", "99999999999999999999"}
+	for range 400 {
+		d := strconv.FormatInt(rng.Int64N(1e12)-5e11, 10)
+		k := rng.IntN(len(d))
+		seeds = append(seeds, d[:k]+"."+d[k:])
+	}
+	for _, shape := range [][2]int{{12, 2}, {4, 2}, {18, 0}, {10, 5}} {
+		conv := textToDecimal(`"x"`, shape[0], shape[1])
+		for _, s := range seeds {
+			got, refused := convertOne(t, db, conv, s)
+			plain := strings.Trim(s, " \t\n")
+			if !plainDecimal.MatchString(plain) {
+				require.True(t, refused, "%q is not plain notation", s)
+				continue
+			}
+			want, ok := unitsOracle(plain, shape[0], shape[1])
+			require.Equal(t, !ok, refused, "%q into decimal%v", s, shape)
+			if ok {
+				require.Equal(t, want, got, "%q into decimal%v", s, shape)
+			}
+		}
+	}
+}
+
+// Text becomes an integer or a boolean by PostgreSQL's input rules.
+func TestTextToIntegerAndBoolean(t *testing.T) {
+	t.Parallel()
+	db := openMemory(t)
+	ints := map[string]any{" 42 ": int64(42), "-7": int64(-7), "+0005": int64(5), "-9223372036854775808": int64(math.MinInt64),
+		"9223372036854775807": int64(math.MaxInt64), "9223372036854775808": nil, "00000000000000000000042": int64(42),
+		"abc": nil, "": nil, "1e3": nil, "1.0": nil, "- 1": nil, "0x1F": nil, "1_000": nil, "+": nil}
+	for in, want := range ints {
+		got, refused := convertOne(t, db, textToInteger(`"x"`), in)
+		require.Equal(t, want == nil, refused, "%q", in)
+		if want != nil {
+			require.Equal(t, want, got, "%q", in)
+		}
+	}
+	bools := map[string]any{"true": int64(1), " YES ": int64(1), "t": int64(1), "Tru": int64(1), "on": int64(1), "1": int64(1), "y": int64(1),
+		"false": int64(0), "off": int64(0), "N": int64(0), "no": int64(0), "0": int64(0), "fal": int64(0),
+		"maybe": nil, "": nil, "o": nil, "of": nil, "yess": nil, "2": nil, "truee": nil}
+	for in, want := range bools {
+		got, refused := convertOne(t, db, textToBoolean(`"x"`), in)
+		require.Equal(t, want == nil, refused, "%q", in)
+		if want != nil {
+			require.Equal(t, want, got, "%q", in)
+		}
+	}
+	for in, want := range map[float64]any{2.5: int64(2), 3.5: int64(4), -2.5: int64(-2), -3.5: int64(-4), 2.7: int64(3), -2.7: int64(-3),
+		0.49999999999999994: int64(0), 9.2e18: int64(9.2e18), 1e19: nil, -1e19: nil} {
+		got, refused := convertOne(t, db, realToInteger(`"x"`), in)
+		require.Equal(t, want == nil, refused, "%v", in)
+		if want != nil {
+			require.Equal(t, want, got, fmt.Sprint(in))
+		}
+	}
+}
