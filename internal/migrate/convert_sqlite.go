@@ -28,6 +28,9 @@ const sqliteSpace = "' ' || char(9, 10, 11, 12, 13)"
 // convertSQLite returns the conversion of column col from type from into type to.
 func convertSQLite(col, from, to string) sqliteConv {
 	c := q(col)
+	if conv, ok := textTo(c, to); ok && from == "text" {
+		return conv
+	}
 	fp, fs, fromDec := decimalShape(from)
 	tp, ts, toDec := decimalShape(to)
 	switch {
@@ -37,28 +40,46 @@ func convertSQLite(col, from, to string) sqliteConv {
 		return sqliteConv{expr: fmt.Sprintf("%s * %d", c, value.Pow10(ts)), refuse: outside(c, value.Pow10(tp-ts), c, to)}
 	case from == "real" && toDec:
 		return realToDecimal(c, tp, ts)
-	case from == "text" && toDec:
-		return textToDecimal(c, tp, ts)
 	case fromDec && to == "real":
 		return sqliteConv{expr: fmt.Sprintf("CAST(%s AS REAL) / %d", c, value.Pow10(fs))}
 	case fromDec && to == "integer":
 		return sqliteConv{expr: roundDiv(c, value.Pow10(fs))}
 	case fromDec && to == "text":
 		return sqliteConv{expr: decimalText(c, fs)}
-	case from == "text" && to == "integer":
-		return textToInteger(c)
 	case from == "real" && to == "integer":
 		return realToInteger(c)
 	case from == "boolean" && to == "text":
 		return sqliteConv{expr: "CASE WHEN " + c + " THEN 'true' WHEN NOT " + c + " THEN 'false' END"}
-	case from == "text" && to == "boolean":
-		return textToBoolean(c)
 	case from == "date" && to == "timestamp":
 		return sqliteConv{expr: c + " || 'T00:00:00.000000Z'"} // midnight UTC, value.TimeLayout
 	case from == "timestamp" && to == "date":
 		return sqliteConv{expr: "substr(" + c + ", 1, 10)"} // stored in UTC: its date is the UTC date
 	}
 	return sqliteConv{expr: "CAST(" + c + " AS " + ddl{dialect: "sqlite"}.colType(to) + ")"}
+}
+
+// textTo converts text into a number, boolean, date, datetime, uuid or JSON.
+func textTo(c, to string) (sqliteConv, bool) {
+	if p, s, ok := decimalShape(to); ok {
+		return textToDecimal(c, p, s), true
+	}
+	switch to {
+	case "integer":
+		return textToInteger(c), true
+	case "boolean":
+		return textToBoolean(c), true
+	case "real":
+		return textToReal(c), true
+	case "date":
+		return textToDate(c), true
+	case "timestamp":
+		return textToTimestamp(c), true
+	case "uuid":
+		return textToUUID(c), true
+	case "json":
+		return textToJSON(c), true
+	}
+	return sqliteConv{}, false
 }
 
 // outside refuses a result that has more integer digits than a decimal(p,s) holds: units at

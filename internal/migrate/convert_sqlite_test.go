@@ -144,3 +144,37 @@ func TestTextToIntegerAndBoolean(t *testing.T) {
 		}
 	}
 }
+
+// Text becomes a number, date or datetime in the forms listed; every other text is refused.
+func TestTextToRealDateAndTimestamp(t *testing.T) {
+	t.Parallel()
+	db := openMemory(t)
+	check := func(conv sqliteConv, cases map[string]any) {
+		t.Helper()
+		for in, want := range cases {
+			got, refused := convertOne(t, db, conv, in)
+			require.Equal(t, want == nil, refused, "%q", in)
+			if want != nil {
+				require.Equal(t, want, got, "%q", in)
+			}
+		}
+	}
+	check(textToReal(`"x"`), map[string]any{" 1e3 ": 1000.0, "-.5": -0.5, "5.": 5.0, "+2.5E-1": 0.25, "0e5": 0.0, "1e-400": nil, "1e400": nil,
+		"NaN": nil, "Infinity": nil, ".e1": nil, "1e": nil, "1e+": nil, "1.2.3": nil, "0x10": nil, "": nil, "12 kg": nil})
+	check(textToDate(`"x"`), map[string]any{" 2024-02-29 ": "2024-02-29", "2026-02-29": nil, "2026-1-1": nil, "2026-01-01T00:00:00Z": nil, "now": nil, "": nil})
+	check(textToTimestamp(`"x"`), map[string]any{
+		"2026-01-01T10:00:59.999999Z":      "2026-01-01T10:00:59.999999Z", // not rounded into the next second
+		"2026-01-01T23:30:00.5-05:00":      "2026-01-02T04:30:00.500000Z",
+		"2026-01-01 10:00":                 "2026-01-01T10:00:00.000000Z",
+		"2026-03-04":                       "2026-03-04T00:00:00.000000Z",
+		"2026-01-01T10:00:00.1234567Z":     nil, // past microseconds
+		"2026-01-01T10:00:00.Z":            nil,
+		"2026-01-01T10:00:00Zjunk":         nil,
+		"2026-02-30T10:00:00Z":             nil,
+		"2026-01-01Tjunk":                  nil,
+		"2460000.5":                        nil, // a Julian day number SQLite would read
+		"now":                              nil,
+		"2026-01-01T25:00:00Z":             nil,
+		"2026-01-01T10:00:00.123456+05:00": "2026-01-01T05:00:00.123456Z",
+	})
+}

@@ -65,6 +65,30 @@ func TestMigrationsConvertLikePostgres(t *testing.T) {
 	})
 }
 
+// Text becomes a number, date, datetime, uuid or JSON as PostgreSQL's input reads it, stored
+// in Kiln's forms: a datetime in UTC to the microsecond, a uuid in lower case.
+func TestMigrationsConvertTextLikePostgres(t *testing.T) {
+	eachMigrationDialect(t, func(t *testing.T, dialect string) {
+		v1 := specWith("      num: string\n      day: string\n      at: string\n      ref: string\n      doc: string\n")
+		v2 := specWith("      num: number\n      day: date\n      at: datetime\n      ref: uuid\n      doc: json\n")
+		w := newWalker(t, dialect, v1)
+		cols := ", num, day, at, ref, doc"
+		w.insertProduct(p1, cols, " 1e3 ", " 2026-03-04 ", "2026-01-01T10:00:00.123456+05:00", "0192F0A0-0000-7000-8000-0000000000C1", `{"a": 1}`)
+		w.insertProduct(p2, cols, "-.5", "2024-02-29", "2026-01-01 10:00", nil, `[1, "x"]`)
+		w.insertProduct(p3, cols, "+12.25", nil, "2026-03-04", nil, nil)
+		w.up(v2, true)
+		at := `"at"`
+		if dialect == "postgres" {
+			at = `to_char("at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+		}
+		require.Equal(t, [][]any{
+			{1000.0, "2026-03-04", "2026-01-01T05:00:00.123456Z", "0192f0a0-0000-7000-8000-0000000000c1", `{"a": 1}`},
+			{-0.5, "2024-02-29", "2026-01-01T10:00:00.000000Z", nil, `[1, "x"]`},
+			{12.25, nil, "2026-03-04T00:00:00.000000Z", nil, nil},
+		}, rowsOf(t, w.st, `SELECT num, CAST(day AS TEXT), `+at+`, CAST(ref AS TEXT), CAST(doc AS TEXT) FROM products ORDER BY id`))
+	})
+}
+
 // A value the new type cannot hold stops the migration, as PostgreSQL refuses it: the whole
 // migration is rolled back and stays pending, the value untouched; SQLite's error names the
 // table, column and value. Once the value is fixed, the same migration applies.
@@ -92,6 +116,13 @@ func TestMigrationsRefuseValuesTheNewTypeCannotHold(t *testing.T) {
 		{name: "TextPastInteger", from: "string", to: "integer", bad: "9223372036854775808", good: "-9223372036854775808",
 			sqliteWhy: "products[x]: value '9223372036854775808' is out of range for type bigint"},
 		{name: "NumberPastInteger", from: "number", to: "integer", bad: 1e19, good: 9e18, sqliteWhy: "products[x]: bigint out of range: 1.0e+19"},
+		{name: "TextNotNumber", from: "string", to: "number", bad: "12 kg", good: "12", sqliteWhy: "products[x]: invalid input syntax for type double precision: '12 kg'"},
+		{name: "TextPastNumber", from: "string", to: "number", bad: "1e400", good: "1e300", sqliteWhy: "products[x]: '1e400' is out of range for type double precision"},
+		{name: "TextNotDate", from: "string", to: "date", bad: "2026-02-30", good: "2026-02-28", sqliteWhy: "products[x]: not a date in YYYY-MM-DD form: '2026-02-30'"},
+		{name: "TextNotDatetime", from: "string", to: "datetime", bad: "soon", good: "2026-01-01T10:00:00Z",
+			sqliteWhy: "products[x]: not a datetime in ISO 8601 form (to microseconds): 'soon'"},
+		{name: "TextNotUUID", from: "string", to: "uuid", bad: "42", good: "0192F0A0-0000-7000-8000-0000000000A1", sqliteWhy: "products[x]: invalid input syntax for type uuid: '42'"},
+		{name: "TextNotJSON", from: "string", to: "json", bad: "{", good: "{}", sqliteWhy: "products[x]: invalid input syntax for type json: '{'"},
 		{name: "TextNotBoolean", from: "string", to: "boolean", bad: "maybe", good: "No", sqliteWhy: "products[x]: invalid input syntax for type boolean: 'maybe'"},
 	}
 	for _, tc := range cases {
