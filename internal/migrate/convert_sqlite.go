@@ -55,7 +55,22 @@ func convertSQLite(col, from, to string) sqliteConv {
 	case from == "timestamp" && to == "date":
 		return sqliteConv{expr: "substr(" + c + ", 1, 10)"} // stored in UTC: its date is the UTC date
 	}
-	return sqliteConv{expr: "CAST(" + c + " AS " + ddl{dialect: "sqlite"}.colType(to) + ")"}
+	return castOrRefuse(c, from, to)
+}
+
+// castOrRefuse is every other change. Into text, and from integer to number, SQLite's CAST
+// gives PostgreSQL's value. The rest have no cast in PostgreSQL (a boolean to an integer, a
+// date to a number, a number to a date or uuid), which refuses the change whatever the rows;
+// SQLite refuses it while the column holds a value, which its CAST would garble (a date as
+// the integer 2026).
+func castOrRefuse(c, from, to string) sqliteConv {
+	conv := sqliteConv{expr: "CAST(" + c + " AS " + ddl{dialect: "sqlite"}.colType(to) + ")"}
+	if to == "text" || (from == "integer" && to == "real") || from == "serial" || to == "serial" {
+		return conv
+	}
+	conv.refuse = []refusal{{when: c + " IS NOT NULL",
+		why: fmt.Sprintf("'%s does not convert to %s (PostgreSQL has no such cast): ' || quote(%s)", from, to, c)}}
+	return conv
 }
 
 // textTo converts text into a number, boolean, date, datetime, uuid or JSON.

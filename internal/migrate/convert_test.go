@@ -166,3 +166,44 @@ func unitsOf(t *testing.T, s string) int64 {
 	}
 	return units
 }
+
+// A change PostgreSQL has no cast for (a boolean to an integer, a date to a number) is refused
+// there whatever the rows; SQLite refuses it while the column holds a value, naming it, and
+// both roll back whole. With the column empty, SQLite applies it.
+func TestMigrationsRefuseChangesWithoutACast(t *testing.T) {
+	cases := []struct {
+		name, from, to string
+		value          any
+		sqliteWhy      string
+	}{
+		{name: "BooleanToInteger", from: "boolean", to: "integer", value: true, sqliteWhy: "products[x]: boolean does not convert to integer (PostgreSQL has no such cast): 1"},
+		{name: "IntegerToBoolean", from: "integer", to: "boolean", value: 5, sqliteWhy: "products[x]: integer does not convert to boolean (PostgreSQL has no such cast): 5"},
+		{name: "DateToInteger", from: "date", to: "integer", value: "2026-03-04", sqliteWhy: "products[x]: date does not convert to integer (PostgreSQL has no such cast): '2026-03-04'"},
+		{name: "NumberToDatetime", from: "number", to: "datetime", value: 2.5, sqliteWhy: "products[x]: real does not convert to timestamp (PostgreSQL has no such cast): 2.5"},
+		{name: "DatetimeToDecimal", from: "datetime", to: "{type: decimal, precision: 10, scale: 2}", value: stamp,
+			sqliteWhy: "products[x]: timestamp does not convert to decimal(10,2) (PostgreSQL has no such cast): '" + stamp + "'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			eachMigrationDialect(t, func(t *testing.T, dialect string) {
+				v1, v2 := specWith("      x: "+tc.from+"\n"), specWith("      x: "+tc.to+"\n")
+				w := newWalker(t, dialect, v1)
+				w.insertProduct(p1, ", x", tc.value)
+				_, err := w.plan(v2, true)
+				require.NoError(t, err)
+				_, err = w.m.Up(context.Background(), nil)
+				require.Error(t, err)
+				if dialect == "sqlite" {
+					require.ErrorIs(t, err, store.ErrInvalidValue)
+					require.ErrorContains(t, err, tc.sqliteWhy)
+				}
+				w.check(v1, "after a refused up")
+				require.Equal(t, 1, count(t, w.st, "SELECT COUNT(*) FROM products WHERE x IS NOT NULL"))
+				if dialect == "sqlite" {
+					w.mustExec(`UPDATE products SET x = NULL`)
+					w.reapply(v2)
+				}
+			})
+		})
+	}
+}
