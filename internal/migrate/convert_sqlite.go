@@ -48,6 +48,8 @@ func convertSQLite(col, from, to string) sqliteConv {
 		return sqliteConv{expr: decimalText(c, fs)}
 	case from == "real" && to == "integer":
 		return realToInteger(c)
+	case from == "real" && to == "text":
+		return realToText(c)
 	case from == "boolean" && to == "text":
 		return sqliteConv{expr: "CASE WHEN " + c + " THEN 'true' WHEN NOT " + c + " THEN 'false' END"}
 	case from == "date" && to == "timestamp":
@@ -71,6 +73,25 @@ func castOrRefuse(c, from, to string) sqliteConv {
 	conv.refuse = []refusal{{when: c + " IS NOT NULL",
 		why: fmt.Sprintf("'%s does not convert to %s (PostgreSQL has no such cast): ' || quote(%s)", from, to, c)}}
 	return conv
+}
+
+// realToText renders a float as PostgreSQL's float8::text does: the fewest significant digits
+// that read back as the same float (0.1, 100), in exponent form below 1e-4 and from 1e15
+// (1e-05, 1.5e+300); SQLite's CAST gives 15 digits and ".0". When 15 digits read back, that
+// form (zeros dropped) is the shortest. SQLite's printf is not exact at 17 digits, so a float
+// that needs them (0.30000000000000004), and the subnormals, are refused.
+func realToText(c string) sqliteConv {
+	back := func(n int) string { return fmt.Sprintf("CAST(printf('%%.%dg', %s) AS REAL) = %s", n, c, c) }
+	digits := "(CASE WHEN " + back(15) + " THEN 15 ELSE 16 END)"
+	e := "printf('%.' || (" + digits + " - 1) || 'e', " + c + ")"
+	mant := "substr(" + e + ", 1, instr(" + e + ", 'e') - 1)"
+	exp := "rtrim(rtrim(" + mant + ", '0'), '.') || substr(" + e + ", instr(" + e + ", 'e'))"
+	return sqliteConv{
+		expr: fmt.Sprintf("CASE WHEN %[1]s = 0 THEN '0' WHEN abs(%[1]s) >= 1e15 OR abs(%[1]s) < 1e-4 THEN %[2]s ELSE printf('%%.' || %[3]s || 'g', %[1]s) END",
+			c, exp, digits),
+		refuse: []refusal{{when: fmt.Sprintf("%s <> 0 AND (abs(%s) < 2.2250738585072014e-308 OR NOT (%s OR %s))", c, c, back(15), back(16)),
+			why: "'a number of 17 significant digits, or subnormal, has no text SQLite renders as PostgreSQL does: ' || printf('%!.17g', " + c + ")"}},
+	}
 }
 
 // textTo converts text into a number, boolean, date, datetime, uuid or JSON.

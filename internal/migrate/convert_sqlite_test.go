@@ -178,3 +178,35 @@ func TestTextToRealDateAndTimestamp(t *testing.T) {
 		"2026-01-01T10:00:00.123456+05:00": "2026-01-01T05:00:00.123456Z",
 	})
 }
+
+// A number becomes the text PostgreSQL's float8::text gives: Go's shortest digits, in exponent
+// form below 1e-4 and from 1e15; one that needs 17 digits, or is subnormal, is refused.
+func TestRealToTextMatchesOracle(t *testing.T) {
+	t.Parallel()
+	db := openMemory(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	seeds := []float64{100, 1e20, 0.1 + 0.2, 1e15, 1e14, 1234567890123456.7, 1e-5, 1e-4, 2.675, 123456789012345.6, 1.5e300, -2.5,
+		999999999999999.9, 2.2250738585072014e-308, math.MaxFloat64, 5e-324}
+	for range 400 {
+		x := (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(40)-20))
+		if rng.IntN(4) > 0 { // mostly the short decimals people type
+			x, _ = strconv.ParseFloat(strconv.FormatFloat(x, 'g', 1+rng.IntN(16), 64), 64)
+		}
+		seeds = append(seeds, x)
+	}
+	conv := convertSQLite("x", "real", "text")
+	for _, x := range seeds {
+		want := strconv.FormatFloat(x, 'f', -1, 64)
+		if a := math.Abs(x); a >= 1e15 || a < 1e-4 {
+			want = strconv.FormatFloat(x, 'e', -1, 64)
+		}
+		digits := len(strings.TrimLeft(strings.ReplaceAll(strings.Split(strconv.FormatFloat(math.Abs(x), 'e', -1, 64), "e")[0], ".", ""), "0"))
+		got, refused := convertOne(t, db, conv, x)
+		if digits == 17 || math.Abs(x) < 2.2250738585072014e-308 {
+			require.True(t, refused, "%v", x)
+			continue
+		}
+		require.False(t, refused, "%v", x)
+		require.Equal(t, want, got, "%v", x)
+	}
+}

@@ -89,6 +89,30 @@ func TestMigrationsConvertTextLikePostgres(t *testing.T) {
 	})
 }
 
+// Any field becomes text as PostgreSQL renders it, and a datetime as Kiln serves it (UTC, to
+// the microsecond) on both: a number in its fewest digits (100, not SQLite's 100.0), a decimal
+// with its scale's digits.
+func TestMigrationsConvertToText(t *testing.T) {
+	eachMigrationDialect(t, func(t *testing.T, dialect string) {
+		v1 := specWith("      num: number\n      at: datetime\n      day: date\n      price: {type: decimal, precision: 10, scale: 2}\n")
+		v2 := specWith("      num: string\n      at: string\n      day: string\n      price: string\n")
+		w := newWalker(t, dialect, v1)
+		price := any(12.3)
+		if dialect == "sqlite" {
+			price = 1230
+		}
+		w.insertProduct(p1, ", num, at, day, price", 100.0, "2026-01-01T10:00:00.500000Z", "2026-03-04", price)
+		w.insertProduct(p2, ", num, at, day, price", 1e20, nil, nil, nil)
+		w.insertProduct(p3, ", num, at, day, price", 2.675, nil, nil, nil)
+		w.up(v2, true)
+		require.Equal(t, [][]any{
+			{"100", "2026-01-01T10:00:00.500000Z", "2026-03-04", "12.30"},
+			{"1e+20", nil, nil, nil},
+			{"2.675", nil, nil, nil},
+		}, rowsOf(t, w.st, `SELECT num, at, day, price FROM products ORDER BY id`))
+	})
+}
+
 // A value the new type cannot hold stops the migration, as PostgreSQL refuses it: the whole
 // migration is rolled back and stays pending, the value untouched; SQLite's error names the
 // table, column and value. Once the value is fixed, the same migration applies.

@@ -134,6 +134,8 @@ func (d ddl) convert(col, from, to string) string {
 		return q(col) + "::TIMESTAMP AT TIME ZONE 'UTC'"
 	case from == "timestamp" && to == "date":
 		return "(" + q(col) + " AT TIME ZONE 'UTC')::DATE"
+	case from == "timestamp" && to == "text": // as Kiln serves it, not in the session's DateStyle
+		return "to_char(" + q(col) + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 	}
 	return q(col) + "::" + d.colType(to)
 }
