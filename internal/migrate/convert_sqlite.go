@@ -61,17 +61,18 @@ func convertSQLite(col, from, to string) sqliteConv {
 }
 
 // castOrRefuse is every other change. Into text, and from integer to number, SQLite's CAST
-// gives PostgreSQL's value. The rest have no cast in PostgreSQL (a boolean to an integer, a
-// date to a number, a number to a date or uuid), which refuses the change whatever the rows;
-// SQLite refuses it while the column holds a value, which its CAST would garble (a date as
-// the integer 2026).
+// gives PostgreSQL's value. Most of the rest have no cast in PostgreSQL (a boolean to an
+// integer, a date to a number, a number to a date or uuid), which refuses the change whatever
+// the rows; SQLite refuses it while the column holds a value, which its CAST would garble (a
+// date as the integer 2026). JSON into a number or boolean, which PostgreSQL casts for a JSON
+// scalar, is refused here too.
 func castOrRefuse(c, from, to string) sqliteConv {
 	conv := sqliteConv{expr: "CAST(" + c + " AS " + ddl{dialect: "sqlite"}.colType(to) + ")"}
 	if to == "text" || (from == "integer" && to == "real") || from == "serial" || to == "serial" {
 		return conv
 	}
 	conv.refuse = []refusal{{when: c + " IS NOT NULL",
-		why: fmt.Sprintf("'%s does not convert to %s (PostgreSQL has no such cast): ' || quote(%s)", from, to, c)}}
+		why: fmt.Sprintf("'%s does not convert to %s: ' || quote(%s)", from, to, c)}}
 	return conv
 }
 

@@ -200,12 +200,12 @@ func TestMigrationsRefuseChangesWithoutACast(t *testing.T) {
 		value          any
 		sqliteWhy      string
 	}{
-		{name: "BooleanToInteger", from: "boolean", to: "integer", value: true, sqliteWhy: "products[x]: boolean does not convert to integer (PostgreSQL has no such cast): 1"},
-		{name: "IntegerToBoolean", from: "integer", to: "boolean", value: 5, sqliteWhy: "products[x]: integer does not convert to boolean (PostgreSQL has no such cast): 5"},
-		{name: "DateToInteger", from: "date", to: "integer", value: "2026-03-04", sqliteWhy: "products[x]: date does not convert to integer (PostgreSQL has no such cast): '2026-03-04'"},
-		{name: "NumberToDatetime", from: "number", to: "datetime", value: 2.5, sqliteWhy: "products[x]: real does not convert to timestamp (PostgreSQL has no such cast): 2.5"},
+		{name: "BooleanToInteger", from: "boolean", to: "integer", value: true, sqliteWhy: "products[x]: boolean does not convert to integer: 1"},
+		{name: "IntegerToBoolean", from: "integer", to: "boolean", value: 5, sqliteWhy: "products[x]: integer does not convert to boolean: 5"},
+		{name: "DateToInteger", from: "date", to: "integer", value: "2026-03-04", sqliteWhy: "products[x]: date does not convert to integer: '2026-03-04'"},
+		{name: "NumberToDatetime", from: "number", to: "datetime", value: 2.5, sqliteWhy: "products[x]: real does not convert to timestamp: 2.5"},
 		{name: "DatetimeToDecimal", from: "datetime", to: "{type: decimal, precision: 10, scale: 2}", value: stamp,
-			sqliteWhy: "products[x]: timestamp does not convert to decimal(10,2) (PostgreSQL has no such cast): '" + stamp + "'"},
+			sqliteWhy: "products[x]: timestamp does not convert to decimal(10,2): '" + stamp + "'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
