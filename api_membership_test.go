@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -222,7 +223,7 @@ func TestMembershipRuleErrorsArePlaced(t *testing.T) {
 		{`list: "exists('memberships', 'user == auth.id')"`, `must tie the other record to this one`},
 		{`list: "exists('memberships', 'org == record.org && user == record.org')"`, `ties the other record to this one twice`},
 		{`list: "exists('memberships', 'org == record.org || user == auth.id')"`, `names this record once, in the comparison that ties`},
-		{`list: "exists('memberships', 'org == record.name')"`, `do not hold values of one kind`},
+		{`list: "exists('memberships', 'org == record.name')"`, `do not hold values of one type`},
 		{`list: "exists('memberships', 'org == record.org && nickname == auth.id')"`, `memberships.nickname is not a field that rules can check`},
 		{`list: "exists('memberships', 'org == record.org && (user == auth.id')"`, `exists() filter`},
 		{`list: "exists('memberships', 'org == record.org && role != record.name')"`, `an exists() filter names this record once`},
@@ -237,4 +238,29 @@ func TestMembershipRuleErrorsArePlaced(t *testing.T) {
 		require.ErrorContains(t, err, c.want, c.to)
 		require.ErrorContains(t, err, "kiln.yaml:40:", "the rule's position")
 	}
+}
+
+// Two owners removing each other's membership at once: in any order one runs first and the
+// other is then no owner (404). On PostgreSQL the rule's exists() read the membership that let
+// each through without locking it, and both got 204 in most rounds, leaving the org without an
+// owner (a review found); the write now holds that membership FOR SHARE.
+func TestOwnersCannotRemoveEachOtherAtOnce(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, workspace)
+		for i := 0; i < 15; i++ {
+			x, y := b.account("member"), b.account("member")
+			tx, ty := bearer(b.tokenFor(x)), bearer(b.tokenFor(y))
+			org := b.create("orgs", map[string]any{"name": "O"})
+			mx := b.create("memberships", map[string]any{"org": org, "user": x, "role": "owner"})
+			my := b.create("memberships", map[string]any{"org": org, "user": y, "role": "owner"})
+			var wg sync.WaitGroup
+			var s1, s2 int
+			wg.Add(2)
+			go func() { defer wg.Done(); s1 = b.do("DELETE", "/api/memberships/"+my, nil, tx...).status }()
+			go func() { defer wg.Done(); s2 = b.do("DELETE", "/api/memberships/"+mx, nil, ty...).status }()
+			wg.Wait()
+			require.ElementsMatch(t, []int{http.StatusNoContent, http.StatusNotFound}, []int{s1, s2}, "round %d", i)
+		}
+	})
 }

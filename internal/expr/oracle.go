@@ -36,6 +36,10 @@ func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
 	return r.HoldsAmong(a, get, nil)
 }
 
+// ReadsOthers reports whether the rule asks for other records (exists()): whether it holds
+// for a record then depends on what else is stored, which Decide and Holds do not know.
+func (r *Rule) ReadsOthers() bool { return len(r.filters) > 0 }
+
 // Others returns a getter for each live record of a resource, whatever its access rules:
 // the records a rule's exists() looks among.
 type Others func(resource string) ([]func(string) any, error)

@@ -8,6 +8,7 @@ import (
 	"cel.dev/cel-go/common/operators"
 
 	"github.com/kiln-dev/kiln/internal/query"
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // parseFilters parses the filters of a rule's exists() calls once, when the spec loads: the
@@ -127,10 +128,30 @@ func (t ruleTranslator) tie(inner ruleTranslator, c celast.Expr) (pair [2]operan
 		return pair, false, err
 	case key.isVal || len(key.path) > 0:
 		return pair, false, errf("%s must be compared with a field of the other record, not a path or a constant", here.name())
-	case key.on.kinds[key.field] != here.on.kinds[here.field] || here.on.kinds[here.field] == kindLinks:
-		return pair, false, errf("%s and %s do not hold values of one kind", key.name(), here.name())
+	case !tieable(key, here):
+		return pair, false, errf("%s and %s do not hold values of one type (a date and a text, decimals of two scales)", key.name(), here.name())
 	}
 	return [2]operand{key, here}, true, nil
+}
+
+// tieable reports whether two fields' values compare as stored on both dialects: of one kind,
+// and a date with a date (PostgreSQL's DATE is no text), a decimal with one of its scale
+// (SQLite keeps minor units).
+func tieable(a, b operand) bool {
+	ka, kb := a.on.kinds[a.field], b.on.kinds[b.field]
+	if ka != kb || ka == kindLinks {
+		return false
+	}
+	fa, fb := a.on.fields[a.field], b.on.fields[b.field]
+	switch {
+	case fa == nil || fb == nil: // id, created_at, updated_at: a UUID or a time, as their kind says
+		return true
+	case ka == kindString:
+		return (fa.Type == spec.TypeDate) == (fb.Type == spec.TypeDate)
+	case ka == kindDecimal:
+		return fa.Scale == fb.Scale
+	}
+	return true
 }
 
 // namesRecord reports whether e is record.<field> or record.<relation>…<field>.

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -113,4 +114,47 @@ func TestOracleDecidesExists(t *testing.T) {
 	holds, err = orgRule.Holds(member, rec(map[string]any{"id": org}))
 	require.NoError(t, err)
 	require.False(t, holds, "without the other records exists() is unknown: not held")
+}
+
+// A tie compares the two fields' stored values on both dialects, so they must be of one type:
+// a date is no text on PostgreSQL, and SQLite keeps decimals in minor units of their scale.
+func TestExistsTieNeedsOneType(t *testing.T) {
+	t.Parallel()
+	const base = `roles: [admin, member]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+  days:
+    fields:
+      day: date
+      label: string
+      amount: {type: decimal, scale: 4}
+      price: {type: decimal, scale: 2}
+      user: {type: relation, to: users}
+  entries:
+    fields:
+      label: string
+      day: date
+      price: {type: decimal, scale: 2}
+    access:
+      list: RULE
+`
+	for rule, ok := range map[string]bool{
+		`"exists('days', 'day == record.label && user == auth.id')"`:    false,
+		`"exists('days', 'label == record.day && user == auth.id')"`:    false,
+		`"exists('days', 'amount == record.price && user == auth.id')"`: false,
+		`"exists('days', 'day == record.day && user == auth.id')"`:      true,
+		`"exists('days', 'price == record.price && user == auth.id')"`:  true,
+		`"exists('days', 'user == record.id')"`:                         true,
+		`"exists('days', 'label == record.label')"`:                     true,
+	} {
+		_, err := compileRules(t, strings.Replace(base, "RULE", rule, 1))
+		if ok {
+			require.NoError(t, err, rule)
+		} else {
+			require.ErrorContains(t, err, "do not hold values of one type", rule)
+		}
+	}
 }

@@ -78,6 +78,9 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 	if err != nil {
 		return nil, err
 	}
+	if err := (&write{s: s, tx: tx, r: r, cond: cond}).stillAllowed(ctx, cur); err != nil {
+		return nil, err
+	}
 	if !opts.IfMatch.holds(r.Resource, cur) {
 		return nil, store.ErrStale
 	}

@@ -65,6 +65,8 @@ func (w *write) allows(ctx context.Context, rec *store.Record) (bool, error) {
 // resolveStored decides the parts of c that rec's values alone cannot, by reading exec: a
 // relation followed to another record (Rel), another record tied to this one (Exists), and
 // links kept on the other side (Has on an inverse field; a record not stored yet has none).
+// In a write's transaction on PostgreSQL the records that let it through stay locked FOR
+// SHARE to its end (store.Holding).
 func (r *resource) resolveStored(ctx context.Context, exec *store.Exec, c query.Cond, rec *store.Record) (query.Cond, error) {
 	if !query.ReadsStored(c, r.inverseLinks) {
 		return c, nil
@@ -76,22 +78,35 @@ func (r *resource) resolveStored(ctx context.Context, exec *store.Exec, c query.
 			if id == "" {
 				return false, nil
 			}
-			found, err := exec.ExistingIDs(ctx, r.Field(x.Field).Relation.To, []string{id}, x.Cond)
-			return found[id], err
+			return exec.Holding(ctx, r.Field(x.Field).Relation.To, query.AndOf(query.Compare{Field: "id", Op: query.Eq, Value: id}, x.Cond))
 		case query.Exists:
 			v := r.valueOf(rec, x.Field)
 			if v == nil {
 				return false, nil
 			}
-			n, err := exec.List(ctx, x.Resource, query.List{Limit: 1,
-				Where: query.AndOf(query.Compare{Field: x.Key, Op: query.Eq, Value: v}, x.Cond)})
-			return err == nil && len(n.Records) > 0, err
+			return exec.Holding(ctx, x.Resource, query.AndOf(query.Compare{Field: x.Key, Op: query.Eq, Value: v}, x.Cond))
 		case query.Has:
 			found, err := exec.ExistingIDs(ctx, r.Name, []string{rec.ID}, x)
 			return found[rec.ID], err
 		}
 		return false, nil
 	}, r.inverseLinks)
+}
+
+// stillAllowed checks the stored record a write read under its rule once more, on PostgreSQL,
+// where the rule reads other records: the read's subquery locked none of them, so this check
+// locks those that let it through (resolveStored). A concurrent change that took them away
+// has committed first (the write then sees the record hidden: store.ErrNotFound) or waits for
+// this one. SQLite runs one write at a time.
+func (w *write) stillAllowed(ctx context.Context, cur *store.Record) error {
+	if w.inner || w.cond == nil || !w.tx.LocksRows() || !query.ReadsStored(w.cond, w.r.inverseLinks) {
+		return nil
+	}
+	ok, err := w.allows(ctx, cur)
+	if err == nil && !ok {
+		err = store.ErrNotFound
+	}
+	return err
 }
 
 // inverseLinks reports whether h tests links kept on the other side (an N:M inverse).

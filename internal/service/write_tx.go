@@ -198,6 +198,9 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 		if cur, err = w.tx.GetForUpdate(ctx, r.Name, id, w.cond); err != nil {
 			return nil, err
 		}
+		if err := w.stillAllowed(ctx, cur); err != nil {
+			return nil, err
+		}
 	}
 	if !a.ifMatch.holds(r.Resource, cur) {
 		return nil, store.ErrStale
@@ -267,6 +270,9 @@ func (w *write) delete(ctx context.Context, id string, ifMatch *Match) (*store.R
 	}
 	old, err := w.tx.GetForDelete(ctx, r.Name, id, w.cond)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.stillAllowed(ctx, old); err != nil {
 		return nil, err
 	}
 	if !ifMatch.holds(r.Resource, old) {

@@ -135,3 +135,31 @@ func (e *Exec) ExistingIDs(ctx context.Context, resource string, ids []string, w
 	}
 	return out, e.s.dialect.interpret(rows.Err())
 }
+
+// Holding reports whether a live record of resource meets where. In a transaction on
+// PostgreSQL the row found is locked FOR SHARE until the transaction ends: a write let through
+// by it (an access rule's exists(), a relation it follows) cannot race the change that would
+// have refused it — two owners each removing the other's membership, one of them waits and
+// then finds itself no owner.
+func (e *Exec) Holding(ctx context.Context, resource string, where query.Cond) (bool, error) {
+	t, err := e.table(resource)
+	if err != nil {
+		return false, err
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("SELECT ", quote("id"), " FROM ", quote(t.name))
+	if err := b.where(where); err != nil {
+		return false, err
+	}
+	b.write(" LIMIT 1")
+	if e.LocksRows() {
+		b.write(" FOR SHARE")
+	}
+	rows, err := e.query(ctx, b.text(), b.args)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, e.s.dialect.interpret(rows.Err())
+}
