@@ -156,30 +156,34 @@ func newMigrateStatus(o *output) *cobra.Command {
 	return cmd
 }
 
+// printStatus lists every migration; it fails (exit status 1) when an applied migration has
+// no file or was edited, so a deploy script can stop on it.
 func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired migrate.Schema) error {
-	files, err := m.Files()
+	es, err := m.Status(cmd.Context())
 	if err != nil {
 		return err
-	}
-	applied, err := m.Applied(cmd.Context())
-	if err != nil {
-		return err
-	}
-	at := map[int]string{}
-	for _, a := range applied {
-		at[a.Version] = a.AppliedAt
 	}
 	o.info("Migrations in %s:", m.Dir())
-	for _, f := range files {
-		state := o.paint("33", "pending")
-		if when, ok := at[f.Version]; ok {
-			state = o.paint("32", "applied "+when)
+	for _, e := range es {
+		var state string
+		switch e.State {
+		case migrate.StatePending:
+			state = o.paint("33", "pending")
+		case migrate.StateApplied:
+			state = o.paint("32", "applied "+e.AppliedAt)
+		case migrate.StateEdited:
+			state = o.paint("31", "applied "+e.AppliedAt+", file edited since (checksum mismatch)")
+		case migrate.StateNoFile:
+			state = o.paint("31", "applied "+e.AppliedAt+", no file")
 		}
-		o.info("  %04d_%-30s %s", f.Version, f.Name, state)
+		o.info("  %-35s %s", e.Label(), state)
+	}
+	fmt.Fprintln(o.out)
+	if err := migrate.Problems(es, m.Dir()); err != nil {
+		return err
 	}
 	if plan, err := m.Plan(desired); err == nil && !plan.Empty() {
 		o.warn("the spec has %d change(s) no migration covers yet: run kiln migrate plan", len(plan.Changes))
 	}
-	fmt.Fprintln(o.out)
 	return nil
 }

@@ -186,26 +186,14 @@ func (m *Migrator) Pending(ctx context.Context) (out []File, err error) {
 }
 
 func (m *Migrator) pending(ctx context.Context) ([]File, error) {
-	files, err := m.Files()
+	es, err := m.verify(ctx)
 	if err != nil {
 		return nil, err
-	}
-	applied, err := m.applied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	done := map[int]Applied{}
-	for _, a := range applied {
-		done[a.Version] = a
 	}
 	var pending []File
-	for _, f := range files {
-		a, ok := done[f.Version]
-		switch {
-		case !ok:
-			pending = append(pending, f)
-		case a.Checksum != f.Checksum:
-			return nil, fmt.Errorf("migration %s was changed after it was applied", filepath.Base(f.UpPath))
+	for _, e := range es {
+		if e.State == StatePending {
+			pending = append(pending, *e.File)
 		}
 	}
 	return pending, nil
@@ -260,34 +248,38 @@ func (m *Migrator) Down(ctx context.Context) (f *File, err error) {
 }
 
 func (m *Migrator) down(ctx context.Context) (*File, error) {
-	applied, err := m.applied(ctx)
+	es, err := m.status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(applied) == 0 {
+	last := len(es) - 1
+	for last >= 0 && es[last].State == StatePending {
+		last--
+	}
+	if last < 0 {
 		return nil, errors.New("no migration is applied")
 	}
-	last := applied[len(applied)-1]
-	files, err := m.Files()
+	if es[last].State == StateNoFile {
+		return nil, fmt.Errorf("applied migration %s has no file in %s (%w): revert it with the deployment that has its files",
+			es[last].Label(), m.dir, ErrUnknownApplied)
+	}
+	// The newest one's up file may have been edited (revert, then apply the edit, is how one
+	// fixes it): its down file is what runs. An older one edited or gone means the files no
+	// longer describe this database, and reverting on top of them would mislead.
+	if err := Problems(es[:last], m.dir); err != nil {
+		return nil, fmt.Errorf("revert %s: %w", es[last].Label(), err)
+	}
+	f := *es[last].File
+	err = m.st.InSchemaTx(ctx, func(tx *store.Exec) error {
+		if err := tx.ExecDDL(ctx, f.Down); err != nil {
+			return err
+		}
+		return tx.ExecRaw(ctx, "DELETE FROM kiln_migrations WHERE version = ?", f.Version)
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("revert %s: %w", filepath.Base(f.DownPath), err)
 	}
-	for _, f := range files {
-		if f.Version != last.Version {
-			continue
-		}
-		err := m.st.InSchemaTx(ctx, func(tx *store.Exec) error {
-			if err := tx.ExecDDL(ctx, f.Down); err != nil {
-				return err
-			}
-			return tx.ExecRaw(ctx, "DELETE FROM kiln_migrations WHERE version = ?", f.Version)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("revert %s: %w", filepath.Base(f.DownPath), err)
-		}
-		return &f, nil
-	}
-	return nil, fmt.Errorf("applied migration %04d_%s has no file in %s", last.Version, last.Name, m.dir)
+	return &f, nil
 }
 
 // Check compares the applied schema with desired; an empty plan means the database is current.
@@ -302,6 +294,11 @@ func (m *Migrator) Check(ctx context.Context, desired Schema) (p Plan, err error
 func (m *Migrator) check(ctx context.Context, desired Schema) (Plan, error) {
 	applied, err := m.applied(ctx)
 	if err != nil {
+		return Plan{}, err
+	}
+	// An applied migration with no file is a database migrated by a newer deployment: its
+	// schema is not this spec's, and no plan or dev migration of this one can bring it back.
+	if err := m.unknownApplied(applied); err != nil {
 		return Plan{}, err
 	}
 	var current Schema

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/migrate"
+)
+
+const statusSpecV1 = `resources:
+  notes:
+    fields:
+      title: string
+  old:
+    fields:
+      x: string
+`
+
+// migrateTwice applies 0001_init (statusSpecV1) then 0002_drop_old, and returns the spec path,
+// the data dir and the migrations dir.
+func migrateTwice(t *testing.T) (specPath, data, dir string) {
+	t.Helper()
+	t.Setenv("KILN_DATABASE_URL", "")
+	root := t.TempDir()
+	specPath, data = filepath.Join(root, "kiln.yaml"), filepath.Join(root, "data")
+	flags := []string{"--spec", specPath, "--data-dir", data}
+	v2 := strings.Split(statusSpecV1, "  old:\n")[0]
+	for _, step := range []struct{ src, name string }{{statusSpecV1, "init"}, {v2, "drop_old"}} {
+		require.NoError(t, os.WriteFile(specPath, []byte(step.src), 0o644))
+		out, err := run(t, append([]string{"migrate", "plan", "--allow-destructive", "--name", step.name}, flags...)...)
+		require.NoError(t, err, out)
+		out, err = run(t, append([]string{"migrate", "up"}, flags...)...)
+		require.NoError(t, err, out)
+	}
+	return specPath, data, filepath.Join(root, "migrations", "sqlite")
+}
+
+// Rolling the app back (the spec and files of 0001 only, on a database 0002 migrated) is
+// refused by serve, with or without --dev, and status lists 0002 and fails.
+func TestServeAndStatusRefuseMigrationsThisDeploymentDoesNotHave(t *testing.T) {
+	specPath, data, dir := migrateTwice(t)
+	require.NoError(t, os.Remove(filepath.Join(dir, "0002_drop_old.up.sql")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "0002_drop_old.down.sql")))
+	require.NoError(t, os.WriteFile(specPath, []byte(statusSpecV1), 0o644))
+
+	out, err := run(t, "migrate", "status", "--spec", specPath, "--data-dir", data)
+	require.ErrorIs(t, err, migrate.ErrUnknownApplied, out)
+	require.Regexp(t, `0002_drop_old\s+applied \S+, no file`, out)
+	for _, dev := range []string{"--dev=false", "--dev"} {
+		out, err = run(t, "serve", dev, "--spec", specPath, "--data-dir", data, "--addr", "127.0.0.1:0")
+		require.ErrorIs(t, err, migrate.ErrUnknownApplied, out)
+		require.ErrorContains(t, err, "does not have: 0002_drop_old (applied ")
+		require.NotContains(t, err.Error(), "behind")
+	}
+}
+
+// An applied file edited since is flagged by status, which fails.
+func TestStatusFlagsAnEditedAppliedMigration(t *testing.T) {
+	specPath, data, dir := migrateTwice(t)
+	path := filepath.Join(dir, "0001_init.up.sql")
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(src, "\n-- edited\n"...), 0o644))
+
+	out, err := run(t, "migrate", "status", "--spec", specPath, "--data-dir", data)
+	require.ErrorIs(t, err, migrate.ErrEdited, out)
+	require.Regexp(t, `0001_init\s+applied \S+, file edited since \(checksum mismatch\)`, out)
+	require.Regexp(t, `0002_drop_old\s+applied \S+\n`, out)
+}
