@@ -60,6 +60,7 @@ func newMigratePlan(o *output) *cobra.Command {
 			f, err := m.Write(plan, name, allow)
 			if errors.Is(err, migrate.ErrDestructive) {
 				o.warn("not written: destructive changes need --allow-destructive")
+				return fmt.Errorf("%w (rerun with --allow-destructive)", err)
 			}
 			if err != nil {
 				return err

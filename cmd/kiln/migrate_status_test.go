@@ -71,3 +71,26 @@ func TestStatusFlagsAnEditedAppliedMigration(t *testing.T) {
 	require.Regexp(t, `0001_init\s+applied \S+, file edited since \(checksum mismatch\)`, out)
 	require.Regexp(t, `0002_drop_old\s+applied \S+\n`, out)
 }
+
+// serve --dev refuses a destructive change with advice it can follow (serve has no
+// --allow-destructive); plan's refusal names its own flag.
+func TestDestructiveAdviceNamesTheRightCommand(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	root := t.TempDir()
+	specPath, data := filepath.Join(root, "kiln.yaml"), filepath.Join(root, "data")
+	require.NoError(t, os.WriteFile(specPath, []byte(statusSpecV1), 0o644))
+	flags := []string{"--spec", specPath, "--data-dir", data}
+	for _, args := range [][]string{{"migrate", "plan", "--name", "init"}, {"migrate", "up"}} {
+		out, err := run(t, append(args, flags...)...)
+		require.NoError(t, err, out)
+	}
+	require.NoError(t, os.WriteFile(specPath, []byte(strings.Split(statusSpecV1, "  old:\n")[0]), 0o644))
+
+	out, err := run(t, append([]string{"serve", "--dev", "--addr", "127.0.0.1:0"}, flags...)...)
+	require.ErrorIs(t, err, migrate.ErrDestructive, out)
+	require.ErrorContains(t, err, "`kiln migrate plan --allow-destructive`")
+	require.NotContains(t, err.Error(), "rerun with")
+	out, err = run(t, append([]string{"migrate", "plan"}, flags...)...)
+	require.ErrorIs(t, err, migrate.ErrDestructive, out)
+	require.ErrorContains(t, err, "(rerun with --allow-destructive)")
+}

@@ -155,7 +155,7 @@ func PlanFromDir(dir, dialect string, desired Schema) (Plan, error) {
 // Write saves plan as the next migration file. Destructive plans need allowDestructive.
 func (m *Migrator) Write(p Plan, name string, allowDestructive bool) (File, error) {
 	if d := p.Destructive(); len(d) > 0 && !allowDestructive {
-		return File{}, fmt.Errorf("%w: %s (rerun with --allow-destructive)", ErrDestructive, describeChanges(d))
+		return File{}, fmt.Errorf("%w: %s", ErrDestructive, describeChanges(d)) // the caller says how to allow it
 	}
 	files, err := m.Files()
 	if err != nil {
@@ -326,7 +326,12 @@ func (m *Migrator) dev(ctx context.Context, desired Schema, allowDestructive boo
 	if err != nil || p.Empty() {
 		return err
 	}
-	if _, err := m.Write(p, "dev_"+m.now().UTC().Format("20060102_150405"), allowDestructive); err != nil {
+	_, err = m.Write(p, "dev_"+m.now().UTC().Format("20060102_150405"), allowDestructive)
+	if errors.Is(err, ErrDestructive) {
+		// Dev mode never applies a destructive change on its own: the user writes it on purpose.
+		return fmt.Errorf("%w; dev mode does not apply them: review and write them with `kiln migrate plan --allow-destructive`, apply with `kiln migrate up`, then serve again", err)
+	}
+	if err != nil {
 		return err
 	}
 	_, err = m.up(ctx, progress)

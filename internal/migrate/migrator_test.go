@@ -144,6 +144,27 @@ func TestDestructiveNeedsPermission(t *testing.T) {
 	}
 }
 
+// Dev mode's refusal of a destructive change says what to run: serve has no --allow-destructive.
+func TestDevSaysHowToApplyADestructiveChange(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			b := setup(t, dialect)
+			st, m, v2 := b.open(t, specV2)
+			require.NoError(t, m.Dev(ctx, v2, false, nil))
+			require.NoError(t, st.Close())
+			_, m, v1 := b.open(t, specV1)
+			err := m.Dev(ctx, v1, false, nil)
+			require.ErrorIs(t, err, migrate.ErrDestructive)
+			require.ErrorContains(t, err, "drop column products.sku")
+			require.ErrorContains(t, err, "`kiln migrate plan --allow-destructive`, apply with `kiln migrate up`")
+			require.NotContains(t, err.Error(), "rerun")
+		})
+	}
+}
+
 func TestCheckReportsWhatDiffers(t *testing.T) {
 	t.Parallel()
 	b := setup(t, "sqlite")
