@@ -40,7 +40,8 @@ func (p Plan) Destructive() []Change {
 // Diff plans the way from one schema to another for a dialect.
 func Diff(from, to Schema, dialect string) Plan {
 	d := ddl{dialect: dialect}
-	f, t := from.on(dialect), to.on(dialect)
+	enums := from.Enums && to.Enums
+	f, t := from.on(dialect, enums), to.on(dialect, enums)
 	changes, up := d.steps(f, t)
 	_, down := d.steps(t, f)
 	return Plan{From: from, To: to, Changes: changes, Up: up, Down: down}
@@ -48,10 +49,14 @@ func Diff(from, to Schema, dialect string) Plan {
 
 // on is s as it exists on dialect: without the indexes of another dialect, and with the
 // Dialect mark cleared on the rest (an index that gains or loses the mark is unchanged where
-// it exists).
-func (s Schema) on(dialect string) Schema {
-	out := Schema{Tables: make([]Table, len(s.Tables))}
+// it exists). Without enums, columns lose their enum values: one of the two schemas did not
+// record them.
+func (s Schema) on(dialect string, enums bool) Schema {
+	out := Schema{Tables: make([]Table, len(s.Tables)), Enums: enums}
 	for i, t := range s.Tables {
+		if !enums {
+			t.Columns = withoutEnums(t.Columns)
+		}
 		ixs := make([]Index, 0, len(t.Indexes))
 		for _, ix := range t.Indexes {
 			if ix.Dialect == "" || ix.Dialect == dialect {
@@ -216,7 +221,7 @@ func (d ddl) alterTable(old, cur Table) ([]Change, []string) {
 				desc += " (required without default: fails if the table has rows)"
 			}
 			changes = append(changes, Change{Description: desc})
-		case !reflect.DeepEqual(prev, c):
+		case !reflect.DeepEqual(withoutEnum(prev), withoutEnum(c)):
 			changes = append(changes, Change{Description: fmt.Sprintf("alter column %s.%s: %s", cur.Name, c.Name, describe(prev, c)),
 				Destructive: narrowing(prev.Type, c.Type)})
 		}
@@ -232,13 +237,18 @@ func (d ddl) alterTable(old, cur Table) ([]Change, []string) {
 			pre = append(pre, "DELETE FROM "+q(old.Name)+" WHERE "+q(store.DeletedColumn)+" IS NOT NULL")
 		}
 	}
-	if !columnsChanged {
-		return changes, append(dropIx, d.createIndexes(cur.Name, addIx)...)
+	enumChanges, checks := d.enumChecks(old, cur)
+	changes = append(changes, enumChanges...)
+	var stmts []string
+	switch {
+	case !columnsChanged:
+		stmts = append(dropIx, d.createIndexes(cur.Name, addIx)...)
+	case d.pg():
+		stmts = append(pre, d.alterPostgres(old, cur, dropIx, addIx)...)
+	default:
+		stmts = append(pre, d.alterSQLite(old, cur)...)
 	}
-	if d.pg() {
-		return changes, append(pre, d.alterPostgres(old, cur, dropIx, addIx)...)
-	}
-	return changes, append(pre, d.alterSQLite(old, cur)...)
+	return changes, append(stmts, checks...) // the checks read the values the table now holds
 }
 
 func (d ddl) createIndexes(table string, ixs []Index) []string {

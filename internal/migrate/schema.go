@@ -5,6 +5,7 @@ package migrate
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -14,6 +15,10 @@ import (
 // Schema is the dialect-neutral shape of the database a spec needs.
 type Schema struct {
 	Tables []Table `json:"tables"`
+	// Enums is set on schemas that record their columns' enum values (all Kiln writes now):
+	// the values are compared only between two such schemas, so a file written before they
+	// were recorded does not read as every enum being new.
+	Enums bool `json:"enums,omitempty"`
 }
 
 // Table is one table.
@@ -34,6 +39,8 @@ type Column struct {
 	Default    *string `json:"default,omitempty"` // the spec's default text
 	References string  `json:"references,omitempty"`
 	OnDelete   string  `json:"on_delete,omitempty"`
+	// Enum lists the values an enum field's text column may hold, as the spec orders them.
+	Enum []string `json:"enum,omitempty"`
 }
 
 // Index is one index.
@@ -54,7 +61,7 @@ const SessionsTable = "kiln_sessions"
 
 // FromSpec derives the schema a spec needs.
 func FromSpec(s *spec.Spec) Schema {
-	var out Schema
+	out := Schema{Enums: true}
 	for _, r := range s.Resources {
 		out.Tables = append(out.Tables, resourceTable(r))
 		for _, f := range r.Fields {
@@ -135,6 +142,9 @@ func resourceTable(r *spec.Resource) Table {
 			continue
 		}
 		c := Column{Name: f.Column(), Type: columnType(f), NotNull: f.Required}
+		if f.Type == spec.TypeEnum {
+			c.Enum = slices.Clone(f.Values)
+		}
 		// Defaults the server computes per request (now, auth.id) are not column defaults.
 		if f.HasDefault && f.Default != nil && f.Default != "auth.id" && !(f.Type == spec.TypeDatetime && f.Default == "now") {
 			d := f.Default.(string)
