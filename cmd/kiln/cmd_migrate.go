@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -183,8 +184,38 @@ func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mig
 	if err := migrate.Problems(es, m.Dir()); err != nil {
 		return err
 	}
-	if plan, err := m.Plan(desired); err == nil && !plan.Empty() {
+	return statusAdvice(cmd, o, m, desired, es)
+}
+
+// statusAdvice says what the next step is: apply the pending files when they bring the
+// database to the spec, plan when the spec goes beyond the newest file. A spec the database
+// already matches while files are pending is the spec of before them: planning from it would
+// write a migration undoing them.
+func statusAdvice(cmd *cobra.Command, o *output, m *migrate.Migrator, desired migrate.Schema, es []migrate.Entry) error {
+	var pending []string
+	for _, e := range es {
+		if e.State == migrate.StatePending {
+			pending = append(pending, e.Label())
+		}
+	}
+	plan, err := m.Plan(desired)
+	if err != nil {
+		return err
+	}
+	switch {
+	case plan.Empty() && len(pending) > 0:
+		o.warn("%d migration(s) pending (%s); they bring the database to the spec: run kiln migrate up", len(pending), strings.Join(pending, ", "))
+	case plan.Empty():
+	case len(pending) == 0:
 		o.warn("the spec has %d change(s) no migration covers yet: run kiln migrate plan", len(plan.Changes))
+	default:
+		if current, err := m.Check(cmd.Context(), desired); err == nil && current.Empty() {
+			o.warn("the spec matches the database, not the pending migration(s) %s: kiln migrate up would take it past the spec, and kiln migrate plan would write a migration undoing them; update the spec, or delete the pending files if they are abandoned",
+				strings.Join(pending, ", "))
+			return nil
+		}
+		o.warn("%d migration(s) pending (%s), and the spec has %d change(s) beyond them: run kiln migrate up, then kiln migrate plan",
+			len(pending), strings.Join(pending, ", "), len(plan.Changes))
 	}
 	return nil
 }

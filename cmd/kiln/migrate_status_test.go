@@ -94,3 +94,23 @@ func TestDestructiveAdviceNamesTheRightCommand(t *testing.T) {
 	require.ErrorIs(t, err, migrate.ErrDestructive, out)
 	require.ErrorContains(t, err, "(rerun with --allow-destructive)")
 }
+
+// After down, status says the pending files bring the database to the spec (run up), and,
+// when the spec is the one of before them, that planning would undo them.
+func TestStatusAfterDownPointsAtThePendingFiles(t *testing.T) {
+	specPath, data, _ := migrateTwice(t)
+	flags := []string{"--spec", specPath, "--data-dir", data}
+	out, err := run(t, append([]string{"migrate", "down"}, flags...)...)
+	require.NoError(t, err, out)
+
+	out, err = run(t, append([]string{"migrate", "status"}, flags...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "1 migration(s) pending (0002_drop_old); they bring the database to the spec: run kiln migrate up")
+	require.NotContains(t, out, "kiln migrate plan")
+
+	require.NoError(t, os.WriteFile(specPath, []byte(statusSpecV1), 0o644))
+	out, err = run(t, append([]string{"migrate", "status"}, flags...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "the spec matches the database, not the pending migration(s) 0002_drop_old")
+	require.NotContains(t, out, "no migration covers yet")
+}
