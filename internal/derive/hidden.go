@@ -87,6 +87,9 @@ func (g *gen) makerOf(r *spec.Resource) (string, bool) {
 		if grant == rowOnly && a.public {
 			return "", true
 		}
+		if grant == rowOnly && a.others {
+			break // as access.maker
+		}
 		for _, role := range a.roles {
 			if a.grants[role] == grant && g.blockedLink(r, role) == nil {
 				return role, true

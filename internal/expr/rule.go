@@ -181,6 +181,7 @@ type operand struct {
 	missing bool
 	root    string // the resource whose field it is, for an exists() filter's (bare)
 	bare    bool
+	literal bool // written in the rule (a constant or a list of them), not an auth attribute
 }
 
 func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
@@ -257,9 +258,9 @@ func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
 	case celast.LiteralKind:
 		v := e.AsLiteral()
 		if v == types.NullValue {
-			return operand{isVal: true}, nil
+			return operand{isVal: true, literal: true}, nil
 		}
-		return operand{value: v.Value(), isVal: true}, nil
+		return operand{value: v.Value(), isVal: true, literal: true}, nil
 	case celast.ListKind:
 		var list []any
 		for _, el := range e.AsList().Elements() {
@@ -269,7 +270,7 @@ func (t ruleTranslator) operand(e celast.Expr) (operand, error) {
 			}
 			list = append(list, o.value)
 		}
-		return operand{list: list, isVal: true}, nil
+		return operand{list: list, isVal: true, literal: true}, nil
 	case celast.IdentKind:
 		if t.bare {
 			return t.fieldAt(nil, e.AsIdent())
@@ -359,7 +360,7 @@ func (t ruleTranslator) selectOperand(root, name string) (operand, error) {
 		for i, r := range t.auth.Roles {
 			list[i] = r
 		}
-		return operand{list: list, isVal: true}, nil
+		return operand{list: list, isVal: true, literal: true}, nil
 	}
 	return operand{}, errf("auth.%s is not an auth attribute (id, role, roles, key)", name)
 }
@@ -400,11 +401,27 @@ func (t ruleTranslator) compare(op query.Op, l, r celast.Expr) (query.Cond, erro
 		}
 		return left.wrap(query.Compare{Field: left.field, Op: op}), nil
 	}
+	if err := left.enumText(right, right.value); err != nil {
+		return nil, err
+	}
 	v, err := typedConstant(left.on.kinds[left.field], left.on.fields[left.field], left.name(), right.value)
 	if err != nil {
 		return nil, err
 	}
 	return left.wrap(query.Compare{Field: left.field, Op: op, Value: v}), nil
+}
+
+// enumText refuses a text the rule compares an enum field with that is none of its values
+// (record.status == 'pendng', role != 'viewr' in an exists() filter), as logic refuses one:
+// such a typo holds for no record, or, negated, for every one. A value of auth's is decided
+// per request.
+func (o operand) enumText(with operand, v any) error {
+	f := o.on.fields[o.field]
+	s, ok := v.(string)
+	if !with.literal || !ok || f == nil || f.Type != spec.TypeEnum || slices.Contains(f.Values, s) {
+		return nil
+	}
+	return errf("%s is never %q: its values are %s", o.name(), s, strings.Join(f.Values, ", "))
 }
 
 // wrap puts a condition on the operand's field under the relations its path follows.
@@ -446,6 +463,9 @@ func (t ruleTranslator) in(l, r celast.Expr) (query.Cond, error) {
 	for _, x := range right.list {
 		if x == nil {
 			continue // null, or an attribute the principal lacks: it matches no record
+		}
+		if err := left.enumText(right, x); err != nil {
+			return nil, err
 		}
 		v, err := typedConstant(left.on.kinds[left.field], left.on.fields[left.field], left.name(), x)
 		if err != nil {

@@ -158,3 +158,41 @@ resources:
 		}
 	}
 }
+
+// An enum compared with a text none of its values is a spec error in an access rule, as in
+// logic: in an exists() filter `role != 'viewr'` let every member through (a new user's trial).
+func TestAccessRuleEnumTypos(t *testing.T) {
+	t.Parallel()
+	const base = `roles: [admin, member]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      name: string
+  memberships:
+    fields:
+      user: {type: relation, to: users}
+      org: uuid
+      role: {type: enum, values: [admin, editor, viewer]}
+  contacts:
+    fields:
+      org: uuid
+      status: {type: enum, values: [lead, client]}
+    access:
+      list: RULE
+`
+	for rule, want := range map[string]string{
+		`"exists('memberships', \"org == record.org && user == auth.id && role != 'viewr'\")"`: `memberships.role is never "viewr": its values are admin, editor, viewer`,
+		`"record.status == 'pendng' || auth.role == 'admin'"`:                                  `record.status is never "pendng"`,
+		`"record.status in ['lead', 'clinet']"`:                                                `record.status is never "clinet"`,
+		`"exists('memberships', \"org == record.org && role in ['admin', 'editor']\")"`:        "",
+		`"record.status == auth.role"`:                                                         "",
+	} {
+		_, err := compileRules(t, strings.Replace(base, "RULE", rule, 1))
+		if want == "" {
+			require.NoError(t, err, rule)
+		} else {
+			require.ErrorContains(t, err, want, rule)
+		}
+	}
+}
