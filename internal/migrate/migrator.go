@@ -296,16 +296,20 @@ func (m *Migrator) check(ctx context.Context, desired Schema) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	var current Schema
+	if len(applied) > 0 {
+		current = applied[len(applied)-1].Schema
+	}
+	p := Diff(current, desired, m.st.Dialect())
+	if p.Empty() {
+		return p, nil // the database is the spec's, whatever files this deployment ships
+	}
 	// An applied migration with no file is a database migrated by a newer deployment: its
 	// schema is not this spec's, and no plan or dev migration of this one can bring it back.
 	if err := m.unknownApplied(applied); err != nil {
 		return Plan{}, err
 	}
-	var current Schema
-	if len(applied) > 0 {
-		current = applied[len(applied)-1].Schema
-	}
-	return Diff(current, desired, m.st.Dialect()), nil
+	return p, nil
 }
 
 // Dev brings the database to desired the way dev mode does: apply pending files, then plan
