@@ -473,33 +473,3 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
-
-// exists decides exists('resource', 'filter') by reading the filter for each record others
-// gives: true when one meets it, unknown when none does and one might (or when the oracle
-// has no records to look among: Decide, or Holds without others).
-func (o oracle) exists(args []celast.Expr) (any, error) {
-	res, _ := stringLit(args[0])
-	src, _ := stringLit(args[1])
-	e, ok := o.filters[src]
-	if !ok || o.others == nil || o.partial {
-		return unknown{}, nil
-	}
-	recs, err := o.others(res)
-	if err != nil {
-		return nil, err
-	}
-	var out any = false
-	for _, get := range recs {
-		v, err := oracle{get: get, auth: o.auth, outer: o.get}.value(e)
-		if err != nil {
-			return nil, err
-		}
-		switch b, known := boolOf(v); {
-		case known && b:
-			return true, nil
-		case !known:
-			out = unknown{}
-		}
-	}
-	return out, nil
-}

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -91,23 +92,10 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 			if sr == nil {
 				continue
 			}
-			rule := &Rule{Public: sr.Public, Roles: sr.Roles, fields: fields}
-			if sr.Expr != "" {
-				checked, iss := env.Compile(sr.Expr)
-				if iss != nil && iss.Err() != nil {
-					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %s", action, cleanIssues(iss.Err().Error()))})
-					continue
-				}
-				rule.expr = checked.NativeRep().Expr()
-				var err error
-				if rule.filters, err = parseFilters(env, rule.expr); err != nil {
-					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %v", action, err)})
-					continue
-				}
-				if _, err := rule.Condition(probe); err != nil {
-					problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %v", action, err)})
-					continue
-				}
+			rule, err := compileRule(env, sr, fields, probe)
+			if err != nil {
+				problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %s", action, err)})
+				continue
 			}
 			out.byResource[r.Name][action] = rule
 		}
@@ -116,6 +104,28 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 		return nil, problems
 	}
 	return out, nil
+}
+
+// compileRule type-checks one rule and translates it once for a probe principal, so that a
+// rule that cannot become a row condition is refused when the spec loads.
+func compileRule(env *cel.Env, sr *spec.Rule, fields *ruleFields, probe *Auth) (*Rule, error) {
+	rule := &Rule{Public: sr.Public, Roles: sr.Roles, fields: fields}
+	if sr.Expr == "" {
+		return rule, nil
+	}
+	checked, iss := env.Compile(sr.Expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, errors.New(cleanIssues(iss.Err().Error()))
+	}
+	rule.expr = checked.NativeRep().Expr()
+	var err error
+	if rule.filters, err = parseFilters(env, rule.expr); err != nil {
+		return nil, err
+	}
+	if _, err := rule.Condition(probe); err != nil {
+		return nil, err
+	}
+	return rule, nil
 }
 
 // ActionPrefix marks a resource's named actions among its access rules: action:cancel.
@@ -485,72 +495,4 @@ func normalize(v any) any {
 		return int64(u)
 	}
 	return v
-}
-
-// Simplify folds constant parts of a condition: And{} is true and Or{} is false. The result
-// is And{} when the condition always holds and Or{} when it never does.
-func Simplify(c query.Cond) query.Cond {
-	switch c := c.(type) {
-	case query.And:
-		out := fold(c, isFalse, isTrue)
-		if out == nil {
-			return query.Or{}
-		}
-		return joinFolded(out, func(x []query.Cond) query.Cond { return query.And(x) })
-	case query.Or:
-		out := fold(c, isTrue, isFalse)
-		if out == nil {
-			return query.And{}
-		}
-		return joinFolded(out, func(x []query.Cond) query.Cond { return query.Or(x) })
-	case query.Not:
-		inner := Simplify(c.Cond)
-		switch {
-		case isTrue(inner):
-			return query.Or{}
-		case isFalse(inner):
-			return query.And{}
-		}
-		return query.Not{Cond: inner}
-	}
-	return c
-}
-
-func isTrue(c query.Cond) bool {
-	a, ok := c.(query.And)
-	return ok && len(a) == 0
-}
-
-func isFalse(c query.Cond) bool {
-	o, ok := c.(query.Or)
-	return ok && len(o) == 0
-}
-
-// IsTrue reports whether a simplified condition always holds.
-func IsTrue(c query.Cond) bool { return isTrue(c) }
-
-// IsFalse reports whether a simplified condition never holds.
-func IsFalse(c query.Cond) bool { return isFalse(c) }
-
-// fold simplifies the parts of an And or Or: it returns nil when a part absorbs the whole
-// (false in And, true in Or) and drops parts that change nothing.
-func fold(parts []query.Cond, absorbs, neutral func(query.Cond) bool) []query.Cond {
-	out := []query.Cond{}
-	for _, x := range parts {
-		x = Simplify(x)
-		if absorbs(x) {
-			return nil
-		}
-		if !neutral(x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func joinFolded(parts []query.Cond, join func([]query.Cond) query.Cond) query.Cond {
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return join(parts)
 }
