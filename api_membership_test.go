@@ -64,6 +64,12 @@ resources:
     fields:
       project: {type: relation, to: projects, required: true}
       title: {type: string, required: true}
+      labels: {type: relation, to: labels, many: true}
+    rules:
+      - name: labels_of_its_org
+        check: "count('labels', 'id in record.labels && org != record.project.org') == 0"
+        fields: [labels]
+        code: other_org
     access:
       list: "exists('memberships', 'org == record.project.org && user == auth.id')"
       view: "exists('memberships', 'org == record.project.org && user == auth.id')"
@@ -91,6 +97,22 @@ resources:
       create: [admin]
       update: "auth.id in record.members"
       delete: [admin]
+  labels:
+    fields:
+      org: {type: relation, to: orgs, required: true}
+      name: {type: string, required: true}
+    rules:
+      - name: stays_in_its_org
+        on: [update]
+        check: "record.org == old.org"
+        fields: [org]
+        code: org_fixed
+    access:
+      list: "auth.role == 'admin' || exists('memberships', 'org == record.org && user == auth.id')"
+      view: "auth.role == 'admin' || exists('memberships', 'org == record.org && user == auth.id')"
+      create: "auth.role == 'admin' || exists('memberships', 'org == record.org && user == auth.id')"
+      update: "auth.role == 'admin' || exists('memberships', 'org == record.org && user == auth.id')"
+      delete: "auth.role == 'admin' || exists('memberships', 'org == record.org && user == auth.id')"
 `
 
 // Records of an org reach its members only, on lists, views and writes, and follow the
@@ -158,6 +180,51 @@ func TestAccessByMembership(t *testing.T) {
 		require.Equal(t, http.StatusCreated, key.status, string(key.raw))
 		res = b.do("GET", "/api/projects", nil, bearer(key.body["key"].(string))...)
 		require.Equal(t, http.StatusForbidden, res.status, string(res.raw))
+	})
+}
+
+// A task's labels (N:M) stay within its project's org: a member of two orgs, who may view the
+// labels of both, cannot link another org's label — on create, on update, or by moving the task
+// to another org's project — and a label cannot move to another org (docs/logic.md, "Links
+// within a tenant"). Nothing is written by a refused request.
+func TestLinksStayWithinTheirTenant(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, workspace)
+		alice := b.account("member")
+		ta := bearer(b.tokenFor(alice))
+		orgA := b.create("orgs", map[string]any{"name": "A"})
+		orgB := b.create("orgs", map[string]any{"name": "B"})
+		b.create("memberships", map[string]any{"org": orgA, "user": alice})
+		b.create("memberships", map[string]any{"org": orgB, "user": alice})
+		projA := b.create("projects", map[string]any{"org": orgA, "name": "a"})
+		projB := b.create("projects", map[string]any{"org": orgB, "name": "b"})
+		labelA := b.create("labels", map[string]any{"org": orgA, "name": "urgent"})
+		labelB := b.create("labels", map[string]any{"org": orgB, "name": "urgent"})
+
+		res := b.do("POST", "/api/tasks", map[string]any{"project": projA, "title": "t", "labels": []string{labelA}}, ta...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		task := res.body["id"].(string)
+		res = b.do("POST", "/api/tasks", map[string]any{"project": projA, "title": "u", "labels": []string{labelA, labelB}}, ta...)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, "other_org", fieldCodes(res.body)["labels"], string(res.raw))
+		require.Equal(t, []string{task}, ids(b.do("GET", "/api/tasks", nil, ta...)), "the refused task was not written")
+
+		res = b.do("PATCH", "/api/tasks/"+task, map[string]any{"labels": []string{labelB}}, ta...)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, "other_org", fieldCodes(res.body)["labels"], string(res.raw))
+		res = b.do("PATCH", "/api/tasks/"+task, map[string]any{"project": projB}, ta...)
+		require.Equal(t, http.StatusBadRequest, res.status, "its label is A's: %s", res.raw)
+		require.Equal(t, "other_org", fieldCodes(res.body)["labels"], string(res.raw))
+		res = b.do("GET", "/api/tasks/"+task, nil, ta...)
+		require.Equal(t, projA, res.body["project"], string(res.raw))
+		require.Equal(t, []any{labelA}, res.body["labels"], string(res.raw))
+		res = b.do("PATCH", "/api/tasks/"+task, map[string]any{"project": projB, "labels": []string{labelB}}, ta...)
+		require.Equal(t, http.StatusOK, res.status, "moved with B's label: %s", res.raw)
+
+		res = b.do("PATCH", "/api/labels/"+labelB, map[string]any{"org": orgA}, ta...)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, "org_fixed", fieldCodes(res.body)["org"], string(res.raw))
 	})
 }
 

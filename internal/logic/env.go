@@ -173,7 +173,7 @@ func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*comp
 		if s.kind == siteGet {
 			continue
 		}
-		if s.where, err = e.filterTemplate(sc, s.resource, s.filter, strict); err != nil {
+		if s.where, err = e.filterTemplate(c, sc, s.resource, s.filter, strict); err != nil {
 			return nil, fmt.Errorf("%s('%s', …): %w", s.kind, s.resource, err)
 		}
 	}

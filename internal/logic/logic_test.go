@@ -64,6 +64,7 @@ type fakeReader struct {
 	records map[string]*Record
 	locked  []string
 	counts  map[string]int64
+	wheres  []query.Cond // the conditions Count was asked for, in order
 }
 
 func (f *fakeReader) Lock(_ context.Context, res, id string) error {
@@ -71,6 +72,7 @@ func (f *fakeReader) Lock(_ context.Context, res, id string) error {
 	return nil
 }
 func (f *fakeReader) Count(_ context.Context, res string, where query.Cond) (int64, error) {
+	f.wheres = append(f.wheres, where)
 	return f.counts[res], nil
 }
 func (f *fakeReader) Get(_ context.Context, res, id string) (*Record, error) {
@@ -199,9 +201,11 @@ func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 		"BadInnerFilter":  {`check: "count('order_items', 'colour == 1') < 5"`, "colour"},
 		"NonLiteral":      {`check: "count(record.product, 'x') < 5"`, "constant string"},
 		// An enum compared with a text none of its values is: the rule would always (or never) hold.
-		"EnumTypo":         {`check: "record.order.status != 'shiped'"`, `at 1:24: status is never "shiped": its values are pending, paid, shipped, cancelled`},
-		"EnumTypoInList":   {`check: "record.order.status in ['paid', 'canceled']"`, `at 1:33: status is never "canceled"`},
-		"EnumTypoInFilter": {`check: "count('orders', 'status == \"pendng\"') < 5"`, `filter "status == \"pendng\"": at 1:11: status is never "pendng"`},
+		"EnumTypo":                  {`check: "record.order.status != 'shiped'"`, `at 1:24: status is never "shiped": its values are pending, paid, shipped, cancelled`},
+		"EnumTypoInList":            {`check: "record.order.status in ['paid', 'canceled']"`, `at 1:33: status is never "canceled"`},
+		"EnumTypoInFilter":          {`check: "count('orders', 'status == \"pendng\"') < 5"`, `filter "status == \"pendng\"": at 1:11: status is never "pendng"`},
+		"PathInFilterToNoField":     {`check: "count('orders', 'status == record.order.colour') < 5"`, `filter "status == record.order.colour"`},
+		"PathInFilterThroughAValue": {`check: "count('orders', 'status == record.quantity.x') < 5"`, `does not support field selection`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -212,6 +216,30 @@ func TestBadExpressionsFailAtLoadWithPositions(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// A cross-record filter's values follow the record's to-one relations as a rule does: in
+// status == record.order.status the order is read like a rule's get, and locked like one.
+func TestFilterValuesFollowRelations(t *testing.T) {
+	t.Parallel()
+	src := shopLogic + "      - name: same_status\n        check: \"count('orders', 'status == record.order.status') < 5\"\n"
+	s, err := spec.Parse("logic.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	product, order := "0192f0a0-0000-7000-8000-000000000001", "0192f0a0-0000-7000-8000-0000000000aa"
+	reader := &fakeReader{records: map[string]*Record{
+		product: {Resource: "products", Fields: map[string]any{"id": product, "price": value.FromUnits(1999, 2), "stock": int64(5)}},
+		order:   {Resource: "orders", Fields: map[string]any{"id": order, "status": "paid"}},
+	}, counts: map[string]int64{"orders": 7}}
+	rec := &Record{Resource: "order_items", Fields: map[string]any{"product": product, "quantity": int64(1), "order": order}}
+	vars := &Vars{Record: rec, Now: time.Now(), Operation: "create", Auth: &Auth{Role: "customer"}}
+	v, err := l.Resource("order_items").CheckRules(context.Background(), reader, vars, spec.OpCreate, func(string) bool { return false })
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	require.Equal(t, "same_status", v[0].Rule)
+	require.Contains(t, reader.wheres, query.Cond(query.Compare{Field: "status", Op: query.Eq, Value: "paid"}), "%#v", reader.wheres)
+	require.Contains(t, reader.locked, "orders/"+order, "the order is read as a get")
 }
 
 // An enum compared with one of its values, in a rule or a cross-record filter, compiles.

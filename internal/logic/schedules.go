@@ -33,7 +33,7 @@ func (c *compiler) update(outer scope, what string, u *spec.ScheduleUpdate) *Sch
 	r := c.spec.Resource(u.Resource)
 	cu := &ScheduleUpdate{Spec: u}
 	if u.Filter.Set() {
-		t, err := c.envs.filterTemplate(outer, r.Name, u.Filter.Text, true)
+		t, err := c.envs.filterTemplate(nil, outer, r.Name, u.Filter.Text, true)
 		if err != nil {
 			c.fail(u.Filter.Pos, "%s: update.filter: %v", what, err)
 		}

@@ -35,8 +35,10 @@ type lockSpec struct {
 var outerVars = []string{varRecord, varOld, varNew, varAuth, varNow, varOperation, varInput, varItem, varTarget, varState}
 
 // filterTemplate compiles src, a condition over resource's fields, inside sc (strict: as
-// compile).
-func (e *envs) filterTemplate(sc scope, resource, src string, strict bool) (*template, error) {
+// compile). With c, the expression the filter is part of, its values may follow the record's
+// to-one relations as c does (org != record.project.org reads the project in the write's
+// transaction: a get site of c's).
+func (e *envs) filterTemplate(c *compiled, sc scope, resource, src string, strict bool) (*template, error) {
 	target := e.spec.Resource(resource)
 	if target == nil {
 		return nil, fmt.Errorf("%q is not a resource", resource)
@@ -56,9 +58,9 @@ func (e *envs) filterTemplate(sc scope, resource, src string, strict bool) (*tem
 	if err != nil {
 		return nil, err
 	}
-	checked, iss := env.Compile(src)
-	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("filter %q: %s", src, cleanIssues(iss.Err().Error()))
+	checked, err := e.checkFilter(env, c, sc, src)
+	if err != nil {
+		return nil, fmt.Errorf("filter %q: %w", src, err)
 	}
 	if checked.OutputType() != cel.BoolType {
 		return nil, fmt.Errorf("filter %q must be a condition", src)
@@ -80,6 +82,26 @@ func (e *envs) filterTemplate(sc scope, resource, src string, strict bool) (*tem
 		return nil, err
 	}
 	return &template{build: build, locks: t.locks, deps: recordDeps(checked.NativeRep().Expr())}, nil
+}
+
+// checkFilter parses and type-checks a filter's src in env, its record paths followed for c
+// (when not nil).
+func (e *envs) checkFilter(env *cel.Env, c *compiled, sc scope, src string) (*cel.Ast, error) {
+	parsed, iss := env.Parse(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
+	}
+	if c != nil {
+		var err error
+		if parsed, err = e.followRelations(c, sc, parsed); err != nil {
+			return nil, err
+		}
+	}
+	checked, iss := env.Check(parsed)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
+	}
+	return checked, nil
 }
 
 // collectLocks finds the top-level conjuncts `relation == value` with a to-one relation:
