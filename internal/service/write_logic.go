@@ -202,14 +202,8 @@ func (w *write) hooked(ctx context.Context, op spec.Operation, rec, old *store.R
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := w.verdict(errs, lv); err != nil {
+	if err := w.judge(ctx, rec, errs, lv, "the access rule for "+string(op)+" on %s does not allow what a hook changed"); err != nil {
 		return nil, nil, err
-	}
-	if ok, err := w.allows(ctx, rec); err != nil || !ok {
-		if err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, Errorf(CodeForbidden, "the access rule for %s on %s does not allow what a hook changed", op, w.r.Name)
 	}
 	return merged, lv, nil
 }
@@ -262,6 +256,25 @@ func (w *write) computedLinks(errs fieldErrors, in map[string]any) error {
 	return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Fields: shown,
 		Message: "a record this write links by its logic (an effect's or an action step's set: or values:) is missing or not one it may link; nothing was written",
 		Cause:   fmt.Errorf("%s: %s", w.r.Name, strings.Join(said, ", "))})
+}
+
+// judge answers a write of rec: the access rule first, then the verdict of errs and the logic
+// run. The rules read other records (a count, an exists, a get), so their answers would tell
+// a writer the access rule does not admit what those hold (a member who may book only the
+// lobby learning when the CEO's office is taken, from a 409): such a writer gets 403 — or, when
+// the request has field errors of its own, those alone, which read no other record. denied
+// is the 403's message, with %s for the resource.
+func (w *write) judge(ctx context.Context, rec *store.Record, errs fieldErrors, lv *logicRun, denied string) error {
+	ok, err := w.allows(ctx, rec)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		return w.verdict(errs, lv)
+	case len(errs) > 0:
+		return w.verdict(errs, nil)
+	}
+	return Errorf(CodeForbidden, denied, w.r.Name)
 }
 
 // verdict turns field errors and violations into the answer: one 400 with every problem,

@@ -144,14 +144,8 @@ func (w *write) create(ctx context.Context, in map[string]any, hash, id string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := w.verdict(errs, lv); err != nil {
+	if err := w.judge(ctx, rec, errs, lv, "the access rule for create on %s does not allow this record"); err != nil {
 		return nil, err
-	}
-	if ok, err := w.allows(ctx, rec); err != nil || !ok {
-		if err != nil {
-			return nil, err
-		}
-		return nil, Errorf(CodeForbidden, "the access rule for create on %s does not allow this record", r.Name)
 	}
 	if in, lv, err = w.hooked(ctx, spec.OpCreate, rec, nil, in, true, lv); err != nil {
 		return nil, err
@@ -226,14 +220,8 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 	if err != nil {
 		return nil, err
 	}
-	if err := w.verdict(errs, lv); err != nil {
+	if err := w.judge(ctx, rec, errs, lv, "the access rule for update on %s does not allow this change"); err != nil {
 		return nil, err
-	}
-	if ok, err := w.allows(ctx, rec); err != nil || !ok {
-		if err != nil {
-			return nil, err
-		}
-		return nil, Errorf(CodeForbidden, "the access rule for update on %s does not allow this change", r.Name)
 	}
 	if in, lv, err = w.hooked(ctx, spec.OpUpdate, rec, old, in, a.full, lv); err != nil {
 		return nil, err
