@@ -113,3 +113,39 @@ func TestRollupsPastEighteenDigitsAreRefused(t *testing.T) {
 		require.Equal(t, "0", string(got.body["units"].(json.Number)), "nothing was written: %s", got.raw)
 	})
 }
+
+// A field computed from a rollup (an invoice's total from the subtotal its lines add up to)
+// that outgrows its field when a line is written is 409 logic_failed naming it as the
+// invoice's field, saying it was computed from a rollup: it said "a value this write sets (an
+// effect's or an action step's set:)" of a spec without either, and named it bare (`total`;
+// a new user's trial found it).
+func TestAFieldComputedFromARollupIsNamedWhenItOutgrowsItsField(t *testing.T) {
+	t.Parallel()
+	const src = `resources:
+  invoices:
+    fields:
+      subtotal: {type: decimal, precision: 6, scale: 2, rollup: {sum: amount, of: lines}}
+      total: {type: decimal, precision: 6, scale: 2, compute: "record.subtotal * decimal('2')"}
+      lines: {type: relation, to: invoice_lines, inverse: invoice}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+  invoice_lines:
+    fields:
+      invoice: {type: relation, to: invoices, required: true}
+      amount: {type: decimal, precision: 6, scale: 2, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		inv := b.create("invoices", map[string]any{})
+		b.create("invoice_lines", map[string]any{"invoice": inv, "amount": json.Number("4000")})
+		over := b.do("POST", "/api/invoice_lines", map[string]any{"invoice": inv, "amount": json.Number("1000")})
+		require.Equal(t, http.StatusConflict, over.status, string(over.raw))
+		require.Equal(t, "logic_failed", over.body["error"], string(over.raw))
+		require.Equal(t, map[string]string{"invoices.total": "precision"}, fieldCodes(over.body), string(over.raw))
+		require.Contains(t, over.body["detail"], "(a rollup)", string(over.raw))
+		require.NotContains(t, string(over.raw), "effect", string(over.raw))
+		require.Equal(t, int64(1), b.count("invoice_lines"), "nothing written")
+		got := b.do("GET", "/api/invoices/"+inv, nil)
+		require.Equal(t, []any{json.Number("4000"), json.Number("8000")}, []any{got.body["subtotal"], got.body["total"]}, string(got.raw))
+	})
+}

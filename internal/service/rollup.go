@@ -180,7 +180,25 @@ func (w *write) recompute(ctx context.Context, r *resource, rec *store.Record) e
 	if err != nil {
 		return (&write{s: w.s, r: r}).logicError(err)
 	}
-	return (&write{s: w.s, tx: w.tx, r: r, typed: vals}).applyTyped(rec)
+	return fromRollup(r, (&write{s: w.s, tx: w.tx, r: r, typed: vals}).applyTyped(rec))
+}
+
+// fromRollup says of a computed field of parent that does not fit (applyTyped's 409) that its
+// value was computed from a rollup this write changed, and names it as the parent's field
+// (invoices.total), as rollupRefused names a rollup: the request set neither.
+func fromRollup(parent *resource, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeLogicFailed {
+		return err
+	}
+	out := *e
+	out.Message = "a value computed from a total this write keeps (a rollup) does not fit its field; nothing was written"
+	out.Fields = make([]FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		f.Field, f.Message = parent.Name+"."+f.Field, f.Message+" (computed from a rollup)"
+		out.Fields[i] = f
+	}
+	return &out
 }
 
 func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string) (any, error) {
