@@ -167,9 +167,29 @@ func (o oracle) value(e celast.Expr) (any, error) {
 	case celast.CallKind:
 		return o.call(e.AsCall())
 	case celast.SelectKind:
+		if e.AsSelect().IsTestOnly() {
+			return o.has(e.AsSelect())
+		}
 		return o.selectValue(e.AsSelect())
 	}
 	return nil, errf("the oracle does not evaluate %v", e.Kind())
+}
+
+// has is has(record.<field>) or has(auth.<attribute>): whether it holds a value.
+func (o oracle) has(s celast.SelectExpr) (any, error) {
+	v, err := o.selectValue(s)
+	if err != nil {
+		return nil, err
+	}
+	switch x := v.(type) {
+	case unknown:
+		return x, nil
+	case nil:
+		return false, nil
+	case []any:
+		return len(x) > 0, nil
+	}
+	return true, nil
 }
 
 // selectValue reads record.<field> and auth.<attribute>; an attribute the principal lacks

@@ -206,6 +206,9 @@ func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
 	case celast.CallKind:
 		return t.call(e.AsCall(), depth)
 	case celast.SelectKind, celast.IdentKind:
+		if e.Kind() == celast.SelectKind && e.AsSelect().IsTestOnly() {
+			return t.has(e.AsSelect())
+		}
 		op, err := t.operand(e)
 		if err != nil {
 			return nil, err
@@ -222,6 +225,29 @@ func (t ruleTranslator) cond(e celast.Expr, depth int) (query.Cond, error) {
 		}
 	}
 	return nil, errf("rules support comparisons of record fields and auth attributes joined by &&, || and !")
+}
+
+// has translates has(auth.<attribute>), whether the principal has it (an API key has no
+// auth.id, an account no auth.key), and has(record.<field>), whether the field holds a value
+// (IS NOT NULL; record.loan.returned_at through to-one relations too).
+func (t ruleTranslator) has(s celast.SelectExpr) (query.Cond, error) {
+	var op operand
+	var err error
+	switch s.Operand().Kind() {
+	case celast.SelectKind:
+		op, err = t.pathOperand(s)
+	case celast.IdentKind:
+		op, err = t.selectOperand(s.Operand().AsIdent(), s.FieldName())
+	default:
+		err = errf("use has(record.<field>) or has(auth.<id|role|roles|key>)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if op.isVal {
+		return boolCond(!op.missing && (op.value != nil || len(op.list) > 0)), nil
+	}
+	return op.wrap(query.Compare{Field: op.field, Op: query.Ne}), nil
 }
 
 func boolCond(b bool) query.Cond {

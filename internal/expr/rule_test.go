@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -221,4 +222,46 @@ func TestRuleFollowsRelations(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.True(t, holds)
+}
+
+// has(auth.<attribute>) is whether the principal has it — an account an id, an API key a key —
+// and has(record.<field>) whether the field holds a value (IS NOT NULL). Both were refused at
+// load as "a rule must be true or false" (a new user's trial: jobs.md suggests has(auth.role)).
+func TestHasInRules(t *testing.T) {
+	t.Parallel()
+	old := `list: "auth.role in ['admin', 'staff'] || record.owner == auth.id"`
+	require.Equal(t, 1, strings.Count(rulesSpec, old))
+	src := strings.Replace(rulesSpec, old, `list: "has(auth.key) || (has(auth.id) && has(record.total))"`, 1)
+	rules, err := compileRules(t, src)
+	require.NoError(t, err)
+	cond := func(a *Auth) query.Cond {
+		c, err := rules.Rule("orders", spec.ActionList).Condition(a)
+		require.NoError(t, err)
+		return Simplify(c)
+	}
+	require.True(t, IsTrue(cond(&Auth{Role: "staff", Roles: []string{"staff"}, Key: "k1"})), "a key")
+	require.Equal(t, query.Compare{Field: "total", Op: query.Ne}, cond(&Auth{ID: "0192f0a0-0000-7000-8000-000000000001", Role: "customer", Roles: []string{"customer"}}))
+	require.True(t, IsFalse(cond(&Auth{Role: "customer", Roles: []string{"customer"}})), "neither an id nor a key")
+	require.True(t, query.Eval(query.Compare{Field: "total", Op: query.Ne}, func(string) any { return value.FromUnits(1, 2) }))
+	require.False(t, query.Eval(query.Compare{Field: "total", Op: query.Ne}, func(string) any { return nil }))
+	rule := rules.Rule("orders", spec.ActionList)
+	for _, c := range []struct {
+		a     *Auth
+		total any
+		want  bool
+	}{
+		{&Auth{Role: "staff", Roles: []string{"staff"}, Key: "k1"}, nil, true},
+		{&Auth{ID: "0192f0a0-0000-7000-8000-000000000001", Role: "customer"}, value.FromUnits(1, 2), true},
+		{&Auth{ID: "0192f0a0-0000-7000-8000-000000000001", Role: "customer"}, nil, false},
+		{&Auth{Role: "customer"}, value.FromUnits(1, 2), false},
+	} {
+		got, err := rule.Holds(c.a, func(f string) any {
+			if f == "total" {
+				return c.total
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, c.want, got, "the oracle agrees: %+v %v", c.a, c.total)
+	}
 }
