@@ -145,6 +145,13 @@ func cleanIssues(s string) string {
 			continue
 		}
 		line = strings.TrimPrefix(line, "ERROR: <input>:")
+		if rest, ok := strings.CutPrefix(line, "-1:0: "); ok { // CEL knows no position for it
+			if strings.HasPrefix(rest, "expression recursion limit exceeded") {
+				rest = fmt.Sprintf("nests deeper than %d levels", maxDepth) // parentheses count too
+			}
+			out = append(out, rest)
+			continue
+		}
 		out = append(out, "at "+line)
 	}
 	if len(out) == 0 {
