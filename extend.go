@@ -147,6 +147,18 @@ type Extensions struct {
 type routeDef struct {
 	pattern string
 	fn      RouteFunc
+	doc     RouteDoc
+}
+
+// RouteDoc describes a custom route in the OpenAPI document (GET {base}/openapi.json and the
+// docs page), where every route is listed: Summary and Description in words, Request and
+// Response a value of the Go type its JSON body decodes into and its answer encodes from
+// (its JSON Schema is derived from the type: struct fields by their json tags, pointers
+// nullable; the value itself is not read), Status the success status (default 200).
+type RouteDoc struct {
+	Summary, Description string
+	Request, Response    any
+	Status               int
 }
 
 // Before adds a before-hook for op on resource.
@@ -174,9 +186,15 @@ func (x *Extensions) Action(resource, name string, fn ActionFunc) {
 }
 
 // Handle adds a route: pattern is a net/http ServeMux pattern such as
-// "GET /api/reports/sales" (it must not clash with the spec's routes).
-func (x *Extensions) Handle(pattern string, fn RouteFunc) {
-	x.routes = append(x.routes, routeDef{pattern: pattern, fn: fn})
+// "GET /api/reports/sales" (it must not clash with the spec's routes). The OpenAPI document
+// lists it, described by doc when given (the first; a pattern without a method is listed
+// under each method it answers).
+func (x *Extensions) Handle(pattern string, fn RouteFunc, doc ...RouteDoc) {
+	d := RouteDoc{}
+	if len(doc) > 0 {
+		d = doc[0]
+	}
+	x.routes = append(x.routes, routeDef{pattern: pattern, fn: fn, doc: d})
 }
 
 // WriteJSON answers with status and v as JSON.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
+	"github.com/kiln-dev/kiln/internal/openapi"
 	"github.com/kiln-dev/kiln/internal/service"
 	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
@@ -212,6 +213,25 @@ func (a *App) goAction(fn ActionFunc) service.GoAction {
 		return fn(ctx, ActionCall{Resource: call.Resource, Record: publicRecord(a.Service, call.Resource, call.Record),
 			Input: call.Input, Tx: &Tx{svc: a.Service, tx: call.Tx}})
 	}
+}
+
+// routeDocs are x's routes as the OpenAPI document lists them.
+func routeDocs(x *Extensions) []openapi.Route {
+	if x == nil {
+		return nil
+	}
+	out := make([]openapi.Route, 0, len(x.routes))
+	for _, rt := range x.routes {
+		d := openapi.Route{Pattern: rt.pattern, Summary: rt.doc.Summary, Description: rt.doc.Description, Status: rt.doc.Status}
+		if rt.doc.Request != nil {
+			d.Request = openapi.SchemaOf(reflect.TypeOf(rt.doc.Request))
+		}
+		if rt.doc.Response != nil {
+			d.Response = openapi.SchemaOf(reflect.TypeOf(rt.doc.Response))
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // routes are x's routes for the REST transport.

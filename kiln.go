@@ -26,6 +26,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/logic"
 	"github.com/kiln-dev/kiln/internal/mail"
 	"github.com/kiln-dev/kiln/internal/migrate"
+	"github.com/kiln-dev/kiln/internal/openapi"
 	"github.com/kiln-dev/kiln/internal/redisguard"
 	"github.com/kiln-dev/kiln/internal/server"
 	"github.com/kiln-dev/kiln/internal/service"
@@ -132,6 +133,8 @@ type App struct {
 	redis    *redisguard.Guard // nil without redis.url
 	idem     *idempotency.Store
 	compiled compiledSpec // the rules and logic loadSpec compiled, handed to the service
+	// routeDocs are the Go program's custom routes as the OpenAPI document lists them.
+	routeDocs []openapi.Route
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -245,6 +248,7 @@ func (a *App) assemble(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.idem = idempotency.New(idempotency.Config{TTL: a.Spec.Server.IdempotencyTTL}, a.Store)
+	a.routeDocs = routeDocs(cfg.Extensions)
 	return a.newServer(cfg)
 }
 
@@ -257,7 +261,7 @@ func (a *App) newServer(cfg Config) (err error) {
 		}
 	}()
 	sc := server.Config{Spec: a.Spec, Service: a.Service, Store: a.Store, Logger: cfg.Logger,
-		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), Jobs: a.Jobs,
+		Accounts: a.Accounts, Limiter: a.limiter(), OIDC: a.oidc, Idempotency: a.idem, Routes: a.routes(cfg.Extensions, cfg.Logger), RouteDocs: a.routeDocs, Jobs: a.Jobs,
 		Live: a.live, Files: a.files}
 	if w := a.webhooks; w != nil {
 		if w.Enabled() {

@@ -18,7 +18,7 @@ type schemaChecker struct {
 // CheckSchema validates one response against the OpenAPI document (response_schema: true).
 func (e *TestEnv) CheckSchema(req *http.Request, status int, header http.Header, body []byte) error {
 	e.schema.once.Do(func() {
-		doc, err := openapi.Generate(e.app.Spec)
+		doc, err := openapi.Generate(e.app.Spec, e.app.routeDocs...)
 		if err != nil {
 			e.schema.err = err
 			return

@@ -33,7 +33,8 @@ func (c *Clinic) Extensions() *kiln.Extensions {
 	x.Before("appointments", kiln.Update, c.checkAppointment)
 	x.After("appointments", kiln.Create, func(context.Context, kiln.Operation, *kiln.Record) { c.booked.Add(1) })
 	x.Action("appointments", "reschedule", c.reschedule)
-	x.Handle("GET /api/clinic/summary", c.summary)
+	x.Handle("GET /api/clinic/summary", c.summary, kiln.RouteDoc{Summary: "Who asks, and how many appointments this process booked",
+		Response: summary{}})
 	return x
 }
 
@@ -66,12 +67,19 @@ func (c *Clinic) reschedule(ctx context.Context, call kiln.ActionCall) (string, 
 }
 
 // summary answers who is asking and how many appointments were booked since start.
+// summary is the answer of GET /api/clinic/summary (its type documents it in the OpenAPI
+// document, through kiln.RouteDoc).
+type summary struct {
+	Role             string `json:"role"`
+	BookedSinceStart int64  `json:"booked_since_start"`
+}
+
 func (c *Clinic) summary(w http.ResponseWriter, r *http.Request, call kiln.RouteCall) {
 	if call.Principal == nil {
 		call.Error(w, r, kiln.NotFound("sign in to see the summary"))
 		return
 	}
-	kiln.WriteJSON(w, http.StatusOK, map[string]any{"role": call.Principal.Role, "booked_since_start": c.booked.Load()})
+	kiln.WriteJSON(w, http.StatusOK, summary{Role: call.Principal.Role, BookedSinceStart: c.booked.Load()})
 }
 
 func main() {

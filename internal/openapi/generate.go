@@ -13,8 +13,9 @@ import (
 
 type obj = map[string]any
 
-// Generate builds the OpenAPI 3.1 document for s.
-func Generate(s *spec.Spec) ([]byte, error) {
+// Generate builds the OpenAPI 3.1 document for s and the custom routes of the Go program
+// serving it.
+func Generate(s *spec.Spec, routes ...Route) ([]byte, error) {
 	schemas := obj{"Problem": problemSchema(s)}
 	paths := obj{}
 	for _, r := range s.Resources {
@@ -38,6 +39,7 @@ func Generate(s *spec.Spec) ([]byte, error) {
 	if s.Auth != nil {
 		addAuth(s, paths, schemas)
 	}
+	routePaths(s, routes, paths)
 	responses := problemResponses()
 	documentRateLimits(s, paths, responses)
 	name := s.Name

@@ -16,15 +16,16 @@ import (
 // The spec is validated at load, so generating it cannot fail on user input; a failure is a
 // bug, answered as a 500 and logged.
 type document struct {
-	spec *spec.Spec
-	log  *slog.Logger
-	once sync.Once
-	body []byte
-	err  error
+	spec   *spec.Spec
+	routes []openapi.Route
+	log    *slog.Logger
+	once   sync.Once
+	body   []byte
+	err    error
 }
 
 func (d *document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d.once.Do(func() { d.body, d.err = openapi.Generate(d.spec) })
+	d.once.Do(func() { d.body, d.err = openapi.Generate(d.spec, d.routes...) })
 	if d.err != nil {
 		rest.WriteError(w, r, d.log, service.AsError(d.err))
 		return

@@ -48,6 +48,8 @@ type Config struct {
 	Live *live.Broker
 	// Files receives and serves file fields' files; nil when the spec has none.
 	Files *files.Files
+	// RouteDocs are the custom Routes as the OpenAPI document lists them.
+	RouteDocs []openapi.Route
 }
 
 // Server is Kiln's HTTP server.
@@ -71,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	rest.New(rcfg).Register(mux)
 	base := cfg.Spec.Server.BasePath
-	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, log: cfg.Logger})
+	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, routes: cfg.RouteDocs, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))
 	mux.Handle("GET /docs/", openapi.DocsAssets("/docs/"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
