@@ -81,12 +81,16 @@ type Effect struct {
 
 // Transition is one allowed change of a state field (an enum with transitions).
 type Transition struct {
-	Pos   Pos
-	From  []string
-	To    string
-	Roles []string // empty: any role that may write the record
-	When  Expr
+	Pos Pos
+	// KeyPos holds where each value is written: from.<i>, to, roles.<i>.
+	KeyPos map[string]Pos
+	From   []string
+	To     string
+	Roles  []string // empty: any role that may write the record
+	When   Expr
 }
+
+func (t *Transition) at(key string) Pos { return keyAt(t.KeyPos, t.Pos, key) }
 
 // Rollup keeps a field equal to an aggregate of children through an inverse relation.
 type Rollup struct {

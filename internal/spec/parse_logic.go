@@ -183,21 +183,21 @@ func (w *walker) step(n ast.Node) *Step {
 
 func (w *walker) transitions(f *Field, n ast.Node) {
 	for _, item := range w.list(n, f.Name+".transitions") {
-		t := &Transition{Pos: w.pos(item)}
+		t := &Transition{Pos: w.pos(item), KeyPos: map[string]Pos{}}
 		entries, _ := w.mapping(item, "transition", transitionKeys...)
 		for _, e := range entries {
 			what := f.Name + ".transitions." + e.key
 			switch e.key {
 			case "from":
 				if _, isList := unwrap(e.value).(*ast.SequenceNode); isList {
-					t.From = w.strings(e.value, what)
+					t.From = w.stringsAt(e.value, what, t.KeyPos, "from")
 				} else {
-					t.From = []string{w.str(e.value, what)}
+					t.From, t.KeyPos[keyIndex("from", 0)] = []string{w.str(e.value, what)}, w.pos(e.value)
 				}
 			case "to":
-				t.To = w.str(e.value, what)
+				t.To, t.KeyPos["to"] = w.str(e.value, what), w.pos(e.value)
 			case "roles":
-				t.Roles = w.strings(e.value, what)
+				t.Roles = w.stringsAt(e.value, what, t.KeyPos, "roles")
 			case "when":
 				t.When = w.expr(e.value, what)
 			}

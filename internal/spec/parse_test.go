@@ -296,3 +296,24 @@ func TestParseEnumAssignmentsMustBeValues(t *testing.T) {
 	_, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
 	require.EqualError(t, err, `kiln.yaml:9:19: action close: status "teleported" is not one of its values (open, closed)`)
 }
+
+// A transition's wrong state or role is reported where it is written, not at the transition's
+// start (a trial saw an unknown role in [staf, admin] placed at the transition's "{").
+func TestTransitionErrorsPointAtTheValue(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin, staff]
+resources:
+  visits:
+    fields:
+      status:
+        type: enum
+        values: [open, closed]
+        transitions:
+          - {from: [open, shut], to: closed, roles: [staf, admin]}
+          - {from: open, to: gone}
+`
+	_, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `kiln.yaml:9:27: field status: from "shut" is not one of its values`)
+	require.ErrorContains(t, err, `kiln.yaml:9:54: field status: transition roles: "staf" is not one of the roles`)
+	require.ErrorContains(t, err, `kiln.yaml:10:30: field status: to "gone" is not one of its values`)
+}

@@ -251,15 +251,15 @@ func validateStates(s *Spec, f *Field, c *collector) {
 			f.Name, d, strings.Join(f.Initial, ", "), f.Name)
 	}
 	for _, t := range f.Transitions {
-		for _, from := range t.From {
+		for i, from := range t.From {
 			if from != "*" {
-				check(t.Pos, from, "from")
+				check(t.at(keyIndex("from", i)), from, "from")
 			}
 		}
-		check(t.Pos, t.To, "to")
-		for _, role := range t.Roles {
+		check(t.at("to"), t.To, "to")
+		for i, role := range t.Roles {
 			if !slices.Contains(s.Roles, role) {
-				c.add(t.Pos, "field %s: transition roles: %s", f.Name, notARole(s, role))
+				c.add(t.at(keyIndex("roles", i)), "field %s: transition roles: %s", f.Name, notARole(s, role))
 			}
 		}
 	}
