@@ -125,3 +125,44 @@ func TestUpdateOfTheSameJSONWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A PATCH that sends a hidden field writes, whatever value it sends: when a PATCH of the value
+// the record held changed nothing, the answer's version told a writer who may never read the
+// field (a member's own salary) whether it had guessed right (a hostile review found it).
+func TestUpdateSendingAHiddenFieldAlwaysWrites(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin, member]
+auth: {account: users, signup: "off", admin_roles: [admin]}
+resources:
+  users:
+    fields:
+      name: string
+      salary: {type: integer, hidden: true}
+    access:
+      list: "auth.role == 'admin' || record.id == auth.id"
+      view: "auth.role == 'admin' || record.id == auth.id"
+      create: [admin]
+      update: "auth.role == 'admin' || record.id == auth.id"
+      delete: [admin]
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		alice := b.account("member")
+		ta := bearer(b.tokenFor(alice))
+		res := b.do("PATCH", "/api/users/"+alice, map[string]any{"salary": 5000})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		var tags []string
+		for _, guess := range []int{5000, 4000, 4000} {
+			res = b.do("PATCH", "/api/users/"+alice, map[string]any{"salary": guess}, ta...)
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+			require.NotContains(t, res.body, "salary")
+			tags = append(tags, res.header.Get("ETag"))
+		}
+		require.NotEqual(t, tags[0], tags[1])
+		require.NotEqual(t, tags[1], tags[2], "a right guess and a wrong one answer alike: each writes")
+		res = b.do("PATCH", "/api/users/"+alice, map[string]any{"name": "a"}, ta...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		same := b.do("PATCH", "/api/users/"+alice, map[string]any{"name": "a"}, ta...)
+		require.Equal(t, res.header.Get("ETag"), same.header.Get("ETag"), "a visible field's unchanged value still writes nothing")
+	})
+}

@@ -357,9 +357,12 @@ func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Reco
 // A link field sent whose targets may be soft-deleted is always written: the stored links
 // to deleted targets are not read, and a PATCH that drops one would keep it (restored with
 // its target). JSON compares by content (PostgreSQL gives it back in its own layout).
+// A hidden field sent is always written too: whether the answer's version moved would tell
+// the writer if it guessed the value it may never read.
 func (w *write) unchanged(old, rec *store.Record, in map[string]any) bool {
 	for i, f := range w.r.Fields {
-		if _, sent := in[f.Name]; sent && f.IsToMany() && w.s.spec.Resource(f.Relation.To).SoftDelete {
+		_, sent := in[f.Name]
+		if sent && (f.Hidden || f.IsToMany() && w.s.spec.Resource(f.Relation.To).SoftDelete) {
 			return false
 		}
 		if f.Type == spec.TypeJSON && sameJSON(old.Values[i], rec.Values[i]) {
