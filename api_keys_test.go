@@ -132,3 +132,31 @@ func TestAPIKeyScopedToOneRecordAction(t *testing.T) {
 		}
 	})
 }
+
+// A nested child is a write of its own resource: an API key creates one only with that
+// resource's create scope. A key scoped to orders:create made order items too — the child's
+// access rule is its parent's, and the scope check went with it (a hostile review found it).
+func TestAPIKeyScopesCoverNestedChildren(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		prod := b.product("Boot", "19.99", 10)
+		key := func(scopes ...string) []string {
+			res := b.do("POST", "/api/auth/keys", map[string]any{"name": "k", "role": "staff", "scopes": scopes})
+			require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+			return bearer(res.body["key"].(string))
+		}
+		body := map[string]any{"items": []any{item(prod, 1)}}
+		narrow := key("orders:create", "products:read")
+		res := b.do("POST", "/api/orders", body, narrow...)
+		require.Equal(t, http.StatusForbidden, res.status, string(res.raw))
+		require.Contains(t, res.body["detail"], "order_items")
+		require.Equal(t, int64(0), b.count("orders"), "nothing written")
+		require.Equal(t, int64(0), b.count("order_items"))
+		res = b.do("POST", "/api/orders", map[string]any{}, narrow...)
+		require.Equal(t, http.StatusCreated, res.status, "an order without items is the key's to make: %s", res.raw)
+		res = b.do("POST", "/api/orders", body, key("orders:create", "order_items:create", "products:read")...)
+		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, int64(1), b.count("order_items"))
+	})
+}

@@ -93,6 +93,17 @@ func (r *resource) resolveStored(ctx context.Context, exec *store.Exec, c query.
 	}, r.inverseLinks)
 }
 
+// keyCovers refuses a write that an API key's scopes do not cover where no access rule is
+// asked: a nested child is created under its parent's rule, yet a key scoped to
+// projects:create creates no tasks (a hostile review found it did).
+func (s *Service) keyCovers(ctx context.Context, r *resource, action spec.Action) error {
+	p := PrincipalFrom(ctx)
+	if s.rules == nil || isSystem(ctx) || p == nil || p.KeyID == "" || ScopeAllows(p.Scopes, r.Name, string(action)) {
+		return nil
+	}
+	return Errorf(CodeForbidden, "the API key's scopes do not cover %s on %s (a nested child)", action, r.Name)
+}
+
 // stillAllowed checks the stored record a write read under its rule once more, on PostgreSQL,
 // where the rule reads other records: the read's subquery locked none of them, so this check
 // locks those that let it through (resolveStored). A concurrent change that took them away

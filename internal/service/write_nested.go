@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -80,6 +81,9 @@ func (w *write) createChildren(ctx context.Context, parent *store.Record, childr
 			// never written: named with what else the child shows on its own, as at the top
 			all = append(all, w.childErrors(ctx, child, back, path, item, parent.ID)...)
 			return nil
+		}
+		if err := w.s.keyCovers(ctx, child, spec.ActionCreate); err != nil {
+			return err
 		}
 		in := withoutKeys(item)
 		in[back] = parent.ID
