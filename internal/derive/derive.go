@@ -8,6 +8,7 @@ package derive
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -53,6 +54,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 	for _, r := range example.CreationOrder(s) {
 		for _, action := range spec.Actions {
 			f, gap := g.file(r, action)
+			gap = g.withOwnGaps(gap)
 			g.ownAccounts(f)
 			if gap != "" {
 				suite.Gaps = append(suite.Gaps, fmt.Sprintf("%s %s: %s", r.Name, action, gap))
@@ -80,6 +82,13 @@ func Generate(s *spec.Spec) (*Suite, error) {
 	return suite, nil
 }
 
+// withOwnGaps is gap with the current file's ownGaps after it, which it clears.
+func (g *gen) withOwnGaps(gap string) string {
+	all := append([]string{gap}, g.ownGaps...)
+	g.ownGaps = nil
+	return strings.Join(slices.DeleteFunc(all, func(s string) bool { return s == "" }), "; ")
+}
+
 func (suite *Suite) add(s *spec.Spec, f *tfile) error {
 	if f == nil {
 		return nil
@@ -98,6 +107,8 @@ type gen struct {
 	rules *expr.Rules
 	base  string
 	gaps  []string // what the current resource's files could not derive
+	// ownGaps are the own-record cases the current file could not derive (othersOnly)
+	ownGaps []string
 	// unmade holds the resources whose records cannot be made, with why (links.go)
 	unmade map[string]string
 }

@@ -157,6 +157,9 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
 			comment: role + " only reaches its own records: this one is another account's", expect: e})
 		if !rs.selectsOwn(methodAction[method], role) {
+			if gap := rs.othersOnly(methodAction[method], role); gap != "" {
+				g.ownGaps = append(g.ownGaps, gap)
+			}
 			continue // its rule selects no record it makes (selectsOwn): no own-record cases
 		}
 		path, account, made := g.ownRecord(f, rs, role)

@@ -363,7 +363,7 @@ func unreachable(what string, r *spec.Resource, a *spec.RecordAction, f *spec.Fi
 func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role string, in any) string {
 	name, account, made := g.ownActionRecord(f, rs, a, role)
 	if name == "" {
-		return ""
+		return rs.othersOnly(spec.Action("action:"+a.Name), role)
 	}
 	record := g.collection(rs.r) + "/{" + name + ".response.id}"
 	path := record + "/" + a.Name
