@@ -43,3 +43,9 @@ func writeKiln(t *testing.T, text string) string {
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 	return path
 }
+
+// The trial's minimal spec as it was (owner required): its API-key create is the 400 naming
+// owner, and passes the runner's implied-field check.
+func TestDerivedSuiteOfTrialNotesSpecPasses(t *testing.T) {
+	runWithGaps(t, writeKiln(t, derive.MemberNotesSpec), []string{"notes update: no case on member's own record: the rule reaches it only through other records (exists()), which the suite does not make"})
+}

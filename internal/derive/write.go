@@ -43,7 +43,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	}
 	unchanged := func(e *expect) *expect { return e.count(r.Name, mk, get(valid, mk), 1) }
 	if g.s.Auth != nil {
-		g.apiKeyCase(f, rs)
+		g.apiKeyCase(f, rs, valid, unchanged)
 	}
 	g.uniqueCases(f, rs, "", nil)
 	if one != nil {
@@ -186,8 +186,9 @@ func (g *gen) hasUnique(r *spec.Resource) bool {
 // apiKeyCase: an API key acting with the file's role may create too. An API key is no
 // account, so a required relation defaulting to auth.id has no value: the case sets it when
 // the role may (to a record of its own), else (readonly, hidden, or written by other roles
-// only) expects the 400 naming it.
-func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
+// only) sends create_valid's body (valid; the credential is all it changes, so the runner
+// holds the 400 to naming that relation alone) and expects the 400 naming it.
+func (g *gen) apiKeyCase(f *tfile, rs *recordSet, valid yaml.MapSlice, unchanged func(*expect) *expect) {
 	b, e := rs.fresh(3), want(201).key("id")
 	if g.keyRefused(rs.r, spec.ActionCreate, f.as) {
 		// the rule holds only for the creator's own records (record.author == auth.id)
@@ -196,13 +197,15 @@ func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 			expect: want(403).code("forbidden").count(rs.r.Name, marker(rs.r, b, ""), get(b, marker(rs.r, b, "")), 0)})
 		return
 	}
+	if fld := keyUnset(rs.r, f.as); fld != nil {
+		f.add(&tcase{name: "create_with_an_api_key", headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: valid,
+			comment: "an API key is no account: " + fld.Name + ", required and defaulting to auth.id, gets no value, and the key may not set it",
+			expect:  unchanged(want(400).code("validation_failed").field(fld.Name, "required"))})
+		return
+	}
 	for _, fld := range rs.r.Fields {
 		if fld.Relation == nil || !fld.Required || fld.Default != "auth.id" || get(b, fld.Name) != nil {
 			continue
-		}
-		if fld.Readonly || fld.Hidden || (len(fld.Write) > 0 && !slices.Contains(fld.Write, f.as)) {
-			e = want(400).code("validation_failed").field(fld.Name, "required")
-			break
 		}
 		b = with(b, fld.Name, "{"+rs.target(fld, 3)+".response.id}", false)
 	}
@@ -215,6 +218,18 @@ func (g *gen) apiKeyCase(f *tfile, rs *recordSet) {
 	}
 	f.add(&tcase{name: "create_with_an_api_key", comment: comment,
 		headers: yaml.MapSlice{{Key: "Authorization", Value: "Bearer {api_key}"}}, body: b, expect: e})
+}
+
+// keyUnset is the first required relation of r defaulting to auth.id that an API key acting
+// with role may not set (readonly, hidden, or written by other roles only), else nil.
+func keyUnset(r *spec.Resource, role string) *spec.Field {
+	for _, fld := range r.Fields {
+		if fld.Relation != nil && fld.Required && fld.Default == "auth.id" &&
+			(fld.Readonly || fld.Hidden || (len(fld.Write) > 0 && !slices.Contains(fld.Write, role))) {
+			return fld
+		}
+	}
+	return nil
 }
 
 // readsAuthID is the first create rule of r that compares auth.id in one of its conjuncts
