@@ -53,3 +53,60 @@ func TestExistsOnlyRuleGivesNoOwnRecordCases(t *testing.T) {
 		"update: \"auth.role == 'admin' || record.owner == auth.id ||", 1))
 	require.Contains(t, files["notes.update.test.yaml"], "own_record_as_member")
 }
+
+// petVisitsSpec: a member books visits for its own pets, or any visit of an org it is a member
+// of (exists() on memberships, which the suite does not make). The part without exists()
+// admits a member's visit for its own pet (trial 1, vet3: "no role may create appointments"
+// dropped appointments and everything that refers to them).
+const petVisitsSpec = `name: pets
+roles: [admin, member]
+auth: {account: users, signup: open}
+resources:
+  users:
+    fields: {name: {type: string}}
+    access: {list: "auth.role == 'admin' || record.id == auth.id", view: "auth.role == 'admin' || record.id == auth.id", create: [admin], update: [admin], delete: [admin]}
+  orgs:
+    fields: {name: {type: string, required: true}}
+    access: {list: public, view: public, create: [admin], update: [admin], delete: [admin]}
+  memberships:
+    fields:
+      org: {type: relation, to: orgs, required: true}
+      user: {type: relation, to: users, required: true, allow_hidden: true}
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  pets:
+    fields:
+      owner: {type: relation, to: users, required: true, default: auth.id, readonly: true}
+      name: {type: string, required: true}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [admin, member]
+      update: [admin]
+      delete: [admin]
+  visits:
+    fields:
+      org: {type: relation, to: orgs, required: true}
+      pet: {type: relation, to: pets, required: true}
+      reason: {type: string, required: true}
+    access:
+      list: "auth.role == 'admin' || record.pet.owner == auth.id"
+      view: "auth.role == 'admin' || record.pet.owner == auth.id"
+      create: "record.pet.owner == auth.id || exists('memberships', 'org == record.org && user == auth.id')"
+      update: [admin]
+      delete: [admin]
+`
+
+// A create rule `A || exists(...)` whose A admits a role's own records makes that role a maker.
+func TestCreateRuleWithExistsBesideOwnRecordHasAMaker(t *testing.T) {
+	t.Parallel()
+	suite, files := deriveSpec(t, petVisitsSpec)
+	require.Empty(t, suite.Gaps)
+	for _, action := range []string{"create", "list", "view", "update", "delete"} {
+		require.Contains(t, files, "visits."+action+".test.yaml")
+	}
+	// an API key has no account: neither part admits it
+	require.Equal(t, 403, casesOf(t, suite, "visits.create.test.yaml")["create_with_an_api_key"].Expected.Status)
+	// with exists() alone no role may create one, as before
+	suite, _ = deriveSpec(t, strings.Replace(petVisitsSpec, `create: "record.pet.owner == auth.id || exists(`, `create: "exists(`, 1))
+	require.Contains(t, suite.Gaps, "visits create: no role may create visits")
+}

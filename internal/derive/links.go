@@ -23,7 +23,7 @@ import (
 func (g *gen) findUnmade() {
 	g.unmade = map[string]string{}
 	for _, r := range g.s.Resources {
-		if _, ok := g.access(r, spec.ActionCreate).maker(); !ok {
+		if _, ok := g.creator(r); !ok {
 			g.unmade[r.Name] = "no role may create " + r.Name
 		} else if _, ok := g.makerOf(r); !ok {
 			g.unmade[r.Name] = g.unlinkable(r) // hidden.go

@@ -16,7 +16,7 @@ func (g *gen) collection(r *spec.Resource) string { return g.base + "/" + r.Name
 
 func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	a := g.access(r, spec.ActionCreate)
-	actor, ok := a.maker()
+	actor, ok := g.creator(r)
 	if !ok {
 		return nil, "no role may create " + r.Name
 	}
