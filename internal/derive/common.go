@@ -261,9 +261,11 @@ func ruleGoesThrough(r *spec.Resource, fld *spec.Field) bool {
 // made itself, role being allowed to create the target: an access rule of the resource reaches
 // the owner through fld (record.pet.owner == auth.id), or role sees only the targets its row
 // rule selects (tags by owner) — made by another role, the target would be that role's, and
-// role could not refer to it (400 not_found).
+// role could not refer to it (400 not_found). The file's setup targets are the file's role's
+// own: a record its test account makes refers to them, but one made by an account of its own
+// (role:maker, makeRecord) gets targets that account made.
 func (rs *recordSet) ownedThrough(fld *spec.Field, role string) bool {
-	if role == "" || role == rs.f.as {
+	if role == "" || (role == rs.f.as && rs.accountOf(role) == role) {
 		return false
 	}
 	to := rs.g.s.Resource(fld.Relation.To)

@@ -110,3 +110,22 @@ func TestCreateRuleWithExistsBesideOwnRecordHasAMaker(t *testing.T) {
 	suite, _ = deriveSpec(t, strings.Replace(petVisitsSpec, `create: "record.pet.owner == auth.id || exists(`, `create: "exists(`, 1))
 	require.Contains(t, suite.Gaps, "visits create: no role may create visits")
 }
+
+// When the role that makes records as its own is the file's role (every role may create only
+// visits for its own pets, admins first), the record an item file works on is made by an
+// account of its own (admin:maker), and the pet the rule reaches the owner through is made by
+// that account too, not the file's shared setup pet (the file's admin's): the server refused
+// the record (403) and every case on it failed (trial 1, vet4).
+func TestTargetsOfTheMakersRecordAreItsOwn(t *testing.T) {
+	t.Parallel()
+	suite, _ := deriveSpec(t, strings.Replace(petVisitsSpec, ` || exists('memberships', 'org == record.org && user == auth.id')"`, `"`, 1))
+	for _, file := range []string{"visits.view.test.yaml", "visits.update.test.yaml", "visits.delete.test.yaml"} {
+		cases := casesOf(t, suite, file)
+		record := cases["record"]
+		require.Equal(t, "admin:maker", record.As, file)
+		pet, _ := record.Request.Body.(map[string]any)["pet"].(string)
+		setup := cases[strings.TrimSuffix(strings.TrimPrefix(pet, "{"), ".response.id}")]
+		require.NotNil(t, setup, file)
+		require.Equal(t, "admin:maker", setup.As, file)
+	}
+}
