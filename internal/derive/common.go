@@ -51,6 +51,9 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 	if why := crowded(r); why != "" {
 		return nil, why
 	}
+	if why := needsOthers(r); why != "" {
+		return nil, why
+	}
 	if why := g.requiredUnmade(r); why != "" {
 		return nil, why
 	}

@@ -61,3 +61,14 @@ func TestDerivedSuiteOfOwnRecordOrExistsCreateRulePasses(t *testing.T) {
 func TestDerivedSuiteOfOwnRecordCreateRuleMadeByTheFilesRolePasses(t *testing.T) {
 	runWithGaps(t, writeKiln(t, strings.Replace(derive.PetVisitsSpec, ` || exists('memberships', 'org == record.org && user == auth.id')"`, `"`, 1)), nil)
 }
+
+// A create rule that requires a record the suite does not make: the resource is not derived,
+// naming the rule, and the rest of the suite passes on both dialects.
+func TestDerivedSuiteWithoutRecordsACreateRuleRefusesPasses(t *testing.T) {
+	why := "its rule org_has_members requires a memberships record to exist (exists()), which the suite does not make"
+	var gaps []string
+	for _, action := range []string{"list", "view", "create", "update", "delete"} {
+		gaps = append(gaps, "visits "+action+": "+why)
+	}
+	runWithGaps(t, writeKiln(t, derive.VisitsNeedAMember(t)), gaps)
+}

@@ -129,3 +129,35 @@ func TestTargetsOfTheMakersRecordAreItsOwn(t *testing.T) {
 		require.Equal(t, "admin:maker", setup.As, file)
 	}
 }
+
+// visitsNeedAMember gives petVisitsSpec's visits a create rule that requires another record to
+// exist: an org with no member takes no visits.
+func visitsNeedAMember(t *testing.T) string {
+	t.Helper()
+	require.True(t, strings.HasSuffix(petVisitsSpec, "      delete: [admin]\n"), "visits come last")
+	text := petVisitsSpec + `    rules:
+      - name: org_has_members
+        check: "record.reason != '' && exists('memberships', 'org == record.org')"
+        fields: [org]
+        code: no_members
+        message: the org has no members
+`
+	require.NotEqual(t, petVisitsSpec, text)
+	return text
+}
+
+// A create rule that requires another record to exist (exists() as a conjunct: a vet must be a
+// member of the clinic), a record the suite does not make, makes the resource's records
+// impossible to make: its files are printed as not derived, naming the rule, as for a resource
+// no role may create. Before, every create was refused by the rule and every case after it
+// failed (trial 1, vet: 490 of 1533), the only hint "not violated: ... no violated_by".
+func TestCreateRuleRequiringAnotherRecordIsNotDerived(t *testing.T) {
+	t.Parallel()
+	suite, files := deriveSpec(t, visitsNeedAMember(t))
+	why := "its rule org_has_members requires a memberships record to exist (exists()), which the suite does not make"
+	require.Contains(t, suite.Gaps, "visits create: "+why)
+	require.Contains(t, suite.Gaps, "visits view: "+why)
+	for name := range files {
+		require.NotContains(t, name, "visits.", "no file works on a visit")
+	}
+}

@@ -5,3 +5,6 @@ const MemberNotesSpec = memberNotesSpec
 
 // PetVisitsSpec is exists_test.go's spec of visits to pets, for the run tests.
 const PetVisitsSpec = petVisitsSpec
+
+// VisitsNeedAMember is exists_test.go's visitsNeedAMember, for the run tests.
+var VisitsNeedAMember = visitsNeedAMember

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	celast "cel.dev/cel-go/common/ast"
 	"github.com/goccy/go-yaml"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -29,6 +30,8 @@ func (g *gen) findUnmade() {
 			g.unmade[r.Name] = g.unlinkable(r) // hidden.go
 		} else if why := crowded(r); why != "" {
 			g.unmade[r.Name] = why
+		} else if why := needsOthers(r); why != "" {
+			g.unmade[r.Name] = why
 		}
 	}
 	for changed := true; changed; {
@@ -42,6 +45,26 @@ func (g *gen) findUnmade() {
 			}
 		}
 	}
+}
+
+// needsOthers is why no record of r can be made when a create rule requires another record to
+// exist — a conjunct exists('memberships', …): a vet must be a member of the clinic — which
+// the suite does not make ("" when none). Sent anyway, every create would be refused by the
+// rule, and every case on the record after it would fail.
+func needsOthers(r *spec.Resource) string {
+	for _, rl := range r.Rules {
+		if !spec.Applies(rl.On, spec.OpCreate) {
+			continue
+		}
+		for _, c := range conjuncts(parseAssert(rl.Check.Text)) {
+			if c.Kind() != celast.CallKind || c.AsCall().FunctionName() != "exists" || c.AsCall().IsMemberFunction() {
+				continue
+			}
+			res, _ := stringLiteral(c.AsCall().Args()[0])
+			return fmt.Sprintf("its rule %s requires a %s record to exist (exists()), which the suite does not make", ruleLabel(rl), res)
+		}
+	}
+	return ""
 }
 
 // requiredUnmade is why r cannot be derived for a required relation whose target cannot be
