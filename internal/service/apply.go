@@ -78,7 +78,7 @@ func (r *resource) applyOne(rec *store.Record, key string, raw any, errs *fieldE
 	case f == nil && (key == "id" || key == "created_at" || key == "updated_at"):
 		errs.add(key, "readonly", "is set by the server")
 		return
-	case f == nil:
+	case f == nil || (f.Hidden && f.Readonly): // a field no client reads or writes is none of theirs
 		errs.add(key, "unknown_field", "is not a field of %s", r.Name)
 		return
 	case f.Readonly || f.IsInverse():

@@ -116,17 +116,17 @@ func (r *resource) parseDeleted(errs *fieldErrors, v string) bool {
 // "<id>" in links.
 func (r *resource) shorthand(name, v string) (query.Cond, string, string) {
 	f := r.Field(name)
-	if f == nil && name != "id" {
+	if (f == nil && name != "id") || (f != nil && f.Hidden) { // a hidden field is named as no field
 		return nil, "unknown_parameter", "is not a list parameter (" + strings.Join(listParams, ", ") + ") or a field of " + r.Name
 	}
-	if f != nil && (f.IsToMany() || (f.IsInverse() && f.Relation.Many)) && !f.Hidden {
+	if f != nil && (f.IsToMany() || (f.IsInverse() && f.Relation.Many)) {
 		id, ok := validID(v)
 		if !ok {
 			return nil, "format", "must be the UUID of a linked record (?" + name + "=<id> lists the records linked to it)"
 		}
 		return query.Has{Field: name, ID: id}, "", ""
 	}
-	if f != nil && (f.Hidden || f.StoredAsJSON() || (f.Relation != nil && f.Relation.Kind != spec.RelToOne)) {
+	if f != nil && (f.StoredAsJSON() || (f.Relation != nil && f.Relation.Kind != spec.RelToOne)) {
 		return nil, "not_filterable", "cannot be filtered on"
 	}
 	if v == "null" {
