@@ -1,7 +1,6 @@
 package openapi
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,10 +18,7 @@ type Route struct {
 	Status               int
 }
 
-var (
-	wildcard   = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
-	anyMethods = []string{"get", "post", "put", "patch", "delete"}
-)
+var anyMethods = []string{"get", "post", "put", "patch", "delete"}
 
 // routePaths adds the custom routes to paths: each under its method (a pattern without one
 // answers every method: listed under each), its path's wildcards as path parameters.
@@ -63,7 +59,18 @@ func splitPattern(pattern string) (method, path string, ok bool) {
 		return "", "", false
 	}
 	pattern = strings.TrimSuffix(pattern, "{$}")
-	return method, wildcard.ReplaceAllString(pattern, "{$1}"), true
+	return method, strings.ReplaceAll(pattern, "...}", "}"), true
+}
+
+// wildcards are the names of path's {name} segments.
+func wildcards(path string) []string {
+	var out []string
+	for _, seg := range strings.Split(path, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok && strings.HasSuffix(name, "}") {
+			out = append(out, strings.TrimSuffix(name, "}"))
+		}
+	}
+	return out
 }
 
 func routeOp(s *spec.Spec, rt Route, path, method string) obj {
@@ -88,8 +95,8 @@ func routeOp(s *spec.Spec, rt Route, path, method string) obj {
 		op["requestBody"] = jsonBody(rt.Request)
 	}
 	var params []obj
-	for _, m := range wildcard.FindAllStringSubmatch(path, -1) {
-		params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
+	for _, name := range wildcards(path) {
+		params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
 	}
 	if params != nil {
 		op["parameters"] = params
