@@ -242,6 +242,28 @@ func TestFilterValuesFollowRelations(t *testing.T) {
 	require.Contains(t, reader.locked, "orders/"+order, "the order is read as a get")
 }
 
+// A cross-record filter compares a field with null as a list filter does (IS NULL); it was
+// refused at load for text, enum and relation fields ("no matching overload for '_==_'
+// applied to '(string, null)'", a trial's schedule selecting orders without a note).
+func TestFiltersCompareWithNull(t *testing.T) {
+	t.Parallel()
+	src := shopLogic + "      - name: unpriced\n        check: \"count('orders', 'status == null') + count('order_items', 'order != null && quantity == null') < 5\"\n"
+	s, err := spec.Parse("logic.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	l, err := Compile(s)
+	require.NoError(t, err)
+	product := "0192f0a0-0000-7000-8000-000000000001"
+	reader := &fakeReader{records: map[string]*Record{
+		product: {Resource: "products", Fields: map[string]any{"id": product, "price": value.FromUnits(1999, 2), "stock": int64(5)}},
+	}, counts: map[string]int64{}}
+	rec := &Record{Resource: "order_items", Fields: map[string]any{"product": product, "quantity": int64(1), "order": "0192f0a0-0000-7000-8000-0000000000aa"}}
+	vars := &Vars{Record: rec, Now: time.Now(), Operation: "create", Auth: &Auth{Role: "customer"}}
+	_, err = l.Resource("order_items").CheckRules(context.Background(), reader, vars, spec.OpCreate, func(string) bool { return false })
+	require.NoError(t, err)
+	require.Contains(t, reader.wheres, query.Cond(query.Compare{Field: "status", Op: query.Eq}), "%#v", reader.wheres)
+	require.Contains(t, reader.wheres, query.Cond(query.And{query.Compare{Field: "order", Op: query.Ne}, query.Compare{Field: "quantity", Op: query.Eq}}), "%#v", reader.wheres)
+}
+
 // An enum compared with one of its values, in a rule or a cross-record filter, compiles.
 func TestEnumValuesInExpressionsCompile(t *testing.T) {
 	t.Parallel()

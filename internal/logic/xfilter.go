@@ -125,7 +125,8 @@ func (t *translator) collectLocks(e celast.Expr) error {
 			field, other = other, field
 		}
 		f := t.target.Field(field.AsIdent())
-		if !t.isField(field) || f == nil || f.Relation == nil || f.Relation.Kind != spec.RelToOne || t.isField(other) {
+		if !t.isField(field) || f == nil || f.Relation == nil || f.Relation.Kind != spec.RelToOne || t.isField(other) ||
+			other.Kind() == celast.LiteralKind && other.AsLiteral() == types.NullValue { // no parent pinned: IS NULL
 			return nil
 		}
 		val, err := t.value(other)
@@ -137,12 +138,20 @@ func (t *translator) collectLocks(e celast.Expr) error {
 	return nil
 }
 
-// columnType is the CEL type of a target field used bare in a filter (stored fields only).
+// columnType is the CEL type of a target field used bare in a filter (stored fields only):
+// nullable, so that note == null type-checks as in a list filter (the translator makes it IS
+// NULL); CEL wraps only its primitive types, and the others compare with null already
+// (a timestamp) or not at all (a decimal).
 func columnType(r *spec.Resource, name string) *cel.Type {
 	if slices.Contains(spec.SystemFields, name) {
 		return systemType(name)
 	}
-	return fieldCELType(r.Field(name))
+	t := fieldCELType(r.Field(name))
+	switch t {
+	case types.IntType, types.DoubleType, types.BoolType, types.StringType:
+		return cel.NullableType(t)
+	}
+	return t
 }
 
 func fieldNames(r *spec.Resource) []string {
