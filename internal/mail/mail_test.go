@@ -80,6 +80,29 @@ Hello {{.new.name}}
 	require.True(t, strings.Contains(err.Error(), "m.tmpl"), err.Error())
 }
 
+// {{fixed N value}} writes a number with N places, exactly and rounded half away from zero, in
+// text and HTML alike: a decimal reaches a template as a json.Number, and printf "%.2f" wrote
+// "%!f(json.Number=25)" (a trial; logic.md sent readers to templates for fixed places).
+func TestTemplateFixedPlaces(t *testing.T) {
+	t.Parallel()
+	tm, err := ParseTemplate("m.tmpl", `{{define "text"}}{{fixed 2 .new.total}} {{fixed 2 .new.tax}} {{fixed 0 .new.n}} [{{fixed 2 .new.none}}]{{end}}{{define "html"}}<b>{{fixed 2 .new.total}}</b>{{end}}`)
+	require.NoError(t, err)
+	var m Message
+	data := map[string]any{"new": map[string]any{"total": json.Number("25.5"), "tax": json.Number("0.125"), "n": int64(3)}}
+	require.NoError(t, tm.Render(data, &m))
+	require.Equal(t, "25.50 0.13 3 []\n", m.Text)
+	require.Equal(t, "<b>25.50</b>", m.HTML)
+	for _, v := range []any{json.Number("-0.125"), "1e2", 2.675} {
+		out, err := fixed(2, v)
+		require.NoError(t, err)
+		require.Contains(t, []string{"-0.13", "100.00", "2.68"}, out, "%v", v)
+	}
+	_, err = fixed(2, "twelve")
+	require.ErrorContains(t, err, "not a number")
+	_, err = fixed(2, []int{1})
+	require.ErrorContains(t, err, "not a number")
+}
+
 // SMTP settings are checked before the first message.
 func TestSMTPConfig(t *testing.T) {
 	t.Parallel()

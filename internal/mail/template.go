@@ -32,10 +32,10 @@ func LoadTemplate(path string) (*Template, error) {
 func ParseTemplate(name, src string) (*Template, error) {
 	t := &Template{Path: name}
 	var err error
-	if t.text, err = texttemplate.New(name).Option("missingkey=zero").Parse(src); err != nil {
+	if t.text, err = texttemplate.New(name).Option("missingkey=zero").Funcs(funcs).Parse(src); err != nil {
 		return nil, err
 	}
-	if t.html, err = htmltemplate.New(name).Option("missingkey=zero").Parse(src); err != nil {
+	if t.html, err = htmltemplate.New(name).Option("missingkey=zero").Funcs(funcs).Parse(src); err != nil {
 		return nil, err
 	}
 	if t.text.Lookup("text") == nil && t.text.Lookup("html") == nil {
