@@ -275,3 +275,18 @@ func TestFilesWriteRoles(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, b.upload(path, "i.pdf", []byte(testPDF), bearer(b.token("staff"))...).status)
 	require.Equal(t, http.StatusCreated, b.upload(path, "i.pdf", []byte(testPDF)).status, "the admin may")
 }
+
+// A short jobs.rescue_after starts: Kiln's own job kinds (a webhook delivery, 30 s; a stored
+// file's deletion, 2 min) take half of it when that is shorter, as a trigger without a timeout
+// does. The shop with rescue_after: 45s passed kiln spec validate, then refused to start
+// ("kind kiln.files.delete: timeout 2m0s must be shorter than rescue_after 45s") after its dev
+// migration was applied (a trial found it).
+func TestShortRescueAfterStarts(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("examples/shop/kiln.yaml")
+	require.NoError(t, err)
+	out := strings.Replace(string(src), "jobs:\n  queues: {mail: 2}", "jobs:\n  rescue_after: 45s\n  queues: {mail: 2}", 1)
+	require.NotEqual(t, string(src), out)
+	b := setup(t, "sqlite", out)
+	require.Equal(t, http.StatusOK, b.do("GET", "/api/products", nil).status)
+}

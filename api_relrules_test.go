@@ -160,3 +160,42 @@ func newApp(t *testing.T, specPath string) (*kiln.App, error) {
 	}
 	return app, err
 }
+
+// A trigger, schedule or incoming webhook naming a Go handler this process does not register
+// is refused before the database is opened, at its position: kiln serve --dev applied its
+// migration first and then stopped with no position (a trial found it).
+func TestUnregisteredGoHandlersAreRefusedBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  notes:
+    fields:
+      title: {type: string, required: true}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+    triggers:
+      - name: sync
+        on: [create]
+        handler: crm_sync
+schedules:
+  - name: nightly
+    cron: "0 3 * * *"
+    handler: nightly_report
+`
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	dir := t.TempDir()
+	_, err := kiln.New(context.Background(), kiln.Config{SpecPath: path, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret})
+	require.ErrorContains(t, err, "kiln.yaml:9:18: trigger sync of notes names handler crm_sync, a Go function this process does not register")
+	require.ErrorContains(t, err, "kiln.yaml:13:14: schedule nightly names handler nightly_report")
+	entries, rerr := os.ReadDir(dir)
+	require.NoError(t, rerr)
+	require.Empty(t, entries, "no database, no migration")
+
+	x := &kiln.Extensions{}
+	x.Job("crm_sync", func(context.Context, kiln.Job) error { return nil })
+	x.Scheduled("nightly_report", func(context.Context, kiln.ScheduleRun) error { return nil })
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: path, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, Extensions: x})
+	require.NoError(t, err)
+	require.NoError(t, app.Close())
+}

@@ -201,6 +201,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		s.Server.TLS = spec.TLS{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}
 	}
+	if err := checkHandlers(cfg, s); err != nil {
+		return nil, err
+	}
 	st, m, err := OpenStore(ctx, cfg, s)
 	if err != nil {
 		return nil, err

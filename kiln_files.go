@@ -60,7 +60,7 @@ func newStorage(cfg Config, s spec.Storage) (storage.Store, error) {
 
 // filesJobKind deletes the stored files records no longer hold.
 func (a *App) filesJobKind() jobs.Kind {
-	return jobs.Kind{Name: files.DeleteKind, Timeout: files.DeleteTimeout, Handle: func(ctx context.Context, j *jobs.Job) error {
+	return jobs.Kind{Name: files.DeleteKind, Timeout: a.builtinTimeout(files.DeleteTimeout), Handle: func(ctx context.Context, j *jobs.Job) error {
 		if a.files == nil {
 			return jobs.Permanent(fmt.Errorf("this process has no file storage"))
 		}

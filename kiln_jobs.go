@@ -242,3 +242,47 @@ func (a *App) sweepEvents(ctx context.Context) {
 // Permanent wraps a job handler's error so the job is not tried again: it is cancelled with
 // the error recorded (for failures waiting cannot fix, such as a record that is gone).
 func Permanent(err error) error { return jobs.Permanent(err) }
+
+// builtinTimeout is the timeout of one of Kiln's own job kinds (a webhook delivery, a stored
+// file's deletion): def, or half of jobs.rescue_after when that is shorter, as for a trigger
+// without a timeout of its own. A fixed one refused to start with a short rescue_after, after
+// the spec had passed validation and the dev migration had been applied (a trial).
+func (a *App) builtinTimeout(def time.Duration) time.Duration {
+	if half := a.Spec.Jobs.RescueAfter / 2; half > 0 && half < def {
+		return half
+	}
+	return def
+}
+
+// checkHandlers refuses, before the database is opened, a spec whose triggers, schedules or
+// incoming webhooks name a Go handler this process does not register while it runs workers —
+// each at its position. Found while wiring the queue, it stopped kiln serve --dev only after
+// the dev migration had been applied (a trial). The errors say how to register it.
+func checkHandlers(cfg Config, s *spec.Spec) error {
+	if cfg.NoWorkers {
+		return nil // the Go program that registers them works the jobs
+	}
+	x := cfg.Extensions
+	if x == nil {
+		x = &Extensions{}
+	}
+	var errs []error
+	missing := func(pos spec.Pos, what, name, register string, ok bool) {
+		if name != "" && !ok {
+			errs = append(errs, fmt.Errorf("%s: %s names handler %s, a Go function this process does not register: register it with Extensions.%s(%q, fn), or serve with --workers=false and work the jobs in your Go program",
+				pos, what, name, register, name))
+		}
+	}
+	for _, r := range s.Resources {
+		for _, t := range r.Triggers {
+			missing(t.HandlerPos, "trigger "+t.Name+" of "+r.Name, t.Handler, "Job", x.jobs[t.Handler] != nil)
+		}
+	}
+	for _, sc := range s.Schedules {
+		missing(sc.HandlerPos, "schedule "+sc.Name, sc.Handler, "Scheduled", x.schedules[sc.Handler] != nil)
+	}
+	for _, in := range s.Webhooks.Incoming {
+		missing(in.At("handler"), "incoming webhook "+in.Name, in.Handler, "Webhook", in.Payments || x.hooks[in.Handler] != nil)
+	}
+	return errors.Join(errs...)
+}

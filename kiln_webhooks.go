@@ -45,7 +45,7 @@ func (x *Extensions) Webhook(name string, fn WebhookFunc) {
 func (a *App) webhookKinds(cfg Config) ([]jobs.Kind, error) {
 	var kinds []jobs.Kind
 	if a.Spec.Webhooks.Enabled {
-		kinds = append(kinds, jobs.Kind{Name: webhooks.KindDeliver, Timeout: 30 * time.Second,
+		kinds = append(kinds, jobs.Kind{Name: webhooks.KindDeliver, Timeout: a.builtinTimeout(30 * time.Second),
 			Handle:    func(ctx context.Context, j *jobs.Job) error { return a.webhooks.Deliver(ctx, j) },
 			Backoff:   func(n int) time.Duration { return a.webhooks.Backoff(n) },
 			Cancelled: func(ctx context.Context, j *jobs.Job) error { return a.webhooks.Cancelled(ctx, j) }})

@@ -68,8 +68,10 @@ type Trigger struct {
 	// over that resource's fields, with old, new and auth of the event — selects when the
 	// event is written; the job changes them afterwards, each in its own transaction.
 	Update *ScheduleUpdate
-	// Handler names a Go job handler registered through kiln.Extensions.Job.
-	Handler string
+	// Handler names a Go job handler registered through kiln.Extensions.Job; HandlerPos is
+	// where it is written.
+	Handler    string
+	HandlerPos Pos
 	JobOptions
 }
 

@@ -105,7 +105,7 @@ func (w *walker) triggerKey(t *Trigger, e entry) {
 	case "update":
 		t.Update = w.scheduleUpdate(e.value)
 	case "handler":
-		t.Handler = w.str(e.value, what)
+		t.Handler, t.HandlerPos = w.str(e.value, what), w.pos(e.value)
 	default:
 		w.jobOption(&t.JobOptions, e, what)
 	}

@@ -40,7 +40,7 @@ func (w *walker) scheduleKey(s *Schedule, e entry) {
 	case "update":
 		s.Update = w.scheduleUpdate(e.value)
 	case "handler":
-		s.Handler = w.str(e.value, what)
+		s.Handler, s.HandlerPos = w.str(e.value, what), w.pos(e.value)
 	default:
 		w.jobOption(&s.JobOptions, e, what)
 	}

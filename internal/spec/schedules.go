@@ -28,6 +28,8 @@ type Schedule struct {
 	Cleanup []string
 	Update  *ScheduleUpdate
 	Handler string
+	// HandlerPos is where Handler is written.
+	HandlerPos Pos
 	JobOptions
 
 	next cron.Schedule

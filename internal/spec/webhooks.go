@@ -88,6 +88,9 @@ type IncomingWebhook struct {
 // at is where the value of the first given key is written, or the entry when none is.
 func (in *IncomingWebhook) at(keys ...string) Pos { return keyAt(in.KeyPos, in.Pos, keys...) }
 
+// At is at for other packages: where the value of key is written, or the entry's position.
+func (in *IncomingWebhook) At(key string) Pos { return in.at(key) }
+
 // label names the endpoint in errors; the one the payments block adds says so, since the
 // spec has no entry of it.
 func (in *IncomingWebhook) label() string {
