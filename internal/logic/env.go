@@ -265,13 +265,33 @@ func cleanIssues(s string) string {
 	for _, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "ERROR:") {
-			out = append(out, "at "+strings.TrimPrefix(line, "ERROR: <input>:"))
+			out = append(out, "at "+withoutInternalNames(strings.TrimPrefix(line, "ERROR: <input>:")))
 		}
 	}
 	if len(out) == 0 {
 		return "not a valid expression"
 	}
 	return strings.Join(out, "; ")
+}
+
+// withoutInternalNames drops from CEL's "(did you mean 'a' or 'b'?)" the names of Kiln's own
+// functions (__kiln_count…), which no spec can write: a trial's misspelled field was offered
+// '__kiln_count'.
+func withoutInternalNames(line string) string {
+	i := strings.LastIndex(line, " (did you mean ")
+	if i < 0 || !strings.HasSuffix(line, "?)") {
+		return line
+	}
+	var keep []string
+	for _, name := range strings.Split(line[i+len(" (did you mean "):len(line)-2], " or ") {
+		if !strings.HasPrefix(strings.Trim(name, "'"), "__kiln") {
+			keep = append(keep, name)
+		}
+	}
+	if len(keep) == 0 {
+		return line[:i]
+	}
+	return line[:i] + " (did you mean " + strings.Join(keep, " or ") + "?)"
 }
 
 type celErr = cel.Error

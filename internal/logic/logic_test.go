@@ -418,3 +418,12 @@ func TestStringOfADecimal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "pledged 27.4, a third 9.133333333333333333, whole 274", c["label"])
 }
+
+// A misspelled name is offered names a spec can write, not Kiln's own functions.
+func TestSuggestionsLeaveOutInternalNames(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "at 1:1: undeclared reference to 'x' (did you mean 'getDayOfWeek'?)",
+		cleanIssues("ERROR: <input>:1:1: undeclared reference to 'x' (did you mean '__kiln_count' or 'getDayOfWeek'?)\n | x\n | ^"))
+	require.Equal(t, "at 1:1: undeclared reference to 'x'", cleanIssues("ERROR: <input>:1:1: undeclared reference to 'x' (did you mean '__kiln_count'?)"))
+	require.Equal(t, "at 1:1: undeclared reference to 'x' (did you mean 'y'?)", cleanIssues("ERROR: <input>:1:1: undeclared reference to 'x' (did you mean 'y'?)"))
+}

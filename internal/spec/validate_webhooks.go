@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/netpolicy"
@@ -13,6 +14,18 @@ import (
 )
 
 var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// secretEnvProblem is what is wrong with a webhook's secret_env (the name of the variable
+// holding its secret), said after the webhook's name, or "".
+func secretEnvProblem(name, what string) string {
+	switch {
+	case name == "" || strings.HasPrefix(name, "whsec_"):
+		return "needs secret_env: the name of the environment variable holding its " + what + " (never the secret itself)"
+	case !envNameRe.MatchString(name):
+		return "has secret_env " + strconv.Quote(name) + ", which is no environment variable name (letters, digits and _, not starting with a digit)"
+	}
+	return ""
+}
 
 func validateWebhooks(s *Spec, c *collector) {
 	seen := map[string]bool{}
@@ -27,8 +40,8 @@ func validateWebhooks(s *Spec, c *collector) {
 		} else if ip, ok := literalHost(w.URL); ok && !netpolicy.Allowed(ip, s.Webhooks.AllowNetworks) {
 			c.add(w.Pos, "webhook %s: url %q is an internal address deliveries may not reach; allow it with webhooks_allow_hosts if it is meant", w.Name, w.URL)
 		}
-		if !envNameRe.MatchString(w.SecretEnv) || strings.HasPrefix(w.SecretEnv, "whsec_") {
-			c.add(w.Pos, "webhook %s needs secret_env: the name of the environment variable holding its whsec_ secret (never the secret itself)", w.Name)
+		if why := secretEnvProblem(w.SecretEnv, "whsec_ secret"); why != "" {
+			c.add(w.Pos, "webhook %s %s", w.Name, why)
 		}
 		if len(w.Events) == 0 {
 			c.add(w.Pos, "webhook %s needs events: such as [orders.update] or [orders.*]", w.Name)
@@ -81,8 +94,8 @@ func validateIncoming(s *Spec, c *collector) {
 		if !slices.Contains([]string{SchemeStripe, SchemeStandard}, in.Scheme) {
 			c.add(in.at("scheme"), "%s: scheme must be stripe or standard", in.label())
 		}
-		if !envNameRe.MatchString(in.SecretEnv) || strings.HasPrefix(in.SecretEnv, "whsec_") {
-			c.add(in.at("secret_env"), "%s needs secret_env: the name of the environment variable holding its secret", in.label())
+		if why := secretEnvProblem(in.SecretEnv, "secret"); why != "" {
+			c.add(in.at("secret_env"), "%s %s", in.label(), why)
 		}
 		validateIncomingTarget(s, in, c)
 		in.Tolerance = cmp.Or(in.Tolerance, DefaultWebhookTolerance)

@@ -33,6 +33,9 @@ func TestIncomingWebhookErrorsHavePositions(t *testing.T) {
 			want: `k.yaml:4:13: incoming webhook carrier: scheme must be stripe or standard`},
 		{name: "SecretItself", old: "secret_env: CARRIER_SECRET", new: "secret_env: whsec_abc",
 			want: `k.yaml:5:17: incoming webhook carrier needs secret_env:`},
+		// a trial's "lower case" was told secret_env was missing, though it was there
+		{name: "SecretEnvNotAName", old: "secret_env: CARRIER_SECRET", new: `secret_env: "lower case"`,
+			want: `k.yaml:5:17: incoming webhook carrier has secret_env "lower case", which is no environment variable name`},
 		{name: "Handler", old: "handler: carrier", new: "handler: Carrier-1",
 			want: `k.yaml:6:14: handler name "Carrier-1" must be lowercase letters`},
 		{name: "MaxBodyBytes", old: "handler: carrier\n", new: "handler: carrier\n    max_body_bytes: -1\n",
