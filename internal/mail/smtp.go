@@ -46,14 +46,14 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	if _, err := (&SMTP{cfg: cfg}).options(); err != nil {
+	if _, err := (&SMTP{cfg: cfg}).options(cfg.Timeout); err != nil {
 		return nil, err
 	}
 	return &SMTP{cfg: cfg}, nil
 }
 
-func (s *SMTP) options() ([]gomail.Option, error) {
-	opts := []gomail.Option{gomail.WithTimeout(s.cfg.Timeout)}
+func (s *SMTP) options(timeout time.Duration) ([]gomail.Option, error) {
+	opts := []gomail.Option{gomail.WithTimeout(timeout)}
 	if s.cfg.Port > 0 {
 		opts = append(opts, gomail.WithPort(s.cfg.Port))
 	}
@@ -98,7 +98,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	default:
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	}
-	opts, err := s.options()
+	opts, err := s.options(within(ctx, s.cfg.Timeout))
 	if err != nil {
 		return Permanent(err)
 	}
@@ -129,4 +129,16 @@ func classify(err error) error {
 		}
 	}
 	return fmt.Errorf("mail: smtp: %w", err)
+}
+
+// within is timeout, or what is left of ctx's deadline when that is sooner: go-mail bounds the
+// connection by its own timeout and heeds the context only while dialing, so a job's timeout
+// (a trigger's 20 s) did not bound a server that accepted and never answered (30 s; a trial).
+func within(ctx context.Context, timeout time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < timeout {
+			return max(left, time.Millisecond)
+		}
+	}
+	return timeout
 }

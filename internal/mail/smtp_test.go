@@ -120,3 +120,27 @@ func TestSMTPDataUnansweredOrRefused(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, IsPermanent(err), err.Error())
 }
+
+// The send ends with its context's deadline: a server that accepts and never speaks held a
+// job with a 20 s timeout for go-mail's own 30 s (a trial). Here the sender's timeout is 5 s,
+// the context's 300 ms.
+func TestSMTPSendEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err == nil {
+			defer conn.Close()
+			time.Sleep(10 * time.Second) // accepted, never a greeting
+		}
+	}()
+	p := &smtpPeer{addr: ln.Addr().String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = p.sender(t).Send(ctx, peerMessage)
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 4*time.Second, "ended near the context's deadline, not at the sender's 5 s")
+}
