@@ -15,6 +15,8 @@ import (
 // the SendGrid API key, the AWS credentials) come only from the environment.
 type Mail struct {
 	Pos Pos
+	// KeyPos holds where each value given is written: from, provider, smtp.host, smtp.port …
+	KeyPos map[string]Pos
 	// From is the sender address, e.g. "Shop <shop@example.com>".
 	From string
 	// Provider is outbox (files in the data dir, for development), smtp, sendgrid or ses.
@@ -65,17 +67,21 @@ var (
 	sesConfigSet = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
+// at is where the value of key is written, or the mail block's position.
+func (m *Mail) at(key string) Pos { return keyAt(m.KeyPos, m.Pos, key) }
+
 func (w *walker) mail(n ast.Node, m *Mail) {
-	m.Pos = w.pos(n)
+	m.Pos, m.KeyPos = w.pos(n), map[string]Pos{}
 	entries, _ := w.mapping(n, "mail", mailKeysTop...)
 	for _, e := range entries {
+		m.KeyPos[e.key] = w.pos(e.value)
 		switch e.key {
 		case "from":
 			m.From = w.str(e.value, "mail.from")
 		case "provider":
 			m.Provider = w.str(e.value, "mail.provider")
 		case "smtp":
-			w.mailSMTP(e.value, &m.SMTP)
+			w.mailSMTP(e.value, &m.SMTP, m.KeyPos)
 		case "ses":
 			w.mailSES(e.value, &m.SES)
 		case "sendgrid":
@@ -87,10 +93,11 @@ func (w *walker) mail(n ast.Node, m *Mail) {
 	}
 }
 
-func (w *walker) mailSMTP(n ast.Node, s *MailSMTP) {
+func (w *walker) mailSMTP(n ast.Node, s *MailSMTP, keyPos map[string]Pos) {
 	entries, _ := w.mapping(n, "mail.smtp", "host", "port", "username", "tls")
 	for _, e := range entries {
 		what := "mail.smtp." + e.key
+		keyPos["smtp."+e.key] = w.pos(e.value)
 		switch e.key {
 		case "host":
 			s.Host = w.str(e.value, what)
@@ -155,11 +162,11 @@ func validateMail(s *Spec, c *collector) {
 		m.Provider = MailOutbox
 	}
 	if !slices.Contains(mailProviders, m.Provider) {
-		c.add(m.Pos, "mail.provider %q is not one of %v", m.Provider, mailProviders)
+		c.add(m.at("provider"), "mail.provider %q is not one of %v", m.Provider, mailProviders)
 	}
 	if m.From != "" {
 		if _, err := mail.ParseAddress(m.From); err != nil {
-			c.add(m.Pos, "mail.from %q is not an email address: %v", m.From, err)
+			c.add(m.at("from"), "mail.from %q is not an email address: %v", m.From, err)
 		}
 	} else if m.Provider != MailOutbox {
 		c.add(m.Pos, "mail.from is needed to send with %s", m.Provider)
@@ -171,10 +178,10 @@ func validateMail(s *Spec, c *collector) {
 		m.SMTP.TLS = "mandatory"
 	}
 	if !slices.Contains(mailTLSModes, m.SMTP.TLS) {
-		c.add(m.Pos, "mail.smtp.tls %q is not one of %v", m.SMTP.TLS, mailTLSModes)
+		c.add(m.at("smtp.tls"), "mail.smtp.tls %q is not one of %v", m.SMTP.TLS, mailTLSModes)
 	}
 	if m.SMTP.Port < 0 || m.SMTP.Port > 65535 {
-		c.add(m.Pos, "mail.smtp.port must be between 1 and 65535")
+		c.add(m.at("smtp.port"), "mail.smtp.port must be between 1 and 65535")
 	}
 	validateSES(m, c)
 }

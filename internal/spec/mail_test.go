@@ -48,3 +48,29 @@ func TestMailSESErrors(t *testing.T) {
 		})
 	}
 }
+
+// A mail or storage value that is wrong is reported where it is written, not at the block's
+// first key (a trial saw mail.provider, smtp.tls and smtp.port all placed at the from: line).
+func TestMailAndStorageErrorsPointAtTheValue(t *testing.T) {
+	t.Parallel()
+	src := `mail:
+  from: Shop <shop@example.com>
+  provider: smtpp
+  smtp:
+    host: mail.example.com
+    tls: off
+    port: 99999
+storage:
+  provider: local
+  url_ttl: 100h
+resources:
+  items:
+    fields:
+      name: string
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `k.yaml:3:13: mail.provider "smtpp" is not one of`)
+	require.ErrorContains(t, err, `k.yaml:6:10: mail.smtp.tls "off" is not one of`)
+	require.ErrorContains(t, err, `k.yaml:7:11: mail.smtp.port must be between 1 and 65535`)
+	require.ErrorContains(t, err, `k.yaml:10:12: storage.url_ttl must be at most`)
+}

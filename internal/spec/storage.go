@@ -15,6 +15,8 @@ import (
 // from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 type Storage struct {
 	Pos Pos
+	// KeyPos holds where each value given is written: provider, url_ttl, s3.bucket …
+	KeyPos map[string]Pos
 	// Provider is local (a directory, by default files/ under the data dir) or s3.
 	Provider string
 	// Dir overrides the local directory.
@@ -76,10 +78,14 @@ var (
 	sizePattern   = regexp.MustCompile(`^([0-9]+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$`)
 )
 
+// at is where the value of key is written, or the storage block's position.
+func (st *Storage) at(key string) Pos { return keyAt(st.KeyPos, st.Pos, key) }
+
 func (w *walker) storage(n ast.Node, st *Storage) {
-	st.Pos = w.pos(n)
+	st.Pos, st.KeyPos = w.pos(n), map[string]Pos{}
 	entries, _ := w.mapping(n, "storage", storageKeys...)
 	for _, e := range entries {
+		st.KeyPos[e.key] = w.pos(e.value)
 		switch e.key {
 		case "provider":
 			st.Provider = w.str(e.value, "storage.provider")
@@ -88,15 +94,16 @@ func (w *walker) storage(n ast.Node, st *Storage) {
 		case "url_ttl":
 			st.URLTTL = w.duration(e.value, "storage.url_ttl")
 		case "s3":
-			w.storageS3(e.value, &st.S3)
+			w.storageS3(e.value, &st.S3, st.KeyPos)
 		}
 	}
 }
 
-func (w *walker) storageS3(n ast.Node, s3 *StorageS3) {
+func (w *walker) storageS3(n ast.Node, s3 *StorageS3, keyPos map[string]Pos) {
 	entries, _ := w.mapping(n, "storage.s3", storageS3Keys...)
 	for _, e := range entries {
 		what := "storage.s3." + e.key
+		keyPos["s3."+e.key] = w.pos(e.value)
 		switch e.key {
 		case "bucket":
 			s3.Bucket = w.str(e.value, what)
@@ -179,7 +186,7 @@ func validateStorage(s *Spec, c *collector) {
 		st.URLTTL = DefaultURLTTL
 	}
 	if st.URLTTL > MaxURLTTL {
-		c.add(st.Pos, "storage.url_ttl must be at most %s (signed URLs live up to twice as long, and S3 signs for 7 days at most)", MaxURLTTL)
+		c.add(st.at("url_ttl"), "storage.url_ttl must be at most %s (signed URLs live up to twice as long, and S3 signs for 7 days at most)", MaxURLTTL)
 	}
 	switch st.Provider {
 	case StorageLocal:
@@ -188,10 +195,10 @@ func validateStorage(s *Spec, c *collector) {
 			c.add(st.Pos, "storage.s3 needs bucket and region to store files in S3")
 		}
 		if st.S3.Endpoint != "" && !strings.HasPrefix(st.S3.Endpoint, "https://") && !strings.HasPrefix(st.S3.Endpoint, "http://") {
-			c.add(st.Pos, "storage.s3.endpoint must be an http:// or https:// URL, not %q", st.S3.Endpoint)
+			c.add(st.at("s3.endpoint"), "storage.s3.endpoint must be an http:// or https:// URL, not %q", st.S3.Endpoint)
 		}
 	default:
-		c.add(st.Pos, "storage.provider %q is not one of [local s3]", st.Provider)
+		c.add(st.at("provider"), "storage.provider %q is not one of [local s3]", st.Provider)
 	}
 }
 

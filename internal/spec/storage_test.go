@@ -22,7 +22,7 @@ resources:
 	require.Error(t, err)
 	text := err.Error()
 	for _, want := range []string{
-		`k.yaml:2:11: storage.provider "s4" is not one of [local s3]`,
+		`k.yaml:2:13: storage.provider "s4" is not one of [local s3]`,
 		`k.yaml:3:12: storage.url_ttl must be a positive duration`,
 		`k.yaml:7:36: scan.max_size must be a positive size such as 5MB or 1048576, not "5XB"`,
 		`k.yaml:7:53: scan.thumbnails: "200" is not a size such as 200x200`,
