@@ -13,21 +13,7 @@ import (
 // readonly, "cannot be written"). A hostile review listed hidden names this way.
 func TestHiddenFieldsAnswerAsNoField(t *testing.T) {
 	t.Parallel()
-	src := `roles: [admin, member]
-auth: {account: users, signup: "off", admin_roles: [admin]}
-resources:
-  users:
-    fields:
-      name: string
-      salary: {type: integer, hidden: true}
-    access:
-      list: "auth.role == 'admin' || record.id == auth.id"
-      view: "auth.role == 'admin' || record.id == auth.id"
-      create: [admin]
-      update: "auth.role == 'admin' || record.id == auth.id"
-      delete: [admin]
-`
-	b := setup(t, "sqlite", src)
+	b := setup(t, "sqlite", salaried)
 	alice := b.account("member")
 	ta := bearer(b.tokenFor(alice))
 	for _, name := range []string{"salary", "nonexistent", "password_hash"} {

@@ -126,12 +126,8 @@ func TestUpdateOfTheSameJSONWritesNothing(t *testing.T) {
 	})
 }
 
-// A PATCH that sends a hidden field writes, whatever value it sends: when a PATCH of the value
-// the record held changed nothing, the answer's version told a writer who may never read the
-// field (a member's own salary) whether it had guessed right (a hostile review found it).
-func TestUpdateSendingAHiddenFieldAlwaysWrites(t *testing.T) {
-	t.Parallel()
-	src := `roles: [admin, member]
+// salaried: accounts with a hidden salary, each may read and update its own record.
+const salaried = `roles: [admin, member]
 auth: {account: users, signup: "off", admin_roles: [admin]}
 resources:
   users:
@@ -145,8 +141,14 @@ resources:
       update: "auth.role == 'admin' || record.id == auth.id"
       delete: [admin]
 `
+
+// A PATCH that sends a hidden field writes, whatever value it sends: when a PATCH of the value
+// the record held changed nothing, the answer's version told a writer who may never read the
+// field (a member's own salary) whether it had guessed right (a hostile review found it).
+func TestUpdateSendingAHiddenFieldAlwaysWrites(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
-		b := setup(t, dialect, src)
+		b := setup(t, dialect, salaried)
 		alice := b.account("member")
 		ta := bearer(b.tokenFor(alice))
 		res := b.do("PATCH", "/api/users/"+alice, map[string]any{"salary": 5000})
