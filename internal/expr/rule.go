@@ -247,6 +247,9 @@ func (t ruleTranslator) has(s celast.SelectExpr) (query.Cond, error) {
 	if op.isVal {
 		return boolCond(!op.missing && (op.value != nil || len(op.list) > 0)), nil
 	}
+	if op.on.kinds[op.field] == kindLinks {
+		return nil, errf("has() of %s, a list of links, always holds: test a link with auth.id in %s", op.name(), op.name())
+	}
 	return op.wrap(query.Compare{Field: op.field, Op: query.Ne}), nil
 }
 

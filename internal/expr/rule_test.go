@@ -244,6 +244,10 @@ func TestHasInRules(t *testing.T) {
 	require.True(t, IsFalse(cond(&Auth{Role: "customer", Roles: []string{"customer"}})), "neither an id nor a key")
 	require.True(t, query.Eval(query.Compare{Field: "total", Op: query.Ne}, func(string) any { return value.FromUnits(1, 2) }))
 	require.False(t, query.Eval(query.Compare{Field: "total", Op: query.Ne}, func(string) any { return nil }))
+	links := strings.Replace(rulesSpec, "      owner: {type: relation, to: users}\n", "      owner: {type: relation, to: users}\n      readers: {type: relation, to: users, many: true}\n", 1)
+	links = strings.Replace(links, old, `list: "has(record.readers)"`, 1)
+	_, err = compileRules(t, links)
+	require.ErrorContains(t, err, "has() of record.readers, a list of links, always holds", "no column to test: it would reach SQL as one")
 	rule := rules.Rule("orders", spec.ActionList)
 	for _, c := range []struct {
 		a     *Auth
