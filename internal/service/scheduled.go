@@ -141,14 +141,19 @@ func (s *Service) actionWhere(ctx context.Context, r *resource, id, name string,
 }
 
 // setScheduled sets the update's fields on record id, computed from the record as it stands
-// inside the write's transaction, while it satisfies where (else 404).
+// inside the write's transaction, while it satisfies where (else 404). The record is read
+// locked, as an action's is: an overlapping run of the update (another instance's tick, a
+// retry) waits and computes from what this one wrote.
 func (s *Service) setScheduled(ctx context.Context, r *resource, cu *logic.ScheduleUpdate, id string, where query.Cond, now time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	ctx, done := collect(ctx)
 	err := s.store.InTx(ctx, func(tx *store.Exec) error {
 		done.reset()
-		cur, err := tx.Get(ctx, r.Name, id, where)
+		if err := s.lockAhead(ctx, tx, r, spec.OpUpdate, id, nil, nil, false); err != nil {
+			return err
+		}
+		cur, err := tx.GetForUpdate(ctx, r.Name, id, where)
 		if err != nil {
 			return err
 		}
