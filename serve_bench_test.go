@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/logbuf"
 	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
 // highRateLimits sets every rate limit to 10⁹/s, as the load benchmark does: each request is
@@ -127,11 +129,17 @@ func BenchmarkServeWrite(b *testing.B) {
 // benchShop opens the shop on embedded SQLite in a temporary directory, configured as the
 // load benchmark runs it (the JSON log of kiln serve, here to io.Discard; rate limits on, never
 // refusing).
+// With KILN_BENCH_POSTGRES=1 it opens a fresh PostgreSQL database instead (the tests' server,
+// KILN_TEST_POSTGRES_URL).
 func benchShop(b *testing.B) *kiln.App {
 	dir := b.TempDir()
-	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
+	cfg := kiln.Config{SpecPath: filepath.Join("examples", "shop", "kiln.yaml"), DataDir: dir,
 		MigrationsDir: filepath.Join(dir, "m"), Dev: true, LookupEnv: highRateLimits, AuthSecret: testSecret,
-		Logger: slog.New(logbuf.JSONHandler(logbuf.New(io.Discard, 0)))})
+		Logger: slog.New(logbuf.JSONHandler(logbuf.New(io.Discard, 0)))}
+	if os.Getenv("KILN_BENCH_POSTGRES") == "1" {
+		cfg.DatabaseURL = testdb.PostgresURL(b)
+	}
+	app, err := kiln.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,17 +33,25 @@ func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `"
 func rebindDollar(sqlText string) string { return rebindDollarFrom(sqlText, 1) }
 
 // rebindDollarFrom is rebindDollar numbering from first: text that follows a statement's own
-// placeholders in one statement.
+// placeholders in one statement. It runs on every PostgreSQL statement: one allocation, the
+// text unchanged when it has no placeholder.
 func rebindDollarFrom(sqlText string, first int) string {
-	var b strings.Builder
-	n := first - 1
-	for i := 0; i < len(sqlText); i++ {
-		if sqlText[i] == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(sqlText[i])
+	marks := strings.Count(sqlText, "?")
+	if marks == 0 {
+		return sqlText
 	}
+	var b strings.Builder
+	b.Grow(len(sqlText) + marks*(1+len(strconv.Itoa(first+marks-1))))
+	for n := first; ; n++ {
+		i := strings.IndexByte(sqlText, '?')
+		if i < 0 {
+			break
+		}
+		b.WriteString(sqlText[:i])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+		sqlText = sqlText[i+1:]
+	}
+	b.WriteString(sqlText)
 	return b.String()
 }
