@@ -6,12 +6,24 @@ import (
 	"math/big"
 )
 
-// funcs are the functions templates may call besides Go's own.
-var funcs = map[string]any{"fixed": fixed}
+// funcs are the functions templates may call besides Go's own, and the comparisons that take
+// the place of Go's (compare.go).
+var funcs = map[string]any{"fixed": fixed, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, blankFunc: blank}
+
+// blankFunc ends each writing action of a text template (blankNils): nil writes nothing.
+const blankFunc = "_kiln_blank"
+
+func blank(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
 
 // fixed writes a number with exactly places digits after the point, rounded half away from
 // zero, exactly (a decimal is never a float on the way): {{fixed 2 .new.total}} is "25.50"
-// for a total of 25.5. A missing value writes nothing; a value that is no number is an error.
+// for a total of 25.5. A missing value (nil, or an empty string) writes nothing; a value that
+// is no number is an error.
 func fixed(places int, v any) (string, error) {
 	if places < 0 || places > 18 {
 		return "", fmt.Errorf("fixed: %d places: give 0 to 18", places)
@@ -23,6 +35,9 @@ func fixed(places int, v any) (string, error) {
 	case json.Number:
 		text = x.String()
 	case string:
+		if x == "" {
+			return "", nil
+		}
 		text = x
 	case fmt.Stringer:
 		text = x.String()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	texttemplate "text/template"
+	"text/template/parse"
 )
 
 // Template is a mail template file: Go templates defining "subject", "text" and "html"
@@ -41,7 +42,42 @@ func ParseTemplate(name, src string) (*Template, error) {
 	if t.text.Lookup("text") == nil && t.text.Lookup("html") == nil {
 		return nil, errors.New(`defines neither {{define "text"}} nor {{define "html"}}`)
 	}
+	for _, tt := range t.text.Templates() {
+		if tt.Tree != nil {
+			blankNils(tt.Tree, tt.Tree.Root)
+		}
+	}
 	return t, nil
+}
+
+// blankNils makes each action of a text template that writes a value write nothing for nil — a
+// null field, a record that is not there (.old on create) — as the html part does, where Go's
+// text/template writes "<no value>": it ends the action's pipeline with the blank function.
+func blankNils(tree *parse.Tree, n parse.Node) {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		for _, c := range x.Nodes {
+			blankNils(tree, c)
+		}
+	case *parse.ActionNode:
+		if len(x.Pipe.Decl) == 0 {
+			id := parse.NewIdentifier(blankFunc).SetTree(tree).SetPos(x.Pos)
+			x.Pipe.Cmds = append(x.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: x.Pos, Args: []parse.Node{id}})
+		}
+	case *parse.IfNode:
+		blankBranch(tree, &x.BranchNode)
+	case *parse.RangeNode:
+		blankBranch(tree, &x.BranchNode)
+	case *parse.WithNode:
+		blankBranch(tree, &x.BranchNode)
+	}
+}
+
+func blankBranch(tree *parse.Tree, b *parse.BranchNode) {
+	blankNils(tree, b.List)
+	if b.ElseList != nil {
+		blankNils(tree, b.ElseList)
+	}
 }
 
 // HasSubject reports whether the template defines the subject.

@@ -79,7 +79,7 @@ func validateTrigger(s *Spec, r *Resource, t *Trigger, c *collector) {
 		c.add(t.Pos, "trigger %s needs exactly one of mail:, action:, update: or handler:", t.Name)
 	}
 	if t.Mail != nil {
-		validateTriggerMail(s, t, c)
+		validateTriggerMail(s, r, t, c)
 	}
 	if t.Action != "" {
 		checkInputless(c, t.ActionPos, "trigger "+t.Name, r, t.Action)
@@ -107,10 +107,13 @@ func loadMailTemplate(s *Spec, c *collector, pos Pos, what, file string) *mail.T
 	return tmpl
 }
 
-func validateTriggerMail(s *Spec, t *Trigger, c *collector) {
+func validateTriggerMail(s *Spec, r *Resource, t *Trigger, c *collector) {
 	m := t.Mail
 	if m.Template != "" {
 		m.Loaded = loadMailTemplate(s, c, m.TemplatePos, "trigger "+t.Name+": mail.template", m.Template)
+		if m.Loaded != nil {
+			checkMailRefs(c, m.TemplatePos, "trigger "+t.Name+": mail.template "+m.Template, r, m.Loaded)
+		}
 	}
 	hasSubject := m.Subject.Set() || (m.Loaded != nil && m.Loaded.HasSubject())
 	if !m.To.Set() || (!hasSubject && m.Template == "") {
