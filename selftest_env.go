@@ -63,10 +63,22 @@ func (e *TestEnv) account(ctx context.Context, role string) (string, error) {
 	in := e.accountInput("selftest-"+name+"-"+time.Now().Format("150405.000000")+"@example.test", roleOf(role))
 	rec, err := e.app.Service.Create(service.AsSystem(ctx), e.app.Spec.Auth.Account, in, service.WriteOpts{})
 	if err != nil {
-		return "", fmt.Errorf("test account for role %s: %w", role, err)
+		return "", fmt.Errorf("test account for role %s: %w%s", role, err, fieldsOf(err))
 	}
 	e.accounts[role] = rec.ID
 	return rec.ID, nil
+}
+
+// fieldsOf lists err's field errors (" (email: must be an email address [format]; …)"), or "".
+func fieldsOf(err error) string {
+	var parts []string
+	for _, f := range service.AsError(err).Fields {
+		parts = append(parts, f.Field+": "+f.Message+" ["+f.Code+"]")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // Token is an access token for the role's test account.

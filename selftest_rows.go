@@ -265,8 +265,8 @@ func (e *TestEnv) random() *rand.Rand {
 func (e *TestEnv) accountInput(email, role string) map[string]any {
 	in := map[string]any{spec.FieldEmail: email, spec.FieldRole: role}
 	for _, f := range e.app.Spec.Resource(e.app.Spec.Auth.Account).Fields {
-		if !f.Required || f.HasDefault || f.System || f.Readonly || f.Hidden || f.Relation != nil {
-			continue
+		if _, given := in[f.Name]; given || !f.Required || f.HasDefault || f.System || f.Readonly || f.Hidden || f.Relation != nil {
+			continue // the email and role given stay: a spec may declare email itself, required
 		}
 		switch f.Type {
 		case spec.TypeString, spec.TypeText, spec.TypeEmail, spec.TypeURL:

@@ -65,6 +65,12 @@ func Random(f *spec.Field, r *rand.Rand) string {
 		return fromPattern(f.Pattern)
 	}
 	digits := strconv.FormatUint(1e11+r.Uint64()%9e11, 10) // twelve digits
+	switch f.Type {                                        // an address, not "Example email 6971…" (a trial: every test account refused)
+	case spec.TypeEmail:
+		return fit(f, "example-"+digits+"@example.com")
+	case spec.TypeURL:
+		return fit(f, "https://example.com/"+digits)
+	}
 	if f.MaxLength != nil && *f.MaxLength < len(digits) {
 		digits = digits[:max(*f.MaxLength, 0)]
 	}
