@@ -1,11 +1,14 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,6 +52,7 @@ func TestQueuePostgres(t *testing.T) {
 // calls records a handler's attempts.
 type calls struct {
 	mu     sync.Mutex
+	log    bytes.Buffer               // the queue's log, as JSON lines
 	times  map[string][]time.Time     // by the args' "key"
 	delays map[string][]time.Duration // the retry delay each retried attempt was scheduled with
 }
@@ -89,6 +93,25 @@ func (c *calls) add(key string) int {
 	return len(c.times[key])
 }
 
+func (c *calls) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.log.Write(p)
+}
+
+// logged counts the queue's log lines at level about job id.
+func (c *calls) logged(level string, id int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(c.log.String(), "\n") {
+		if strings.Contains(line, `"level":"`+level+`"`) && strings.Contains(line, fmt.Sprintf(`"job_id":%d,`, id)) {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *calls) of(key string) []time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -111,7 +134,7 @@ func newQueue(t *testing.T, st *store.Store, c *calls, failing *atomic.Bool, rel
 	t.Helper()
 	q, err := jobs.New(jobs.Config{Store: st, RetryBase: 400 * time.Millisecond, RetryMax: 5 * time.Second,
 		PollInterval: 20 * time.Millisecond, RescueAfter: time.Hour, StatsInterval: -1,
-		Queues: map[string]int{"default": 4, "other": 2},
+		Queues: map[string]int{"default": 4, "other": 2}, Logger: slog.New(slog.NewJSONHandler(c, nil)),
 		Kinds: []jobs.Kind{
 			{Name: "ok", Handle: func(ctx context.Context, j *jobs.Job) error { c.add(key(j)); return nil }},
 			{Name: "flaky", Handle: func(ctx context.Context, j *jobs.Job) error {
@@ -280,6 +303,8 @@ func exercise(t *testing.T, open opener) {
 		require.NoError(t, err)
 		waitFor(t, "the job is dead", func() bool { return jobState(t, q, id) == jobs.StateDead })
 		require.Len(t, c.of("d"), 3, "three attempts, then dead")
+		require.Equal(t, 2, c.logged("WARN", id), "a failed run that will be retried is a warning")
+		require.Equal(t, 1, c.logged("ERROR", id), "the last is an error")
 		dead, err := q.List(ctx, jobs.ListOpts{State: jobs.StateDead, Kind: "failing"})
 		require.NoError(t, err)
 		require.Len(t, dead, 1)
@@ -311,6 +336,8 @@ func exercise(t *testing.T, open opener) {
 		j, err := q.Get(context.Background(), id)
 		require.NoError(t, err)
 		require.Len(t, c.of("g"), 1, "one attempt only")
+		require.Equal(t, 1, c.logged("ERROR", id))
+		require.Zero(t, c.logged("WARN", id))
 		require.Len(t, j.Errors, 1)
 		require.Equal(t, "the record is gone", j.Errors[0].Error, "the handler's words, without River's error type")
 	})

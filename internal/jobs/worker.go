@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -47,6 +48,9 @@ func (w *worker) Work(ctx context.Context, j *river.Job[dynArgs]) error {
 		}
 	}
 	err := w.kind.Handle(ctx, job)
+	if err != nil {
+		w.logFailure(ctx, job, err)
+	}
 	var p *permanent
 	if errors.As(err, &p) {
 		return river.JobCancel(p.err)
@@ -56,6 +60,23 @@ func (w *worker) Work(ctx context.Context, j *river.Job[dynArgs]) error {
 		j.Args.wait = ra.d
 	}
 	return err
+}
+
+// logFailure tells the operator a run failed: a warning while it will be retried, an error when
+// it will not (River's own line about it is informational).
+func (w *worker) logFailure(ctx context.Context, job *Job, err error) {
+	log := w.q.cfg.Logger
+	if log == nil {
+		return
+	}
+	var p *permanent
+	last := errors.As(err, &p) || job.Attempt >= job.MaxAttempts
+	level, msg := slog.LevelWarn, "job failed; it will be retried"
+	if last {
+		level, msg = slog.LevelError, "job failed; it will not be retried"
+	}
+	log.Log(ctx, level, msg, "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt,
+		"max_attempts", job.MaxAttempts, "error", err.Error())
 }
 
 func (w *worker) Timeout(*river.Job[dynArgs]) time.Duration {
