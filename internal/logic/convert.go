@@ -28,7 +28,11 @@ func (v *outerValue) eval(st *evalState, target *spec.Resource, name string) (an
 	if target == nil {
 		return out.Value(), nil
 	}
-	return StoreValue(columnSpec(target, name), out)
+	x, err := StoreValue(columnSpec(target, name), out)
+	if err != nil { // a value no record's field can hold: string(now) for a date
+		return nil, &EvalError{Expr: v.src, Err: err}
+	}
+	return x, nil
 }
 
 func (v *outerValue) evalList(st *evalState, target *spec.Resource, name string) ([]any, error) {
@@ -45,7 +49,7 @@ func (v *outerValue) evalList(st *evalState, target *spec.Resource, name string)
 	for it.HasNext() == types.True {
 		x, err := StoreValue(columnSpec(target, name), it.Next())
 		if err != nil {
-			return nil, err
+			return nil, &EvalError{Expr: v.src, Err: err}
 		}
 		list = append(list, x)
 	}

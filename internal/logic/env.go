@@ -86,6 +86,7 @@ func newEnvs(s *spec.Spec) (*envs, error) {
 		cel.ParserRecursionLimit(maxDepth),
 	}
 	opts = append(opts, decimalOptions()...)
+	opts = append(opts, dateOptions()...)
 	opts = append(opts, crossRecordFunctions(s)...)
 	base, err := cel.NewEnv(opts...)
 	if err != nil {
@@ -153,6 +154,9 @@ func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*comp
 	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
+	}
+	if err := checkZones(checked.NativeRep()); err != nil {
+		return nil, err
 	}
 	if strict {
 		if err := checkEnumTexts(checked.NativeRep(), e.scopeEnums(checked.NativeRep())); err != nil {
@@ -265,13 +269,24 @@ func cleanIssues(s string) string {
 	for _, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "ERROR:") {
-			out = append(out, "at "+withoutInternalNames(strings.TrimPrefix(line, "ERROR: <input>:")))
+			out = append(out, "at "+dateHint(withoutInternalNames(strings.TrimPrefix(line, "ERROR: <input>:"))))
 		}
 	}
 	if len(out) == 0 {
 		return "not a valid expression"
 	}
 	return strings.Join(out, "; ")
+}
+
+// dateHint adds to CEL's refusal to compare text with a timestamp how a date field (text,
+// YYYY-MM-DD) is compared with now: a trial tried string(now), which no date equals.
+func dateHint(line string) string {
+	for _, pair := range []string{"(string, timestamp)", "(timestamp, string)", "(wrapper(string), timestamp)", "(timestamp, wrapper(string))"} {
+		if strings.Contains(line, "applied to '"+pair+"'") {
+			return line + " (a date field is text, YYYY-MM-DD: compare it with date(now), the day in UTC, or date(now, 'Europe/Berlin'))"
+		}
+	}
+	return line
 }
 
 // withoutInternalNames drops from CEL's "(did you mean 'a' or 'b'?)" the names of Kiln's own

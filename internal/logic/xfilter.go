@@ -328,6 +328,7 @@ func (t *translator) match(fn string, c celast.CallExpr) (condFunc, error) {
 // computed per evaluation.
 type outerValue struct {
 	prog *cel.Program
+	src  string // its text, for errors
 }
 
 func (t *translator) value(e celast.Expr) (*outerValue, error) {
@@ -346,7 +347,7 @@ func (t *translator) value(e celast.Expr) (*outerValue, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &outerValue{prog: &prog}, nil
+	return &outerValue{prog: &prog, src: src}, nil
 }
 
 func containsFieldIdent(e celast.Expr, t *translator) bool {

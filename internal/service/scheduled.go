@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/logic"
@@ -27,6 +28,10 @@ func (s *Service) ScheduledUpdate(ctx context.Context, kind string, now time.Tim
 	ctx = AsSystem(ctx)
 	reader := s.store.Reader()
 	cond, err := cu.Where(ctx, &txReader{s: s, tx: reader}, &logic.Vars{Now: now.UTC()})
+	if ee := (*logic.EvalError)(nil); errors.As(err, &ee) {
+		return nil, &Error{Code: CodeLogicFailed, Class: CodeConflict, Cause: err,
+			Message: "the update's filter could not be computed"}
+	}
 	if err != nil {
 		return nil, AsError(err)
 	}
