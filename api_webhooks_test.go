@@ -189,6 +189,7 @@ func TestWebhookOrderPaidDeliveredOnceAfterTwoFailures(t *testing.T) {
 				require.Equal(t, prev, d.header.Get("webhook-id"), "a retry keeps the webhook-id")
 			}
 			ids[hb.Data.RecordID] = d.header.Get("webhook-id")
+			require.Regexp(t, `^msg_[0-9]+_[0-9]+_[0-9a-f]{12}$`, d.header.Get("webhook-id"), "event, subscription, and random: unique across databases")
 			if d.status == http.StatusOK {
 				ok[hb.Data.RecordID]++
 			}

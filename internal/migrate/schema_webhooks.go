@@ -29,7 +29,7 @@ func webhookTables() []Table {
 		{Name: "updated_at", Type: "integer", NotNull: true},
 	}, Indexes: []Index{{Name: WebhooksTable + "_name_idx", Columns: []string{"name"}, Unique: true}}}
 	msgs := Table{Name: WebhookMessagesTable, PrimaryKey: []string{"id"}, Columns: []Column{
-		{Name: "id", Type: "text", NotNull: true}, // the webhook-id header: msg_<event>_<subscription>
+		{Name: "id", Type: "text", NotNull: true}, // the webhook-id header: msg_<event>_<subscription>_<random>
 		{Name: "subscription_id", Type: "integer", NotNull: true},
 		{Name: "event_id", Type: "integer", NotNull: true},
 		{Name: "event_type", Type: "text", NotNull: true},

@@ -2,6 +2,8 @@ package webhooks
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -100,7 +102,7 @@ func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription,
 	if err != nil {
 		return fmt.Errorf("encode webhook payload: %w", err)
 	}
-	id := fmt.Sprintf("msg_%d_%d", ev.ID, s.ID)
+	id := messageID(ev.ID, s.ID)
 	now := w.now().UnixMicro()
 	if err := tx.ExecRaw(ctx, "INSERT INTO kiln_webhook_messages (id, subscription_id, event_id, event_type, body, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
 		id, s.ID, ev.ID, typ, string(body), now, now); err != nil {
@@ -111,6 +113,16 @@ func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription,
 		return fmt.Errorf("stage webhook delivery: %w", err)
 	}
 	return nil
+}
+
+// messageID is a new message's webhook-id: its event's and subscription's numbers, which
+// another database (a second deployment, a reset, a staging copy) numbers alike — receivers
+// de-duplicating on the id dropped another deployment's messages (a trial) — and 48 random
+// bits. It is stored with the message: every retry and replay sends the same.
+func messageID(event, subscription int64) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (it panics if it cannot read)
+	return fmt.Sprintf("msg_%d_%d_%s", event, subscription, hex.EncodeToString(b[:]))
 }
 
 func (w *Webhooks) deliveryRequest(id string, from int) jobs.Request {
