@@ -9,6 +9,8 @@ import (
 
 	"cel.dev/cel-go/cel"
 
+	"github.com/kiln-dev/kiln/internal/expr"
+	"github.com/kiln-dev/kiln/internal/query"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -192,6 +194,39 @@ type RollupParent struct {
 	Field   *spec.Field // the child's to-one relation (order_items.order)
 	Parent  *spec.Resource
 	Rollups []*spec.Field // the parent's rollup fields over the inverse of Field
+	// Where holds, by rollup field, the condition a child meets to count (rollup.where).
+	Where map[string]query.Cond
+}
+
+// rollupParents lists child's rollup parents, each rollup's where compiled (a bad one is a
+// problem at its position).
+func (c *compiler) rollupParents(child *spec.Resource) []*RollupParent {
+	out := rollupParents(c.spec, child)
+	var filter *expr.Filter
+	for _, rp := range out {
+		for _, f := range rp.Rollups {
+			if !f.Rollup.Where.Set() {
+				continue
+			}
+			if filter == nil {
+				var err error
+				if filter, err = expr.NewFilter(child); err != nil {
+					c.fail(f.Rollup.Where.Pos, "%s.rollup.where: %v", f.Name, err)
+					return out
+				}
+			}
+			cond, err := filter.Compile(f.Rollup.Where.Text)
+			if err != nil {
+				c.fail(f.Rollup.Where.Pos, "%s.%s rollup.where: %v", rp.Parent.Name, f.Name, err)
+				continue
+			}
+			if rp.Where == nil {
+				rp.Where = map[string]query.Cond{}
+			}
+			rp.Where[f.Name] = cond
+		}
+	}
+	return out
 }
 
 func rollupParents(s *spec.Spec, child *spec.Resource) []*RollupParent {

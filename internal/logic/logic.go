@@ -128,7 +128,7 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 	for _, a := range r.Actions {
 		out.actions[a.Name] = c.steps(r, a)
 	}
-	out.Parents = rollupParents(c.spec, r)
+	out.Parents = c.rollupParents(r)
 	out.triggers = c.triggers(r, updates)
 	out.Gets = out.gets()
 	out.checkLocks = out.lockedByChecks()

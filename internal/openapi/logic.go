@@ -21,6 +21,9 @@ func describeLogic(s obj, f *spec.Field) {
 		if f.Rollup.Func == "count" {
 			what = "count of " + f.Rollup.Of
 		}
+		if f.Rollup.Where.Set() {
+			what += " where " + f.Rollup.Where.Text
+		}
 		notes = append(notes, "Kept equal to the "+what+" in the same transaction.")
 	}
 	if f.DefaultExpr.Set() {

@@ -115,7 +115,7 @@ func lockKeys(ctx context.Context, tx *store.Exec, keys []lockKey) error {
 // mayMove reports whether an update naming the fields of in (or typed) may lock f's target
 // after its record: f names an effect's target (its when is not known before the write) or a
 // record the checks read, or the update names f itself or a field a rollup over it
-// aggregates, or such a field is computed.
+// aggregates, or such a field is computed, or a rollup over it counts only some children.
 func mayMove(lr *logic.Resource, f *spec.Field, in, typed map[string]any) bool {
 	named := func(name string) bool {
 		_, a := in[name]
@@ -128,8 +128,8 @@ func mayMove(lr *logic.Resource, f *spec.Field, in, typed map[string]any) bool {
 			rp = p
 		}
 	}
-	if rp == nil || named(f.Name) || lr.LocksForChecks(f.Relation.To) {
-		return true
+	if rp == nil || named(f.Name) || lr.LocksForChecks(f.Relation.To) || len(rp.Where) > 0 {
+		return true // a rollup's where: may read any field the update names
 	}
 	for _, pf := range rp.Rollups {
 		if pf.Rollup.Field == "" {

@@ -18,7 +18,8 @@ import (
 // field), the aggregates one UPDATE can set straight from SQL: every rollup field of the
 // parent is stored like what it aggregates (a count into an integer; a sum, min or max into a
 // field of the children's type and scale, without min or max). A parent with any other
-// rollup is refreshed through Go conversion instead. A decimal's precision bounds its UPDATE.
+// rollup, or one counting only the children a where: admits, is refreshed through Go conversion
+// instead. A decimal's precision bounds its UPDATE.
 func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.RollupAgg {
 	if lr == nil || len(lr.Parents) == 0 {
 		return nil
@@ -27,7 +28,7 @@ func rollupSQL(child *spec.Resource, lr *logic.Resource) map[string][]store.Roll
 	for _, rp := range lr.Parents {
 		aggs := make([]store.RollupAgg, 0, len(rp.Rollups))
 		for _, f := range rp.Rollups {
-			if !storedAlike(f, child) {
+			if !storedAlike(f, child) || f.Rollup.Where.Set() {
 				aggs = nil
 				break
 			}
@@ -87,6 +88,9 @@ func (w *write) rollupInputsChanged(rp *logic.RollupParent, rec, old *store.Reco
 	if !sameValue(rec.Values[idx], old.Values[idx]) {
 		return true
 	}
+	if len(rp.Where) > 0 {
+		return !slices.EqualFunc(rec.Values, old.Values, sameValue) // what a where: reads may have changed
+	}
 	for _, f := range rp.Rollups {
 		if f.Rollup.Field == "" {
 			continue // a count changes only with the parent
@@ -126,7 +130,7 @@ func (w *write) refreshParent(ctx context.Context, rp *logic.RollupParent, id st
 	}
 	changed := false
 	for _, f := range rp.Rollups {
-		v, err := w.aggregate(ctx, parent, f, id)
+		v, err := w.aggregate(ctx, parent, f, id, rp.Where[f.Name])
 		if err != nil {
 			return rollupTooLarge(parent, f, err)
 		}
@@ -201,9 +205,14 @@ func fromRollup(parent *resource, err error) error {
 	return &out
 }
 
-func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string) (any, error) {
+// aggregate is f's aggregate over parent id's children, those that meet only (its where:, or
+// nil) alone.
+func (w *write) aggregate(ctx context.Context, parent *resource, f *spec.Field, id string, only query.Cond) (any, error) {
 	of := parent.Field(f.Rollup.Of)
-	where := query.Compare{Field: of.Relation.Inverse, Op: query.Eq, Value: id}
+	var where query.Cond = query.Compare{Field: of.Relation.Inverse, Op: query.Eq, Value: id}
+	if only != nil {
+		where = query.And{where, only}
+	}
 	if f.Rollup.Func == "count" {
 		n, err := w.tx.Count(ctx, of.Relation.To, where)
 		if empty := rollupEmpty(f); n == 0 && empty != nil {
@@ -254,7 +263,7 @@ func (w *write) rollupsFit(ctx context.Context, parent *resource, id string, agg
 			continue
 		}
 		f := parent.Field(a.Field)
-		v, err := w.aggregate(ctx, parent, f, id)
+		v, err := w.aggregate(ctx, parent, f, id, nil) // a rollup with a where is not refreshed in SQL
 		if err != nil {
 			return rollupTooLarge(parent, f, err)
 		}

@@ -98,6 +98,9 @@ type Rollup struct {
 	Func  string // sum, count, min, max
 	Of    string // the inverse relation field
 	Field string // the children's field (not for count)
+	// Where, when set, is a filter (the list filter language, over the children's fields and
+	// constants) that a child must meet to count: {sum: amount, of: invoices, where: "status != 'paid'"}.
+	Where Expr
 }
 
 // RecordAction is a named operation on one record (POST {base}/{resource}/{id}/{name}): its own

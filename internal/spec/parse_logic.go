@@ -208,10 +208,14 @@ func (w *walker) transitions(f *Field, n ast.Node) {
 
 func (w *walker) rollup(f *Field, n ast.Node) {
 	r := &Rollup{Pos: w.pos(n)}
-	entries, _ := w.mapping(n, f.Name+".rollup", "sum", "count", "min", "max", "of")
+	entries, _ := w.mapping(n, f.Name+".rollup", "sum", "count", "min", "max", "of", "where")
 	for _, e := range entries {
-		if e.key == "of" {
+		switch e.key {
+		case "of":
 			r.Of = w.str(e.value, f.Name+".rollup.of")
+			continue
+		case "where":
+			r.Where = w.expr(e.value, f.Name+".rollup.where")
 			continue
 		}
 		if r.Func != "" {
