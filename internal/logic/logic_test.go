@@ -71,6 +71,7 @@ func (f *fakeReader) Lock(_ context.Context, res, id string) error {
 	f.locked = append(f.locked, res+"/"+id)
 	return nil
 }
+func (f *fakeReader) LockSet(context.Context, string) error { return nil }
 func (f *fakeReader) Count(_ context.Context, res string, where query.Cond) (int64, error) {
 	f.wheres = append(f.wheres, where)
 	return f.counts[res], nil

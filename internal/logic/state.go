@@ -24,6 +24,10 @@ import (
 // SELECT … FOR UPDATE; SQLite's single writer already serializes them).
 type Reader interface {
 	Lock(ctx context.Context, resource string, id string) error
+	// LockSet serializes the writes that count resource by a filter pinning no parent row
+	// (slot == record.slot on a text field, a global limit): there is no row to lock, so a
+	// lock on the resource's set stands in for it (PostgreSQL: a transaction advisory lock).
+	LockSet(ctx context.Context, resource string) error
 	Count(ctx context.Context, resource string, where query.Cond) (int64, error)
 	// Get returns the record, or nil when there is none.
 	Get(ctx context.Context, resource, id string) (*Record, error)
@@ -140,8 +144,15 @@ func call(s, i, arg ref.Val, fn func(*evalState, *site, ref.Val) ref.Val) ref.Va
 	return fn(st, st.sites[idx], arg)
 }
 
-// where locks the parents the site's filter pins down, then builds its condition.
+// where locks the parents the site's filter pins down — or, pinning none, the counted
+// resource's set (LockSet) — then builds its condition.
 func (st *evalState) where(s *site) (query.Cond, error) {
+	if len(s.where.locks) == 0 {
+		if err := st.reader.LockSet(st.ctx, s.resource); err != nil {
+			st.fail(err)
+			return nil, err
+		}
+	}
 	for _, l := range s.where.locks {
 		out, _, err := (*l.id).ContextEval(st.ctx, st.vars.activation(st))
 		if err != nil {

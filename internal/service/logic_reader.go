@@ -34,6 +34,15 @@ func (r *txReader) Lock(ctx context.Context, resource, id string) error {
 	return r.tx.LockRow(ctx, resource, id)
 }
 
+// LockSet locks the set of resource's records for a count whose filter pins no parent, until
+// the transaction ends (PostgreSQL; nothing outside a write's transaction, nor on SQLite).
+func (r *txReader) LockSet(ctx context.Context, resource string) error {
+	if !r.tx.LocksRows() || r.s.resources[resource] == nil {
+		return nil
+	}
+	return r.tx.LockTx(ctx, "kiln.count:"+resource)
+}
+
 func (r *txReader) Count(ctx context.Context, resource string, where query.Cond) (int64, error) {
 	return r.tx.Count(ctx, resource, where)
 }
