@@ -39,7 +39,8 @@ func (t *Tx) Delete(ctx context.Context, resource, id string) error {
 	return t.tx.Delete(ctx, resource, id)
 }
 
-// Get reads a record.
+// Get reads a record, locked until the transaction ends (on PostgreSQL), so an Update
+// computed from what it read cannot overwrite a concurrent action's write of it.
 func (t *Tx) Get(ctx context.Context, resource, id string) (*Record, error) {
 	rec, err := t.tx.Get(ctx, resource, id)
 	return t.public(resource, rec, err)

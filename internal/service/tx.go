@@ -99,13 +99,16 @@ func (t *Tx) Delete(ctx context.Context, resource, id string) error {
 	return t.s.writeError(w.r, err)
 }
 
-// Get reads a record the principal may view (any record on an action's authority).
+// Get reads a record the principal may view (any record on an action's authority), locked
+// until the transaction ends (PostgreSQL), as get() reads one: a Go action that reads a record
+// and writes values computed from it (a balance plus a credit) waits for a concurrent one
+// doing the same, and computes from what it wrote, rather than overwriting it.
 func (t *Tx) Get(ctx context.Context, resource, id string) (*store.Record, error) {
 	w, err := t.write(ctx, resource, spec.ActionView)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := t.tx.Get(ctx, resource, id, w.cond)
+	rec, err := t.tx.GetForUpdate(ctx, resource, id, w.cond)
 	return rec, t.s.writeError(w.r, err)
 }
 
