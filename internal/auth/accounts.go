@@ -153,16 +153,56 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*Toke
 	}
 	a.failures.clear(ctx, email, ip)
 	if rehash {
-		a.upgradeHash(ctx, rec, password)
+		if up := a.upgradeHash(ctx, rec, password); up != nil {
+			hash, _ = a.value(up, spec.FieldPasswordHash).(string)
+		}
 	}
-	return a.start(ctx, rec)
+	pair, err := a.start(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	return pair, a.stillValid(ctx, rec.ID, hash, pair)
 }
 
-func (a *Accounts) upgradeHash(ctx context.Context, rec *store.Record, password string) {
-	_, err := a.cfg.Service.Update(service.AsSystem(ctx), a.resource.Name, rec.ID, map[string]any{spec.FieldPassword: password}, false, service.WriteOpts{})
+// stillValid ends the session a login just started when the account's password changed (or
+// the account was disabled) since the login read it: a reset or change that committed while
+// the login verified the old password ends every session it finds, and the login's, started
+// after, was not among them. Read after the session was written, the account shows any
+// change whose revocation could have missed the session.
+func (a *Accounts) stillValid(ctx context.Context, id, hash string, pair *TokenPair) error {
+	cur, err := a.cfg.Store.Reader().Get(ctx, a.resource.Name, id, nil)
+	if err == nil && !a.disabled(cur) {
+		if now, _ := a.value(cur, spec.FieldPasswordHash).(string); now == hash {
+			return nil
+		}
+	}
+	if rerr := a.cfg.Sessions.Revoke(ctx, pair.RefreshToken); rerr != nil {
+		return rerr
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return errBadLogin
+}
+
+// upgradeHash stores password hashed anew, only while the account is still as the login
+// read it (its version): a password set since — a reset or change committed while the login
+// verified the old hash — must not be overwritten with the one the login verified.
+// It returns the account as written, or nil when it was not.
+func (a *Accounts) upgradeHash(ctx context.Context, rec *store.Record, password string) *store.Record {
+	match := &service.Match{Version: rec.Version, State: service.StateTag(a.resource, rec)}
+	up, err := a.cfg.Service.Update(service.AsSystem(ctx), a.resource.Name, rec.ID, map[string]any{spec.FieldPassword: password}, false, service.WriteOpts{IfMatch: match})
+	var e *service.Error
+	if errors.As(err, &e) && e.Code == service.CodePrecondition {
+		return nil // the account changed since: the next login upgrades it
+	}
 	if err != nil && a.cfg.Logger != nil {
 		a.cfg.Logger.WarnContext(ctx, "password hash upgrade failed", "account_id", rec.ID)
 	}
+	if err != nil {
+		return nil
+	}
+	return up
 }
 
 // Refresh rotates a refresh token and issues a new pair.
