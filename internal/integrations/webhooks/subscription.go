@@ -92,7 +92,13 @@ func querySubs(ctx context.Context, ex *store.Exec, where string, args ...any) (
 }
 
 func subByName(ctx context.Context, ex *store.Exec, name string) (*Subscription, error) {
-	subs, err := querySubs(ctx, ex, "WHERE name = ?", name)
+	where := "WHERE name = ?"
+	if ex.LocksRows() {
+		// in a write's transaction on PostgreSQL: locked, so a change computed from what it
+		// read (a PATCH writing every field back) waits for a concurrent one, then sees it
+		where += " FOR UPDATE"
+	}
+	subs, err := querySubs(ctx, ex, where, name)
 	if err != nil {
 		return nil, err
 	}
