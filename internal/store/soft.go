@@ -206,7 +206,11 @@ func (e *Exec) purgeSQL(resource string, cutoff time.Time, limit int) (*table, *
 		return t, nil, err
 	}
 	b := &builder{d: e.s.dialect, t: t}
-	b.write("DELETE FROM ", quote(t.name), " WHERE ", quote("id"), " IN (SELECT ", quote("id"), " FROM ", quote(t.name),
+	// The deletion time is tested by the DELETE itself too, not only by its subquery: on
+	// PostgreSQL a row a restore brought back while the DELETE waited for it is checked again
+	// by the outer condition alone (the subquery keeps its snapshot), so it must say "still
+	// deleted before the cutoff", or the restored record would be purged.
+	b.write("DELETE FROM ", quote(t.name), " WHERE ", t.liveCol(), " < ", b.arg(kTime, 0, cutoff.UTC()), " AND ", quote("id"), " IN (SELECT ", quote("id"), " FROM ", quote(t.name),
 		" WHERE ", t.liveCol(), " < ", b.arg(kTime, 0, cutoff.UTC()))
 	e.unreferenced(b, t)
 	b.write(" ORDER BY ", t.liveCol(), " LIMIT ", b.arg(kInt, 0, int64(limit)), ")")
