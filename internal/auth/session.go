@@ -179,6 +179,14 @@ func (s *Sessions) load(ctx context.Context, tx *store.Exec, h string) (*session
 func (s *Sessions) revokeFamilies(ctx context.Context, tx *store.Exec, families []string, now time.Time) ([]revocation.Entry, error) {
 	entries := make([]revocation.Entry, 0, len(families))
 	for _, family := range families {
+		if tx.LocksRows() {
+			// Wait for a rotation of the family in flight (it holds its token's row) before the
+			// UPDATE takes its snapshot: an UPDATE that waited would re-check only the rows it
+			// saw, and leave the successor the rotation inserted live after a logout.
+			if err := tx.ExecRaw(ctx, "SELECT 1 FROM kiln_sessions WHERE family_id = ? FOR UPDATE", family); err != nil {
+				return nil, err
+			}
+		}
 		if err := tx.ExecRaw(ctx, "UPDATE kiln_sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", micros(now), family); err != nil {
 			return nil, err
 		}
