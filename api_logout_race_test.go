@@ -27,7 +27,10 @@ func TestLogoutDuringARefreshEndsTheSession(t *testing.T) {
 			var wg sync.WaitGroup
 			var refreshed, out response
 			wg.Add(2)
-			go func() { defer wg.Done(); refreshed = b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": rt}) }()
+			go func() {
+				defer wg.Done()
+				refreshed = b.anon("POST", "/api/auth/refresh", map[string]any{"refresh_token": rt})
+			}()
 			go func() { defer wg.Done(); out = b.anon("POST", "/api/auth/logout", map[string]any{"refresh_token": rt}) }()
 			wg.Wait()
 			require.Equal(t, http.StatusNoContent, out.status)
