@@ -133,7 +133,8 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 // repeated failures for an email or an address are refused for a while (429).
 func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*TokenPair, error) {
 	email = normalEmail(email)
-	if wait := a.failures.blocked(ctx, email, ip); wait > 0 {
+	// counted as it begins (a failure unless it succeeds), so a burst cannot outrun the budget
+	if wait := a.failures.begin(ctx, email, ip); wait > 0 {
 		return nil, &service.Error{Code: service.CodeRateLimited, Message: "too many failed logins: try again later", RetryAfter: wait}
 	}
 	rec, err := a.byEmail(ctx, email)
@@ -142,16 +143,14 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*Toke
 	}
 	if rec == nil {
 		a.cfg.Hasher.VerifyDummy(ctx, password)
-		a.failures.add(ctx, email, ip)
 		return nil, errBadLogin
 	}
 	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
 	ok, rehash, err := a.cfg.Hasher.Verify(ctx, password, hash)
 	if err != nil || !ok || a.disabled(rec) {
-		a.failures.add(ctx, email, ip)
 		return nil, errBadLogin
 	}
-	a.failures.clear(ctx, email, ip)
+	a.failures.succeed(ctx, email, ip)
 	if rehash {
 		if up := a.upgradeHash(ctx, rec, password); up != nil {
 			hash, _ = a.value(up, spec.FieldPasswordHash).(string)

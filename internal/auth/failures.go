@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -19,11 +18,16 @@ const (
 	maxTracked    = 100_000
 )
 
-// failureCounter counts recent failed logins per email and per address.
+// failureCounter counts recent failed logins per email and per address. An attempt is counted
+// as it begins, before its password is checked, so the guesses of a burst cannot all pass the
+// check before any of them failed (40 concurrent guesses had 19 passwords verified against a
+// budget of 10); a success takes it back.
 type failureCounter interface {
-	blocked(ctx context.Context, email, ip string) int // seconds to wait, or 0
-	add(ctx context.Context, email, ip string)
-	clear(ctx context.Context, email, ip string)
+	// begin counts an attempt, or refuses it: the seconds to wait (nothing counted), or 0.
+	begin(ctx context.Context, email, ip string) int
+	// succeed settles an attempt begun that logged in: the email's failures are cleared, and
+	// the attempt no longer counts against the address.
+	succeed(ctx context.Context, email, ip string)
 }
 
 var _ failureCounter = (*failures)(nil)
@@ -41,8 +45,9 @@ func newFailures(now func() time.Time) *failures {
 
 func (f *failures) keys(email, ip string) []string { return []string{"e:" + email, "ip:" + ip} }
 
-// blocked returns how many seconds to wait, or 0.
-func (f *failures) blocked(_ context.Context, email, ip string) int {
+// begin refuses an attempt while either key has maxFailures in the window (the seconds until
+// the oldest leaves it), and otherwise counts it for both.
+func (f *failures) begin(_ context.Context, email, ip string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
@@ -55,7 +60,16 @@ func (f *failures) blocked(_ context.Context, email, ip string) int {
 			}
 		}
 	}
-	return wait
+	if wait > 0 {
+		return wait
+	}
+	if len(f.seen) > maxTracked {
+		f.seen = map[string][]time.Time{} // bounded memory beats perfect memory under attack
+	}
+	for _, k := range f.keys(email, ip) {
+		f.seen[k] = append(f.seen[k], now)
+	}
+	return 0
 }
 
 func (f *failures) prune(k string, now time.Time) []time.Time {
@@ -73,22 +87,29 @@ func (f *failures) prune(k string, now time.Time) []time.Time {
 	return list
 }
 
-func (f *failures) add(_ context.Context, email, ip string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.seen) > maxTracked {
-		f.seen = map[string][]time.Time{} // bounded memory beats perfect memory under attack
-	}
-	now := f.now()
-	for _, k := range f.keys(email, ip) {
-		f.seen[k] = append(f.prune(k, now), now)
-	}
-}
-
-func (f *failures) clear(_ context.Context, email, ip string) {
+func (f *failures) succeed(_ context.Context, email, ip string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.seen, "e:"+email)
+	f.dropOne("ip:" + ip)
+}
+
+// undo takes back an attempt begun that another counter refused.
+func (f *failures) undo(email, ip string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.keys(email, ip) {
+		f.dropOne(k)
+	}
+}
+
+// dropOne takes the latest attempt off k's count.
+func (f *failures) dropOne(k string) {
+	if list := f.seen[k]; len(list) > 1 {
+		f.seen[k] = list[:len(list)-1]
+	} else {
+		delete(f.seen, k)
+	}
 }
 
 // redisFailures counts failed logins in Redis, so every instance sees them: a counter per key
@@ -101,46 +122,49 @@ type redisFailures struct {
 
 func (f *redisFailures) key(k string) string { return f.prefix + "login-failures:" + k }
 
-func (f *redisFailures) blocked(ctx context.Context, email, ip string) (int, error) {
+// begin counts an attempt for both keys in one script, or refuses it (the seconds until the
+// blocking key's window ends) without counting it.
+func (f *redisFailures) begin(ctx context.Context, email, ip string) (int, error) {
 	wait := 0
 	err := f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
-		for _, k := range []string{"e:" + email, "ip:" + ip} {
-			n, err := c.Get(ctx, f.key(k)).Int()
-			if errors.Is(err, redis.Nil) || (err == nil && n < maxFailures) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			ttl, err := c.PTTL(ctx, f.key(k)).Result()
-			if err != nil {
-				return err
-			}
-			wait = max(wait, int(ttl.Seconds())+1)
+		ms, err := beginAttempt.Run(ctx, c, []string{f.key("e:" + email), f.key("ip:" + ip)},
+			failureWindow.Milliseconds(), maxFailures).Int64()
+		if err != nil {
+			return err
+		}
+		if ms >= 0 {
+			wait = int(time.Duration(ms)*time.Millisecond/time.Second) + 1
 		}
 		return nil
 	})
 	return wait, err
 }
 
-func (f *redisFailures) add(ctx context.Context, email, ip string) error {
+func (f *redisFailures) succeed(ctx context.Context, email, ip string) error {
 	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
-		for _, k := range []string{"e:" + email, "ip:" + ip} {
-			if err := countFailure.Run(ctx, c, []string{f.key(k)}, failureWindow.Milliseconds()).Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return settleSuccess.Run(ctx, c, []string{f.key("e:" + email), f.key("ip:" + ip)}).Err()
 	})
 }
 
-func (f *redisFailures) clear(ctx context.Context, email, _ string) error {
-	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
-		return c.Del(ctx, f.key("e:"+email)).Err()
-	})
-}
+// beginAttempt: the PTTL of the first key at the limit (refused: nothing counted), or -1 when
+// the attempt was counted for every key (a key's window starts at its first attempt).
+var beginAttempt = redis.NewScript(`
+for _, k in ipairs(KEYS) do
+  local n = tonumber(redis.call("GET", k) or "0")
+  if n >= tonumber(ARGV[2]) then
+    local ttl = redis.call("PTTL", k)
+    if ttl < 0 then ttl = tonumber(ARGV[1]) end
+    return ttl
+  end
+end
+for _, k in ipairs(KEYS) do
+  if redis.call("INCR", k) == 1 then redis.call("PEXPIRE", k, ARGV[1]) end
+end
+return -1`)
 
-var countFailure = redis.NewScript(`
-local n = redis.call("INCR", KEYS[1])
-if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
-return n`)
+// settleSuccess clears the email's count and takes the attempt off the address's.
+var settleSuccess = redis.NewScript(`
+redis.call("DEL", KEYS[1])
+local n = tonumber(redis.call("GET", KEYS[2]) or "0")
+if n > 1 then redis.call("DECR", KEYS[2]) elseif n == 1 then redis.call("DEL", KEYS[2]) end
+return 0`)

@@ -13,20 +13,19 @@ type sharedFailures struct {
 
 var _ failureCounter = (*sharedFailures)(nil)
 
-func (f *sharedFailures) blocked(ctx context.Context, email, ip string) int {
-	wait := f.local.blocked(ctx, email, ip)
-	if shared, err := f.redis.blocked(ctx, email, ip); err == nil {
-		wait = max(wait, shared)
+func (f *sharedFailures) begin(ctx context.Context, email, ip string) int {
+	if wait := f.local.begin(ctx, email, ip); wait > 0 {
+		return wait
 	}
-	return wait
+	shared, err := f.redis.begin(ctx, email, ip)
+	if err == nil && shared > 0 {
+		f.local.undo(email, ip) // refused: it counts nowhere
+		return shared
+	}
+	return 0 // Redis out: the local count stands in (the guard logged it)
 }
 
-func (f *sharedFailures) add(ctx context.Context, email, ip string) {
-	f.local.add(ctx, email, ip)
-	_ = f.redis.add(ctx, email, ip) // Redis out: the local count stands in (the guard logged it)
-}
-
-func (f *sharedFailures) clear(ctx context.Context, email, ip string) {
-	f.local.clear(ctx, email, ip)
-	_ = f.redis.clear(ctx, email, ip)
+func (f *sharedFailures) succeed(ctx context.Context, email, ip string) {
+	f.local.succeed(ctx, email, ip)
+	_ = f.redis.succeed(ctx, email, ip)
 }
