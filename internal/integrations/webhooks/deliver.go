@@ -53,8 +53,15 @@ func (w *Webhooks) Deliver(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	if m.Attempts > args.From+j.Attempt-1 {
-		// a replay's chain has sent it since this chain was enqueued: it goes on alone
+	claimed := false
+	if m.Attempts <= args.From+j.Attempt-1 {
+		if claimed, err = w.claim(ctx, m); err != nil {
+			return err
+		}
+	}
+	if !claimed {
+		// a replay's chain has sent it since this chain was enqueued, or is sending it now: it
+		// goes on alone
 		w.cfg.Logger.InfoContext(ctx, "webhook delivery superseded by a replay", "message_id", m.ID, "job_id", j.ID)
 		return nil
 	}
@@ -209,6 +216,24 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // finish logs an attempt and sets its message's state, in one transaction.
+// claim counts the attempt about to be made at m, while no other chain of attempts has made
+// one since m was read: of chains running at once (replays sent together, a replay beside a
+// retry) one sends, the others stand down. Checked before sending and counted after, every
+// chain of eight concurrent replays sent the message (a helper's review).
+func (w *Webhooks) claim(ctx context.Context, m *message) (bool, error) {
+	var n int64
+	err := w.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		var err error
+		n, err = tx.ExecRawCount(ctx, "UPDATE kiln_webhook_messages SET attempts = attempts + 1 WHERE id = ? AND attempts = ?", m.ID, m.Attempts)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim the webhook attempt: %w", err)
+	}
+	return n == 1, nil
+}
+
+// finish logs an attempt claimed (its number in its chain) and sets the message's state.
 func (w *Webhooks) finish(ctx context.Context, m *message, attempt int, state string, res result) error {
 	now := w.now().UnixMicro()
 	var status, errText any
@@ -223,7 +248,7 @@ func (w *Webhooks) finish(ctx context.Context, m *message, attempt int, state st
 			m.ID, m.SubID, m.EventID, attempt, status, res.latency.Milliseconds(), nullStr(res.excerpt), errText, now); err != nil {
 			return fmt.Errorf("log webhook attempt: %w", err)
 		}
-		return tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?", state, now, m.ID)
+		return tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = ?, updated_at = ? WHERE id = ?", state, now, m.ID)
 	})
 }
 
