@@ -18,16 +18,8 @@ import (
 // the subquery's snapshot.
 func TestRecordRestoredDuringAPurgeStays(t *testing.T) {
 	t.Parallel()
-	src := `resources:
-  notes:
-    soft_delete: true
-    retention: 1s
-    fields:
-      text: string
-    access: {list: public, view: public, create: public, update: public, delete: public}
-`
 	eachDialect(t, func(t *testing.T, dialect string) {
-		b := setup(t, dialect, src)
+		b := setup(t, dialect, shortLivedNotes)
 		ctx := context.Background()
 		for round := range 3 {
 			id := b.create("notes", map[string]any{"text": "kept"})

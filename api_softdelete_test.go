@@ -204,11 +204,8 @@ func TestSoftDeleteOpenAPI(t *testing.T) {
 	}
 }
 
-// kiln serve purges on its own: a record deleted with a retention of one second is gone
-// from the database a few seconds later.
-func TestServePurgesSoftDeletedRecords(t *testing.T) {
-	t.Parallel()
-	src := `resources:
+// shortLivedNotes: public notes, soft-deleted and purged a second after.
+const shortLivedNotes = `resources:
   notes:
     soft_delete: true
     retention: 1s
@@ -216,7 +213,12 @@ func TestServePurgesSoftDeletedRecords(t *testing.T) {
       text: string
     access: {list: public, view: public, create: public, update: public, delete: public}
 `
-	b := setup(t, "sqlite", src)
+
+// kiln serve purges on its own: a record deleted with a retention of one second is gone
+// from the database a few seconds later.
+func TestServePurgesSoftDeletedRecords(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", shortLivedNotes)
 	id := b.create("notes", map[string]any{"text": "short-lived"})
 	require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/notes/"+id, nil).status)
 	raw := func() int { return int(b.rawCount("notes")) }
