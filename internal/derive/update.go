@@ -38,7 +38,7 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	g.credentialCases(f, a, patch)
 	g.wrongRoleCases(f, a, patch, unchanged)
 	g.writeRoleCases(f, r, a, patch, unchanged)
-	own := ownChange(r)
+	own := ownChange(r, g.refusedOnOwnAccount(r)...)
 	kept := unchanged
 	if len(own) > 0 {
 		name := own[0].Key.(string)
@@ -69,12 +69,14 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 // rule reads where there is such a field, as a new value of it alone could break the rule
 // (ends_at moved, starts_at not); else every date and date-time, moved by the same days;
 // else the first such field. A state machine's field, and one every body sends alike, are left
-// out (sending it is no change); so is one under a unique index (it would clash).
-func ownChange(r *spec.Resource) yaml.MapSlice {
+// out (sending it is no change); so is one under a unique index (it would clash), and the
+// fields named in refused (an account's own email: refusedOnOwnAccount).
+func ownChange(r *spec.Resource, refused ...string) yaml.MapSlice {
 	var first *spec.Field
 	var dates yaml.MapSlice
 	for _, fld := range r.Fields {
-		if !writable(r, fld) || fld.Relation != nil || uniqueOn(r, fld.Name) || len(fld.Transitions) > 0 || samePerBody(r, fld) {
+		if !writable(r, fld) || fld.Relation != nil || uniqueOn(r, fld.Name) || len(fld.Transitions) > 0 || samePerBody(r, fld) ||
+			slices.Contains(refused, fld.Name) {
 			continue
 		}
 		if !ruleReads(r, fld) {
@@ -94,6 +96,17 @@ func ownChange(r *spec.Resource) yaml.MapSlice {
 		return yaml.MapSlice{}
 	}
 	return yaml.MapSlice{{Key: first.Name, Value: variant(first, 6, "{unique}6", nil)}}
+}
+
+// refusedOnOwnAccount lists the fields of r an account may not change by PATCH on its own
+// record, by design (docs/auth.md): on the account resource, its email, changed only through
+// POST auth/email with the current password (400 not_allowed). Its password is no field, and
+// role, verified and disabled are guarded by the administering roles (escalationCases).
+func (g *gen) refusedOnOwnAccount(r *spec.Resource) []string {
+	if g.s.Auth == nil || r.Name != g.s.Auth.Account {
+		return nil
+	}
+	return []string{spec.FieldEmail}
 }
 
 // samePerBody reports whether every body sends f alike (an enum or boolean with an example, a
