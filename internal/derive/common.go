@@ -67,6 +67,11 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 		if !needed[d.Name] {
 			continue
 		}
+		if g.signedUp(d) {
+			g.accountCase(f, "setup_"+d.Name) // an account no role may create: a test account (signup.go)
+			made[d.Name] = true
+			continue
+		}
 		role, _ := g.makerOf(d) // d can be made: dependencies skips the others
 		if (reachedThrough(r, d) || g.seesOwnOnly(r, d, f.as)) && f.as != "" && g.mayMake(d, f.as) {
 			role = f.as // the file's role reaches its records through this one, or sees only its own: it makes its own
@@ -135,7 +140,9 @@ func (g *gen) dependencies(r *spec.Resource, seen map[string]bool) {
 			continue
 		}
 		seen[f.Relation.To] = true
-		g.dependencies(g.s.Resource(f.Relation.To), seen)
+		if to := g.s.Resource(f.Relation.To); !g.signedUp(to) { // a test account refers to nothing the file makes
+			g.dependencies(to, seen)
+		}
 	}
 }
 
@@ -290,6 +297,10 @@ func (rs *recordSet) targetAs(fld *spec.Field, k int, role string) string {
 			name = fmt.Sprintf("setup_%s_%d_%d", to.Name, k, len(rs.f.cases))
 			break
 		}
+	}
+	if rs.g.signedUp(to) {
+		rs.g.accountCase(rs.f, name) // an account no role may create: a test account (signup.go)
+		return name
 	}
 	if role == "" {
 		role, _ = rs.g.makerOf(to)

@@ -8,6 +8,32 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// From a new user's trial (testdata/rentals.yaml): no role may create users — accounts sign
+// up — yet a lease's tenant is a required relation to one. The files set up a user with POST
+// /api/users all the same, which a correct server refuses (403), and 247 cases failed after
+// it. A record referring to an account now refers to a test account of the default role of
+// its own (GET auth/me, as tenant:<file>_setup_users): what a sign-up makes.
+func TestAccountsNoRoleMayCreateAreTestAccounts(t *testing.T) {
+	t.Parallel()
+	suite := generate(t, "testdata/rentals.yaml")
+	for _, f := range suite.Files {
+		require.False(t, strings.Contains(string(f.Data), "path: /api/users\n"), "%s: nothing posts to /api/users", f.Name)
+	}
+	for _, gap := range suite.Gaps {
+		require.True(t, strings.HasPrefix(gap, "users ") || strings.HasPrefix(gap, "maintenance_requests "), gap)
+	}
+	require.Contains(t, suite.Gaps, "users create: no role may create users")
+	cases := casesOf(t, suite, "leases.create.test.yaml")
+	setup := cases["setup_users"]
+	require.NotNil(t, setup)
+	require.Equal(t, "GET", setup.Request.Method)
+	require.Equal(t, "/api/auth/me", setup.Request.Path)
+	require.Equal(t, "tenant:leases_create_setup_users", setup.As, "an account of the default role, of its own")
+	require.Equal(t, 200, setup.Expected.Status)
+	valid := cases["create_valid"].Request.Body.(map[string]any)
+	require.Equal(t, "{setup_users.response.id}", valid["tenant"])
+}
+
 // An account's own record takes PATCH, but not of its email: Kiln answers 400 not_allowed
 // ("change your email with POST /api/auth/email"), by design. The own-record cases of the
 // account resource sent the email and expected 200; they now change another field.
