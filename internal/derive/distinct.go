@@ -13,10 +13,15 @@ import (
 // Unique indexes (indexes: entries with unique: true) hold a combination of fields to one
 // record. Every file of a run writes to one database, and a run may be repeated against a live
 // server, so the records the files make must differ in that combination, not only within a
-// file. A field of the index that differs per record by itself (text carrying {unique}, a
-// relation to a record the file made) is enough; else one field takes a random value in every
-// body ({random:…}, never handed out twice in a run); else the records cannot be derived, and
-// the files that would make them are gaps rather than cases that fail on a correct server.
+// file. A field of the index that differs per record by itself (a unique field, text carrying
+// {unique}) is enough; else one field takes a random value in every body ({random:…}, never
+// handed out twice in a run), as a unique field without room for {unique} does; else a to-one
+// relation bodies set (each file refers to setup records of its own, and a file's later
+// records get targets of their own: uniqueOn); else the records cannot be derived, and the
+// files that would make them are gaps rather than cases that fail on a correct server. A
+// relation comes last: records made for different purposes in one file (a setup unit, and the
+// unit a lease of the file's first records gets) share the setup target, so a (property,
+// label) index whose label kept its example clashed (409) and failed the cases after it.
 
 // minRandomValues is the fewest values a field must admit to take a random one per record: a
 // run makes dozens of records of a resource, and each run against a live server draws anew.
@@ -44,23 +49,27 @@ func keptApartBy(r *spec.Resource, idx *spec.Index) (random *spec.Field, ok bool
 			return f, true
 		}
 	}
-	return nil, false
+	return nil, slices.ContainsFunc(idx.Fields, func(name string) bool { return linkedApart(r, r.Field(name)) })
 }
 
 // apart reports whether f's derived values differ in every record of a run by themselves: a
-// to-one relation bodies set (each file refers to setup records of its own, and a file's later
-// records get targets of their own: uniqueOn), a unique field (body makes it so), or text
-// carrying {unique} (one per file, a suffix per record).
+// unique field (body makes it so), or text carrying {unique} (one per file, a suffix per
+// record).
 func apart(r *spec.Resource, f *spec.Field) bool {
 	switch {
-	case f == nil || !writable(r, f):
+	case f == nil || !writable(r, f) || f.Relation != nil:
 		return false
-	case f.Relation != nil:
-		return f.Relation.Kind == spec.RelToOne && f.Relation.To != r.Name
 	case f.Unique:
 		return isText(f) || randomUnique(f)
 	}
 	return isText(f) && example.CarriesUnique(f, "{unique}999")
+}
+
+// linkedApart reports whether f is a to-one relation bodies set: mostly to a target of the
+// record's own (each file refers to setup records of its own, and a file's later records get
+// targets of their own: uniqueOn), but a file's setup records share theirs.
+func linkedApart(r *spec.Resource, f *spec.Field) bool {
+	return f != nil && writable(r, f) && f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Relation.To != r.Name
 }
 
 // randomizable reports whether f may take a random value in every body: bodies send it, no

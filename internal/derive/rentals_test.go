@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // From a new user's trial (testdata/rentals.yaml): no role may create users — accounts sign
@@ -32,6 +34,25 @@ func TestAccountsNoRoleMayCreateAreTestAccounts(t *testing.T) {
 	require.Equal(t, 200, setup.Expected.Status)
 	valid := cases["create_valid"].Request.Body.(map[string]any)
 	require.Equal(t, "{setup_users.response.id}", valid["tenant"])
+}
+
+// Units are unique per (property, label), and label has an example ("Apt 1"): the setup units
+// of a lease file shared their property and sent the same label, so the second answered 409
+// and about 130 cases failed after it. Under a composite unique index the label now varies as
+// a unique field's does (a random value), whatever the relation shares.
+func TestCompositeUniqueIndexVariesSetupRecords(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Load("testdata/rentals.yaml", spec.ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	suite, err := Generate(s)
+	require.NoError(t, err)
+	requireDistinctCombinations(t, s, suite)
+	cases := casesOf(t, suite, "leases.list.test.yaml")
+	for _, name := range []string{"setup_units", "setup_units_1"} {
+		body := cases[name].Request.Body.(map[string]any)
+		require.Equal(t, "{random:units.label}", body["label"], name)
+	}
+	require.Contains(t, casesOf(t, suite, "units.create.test.yaml"), "unique_index_1_taken")
 }
 
 // An account's own record takes PATCH, but not of its email: Kiln answers 400 not_allowed
