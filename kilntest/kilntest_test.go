@@ -1,7 +1,11 @@
 package kilntest_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/testdb"
 	"github.com/kiln-dev/kiln/kilntest"
@@ -39,4 +43,43 @@ func TestLibraryDerivedSuite(t *testing.T) {
 	testdb.EachDialectEnv(t, func(t *testing.T) {
 		kilntest.New(t, "../examples/library/kiln.yaml").RunDerived(t)
 	})
+}
+
+// An account resource that declares its email itself (required, unique: docs/auth.md allows
+// it) and another required address: `kiln test` makes its test accounts all the same. Before,
+// it filled every required text field of the account with random digits, the email too, and
+// every account was refused (validation_failed), so every case of a new user's spec failed.
+func TestTestAccountsOfAnAccountThatDeclaresItsEmail(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: accounts
+server: {base_path: /api}
+roles: [admin, member]
+auth: {account: users, signup: open}
+resources:
+  users:
+    access: {list: [admin], view: [admin], update: [admin], delete: [admin]}
+    fields:
+      email: {type: email, required: true, unique: true}
+      backup_email: {type: email, required: true}
+      site: {type: url, required: true}
+      name: {type: string, required: true, max_length: 100}
+`), 0o600))
+	b := kilntest.New(t, path)
+	b.RunYAML(t, "me.yaml", `
+endpoint: GET /api/auth/me
+test_cases:
+  me_as_member:
+    as: member
+    request:
+      headers: {Authorization: "Bearer {valid_token}"}
+    expected:
+      status: 200
+  me_as_another_member:
+    as: member:other
+    request:
+      headers: {Authorization: "Bearer {valid_token}"}
+    expected:
+      status: 200
+`)
 }
