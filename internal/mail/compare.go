@@ -40,8 +40,8 @@ func compare(a, b any) (cmp int, ordered bool, err error) {
 	}
 	ra, rb := reflect.ValueOf(a), reflect.ValueOf(b)
 	switch {
-	case a == nil || b == nil:
-		if a == nil && b == nil {
+	case isNil(a) || isNil(b):
+		if isNil(a) && isNil(b) {
 			return 0, false, nil
 		}
 		return 1, false, nil
@@ -89,7 +89,7 @@ func ne(a, b any) (bool, error) {
 // when either is nil (a null field, a record that is not there: .old on create), and then
 // lt, le, gt and ge are false, as SQL's comparisons with NULL are.
 func order(name string, a, b any) (c int, known bool, err error) {
-	if a == nil || b == nil {
+	if isNil(a) || isNil(b) {
 		return 0, false, nil
 	}
 	c, ordered, err := compare(a, b)
@@ -106,3 +106,16 @@ func lt(a, b any) (bool, error) { c, ok, err := order("lt", a, b); return ok && 
 func le(a, b any) (bool, error) { c, ok, err := order("le", a, b); return ok && c <= 0, err }
 func gt(a, b any) (bool, error) { c, ok, err := order("gt", a, b); return ok && c > 0, err }
 func ge(a, b any) (bool, error) { c, ok, err := order("ge", a, b); return ok && c >= 0, err }
+
+// isNil reports whether v is nil, typed or not: .old on create is a nil map, which Go's eq
+// found equal to nil.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface, reflect.Func, reflect.Chan:
+		return r.IsNil()
+	}
+	return false
+}
