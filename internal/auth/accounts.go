@@ -133,7 +133,7 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 // repeated failures for an email or an address are refused for a while (429).
 func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*TokenPair, error) {
 	email = normalEmail(email)
-	// counted as it begins (a failure unless it succeeds), so a burst cannot outrun the budget
+	// counted against the email as it begins (a failure unless it succeeds): a burst cannot outrun it
 	if wait := a.failures.begin(ctx, email, ip); wait > 0 {
 		return nil, &service.Error{Code: service.CodeRateLimited, Message: "too many failed logins: try again later", RetryAfter: wait}
 	}
@@ -143,11 +143,13 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (*Toke
 	}
 	if rec == nil {
 		a.cfg.Hasher.VerifyDummy(ctx, password)
+		a.failures.fail(ctx, email, ip)
 		return nil, errBadLogin
 	}
 	hash, _ := a.value(rec, spec.FieldPasswordHash).(string)
 	ok, rehash, err := a.cfg.Hasher.Verify(ctx, password, hash)
 	if err != nil || !ok || a.disabled(rec) {
+		a.failures.fail(ctx, email, ip)
 		return nil, errBadLogin
 	}
 	a.failures.succeed(ctx, email, ip)

@@ -18,15 +18,19 @@ const (
 	maxTracked    = 100_000
 )
 
-// failureCounter counts recent failed logins per email and per address. An attempt is counted
-// as it begins, before its password is checked, so the guesses of a burst cannot all pass the
-// check before any of them failed (40 concurrent guesses had 19 passwords verified against a
-// budget of 10); a success takes it back.
+// failureCounter counts recent failed logins per email and per address. An attempt counts
+// against its email as it begins, before its password is checked, so the guesses of a burst at
+// one account cannot all pass the check before any of them failed (40 concurrent guesses had 19
+// passwords verified against a budget of 10); a success takes it back. Against the address only
+// failures count, when they happen: twenty people behind one address logging in at once are
+// no attack (counting their attempts in flight refused half of them).
 type failureCounter interface {
-	// begin counts an attempt, or refuses it: the seconds to wait (nothing counted), or 0.
+	// begin counts an attempt against the email, or refuses it: the seconds to wait (nothing
+	// counted), or 0.
 	begin(ctx context.Context, email, ip string) int
-	// succeed settles an attempt begun that logged in: the email's failures are cleared, and
-	// the attempt no longer counts against the address.
+	// fail settles an attempt begun that failed: it counts against the address too.
+	fail(ctx context.Context, email, ip string)
+	// succeed settles an attempt begun that logged in: the email's failures are cleared.
 	succeed(ctx context.Context, email, ip string)
 }
 
@@ -46,7 +50,7 @@ func newFailures(now func() time.Time) *failures {
 func (f *failures) keys(email, ip string) []string { return []string{"e:" + email, "ip:" + ip} }
 
 // begin refuses an attempt while either key has maxFailures in the window (the seconds until
-// the oldest leaves it), and otherwise counts it for both.
+// the oldest leaves it), and otherwise counts it against the email.
 func (f *failures) begin(_ context.Context, email, ip string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,13 +67,24 @@ func (f *failures) begin(_ context.Context, email, ip string) int {
 	if wait > 0 {
 		return wait
 	}
+	f.count("e:"+email, now)
+	return 0
+}
+
+// count adds an attempt at now to k's (pruned) list.
+func (f *failures) count(k string, now time.Time) {
 	if len(f.seen) > maxTracked {
 		f.seen = map[string][]time.Time{} // bounded memory beats perfect memory under attack
 	}
-	for _, k := range f.keys(email, ip) {
-		f.seen[k] = append(f.seen[k], now)
-	}
-	return 0
+	f.seen[k] = append(f.seen[k], now)
+}
+
+func (f *failures) fail(_ context.Context, _, ip string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.now()
+	f.prune("ip:"+ip, now)
+	f.count("ip:"+ip, now)
 }
 
 func (f *failures) prune(k string, now time.Time) []time.Time {
@@ -87,24 +102,17 @@ func (f *failures) prune(k string, now time.Time) []time.Time {
 	return list
 }
 
-func (f *failures) succeed(_ context.Context, email, ip string) {
+func (f *failures) succeed(_ context.Context, email, _ string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.seen, "e:"+email)
-	f.dropOne("ip:" + ip)
 }
 
 // undo takes back an attempt begun that another counter refused.
-func (f *failures) undo(email, ip string) {
+func (f *failures) undo(email string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, k := range f.keys(email, ip) {
-		f.dropOne(k)
-	}
-}
-
-// dropOne takes the latest attempt off k's count.
-func (f *failures) dropOne(k string) {
+	k := "e:" + email
 	if list := f.seen[k]; len(list) > 1 {
 		f.seen[k] = list[:len(list)-1]
 	} else {
@@ -122,8 +130,8 @@ type redisFailures struct {
 
 func (f *redisFailures) key(k string) string { return f.prefix + "login-failures:" + k }
 
-// begin counts an attempt for both keys in one script, or refuses it (the seconds until the
-// blocking key's window ends) without counting it.
+// begin counts an attempt against the email in one script, or refuses it (the seconds until
+// the blocking key's window ends) without counting it.
 func (f *redisFailures) begin(ctx context.Context, email, ip string) (int, error) {
 	wait := 0
 	err := f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
@@ -140,14 +148,21 @@ func (f *redisFailures) begin(ctx context.Context, email, ip string) (int, error
 	return wait, err
 }
 
-func (f *redisFailures) succeed(ctx context.Context, email, ip string) error {
+func (f *redisFailures) fail(ctx context.Context, _, ip string) error {
 	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
-		return settleSuccess.Run(ctx, c, []string{f.key("e:" + email), f.key("ip:" + ip)}).Err()
+		return countFailure.Run(ctx, c, []string{f.key("ip:" + ip)}, failureWindow.Milliseconds()).Err()
+	})
+}
+
+func (f *redisFailures) succeed(ctx context.Context, email, _ string) error {
+	return f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.Del(ctx, f.key("e:"+email)).Err()
 	})
 }
 
 // beginAttempt: the PTTL of the first key at the limit (refused: nothing counted), or -1 when
-// the attempt was counted for every key (a key's window starts at its first attempt).
+// the attempt was counted against the first key, the email's (its window starts at its first
+// attempt).
 var beginAttempt = redis.NewScript(`
 for _, k in ipairs(KEYS) do
   local n = tonumber(redis.call("GET", k) or "0")
@@ -157,14 +172,10 @@ for _, k in ipairs(KEYS) do
     return ttl
   end
 end
-for _, k in ipairs(KEYS) do
-  if redis.call("INCR", k) == 1 then redis.call("PEXPIRE", k, ARGV[1]) end
-end
+if redis.call("INCR", KEYS[1]) == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 return -1`)
 
-// settleSuccess clears the email's count and takes the attempt off the address's.
-var settleSuccess = redis.NewScript(`
-redis.call("DEL", KEYS[1])
-local n = tonumber(redis.call("GET", KEYS[2]) or "0")
-if n > 1 then redis.call("DECR", KEYS[2]) elseif n == 1 then redis.call("DEL", KEYS[2]) end
-return 0`)
+var countFailure = redis.NewScript(`
+local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return n`)

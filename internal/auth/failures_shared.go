@@ -19,10 +19,15 @@ func (f *sharedFailures) begin(ctx context.Context, email, ip string) int {
 	}
 	shared, err := f.redis.begin(ctx, email, ip)
 	if err == nil && shared > 0 {
-		f.local.undo(email, ip) // refused: it counts nowhere
+		f.local.undo(email) // refused: it counts nowhere
 		return shared
 	}
 	return 0 // Redis out: the local count stands in (the guard logged it)
+}
+
+func (f *sharedFailures) fail(ctx context.Context, email, ip string) {
+	f.local.fail(ctx, email, ip)
+	_ = f.redis.fail(ctx, email, ip)
 }
 
 func (f *sharedFailures) succeed(ctx context.Context, email, ip string) {
