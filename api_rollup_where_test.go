@@ -71,3 +71,54 @@ func TestRollupWhereCountsOnlyTheChildrenItAdmits(t *testing.T) {
 	require.Contains(t, err.Error(), "leases.outstanding rollup.where:")
 	require.Contains(t, err.Error(), "state")
 }
+
+// A where: reading a child field that changes without a write of the child — the child's own
+// rollup (a grandchild's write refreshes the child alone), or an optional relation a delete of
+// its target sets to null inside the database — would leave the rollup stale (a helper's review
+// proved both): it is a spec error at the where:. A field whose name ends another's is not it.
+func TestRollupWhereRefusesFieldsThatChangeWithoutAChildWrite(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ spec, want string }{
+		{`resources:
+  leases:
+    fields:
+      invoices: {type: relation, to: invoices, inverse: lease}
+      open: {type: integer, rollup: {count: true, of: invoices, where: "balance > 0"}}
+  invoices:
+    fields:
+      lease: {type: relation, to: leases, required: true}
+      charges: {type: relation, to: charges, inverse: invoice}
+      balance: {type: decimal, rollup: {sum: amount, of: charges}}
+  charges:
+    fields:
+      invoice: {type: relation, to: invoices, required: true}
+      amount: {type: decimal, required: true}
+`, ":5:72: field open: rollup where: reads invoices.balance, itself a rollup or computed from one"},
+		{`resources:
+  people:
+    fields:
+      name: string
+  projects:
+    fields:
+      tasks: {type: relation, to: tasks, inverse: project}
+      assigned: {type: integer, rollup: {count: true, of: tasks, where: "assignee != null"}}
+  tasks:
+    fields:
+      project: {type: relation, to: projects, required: true}
+      assignee: {type: relation, to: people}
+`, ":8:73: field assigned: rollup where: reads tasks.assignee, an optional relation a delete of its target sets to null"},
+	} {
+		path := filepath.Join(t.TempDir(), "kiln.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(c.spec), 0o644))
+		_, err := kiln.LoadSpec(path, noEnv)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), path+c.want)
+	}
+	ok := strings.Replace(leasesSpec, "status != 'paid'", "status != 'paid' && prior_balance >= 0", 1)
+	ok = strings.Replace(ok, "      status: {type: enum", "      balance: {type: decimal, rollup: {sum: amount, of: lines}}\n      lines: {type: relation, to: lines, inverse: invoice}\n      prior_balance: decimal\n      status: {type: enum", 1)
+	ok += "  lines:\n    fields:\n      invoice: {type: relation, to: invoices, required: true}\n      amount: decimal\n"
+	path := filepath.Join(t.TempDir(), "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(ok), 0o644))
+	_, err := kiln.LoadSpec(path, noEnv)
+	require.NoError(t, err, "prior_balance is not balance")
+}

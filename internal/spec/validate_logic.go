@@ -182,6 +182,9 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse of a to-one relation (1:N) of %s", f.Name, ru.Of, r.Name)
 		return
 	}
+	if ru.Where.Set() {
+		validateRollupWhere(s.Resource(of.Relation.To), of, f, c)
+	}
 	if ru.Func == "count" {
 		return
 	}
@@ -194,6 +197,40 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 		// alone (and a computed field reading it with it): this one would be left behind
 		c.add(ru.Pos, "field %s: rollup %s: %s.%s is itself a rollup, or computed from one, which is not kept up to date through two levels: "+
 			"aggregate a stored field of %s", f.Name, ru.Func, child.Name, ru.Field, child.Name)
+	}
+}
+
+// validateRollupWhere refuses a where: reading a child field that changes without a write of
+// the child, which is when rollups are refreshed: a child's own rollup or a field computed from
+// one (a grandchild's write refreshes the child alone), and an optional to-one relation other
+// than the parent's (a delete of its target sets it to null inside the database).
+func validateRollupWhere(child *Resource, of, f *Field, c *collector) {
+	for _, g := range child.Fields {
+		if !namesField(f.Rollup.Where.Text, g.Name) {
+			continue
+		}
+		switch {
+		case g.Rollup != nil || computedFromRollup(child, g, 0):
+			c.add(f.Rollup.Where.Pos, "field %s: rollup where: reads %s.%s, itself a rollup or computed from one, which is not kept up to date through two levels", f.Name, child.Name, g.Name)
+		case g.Relation != nil && g.Relation.Kind == RelToOne && !g.Required && g.Name != of.Relation.Inverse:
+			c.add(f.Rollup.Where.Pos, "field %s: rollup where: reads %s.%s, an optional relation a delete of its target sets to null without a write of the child, which the rollup would not follow", f.Name, child.Name, g.Name)
+		}
+	}
+}
+
+// namesField reports whether filter text names field name: a whole word, not a field of a
+// path (assignee.name names assignee, not name).
+func namesField(text, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(name)
+		if (start == 0 || (!isIdentByte(text[start-1]) && text[start-1] != '.')) && (end == len(text) || !isIdentByte(text[end])) {
+			return true
+		}
+		i = end
 	}
 }
 
