@@ -112,7 +112,7 @@ func validateTriggerMail(s *Spec, r *Resource, t *Trigger, c *collector) {
 	if m.Template != "" {
 		m.Loaded = loadMailTemplate(s, c, m.TemplatePos, "trigger "+t.Name+": mail.template", m.Template)
 		if m.Loaded != nil {
-			checkMailRefs(c, m.TemplatePos, "trigger "+t.Name+": mail.template "+m.Template, r, m.Loaded)
+			checkMailRefs(c, m.TemplatePos, "trigger "+t.Name+": mail.template "+m.Template, sharingTemplate(s, r, m.Template), m.Loaded)
 		}
 	}
 	hasSubject := m.Subject.Set() || (m.Loaded != nil && m.Loaded.HasSubject())

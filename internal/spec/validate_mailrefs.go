@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -18,14 +19,40 @@ var templateRoots = []string{"new", "old", "record", "event", "to"}
 // mailEventNames are the keys of .event.
 var mailEventNames = []string{"resource", "operation", "action", "record_id"}
 
-// checkMailRefs reports each path tmpl reads that r's events do not have, at pos (the
-// template: key), with the place in the template file.
-func checkMailRefs(c *collector, pos Pos, what string, r *Resource, tmpl *mail.Template) {
+// checkMailRefs reports each path tmpl reads that the events of none of rs have (the trigger's
+// resource first, and the others whose triggers use the same file: a template shared by orders
+// and refunds branches on .event.resource), at pos (the template: key), with the place in the
+// template file.
+func checkMailRefs(c *collector, pos Pos, what string, rs []*Resource, tmpl *mail.Template) {
 	for _, ref := range tmpl.Refs() {
-		if why := mailRefProblem(r, ref.Path); why != "" {
+		why := mailRefProblem(rs[0], ref.Path)
+		for _, r := range rs[1:] {
+			if why != "" && mailRefProblem(r, ref.Path) == "" {
+				why = ""
+			}
+		}
+		if why != "" {
 			c.add(pos, "%s:%d:%d: {{.%s}}: %s", what, ref.Line, ref.Col, strings.Join(ref.Path, "."), why)
 		}
 	}
+}
+
+// sharingTemplate lists r, then the other resources with a trigger whose mail template is
+// file.
+func sharingTemplate(s *Spec, r *Resource, file string) []*Resource {
+	out := []*Resource{r}
+	for _, o := range s.Resources {
+		if o == r {
+			continue
+		}
+		for _, t := range o.Triggers {
+			if t.Mail != nil && filepath.Clean(t.Mail.Template) == filepath.Clean(file) {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // mailRefProblem is what is wrong with path ("" when nothing).
