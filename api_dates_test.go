@@ -3,15 +3,12 @@ package kiln_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/service"
 )
 
@@ -64,13 +61,10 @@ func TestDatesCompareWithToday(t *testing.T) {
 	require.Contains(t, err.Error(), "is not a date")
 
 	dir := t.TempDir()
-	path := filepath.Join(dir, "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(invoicesSpec, "date(now)", "now", 1)), 0o644))
-	_, err = kiln.LoadSpec(path, noEnv)
+	_, err = loadSpecIn(t, dir, strings.Replace(invoicesSpec, "date(now)", "now", 1))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "compare it with date(now)")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(invoicesSpec, "'Pacific/Kiritimati'", "'Mars/Olympus'", 1)), 0o644))
-	_, err = kiln.LoadSpec(path, noEnv)
+	path, err := loadSpecIn(t, dir, strings.Replace(invoicesSpec, "'Pacific/Kiritimati'", "'Mars/Olympus'", 1))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), path+":9:16: rule not_yet_due: at 1:30: ")
 	require.Contains(t, err.Error(), "date: Mars/Olympus is not a time zone")

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/kiln-dev/kiln"
 )
 
 // One template shared by the triggers of two resources, each branch reading its own
@@ -21,7 +19,6 @@ func TestMailTemplateSharedByTwoResourcesLoads(t *testing.T) {
 {{define "text"}}{{if eq .event.resource "orders"}}Total {{.new.total}}{{else}}Amount {{.new.amount}}{{end}}{{end}}
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mails", "created.tmpl"), []byte(tmpl), 0o644))
-	path := filepath.Join(dir, "kiln.yaml")
 	src := `resources:
   orders:
     fields:
@@ -34,7 +31,6 @@ func TestMailTemplateSharedByTwoResourcesLoads(t *testing.T) {
     triggers:
       - {name: told, on: [create], mail: {to: "'a@example.com'", template: mails/created.tmpl}}
 `
-	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
-	_, err := kiln.LoadSpec(path, noEnv)
+	_, err := loadSpecIn(t, dir, src)
 	require.NoError(t, err)
 }

@@ -22,7 +22,6 @@ func TestMailTemplateFieldsAreCheckedWhenTheSpecLoads(t *testing.T) {
 		"{{define \"text\"}}{{.new.total.cents}} {{.old.secret}} {{.evnt}}\n" +
 		"{{with .new}}{{.anything}} {{$.record.titel}}{{end}} {{.new.meta.deep}} {{.to}} {{.new.id}}{{end}}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mails", "m.tmpl"), []byte(tmpl), 0o644))
-	path := filepath.Join(dir, "kiln.yaml")
 	src := `resources:
   notes:
     fields:
@@ -36,8 +35,7 @@ func TestMailTemplateFieldsAreCheckedWhenTheSpecLoads(t *testing.T) {
         on: [create, update]
         mail: {to: "'a@example.com'", template: mails/m.tmpl}
 `
-	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
-	_, err := kiln.LoadSpec(path, noEnv)
+	path, err := loadSpecIn(t, dir, src)
 	require.Error(t, err)
 	msg := err.Error()
 	at := path + ":12:49: trigger told: mail.template mails/m.tmpl:"

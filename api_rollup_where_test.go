@@ -3,14 +3,10 @@ package kiln_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/kiln-dev/kiln"
 )
 
 // leasesSpec: a lease's outstanding balance and its count of unpaid invoices, beside its total.
@@ -62,10 +58,7 @@ func TestRollupWhereCountsOnlyTheChildrenItAdmits(t *testing.T) {
 		check(a, "0", "0", "0")
 	})
 
-	dir := t.TempDir()
-	path := filepath.Join(dir, "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(leasesSpec, "status != 'paid'", "state != 'paid'", 1)), 0o644))
-	_, err := kiln.LoadSpec(path, noEnv)
+	path, err := loadSpecIn(t, t.TempDir(), strings.Replace(leasesSpec, "status != 'paid'", "state != 'paid'", 1))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), path+":7:")
 	require.Contains(t, err.Error(), "leases.outstanding rollup.where:")
@@ -108,17 +101,13 @@ func TestRollupWhereRefusesFieldsThatChangeWithoutAChildWrite(t *testing.T) {
       assignee: {type: relation, to: people}
 `, ":8:73: field assigned: rollup where: reads tasks.assignee, an optional relation a delete of its target sets to null"},
 	} {
-		path := filepath.Join(t.TempDir(), "kiln.yaml")
-		require.NoError(t, os.WriteFile(path, []byte(c.spec), 0o644))
-		_, err := kiln.LoadSpec(path, noEnv)
+		path, err := loadSpecIn(t, t.TempDir(), c.spec)
 		require.Error(t, err)
 		require.Contains(t, err.Error(), path+c.want)
 	}
 	ok := strings.Replace(leasesSpec, "status != 'paid'", "status != 'paid' && prior_balance >= 0", 1)
 	ok = strings.Replace(ok, "      status: {type: enum", "      balance: {type: decimal, rollup: {sum: amount, of: lines}}\n      lines: {type: relation, to: lines, inverse: invoice}\n      prior_balance: decimal\n      status: {type: enum", 1)
 	ok += "  lines:\n    fields:\n      invoice: {type: relation, to: invoices, required: true}\n      amount: decimal\n"
-	path := filepath.Join(t.TempDir(), "kiln.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(ok), 0o644))
-	_, err := kiln.LoadSpec(path, noEnv)
+	_, err := loadSpecIn(t, t.TempDir(), ok)
 	require.NoError(t, err, "prior_balance is not balance")
 }

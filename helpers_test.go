@@ -232,3 +232,13 @@ resources:
       name: string
     access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
 `
+
+// loadSpecIn writes src as kiln.yaml in dir and loads it (with no environment): the file's path
+// and the load's error, for tests of spec errors and their file:line:col.
+func loadSpecIn(t *testing.T, dir, src string) (string, error) {
+	t.Helper()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	_, err := kiln.LoadSpec(path, noEnv)
+	return path, err
+}
