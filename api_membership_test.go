@@ -164,8 +164,9 @@ func TestAccessByMembership(t *testing.T) {
 		require.Equal(t, []string{mCarol}, ids(b.do("GET", "/api/memberships", nil, tc...)), "a member sees their own membership")
 		require.Len(t, ids(b.do("GET", "/api/memberships", nil, ta...)), 2, "the owner sees the org's memberships")
 		require.Equal(t, http.StatusForbidden, b.do("POST", "/api/memberships", map[string]any{"org": orgA, "user": bob}, tc...).status)
-		require.Equal(t, http.StatusNotFound, b.do("DELETE", "/api/projects/"+projA, nil, tc...).status, "a member is no owner")
-		require.Equal(t, http.StatusNotFound, b.do("PATCH", "/api/orgs/"+orgA, map[string]any{"name": "A2"}, tc...).status)
+		// carol sees the project and the org, and may change neither: 403, not 404 (she knows they exist)
+		require.Equal(t, http.StatusForbidden, b.do("DELETE", "/api/projects/"+projA, nil, tc...).status, "a member is no owner")
+		require.Equal(t, http.StatusForbidden, b.do("PATCH", "/api/orgs/"+orgA, map[string]any{"name": "A2"}, tc...).status)
 		require.Equal(t, http.StatusOK, b.do("PATCH", "/api/orgs/"+orgA, map[string]any{"name": "A2"}, ta...).status)
 
 		// Removing the membership takes the org's records out of carol's reach at once.
@@ -244,7 +245,8 @@ func TestAccessByLinkedAccounts(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.do("GET", "/api/notes/"+doc, nil, tb...).status)
 		require.Empty(t, ids(b.do("GET", "/api/notes", nil, tc...)))
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/notes/"+doc, nil, tc...).status)
-		require.Equal(t, http.StatusNotFound, b.do("PATCH", "/api/notes/"+doc, map[string]any{"title": "x"}, tb...).status, "a reader is no owner")
+		require.Equal(t, http.StatusForbidden, b.do("PATCH", "/api/notes/"+doc, map[string]any{"title": "x"}, tb...).status, "a reader is no owner (403: bob reads it)")
+		require.Equal(t, http.StatusNotFound, b.do("PATCH", "/api/notes/"+doc, map[string]any{"title": "x"}, tc...).status, "carol does not even see it")
 		res = b.do("PATCH", "/api/notes/"+doc, map[string]any{"readers": []string{carol}}, ta...)
 		require.Equal(t, http.StatusOK, res.status, string(res.raw))
 		require.Empty(t, ids(b.do("GET", "/api/notes", nil, tb...)), "bob is no reader any more")

@@ -141,8 +141,8 @@ func (g *gen) notFoundCases(f *tfile, r *spec.Resource, method string) {
 }
 
 // otherAccountCases: for each role whose rule selects records by owner, another account's
-// record is a 404 (as if it did not exist) and, for writes, left as it was (check); the
-// role's own record answers ok.
+// record is a 404 (as if it did not exist) — a write 403 where role may view that record —
+// and, for writes, left as it was (check); the role's own record answers ok.
 func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string, b any, ok int, check func(*expect) *expect) map[string]owned {
 	own := map[string]owned{}
 	for _, role := range a.with(rowOnly) {
@@ -150,12 +150,13 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 			g.othersSelectedCase(f, role, method)
 			continue // its rule reaches this record too (a published listing a buyer sees)
 		}
-		e := want(404).code("not_found")
-		if check != nil {
-			e = check(e)
+		if e := rs.othersExpect(rs.record, methodAction[method], role); e != nil {
+			if check != nil {
+				e = check(e)
+			}
+			f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
+				comment: role + " only reaches its own records: this one is another account's", expect: e})
 		}
-		f.add(&tcase{name: "other_accounts_record_as_" + role, as: role, method: method, body: b,
-			comment: role + " only reaches its own records: this one is another account's", expect: e})
 		if !rs.selectsOwn(methodAction[method], role) {
 			if gap := rs.othersOnly(methodAction[method], role); gap != "" {
 				g.ownGaps = append(g.ownGaps, gap)
@@ -168,10 +169,12 @@ func (g *gen) otherAccountCases(f *tfile, rs *recordSet, a access, method string
 		}
 		own[role] = owned{path: path, account: account}
 		f.add(&tcase{name: "own_record_as_" + role, as: account, method: method, path: path, body: b, expect: want(ok)})
-		if method != "DELETE" && !rs.selectsOthersIn(overlay(made, b), methodAction[method], role) {
-			// (a rule that selects that record by what it holds reaches it for any account)
+		if method == "DELETE" || rs.selectsOthersIn(overlay(made, b), methodAction[method], role) {
+			continue // (a rule that selects that record by what it holds reaches it for any account)
+		}
+		if e := rs.othersExpect(overlay(made, b), methodAction[method], role); e != nil {
 			f.add(&tcase{name: "own_record_of_another_" + role, as: role + ":other", method: method, path: path, body: b,
-				comment: "a second " + role + " account does not reach the first one's record", expect: want(404).code("not_found")})
+				comment: "a second " + role + " account does not reach the first one's record", expect: e})
 		}
 	}
 	return own
@@ -187,6 +190,16 @@ func (g *gen) othersSelectedCase(f *tfile, role, method string) {
 	f.add(&tcase{name: "other_accounts_record_it_selects_as_" + role, as: role, method: method,
 		comment: role + "'s rule selects this record although another account made it",
 		expect:  want(200).has("id", "{record.response.id}")})
+}
+
+// othersExpect is the answer to role's request (action) on a record another account made with
+// body, which action's rule does not select: a read is 404; a write 404 or 403 as role may
+// view the record (refusedOthers), nil when that cannot be told.
+func (rs *recordSet) othersExpect(body yaml.MapSlice, action spec.Action, role string) *expect {
+	if action == spec.ActionView {
+		return want(404).code("not_found")
+	}
+	return rs.refusedOthers(body, action, role)
 }
 
 // methodAction is the action an item file's method takes.

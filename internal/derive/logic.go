@@ -370,8 +370,10 @@ func (g *gen) ownActionCases(f *tfile, rs *recordSet, a *spec.RecordAction, role
 	if !rs.selectsOthersIn(made, spec.Action("action:"+a.Name), role) {
 		// a rule that also selects records by what they hold (a public note) lets a second
 		// account of the role run it, which would change the record: no case then
-		f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
-			comment: "another " + role + " account does not reach this record", expect: want(404).code("not_found")})
+		if e := rs.refusedOthers(made, spec.Action("action:"+a.Name), role); e != nil {
+			f.add(&tcase{name: "other_account_as_" + role, as: role + ":other", path: path, body: in,
+				comment: "another " + role + " account does not reach this record", expect: e})
+		}
 	}
 	fld, moves, ok := g.statePlan(rs.r, a, role)
 	if !ok {

@@ -16,7 +16,8 @@ import (
 // auth.id || (auth.role == 'buyer' && record.status == 'published')", selects records by owner
 // and by state. The suite expected another account's published listing to be a 404 for the
 // buyer, where a correct server answers 200; it now expects the 200. Its update rule selects by
-// owner only, so the buyer's PATCH and PUT of that listing stay 404s.
+// owner only, so the buyer's PATCH and PUT of that listing are refused: 403, as the buyer sees
+// the listing (a seller, who does not, gets 404).
 func TestOtherAccountsRecordTheRuleSelectsByState(t *testing.T) {
 	t.Parallel()
 	suite := generate(t, "testdata/market.yaml")
@@ -25,8 +26,10 @@ func TestOtherAccountsRecordTheRuleSelectsByState(t *testing.T) {
 	require.Equal(t, 200, view["other_accounts_record_it_selects_as_buyer"].Expected.Status)
 	require.Equal(t, 404, view["other_accounts_record_as_seller"].Expected.Status, "a seller reaches its own only")
 	update := casesOf(t, suite, "listings.update.test.yaml")
-	require.Equal(t, 404, update["other_accounts_record_as_buyer"].Expected.Status)
-	require.Equal(t, 404, update["other_accounts_record_put_as_buyer"].Expected.Status)
+	// the buyer sees that listing (200 above) and may not change it: 403, not 404
+	require.Equal(t, 403, update["other_accounts_record_as_buyer"].Expected.Status)
+	require.Equal(t, 403, update["other_accounts_record_put_as_buyer"].Expected.Status)
+	require.Equal(t, 404, update["other_accounts_record_as_seller"].Expected.Status, "a seller does not see it")
 }
 
 // A state no body sends starts in its default: with listings' status readonly (moved by the

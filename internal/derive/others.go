@@ -33,13 +33,58 @@ func (rs *recordSet) selectsOthersIn(body yaml.MapSlice, action spec.Action, rol
 
 // holdsOn evaluates action's rule for role on a record another account made with body.
 func (rs *recordSet) holdsOn(body yaml.MapSlice, action spec.Action, role string) bool {
-	return rs.g.holdsForOthers(rs.r, action, role, func(fld *spec.Field) (any, bool) {
+	return rs.g.holdsForOthers(rs.r, action, role, bodyValue(body))
+}
+
+// bodyValue reads a field of a record made with body: what body sends, else the field's
+// default.
+func bodyValue(body yaml.MapSlice) func(*spec.Field) (any, bool) {
+	return func(fld *spec.Field) (any, bool) {
 		v := get(body, fld.Name)
 		if v == nil {
 			v = defaultOf(fld)
 		}
 		return told(fld, v)
-	})
+	}
+}
+
+// refusedOthers is the answer to role's write (action) to a record another account made with
+// body, which the write's rule does not select: 404 where role's view rule does not select
+// it either, 403 where it does — the record is no secret to role, only the change is refused
+// (auth.md). Nil where the view rule's verdict depends on what the bodies do not tell: the
+// case is left out.
+func (rs *recordSet) refusedOthers(body yaml.MapSlice, action spec.Action, role string) *expect {
+	value := bodyValue(body)
+	if body == nil { // an account's own, from auth/me: its values are not told
+		value = func(*spec.Field) (any, bool) { return nil, false }
+	}
+	holds, known := rs.g.verdictForOthers(rs.r, spec.ActionView, role, value, true)
+	switch {
+	case !known && rs.g.sameRule(rs.r, action, spec.ActionView):
+		return want(404).code("not_found") // the view rule is the write's, which does not select it
+	case !known:
+		return nil
+	case holds:
+		return want(403).code("forbidden")
+	}
+	return want(404).code("not_found")
+}
+
+// sameRule reports whether r's rules for two actions are one expression, as written.
+func (g *gen) sameRule(r *spec.Resource, a, b spec.Action) bool {
+	ra, rb := specRule(r, a), specRule(r, b)
+	return ra != nil && rb != nil && ra.Expr != "" && strings.TrimSpace(ra.Expr) == strings.TrimSpace(rb.Expr)
+}
+
+// specRule is r's access rule for action as the spec writes it (a named action's own).
+func specRule(r *spec.Resource, action spec.Action) *spec.Rule {
+	if name, ok := strings.CutPrefix(string(action), expr.ActionPrefix); ok {
+		if a := r.RecordAction(name); a != nil {
+			return a.Access
+		}
+		return nil
+	}
+	return r.Access[action]
 }
 
 // seesOthers reports whether role views every record of r the suite makes, whoever made it:
@@ -71,32 +116,50 @@ func (g *gen) viewsOwnOnly(r *spec.Resource, role string) bool {
 // holdsForOthers evaluates action's rule of r for an account of role on a record another
 // account made, whose plain fields read as value gives them.
 func (g *gen) holdsForOthers(r *spec.Resource, action spec.Action, role string, value func(*spec.Field) (any, bool)) bool {
+	holds, known := g.verdictForOthers(r, action, role, value, false)
+	return known && holds
+}
+
+// verdictForOthers is holdsForOthers telling apart a rule that does not hold from one whose
+// outcome depends on what value does not tell (known false). through reads a relation
+// followed to another record (record.project.lead) as leading to another account's, as the
+// cases on another account's record take it (their rule's parts through relations do not
+// select the record); else such a value is not told.
+func (g *gen) verdictForOthers(r *spec.Resource, action spec.Action, role string, value func(*spec.Field) (any, bool), through bool) (holds, known bool) {
 	if g.rules == nil || role == "" {
-		return false
+		return false, true
 	}
 	rule := g.rules.Rule(r.Name, action)
 	if rule == nil {
-		return false
+		return false, true
 	}
-	holds, err := holdsAs(rule, role, func(path string) any {
-		name, rest, _ := strings.Cut(path, ".")
-		fld := r.Field(name)
-		var v any
-		ok := false
-		switch {
-		case fld == nil || (fld.Relation != nil && rest != "") || fld.Derived() || fld.DefaultExpr.Set():
-			// not told: an id, a value read through a relation, one an expression gives
-		case fld.Relation != nil:
-			v, ok = otherID, true
-		case rest == "":
-			v, ok = value(fld)
-		}
-		if !ok {
-			return expr.Unknown // the rule holds only where it holds whatever this is
-		}
-		return v
+	holds, known, err := rule.Verdict(&expr.Auth{ID: probeID, Role: role, Roles: []string{role}}, func(path string) any {
+		return g.othersPath(r, path, value, through)
 	})
-	return err == nil && holds
+	return holds, known && err == nil
+}
+
+// othersPath is the value of path on a record of r another account made (verdictForOthers).
+func (g *gen) othersPath(r *spec.Resource, path string, value func(*spec.Field) (any, bool), through bool) any {
+	name, rest, _ := strings.Cut(path, ".")
+	fld := r.Field(name)
+	switch {
+	case path == "id":
+		return otherID // another account's record: not the account itself, nor any record of it
+	case fld != nil && fld.Relation != nil && rest != "" && through:
+		if to := g.s.Resource(fld.Relation.To); to != nil {
+			return g.othersPath(to, rest, func(*spec.Field) (any, bool) { return nil, false }, through)
+		}
+	case fld == nil || (fld.Relation != nil && rest != "") || fld.Derived() || fld.DefaultExpr.Set():
+		// not told: a value read through a relation, one an expression gives
+	case fld.Relation != nil:
+		return otherID
+	case rest == "":
+		if v, ok := value(fld); ok {
+			return v
+		}
+	}
+	return expr.Unknown // the rule holds only where it holds whatever this is
 }
 
 // defaultOf is f's static default as a record holds it: the spec keeps it as text, and a

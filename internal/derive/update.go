@@ -56,8 +56,10 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 		if cur.selectsOthers(spec.ActionUpdate, role) {
 			continue // its rule reaches this record too: a PUT would replace it
 		}
-		f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,
-			comment: "nor may it replace another account's record", expect: unchanged(want(404).code("not_found"))})
+		if e := cur.refusedOthers(put, spec.ActionUpdate, role); e != nil {
+			f.add(&tcase{name: "other_accounts_record_put_as_" + role, as: role, method: "PUT", body: put,
+				comment: "nor may it replace another account's record", expect: unchanged(e)})
+		}
 		if own := owned[role]; own.path != "" {
 			g.escalationCases(f, r, role, own)
 		}

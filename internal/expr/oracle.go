@@ -36,6 +36,26 @@ func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
 	return r.HoldsAmong(a, get, nil)
 }
 
+// Verdict is Holds telling an unknown outcome apart: known is false where the outcome depends
+// on a value get cannot tell (Unknown) or on other records (exists()); an expression that
+// cannot be computed is an error, as for Holds.
+func (r *Rule) Verdict(a *Auth, get func(string) any) (holds, known bool, err error) {
+	switch {
+	case r.Public:
+		return true, true, nil
+	case a == nil:
+		return false, true, nil
+	case r.expr == nil:
+		return slices.Contains(r.Roles, a.Role), true, nil
+	}
+	v, err := oracle{get: get, auth: a, filters: r.filters}.value(r.expr)
+	if err != nil {
+		return false, false, err
+	}
+	holds, known = boolOf(v)
+	return holds, known, nil
+}
+
 // ReadsOthers reports whether the rule asks for other records (exists()): whether it holds
 // for a record then depends on what else is stored, which Decide and Holds do not know.
 func (r *Rule) ReadsOthers() bool { return len(r.filters) > 0 }

@@ -61,7 +61,7 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 		return opts.remember(ctx, tx, rec)
 	})
 	if err != nil {
-		return nil, s.writeError(r, err)
+		return nil, s.writeError(r, s.refusedSeen(ctx, err))
 	}
 	s.flush(ctx, done) // each record its steps wrote, by the operation that wrote it
 	return rec, nil
@@ -74,12 +74,13 @@ func (s *Service) runAction(ctx context.Context, tx *store.Exec, r *resource, a 
 	if err := s.lockAhead(ctx, tx, r, spec.OpUpdate, id, nil, nil, false); err != nil {
 		return nil, err
 	}
+	w := &write{s: s, tx: tx, r: r, cond: cond}
 	cur, err := tx.GetForUpdate(ctx, r.Name, id, cond)
 	if err != nil {
-		return nil, err
+		return nil, w.hidden(err, id, spec.Action(expr.ActionPrefix+a.Name))
 	}
-	if err := (&write{s: s, tx: tx, r: r, cond: cond}).stillAllowed(ctx, cur); err != nil {
-		return nil, err
+	if err := w.stillAllowed(ctx, cur); err != nil {
+		return nil, w.hidden(err, id, spec.Action(expr.ActionPrefix+a.Name))
 	}
 	if !opts.IfMatch.holds(r.Resource, cur) {
 		return nil, store.ErrStale

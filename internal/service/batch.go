@@ -68,7 +68,7 @@ func (s *Service) Batch(ctx context.Context, n int, next func(i int, done []Batc
 	})
 	if err != nil {
 		s.nameClash(err)
-		return nil, s.namedReferences(ctx, err)
+		return nil, s.refusedSeen(ctx, s.namedReferences(ctx, err))
 	}
 	s.flush(ctx, wrote)
 	return done, nil

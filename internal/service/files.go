@@ -80,7 +80,7 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 			continue
 		}
 		if err != nil {
-			return nil, s.writeError(r, err)
+			return nil, s.writeError(r, s.refusedSeen(ctx, err))
 		}
 		s.flush(ctx, done)
 		return rec, nil
@@ -97,7 +97,7 @@ func (s *Service) changeFilesOnce(ctx context.Context, r *resource, cond query.C
 		}
 		cur, err := tx.Get(ctx, r.Name, id, w.cond)
 		if err != nil {
-			return err
+			return w.hidden(err, id, spec.ActionUpdate)
 		}
 		v, err := change(cur.Values[r.index(f)])
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) fileField(ctx context.Context, r *resource, field string) (*sp
 }
 
 // CanChangeFiles reports, before an upload is read, whether the principal may update the
-// record at all (404 when the update rule hides it), and returns the field's stored value:
+// record at all (404 when the update rule hides it, 403 when the principal may view it), and returns the field's stored value:
 // a refused upload is not streamed.
 func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string) (any, error) {
 	t, err := s.fileTarget(ctx, resName, id, field)
@@ -150,7 +150,8 @@ func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string)
 	defer cancel()
 	rec, err := s.store.Reader().Get(ctx, r.Name, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
+		err = (&write{r: r, cond: cond}).hidden(err, id, spec.ActionUpdate)
+		return nil, s.writeError(r, s.refusedSeen(ctx, err))
 	}
 	if err != nil {
 		return nil, AsError(err)

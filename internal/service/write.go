@@ -66,8 +66,9 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 
 // Update applies in to the record id: PATCH semantics, or PUT when full (absent fields
 // return to their defaults). One transaction; If-Match through opts.IfMatch. A record the
-// update rule hides is 404; a change the rule would not allow afterwards is 403. On PostgreSQL
-// an update that writes only its row and its event goes as one statement (updateAlone).
+// update rule hides is 404 (403 when the caller may view it: refusedSeen); a change the rule
+// would not allow afterwards is 403. On PostgreSQL an update that writes only its row and its
+// event goes as one statement (updateAlone).
 func (s *Service) Update(ctx context.Context, resName, id string, in map[string]any, full bool, opts WriteOpts) (*store.Record, error) {
 	r, err := s.resource(resName)
 	if err != nil {
@@ -105,7 +106,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 		})
 	}
 	if err != nil {
-		return nil, s.writeError(r, err)
+		return nil, s.writeError(r, s.refusedSeen(ctx, err))
 	}
 	s.flush(ctx, done)
 	return rec, nil
@@ -130,7 +131,7 @@ func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, 
 	}
 	cur, err := s.store.Reader().Get(ctx, r.Name, id, cond)
 	if err != nil {
-		return nil, err
+		return nil, (&write{r: r, cond: cond}).hidden(err, id, spec.ActionUpdate)
 	}
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
@@ -145,7 +146,8 @@ func (s *Service) updateAlone(ctx context.Context, r *resource, cond queryCond, 
 	return rec, err
 }
 
-// Delete removes the record id; a record the delete rule hides is 404.
+// Delete removes the record id; a record the delete rule hides is 404 (403 when the caller
+// may view it: refusedSeen).
 func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts) error {
 	r, err := s.resource(resName)
 	if err != nil {
@@ -169,7 +171,7 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 		return err
 	})
 	if err != nil {
-		return s.stillReferenced(ctx, r, id, err)
+		return s.stillReferenced(ctx, r, id, s.refusedSeen(ctx, err))
 	}
 	s.flush(ctx, done)
 	return nil
@@ -196,8 +198,8 @@ func (s *Service) writeError(r *resource, err error) error {
 	case errors.As(err, &e):
 		s.nameClash(e)
 		return e
-	case errors.Is(err, store.ErrNotFound):
-		return Errorf(CodeNotFound, "%s record not found", r.Name)
+	case errors.Is(err, store.ErrNotFound): // the cause kept: a batch answers 403 by it (refusedSeen)
+		return &Error{Code: CodeNotFound, Message: r.Name + " record not found", Cause: err}
 	case errors.Is(err, store.ErrStale):
 		return &Error{Code: CodePrecondition, Message: "the record changed since it was read (If-Match does not match)", Cause: err}
 	case errors.As(err, &ce):

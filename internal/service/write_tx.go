@@ -190,10 +190,10 @@ func (w *write) update(ctx context.Context, id string, in map[string]any, a upda
 			return nil, err
 		}
 		if cur, err = w.tx.GetForUpdate(ctx, r.Name, id, w.cond); err != nil {
-			return nil, err
+			return nil, w.hidden(err, id, spec.ActionUpdate)
 		}
 		if err := w.stillAllowed(ctx, cur); err != nil {
-			return nil, err
+			return nil, w.hidden(err, id, spec.ActionUpdate)
 		}
 	}
 	if !a.ifMatch.holds(r.Resource, cur) {
@@ -258,10 +258,10 @@ func (w *write) delete(ctx context.Context, id string, ifMatch *Match) (*store.R
 	}
 	old, err := w.tx.GetForDelete(ctx, r.Name, id, w.cond)
 	if err != nil {
-		return nil, err
+		return nil, w.hidden(err, id, spec.ActionDelete)
 	}
 	if err := w.stillAllowed(ctx, old); err != nil {
-		return nil, err
+		return nil, w.hidden(err, id, spec.ActionDelete)
 	}
 	if !ifMatch.holds(r.Resource, old) {
 		return nil, store.ErrStale

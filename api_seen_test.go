@@ -1,0 +1,99 @@
+package kiln_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const seenSpec = `roles: [admin, member]
+auth:
+  account: members
+  signup: open
+  default_role: member
+  admin_roles: [admin]
+resources:
+  members:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: members, default: auth.id, readonly: true}
+      text: {type: string, required: true}
+      shared: {type: boolean, default: false}
+      closed: {type: boolean, default: false}
+      attachment: {type: file, accept: [text/plain]}
+    actions:
+      close:
+        access: "record.owner == auth.id"
+        steps:
+          - set: {closed: "true"}
+    access:
+      list: "record.owner == auth.id || record.shared"
+      view: "record.owner == auth.id || record.shared"
+      create: [member]
+      update: "record.owner == auth.id"
+      delete: "record.owner == auth.id"
+`
+
+// A write to a record its rule does not select is 404 when the caller cannot see the record
+// either (its existence is not told), and 403 when the caller may view it: a member reading a
+// shared note learnt nothing from a 404 but that the API contradicted itself. Update (PATCH,
+// PUT, the one-statement update of PostgreSQL), delete, an action, a file upload and a batch's
+// operation all answer alike, and nothing is written.
+func TestWriteToARecordTheCallerSeesButMayNotChangeIs403(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, seenSpec)
+		owner, other := bearer(b.token("member")), bearer(b.token("member"))
+		shared := b.do("POST", "/api/notes", map[string]any{"text": "shared", "shared": true}, owner...)
+		require.Equal(t, http.StatusCreated, shared.status, string(shared.raw))
+		private := b.do("POST", "/api/notes", map[string]any{"text": "private"}, owner...)
+		require.Equal(t, http.StatusCreated, private.status, string(private.raw))
+		seen, unseen := "/api/notes/"+shared.body["id"].(string), "/api/notes/"+private.body["id"].(string)
+		require.Equal(t, http.StatusOK, b.do("GET", seen, nil, other...).status)
+		require.Equal(t, http.StatusNotFound, b.do("GET", unseen, nil, other...).status)
+
+		for _, c := range []struct {
+			method, suffix string
+			body           any
+		}{
+			{"PATCH", "", map[string]any{"text": "changed"}},
+			{"PUT", "", map[string]any{"text": "changed"}},
+			{"DELETE", "", nil},
+			{"POST", "/close", map[string]any{}},
+		} {
+			res := b.do(c.method, seen+c.suffix, c.body, other...)
+			require.Equal(t, http.StatusForbidden, res.status, "%s %s: %s", c.method, c.suffix, res.raw)
+			require.Equal(t, "forbidden", res.body["error"], string(res.raw))
+			res = b.do(c.method, unseen+c.suffix, c.body, other...)
+			require.Equal(t, http.StatusNotFound, res.status, "%s %s: %s", c.method, c.suffix, res.raw)
+			require.Equal(t, "not_found", res.body["error"], string(res.raw))
+		}
+		res := b.upload(seen+"/files/attachment", "a.txt", []byte("hello"), other...)
+		require.Equal(t, http.StatusForbidden, res.status, string(res.raw))
+		require.Equal(t, http.StatusNotFound, b.upload(unseen+"/files/attachment", "a.txt", []byte("hello"), other...).status)
+
+		batch := b.do("POST", "/api/batch", map[string]any{"operations": []any{
+			op("POST", "/api/notes", map[string]any{"text": "mine"}),
+			op("PATCH", seen, map[string]any{"text": "changed"}),
+		}}, other...)
+		require.Equal(t, http.StatusForbidden, batch.status, string(batch.raw))
+		require.EqualValues(t, 0, b.countWhere("notes", "text", "mine"), "all or nothing")
+		batch = b.do("POST", "/api/batch", map[string]any{"operations": []any{op("DELETE", unseen, nil)}}, other...)
+		require.Equal(t, http.StatusNotFound, batch.status, string(batch.raw))
+
+		for _, path := range []string{seen, unseen} {
+			got := b.do("GET", path, nil, owner...)
+			require.Equal(t, http.StatusOK, got.status, string(got.raw))
+			require.Contains(t, []any{"shared", "private"}, got.body["text"], "unchanged")
+			require.Equal(t, false, got.body["closed"])
+			require.Nil(t, got.body["attachment"])
+		}
+		unknown := "/api/notes/0192f0a0-0000-7000-8000-00000000dead"
+		require.Equal(t, http.StatusNotFound, b.do("PATCH", unknown, map[string]any{"text": "x"}, other...).status)
+		require.Equal(t, http.StatusOK, b.do("PATCH", seen, map[string]any{"text": "mine to change"}, owner...).status)
+	})
+}
