@@ -24,9 +24,9 @@ const (
 type ListParams struct {
 	Query  query.List
 	Fields []string // empty: all visible fields
-	Expand []string
-	sort   string // the sort text a cursor is bound to
-	scans  bool   // an unindexed predicate or sort: runs under the scan slots
+	Expand []string // paths of relations: unit, unit.property
+	sort   string   // the sort text a cursor is bound to
+	scans  bool     // an unindexed predicate or sort: runs under the scan slots
 }
 
 var listParams = []string{"limit", "cursor", "page", "sort", "filter", "fields", "expand", "count", "deleted"}
@@ -76,7 +76,7 @@ func (s *Service) ParseList(resName string, params url.Values) (*ListParams, err
 		}
 	}
 	p.Query.Where = query.AndOf(conds...)
-	r.parseShape(p, params, &errs)
+	s.parseShape(r, p, params, &errs)
 	r.checkCost(p, &errs)
 	r.parsePaging(p, params, &errs)
 	return p, errs.err(CodeMalformed, "the list request has invalid parameters")
@@ -162,7 +162,7 @@ func textToJSON(f *spec.Field, v string) any {
 }
 
 // parseShape reads sort, fields and expand.
-func (r *resource) parseShape(p *ListParams, params url.Values, errs *fieldErrors) {
+func (s *Service) parseShape(r *resource, p *ListParams, params url.Values, errs *fieldErrors) {
 	if v := params.Get("sort"); v != "" {
 		p.sort = v
 		p.Query.Sort = r.parseSort(v, errs)
@@ -171,11 +171,13 @@ func (r *resource) parseShape(p *ListParams, params url.Values, errs *fieldError
 		p.Fields = r.parseFields(v, errs)
 	}
 	if v := params.Get("expand"); v != "" {
-		p.Expand = r.ParseExpand(v, errs)
+		p.Expand = s.parseExpand(r, v, errs)
 	}
-	for _, name := range p.Expand {
+	for _, path := range p.Expand {
 		// A relation asked to be expanded is shown, also when ?fields= does not name it
-		// (it was dropped without a word, its records read for nothing).
+		// (it was dropped without a word, its records read for nothing); so is the first
+		// relation of a dotted path, which holds the rest.
+		name, _, _ := strings.Cut(path, ".")
 		if p.Fields != nil && !slices.Contains(p.Fields, name) {
 			p.Fields = append(p.Fields, name)
 		}
@@ -230,22 +232,6 @@ func (r *resource) parseFields(v string, errs *fieldErrors) []string {
 			return nil
 		}
 		out = append(out, name)
-	}
-	return out
-}
-
-// ParseExpand validates an expand list against the resource's relations.
-func (r *resource) ParseExpand(v string, errs *fieldErrors) []string {
-	var out []string
-	for _, name := range strings.Split(v, ",") {
-		f := r.Field(name)
-		if f == nil || f.Relation == nil || f.Hidden {
-			errs.add("expand", "invalid_expand", "%q is not a relation of %s", name, r.Name)
-			return nil
-		}
-		if !slices.Contains(out, name) {
-			out = append(out, name)
-		}
 	}
 	return out
 }

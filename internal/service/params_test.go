@@ -56,7 +56,7 @@ func TestCursorIsBoundToItsSort(t *testing.T) {
 
 func FuzzParseList(f *testing.F) {
 	for _, q := range []string{"sort=-price,name&limit=10", "fields=name,price&expand=category,tags", "filter=price%3E1",
-		"cursor=eyJzIjoiIiwidiI6WyJ4Il19", "page=3&limit=100", "name=x&stock=1&active=true&category=null", "sort=id,-id", "limit=-1"} {
+		"cursor=eyJzIjoiIiwidiI6WyJ4Il19", "page=3&limit=100", "expand=category.products.tags", "expand=category..products,.,tags.", "name=x&stock=1&active=true&category=null", "sort=id,-id", "limit=-1"} {
 		f.Add(q)
 	}
 	svc := newTestService(f)

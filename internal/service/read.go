@@ -13,10 +13,14 @@ import (
 const maxInverse = 100
 
 // Expansion holds the related records an expand asked for, keyed for the encoder:
-// ByID for to-one and to-many targets, ByParent for inverse relations.
+// ByID for to-one and to-many targets, ByParent for inverse relations; a dotted path's
+// deeper levels hang below, in Nested.
 type Expansion struct {
 	ByID     map[string]*store.Record
 	ByParent map[string][]*store.Record
+	// Nested holds the expansions of these records, by relation of their resource
+	// (?expand=unit.property: property on the units); nil when the path ends here.
+	Nested map[string]*Expansion
 }
 
 // Page is a list result.
@@ -105,70 +109,4 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 		return nil, err
 	}
 	return page, nil
-}
-
-// expand loads related records for each named relation: one query per relation per page.
-func (s *Service) expand(ctx context.Context, exec *store.Exec, r *resource, recs []*store.Record, names []string) (map[string]*Expansion, error) {
-	if len(names) == 0 || len(recs) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]*Expansion, len(names))
-	for _, name := range names {
-		f := r.Field(name)
-		idx := r.index(f)
-		exp := &Expansion{}
-		// Expanded records obey their own resource's view rule, like a direct read.
-		where, err := s.authorize(ctx, s.resources[f.Relation.To], spec.ActionView)
-		if err != nil {
-			return nil, err
-		}
-		if f.IsInverse() && f.Relation.Many {
-			if exp, err = expandLinked(ctx, exec, r, f, recs, where); err != nil {
-				return nil, err
-			}
-		} else if f.IsInverse() {
-			parents := make([]string, len(recs))
-			for i, rec := range recs {
-				parents[i] = rec.ID
-			}
-			children, err := exec.ByField(ctx, f.Relation.To, f.Relation.Inverse, parents, maxInverse, where)
-			if err != nil {
-				return nil, err
-			}
-			exp.ByParent = groupByParent(s.spec.Resource(f.Relation.To).Field(f.Relation.Inverse), s.spec.Resource(f.Relation.To), children)
-		} else {
-			related, err := exec.ByField(ctx, f.Relation.To, "id", targetIDs(recs, idx), 0, where)
-			if err != nil {
-				return nil, err
-			}
-			exp.ByID = make(map[string]*store.Record, len(related))
-			for _, rec := range related {
-				exp.ByID[rec.ID] = rec
-			}
-		}
-		out[name] = exp
-	}
-	return out, nil
-}
-
-func targetIDs(recs []*store.Record, idx int) []string {
-	seen := map[string]bool{}
-	var ids []string
-	addID := func(id string) {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	for _, rec := range recs {
-		switch v := rec.Values[idx].(type) {
-		case string:
-			addID(v)
-		case []string:
-			for _, id := range v {
-				addID(id)
-			}
-		}
-	}
-	return ids
 }

@@ -25,7 +25,7 @@ type view struct {
 	fields   map[string]bool // nil: all visible
 	expanded map[string]*service.Expansion
 	spec     *spec.Spec
-	nested   bool // an expanded record: links and inverses are not loaded for it
+	nested   bool // an expanded record: its inverses are shown only when expanded below it
 }
 
 func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
@@ -38,9 +38,6 @@ func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
 	appendTime(b, rec.UpdatedAt)
 	for i, f := range e.res.Fields {
 		if f.Hidden || !v.want(f.Name) {
-			continue
-		}
-		if v.nested && f.IsInverse() {
 			continue
 		}
 		if exp := v.expanded[f.Name]; exp != nil {
@@ -67,7 +64,7 @@ func (e encoder) record(b *bytes.Buffer, rec *store.Record, v view) {
 
 func (e encoder) expandedValue(b *bytes.Buffer, f *spec.Field, rec *store.Record, val any, exp *service.Expansion, v view) {
 	sub := encoder{res: v.spec.Resource(f.Relation.To), files: e.files}
-	nested := view{spec: v.spec, nested: true}
+	nested := view{spec: v.spec, nested: true, expanded: exp.Nested}
 	switch {
 	case f.IsInverse():
 		b.WriteByte('[')

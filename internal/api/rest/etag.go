@@ -17,7 +17,7 @@ import (
 //     relation values (service.StateTag: a relation set to null, or a link removed, because
 //     the other record was deleted, changes neither version nor updated_at); either followed by
 //     ".<hash>" when the representation also depends on what the stored record does not hold —
-//     the ?fields= selection, expanded records (their ids and versions, read under the
+//     the ?fields= selection, expanded records at every level (their ids and versions, read under the
 //     caller's own view rules), a private file's signed URL window. If-Match compares the
 //     version and the state, which is what a write can be conditional on;
 //   - a list page: W/"<hash>" of the query string, each record as above, next_cursor and total.
@@ -71,7 +71,7 @@ func (e encoder) recordTag(rec *store.Record, v view) string {
 func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 	shaped := v.fields != nil
 	for i, f := range e.res.Fields {
-		if f.Hidden || !v.want(f.Name) || (v.nested && f.IsInverse()) {
+		if f.Hidden || !v.want(f.Name) || (v.nested && f.IsInverse() && v.expanded[f.Name] == nil) {
 			continue
 		}
 		if v.fields != nil {
@@ -106,10 +106,11 @@ func (e encoder) hashShape(h *tagHash, rec *store.Record, v view) bool {
 	return shaped
 }
 
-// hashExpanded adds the records an expanded relation shows, in the order they are written.
+// hashExpanded adds the records an expanded relation shows, in the order they are written,
+// and what is expanded on them (?expand=unit.property): every level's records are in the tag.
 func (e encoder) hashExpanded(h *tagHash, f *spec.Field, rec *store.Record, val any, exp *service.Expansion, v view) {
 	sub := encoder{res: v.spec.Resource(f.Relation.To), files: e.files}
-	nested := view{spec: v.spec, nested: true}
+	nested := view{spec: v.spec, nested: true, expanded: exp.Nested}
 	one := func(r *store.Record) {
 		if r == nil {
 			h.str("null")
