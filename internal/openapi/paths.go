@@ -81,6 +81,8 @@ func sharedParameters() obj {
 		return obj{"name": name, "in": "query", "required": false, "description": desc, "schema": schema}
 	}
 	str := obj{"type": "string"}
+	expandDoc := "Comma-separated relations to return as records; a dotted path (unit.property) expands the " +
+		"related records' own relations too, at most " + strconv.Itoa(service.MaxExpandDepth) + " relations deep."
 	return obj{
 		"limit":  q("limit", "Page size, 1 to "+strconv.Itoa(service.MaxLimit)+"; default "+strconv.Itoa(service.DefaultLimit)+".", obj{"type": "integer", "minimum": 1, "maximum": service.MaxLimit}),
 		"cursor": q("cursor", "The next_cursor of the previous page (keyset paging, the default).", str),
@@ -88,7 +90,7 @@ func sharedParameters() obj {
 		"sort":   q("sort", "Comma-separated fields, - for descending: -price,name.", str),
 		"filter": q("filter", `A CEL condition: price > 10 && name.startsWith("T").`, str),
 		"fields": q("fields", "Comma-separated fields to return (id always).", str),
-		"expand": q("expand", "Comma-separated relations to return as records.", str),
+		"expand": q("expand", expandDoc, str),
 		"count":  q("count", "true adds total, the number of matching records.", obj{"type": "boolean"}),
 		"deleted": q("deleted", "Soft-delete resources: true lists the deleted records instead, for those who may restore them.",
 			obj{"type": "boolean"}),
