@@ -32,7 +32,7 @@ func (r *Runner) rowShape(first *http.Request) (*rowShape, error) {
 		return nil, err
 	}
 	q := first.URL.Query()
-	asked, expand := splitList(q.Get("fields")), splitList(q.Get("expand"))
+	asked, expand := splitList(q.Get("fields")), firstRelations(splitList(q.Get("expand")))
 	s := &rowShape{resource: res, keys: map[string]Relation{}}
 	for _, k := range systemKeys {
 		s.keys[k] = NoRelation
@@ -49,6 +49,17 @@ func (r *Runner) rowShape(first *http.Request) (*rowShape, error) {
 		}
 	}
 	return s, nil
+}
+
+// firstRelations reads expand paths as the relations of the listed resource they start with:
+// expand=unit.property shows unit as records (property is expanded inside them).
+func firstRelations(paths []string) []string {
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		name, _, _ := strings.Cut(p, ".")
+		out = append(out, name)
+	}
+	return out
 }
 
 func splitList(v string) []string {
