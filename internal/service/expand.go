@@ -121,6 +121,9 @@ func (s *Service) expand(ctx context.Context, exec *store.Exec, r *resource, rec
 
 // expandLevel expands nodes on recs, then each node's own relations on the records it read.
 func (s *Service) expandLevel(ctx context.Context, exec *store.Exec, r *resource, recs []*store.Record, nodes []*expandNode) (map[string]*Expansion, error) {
+	if len(recs) == 0 {
+		return nil, nil // nothing below: no query
+	}
 	out := make(map[string]*Expansion, len(nodes))
 	for _, n := range nodes {
 		f := r.Field(n.name)
@@ -128,8 +131,8 @@ func (s *Service) expandLevel(ctx context.Context, exec *store.Exec, r *resource
 		if err != nil {
 			return nil, err
 		}
-		if related := exp.records(); len(n.sub) > 0 && len(related) > 0 {
-			if exp.Nested, err = s.expandLevel(ctx, exec, s.resources[f.Relation.To], related, n.sub); err != nil {
+		if len(n.sub) > 0 {
+			if exp.Nested, err = s.expandLevel(ctx, exec, s.resources[f.Relation.To], exp.records(), n.sub); err != nil {
 				return nil, err
 			}
 		}
