@@ -25,17 +25,16 @@ type expandNode struct {
 
 // parseExpand validates ?expand=: comma-separated paths, each a relation of the resource or
 // a dotted path through relations of the records it leads to (unit.property). It returns the
-// paths as given.
+// paths as given, each once (a path given twice is read once, as one-level expand always did).
 func (s *Service) parseExpand(r *resource, v string, errs *fieldErrors) []string {
-	paths := strings.Split(v, ",")
-	for i, path := range paths {
+	var paths []string
+	for _, path := range strings.Split(v, ",") {
 		if msg := s.checkExpandPath(r, path); msg != "" {
 			errs.add("expand", "invalid_expand", "%s", msg)
 			return nil
 		}
-		if slices.Contains(paths[:i], path) {
-			errs.add("expand", "invalid_expand", "%q appears twice", path)
-			return nil
+		if !slices.Contains(paths, path) {
+			paths = append(paths, path)
 		}
 	}
 	return paths

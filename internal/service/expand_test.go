@@ -31,7 +31,7 @@ func TestParseExpandPaths(t *testing.T) {
 		{name: "EmptySegment", resource: "order_items", expand: "order..customer"},
 		{name: "TrailingDot", resource: "order_items", expand: "order."},
 		{name: "EmptyPath", resource: "order_items", expand: "order,"},
-		{name: "Duplicate", resource: "order_items", expand: "order.customer,order.customer"},
+		{name: "GivenTwiceIsReadOnce", resource: "order_items", expand: "order.customer,order,order.customer", want: []string{"order.customer", "order"}},
 		{name: "ListWithinList", resource: "customers", expand: "orders.items"},
 		{name: "InverseThenToMany", resource: "categories", expand: "products.tags"},
 	}
