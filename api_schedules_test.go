@@ -435,3 +435,34 @@ func TestScheduleLogsTheRuleThatRefusedARecord(t *testing.T) {
 	require.Equal(t, "escalated", b.do("GET", "/api/tickets/"+plain, nil).body["state"])
 	require.Equal(t, "open", b.do("GET", "/api/tickets/"+vip, nil).body["state"])
 }
+
+// A record a scheduled update's logic cannot handle (a value its enum does not hold, computed
+// from the record) is logged at WARN with the expression's error, which the answer of a request
+// leaves to the log: "the server's log names the expression" held for requests only (a trial).
+func TestScheduleLogsWhatItsLogicCouldNotCompute(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	logs := &bytes.Buffer{}
+	src := strings.Replace(ruleRefusesScheduleSpec, `set: {state: "'escalated'"}`, `set: {state: "record.title"}`, 1)
+	b := setupFull(t, "sqlite", src, slog.New(slog.NewJSONHandler(&lockedWriter{w: logs, mu: &mu}, nil)))
+	odd := b.create("tickets", map[string]any{"title": "bogus"})
+	require.NoError(t, b.app.Jobs.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, b.app.Jobs.Stop(context.Background())) })
+	failed := func() map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "update: logic could not be computed for a record" && m["id"] == odd {
+				return m
+			}
+		}
+		return nil
+	}
+	waitFor(t, func() bool { return failed() != nil })
+	line := failed()
+	require.Equal(t, "WARN", line["level"])
+	require.Equal(t, "logic_failed", line["code"])
+	require.Contains(t, line["error"], `"bogus" is not one of its values`)
+	require.Equal(t, "open", b.do("GET", "/api/tickets/"+odd, nil).body["state"])
+}

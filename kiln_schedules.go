@@ -119,6 +119,11 @@ func (a *App) logUpdate(ctx context.Context, kind string, rep *service.UpdateRep
 	}
 	a.log.Log(ctx, level, "update ran", "kind", kind, "matched", rep.Matched, "changed", rep.Changed, "refused", len(rep.Refused))
 	for id, why := range rep.Refused {
+		if why.Code == service.CodeLogicFailed { // the spec's logic, not the record: the log names the expression
+			a.log.WarnContext(ctx, "update: logic could not be computed for a record", "kind", kind, "id", id,
+				"code", string(why.Code), "message", why.Message, "error", why.Cause)
+			continue
+		}
 		a.log.InfoContext(ctx, "update: a record refused it", "kind", kind, "id", id, "code", string(why.Code),
 			"message", why.Message, "fields", refusedFields(why.Fields))
 	}

@@ -175,7 +175,7 @@ func TestRuleDecide(t *testing.T) {
 		}
 		require.Equal(t, tt.want, got, "%s as %+v", tt.action, tt.who)
 	}
-	src := `roles: [a, b]
+	src := `roles: [a, b, nobody]
 auth: {account: users}
 resources:
   users:

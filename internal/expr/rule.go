@@ -91,7 +91,7 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 			if sr == nil {
 				continue
 			}
-			rule, err := compileRule(env, sr, fields, probe)
+			rule, err := compileRule(env, s, sr, fields, probe)
 			if err != nil {
 				problems = append(problems, spec.Problem{Pos: sr.Pos, Message: fmt.Sprintf("access.%s: %s", action, err)})
 				continue
@@ -107,7 +107,7 @@ func CompileRules(s *spec.Spec) (*Rules, error) {
 
 // compileRule type-checks one rule and translates it once for a probe principal, so that a
 // rule that cannot become a row condition is refused when the spec loads.
-func compileRule(env *cel.Env, sr *spec.Rule, fields *ruleFields, probe *Auth) (*Rule, error) {
+func compileRule(env *cel.Env, s *spec.Spec, sr *spec.Rule, fields *ruleFields, probe *Auth) (*Rule, error) {
 	rule := &Rule{Public: sr.Public, Roles: sr.Roles, fields: fields}
 	if sr.Expr == "" {
 		return rule, nil
@@ -117,6 +117,9 @@ func compileRule(env *cel.Env, sr *spec.Rule, fields *ruleFields, probe *Auth) (
 		return nil, errors.New(cleanIssues(iss.Err().Error()))
 	}
 	rule.expr = checked.NativeRep().Expr()
+	if err := CheckRoleTexts(checked.NativeRep(), s); err != nil {
+		return nil, err
+	}
 	var err error
 	if rule.filters, err = parseFilters(env, rule.expr); err != nil {
 		return nil, err

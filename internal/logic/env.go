@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/parser"
 
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -163,6 +164,9 @@ func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*comp
 			return nil, err
 		}
 		if err := checkAuthAttrs(checked.NativeRep()); err != nil {
+			return nil, err
+		}
+		if err := expr.CheckRoleTexts(checked.NativeRep(), e.spec); err != nil {
 			return nil, err
 		}
 	}

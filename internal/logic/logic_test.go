@@ -357,7 +357,7 @@ func TestUnknownAuthAttributesAreRefused(t *testing.T) {
 			"    rules:\n      - check: \"" + rule + "\"\n      - check: \"count('notes', '" + filter + "') < 9\"\n" +
 			"    actions:\n      sign:\n        access: public\n        steps:\n          - set: {by: \"" + set + "\"}\n"
 	}
-	ok := src("auth.role != 'guest' && has(auth.key) && 'admin' in auth.roles", "auth.id", "by == auth.id")
+	ok := src("auth.role != 'member' && has(auth.key) && 'admin' in auth.roles", "auth.id", "by == auth.id")
 	for _, c := range []struct{ spec, want string }{
 		{ok, ""},
 		{src("auth.rol != 'guest'", "auth.id", "by == auth.id"), "at 1:5: auth.rol is not an auth attribute (id, role, roles, key)"},

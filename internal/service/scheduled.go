@@ -74,6 +74,9 @@ type Refusal struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// Cause is, for the server's log only, what a logic_failed refusal met: the expression
+	// and the value it could not handle ("" for other refusals).
+	Cause string
 }
 
 // UpdateRecords applies the update of job kind (a trigger's, whose records were selected
@@ -114,7 +117,11 @@ func (s *Service) updateEach(ctx context.Context, r *resource, cu *logic.Schedul
 		case CodeUnavailable, CodeInternal, CodeTimeout:
 			return err
 		}
-		rep.Refused[id] = Refusal{Code: e.Code, Message: e.Message, Fields: e.Fields}
+		why := Refusal{Code: e.Code, Message: e.Message, Fields: e.Fields}
+		if e.Code == CodeLogicFailed && e.Cause != nil {
+			why.Cause = e.Cause.Error()
+		}
+		rep.Refused[id] = why
 	}
 	return nil
 }

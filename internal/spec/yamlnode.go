@@ -199,6 +199,10 @@ func notARole(s *Spec, role string) string {
 	return strconv.Quote(role) + " is not one of the roles" + suggest(role, s.Roles)
 }
 
+// NotARole says role is not one of s's roles, naming the one it looks like a typo of: "\"admn\"
+// is not one of the roles (did you mean \"admin\"?)".
+func (s *Spec) NotARole(role string) string { return notARole(s, role) }
+
 // suggest names the closest allowed key when the given one looks like a typo.
 func suggest(key string, allowed []string) string {
 	best, bestDist := "", 3

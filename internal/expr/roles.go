@@ -1,0 +1,90 @@
+package expr
+
+import (
+	"fmt"
+	"slices"
+
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// CheckRoleTexts refuses a text an expression compares the principal's role with that is none
+// of the spec's roles — auth.role == 'admn', auth.role in ['agent', 'admn'], 'admn' in
+// auth.roles: such a comparison holds for nobody, and an access rule written so locks a role
+// out without a word (a trial found it), as an enum field compared with a text none of its
+// values is refused. A spec without roles has nothing to compare with.
+func CheckRoleTexts(ast *celast.AST, s *spec.Spec) error {
+	if len(s.Roles) == 0 {
+		return nil
+	}
+	var err error
+	check := func(lit celast.Expr) {
+		if err == nil {
+			err = roleText(ast, s, lit)
+		}
+	}
+	celast.PostOrderVisit(ast.Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if err != nil || e.Kind() != celast.CallKind || len(e.AsCall().Args()) != 2 {
+			return
+		}
+		a, b := e.AsCall().Args()[0], e.AsCall().Args()[1]
+		switch e.AsCall().FunctionName() {
+		case operators.Equals, operators.NotEquals:
+			if readsAuth(a, "role") {
+				check(b)
+			}
+			if readsAuth(b, "role") {
+				check(a)
+			}
+		case operators.In:
+			if readsAuth(a, "role") && b.Kind() == celast.ListKind {
+				for _, el := range b.AsList().Elements() {
+					check(el)
+				}
+			}
+			if readsAuth(b, "roles") {
+				check(a)
+			}
+		}
+	}))
+	return err
+}
+
+// readsAuth reports whether e reads auth.<name> (or auth['<name>']).
+func readsAuth(e celast.Expr, name string) bool {
+	switch e.Kind() {
+	case celast.SelectKind:
+		op := e.AsSelect().Operand()
+		return e.AsSelect().FieldName() == name && op.Kind() == celast.IdentKind && op.AsIdent() == "auth"
+	case celast.CallKind:
+		c := e.AsCall()
+		if c.FunctionName() != operators.Index || len(c.Args()) != 2 {
+			return false
+		}
+		op, key := c.Args()[0], c.Args()[1]
+		if op.Kind() != celast.IdentKind || op.AsIdent() != "auth" || key.Kind() != celast.LiteralKind {
+			return false
+		}
+		k, _ := key.AsLiteral().Value().(string)
+		return k == name
+	}
+	return false
+}
+
+// roleText refuses lit when it is a text that is not one of the spec's roles.
+func roleText(ast *celast.AST, s *spec.Spec, lit celast.Expr) error {
+	if lit.Kind() != celast.LiteralKind {
+		return nil
+	}
+	role, ok := lit.AsLiteral().Value().(string)
+	if !ok || slices.Contains(s.Roles, role) {
+		return nil
+	}
+	at := ""
+	if loc := ast.SourceInfo().GetStartLocation(lit.ID()); loc.Line() > 0 {
+		at = fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1)
+	}
+	return fmt.Errorf("%s%s", at, s.NotARole(role))
+}
