@@ -24,6 +24,7 @@ import (
 type eventKey struct {
 	prefix []byte // `{"name":` or `,"name":`
 	field  int    // index in the resource's fields; < 0 for a system field
+	many   bool   // a to-many relation: its ids, [] when it links nothing (as a GET shows it)
 }
 
 const (
@@ -38,13 +39,14 @@ func eventKeys(r *spec.Resource) []eventKey {
 	type named struct {
 		name  string
 		field int
+		many  bool
 	}
-	keys := []named{{"id", sysID}, {"created_at", sysCreated}, {"updated_at", sysUpdated}, {"version", sysVersion}}
+	keys := []named{{"id", sysID, false}, {"created_at", sysCreated, false}, {"updated_at", sysUpdated, false}, {"version", sysVersion, false}}
 	for i, f := range r.Fields {
 		if f.Hidden || f.IsInverse() || slices.ContainsFunc(keys, func(k named) bool { return k.name == f.Name }) {
 			continue // a field named like a system field is overwritten by it, as in the map
 		}
-		keys = append(keys, named{f.Name, i})
+		keys = append(keys, named{f.Name, i, f.IsToMany()})
 	}
 	slices.SortFunc(keys, func(a, b named) int { return cmp.Compare(a.name, b.name) })
 	out := make([]eventKey, len(keys))
@@ -54,7 +56,7 @@ func eventKeys(r *spec.Resource) []eventKey {
 		if i == 0 {
 			sep = '{'
 		}
-		out[i] = eventKey{prefix: append(append([]byte{sep}, name...), ':'), field: k.field}
+		out[i] = eventKey{prefix: append(append([]byte{sep}, name...), ':'), field: k.field, many: k.many}
 	}
 	return out
 }
@@ -82,6 +84,10 @@ func eventJSON(keys []eventKey, rec *store.Record, size int) ([]byte, bool, erro
 		default:
 			if k.field >= len(rec.Values) {
 				return nil, false, nil
+			}
+			if ids, _ := rec.Values[k.field].([]string); k.many && len(ids) == 0 {
+				b = append(b, "[]"...)
+				continue
 			}
 			b, err = appendEventValue(b, rec.Values[k.field])
 		}

@@ -47,8 +47,9 @@ func (s *Service) before(ctx context.Context, resource string, op spec.Operation
 }
 
 // PublicFields are rec's values by field name in plain Go types for code outside Kiln:
-// string, int64, float64, bool, time.Time, []string (to-many ids), decimals as
-// json.Number, nil for no value; hidden fields are left out.
+// string, int64, float64, bool, time.Time, []string (to-many ids; empty, never nil, when it
+// links nothing, so that it encodes as [] as a GET shows it), decimals as json.Number, nil for
+// no value; hidden fields are left out.
 func (s *Service) PublicFields(resource string, rec *store.Record) map[string]any {
 	r := s.resources[resource]
 	out := make(map[string]any, len(r.Fields))
@@ -57,6 +58,9 @@ func (s *Service) PublicFields(resource string, rec *store.Record) map[string]an
 			continue
 		}
 		out[f.Name] = publicValue(rec.Values[i])
+		if ids, _ := rec.Values[i].([]string); f.IsToMany() && len(ids) == 0 {
+			out[f.Name] = []string{}
+		}
 	}
 	return out
 }
