@@ -97,7 +97,7 @@ func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action s
 		if (err != nil && !errors.As(err, &ee)) || ok {
 			return StepResult{Kind: StepAssert}, err
 		}
-		v := &Violation{Rule: "assert", Code: s.spec.Code, Message: messageOr(s.spec.Message, s.spec.Assert.Text), Conflict: true}
+		v := &Violation{Rule: "assert", Code: s.spec.Code, Message: messageOr(s.spec.Message, "an assertion of the action ("+s.spec.Code+")"), Conflict: true}
 		if ee != nil {
 			// as a rule that cannot be computed: the assert's own code, saying it could not be judged
 			v.Message += " (the assert cannot be computed for this record: a value or a record it reads is missing)"
@@ -123,9 +123,11 @@ func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action s
 	return res, nil
 }
 
-func messageOr(msg, def string) string {
+// messageOr is a rule's or an assert's message, or, where the spec gives none, one naming what
+// does not hold: never its expression, which is the spec's logic, not the client's to read.
+func messageOr(msg, what string) string {
 	if msg != "" {
 		return msg
 	}
-	return "must hold: " + def
+	return what + " does not hold"
 }

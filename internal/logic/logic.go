@@ -195,6 +195,14 @@ func siteList(p *program) []*site {
 	return p.sites
 }
 
+// ruleWhat names a rule in a message: "the rule stock_left", or "a rule" without a name.
+func ruleWhat(r *spec.LogicRule) string {
+	if r.Name != "" {
+		return "the rule " + r.Name
+	}
+	return "a rule"
+}
+
 func ruleName(r *spec.LogicRule) string {
 	if r.Name != "" {
 		return r.Name

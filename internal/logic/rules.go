@@ -129,7 +129,7 @@ func (rl *rule) violation() Violation {
 	if code == "" {
 		code = "rule"
 	}
-	return Violation{Rule: ruleName(rl.spec), Code: code, Message: messageOr(rl.spec.Message, rl.spec.Check.Text),
+	return Violation{Rule: ruleName(rl.spec), Code: code, Message: messageOr(rl.spec.Message, ruleWhat(rl.spec)),
 		Fields: rl.spec.Fields, Conflict: rl.spec.Conflict}
 }
 

@@ -94,13 +94,24 @@ func filledByLogic(r *resource, defaults bool) map[string]bool {
 	return filled
 }
 
+// computeMessage says why a field's default_expr or compute failed: a value it does not fit
+// is named (its enum, its bounds); an expression that could not be evaluated is not — its
+// text and CEL's error are the spec's logic, not the client's to read (logic.md).
+func computeMessage(fe *logic.FieldError) string {
+	var ee *logic.EvalError
+	if errors.As(fe.Err, &ee) {
+		return "could not be computed for this record: a value or a record it reads is missing, or of another type"
+	}
+	return "could not be computed: " + fe.Err.Error()
+}
+
 // takeComputed stores values logic computed on rec (checked against the fields' own
 // constraints); an expression that could not be computed is an error on its field.
 func (w *write) takeComputed(rec *store.Record, vals map[string]any, err error, errs *fieldErrors) error {
 	var fe *logic.FieldError
 	switch {
 	case errors.As(err, &fe):
-		errs.add(fe.Field, "compute", "could not be computed: %v", fe.Err)
+		errs.add(fe.Field, "compute", "%s", computeMessage(fe))
 		return nil
 	case err != nil:
 		return err

@@ -1,0 +1,53 @@
+package kiln_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// What a client reads of a failed rule, assert, default_expr or compute names the rule or the
+// field, never the spec's expression or CEL's error: a rule without message: answered
+// "must hold: get('users', ...) == ...", a default_expr "could not be computed: \"get(...)\":
+// no such key: id" (a trial).
+func TestLogicFailuresDoNotShowTheirExpressions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", `resources:
+  boxes:
+    fields:
+      name: {type: string, required: true}
+      size: {type: integer, default: 1}
+      half: {type: integer, compute: "record.size / (record.size - 1)"}
+    rules:
+      - name: size_small
+        check: "record.size < 10"
+        fields: [size]
+    actions:
+      seal:
+        access: public
+        steps:
+          - assert: "record.size > 5"
+            code: too_small
+    access: {list: public, view: public, create: public, update: public}
+`)
+	for _, c := range []struct {
+		path string
+		body map[string]any
+		want string
+	}{
+		{"/api/boxes", map[string]any{"name": "big", "size": 20}, "the rule size_small does not hold"},
+		{"/api/boxes", map[string]any{"name": "one", "size": 1}, "could not be computed for this record"},
+	} {
+		res := b.do("POST", c.path, c.body)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Contains(t, string(res.raw), c.want)
+		require.NotContains(t, string(res.raw), "record.size", "no expression")
+		require.NotContains(t, string(res.raw), "division", "no CEL error")
+	}
+	box := b.create("boxes", map[string]any{"name": "small", "size": 2})
+	res := b.do("POST", "/api/boxes/"+box+"/seal", map[string]any{})
+	require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+	require.Contains(t, string(res.raw), "an assertion of the action (too_small) does not hold")
+	require.NotContains(t, string(res.raw), "record.size")
+}
