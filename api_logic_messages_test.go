@@ -51,3 +51,39 @@ func TestLogicFailuresDoNotShowTheirExpressions(t *testing.T) {
 	require.Contains(t, string(res.raw), "an assertion of the action (too_small) does not hold")
 	require.NotContains(t, string(res.raw), "record.size")
 }
+
+// An effect (or an action's set:) computing a text its field refuses — none of an enum's values —
+// is 409 logic_failed naming that field as resource.field with the constraint's code, as one
+// computing a number below its min is; nothing is written (a trial saw no errors at all).
+func TestEffectComputingATextItsFieldRefusesNamesTheField(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, `resources:
+  tickets:
+    fields:
+      subject: {type: string, required: true}
+      priority: {type: enum, values: [low, high], default: low}
+    access: {list: public, view: public, create: public, update: public}
+  comments:
+    fields:
+      ticket: {type: relation, to: tickets, required: true}
+      body: {type: string, required: true}
+    effects:
+      - name: bump
+        on: [create]
+        update: tickets
+        id: record.ticket
+        set: {priority: "record.body"}
+    access: {list: public, view: public, create: public}
+`)
+		ticket := b.create("tickets", map[string]any{"subject": "s"})
+		res := b.do("POST", "/api/comments", map[string]any{"ticket": ticket, "body": "zzz"})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "logic_failed", res.body["error"])
+		require.Equal(t, map[string]string{"tickets.priority": "enum"}, fieldCodes(res.body), string(res.raw))
+		require.NotContains(t, string(res.raw), "record.body")
+		require.EqualValues(t, 0, b.count("comments"), "nothing written")
+		require.Equal(t, http.StatusCreated, b.do("POST", "/api/comments", map[string]any{"ticket": ticket, "body": "high"}).status)
+		require.Equal(t, "high", b.do("GET", "/api/tickets/"+ticket, nil).body["priority"])
+	})
+}

@@ -89,7 +89,7 @@ func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action s
 	}
 	switch {
 	case s.set != nil:
-		values, err := evalAssignments(ctx, reader, vars, s.set)
+		values, err := evalAssignments(ctx, reader, vars, r.Spec.Name, s.set)
 		return StepResult{Kind: StepSet, Resource: r.Spec.Name, Values: values}, err
 	case s.assert != nil:
 		ok, err := s.assert.holds(ctx, reader, vars)
@@ -104,7 +104,7 @@ func (r *Resource) Step(ctx context.Context, reader Reader, vars *Vars, action s
 		}
 		return StepResult{Kind: StepAssert, Violation: v}, nil
 	}
-	values, err := evalAssignments(ctx, reader, vars, s.values)
+	values, err := evalAssignments(ctx, reader, vars, s.target.Name, s.values)
 	if err != nil {
 		return StepResult{}, err
 	}

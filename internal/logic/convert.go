@@ -75,6 +75,15 @@ func columnSpec(r *spec.Resource, name string) *spec.Field {
 	return r.Field(name)
 }
 
+// ValueError is a text an expression computed that its field cannot hold — none of an enum's
+// values, not an id, not a date — with the constraint's code, as a body's value would be refused.
+// Resource is the written resource's, where the caller knows it.
+type ValueError struct {
+	Resource, Field, Code, Message string
+}
+
+func (e *ValueError) Error() string { return e.Field + ": " + e.Message }
+
 // StoreValue converts a CEL value to the Go value the store keeps for field f.
 func StoreValue(f *spec.Field, v ref.Val) (any, error) {
 	if v == nil || v == types.NullValue {
@@ -158,14 +167,14 @@ func stringValue(f *spec.Field, v ref.Val) (any, error) {
 	case f.Type == spec.TypeUUID || f.Relation != nil:
 		u, err := uuid.Parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not an id", f.Name, text)
+			return nil, &ValueError{Field: f.Name, Code: "format", Message: fmt.Sprintf("%q is not an id", text)}
 		}
 		return u.String(), nil
 	case f.Type == spec.TypeEnum && !slices.Contains(f.Values, text):
-		return nil, fmt.Errorf("%s: %q is not one of its values", f.Name, text)
+		return nil, &ValueError{Field: f.Name, Code: "enum", Message: fmt.Sprintf("%q is not one of its values", text)}
 	case f.Type == spec.TypeDate:
 		if _, err := value.ParseDate(text); err != nil {
-			return nil, fmt.Errorf("%s: %q is not a date (YYYY-MM-DD, years 1 to 9999)", f.Name, text)
+			return nil, &ValueError{Field: f.Name, Code: "format", Message: fmt.Sprintf("%q is not a date (YYYY-MM-DD, years 1 to 9999)", text)}
 		}
 	}
 	return text, nil

@@ -3,6 +3,7 @@ package logic
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -165,15 +166,15 @@ func (ef *effect) write(ctx context.Context, reader Reader, vars *Vars, id strin
 		return Write{}, &EvalError{Expr: ef.spec.ID.Text, Err: fmt.Errorf("no %s record has id %s", ef.target.Name, id)}
 	}
 	vars.Target = target
-	values, err := evalAssignments(ctx, reader, vars, ef.set)
+	values, err := evalAssignments(ctx, reader, vars, ef.target.Name, ef.set)
 	if err != nil {
 		return Write{}, err
 	}
 	return Write{Resource: ef.target.Name, ID: id, Values: values, Source: "effect " + ef.spec.Name}, nil
 }
 
-// evalAssignments computes field values from their expressions.
-func evalAssignments(ctx context.Context, reader Reader, vars *Vars, set []*assign) (map[string]any, error) {
+// evalAssignments computes field values of resource from their expressions.
+func evalAssignments(ctx context.Context, reader Reader, vars *Vars, resource string, set []*assign) (map[string]any, error) {
 	out := make(map[string]any, len(set))
 	for _, a := range set {
 		v, err := a.prog.eval(ctx, reader, vars)
@@ -182,6 +183,10 @@ func evalAssignments(ctx context.Context, reader Reader, vars *Vars, set []*assi
 		}
 		sv, err := StoreValue(a.field, v)
 		if err != nil {
+			var ve *ValueError
+			if errors.As(err, &ve) {
+				ve.Resource = resource
+			}
 			return nil, &EvalError{Expr: a.prog.src, Err: err}
 		}
 		out[a.field.Name] = sv

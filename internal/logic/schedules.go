@@ -61,7 +61,7 @@ func (u *ScheduleUpdate) Where(ctx context.Context, reader Reader, vars *Vars) (
 
 // Values computes the fields a set: update writes to vars.Record.
 func (u *ScheduleUpdate) Values(ctx context.Context, reader Reader, vars *Vars) (map[string]any, error) {
-	return evalAssignments(ctx, reader, vars, u.set)
+	return evalAssignments(ctx, reader, vars, u.Spec.Resource, u.set)
 }
 
 // selected lists the ids of the records the update's filter selects under vars, oldest

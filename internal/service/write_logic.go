@@ -389,12 +389,29 @@ func (w *write) children(ctx context.Context, rec *store.Record, field string) (
 	return out, nil
 }
 
+// hiddenField reports whether field of resource is hidden: named in the log only.
+func (s *Service) hiddenField(resource, field string) bool {
+	r := s.resources[resource]
+	if r == nil {
+		return true
+	}
+	f := r.Field(field)
+	return f == nil || f.Hidden
+}
+
 // logicError reports an expression that could not be computed as a 409: the records it
-// reads are not in the state the logic expects.
+// reads are not in the state the logic expects, or it computed a text its field refuses
+// (errors names that field as resource.field, with the constraint's code).
 func (w *write) logicError(err error) error {
 	var ee *logic.EvalError
-	if errors.As(err, &ee) {
-		return w.prefix(&Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a value or condition this write computes (an effect's, or an action step's set:, values:, id: or when:) could not be computed from the stored records: a value or a record it reads is missing, or the result does not fit its field; nothing was written (the server's log names the expression)", Cause: err})
+	if !errors.As(err, &ee) {
+		return err
 	}
-	return err
+	e := &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a value or condition this write computes (an effect's, or an action step's set:, values:, id: or when:) could not be computed from the stored records: a value or a record it reads is missing, or the result does not fit its field; nothing was written (the server's log names the expression)", Cause: err}
+	var ve *logic.ValueError
+	if errors.As(err, &ve) && ve.Resource != "" && !w.s.hiddenField(ve.Resource, ve.Field) {
+		// a value its field refuses (none of an enum's values): named, as a constraint's is
+		e.Fields = []FieldError{{Field: ve.Resource + "." + ve.Field, Code: ve.Code, Message: ve.Message}}
+	}
+	return w.prefix(e)
 }
