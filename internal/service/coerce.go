@@ -2,7 +2,6 @@ package service
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"math/big"
 	"strconv"
@@ -236,9 +235,6 @@ func coerceString(f *spec.Field, s string) (any, string, string) {
 		}
 	case spec.TypeDatetime:
 		t, err := value.ParseInput(s)
-		if errors.Is(err, value.ErrSubMicrosecond) {
-			return nil, "format", "has a fraction of a second finer than microseconds, which would be lost: send at most six digits"
-		}
 		if err != nil {
 			return nil, "format", "must be an RFC 3339 date-time like 2026-01-31T12:00:00Z, in the years 1 to 9999 (UTC)"
 		}
