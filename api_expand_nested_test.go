@@ -325,3 +325,20 @@ func TestExpandNestedBadPaths(t *testing.T) {
 		}
 	})
 }
+
+// An inverse relation in ?fields= is shown only when expanded: alone it is a 400 naming fields,
+// not dropped without a word (a trial); with its expand it is shown.
+func TestFieldsNamingAnInverseNeedItsExpand(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	cat := b.create("categories", map[string]any{"name": "C", "slug": "c"})
+	b.create("products", map[string]any{"name": "P", "price": "1.00", "category": cat})
+	for _, path := range []string{"/api/categories?fields=name,products", "/api/categories/" + cat + "?fields=products"} {
+		res := b.do("GET", path, nil)
+		require.Equal(t, http.StatusBadRequest, res.status, "%s: %s", path, res.raw)
+		require.Equal(t, map[string]string{"fields": "invalid_fields"}, fieldCodes(res.body), path)
+	}
+	res := b.do("GET", "/api/categories/"+cat+"?fields=name,products&expand=products", nil)
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Len(t, res.body["products"], 1)
+}

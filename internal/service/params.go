@@ -173,6 +173,7 @@ func (s *Service) parseShape(r *resource, p *ListParams, params url.Values, errs
 	if v := params.Get("expand"); v != "" {
 		p.Expand = s.parseExpand(r, v, errs)
 	}
+	r.checkInverseFields(p, errs)
 	for _, path := range p.Expand {
 		// A relation asked to be expanded is shown, also when ?fields= does not name it
 		// (it was dropped without a word, its records read for nothing); so is the first
@@ -181,6 +182,22 @@ func (s *Service) parseShape(r *resource, p *ListParams, params url.Values, errs
 		if p.Fields != nil && !slices.Contains(p.Fields, name) {
 			p.Fields = append(p.Fields, name)
 		}
+	}
+}
+
+// checkInverseFields refuses an inverse relation in ?fields= that no expand path starts with:
+// an inverse is shown only expanded, so it was dropped without a word (a trial).
+func (r *resource) checkInverseFields(p *ListParams, errs *fieldErrors) {
+	for _, name := range p.Fields {
+		f := r.Field(name)
+		if f == nil || !f.IsInverse() || slices.ContainsFunc(p.Expand, func(path string) bool {
+			first, _, _ := strings.Cut(path, ".")
+			return first == name
+		}) {
+			continue
+		}
+		errs.add("fields", "invalid_fields", "%q lists other records (an inverse relation): it is shown only with expand=%s", name, name)
+		return
 	}
 }
 
