@@ -101,3 +101,29 @@ func directOps(n string, f *spec.Field, id obj) (start, complete obj) {
 			"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "default": problemRef("Error")}}
 	return start, complete
 }
+
+// storedFilePath documents GET {base}/_files/{key}, where the URLs of file values lead: served
+// whenever the spec has a file field.
+func storedFilePath(s *spec.Spec, paths obj) {
+	op := public(s, builtinOp("getStoredFile", "files", "A stored file, by the URL its record gives", "200",
+		obj{"description": "The file", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}}, "400", "403", "404"))
+	op["description"] = "Public files are read by anyone; the others through the signed URL a read of their record gives " +
+		"(403 signed_url_invalid or signed_url_expired otherwise). With S3 storage the answer is a redirect to a URL S3 signs."
+	op["responses"].(obj)["302"] = obj{"description": "To the file in S3", "headers": obj{"Location": obj{"schema": obj{"type": "string"}}}}
+	op["parameters"] = []obj{pathParam("key", obj{"type": "string"}),
+		queryParam("name", "The name to download the file under (part of the signature)", obj{"type": "string"}),
+		queryParam("expires", "Part of a signed URL", obj{"type": "string"}), queryParam("signature", "Part of a signed URL", obj{"type": "string"})}
+	paths[s.Server.BasePath+"/_files/{key}"] = obj{"get": op}
+}
+
+// hasFiles reports whether a resource of s has a file field (the server then stores files).
+func hasFiles(s *spec.Spec) bool {
+	for _, r := range s.Resources {
+		for _, f := range r.Fields {
+			if f.Type == spec.TypeFile {
+				return true
+			}
+		}
+	}
+	return false
+}

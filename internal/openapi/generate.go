@@ -36,9 +36,7 @@ func Generate(s *spec.Spec, routes ...Route) ([]byte, error) {
 		eventsPath(s, r, n, paths)
 	}
 	batchPath(s, paths)
-	if s.Auth != nil {
-		addAuth(s, paths, schemas)
-	}
+	builtinPaths(s, paths, schemas)
 	routePaths(s, routes, paths)
 	responses := problemResponses()
 	documentRateLimits(s, paths, responses)

@@ -94,11 +94,8 @@ func problemCodes(s *spec.Spec) []string {
 			codes = append(codes, c)
 		}
 	}
-	if s.Payments.Enabled() {
-		for _, c := range []string{"not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured",
-			"payment_provider_unavailable", "payment_refused", "already_refunded", "payment_pending"} {
-			add(c)
-		}
+	for _, c := range featureCodes(s) {
+		add(c)
 	}
 	for _, r := range s.Resources {
 		for _, rl := range r.Rules {
@@ -113,6 +110,23 @@ func problemCodes(s *spec.Spec) []string {
 				}
 			}
 		}
+	}
+	return codes
+}
+
+// featureCodes are the codes of the parts of Kiln the spec enables: payments, files, webhooks.
+func featureCodes(s *spec.Spec) []string {
+	var codes []string
+	if s.Payments.Enabled() {
+		codes = append(codes, "not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured",
+			"payment_provider_unavailable", "payment_refused", "already_refunded", "payment_pending")
+	}
+	if hasFiles(s) {
+		codes = append(codes, "too_many_files", "signed_url_invalid", "signed_url_expired", "direct_upload_unavailable")
+	}
+	if s.Webhooks.Enabled || len(s.Webhooks.Incoming) > 0 {
+		codes = append(codes, "webhook_exists", "webhook_declared_in_spec", "webhook_url_forbidden", "webhook_signature_invalid",
+			"webhook_timestamp_stale", "webhook_not_configured")
 	}
 	return codes
 }
