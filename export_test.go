@@ -20,3 +20,6 @@ func SweepWebhooks(a *App, before time.Time) error {
 
 // WebhookCacheHits is how many writes matched their webhook subscriptions without reading them.
 func WebhookCacheHits(a *App) int64 { return a.webhooks.CacheHits() }
+
+// ServedRoutes lists the ServeMux patterns of every route a's server answers.
+func ServedRoutes(a *App) []string { return a.server.Served() }

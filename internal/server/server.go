@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
@@ -57,7 +58,13 @@ type Server struct {
 	cfg     Config
 	handler http.Handler
 	tls     *tls.Config // nil: plain HTTP
+	served  []string    // the patterns of the routes that answer requests (Served)
 }
+
+// Served lists the ServeMux patterns of every route the server answers (the API's, the Go
+// program's and its own), without the 405 and 404 answers around them: what the OpenAPI
+// document is held to.
+func (s *Server) Served() []string { return slices.Clone(s.served) }
 
 // New builds the router and middleware chain.
 func New(cfg Config) (*Server, error) {
@@ -71,8 +78,25 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Live != nil {
 		rcfg.Live = cfg.Live
 	}
-	rest.New(rcfg).Register(mux)
+	api := rest.New(rcfg)
+	api.Register(mux)
+	own := handleOwn(mux, cfg)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteError(w, r, cfg.Logger, service.Errorf(service.CodeNotFound, "no such route"))
+	})
+	h := chain(mux, cfg.Logger, cfg.Spec.Server)
+	tlsConfig, err := loadTLS(cfg.Spec.Server.TLS)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, handler: h, tls: tlsConfig, served: append(api.Served(), own...)}, nil
+}
+
+// handleOwn registers the server's own routes beside the API's: the OpenAPI document, the docs
+// page, the health probes. It returns their patterns (Served).
+func handleOwn(mux *http.ServeMux, cfg Config) []string {
 	base := cfg.Spec.Server.BasePath
+	own := []string{"GET " + base + "/openapi.json", "GET /docs", "GET /docs/", "GET /healthz", "GET /readyz"}
 	mux.Handle("GET "+base+"/openapi.json", &document{spec: cfg.Spec, routes: cfg.RouteDocs, log: cfg.Logger})
 	mux.Handle("GET /docs", openapi.DocsPage(base+"/openapi.json"))
 	mux.Handle("GET /docs/", openapi.DocsAssets("/docs/"))
@@ -89,15 +113,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		writeHealth(w, http.StatusOK, "ok")
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteError(w, r, cfg.Logger, service.Errorf(service.CodeNotFound, "no such route"))
-	})
-	h := chain(mux, cfg.Logger, cfg.Spec.Server)
-	tlsConfig, err := loadTLS(cfg.Spec.Server.TLS)
-	if err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg, handler: h, tls: tlsConfig}, nil
+	return own
 }
 
 // loadTLS reads the certificate Kiln serves HTTPS with (nil when it serves plain HTTP). It

@@ -55,7 +55,7 @@ func (h *Handler) authGroup(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
+func (h *Handler) registerAuth(mux *routeMux, base string) {
 	if h.accounts == nil {
 		return
 	}
@@ -70,12 +70,12 @@ func (h *Handler) registerAuth(mux *http.ServeMux, base string) {
 	mux.HandleFunc("POST "+p+"keys", h.authenticate(h.noParams(h.createKey)))
 	mux.HandleFunc("GET "+p+"keys", h.authenticate(h.listKeys))
 	mux.HandleFunc("DELETE "+p+"keys/{id}", h.authenticate(h.noParams(h.revokeKey)))
-	mux.HandleFunc(p+"keys", h.methodNotAllowed("GET, HEAD, POST"))
-	mux.HandleFunc(p+"keys/{id}", h.methodNotAllowed("DELETE"))
+	mux.refuse(p+"keys", h.methodNotAllowed("GET, HEAD, POST"))
+	mux.refuse(p+"keys/{id}", h.methodNotAllowed("DELETE"))
 	for _, name := range []string{"signup", "login", "refresh", "logout"} {
-		mux.HandleFunc(p+name, h.methodNotAllowed("POST"))
+		mux.refuse(p+name, h.methodNotAllowed("POST"))
 	}
-	mux.HandleFunc(p+"me", h.methodNotAllowed("GET, HEAD"))
+	mux.refuse(p+"me", h.methodNotAllowed("GET, HEAD"))
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {

@@ -31,13 +31,13 @@ var errGone = errors.New("the client went")
 const defaultHeartbeat = 15 * time.Second
 
 // registerEvents adds GET {collection}/events, the resource's live updates.
-func (h *Handler) registerEvents(mux *http.ServeMux, coll, name string) {
+func (h *Handler) registerEvents(mux *routeMux, coll, name string) {
 	if h.live == nil {
 		return
 	}
 	mux.HandleFunc("GET "+coll+"/events", h.authenticate(func(w http.ResponseWriter, req *http.Request) { h.events(w, req, name) }))
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		mux.HandleFunc(m+" "+coll+"/events", h.methodNotAllowed("GET, HEAD"))
+		mux.refuse(m+" "+coll+"/events", h.methodNotAllowed("GET, HEAD"))
 	}
 }
 

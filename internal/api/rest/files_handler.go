@@ -20,7 +20,7 @@ const multipartSlack = 64 << 10
 
 // registerFileFields serves the upload and removal of a resource's file fields:
 // POST {item}/files/{field} and DELETE {item}/files/{field}/{file id}.
-func (h *Handler) registerFileFields(mux *http.ServeMux, r *spec.Resource, item string) {
+func (h *Handler) registerFileFields(mux *routeMux, r *spec.Resource, item string) {
 	if h.files == nil {
 		return
 	}
@@ -34,20 +34,20 @@ func (h *Handler) registerFileFields(mux *http.ServeMux, r *spec.Resource, item 
 		mux.HandleFunc("DELETE "+path+"/{file}", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.removeFile(w, req, res, field) })))
 		mux.HandleFunc("POST "+path+"/uploads", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.startDirect(w, req, res, field) })))
 		mux.HandleFunc("POST "+path+"/uploads/complete", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.completeDirect(w, req, res, field) })))
-		mux.HandleFunc(path+"/uploads/complete", h.methodNotAllowed("POST"))
-		mux.HandleFunc(path, h.methodNotAllowed("POST"))
-		mux.HandleFunc(path+"/{file}", h.methodNotAllowed("DELETE"))
+		mux.refuse(path+"/uploads/complete", h.methodNotAllowed("POST"))
+		mux.refuse(path, h.methodNotAllowed("POST"))
+		mux.refuse(path+"/{file}", h.methodNotAllowed("DELETE"))
 	}
 }
 
 // registerFiles serves stored files: GET {base}/_files/{key}, public ones as they are,
 // the others only with a valid signature (the URLs records carry).
-func (h *Handler) registerFiles(mux *http.ServeMux, base string) {
+func (h *Handler) registerFiles(mux *routeMux, base string) {
 	if h.files == nil {
 		return
 	}
 	mux.HandleFunc("GET "+base+"/_files/{key...}", h.serveFile)
-	mux.HandleFunc(base+"/_files/{key...}", h.methodNotAllowed("GET, HEAD"))
+	mux.refuse(base+"/_files/{key...}", h.methodNotAllowed("GET, HEAD"))
 }
 
 // upload receives one file into a file field: a multipart/form-data body whose part

@@ -80,6 +80,8 @@ type Handler struct {
 	// heartbeat: an idle stream's comment interval (0: defaultHeartbeat).
 	heartbeat time.Duration
 	files     *files.Files
+	// served are the patterns Register added that answer requests (not 405s or 404s).
+	served []string
 }
 
 // New builds the handler.
@@ -96,7 +98,9 @@ func New(cfg Config) *Handler {
 }
 
 // Register adds every resource route to mux, with problem+json 405s listing Allow.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(sm *http.ServeMux) {
+	mux := &routeMux{ServeMux: sm}
+	defer func() { h.served = mux.served }()
 	base := strings.TrimSuffix(h.spec.Server.BasePath, "/")
 	for _, r := range h.spec.Resources {
 		name := r.Name
@@ -109,21 +113,21 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc("DELETE "+item, h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) { h.delete(w, req, name) })))
 		h.registerEvents(mux, coll, name)
 		h.registerFileFields(mux, r, item)
-		mux.HandleFunc(coll, h.methodNotAllowed("GET, HEAD, POST"))
-		mux.HandleFunc(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
+		mux.refuse(coll, h.methodNotAllowed("GET, HEAD, POST"))
+		mux.refuse(item, h.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 		if r.SoftDelete {
 			mux.HandleFunc("POST "+item+"/restore", h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.restore(w, req, name) }))))
-			mux.HandleFunc(item+"/restore", h.methodNotAllowed("POST"))
+			mux.refuse(item+"/restore", h.methodNotAllowed("POST"))
 		}
 		for _, a := range r.Actions {
 			action := a.Name
 			mux.HandleFunc("POST "+item+"/"+action, h.authenticate(h.noParams(h.idempotent(func(w http.ResponseWriter, req *http.Request) { h.action(w, req, name, action) }))))
-			mux.HandleFunc(item+"/"+action, h.methodNotAllowed("POST"))
+			mux.refuse(item+"/"+action, h.methodNotAllowed("POST"))
 		}
 	}
 	h.registerRoutes(mux)
 	mux.HandleFunc("POST "+base+"/batch", h.authenticate(h.noParams(h.idempotent(h.batch))))
-	mux.HandleFunc(base+"/batch", h.methodNotAllowed("POST"))
+	mux.refuse(base+"/batch", h.methodNotAllowed("POST"))
 	h.registerAuth(mux, base)
 	h.registerOIDC(mux, base)
 	h.registerJobs(mux, base)
@@ -131,7 +135,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.registerIncoming(mux)
 	h.registerFiles(mux, base)
 	h.registerPayments(mux, base)
-	mux.HandleFunc(base+"/", func(w http.ResponseWriter, req *http.Request) {
+	mux.refuse(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})
 }

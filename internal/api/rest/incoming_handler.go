@@ -16,7 +16,7 @@ var _ Incoming = (*webhooks.Webhooks)(nil)
 
 // registerIncoming serves each incoming webhook endpoint of the spec at its path, without
 // authentication: the signature is the credential.
-func (h *Handler) registerIncoming(mux *http.ServeMux) {
+func (h *Handler) registerIncoming(mux *routeMux) {
 	if h.incoming == nil {
 		return
 	}
@@ -35,6 +35,6 @@ func (h *Handler) registerIncoming(mux *http.ServeMux) {
 			}
 			h.webhookAnswer(w, r, http.StatusOK, map[string]any{"received": true, "event_id": got.EventID, "duplicate": got.Duplicate}, nil)
 		})
-		mux.HandleFunc(in.Path, h.methodNotAllowed("POST"))
+		mux.refuse(in.Path, h.methodNotAllowed("POST"))
 	}
 }

@@ -23,7 +23,7 @@ type Jobs interface {
 var _ Jobs = (*jobs.Queue)(nil)
 
 // registerJobs serves {base}/admin/jobs to accounts of the administering roles.
-func (h *Handler) registerJobs(mux *http.ServeMux, base string) {
+func (h *Handler) registerJobs(mux *routeMux, base string) {
 	if h.jobs == nil {
 		return
 	}
@@ -35,8 +35,8 @@ func (h *Handler) registerJobs(mux *http.ServeMux, base string) {
 	}))))
 	mux.HandleFunc("POST "+p+"/{id}/retry", h.authenticate(h.noParams(h.jobAdmin(h.oneJob(h.jobs.Retry)))))
 	mux.HandleFunc("POST "+p+"/{id}/cancel", h.authenticate(h.noParams(h.jobAdmin(h.oneJob(h.jobs.Cancel)))))
-	mux.HandleFunc(p, h.methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc(p+"/{id}", h.methodNotAllowed("GET, HEAD"))
+	mux.refuse(p, h.methodNotAllowed("GET, HEAD"))
+	mux.refuse(p+"/{id}", h.methodNotAllowed("GET, HEAD"))
 }
 
 // jobAdmin lets only a signed-in account (not an API key) of an administering role in.

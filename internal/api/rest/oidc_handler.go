@@ -4,7 +4,7 @@ import (
 	"net/http"
 )
 
-func (h *Handler) registerOIDC(mux *http.ServeMux, base string) {
+func (h *Handler) registerOIDC(mux *routeMux, base string) {
 	if h.oidc == nil || !h.oidc.Enabled() {
 		return
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/service"
 )
 
-func (h *Handler) registerPassword(mux *http.ServeMux, p string) {
+func (h *Handler) registerPassword(mux *routeMux, p string) {
 	mux.HandleFunc("POST "+p+"password", h.authGroup(h.authenticate(h.noParams(h.changePassword))))
 	mux.HandleFunc("POST "+p+"password/reset", h.authGroup(h.noParams(h.requestReset)))
 	mux.HandleFunc("POST "+p+"password/reset/confirm", h.authGroup(h.noParams(h.confirmReset)))

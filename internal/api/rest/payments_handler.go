@@ -36,7 +36,7 @@ const providerRetryAfter = 2
 
 // registerPayments serves POST {item}/pay and, when refund roles are declared, POST
 // {item}/refund for each payable resource.
-func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
+func (h *Handler) registerPayments(mux *routeMux, base string) {
 	if h.payments == nil {
 		return
 	}
@@ -52,7 +52,7 @@ func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
 					"amount": payments.FromMinor(c.Amount, c.Currency), "currency": c.Currency}
 			})
 		})))
-		mux.HandleFunc(item+"/pay", h.methodNotAllowed("POST"))
+		mux.refuse(item+"/pay", h.methodNotAllowed("POST"))
 		if len(r.Payable.Refund) == 0 {
 			continue
 		}
@@ -62,7 +62,7 @@ func (h *Handler) registerPayments(mux *http.ServeMux, base string) {
 				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(p.Amount, p.Currency), "currency": p.Currency}
 			})
 		})))
-		mux.HandleFunc(item+"/refund", h.methodNotAllowed("POST"))
+		mux.refuse(item+"/refund", h.methodNotAllowed("POST"))
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // registerRoutes adds the Go routes (Extensions.Handle). A path whose routes all name their
 // method answers another method 405 with Allow, as the resources' paths do; without this the
 // API's catch-all answered a POST to a GET-only route 404 "no such resource or route".
-func (h *Handler) registerRoutes(mux *http.ServeMux) {
+func (h *Handler) registerRoutes(mux *routeMux) {
 	allowed := map[string][]string{} // a path (its wildcards unnamed) → the methods its routes name
 	var paths []string
 	first := map[string]string{} // … → the path as first written
@@ -33,7 +33,7 @@ func (h *Handler) registerRoutes(mux *http.ServeMux) {
 		if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
 			methods = append(methods, http.MethodHead)
 		}
-		tryHandle(mux, first[key], h.methodNotAllowed(strings.Join(methods, ", ")))
+		tryHandle(mux.ServeMux, first[key], h.methodNotAllowed(strings.Join(methods, ", ")))
 	}
 }
 

@@ -39,7 +39,7 @@ var (
 )
 
 // registerWebhooks serves {base}/admin/webhooks to accounts of the administering roles.
-func (h *Handler) registerWebhooks(mux *http.ServeMux, base string) {
+func (h *Handler) registerWebhooks(mux *routeMux, base string) {
 	if h.hooks == nil {
 		return
 	}

@@ -1,0 +1,184 @@
+package kiln_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/stretchr/testify/require"
+
+	kiln "github.com/kiln-dev/kiln"
+)
+
+// notInTheDocument are the served routes the OpenAPI document leaves out on purpose: the
+// HTML docs page and its assets are for browsers, not part of the API.
+var notInTheDocument = []string{"GET /docs", "GET /docs/"}
+
+// documentMethods are the operations an OpenAPI path item may hold.
+var documentMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// servedOperations are the operations the server answers, as "METHOD /path" with the
+// document's path syntax: a pattern without a method answers each method the document lists
+// for such a route (openapi.routePaths), {rest...} is {rest}, a trailing {$} goes.
+func servedOperations(t *testing.T, patterns []string) []string {
+	var out []string
+	for _, p := range patterns {
+		if slices.Contains(notInTheDocument, p) {
+			continue
+		}
+		method, path, found := strings.Cut(p, " ")
+		if !found || strings.Contains(method, "/") {
+			method, path = "", p
+		}
+		if i := strings.Index(path, "/"); i > 0 {
+			path = path[i:] // a host before the path
+		}
+		path = strings.ReplaceAll(strings.TrimSuffix(strings.TrimSpace(path), "{$}"), "...}", "}")
+		methods := []string{method}
+		if method == "" {
+			methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+		}
+		for _, m := range methods {
+			out = append(out, m+" "+path)
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// documentedOperations are the document's operations as "METHOD /path"; it fails the test on
+// an operation without an operationId or with one another operation has.
+func documentedOperations(t *testing.T, body map[string]any) []string {
+	var out []string
+	ids := map[string]string{}
+	for path, item := range body["paths"].(map[string]any) {
+		for _, m := range documentMethods {
+			op, ok := item.(map[string]any)[m].(map[string]any)
+			if !ok {
+				continue
+			}
+			name := strings.ToUpper(m) + " " + path
+			out = append(out, name)
+			if _, custom := op["operationId"]; !custom && slices.Contains(op["tags"].([]any), any("custom")) {
+				continue // a Go program's route: its pattern is all the document has to name it by
+			}
+			id, _ := op["operationId"].(string)
+			require.NotEmpty(t, id, "%s has no operationId", name)
+			require.NotContains(t, ids, id, "%s and %s share the operationId %s", name, ids[id], id)
+			ids[id] = name
+		}
+	}
+	return out
+}
+
+// requireDocumentsServed holds the OpenAPI document b serves to the routes its server
+// registered: each one served is documented under its method, and each one documented is
+// served — so a route added to the server without its documentation (as the auth, admin,
+// file and webhook routes once were) fails here, and so does one documented for a spec
+// that does not enable it. The document is valid OpenAPI 3.1 as well.
+func requireDocumentsServed(t *testing.T, b *testBundle) map[string]any {
+	t.Helper()
+	res := b.do("GET", "/api/openapi.json", nil, "Authorization", "")
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	doc, err := libopenapi.NewDocument(res.raw)
+	require.NoError(t, err)
+	v, errs := validator.NewValidator(doc)
+	require.Empty(t, errs)
+	ok, verrs := v.ValidateDocument()
+	require.True(t, ok, "%v", verrs)
+
+	served := servedOperations(t, kiln.ServedRoutes(b.app))
+	documented := documentedOperations(t, res.body)
+	var undocumented, unserved []string
+	for _, op := range served {
+		if !slices.Contains(documented, op) {
+			undocumented = append(undocumented, op)
+		}
+	}
+	for _, op := range documented {
+		if !slices.Contains(served, op) {
+			unserved = append(unserved, op)
+		}
+	}
+	slices.Sort(undocumented)
+	slices.Sort(unserved)
+	require.Empty(t, undocumented, "served, not in the OpenAPI document")
+	require.Empty(t, unserved, "in the OpenAPI document, not served")
+	return res.body["paths"].(map[string]any)
+}
+
+// The OpenAPI document lists exactly the routes the server serves, for specs that enable
+// different parts of Kiln: the shop (auth, webhooks, files, payments, actions, a Go program's
+// routes), a spec with OpenID Connect providers and soft deletes, and one without auth,
+// webhooks or files, whose document has none of their routes.
+func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
+	t.Parallel()
+	t.Run("Shop", func(t *testing.T) {
+		t.Parallel()
+		x := &kiln.Extensions{}
+		x.Handle("GET /api/reports/{shop}/daily/{day...}", func(w http.ResponseWriter, r *http.Request, _ kiln.RouteCall) {})
+		x.Handle("/api/ping", func(w http.ResponseWriter, r *http.Request, _ kiln.RouteCall) {})
+		paths := requireDocumentsServed(t, setupExt(t, "sqlite", x))
+		for _, p := range []string{"/api/auth/keys", "/api/auth/password/reset", "/api/admin/jobs/{id}/retry",
+			"/api/admin/webhooks/{name}/deliveries/{message}/replay", "/api/_files/{key}", "/hooks/payments", "/healthz"} {
+			require.Contains(t, paths, p)
+		}
+	})
+	t.Run("ProvidersAndSoftDelete", func(t *testing.T) {
+		t.Parallel()
+		env := map[string]string{"KILN_PUBLIC_URL": "http://127.0.0.1:1", "OP_ISSUER": "http://127.0.0.1:2", "OP_SECRET": "s"}
+		paths := requireDocumentsServed(t, setupEnv(t, "sqlite", providersSpec, nil, env))
+		require.Contains(t, paths, "/api/auth/oauth/{provider}/callback")
+		require.Contains(t, paths, "/api/notes/{id}/restore")
+		require.Contains(t, paths, "/api/admin/webhooks")
+	})
+	t.Run("NoAuthNoWebhooksNoFiles", func(t *testing.T) {
+		t.Parallel()
+		paths := requireDocumentsServed(t, setup(t, "sqlite", bareSpec))
+		for p := range paths {
+			require.False(t, strings.HasPrefix(p, "/api/auth/") || strings.HasPrefix(p, "/api/admin/webhooks") ||
+				strings.HasPrefix(p, "/api/_files"), "%s is not served for this spec", p)
+		}
+		require.Contains(t, paths, "/api/admin/jobs", "the queue always runs")
+	})
+}
+
+const providersSpec = `name: sso
+roles: [admin, member]
+auth:
+  account: users
+  public_url: ${KILN_PUBLIC_URL}
+  providers:
+    corp:
+      issuer: ${OP_ISSUER}
+      client_id: kiln
+      client_secret: ${OP_SECRET}
+webhooks: []
+resources:
+  users:
+    fields:
+      name: string
+    access:
+      view: "record.id == auth.id"
+  notes:
+    soft_delete: true
+    fields:
+      title: string
+      done: {type: boolean, default: false}
+    actions:
+      finish:
+        access: public
+        steps:
+          - set: {done: "true"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+
+const bareSpec = `resources:
+  notes:
+    fields:
+      title: string
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
