@@ -2,9 +2,12 @@ package kiln_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +15,8 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln/internal/files"
+	"github.com/kiln-dev/kiln/internal/jobs"
 	"github.com/kiln-dev/kiln/internal/respcheck"
 )
 
@@ -110,6 +115,22 @@ func TestOpenAPIBuiltinRoutesAnswerAsDocumented(t *testing.T) {
 	}
 	keyExchanges(t, b, c, customer)
 	webhookExchanges(t, b, c)
+	jobExchanges(t, b, c)
+}
+
+// jobExchanges reads and cancels a real job (this server runs no workers: it stays put).
+func jobExchanges(t *testing.T, b *testBundle, c documentChecks) {
+	id, err := b.app.Jobs.Enqueue(context.Background(), jobs.Request{Kind: files.DeleteKind, Args: map[string]any{"keys": []string{}}})
+	require.NoError(t, err)
+	job := "/api/admin/jobs/" + strconv.FormatInt(id, 10)
+	for _, ex := range []exchange{
+		{method: "GET", path: "/api/admin/jobs?kind=" + url.QueryEscape(files.DeleteKind), token: b.admin, status: 200},
+		{method: "GET", path: job, token: b.admin, status: 200},
+		{method: "POST", path: job + "/cancel", token: b.admin, status: 200},
+		{method: "POST", path: job + "/retry", token: b.admin, status: 200},
+	} {
+		c.send(t, b, ex)
+	}
 }
 
 func keyExchanges(t *testing.T, b *testBundle, c documentChecks, customer string) {

@@ -130,14 +130,18 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	t.Run("ProvidersAndSoftDelete", func(t *testing.T) {
 		t.Parallel()
 		env := map[string]string{"KILN_PUBLIC_URL": "http://127.0.0.1:1", "OP_ISSUER": "http://127.0.0.1:2", "OP_SECRET": "s"}
-		paths := requireDocumentsServed(t, setupEnv(t, "sqlite", providersSpec, nil, env))
+		b := setupEnv(t, "sqlite", providersSpec, nil, env)
+		paths := requireDocumentsServed(t, b)
 		require.Contains(t, paths, "/api/auth/oauth/{provider}/callback")
+		newDocumentChecks(t, b).send(t, b, exchange{method: "GET", path: "/api/auth/oauth/other/start", status: 404})
 		require.Contains(t, paths, "/api/notes/{id}/restore")
 		require.Contains(t, paths, "/api/admin/webhooks")
 	})
 	t.Run("NoAuthNoWebhooksNoFiles", func(t *testing.T) {
 		t.Parallel()
-		paths := requireDocumentsServed(t, setup(t, "sqlite", bareSpec))
+		b := setup(t, "sqlite", bareSpec)
+		paths := requireDocumentsServed(t, b)
+		newDocumentChecks(t, b).send(t, b, exchange{method: "GET", path: "/api/admin/jobs", status: 403})
 		for p := range paths {
 			require.False(t, strings.HasPrefix(p, "/api/auth/") || strings.HasPrefix(p, "/api/admin/webhooks") ||
 				strings.HasPrefix(p, "/api/_files"), "%s is not served for this spec", p)
