@@ -109,13 +109,24 @@ func TestOpenAPIBuiltinRoutesAnswerAsDocumented(t *testing.T) {
 		{method: "GET", path: "/api/admin/jobs", status: 401},
 		{method: "GET", path: "/api/admin/jobs", token: customer, status: 403},
 		{method: "POST", path: "/hooks/payments", body: `{}`, status: 503},
-		{method: "GET", path: "/api/_files/nothing", status: 404},
+		{method: "GET", path: "/api/_files/products/image/nothing", status: 404},
 	} {
 		c.send(t, b, ex)
 	}
 	keyExchanges(t, b, c, customer)
 	webhookExchanges(t, b, c)
 	jobExchanges(t, b, c)
+	fileExchanges(t, b, c)
+}
+
+// fileExchanges reads an uploaded image through the URL its record gives.
+func fileExchanges(t *testing.T, b *testBundle, c documentChecks) {
+	product := b.create("products", map[string]any{"name": "Lamp", "price": "20.00"})
+	res := b.upload("/api/products/"+product+"/files/image", "lamp.png", testPNG(t, 20, 10))
+	require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+	u, err := url.Parse(res.body["image"].(map[string]any)["url"].(string))
+	require.NoError(t, err)
+	c.send(t, b, exchange{method: "GET", path: u.RequestURI(), status: 200})
 }
 
 // jobExchanges reads and cancels a real job (this server runs no workers: it stays put).

@@ -123,7 +123,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		x.Handle("/api/ping", func(w http.ResponseWriter, r *http.Request, _ kiln.RouteCall) {})
 		paths := requireDocumentsServed(t, setupExt(t, "sqlite", x))
 		for _, p := range []string{"/api/auth/keys", "/api/auth/password/reset", "/api/admin/jobs/{id}/retry",
-			"/api/admin/webhooks/{name}/deliveries/{message}/replay", "/api/_files/{key}", "/hooks/payments", "/healthz"} {
+			"/api/admin/webhooks/{name}/deliveries/{message}/replay", "/api/_files/{resource}/{field}/{file}", "/hooks/payments", "/healthz"} {
 			require.Contains(t, paths, p)
 		}
 	})

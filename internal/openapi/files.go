@@ -102,7 +102,7 @@ func directOps(n string, f *spec.Field, id obj) (start, complete obj) {
 	return start, complete
 }
 
-// storedFilePath documents GET {base}/_files/{key}, where the URLs of file values lead: served
+// storedFilePath documents GET {base}/_files/{resource}/{field}/{file}, where the URLs of file values lead: served
 // whenever the spec has a file field.
 func storedFilePath(s *spec.Spec, paths obj) {
 	op := public(s, builtinOp("getStoredFile", "files", "A stored file, by the URL its record gives", "200",
@@ -110,10 +110,11 @@ func storedFilePath(s *spec.Spec, paths obj) {
 	op["description"] = "Public files are read by anyone; the others through the signed URL a read of their record gives " +
 		"(403 signed_url_invalid or signed_url_expired otherwise). With S3 storage the answer is a redirect to a URL S3 signs."
 	op["responses"].(obj)["302"] = obj{"description": "To the file in S3", "headers": obj{"Location": obj{"schema": obj{"type": "string"}}}}
-	op["parameters"] = []obj{pathParam("key", obj{"type": "string"}),
+	op["parameters"] = []obj{pathParam("resource", obj{"type": "string"}), pathParam("field", obj{"type": "string"}),
+		pathParam("file", obj{"type": "string", "description": "The file's id, with _WxH for a thumbnail"}),
 		queryParam("name", "The name to download the file under (part of the signature)", obj{"type": "string"}),
 		queryParam("expires", "Part of a signed URL", obj{"type": "string"}), queryParam("signature", "Part of a signed URL", obj{"type": "string"})}
-	paths[s.Server.BasePath+"/_files/{key}"] = obj{"get": op}
+	paths[s.Server.BasePath+"/_files/{resource}/{field}/{file}"] = obj{"get": op}
 }
 
 // hasFiles reports whether a resource of s has a file field (the server then stores files).

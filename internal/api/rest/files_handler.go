@@ -40,14 +40,17 @@ func (h *Handler) registerFileFields(mux *routeMux, r *spec.Resource, item strin
 	}
 }
 
-// registerFiles serves stored files: GET {base}/_files/{key}, public ones as they are,
-// the others only with a valid signature (the URLs records carry).
+// registerFiles serves stored files: GET {base}/_files/{resource}/{field}/{file}, public
+// ones as they are, the others only with a valid signature (the URLs records carry). A key
+// has those three segments (files.Key), and the route says so rather than take any path:
+// an OpenAPI path parameter is one segment, and {key...} could not be documented.
 func (h *Handler) registerFiles(mux *routeMux, base string) {
 	if h.files == nil {
 		return
 	}
-	mux.HandleFunc("GET "+base+"/_files/{key...}", h.serveFile)
-	mux.refuse(base+"/_files/{key...}", h.methodNotAllowed("GET, HEAD"))
+	path := base + "/_files/{resource}/{field}/{file}"
+	mux.HandleFunc("GET "+path, h.serveFile)
+	mux.refuse(path, h.methodNotAllowed("GET, HEAD"))
 }
 
 // upload receives one file into a file field: a multipart/form-data body whose part
@@ -257,7 +260,7 @@ func extendDeadlines(w http.ResponseWriter, maxSize int64) {
 // serveFile sends a stored file: a public one to anyone (under no name the URL chooses), a
 // protected one against a valid signature (which covers the name). Files in S3 are answered with a redirect to a URL S3 signs.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("key")
+	key := files.Key(r.PathValue("resource"), r.PathValue("field"), r.PathValue("file"))
 	_, f, _, _ := h.files.Field(key)
 	if f == nil {
 		WriteError(w, r, h.log, service.Errorf(service.CodeNotFound, "no such file"))
