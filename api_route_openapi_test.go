@@ -67,6 +67,7 @@ func TestCustomRoutesAreInTheOpenAPIDocument(t *testing.T) {
 	require.Equal(t, []string{"post"}, keys(sales))
 	post := sales["post"].(map[string]any)
 	require.Equal(t, "Sales between two dates", post["summary"])
+	require.Equal(t, "postReportsSales", post["operationId"], "stable while the method and path are")
 	body := post["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
 	require.Equal(t, []any{"from", "until"}, body["required"], "omitempty fields are optional")
 	require.Equal(t, "date-time", body["properties"].(map[string]any)["from"].(map[string]any)["format"])
@@ -77,6 +78,7 @@ func TestCustomRoutesAreInTheOpenAPIDocument(t *testing.T) {
 
 	daily := paths["/api/reports/{shop}/daily/{day}"].(map[string]any)["get"].(map[string]any)
 	require.Len(t, daily["parameters"], 2)
+	require.Equal(t, "getReportsByShopDailyByDay", daily["operationId"])
 	require.Contains(t, daily["responses"], "204")
 	require.Equal(t, []string{"delete", "get", "patch", "post", "put"}, keys(paths["/api/ping"].(map[string]any)), "a pattern without a method answers each")
 

@@ -23,6 +23,7 @@ var anyMethods = []string{"get", "post", "put", "patch", "delete"}
 // routePaths adds the custom routes to paths: each under its method (a pattern without one
 // answers every method: listed under each), its path's wildcards as path parameters.
 func routePaths(s *spec.Spec, routes []Route, paths obj) {
+	ids := operationIDs(paths)
 	for _, rt := range routes {
 		method, path, ok := splitPattern(rt.Pattern)
 		if !ok {
@@ -39,7 +40,13 @@ func routePaths(s *spec.Spec, routes []Route, paths obj) {
 		}
 		for _, m := range methods {
 			if _, taken := item[m]; !taken {
-				item[m] = routeOp(s, rt, path, m)
+				op := routeOp(s, rt, path, m)
+				words := path
+				if rest, under := strings.CutPrefix(path, s.Server.BasePath+"/"); under {
+					words = rest
+				}
+				op["operationId"] = routeID(ids, m, words)
+				item[m] = op
 			}
 		}
 	}
@@ -106,4 +113,40 @@ func routeOp(s *spec.Spec, rt Route, path, method string) obj {
 		op["responses"].(obj)["401"] = problemRef("Unauthorized")
 	}
 	return op
+}
+
+// operationIDs are the operationIds paths hold.
+func operationIDs(paths obj) map[string]bool {
+	ids := map[string]bool{}
+	for _, item := range paths {
+		for _, op := range item.(obj) {
+			if o, ok := op.(obj); ok {
+				if id, ok := o["operationId"].(string); ok {
+					ids[id] = true
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// routeID is a custom route's operationId, stable as long as its method and path are: the
+// method and the path's words, a wildcard as By<Name> (GET /api/reports/{shop}/daily is
+// getReportsByShopDaily). One another operation has gets a number.
+func routeID(ids map[string]bool, method, path string) string {
+	id := method
+	for _, word := range strings.FieldsFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '{')
+	}) {
+		if name, ok := strings.CutPrefix(word, "{"); ok {
+			word = "By" + typeName(name)
+		}
+		id += typeName(word)
+	}
+	out := id
+	for n := 2; ids[out]; n++ {
+		out = id + strconv.Itoa(n)
+	}
+	ids[out] = true
+	return out
 }
