@@ -13,22 +13,10 @@ import (
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
-// hasFileFields reports whether any resource of s has a file field.
-func hasFileFields(s *spec.Spec) bool {
-	for _, r := range s.Resources {
-		for _, f := range r.Fields {
-			if f.Type == spec.TypeFile {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // newFiles builds the file fields' storage and Files, when the spec has file fields.
 // signKey signs protected files' URLs (nil without auth, where every file is public).
 func (a *App) newFiles(cfg Config, signKey []byte) error {
-	if !hasFileFields(a.Spec) {
+	if !a.Spec.HasFiles() {
 		return nil
 	}
 	st, err := newStorage(cfg, a.Spec.Storage)

@@ -100,7 +100,7 @@ func (a *App) builtinKinds() []jobs.Kind {
 	if a.Spec.Mail.Provider != spec.MailOutbox {
 		kinds = append(kinds, a.mailJobKind())
 	}
-	if hasFileFields(a.Spec) {
+	if a.Spec.HasFiles() {
 		kinds = append(kinds, a.filesJobKind())
 	}
 	return kinds

@@ -19,7 +19,7 @@ func builtinPaths(s *spec.Spec, paths, schemas obj) {
 		webhookPaths(s, paths, schemas)
 	}
 	incomingPaths(s, paths)
-	if hasFiles(s) {
+	if s.HasFiles() {
 		storedFilePath(s, paths)
 	}
 	serverPaths(s, paths)

@@ -116,15 +116,3 @@ func storedFilePath(s *spec.Spec, paths obj) {
 		queryParam("expires", "Part of a signed URL", obj{"type": "string"}), queryParam("signature", "Part of a signed URL", obj{"type": "string"})}
 	paths[s.Server.BasePath+"/_files/{resource}/{field}/{file}"] = obj{"get": op}
 }
-
-// hasFiles reports whether a resource of s has a file field (the server then stores files).
-func hasFiles(s *spec.Spec) bool {
-	for _, r := range s.Resources {
-		for _, f := range r.Fields {
-			if f.Type == spec.TypeFile {
-				return true
-			}
-		}
-	}
-	return false
-}

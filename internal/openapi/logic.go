@@ -121,7 +121,7 @@ func featureCodes(s *spec.Spec) []string {
 		codes = append(codes, "not_payable", "already_paid", "not_refundable", "amount_not_chargeable", "payments_not_configured",
 			"payment_provider_unavailable", "payment_refused", "already_refunded", "payment_pending")
 	}
-	if hasFiles(s) {
+	if s.HasFiles() {
 		codes = append(codes, "too_many_files", "signed_url_invalid", "signed_url_expired", "direct_upload_unavailable")
 	}
 	if s.Webhooks.Enabled || len(s.Webhooks.Incoming) > 0 {

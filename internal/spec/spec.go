@@ -336,6 +336,19 @@ type Index struct {
 // Resource returns the named resource, or nil.
 func (s *Spec) Resource(name string) *Resource { return s.byName[name] }
 
+// HasFiles reports whether any resource of s has a file field: the server then stores files,
+// serves them and runs the job that deletes them, and the OpenAPI document says so.
+func (s *Spec) HasFiles() bool {
+	for _, r := range s.Resources {
+		for _, f := range r.Fields {
+			if f.Type == TypeFile {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Field returns the named field, or nil.
 func (r *Resource) Field(name string) *Field { return r.byName[name] }
 
