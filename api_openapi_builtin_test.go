@@ -46,7 +46,7 @@ func newDocumentChecks(t *testing.T, b *testBundle) documentChecks {
 }
 
 // send makes ex's request and requires its status, and that the answer conforms to the
-// document; it returns the answer's body.
+// document (and the request too, when the server took it); it returns the answer's body.
 func (c documentChecks) send(t *testing.T, b *testBundle, ex exchange) []byte {
 	t.Helper()
 	req, err := http.NewRequest(ex.method, b.srv.URL+ex.path, strings.NewReader(ex.body))
@@ -63,15 +63,28 @@ func (c documentChecks) send(t *testing.T, b *testBundle, ex exchange) []byte {
 	resp.Body.Close()
 	require.Equal(t, ex.status, resp.StatusCode, "%s %s: %s", ex.method, ex.path, raw)
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	vreq, _ := http.NewRequest(ex.method, ex.path, strings.NewReader(ex.body))
-	if ex.body != "" {
-		vreq.Header.Set("Content-Type", "application/json")
-	}
-	ok, verrs := c.v.ValidateHttpResponse(vreq, resp)
+	ok, verrs := c.v.ValidateHttpResponse(pathRequest(ex), resp)
 	require.True(t, ok, "%s %s -> %d %s: %v", ex.method, ex.path, resp.StatusCode, raw, describeErrs(verrs))
+	if ex.status < 300 { // a request the server took is one the document allows
+		ok, rerrs := c.v.ValidateHttpRequest(pathRequest(ex))
+		require.True(t, ok, "request %s %s: %v", ex.method, ex.path, describeErrs(rerrs))
+	}
 	path, _, _ := strings.Cut(ex.path, "?")
 	require.NoError(t, c.checker.Check(ex.method, path, resp.StatusCode, resp.Header, raw), "kiln test's response_schema agrees")
 	return raw
+}
+
+// pathRequest is ex's request with a path-only URL: the validator matches paths against
+// servers[0].url, which is "/".
+func pathRequest(ex exchange) *http.Request {
+	req, _ := http.NewRequest(ex.method, ex.path, strings.NewReader(ex.body))
+	if ex.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ex.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ex.token)
+	}
+	return req
 }
 
 // The answers of Kiln's own routes — account, API key, admin jobs and webhooks, incoming

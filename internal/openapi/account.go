@@ -28,13 +28,13 @@ func accountPaths(s *spec.Spec, paths, schemas obj) {
 	post("password/reset/confirm", public(s, builtinOp("confirmPasswordReset", "auth", "Set a new password with a reset code", "204",
 		noContent("Changed"), "400", "401")), stringsBody("token", "new_password"))
 	paths[base+"verify"] = obj{"post": signedIn(s, builtinOp("requestVerification", "auth", "Mail a code that verifies the signed-in account's email", "202",
-		noContent("Accepted"), "400", "409"))}
+		noContent("Accepted")))}
 	post("verify/confirm", public(s, builtinOp("confirmVerification", "auth", "Verify an email with its code", "204",
 		noContent("Verified"), "400", "401")), stringsBody("token"))
 	post("email", signedIn(s, builtinOp("changeEmail", "auth", "Change one's own email (the account becomes unverified)", "200",
 		jsonResponse("The account", account), "400", "409")), stringsBody("current_password", "new_email"))
-	post("invites", signedIn(s, builtinOp("invite", "auth", "Mail a single-use invitation (administering roles)", "202",
-		noContent("Accepted"), "400", "409")), stringsBody("email", "role"))
+	post("invites", signedIn(s, builtinOp("invite", "auth", "Mail a single-use invitation valid 7 days (administering roles)", "202",
+		noContent("Accepted"), "400")), object(obj{"email": obj{"type": "string", "format": "email"}, "role": roleSchema(s)}))
 	reset := signedIn(s, builtinOp("resetAccountPassword", "auth", "Set another account's password (administering roles)", "204",
 		noContent("Changed; the account's sessions are ended"), "400", "404"))
 	reset["parameters"] = []obj{pathParam("id", obj{"type": "string", "format": "uuid"})}
