@@ -126,6 +126,13 @@ func TestRateLimitsAreDocumented(t *testing.T) {
 	vreq, _ := http.NewRequest("GET", "/api/products", nil)
 	ok, verrs := v.ValidateHttpResponse(vreq, last)
 	require.True(t, ok, describeErrs(verrs))
+	// Routes outside the limits answer still, and their documentation declares no 429.
+	for _, path := range []string{"/healthz", "/readyz", "/api/openapi.json", "/api/auth/jwks.json"} {
+		require.Equal(t, http.StatusOK, b.do("GET", path, nil, "Authorization", "").status, path)
+		op := res.body["paths"].(map[string]any)[path].(map[string]any)["get"].(map[string]any)
+		require.NotContains(t, op["responses"], "429", path)
+	}
+	require.NotContains(t, res.body["paths"].(map[string]any)["/hooks/payments"].(map[string]any)["post"].(map[string]any)["responses"], "429")
 }
 
 // The headers of an answer are stored under their canonical names (as Header.Set stores

@@ -99,6 +99,9 @@ func optionalBody(schema obj) obj {
 	return obj{"required": false, "content": obj{"application/json": obj{"schema": schema}}}
 }
 
+// incomingTag tags the incoming webhook endpoints.
+const incomingTag = "webhooks"
+
 // incomingPaths documents the spec's incoming webhook endpoints (the payments one among them),
 // served at their own paths without credentials: the signature is checked instead.
 func incomingPaths(s *spec.Spec, paths obj) {
@@ -110,7 +113,7 @@ func incomingPaths(s *spec.Spec, paths obj) {
 		if in.Scheme == spec.SchemeStripe {
 			scheme = "Stripe (Stripe-Signature)"
 		}
-		op := public(s, builtinOp("receive"+typeName(in.Name), "webhooks", "Incoming webhook "+in.Name, "200",
+		op := public(s, builtinOp("receive"+typeName(in.Name), incomingTag, "Incoming webhook "+in.Name, "200",
 			jsonResponse("Received", answer), "400", "413"))
 		op["description"] = "Signed the " + scheme + " way with the endpoint's secret (from the environment)" +
 			"; a bad or stale signature is 400, an unset secret 503 (the sender retries)."

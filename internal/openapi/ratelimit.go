@@ -36,7 +36,7 @@ func documentRateLimits(s *spec.Spec, paths, responses obj) {
 	for _, item := range paths {
 		for _, method := range []string{"get", "post", "put", "patch", "delete"} {
 			op, ok := item.(obj)[method].(obj)
-			if !ok {
+			if !ok || unlimited(op) {
 				continue
 			}
 			rs := op["responses"].(obj)
@@ -59,4 +59,17 @@ func withRateLimit(resp, headers obj) {
 	for name, v := range headers {
 		h[name] = v
 	}
+}
+
+// unlimitedOps are the operations of routes the server serves outside the rate limits (no
+// budget is spent on them, so no 429 or RateLimit header comes back): the probes, this
+// document, the token-signing keys and stored files.
+var unlimitedOps = map[string]bool{"healthz": true, "readyz": true, "openapi": true, "jwks": true, "getStoredFile": true}
+
+// unlimited reports whether op is served outside the rate limits: one of unlimitedOps, or an
+// incoming webhook, whose sender's signature is checked instead.
+func unlimited(op obj) bool {
+	id, _ := op["operationId"].(string)
+	tags, _ := op["tags"].([]string)
+	return unlimitedOps[id] || len(tags) == 1 && tags[0] == incomingTag
 }
