@@ -40,13 +40,8 @@ func (r *Rule) Holds(a *Auth, get func(string) any) (bool, error) {
 // on a value get cannot tell (Unknown) or on other records (exists()); an expression that
 // cannot be computed is an error, as for Holds.
 func (r *Rule) Verdict(a *Auth, get func(string) any) (holds, known bool, err error) {
-	switch {
-	case r.Public:
-		return true, true, nil
-	case a == nil:
-		return false, true, nil
-	case r.expr == nil:
-		return slices.Contains(r.Roles, a.Role), true, nil
+	if holds, ok := r.fixed(a); ok {
+		return holds, true, nil
 	}
 	v, err := oracle{get: get, auth: a, filters: r.filters}.value(r.expr)
 	if err != nil {
@@ -54,6 +49,20 @@ func (r *Rule) Verdict(a *Auth, get func(string) any) (holds, known bool, err er
 	}
 	holds, known = boolOf(v)
 	return holds, known, nil
+}
+
+// fixed decides a rule no record can change: public, anyone anonymous (refused), a list of
+// roles. ok is false for an expression.
+func (r *Rule) fixed(a *Auth) (holds, ok bool) {
+	switch {
+	case r.Public:
+		return true, true
+	case a == nil:
+		return false, true
+	case r.expr == nil:
+		return slices.Contains(r.Roles, a.Role), true
+	}
+	return false, false
 }
 
 // ReadsOthers reports whether the rule asks for other records (exists()): whether it holds
@@ -67,13 +76,8 @@ type Others func(resource string) ([]func(string) any, error)
 // HoldsAmong is Holds for a rule that may ask for other records (exists()): others gives the
 // records of a resource to look among. Without it (nil) such a part is unknown.
 func (r *Rule) HoldsAmong(a *Auth, get func(string) any, others Others) (bool, error) {
-	switch {
-	case r.Public:
-		return true, nil
-	case a == nil:
-		return false, nil
-	case r.expr == nil:
-		return slices.Contains(r.Roles, a.Role), nil
+	if holds, ok := r.fixed(a); ok {
+		return holds, nil
 	}
 	return oracle{get: get, auth: a, filters: r.filters, others: others}.truth(r.expr)
 }
@@ -84,13 +88,8 @@ func (r *Rule) HoldsAmong(a *Auth, get func(string) any, others Others) (bool, e
 // a customer) is not known. It decides which roles an action lets through, refuses, or lets
 // through to some records only, without the translation the API renders as SQL.
 func (r *Rule) Decide(a *Auth) (holds, known bool, err error) {
-	switch {
-	case r.Public:
-		return true, true, nil
-	case a == nil:
-		return false, true, nil
-	case r.expr == nil:
-		return slices.Contains(r.Roles, a.Role), true, nil
+	if holds, ok := r.fixed(a); ok {
+		return holds, true, nil
 	}
 	v, err := oracle{auth: a, partial: true}.value(r.expr)
 	holds, known = boolOf(v)

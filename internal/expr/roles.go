@@ -82,9 +82,13 @@ func roleText(ast *celast.AST, s *spec.Spec, lit celast.Expr) error {
 	if !ok || slices.Contains(s.Roles, role) {
 		return nil
 	}
-	at := ""
-	if loc := ast.SourceInfo().GetStartLocation(lit.ID()); loc.Line() > 0 {
-		at = fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1)
+	return fmt.Errorf("%s%s", At(ast, lit.ID()), s.NotARole(role))
+}
+
+// At is where node id stands in the expression, for an error: "at 1:14: ", or "" when unknown.
+func At(ast *celast.AST, id int64) string {
+	if loc := ast.SourceInfo().GetStartLocation(id); loc.Line() > 0 {
+		return fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1)
 	}
-	return fmt.Errorf("%s%s", at, s.NotARole(role))
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
+
+	"github.com/kiln-dev/kiln/internal/expr"
 )
 
 // authAttrs are what auth holds (Vars.activation): the caller's account, role, roles and API key.
@@ -24,11 +26,7 @@ func checkAuthAttrs(ast *celast.AST) error {
 		if !ok || slices.Contains(authAttrs, name) {
 			return
 		}
-		pos := ""
-		if loc := ast.SourceInfo().GetStartLocation(at); loc.Line() > 0 {
-			pos = fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1)
-		}
-		err = fmt.Errorf("%sauth.%s is not an auth attribute (id, role, roles, key)", pos, name)
+		err = fmt.Errorf("%sauth.%s is not an auth attribute (id, role, roles, key)", expr.At(ast, at), name)
 	}))
 	return err
 }

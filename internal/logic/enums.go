@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 
+	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -58,11 +59,7 @@ func enumText(ast *celast.AST, f *spec.Field, lit celast.Expr) error {
 	if !ok || slices.Contains(f.Values, s) {
 		return nil
 	}
-	at := ""
-	if loc := ast.SourceInfo().GetStartLocation(lit.ID()); loc.Line() > 0 {
-		at = fmt.Sprintf("at %d:%d: ", loc.Line(), loc.Column()+1)
-	}
-	return fmt.Errorf("%s%s is never %q: its values are %s", at, f.Name, s, strings.Join(f.Values, ", "))
+	return fmt.Errorf("%s%s is never %q: its values are %s", expr.At(ast, lit.ID()), f.Name, s, strings.Join(f.Values, ", "))
 }
 
 // scopeEnums reads the enum fields of the records an expression in sc sees: a field selected
