@@ -54,6 +54,9 @@ func (g *gen) newRecordSet(f *tfile, r *spec.Resource) (*recordSet, string) {
 	if why := needsOthers(r); why != "" {
 		return nil, why
 	}
+	if why := g.readsAccounts(r); why != "" {
+		return nil, why
+	}
 	if why := g.requiredUnmade(r); why != "" {
 		return nil, why
 	}

@@ -50,6 +50,7 @@ func Generate(s *spec.Spec) (*Suite, error) {
 	}
 	g := &gen{s: s, rules: rules, base: s.Server.BasePath}
 	g.findUnmade()
+	g.findUnsent()
 	suite := &Suite{}
 	for _, r := range example.CreationOrder(s) {
 		for _, action := range spec.Actions {
@@ -111,6 +112,8 @@ type gen struct {
 	ownGaps []string
 	// unmade holds the resources whose records cannot be made, with why (links.go)
 	unmade map[string]string
+	// unsent holds the optional relations to accounts bodies leave out (accountreads.go)
+	unsent map[*spec.Field]bool
 }
 
 func (g *gen) file(r *spec.Resource, action spec.Action) (*tfile, string) {

@@ -35,6 +35,8 @@ func (g *gen) findUnmade() {
 			g.unmade[r.Name] = why
 		} else if why := needsOthers(r); why != "" {
 			g.unmade[r.Name] = why
+		} else if why := g.readsAccounts(r); why != "" {
+			g.unmade[r.Name] = why // accountreads.go
 		}
 	}
 	for changed := true; changed; {
@@ -85,9 +87,9 @@ func (g *gen) requiredUnmade(r *spec.Resource) string {
 }
 
 // leftOut reports whether bodies leave f out: an optional relation to a resource whose
-// records cannot be made.
+// records cannot be made, or to an account whose fields a rule reads (accountreads.go).
 func (g *gen) leftOut(f *spec.Field) bool {
-	return f.Relation != nil && !f.Required && !f.IsInverse() && g.unmade[f.Relation.To] != ""
+	return f.Relation != nil && !f.Required && !f.IsInverse() && (g.unmade[f.Relation.To] != "" || g.unsent[f])
 }
 
 // leavesOut reports whether one of the named fields of r is left out of bodies.
