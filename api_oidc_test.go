@@ -125,3 +125,33 @@ func testOIDCLogin(t *testing.T, dialect string) {
 	replay.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, replay.StatusCode)
 }
+
+// A login provider that cannot be reached is its outage, not Kiln's: 503 with Retry-After and
+// the API's problem, not a 500 (a helper found the discovery error returned unwrapped).
+func TestOIDCProviderDownIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	issuer := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(specPath, []byte(oidcSpec), 0o644))
+	env := map[string]string{"KILN_PUBLIC_URL": "http://127.0.0.1:1", "OP_ISSUER": issuer, "OP_SECRET": "s"}
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, AuthSecret: testSecret, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	require.NoError(t, err)
+	defer app.Close()
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/api/auth/oauth/corp/start", "/api/auth/oauth/corp/callback?code=x&state=y"} {
+		res, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "%s: %s", path, body)
+		require.NotEmpty(t, res.Header.Get("Retry-After"))
+		require.Contains(t, string(body), `"error":"unavailable"`)
+		require.NotContains(t, string(body), "127.0.0.1", "the cause stays in the log")
+	}
+}

@@ -77,6 +77,10 @@ func (o *OIDC) callbackURL(name string) string {
 
 func (o *OIDC) cookieName(name string) string { return "kiln_oauth_" + name }
 
+// providerRetryAfter is the Retry-After, in seconds, of a login whose provider could not be
+// reached (its discovery document).
+const providerRetryAfter = 10
+
 func (o *OIDC) config(ctx context.Context, name string) (*oauth2.Config, *oidc.Provider, error) {
 	p := o.providers[name]
 	if p == nil {
@@ -92,8 +96,10 @@ func (o *OIDC) config(ctx context.Context, name string) (*oauth2.Config, *oidc.P
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		prov, err := oidc.NewProvider(dctx, p.cfg.Issuer)
-		if err != nil {
-			return nil, nil, fmt.Errorf("discover %s: %w", p.cfg.Name, err)
+		if err != nil { // the provider's outage, not Kiln's fault: 503 to retry, the cause logged
+			return nil, nil, &service.Error{Code: service.CodeUnavailable, RetryAfter: providerRetryAfter,
+				Message: "the login provider " + name + " cannot be reached: try again later",
+				Cause:   fmt.Errorf("discover %s: %w", p.cfg.Name, err)}
 		}
 		p.provider = prov
 	}

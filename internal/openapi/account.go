@@ -83,6 +83,9 @@ func oidcPaths(s *spec.Spec, base string, paths obj) {
 		jsonResponse("A token pair", ref("TokenPair")), "400", "401", "403", "404"))
 	callback["parameters"] = []obj{provider, queryParam("code", "From the provider", obj{"type": "string"}),
 		queryParam("state", "From the provider", obj{"type": "string"})}
+	for _, op := range []obj{start, callback} { // the provider's discovery could not be reached
+		op["responses"].(obj)["503"] = problemRef("Error")
+	}
 	paths[base+"oauth/{provider}/start"] = obj{"get": start}
 	paths[base+"oauth/{provider}/callback"] = obj{"get": callback}
 }
