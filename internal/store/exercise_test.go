@@ -373,6 +373,21 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 		require.Equal(t, map[string]bool{o2: true}, found)
 	})
 
+	// An expand reads the targets of a page's to-many links by id in one query: 100 records of
+	// up to 1000 links each passed PostgreSQL's 65,535 parameters (and SQLite's 32,766), a 500.
+	t.Run("ByFieldTakesMoreValuesThanAStatementHolds", func(t *testing.T) {
+		st, owner := newStore(t)
+		ids := make([]string, 0, 70001)
+		for range 70000 {
+			ids = append(ids, newID())
+		}
+		ids = append(ids, owner)
+		found, err := st.Reader().ByField(ctx, "owners", "id", ids, 0, nil)
+		require.NoError(t, err)
+		require.Len(t, found, 1)
+		require.Equal(t, owner, found[0].ID)
+	})
+
 	t.Run("ConcurrentWritersAllCommit", func(t *testing.T) {
 		st, owner := newStore(t)
 		var wg sync.WaitGroup

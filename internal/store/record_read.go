@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/query"
 )
@@ -156,6 +158,28 @@ func (e *Exec) count(ctx context.Context, t *table, where query.Cond, trash bool
 // ByField reads the records whose field is one of values, at most perValue for each
 // value (0: no cap), in id order. It serves expand: one query per relation per page.
 func (e *Exec) ByField(ctx context.Context, resource, field string, values []string, perValue int, where query.Cond) ([]*Record, error) {
+	if len(values) <= maxInValues {
+		return e.byField(ctx, resource, field, values, perValue, where)
+	}
+	// more values than a statement takes parameters (PostgreSQL 65,535, SQLite 32,766): in
+	// parts, each value in one part only (perValue counts per value), merged in id order
+	var out []*Record
+	for part := range slices.Chunk(values, maxInValues) {
+		recs, err := e.byField(ctx, resource, field, part, perValue, where)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	slices.SortFunc(out, func(a, b *Record) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// maxInValues bounds the values one statement of ByField lists, leaving room under the
+// dialects' parameter limits for the where condition's own.
+const maxInValues = 10000
+
+func (e *Exec) byField(ctx context.Context, resource, field string, values []string, perValue int, where query.Cond) ([]*Record, error) {
 	t, err := e.table(resource)
 	if err != nil {
 		return nil, err
