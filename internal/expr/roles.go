@@ -54,23 +54,29 @@ func CheckRoleTexts(ast *celast.AST, s *spec.Spec) error {
 
 // readsAuth reports whether e reads auth.<name> (or auth['<name>']).
 func readsAuth(e celast.Expr, name string) bool {
+	read, _, ok := AuthRead(e)
+	return ok && read == name
+}
+
+// AuthRead reads auth.<name> or auth['<name>'], and where the name is written (for At).
+func AuthRead(e celast.Expr) (string, int64, bool) {
 	switch e.Kind() {
 	case celast.SelectKind:
 		op := e.AsSelect().Operand()
-		return e.AsSelect().FieldName() == name && op.Kind() == celast.IdentKind && op.AsIdent() == "auth"
+		return e.AsSelect().FieldName(), e.ID(), op.Kind() == celast.IdentKind && op.AsIdent() == "auth"
 	case celast.CallKind:
 		c := e.AsCall()
 		if c.FunctionName() != operators.Index || len(c.Args()) != 2 {
-			return false
+			return "", 0, false
 		}
 		op, key := c.Args()[0], c.Args()[1]
 		if op.Kind() != celast.IdentKind || op.AsIdent() != "auth" || key.Kind() != celast.LiteralKind {
-			return false
+			return "", 0, false
 		}
-		k, _ := key.AsLiteral().Value().(string)
-		return k == name
+		s, ok := key.AsLiteral().Value().(string)
+		return s, key.ID(), ok
 	}
-	return false
+	return "", 0, false
 }
 
 // roleText refuses lit when it is a text that is not one of the spec's roles.

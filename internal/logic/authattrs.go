@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	celast "cel.dev/cel-go/common/ast"
-	"cel.dev/cel-go/common/operators"
 
 	"github.com/kiln-dev/kiln/internal/expr"
 )
@@ -22,32 +21,11 @@ func checkAuthAttrs(ast *celast.AST) error {
 		if err != nil {
 			return
 		}
-		name, at, ok := authRead(e)
+		name, at, ok := expr.AuthRead(e)
 		if !ok || slices.Contains(authAttrs, name) {
 			return
 		}
 		err = fmt.Errorf("%sauth.%s is not an auth attribute (id, role, roles, key)", expr.At(ast, at), name)
 	}))
 	return err
-}
-
-// authRead reads auth.<name> or auth['<name>'], and where the name is written.
-func authRead(e celast.Expr) (string, int64, bool) {
-	switch e.Kind() {
-	case celast.SelectKind:
-		op := e.AsSelect().Operand()
-		return e.AsSelect().FieldName(), e.ID(), op.Kind() == celast.IdentKind && op.AsIdent() == varAuth
-	case celast.CallKind:
-		c := e.AsCall()
-		if c.FunctionName() != operators.Index || len(c.Args()) != 2 {
-			return "", 0, false
-		}
-		op, key := c.Args()[0], c.Args()[1]
-		if op.Kind() != celast.IdentKind || op.AsIdent() != varAuth || key.Kind() != celast.LiteralKind {
-			return "", 0, false
-		}
-		s, ok := key.AsLiteral().Value().(string)
-		return s, key.ID(), ok
-	}
-	return "", 0, false
 }

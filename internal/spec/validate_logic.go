@@ -87,11 +87,17 @@ func checkAssignments(r *Resource, set []Assignment, what string, c *collector) 
 			c.add(a.Pos, "%s: %q is not a field of %s%s", what, a.Field, r.Name, suggest(a.Field, fieldNames(r)))
 		case f.IsInverse() || f.Derived() || f.Name == FieldPasswordHash:
 			c.add(a.Pos, "%s: %s.%s cannot be set (inverse, computed or system field)", what, r.Name, a.Field)
-		case f.Type == TypeEnum:
-			if v, ok := a.Value.StringLiteral(); ok && !slices.Contains(f.Values, v) {
-				c.add(a.Pos, "%s: %s %q is not one of its values (%s)", what, a.Field, v, strings.Join(f.Values, ", "))
-			}
+		default:
+			checkEnumLiteral(f, a, what+":", c)
 		}
+	}
+}
+
+// checkEnumLiteral refuses a text literal assigned to an enum field that is none of its
+// values: every write (every run of a schedule or trigger) would be refused.
+func checkEnumLiteral(f *Field, a Assignment, what string, c *collector) {
+	if v, ok := a.Value.StringLiteral(); ok && f.Type == TypeEnum && !slices.Contains(f.Values, v) {
+		c.add(a.Pos, "%s %s %q is not one of its values (%s)", what, a.Field, v, strings.Join(f.Values, ", "))
 	}
 }
 

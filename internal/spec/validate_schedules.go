@@ -78,11 +78,7 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 			c.add(a.Pos, "%s: set: %s is not a stored field of %s that can be written", owner, a.Field, r.Name)
 			continue
 		}
-		// a text none of the enum's values would refuse every record of every run, as an
-		// effect's or an action's set: is refused here (checkAssignments)
-		if v, ok := a.Value.StringLiteral(); ok && f.Type == TypeEnum && !slices.Contains(f.Values, v) {
-			c.add(a.Pos, "%s: set: %s %q is not one of its values (%s)", owner, a.Field, v, strings.Join(f.Values, ", "))
-		}
+		checkEnumLiteral(f, a, owner+": set:", c)
 	}
 	if u.Limit == 0 {
 		u.Limit = DefaultScheduleLimit
