@@ -46,19 +46,18 @@ func newMigratePlan(o *output) *cobra.Command {
 				return err
 			}
 			defer done()
-			plan, err := m.Plan(desired)
+			plans, err := m.PlanAll(desired)
 			if err != nil {
 				return err
 			}
-			if plan.Empty() {
+			if !printPlans(o, plans) {
 				o.ok("the migrations already match the spec")
 				return nil
 			}
-			printPlan(o, plan)
 			if dryRun {
 				return nil
 			}
-			f, err := m.Write(plan, name, allow)
+			files, err := migrate.WriteAll(plans, name, allow)
 			if errors.Is(err, migrate.ErrDestructive) {
 				o.warn("not written: destructive changes need --allow-destructive")
 				return fmt.Errorf("%w (rerun with --allow-destructive)", err)
@@ -66,7 +65,9 @@ func newMigratePlan(o *output) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o.ok("wrote %s and %s", f.UpPath, filepath.Base(f.DownPath))
+			for _, f := range files {
+				o.ok("wrote %s and %s", f.UpPath, filepath.Base(f.DownPath))
+			}
 			return nil
 		},
 	}
@@ -77,8 +78,26 @@ func newMigratePlan(o *output) *cobra.Command {
 	return cmd
 }
 
-func printPlan(o *output, plan migrate.Plan) {
-	o.info("Changes:")
+// printPlans prints each dialect's changes and SQL, naming the dialect when there are several,
+// and reports whether any plan has changes.
+func printPlans(o *output, plans []migrate.DialectPlan) bool {
+	some := false
+	for _, dp := range plans {
+		if dp.Plan.Empty() {
+			continue
+		}
+		some = true
+		label := ""
+		if len(plans) > 1 {
+			label = " for " + dp.Dialect + " (" + dp.Dir + ")"
+		}
+		printPlan(o, dp.Plan, label)
+	}
+	return some
+}
+
+func printPlan(o *output, plan migrate.Plan, label string) {
+	o.info("Changes%s:", label)
 	for _, c := range plan.Changes {
 		if c.Destructive {
 			o.warn("%s  [destructive]", c.Description)
@@ -86,7 +105,7 @@ func printPlan(o *output, plan migrate.Plan) {
 			o.step("%s", c.Description)
 		}
 	}
-	o.info("\nSQL (up):")
+	o.info("\nSQL (up)%s:", label)
 	for _, stmt := range plan.Up {
 		o.info("%s;", stmt)
 	}

@@ -245,3 +245,54 @@ func TestSpecValidatePlacesBadExamples(t *testing.T) {
 		require.Contains(t, err.Error(), path+c.want, c.src)
 	}
 }
+
+// A project that keeps migrations for both dialects gets each change in both folders, each
+// numbered after its own newest file; a destructive change in either writes neither.
+func TestMigratePlanWritesEveryDialectFolderThatExists(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("KILN_DATABASE_URL", "")
+	out, err := run(t, "init", dir)
+	require.NoError(t, err, out)
+	specPath, data := filepath.Join(dir, "kiln.yaml"), filepath.Join(dir, "data")
+	pgDir, liteDir := filepath.Join(dir, "migrations", "postgres"), filepath.Join(dir, "migrations", "sqlite")
+	plan := func(args ...string) (string, error) {
+		return run(t, append([]string{"migrate", "plan", "--spec", specPath, "--data-dir", data}, args...)...)
+	}
+	out, err = plan("--name", "init")
+	require.NoError(t, err, out)
+	require.NoDirExists(t, pgDir, "no postgres folder: only the database's dialect is written")
+	require.NoError(t, os.MkdirAll(pgDir, 0o755))
+
+	src, err := os.ReadFile(specPath)
+	require.NoError(t, err)
+	withPriority := strings.Replace(string(src), "      done: {type: boolean, default: false}\n",
+		"      done: {type: boolean, default: false}\n      priority: {type: integer, default: 0}\n", 1)
+	require.NoError(t, os.WriteFile(specPath, []byte(withPriority), 0o644))
+	out, err = plan("--name", "priority")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "for postgres")
+	require.FileExists(t, filepath.Join(liteDir, "0002_priority.up.sql"))
+	pgUp, err := os.ReadFile(filepath.Join(pgDir, "0001_priority.up.sql"))
+	require.NoError(t, err, "the postgres folder was empty: its first file creates the whole schema")
+	require.Contains(t, string(pgUp), "(postgres)")
+	require.Contains(t, string(pgUp), `CREATE TABLE "notes"`)
+	require.Contains(t, string(pgUp), "priority")
+
+	out, err = plan()
+	require.NoError(t, err, out)
+	require.Contains(t, out, "already match")
+
+	// Dropping the field is destructive: refused, and neither folder gets a file.
+	require.NoError(t, os.WriteFile(specPath, src, 0o644))
+	_, err = plan("--name", "drop")
+	require.ErrorContains(t, err, "--allow-destructive")
+	for _, d := range []string{liteDir, pgDir} {
+		names, err := filepath.Glob(filepath.Join(d, "*drop*"))
+		require.NoError(t, err)
+		require.Empty(t, names, d)
+	}
+	out, err = plan("--name", "drop", "--allow-destructive")
+	require.NoError(t, err, out)
+	require.FileExists(t, filepath.Join(liteDir, "0003_drop.down.sql"))
+	require.FileExists(t, filepath.Join(pgDir, "0002_drop.down.sql"))
+}

@@ -157,15 +157,7 @@ func (m *Migrator) Write(p Plan, name string, allowDestructive bool) (File, erro
 	if d := p.Destructive(); len(d) > 0 && !allowDestructive {
 		return File{}, fmt.Errorf("%w: %s", ErrDestructive, describeChanges(d)) // the caller says how to allow it
 	}
-	files, err := m.Files()
-	if err != nil {
-		return File{}, err
-	}
-	next := 1
-	if len(files) > 0 {
-		next = files[len(files)-1].Version + 1
-	}
-	return writeFile(m.dir, next, cleanName(name), m.st.Dialect(), p)
+	return writeNext(m.dir, m.st.Dialect(), name, p)
 }
 
 func describeChanges(cs []Change) string {
