@@ -417,3 +417,29 @@ func TestAdminJobsAPI(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, b.do("POST", "/api/admin/jobs/abc/retry", nil).status)
 	require.Equal(t, http.StatusMethodNotAllowed, b.do("DELETE", "/api/admin/jobs/"+id, nil).status)
 }
+
+// A mail trigger whose to: is a relation field itself sends to an id, never an address: the
+// spec is refused at the expression, with the get() that reads the address.
+func TestTriggerMailToARelationIDIsASpecError(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  users:
+    fields:
+      name: string
+      contact: {type: email, required: true}
+  notes:
+    fields:
+      owner: {type: relation, to: users}
+      title: string
+    triggers:
+      - name: tell
+        on: [create]
+        mail: {to: "new.owner", subject: "'s'"}
+`
+	path, err := loadSpecIn(t, t.TempDir(), src)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), path+":13:20: trigger tell mail.to: new.owner is the id of a users record, not an address: write get('users', new.owner).contact")
+	src = strings.Replace(src, `to: "new.owner"`, `to: "get('users', new.owner).contact"`, 1)
+	_, err = loadSpecIn(t, t.TempDir(), src)
+	require.NoError(t, err)
+}

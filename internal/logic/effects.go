@@ -56,8 +56,10 @@ type Write struct {
 	Source string
 }
 
-// Children reads the records of an inverse relation of the record being written.
-type Children func(ctx context.Context, field string) ([]*Record, error)
+// Children reads the records of an inverse relation of the record being written. With lock, it
+// first locks them until the transaction ends where the store locks rows, and reports whether
+// it did; where it does not (SQLite's single writer), it reads nothing and reports false.
+type Children func(ctx context.Context, field string, lock bool) ([]*Record, bool, error)
 
 // HasEffects reports whether any effect applies to op.
 func (r *Resource) HasEffects(op spec.Operation) bool {
@@ -80,24 +82,11 @@ func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op sp
 		if !spec.Applies(ef.spec.On, op) {
 			continue
 		}
-		items := []*Record{nil}
-		if ef.child != nil {
-			var err error
-			if items, err = children(ctx, ef.spec.Each); err != nil {
-				return nil, err
-			}
+		ps, err := ef.planAll(ctx, reader, vars, children)
+		if err != nil {
+			return nil, err
 		}
-		for _, item := range items {
-			v := *vars
-			v.Item = item
-			p, ok, err := ef.plan(ctx, reader, &v)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				planned = append(planned, p)
-			}
-		}
+		planned = append(planned, ps...)
 	}
 	if err := lockInOrder(ctx, reader, planned); err != nil {
 		return nil, err
@@ -109,6 +98,47 @@ func (r *Resource) Effects(ctx context.Context, reader Reader, vars *Vars, op sp
 			return nil, err
 		}
 		out = append(out, w)
+	}
+	return out, nil
+}
+
+// planAll plans ef: once, or with each: once per child. Children are read unlocked first; when
+// the effect applies to any of them they are read again locked, and planned again from that
+// read, so that none changes between the read and this write's commit: a restock that read an
+// order's lines unlocked could put back a quantity a concurrent update of a line had just
+// replaced. (Locked only then: an update of the order that cancels nothing locks no line.)
+func (ef *effect) planAll(ctx context.Context, reader Reader, vars *Vars, children Children) ([]plannedWrite, error) {
+	if ef.child == nil {
+		return ef.planItems(ctx, reader, vars, []*Record{nil})
+	}
+	items, _, err := children(ctx, ef.spec.Each, false)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ef.planItems(ctx, reader, vars, items)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	items, locked, err := children(ctx, ef.spec.Each, true)
+	if err != nil || !locked {
+		return out, err
+	}
+	return ef.planItems(ctx, reader, vars, items)
+}
+
+// planItems plans ef once for each of items (nil: no item).
+func (ef *effect) planItems(ctx context.Context, reader Reader, vars *Vars, items []*Record) ([]plannedWrite, error) {
+	var out []plannedWrite
+	for _, item := range items {
+		v := *vars
+		v.Item = item
+		p, ok, err := ef.plan(ctx, reader, &v)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }

@@ -17,6 +17,8 @@ type program struct {
 	sites []*site
 	// deps are the record fields the expression reads (record.<field>).
 	deps []string
+	// bare is the field an expression that is only a field of the record is (new.owner), else "".
+	bare string
 }
 
 // build compiles src in sc into a program; want, when set, is its required type.
@@ -33,7 +35,8 @@ func (e *envs) build(sc scope, src string, want *cel.Type, strict bool) (*progra
 	if err != nil {
 		return nil, err
 	}
-	p := &program{src: src, prog: prog, sites: c.sites, deps: recordDeps(c.ast.NativeRep().Expr())}
+	x := c.ast.NativeRep().Expr()
+	p := &program{src: src, prog: prog, sites: c.sites, deps: recordDeps(x), bare: bareField(x)}
 	for _, s := range c.sites {
 		if s.where != nil { // count('notes', 'owner == record.owner') reads record.owner too
 			p.deps = append(p.deps, s.where.deps...)
@@ -60,6 +63,22 @@ func recordDeps(e celast.Expr) []string {
 		}
 	}))
 	return out
+}
+
+// bareField is the field e selects from the record (record, new or old) when e is nothing else.
+func bareField(e celast.Expr) string {
+	if e.Kind() != celast.SelectKind || e.AsSelect().IsTestOnly() {
+		return ""
+	}
+	op := e.AsSelect().Operand()
+	if op.Kind() != celast.IdentKind {
+		return ""
+	}
+	switch op.AsIdent() {
+	case varRecord, varNew, varOld:
+		return e.AsSelect().FieldName()
+	}
+	return ""
 }
 
 // eval runs the program with vars, reading other records through reader.

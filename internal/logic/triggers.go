@@ -3,6 +3,7 @@ package logic
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 
@@ -25,6 +26,7 @@ func (c *compiler) triggers(r *spec.Resource, updates map[string]*ScheduleUpdate
 		ct := &trigger{spec: t, when: c.program(sc, t.When, cel.BoolType, what+" when")}
 		if m := t.Mail; m != nil {
 			ct.to = c.program(sc, m.To, cel.StringType, what+" mail.to")
+			c.checkMailTo(r, m.To, ct.to, what)
 			ct.subject = c.program(sc, m.Subject, cel.StringType, what+" mail.subject")
 			ct.text = c.program(sc, m.Text, cel.StringType, what+" mail.text")
 		}
@@ -34,6 +36,28 @@ func (c *compiler) triggers(r *spec.Resource, updates map[string]*ScheduleUpdate
 		out = append(out, ct)
 	}
 	return out
+}
+
+// checkMailTo refuses a mail.to that is a relation field itself (new.owner): its value is the
+// related record's id, not an address, and every mail would fail when sent.
+func (c *compiler) checkMailTo(r *spec.Resource, e spec.Expr, to *program, what string) {
+	if to == nil || to.bare == "" {
+		return
+	}
+	if f := r.Field(to.bare); f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne {
+		target := c.spec.Resource(f.Relation.To)
+		hint := "an address field of it"
+		if target != nil {
+			for _, tf := range target.Fields {
+				if tf.Type == spec.TypeEmail {
+					hint = tf.Name
+					break
+				}
+			}
+		}
+		c.fail(e.Pos, "%s mail.to: %s is the id of a %s record, not an address: write get('%s', %s).%s",
+			what, strings.TrimSpace(e.Text), f.Relation.To, f.Relation.To, strings.TrimSpace(e.Text), hint)
+	}
 }
 
 // Fired is a trigger whose condition held for an event.

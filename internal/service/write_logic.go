@@ -358,8 +358,12 @@ func (w *write) prefix(err error) error {
 // effects applies the writes the resource's effects ask for, each through the pipeline of
 // its target (its constraints, rules and state machine) on this write's authority.
 func (w *write) effects(ctx context.Context, op spec.Operation, run *logicRun) error {
-	children := func(ctx context.Context, field string) ([]*logic.Record, error) {
-		return w.children(ctx, run.rec, field)
+	children := func(ctx context.Context, field string, lock bool) ([]*logic.Record, bool, error) {
+		if lock && !w.tx.LocksRows() {
+			return nil, false, nil
+		}
+		recs, err := w.children(ctx, run.rec, field, lock)
+		return recs, lock, err
 	}
 	writes, err := run.res.Effects(ctx, run.reader, run.vars, op, children)
 	if err != nil {
@@ -374,10 +378,16 @@ func (w *write) effects(ctx context.Context, op spec.Operation, run *logicRun) e
 	return nil
 }
 
-// children reads the records of an inverse relation of rec, for effects with each.
-func (w *write) children(ctx context.Context, rec *store.Record, field string) ([]*logic.Record, error) {
+// children reads the records of an inverse relation of rec, for effects with each; with lock,
+// locked first (a statement of its own: the read after it sees what a wait let commit).
+func (w *write) children(ctx context.Context, rec *store.Record, field string, lock bool) ([]*logic.Record, error) {
 	f := w.r.Field(field)
 	child := w.s.resources[f.Relation.To]
+	if lock {
+		if err := w.tx.LockByField(ctx, child.Name, f.Relation.Inverse, rec.ID); err != nil {
+			return nil, err
+		}
+	}
 	recs, err := w.tx.ByField(ctx, child.Name, f.Relation.Inverse, []string{rec.ID}, 0, nil)
 	if err != nil {
 		return nil, err

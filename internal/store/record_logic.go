@@ -47,6 +47,33 @@ func (e *Exec) lockRow(ctx context.Context, resource, id, strength string) error
 	b := &builder{d: e.s.dialect, t: t}
 	ph := b.arg(kUUID, 0, id)
 	b.write("SELECT 1 FROM ", quote(t.name), " WHERE ", quote("id"), " = ", ph, strength)
+	return e.drain(ctx, b)
+}
+
+// LockByField locks the records whose field is value until the transaction ends, in id order
+// (PostgreSQL's FOR NO KEY UPDATE, as LockRow; nothing on SQLite).
+func (e *Exec) LockByField(ctx context.Context, resource, field, value string) error {
+	if e.tx == nil {
+		return fmt.Errorf("store: LockByField outside a transaction")
+	}
+	if e.s.dialect.name() == "sqlite" {
+		return nil
+	}
+	t, err := e.table(resource)
+	if err != nil {
+		return err
+	}
+	b := &builder{d: e.s.dialect, t: t}
+	b.write("SELECT 1 FROM ", quote(t.name))
+	if err := b.where(query.Compare{Field: field, Op: query.Eq, Value: value}); err != nil {
+		return err
+	}
+	b.write(" ORDER BY ", quote("id"), forWrite)
+	return e.drain(ctx, b)
+}
+
+// drain runs b's query and reads its rows to the end.
+func (e *Exec) drain(ctx context.Context, b *builder) error {
 	rows, err := e.query(ctx, b.text(), b.args)
 	if err != nil {
 		return err
