@@ -3,7 +3,9 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,11 +14,11 @@ import (
 	"github.com/kiln-dev/kiln/internal/jobs"
 )
 
-// Replays of one message sent at once are chains of attempts from the same count: the first
-// to send supersedes the others (Deliver: "a replay's chain has sent it since this chain was
-// enqueued: it goes on alone"), so the message goes out once more, not once per replay. Each
-// chain checks the message's count of attempts, then sends, then counts its attempt: chains
-// running at once all passed the check before any counted, and each sent it.
+// Replays of one message sent at once are not one send each: each replay counts the first
+// attempt of its chain as it enqueues it, and a chain whose count a later replay has taken past
+// stands down (Deliver: "superseded by a replay"). (Once each chain checked the count, then
+// sent, then counted its attempt: chains running at once all passed the check before any
+// counted, and each sent it.)
 func TestConcurrentReplaysOfOneMessageSendItOnce(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -26,7 +28,8 @@ func TestConcurrentReplaysOfOneMessageSendItOnce(t *testing.T) {
 			}
 			return http.StatusOK
 		})
-		b := setupHooks(t, dialect, hookOpts{env: shopEnv(rc)})
+		var logs lockedBuffer
+		b := setupHooks(t, dialect, hookOpts{env: shopEnv(rc), log: slog.New(slog.NewJSONHandler(&logs, nil))})
 		const p = "/api/admin/webhooks/order_paid"
 		b.payOrder()
 		waitFor(t, func() bool { return len(b.attempts("order_paid")) == 1 })
@@ -35,10 +38,15 @@ func TestConcurrentReplaysOfOneMessageSendItOnce(t *testing.T) {
 		require.Equal(t, map[int]int{http.StatusAccepted: 8}, counts)
 		waitFor(t, func() bool { return len(b.pendingDeliveries()) == 0 })
 		time.Sleep(200 * time.Millisecond)
-		// A replay that reads the count after a chain claimed its attempt replays from the new
-		// count and rightly sends again (on a slow machine the eight do not all land before the
-		// first chain runs): one send per count replayed from, not one per replay.
-		require.Equal(t, 1+len(replayedFrom(t, b, msg)), len(rc.deliveries()), "the delivery, then one per count replayed from")
+		// Each replay counts its chain's first attempt as it is enqueued; a chain whose count was
+		// taken past by a later replay stands down, saying so. One whose first attempt ran before
+		// the next replay landed rightly sends (on a slow machine the eight do not all land before
+		// the first chain runs): the delivery, then one per replay that did not stand down — the
+		// last one always sends.
+		require.Len(t, replayedFrom(t, b, msg), 8, "every replay counted an attempt of its own")
+		stood := strings.Count(logs.String(), `"msg":"webhook delivery superseded by a replay","message_id":"`+msg+`"`)
+		require.Less(t, stood, 8, "the last replay sends")
+		require.Equal(t, 1+8-stood, len(rc.deliveries()), "the delivery, then one per replay that did not stand down")
 	})
 }
 

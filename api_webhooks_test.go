@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -70,6 +71,7 @@ type hookOpts struct {
 	spec string            // spec source; the shop when empty
 	env  map[string]string // the environment the spec and the secrets are read from
 	ext  *kiln.Extensions
+	log  *slog.Logger // the app's logger; none when nil
 }
 
 // setupHooks starts an app on the dialect with env, retry waits of 50ms and workers
@@ -88,7 +90,7 @@ func setupHooks(t *testing.T, dialect string, o hookOpts) *testBundle {
 	copyShopMails(t, dir)
 	env := func(k string) (string, bool) { v, ok := o.env[k]; return v, ok }
 	cfg := kiln.Config{SpecPath: specPath, DataDir: dir, MigrationsDir: filepath.Join(dir, "migrations"),
-		Dev: true, LookupEnv: env, AuthSecret: testSecret, Extensions: o.ext}
+		Dev: true, LookupEnv: env, AuthSecret: testSecret, Extensions: o.ext, Logger: o.log}
 	kiln.SetWebhookSchedule(&cfg, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond})
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)

@@ -53,13 +53,13 @@ func (w *Webhooks) Deliver(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	claimed := false
-	if m.Attempts <= args.From+j.Attempt-1 {
-		if claimed, err = w.claim(ctx, m); err != nil {
+	goAhead, claim := turn(args, j.Attempt, m.Attempts)
+	if goAhead && claim {
+		if goAhead, err = w.claim(ctx, m); err != nil {
 			return err
 		}
 	}
-	if !claimed {
+	if !goAhead {
 		// a replay's chain has sent it since this chain was enqueued, or is sending it now: it
 		// goes on alone
 		w.cfg.Logger.InfoContext(ctx, "webhook delivery superseded by a replay", "message_id", m.ID, "job_id", j.ID)

@@ -77,11 +77,13 @@ func (w *Webhooks) Replay(ctx context.Context, messageID string) error {
 	})
 }
 
-// replayOne sets message id pending again and enqueues a chain of attempts from its count:
-// an older chain still retrying it stops at its next attempt (Deliver), so a message replayed
-// while it waits for a retry is sent once, not once by each.
+// replayOne sets message id pending again, counts the first attempt of a new chain and enqueues
+// that chain (turn): an older chain still retrying it, or about to claim its attempt, stands
+// down, so a message replayed while it waits for a retry is sent once, not once by each.
 func (w *Webhooks) replayOne(ctx context.Context, tx *store.Exec, id string) error {
-	rows, err := tx.QueryRaw(ctx, "SELECT attempts FROM kiln_webhook_messages WHERE id = ?", id)
+	// one statement counts and reads: two replays at once each get a count of their own
+	rows, err := tx.QueryRaw(ctx, "UPDATE kiln_webhook_messages SET state = 'pending', attempts = attempts + 1, updated_at = ? WHERE id = ? RETURNING attempts",
+		w.now().UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("replay webhook message: %w", err)
 	}
@@ -93,11 +95,10 @@ func (w *Webhooks) replayOne(ctx context.Context, tx *store.Exec, id string) err
 	if err := rows.Scan(&attempts); err != nil {
 		return fmt.Errorf("replay webhook message: %w", err)
 	}
-	rows.Close()
-	if err := tx.ExecRaw(ctx, "UPDATE kiln_webhook_messages SET state = 'pending', updated_at = ? WHERE id = ?", w.now().UnixMicro(), id); err != nil {
+	if err := rows.Close(); err != nil {
 		return fmt.Errorf("replay webhook message: %w", err)
 	}
-	return w.enqueueDelivery(ctx, tx, id, attempts)
+	return w.enqueueReplay(ctx, tx, id, attempts)
 }
 
 // ReplayFailed sends again every message of a subscription that failed for good (out of

@@ -36,9 +36,28 @@ type Data struct {
 type deliverArgs struct {
 	Message string `json:"message"`
 	// From is how many attempts the message had when this chain of attempts was enqueued (0
-	// for its first; a replay's, the count it replays from): the chain's attempt n expects to
-	// find From+n-1, and finding more, another chain (a replay) has sent since and it stops.
+	// for its first; a replay's, the count after its reservation): see turn.
 	From int `json:"from,omitempty"`
+	// Reserved: the replay that enqueued this chain counted its first attempt already.
+	Reserved bool `json:"reserved,omitempty"`
+}
+
+// turn decides whether a chain's attempt n goes ahead at a message whose count of attempts is
+// count, and whether it claims it first. The chain expects From+n-1 attempts made before its
+// nth; finding more, another chain (a replay enqueued since) has the message, and it stands
+// down. A replay counts its chain's first attempt as it enqueues it (a reservation), so that
+// the attempt an older chain loaded and has yet to claim cannot be claimed any more: without
+// it, a replay landing between a final attempt's load and its claim stood down when that
+// attempt claimed, and was lost when the attempt failed. The reserved first attempt goes
+// ahead only while no later replay has reserved; later ones claim as every other does.
+func turn(a deliverArgs, n, count int) (goAhead, claim bool) {
+	if !a.Reserved {
+		return count <= a.From+n-1, true
+	}
+	if n == 1 {
+		return count == a.From, false
+	}
+	return count <= a.From+n-2, true
 }
 
 // HoldsFunc evaluates a subscription's when: over the event's old and new records.
@@ -129,9 +148,12 @@ func (w *Webhooks) deliveryRequest(id string, from int) jobs.Request {
 	return jobs.Request{Kind: KindDeliver, Args: deliverArgs{Message: id, From: from}, MaxAttempts: w.MaxAttempts()}
 }
 
-// enqueueDelivery enqueues a chain of attempts at message id, which has had from attempts.
-func (w *Webhooks) enqueueDelivery(ctx context.Context, tx *store.Exec, id string, from int) error {
-	_, err := w.cfg.Queue.EnqueueTx(ctx, tx, w.deliveryRequest(id, from))
+// enqueueReplay enqueues a replay's chain of attempts at message id, whose count of attempts is
+// from with the chain's first counted already.
+func (w *Webhooks) enqueueReplay(ctx context.Context, tx *store.Exec, id string, from int) error {
+	r := w.deliveryRequest(id, from)
+	r.Args = deliverArgs{Message: id, From: from, Reserved: true}
+	_, err := w.cfg.Queue.EnqueueTx(ctx, tx, r)
 	if err != nil {
 		return fmt.Errorf("enqueue webhook delivery: %w", err)
 	}
