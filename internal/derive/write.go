@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,8 +101,16 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 		fresh, source, method = rs.body(5, "{unique}5"), "second_record", "PATCH"
 	}
 	taken := func(field string) string { return "{" + source + ".response." + field + "}" }
+	frozen := map[string]*spec.LogicRule{}
+	if path != "" {
+		frozen = frozenOnUpdate(r)
+	}
 	for _, fld := range r.Fields {
 		if !fld.Unique || !writable(r, fld) || g.leftOut(fld) { // a missing link clashes with nothing
+			continue
+		}
+		if rl := frozen[fld.Name]; rl != nil {
+			g.gaps = append(g.gaps, fmt.Sprintf("%s taken on update: rule %s keeps %s unchanged", fld.Name, ruleLabel(rl), fld.Name))
 			continue
 		}
 		b := withoutOtherUniqueLinks(r, with(fresh, fld.Name, taken(fld.Name), false), fld.Name)
@@ -110,7 +119,9 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 			for _, o := range g.sharedThrough(r, fld) {
 				// the taken target refers to one of these too, and a rule may hold them equal
 				// (a review's course and its enrollment's): the second record's go with it
-				b = with(b, o.Name, taken(o.Name), false)
+				if frozen[o.Name] == nil {
+					b = with(b, o.Name, taken(o.Name), false)
+				}
 			}
 		}
 		e := want(409).code("conflict").field(fld.Name, "")
@@ -121,6 +132,12 @@ func (g *gen) uniqueCases(f *tfile, rs *recordSet, path string, check func(*expe
 	}
 	for i, idx := range r.Indexes {
 		if !idx.Unique || g.leavesOut(r, idx.Fields) {
+			continue
+		}
+		if rl, name := frozenOf(frozen, idx.Fields); rl != nil {
+			// the second record differs from this one in some field of the index, maybe this one
+			g.gaps = append(g.gaps, fmt.Sprintf("unique index %d (%s) taken on update: rule %s keeps %s unchanged",
+				i+1, strings.Join(idx.Fields, ", "), ruleLabel(rl), name))
 			continue
 		}
 		b := withoutOtherUniqueLinks(r, fresh, idx.Fields...)
