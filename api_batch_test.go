@@ -98,6 +98,19 @@ func TestBatchErrorsNameTheOperation(t *testing.T) {
 		require.Contains(t, ref.body["detail"], "earlier operation")
 		route := b.do("POST", "/api/batch", map[string]any{"operations": []any{op("POST", "/api/nothing", map[string]any{})}})
 		require.Equal(t, http.StatusNotFound, route.status)
+
+		empty := b.do("POST", "/api/batch", map[string]any{"operations": []any{}})
+		require.Equal(t, http.StatusBadRequest, empty.status)
+		require.Equal(t, map[string]string{"operations": "min_items"}, fieldCodes(empty.body), "an empty batch holds too few, not too many")
+		// A resource named the wrong way is a malformed operation (400), not a missing one.
+		tag := b.create("tags", map[string]any{"name": "shape"})
+		for _, o := range []map[string]any{op("POST", "/api/tags/"+tag+"/archive", map[string]any{}), op("POST", "/api/tags/"+tag, map[string]any{}),
+			op("PATCH", "/api/tags", map[string]any{}), op("POST", "/api/batch", map[string]any{"operations": []any{}})} {
+			res := b.do("POST", "/api/batch", map[string]any{"operations": []any{o}})
+			require.Equal(t, http.StatusBadRequest, res.status, "%v: %s", o, res.raw)
+			require.Equal(t, "validation_failed", res.body["error"], "%v", o)
+			require.Contains(t, res.body["detail"], "operation 0: "+o["method"].(string)+" "+o["path"].(string), "%v", o)
+		}
 	})
 }
 

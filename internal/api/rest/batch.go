@@ -70,7 +70,10 @@ func (h *Handler) batchOps(in map[string]any) ([]batchOp, error) {
 		errs = append(errs, service.FieldError{Field: "operations", Code: "required", Message: "is required (a list of operations)"})
 	case !ok:
 		errs = append(errs, service.FieldError{Field: "operations", Code: "type", Message: "must be a list of operations"})
-	case len(list) == 0 || len(list) > h.spec.Server.BatchMax:
+	case len(list) == 0:
+		errs = append(errs, service.FieldError{Field: "operations", Code: "min_items",
+			Message: fmt.Sprintf("must hold 1 to %d operations (server.batch_max), not none", h.spec.Server.BatchMax)})
+	case len(list) > h.spec.Server.BatchMax:
 		errs = append(errs, service.FieldError{Field: "operations", Code: "max_items",
 			Message: fmt.Sprintf("must hold 1 to %d operations (server.batch_max)", h.spec.Server.BatchMax)})
 	}
@@ -128,8 +131,8 @@ func (h *Handler) resolveOp(op batchOp, refs *batchRefs) (service.BatchOp, error
 	}
 	rest, ok := strings.CutPrefix(path, strings.TrimSuffix(h.spec.Server.BasePath, "/")+"/")
 	parts := strings.Split(rest, "/")
-	if !ok || h.spec.Resource(parts[0]) == nil || len(parts) > 2 || (len(parts) == 1) != (op.method == "POST") {
-		return service.BatchOp{}, service.Errorf(service.CodeNotFound, "%s %s is not a create, update or delete of a resource", op.method, op.path)
+	if err := h.checkOpPath(op, ok, parts); err != nil {
+		return service.BatchOp{}, err
 	}
 	body, err := refs.value(op.body)
 	if err != nil {
@@ -147,6 +150,22 @@ func (h *Handler) resolveOp(op batchOp, refs *batchRefs) (service.BatchOp, error
 		}
 	}
 	return out, nil
+}
+
+// checkOpPath refuses an operation whose path is not a create (POST /{resource}), an update
+// or a delete (PATCH, DELETE /{resource}/{id}) of a resource: 404 when it names no resource,
+// 400 when it names one the wrong way (an action, a nested route, a batch in the batch).
+func (h *Handler) checkOpPath(op batchOp, underBase bool, parts []string) error {
+	shape := "a batch holds creates (POST /{resource}), updates and deletes (PATCH, DELETE /{resource}/{id}); actions and other routes are sent on their own"
+	switch {
+	case underBase && parts[0] == "batch":
+		return service.Errorf(service.CodeValidation, "%s %s: a batch cannot hold a batch", op.method, op.path)
+	case !underBase || h.spec.Resource(parts[0]) == nil:
+		return service.Errorf(service.CodeNotFound, "%s %s is not a create, update or delete of a resource", op.method, op.path)
+	case len(parts) > 2 || (len(parts) == 1) != (op.method == "POST"):
+		return service.Errorf(service.CodeValidation, "%s %s is not a create, update or delete of a resource: %s", op.method, op.path, shape)
+	}
+	return nil
 }
 
 // batchBody is {"results": [{"status", "resource", "record"}, …]}; a delete's result has
