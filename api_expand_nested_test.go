@@ -311,6 +311,11 @@ func TestExpandNestedBadPaths(t *testing.T) {
 				require.Equal(t, http.StatusBadRequest, res.status, "%s?expand=%s: %s", path, expand, res.raw)
 				require.Equal(t, "malformed_request", res.body["error"], expand)
 				require.Equal(t, map[string]string{"expand": "invalid_expand"}, fieldCodes(res.body), expand)
+				want := "the list request has invalid parameters"
+				if path != "/api/bookings" {
+					want = "the request has invalid parameters" // a read of one record is no list
+				}
+				require.Equal(t, want, res.body["detail"], "%s?expand=%s", path, expand)
 			}
 		}
 		res := b.do("GET", "/api/properties?expand=units.amenities", nil)

@@ -2,6 +2,7 @@ package kiln_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,4 +97,26 @@ func TestWriteToARecordTheCallerSeesButMayNotChangeIs403(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, b.do("PATCH", unknown, map[string]any{"text": "x"}, other...).status)
 		require.Equal(t, http.StatusOK, b.do("PATCH", seen, map[string]any{"text": "mine to change"}, owner...).status)
 	})
+}
+
+// A refused action is named as the spec names it (archive), never by Kiln's internal key
+// (action:archive), whether the refusal is the role's or the record's.
+func TestActionRefusalNamesTheAction(t *testing.T) {
+	t.Parallel()
+	src := strings.Replace(seenSpec, "    actions:\n      close:",
+		"    actions:\n      archive:\n        access: \"auth.role == 'admin'\"\n        steps:\n          - set: {closed: \"true\"}\n      close:", 1)
+	b := setup(t, "sqlite", src)
+	owner, other := bearer(b.token("member")), bearer(b.token("member"))
+	note := b.do("POST", "/api/notes", map[string]any{"text": "shared", "shared": true}, owner...)
+	require.Equal(t, http.StatusCreated, note.status, string(note.raw))
+	path := "/api/notes/" + note.body["id"].(string)
+	res := b.do("POST", path+"/archive", map[string]any{}, owner...)
+	require.Equal(t, http.StatusForbidden, res.status, string(res.raw))
+	require.Equal(t, "archive on notes is not allowed", res.body["detail"])
+	res = b.do("POST", path+"/close", map[string]any{}, other...)
+	require.Equal(t, http.StatusForbidden, res.status, string(res.raw))
+	require.Equal(t, "close on this notes record is not allowed", res.body["detail"])
+	res = b.do("POST", path+"/archive", map[string]any{}, "Authorization", "")
+	require.Equal(t, http.StatusUnauthorized, res.status, string(res.raw))
+	require.Equal(t, "sign in to archive notes", res.body["detail"])
 }

@@ -55,7 +55,7 @@ func (r *Resource) CheckStates(ctx context.Context, reader Reader, vars *Vars, o
 		to, _ := vars.Record.Fields[sm.field.Name].(string)
 		if op == spec.OpCreate {
 			if !system && len(sm.initial) > 0 && !slices.Contains(sm.initial, to) {
-				msg := "cannot start as " + to
+				msg := "cannot start as " + to + ": start as " + strings.Join(sm.initial, " or ")
 				if to == "" {
 					// an explicit null skipped the default and left a record no transition
 					// leads out of (the shop's order, its stock taken, could never be cancelled)

@@ -19,20 +19,21 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 	}
 	p := PrincipalFrom(ctx)
 	rule := s.rules.Rule(r.Name, action)
+	name := actionName(action) // an action's own name, without its prefix
 	switch {
 	case rule != nil && rule.Public:
 		return nil, nil
 	case p == nil:
-		return nil, Errorf(CodeUnauthorized, "sign in to %s %s", action, r.Name)
+		return nil, Errorf(CodeUnauthorized, "sign in to %s %s", name, r.Name)
 	case p.KeyID != "" && !ScopeAllows(p.Scopes, r.Name, string(action)):
-		return nil, Errorf(CodeForbidden, "the API key's scopes do not cover %s on %s", action, r.Name)
+		return nil, Errorf(CodeForbidden, "the API key's scopes do not cover %s on %s", name, r.Name)
 	case rule == nil:
-		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
+		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", name, r.Name)
 	case !rule.IsExpr():
 		if p.HasRole(rule.Roles...) {
 			return nil, nil
 		}
-		return nil, Errorf(CodeForbidden, "%s on %s needs one of the roles %s", action, r.Name, RoleList(rule.Roles))
+		return nil, Errorf(CodeForbidden, "%s on %s needs one of the roles %s", name, r.Name, RoleList(rule.Roles))
 	}
 	c, err := rule.Condition(p.rules())
 	if err != nil {
@@ -43,7 +44,7 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 	case expr.IsTrue(c):
 		return nil, nil
 	case expr.IsFalse(c):
-		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", action, r.Name)
+		return nil, Errorf(CodeForbidden, "%s on %s is not allowed", name, r.Name)
 	}
 	return c, nil
 }

@@ -208,7 +208,7 @@ func (r *resource) parseSort(v string, errs *fieldErrors) []query.Sort {
 		desc := strings.HasPrefix(part, "-")
 		name := strings.TrimPrefix(part, "-")
 		if !r.sortable(name) {
-			errs.add("sort", "invalid_sort", "cannot sort by %q: use fields of %s, optionally prefixed with -", name, r.Name)
+			errs.add("sort", "invalid_sort", "cannot sort by %q: %s", name, r.unsortable(name))
 			return nil
 		}
 		if seen[name] {
@@ -236,6 +236,20 @@ func (r *resource) sortable(name string) bool {
 	}
 	f := r.Field(name)
 	return f != nil && f.Stored() && !f.Hidden && !f.StoredAsJSON()
+}
+
+// unsortable says why a list cannot be sorted by name, a field of r or not.
+func (r *resource) unsortable(name string) string {
+	f := r.Field(name)
+	switch {
+	case f == nil || f.Hidden:
+		return "use fields of " + r.Name + ", optionally prefixed with -"
+	case f.IsToMany() || f.IsInverse():
+		return "it lists other records; sort by a field of one value"
+	case f.Type == spec.TypeFile:
+		return "a file has no order; sort by another field"
+	}
+	return "its values (" + string(f.Type) + ") have no order; sort by another field"
 }
 
 func (r *resource) parseFields(v string, errs *fieldErrors) []string {

@@ -41,6 +41,23 @@ func TestParseList(t *testing.T) {
 	require.Equal(t, map[string]string{"sort": "invalid_sort", "limit": "range", "cursor": "conflict"}, codes)
 }
 
+// A sort by a field that has no order says why, not that it is no field (a new user sorted by
+// a file field and was told to use fields of the resource).
+func TestUnsortableFieldsSayWhy(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t)
+	for name, want := range map[string]string{
+		"nope":  `cannot sort by "nope": use fields of products, optionally prefixed with -`,
+		"image": `cannot sort by "image": a file has no order; sort by another field`,
+		"tags":  `cannot sort by "tags": it lists other records; sort by a field of one value`,
+	} {
+		_, err := svc.ParseList("products", url.Values{"sort": {name}})
+		e := AsError(err)
+		require.Len(t, e.Fields, 1, name)
+		require.Equal(t, want, e.Fields[0].Message, name)
+	}
+}
+
 func TestCursorIsBoundToItsSort(t *testing.T) {
 	t.Parallel()
 	svc := newTestService(t)

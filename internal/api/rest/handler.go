@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"errors"
 	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/files"
 	"github.com/kiln-dev/kiln/internal/idempotency"
@@ -270,6 +271,12 @@ func (h *Handler) shape(res string, q url.Values) ([]string, map[string]bool, er
 		}
 	}
 	p, err := h.svc.ParseList(res, only)
+	var e *service.Error
+	if errors.As(err, &e) {
+		out := *e // the same problems, for a read of one record, not a list
+		out.Message = "the request has invalid parameters"
+		return nil, nil, &out
+	}
 	if err != nil {
 		return nil, nil, err
 	}
