@@ -52,6 +52,9 @@ func newUsersCreate(o *output) *cobra.Command {
 				return err
 			}
 			if name != "" {
+				if _, both := fields["name"]; both {
+					return errors.New("--set name and --name: give the name once")
+				}
 				fields["name"] = name
 			}
 			rec, err := app.CreateAccountWith(cmd.Context(), email, role, password, fields)

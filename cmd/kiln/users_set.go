@@ -11,7 +11,8 @@ import (
 )
 
 // accountFlags are the account fields with their own flag of `kiln users create`; --set
-// refuses them so that one value has one source.
+// refuses them so that one value has one source — but for name, which may be set either way
+// (not both: the command refuses that).
 var accountFlags = map[string]string{
 	spec.FieldEmail: "--email", spec.FieldRole: "--role", "name": "--name", spec.FieldPassword: "--password-stdin",
 }
@@ -27,7 +28,7 @@ func parseSets(r *spec.Resource, sets []string) (map[string]any, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("--set %q: write it as field=value", s)
 		}
-		if flag, own := accountFlags[name]; own {
+		if flag, own := accountFlags[name]; own && name != "name" {
 			return nil, fmt.Errorf("--set %s: give %s with %s", name, name, flag)
 		}
 		f := r.Field(name)

@@ -77,6 +77,22 @@ func TestUsersCreateSetsOtherFieldsByTheirType(t *testing.T) {
 	require.Equal(t, []any{int64(42), int64(1250), true}, []any{card, fine, student}, "typed by the spec: decimal in minor units")
 }
 
+// The name may come from --set like the account's other fields (a new user tried it): the
+// README says --set fills them.
+func TestUsersCreateTakesTheNameFromSetToo(t *testing.T) {
+	specPath, data := migratedLibrary(t)
+	out, err := createMember(t, specPath, data, "--email", "d@example.com", "--set", "name=Dee", "--set", "card_number=7")
+	require.NoError(t, err, out)
+	app := openApp(t, specPath, data)
+	rows, err := app.Store.Reader().QueryRaw(context.Background(), `SELECT "name" FROM "members" WHERE "email" = ?`, "d@example.com")
+	require.NoError(t, err)
+	defer rows.Close()
+	require.True(t, rows.Next())
+	var name string
+	require.NoError(t, rows.Scan(&name))
+	require.Equal(t, "Dee", name)
+}
+
 func TestUsersCreateValidatesSetLikeTheAPI(t *testing.T) {
 	specPath, data := migratedLibrary(t)
 	for _, tc := range []struct {
@@ -86,6 +102,7 @@ func TestUsersCreateValidatesSetLikeTheAPI(t *testing.T) {
 		{set: "card_number=abc", want: "card_number must be a whole number"},
 		{set: "nickname=x", want: "--set nickname: members has no field nickname"},
 		{set: "email=x@example.com", want: "--set email: give email with --email"},
+		{set: "name=Cee", want: "--set name and --name: give the name once"},
 		{set: "card_number", want: `--set "card_number": write it as field=value`},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
