@@ -108,6 +108,9 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 		c.add(f.Pos, "field %s has no type", f.Name)
 		return
 	}
+	if f.System && f.Type == TypeEnum && len(f.Values) == 0 {
+		return // the account's role in a spec of no roles: "auth needs roles" says it
+	}
 	if !containsType(f.Type) {
 		c.add(f.Pos, "field %s: unknown type %q%s", f.Name, f.Type, suggest(string(f.Type), typeNames()))
 		return

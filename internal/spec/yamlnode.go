@@ -195,7 +195,11 @@ func laterKey(keyPos map[string]Pos, a, b string) Pos {
 }
 
 // notARole says role is not one of the spec's roles, naming the one it looks like a typo of.
+// A spec declaring no roles says so rather than listing none.
 func notARole(s *Spec, role string) string {
+	if len(s.Roles) == 0 {
+		return strconv.Quote(role) + " is not one of the roles: the spec declares none (add roles: [...] at the top)"
+	}
 	return strconv.Quote(role) + " is not one of the roles" + suggest(role, s.Roles)
 }
 
@@ -203,16 +207,25 @@ func notARole(s *Spec, role string) string {
 // is not one of the roles (did you mean \"admin\"?)".
 func (s *Spec) NotARole(role string) string { return notARole(s, role) }
 
-// suggest names the closest allowed key when the given one looks like a typo.
+// suggest names the closest allowed key when the given one looks like a typo, or lists the
+// allowed ones (nothing when there are none).
 func suggest(key string, allowed []string) string {
+	if hint := didYouMean(key, allowed); hint != "" || len(allowed) == 0 {
+		return hint
+	}
+	return " (allowed: " + strings.Join(allowed, ", ") + ")"
+}
+
+// didYouMean names the closest of names when key looks like a typo of it, or is "".
+func didYouMean(key string, names []string) string {
 	best, bestDist := "", 3
-	for _, a := range allowed {
+	for _, a := range names {
 		if d := distance(key, a); d < bestDist {
 			best, bestDist = a, d
 		}
 	}
 	if best == "" {
-		return " (allowed: " + strings.Join(allowed, ", ") + ")"
+		return ""
 	}
 	return " (did you mean " + strconv.Quote(best) + "?)"
 }
