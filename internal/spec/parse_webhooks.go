@@ -16,7 +16,7 @@ var (
 func (w *walker) webhooks(n ast.Node, wh *Webhooks) {
 	wh.Enabled = true
 	for _, item := range w.list(n, "webhooks") {
-		s := &Webhook{Pos: w.pos(item)}
+		s := &Webhook{Pos: w.pos(item), keyPos: map[string]Pos{}}
 		entries, _ := w.mapping(item, "webhook", webhookKeys...)
 		for _, e := range entries {
 			what := "webhook." + e.key
@@ -26,7 +26,7 @@ func (w *walker) webhooks(n ast.Node, wh *Webhooks) {
 			case "url":
 				s.URL = w.str(e.value, what)
 			case "events":
-				s.Events = w.strings(e.value, what)
+				s.Events = w.stringsAt(e.value, what, s.keyPos, "events")
 			case "when":
 				s.When = w.expr(e.value, what)
 			case "type":

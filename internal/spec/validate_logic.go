@@ -67,12 +67,13 @@ func validateRule(r *Resource, rule *LogicRule, c *collector) {
 func validateEffect(s *Spec, r *Resource, ef *Effect, c *collector) {
 	if ef.Each != "" {
 		if f := r.Field(ef.Each); f == nil || !f.IsChildren() {
-			c.add(ef.Pos, "effect %s: each: %q must be an inverse of a to-one relation (1:N) of %s", ef.Name, ef.Each, r.Name)
+			c.add(ef.Pos, "effect %s: each: %q must be an inverse of a to-one relation (1:N) of %s%s", ef.Name, ef.Each, r.Name,
+				didYouMean(ef.Each, childrenNames(r)))
 		}
 	}
 	target := s.Resource(ef.Update)
 	if target == nil {
-		c.add(ef.Pos, "effect %s: update: %q is not a resource", ef.Name, ef.Update)
+		c.add(ef.Pos, "effect %s: update: %q is not a resource%s", ef.Name, ef.Update, didYouMean(ef.Update, resourceNames(s)))
 		return
 	}
 	checkAssignments(target, ef.Set, "effect "+ef.Name, c)
@@ -132,7 +133,7 @@ func validateStep(s *Spec, r *Resource, a *RecordAction, st *Step, c *collector)
 		checkAssignments(r, st.Set, what, c)
 	case st.Create != "":
 		if t := s.Resource(st.Create); t == nil {
-			c.add(st.Pos, "%s: create: %q is not a resource", what, st.Create)
+			c.add(st.Pos, "%s: create: %q is not a resource%s", what, st.Create, didYouMean(st.Create, resourceNames(s)))
 		} else {
 			checkAssignments(t, st.Values, what, c)
 		}
@@ -140,7 +141,7 @@ func validateStep(s *Spec, r *Resource, a *RecordAction, st *Step, c *collector)
 		name := st.Update + st.Delete
 		t := s.Resource(name)
 		if t == nil {
-			c.add(st.Pos, "%s: %q is not a resource", what, name)
+			c.add(st.Pos, "%s: %q is not a resource%s", what, name, didYouMean(name, resourceNames(s)))
 			return
 		}
 		if !st.ID.Set() {
@@ -185,7 +186,8 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	of := r.Field(ru.Of)
 	if of == nil || !of.IsChildren() {
-		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse of a to-one relation (1:N) of %s", f.Name, ru.Of, r.Name)
+		c.add(ru.Pos, "field %s: rollup of: %q must be an inverse of a to-one relation (1:N) of %s%s", f.Name, ru.Of, r.Name,
+			didYouMean(ru.Of, childrenNames(r)))
 		return
 	}
 	if ru.Where.Set() {
@@ -306,6 +308,17 @@ func validateStates(s *Spec, f *Field, c *collector) {
 			}
 		}
 	}
+}
+
+// childrenNames names r's inverses of to-one relations (1:N), what rollup of: and each: name.
+func childrenNames(r *Resource) []string {
+	var out []string
+	for _, f := range r.Fields {
+		if f.IsChildren() {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 func fieldNames(r *Resource) []string {

@@ -60,7 +60,7 @@ func validateSchedule(s *Spec, sc *Schedule, c *collector) {
 func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	r := s.Resource(u.Resource)
 	if r == nil {
-		c.add(u.Pos, "%s: update.resource %q is not a resource of the spec", owner, u.Resource)
+		c.add(u.Pos, "%s: update.resource %q is not a resource of the spec%s", owner, u.Resource, didYouMean(u.Resource, resourceNames(s)))
 		return
 	}
 	if !u.Filter.Set() {
@@ -88,13 +88,22 @@ func validateUpdate(s *Spec, owner string, u *ScheduleUpdate, c *collector) {
 	}
 }
 
+// actionNames names r's record actions.
+func actionNames(r *Resource) []string {
+	out := make([]string, 0, len(r.Actions))
+	for _, a := range r.Actions {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
 // checkInputless reports an action that r does not have, or that needs input: a schedule, a
 // trigger or an incoming webhook runs it with none, so every run would refuse every record.
 func checkInputless(c *collector, pos Pos, owner string, r *Resource, name string) {
 	a := r.RecordAction(name)
 	switch {
 	case a == nil:
-		c.add(pos, "%s: %s has no action %q", owner, r.Name, name)
+		c.add(pos, "%s: %s has no action %q%s", owner, r.Name, name, didYouMean(name, actionNames(r)))
 	case a.RequiredInput() != "":
 		c.add(pos, "%s: action %s of %s needs input %s (required, no default), which it cannot be given here: "+
 			"every run would be refused", owner, name, r.Name, a.RequiredInput())

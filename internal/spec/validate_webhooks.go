@@ -46,9 +46,9 @@ func validateWebhooks(s *Spec, c *collector) {
 		if len(w.Events) == 0 {
 			c.add(w.Pos, "webhook %s needs events: such as [orders.update] or [orders.*]", w.Name)
 		}
-		for _, e := range w.Events {
+		for i, e := range w.Events {
 			if msg := s.CheckEventPattern(e); msg != "" {
-				c.add(w.Pos, "webhook %s: %s", w.Name, msg)
+				c.add(keyAt(w.keyPos, w.Pos, keyIndex("events", i)), "webhook %s: %s", w.Name, msg)
 			}
 		}
 		if w.When.Set() && w.Resource() == "" {
@@ -70,13 +70,14 @@ func (s *Spec) CheckEventPattern(p string) string {
 	case !ok:
 		return "event " + p + " must be resource.operation, resource.* or *"
 	case r == nil:
-		return "event " + p + ": no resource " + res
+		return "event " + p + ": no resource " + res + didYouMean(res, resourceNames(s))
 	case op == "*" || op == string(OpCreate) || op == string(OpUpdate) || op == string(OpDelete):
 		return ""
 	case r.RecordAction(op) != nil:
 		return ""
 	}
-	return "event " + p + ": " + op + " is not create, update, delete or an action of " + res
+	ops := append([]string{string(OpCreate), string(OpUpdate), string(OpDelete)}, actionNames(r)...)
+	return "event " + p + ": " + op + " is not create, update, delete or an action of " + res + didYouMean(op, ops)
 }
 
 func validateIncoming(s *Spec, c *collector) {
@@ -140,7 +141,8 @@ func validateIncomingTarget(s *Spec, in *IncomingWebhook, c *collector) {
 	r := s.Resource(a.Resource)
 	switch {
 	case r == nil:
-		c.add(in.at("action.resource", "action"), "incoming webhook %s: action: no resource %q", in.Name, a.Resource)
+		c.add(in.at("action.resource", "action"), "incoming webhook %s: action: no resource %q%s", in.Name, a.Resource,
+			didYouMean(a.Resource, resourceNames(s)))
 	default:
 		checkInputless(c, in.at("action.name", "action"), "incoming webhook "+in.Name, r, a.Name)
 	}

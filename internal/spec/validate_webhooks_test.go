@@ -41,7 +41,7 @@ func TestIncomingWebhookErrorsHavePositions(t *testing.T) {
 		{name: "MaxBodyBytes", old: "handler: carrier\n", new: "handler: carrier\n    max_body_bytes: -1\n",
 			want: `k.yaml:7:21: incoming webhook carrier: max_body_bytes must be positive`},
 		{name: "ActionResource", old: "    handler: carrier\n", new: strings.Replace(action, "shipments", "shipment", 1),
-			want: `k.yaml:7:17: incoming webhook carrier: action: no resource "shipment"`},
+			want: `k.yaml:7:17: incoming webhook carrier: action: no resource "shipment" (did you mean "shipments"?)`},
 		{name: "ActionName", old: "    handler: carrier\n", new: strings.Replace(action, "ship\n", "send\n", 1),
 			want: `k.yaml:8:13: incoming webhook carrier: shipments has no action "send"`},
 		{name: "ActionRecordID", old: "    handler: carrier\n", new: strings.Replace(action, "data.id", "data..id", 1),

@@ -36,6 +36,9 @@ type Webhook struct {
 	// SecretEnv names the environment variable holding the whsec_ secret; several
 	// space-separated secrets all sign (rotation). Never the secret itself.
 	SecretEnv string
+	// keyPos holds where each of Events is written (events.0, …; none for one the admin
+	// API made).
+	keyPos map[string]Pos
 }
 
 // Resource is the one resource the webhook's event patterns name, or "" when they name
