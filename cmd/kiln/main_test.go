@@ -214,7 +214,7 @@ func TestSpecValidatePlacesBadRules(t *testing.T) {
 	base := "resources:\n  items:\n    fields:\n      qty: integer\n      note: string\n    rules:\n"
 	for _, c := range []struct{ rule, want string }{
 		{`      - {name: a, check: "count('itemz', 'qty > 1') < 5"}`, `:7:26: rule a: count('itemz', …): "itemz" is not a resource`},
-		{`      - {name: b, check: "record.qtty > 1"}`, `:7:26: rule b: at 1:7: undefined field 'qtty'`},
+		{`      - {name: b, check: "record.qtty > 1"}`, `:7:26: rule b: at 1:7: undefined field 'qtty' (did you mean "qty"?)`},
 		{`      - {name: c, check: "record.qty + 1"}`, `:7:26: rule c: must be of type bool, not int`},
 		{`      - {name: d, check: "nosuch(record.qty)"}`, `:7:26: rule d: at 1:7: undeclared reference to 'nosuch'`},
 		{`      - {name: e, check: "count('items', 'nope == 1') < 5"}`, `:7:26: rule e: count('items', …): filter "nope == 1": at 1:1: undeclared reference to 'nope' (did you mean 'note'?)`},

@@ -66,9 +66,10 @@ type scope struct {
 // environment per (resource, input, item, target), and per expression the macros that
 // collect its cross-record calls.
 type envs struct {
-	spec   *spec.Spec
-	base   *cel.Env
-	scoped map[scope]*cel.Env
+	spec    *spec.Spec
+	base    *cel.Env
+	scoped  map[scope]*cel.Env
+	objects map[string]*objType // the provider's object types, for hintFields
 }
 
 func newEnvs(s *spec.Spec) (*envs, error) {
@@ -93,7 +94,7 @@ func newEnvs(s *spec.Spec) (*envs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cel logic env: %w", err)
 	}
-	return &envs{spec: s, base: base, scoped: map[scope]*cel.Env{}}, nil
+	return &envs{spec: s, base: base, scoped: map[scope]*cel.Env{}, objects: p.objects}, nil
 }
 
 func (e *envs) env(sc scope) (*cel.Env, error) {
@@ -154,6 +155,7 @@ func (e *envs) compile(sc scope, src string, want *cel.Type, strict bool) (*comp
 	}
 	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
+		e.hintFields(sc, parsed, iss)
 		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
 	}
 	if err := checkZones(checked.NativeRep()); err != nil {

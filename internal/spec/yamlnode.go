@@ -230,6 +230,10 @@ func didYouMean(key string, names []string) string {
 	return " (did you mean " + strconv.Quote(best) + "?)"
 }
 
+// DidYouMean is didYouMean for other packages: " (did you mean \"candidate\"?)" when key
+// looks like a typo of one of names, else "".
+func DidYouMean(key string, names []string) string { return didYouMean(key, names) }
+
 // distance is the Levenshtein distance between a and b.
 func distance(a, b string) int {
 	prev := make([]int, len(b)+1)
