@@ -34,27 +34,29 @@ const (
 )
 
 func (e *Exec) lockRow(ctx context.Context, resource, id, strength string) error {
-	if e.tx == nil {
-		return fmt.Errorf("store: LockRow outside a transaction")
-	}
-	if e.s.dialect.name() == "sqlite" {
+	return e.lockRows(ctx, resource, strength, func(b *builder) error {
+		b.write(" WHERE ", quote("id"), " = ", b.arg(kUUID, 0, id))
 		return nil
-	}
-	t, err := e.table(resource)
-	if err != nil {
-		return err
-	}
-	b := &builder{d: e.s.dialect, t: t}
-	ph := b.arg(kUUID, 0, id)
-	b.write("SELECT 1 FROM ", quote(t.name), " WHERE ", quote("id"), " = ", ph, strength)
-	return e.drain(ctx, b)
+	})
 }
 
 // LockByField locks the records whose field is value until the transaction ends, in id order
 // (PostgreSQL's FOR NO KEY UPDATE, as LockRow; nothing on SQLite).
 func (e *Exec) LockByField(ctx context.Context, resource, field, value string) error {
+	return e.lockRows(ctx, resource, forWrite, func(b *builder) error {
+		if err := b.where(query.Compare{Field: field, Op: query.Eq, Value: value}); err != nil {
+			return err
+		}
+		b.write(" ORDER BY ", quote("id"))
+		return nil
+	})
+}
+
+// lockRows locks the rows of resource that where (writing the statement's WHERE and ORDER BY)
+// selects, with strength; on PostgreSQL only, in a transaction.
+func (e *Exec) lockRows(ctx context.Context, resource, strength string, where func(b *builder) error) error {
 	if e.tx == nil {
-		return fmt.Errorf("store: LockByField outside a transaction")
+		return fmt.Errorf("store: a row lock outside a transaction")
 	}
 	if e.s.dialect.name() == "sqlite" {
 		return nil
@@ -65,10 +67,10 @@ func (e *Exec) LockByField(ctx context.Context, resource, field, value string) e
 	}
 	b := &builder{d: e.s.dialect, t: t}
 	b.write("SELECT 1 FROM ", quote(t.name))
-	if err := b.where(query.Compare{Field: field, Op: query.Eq, Value: value}); err != nil {
+	if err := where(b); err != nil {
 		return err
 	}
-	b.write(" ORDER BY ", quote("id"), forWrite)
+	b.write(strength)
 	return e.drain(ctx, b)
 }
 
