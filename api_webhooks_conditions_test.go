@@ -2,6 +2,7 @@ package kiln_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -67,4 +68,38 @@ func TestStoredWebhookConditionsKeepDecidingAsAccepted(t *testing.T) {
 	require.Contains(t, logs.String(), "no longer compiles against the spec")
 	require.Contains(t, logs.String(), `"webhook":"crm"`)
 	require.Contains(t, logs.String(), "colour")
+}
+
+// A file field reaches a webhook as JSON — its file's description: what the API shows but the
+// URLs — not as the text its column holds (a string of JSON, with PostgreSQL's spaces on
+// PostgreSQL: a new user's trial), in the same bytes on both dialects.
+func TestWebhookPayloadCarriesFilesAsJSON(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusNoContent })
+		b := setupHooks(t, dialect, hookOpts{env: shopEnv(rc)})
+		sub := b.do("POST", "/api/admin/webhooks", map[string]any{"name": "catalog", "url": rc.srv.URL + "/catalog",
+			"events": []string{"products.update"}})
+		require.Equal(t, http.StatusCreated, sub.status, string(sub.raw))
+		product := b.create("products", map[string]any{"name": "Globe", "price": "5"})
+		up := b.upload("/api/products/"+product+"/files/image", "globe.png", testPNG(t, 640, 480))
+		require.Less(t, up.status, 300, string(up.raw))
+		waitFor(t, func() bool { return len(rc.deliveries()) >= 1 })
+		body := rc.deliveries()[0].body
+		require.Contains(t, string(body), `"image":{"height":480,"id":"`, "an object, keys in one order: %s", body)
+		var p struct {
+			Data struct {
+				Old, New map[string]any
+			}
+		}
+		require.NoError(t, json.Unmarshal(body, &p))
+		require.Nil(t, p.Data.Old["image"], "no file before the upload")
+		img, ok := p.Data.New["image"].(map[string]any)
+		require.True(t, ok, "%s", body)
+		require.Equal(t, "globe.png", img["name"])
+		require.Equal(t, "image/png", img["type"])
+		require.EqualValues(t, 640, img["width"])
+		require.Equal(t, []any{"400x400", "100x100"}, img["thumbnails"])
+		require.NotContains(t, img, "url", "URLs come from the API")
+	})
 }

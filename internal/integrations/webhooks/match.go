@@ -116,10 +116,9 @@ func (w *Webhooks) enqueue(ctx context.Context, tx *store.Exec, s *Subscription,
 	if typ == "" {
 		typ = ev.Resource + "." + op
 	}
-	body, err := json.Marshal(Payload{Type: typ, Timestamp: ev.At, Data: Data{EventID: ev.ID, Resource: ev.Resource,
-		Operation: ev.Operation, Action: ev.Action, RecordID: ev.RecordID, Old: rawOrNull(ev.Old), New: rawOrNull(ev.New)}})
+	body, err := w.payload(typ, ev)
 	if err != nil {
-		return fmt.Errorf("encode webhook payload: %w", err)
+		return err
 	}
 	id := messageID(ev.ID, s.ID)
 	now := w.now().UnixMicro()
@@ -158,6 +157,27 @@ func (w *Webhooks) enqueueReplay(ctx context.Context, tx *store.Exec, id string,
 		return fmt.Errorf("enqueue webhook delivery: %w", err)
 	}
 	return nil
+}
+
+// payload is the body of ev's messages of type typ, its records' file fields as JSON.
+func (w *Webhooks) payload(typ string, ev *events.Event) ([]byte, error) {
+	old, cur := ev.Old, ev.New
+	if r := w.cfg.Spec.Resource(ev.Resource); r != nil {
+		fields := fileFields(r)
+		var err error
+		if old, err = filesAsJSON(fields, old); err == nil {
+			cur, err = filesAsJSON(fields, cur)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("webhook payload: %w", err)
+		}
+	}
+	body, err := json.Marshal(Payload{Type: typ, Timestamp: ev.At, Data: Data{EventID: ev.ID, Resource: ev.Resource,
+		Operation: ev.Operation, Action: ev.Action, RecordID: ev.RecordID, Old: rawOrNull(old), New: rawOrNull(cur)}})
+	if err != nil {
+		return nil, fmt.Errorf("encode webhook payload: %w", err)
+	}
+	return body, nil
 }
 
 func rawOrNull(b json.RawMessage) json.RawMessage {
