@@ -62,6 +62,7 @@ func TestStripeAmountMismatchIsFlagged(t *testing.T) {
 		res := p.do("POST", "/api/orders/"+order+"/refund", nil, bearer(p.token("staff"))...)
 		require.Equal(t, http.StatusOK, res.status, string(res.raw))
 		require.Equal(t, "refunded", res.body["state"])
+		require.Equal(t, "1", res.body["amount"], "the refund returns what was paid, not the order's total (a new user's trial)")
 		require.Equal(t, "pi_m1", p.stripe.Calls("/v1/refunds")[0].Form.Get("payment_intent"))
 		require.Equal(t, "pending", p.status(order), "a mismatched payment never moved the order; its refund does not either")
 	})

@@ -59,7 +59,13 @@ func (h *Handler) registerPayments(mux *routeMux, base string) {
 		mux.HandleFunc("POST "+item+"/refund", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) {
 			p, err := h.payments.Refund(req.Context(), name, req.PathValue("id"))
 			h.paymentAnswer(w, req, err, func() any {
-				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(p.Amount, p.Currency), "currency": p.Currency}
+				// what the refund returns: the whole PaymentIntent, what Stripe reported paid — not
+				// the amount asked when a mismatched payment (another sum) is refunded
+				refunded := p.PaidAmount
+				if refunded == 0 {
+					refunded = p.Amount
+				}
+				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(refunded, p.Currency), "currency": p.Currency}
 			})
 		})))
 		mux.refuse(item+"/refund", h.methodNotAllowed("POST"))
