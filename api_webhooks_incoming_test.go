@@ -107,6 +107,15 @@ func TestWebhookIncoming(t *testing.T) {
 		h := standardHeaders(t, "msg_p2", now, pbody)
 		require.Equal(t, "webhook_signature_invalid", b.do("POST", "/hooks/partner", []byte(`{"type":"x"}`), h...).body["error"])
 		require.Equal(t, "webhook_timestamp_stale", b.do("POST", "/hooks/partner", pbody, standardHeaders(t, "msg_p3", now.Add(6*time.Minute), pbody)...).body["error"])
+		// signed, but no webhook of its shape: a timestamp that is no Unix time, an event id over
+		// 255 bytes, a Stripe event without an id (they said the signature was bad)
+		h = standardHeaders(t, "msg_p5", now, pbody)
+		h[3] = "1733.5"
+		require.Equal(t, "webhook_malformed", b.do("POST", "/hooks/partner", pbody, h...).body["error"])
+		long := strings.Repeat("m", 300)
+		require.Equal(t, "webhook_malformed", b.do("POST", "/hooks/partner", pbody, standardHeaders(t, long, now, pbody)...).body["error"])
+		noID := []byte(`{"type":"payment_intent.succeeded"}`)
+		require.Equal(t, "webhook_malformed", b.do("POST", "/hooks/stripe", noID, "Stripe-Signature", stripeSign(stripeSecret, now, noID)).body["error"])
 		big := bytes.Repeat([]byte("x"), 5000)
 		require.Equal(t, http.StatusRequestEntityTooLarge, b.do("POST", "/hooks/partner", big, standardHeaders(t, "msg_p4", now, big)...).status)
 		require.Equal(t, http.StatusMethodNotAllowed, b.do("GET", "/hooks/partner", nil).status)
@@ -135,10 +144,15 @@ func TestWebhookIncomingRunsAnAction(t *testing.T) {
     scheme: stripe
     secret_env: STRIPE_WEBHOOK_SECRET
     action: {resource: orders, name: cancel, record_id: data.object.metadata.order_id}
+  - name: partner
+    path: /hooks/partner
+    scheme: standard
+    secret_env: PARTNER_WEBHOOK_SECRET
+    action: {resource: orders, name: cancel, record_id: order}
 
 resources:
 `
-		env := map[string]string{"STRIPE_WEBHOOK_SECRET": stripeSecret, "SHOP_WEBHOOK_SECRET": testWebhookSecret}
+		env := map[string]string{"STRIPE_WEBHOOK_SECRET": stripeSecret, "SHOP_WEBHOOK_SECRET": testWebhookSecret, "PARTNER_WEBHOOK_SECRET": incomingSecret}
 		b := setupHooks(t, dialect, hookOpts{env: env,
 			spec: shopSpec(t, func(s string) string { return strings.Replace(s, "\nresources:\n", "\n"+endpoint, 1) })})
 		p := b.product("Lamp", "30", 10)
@@ -159,6 +173,15 @@ resources:
 			require.Len(t, list, 1, "one job for the event sent twice")
 			return list[0].State == jobs.StateCompleted
 		})
+		// An action reads the event's JSON: a signed body that is not JSON is refused at once, not
+		// recorded to fail in its job (a new user's trial got 200 for it).
+		text := []byte("not json")
+		res := b.do("POST", "/hooks/partner", text, append(standardHeaders(t, "msg_text", time.Now(), text), "Authorization", "")...)
+		require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+		require.Equal(t, "webhook_malformed", res.body["error"])
+		list, err := b.app.Jobs.List(context.Background(), jobs.ListOpts{Kind: "incoming.partner"})
+		require.NoError(t, err)
+		require.Empty(t, list)
 		var cancels int
 		for _, s := range summary(b.eventsAfter(before)) {
 			if s == "orders action cancel" {

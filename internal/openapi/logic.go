@@ -126,7 +126,7 @@ func featureCodes(s *spec.Spec) []string {
 	}
 	if s.Webhooks.Enabled || len(s.Webhooks.Incoming) > 0 {
 		codes = append(codes, "webhook_exists", "webhook_declared_in_spec", "webhook_url_forbidden", "webhook_signature_invalid",
-			"webhook_timestamp_stale", "webhook_not_configured")
+			"webhook_timestamp_stale", "webhook_malformed", "webhook_not_configured")
 	}
 	return codes
 }

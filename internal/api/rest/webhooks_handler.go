@@ -288,6 +288,7 @@ const (
 	CodeWebhookURLForbidden = "webhook_url_forbidden"
 	CodeWebhookSignature    = "webhook_signature_invalid"
 	CodeWebhookStale        = "webhook_timestamp_stale"
+	CodeWebhookMalformed    = "webhook_malformed"
 	// CodeWebhookNotConfigured: the endpoint's secret variable is unset (503: the sender retries).
 	CodeWebhookNotConfigured = "webhook_not_configured"
 )
@@ -312,8 +313,10 @@ func webhookError(err error) error {
 		return &service.Error{Code: "webhook_exists", Class: service.CodeConflict, Message: err.Error()}
 	case errors.Is(err, webhooks.ErrFromSpec):
 		return &service.Error{Code: "webhook_declared_in_spec", Class: service.CodeConflict, Message: err.Error()}
-	case errors.Is(err, webhooks.ErrBadSignature), errors.Is(err, webhooks.ErrNoEventID):
+	case errors.Is(err, webhooks.ErrBadSignature):
 		return &service.Error{Code: CodeWebhookSignature, Class: service.CodeMalformed, Message: err.Error()}
+	case errors.Is(err, webhooks.ErrNoEventID), errors.Is(err, webhooks.ErrMalformed):
+		return &service.Error{Code: CodeWebhookMalformed, Class: service.CodeMalformed, Message: err.Error()}
 	case errors.Is(err, webhooks.ErrStale):
 		return &service.Error{Code: CodeWebhookStale, Class: service.CodeMalformed, Message: err.Error()}
 	case errors.Is(err, webhooks.ErrNoSecret):

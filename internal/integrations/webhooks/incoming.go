@@ -25,7 +25,11 @@ var (
 	ErrBadSignature = errors.New("the webhook signature does not verify")
 	ErrStale        = errors.New("the webhook timestamp is outside the tolerance")
 	ErrNoEventID    = errors.New("the webhook carries no event id")
-	ErrNoEndpoint   = errors.New("no incoming webhook has this name")
+	// ErrMalformed is a request that is no webhook of its scheme's shape: the errors wrapping it
+	// say what is wrong (a timestamp that is no Unix time, an event id too long, a body an
+	// action cannot read).
+	ErrMalformed  = errors.New("the webhook is malformed")
+	ErrNoEndpoint = errors.New("no incoming webhook has this name")
 	// ErrNoSecret is an endpoint whose secret_env variable is unset or empty: it verifies
 	// nothing, so it accepts nothing until the variable is set (the server starts anyway).
 	ErrNoSecret = errors.New("this webhook endpoint has no secret configured: it accepts no events until one is set")
@@ -74,8 +78,14 @@ func (w *Webhooks) Receive(ctx context.Context, name string, h http.Header, body
 	if err != nil {
 		return nil, err
 	}
-	if id == "" || len(id) > maxEventID {
+	switch {
+	case id == "":
 		return nil, ErrNoEventID
+	case len(id) > maxEventID:
+		return nil, fmt.Errorf("%w: its event id is longer than %d bytes", ErrMalformed, maxEventID)
+	case in.Handler == "" && !json.Valid(body):
+		// an action (or the payments) reads the event's JSON; only a Go handler takes any body
+		return nil, fmt.Errorf("%w: its body is not JSON, which this endpoint reads", ErrMalformed)
 	}
 	return w.record(ctx, in, id, body)
 }
@@ -115,9 +125,13 @@ func (w *Webhooks) record(ctx context.Context, in *spec.IncomingWebhook, id stri
 // verifyStandard checks Standard Webhooks headers with the library's verifier and the
 // endpoint's tolerance against the injected clock; the event id is webhook-id.
 func (w *Webhooks) verifyStandard(in *spec.IncomingWebhook, secrets []string, h http.Header, body []byte) (string, error) {
-	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	raw := h.Get("webhook-timestamp")
+	if raw == "" {
+		return "", ErrBadSignature // no Standard Webhooks headers at all
+	}
+	ts, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return "", ErrBadSignature
+		return "", fmt.Errorf("%w: its webhook-timestamp is not a whole number of seconds since 1970", ErrMalformed)
 	}
 	if !w.fresh(time.Unix(ts, 0), in.Tolerance) {
 		return "", ErrStale
