@@ -199,3 +199,25 @@ func directUpload(t *testing.T, b *testBundle, gw *versitygw, bucket, product st
 	require.Equal(t, http.StatusUnsupportedMediaType, res.status, string(res.raw))
 	require.Equal(t, image["id"], b.do("GET", "/api/products/"+product, nil).body["image"].(map[string]any)["id"], "the refused file changed nothing")
 }
+
+// A store that refuses the server's credentials is a configuration to fix, not an outage: an
+// upload is 503 storage_not_configured without Retry-After (clients retried it every 2 s: a
+// new user's trial), and nothing is written; the same with a bucket that does not exist.
+func TestFilesInS3WithWrongCredentialsSaySo(t *testing.T) {
+	t.Parallel()
+	gw := startVersitygw(t)
+	bucket := gw.bucket(t)
+	for name, env := range map[string]map[string]string{
+		"secret": {"KILN_S3_BUCKET": bucket, "AWS_SECRET_ACCESS_KEY": "not-the-secret"},
+		"bucket": {"KILN_S3_BUCKET": "no-such-bucket-here", "AWS_SECRET_ACCESS_KEY": s3TestSecret},
+	} {
+		env["KILN_STORAGE"], env["KILN_S3_ENDPOINT"], env["KILN_S3_PATH_STYLE"], env["AWS_ACCESS_KEY_ID"] = "s3", gw.endpoint, "true", s3TestAccess
+		b := setupEnv(t, "sqlite", shopWithURLTTL(t, "1s"), nil, env)
+		product := b.create("products", map[string]any{"name": "Globe", "price": "30.00"})
+		res := b.upload("/api/products/"+product+"/files/image", "globe.png", testPNG(t, 64, 48), bearer(b.token("staff"))...)
+		require.Equal(t, http.StatusServiceUnavailable, res.status, "%s: %s", name, res.raw)
+		require.Equal(t, "storage_not_configured", res.body["error"], name)
+		require.Empty(t, res.header.Get("Retry-After"), name)
+		require.Nil(t, b.do("GET", "/api/products/"+product, nil).body["image"], name)
+	}
+}

@@ -84,7 +84,7 @@ func (x *Files) CompleteDirect(ctx context.Context, res, record string, f *spec.
 		return File{}, fieldError("token", "not_uploaded", "names no upload waiting to be completed (not sent yet, or completed already)")
 	}
 	if err != nil {
-		return File{}, &service.Error{Code: service.CodeUnavailable, Message: "the uploaded file could not be read; try again", Cause: err, RetryAfter: 2}
+		return File{}, storeFailed(err, "the uploaded file could not be read; try again")
 	}
 	defer x.Discard(context.WithoutCancel(ctx), []string{staged})
 	defer body.Close()

@@ -116,12 +116,26 @@ func (x *Files) image(ctx context.Context, tmp *os.File, fl *File, field string,
 	return thumbs, nil
 }
 
+// CodeStorageOff is the code of a store that refused the server's credentials or bucket.
+const CodeStorageOff = "storage_not_configured"
+
+// storeFailed answers a store's failure: 503 storage_not_configured without Retry-After when it
+// refused the server's credentials or bucket — no retry helps, and clients must not loop on
+// it — else 503 with Retry-After, msg, as for any outage.
+func storeFailed(err error, msg string) *service.Error {
+	if errors.Is(err, storage.ErrDenied) {
+		return &service.Error{Code: CodeStorageOff, Class: service.CodeUnavailable, Cause: err,
+			Message: "file storage refused the server's credentials or bucket: its configuration needs fixing (the server's log says more)"}
+	}
+	return &service.Error{Code: service.CodeUnavailable, Message: msg, Cause: err, RetryAfter: 2}
+}
+
 // put stores the file and its thumbnails; on failure it removes what it stored.
 func (x *Files) put(ctx context.Context, res, field string, tmp *os.File, fl File, thumbs map[string][]byte, putFile bool) error {
 	var done []string
 	fail := func(err error) error {
 		x.Discard(context.WithoutCancel(ctx), done)
-		return &service.Error{Code: service.CodeUnavailable, Message: "the file could not be stored; try again", Cause: err, RetryAfter: 2}
+		return storeFailed(err, "the file could not be stored; try again")
 	}
 	if putFile {
 		key := Key(res, field, fl.ID)

@@ -122,7 +122,7 @@ func featureCodes(s *spec.Spec) []string {
 			"payment_provider_unavailable", "payment_refused", "already_refunded", "payment_pending")
 	}
 	if s.HasFiles() {
-		codes = append(codes, "too_many_files", "signed_url_invalid", "signed_url_expired", "direct_upload_unavailable")
+		codes = append(codes, "too_many_files", "signed_url_invalid", "signed_url_expired", "direct_upload_unavailable", "storage_not_configured")
 	}
 	if s.Webhooks.Enabled || len(s.Webhooks.Incoming) > 0 {
 		codes = append(codes, "webhook_exists", "webhook_declared_in_spec", "webhook_url_forbidden", "webhook_signature_invalid",

@@ -85,7 +85,7 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 		ContentLength: aws.Int64(size), ContentType: aws.String(opts.ContentType),
 		ContentDisposition: aws.String(ContentDisposition(opts.ContentType, opts.Filename))})
 	if err != nil {
-		return fmt.Errorf("storage: put %s: %w", key, err)
+		return fmt.Errorf("storage: put %s: %w", key, denied(err))
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: get %s: %w", key, err)
+		return nil, fmt.Errorf("storage: get %s: %w", key, denied(err))
 	}
 	return out.Body, nil
 }
@@ -120,7 +120,7 @@ func (s *S3) Delete(ctx context.Context, keys []string) error {
 		out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &s.bucket,
 			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
 		if err != nil {
-			return fmt.Errorf("storage: delete: %w", err)
+			return fmt.Errorf("storage: delete: %w", denied(err))
 		}
 		for _, e := range out.Errors {
 			if aws.ToString(e.Code) != "NoSuchKey" {
@@ -162,6 +162,20 @@ func (s *S3) PresignPut(ctx context.Context, key string, ttl time.Duration, size
 		return "", fmt.Errorf("storage: presign %s: %w", key, err)
 	}
 	return req.URL, nil
+}
+
+// deniedCodes are S3's answers to credentials it does not take (or that may not use the
+// bucket): the configuration is wrong, and trying again changes nothing.
+var deniedCodes = map[string]bool{"AccessDenied": true, "InvalidAccessKeyId": true, "SignatureDoesNotMatch": true,
+	"InvalidToken": true, "ExpiredToken": true, "AllAccessDisabled": true, "AccountProblem": true, "NoSuchBucket": true}
+
+// denied marks err ErrDenied (keeping it) when S3 refused the credentials or the bucket.
+func denied(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && deniedCodes[ae.ErrorCode()] {
+		return errors.Join(ErrDenied, err)
+	}
+	return err
 }
 
 func isNotFound(err error) bool {

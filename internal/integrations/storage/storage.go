@@ -16,6 +16,10 @@ import (
 // ErrNotFound is returned for a key the store does not hold.
 var ErrNotFound = errors.New("storage: no such object")
 
+// ErrDenied is a store that refused the server's credentials or has no such bucket: its
+// configuration is wrong, and no retry will help.
+var ErrDenied = errors.New("storage: the store refused the credentials or the bucket")
+
 // Store is where file contents live.
 type Store interface {
 	// Put stores size bytes from body under key, replacing what was there, with the
