@@ -270,3 +270,26 @@ func TestWebhookSpecErrorsArePlaced(t *testing.T) {
 	require.Error(t, err)
 	require.Regexp(t, regexp.QuoteMeta(path)+`:\d+:\d+: webhook order_paid when: .*nope`, err.Error())
 }
+
+// A spec subscription whose secret variable is empty or holds no secret is named at start (a
+// new user's trial learned of it only from failed deliveries), without the value; so is an
+// incoming Standard Webhooks endpoint whose secret cannot verify anything.
+func TestWebhookSecretProblemsAreLoggedAtStart(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(int, http.ResponseWriter) int { return http.StatusNoContent })
+	for name, value := range map[string]string{"empty": "", "malformed": "whsec_!!!not-base64"} {
+		var logs lockedBuffer
+		env := shopEnv(rc)
+		env["SHOP_WEBHOOK_SECRET"], env["PARTNER_WEBHOOK_SECRET"] = value, "whsec_!!!not-base64"
+		x := &kiln.Extensions{}
+		for _, h := range []string{"stripe_event", "partner_event"} {
+			x.Webhook(h, func(context.Context, kiln.IncomingWebhook) error { return nil })
+		}
+		setupHooks(t, "sqlite", hookOpts{env: env, ext: x, log: slog.New(slog.NewJSONHandler(&logs, nil)),
+			spec: shopSpec(t, func(s string) string { return strings.Replace(s, "\nresources:\n", "\n"+incomingSpec, 1) })})
+		out := logs.String()
+		require.Contains(t, out, `"msg":"webhook subscription has no usable secret: every delivery fails until the variable is fixed","webhook":"order_paid","secret_env":"SHOP_WEBHOOK_SECRET"`, name)
+		require.Contains(t, out, `"msg":"incoming webhook's secret is not a Standard Webhooks secret`, name)
+		require.NotContains(t, out, "not-base64", "values are never logged")
+	}
+}

@@ -151,16 +151,39 @@ func (a *App) newWebhooks(ctx context.Context, cfg Config) error {
 	if cfg.Admin {
 		return nil
 	}
-	for _, in := range wh.Incoming {
-		if v, _ := cfg.LookupEnv(in.SecretEnv); strings.TrimSpace(v) == "" && cfg.Logger != nil {
-			cfg.Logger.Warn("incoming webhook has no secret: it answers 503 webhook_not_configured until the variable is set",
-				"webhook", in.Name, "path", in.Path, "secret_env", in.SecretEnv)
-		}
-	}
+	warnSecrets(cfg, wh)
 	if err := w.Sync(ctx); err != nil {
 		return err
 	}
 	return warnStale(ctx, w, cfg.Logger)
+}
+
+// warnSecrets says at start which of the spec's webhooks have no usable secret in their
+// variable: an incoming endpoint without one answers 503 webhook_not_configured, one with a
+// malformed Standard Webhooks secret verifies nothing, and an outgoing subscription's every
+// delivery fails until the variable is fixed. The values are never logged.
+func warnSecrets(cfg Config, wh spec.Webhooks) {
+	if cfg.Logger == nil {
+		return
+	}
+	for _, in := range wh.Incoming {
+		v, _ := cfg.LookupEnv(in.SecretEnv)
+		switch {
+		case strings.TrimSpace(v) == "":
+			cfg.Logger.Warn("incoming webhook has no secret: it answers 503 webhook_not_configured until the variable is set",
+				"webhook", in.Name, "path", in.Path, "secret_env", in.SecretEnv)
+		case in.Scheme != spec.SchemeStripe && webhooks.SecretsProblem(v) != "":
+			cfg.Logger.Warn("incoming webhook's secret is not a Standard Webhooks secret: no request verifies until it is fixed",
+				"webhook", in.Name, "path", in.Path, "secret_env", in.SecretEnv, "problem", webhooks.SecretsProblem(v))
+		}
+	}
+	for _, s := range wh.Subscriptions {
+		v, _ := cfg.LookupEnv(s.SecretEnv)
+		if problem := webhooks.SecretsProblem(v); problem != "" {
+			cfg.Logger.Warn("webhook subscription has no usable secret: every delivery fails until the variable is fixed",
+				"webhook", s.Name, "secret_env", s.SecretEnv, "problem", problem)
+		}
+	}
 }
 
 // warnStale says at start which stored subscriptions' conditions no longer compile: they

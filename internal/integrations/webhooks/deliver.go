@@ -138,11 +138,10 @@ func (w *Webhooks) load(ctx context.Context, id string) (*message, *Subscription
 func (w *Webhooks) secrets(s *Subscription) ([]Secret, error) {
 	if s.Source == SourceSpec {
 		v, _ := w.cfg.LookupEnv(s.SecretEnv)
-		out := splitSecrets(v)
-		if len(out) == 0 {
-			return nil, fmt.Errorf("webhook %s: the environment variable %s holds no secret", s.Name, s.SecretEnv)
+		if problem := SecretsProblem(v); problem != "" {
+			return nil, fmt.Errorf("webhook %s: the environment variable %s %s", s.Name, s.SecretEnv, problem)
 		}
-		return out, nil
+		return splitSecrets(v), nil
 	}
 	out := []Secret{s.secret}
 	if s.previous != "" && w.now().Before(s.previousUntil) {

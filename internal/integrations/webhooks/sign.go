@@ -63,6 +63,21 @@ func Sign(secrets []Secret, id string, at time.Time, body []byte) (string, error
 	return strings.Join(sigs, " "), nil
 }
 
+// SecretsProblem says what is wrong with an environment value that should hold one or several
+// space-separated whsec_ secrets ("" when nothing is), never quoting it.
+func SecretsProblem(v string) string {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return "holds no secret"
+	}
+	for i, f := range fields {
+		if _, err := standardwebhooks.NewWebhook(f); err != nil { // what signing and verifying take
+			return fmt.Sprintf("holds a value (the %d. of %d) that is no secret: %s and base64", i+1, len(fields), SecretPrefix)
+		}
+	}
+	return ""
+}
+
 // splitSecrets reads an environment value holding one or several space-separated secrets.
 func splitSecrets(v string) []Secret {
 	var out []Secret

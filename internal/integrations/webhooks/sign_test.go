@@ -54,3 +54,18 @@ func TestSecretNeverPrints(t *testing.T) {
 	require.Error(t, CheckSecret("whsec_short"))
 	require.Error(t, CheckSecret("plain"))
 }
+
+func TestSecretsProblem(t *testing.T) {
+	t.Parallel()
+	good := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	for v, want := range map[string]string{
+		good:                          "",
+		good + " " + good:             "",
+		"":                            "holds no secret",
+		"   ":                         "holds no secret",
+		"whsec_!!!not-base64":         "holds a value (the 1. of 1) that is no secret: whsec_ and base64",
+		good + " whsec_!!!not-base64": "holds a value (the 2. of 2) that is no secret: whsec_ and base64",
+	} {
+		require.Equal(t, want, SecretsProblem(v), v)
+	}
+}
