@@ -3,6 +3,7 @@ package kiln_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -97,8 +98,17 @@ func TestWebhookAdminAPI(t *testing.T) {
 			require.NotContains(t, string(doc.raw), s)
 		}
 		waitFor(t, func() bool { return len(b.attempts("crm")) == 1 }) // logged once the answer is read
-		require.Len(t, b.do("GET", p+"/crm/deliveries?limit=1", nil).body["items"], 1)
+		page := b.do("GET", p+"/crm/deliveries?limit=1", nil)
+		require.Len(t, page.body["items"], 1)
+		first := page.body["items"].([]any)[0].(map[string]any)
+		require.Equal(t, first["id"], page.body["next_before"], "a full page says where the next starts, as the jobs list does")
+		rest := b.do("GET", p+"/crm/deliveries?limit=1&before="+fmt.Sprint(first["id"]), nil)
+		require.Empty(t, rest.body["items"], string(rest.raw))
+		require.NotContains(t, rest.body, "next_before")
 		require.Equal(t, map[string]string{"limit": "format"}, fieldCodes(b.do("GET", p+"/crm/deliveries?limit=x", nil).body))
+		// a parameter it does not take is refused, not ignored (a new user's trial filtered by status)
+		require.Equal(t, map[string]string{"status": "unknown_parameter"}, fieldCodes(b.do("GET", p+"/crm/deliveries?status=500", nil).body))
+		require.Equal(t, map[string]string{"limit": "range"}, fieldCodes(b.do("GET", p+"/crm/deliveries?limit=501", nil).body))
 		require.Equal(t, http.StatusNoContent, b.do("DELETE", p+"/crm", nil).status)
 		require.Equal(t, http.StatusNotFound, b.do("GET", p+"/crm", nil).status)
 	})

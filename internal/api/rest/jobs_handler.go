@@ -69,34 +69,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := jobs.ListOpts{State: q.Get("state"), Kind: q.Get("kind")}
 	var errs []service.FieldError
-	for name, vals := range q { // as a resource's list: a parameter it ignored, or the first of two, hid a mistake
-		switch {
-		case name != "state" && name != "kind" && name != "limit" && name != "before":
-			errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter", Message: "use state, kind, limit or before"})
-		case len(vals) != 1:
-			errs = append(errs, service.FieldError{Field: name, Code: "repeated", Message: "give this parameter once"})
-		}
-	}
-	for name, dst := range map[string]*int64{"limit": nil, "before": &o.Before} {
-		s := q.Get(name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			errs = append(errs, service.FieldError{Field: name, Code: "format", Message: "must be a positive integer"})
-			continue
-		}
-		if dst == nil {
-			if n > 500 { // as a resource's list: a page larger than asked hid a mistake
-				errs = append(errs, service.FieldError{Field: name, Code: "range", Message: "must be 1 to 500"})
-				continue
-			}
-			o.Limit = int(n)
-		} else {
-			*dst = n
-		}
-	}
+	o.Limit, o.Before, errs = adminPage(q, "state", "kind")
 	list, err := h.jobs.List(r.Context(), o)
 	if errors.Is(err, jobs.ErrBadState) {
 		errs = append(errs, service.FieldError{Field: "state", Code: "enum", Message: err.Error()})

@@ -123,32 +123,20 @@ func (h *Handler) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	before, err := positiveParam(r, "before")
-	if err != nil {
-		WriteError(w, r, h.log, err)
+	limit, before, errs := adminPage(r.URL.Query())
+	if len(errs) > 0 {
+		WriteError(w, r, h.log, &service.Error{Code: service.CodeValidation, Message: "the query has invalid parameters", Fields: errs})
 		return
 	}
-	limit, err := positiveParam(r, "limit")
-	if err != nil {
-		WriteError(w, r, h.log, err)
-		return
+	list, err := h.hookLog.Attempts(r.Context(), r.PathValue("name"), webhooks.AttemptOpts{Before: before, Limit: limit})
+	body := map[string]any{"items": list}
+	if limit == 0 {
+		limit = webhooks.DefaultAttemptPage
 	}
-	o := webhooks.AttemptOpts{Before: before, Limit: int(min(limit, 500))}
-	list, err := h.hookLog.Attempts(r.Context(), r.PathValue("name"), o)
-	h.webhookAnswer(w, r, http.StatusOK, map[string]any{"items": list}, err)
-}
-
-// positiveParam reads an optional positive integer query parameter (0 when absent).
-func positiveParam(r *http.Request, name string) (int64, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return 0, nil
+	if n := len(list); n > 0 && n == limit {
+		body["next_before"] = list[n-1].ID // as the jobs list: the next page starts below it
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, invalidParam(name, "must be a positive integer")
-	}
-	return n, nil
+	h.webhookAnswer(w, r, http.StatusOK, body, err)
 }
 
 func (h *Handler) replayFailed(w http.ResponseWriter, r *http.Request) {

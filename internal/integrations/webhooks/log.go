@@ -23,9 +23,12 @@ type Attempt struct {
 	At         time.Time `json:"at"`
 }
 
+// DefaultAttemptPage is a page of the delivery log when no limit is given.
+const DefaultAttemptPage = 50
+
 // AttemptOpts page the delivery log of one subscription, newest first.
 type AttemptOpts struct {
-	Limit  int   // default 50, at most 500
+	Limit  int   // default DefaultAttemptPage, at most 500
 	Before int64 // attempts with a smaller id
 }
 
@@ -37,7 +40,7 @@ func (w *Webhooks) Attempts(ctx context.Context, name string, o AttemptOpts) ([]
 		return nil, err
 	}
 	if o.Limit <= 0 || o.Limit > 500 {
-		o.Limit = 50
+		o.Limit = DefaultAttemptPage
 	}
 	if o.Before <= 0 {
 		o.Before = 1 << 62
