@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
 )
 
 // Events that arrive out of order move the order only forward: a refund before the
@@ -214,5 +216,29 @@ func TestStripePayWhenStripeIsMissing(t *testing.T) {
 		require.Equal(t, "2", res.header.Get("Retry-After"))
 		require.NotContains(t, string(res.raw), stripeKey)
 		require.NotContains(t, string(res.raw), "127.0.0.1")
+	})
+}
+
+// A Stripe event of another product on the same account — a Checkout Session or PaymentIntent
+// without Kiln's metadata — is acknowledged and its job completes at once: it was retried ten
+// times into the dead jobs as a payment Kiln did not know yet (a new user's trial). Nothing moves.
+func TestStripeEventOfAnotherProductIsIgnored(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		order, _ := p.order("29.99")
+		for i, body := range [][]byte{
+			event("evt_other_pi", "payment_intent.succeeded", map[string]any{"id": "pi_other", "object": "payment_intent",
+				"amount": 500, "amount_received": 500, "currency": "eur", "metadata": map[string]any{}}),
+			event("evt_other_cs", "checkout.session.completed", map[string]any{"id": "cs_other", "object": "checkout.session",
+				"amount_total": 500, "currency": "eur", "payment_status": "paid", "payment_intent": "pi_other"}),
+		} {
+			require.Equal(t, http.StatusOK, p.send(body), i)
+		}
+		for _, j := range p.settled() {
+			require.Equal(t, jobs.StateCompleted, j.State, "completed, not retried: %v", j.Errors)
+			require.Empty(t, j.Errors)
+		}
+		require.Equal(t, "pending", p.status(order))
 	})
 }

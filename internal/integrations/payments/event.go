@@ -56,6 +56,14 @@ func (p *Payments) HandleEvent(ctx context.Context, payload []byte) error {
 	if !ok {
 		return nil
 	}
+	if ob.Resource == "" && string(ev.Type) != EventChargeRefunded {
+		// Kiln puts its metadata on every Checkout Session it opens and on its PaymentIntent:
+		// a session or intent without it is another product's on the same Stripe account,
+		// which retrying would only carry to the dead jobs (a new user's trial)
+		p.cfg.Logger.InfoContext(ctx, "Stripe event ignored: its object carries no Kiln metadata (not a payment Kiln made)",
+			"event_id", ev.ID, "type", string(ev.Type))
+		return nil
+	}
 	if err := p.place(ctx, &ob); err != nil {
 		return err
 	}
@@ -129,8 +137,9 @@ func attemptOf(meta map[string]string) int64 {
 	return n
 }
 
-// place finds the record an event belongs to when its object carries no Kiln metadata:
-// by the PaymentIntent or Checkout Session id stored with the payment.
+// place finds the record an event belongs to when its object carries no Kiln metadata (a
+// charge.refunded: sessions and intents without it are not Kiln's, HandleEvent): by the
+// PaymentIntent or Checkout Session id stored with the payment.
 func (p *Payments) place(ctx context.Context, ob *observation) error {
 	if ob.Resource != "" && ob.RecordID != "" {
 		return nil
