@@ -242,3 +242,31 @@ func TestStripeEventOfAnotherProductIsIgnored(t *testing.T) {
 		require.Equal(t, "pending", p.status(order))
 	})
 }
+
+// A payment that arrives after its record was deleted is cancelled as before (there is no
+// record to move), and its attempt says so — paid, with the problem — instead of staying open
+// with nothing noted: the money came in and only Stripe can give it back (a new user's trial).
+func TestPaymentOfADeletedRecordIsFlagged(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		order, tok := p.order("29.99")
+		opened := p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
+		require.Equal(t, http.StatusOK, opened.status, string(opened.raw))
+		got := p.do("GET", "/api/orders/"+order+"?expand=items", nil)
+		for _, it := range got.body["items"].([]any) {
+			require.Equal(t, http.StatusNoContent, p.do("DELETE", "/api/order_items/"+it.(map[string]any)["id"].(string), nil).status)
+		}
+		require.Equal(t, http.StatusNoContent, p.do("DELETE", "/api/orders/"+order, nil).status)
+		session := opened.body["session_id"].(string)
+		body := event("evt_gone", "checkout.session.completed", map[string]any{"id": session, "object": "checkout.session",
+			"amount_total": 2999, "currency": "eur", "payment_status": "paid", "payment_intent": "pi_gone", "metadata": orderMeta(order)})
+		require.Equal(t, http.StatusOK, p.send(body))
+		done := p.settled()
+		require.Len(t, done, 1)
+		require.Equal(t, jobs.StateCancelled, done[0].State)
+		pay := p.payment(order)
+		require.Equal(t, "paid", pay["state"])
+		require.Equal(t, "paid 29.99 eur after orders "+order+" was deleted: refund it in Stripe", pay["problem"])
+	})
+}

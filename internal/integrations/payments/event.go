@@ -75,9 +75,35 @@ func (p *Payments) HandleEvent(ctx context.Context, payload []byte) error {
 	}
 	err = p.apply(ctx, ob)
 	if errors.Is(err, ErrNotFound) {
+		if err := p.orphaned(ctx, ob); err != nil {
+			return err
+		}
 		return jobs.Permanent(err)
 	}
 	return err
+}
+
+// orphaned notes a payment whose record is gone (deleted before its payment arrived) on its
+// attempt: paid, with the problem, so that the money is flagged where staff read payments —
+// the refund action has no record left to refund through. Other events of it change nothing.
+func (p *Payments) orphaned(ctx context.Context, ob observation) error {
+	if ob.To != StatePaid {
+		return nil
+	}
+	return p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
+		all, err := attempts(ctx, tx, ob.Resource, ob.RecordID)
+		if err != nil {
+			return err
+		}
+		pay := match(all, ob)
+		if pay == nil || rank(StatePaid) <= rank(pay.State) {
+			return nil
+		}
+		pay.State, pay.PaidAmount, pay.IntentID = StatePaid, ob.Amount, cmpOr(ob.IntentID, pay.IntentID)
+		pay.Problem = fmt.Sprintf("paid %s %s after %s %s was deleted: refund it in Stripe", FromMinor(ob.Amount, ob.Currency),
+			ob.Currency, ob.Resource, ob.RecordID)
+		return save(ctx, tx, pay, p.now().UnixMicro())
+	})
 }
 
 // observe reads what an event of a type Kiln acts on says.
