@@ -2,9 +2,10 @@ package derive
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	celast "cel.dev/cel-go/common/ast"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -26,43 +27,67 @@ type accountRead struct {
 	field string      // the account's field it reads
 }
 
-var (
-	getAccountRe  = regexp.MustCompile(`get\(\s*['"](\w+)['"]\s*,\s*(?:(?:record|new)\.(\w+)|(auth\.id))\s*\)\.(\w+)`)
-	pathAccountRe = regexp.MustCompile(`\b(?:record|new)\.(\w+)\.(\w+)`)
-)
-
 // accountReads are the reads of account fields by r's rules that apply to op and that the
 // suite's test accounts do not meet (unmetRead).
 func (g *gen) accountReads(r *spec.Resource, op spec.Operation) []accountRead {
 	if g.s.Auth == nil {
 		return nil
 	}
-	acct := g.s.Auth.Account
 	var out []accountRead
 	for _, rl := range r.Rules {
-		if !spec.Applies(rl.On, op) {
-			continue
-		}
-		text := rl.Check.Text
-		for _, m := range getAccountRe.FindAllStringSubmatch(text, -1) {
-			if m[1] != acct {
-				continue
-			}
-			rd := accountRead{rule: rl, field: m[4]}
-			if m[3] == "" {
-				if rd.via = r.Field(m[2]); rd.via == nil {
-					continue
-				}
-			}
-			out = append(out, rd)
-		}
-		for _, m := range pathAccountRe.FindAllStringSubmatch(text, -1) {
-			if f := r.Field(m[1]); f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Relation.To == acct {
-				out = append(out, accountRead{rule: rl, via: f, field: m[2]})
-			}
+		if spec.Applies(rl.On, op) {
+			out = append(out, readsOfAccounts(r, g.s.Auth.Account, rl)...)
 		}
 	}
 	return slices.DeleteFunc(out, func(rd accountRead) bool { return !g.unmetRead(rd) })
+}
+
+// readsOfAccounts lists the fields of acct's records rl reads: through get('acct', record.x)
+// or get('acct', auth.id) (all of them first, as the text gives them), then through a to-one
+// relation to acct (record.x.field).
+func readsOfAccounts(r *spec.Resource, acct string, rl *spec.LogicRule) []accountRead {
+	e := parseAssert(rl.Check.Text)
+	if e == nil {
+		return nil
+	}
+	var gets, paths []accountRead
+	celast.PostOrderVisit(e, celast.NewExprVisitor(func(x celast.Expr) {
+		if x.Kind() != celast.SelectKind {
+			return
+		}
+		field, op := x.AsSelect().FieldName(), x.AsSelect().Operand()
+		if via, ok := getOfAccount(r, acct, op); ok {
+			gets = append(gets, accountRead{rule: rl, via: via, field: field})
+			return
+		}
+		if name, v := selected(op); name != "" && (v == "record" || v == "new") {
+			if f := r.Field(name); f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne && f.Relation.To == acct {
+				paths = append(paths, accountRead{rule: rl, via: f, field: field})
+			}
+		}
+	}))
+	return append(gets, paths...)
+}
+
+// getOfAccount reports whether e is get('acct', record.x) — via is r's field x — or
+// get('acct', auth.id) — via is nil.
+func getOfAccount(r *spec.Resource, acct string, e celast.Expr) (*spec.Field, bool) {
+	if e.Kind() != celast.CallKind || e.AsCall().FunctionName() != "get" || len(e.AsCall().Args()) != 2 {
+		return nil, false
+	}
+	args := e.AsCall().Args()
+	if res, ok := stringLiteral(args[0]); !ok || res != acct {
+		return nil, false
+	}
+	if isAuthID(args[1]) {
+		return nil, true
+	}
+	name, v := selected(args[1])
+	if name == "" || (v != "record" && v != "new") {
+		return nil, false
+	}
+	via := r.Field(name)
+	return via, via != nil
 }
 
 // unmetRead reports whether the suite's accounts may not meet the read: the role unless the

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // reviewsNoteGap is why notes (their author, defaulting to the creating account, must be of the
@@ -82,4 +84,32 @@ func readFile(t *testing.T, path string) string {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(data)
+}
+
+// Reads of an account's fields are found in the expression, not its text: a quoted text that
+// looks like one reads nothing, and spacing and quotes do not matter.
+func TestReadsOfAccountsByTheExpression(t *testing.T) {
+	t.Parallel()
+	s, err := spec.Load("testdata/reviews.yaml", spec.ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	notes := s.Resource("notes")
+	for check, want := range map[string][]string{
+		"get('members', record.author).team == record.team":                                                         {"author.team"},
+		`get("members",record.author).team == record.team`:                                                          {"author.team"},
+		"get('members', auth.id).team == record.team":                                                               {".team"},
+		"record.author.team == record.team || record.body == 'x'":                                                   {"author.team"},
+		"record.body != 'record.author.team'":                                                                       nil,
+		"get('teams', record.team).title != ''":                                                                     nil,
+		"has(record.author) && get('members', record.author).role == 'editor' && record.author.team == record.team": {"author.role", "author.team"},
+	} {
+		var got []string
+		for _, rd := range readsOfAccounts(notes, "members", &spec.LogicRule{Check: spec.Expr{Text: check}}) {
+			via := ""
+			if rd.via != nil {
+				via = rd.via.Name
+			}
+			got = append(got, via+"."+rd.field)
+		}
+		require.Equal(t, want, got, check)
+	}
 }
