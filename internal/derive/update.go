@@ -161,9 +161,11 @@ func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
 	for _, item := range put {
 		fld := r.Field(item.Key.(string))
 		switch {
-		case fld.Required && !fld.HasDefault, len(fld.Transitions) > 0, ruleReads(r, fld):
+		case fld.Required && !fld.HasDefault, len(fld.Transitions) > 0, ruleReads(r, fld), fld.DefaultExpr.Set():
 			// A state machine keeps its state (back to its default is a transition it may
-			// refuse), and a field a rule reads its value (a rule may need it to hold).
+			// refuse), a field a rule reads its value (a rule may need it to hold), and one
+			// with a default_expr too: its default is computed, maybe from what the suite's
+			// accounts do not hold (get('users', auth.id).org), not null.
 			b = append(b, item)
 		case fld.IsToMany() || fld.StoredAsJSON():
 		case !fld.HasDefault:
