@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/goccy/go-yaml/ast"
@@ -183,27 +184,49 @@ func (w *walker) step(n ast.Node) *Step {
 
 func (w *walker) transitions(f *Field, n ast.Node) {
 	for _, item := range w.list(n, f.Name+".transitions") {
-		t := &Transition{Pos: w.pos(item), KeyPos: map[string]Pos{}}
-		entries, _ := w.mapping(item, "transition", transitionKeys...)
-		for _, e := range entries {
-			what := f.Name + ".transitions." + e.key
-			switch e.key {
-			case "from":
-				if _, isList := unwrap(e.value).(*ast.SequenceNode); isList {
-					t.From = w.stringsAt(e.value, what, t.KeyPos, "from")
-				} else {
-					t.From, t.KeyPos[keyIndex("from", 0)] = []string{w.str(e.value, what)}, w.pos(e.value)
-				}
-			case "to":
-				t.To, t.KeyPos["to"] = w.str(e.value, what), w.pos(e.value)
-			case "roles":
-				t.Roles = w.stringsAt(e.value, what, t.KeyPos, "roles")
-			case "when":
-				t.When = w.expr(e.value, what)
-			}
-		}
-		f.Transitions = append(f.Transitions, t)
+		f.Transitions = append(f.Transitions, w.transition(f, item)...)
 	}
+}
+
+// transition reads one entry of transitions: one transition, or one per state a list in to:
+// names (as a list in from: is one transition from each), each placed at its state.
+func (w *walker) transition(f *Field, item ast.Node) []*Transition {
+	t := &Transition{Pos: w.pos(item), KeyPos: map[string]Pos{}}
+	var tos []string
+	toPos := map[string]Pos{}
+	entries, _ := w.mapping(item, "transition", transitionKeys...)
+	for _, e := range entries {
+		what := f.Name + ".transitions." + e.key
+		switch e.key {
+		case "from":
+			if _, isList := unwrap(e.value).(*ast.SequenceNode); isList {
+				t.From = w.stringsAt(e.value, what, t.KeyPos, "from")
+			} else {
+				t.From, t.KeyPos[keyIndex("from", 0)] = []string{w.str(e.value, what)}, w.pos(e.value)
+			}
+		case "to":
+			if _, isList := unwrap(e.value).(*ast.SequenceNode); isList {
+				tos = w.stringsAt(e.value, what, toPos, "to")
+			} else {
+				tos, toPos[keyIndex("to", 0)] = []string{w.str(e.value, what)}, w.pos(e.value)
+			}
+		case "roles":
+			t.Roles = w.stringsAt(e.value, what, t.KeyPos, "roles")
+		case "when":
+			t.When = w.expr(e.value, what)
+		}
+	}
+	if len(tos) == 0 {
+		return []*Transition{t} // no to: validation says so at the entry
+	}
+	out := make([]*Transition, len(tos))
+	for i, to := range tos {
+		c := *t
+		c.KeyPos = maps.Clone(t.KeyPos)
+		c.To, c.KeyPos["to"] = to, toPos[keyIndex("to", i)]
+		out[i] = &c
+	}
+	return out
 }
 
 func (w *walker) rollup(f *Field, n ast.Node) {

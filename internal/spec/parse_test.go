@@ -317,3 +317,35 @@ resources:
 	require.ErrorContains(t, err, `kiln.yaml:9:54: field status: transition roles: "staf" is not one of the roles`)
 	require.ErrorContains(t, err, `kiln.yaml:10:30: field status: to "gone" is not one of its values`)
 }
+
+// A transition may name several states in to:, as in from: — one transition to each, with the
+// entry's from, roles and when; a wrong state in the list is reported where it is written.
+// (An expense-claims spec probing the derived suite wrote to: [approved, rejected] and got "must be a single value"
+// and a second error about a state "".)
+func TestTransitionToSeveralStates(t *testing.T) {
+	t.Parallel()
+	src := `roles: [admin, staff]
+resources:
+  claims:
+    fields:
+      status:
+        type: enum
+        values: [draft, submitted, approved, rejected]
+        transitions:
+          - {from: draft, to: submitted}
+          - {from: submitted, to: [approved, rejected], roles: [admin]}
+`
+	s, err := Parse("kiln.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	f := s.Resource("claims").Field("status")
+	require.Len(t, f.Transitions, 3)
+	for i, to := range []string{"approved", "rejected"} {
+		tr := f.Transitions[1+i]
+		require.Equal(t, []string{"submitted"}, tr.From)
+		require.Equal(t, to, tr.To)
+		require.Equal(t, []string{"admin"}, tr.Roles)
+	}
+	_, err = Parse("kiln.yaml", []byte(strings.Replace(src, "[approved, rejected]", "[approved, rejectd]", 1)), ParseOpts{LookupEnv: noEnv})
+	require.ErrorContains(t, err, `kiln.yaml:10:46: field status: to "rejectd" is not one of its values`)
+	require.NotContains(t, err.Error(), `to ""`)
+}
