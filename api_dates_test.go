@@ -64,6 +64,8 @@ func TestDatesCompareWithToday(t *testing.T) {
 	_, err = loadSpecIn(t, dir, strings.Replace(invoicesSpec, "date(now)", "now", 1))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "compare it with date(now)")
+	_, err = loadSpecIn(t, dir, strings.Replace(invoicesSpec, "date(now)", "today", 1))
+	require.ErrorContains(t, err, "undeclared reference to 'today' (the time of the write is now; the day, as a date field holds it, date(now))")
 	path, err := loadSpecIn(t, dir, strings.Replace(invoicesSpec, "'Pacific/Kiritimati'", "'Mars/Olympus'", 1))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), path+":9:16: rule not_yet_due: at 1:30: ")

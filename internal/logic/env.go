@@ -285,8 +285,12 @@ func cleanIssues(s string) string {
 }
 
 // dateHint adds to CEL's refusal to compare text with a timestamp how a date field (text,
-// YYYY-MM-DD) is compared with now: a trial tried string(now), which no date equals.
+// YYYY-MM-DD) is compared with now: a trial tried string(now), which no date equals; and to
+// its refusal of today, which Kiln does not declare, what to write instead.
 func dateHint(line string) string {
+	if strings.Contains(line, "undeclared reference to 'today'") { // today and today()
+		return line + " (the time of the write is now; the day, as a date field holds it, date(now))"
+	}
 	for _, pair := range []string{"(string, timestamp)", "(timestamp, string)", "(wrapper(string), timestamp)", "(timestamp, wrapper(string))"} {
 		if strings.Contains(line, "applied to '"+pair+"'") {
 			return line + " (a date field is text, YYYY-MM-DD: compare it with date(now), the day in UTC, or date(now, 'Europe/Berlin'))"
