@@ -27,6 +27,9 @@ func TestInviteOnlySignup(t *testing.T) {
 
 		wrong := b.anon("POST", "/api/auth/signup", map[string]any{"email": "other@example.com", "password": "a long password", "invite": code})
 		require.Equal(t, map[string]string{"email": "mismatch"}, fieldCodes(wrong.body))
+		// a sign-up the write refuses (a short password) leaves the invitation usable
+		short := b.anon("POST", "/api/auth/signup", map[string]any{"email": "new@example.com", "password": "short", "invite": code})
+		require.Equal(t, map[string]string{"password": "min_length"}, fieldCodes(short.body), string(short.raw))
 		ok := b.anon("POST", "/api/auth/signup", map[string]any{"email": "new@example.com", "password": "a long password", "invite": code})
 		require.Equal(t, http.StatusCreated, ok.status, string(ok.raw))
 		user := ok.body["user"].(map[string]any)

@@ -53,6 +53,11 @@ func TestPasswordChangeResetAndVerification(t *testing.T) {
 			"unknown emails get the same answer")
 		require.Equal(t, http.StatusAccepted, b.anon("POST", "/api/auth/password/reset", map[string]any{"email": "pw@example.com"}).status)
 		code := b.lastMailCode(b.dataDir)
+		// a password the account refuses does not use the code up (it did: a trial then got 401
+		// for a good one)
+		tooShort := b.anon("POST", "/api/auth/password/reset/confirm", map[string]any{"token": code, "new_password": "short"})
+		require.Equal(t, http.StatusBadRequest, tooShort.status, string(tooShort.raw))
+		require.Equal(t, map[string]string{"new_password": "min_length"}, fieldCodes(tooShort.body))
 		require.Equal(t, http.StatusNoContent, b.anon("POST", "/api/auth/password/reset/confirm", map[string]any{"token": code, "new_password": "third password"}).status)
 		require.Equal(t, http.StatusUnauthorized, b.anon("POST", "/api/auth/password/reset/confirm", map[string]any{"token": code, "new_password": "fourth password"}).status,
 			"codes work once")

@@ -103,6 +103,7 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 	}
 	in = copyMap(in)
 	_, hasInvite := in[FieldInvite]
+	invite, _ := in[FieldInvite].(string) // redeemInvite takes it out of in
 	var denied []service.FieldError
 	for _, f := range a.resource.Fields {
 		if _, given := in[f.Name]; given && len(f.Write) > 0 {
@@ -123,6 +124,10 @@ func (a *Accounts) Signup(ctx context.Context, in map[string]any) (*TokenPair, e
 		in[spec.FieldRole], in[spec.FieldVerified] = role, true // the invitation proved the address
 	}
 	rec, err := a.cfg.Service.Create(service.AsSystem(ctx), a.resource.Name, in, service.WriteOpts{})
+	if err != nil && hasInvite {
+		// the invitation was spent for this sign-up, which did not happen: it stays usable
+		return nil, a.giveBack(ctx, err, purposeInvite, invite)
+	}
 	if err != nil {
 		return nil, err
 	}

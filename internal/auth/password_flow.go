@@ -70,13 +70,20 @@ func renameField(err error, from, to string) error {
 }
 
 // ConfirmReset sets a new password with a reset token and ends every session of the account.
+// A password the write would refuse is refused before the code is spent, and a write that
+// fails after it gives the code back: a typo must not cost the account a new mail (a trial
+// got 401 for the right password after a 400 for a short one).
 func (a *Accounts) ConfirmReset(ctx context.Context, token, password string) error {
+	if code, msg := service.PasswordProblem(password); code != "" {
+		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields",
+			Fields: []service.FieldError{{Field: "new_password", Code: code, Message: msg}}}
+	}
 	id, err := a.useActionToken(ctx, purposeReset, token)
 	if err != nil {
 		return err
 	}
 	if err := a.setPassword(ctx, id, password); err != nil {
-		return err
+		return a.giveBack(ctx, err, purposeReset, token)
 	}
 	return a.cfg.Sessions.RevokeAccount(ctx, id, "")
 }
@@ -132,6 +139,19 @@ func (a *Accounts) useActionToken(ctx context.Context, purpose, token string) (s
 }
 
 type actionRow struct{ account, email, role string }
+
+// giveBack makes a token spent for a write that then failed (err) usable again, until it
+// expires as before, and returns err (with the give-back's own failure, if any).
+func (a *Accounts) giveBack(ctx context.Context, err error, purpose, token string) error {
+	bg := context.WithoutCancel(ctx) // given back even when the request has ended
+	uerr := a.cfg.Store.InTx(bg, func(tx *store.Exec) error {
+		return tx.ExecRaw(bg, "UPDATE kiln_action_tokens SET used_at = NULL WHERE token_hash = ? AND purpose = ?", hashToken(token), purpose)
+	})
+	if uerr != nil {
+		return errors.Join(err, uerr)
+	}
+	return err
+}
 
 // spendActionToken marks a token used — the conditional update is the check — and returns its row.
 func (a *Accounts) spendActionToken(ctx context.Context, purpose, token string) (*actionRow, error) {

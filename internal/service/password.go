@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/kiln-dev/kiln/internal/spec"
@@ -26,15 +27,10 @@ func (s *Service) takePassword(ctx context.Context, r *resource, in map[string]a
 			out[k] = v
 		}
 	}
-	pw, ok := raw.(string)
+	pw, _ := raw.(string)
 	var errs fieldErrors
-	switch {
-	case !ok:
-		errs.add(spec.FieldPassword, "type", "must be a string")
-	case utf8.RuneCountInString(pw) < MinPasswordLen:
-		errs.add(spec.FieldPassword, "min_length", "must be at least %d characters", MinPasswordLen)
-	case len(pw) > MaxPasswordLen:
-		errs.add(spec.FieldPassword, "max_length", "must be at most %d bytes", MaxPasswordLen)
+	if code, msg := PasswordProblem(raw); code != "" {
+		errs.add(spec.FieldPassword, code, "%s", msg)
 	}
 	if s.passwords == nil {
 		errs.add(spec.FieldPassword, "not_allowed", "passwords cannot be set here")
@@ -47,6 +43,22 @@ func (s *Service) takePassword(ctx context.Context, r *resource, in map[string]a
 		return nil, "", AsError(err)
 	}
 	return out, hash, nil
+}
+
+// PasswordProblem is what is wrong with a password given as raw (its code and message), or ""
+// when nothing is: a flow that spends a one-time code checks it first, so that a password the
+// write would refuse does not use the code up.
+func PasswordProblem(raw any) (code, message string) {
+	pw, ok := raw.(string)
+	switch {
+	case !ok:
+		return "type", "must be a string"
+	case utf8.RuneCountInString(pw) < MinPasswordLen:
+		return "min_length", fmt.Sprintf("must be at least %d characters", MinPasswordLen)
+	case len(pw) > MaxPasswordLen:
+		return "max_length", fmt.Sprintf("must be at most %d bytes", MaxPasswordLen)
+	}
+	return "", ""
 }
 
 // setPasswordHash stores a new hash on an account record's values.
