@@ -77,9 +77,14 @@ func Head(ctx context.Context, ex *store.Exec) (Pos, error) {
 
 // PosOf is the position of the event with id, to resume after (Last-Event-ID). An event no
 // longer kept (swept) resumes before the oldest kept event with a greater id; with none, at
-// the head.
+// the head — as does an id past every event written (a client of a database since reset or
+// restored), which on SQLite skipped the events up to it.
 func PosOf(ctx context.Context, ex *store.Exec, id int64) (Pos, error) {
 	if ex.Dialect() != "postgres" {
+		head, err := Head(ctx, ex)
+		if err != nil || id > head.ID {
+			return head, err
+		}
 		return Pos{ID: id}, nil
 	}
 	var tx int64
