@@ -287,3 +287,27 @@ func TestSSEEndsWhenTheAccessTokenExpires(t *testing.T) {
 		t.Fatal("the stream outlived its access token")
 	}
 }
+
+// A stream ends within seconds when the session it was opened with ends (logout here), not at
+// its access token's expiry: a new user's trial logged out and its open stream went on
+// delivering. A stream whose credential still stands goes on.
+func TestSSEEndsWhenItsSessionEnds(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	_, access, refresh := b.signup("streamer@example.com", "a long password")
+	_, otherAccess, _ := b.signup("other@example.com", "a long password")
+	s := b.stream("/api/products/events", "Authorization", "Bearer "+access)
+	kept := b.stream("/api/products/events", "Authorization", "Bearer "+otherAccess)
+	b.product("Lamp", "3", 1)
+	require.Equal(t, "create", s.next().event)
+	require.Equal(t, "create", kept.next().event)
+	require.Equal(t, http.StatusNoContent, b.anon("POST", "/api/auth/logout", map[string]any{"refresh_token": refresh}).status)
+	select {
+	case _, ok := <-s.msgs:
+		require.False(t, ok, "no more events: the stream ended")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream outlived its session")
+	}
+	b.product("Desk", "3", 1)
+	require.Equal(t, "create", kept.next().event, "another account's stream goes on")
+}

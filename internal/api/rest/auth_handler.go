@@ -15,27 +15,18 @@ import (
 // is an anonymous request; a bad one is 401, even where anonymous requests are allowed.
 func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		header := r.Header.Get("Authorization")
-		if key := r.Header.Get("X-API-Key"); key != "" && header == "" {
-			if !strings.HasPrefix(key, auth.KeyPrefix) {
-				WriteError(w, r, h.log, service.Errorf(service.CodeUnauthorized,
-					"X-API-Key takes API keys only (%s…); send access tokens as Authorization: Bearer <token>", auth.KeyPrefix))
-				return
-			}
-			header = "Bearer " + key
+		token, sent, err := credential(r)
+		if err != nil {
+			WriteError(w, r, h.log, err)
+			return
 		}
-		if header == "" || h.accounts == nil {
+		if !sent || h.accounts == nil {
 			if h.limit(w, r, nil, false) {
 				next(w, r)
 			}
 			return
 		}
-		scheme, token, ok := strings.Cut(header, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			WriteError(w, r, h.log, service.Errorf(service.CodeUnauthorized, "use Authorization: Bearer <access token>"))
-			return
-		}
-		p, err := h.accounts.Authenticate(r.Context(), strings.TrimSpace(token))
+		p, err := h.accounts.Authenticate(r.Context(), token)
 		if err != nil {
 			WriteError(w, r, h.log, err)
 			return
@@ -44,6 +35,27 @@ func (h *Handler) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r.WithContext(service.WithPrincipal(r.Context(), p)))
 		}
 	}
+}
+
+// credential is the access token or API key r carries (Authorization: Bearer, or X-API-Key),
+// whether it carries one, and a 401 for one given the wrong way.
+func credential(r *http.Request) (string, bool, error) {
+	header := r.Header.Get("Authorization")
+	if key := r.Header.Get("X-API-Key"); key != "" && header == "" {
+		if !strings.HasPrefix(key, auth.KeyPrefix) {
+			return "", true, service.Errorf(service.CodeUnauthorized,
+				"X-API-Key takes API keys only (%s…); send access tokens as Authorization: Bearer <token>", auth.KeyPrefix)
+		}
+		header = "Bearer " + key
+	}
+	if header == "" {
+		return "", false, nil
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", true, service.Errorf(service.CodeUnauthorized, "use Authorization: Bearer <access token>")
+	}
+	return strings.TrimSpace(token), true, nil
 }
 
 // authGroup applies the auth endpoints' stricter per-address budget.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,28 @@ type stream struct {
 	pos     events.Pos     // the last event sent or skipped
 	skip    map[int64]bool // committed before the stream started, not read by the poller yet
 	buf     bytes.Buffer
+	// holds reports whether the credential the stream was opened with still stands as it did
+	// (nil: anonymous, nothing to re-check).
+	holds func(ctx context.Context) bool
+}
+
+// credentialRecheck is how often a stream checks its credential again: a session ended
+// (logout, a reused refresh token, a password change, a disabled account), a revoked key or a
+// changed role ends the stream within it, not at the token's expiry.
+const credentialRecheck = 2 * time.Second
+
+// stillHolds is a stream's re-check of the credential r carries, as authenticated into p: it
+// holds while the same credential authenticates to the same principal — account or key, role
+// and scopes.
+func (h *Handler) stillHolds(r *http.Request, p *service.Principal) func(ctx context.Context) bool {
+	token, sent, err := credential(r)
+	if !sent || err != nil || p == nil || h.accounts == nil {
+		return nil
+	}
+	return func(ctx context.Context) bool {
+		now, err := h.accounts.Authenticate(ctx, token)
+		return err == nil && now.ID == p.ID && now.KeyID == p.KeyID && now.Role == p.Role && slices.Equal(now.Scopes, p.Scopes)
+	}
 }
 
 // events streams the resource's changes the caller may see as Server-Sent Events.
@@ -73,6 +96,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, res string) {
 		return
 	}
 	ctx := r.Context()
+	st.holds = h.stillHolds(r, service.PrincipalFrom(ctx))
 	if p := service.PrincipalFrom(ctx); p != nil && !p.Expires.IsZero() {
 		// The stream ends when the access token does: the client reconnects with a fresh
 		// one (and Last-Event-ID), so a revoked or downgraded account stops receiving.
@@ -169,10 +193,16 @@ func (h *Handler) pump(ctx context.Context, w http.ResponseWriter, rc *http.Resp
 	}
 	beat := time.NewTicker(cmp.Or(h.heartbeat, defaultHeartbeat))
 	defer beat.Stop()
+	recheck := time.NewTicker(credentialRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck.C:
+			if st.holds != nil && !st.holds(ctx) {
+				return nil // the client reconnects, and is answered as it now stands
+			}
 		case <-st.sub.Done():
 			return st.sub.Err()
 		case ev := <-st.sub.Events():
