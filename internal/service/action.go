@@ -37,7 +37,7 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 	if a == nil {
 		return nil, Errorf(CodeNotFound, "%s has no action %q", r.Name, name)
 	}
-	cond, err := s.authorize(ctx, r, spec.Action(expr.ActionPrefix+name))
+	cond, err := s.authorizeOn(ctx, r, spec.Action(expr.ActionPrefix+name))
 	if err != nil {
 		return nil, err
 	}

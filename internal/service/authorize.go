@@ -49,6 +49,24 @@ func (s *Service) authorize(ctx context.Context, r *resource, action spec.Action
 	return c, nil
 }
 
+// authorizeOn decides a write on an existing record (update, delete, an action, a file): the
+// write rule's row condition joined with the view rule's, so that a write reaches only records
+// the caller may also view. A record the view rule hides is 404 however wide the write rule —
+// a moderator whose update rule took every message, but who viewed only his channels', read any
+// message whole in the answer to an empty PATCH (a new user's trial). A principal that may not
+// view at all (a write-only API key) is held to the write rule alone.
+func (s *Service) authorizeOn(ctx context.Context, r *resource, action spec.Action) (query.Cond, error) {
+	cond, err := s.authorize(ctx, r, action)
+	if err != nil || s.rules == nil || isSystem(ctx) {
+		return cond, err
+	}
+	view, err := s.authorize(ctx, r, spec.ActionView)
+	if err != nil || view == nil {
+		return cond, nil
+	}
+	return query.AndOf(cond, view), nil
+}
+
 // allows checks the write's row condition against the record about to be written (always
 // true for inner writes). Parts that follow a relation are read in the write's transaction:
 // is the related record there and does it meet them.

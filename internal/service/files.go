@@ -46,7 +46,7 @@ func (s *Service) fileTarget(ctx context.Context, resName, id, field string) (fi
 	if err != nil {
 		return fileTarget{}, err
 	}
-	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
+	cond, err := s.authorizeOn(ctx, r, spec.ActionUpdate)
 	if err != nil {
 		return fileTarget{}, err
 	}

@@ -119,7 +119,11 @@ func (t *Tx) write(ctx context.Context, resource string, action spec.Action) (*w
 	}
 	w := &write{s: t.s, tx: t.tx, r: r, inner: t.inner}
 	if !t.inner {
-		if w.cond, err = t.s.authorize(ctx, r, action); err != nil {
+		authorize := t.s.authorize
+		if action == spec.ActionUpdate || action == spec.ActionDelete {
+			authorize = t.s.authorizeOn // a batch's update or delete reaches what the caller may view
+		}
+		if w.cond, err = authorize(ctx, r, action); err != nil {
 			return nil, err
 		}
 	}

@@ -74,7 +74,7 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	if err != nil {
 		return nil, err
 	}
-	cond, err := s.authorize(ctx, r, spec.ActionUpdate)
+	cond, err := s.authorizeOn(ctx, r, spec.ActionUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	if err != nil {
 		return err
 	}
-	cond, err := s.authorize(ctx, r, spec.ActionDelete)
+	cond, err := s.authorizeOn(ctx, r, spec.ActionDelete)
 	if err != nil {
 		return err
 	}
