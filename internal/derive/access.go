@@ -1,6 +1,8 @@
 package derive
 
 import (
+	"strings"
+
 	"github.com/kiln-dev/kiln/internal/expr"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -39,10 +41,31 @@ func (g *gen) access(r *spec.Resource, action spec.Action) access {
 		a.public = true
 	}
 	a.others = rule != nil && rule.ReadsOthers()
+	view := g.rules.Rule(r.Name, spec.ActionView)
 	for _, role := range g.s.Roles {
 		a.grants[role] = grantOf(rule, role)
+		if onExisting(action) {
+			a.grants[role] = withView(a.grants[role], grantOf(view, role))
+		}
 	}
 	return a
+}
+
+// onExisting reports whether action writes a record that exists (update, delete, a record
+// action): the API lets such a write reach only the records the view rule selects too, for a
+// role that may view any (auth.md).
+func onExisting(action spec.Action) bool {
+	return action == spec.ActionUpdate || action == spec.ActionDelete || strings.HasPrefix(string(action), expr.ActionPrefix)
+}
+
+// withView is a write's grant w on existing records once the view rule's grant v joins it: a
+// role that may view nothing is held to w alone; one the view rule lets through to some
+// records only reaches only those.
+func withView(w, v grant) grant {
+	if v == denied || w == denied || v == allowed {
+		return w
+	}
+	return rowOnly
 }
 
 // grantOf decides a role's grant from the rule's CEL (Rule.Decide), not from the row condition

@@ -37,3 +37,37 @@ resources:
     access: {list: [admin, member], view: [admin, member], create: [admin, member], update: [admin, member], delete: [admin]}
 `), nil)
 }
+
+// A role whose update rule is wider than its view rule (a moderator may update every note but
+// views only his own) reaches only what it views: the suite expects 404 for its writes to
+// another's note, as the server answers, not the 200 or 400 the update rule alone would give
+// (a new user's chat spec: a moderator's write-role case expected 400 and got 404).
+func TestDerivedSuiteOfAnUpdateRuleWiderThanViewPasses(t *testing.T) {
+	runWithGaps(t, writeKiln(t, `name: moderated
+database:
+  url: ${KILN_DATABASE_URL:-}
+roles: [admin, member, moderator]
+auth: {account: members, signup: open, default_role: member}
+resources:
+  members:
+    fields:
+      name: string
+    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
+  notes:
+    fields:
+      owner: {type: relation, to: members, default: auth.id, readonly: true}
+      text: {type: string, required: true}
+      hidden: {type: boolean, default: false, write: [moderator, admin]}
+    actions:
+      flag:
+        access: "auth.role == 'moderator' || record.owner == auth.id"
+        steps:
+          - set: {hidden: "true"}
+    access:
+      list: "auth.role == 'admin' || record.owner == auth.id"
+      view: "auth.role == 'admin' || record.owner == auth.id"
+      create: [member, moderator, admin]
+      update: "auth.role in ['admin', 'moderator'] || record.owner == auth.id"
+      delete: "auth.role in ['admin', 'moderator'] || record.owner == auth.id"
+`), nil)
+}

@@ -89,8 +89,8 @@ func TestActionRuleSelectingOthersByStateHasNoSecondAccountCase(t *testing.T) {
       visibility: {type: enum, values: [public, private], required: true, example: public}
       pinned: {type: boolean, default: false}
     access:
-      list: "auth.role == 'admin' || record.owner == auth.id"
-      view: "auth.role == 'admin' || record.owner == auth.id"
+      list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == VIS)"
+      view: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == VIS)"
       create: [admin, member]
       update: [admin]
       delete: [admin]
@@ -100,10 +100,10 @@ func TestActionRuleSelectingOthersByStateHasNoSecondAccountCase(t *testing.T) {
         steps:
           - set: {pinned: "true"}
 `)
-	public := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'public'", 1))), "notes.pin.test.yaml")
+	public := casesOf(t, generate(t, writeSpec(t, strings.ReplaceAll(spec, "VIS", "'public'"))), "notes.pin.test.yaml")
 	require.NotContains(t, public, "other_account_as_member", "a second member may pin a public note")
 	require.Equal(t, 200, public["own_record_as_member"].Expected.Status)
-	private := casesOf(t, generate(t, writeSpec(t, strings.Replace(spec, "VIS", "'private'", 1))), "notes.pin.test.yaml")
+	private := casesOf(t, generate(t, writeSpec(t, strings.ReplaceAll(spec, "VIS", "'private'"))), "notes.pin.test.yaml")
 	require.Equal(t, 404, private["other_account_as_member"].Expected.Status, "the rule selects no public note")
 }
 
@@ -172,8 +172,8 @@ func TestUpdateFileJudgesOtherAccountsOnTheRecordAsPut(t *testing.T) {
 	suite := generate(t, writeSpec(t, notesSpec("admin, editor, member", `      text: {type: string, required: true}
       visibility: {type: enum, values: [private, archived, public], required: true}
     access:
-      list: "auth.role == 'admin' || record.owner == auth.id"
-      view: "auth.role == 'admin' || record.owner == auth.id"
+      list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      view: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       create: [admin, member]
       update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       delete: [admin]
@@ -195,8 +195,8 @@ func TestSecondAccountIsJudgedOnTheOwnRecordAsPatched(t *testing.T) {
 	t.Parallel()
 	spec := notesSpec("admin, editor, member", `      visibility: {type: enum, values: [VALUES], required: true}
     access:
-      list: "auth.role == 'admin' || record.owner == auth.id"
-      view: "auth.role == 'admin' || record.owner == auth.id"
+      list: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
+      view: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       create: [admin, member]
       update: "auth.role == 'admin' || record.owner == auth.id || (auth.role == 'member' && record.visibility == 'public')"
       delete: [admin]

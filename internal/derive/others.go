@@ -129,6 +129,23 @@ func (g *gen) verdictForOthers(r *spec.Resource, action spec.Action, role string
 	if g.rules == nil || role == "" {
 		return false, true
 	}
+	holds, known = g.ruleVerdict(r, action, role, value, through)
+	if !onExisting(action) || grantOf(g.rules.Rule(r.Name, spec.ActionView), role) == denied {
+		return holds, known
+	}
+	// a write reaches what the view rule selects too (access.go's withView)
+	vh, vk := g.ruleVerdict(r, spec.ActionView, role, value, through)
+	switch {
+	case (known && !holds) || (vk && !vh):
+		return false, true
+	case known && vk:
+		return true, true
+	}
+	return false, false
+}
+
+// ruleVerdict is verdictForOthers of action's rule alone.
+func (g *gen) ruleVerdict(r *spec.Resource, action spec.Action, role string, value func(*spec.Field) (any, bool), through bool) (holds, known bool) {
 	rule := g.rules.Rule(r.Name, action)
 	if rule == nil {
 		return false, true
