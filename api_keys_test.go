@@ -96,6 +96,7 @@ func TestAPIKeysUnderRowRules(t *testing.T) {
 		blind := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(writer.body["key"].(string))...)
 		require.Equal(t, http.StatusBadRequest, blind.status)
 		require.Equal(t, map[string]string{"customer": "not_found"}, fieldCodes(blind.body))
+		require.Contains(t, string(blind.raw), "its scopes do not cover customers:read", "the key is told why (a new user's trial)")
 		writer = b.do("POST", "/api/auth/keys", map[string]any{"name": "w", "role": "admin", "scopes": []string{"orders:write", "customers:read"}})
 		made := b.do("POST", "/api/orders", map[string]any{"customer": cust}, bearer(writer.body["key"].(string))...)
 		require.Equal(t, http.StatusCreated, made.status, "owner defaults to auth.id, which a key does not have: it stays empty")

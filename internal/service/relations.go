@@ -47,12 +47,21 @@ func (w *write) checkRelations(ctx context.Context, rec *store.Record, in map[st
 		}
 		for _, id := range ids {
 			if !found[id] {
-				errs.add(f.Name, "not_found", "no %s record has id %s", f.Relation.To, id)
+				errs.add(f.Name, "not_found", "no %s record has id %s%s", f.Relation.To, id, scopeHint(ctx, f.Relation.To))
 				break
 			}
 		}
 	}
 	return nil
+}
+
+// scopeHint tells an API key whose scopes do not let it view resource why none of its records
+// can be linked (every id is answered alike, so it tells nothing of any one record).
+func scopeHint(ctx context.Context, resource string) string {
+	if p := PrincipalFrom(ctx); p != nil && p.KeyID != "" && !ScopeAllows(p.Scopes, resource, string(spec.ActionView)) {
+		return " that this API key may see: its scopes do not cover " + resource + ":read"
+	}
+	return ""
 }
 
 // readVisible locks and reads f's target id whole if the writer can see it, and keeps it for
