@@ -95,6 +95,11 @@ func (p payRoutes) Refund(ctx context.Context, resource, id string) (*payments.P
 	return p.a.payments.Refund(ctx, resource, id)
 }
 
+// List reads the payment attempts for the administering accounts (the route lets only them in).
+func (p payRoutes) List(ctx context.Context, o payments.ListOpts) ([]*payments.Listed, error) {
+	return p.a.payments.List(ctx, o)
+}
+
 // accountEmail is the account's email, for its Stripe customer; "" when unknown.
 func (a *App) accountEmail(ctx context.Context, id string) string {
 	r := a.Spec.Resource(a.Spec.Auth.Account)

@@ -19,6 +19,9 @@ func builtinPaths(s *spec.Spec, paths, schemas obj) {
 		webhookPaths(s, paths, schemas)
 	}
 	incomingPaths(s, paths)
+	if s.Payments.Enabled() {
+		paymentAdminPath(s, paths, schemas)
+	}
 	if s.HasFiles() {
 		storedFilePath(s, paths)
 	}

@@ -3,6 +3,7 @@ package openapi
 import (
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/integrations/payments"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -42,4 +43,33 @@ func paymentPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		}
 		paths[s.Server.BasePath+"/"+r.Name+"/{id}/"+name] = obj{"post": op}
 	}
+}
+
+// paymentAdminPath documents GET {base}/admin/payments, served when the spec takes payments.
+func paymentAdminPath(s *spec.Spec, paths, schemas obj) {
+	str, nullStr := obj{"type": "string"}, obj{"type": []string{"string", "null"}}
+	when := obj{"type": "string", "format": "date-time"}
+	schemas["PaymentAttempt"] = object(obj{"resource": str, "record_id": str, "attempt": obj{"type": "integer", "minimum": 1},
+		"state": obj{"type": "string", "enum": payments.States}, "amount": str, "currency": str,
+		"paid_amount": obj{"type": []string{"string", "null"}, "description": "What Stripe reported paid; null until then"},
+		"account_id":  nullStr, "session_id": nullStr, "session_expires_at": obj{"type": []string{"string", "null"}, "format": "date-time"},
+		"intent_id": nullStr, "refund_id": nullStr, "moved": obj{"type": "boolean", "description": "This attempt's payment moved the record to paid"},
+		"problem":    obj{"type": []string{"string", "null"}, "description": "Why an event of this attempt did not move the record (a sum that is not the record's, a record deleted since)"},
+		"created_at": when, "updated_at": when})
+	page := obj{"type": "object", "required": []string{"items"}, "properties": obj{"items": obj{"type": "array", "items": ref("PaymentAttempt")},
+		"next_cursor": obj{"type": "string", "description": "Pass as ?cursor= for the next page; absent on the last"}}}
+	var payable []string
+	for _, r := range s.Resources {
+		if r.Payable != nil {
+			payable = append(payable, r.Name)
+		}
+	}
+	list := admin(s, builtinOp("listPayments", "admin", "List payment attempts, newest first", "200", jsonResponse("A page of attempts", page), "400"))
+	list["parameters"] = []obj{queryParam("resource", "Only attempts of this payable resource", obj{"type": "string", "enum": payable}),
+		queryParam("record_id", "With resource: only this record's attempts", obj{"type": "string"}),
+		queryParam("state", "Only attempts in this state", obj{"type": "string", "enum": payments.States}),
+		queryParam("problem", "true: only attempts with a problem; false: only those without", obj{"type": "boolean"}),
+		queryParam("limit", "Page size, 1 to 500 (default 50)", obj{"type": "integer", "minimum": 1, "maximum": 500}),
+		queryParam("cursor", "next_cursor of the previous page", obj{"type": "string"})}
+	paths[s.Server.BasePath+"/admin/payments"] = obj{"get": list}
 }

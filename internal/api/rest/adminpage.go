@@ -16,25 +16,12 @@ const maxAdminPage = 500
 // previous page's next_before) — refusing, as a resource's list does, a parameter not among
 // those and allowed, and one given twice: a parameter ignored hid a mistake.
 func adminPage(q url.Values, allowed ...string) (limit int, before int64, errs []service.FieldError) {
-	names := append(append([]string{}, allowed...), "limit", "before")
-	for name, vals := range q {
-		switch {
-		case !slices.Contains(names, name):
-			errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter",
-				Message: "use " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]})
-		case len(vals) != 1:
-			errs = append(errs, service.FieldError{Field: name, Code: "repeated", Message: "give this parameter once"})
-		}
-	}
+	errs = adminParams(q, append(append([]string{}, allowed...), "limit", "before"))
 	for _, name := range []string{"limit", "before"} {
-		s := q.Get(name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := positive(q, name)
 		switch {
-		case err != nil || n <= 0:
-			errs = append(errs, service.FieldError{Field: name, Code: "format", Message: "must be a positive integer"})
+		case err != nil:
+			errs = append(errs, *err)
 		case name == "before":
 			before = n
 		case n > maxAdminPage: // a page smaller than asked hid a mistake
@@ -44,4 +31,31 @@ func adminPage(q url.Values, allowed ...string) (limit int, before int64, errs [
 		}
 	}
 	return limit, before, errs
+}
+
+// adminParams refuses a parameter not among names and one given twice.
+func adminParams(q url.Values, names []string) (errs []service.FieldError) {
+	for name, vals := range q {
+		switch {
+		case !slices.Contains(names, name):
+			errs = append(errs, service.FieldError{Field: name, Code: "unknown_parameter",
+				Message: "use " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]})
+		case len(vals) != 1:
+			errs = append(errs, service.FieldError{Field: name, Code: "repeated", Message: "give this parameter once"})
+		}
+	}
+	return errs
+}
+
+// positive reads parameter name as a positive integer; 0 when it is absent.
+func positive(q url.Values, name string) (int64, *service.FieldError) {
+	s := q.Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &service.FieldError{Field: name, Code: "format", Message: "must be a positive integer"}
+	}
+	return n, nil
 }

@@ -136,6 +136,7 @@ func (h *Handler) Register(sm *http.ServeMux) {
 	h.registerIncoming(mux)
 	h.registerFiles(mux, base)
 	h.registerPayments(mux, base)
+	h.registerPaymentsAdmin(mux, base)
 	mux.refuse(base+"/", func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "no such resource or route"))
 	})

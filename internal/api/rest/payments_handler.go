@@ -15,6 +15,8 @@ import (
 // record's view rule, the refund roles) and calls Stripe.
 type Payments interface {
 	Pay(ctx context.Context, resource, id string) (*payments.Checkout, error)
+	// List reads the attempts for the operators (GET {base}/admin/payments).
+	List(ctx context.Context, o payments.ListOpts) ([]*payments.Listed, error)
 	Refund(ctx context.Context, resource, id string) (*payments.Payment, error)
 }
 

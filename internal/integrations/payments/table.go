@@ -65,19 +65,31 @@ func attempts(ctx context.Context, ex *store.Exec, resource, id string) ([]*Paym
 	defer rows.Close()
 	var out []*Payment
 	for rows.Next() {
-		var p Payment
-		var account, sess, url, intent, refund, problem sql.NullString
-		var expires, paid sql.NullInt64
-		var moved int64
-		if err := rows.Scan(&p.Resource, &p.RecordID, &p.Attempt, &p.State, &p.Amount, &p.Currency, &account, &sess, &url,
-			&expires, &intent, &refund, &paid, &problem, &moved); err != nil {
+		p, err := scanPayment(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read payments: %w", err)
 		}
-		p.AccountID, p.SessionID, p.SessionURL, p.IntentID = account.String, sess.String, url.String, intent.String
-		p.RefundID, p.Problem, p.SessionExpiresAt, p.PaidAmount, p.Moved = refund.String, problem.String, expires.Int64, paid.Int64, moved == 1
-		out = append(out, &p)
+		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanPayment reads a row of paymentColumns and then, into extra, the columns that follow.
+func scanPayment(rows scanner, extra ...any) (*Payment, error) {
+	var p Payment
+	var account, sess, url, intent, refund, problem sql.NullString
+	var expires, paid sql.NullInt64
+	var moved int64
+	dest := []any{&p.Resource, &p.RecordID, &p.Attempt, &p.State, &p.Amount, &p.Currency, &account, &sess, &url,
+		&expires, &intent, &refund, &paid, &problem, &moved}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	p.AccountID, p.SessionID, p.SessionURL, p.IntentID = account.String, sess.String, url.String, intent.String
+	p.RefundID, p.Problem, p.SessionExpiresAt, p.PaidAmount, p.Moved = refund.String, problem.String, expires.Int64, paid.Int64, moved == 1
+	return &p, nil
 }
 
 // attempt reads one attempt of a record; nil when there is no such attempt.
