@@ -14,7 +14,7 @@ func (g *gen) itemFile(r *spec.Resource, action spec.Action, method, title strin
 	a := g.access(r, action)
 	actor, ok := a.actor()
 	if !ok {
-		return nil, nil, a, "no role may " + string(action) + " every " + r.Name + " record"
+		return nil, nil, a, noneMay(r, action, "no role may "+string(action)+" every "+r.Name+" record")
 	}
 	if action == spec.ActionUpdate && g.blockedLink(r, actor) != nil {
 		// PATCH and PUT send the required relations: the role that does must be able to link them

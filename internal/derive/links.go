@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -28,7 +29,7 @@ func (g *gen) findUnmade() {
 			continue // its records are test accounts (signup.go)
 		}
 		if _, ok := g.creator(r); !ok {
-			g.unmade[r.Name] = "no role may create " + r.Name
+			g.unmade[r.Name] = cmp.Or(needsRecord(r, spec.ActionCreate), "no role may create "+r.Name)
 		} else if _, ok := g.makerOf(r); !ok {
 			g.unmade[r.Name] = g.unlinkable(r) // hidden.go
 		} else if why := crowded(r); why != "" {
@@ -70,6 +71,34 @@ func needsOthers(r *spec.Resource) string {
 		}
 	}
 	return ""
+}
+
+// needsRecord is why no role may take action on records of r when its access rule requires
+// another record to exist — a conjunct exists('users', 'id == auth.id && org == record.org'):
+// a tenant's member works only in its organization — which the suite does not make ("" when
+// the rule has no such conjunct).
+func needsRecord(r *spec.Resource, action spec.Action) string {
+	rule := r.Access[action]
+	if rule == nil || rule.Expr == "" {
+		return ""
+	}
+	for _, c := range conjuncts(parseAssert(rule.Expr)) {
+		if c.Kind() != celast.CallKind || c.AsCall().FunctionName() != "exists" || c.AsCall().IsMemberFunction() {
+			continue
+		}
+		res, _ := stringLiteral(c.AsCall().Args()[0])
+		return fmt.Sprintf("its %s rule requires a %s record to exist (exists()), which the suite does not make", action, res)
+	}
+	return ""
+}
+
+// noneMay is why no file on action can be derived when no role may take it on every record
+// of r: what, and the exists() its rule requires when it does.
+func noneMay(r *spec.Resource, action spec.Action, what string) string {
+	if why := needsRecord(r, action); why != "" {
+		return what + ": " + why
+	}
+	return what
 }
 
 // requiredUnmade is why r cannot be derived for a required relation whose target cannot be

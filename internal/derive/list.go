@@ -17,7 +17,7 @@ func (g *gen) listFile(r *spec.Resource) (*tfile, string) {
 	a := g.access(r, spec.ActionList)
 	actor, ok := a.actor()
 	if !ok {
-		return nil, "no role may list every " + r.Name + " record"
+		return nil, noneMay(r, spec.ActionList, "no role may list every "+r.Name+" record")
 	}
 	maker, ok := g.makerOf(r)
 	if !ok {

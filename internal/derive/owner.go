@@ -310,8 +310,25 @@ func fileStem(f *tfile) string {
 // as selected. A rule that asks for other records (exists()) selects it only when another part
 // of it does: the suite makes no membership for role's account (update: "auth.role == 'admin'
 // || exists('memberships', ...)" answers a member 404 on its own note).
+//
+// A write on an existing record reaches it only where the view rule selects it too (access.go's
+// withView), for a role that may view any: both rules must select it.
 func (rs *recordSet) selectsOwn(action spec.Action, role string) bool {
-	if rs.g.rules == nil || (rs.g.s.Auth != nil && rs.r.Name == rs.g.s.Auth.Account) {
+	if !rs.ruleSelectsOwn(action, role) {
+		return false
+	}
+	return !rs.viewJoins(action, role) || rs.ruleSelectsOwn(spec.ActionView, role)
+}
+
+// viewJoins reports whether the view rule joins action's for role: a write on an existing
+// record, by a role the view rule lets see some records.
+func (rs *recordSet) viewJoins(action spec.Action, role string) bool {
+	return rs.g.rules != nil && onExisting(action) && grantOf(rs.g.rules.Rule(rs.r.Name, spec.ActionView), role) != denied
+}
+
+// ruleSelectsOwn is selectsOwn of action's rule alone.
+func (rs *recordSet) ruleSelectsOwn(action spec.Action, role string) bool {
+	if rs.g.rules == nil {
 		return true
 	}
 	rule := rs.g.rules.Rule(rs.r.Name, action)
@@ -332,14 +349,25 @@ func (rs *recordSet) selectsOwn(action spec.Action, role string) bool {
 // reaches role's own record only through other records (exists(): a membership the suite
 // does not make for its test account), else "".
 func (rs *recordSet) othersOnly(action spec.Action, role string) string {
-	if rs.g.rules == nil || !rs.g.mayMake(rs.r, role) {
-		return "" // it makes no record of its own anyway
+	if rs.g.rules == nil || (!rs.isAccount() && !rs.g.mayMake(rs.r, role)) {
+		return "" // it makes no record of its own anyway (an account's own record is itself)
 	}
-	rule := rs.g.rules.Rule(rs.r.Name, action)
-	if rule == nil || !rule.ReadsOthers() || rs.selectsOwn(action, role) {
+	if rs.selectsOwn(action, role) {
 		return ""
 	}
-	return "no case on " + role + "'s own record: the rule reaches it only through other records (exists()), which the suite does not make"
+	if rule := rs.g.rules.Rule(rs.r.Name, action); rule != nil && rule.ReadsOthers() && !rs.ruleSelectsOwn(action, role) {
+		return "no case on " + role + "'s own record: the rule reaches it only through other records (exists()), which the suite does not make"
+	}
+	if view := rs.g.rules.Rule(rs.r.Name, spec.ActionView); rs.viewJoins(action, role) && view.ReadsOthers() {
+		return "no case on " + role + "'s own record: the view rule, which a write's reach joins, reaches it only through other records (exists()), which the suite does not make"
+	}
+	return ""
+}
+
+// isAccount reports whether the records are the spec's accounts: role's own record is the
+// account itself, whoever may create others.
+func (rs *recordSet) isAccount() bool {
+	return rs.g.s.Auth != nil && rs.r.Name == rs.g.s.Auth.Account
 }
 
 // holdsAs evaluates rule for an account of role (probeID) on a record whose paths read as

@@ -19,7 +19,7 @@ func (g *gen) createFile(r *spec.Resource) (*tfile, string) {
 	a := g.access(r, spec.ActionCreate)
 	actor, ok := g.creator(r)
 	if !ok {
-		return nil, "no role may create " + r.Name
+		return nil, noneMay(r, spec.ActionCreate, "no role may create "+r.Name)
 	}
 	maker, linked := g.makerOf(r)
 	if linked {
