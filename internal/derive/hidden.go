@@ -1,7 +1,6 @@
 package derive
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 
@@ -124,7 +123,7 @@ func (g *gen) noMaker(r *spec.Resource, what string) string {
 	if _, ok := g.creator(r); ok {
 		return g.unlinkable(r)
 	}
-	return cmp.Or(needsRecord(r, spec.ActionCreate), what)
+	return noneMay(r, spec.ActionCreate, what)
 }
 
 // unlinkable names, for each required relation that keeps a role allowed to create r from

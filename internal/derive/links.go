@@ -1,7 +1,6 @@
 package derive
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -29,7 +28,7 @@ func (g *gen) findUnmade() {
 			continue // its records are test accounts (signup.go)
 		}
 		if _, ok := g.creator(r); !ok {
-			g.unmade[r.Name] = cmp.Or(needsRecord(r, spec.ActionCreate), "no role may create "+r.Name)
+			g.unmade[r.Name] = noneMay(r, spec.ActionCreate, "no role may create "+r.Name)
 		} else if _, ok := g.makerOf(r); !ok {
 			g.unmade[r.Name] = g.unlinkable(r) // hidden.go
 		} else if why := crowded(r); why != "" {

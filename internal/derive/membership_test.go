@@ -35,7 +35,7 @@ resources:
       list: "exists('memberships', 'org == record.org && user == auth.id')"
       create: "exists('memberships', 'org == record.org && user == auth.id')"
 `)
-	require.Contains(t, suite.Gaps, "projects create: no role may create projects")
+	require.Contains(t, suite.Gaps, "projects create: no role may create projects: its create rule requires a memberships record to exist (exists()), which the suite does not make")
 	for name := range files {
 		require.NotContains(t, name, "projects.", "no file works on a project")
 	}
