@@ -17,7 +17,7 @@ import (
 
 var (
 	overloadRE   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '(?:([^'(]*(?:\([^')]*\))?)\.)?\((.*?)\)'`)
-	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'\?\))?`)
+	undeclaredRE = regexp.MustCompile(`undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'(?: \(did you mean '[^']*'(?:,? or '[^']*'|, '[^']*')*\?\))?`)
 	selectionRE  = regexp.MustCompile(`(?:at (\d+):(\d+): )?type '([^']+)' does not support field selection`)
 )
 
@@ -74,6 +74,27 @@ func plainIssues(src, msg string, why map[string]string, rels map[string]*spec.F
 			return fmt.Sprintf("%s cannot be applied to %s with %s", op, typeName(sub[2]), strings.Join(kinds, " and "))
 		}
 		return fmt.Sprintf("%s cannot be applied to %s", op, strings.Join(kinds, " and "))
+	})
+}
+
+// logicOnlyFuncs are the functions of business rules (rules:, defaults, computed fields) an
+// access rule has not: it becomes a SQL condition of every read, and they read other records
+// one at a time.
+var logicOnlyFuncs = map[string]string{
+	"get": "get() reads a record in business rules (rules:, default_expr, computed fields), not in access rules, " +
+		"which become SQL conditions of every list: follow a to-one relation (record.project.org), or tie the caller's " +
+		"account with exists('users', 'id == auth.id && org == record.org')",
+	"count": "count() counts records in business rules (rules:), not in access rules: use exists() (or !exists()) for another record",
+}
+
+// logicOnly rewrites CEL's "undeclared reference" to a function of business rules in an
+// access rule (with its misleading "did you mean 'getDate'") to say what to write instead.
+func logicOnly(msg string) string {
+	return undeclaredRE.ReplaceAllStringFunc(msg, func(m string) string {
+		if hint := logicOnlyFuncs[undeclaredRE.FindStringSubmatch(m)[1]]; hint != "" {
+			return hint
+		}
+		return m
 	})
 }
 

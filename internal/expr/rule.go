@@ -114,7 +114,7 @@ func compileRule(env *cel.Env, s *spec.Spec, sr *spec.Rule, fields *ruleFields, 
 	}
 	checked, iss := env.Compile(sr.Expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, errors.New(cleanIssues(iss.Err().Error()))
+		return nil, errors.New(logicOnly(cleanIssues(iss.Err().Error())))
 	}
 	rule.expr = checked.NativeRep().Expr()
 	if err := CheckRoleTexts(checked.NativeRep(), s); err != nil {

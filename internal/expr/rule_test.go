@@ -86,6 +86,28 @@ resources:
 	require.Contains(t, text, "k.yaml:12:15: access.create: at 1:15")
 }
 
+// get() and count() belong to business rules: an access rule that calls one is told what to
+// write instead, not CEL's "did you mean 'getDate' or 'getHours'?" (a new user's trial).
+func TestAccessRuleWithALogicFunctionSaysWhatToWrite(t *testing.T) {
+	t.Parallel()
+	_, err := compileRules(t, `roles: [admin]
+auth: {account: users}
+resources:
+  users:
+    fields:
+      org: string
+    access:
+      list: "record.org == get('users', auth.id).org"
+      view: "count('users', 'org == record.org') > 0"
+`)
+	require.Error(t, err)
+	text := err.Error()
+	require.Contains(t, text, "k.yaml:8:13: access.list: at 1:18: get() reads a record in business rules (rules:, default_expr, computed fields), not in access rules")
+	require.Contains(t, text, "exists('users', 'id == auth.id && org == record.org')")
+	require.Contains(t, text, "k.yaml:9:13: access.view: at 1:6: count() counts records in business rules (rules:), not in access rules")
+	require.NotContains(t, text, "did you mean")
+}
+
 func FuzzRuleCompile(f *testing.F) {
 	for _, s := range []string{`auth.role == 'admin'`, `record.owner == auth.id`, `'a' in auth.roles && !(record.status in ['x'])`,
 		`record.total >= 1.5 || auth.id == null`, `record.name.startsWith('x')`, `((true))`} {
