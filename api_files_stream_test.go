@@ -170,6 +170,7 @@ func TestFilesManyPerFieldUnderConcurrentUploads(t *testing.T) {
 		owner := bearer(b.token("member"))
 		res := b.do("POST", "/api/documents", map[string]any{"title": "Lease"}, owner...)
 		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
+		require.Equal(t, []any{}, res.body["scans"], "a list of files without a file is [], as the OpenAPI document says (it was null)")
 		path := "/api/documents/" + res.body["id"].(string) + "/files/scans"
 		require.Equal(t, http.StatusNotFound, b.upload(path, "x.pdf", []byte(testPDF), bearer(b.token("member"))...).status,
 			"another member does not see the document")
@@ -196,6 +197,11 @@ func TestFilesManyPerFieldUnderConcurrentUploads(t *testing.T) {
 		require.Len(t, res.body["scans"].([]any), 2)
 		require.Equal(t, http.StatusNotFound, b.do("DELETE", path+"/"+gone, nil, owner...).status)
 		require.Len(t, storedFiles(t, b.dataDir), 3, "the removed file waits for its deletion job (no worker runs here)")
+		for _, f := range res.body["scans"].([]any) {
+			res = b.do("DELETE", path+"/"+f.(map[string]any)["id"].(string), nil, owner...)
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		}
+		require.Equal(t, []any{}, res.body["scans"], "the last file removed leaves []")
 	})
 }
 

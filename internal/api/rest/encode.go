@@ -99,20 +99,25 @@ func (e encoder) expandedValue(b *bytes.Buffer, f *spec.Field, rec *store.Record
 	}
 }
 
-// fileValue writes a file field as its files' descriptions with the URLs to read them.
+// fileValue writes a file field as its files' descriptions with the URLs to read them; no
+// file is null, or [] for a list of files (max_files > 1), as the OpenAPI document says.
 func (e encoder) fileValue(b *bytes.Buffer, f *spec.Field, stored any) {
+	none := "null"
+	if f.File != nil && f.File.MaxFiles > 1 {
+		none = "[]"
+	}
 	if e.files == nil || stored == nil {
-		b.WriteString("null")
+		b.WriteString(none)
 		return
 	}
 	v, err := e.files.Views(context.Background(), e.res.Name, f, stored)
 	if err != nil || v == nil {
-		b.WriteString("null") // a stored value Kiln did not write: shown as no file
+		b.WriteString(none) // a stored value Kiln did not write: shown as no file
 		return
 	}
 	out, err := json.Marshal(v)
-	if err != nil {
-		b.WriteString("null")
+	if err != nil || string(out) == "null" {
+		b.WriteString(none)
 		return
 	}
 	b.Write(out)

@@ -40,7 +40,7 @@ func filesAsJSON(fields []*spec.Field, rec json.RawMessage) (json.RawMessage, er
 		if !ok {
 			continue
 		}
-		v, err := fileJSON(raw)
+		v, err := fileJSON(raw, f.File.MaxFiles > 1)
 		if err != nil {
 			return nil, fmt.Errorf("file field %s: %w", f.Name, err)
 		}
@@ -50,14 +50,17 @@ func filesAsJSON(fields []*spec.Field, rec json.RawMessage) (json.RawMessage, er
 }
 
 // fileJSON is the JSON of one file field whose event value is raw: a string holding the stored
-// JSON, or null. Decoded and encoded again, its keys come in one order (encoding/json's) and
+// JSON, or null (no file: [] for a list of files, as the API shows it). Decoded and encoded again, its keys come in one order (encoding/json's) and
 // without PostgreSQL's spaces.
-func fileJSON(raw json.RawMessage) (json.RawMessage, error) {
+func fileJSON(raw json.RawMessage, list bool) (json.RawMessage, error) {
 	var text *string
 	if err := json.Unmarshal(raw, &text); err != nil {
 		return nil, err
 	}
 	if text == nil || *text == "" || *text == "null" {
+		if list {
+			return json.RawMessage("[]"), nil
+		}
 		return json.RawMessage("null"), nil
 	}
 	dec := json.NewDecoder(strings.NewReader(*text))
