@@ -45,6 +45,18 @@ func TestAPIKeysAreScoped(t *testing.T) {
 			bearer(b.token("staff"))...).status, "only admins create keys")
 		bad := b.do("POST", "/api/auth/keys", map[string]any{"name": "", "role": "root", "scopes": []string{"nope:read"}})
 		require.Equal(t, map[string]string{"name": "required", "role": "enum", "scopes": "invalid_scope"}, fieldCodes(bad.body))
+
+		// each bad scope is named, with what is wrong in it (a new user's trial got one message for three)
+		bad = b.do("POST", "/api/auth/keys", map[string]any{"name": "ci", "role": "staff", "scopes": []string{"products:fly", "prodcts:read", "*:*", "orders"}})
+		require.Equal(t, http.StatusBadRequest, bad.status, string(bad.raw))
+		var msgs []string
+		for _, e := range bad.body["errors"].([]any) {
+			msgs = append(msgs, e.(map[string]any)["message"].(string))
+		}
+		require.Len(t, msgs, 3)
+		require.Contains(t, msgs[0], `"products:fly": products has no action "fly"`)
+		require.Contains(t, msgs[1], `"prodcts:read": no resource "prodcts" (did you mean "products"?)`)
+		require.Contains(t, msgs[2], `"orders" has no action (resource:action)`)
 	})
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/service"
@@ -38,14 +39,42 @@ func ValidateKey(s *spec.Spec, k APIKey) error {
 	if !slices.Contains(s.Roles, k.Role) {
 		bad("role", "enum", "must be one of: "+strings.Join(s.Roles, ", "))
 	}
-	switch {
-	case slices.ContainsFunc(k.Scopes, func(sc string) bool { return !ValidScope(s, sc) }):
-		bad("scopes", "invalid_scope", "scopes are resource:action (list, view, create, update, delete, or a record action of the resource), resource:read, resource:write or resource:* (resource may be *)")
-	case len(k.Scopes) == 0:
+	for _, sc := range k.Scopes {
+		if !ValidScope(s, sc) {
+			bad("scopes", "invalid_scope", scopeProblem(s, sc)+": scopes are resource:action (list, view, create, update, delete, "+
+				"or a record action of the resource), resource:read, resource:write or resource:* (resource may be *)")
+		}
+	}
+	if len(k.Scopes) == 0 {
 		bad("scopes", "required", "give at least one scope, such as products:read")
 	}
 	if len(errs) > 0 {
 		return &service.Error{Code: service.CodeValidation, Message: "the request has invalid fields", Fields: errs}
 	}
 	return nil
+}
+
+// scopeProblem names what is wrong with an invalid scope: its resource or its action.
+func scopeProblem(s *spec.Spec, scope string) string {
+	res, action, ok := strings.Cut(scope, ":")
+	switch {
+	case !ok:
+		return strconv.Quote(scope) + " has no action (resource:action)"
+	case res != "*" && s.Resource(res) == nil:
+		names := make([]string, len(s.Resources))
+		for i, r := range s.Resources {
+			names[i] = r.Name
+		}
+		return strconv.Quote(scope) + ": no resource " + strconv.Quote(res) + spec.DidYouMean(res, names)
+	case res == "*":
+		return strconv.Quote(scope) + ": " + strconv.Quote(action) + " is not an action every resource has"
+	}
+	names := []string{"read", "write", "*"}
+	for _, a := range spec.Actions {
+		names = append(names, string(a))
+	}
+	for _, a := range s.Resource(res).Actions {
+		names = append(names, a.Name)
+	}
+	return strconv.Quote(scope) + ": " + res + " has no action " + strconv.Quote(action) + spec.DidYouMean(action, names)
 }
