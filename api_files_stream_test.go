@@ -172,6 +172,15 @@ func TestFilesManyPerFieldUnderConcurrentUploads(t *testing.T) {
 		require.Equal(t, http.StatusCreated, res.status, string(res.raw))
 		require.Equal(t, []any{}, res.body["scans"], "a list of files without a file is [], as the OpenAPI document says (it was null)")
 		path := "/api/documents/" + res.body["id"].(string) + "/files/scans"
+		for _, method := range []string{"POST", "DELETE"} {
+			wrong := strings.TrimSuffix(path, "scans") + "title"
+			if method == "DELETE" {
+				wrong += "/0192f0a0-0000-7000-8000-000000000001"
+			}
+			res := b.do(method, wrong, nil, owner...)
+			require.Equal(t, http.StatusNotFound, res.status, string(res.raw))
+			require.Equal(t, `"title" is not a file field of documents (its file fields: scans)`, res.body["detail"], "it said: no such resource or route")
+		}
 		require.Equal(t, http.StatusNotFound, b.upload(path, "x.pdf", []byte(testPDF), bearer(b.token("member"))...).status,
 			"another member does not see the document")
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/files"
@@ -24,6 +25,7 @@ func (h *Handler) registerFileFields(mux *routeMux, r *spec.Resource, item strin
 	if h.files == nil {
 		return
 	}
+	h.refuseNonFileFields(mux, r, item)
 	for _, f := range r.Fields {
 		if f.Type != spec.TypeFile {
 			continue
@@ -38,6 +40,27 @@ func (h *Handler) registerFileFields(mux *routeMux, r *spec.Resource, item strin
 		mux.refuse(path, h.methodNotAllowed("POST"))
 		mux.refuse(path+"/{file}", h.methodNotAllowed("DELETE"))
 	}
+}
+
+// refuseNonFileFields answers an upload to, or a removal from, a field that is not one of r's
+// file fields with the API's 404, naming the field and r's file fields: "no such resource or
+// route" left a user looking for a wrong path (a new user's trial).
+func (h *Handler) refuseNonFileFields(mux *routeMux, r *spec.Resource, item string) {
+	var names []string
+	for _, f := range r.Fields {
+		if f.Type == spec.TypeFile && !f.Hidden {
+			names = append(names, f.Name)
+		}
+	}
+	have := r.Name + " has no file fields"
+	if len(names) > 0 {
+		have = "its file fields: " + strings.Join(names, ", ")
+	}
+	refuse := func(w http.ResponseWriter, req *http.Request) {
+		WriteError(w, req, h.log, service.Errorf(service.CodeNotFound, "%q is not a file field of %s (%s)", req.PathValue("field"), r.Name, have))
+	}
+	mux.refuse(item+"/files/{field}", refuse)
+	mux.refuse(item+"/files/{field}/{file}", refuse)
 }
 
 // registerFiles serves stored files: GET {base}/_files/{resource}/{field}/{file}, public
