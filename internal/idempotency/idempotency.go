@@ -5,6 +5,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/store"
@@ -75,12 +77,33 @@ type Answer struct {
 	Body    []byte
 }
 
-// Fingerprint identifies a request by method, path and body.
+// Fingerprint identifies a request by method, path and body. A JSON body counts by what it
+// says, not how it is written: the same object with its keys in another order or other
+// spacing is the same request (a client's retry may serialize it afresh).
 func Fingerprint(method, path string, body []byte) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", method, path)
-	h.Write(body)
+	h.Write(canonical(body))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonical is a JSON body re-encoded with its object keys sorted and no spacing (numbers
+// kept as written); any other body as it is.
+func canonical(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return body
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return body
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // Begin claims key for a request: a claim means go ahead (the key is now running); an answer

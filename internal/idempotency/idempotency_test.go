@@ -228,3 +228,20 @@ func TestARunningClaimOutlivesAShortTTL(t *testing.T) {
 		require.EqualValues(t, 1, n, "the answer expired")
 	})
 }
+
+// A JSON body is fingerprinted by what it says: its keys in another order or other spacing is
+// the same request (a new user's trial got 422 idempotency_key_reused for a retry serialized
+// afresh); another value, another number's spelling, another path or method is not; a body
+// that is not JSON counts byte for byte.
+func TestFingerprintOfAJSONBodyIgnoresKeyOrderAndSpacing(t *testing.T) {
+	t.Parallel()
+	fp := idempotency.Fingerprint
+	a := fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`))
+	require.Equal(t, a, fp("POST", "/api/visits", []byte("{ \"slot\": {\"room\": 2, \"at\": \"09:00\"},\n  \"pet\": \"p1\" }")))
+	require.NotEqual(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p2","slot":{"at":"09:00","room":2}}`)))
+	require.NotEqual(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2.0}}`)))
+	require.NotEqual(t, a, fp("PUT", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`)))
+	require.NotEqual(t, a, fp("POST", "/api/pets", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`)))
+	require.NotEqual(t, fp("POST", "/x", []byte(`{"a":1} {"b":2}`)), fp("POST", "/x", []byte(`{"a":1}`)), "trailing data is not JSON")
+	require.NotEqual(t, fp("POST", "/x", []byte("a b")), fp("POST", "/x", []byte("a  b")))
+}
