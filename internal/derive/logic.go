@@ -174,6 +174,10 @@ func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yam
 		for _, smp := range rl.ViolatedBy {
 			b = with(b, smp.Field, sampleValue(r.Field(smp.Field), smp.Value), false)
 		}
+		absent := absentToBreak(r, rl)
+		for _, name := range absent {
+			b = with(b, name, nil, op != spec.OpUpdate) // a PATCH clears it, a create leaves it out
+		}
 		var reset yaml.MapSlice
 		if !rl.Conflict {
 			b, reset = atExamples(r, rl, b, op == spec.OpUpdate)
@@ -186,6 +190,11 @@ func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yam
 		}
 		if check != nil {
 			e = check(e)
+		}
+		if namesOthers(rl, absent, op == spec.OpUpdate) {
+			// the rule names its own fields, not each value the case sends to break it: the
+			// runner's implied check would want every changed field named
+			e.loose = true
 		}
 		if len(reset) > 0 {
 			// nothing was written with them: the fields set back are no intended violation
@@ -204,6 +213,21 @@ func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yam
 			comment: "the rule " + ruleLabel(rl) + " refuses: " + rl.Check.Text})
 	}
 	return gaps
+}
+
+// namesOthers reports whether the case breaking rl changes a field the rule's errors do not
+// name: a violated_by field outside its fields (a rule on fee broken by priority: urgent), or
+// one a PATCH clears (absentToBreak).
+func namesOthers(rl *spec.LogicRule, cleared []string, patch bool) bool {
+	if len(rl.Fields) == 0 {
+		return false
+	}
+	for _, s := range rl.ViolatedBy {
+		if !slices.Contains(rl.Fields, s.Field) {
+			return true
+		}
+	}
+	return patch && slices.ContainsFunc(cleared, func(f string) bool { return !slices.Contains(rl.Fields, f) })
 }
 
 // atExamples sets the fields a rule reads besides its violated_by back to their examples

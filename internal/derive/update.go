@@ -26,7 +26,7 @@ func (g *gen) updateFile(r *spec.Resource) (*tfile, string) {
 	}
 	held := heldValues(r, put)
 	unchanged := func(e *expect) *expect { return e.countWhere(r.Name, held, 1) }
-	staleCase(f, `"1"`, patch, unchanged) // patch_valid and put_valid made it version 3
+	staleCase(f, staleTag(rs.record, patch, put), patch, unchanged)
 	g.uniqueCases(f, rs, g.collection(r)+"/{record.response.id}", unchanged)
 	g.violationCases(f, r, put, true, unchanged)
 	g.gaps = append(g.gaps, g.ruleCases(f, r, spec.OpUpdate, nil, nil, "", unchanged)...)
@@ -181,4 +181,25 @@ func putMinimal(r *spec.Resource, put yaml.MapSlice) *tcase {
 	}
 	return &tcase{name: "put_resets_absent_fields", method: "PUT", body: b, expect: e,
 		comment: "PUT replaces the record: fields it leaves out return to their defaults or null"}
+}
+
+// staleTag is an If-Match the record is past: "1", as patch_valid and put_valid made it version
+// 3 — unless they sent what it held (every value pinned to its example), so nothing was
+// written and it is still at 1: then a version it never reached.
+func staleTag(record, patch, put yaml.MapSlice) string {
+	if len(put) != len(record) || !holdsAll(record, patch) || !holdsAll(record, put) {
+		return `"1"`
+	}
+	return `"999"`
+}
+
+// holdsAll reports whether record holds every value of b.
+func holdsAll(record, b yaml.MapSlice) bool {
+	for _, it := range b {
+		i := slices.IndexFunc(record, func(r yaml.MapItem) bool { return r.Key == it.Key })
+		if i < 0 || fmt.Sprint(record[i].Value) != fmt.Sprint(it.Value) {
+			return false
+		}
+	}
+	return true
 }
