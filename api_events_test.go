@@ -442,4 +442,16 @@ func TestTriggerMailToARelationIDIsASpecError(t *testing.T) {
 	src = strings.Replace(src, `to: "new.owner"`, `to: "get('users', new.owner).contact"`, 1)
 	_, err = loadSpecIn(t, t.TempDir(), src)
 	require.NoError(t, err)
+
+	// an id read through get() is refused alike (a new user's trial: only the
+	// bare field was, and every mail was cancelled at run time)
+	pets := strings.Replace(src, "  notes:\n", "  pets:\n    fields:\n      owner: {type: relation, to: users}\n  notes:\n", 1)
+	pets = strings.Replace(pets, "      title: string\n", "      title: string\n      pet: {type: relation, to: pets}\n", 1)
+	for _, to := range []string{"get('pets', new.pet).owner"} {
+		_, err = loadSpecIn(t, t.TempDir(), strings.Replace(pets, `to: "get('users', new.owner).contact"`, `to: "`+to+`"`, 1))
+		require.Error(t, err, to)
+		require.Contains(t, err.Error(), "trigger tell mail.to: "+to+" is the id of a users record, not an address: write get('users', "+to+").contact")
+	}
+	_, err = loadSpecIn(t, t.TempDir(), strings.Replace(pets, `to: "get('users', new.owner).contact"`, `to: "get('users', get('pets', new.pet).owner).contact"`, 1))
+	require.NoError(t, err)
 }

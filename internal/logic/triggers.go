@@ -3,9 +3,11 @@ package logic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -38,26 +40,69 @@ func (c *compiler) triggers(r *spec.Resource, updates map[string]*ScheduleUpdate
 	return out
 }
 
-// checkMailTo refuses a mail.to that is a relation field itself (new.owner): its value is the
-// related record's id, not an address, and every mail would fail when sent.
+// checkMailTo refuses a mail.to that is a to-one relation field (new.owner,
+// get('pets', new.pet).owner, new.pet.owner): its value is the related record's id, not an
+// address, and every mail would fail when sent.
 func (c *compiler) checkMailTo(r *spec.Resource, e spec.Expr, to *program, what string) {
-	if to == nil || to.bare == "" {
+	if to == nil {
 		return
 	}
-	if f := r.Field(to.bare); f != nil && f.Relation != nil && f.Relation.Kind == spec.RelToOne {
-		target := c.spec.Resource(f.Relation.To)
-		hint := "an address field of it"
-		if target != nil {
-			for _, tf := range target.Fields {
-				if tf.Type == spec.TypeEmail {
-					hint = tf.Name
-					break
-				}
+	f := c.selectedField(r, parseExpr(e.Text))
+	if f == nil || f.Relation == nil || f.Relation.Kind != spec.RelToOne {
+		return
+	}
+	target := c.spec.Resource(f.Relation.To)
+	hint := "an address field of it"
+	if target != nil {
+		for _, tf := range target.Fields {
+			if tf.Type == spec.TypeEmail {
+				hint = tf.Name
+				break
 			}
 		}
-		c.fail(e.Pos, "%s mail.to: %s is the id of a %s record, not an address: write get('%s', %s).%s",
-			what, strings.TrimSpace(e.Text), f.Relation.To, f.Relation.To, strings.TrimSpace(e.Text), hint)
 	}
+	c.fail(e.Pos, "%s mail.to: %s is the id of a %s record, not an address: write get('%s', %s).%s",
+		what, strings.TrimSpace(e.Text), f.Relation.To, f.Relation.To, strings.TrimSpace(e.Text), hint)
+}
+
+// selectedField is the field x selects last, when x is a chain of selections from the record
+// (record, new or old) or from get('<resource>', …), through to-one relations; else nil.
+func (c *compiler) selectedField(r *spec.Resource, x celast.Expr) *spec.Field {
+	if x == nil || x.Kind() != celast.SelectKind || x.AsSelect().IsTestOnly() {
+		return nil
+	}
+	sel := x.AsSelect()
+	var owner *spec.Resource
+	switch op := sel.Operand(); {
+	case op.Kind() == celast.IdentKind && slices.Contains([]string{varRecord, varNew, varOld}, op.AsIdent()):
+		owner = r
+	case op.Kind() == celast.CallKind && op.AsCall().FunctionName() == "get" && len(op.AsCall().Args()) == 2:
+		if arg := op.AsCall().Args()[0]; arg.Kind() == celast.LiteralKind {
+			name, _ := arg.AsLiteral().Value().(string)
+			owner = c.spec.Resource(name)
+		}
+	case op.Kind() == celast.SelectKind:
+		if via := c.selectedField(r, op); via != nil && via.Relation != nil && via.Relation.Kind == spec.RelToOne {
+			owner = c.spec.Resource(via.Relation.To)
+		}
+	}
+	if owner == nil {
+		return nil
+	}
+	return owner.Field(sel.FieldName())
+}
+
+// parseExpr parses src without checking it (the compiler did); nil when it does not parse.
+func parseExpr(src string) celast.Expr {
+	env, err := cel.NewEnv()
+	if err != nil {
+		return nil
+	}
+	parsed, iss := env.Parse(src)
+	if iss != nil && iss.Err() != nil {
+		return nil
+	}
+	return parsed.NativeRep().Expr()
 }
 
 // Fired is a trigger whose condition held for an event.
