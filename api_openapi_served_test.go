@@ -134,6 +134,12 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		require.Contains(t, paths, "/api/notes/{id}/restore")
 		require.Contains(t, paths, "/api/admin/webhooks")
 	})
+	t.Run("RecordActions", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, "sqlite", actionsSpec)
+		paths := requireDocumentsServed(t, b)
+		requireActionDocumented(t, b, paths)
+	})
 	t.Run("NoAuthNoWebhooksNoFiles", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, "sqlite", bareSpec)
@@ -174,6 +180,73 @@ resources:
         access: public
         steps:
           - set: {done: "true"}
+    access: {list: public, view: public, create: public, update: public, delete: public}
+`
+
+// requireActionDocumented holds a record action's operation to what the server answers: 403
+// for a role its rule refuses, 412 for a stale If-Match, 413 and 415 for a body too large or
+// not JSON — they were not listed — and a request body required only when an input field must
+// be sent (an action whose input is all optional was required: true, yet ran on no body).
+func requireActionDocumented(t *testing.T, b *testBundle, paths map[string]any) {
+	t.Helper()
+	op := func(name string) map[string]any {
+		return paths["/api/notes/{id}/"+name].(map[string]any)["post"].(map[string]any)
+	}
+	for _, code := range []string{"200", "400", "401", "403", "404", "409", "412", "413", "415", "422", "default"} {
+		require.Contains(t, op("finish")["responses"], code, "finish")
+	}
+	require.NotContains(t, op("rename")["responses"], "403", "a public action refuses no role")
+	require.Equal(t, false, op("finish")["requestBody"].(map[string]any)["required"])
+	require.Equal(t, true, op("rename")["requestBody"].(map[string]any)["required"])
+
+	c := newDocumentChecks(t, b)
+	id := b.create("notes", map[string]any{"title": "a"})
+	member := b.token("member")
+	for _, ex := range []exchange{
+		{method: "POST", path: "/api/notes/" + id + "/finish", token: b.admin, status: 200},
+		{method: "POST", path: "/api/notes/" + id + "/finish", body: `{"note":"done"}`, token: b.admin, status: 200},
+		{method: "POST", path: "/api/notes/" + id + "/finish", token: member, status: 403},
+		{method: "POST", path: "/api/notes/" + id + "/finish", body: `{"note":"` + strings.Repeat("x", 2048) + `"}`, token: b.admin, status: 413},
+		{method: "POST", path: "/api/notes/" + id + "/rename", token: member, status: 400},
+		{method: "POST", path: "/api/notes/" + id + "/rename", body: `{"title":"b"}`, token: member, status: 200},
+	} {
+		c.send(t, b, ex)
+	}
+	res := b.do("POST", "/api/notes/"+id+"/finish", "note=done", "Content-Type", "text/plain")
+	require.Equal(t, http.StatusUnsupportedMediaType, res.status, string(res.raw))
+	res = b.do("POST", "/api/notes/"+id+"/finish", nil, "If-Match", `"1"`)
+	require.Equal(t, http.StatusPreconditionFailed, res.status, string(res.raw))
+}
+
+const actionsSpec = `name: acts
+roles: [admin, member]
+server: {max_body_bytes: 1024}
+auth:
+  account: users
+resources:
+  users:
+    fields:
+      name: string
+    access:
+      view: "record.id == auth.id"
+  notes:
+    fields:
+      title: string
+      note: string
+      done: {type: boolean, default: false}
+    actions:
+      finish:
+        access: "auth.role == 'admin'"
+        input:
+          note: string
+        steps:
+          - set: {done: "true"}
+      rename:
+        access: public
+        input:
+          title: {type: string, required: true}
+        steps:
+          - set: {title: "input.title"}
     access: {list: public, view: public, create: public, update: public, delete: public}
 `
 

@@ -134,20 +134,7 @@ func featureCodes(s *spec.Spec) []string {
 // actionPaths documents the record actions of r: POST {base}/{resource}/{id}/{action}.
 func actionPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 	for _, a := range r.Actions {
-		op := obj{"operationId": a.Name + n, "tags": []string{r.Name}, "summary": "Action " + a.Name + " on a record of " + r.Name,
-			"description": actionDescription(a),
-			"parameters":  []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, idempotencyKey()},
-			"responses": obj{"200": withHeaders(jsonResponse("The record after the action", ref(n)), "ETag"),
-				"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
-				"422": problemRef("Unprocessable"), "default": problemRef("Error")}}
-		if len(a.Input) > 0 {
-			op["requestBody"] = jsonBody(writeSchema(a.InputResource(r.Name), true))
-		}
-		if s.Auth != nil {
-			op["security"] = []obj{{"bearerAuth": []string{}}}
-			op["responses"].(obj)["401"] = problemRef("Unauthorized")
-		}
-		paths[s.Server.BasePath+"/"+r.Name+"/{id}/"+a.Name] = obj{"post": op}
+		paths[s.Server.BasePath+"/"+r.Name+"/{id}/"+a.Name] = obj{"post": actionOp(s, r, a, n)}
 	}
 	if r.SoftDelete {
 		restorePath(s, r, n, paths)
@@ -157,15 +144,45 @@ func actionPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 	}
 }
 
+// actionOp is the operation of one record action. It lists what the handler answers: a
+// body, when one is sent, is read as any write's (413 too large, 415 not JSON), If-Match is
+// honoured (412), and a signed-in account the action's access rule refuses is 403. The body
+// is required only when an input field has neither a value of its own nor a default: the
+// handler takes an empty body as no input.
+func actionOp(s *spec.Spec, r *spec.Resource, a *spec.RecordAction, n string) obj {
+	op := obj{"operationId": a.Name + n, "tags": []string{r.Name}, "summary": "Action " + a.Name + " on a record of " + r.Name,
+		"description": actionDescription(a),
+		"parameters":  []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, ifMatchHeader(), idempotencyKey()},
+		"responses": obj{"200": withHeaders(jsonResponse("The record after the action", ref(n)), "ETag"),
+			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
+			"412": problemRef("PreconditionFailed"), "413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"),
+			"422": problemRef("Unprocessable"), "default": problemRef("Error")}}
+	if len(a.Input) > 0 {
+		input := writeSchema(a.InputResource(r.Name), true)
+		body := jsonBody(input)
+		_, needed := input["required"]
+		body["required"] = needed
+		op["requestBody"] = body
+	}
+	if s.Auth != nil {
+		op["security"] = []obj{{"bearerAuth": []string{}}}
+		op["responses"].(obj)["401"] = problemRef("Unauthorized")
+		if a.Access == nil || !a.Access.Public {
+			op["responses"].(obj)["403"] = problemRef("Forbidden")
+		}
+	}
+	return op
+}
+
 // restorePath documents the built-in restore of a soft-delete resource.
 func restorePath(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 	op := obj{"operationId": "restore" + n, "tags": []string{r.Name}, "summary": "Restore a deleted record of " + r.Name,
 		"description": "Brings back a soft-deleted record as it was (whoever may delete it may restore it; list the deleted ones with ?deleted=true). " +
 			"The resource's create rules are checked again; a unique value taken meanwhile is 409.",
-		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, idempotencyKey()},
+		"parameters": []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string", "format": "uuid"}}, ifMatchHeader(), idempotencyKey()},
 		"responses": obj{"200": withHeaders(jsonResponse("The restored record", ref(n)), "ETag"),
 			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
-			"422": problemRef("Unprocessable"), "default": problemRef("Error")}}
+			"412": problemRef("PreconditionFailed"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}}
 	if s.Auth != nil {
 		op["security"] = []obj{{"bearerAuth": []string{}}}
 		op["responses"].(obj)["401"] = problemRef("Unauthorized")

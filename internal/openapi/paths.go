@@ -54,8 +54,7 @@ func withHeaders(resp obj, names ...string) obj {
 }
 
 func itemPaths(r *spec.Resource, n string) obj {
-	ifMatch := obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string"},
-		"description": "The ETag of the record as read (it names the version and the relation values); 412 when the record changed since."}
+	ifMatch := ifMatchHeader()
 	writeResponses := obj{"200": withHeaders(jsonResponse("Updated", ref(n)), "ETag"), "400": problemRef("BadRequest"),
 		"404": problemRef("NotFound"), "409": problemRef("Conflict"), "412": problemRef("PreconditionFailed"),
 		"413": problemRef("TooLarge"), "415": problemRef("UnsupportedMediaType"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}
@@ -74,6 +73,12 @@ func itemPaths(r *spec.Resource, n string) obj {
 			"responses": obj{"204": obj{"description": "Deleted"}, "400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
 				"412": problemRef("PreconditionFailed"), "default": problemRef("Error")}},
 	}
+}
+
+// ifMatchHeader is the conditional write header of updates, deletes, actions and restores.
+func ifMatchHeader() obj {
+	return obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string"},
+		"description": "The ETag of the record as read (it names the version and the relation values); 412 when the record changed since."}
 }
 
 func sharedParameters() obj {
