@@ -151,10 +151,18 @@ func jobExchanges(t *testing.T, b *testBundle, c documentChecks) {
 		{method: "GET", path: "/api/admin/jobs?kind=" + url.QueryEscape(files.DeleteKind), token: b.admin, status: 200},
 		{method: "GET", path: job, token: b.admin, status: 200},
 		{method: "POST", path: job + "/cancel", token: b.admin, status: 200},
+		{method: "POST", path: job + "/cancel", token: b.admin, status: 409},
 		{method: "POST", path: job + "/retry", token: b.admin, status: 200},
 	} {
 		c.send(t, b, ex)
 	}
+	// a finished job has nothing to cancel: the API says so, as kiln jobs cancel does (it
+	// answered 200 with the job unchanged, and settled a cancelled one again)
+	c.send(t, b, exchange{method: "POST", path: job + "/cancel", token: b.admin, status: 200})
+	res := b.do("POST", job+"/cancel", nil)
+	require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+	require.Equal(t, "conflict", res.body["error"])
+	require.Equal(t, "job "+strconv.FormatInt(id, 10)+" already cancelled: nothing to cancel", res.body["detail"])
 }
 
 func keyExchanges(t *testing.T, b *testBundle, c documentChecks, customer string) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,11 +69,14 @@ func nonNil(list []*jobs.Job) []*jobs.Job {
 	return list
 }
 
+// lastError is the error of the job's last failed attempt, from its attempt history: a job
+// retried until it completed keeps it, so the column names the attempt it belongs to.
 func lastError(j *jobs.Job) string {
 	if len(j.Errors) == 0 {
 		return ""
 	}
-	return "\t" + j.Errors[len(j.Errors)-1].Error
+	e := j.Errors[len(j.Errors)-1]
+	return fmt.Sprintf("\tattempt %d failed: %s", e.Attempt, e.Error)
 }
 
 func newJobsShow(o *output) *cobra.Command {
@@ -134,6 +138,10 @@ func newJobsAct(o *output, verb, short string) *cobra.Command {
 				act = app.Jobs.Cancel
 			}
 			j, err := act(cmd.Context(), id)
+			var done *jobs.FinishedError
+			if errors.As(err, &done) {
+				return err // it names the job and its state
+			}
 			if err != nil {
 				return fmt.Errorf("job %d: %w", id, err)
 			}

@@ -158,6 +158,14 @@ func TestJobsRetryDeadAndTheJobsCommands(t *testing.T) {
 		out, err = run(t, append([]string{"jobs", "show", id, "--json"}, flags...)...)
 		require.NoError(t, err, out)
 		require.Contains(t, out, `"state": "completed"`)
+		out, err = run(t, append([]string{"jobs", "list", "--state", "completed", "--kind", "trigger.notes.doomed"}, flags...)...)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "attempt 3 failed: doomed to fail", "the error is the attempt history's, and says so")
+		out, err = run(t, append([]string{"jobs", "cancel", id}, flags...)...)
+		var done *jobs.FinishedError
+		require.ErrorAs(t, err, &done, out)
+		require.EqualError(t, err, "job "+id+" already completed: nothing to cancel")
+		require.NotContains(t, out, "✓")
 
 		_, err = run(t, append([]string{"jobs", "list", "--state", "exploded"}, flags...)...)
 		require.ErrorIs(t, err, jobs.ErrBadState)

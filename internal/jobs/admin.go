@@ -76,14 +76,36 @@ func (q *Queue) Retry(ctx context.Context, id int64) (*Job, error) {
 	return q.row(r, err)
 }
 
+// FinishedError is Cancel's answer for a job that had finished already — completed,
+// cancelled or dead — or finished while it was being cancelled: nothing was changed.
+type FinishedError struct {
+	ID    int64
+	State string
+}
+
+func (e *FinishedError) Error() string {
+	return fmt.Sprintf("job %d already %s: nothing to cancel", e.ID, e.State)
+}
+
 // Cancel cancels a job that has not finished; a running job's context is cancelled and it
-// is not retried. A finished job is left as it is.
+// is not retried. A finished job is left as it is, and the answer is a *FinishedError (River
+// would hand it back unchanged, and a cancelled one would be settled a second time).
 func (q *Queue) Cancel(ctx context.Context, id int64) (*Job, error) {
+	before, err := q.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if finished(before.State) {
+		return before, &FinishedError{ID: id, State: before.State}
+	}
 	r, err := q.ins.JobCancel(ctx, id)
 	q.wake()
 	j, err := q.row(r, err)
 	if err != nil {
 		return nil, err
+	}
+	if j.State == StateCompleted || j.State == StateDead { // it finished meanwhile
+		return j, &FinishedError{ID: id, State: j.State}
 	}
 	if k, ok := q.kinds[j.Kind]; ok && k.Cancelled != nil && j.State == string(rivertype.JobStateCancelled) {
 		if err := k.Cancelled(ctx, j); err != nil {
@@ -91,6 +113,11 @@ func (q *Queue) Cancel(ctx context.Context, id int64) (*Job, error) {
 		}
 	}
 	return j, nil
+}
+
+// finished tells the states a job leaves only when retried.
+func finished(state string) bool {
+	return state == StateCompleted || state == StateCancelled || state == StateDead
 }
 
 // wake has River's SQLite listener read its table now (a cancel notifies the worker

@@ -456,6 +456,18 @@ func exercise(t *testing.T, open opener) {
 		require.NoError(t, err)
 		waitFor(t, "a later job ran", func() bool { return jobState(t, q, later) == jobs.StateCompleted })
 		require.Empty(t, c.of("c"), "a cancelled job never runs")
+		// a finished job has nothing to cancel: said so, the job left as it is
+		for _, f := range []struct {
+			id    int64
+			state string
+		}{{id, jobs.StateCancelled}, {later, jobs.StateCompleted}} {
+			j, err := q.Cancel(ctx, f.id)
+			var done *jobs.FinishedError
+			require.ErrorAs(t, err, &done)
+			require.Equal(t, f.state, done.State)
+			require.EqualError(t, err, fmt.Sprintf("job %d already %s: nothing to cancel", f.id, f.state))
+			require.Equal(t, f.state, j.State)
+		}
 	})
 
 	t.Run("QueuesWithPrioritiesRunEveryJob", func(t *testing.T) {

@@ -49,7 +49,10 @@ func jobPaths(s *spec.Spec, paths, schemas obj) {
 	paths[p+"/stats"] = obj{"get": admin(s, builtinOp("jobStats", "admin", "The queue's figures, per kind", "200", jsonResponse("The figures", stats)))}
 	paths[p+"/{id}"] = obj{"get": one("getJob", "One job")}
 	paths[p+"/{id}/retry"] = obj{"post": one("retryJob", "Run a failed or cancelled job again now")}
-	paths[p+"/{id}/cancel"] = obj{"post": one("cancelJob", "Cancel a job that has not finished")}
+	cancel := one("cancelJob", "Cancel a job that has not finished")
+	cancel["responses"].(obj)["409"] = problemRef("Conflict")
+	cancel["description"] = "A job that has finished already (completed, cancelled or dead) is 409 conflict, left as it is. " + adminDescription
+	paths[p+"/{id}/cancel"] = obj{"post": cancel}
 }
 
 // webhookPaths documents {base}/admin/webhooks, served when the spec has a webhooks: key.

@@ -110,8 +110,12 @@ func (h *Handler) oneJob(fn func(ctx context.Context, id int64) (*jobs.Job, erro
 			return
 		}
 		j, err := fn(r.Context(), id)
-		if errors.Is(err, jobs.ErrNotFound) {
+		var done *jobs.FinishedError
+		switch {
+		case errors.Is(err, jobs.ErrNotFound):
 			err = service.Errorf(service.CodeNotFound, "no job has id %d", id)
+		case errors.As(err, &done):
+			err = service.Errorf(service.CodeConflict, "%s", done.Error())
 		}
 		if err != nil {
 			WriteError(w, r, h.log, err)
