@@ -39,12 +39,53 @@ Go 1.26 or newer, run ` + "`go install ./cmd/kiln`" + ` in a clone of the Kiln r
 
 API docs: http://127.0.0.1:8080/docs. Schema changes: edit kiln.yaml, then
 ` + "`kiln migrate plan`" + ` and ` + "`kiln migrate up`" + ` (or keep ` + "`--dev`" + ` on while developing).
+
+    kiln test                   # the YAML API tests under tests/, on a fresh database
+    kiln test --derived         # the conformance suite Kiln derives from kiln.yaml
 `
+
+// initTest is a first API test of the scaffolded spec, so that kiln test has something to
+// run (it refused a fresh project with "stat tests: no such file or directory").
+const initTest = `# API tests: kiln test runs every *.yaml under tests/ against a fresh database, cases in order
+# (the format: docs/testing.md in the Kiln repository). kiln test --derived runs the suite Kiln
+# derives from kiln.yaml.
+endpoint: POST /api/notes
+defaults:
+  request:
+    headers:
+      Content-Type: application/json
+
+test_cases:
+  creates_a_note:
+    request:
+      body: {title: First}
+    expected:
+      status: 201
+      response_schema: true
+      response_contains:
+        - id
+        - title: First
+        - done: false
+      database_check:
+        - Note with title "First" exists
+  refuses_an_empty_title:
+    request:
+      body: {title: ""}
+    expected:
+      status: 400
+      response_contains:
+        - errors.0.field: title
+      database_check:
+        - Note with title "" does not exist
+`
+
+// initFiles are the files kiln init writes, in order.
+var initFiles = []string{"kiln.yaml", "README.md", ".gitignore", filepath.Join("tests", "notes.yaml")}
 
 func newInit(o *output) *cobra.Command {
 	return &cobra.Command{
 		Use:   "init [dir]",
-		Short: "Scaffold a new project: a working kiln.yaml and a README",
+		Short: "Scaffold a new project: a working kiln.yaml, a first API test and a README",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -60,14 +101,17 @@ func newInit(o *output) *cobra.Command {
 				return fmt.Errorf("create %s: %w", dir, err)
 			}
 			files := map[string]string{"kiln.yaml": fmt.Sprintf(initSpec, name), "README.md": fmt.Sprintf(initReadme, name),
-				".gitignore": "kiln_data/\n"}
-			for _, f := range []string{"kiln.yaml", "README.md", ".gitignore"} {
+				".gitignore": "kiln_data/\n", initFiles[3]: initTest}
+			for _, f := range initFiles {
 				path := filepath.Join(dir, f)
 				if _, err := os.Stat(path); err == nil {
 					return errors.New(path + " already exists; kiln init does not overwrite files")
 				}
 			}
-			for _, f := range []string{"kiln.yaml", "README.md", ".gitignore"} {
+			if err := os.MkdirAll(filepath.Join(dir, "tests"), 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", filepath.Join(dir, "tests"), err)
+			}
+			for _, f := range initFiles {
 				if err := os.WriteFile(filepath.Join(dir, f), []byte(files[f]), 0o644); err != nil {
 					return err
 				}

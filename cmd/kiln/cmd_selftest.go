@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,13 +97,27 @@ func selectTests(o *output, s *settings, args []string, derived bool) ([]*selfte
 	return out, nil
 }
 
-// testFiles expands the arguments (default: tests/ beside the spec) into test files.
+// testFiles expands the arguments (default: tests/ beside the spec) into test files. With
+// no arguments, a project without tests — no tests/ folder, or none of its files YAML — is
+// told how to get some rather than shown a bare stat error.
 func testFiles(args []string, spec string) ([]string, error) {
-	if len(args) == 0 {
-		args = []string{filepath.Join(filepath.Dir(spec), "tests")}
+	if len(args) > 0 {
+		return selftest.FindFiles(args)
 	}
-	return selftest.FindFiles(args)
+	dir := filepath.Join(filepath.Dir(spec), "tests")
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no tests yet: no tests/ folder beside the spec (%s). %s", dir, howToGetTests)
+	}
+	files, err := selftest.FindFiles([]string{dir})
+	if errors.Is(err, selftest.ErrNoTestFiles) {
+		return nil, fmt.Errorf("no tests yet: no *.yaml file under %s. %s", dir, howToGetTests)
+	}
+	return files, err
 }
+
+// howToGetTests is what kiln test tells a project without tests.
+const howToGetTests = "Write YAML test cases under tests/ (docs/testing.md), or run kiln test --derived " +
+	"for the suite Kiln derives from the spec (kiln test --generate writes it to tests/derived to edit and keep)"
 
 func runTests(ctx context.Context, o *output, s *settings, parsed []*selftest.File, target string) ([]selftest.Result, error) {
 	start := startForTests

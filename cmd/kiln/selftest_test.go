@@ -210,3 +210,28 @@ func TestGenerateRefusesAFileItCannotReadBack(t *testing.T) {
 	require.Empty(t, entries)
 	require.NotContains(t, out.String(), "✓")
 }
+
+// kiln test in a fresh kiln init project runs the test init wrote; without a tests/ folder,
+// or with no YAML in it, it fails saying there are no tests yet and how to get some (it
+// failed with "stat tests: no such file or directory").
+func TestKilnTestInAnInitProject(t *testing.T) {
+	t.Setenv("KILN_DATABASE_URL", "")
+	dir := t.TempDir()
+	out, err := run(t, "init", dir)
+	require.NoError(t, err, out)
+	specPath := filepath.Join(dir, "kiln.yaml")
+	out, err = run(t, "test", "--spec", specPath)
+	require.NoError(t, err, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, "2 passed, 0 failed", lines[len(lines)-1])
+
+	tests := filepath.Join(dir, "tests")
+	require.NoError(t, os.Remove(filepath.Join(tests, "notes.yaml")))
+	_, err = run(t, "test", "--spec", specPath)
+	require.ErrorContains(t, err, "no tests yet: no *.yaml file under "+tests)
+	require.NoError(t, os.Remove(tests))
+	_, err = run(t, "test", "--spec", specPath)
+	require.ErrorContains(t, err, "no tests yet: no tests/ folder beside the spec ("+tests+")")
+	require.ErrorContains(t, err, "Write YAML test cases under tests/ (docs/testing.md), or run kiln test --derived")
+	require.NotContains(t, err.Error(), "stat ")
+}

@@ -9,6 +9,9 @@ import (
 	"strings"
 )
 
+// ErrNoTestFiles means the paths FindFiles was given hold no test file.
+var ErrNoTestFiles = errors.New("no test files (*.yaml) found")
+
 // FindFiles expands paths into test files: a file as given, a folder as every *.yaml and
 // *.yml below it. The result is sorted; finding none is an error.
 func FindFiles(paths []string) ([]string, error) {
@@ -34,7 +37,7 @@ func FindFiles(paths []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	if len(out) == 0 {
-		return nil, errors.New("no test files (*.yaml) found")
+		return nil, ErrNoTestFiles
 	}
 	return out, nil
 }
