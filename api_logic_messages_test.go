@@ -87,3 +87,66 @@ func TestEffectComputingATextItsFieldRefusesNamesTheField(t *testing.T) {
 		require.Equal(t, "high", b.do("GET", "/api/tickets/"+ticket, nil).body["priority"])
 	})
 }
+
+// A trigger part that cannot be computed for a write is named in the 409: the mail's recipient
+// (to:) failing on a pet without an owner answered "a trigger's condition could not be
+// computed", though the condition held (a new user's trial); a condition that fails says
+// so. Neither shows the expression, and nothing is written.
+func TestTriggerFailureNamesThePartThatFailed(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, triggerPartsSpec)
+		pet := b.create("pets", map[string]any{"name": "Rex"}) // no owner
+		visit := b.create("visits", map[string]any{"pet": pet})
+		res := b.do("PATCH", "/api/visits/"+visit, map[string]any{"confirmed": true})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "logic_failed", res.body["error"], string(res.raw))
+		require.Equal(t, "trigger confirmed_mail: its mail recipient (to) could not be computed for this write "+
+			"(the server's log names the expression); nothing was written", res.body["detail"])
+		require.NotContains(t, string(res.raw), "get(", "no expression")
+		got := b.do("GET", "/api/visits/"+visit, nil)
+		require.Equal(t, false, got.body["confirmed"], "nothing was written")
+
+		res = b.do("POST", "/api/visits", map[string]any{"pet": pet, "urgent": true})
+		require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+		require.Equal(t, "trigger urgent_mail: its condition (when) could not be computed for this write "+
+			"(the server's log names the expression); nothing was written", res.body["detail"])
+	})
+}
+
+const triggerPartsSpec = `mail:
+  from: "Clinic <clinic@example.com>"
+  provider: smtp
+  smtp: {host: 127.0.0.1, port: 1, tls: none}
+resources:
+  users:
+    fields:
+      email: {type: email, required: true}
+    access: {list: public, view: public, create: public, update: public}
+  pets:
+    fields:
+      name: string
+      owner: {type: relation, to: users}
+    access: {list: public, view: public, create: public, update: public}
+  visits:
+    fields:
+      pet: {type: relation, to: pets, required: true}
+      confirmed: {type: boolean, default: false}
+      urgent: {type: boolean, default: false}
+    triggers:
+      - name: confirmed_mail
+        on: [update]
+        when: "!old.confirmed && new.confirmed"
+        mail:
+          to: "get('users', get('pets', new.pet).owner).email"
+          subject: "'Your visit is confirmed'"
+          text: "'See you soon.'"
+      - name: urgent_mail
+        on: [create]
+        when: "new.urgent && get('users', get('pets', new.pet).owner).email != ''"
+        mail:
+          to: "'vet@example.com'"
+          subject: "'An urgent visit'"
+          text: "'Soon.'"
+    access: {list: public, view: public, create: public, update: public}
+`

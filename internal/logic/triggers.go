@@ -133,58 +133,88 @@ func (r *Resource) HasTriggers(op string) bool {
 	return false
 }
 
+// The parts of a trigger a TriggerError names.
+const (
+	PartWhen    = "condition (when)"
+	PartTo      = "mail recipient (to)"
+	PartSubject = "mail subject"
+	PartText    = "mail text"
+	PartUpdate  = "records to update (update.filter)"
+)
+
+// TriggerError is Triggers' error when a part of a trigger cannot be computed for an event:
+// Part names which (PartWhen, PartTo, …) so that a client is not told the condition failed
+// when it was the recipient; Err is the cause, an *EvalError naming the expression for the log.
+type TriggerError struct {
+	Trigger string
+	Part    string
+	Err     error
+}
+
+func (e *TriggerError) Error() string { return fmt.Sprintf("trigger %s: %v", e.Trigger, e.Err) }
+
+// Unwrap exposes the cause.
+func (e *TriggerError) Unwrap() error { return e.Err }
+
 // Triggers evaluates the triggers listening to op: vars.Old is the record before (an empty
-// record on create) and vars.New the record after (the record as it was on delete). A
-// condition that cannot be computed is an *EvalError naming the trigger.
+// record on create) and vars.New the record after (the record as it was on delete). A part
+// that cannot be computed is a *TriggerError naming the trigger and the part, wrapping an
+// *EvalError that names the expression.
 func (r *Resource) Triggers(ctx context.Context, reader Reader, vars *Vars, op string) ([]Fired, error) {
 	var out []Fired
 	for _, t := range r.triggers {
 		if !t.spec.Fires(op) {
 			continue
 		}
-		if t.when != nil {
-			ok, err := t.when.holds(ctx, reader, vars)
-			if err != nil {
-				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
-			}
-			if !ok {
-				continue
-			}
+		f, fires, part, err := t.fire(ctx, reader, vars)
+		if err != nil {
+			return nil, &TriggerError{Trigger: t.spec.Name, Part: part, Err: err}
 		}
-		f := Fired{Trigger: t.spec}
-		if t.to != nil {
-			m, err := t.mail(ctx, reader, vars)
-			if err != nil {
-				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
-			}
-			f.Mail = m
+		if fires {
+			out = append(out, f)
 		}
-		if t.update != nil {
-			ids, err := t.update.selected(ctx, reader, vars)
-			if err != nil {
-				return nil, fmt.Errorf("trigger %s: %w", t.spec.Name, err)
-			}
-			f.IDs = ids
-		}
-		out = append(out, f)
 	}
 	return out, nil
 }
 
-func (t *trigger) mail(ctx context.Context, reader Reader, vars *Vars) (*Mail, error) {
+// fire computes t for an event: whether its condition holds and, when it does, its mail and
+// the records it updates. A failure names the part it came from.
+func (t *trigger) fire(ctx context.Context, reader Reader, vars *Vars) (f Fired, fires bool, part string, err error) {
+	if t.when != nil {
+		ok, err := t.when.holds(ctx, reader, vars)
+		if err != nil || !ok {
+			return f, false, PartWhen, err
+		}
+	}
+	f = Fired{Trigger: t.spec}
+	if t.to != nil {
+		if f.Mail, part, err = t.mail(ctx, reader, vars); err != nil {
+			return f, false, part, err
+		}
+	}
+	if t.update != nil {
+		if f.IDs, err = t.update.selected(ctx, reader, vars); err != nil {
+			return f, false, PartUpdate, err
+		}
+	}
+	return f, true, "", nil
+}
+
+func (t *trigger) mail(ctx context.Context, reader Reader, vars *Vars) (*Mail, string, error) {
 	m := &Mail{}
 	for _, part := range []struct {
 		prog *program
 		dst  *string
-	}{{t.to, &m.To}, {t.subject, &m.Subject}, {t.text, &m.Text}} {
+		name string
+	}{{t.to, &m.To, PartTo}, {t.subject, &m.Subject, PartSubject}, {t.text, &m.Text, PartText}} {
 		if part.prog == nil {
 			continue
 		}
 		v, err := part.prog.eval(ctx, reader, vars)
 		if err != nil {
-			return nil, err
+			return nil, part.name, err
 		}
 		*part.dst = fmt.Sprint(v.Value())
 	}
-	return m, nil
+	return m, "", nil
 }

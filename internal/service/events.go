@@ -204,11 +204,7 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 	vars := w.s.triggerVars(ctx, w.r, old, rec, name)
 	fired, err := lr.Triggers(ctx, &txReader{s: w.s, tx: w.tx}, vars, name)
 	if err != nil {
-		var ee *logic.EvalError
-		if errors.As(err, &ee) {
-			return &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: "a trigger's condition could not be computed for this write (the server's log names the expression); nothing was written", Cause: err}
-		}
-		return err
+		return triggerError(err)
 	}
 	reqs := make([]jobs.Request, len(fired))
 	for i, f := range fired {
@@ -224,6 +220,22 @@ func (w *write) fire(ctx context.Context, ev *events.Event, name string, old, re
 		return fmt.Errorf("triggers of %s: %w", w.r.Name, err)
 	}
 	return nil
+}
+
+// triggerError answers a trigger that could not be computed for a write: 409 naming the
+// trigger and the part that failed — its condition, its mail's recipient, subject or text,
+// the records it updates — never the expression (the log has it). Another error is as it is.
+func triggerError(err error) error {
+	var ee *logic.EvalError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	msg := "a trigger could not be computed for this write (the server's log names the expression); nothing was written"
+	var te *logic.TriggerError
+	if errors.As(err, &te) {
+		msg = "trigger " + te.Trigger + ": its " + te.Part + " could not be computed for this write (the server's log names the expression); nothing was written"
+	}
+	return &Error{Code: CodeLogicFailed, Class: CodeConflict, Message: msg, Cause: err}
 }
 
 // renderMail fills a template mail trigger's message from the event's records: the
