@@ -190,13 +190,16 @@ func validateRollup(s *Spec, r *Resource, f *Field, c *collector) {
 			didYouMean(ru.Of, childrenNames(r)))
 		return
 	}
+	child := s.Resource(of.Relation.To)
+	if child == nil {
+		return // the relation names no resource: its own error says so, and nothing here can be checked
+	}
 	if ru.Where.Set() {
-		validateRollupWhere(s.Resource(of.Relation.To), of, f, c)
+		validateRollupWhere(child, of, f, c)
 	}
 	if ru.Func == "count" {
 		return
 	}
-	child := s.Resource(of.Relation.To)
 	cf := child.Field(ru.Field)
 	if cf == nil || !slices.Contains([]FieldType{TypeInteger, TypeNumber, TypeDecimal}, cf.Type) || !cf.Stored() {
 		c.add(ru.Pos, "field %s: rollup %s: %q must be a number field of %s", f.Name, ru.Func, ru.Field, child.Name)

@@ -59,3 +59,36 @@ func TestRollupOverAFieldComputedFromARollupIsRefused(t *testing.T) {
 	_, err = Parse("k.yaml", []byte(strings.Replace(src, `compute: "record.twice"`, `compute: "record.totally"`, 1)), ParseOpts{LookupEnv: noEnv})
 	require.NotContains(t, fmt.Sprint(err), "is itself a rollup")
 }
+
+// An inverse relation whose to: names no resource is reported once, with its did-you-mean,
+// whatever reads through it — a rollup (any function, with or without where:), an effect's
+// each:, a rule — and never panics (a sum over it crashed validate: a new user's trial).
+func TestRelationToATypoIsOneErrorWhateverReadsIt(t *testing.T) {
+	t.Parallel()
+	const want = `k.yaml:5:7: field items: relation to unknown resource "order_item" (did you mean "order_items"?)`
+	for _, tc := range []struct{ name, total, extra string }{
+		{name: "Sum", total: "{type: integer, rollup: {sum: qty, of: items}}"},
+		{name: "Min", total: "{type: integer, rollup: {min: qty, of: items}}"},
+		{name: "Max", total: "{type: integer, rollup: {max: nope, of: items}}"},
+		{name: "Count", total: "{type: integer, rollup: {count: true, of: items}}"},
+		{name: "SumWhere", total: `{type: integer, rollup: {sum: qty, of: items, where: "qty > 1"}}`},
+		{name: "CountWhere", total: `{type: integer, rollup: {count: true, of: items, where: "qty > 1"}}`},
+		{name: "EffectEach", total: "integer", extra: "    effects:\n" +
+			"      - {name: restock, each: items, update: order_items, id: item.id, set: {qty: item.qty}}\n"},
+		{name: "RuleReadsIt", total: "integer", extra: "    rules:\n" +
+			"      - {name: some, check: \"size(record.items) > 0\", fields: [items]}\n"},
+		{name: "ActionReadsIt", total: "{type: integer, rollup: {sum: qty, of: items}}", extra: "    actions:\n" +
+			"      close: {access: public, steps: [{assert: \"size(record.items) == 0\", code: has_items}]}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := "resources:\n  orders:\n    fields:\n" +
+				"      total: " + tc.total + "\n" +
+				"      items: {type: relation, to: order_item, inverse: order}\n" + tc.extra +
+				"  order_items:\n    fields: {order: {type: relation, to: orders}, qty: integer}\n"
+			var err error
+			require.NotPanics(t, func() { _, err = Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv}) })
+			require.EqualError(t, err, want, "nothing follows from the typo but its own error")
+		})
+	}
+}
