@@ -43,7 +43,9 @@ type Assignment struct {
 
 // LogicRule is a condition every write of its operations must meet (rules: on a resource).
 type LogicRule struct {
-	Pos     Pos
+	Pos Pos
+	// NamePos is where the name is written (Pos when it is not).
+	NamePos Pos
 	Name    string
 	Check   Expr
 	Message string
@@ -69,14 +71,16 @@ type Sample struct {
 // Effect changes another record in the same transaction when a write happens: once, or once
 // per child through Each (an inverse relation, the child named item).
 type Effect struct {
-	Pos    Pos
-	Name   string
-	On     []Operation
-	When   Expr
-	Each   string // an inverse relation field of the resource, or ""
-	Update string // the target resource
-	ID     Expr   // the target record's id
-	Set    []Assignment
+	Pos Pos
+	// NamePos is where the name is written (Pos when it is not).
+	NamePos Pos
+	Name    string
+	On      []Operation
+	When    Expr
+	Each    string // an inverse relation field of the resource, or ""
+	Update  string // the target resource
+	ID      Expr   // the target record's id
+	Set     []Assignment
 }
 
 // Transition is one allowed change of a state field (an enum with transitions).

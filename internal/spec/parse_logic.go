@@ -49,12 +49,13 @@ func (w *walker) logicRules(n ast.Node, res string) []*LogicRule {
 	var out []*LogicRule
 	for _, item := range w.list(n, "rules of "+res) {
 		r := &LogicRule{Pos: w.pos(item)}
+		r.NamePos = r.Pos
 		entries, _ := w.mapping(item, "rule", ruleKeys...)
 		for _, e := range entries {
 			what := "rule." + e.key
 			switch e.key {
 			case "name":
-				r.Name = w.str(e.value, what)
+				r.Name, r.NamePos = w.str(e.value, what), w.pos(e.value)
 			case "check":
 				r.Check = w.expr(e.value, what)
 			case "message":
@@ -83,12 +84,13 @@ func (w *walker) effects(n ast.Node, res string) []*Effect {
 	var out []*Effect
 	for _, item := range w.list(n, "effects of "+res) {
 		ef := &Effect{Pos: w.pos(item)}
+		ef.NamePos = ef.Pos
 		entries, _ := w.mapping(item, "effect", effectKeys...)
 		for _, e := range entries {
 			what := "effect." + e.key
 			switch e.key {
 			case "name":
-				ef.Name = w.str(e.value, what)
+				ef.Name, ef.NamePos = w.str(e.value, what), w.pos(e.value)
 			case "on":
 				ef.On = w.operations(e.value, what)
 			case "when":

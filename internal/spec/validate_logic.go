@@ -13,10 +13,13 @@ func validateLogic(s *Spec, r *Resource, c *collector) {
 	for _, f := range r.Fields {
 		validateFieldLogic(s, r, f, c)
 	}
+	rules, effects := declared{}, declared{}
 	for _, rule := range r.Rules {
+		rules.note(c, rule.NamePos, "rule", rule.Name)
 		validateRule(r, rule, c)
 	}
 	for _, ef := range r.Effects {
+		effects.note(c, ef.NamePos, "effect", ef.Name)
 		validateEffect(s, r, ef, c)
 	}
 	seen := map[string]bool{}
@@ -34,6 +37,22 @@ func validateLogic(s *Spec, r *Resource, c *collector) {
 	if r.Retention > 0 && !r.SoftDelete {
 		c.add(r.Pos, "resource %s: retention is for soft_delete: true", r.Name)
 	}
+}
+
+// declared notes where each name of one list was first declared, so that a second
+// declaration is an error saying where the first one is.
+type declared map[string]Pos
+
+// note reports name at pos when the list declared it before; an empty name is not noted.
+func (d declared) note(c *collector, pos Pos, what, name string) {
+	if name == "" {
+		return
+	}
+	if first, ok := d[name]; ok {
+		c.add(pos, "%s %s is declared twice (first at line %d)", what, name, first.Line)
+		return
+	}
+	d[name] = pos
 }
 
 func validateRule(r *Resource, rule *LogicRule, c *collector) {

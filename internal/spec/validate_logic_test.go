@@ -46,3 +46,33 @@ func TestRuleViolatedByErrorsHavePositions(t *testing.T) {
 	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
 	require.NoError(t, err)
 }
+
+// Two rules (or two effects) of one resource with the same name are a spec error at the
+// second, saying where the first is: the derived suite names its cases after rules, and
+// crashed on the duplicate YAML key (a new user's trial). Rules of other resources may
+// share a name.
+func TestDuplicateRuleAndEffectNamesAreRefused(t *testing.T) {
+	t.Parallel()
+	const src = `resources:
+  items:
+    fields:
+      qty: integer
+      stock: {type: relation, to: stocks}
+    rules:
+      - {name: positive, check: "record.qty > 0"}
+      - {name: small, check: "record.qty < 10"}
+      - name: positive
+        check: "record.qty != 3"
+    effects:
+      - {name: take, update: stocks, id: record.stock, set: {left: "1"}}
+      - {name: take, update: stocks, id: record.stock, set: {left: "2"}}
+  stocks:
+    fields:
+      left: integer
+    rules:
+      - {name: positive, check: "record.left > 0"}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.EqualError(t, err, "k.yaml:9:15: rule positive is declared twice (first at line 7)\n"+
+		"k.yaml:13:16: effect take is declared twice (first at line 12)")
+}
