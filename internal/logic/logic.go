@@ -120,6 +120,7 @@ func (c *compiler) resource(r *spec.Resource, updates map[string]*ScheduleUpdate
 			out.states = append(out.states, c.stateMachine(sc, f))
 		}
 	}
+	out.computed = c.orderComputed(out.computed)
 	for _, ef := range r.Effects {
 		if e := c.effect(r, ef); e != nil {
 			out.effects = append(out.effects, e)

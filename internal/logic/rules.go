@@ -15,8 +15,8 @@ func (r *Resource) Defaults(ctx context.Context, reader Reader, vars *Vars, abse
 	return r.assignInOrder(ctx, reader, vars, r.defaults, absent, blocked)
 }
 
-// Compute recalculates every computed field, in field order (later ones see earlier ones);
-// blocked works as for Defaults.
+// Compute recalculates every computed field, each after the computed fields it reads, else in
+// field order (see orderComputed); blocked works as for Defaults.
 func (r *Resource) Compute(ctx context.Context, reader Reader, vars *Vars, blocked map[string]bool) (map[string]any, error) {
 	return r.assignInOrder(ctx, reader, vars, r.computed, func(string) bool { return true }, blocked)
 }
