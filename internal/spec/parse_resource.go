@@ -108,9 +108,9 @@ func (w *walker) field(e entry) *Field {
 		case "precision", "scale":
 			v, _ := w.integer(fe.value, what)
 			if fe.key == "precision" {
-				f.Precision = int(v)
+				f.Precision, f.precisionSet = int(v), true
 			} else {
-				f.Scale = int(v)
+				f.Scale, f.scaleSet = int(v), true
 			}
 		case "to":
 			to = w.str(fe.value, what)

@@ -138,6 +138,39 @@ func TestParseBadPrecisionIsOneError(t *testing.T) {
 	require.Equal(t, "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision", err.Error())
 }
 
+// An explicit precision or scale is checked like any other: precision 0 silently became the
+// default 18 (NUMERIC(18,5)) and a negative scale the default 2, while precision 3 was refused.
+// Absent, they are the defaults.
+func TestParseExplicitZeroPrecisionIsOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, field, want string }{
+		{name: "PrecisionZero", field: "{type: decimal, precision: 0, scale: 5}",
+			want: "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision"},
+		{name: "PrecisionZeroAlone", field: "{type: decimal, precision: 0}",
+			want: "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision"},
+		{name: "PrecisionNegative", field: "{type: decimal, precision: -4, scale: 0}",
+			want: "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision"},
+		{name: "ScaleNegative", field: "{type: decimal, precision: 6, scale: -1}",
+			want: "k.yaml:4:7: field fee: decimal precision must be 1..18 and scale 0..precision"},
+		{name: "PrecisionZeroOnText", field: "{type: string, precision: 0}",
+			want: "k.yaml:4:7: field fee: precision and scale apply to decimal fields"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := "resources:\n  a:\n    fields:\n      fee: " + tc.field + "\n"
+			_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+			require.EqualError(t, err, tc.want)
+		})
+	}
+	src := "resources:\n  a:\n    fields:\n      fee: decimal\n      tax: {type: decimal, scale: 0}\n      rate: {type: decimal, precision: 4}\n"
+	s, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.NoError(t, err)
+	for name, want := range map[string][2]int{"fee": {18, 2}, "tax": {18, 0}, "rate": {4, 2}} {
+		f := s.Resource("a").Field(name)
+		require.Equal(t, want, [2]int{f.Precision, f.Scale}, name)
+	}
+}
+
 // Date and date-time examples and defaults are checked as the API checks a body's: a form it
 // refuses, or a year outside 1 to 9999, is a spec error, not a derived suite that fails.
 func TestParseChecksDateExamplesAndDefaults(t *testing.T) {

@@ -292,6 +292,9 @@ type Field struct {
 	Precision int      // decimal digits in all
 	Scale     int      // decimal digits after the point
 	Relation  *Relation
+	// precisionSet and scaleSet say the spec gives precision and scale: absent they default
+	// (18 and 2), given they must fit (0 and negatives included).
+	precisionSet, scaleSet bool
 	// Write lists the roles that may set the field; empty means anyone allowed to write the record.
 	Write []string
 	// AllowHidden lets a relation point at records the writer may not view; by default such

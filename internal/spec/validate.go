@@ -125,11 +125,13 @@ func validateField(s *Spec, r *Resource, f *Field, c *collector) {
 	}
 	switch f.Type {
 	case TypeDecimal:
-		f.Precision = cmpOrInt(f.Precision, 18)
-		if f.Scale < 0 {
+		if !f.precisionSet {
+			f.Precision = value.MaxPrecision
+		}
+		if !f.scaleSet {
 			f.Scale = 2
 		}
-		if f.Precision > value.MaxPrecision || f.Scale > f.Precision {
+		if f.Precision < 1 || f.Precision > value.MaxPrecision || f.Scale < 0 || f.Scale > f.Precision {
 			c.add(f.Pos, "field %s: decimal precision must be 1..%d and scale 0..precision", f.Name, value.MaxPrecision)
 			validateOptions(f, c, false) // its default and example cannot be checked against a precision that is not there
 			return
@@ -172,7 +174,7 @@ func validateOptions(f *Field, c *collector, checkValues bool) {
 	if f.MinLength != nil && f.MaxLength != nil && *f.MinLength > *f.MaxLength {
 		c.add(f.Pos, "field %s: min_length %d is above max_length %d", f.Name, *f.MinLength, *f.MaxLength)
 	}
-	if f.Type != TypeDecimal && (f.Precision != 0 || f.Scale >= 0) {
+	if f.Type != TypeDecimal && (f.precisionSet || f.scaleSet) {
 		c.add(f.Pos, "field %s: precision and scale apply to decimal fields", f.Name)
 	}
 	textual := isTextual(f.Type)
@@ -285,11 +287,4 @@ func resourceNames(s *Spec) []string {
 		out = append(out, r.Name)
 	}
 	return out
-}
-
-func cmpOrInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
