@@ -78,7 +78,7 @@ func (w *walker) spec(root ast.Node) *Spec {
 		case "auth":
 			s.Auth = w.auth(e)
 		case "roles":
-			s.Roles = w.strings(e.value, "roles")
+			s.Roles = w.roles(e.value)
 		case "redis":
 			w.redis(e.value, &s.Redis)
 		case "jobs":

@@ -164,3 +164,19 @@ func (w *walker) checkProvider(p *Provider) {
 		w.add(p.Pos, "provider %s: scopes must include openid", p.Name)
 	}
 }
+
+// roles reads the top-level roles, reporting a role listed twice at its second entry and
+// keeping it once (the account's role field would otherwise report it, at the auth block).
+func (w *walker) roles(n ast.Node) []string {
+	pos := map[string]Pos{}
+	listed := w.stringsAt(n, "roles", pos, "roles")
+	out := make([]string, 0, len(listed))
+	for i, role := range listed {
+		if slices.Contains(out, role) {
+			w.add(pos[keyIndex("roles", i)], "role %q is listed twice", role)
+			continue
+		}
+		out = append(out, role)
+	}
+	return out
+}

@@ -155,3 +155,20 @@ func TestWebhookURLAtAnInternalAddress(t *testing.T) {
 		require.NoError(t, err, src)
 	}
 }
+
+// A role listed twice is an error at its second entry, in roles' own words: it was reported
+// as the account's role field's enum value, at the auth block (a new user's trial).
+func TestDuplicateRoleIsReportedAtItsEntry(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, roles, want string }{
+		{name: "Flow", roles: "roles: [admin, vet, client, vet]\n", want: `k.yaml:1:29: role "vet" is listed twice`},
+		{name: "Block", roles: "roles:\n  - admin\n  - vet\n  - vet\n", want: `k.yaml:4:5: role "vet" is listed twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := tc.roles + "auth:\n  account: users\nresources:\n  users:\n    fields:\n      name: string\n"
+			_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
