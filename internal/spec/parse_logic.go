@@ -27,12 +27,21 @@ func (w *walker) operations(n ast.Node, what string) []Operation {
 	for _, item := range w.list(n, what) {
 		s := w.str(item, what)
 		if !slices.Contains(operations, s) {
-			w.add(w.pos(item), "%s: %q is not create, update or delete", what, s)
+			w.add(w.pos(item), "%s: %q is not create, update or delete%s", what, s, didYouMean(s, operations))
 			continue
 		}
 		out = append(out, Operation(s))
 	}
 	return out
+}
+
+// named is how an error names key of a named rule or effect: "rule in_stock: on", as the
+// validation errors name it, or "rule.on" when it has no name.
+func named(what, name, key string) string {
+	if name == "" {
+		return what + "." + key
+	}
+	return what + " " + name + ": " + key
 }
 
 // assignments reads a mapping of field: CEL expression, in order.
@@ -51,6 +60,7 @@ func (w *walker) logicRules(n ast.Node, res string) []*LogicRule {
 		r := &LogicRule{Pos: w.pos(item)}
 		r.NamePos = r.Pos
 		entries, _ := w.mapping(item, "rule", ruleKeys...)
+		var on ast.Node
 		for _, e := range entries {
 			what := "rule." + e.key
 			switch e.key {
@@ -67,10 +77,13 @@ func (w *walker) logicRules(n ast.Node, res string) []*LogicRule {
 			case "conflict":
 				r.Conflict = w.boolean(e.value, what)
 			case "on":
-				r.On = w.operations(e.value, what)
+				on = e.value // read once the name is known, which the errors give
 			case "violated_by":
 				r.ViolatedBy = w.sample(e.value, what)
 			}
+		}
+		if on != nil {
+			r.On = w.operations(on, named("rule", r.Name, "on"))
 		}
 		if !r.Check.Set() {
 			w.add(r.Pos, "a rule needs check: <CEL condition>")
@@ -86,13 +99,14 @@ func (w *walker) effects(n ast.Node, res string) []*Effect {
 		ef := &Effect{Pos: w.pos(item)}
 		ef.NamePos = ef.Pos
 		entries, _ := w.mapping(item, "effect", effectKeys...)
+		var on ast.Node
 		for _, e := range entries {
 			what := "effect." + e.key
 			switch e.key {
 			case "name":
 				ef.Name, ef.NamePos = w.str(e.value, what), w.pos(e.value)
 			case "on":
-				ef.On = w.operations(e.value, what)
+				on = e.value // read once the name is known, which the errors give
 			case "when":
 				ef.When = w.expr(e.value, what)
 			case "each":
@@ -104,6 +118,9 @@ func (w *walker) effects(n ast.Node, res string) []*Effect {
 			case "set":
 				ef.Set = w.assignments(e.value, what)
 			}
+		}
+		if on != nil {
+			ef.On = w.operations(on, named("effect", ef.Name, "on"))
 		}
 		if ef.Update == "" || !ef.ID.Set() || len(ef.Set) == 0 {
 			w.add(ef.Pos, "an effect needs update: <resource>, id: <CEL> and set: {field: <CEL>}")

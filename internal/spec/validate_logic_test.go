@@ -76,3 +76,28 @@ func TestDuplicateRuleAndEffectNamesAreRefused(t *testing.T) {
 	require.EqualError(t, err, "k.yaml:9:15: rule positive is declared twice (first at line 7)\n"+
 		"k.yaml:13:16: effect take is declared twice (first at line 12)")
 }
+
+// A rule's (or an effect's) on: that is no operation names the rule, as its other errors do,
+// and the operation it looks like a typo of — wherever the name is written in the rule.
+func TestBadRuleOnNamesTheRuleAndSuggests(t *testing.T) {
+	t.Parallel()
+	const src = `resources:
+  visits:
+    fields:
+      urgent: boolean
+      reason: string
+    rules:
+      - on: [craete, update]
+        check: "!record.urgent || has(record.reason)"
+        name: urgent_has_reason
+      - {check: "record.reason != ''", on: [delte]}
+      - {name: short, check: "size(record.reason) < 100", on: [patch]}
+    effects:
+      - {name: touch, on: [updte], update: visits, id: record.id, set: {reason: "'x'"}}
+`
+	_, err := Parse("k.yaml", []byte(src), ParseOpts{LookupEnv: noEnv})
+	require.EqualError(t, err, `k.yaml:7:14: rule urgent_has_reason: on: "craete" is not create, update or delete (did you mean "create"?)`+"\n"+
+		`k.yaml:10:45: rule.on: "delte" is not create, update or delete (did you mean "delete"?)`+"\n"+
+		`k.yaml:11:64: rule short: on: "patch" is not create, update or delete`+"\n"+
+		`k.yaml:13:28: effect touch: on: "updte" is not create, update or delete (did you mean "update"?)`)
+}
