@@ -59,18 +59,21 @@ func TestInstancesShareRateLimitsThroughRedis(t *testing.T) {
 func TestLoginBackOffIsSharedThroughRedis(t *testing.T) {
 	t.Parallel()
 	a, b := twoInstances(t, map[string]string{"KILN_RATE_AUTH": "1000/min"})
-	login := func(srv *httptest.Server) int {
-		res, err := http.Post(srv.URL+"/api/auth/login", "application/json", strings.NewReader(`{"email":"victim@example.com","password":"guess"}`))
+	loginAs := func(srv *httptest.Server, email string) int {
+		res, err := http.Post(srv.URL+"/api/auth/login", "application/json", strings.NewReader(`{"email":"`+email+`","password":"guess"}`))
 		require.NoError(t, err)
 		res.Body.Close()
 		return res.StatusCode
 	}
+	login := func(srv *httptest.Server) int { return loginAs(srv, "victim@example.com") }
 	for i := 0; i < 5; i++ {
 		require.Equal(t, http.StatusUnauthorized, login(a))
 		require.Equal(t, http.StatusUnauthorized, login(b))
 	}
 	require.Equal(t, http.StatusTooManyRequests, login(a), "ten failures across instances lock the email")
 	require.Equal(t, http.StatusTooManyRequests, login(b))
+	require.Equal(t, http.StatusUnauthorized, loginAs(a, "colleague@example.com"), "not the address: its budget is 100")
+	require.Equal(t, http.StatusUnauthorized, loginAs(b, "colleague@example.com"))
 }
 
 // twoInstances starts two shop instances on one PostgreSQL schema and one Redis, with a key

@@ -10,12 +10,16 @@ import (
 	"github.com/kiln-dev/kiln/internal/redisguard"
 )
 
-// Login back-off: after maxFailures failed logins for one email or one address within
-// failureWindow, further attempts are refused until the oldest failure leaves the window.
+// Login back-off: after maxFailures failed logins for one email, or maxAddressFailures from
+// one address, within failureWindow, further attempts are refused until the oldest failure
+// leaves the window. The address's budget is ten times the email's: one guessed account
+// must not lock everybody behind the same address (an office's NAT) out of logging in, while
+// spraying guesses over many accounts from one address is still held back.
 const (
-	maxFailures   = 10
-	failureWindow = 15 * time.Minute
-	maxTracked    = 100_000
+	maxFailures        = 10
+	maxAddressFailures = 100
+	failureWindow      = 15 * time.Minute
+	maxTracked         = 100_000
 )
 
 // failureCounter counts recent failed logins per email and per address. An attempt counts
@@ -47,18 +51,20 @@ func newFailures(now func() time.Time) *failures {
 	return &failures{now: now, seen: map[string][]time.Time{}}
 }
 
-func (f *failures) keys(email, ip string) []string { return []string{"e:" + email, "ip:" + ip} }
-
-// begin refuses an attempt while either key has maxFailures in the window (the seconds until
-// the oldest leaves it), and otherwise counts it against the email.
+// begin refuses an attempt while the email has maxFailures in the window, or the address
+// maxAddressFailures (the seconds until the oldest leaves it), and otherwise counts it
+// against the email.
 func (f *failures) begin(_ context.Context, email, ip string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
 	wait := 0
-	for _, k := range f.keys(email, ip) {
-		recent := f.prune(k, now)
-		if len(recent) >= maxFailures {
+	for _, k := range []struct {
+		key   string
+		limit int
+	}{{"e:" + email, maxFailures}, {"ip:" + ip, maxAddressFailures}} {
+		recent := f.prune(k.key, now)
+		if len(recent) >= k.limit {
 			if w := int(recent[0].Add(failureWindow).Sub(now).Seconds()) + 1; w > wait {
 				wait = w
 			}
@@ -136,7 +142,7 @@ func (f *redisFailures) begin(ctx context.Context, email, ip string) (int, error
 	wait := 0
 	err := f.guard.Do(ctx, func(ctx context.Context, c *redis.Client) error {
 		ms, err := beginAttempt.Run(ctx, c, []string{f.key("e:" + email), f.key("ip:" + ip)},
-			failureWindow.Milliseconds(), maxFailures).Int64()
+			failureWindow.Milliseconds(), maxFailures, maxAddressFailures).Int64()
 		if err != nil {
 			return err
 		}
@@ -160,13 +166,13 @@ func (f *redisFailures) succeed(ctx context.Context, email, _ string) error {
 	})
 }
 
-// beginAttempt: the PTTL of the first key at the limit (refused: nothing counted), or -1 when
+// beginAttempt: the PTTL of the first key at its limit (refused: nothing counted), or -1 when
 // the attempt was counted against the first key, the email's (its window starts at its first
-// attempt).
+// attempt). ARGV[2] is the email's limit, ARGV[3] the address's.
 var beginAttempt = redis.NewScript(`
-for _, k in ipairs(KEYS) do
+for i, k in ipairs(KEYS) do
   local n = tonumber(redis.call("GET", k) or "0")
-  if n >= tonumber(ARGV[2]) then
+  if n >= tonumber(ARGV[i + 1]) then
     local ttl = redis.call("PTTL", k)
     if ttl < 0 then ttl = tonumber(ARGV[1]) end
     return ttl
