@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -58,4 +59,18 @@ func positive(q url.Values, name string) (int64, *service.FieldError) {
 		return 0, &service.FieldError{Field: name, Code: "format", Message: "must be a positive integer"}
 	}
 	return n, nil
+}
+
+// listRefused answers an admin list that cannot be given — its parameters' errs (400), or
+// err — and reports whether it did.
+func (h *Handler) listRefused(w http.ResponseWriter, r *http.Request, errs []service.FieldError, err error) bool {
+	switch {
+	case len(errs) > 0:
+		WriteError(w, r, h.log, &service.Error{Code: service.CodeValidation, Message: "the query has invalid parameters", Fields: errs})
+	case err != nil:
+		WriteError(w, r, h.log, err)
+	default:
+		return false
+	}
+	return true
 }

@@ -74,12 +74,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, jobs.ErrBadState) {
 		errs = append(errs, service.FieldError{Field: "state", Code: "enum", Message: err.Error()})
 	}
-	if len(errs) > 0 {
-		WriteError(w, r, h.log, &service.Error{Code: service.CodeValidation, Message: "the query has invalid parameters", Fields: errs})
-		return
-	}
-	if err != nil {
-		WriteError(w, r, h.log, err)
+	if h.listRefused(w, r, errs, err) {
 		return
 	}
 	body := map[string]any{"items": list}

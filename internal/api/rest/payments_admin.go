@@ -38,12 +38,7 @@ func (h *Handler) listPayments(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &fe) {
 		errs = append(errs, service.FieldError{Field: fe.Field, Code: "enum", Message: fe.Message})
 	}
-	if len(errs) > 0 {
-		WriteError(w, r, h.log, &service.Error{Code: service.CodeValidation, Message: "the query has invalid parameters", Fields: errs})
-		return
-	}
-	if err != nil {
-		WriteError(w, r, h.log, err)
+	if h.listRefused(w, r, errs, err) {
 		return
 	}
 	items := make([]map[string]any, len(list))

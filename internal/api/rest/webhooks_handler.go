@@ -124,8 +124,7 @@ func (h *Handler) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	limit, before, errs := adminPage(r.URL.Query())
-	if len(errs) > 0 {
-		WriteError(w, r, h.log, &service.Error{Code: service.CodeValidation, Message: "the query has invalid parameters", Fields: errs})
+	if h.listRefused(w, r, errs, nil) {
 		return
 	}
 	list, err := h.hookLog.Attempts(r.Context(), r.PathValue("name"), webhooks.AttemptOpts{Before: before, Limit: limit})
