@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kiln-dev/kiln"
+	"github.com/kiln-dev/kiln/internal/spec"
 )
 
 // Backend is a Kiln app serving on a local port, on a database made for it.
@@ -36,9 +37,12 @@ type Backend struct {
 }
 
 // Start runs the app of cfg.SpecPath on a fresh database — a temporary SQLite file, or a new
-// PostgreSQL schema (dropped by Close) when cfg.DatabaseURL is set — with the schema planned
+// PostgreSQL schema (dropped by Close) of cfg.DatabaseURL, or else of the spec's own
+// database.url: a test never writes into the database the app uses — with the schema planned
 // and applied, the seed file loaded when it exists, and rate limits off (tests send many
-// requests from one address). Close stops it and removes what it made.
+// requests from one address). No job workers run: a test that needs triggers, schedules or
+// webhooks delivered starts them (go b.App.RunWorkers(ctx)). Close stops it and removes what
+// it made.
 func Start(ctx context.Context, cfg kiln.Config, seedPath string) (*Backend, error) {
 	b := &Backend{}
 	dir, err := os.MkdirTemp("", "kiln-test-")
@@ -47,6 +51,14 @@ func Start(ctx context.Context, cfg kiln.Config, seedPath string) (*Backend, err
 	}
 	b.onClose(func() { _ = os.RemoveAll(dir) })
 	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits = dir, filepath.Join(dir, "migrations"), true, true
+	if cfg.DatabaseURL == "" {
+		// the spec's own URL (database: url: ${KILN_DATABASE_URL:-}) gets a schema of its own
+		// too: used as it is, the tests wrote into the app's tables (a new user's trial)
+		if cfg.DatabaseURL, err = specDatabaseURL(cfg); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	if cfg.DatabaseURL != "" {
 		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
 		if err != nil {
@@ -126,6 +138,19 @@ func New(t testing.TB, specPath string) *Backend {
 	}
 	t.Cleanup(b.Close)
 	return b
+}
+
+// specDatabaseURL is the database.url of cfg's spec, its ${…} read as the app would read them.
+func specDatabaseURL(cfg kiln.Config) (string, error) {
+	lookup := cfg.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	s, err := spec.Load(cfg.SpecPath, spec.ParseOpts{LookupEnv: lookup})
+	if err != nil {
+		return "", err
+	}
+	return s.Database.URL, nil
 }
 
 // freshSchema creates a schema for one run and returns a URL that uses it, and its drop.

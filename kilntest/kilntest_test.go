@@ -1,12 +1,17 @@
 package kilntest_test
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/testdb"
 	"github.com/kiln-dev/kiln/kilntest"
 )
@@ -82,4 +87,37 @@ test_cases:
     expected:
       status: 200
 `)
+}
+
+// A spec whose database.url names the app's PostgreSQL (database: url: ${APP_DB}) is run on a
+// schema of its own, as a DatabaseURL given to Start is: used as it was, the tests wrote into
+// the app's own tables and left a migration there that failed the next run (a new user's
+// trial of the Go harness).
+func TestStartNeverWritesIntoTheSpecsDatabase(t *testing.T) {
+	appDB := testdb.PostgresURL(t) // the app's database: a schema the test made
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("name: notes\ndatabase: {url: \"${APP_DB}\"}\nresources:\n  notes:\n    fields: {title: string}\n"), 0o600))
+	lookup := func(k string) (string, bool) {
+		if k == "APP_DB" {
+			return appDB, true
+		}
+		return "", false
+	}
+	for run := 0; run < 2; run++ { // the second run met the first one's migration
+		b, err := kilntest.Start(context.Background(), kiln.Config{SpecPath: path, LookupEnv: lookup}, "")
+		require.NoError(t, err, "run %d", run)
+		res, err := http.Post(b.URL+"/api/notes", "application/json", strings.NewReader(`{"title":"t"}`))
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusCreated, res.StatusCode)
+		b.Close()
+	}
+	conn, err := pgx.Connect(context.Background(), appDB)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var tables int
+	require.NoError(t, conn.QueryRow(context.Background(),
+		"SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()").Scan(&tables))
+	require.Zero(t, tables, "nothing was written into the app's database")
 }
