@@ -14,6 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/store"
@@ -99,11 +102,53 @@ func canonical(body []byte) []byte {
 	if _, err := dec.Token(); err != io.EOF {
 		return body
 	}
-	out, err := json.Marshal(v)
+	out, err := json.Marshal(numbersByValue(v))
 	if err != nil {
 		return body
 	}
 	return out
+}
+
+// numbersByValue rewrites v's numbers in one spelling per value (1, 1.0 and 1e0 are 1; 2.50 is
+// 2.5): the API reads them alike, so a retry that spells one otherwise is the same request.
+func numbersByValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbersByValue(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbersByValue(e)
+		}
+	case json.Number:
+		return json.Number(numberByValue(string(x)))
+	}
+	return v
+}
+
+// numberByValue is s, a JSON number, as the shortest exact decimal of its value; s itself when
+// its exponent is too large to expand cheaply.
+func numberByValue(s string) string {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		if exp, err := strconv.Atoi(s[i+1:]); err != nil || exp > 64 || exp < -64 {
+			return s
+		}
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return s
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	scaled, ten := new(big.Rat).Set(r), big.NewRat(10, 1)
+	for places := 1; places <= 400; places++ {
+		if scaled.Mul(scaled, ten).IsInt() {
+			return r.FloatString(places)
+		}
+	}
+	return s
 }
 
 // Begin claims key for a request: a claim means go ahead (the key is now running); an answer

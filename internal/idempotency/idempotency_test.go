@@ -231,7 +231,7 @@ func TestARunningClaimOutlivesAShortTTL(t *testing.T) {
 
 // A JSON body is fingerprinted by what it says: its keys in another order or other spacing is
 // the same request (a new user's trial got 422 idempotency_key_reused for a retry serialized
-// afresh); another value, another number's spelling, another path or method is not; a body
+// afresh), and so is a number spelled otherwise (2.0 is 2); another value, another path or method is not; a body
 // that is not JSON counts byte for byte.
 func TestFingerprintOfAJSONBodyIgnoresKeyOrderAndSpacing(t *testing.T) {
 	t.Parallel()
@@ -239,7 +239,11 @@ func TestFingerprintOfAJSONBodyIgnoresKeyOrderAndSpacing(t *testing.T) {
 	a := fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`))
 	require.Equal(t, a, fp("POST", "/api/visits", []byte("{ \"slot\": {\"room\": 2, \"at\": \"09:00\"},\n  \"pet\": \"p1\" }")))
 	require.NotEqual(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p2","slot":{"at":"09:00","room":2}}`)))
-	require.NotEqual(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2.0}}`)))
+	require.Equal(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2.0}}`)), "2.0 is 2, as the API reads it")
+	require.Equal(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":20e-1}}`)))
+	require.NotEqual(t, a, fp("POST", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2.01}}`)))
+	require.Equal(t, fp("POST", "/x", []byte(`{"p":[2.50, 0.1, -3.000]}`)), fp("POST", "/x", []byte(`{"p":[2.5, 1e-1, -3]}`)))
+	require.NotEqual(t, fp("POST", "/x", []byte(`{"p":1e400}`)), fp("POST", "/x", []byte(`{"p":1e401}`)), "huge exponents are kept as written")
 	require.NotEqual(t, a, fp("PUT", "/api/visits", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`)))
 	require.NotEqual(t, a, fp("POST", "/api/pets", []byte(`{"pet":"p1","slot":{"at":"09:00","room":2}}`)))
 	require.NotEqual(t, fp("POST", "/x", []byte(`{"a":1} {"b":2}`)), fp("POST", "/x", []byte(`{"a":1}`)), "trailing data is not JSON")
