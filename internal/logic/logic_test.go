@@ -243,6 +243,20 @@ func TestFilterValuesFollowRelations(t *testing.T) {
 	require.Contains(t, reader.locked, "orders/"+order, "the order is read as a get")
 }
 
+// A filter that follows a relation of the counted resource (order.status) is refused at load
+// saying so in the spec's words, not CEL's "type 'wrapper(string)' does not support field
+// selection" (a new user's trial).
+func TestFilterPathThroughARelationSaysWhatToWrite(t *testing.T) {
+	t.Parallel()
+	src := shopLogic + "      - name: same_status\n        check: \"count('order_items', 'order.status == record.order.status') < 5\"\n"
+	s, err := spec.Parse("logic.yaml", []byte(src), spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	_, err = Compile(s)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "a filter compares the other resource's own fields, not a path through its relations")
+	require.NotContains(t, err.Error(), "does not support field selection")
+}
+
 // A cross-record filter compares a field with null as a list filter does (IS NULL); it was
 // refused at load for text, enum and relation fields ("no matching overload for '_==_'
 // applied to '(string, null)'", a trial's schedule selecting orders without a note).

@@ -2,6 +2,7 @@ package logic
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"cel.dev/cel-go/cel"
@@ -99,9 +100,21 @@ func (e *envs) checkFilter(env *cel.Env, c *compiled, sc scope, src string) (*ce
 	}
 	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("%s", cleanIssues(iss.Err().Error()))
+		return nil, fmt.Errorf("%s", filterSelection(cleanIssues(iss.Err().Error())))
 	}
 	return checked, nil
+}
+
+// selectionIssue is CEL's complaint at a path through a relation of the other resource in a
+// filter (ticket_type.event == record.ticket_type.event).
+var selectionIssue = regexp.MustCompile(`type '[^']+' does not support field selection`)
+
+// filterSelection says in the spec's words what CEL's selectionIssue means in a filter of
+// count(), sum(), exists() and the like.
+func filterSelection(msg string) string {
+	return selectionIssue.ReplaceAllString(msg, "a filter compares the other resource's own fields, not a path through "+
+		"its relations: give that resource a field holding the value (computed with get() of the relation) and compare "+
+		"that field; record.<path> on the right-hand side may follow relations")
 }
 
 // collectLocks finds the top-level conjuncts `relation == value` with a to-one relation:
