@@ -10,6 +10,7 @@ import (
 
 	"github.com/stripe/stripe-go/v85"
 
+	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
@@ -157,11 +158,8 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, []*Payme
 		if all, err = attempts(ctx, tx, r.Name, in.ID); err != nil {
 			return err
 		}
-		if slices.ContainsFunc(all, func(a *Payment) bool { return a.State == StatePaid }) {
-			return ErrAlreadyPaid
-		}
-		if state := stateOf(r, rec); !slices.Contains(r.Payable.PayFrom, state) {
-			return fmt.Errorf("%w: %s is %s", ErrNotPayable, r.Name, state)
+		if err := payableNow(r, stateOf(r, rec), all); err != nil {
+			return err
 		}
 		if amount <= 0 {
 			return fmt.Errorf("%w: %s is %s", ErrNotPayable, r.Payable.Amount, FromMinor(amount, currency))
@@ -173,6 +171,23 @@ func (p *Payments) prepare(ctx context.Context, in PayInput) (*Payment, []*Payme
 		return pay, nil, reuse, err
 	}
 	return pay, p.stillOpen(all, pay), false, nil
+}
+
+// payableNow refuses a record in its paid state, or paid by an attempt that moved it (and
+// moved back since without a refund), as already paid, and one outside its pay_from states
+// as not payable — a cancelled record holding a stray payment (paid after it was cancelled,
+// not moved) is not payable, as it is once that payment is refunded. state is the record's.
+func payableNow(r *spec.Resource, state string, all []*Payment) error {
+	if state == r.Payable.Paid {
+		return ErrAlreadyPaid
+	}
+	if !slices.Contains(r.Payable.PayFrom, state) {
+		return fmt.Errorf("%w: %s is %s", ErrNotPayable, r.Name, state)
+	}
+	if slices.ContainsFunc(all, func(a *Payment) bool { return a.State == StatePaid && a.Moved }) {
+		return ErrAlreadyPaid
+	}
+	return nil
 }
 
 // stillOpen are the attempts before pay whose sessions may still be paid: open or failed

@@ -1,0 +1,38 @@
+package kiln_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A cancelled order holding a stray payment (paid after it was cancelled: recorded paid, the
+// order not moved) refuses pay as not_payable — it is cancelled — not already_paid, as it
+// does once that payment is refunded (a new user's trial).
+func TestStripePayOnACancelledOrderWithAStrayPayment(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		order, tok := p.order("29.99")
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...).status)
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+order+"/cancel", nil, bearer(tok)...).status)
+		require.Equal(t, http.StatusOK, p.send(sessionCompleted("evt_stray", order, "pi_stray", 2999)))
+		p.settled()
+		require.Equal(t, "cancelled", p.status(order))
+		require.Equal(t, "paid", p.payment(order)["state"])
+
+		notPayable := func() {
+			t.Helper()
+			res := p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...)
+			require.Equal(t, http.StatusConflict, res.status, string(res.raw))
+			require.Equal(t, "not_payable", res.body["error"], string(res.raw))
+			require.Equal(t, "the record cannot be paid now: orders is cancelled", res.body["detail"])
+		}
+		notPayable()
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+order+"/refund", nil, bearer(p.token("staff"))...).status)
+		require.Equal(t, "refunded", p.payment(order)["state"])
+		notPayable()
+		require.Len(t, p.stripe.Calls("/v1/checkout/sessions"), 1, "no session opened for the cancelled order")
+	})
+}
