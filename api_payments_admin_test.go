@@ -1,6 +1,7 @@
 package kiln_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -71,8 +72,10 @@ func TestPaymentsAdminListsAttempts(t *testing.T) {
 		}
 		require.Equal(t, []any{open, odd, paid}, seen, "each attempt once, in order")
 
+		// a cursor whose strings hold a NUL (no next_cursor does) is refused as the cursor
+		nulCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"t":1,"r":"orders\u0000","i":"a","a":1}`))
 		for query, field := range map[string]string{"?state=bogus": "state", "?resource=products": "resource", "?record_id=" + paid: "record_id",
-			"?cursor=xyz": "cursor", "?limit=0": "limit", "?limit=501": "limit", "?problem=maybe": "problem", "?foo=1": "foo", "?state=paid&state=open": "state"} {
+			"?cursor=xyz": "cursor", "?cursor=" + nulCursor: "cursor", "?limit=0": "limit", "?limit=501": "limit", "?problem=maybe": "problem", "?foo=1": "foo", "?state=paid&state=open": "state"} {
 			res := p.do("GET", "/api/admin/payments"+query, nil, bearer(p.admin)...)
 			require.Equal(t, http.StatusBadRequest, res.status, query+": "+string(res.raw))
 			require.Equal(t, "validation_failed", res.body["error"], query)

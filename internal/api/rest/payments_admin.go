@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiln-dev/kiln/internal/integrations/payments"
 	"github.com/kiln-dev/kiln/internal/service"
+	"github.com/kiln-dev/kiln/internal/value"
 )
 
 // registerPaymentsAdmin serves GET {base}/admin/payments to accounts of the administering
@@ -97,6 +98,11 @@ func readPaymentCursor(c string) (*payments.Key, bool) {
 	}
 	var k payments.Key
 	if json.Unmarshal(b, &k) != nil || k.Resource == "" || k.RecordID == "" || k.Attempt <= 0 {
+		return nil, false
+	}
+	// text the database cannot store (a NUL) never came from next_cursor, and would reach
+	// the query as a generic 400
+	if value.TextProblem(k.Resource) != "" || value.TextProblem(k.RecordID) != "" {
 		return nil, false
 	}
 	return &k, true
