@@ -36,3 +36,33 @@ func TestStripePayOnACancelledOrderWithAStrayPayment(t *testing.T) {
 		require.Len(t, p.stripe.Calls("/v1/checkout/sessions"), 1, "no session opened for the cancelled order")
 	})
 }
+
+// pay and refund take no body: one sent ({"amount": 1}) is 400 malformed_request and nothing
+// is asked of Stripe — it was ignored while the call went ahead (a new user's trial).
+// Whitespace alone is no body.
+func TestStripePayAndRefundRefuseABody(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		order, tok := p.order("29.99")
+		staff := p.token("staff")
+		for _, c := range []struct{ action, tok string }{{"pay", tok}, {"refund", staff}} {
+			for _, body := range []any{map[string]any{"amount": 1}, "x", "null"} {
+				res := p.do("POST", "/api/orders/"+order+"/"+c.action, body, bearer(c.tok)...)
+				require.Equal(t, http.StatusBadRequest, res.status, string(res.raw))
+				require.Equal(t, "malformed_request", res.body["error"])
+				require.Equal(t, c.action+" takes no body", res.body["detail"])
+			}
+		}
+		require.Empty(t, p.stripe.Calls("/v1/checkout/sessions"))
+		require.Empty(t, p.stripe.Calls("/v1/refunds"))
+
+		res := p.do("POST", "/api/orders/"+order+"/pay", " \r\n\t", bearer(tok)...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, http.StatusOK, p.send(sessionCompleted("evt_nobody", order, "pi_nobody", 2999)))
+		p.settled()
+		res = p.do("POST", "/api/orders/"+order+"/refund", "", bearer(staff)...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Len(t, p.stripe.Calls("/v1/refunds"), 1)
+	})
+}

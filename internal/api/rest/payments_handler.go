@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,18 +48,18 @@ func (h *Handler) registerPayments(mux *routeMux, base string) {
 			continue
 		}
 		name, item := r.Name, base+"/"+r.Name+"/{id}"
-		mux.HandleFunc("POST "+item+"/pay", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) {
+		mux.HandleFunc("POST "+item+"/pay", h.authenticate(h.noParams(h.noBody("pay", func(w http.ResponseWriter, req *http.Request) {
 			c, err := h.payments.Pay(req.Context(), name, req.PathValue("id"))
 			h.paymentAnswer(w, req, err, func() any {
 				return map[string]any{"url": c.URL, "session_id": c.SessionID, "expires_at": c.ExpiresAt.Format(time.RFC3339),
 					"amount": payments.FromMinor(c.Amount, c.Currency), "currency": c.Currency}
 			})
-		})))
+		}))))
 		mux.refuse(item+"/pay", h.methodNotAllowed("POST"))
 		if len(r.Payable.Refund) == 0 {
 			continue
 		}
-		mux.HandleFunc("POST "+item+"/refund", h.authenticate(h.noParams(func(w http.ResponseWriter, req *http.Request) {
+		mux.HandleFunc("POST "+item+"/refund", h.authenticate(h.noParams(h.noBody("refund", func(w http.ResponseWriter, req *http.Request) {
 			p, err := h.payments.Refund(req.Context(), name, req.PathValue("id"))
 			h.paymentAnswer(w, req, err, func() any {
 				// what the refund returns: the whole PaymentIntent, what Stripe reported paid — not
@@ -69,8 +70,25 @@ func (h *Handler) registerPayments(mux *routeMux, base string) {
 				}
 				return map[string]any{"state": p.State, "refund_id": p.RefundID, "amount": payments.FromMinor(refunded, p.Currency), "currency": p.Currency}
 			})
-		})))
+		}))))
 		mux.refuse(item+"/refund", h.methodNotAllowed("POST"))
+	}
+}
+
+// noBody refuses a call of action (pay, refund) that sends a body: neither takes one, and a
+// body sent ({"amount": 1}) was ignored while the call went ahead as the client did not ask.
+// Whitespace alone is no body.
+func (h *Handler) noBody(action string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, h.maxBody)
+		if err == nil && len(bytes.Trim(body, " \t\r\n")) > 0 {
+			err = service.Errorf(service.CodeMalformed, "%s takes no body", action)
+		}
+		if err != nil {
+			WriteError(w, r, h.log, err)
+			return
+		}
+		next(w, r)
 	}
 }
 
