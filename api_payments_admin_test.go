@@ -83,6 +83,14 @@ func TestPaymentsAdminListsAttempts(t *testing.T) {
 			require.Len(t, fields, 1, query+": "+string(res.raw))
 			require.Equal(t, field, fields[0].(map[string]any)["field"], query)
 		}
+		// A problem dealt with (the attempt refunded) is no longer listed as one; its text stays.
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+odd+"/refund", nil, bearer(p.token("staff"))...).status)
+		require.Empty(t, list("?problem=true"))
+		dealt := list("?problem=false")
+		require.Len(t, dealt, 3)
+		require.Equal(t, []any{odd, "refunded", "paid 1 eur, but orders " + odd + " costs 12.5 eur"},
+			[]any{dealt[1]["record_id"], dealt[1]["state"], dealt[1]["problem"]})
+
 		require.Equal(t, http.StatusForbidden, p.do("GET", "/api/admin/payments", nil, bearer(tok)...).status, "a customer")
 		require.Equal(t, http.StatusForbidden, p.do("GET", "/api/admin/payments", nil, bearer(p.token("staff"))...).status, "staff")
 		require.Equal(t, http.StatusUnauthorized, p.anon("GET", "/api/admin/payments", nil).status)

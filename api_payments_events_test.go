@@ -246,6 +246,7 @@ func TestStripeEventOfAnotherProductIsIgnored(t *testing.T) {
 // A payment that arrives after its record was deleted is cancelled as before (there is no
 // record to move), and its attempt says so — paid, with the problem — instead of staying open
 // with nothing noted: the money came in and only Stripe can give it back (a new user's trial).
+// Once Stripe's charge.refunded arrives the attempt is refunded and leaves ?problem=true.
 func TestPaymentOfADeletedRecordIsFlagged(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -268,5 +269,17 @@ func TestPaymentOfADeletedRecordIsFlagged(t *testing.T) {
 		pay := p.payment(order)
 		require.Equal(t, "paid", pay["state"])
 		require.Equal(t, "paid 29.99 eur after orders "+order+" was deleted: refund it in Stripe", pay["problem"])
+		problems := p.do("GET", "/api/admin/payments?problem=true", nil, bearer(p.admin)...)
+		require.Len(t, problems.body["items"], 1, string(problems.raw))
+
+		// Refunded in Stripe (the refund action has no record to go through): the attempt is
+		// refunded, its problem kept but no longer listed as one needing someone.
+		require.Equal(t, http.StatusOK, p.send(chargeRefunded("evt_gone_refund", "pi_gone", 2999, map[string]any{})))
+		p.settled()
+		pay = p.payment(order)
+		require.Equal(t, "refunded", pay["state"])
+		require.Contains(t, pay["problem"], "was deleted")
+		problems = p.do("GET", "/api/admin/payments?problem=true", nil, bearer(p.admin)...)
+		require.Empty(t, problems.body["items"], string(problems.raw))
 	})
 }

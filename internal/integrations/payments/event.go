@@ -85,9 +85,10 @@ func (p *Payments) HandleEvent(ctx context.Context, payload []byte) error {
 
 // orphaned notes a payment whose record is gone (deleted before its payment arrived) on its
 // attempt: paid, with the problem, so that the money is flagged where staff read payments —
-// the refund action has no record left to refund through. Other events of it change nothing.
+// the refund action has no record left to refund through — and refunded once Stripe says
+// it was (the problem kept, dealt with). Other events of it change nothing.
 func (p *Payments) orphaned(ctx context.Context, ob observation) error {
-	if ob.To != StatePaid {
+	if ob.To != StatePaid && ob.To != StateRefunded {
 		return nil
 	}
 	return p.cfg.Store.InTx(ctx, func(tx *store.Exec) error {
@@ -96,8 +97,12 @@ func (p *Payments) orphaned(ctx context.Context, ob observation) error {
 			return err
 		}
 		pay := match(all, ob)
-		if pay == nil || rank(StatePaid) <= rank(pay.State) {
+		if pay == nil || rank(ob.To) <= rank(pay.State) {
 			return nil
+		}
+		if ob.To == StateRefunded {
+			pay.State, pay.RefundID = StateRefunded, cmpOr(ob.RefundID, pay.RefundID)
+			return save(ctx, tx, pay, p.now().UnixMicro())
 		}
 		pay.State, pay.PaidAmount, pay.IntentID = StatePaid, ob.Amount, cmpOr(ob.IntentID, pay.IntentID)
 		pay.Problem = fmt.Sprintf("paid %s %s after %s %s was deleted: refund it in Stripe", FromMinor(ob.Amount, ob.Currency),

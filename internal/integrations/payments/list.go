@@ -29,7 +29,7 @@ type ListOpts struct {
 	Resource string // a payable resource; "" for all
 	RecordID string // with Resource: that record's attempts
 	State    string // one of States; "" for all
-	Problem  *bool  // true: only attempts with a problem; false: only those without
+	Problem  *bool  // true: only attempts with a problem not refunded yet; false: only the others
 	After    *Key   // the previous page's last attempt
 	Limit    int    // default 50, at most 500
 }
@@ -106,10 +106,11 @@ func listQuery(o ListOpts) (string, []any) {
 	if o.State != "" {
 		add("state = ?", o.State)
 	}
+	// a problem still needs someone until its attempt is refunded (the text stays, as history)
 	if o.Problem != nil && *o.Problem {
-		add("COALESCE(problem, '') <> ''")
+		add("COALESCE(problem, '') <> '' AND state <> ?", StateRefunded)
 	} else if o.Problem != nil {
-		add("COALESCE(problem, '') = ''")
+		add("(COALESCE(problem, '') = '' OR state = ?)", StateRefunded)
 	}
 	if k := o.After; k != nil {
 		add("(created_at, resource, record_id, attempt) < (?, ?, ?, ?)", k.CreatedAt, k.Resource, k.RecordID, k.Attempt)
