@@ -66,3 +66,61 @@ func TestStripePayAndRefundRefuseABody(t *testing.T) {
 		require.Len(t, p.stripe.Calls("/v1/refunds"), 1)
 	})
 }
+
+// sessionEvent is an event of typ about the Checkout Session id of the order's attempt 1.
+func sessionEvent(id, typ, session, order, status, intent string) []byte {
+	meta := orderMeta(order)
+	meta["kiln_attempt"] = "1"
+	obj := map[string]any{"id": session, "object": "checkout.session", "amount_total": 2999, "currency": "eur",
+		"payment_status": status, "metadata": meta}
+	if intent != "" {
+		obj["payment_intent"] = intent
+	}
+	return event(id, typ, obj)
+}
+
+// checkout.session.expired (the customer abandoned the checkout) moves the attempt of that
+// session from open or failed to expired, so ?state=expired lists abandoned checkouts — it
+// stayed open forever (a new user's trial); the order stays pending. A late payment of that
+// session still applies; an expiry after it, or of a session no attempt holds, changes nothing.
+func TestStripeCheckoutSessionExpired(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		order, tok := p.order("29.99")
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+order+"/pay", nil, bearer(tok)...).status)
+		session := p.sessionID(order)
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x1", "checkout.session.expired", session, order, "unpaid", "")))
+		p.settled()
+		require.Equal(t, "expired", p.payment(order)["state"])
+		require.Equal(t, "pending", p.status(order))
+		res := p.do("GET", "/api/admin/payments?state=expired", nil, bearer(p.admin)...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Len(t, res.body["items"], 1, string(res.raw))
+
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x2", "checkout.session.completed", session, order, "paid", "pi_x2")))
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x3", "checkout.session.expired", session, order, "unpaid", "")))
+		p.settled()
+		require.Equal(t, "paid", p.payment(order)["state"])
+		require.Equal(t, "paid", p.status(order))
+
+		failed, tok2 := p.order("12.50")
+		require.Equal(t, http.StatusOK, p.do("POST", "/api/orders/"+failed+"/pay", nil, bearer(tok2)...).status)
+		require.Equal(t, http.StatusOK, p.send(intentEvent("evt_x4", "payment_intent.payment_failed", failed, "pi_x4", 0)))
+		p.settled()
+		require.Equal(t, "failed", p.payment(failed)["state"])
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x5", "checkout.session.expired", "cs_other", failed, "unpaid", "")))
+		p.settled()
+		require.Equal(t, "failed", p.payment(failed)["state"], "another session's expiry")
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x6", "checkout.session.expired", p.sessionID(failed), failed, "unpaid", "")))
+		p.settled()
+		require.Equal(t, "expired", p.payment(failed)["state"])
+
+		never, _ := p.order("5.00")
+		require.Equal(t, http.StatusOK, p.send(sessionEvent("evt_x7", "checkout.session.expired", "cs_never", never, "unpaid", "")))
+		for _, j := range p.settled() {
+			require.Equal(t, "completed", string(j.State), "%v", j.Errors)
+		}
+		require.Empty(t, p.attempts(never))
+	})
+}

@@ -30,6 +30,9 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 		}
 		now := p.now().UnixMicro()
 		pay := match(all, ob)
+		if ob.To == StateExpired {
+			return expireSession(ctx, tx, pay, ob, now)
+		}
 		if pay == nil {
 			pay = &Payment{Resource: r.Name, RecordID: ob.RecordID, State: StateOpen, Amount: ob.Amount, Currency: ob.Currency, Attempt: 1}
 			if err := insert(ctx, tx, pay, now); err != nil {
@@ -50,6 +53,22 @@ func (p *Payments) apply(ctx context.Context, ob observation) error {
 		}
 		return save(ctx, tx, pay, now)
 	})
+}
+
+// expireSession records a Checkout Session Stripe expired (checkout.session.expired: the
+// customer abandoned it) on the attempt of that session: an open or failed one becomes
+// expired — a failed one too, though of the same rank, as its session can no longer be paid.
+// A paid or refunded attempt, or an event of a session no attempt holds, changes nothing;
+// a payment event of the attempt arriving after it still applies (it ranks higher).
+func expireSession(ctx context.Context, tx *store.Exec, pay *Payment, ob observation, now int64) error {
+	if pay == nil || (pay.SessionID != ob.SessionID && (pay.SessionID != "" || pay.Attempt != ob.Attempt)) {
+		return nil
+	}
+	if pay.State != StateOpen && pay.State != StateFailed {
+		return nil
+	}
+	pay.SessionID, pay.State = ob.SessionID, StateExpired
+	return save(ctx, tx, pay, now)
 }
 
 // match finds the attempt an event belongs to: the one with the event's Checkout Session,

@@ -19,6 +19,7 @@ const (
 	EventCheckoutCompleted   = "checkout.session.completed"
 	EventCheckoutAsyncPaid   = "checkout.session.async_payment_succeeded"
 	EventCheckoutAsyncFailed = "checkout.session.async_payment_failed"
+	EventCheckoutExpired     = "checkout.session.expired"
 	EventIntentSucceeded     = "payment_intent.succeeded"
 	EventIntentFailed        = "payment_intent.payment_failed"
 	EventChargeRefunded      = "charge.refunded"
@@ -116,7 +117,7 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 	ob := observation{EventID: ev.ID}
 	var err error
 	switch string(ev.Type) {
-	case EventCheckoutCompleted, EventCheckoutAsyncPaid, EventCheckoutAsyncFailed:
+	case EventCheckoutCompleted, EventCheckoutAsyncPaid, EventCheckoutAsyncFailed, EventCheckoutExpired:
 		var cs stripe.CheckoutSession
 		err = json.Unmarshal(ev.Data.Raw, &cs)
 		ob.SessionID, ob.Amount, ob.Currency = cs.ID, cs.AmountTotal, string(cs.Currency)
@@ -127,6 +128,8 @@ func observe(ev *stripe.Event) (observation, bool, error) {
 		switch {
 		case string(ev.Type) == EventCheckoutAsyncFailed:
 			ob.To = StateFailed
+		case string(ev.Type) == EventCheckoutExpired: // abandoned: it can no longer be paid
+			ob.To = StateExpired
 		case cs.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid:
 			ob.To = StatePaid
 		} // completed but unpaid (a delayed payment method): its ids only, the outcome follows

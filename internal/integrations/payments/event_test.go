@@ -29,6 +29,9 @@ func TestObserve(t *testing.T) {
 		{name: "PartialRefundMovesNothing", ok: true,
 			body: `{"id":"evt_4","type":"charge.refunded","data":{"object":{"id":"ch_1","amount":2999,"amount_refunded":100,"refunded":false,"currency":"eur","payment_intent":"pi_1"}}}`,
 			want: observation{EventID: "evt_4", IntentID: "pi_1", Amount: 2999, Currency: "eur"}},
+		{name: "SessionExpired", ok: true,
+			body: `{"id":"evt_6","type":"checkout.session.expired","data":{"object":{"id":"cs_1","amount_total":2999,"currency":"eur","payment_status":"unpaid","status":"expired",` + meta + `}}}`,
+			want: observation{EventID: "evt_6", Resource: "orders", RecordID: "r1", SessionID: "cs_1", To: StateExpired, Amount: 2999, Currency: "eur"}},
 		{name: "OtherTypeIgnored", body: `{"id":"evt_5","type":"customer.created","data":{"object":{"id":"cus_1"}}}`},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,7 @@ import (
 const (
 	StateOpen     = "open"     // a session was opened; nothing paid yet
 	StateFailed   = "failed"   // the attempt's payment failed; the customer may try again
-	StateExpired  = "expired"  // a later attempt expired the attempt's session in Stripe
+	StateExpired  = "expired"  // the attempt's session expired in Stripe (abandoned, or a later attempt expired it)
 	StatePaid     = "paid"     // paid the record's amount; the record moved to paid
 	StateMismatch = "mismatch" // paid, but not the record's amount: flagged, the record stays
 	StateRefunded = "refunded" // refunded in full
