@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/jobs"
 )
 
 // A cancelled order holding a stray payment (paid after it was cancelled: recorded paid, the
@@ -122,5 +125,34 @@ func TestStripeCheckoutSessionExpired(t *testing.T) {
 			require.Equal(t, "completed", string(j.State), "%v", j.Errors)
 		}
 		require.Empty(t, p.attempts(never))
+	})
+}
+
+// A Stripe payment of a record id Kiln never issued (its metadata names a payable resource,
+// no record, no attempt) is recorded as an attempt, paid, with the problem, and listed under
+// ?problem=true — it was cancelled as a job and appeared nowhere (a new user's trial). The job
+// is cancelled as for a deleted record; its refund in Stripe records the attempt refunded.
+func TestStripePaymentOfAnUnknownRecordIsFlagged(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		p := setupPayments(t, dialect, nil)
+		ghost := uuid.NewString()
+		require.Equal(t, http.StatusOK, p.send(sessionCompleted("evt_ghost", ghost, "pi_ghost", 2550)))
+		done := p.settled()
+		require.Len(t, done, 1)
+		require.Equal(t, jobs.StateCancelled, done[0].State)
+		res := p.do("GET", "/api/admin/payments?problem=true", nil, bearer(p.admin)...)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		items := res.body["items"].([]any)
+		require.Len(t, items, 1, string(res.raw))
+		require.Equal(t, map[string]any{"record_id": ghost, "state": "paid", "paid_amount": "25.5", "intent_id": "pi_ghost", "moved": false,
+			"problem": "paid 25.5 eur for orders " + ghost + ", which does not exist: refund it in Stripe"},
+			pick(items[0].(map[string]any), "record_id", "state", "paid_amount", "intent_id", "moved", "problem"))
+
+		require.Equal(t, http.StatusOK, p.send(chargeRefunded("evt_ghost_refund", "pi_ghost", 2550, map[string]any{})))
+		p.settled()
+		require.Equal(t, "refunded", p.payment(ghost)["state"])
+		res = p.do("GET", "/api/admin/payments?problem=true", nil, bearer(p.admin)...)
+		require.Empty(t, res.body["items"], string(res.raw))
 	})
 }

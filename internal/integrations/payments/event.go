@@ -87,7 +87,8 @@ func (p *Payments) HandleEvent(ctx context.Context, payload []byte) error {
 // orphaned notes a payment whose record is gone (deleted before its payment arrived) on its
 // attempt: paid, with the problem, so that the money is flagged where staff read payments —
 // the refund action has no record left to refund through — and refunded once Stripe says
-// it was (the problem kept, dealt with). Other events of it change nothing.
+// it was (the problem kept, dealt with). A payment of a record id Kiln never issued (no
+// record, no attempt) is recorded as a new attempt the same way. Other events change nothing.
 func (p *Payments) orphaned(ctx context.Context, ob observation) error {
 	if ob.To != StatePaid && ob.To != StateRefunded {
 		return nil
@@ -97,18 +98,26 @@ func (p *Payments) orphaned(ctx context.Context, ob observation) error {
 		if err != nil {
 			return err
 		}
+		now, gone := p.now().UnixMicro(), "after %s %s was deleted"
 		pay := match(all, ob)
+		if pay == nil && ob.To == StatePaid {
+			pay, gone = &Payment{Resource: ob.Resource, RecordID: ob.RecordID, Attempt: 1, State: StateOpen, Amount: ob.Amount,
+				Currency: ob.Currency, SessionID: ob.SessionID}, "for %s %s, which does not exist"
+			if err := insert(ctx, tx, pay, now); err != nil {
+				return err
+			}
+		}
 		if pay == nil || rank(ob.To) <= rank(pay.State) {
 			return nil
 		}
 		if ob.To == StateRefunded {
 			pay.State, pay.RefundID = StateRefunded, cmpOr(ob.RefundID, pay.RefundID)
-			return save(ctx, tx, pay, p.now().UnixMicro())
+			return save(ctx, tx, pay, now)
 		}
 		pay.State, pay.PaidAmount, pay.IntentID = StatePaid, ob.Amount, cmpOr(ob.IntentID, pay.IntentID)
-		pay.Problem = fmt.Sprintf("paid %s %s after %s %s was deleted: refund it in Stripe", FromMinor(ob.Amount, ob.Currency),
+		pay.Problem = fmt.Sprintf("paid %s %s "+gone+": refund it in Stripe", FromMinor(ob.Amount, ob.Currency),
 			ob.Currency, ob.Resource, ob.RecordID)
-		return save(ctx, tx, pay, p.now().UnixMicro())
+		return save(ctx, tx, pay, now)
 	})
 }
 
