@@ -22,7 +22,7 @@ func paymentPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		"responses": obj{"200": jsonResponse("The Checkout Session", obj{"type": "object", "required": []string{"url", "session_id", "expires_at", "amount", "currency"},
 			"properties": obj{"url": obj{"type": "string", "format": "uri"}, "session_id": obj{"type": "string"},
 				"expires_at": obj{"type": "string", "format": "date-time"}, "amount": obj{"type": "string"}, "currency": obj{"type": "string"}}}),
-			"404": problemRef("NotFound"), "409": problem("not_payable (state or zero amount), already_paid, payment_pending (the last checkout was completed; " +
+			"400": problem("malformed_request: a body was sent (pay and refund take none)"), "404": problemRef("NotFound"), "409": problem("not_payable (state or zero amount), already_paid, payment_pending (the last checkout was completed; " +
 				"its payment is being confirmed) or payment_refused (Stripe refused the call)"),
 			"422": problem("amount_not_chargeable: the amount has more decimals than the currency"), "503": unavailable, "default": problemRef("Error")}}
 	refund := obj{"operationId": "refund" + n, "tags": []string{r.Name}, "summary": "Refund a paid record of " + r.Name + " in full",
@@ -30,7 +30,7 @@ func paymentPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		"parameters":  []obj{id},
 		"responses": obj{"200": jsonResponse("The payment", obj{"type": "object", "properties": obj{"state": obj{"type": "string"},
 			"refund_id": obj{"type": "string"}, "amount": obj{"type": "string"}, "currency": obj{"type": "string"}}}),
-			"404": problemRef("NotFound"), "409": problem("not_refundable, already_refunded (in Stripe already) or payment_refused (Stripe refused the call)"), "503": unavailable, "default": problemRef("Error")}}
+			"400": problem("malformed_request: a body was sent (pay and refund take none)"), "404": problemRef("NotFound"), "409": problem("not_refundable, already_refunded (in Stripe already) or payment_refused (Stripe refused the call)"), "503": unavailable, "default": problemRef("Error")}}
 	ops := map[string]obj{"pay": pay}
 	if len(r.Payable.Refund) > 0 {
 		ops["refund"] = refund
