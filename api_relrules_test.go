@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -163,7 +164,8 @@ func newApp(t *testing.T, specPath string) (*kiln.App, error) {
 
 // A trigger, schedule or incoming webhook naming a Go handler this process does not register
 // is refused before the database is opened, at its position: kiln serve --dev applied its
-// migration first and then stopped with no position (a trial found it).
+// migration first and then stopped with no position (a trial found it). A process that runs no
+// workers starts, and refuses RunWorkers.
 func TestUnregisteredGoHandlersAreRefusedBeforeTheDatabase(t *testing.T) {
 	t.Parallel()
 	src := `resources:
@@ -191,10 +193,19 @@ schedules:
 	require.NoError(t, rerr)
 	require.Empty(t, entries, "no database, no migration")
 
+	// a process without workers (kiln users, seed, test) starts, but will not work those jobs
+	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: path, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, NoWorkers: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.ErrorContains(t, app.RunWorkers(ctx), "names handler crm_sync")
+	require.NoError(t, app.Close())
+
 	x := &kiln.Extensions{}
 	x.Job("crm_sync", func(context.Context, kiln.Job) error { return nil })
 	x.Scheduled("nightly_report", func(context.Context, kiln.ScheduleRun) error { return nil })
-	app, err := kiln.New(context.Background(), kiln.Config{SpecPath: path, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
+	app, err = kiln.New(context.Background(), kiln.Config{SpecPath: path, DataDir: dir, MigrationsDir: filepath.Join(dir, "m"),
 		Dev: true, LookupEnv: noEnv, AuthSecret: testSecret, Extensions: x})
 	require.NoError(t, err)
 	require.NoError(t, app.Close())

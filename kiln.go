@@ -75,7 +75,9 @@ type Config struct {
 	// server delivered to (a spec without it deleted it).
 	Admin bool
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
-	// runs them (kiln worker).
+	// runs them (kiln worker, or your Go program). Set it in a process that never works jobs:
+	// New then accepts a spec naming handlers Extensions does not register (RunWorkers still
+	// refuses them).
 	NoWorkers bool
 	// Serving, when set, is called once Serve has started everything it runs beside the server
 	// (workers, sweepers) and is about to answer requests; kiln serve gives back the memory
@@ -135,6 +137,9 @@ type App struct {
 	compiled compiledSpec // the rules and logic loadSpec compiled, handed to the service
 	// routeDocs are the Go program's custom routes as the OpenAPI document lists them.
 	routeDocs []openapi.Route
+	// unregistered names the spec's Go handlers Extensions does not register; RunWorkers
+	// refuses to work their jobs
+	unregistered error
 }
 
 // LoadSpec parses and validates a spec file, access-rule expressions included.
@@ -201,14 +206,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		s.Server.TLS = spec.TLS{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}
 	}
-	if err := checkHandlers(cfg, s); err != nil {
-		return nil, err
+	unregistered := checkHandlers(cfg, s)
+	if unregistered != nil && !cfg.NoWorkers {
+		return nil, unregistered // before the database: this process would work those jobs
 	}
 	st, m, err := OpenStore(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
-	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger, compiled: c}
+	app := &App{Spec: s, Store: st, Migrator: m, log: cfg.Logger, compiled: c, unregistered: unregistered}
 	if err := app.assemble(ctx, cfg); err != nil {
 		_ = app.Close()
 		return nil, err

@@ -194,6 +194,9 @@ func publicJob(j *jobs.Job, args *service.TriggerJob) Job {
 // RunWorkers works jobs until ctx ends, then stops them gracefully (kiln worker). Old
 // events are swept meanwhile.
 func (a *App) RunWorkers(ctx context.Context) error {
+	if a.unregistered != nil {
+		return a.unregistered // built with NoWorkers, its jobs would fail on every attempt
+	}
 	sweepCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); a.sweepEvents(sweepCtx) }()
@@ -254,14 +257,13 @@ func (a *App) builtinTimeout(def time.Duration) time.Duration {
 	return def
 }
 
-// checkHandlers refuses, before the database is opened, a spec whose triggers, schedules or
-// incoming webhooks name a Go handler this process does not register while it runs workers —
-// each at its position. Found while wiring the queue, it stopped kiln serve --dev only after
-// the dev migration had been applied (a trial). The errors say how to register it.
+// checkHandlers names the Go handlers the spec's triggers, schedules or incoming webhooks name
+// and cfg.Extensions does not register — each at its position. New refuses them before the
+// database is opened when the process runs workers (found while wiring the queue, it stopped
+// kiln serve --dev only after the dev migration had been applied: a trial), RunWorkers always;
+// a process that runs no workers (kiln users, keys, seed, test) does not care. The errors say
+// how to register it.
 func checkHandlers(cfg Config, s *spec.Spec) error {
-	if cfg.NoWorkers {
-		return nil // the Go program that registers them works the jobs
-	}
 	x := cfg.Extensions
 	if x == nil {
 		x = &Extensions{}

@@ -50,7 +50,7 @@ func Start(ctx context.Context, cfg kiln.Config, seedPath string) (*Backend, err
 		return nil, err
 	}
 	b.onClose(func() { _ = os.RemoveAll(dir) })
-	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits = dir, filepath.Join(dir, "migrations"), true, true
+	cfg.DataDir, cfg.MigrationsDir, cfg.Dev, cfg.NoRateLimits, cfg.NoWorkers = dir, filepath.Join(dir, "migrations"), true, true, true
 	if cfg.DatabaseURL == "" {
 		// the spec's own URL (database: url: ${KILN_DATABASE_URL:-}) gets a schema of its own
 		// too: used as it is, the tests wrote into the app's tables (a new user's trial)

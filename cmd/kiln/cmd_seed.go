@@ -23,7 +23,7 @@ func newSeed(o *output) *cobra.Command {
 		Short: "Load seed data through the API pipeline (idempotent: existing ids are kept)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := s.config(discardLogger())
-			cfg.NoTokens, cfg.Admin = true, true // seeding signs no tokens, stores no subscriptions
+			cfg.NoTokens, cfg.Admin, cfg.NoWorkers = true, true, true // seeding signs no tokens, stores no subscriptions, works no jobs
 			app, err := kiln.New(cmd.Context(), cfg)
 			if err != nil {
 				return err

@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-dev/kiln"
 	"github.com/kiln-dev/kiln/internal/selftest"
+	"github.com/kiln-dev/kiln/internal/spec"
 	"github.com/kiln-dev/kiln/kilntest"
 )
 
@@ -27,7 +29,8 @@ func newTest(o *output) *cobra.Command {
 		Use:   "test [files or dirs...]",
 		Short: "Run YAML API tests against the spec's backend, started in-process on a fresh database",
 		Long: "Run YAML API tests. --generate writes the conformance suite derived from the spec (every resource\n" +
-			"and action) to --out; --derived runs that suite without writing it.",
+			"and action) to --out; --derived runs that suite without writing it. The backend started in-process\n" +
+			"runs no job workers: jobs are enqueued, not worked, and Go handlers (handler: in the spec) never run.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if generate {
 				return generateTests(o, &s, out, force)
@@ -131,6 +134,10 @@ func runTests(ctx context.Context, o *output, s *settings, parsed []*selftest.Fi
 		return nil, err
 	}
 	defer stop()
+	if names := goHandlers(app.Spec); target == "" && len(names) > 0 {
+		o.warn("Go job handlers (%s) do not run in kiln test: it runs no workers, their jobs are only enqueued",
+			strings.Join(names, ", "))
+	}
 	runner := &selftest.Runner{Env: app.NewTestEnv(url)}
 	var all []selftest.Result
 	for _, f := range parsed {
@@ -181,10 +188,30 @@ func report(o *output, results []selftest.Result, junit, jsonOut string) error {
 // database checks and test accounts; nothing is migrated or seeded.
 func attach(ctx context.Context, s *settings, url string) (*kiln.App, string, func(), error) {
 	cfg := s.config(discardLogger())
-	cfg.Admin = true // the running servers' webhook subscriptions are theirs
+	cfg.Admin, cfg.NoWorkers = true, true // the running servers' webhook subscriptions and jobs are theirs
 	app, err := kiln.New(ctx, cfg)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return app, strings.TrimSuffix(url, "/"), func() { _ = app.Close() }, nil
+}
+
+// goHandlers are the Go handlers the spec's triggers, schedules and incoming webhooks name:
+// the kiln binary registers none.
+func goHandlers(sp *spec.Spec) []string {
+	var names []string
+	for _, r := range sp.Resources {
+		for _, t := range r.Triggers {
+			names = append(names, t.Handler)
+		}
+	}
+	for _, sc := range sp.Schedules {
+		names = append(names, sc.Handler)
+	}
+	for _, in := range sp.Webhooks.Incoming {
+		if !in.Payments {
+			names = append(names, in.Handler)
+		}
+	}
+	return slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(names))), func(n string) bool { return n == "" })
 }

@@ -22,7 +22,7 @@ func newUsers(o *output) *cobra.Command {
 
 func openForAccounts(cmd *cobra.Command, s *settings) (*kiln.App, error) {
 	cfg := s.config(discardLogger())
-	cfg.NoTokens, cfg.Admin = true, true
+	cfg.NoTokens, cfg.Admin, cfg.NoWorkers = true, true, true
 	return kiln.New(cmd.Context(), cfg)
 }
 
