@@ -1,8 +1,10 @@
 package kiln
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -197,9 +199,25 @@ func (x *Extensions) Handle(pattern string, fn RouteFunc, doc ...RouteDoc) {
 	x.routes = append(x.routes, routeDef{pattern: pattern, fn: fn, doc: d})
 }
 
-// WriteJSON answers with status and v as JSON.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers with status and v as JSON. v is encoded before anything is sent: a value
+// JSON cannot encode (a channel, a func, a NaN), or a status that is not a final HTTP status
+// (200–599), is a programming error, answered as the API answers any internal error (500, the
+// internal problem with the request id, nothing of the cause) and logged with the cause in a
+// custom route; the error is returned. The error of writing the body (the client went away)
+// is returned too.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	var body bytes.Buffer
+	err := json.NewEncoder(&body).Encode(v)
+	if err == nil && (status < 200 || status > 599) {
+		err = fmt.Errorf("status %d is not a final HTTP status (200-599)", status)
+	}
+	if err != nil {
+		err = fmt.Errorf("kiln.WriteJSON: %w", err)
+		writeInternal(w, err)
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, err = w.Write(body.Bytes())
+	return err
 }

@@ -244,8 +244,32 @@ func (a *App) routes(x *Extensions, log *slog.Logger) []rest.Route {
 	for _, rt := range x.routes {
 		fn := rt.fn
 		out = append(out, rest.Route{Pattern: rt.pattern, Handler: func(w http.ResponseWriter, r *http.Request) {
-			fn(w, r, RouteCall{Principal: PrincipalFrom(r.Context()), Records: &Records{svc: a.Service}, log: log})
+			fn(&routeWriter{ResponseWriter: w, r: r, log: log}, r,
+				RouteCall{Principal: PrincipalFrom(r.Context()), Records: &Records{svc: a.Service}, log: log})
 		}})
 	}
 	return out
+}
+
+// routeWriter is a custom route's ResponseWriter: WriteJSON finds the request and the logger
+// through it, to answer and log its failures as other internal errors are. Unwrap keeps
+// http.ResponseController reaching the connection (Flush, deadlines).
+type routeWriter struct {
+	http.ResponseWriter
+	r   *http.Request
+	log *slog.Logger
+}
+
+func (w *routeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writeInternal answers err as the internal problem; logged when w is a custom route's (a
+// WriteJSON outside one, as in an httptest recorder, only returns it).
+func writeInternal(w http.ResponseWriter, err error) {
+	ie := &service.Error{Code: service.CodeInternal, Message: "internal error", Cause: err}
+	if rw, ok := w.(*routeWriter); ok {
+		rest.WriteError(rw.ResponseWriter, rw.r, rw.log, ie)
+		return
+	}
+	r := (&http.Request{}).WithContext(rest.WithRequestID(context.Background(), w.Header().Get("X-Request-Id")))
+	rest.WriteError(w, r, slog.New(slog.DiscardHandler), ie)
 }
