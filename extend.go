@@ -111,7 +111,10 @@ func PrincipalFrom(ctx context.Context) *Principal {
 type BeforeHook func(ctx context.Context, op Operation, rec *Record) error
 
 // AfterHook runs once a write committed; it cannot undo it. For a delete, rec is the
-// record as it was.
+// record as it was. The answer waits for it, so keep it short and leave slow work to a job
+// (a trigger with handler:). Its ctx keeps the request's values (PrincipalFrom) but is not
+// cancelled by the client going away or by the request's deadline: it has 30 seconds of its
+// own. A panic is logged and the answer is still the write's.
 type AfterHook func(ctx context.Context, op Operation, rec *Record)
 
 // ActionCall is what a Go action receives: the record it runs on, its input (validated

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/api/rest"
 	"github.com/kiln-dev/kiln/internal/openapi"
@@ -149,10 +150,17 @@ func (h hooks) After(ctx context.Context, resource string, op spec.Operation, re
 	}
 }
 
+// afterHookTimeout bounds each after-hook's context, which the request's end does not cancel.
+const afterHookTimeout = 30 * time.Second
+
 // runAfter runs one after-hook. Its panic is logged, not answered: the write committed, and a
 // 500 for it would tell the client it failed (one retried without an idempotency key writes
 // it twice; one with a key was answered 500, then 201 on the retry). The next hooks still run.
+// Its context keeps the request's values but not its cancellation or deadline: a client going
+// away, or the query deadline, cancelled it after the commit (the notification was lost).
 func (h hooks) runAfter(ctx context.Context, fn AfterHook, resource string, op spec.Operation, pub *Record) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterHookTimeout)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil && h.log != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "an after-hook panicked; the write had committed",
