@@ -91,7 +91,8 @@ func (p *Principal) Allows(resource, action string) bool {
 	return service.ScopeAllows(p.Scopes, resource, action)
 }
 
-// PrincipalFrom returns the request's principal; nil for an anonymous request.
+// PrincipalFrom returns the request's principal — the caller, in hooks, Go actions and
+// custom routes — or nil for an anonymous request.
 func PrincipalFrom(ctx context.Context) *Principal {
 	p := service.PrincipalFrom(ctx)
 	if p == nil {
@@ -101,7 +102,7 @@ func PrincipalFrom(ctx context.Context) *Principal {
 }
 
 // BeforeHook runs inside a write's transaction after the spec's rules, just before the row
-// is written. It may change rec.Fields or refuse the write (Invalid, Conflict); any other
+// is written; PrincipalFrom(ctx) is the caller (nil when anonymous). It may change rec.Fields or refuse the write (Invalid, Conflict); any other
 // error fails the request as an internal error. It may run more than once for one request:
 // when the database rolls the transaction back for a reason of its own (a serialization
 // failure on PostgreSQL, a shared SQLite transaction lost to an I/O error), or when on

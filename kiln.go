@@ -58,30 +58,31 @@ type Config struct {
 	// AuthSecret signs tokens (32+ bytes); KILN_AUTH_SECRET when empty. Dev mode makes a
 	// temporary one; production refuses to start without it.
 	AuthSecret string
-	// NoTokens is for commands that manage accounts but never sign tokens (kiln users):
-	// they run without KILN_AUTH_SECRET.
+	// NoTokens is for a program that administers accounts but serves no requests (as kiln
+	// users does): it starts without AuthSecret or KILN_AUTH_SECRET (tokens it signed would be
+	// valid nowhere) and keeps no watch on revoked tokens. Never set it where the API is served.
 	NoTokens bool
 	// TLSCertFile and TLSKeyFile make the app serve HTTPS, overriding the spec's server.tls.
 	TLSCertFile, TLSKeyFile string
-	// NoRateLimits turns the spec's rate limits off: `kiln test` sends many requests from one
-	// address to a backend it started itself.
+	// NoRateLimits turns the spec's rate limits off, for tests that send many requests from
+	// one address (kiln test and kilntest set it).
 	NoRateLimits bool
 	// Extensions are a Go program's hooks, Go actions, job handlers and routes (nil: none).
 	Extensions *Extensions
-	// Admin is for commands that inspect or administer a running app's database (kiln jobs,
-	// keys, users, seed): they leave the spec's webhook subscriptions as the serving processes
-	// stored them. Every process stores them from its own spec and environment, so an
-	// operator's shell without the URL's variable rewrote the subscription every running
-	// server delivered to (a spec without it deleted it).
+	// Admin marks a program that works on the database of an app served elsewhere (an admin
+	// tool, a one-off script, as kiln jobs, keys, users and seed are): it leaves the webhook
+	// subscriptions as the serving processes stored them. Without it every New stores them
+	// from its own spec and environment, so a process missing the URL's ${VAR} rewrites (or
+	// deletes) the subscription the running servers deliver to.
 	Admin bool
 	// NoWorkers keeps Serve from working jobs (they are still enqueued): another process
 	// runs them (kiln worker, or your Go program). Set it in a process that never works jobs:
 	// New then accepts a spec naming handlers Extensions does not register (RunWorkers still
 	// refuses them).
 	NoWorkers bool
-	// Serving, when set, is called once Serve has started everything it runs beside the server
-	// (workers, sweepers) and is about to answer requests; kiln serve gives back the memory
-	// start-up used there.
+	// Serving, when set, is called once Serve has started what it runs beside the server
+	// (workers, sweepers) and is about to answer requests: a place to report readiness or to
+	// do work that must wait for start-up (kiln serve gives back the memory start-up used).
 	Serving func()
 	// webhookSchedule replaces the Standard Webhooks retry schedule; only tests set it
 	// (export_test.go), so no configuration can weaken production's.
@@ -319,9 +320,8 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 func (a *App) Handler() http.Handler { return a.server.Handler() }
 
 // Serve serves on ln until ctx ends, then drains in-flight requests and stops the workers
-// (running jobs get jobs.ShutdownGrace to finish, then are released to run again). Unless
-// Config.NoWorkers, it works jobs; expired Idempotency-Key answers and old events are swept
-// while it serves.
+// (running jobs get 10 seconds to finish, then are cancelled and released to run again). Unless Config.NoWorkers, it works jobs; expired Idempotency-Key answers
+// and old events are swept while it serves.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	sweepCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)

@@ -191,8 +191,9 @@ func publicJob(j *jobs.Job, args *service.TriggerJob) Job {
 	return out
 }
 
-// RunWorkers works jobs until ctx ends, then stops them gracefully (kiln worker). Old
-// events are swept meanwhile.
+// RunWorkers works jobs without serving HTTP until ctx ends, as kiln worker does; running jobs
+// then get 10 seconds to finish before they are released to run again. Old events are swept
+// meanwhile. It refuses a spec naming handler:s Config.Extensions does not register.
 func (a *App) RunWorkers(ctx context.Context) error {
 	if a.unregistered != nil {
 		return a.unregistered // built with NoWorkers, its jobs would fail on every attempt
@@ -208,8 +209,8 @@ func (a *App) RunWorkers(ctx context.Context) error {
 	return a.stopWorkers()
 }
 
-// stopWorkers stops the workers: running jobs get jobs.ShutdownGrace to finish, then are
-// cancelled and released to run again.
+// stopWorkers stops the workers: running jobs get jobs.ShutdownGrace (10 s) to finish, then
+// are cancelled and released to run again.
 func (a *App) stopWorkers() error {
 	ctx, cancel := context.WithTimeout(context.Background(), jobs.ShutdownGrace+5*time.Second)
 	defer cancel()

@@ -134,9 +134,10 @@ func (e *TestEnv) ResourceOfPath(path string) (string, bool) {
 	return name, true
 }
 
-// Count counts the records whose fields equal where (values as written in tests): each pair
-// is read as the field=value shorthand is (readListQuery) and evaluated by expr's oracle over
-// every stored record, not by the service's parameter parser and the SQL it renders.
+// Count counts the stored records of resource whose fields equal where, values written as in
+// a test file (`price: "9.50"`, `status: paid`). It is an independent check of what the API
+// answers: every record is read and compared in memory, not through the API's filters or the
+// SQL they become.
 func (e *TestEnv) Count(ctx context.Context, resource string, where map[string]any) (int64, error) {
 	r := e.app.Spec.Resource(resource)
 	if r == nil {

@@ -18,12 +18,11 @@ import (
 	"github.com/kiln-dev/kiln/internal/store"
 )
 
-// Rows computes what a list request should return across its pages without the code the API
-// runs: every stored record is read, then the role's access rule, the filter and the
-// field=value shorthand are evaluated in memory straight from CEL (expr's oracle, not the
-// translations the API renders as SQL; the shorthand is read into CEL here, not by the
-// service's parameter parser), and the rows sorted in memory by the sort this env reads
-// itself, id breaking ties.
+// Rows computes the ids a list request (a path with its query) should return to role, across
+// all its pages, without the code the API runs: every stored record is read, the role's
+// access rule, the filter and the field=value parameters are evaluated in memory, and the
+// rows are sorted by the request's sort, id breaking ties. Tests compare the API's answer
+// with it.
 func (e *TestEnv) Rows(ctx context.Context, role, pathAndQuery string) ([]string, error) {
 	u, err := url.Parse(pathAndQuery)
 	if err != nil {

@@ -89,11 +89,11 @@ func storedText(f *spec.Field, raw any) string {
 	return fmt.Sprint(raw)
 }
 
-// Related lists, for each record id, the ids a relation field holds, sorted, as the database
-// has them — read by raw SQL: the foreign key of a to-one relation, the join table of a
-// to-many one, the pointing records of an inverse one — keeping only the targets the role
-// ("" is anonymous) may view, by the target's view rule read from its CEL (Rule.Holds).
-// It is what ?expand= must show.
+// Related lists, for each record id, the ids its relation field holds, sorted, as the database
+// stores them (the foreign key of a to-one relation, the join table of a to-many one, the
+// records pointing back for an inverse one), keeping only the targets role ("" for anonymous)
+// may view by the target's view rule. It is what ?expand= must show, computed without the
+// API's code.
 func (e *TestEnv) Related(ctx context.Context, role, resource, field string, ids []string) (map[string][]string, error) {
 	links, err := e.links(ctx, resource, field, ids)
 	if err != nil {
