@@ -109,6 +109,8 @@ func PrincipalFrom(ctx context.Context) *Principal {
 // PostgreSQL an update's record changed between its read and its write (an update that writes
 // only its row reads it without a lock, and writes it only where its version is unchanged),
 // the write runs again from the start; keep side effects outside the transaction to an AfterHook.
+// On SQLite it holds the database's single writer while it runs: keep it fast (a slow one
+// delays every other write) and leave slow work to an AfterHook or a job.
 type BeforeHook func(ctx context.Context, op Operation, rec *Record) error
 
 // AfterHook runs once a write committed; it cannot undo it. For a delete, rec is the
