@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -59,6 +60,18 @@ func Conflict(code, message string) error {
 		code = string(service.CodeConflict)
 	}
 	return &service.Error{Code: service.Code(code), Class: service.CodeConflict, Message: message}
+}
+
+// ErrorCode is the stable code the API would answer err with — validation_failed, not_found,
+// forbidden, a Conflict's own code… (docs/api.md lists them) — so Go code calling Records can
+// tell a refused write from a failure; "" when err is none of Kiln's answers (a database
+// failure, your own error).
+func ErrorCode(err error) string {
+	var e *service.Error
+	if errors.As(err, &e) {
+		return string(e.Code)
+	}
+	return ""
 }
 
 // NotFound answers 404 (for custom routes).

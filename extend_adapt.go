@@ -68,12 +68,26 @@ func (c RouteCall) Error(w http.ResponseWriter, r *http.Request, err error) {
 	rest.WriteError(w, r, c.log, err)
 }
 
-// Records reads and writes records as the request's principal.
-type Records struct{ svc *service.Service }
+// Records reads and writes records through the API's pipeline: as the request's principal
+// in a custom route, or on Kiln's own authority in a job or schedule handler (Job.Records,
+// ScheduleRun.Records: access rules do not apply; field rules, state machines, effects,
+// events and triggers do, as for a schedule's update).
+type Records struct {
+	svc    *service.Service
+	system bool
+}
+
+// as is ctx for the service: on Kiln's own authority when rs acts for a job.
+func (rs *Records) as(ctx context.Context) context.Context {
+	if rs.system {
+		return service.AsSystem(ctx)
+	}
+	return ctx
+}
 
 // Get reads a record the principal may view (404 otherwise).
 func (rs *Records) Get(ctx context.Context, resource, id string) (*Record, error) {
-	rec, _, err := rs.svc.Get(ctx, resource, id, nil)
+	rec, _, err := rs.svc.Get(rs.as(ctx), resource, id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +96,7 @@ func (rs *Records) Get(ctx context.Context, resource, id string) (*Record, error
 
 // Create creates a record as the principal.
 func (rs *Records) Create(ctx context.Context, resource string, fields map[string]any) (*Record, error) {
-	rec, err := rs.svc.Create(ctx, resource, jsonFields(fields), service.WriteOpts{})
+	rec, err := rs.svc.Create(rs.as(ctx), resource, jsonFields(fields), service.WriteOpts{})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 // Update changes a record as the principal (PATCH semantics: only the fields given).
 func (rs *Records) Update(ctx context.Context, resource, id string, fields map[string]any) (*Record, error) {
-	rec, err := rs.svc.Update(ctx, resource, id, jsonFields(fields), false, service.WriteOpts{})
+	rec, err := rs.svc.Update(rs.as(ctx), resource, id, jsonFields(fields), false, service.WriteOpts{})
 	if err != nil {
 		return nil, err
 	}
@@ -18,7 +18,7 @@ func (rs *Records) Update(ctx context.Context, resource, id string, fields map[s
 
 // Delete removes a record as the principal.
 func (rs *Records) Delete(ctx context.Context, resource, id string) error {
-	return rs.svc.Delete(ctx, resource, id, service.WriteOpts{})
+	return rs.svc.Delete(rs.as(ctx), resource, id, service.WriteOpts{})
 }
 
 // Page is one page of a list: its records, the cursor of the next page ("" on the last) and,
@@ -38,7 +38,7 @@ func (rs *Records) List(ctx context.Context, resource string, params url.Values)
 	if err != nil {
 		return nil, err
 	}
-	got, err := rs.svc.List(ctx, resource, p)
+	got, err := rs.svc.List(rs.as(ctx), resource, p)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (rs *Records) List(ctx context.Context, resource string, params url.Values)
 // run once it commits. On PostgreSQL fn may run again when the transaction meets a
 // serialization failure or deadlock: keep side effects out of it.
 func (rs *Records) Tx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return rs.svc.InTx(ctx, func(ctx context.Context, t *service.Tx) error {
+	return rs.svc.InTx(rs.as(ctx), func(ctx context.Context, t *service.Tx) error {
 		return fn(ctx, &Tx{svc: rs.svc, tx: t})
 	})
 }

@@ -29,6 +29,10 @@ type Job struct {
 	Old, New  map[string]any
 	Principal string
 	EventID   int64
+	// Records reads and writes records on Kiln's own authority (access rules do not apply;
+	// field rules, state machines, effects, events and triggers do). A job may run more than
+	// once: write idempotently (set a state, not add to a count).
+	Records *Records
 }
 
 // JobFunc handles a trigger's jobs. It may run more than once for one event (at least
@@ -156,7 +160,9 @@ func (a *App) triggerHandler(cfg Config, r *spec.Resource, t *spec.Trigger) (job
 		if err != nil {
 			return jobs.Permanent(err)
 		}
-		return fn(ctx, publicJob(j, args))
+		job := publicJob(j, args)
+		job.Records = &Records{svc: a.Service, system: true}
+		return fn(ctx, job)
 	}, nil
 }
 

@@ -22,6 +22,8 @@ type ScheduleRun struct {
 	Schedule string
 	// Tick is the time the run is for (the cron tick), not the time it started.
 	Tick time.Time
+	// Records reads and writes records on Kiln's own authority, as Job.Records does.
+	Records *Records
 }
 
 // ScheduleFunc handles a schedule's runs. A run may happen more than once for one tick (at
@@ -92,7 +94,7 @@ func (a *App) scheduleHandler(cfg Config, sc *spec.Schedule) (jobs.Handler, erro
 		if err != nil {
 			return jobs.Permanent(err)
 		}
-		return fn(ctx, ScheduleRun{ID: j.ID, Attempt: j.Attempt, Schedule: sc.Name, Tick: tick})
+		return fn(ctx, ScheduleRun{ID: j.ID, Attempt: j.Attempt, Schedule: sc.Name, Tick: tick, Records: &Records{svc: a.Service, system: true}})
 	}, nil
 }
 
