@@ -164,47 +164,11 @@ func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yam
 			gaps = append(gaps, fmt.Sprintf("rule %s on %s: no violated_by to derive a violating case from", ruleLabel(rl), op))
 			continue
 		}
-		b := valid
-		switch {
-		case op == spec.OpUpdate:
-			b = yaml.MapSlice{}
-		case rl.Conflict && fresh != nil:
-			b = fresh(6)
-		}
-		for _, smp := range rl.ViolatedBy {
-			b = with(b, smp.Field, sampleValue(r.Field(smp.Field), smp.Value), false)
-		}
-		absent := absentToBreak(r, rl)
-		for _, name := range absent {
-			b = with(b, name, nil, op != spec.OpUpdate) // a PATCH clears it, a create leaves it out
-		}
-		var reset yaml.MapSlice
-		if !rl.Conflict {
-			b, reset = atExamples(r, rl, b, op == spec.OpUpdate)
-		}
-		e := want(400).code("validation_failed")
-		if rl.Conflict {
-			e = want(409).code(rl.Code)
-		} else if len(rl.Fields) > 0 {
-			e.field(rl.Fields[0], rl.Code)
-		}
+		b, reset, e := ruleBreak(r, rl, op, valid, fresh)
 		if check != nil {
 			e = check(e)
 		}
-		if namesOthers(rl, absent, op == spec.OpUpdate) {
-			// the rule names its own fields, not each value the case sends to break it: the
-			// runner's implied check would want every changed field named
-			e.loose = true
-		}
-		if len(reset) > 0 {
-			// nothing was written with them: the fields set back are no intended violation
-			// (the runner's implied check wants every changed field named otherwise)
-			where := slices.Clone(reset)
-			for _, smp := range rl.ViolatedBy {
-				where = append(where, yaml.MapItem{Key: smp.Field, Value: sampleValue(r.Field(smp.Field), smp.Value)})
-			}
-			e = e.countWhere(r.Name, where, 0)
-		}
+		e = ruleBreakChecks(r, rl, reset, op, e)
 		method := ""
 		if op == spec.OpUpdate {
 			method = "PATCH"
@@ -213,6 +177,56 @@ func (g *gen) ruleCases(f *tfile, r *spec.Resource, op spec.Operation, valid yam
 			comment: "the rule " + ruleLabel(rl) + " refuses: " + rl.Check.Text})
 	}
 	return gaps
+}
+
+// ruleBreak is the body of the case breaking rl on op — valid (nothing on update, a fresh
+// one for a conflict) with rl's violated_by values, the values a has() test is satisfied by
+// left out (cleared by a PATCH), and the numbers and dates it reads at their examples — and
+// the answer that case expects; reset are the values set back to their examples.
+func ruleBreak(r *spec.Resource, rl *spec.LogicRule, op spec.Operation, valid yaml.MapSlice, fresh func(int) yaml.MapSlice) (b, reset yaml.MapSlice, e *expect) {
+	b = valid
+	switch {
+	case op == spec.OpUpdate:
+		b = yaml.MapSlice{}
+	case rl.Conflict && fresh != nil:
+		b = fresh(6)
+	}
+	for _, smp := range rl.ViolatedBy {
+		b = with(b, smp.Field, sampleValue(r.Field(smp.Field), smp.Value), false)
+	}
+	for _, name := range absentToBreak(r, rl) {
+		b = with(b, name, nil, op != spec.OpUpdate) // a PATCH clears it, a create leaves it out
+	}
+	if !rl.Conflict {
+		b, reset = atExamples(r, rl, b, op == spec.OpUpdate)
+	}
+	e = want(400).code("validation_failed")
+	if rl.Conflict {
+		e = want(409).code(rl.Code)
+	} else if len(rl.Fields) > 0 {
+		e.field(rl.Fields[0], rl.Code)
+	}
+	return b, reset, e
+}
+
+// ruleBreakChecks adds to e what the runner checks of the case breaking rl: nothing written
+// with the values reset set back to their examples, and the implied field check turned off
+// when the case changes fields rl's errors do not name.
+func ruleBreakChecks(r *spec.Resource, rl *spec.LogicRule, reset yaml.MapSlice, op spec.Operation, e *expect) *expect {
+	if namesOthers(rl, absentToBreak(r, rl), op == spec.OpUpdate) {
+		// the rule names its own fields, not each value the case sends to break it
+		e.loose = true
+	}
+	if len(reset) == 0 {
+		return e
+	}
+	// nothing was written with them: the fields set back are no intended violation (the
+	// runner's implied check wants every changed field named otherwise)
+	where := slices.Clone(reset)
+	for _, smp := range rl.ViolatedBy {
+		where = append(where, yaml.MapItem{Key: smp.Field, Value: sampleValue(r.Field(smp.Field), smp.Value)})
+	}
+	return e.countWhere(r.Name, where, 0)
 }
 
 // namesOthers reports whether the case breaking rl changes a field the rule's errors do not
