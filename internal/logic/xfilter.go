@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -100,21 +103,45 @@ func (e *envs) checkFilter(env *cel.Env, c *compiled, sc scope, src string) (*ce
 	}
 	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("%s", filterSelection(cleanIssues(iss.Err().Error())))
+		return nil, fmt.Errorf("%s", filterSelection(src, cleanIssues(iss.Err().Error())))
 	}
 	return checked, nil
 }
 
-// selectionIssue is CEL's complaint at a path through a relation of the other resource in a
-// filter (ticket_type.event == record.ticket_type.event).
-var selectionIssue = regexp.MustCompile(`type '[^']+' does not support field selection`)
+// selectionIssue is CEL's complaint at a selection from a value that has no fields, and where.
+var selectionIssue = regexp.MustCompile(`at (\d+):(\d+): type '[^']+' does not support field selection`)
 
-// filterSelection says in the spec's words what CEL's selectionIssue means in a filter of
-// count(), sum(), exists() and the like.
-func filterSelection(msg string) string {
-	return selectionIssue.ReplaceAllString(msg, "a filter compares the other resource's own fields, not a path through "+
-		"its relations: give that resource a field holding the value (computed with get() of the relation) and compare "+
-		"that field; record.<path> on the right-hand side may follow relations")
+// filterSelection says in the spec's words what selectionIssue means in a filter of count(),
+// sum(), exists() and the like when the path is the other resource's (ticket_type.event ==
+// …): a filter cannot follow its relations. One on the record's side (record.quantity.x)
+// keeps CEL's words.
+func filterSelection(src, msg string) string {
+	return selectionIssue.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := selectionIssue.FindStringSubmatch(m)
+		line, _ := strconv.Atoi(sub[1])
+		col, _ := strconv.Atoi(sub[2])
+		if root := pathRoot(src, line, col); root == "" || root == varRecord || root == varNew || root == varOld {
+			return m
+		}
+		return "at " + sub[1] + ":" + sub[2] + ": a filter compares the other resource's own fields, not a path through " +
+			"its relations: give that resource a field holding the value (computed with get() of the relation) and compare " +
+			"that field; record.<path> on the right-hand side may follow relations"
+	})
+}
+
+// pathRoot is the first name of the dotted path that ends just before line:col of src.
+func pathRoot(src string, line, col int) string {
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) || col < 1 {
+		return ""
+	}
+	runes := []rune(lines[line-1])
+	start := min(col-1, len(runes))
+	for start > 0 && (unicode.IsLetter(runes[start-1]) || unicode.IsDigit(runes[start-1]) || runes[start-1] == '_' || runes[start-1] == '.') {
+		start--
+	}
+	root, _, _ := strings.Cut(string(runes[start:min(col-1, len(runes))]), ".")
+	return root
 }
 
 // collectLocks finds the top-level conjuncts `relation == value` with a to-one relation:
