@@ -24,6 +24,7 @@ type File struct {
 	Up       string
 	Down     string
 	Schema   Schema // the schema after applying Up
+	Base     string // the digest of the schema it was planned against (kiln-base); "" in older files
 	Checksum string
 }
 
@@ -75,13 +76,23 @@ func readFile(dir, version, name string) (File, error) {
 	f.Checksum = hex.EncodeToString(sum[:])
 	sc := bufio.NewScanner(strings.NewReader(f.Up))
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
-	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, schemaPrefix) {
+	found := false
+	for sc.Scan() && !(found && f.Base != "") {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, schemaPrefix):
 			if f.Schema, err = DecodeSchema(strings.TrimPrefix(line, schemaPrefix)); err != nil {
 				return File{}, fmt.Errorf("%s: %w", f.UpPath, err)
 			}
-			return f, nil
+			found = true
+		case strings.HasPrefix(line, basePrefix):
+			f.Base = strings.TrimSpace(strings.TrimPrefix(line, basePrefix))
+		case found:
+			return f, nil // the header is over: a file planned before kiln-base lines
 		}
+	}
+	if found {
+		return f, nil
 	}
 	return File{}, fmt.Errorf("%s: no %q line (files are written by kiln migrate plan)", f.UpPath, strings.TrimSpace(schemaPrefix))
 }
@@ -96,6 +107,7 @@ func writeFile(dir string, version int, name, dialect string, p Plan) (File, err
 	var up strings.Builder
 	up.WriteString(header)
 	up.WriteString(schemaPrefix + p.To.Encode() + "\n")
+	up.WriteString(basePrefix + schemaDigest(p.From) + "\n")
 	for _, c := range p.Changes {
 		up.WriteString("-- " + c.Description + "\n")
 	}

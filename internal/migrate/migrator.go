@@ -145,6 +145,9 @@ func PlanFromDir(dir, dialect string, desired Schema) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := checkBases(files, dialect); err != nil {
+		return Plan{}, err
+	}
 	var current Schema
 	if len(files) > 0 {
 		current = files[len(files)-1].Schema

@@ -55,6 +55,9 @@ func (m *Migrator) status(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBases(files, m.st.Dialect()); err != nil {
+		return nil, err
+	}
 	applied, err := m.applied(ctx)
 	if err != nil {
 		return nil, err
