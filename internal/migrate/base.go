@@ -23,9 +23,11 @@ const basePrefix = "-- kiln-base: "
 // ErrStaleBase is a migration file planned against a schema other than its predecessor's.
 var ErrStaleBase = errors.New("a migration was planned on a schema other than the one the migration before it leaves")
 
-// schemaDigest names a schema in a kiln-base line.
-func schemaDigest(s Schema) string {
-	sum := sha256.Sum256([]byte(s.Encode()))
+// baseDigest names, in a kiln-base line, the schema a file was planned against by the text
+// of the kiln-schema line it came from ("" before the first file): the text as written, so a
+// later Kiln that encodes schemas otherwise reads the same digest.
+func baseDigest(schemaText string) string {
+	sum := sha256.Sum256([]byte(schemaText))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -34,12 +36,12 @@ func schemaDigest(s Schema) string {
 // what it would undo.
 func checkBases(files []File, dialect string) error {
 	var prev Schema
-	prevLabel := "no migration"
+	prevText, prevLabel := "", "no migration"
 	for _, f := range files {
-		if f.Base != "" && f.Base != schemaDigest(prev) {
+		if f.Base != "" && f.Base != baseDigest(prevText) {
 			return staleError(f, prev, prevLabel, dialect)
 		}
-		prev, prevLabel = f.Schema, fmt.Sprintf("%04d_%s", f.Version, f.Name)
+		prev, prevText, prevLabel = f.Schema, f.SchemaText, fmt.Sprintf("%04d_%s", f.Version, f.Name)
 	}
 	return nil
 }

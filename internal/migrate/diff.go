@@ -21,6 +21,8 @@ type Plan struct {
 	Changes  []Change
 	Up       []string
 	Down     []string
+	// Base names the file the plan was made on (PlanFromDir), for the kiln-base line.
+	Base string
 }
 
 // Empty reports whether the schemas already agree.

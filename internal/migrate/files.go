@@ -24,8 +24,10 @@ type File struct {
 	Up       string
 	Down     string
 	Schema   Schema // the schema after applying Up
-	Base     string // the digest of the schema it was planned against (kiln-base); "" in older files
-	Checksum string
+	// SchemaText is the kiln-schema line's text, Schema's source.
+	SchemaText string
+	Base       string // the digest of the schema it was planned against (kiln-base); "" in older files
+	Checksum   string
 }
 
 var fileRe = regexp.MustCompile(`^(\d{4,})_([a-z0-9_]+)\.up\.sql$`)
@@ -81,7 +83,8 @@ func readFile(dir, version, name string) (File, error) {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, schemaPrefix):
-			if f.Schema, err = DecodeSchema(strings.TrimPrefix(line, schemaPrefix)); err != nil {
+			f.SchemaText = strings.TrimPrefix(line, schemaPrefix)
+			if f.Schema, err = DecodeSchema(f.SchemaText); err != nil {
 				return File{}, fmt.Errorf("%s: %w", f.UpPath, err)
 			}
 			found = true
@@ -107,7 +110,9 @@ func writeFile(dir string, version int, name, dialect string, p Plan) (File, err
 	var up strings.Builder
 	up.WriteString(header)
 	up.WriteString(schemaPrefix + p.To.Encode() + "\n")
-	up.WriteString(basePrefix + schemaDigest(p.From) + "\n")
+	if p.Base != "" {
+		up.WriteString(basePrefix + p.Base + "\n")
+	}
 	for _, c := range p.Changes {
 		up.WriteString("-- " + c.Description + "\n")
 	}

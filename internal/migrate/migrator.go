@@ -149,10 +149,13 @@ func PlanFromDir(dir, dialect string, desired Schema) (Plan, error) {
 		return Plan{}, err
 	}
 	var current Schema
+	text := ""
 	if len(files) > 0 {
-		current = files[len(files)-1].Schema
+		current, text = files[len(files)-1].Schema, files[len(files)-1].SchemaText
 	}
-	return Diff(current, desired, dialect), nil
+	p := Diff(current, desired, dialect)
+	p.Base = baseDigest(text)
+	return p, nil
 }
 
 // Write saves plan as the next migration file. Destructive plans need allowDestructive.
