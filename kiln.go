@@ -304,7 +304,11 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 	if plan.Empty() {
 		return nil
 	}
-	if pending, err := a.Migrator.Pending(ctx); err == nil && len(pending) > 0 {
+	pending, err := a.Migrator.Pending(ctx)
+	if errors.Is(err, migrate.ErrDuplicateVersion) {
+		return err // planning fails on it too: "run kiln migrate plan" would not help
+	}
+	if err == nil && len(pending) > 0 {
 		return fmt.Errorf("%w: %d migration file(s) in %s are not applied yet: run `kiln migrate up`, or serve with --dev",
 			ErrBehind, len(pending), a.Migrator.Dir())
 	}

@@ -114,3 +114,25 @@ func TestStatusAfterDownPointsAtThePendingFiles(t *testing.T) {
 	require.Contains(t, out, "the spec matches the database, not the pending migration(s) 0002_drop_old")
 	require.NotContains(t, out, "no migration covers yet")
 }
+
+// Two files numbered alike (a merge of two branches) are named, with what to do, by status,
+// up, plan and serve with or without --dev — serve does not call the database behind.
+func TestDuplicateVersionsAreNamed(t *testing.T) {
+	specPath, data, dir := migrateTwice(t)
+	for _, ext := range []string{".up.sql", ".down.sql"} {
+		src, err := os.ReadFile(filepath.Join(dir, "0002_drop_old"+ext))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "0002_linkedin"+ext), src, 0o644))
+	}
+	require.NoError(t, os.WriteFile(specPath, []byte("resources:\n  notes:\n    fields:\n      title: string\n      body: string\n"), 0o644))
+	flags := []string{"--spec", specPath, "--data-dir", data}
+	for _, args := range [][]string{{"migrate", "status"}, {"migrate", "up"}, {"migrate", "plan"},
+		{"serve", "--dev=false", "--addr", "127.0.0.1:0"}, {"serve", "--dev", "--addr", "127.0.0.1:0"}} {
+		out, err := run(t, append(args, flags...)...)
+		require.ErrorIs(t, err, migrate.ErrDuplicateVersion, "%v: %s", args, out)
+		require.ErrorContains(t, err, "0002_drop_old.up.sql and 0002_linkedin.up.sql", args)
+		require.ErrorContains(t, err, "renumber the one not applied to any database yet to follow the newest (e.g. 0003_linkedin.up.sql", args)
+		require.ErrorContains(t, err, "run `kiln migrate plan` again", args)
+		require.NotContains(t, err.Error(), "behind", args)
+	}
+}

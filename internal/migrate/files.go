@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,13 +52,33 @@ func readFiles(dir string) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(out) > 0 && out[len(out)-1].Version == f.Version {
-			return nil, fmt.Errorf("two migrations have version %d", f.Version)
-		}
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	if err := duplicateVersion(out, dir); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// ErrDuplicateVersion means two migration files share a number, as a git merge of two
+// branches that each planned a migration leaves them.
+var ErrDuplicateVersion = errors.New("two migrations have the same version")
+
+// duplicateVersion names the first two files of files (in version order) sharing a number.
+func duplicateVersion(files []File, dir string) error {
+	for i := 1; i < len(files); i++ {
+		a, b := files[i-1], files[i]
+		if a.Version != b.Version {
+			continue
+		}
+		next := fmt.Sprintf("%04d_%s", files[len(files)-1].Version+1, b.Name)
+		return fmt.Errorf("%w %d in %s: %s and %s (a merge of two branches that each planned one?): "+
+			"renumber the one not applied to any database yet to follow the newest (e.g. %s.up.sql and %s.down.sql) "+
+			"and re-plan it against the merged spec, or delete it (both its files) and run `kiln migrate plan` again",
+			ErrDuplicateVersion, a.Version, dir, filepath.Base(a.UpPath), filepath.Base(b.UpPath), next, next)
+	}
+	return nil
 }
 
 func readFile(dir, version, name string) (File, error) {
