@@ -231,7 +231,7 @@ func (m *Migrator) apply(ctx context.Context, f File) error {
 			f.Version, f.Name, f.Checksum, f.Schema.Encode(), m.now().UTC().Format(time.RFC3339))
 	})
 	if err != nil {
-		return fmt.Errorf("apply %s: %w", filepath.Base(f.UpPath), err)
+		return fmt.Errorf("apply %s: %w", filepath.Base(f.UpPath), m.explainApply(ctx, f, err))
 	}
 	return nil
 }
