@@ -224,8 +224,11 @@ func (d ddl) alterTable(old, cur Table) ([]Change, []string) {
 			}
 			changes = append(changes, Change{Description: desc})
 		case !reflect.DeepEqual(withoutEnum(prev), withoutEnum(c)):
-			changes = append(changes, Change{Description: fmt.Sprintf("alter column %s.%s: %s", cur.Name, c.Name, describe(prev, c)),
-				Destructive: narrowing(prev.Type, c.Type)})
+			desc := fmt.Sprintf("alter column %s.%s: %s", cur.Name, c.Name, describe(prev, c))
+			if c.NotNull && !prev.NotNull {
+				desc += " (now required: fails if a row has no value)" // a default fills new rows only
+			}
+			changes = append(changes, Change{Description: desc, Destructive: narrowing(prev.Type, c.Type)})
 		}
 	}
 	columnsChanged := len(changes) > 0
@@ -281,11 +284,11 @@ func diffIndexes(old, cur Table) ([]Change, []string, []Index) {
 	}
 	for _, ix := range cur.Indexes {
 		if o, ok := oldIx[ix.Name]; !ok || !reflect.DeepEqual(o, ix) {
-			kind := "index"
+			kind, warn := "index", ""
 			if ix.Unique {
-				kind = "unique index"
+				kind, warn = "unique index", " (fails if existing rows repeat a value)"
 			}
-			changes = append(changes, Change{Description: fmt.Sprintf("create %s %s on %s(%s)", kind, ix.Name, cur.Name, strings.Join(ix.Columns, ", "))})
+			changes = append(changes, Change{Description: fmt.Sprintf("create %s %s on %s(%s)%s", kind, ix.Name, cur.Name, strings.Join(ix.Columns, ", "), warn)})
 			adds = append(adds, ix)
 		}
 	}

@@ -3,9 +3,12 @@ package migrate_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/migrate"
 )
 
 // upFails plans to from w's newest spec and returns the error of applying it.
@@ -59,4 +62,14 @@ func TestFailedMigrationsSayWhichRowsBlockThem(t *testing.T) {
 		require.ErrorContains(t, err, "products[code]")
 		require.ErrorContains(t, err, "fix or clear the value with the database's own client")
 	})
+}
+
+// plan warns of the changes existing rows can refuse, as it does of a required field added
+// without a default.
+func TestPlanWarnsOfChangesRowsCanRefuse(t *testing.T) {
+	v1 := migrate.FromSpec(parseSpec(t, specWith("      name: string\n      code: string\n")))
+	v2 := migrate.FromSpec(parseSpec(t, specWith("      name: {type: string, required: true}\n      code: {type: string, unique: true}\n")))
+	changes := strings.Join(descriptions(migrate.Diff(v1, v2, "sqlite")), "\n")
+	require.Contains(t, changes, "alter column products.name: required false -> true (now required: fails if a row has no value)")
+	require.Regexp(t, `create unique index \S+ on products\(code\) \(fails if existing rows repeat a value\)`, changes)
 }
