@@ -206,6 +206,10 @@ func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mig
 	return statusAdvice(cmd, o, m, desired, es)
 }
 
+// ifUpFails is status's word on pending files: it cannot know whether the last up failed on
+// them (a failed migration is rolled back and leaves no record).
+const ifUpFails = "if it fails on existing rows, fix the rows (the API is not served while a migration is pending: use the database's own client) or change the spec and re-plan (delete the pending file, then kiln migrate plan)"
+
 // statusAdvice says what the next step is: apply the pending files when they bring the
 // database to the spec, plan when the spec goes beyond the newest file. A spec the database
 // already matches while files are pending is the spec of before them: planning from it would
@@ -223,7 +227,7 @@ func statusAdvice(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mi
 	}
 	switch {
 	case plan.Empty() && len(pending) > 0:
-		o.warn("%d migration(s) pending (%s); they bring the database to the spec: run kiln migrate up", len(pending), strings.Join(pending, ", "))
+		o.warn("%d migration(s) pending (%s); they bring the database to the spec: run kiln migrate up; %s", len(pending), strings.Join(pending, ", "), ifUpFails)
 	case plan.Empty():
 	case len(pending) == 0:
 		o.warn("the spec has %d change(s) no migration covers yet: run kiln migrate plan", len(plan.Changes))
