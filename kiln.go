@@ -309,8 +309,12 @@ func (a *App) prepareSchema(ctx context.Context, cfg Config) error {
 		return err // planning fails on it too: "run kiln migrate plan" would not help
 	}
 	if err == nil && len(pending) > 0 {
-		return fmt.Errorf("%w: %d migration file(s) in %s are not applied yet: run `kiln migrate up`, or serve with --dev",
-			ErrBehind, len(pending), a.Migrator.Dir())
+		names := make([]string, len(pending))
+		for i, f := range pending {
+			names[i] = fmt.Sprintf("%04d_%s", f.Version, f.Name)
+		}
+		return fmt.Errorf("%w: %d migration file(s) in %s are not applied yet (%s): run `kiln migrate up`, or serve with --dev",
+			ErrBehind, len(pending), a.Migrator.Dir(), strings.Join(names, ", "))
 	}
 	var lines []string
 	for _, c := range plan.Changes {

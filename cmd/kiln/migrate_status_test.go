@@ -108,6 +108,9 @@ func TestStatusAfterDownPointsAtThePendingFiles(t *testing.T) {
 	require.Contains(t, out, "1 migration(s) pending (0002_drop_old); they bring the database to the spec: run kiln migrate up; "+
 		"if it fails on existing rows, fix the rows (the API is not served while a migration is pending: use the database's own client) or change the spec and re-plan")
 	require.NotContains(t, out, "no migration covers yet")
+	out, err = run(t, append([]string{"serve", "--dev=false", "--addr", "127.0.0.1:0"}, flags...)...)
+	require.ErrorContains(t, err, "1 migration file(s) in ", out)
+	require.ErrorContains(t, err, " are not applied yet (0002_drop_old): run `kiln migrate up`")
 
 	require.NoError(t, os.WriteFile(specPath, []byte(statusSpecV1), 0o644))
 	out, err = run(t, append([]string{"migrate", "status"}, flags...)...)
