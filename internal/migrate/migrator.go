@@ -264,7 +264,7 @@ func (m *Migrator) down(ctx context.Context) (*File, error) {
 	// The newest one's up file may have been edited (revert, then apply the edit, is how one
 	// fixes it): its down file is what runs. An older one edited or gone means the files no
 	// longer describe this database, and reverting on top of them would mislead.
-	if err := Problems(es[:last], m.dir); err != nil {
+	if err := problems(es[:last], m.dir, -1); err != nil {
 		return nil, fmt.Errorf("revert %s: %w", es[last].Label(), err)
 	}
 	f := *es[last].File

@@ -16,7 +16,7 @@ import (
 var ErrUnknownApplied = errors.New("the database has migrations this deployment does not have")
 
 // ErrEdited means an applied migration's up file was changed after it ran.
-var ErrEdited = errors.New("an applied migration was changed after it was applied")
+var ErrEdited = errors.New("applied migration file(s) changed since they were applied")
 
 // State is where one migration stands between its file and the database.
 type State string
@@ -36,6 +36,9 @@ type Entry struct {
 	State     State
 	AppliedAt string // empty when pending
 	File      *File  // nil when StateNoFile
+	// AppliedName is the name the database recorded with Version, when not Name: the file
+	// numbered Version is another migration's (files renamed or renumbered after they ran).
+	AppliedName string
 }
 
 // Label is the migration's NNNN_name.
@@ -79,6 +82,9 @@ func entries(files []File, applied []Applied) []Entry {
 			if a.Checksum != f.Checksum {
 				e.State = StateEdited
 			}
+			if a.Name != f.Name {
+				e.AppliedName = a.Name
+			}
 			delete(done, f.Version)
 		}
 		out = append(out, e)
@@ -93,23 +99,55 @@ func entries(files []File, applied []Applied) []Entry {
 // Problems is the error the entries' states make, nil when every applied migration has its
 // file unchanged: the ones with no file first (ErrUnknownApplied), else the edited ones (ErrEdited).
 func Problems(es []Entry, dir string) error {
+	newest := len(es) - 1
+	for newest >= 0 && es[newest].State == StatePending {
+		newest--
+	}
+	return problems(es, dir, newest)
+}
+
+// problems is Problems where es[newest] is the newest applied migration (-1: none is among es),
+// the one an edit of which kiln migrate down can undo.
+func problems(es []Entry, dir string, newest int) error {
 	var unknown, edited []string
-	for _, e := range es {
+	renamed, onlyNewest := false, true
+	for i, e := range es {
 		switch e.State {
 		case StateNoFile:
 			unknown = append(unknown, fmt.Sprintf("%s (applied %s)", e.Label(), e.AppliedAt))
 		case StateEdited:
-			edited = append(edited, filepath.Base(e.File.UpPath))
+			label := filepath.Base(e.File.UpPath)
+			if e.AppliedName != "" {
+				label += fmt.Sprintf(" (applied as %04d_%s)", e.Version, e.AppliedName)
+				renamed = true
+			}
+			edited, onlyNewest = append(edited, label), onlyNewest && i == newest && e.AppliedName == ""
 		}
 	}
 	if len(unknown) > 0 {
 		return unknownError(unknown, dir)
 	}
 	if len(edited) > 0 {
-		return fmt.Errorf("%w: %s (its checksum differs from the one recorded): restore the file as it was applied, and put further changes in a new migration (kiln migrate plan)",
-			ErrEdited, strings.Join(edited, ", "))
+		return editedError(edited, renamed, onlyNewest)
 	}
 	return nil
+}
+
+func editedError(edited []string, renamed, onlyNewest bool) error {
+	why := "its checksum differs from the one recorded"
+	if len(edited) > 1 {
+		why = "their checksums differ from the ones recorded"
+	}
+	var advice string
+	switch {
+	case renamed:
+		advice = "files were renamed or renumbered after they were applied: give each its name and number as applied, and put a new migration after the newest (kiln migrate plan)"
+	case onlyNewest:
+		advice = "restore the file as it was applied; or, since it is the newest, apply the edit the documented way: `kiln migrate down` (its down file runs), then `kiln migrate up`"
+	default:
+		advice = "restore the files as they were applied, and put further changes in a new migration (kiln migrate plan)"
+	}
+	return fmt.Errorf("%w: %s (%s): %s", ErrEdited, strings.Join(edited, ", "), why, advice)
 }
 
 // verify refuses a database with applied migrations that have no file or whose file changed.

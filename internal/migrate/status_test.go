@@ -130,3 +130,34 @@ func TestEditedAppliedMigrationsAreFlagged(t *testing.T) {
 		})
 	}
 }
+
+// An edited or renumbered applied file is named with what to do: files swapped after they ran
+// are called renamed or renumbered, not edited; the newest applied one alone edited points at
+// down then up.
+func TestEditedAndRenumberedFilesSayWhatToDo(t *testing.T) {
+	ctx := context.Background()
+	b := setup(t, "sqlite")
+	b.writeAndUp(t, specV1, "init")
+	b.writeAndUp(t, specV2, "add sku")
+	dir := filepath.Join(b.dir, "migrations", "sqlite")
+	up := filepath.Join(dir, "0002_add_sku.up.sql")
+	src, err := os.ReadFile(up)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(up, append(src, "\n-- edited\n"...), 0o644))
+	_, m, _ := b.open(t, specV2)
+	_, err = m.Pending(ctx)
+	require.ErrorIs(t, err, migrate.ErrEdited)
+	require.ErrorContains(t, err, "0002_add_sku.up.sql (its checksum differs from the one recorded): restore the file as it was applied; "+
+		"or, since it is the newest, apply the edit the documented way: `kiln migrate down` (its down file runs), then `kiln migrate up`")
+	require.NoError(t, os.WriteFile(up, src, 0o644))
+
+	for _, ext := range []string{".up.sql", ".down.sql"} { // swap the numbers of the two files
+		require.NoError(t, os.Rename(filepath.Join(dir, "0001_init"+ext), filepath.Join(dir, "tmp"+ext)))
+		require.NoError(t, os.Rename(filepath.Join(dir, "0002_add_sku"+ext), filepath.Join(dir, "0001_add_sku"+ext)))
+		require.NoError(t, os.Rename(filepath.Join(dir, "tmp"+ext), filepath.Join(dir, "0002_init"+ext)))
+	}
+	_, err = m.Pending(ctx)
+	require.ErrorIs(t, err, migrate.ErrEdited)
+	require.ErrorContains(t, err, "0001_add_sku.up.sql (applied as 0001_init), 0002_init.up.sql (applied as 0002_add_sku) "+
+		"(their checksums differ from the ones recorded): files were renamed or renumbered after they were applied")
+}
