@@ -203,6 +203,9 @@ func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mig
 	if err := migrate.Problems(es, m.Dir()); err != nil {
 		return err
 	}
+	if err := migrate.Bases(es, m.Dialect()); err != nil {
+		return err
+	}
 	return statusAdvice(cmd, o, m, desired, es)
 }
 

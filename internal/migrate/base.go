@@ -33,12 +33,13 @@ func baseDigest(schemaText string) string {
 
 // checkBases refuses files (in version order) whose kiln-base is not the digest of the schema
 // the file before leaves (the empty schema before the first), naming the first such file and
-// what it would undo.
-func checkBases(files []File, dialect string) error {
+// what it would undo. With check, only the files it reports are judged (the pending ones: an
+// applied file's mismatch is a file changed since, which Problems names).
+func checkBases(files []File, dialect string, check func(File) bool) error {
 	var prev Schema
 	prevText, prevLabel := "", "no migration"
 	for _, f := range files {
-		if f.Base != "" && f.Base != baseDigest(prevText) {
+		if f.Base != "" && f.Base != baseDigest(prevText) && (check == nil || check(f)) {
 			return staleError(f, prev, prevLabel, dialect)
 		}
 		prev, prevText, prevLabel = f.Schema, f.SchemaText, fmt.Sprintf("%04d_%s", f.Version, f.Name)
@@ -74,4 +75,18 @@ func ownChanges(up string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// Bases is checkBases on the files of es that are still pending: a pending file planned on
+// another branch is refused before anything is applied.
+func Bases(es []Entry, dialect string) error {
+	var files []File
+	pending := map[int]bool{}
+	for _, e := range es {
+		if e.File != nil {
+			files = append(files, *e.File)
+			pending[e.Version] = e.State == StatePending
+		}
+	}
+	return checkBases(files, dialect, func(f File) bool { return pending[f.Version] })
 }

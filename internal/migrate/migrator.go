@@ -145,7 +145,7 @@ func PlanFromDir(dir, dialect string, desired Schema) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	if err := checkBases(files, dialect); err != nil {
+	if err := checkBases(files, dialect, nil); err != nil {
 		return Plan{}, err
 	}
 	var current Schema
@@ -339,3 +339,6 @@ func (m *Migrator) dev(ctx context.Context, desired Schema, allowDestructive boo
 	_, err = m.up(ctx, progress)
 	return err
 }
+
+// Dialect is the database's dialect: the folder the migrator reads.
+func (m *Migrator) Dialect() string { return m.st.Dialect() }

@@ -58,9 +58,6 @@ func (m *Migrator) status(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBases(files, m.st.Dialect()); err != nil {
-		return nil, err
-	}
 	applied, err := m.applied(ctx)
 	if err != nil {
 		return nil, err
@@ -156,7 +153,10 @@ func (m *Migrator) verify(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return es, Problems(es, m.dir)
+	if err := Problems(es, m.dir); err != nil {
+		return es, err
+	}
+	return es, Bases(es, m.st.Dialect())
 }
 
 func unknownError(labels []string, dir string) error {
