@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -118,7 +119,7 @@ func writeSchema(r *spec.Resource, create bool) obj {
 			continue
 		}
 		props[f.Name] = writeField(f)
-		if create && f.Required && !f.HasDefault {
+		if create && f.Required && !serverFills(f) {
 			required = append(required, f.Name)
 		}
 	}
@@ -129,7 +130,17 @@ func writeSchema(r *spec.Resource, create bool) obj {
 	return out
 }
 
+// serverFills says the server gives the field a value on create when the body lacks it, so
+// a create schema must not require it.
+func serverFills(f *spec.Field) bool {
+	return f.HasDefault || f.DefaultExpr.Set() || f.Compute.Set() || f.Rollup != nil
+}
+
 func writeField(f *spec.Field) obj {
+	return describeWrite(writeValue(f), f)
+}
+
+func writeValue(f *spec.Field) obj {
 	if f.Relation == nil {
 		return nullable(fieldSchema(f), !f.Required)
 	}
@@ -138,6 +149,20 @@ func writeField(f *spec.Field) obj {
 		return obj{"type": "array", "items": id, "maxItems": 1000, "uniqueItems": true}
 	}
 	return nullable(id, !f.Required)
+}
+
+// describeWrite notes the roles a field's write rule allows: another role sending the field
+// is answered 400 not_allowed.
+func describeWrite(s obj, f *spec.Field) obj {
+	if len(f.Write) == 0 {
+		return s
+	}
+	note := "Only " + strings.Join(f.Write, ", ") + " may set it; from another role the field is 400 not_allowed."
+	if d, ok := s["description"].(string); ok && d != "" {
+		note = d + " " + note
+	}
+	s["description"] = note
+	return s
 }
 
 func nullable(s obj, yes bool) obj {

@@ -1,0 +1,49 @@
+package openapi
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kiln-dev/kiln/internal/spec"
+)
+
+// shopDocument generates the shop example's document, decoded.
+func shopDocument(t *testing.T) map[string]any {
+	t.Helper()
+	s, err := spec.Load("../../examples/shop/kiln.yaml", spec.ParseOpts{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	raw, err := Generate(s)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	return doc
+}
+
+func schemaAt(t *testing.T, doc map[string]any, name string) map[string]any {
+	t.Helper()
+	s, ok := doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+	require.True(t, ok, "schema %s", name)
+	return s
+}
+
+func propAt(t *testing.T, schema map[string]any, name string) map[string]any {
+	t.Helper()
+	p, ok := schema["properties"].(map[string]any)[name].(map[string]any)
+	require.True(t, ok, "property %s", name)
+	return p
+}
+
+// A create schema requires only what the client must send: a field the server fills (a
+// default, a default_expr, a computed value) is optional, and a field only some roles may set
+// says so.
+func TestCreateSchemaRequiresOnlyWhatTheClientSends(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	items := schemaAt(t, doc, "OrderItemsCreate")
+	require.ElementsMatch(t, []any{"order", "product", "quantity"}, items["required"])
+	require.Contains(t, propAt(t, items, "unit_price")["description"], "Only staff, admin may set it")
+	nested := propAt(t, schemaAt(t, doc, "OrdersCreate"), "items")["items"].(map[string]any)
+	require.ElementsMatch(t, []any{"product", "quantity"}, nested["required"])
+}
