@@ -47,3 +47,19 @@ func TestCreateSchemaRequiresOnlyWhatTheClientSends(t *testing.T) {
 	nested := propAt(t, schemaAt(t, doc, "OrdersCreate"), "items")["items"].(map[string]any)
 	require.ElementsMatch(t, []any{"product", "quantity"}, nested["required"])
 }
+
+// Sign-up's body is what the server accepts: no field with write roles (refused with 400
+// not_allowed), a password, and an optional invitation code.
+func TestSignupSchemaIsWhatSignupAccepts(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	op := doc["paths"].(map[string]any)["/api/auth/signup"].(map[string]any)["post"].(map[string]any)
+	body := op["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+	props := body["properties"].(map[string]any)
+	for _, refused := range []string{"role", "verified", "disabled"} {
+		require.NotContains(t, props, refused)
+	}
+	require.Contains(t, props, "invite")
+	require.Contains(t, props, "email")
+	require.ElementsMatch(t, []any{"email", "password"}, body["required"])
+}

@@ -3,6 +3,7 @@ package openapi
 import (
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/auth"
 	"github.com/kiln-dev/kiln/internal/spec"
 )
 
@@ -61,10 +62,7 @@ func addAuth(s *spec.Spec, paths, schemas obj) {
 		"properties": obj{"email": obj{"type": "string", "format": "email"}, "password": obj{"type": "string"}}}
 	refresh := obj{"type": "object", "additionalProperties": false, "required": []string{"refresh_token"},
 		"properties": obj{"refresh_token": obj{"type": "string"}}}
-	signup := writeSchema(s.Resource(s.Auth.Account), true)
-	signup["properties"].(obj)["password"] = obj{"type": "string", "minLength": 8, "writeOnly": true}
-	required, _ := signup["required"].([]string)
-	signup["required"] = append(required, "password")
+	signup := signupSchema(s)
 	pair := jsonResponse("A token pair", ref("TokenPair"))
 	base := s.Server.BasePath + "/auth/"
 	post := func(id, summary string, body obj, ok string, resp obj) obj {
@@ -79,4 +77,33 @@ func addAuth(s *spec.Spec, paths, schemas obj) {
 	paths[base+"me"] = obj{"get": obj{"operationId": "me", "tags": []string{"auth"}, "summary": "The signed-in account",
 		"security":  []obj{{"bearerAuth": []string{}}},
 		"responses": obj{"200": jsonResponse("The account", ref(account)), "401": problemRef("Unauthorized"), "default": problemRef("Error")}}}
+}
+
+// signupSchema is what sign-up accepts: the account's fields but those with write roles
+// (role, verified, disabled: 400 not_allowed), a password, and an invitation's code —
+// required with signup: invite.
+func signupSchema(s *spec.Spec) obj {
+	account := s.Resource(s.Auth.Account)
+	out := writeSchema(account, true)
+	props := out["properties"].(obj)
+	required := []string{spec.FieldPassword}
+	kept, _ := out["required"].([]string)
+	for _, f := range account.Fields {
+		if len(f.Write) > 0 {
+			delete(props, f.Name)
+		}
+	}
+	for _, name := range kept {
+		if _, ok := props[name]; ok {
+			required = append(required, name)
+		}
+	}
+	props[spec.FieldPassword] = obj{"type": "string", "minLength": 8, "writeOnly": true}
+	props[auth.FieldInvite] = obj{"type": "string", "writeOnly": true,
+		"description": "The code of an invitation (POST auth/invites): the account gets its role and counts as verified."}
+	if s.Auth.Signup == "invite" {
+		required = append(required, auth.FieldInvite)
+	}
+	out["required"] = required
+	return out
 }
