@@ -119,7 +119,11 @@ func writeSchema(r *spec.Resource, create bool) obj {
 			continue
 		}
 		props[f.Name] = writeField(f)
-		if create && f.Required && !serverFills(f) {
+		if !create {
+			continue // PATCH applies no defaults
+		}
+		createDefault(props[f.Name].(obj), f)
+		if f.Required && !serverFills(f) {
 			required = append(required, f.Name)
 		}
 	}
@@ -128,6 +132,35 @@ func writeSchema(r *spec.Resource, create bool) obj {
 		out["required"] = required
 	}
 	return out
+}
+
+// createDefault documents the value a create gives the field when the body lacks it: a
+// literal of the field's type as default, an expression ("now", "auth.id") in the description.
+func createDefault(s obj, f *spec.Field) {
+	if !f.HasDefault || f.Default == nil {
+		return
+	}
+	text, ok := f.Default.(string)
+	if !ok {
+		s["default"] = f.Default // already typed (bool, json.Number)
+		return
+	}
+	note := ""
+	switch {
+	case text == "auth.id" && f.Relation != nil:
+		note = "Defaults to the signed-in account on create."
+	case text == "now" && f.Type == spec.TypeDatetime:
+		note = "Defaults to the time of the create."
+	case f.Relation != nil:
+		return
+	default:
+		s["default"] = typedDefault(f, text)
+		return
+	}
+	if d, ok := s["description"].(string); ok && d != "" {
+		note = d + " " + note
+	}
+	s["description"] = note
 }
 
 // serverFills says the server gives the field a value on create when the body lacks it, so
@@ -214,9 +247,6 @@ func fieldSchema(f *spec.Field) obj {
 		}
 	}
 	addBounds(s, f)
-	if f.HasDefault && f.Default != nil && f.Default != "auth.id" {
-		s["default"] = typedDefault(f, f.Default.(string))
-	}
 	if f.Example != nil {
 		s["examples"] = []any{typedDefault(f, *f.Example)}
 	}

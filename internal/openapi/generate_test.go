@@ -63,3 +63,20 @@ func TestSignupSchemaIsWhatSignupAccepts(t *testing.T) {
 	require.Contains(t, props, "email")
 	require.ElementsMatch(t, []any{"email", "password"}, body["required"])
 }
+
+// A default is the create's only (PATCH applies none, a read shows what is stored) and a
+// literal of the field's type: "now" is described, not given as a date-time default.
+func TestDefaultsOnlyInCreateSchemasAndLiteral(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	require.Equal(t, true, propAt(t, schemaAt(t, doc, "ProductsCreate"), "active")["default"])
+	require.Equal(t, "pending", propAt(t, schemaAt(t, doc, "OrdersCreate"), "status")["default"])
+	for _, name := range []string{"ProductsUpdate", "Products"} {
+		require.NotContains(t, propAt(t, schemaAt(t, doc, name), "active"), "default", name)
+	}
+	for _, name := range []string{"OrdersCreate", "OrdersUpdate", "Orders"} {
+		require.NotContains(t, propAt(t, schemaAt(t, doc, name), "placed_at"), "default", name)
+		require.NotContains(t, propAt(t, schemaAt(t, doc, name), "owner"), "default", name)
+	}
+	require.Contains(t, propAt(t, schemaAt(t, doc, "OrdersCreate"), "placed_at")["description"], "Defaults to the time of the create")
+}
