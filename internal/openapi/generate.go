@@ -39,6 +39,7 @@ func Generate(s *spec.Spec, routes ...Route) ([]byte, error) {
 	batchPath(s, paths)
 	builtinPaths(s, paths, schemas)
 	routePaths(s, routes, paths)
+	documentReplays(paths)
 	responses := problemResponses()
 	documentRateLimits(s, paths, responses)
 	name := s.Name

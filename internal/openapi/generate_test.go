@@ -80,3 +80,18 @@ func TestDefaultsOnlyInCreateSchemasAndLiteral(t *testing.T) {
 	}
 	require.Contains(t, propAt(t, schemaAt(t, doc, "OrdersCreate"), "placed_at")["description"], "Defaults to the time of the create")
 }
+
+// A write that takes an Idempotency-Key declares the Idempotent-Replayed header of its
+// answers; PUT, which takes none, does not.
+func TestIdempotentReplayedIsDeclaredOnKeyedWrites(t *testing.T) {
+	t.Parallel()
+	paths := shopDocument(t)["paths"].(map[string]any)
+	header := func(path, method, code string) map[string]any {
+		resp := paths[path].(map[string]any)[method].(map[string]any)["responses"].(map[string]any)[code].(map[string]any)
+		return resp["headers"].(map[string]any)
+	}
+	require.Contains(t, header("/api/orders", "post", "201"), "Idempotent-Replayed")
+	require.Contains(t, header("/api/orders", "post", "201"), "Location")
+	require.Contains(t, header("/api/orders/{id}", "patch", "200"), "Idempotent-Replayed")
+	require.NotContains(t, header("/api/orders/{id}", "put", "200"), "Idempotent-Replayed")
+}

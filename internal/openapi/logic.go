@@ -208,6 +208,54 @@ func idempotencyKey() obj {
 		"description": "Retry safely: the same key and body get the stored answer (Idempotent-Replayed: true); another body with the key is 422 idempotency_key_reused; while the first request runs, 409 idempotency_in_progress."}
 }
 
+// documentReplays declares the Idempotent-Replayed header on the successful answers of the
+// operations that take an Idempotency-Key. Answers may be shared with an operation that
+// takes none (PATCH's with PUT), so each such operation gets copies.
+func documentReplays(paths obj) {
+	replayed := obj{"description": "true when the answer is the stored one of an earlier request with the same Idempotency-Key",
+		"schema": obj{"type": "string", "enum": []string{"true"}}}
+	for _, item := range paths {
+		for _, method := range []string{"post", "put", "patch", "delete"} {
+			op, ok := item.(obj)[method].(obj)
+			if !ok || !takesIdempotencyKey(op) {
+				continue
+			}
+			rs := copyObj(op["responses"].(obj))
+			op["responses"] = rs
+			for code, r := range rs {
+				resp, ok := r.(obj)
+				if !ok || len(code) != 3 || code[0] != '2' {
+					continue
+				}
+				old, _ := resp["headers"].(obj)
+				headers := copyObj(old)
+				headers["Idempotent-Replayed"] = replayed
+				copied := copyObj(resp)
+				copied["headers"] = headers
+				rs[code] = copied
+			}
+		}
+	}
+}
+
+func copyObj(o obj) obj {
+	out := make(obj, len(o)+1)
+	for k, v := range o {
+		out[k] = v
+	}
+	return out
+}
+
+func takesIdempotencyKey(op obj) bool {
+	params, _ := op["parameters"].([]obj)
+	for _, p := range params {
+		if p["name"] == "Idempotency-Key" {
+			return true
+		}
+	}
+	return false
+}
+
 // batchPath documents POST {base}/batch.
 func batchPath(s *spec.Spec, paths obj) {
 	opSchema := obj{"type": "object", "required": []string{"method", "path"}, "additionalProperties": false, "properties": obj{

@@ -107,10 +107,10 @@ func securityHeaders(next http.Handler, srv spec.Server) http.Handler {
 
 // corsRequestHeaders are the request headers Kiln reads, allowed cross-origin by default.
 var corsRequestHeaders = []string{"Authorization", "Content-Type", "X-API-Key", "If-Match", "If-None-Match",
-	"Idempotency-Key", "X-Request-ID"}
+	"Idempotency-Key", "X-Request-ID", "Last-Event-ID"}
 
 // corsExposedHeaders are the response headers Kiln sends that scripts may read.
-const corsExposedHeaders = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-ID"
+const corsExposedHeaders = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-ID, Idempotent-Replayed"
 
 // corsHandler answers CORS. Every answer of a CORS-enabled API varies by Origin — also those
 // to other origins and to requests without one — so no cache serves one origin's answer to

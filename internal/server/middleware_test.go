@@ -168,11 +168,11 @@ func TestCORSVariesEveryAnswerByOriginAndListsKilnsHeaders(t *testing.T) {
 	require.Empty(t, send("GET", "https://evil.example").Header.Get("Access-Control-Allow-Origin"))
 	pre := send("OPTIONS", "https://app.example", "Access-Control-Request-Method", "PATCH")
 	allowed := strings.Split(pre.Header.Get("Access-Control-Allow-Headers"), ", ")
-	for _, h := range []string{"Authorization", "Content-Type", "X-API-Key", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"} {
+	for _, h := range []string{"Authorization", "Content-Type", "X-API-Key", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID", "Last-Event-ID"} {
 		require.Contains(t, allowed, h)
 	}
 	exposed := strings.Split(send("GET", "https://app.example").Header.Get("Access-Control-Expose-Headers"), ", ")
-	for _, h := range []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID"} {
+	for _, h := range []string{"ETag", "Location", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID", "Idempotent-Replayed"} {
 		require.Contains(t, exposed, h)
 	}
 }
