@@ -63,7 +63,7 @@ func itemPaths(r *spec.Resource, n string) obj {
 		"get": obj{"operationId": "get" + n, "tags": []string{r.Name}, "summary": "Get one record of " + r.Name,
 			"parameters": []obj{paramRef("fields"), paramRef("expand"), ifNoneMatch()},
 			"responses": obj{"200": withHeaders(jsonResponse("The record", ref(n)), "ETag"), "304": obj{"description": "Not modified"},
-				"404": problemRef("NotFound"), "default": problemRef("Error")}},
+				"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "default": problemRef("Error")}},
 		"patch": obj{"operationId": "update" + n, "tags": []string{r.Name}, "summary": "Change some fields",
 			"parameters": []obj{ifMatch, idempotencyKey()}, "requestBody": jsonBody(ref(n + "Update")), "responses": writeResponses},
 		"put": obj{"operationId": "replace" + n, "tags": []string{r.Name}, "summary": "Replace every field",

@@ -71,6 +71,7 @@ func addAuth(s *spec.Spec, paths, schemas obj) {
 				"401": problemRef("Unauthorized"), "403": problemRef("Forbidden"), "429": problemRef("Error"), "default": problemRef("Error")}}}
 	}
 	paths[base+"signup"] = post("signup", "Create an account and sign in", signup, "201", pair)
+	paths[base+"signup"].(obj)["post"].(obj)["responses"].(obj)["409"] = problemRef("Conflict") // the email has an account
 	paths[base+"login"] = post("login", "Sign in with email and password", creds, "200", pair)
 	paths[base+"refresh"] = post("refresh", "Exchange a refresh token for a new pair (rotating)", refresh, "200", pair)
 	paths[base+"logout"] = post("logout", "End the session of a refresh token", refresh, "204", obj{"description": "Signed out"})
