@@ -99,7 +99,7 @@ func readSchema(r *spec.Resource) obj {
 
 func readField(f *spec.Field) obj {
 	if f.Relation == nil {
-		return nullable(fieldSchema(f), !f.Required)
+		return nullable(fieldSchema(f), canBeNull(f))
 	}
 	target := ref(typeName(f.Relation.To))
 	id := obj{"type": "string", "format": "uuid"}
@@ -176,7 +176,7 @@ func writeField(f *spec.Field) obj {
 
 func writeValue(f *spec.Field) obj {
 	if f.Relation == nil {
-		return nullable(fieldSchema(f), !f.Required)
+		return nullable(fieldSchema(f), canBeNull(f))
 	}
 	id := obj{"type": "string", "format": "uuid"}
 	if f.IsToMany() {
@@ -197,6 +197,13 @@ func describeWrite(s obj, f *spec.Field) obj {
 	}
 	s["description"] = note
 	return s
+}
+
+// canBeNull says a field may hold null: one not required, unless it is a state machine
+// with initial states — a create without a state and a change to none are both refused
+// (409 invalid_transition), so its records always have one.
+func canBeNull(f *spec.Field) bool {
+	return !f.Required && (len(f.Transitions) == 0 || len(f.Initial) == 0)
 }
 
 func nullable(s obj, yes bool) obj {

@@ -95,3 +95,17 @@ func TestIdempotentReplayedIsDeclaredOnKeyedWrites(t *testing.T) {
 	require.Contains(t, header("/api/orders/{id}", "patch", "200"), "Idempotent-Replayed")
 	require.NotContains(t, header("/api/orders/{id}", "put", "200"), "Idempotent-Replayed")
 }
+
+// Only a field that can hold null allows it: the order's status, a state machine with
+// initial states, never does (the server refuses null on create and update); a plain
+// optional field with a default (products.active) can be cleared, so it keeps null.
+func TestNullOnlyWhereTheFieldCanBeNull(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	for _, name := range []string{"Orders", "OrdersCreate", "OrdersUpdate"} {
+		status := propAt(t, schemaAt(t, doc, name), "status")
+		require.Equal(t, "string", status["type"], name)
+		require.NotContains(t, status["enum"], nil, name)
+	}
+	require.Equal(t, []any{"boolean", "null"}, propAt(t, schemaAt(t, doc, "ProductsUpdate"), "active")["type"])
+}
