@@ -65,7 +65,7 @@ func filePaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 		start, complete := directOps(n, f, id)
 		if s.Auth != nil {
 			for _, op := range []obj{upload, remove, start, complete} {
-				op["security"] = []obj{{"bearerAuth": []string{}}}
+				op["security"] = tokenOrKey()
 				op["responses"].(obj)["401"] = problemRef("Unauthorized")
 				op["responses"].(obj)["403"] = problemRef("Forbidden")
 			}

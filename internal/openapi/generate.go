@@ -52,8 +52,7 @@ func Generate(s *spec.Spec, routes ...Route) ([]byte, error) {
 		"servers": []obj{{"url": "/"}},
 		"paths":   paths,
 		"components": obj{"schemas": schemas, "responses": responses, "parameters": sharedParameters(),
-			"securitySchemes": obj{"bearerAuth": obj{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-				"description": "An access token from " + s.Server.BasePath + "/auth/login"}}},
+			"securitySchemes": securitySchemes(s)},
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

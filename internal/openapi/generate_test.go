@@ -109,3 +109,19 @@ func TestNullOnlyWhereTheFieldCanBeNull(t *testing.T) {
 	}
 	require.Equal(t, []any{"boolean", "null"}, propAt(t, schemaAt(t, doc, "ProductsUpdate"), "active")["type"])
 }
+
+// An API key sent as X-API-Key is a declared scheme, accepted beside a bearer credential
+// wherever keys are: the resources' routes, actions and batch.
+func TestAPIKeyIsADeclaredSecurityScheme(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	scheme := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["apiKeyAuth"].(map[string]any)
+	require.Equal(t, map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+		map[string]any{"type": scheme["type"], "in": scheme["in"], "name": scheme["name"]})
+	paths := doc["paths"].(map[string]any)
+	for _, at := range [][2]string{{"/api/orders", "get"}, {"/api/orders/{id}", "patch"}, {"/api/orders/{id}/cancel", "post"}, {"/api/batch", "post"}} {
+		security := paths[at[0]].(map[string]any)[at[1]].(map[string]any)["security"]
+		require.Contains(t, security, map[string]any{"apiKeyAuth": []any{}}, at)
+		require.Contains(t, security, map[string]any{"bearerAuth": []any{}}, at)
+	}
+}

@@ -165,7 +165,7 @@ func actionOp(s *spec.Spec, r *spec.Resource, a *spec.RecordAction, n string) ob
 		op["requestBody"] = body
 	}
 	if s.Auth != nil {
-		op["security"] = []obj{{"bearerAuth": []string{}}}
+		op["security"] = tokenOrKey()
 		op["responses"].(obj)["401"] = problemRef("Unauthorized")
 		if a.Access == nil || !a.Access.Public {
 			op["responses"].(obj)["403"] = problemRef("Forbidden")
@@ -184,7 +184,7 @@ func restorePath(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"),
 			"412": problemRef("PreconditionFailed"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}}
 	if s.Auth != nil {
-		op["security"] = []obj{{"bearerAuth": []string{}}}
+		op["security"] = tokenOrKey()
 		op["responses"].(obj)["401"] = problemRef("Unauthorized")
 	}
 	paths[s.Server.BasePath+"/"+r.Name+"/{id}/restore"] = obj{"post": op}
@@ -274,7 +274,7 @@ func batchPath(s *spec.Spec, paths obj) {
 		"responses": obj{"200": jsonResponse("A result per operation", obj{"type": "object", "properties": obj{"results": obj{"type": "array", "items": result}}}),
 			"400": problemRef("BadRequest"), "404": problemRef("NotFound"), "409": problemRef("Conflict"), "422": problemRef("Unprocessable"), "default": problemRef("Error")}}
 	if s.Auth != nil {
-		op["security"] = []obj{{"bearerAuth": []string{}}, {}}
+		op["security"] = append(tokenOrKey(), obj{})
 	}
 	paths[s.Server.BasePath+"/batch"] = obj{"post": op}
 }

@@ -37,7 +37,7 @@ func paymentPaths(s *spec.Spec, r *spec.Resource, n string, paths obj) {
 	}
 	for name, op := range ops {
 		if s.Auth != nil {
-			op["security"] = []obj{{"bearerAuth": []string{}}}
+			op["security"] = tokenOrKey()
 			op["responses"].(obj)["401"] = problemRef("Unauthorized")
 			op["responses"].(obj)["403"] = problemRef("Forbidden")
 		}

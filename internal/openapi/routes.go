@@ -109,7 +109,7 @@ func routeOp(s *spec.Spec, rt Route, path, method string) obj {
 		op["parameters"] = params
 	}
 	if s.Auth != nil { // signed in or not: the route decides (call.Principal)
-		op["security"] = []obj{{}, {"bearerAuth": []string{}}}
+		op["security"] = append([]obj{{}}, tokenOrKey()...)
 		op["responses"].(obj)["401"] = problemRef("Unauthorized")
 	}
 	return op

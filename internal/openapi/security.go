@@ -33,7 +33,7 @@ func secure(s *spec.Spec, r *spec.Resource, item obj) obj {
 			o["security"] = []obj{}
 			continue
 		}
-		o["security"] = []obj{{"bearerAuth": []string{}}}
+		o["security"] = tokenOrKey()
 		o["description"] = describeRule(rule)
 		responses := o["responses"].(obj)
 		responses["401"] = problemRef("Unauthorized")
@@ -107,4 +107,21 @@ func signupSchema(s *spec.Spec) obj {
 	}
 	out["required"] = required
 	return out
+}
+
+// securitySchemes are the credentials a request may carry: an access token (or an API key)
+// as Authorization: Bearer, or an API key as X-API-Key.
+func securitySchemes(s *spec.Spec) obj {
+	return obj{
+		"bearerAuth": obj{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+			"description": "An access token from " + s.Server.BasePath + "/auth/login (an API key is taken here too)"},
+		"apiKeyAuth": obj{"type": "apiKey", "in": "header", "name": "X-API-Key",
+			"description": "An API key from " + s.Server.BasePath + "/auth/keys (kiln_…); access tokens are 401 here"},
+	}
+}
+
+// tokenOrKey is the requirement of the routes API keys may call: a bearer credential or an
+// X-API-Key header, either one.
+func tokenOrKey() []obj {
+	return []obj{{"bearerAuth": []string{}}, {"apiKeyAuth": []string{}}}
 }
