@@ -36,3 +36,18 @@ func TestOpenAPIListsTheStatusesRoutesAnswer(t *testing.T) {
 		require.Contains(t, item, "400", query)
 	}
 }
+
+// A fresh server's job figures list no kinds as [], not null, as the document says (an
+// array, never null).
+func TestJobStatsKindsIsAnEmptyArrayOnAFreshServer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", "")
+	res := b.do("GET", "/api/admin/jobs/stats", nil)
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Equal(t, []any{}, res.body["kinds"], string(res.raw))
+	require.Contains(t, res.body, "staged")
+	doc := b.do("GET", "/api/openapi.json", nil)
+	stats := doc.body["paths"].(map[string]any)["/api/admin/jobs/stats"].(map[string]any)["get"].(map[string]any)
+	schema := stats["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+	require.Equal(t, "array", schema["properties"].(map[string]any)["kinds"].(map[string]any)["type"])
+}

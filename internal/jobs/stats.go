@@ -144,7 +144,7 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		c.Completed, c.Failed, c.RunTimeTotal, c.RunTimeMax = k.Completed, k.Failed, k.RunTimeTotal, k.RunTimeMax
 	}
 	q.stats.mu.Unlock()
-	var out Stats
+	out := Stats{Kinds: []KindStats{}} // [] when no kind has run or waits, never null
 	for _, k := range counts {
 		if k.Waiting > 0 {
 			if k.OldestWaiting, err = q.oldestWaiting(ctx, k.Kind); err != nil {

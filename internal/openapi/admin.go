@@ -38,7 +38,7 @@ func jobPaths(s *spec.Spec, paths, schemas obj) {
 		"run_time_total_ms": obj{"type": "integer"}, "run_time_max_ms": obj{"type": "integer"}}}
 	stats := obj{"type": "object", "required": []string{"staged", "waiting", "kinds", "oldest_waiting_ms"}, "properties": obj{
 		"staged": obj{"type": "integer"}, "waiting": obj{"type": "integer"}, "oldest_waiting_ms": obj{"type": "integer"},
-		"kinds": obj{"type": []string{"array", "null"}, "items": kind}}}
+		"kinds": obj{"type": "array", "items": kind}}}
 	id := []obj{pathParam("id", obj{"type": "integer", "minimum": 1})}
 	one := func(opID, summary string) obj {
 		op := admin(s, builtinOp(opID, "admin", summary, "200", jsonResponse("The job", ref("Job")), "404"))
