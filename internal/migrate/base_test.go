@@ -50,7 +50,7 @@ func TestAMigrationPlannedOnAnotherBranchIsRefused(t *testing.T) {
 			require.Equal(t, 3, stale.Version)
 
 			for name, call := range map[string]func() error{
-				"up":     func() error { _, err := m.Up(ctx, nil); return err },
+				"up": func() error { _, err := m.Up(ctx, nil); return err },
 				"status": func() error { // as kiln migrate status judges the entries
 					es, err := m.Status(ctx)
 					if err != nil {
@@ -58,7 +58,7 @@ func TestAMigrationPlannedOnAnotherBranchIsRefused(t *testing.T) {
 					}
 					return migrate.Bases(es, dialect)
 				},
-				"plan":   func() error { _, err := m.Plan(vAlice); return err },
+				"plan": func() error { _, err := m.Plan(vAlice); return err },
 			} {
 				err := call()
 				require.ErrorIs(t, err, migrate.ErrStaleBase, name)
