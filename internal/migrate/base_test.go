@@ -27,8 +27,8 @@ func TestAMigrationPlannedOnAnotherBranchIsRefused(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			b := setup(t, dialect)
-			_, m, v1 := b.open(t, specV1)
-			writeAndApply(t, m, v1, "init")
+			b.writeAndUp(t, specV1, "init")
+			_, m, _ := b.open(t, specV1)
 			dir := m.Dir()
 			alice := strings.Replace(specV1, "      price:", "      country: string\n      price:", 1)
 			bob := strings.Replace(specV1, "      price:", "      size: integer\n      price:", 1)
@@ -40,8 +40,8 @@ func TestAMigrationPlannedOnAnotherBranchIsRefused(t *testing.T) {
 			require.NoError(t, err)
 			bobsPlan := p
 
+			b.writeAndUp(t, alice, "country")
 			st, m, vAlice := b.open(t, alice)
-			writeAndApply(t, m, vAlice, "country")
 			require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error {
 				return tx.ExecRaw(ctx, "INSERT INTO products (id, created_at, updated_at, kiln_version, name, country) VALUES ('0192f0a0-0000-7000-8000-000000000002', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', 1, 'p', 'DE')")
 			}))
@@ -70,20 +70,8 @@ func TestAMigrationPlannedOnAnotherBranchIsRefused(t *testing.T) {
 			require.NoError(t, os.Remove(stale.UpPath))
 			require.NoError(t, os.Remove(stale.DownPath))
 			merged := strings.Replace(alice, "      price:", "      size: integer\n      price:", 1)
-			_, m, vMerged := b.open(t, merged)
-			writeAndApply(t, m, vMerged, "size")
+			b.writeAndUp(t, merged, "size")
 			require.Equal(t, 1, count(t, st, "SELECT COUNT(*) FROM products WHERE country = 'DE'"), "planned again, it keeps the data")
 		})
 	}
-}
-
-// writeAndApply plans desired on m's files, writes it as name and applies it.
-func writeAndApply(t *testing.T, m *migrate.Migrator, desired migrate.Schema, name string) {
-	t.Helper()
-	p, err := m.Plan(desired)
-	require.NoError(t, err)
-	_, err = m.Write(p, name, false)
-	require.NoError(t, err)
-	_, err = m.Up(context.Background(), nil)
-	require.NoError(t, err)
 }
