@@ -125,3 +125,30 @@ func TestAPIKeyIsADeclaredSecurityScheme(t *testing.T) {
 		require.Contains(t, security, map[string]any{"bearerAuth": []any{}}, at)
 	}
 }
+
+// A list operation declares the shorthand filters the server reads (?category=<id>, ?tags=<id>,
+// ?price=…): a generated client typed the README's ?category= as an error. Fields the server
+// refuses as shorthands (files, hidden ones) are not declared.
+func TestListOperationsDeclareTheirShorthands(t *testing.T) {
+	t.Parallel()
+	doc := shopDocument(t)
+	list := doc["paths"].(map[string]any)["/api/products"].(map[string]any)["get"].(map[string]any)
+	params := map[string]map[string]any{}
+	for _, p := range list["parameters"].([]any) {
+		m := p.(map[string]any)
+		if name, ok := m["name"].(string); ok && m["in"] == "query" {
+			params[name] = m["schema"].(map[string]any)
+		}
+	}
+	require.Equal(t, map[string]any{"type": "string", "format": "uuid"}, params["category"])
+	require.Equal(t, map[string]any{"type": "string", "format": "uuid"}, params["tags"])
+	require.Equal(t, map[string]any{"type": "number"}, params["price"])
+	require.Equal(t, map[string]any{"type": "boolean"}, params["active"])
+	require.Contains(t, params, "id")
+	require.NotContains(t, params, "image", "a file field is no shorthand")
+
+	users := doc["paths"].(map[string]any)["/api/users"].(map[string]any)["get"].(map[string]any)
+	for _, p := range users["parameters"].([]any) {
+		require.NotEqual(t, "password_hash", p.(map[string]any)["name"], "a hidden field is no shorthand")
+	}
+}

@@ -32,6 +32,7 @@ func collectionPaths(r *spec.Resource, n string) obj {
 	if r.SoftDelete {
 		params = append(params, paramRef("deleted"))
 	}
+	params = append(params, shorthandParams(r)...)
 	return obj{
 		"get": obj{"operationId": "list" + n, "tags": []string{r.Name}, "summary": "List " + r.Name,
 			"parameters": params,
