@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -68,6 +69,8 @@ func TestShopOrderRefusalsWriteNothing(t *testing.T) {
 		require.Equal(t, http.StatusConflict, over.status, string(over.raw))
 		require.Equal(t, "insufficient_stock", over.body["error"])
 		require.Equal(t, map[string]string{"items[0].quantity": "insufficient_stock"}, fieldCodes(over.body))
+		require.True(t, strings.HasPrefix(over.body["detail"].(string), "items[0].quantity: "),
+			"the detail names the field as the errors do (it said quantity:): %v", over.body["detail"])
 		nested := b.do("POST", "/api/orders", map[string]any{"items": []any{item(a, 1), item(a, 0)}}, tok...)
 		require.Equal(t, http.StatusBadRequest, nested.status)
 		require.Equal(t, "min", fieldCodes(nested.body)["items[1].quantity"], string(nested.raw))

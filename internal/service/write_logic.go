@@ -318,7 +318,8 @@ func (w *write) verdict(errs fieldErrors, run *logicRun) error {
 	first := conflicts[0]
 	detail := first.Message
 	if len(first.Fields) > 0 {
-		detail = first.Fields[0] + ": " + detail
+		// named as the errors name it (prefix): items[0].qty in a nested write, not qty
+		detail = strings.TrimSuffix(w.path+first.Fields[0], ".") + ": " + detail
 	}
 	return w.prefix(&Error{Code: Code(first.Code), Class: CodeConflict, Message: detail, Fields: fields})
 }
