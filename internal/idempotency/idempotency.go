@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +85,20 @@ type Answer struct {
 // says, not how it is written: the same object with its keys in another order or other
 // spacing is the same request (a client's retry may serialize it afresh).
 func Fingerprint(method, path string, body []byte) string {
+	return fingerprintOf(method, path, canonical(body))
+}
+
+// RawFingerprint is the body's fingerprint byte for byte, as Kiln kept them before
+// Fingerprint read JSON by what it says: Begin matches a key stored so (in flight across the
+// upgrade) with it.
+func RawFingerprint(method, path string, body []byte) string {
+	return fingerprintOf(method, path, body)
+}
+
+func fingerprintOf(method, path string, body []byte) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", method, path)
-	h.Write(canonical(body))
+	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -152,17 +164,18 @@ func numberByValue(s string) string {
 }
 
 // Begin claims key for a request: a claim means go ahead (the key is now running); an answer
-// means replay it; ErrMismatch and ErrInProgress mean refuse.
-func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Answer, *Claim, error) {
+// means replay it; ErrMismatch and ErrInProgress mean refuse. A key stored with one of the
+// request's earlier fingerprints (RawFingerprint) is the same request too.
+func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string, earlier ...string) (*Answer, *Claim, error) {
 	var answer *Answer
 	c := &Claim{Scope: scope, Key: key}
 	err := s.st.InTx(ctx, func(tx *store.Exec) error {
 		var err error
-		answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint)
+		answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint, earlier)
 		if errors.Is(err, errMoved) {
 			// The expired or abandoned row read is gone (swept, or taken by another request):
 			// a statement now sees what took its place, so decide once more on that.
-			answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint)
+			answer, c.at, err = s.claim(ctx, tx, scope, key, fingerprint, earlier)
 		}
 		if errors.Is(err, errMoved) {
 			return ErrInProgress
@@ -183,7 +196,7 @@ var errMoved = errors.New("idempotency: the key's row changed while it was claim
 
 // claim reads key and decides: claim it (free, expired or abandoned: the claim's created_at),
 // replay its answer, or refuse.
-func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerprint string) (*Answer, int64, error) {
+func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerprint string, earlier []string) (*Answer, int64, error) {
 	now := s.cfg.Now()
 	row, err := s.read(ctx, tx, scope, key)
 	if err != nil {
@@ -200,7 +213,7 @@ func (s *Store) claim(ctx context.Context, tx *store.Exec, scope, key, fingerpri
 		}
 		return nil, at, tx.ExecRaw(ctx, "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, 'running', ?, ?)",
 			scope, key, fingerprint, at, now.Add(s.cfg.TTL).UnixMicro())
-	case row.fingerprint != fingerprint:
+	case row.fingerprint != fingerprint && !slices.Contains(earlier, row.fingerprint):
 		return nil, 0, ErrMismatch
 	case row.state == "running":
 		return nil, 0, ErrInProgress

@@ -249,3 +249,31 @@ func TestFingerprintOfAJSONBodyIgnoresKeyOrderAndSpacing(t *testing.T) {
 	require.NotEqual(t, fp("POST", "/x", []byte(`{"a":1} {"b":2}`)), fp("POST", "/x", []byte(`{"a":1}`)), "trailing data is not JSON")
 	require.NotEqual(t, fp("POST", "/x", []byte("a b")), fp("POST", "/x", []byte("a  b")))
 }
+
+// A key stored with the byte-for-byte fingerprint Kiln kept before canonical ones (a request
+// in flight across the upgrade) still replays for its retry, which Begin is given both ways;
+// another body is still a mismatch.
+func TestAKeyStoredBeforeCanonicalFingerprintsStillReplays(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		_, s := started(t, dialect, time.Hour)
+		body := []byte(`{ "text": "a", "n": 1.0 }`)
+		old := idempotency.RawFingerprint("POST", "/api/notes", body)
+		_, claim, err := s.Begin(ctx, "user:1", "k1", old) // as the release before stored it
+		require.NoError(t, err)
+		want := idempotency.Answer{Status: 201, Body: []byte(`{"id":"x"}`)}
+		require.NoError(t, s.FinishAlone(ctx, claim, want))
+
+		canonical := idempotency.Fingerprint("POST", "/api/notes", body)
+		require.NotEqual(t, old, canonical)
+		_, _, err = s.Begin(ctx, "user:1", "k1", canonical)
+		require.ErrorIs(t, err, idempotency.ErrMismatch, "without the earlier fingerprint it would not match")
+		got, _, err := s.Begin(ctx, "user:1", "k1", canonical, old)
+		require.NoError(t, err)
+		require.Equal(t, &want, got)
+		other := []byte(`{"text":"b"}`)
+		_, _, err = s.Begin(ctx, "user:1", "k1", idempotency.Fingerprint("POST", "/api/notes", other), idempotency.RawFingerprint("POST", "/api/notes", other))
+		require.ErrorIs(t, err, idempotency.ErrMismatch)
+	})
+}

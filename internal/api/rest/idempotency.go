@@ -45,7 +45,8 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, h.log, err)
 			return
 		}
-		answer, claim, err := h.idem.Begin(r.Context(), h.scopeOf(r), key, idempotency.Fingerprint(r.Method, r.URL.Path, body))
+		answer, claim, err := h.idem.Begin(r.Context(), h.scopeOf(r), key, idempotency.Fingerprint(r.Method, r.URL.Path, body),
+			idempotency.RawFingerprint(r.Method, r.URL.Path, body))
 		switch {
 		case errors.Is(err, idempotency.ErrMismatch):
 			WriteError(w, r, h.log, &service.Error{Code: "idempotency_key_reused", Class: service.CodeUnprocessable, Message: err.Error()})
