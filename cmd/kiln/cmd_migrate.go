@@ -193,7 +193,7 @@ func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mig
 		case migrate.StateApplied:
 			state = o.paint("32", "applied "+e.AppliedAt)
 		case migrate.StateEdited:
-			state = o.paint("31", "applied "+e.AppliedAt+", file edited since (checksum mismatch)")
+			state = o.paint("31", editedState(e))
 		case migrate.StateNoFile:
 			state = o.paint("31", "applied "+e.AppliedAt+", no file")
 		}
@@ -207,6 +207,15 @@ func printStatus(cmd *cobra.Command, o *output, m *migrate.Migrator, desired mig
 		return err
 	}
 	return statusAdvice(cmd, o, m, desired, es)
+}
+
+// editedState is status's word on an applied migration whose file changed since: renamed or
+// renumbered when its number was applied under another name, edited otherwise.
+func editedState(e migrate.Entry) string {
+	if e.AppliedName != "" {
+		return fmt.Sprintf("applied %s as %04d_%s, file renamed or renumbered since", e.AppliedAt, e.Version, e.AppliedName)
+	}
+	return "applied " + e.AppliedAt + ", file edited since (checksum mismatch)"
 }
 
 // ifUpFails is status's word on pending files: it cannot know whether the last up failed on

@@ -70,6 +70,18 @@ func TestStatusFlagsAnEditedAppliedMigration(t *testing.T) {
 	require.ErrorIs(t, err, migrate.ErrEdited, out)
 	require.Regexp(t, `0001_init\s+applied \S+, file edited since \(checksum mismatch\)`, out)
 	require.Regexp(t, `0002_drop_old\s+applied \S+\n`, out)
+	require.NoError(t, os.WriteFile(path, src, 0o644))
+
+	// the two files swapped: each line says which migration its number was applied as
+	for _, ext := range []string{".up.sql", ".down.sql"} {
+		require.NoError(t, os.Rename(filepath.Join(dir, "0001_init"+ext), filepath.Join(dir, "tmp"+ext)))
+		require.NoError(t, os.Rename(filepath.Join(dir, "0002_drop_old"+ext), filepath.Join(dir, "0001_drop_old"+ext)))
+		require.NoError(t, os.Rename(filepath.Join(dir, "tmp"+ext), filepath.Join(dir, "0002_init"+ext)))
+	}
+	out, err = run(t, "migrate", "status", "--spec", specPath, "--data-dir", data)
+	require.ErrorIs(t, err, migrate.ErrEdited, out)
+	require.Regexp(t, `0001_drop_old\s+applied \S+ as 0001_init, file renamed or renumbered since`, out)
+	require.Regexp(t, `0002_init\s+applied \S+ as 0002_drop_old, file renamed or renumbered since`, out)
 }
 
 // serve --dev refuses a destructive change with advice it can follow (serve has no
