@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,25 +70,11 @@ func TestRecordsTxWritesFireTheirTriggersJobs(t *testing.T) {
 // record, and App.Service needed a type outside the module could not name).
 func TestGoHandlersWriteRecordsOnKilnsAuthority(t *testing.T) {
 	t.Parallel()
-	spec := `roles: [admin]
-auth:
-  account: members
-  admin_roles: [admin]
-resources:
-  members:
-    fields:
-      name: string
-  notes:
-    fields:
-      title: string
-      summary: {type: string, max_length: 20}
-      swept: {type: boolean, default: false}
-    access: {list: [admin], view: [admin], create: [admin], update: [admin], delete: [admin]}
-    triggers:
-      - {name: summarize, on: [create], handler: summarize}
-schedules:
-  - {name: sweep, cron: "* * * * * *", handler: sweep}
-`
+	// txJobsSpec with two more fields, its trigger's handler summarize, and a schedule
+	spec := strings.NewReplacer(
+		"      title: string\n", "      title: string\n      summary: {type: string, max_length: 20}\n      swept: {type: boolean, default: false}\n",
+		"{name: notify, on: [create], handler: notify}", "{name: summarize, on: [create], handler: summarize}",
+	).Replace(txJobsSpec) + "schedules:\n  - {name: sweep, cron: \"* * * * * *\", handler: sweep}\n"
 	refused := make(chan error, 1)
 	x := &kiln.Extensions{}
 	x.Job("summarize", func(ctx context.Context, job kiln.Job) error {
