@@ -44,8 +44,13 @@ type Fold struct {
 }
 
 // aloneMark asks the driver connection (lazyConn) to run a transaction's first statement by
-// itself, without the BEGIN that waits for it; ran says it did.
-type aloneMark struct{ ran bool }
+// itself, without the BEGIN that waits for it; ran says it did. With dest set the statement may
+// be sent in a group of such statements (pggroup.go): grouped says it was, and committed when
+// the driver answered no error; wrote says it returned its row, already scanned into dest.
+type aloneMark struct {
+	ran, grouped, wrote bool
+	dest                []any
+}
 
 type aloneKey struct{}
 
@@ -67,6 +72,10 @@ func (sealed) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
 // Alone counts the transactions that committed with their one statement since Open (Fold.Last;
 // for tests).
 func (s *Store) Alone() int64 { return s.alone.Load() }
+
+// Grouped counts the statements alone (Alone) that committed in a group of them since Open
+// (pggroup.go; for tests and benchmarks).
+func (s *Store) Grouped() int64 { return s.grouped.Load() }
 
 // Sealed reports whether e's transaction already committed with its one statement (Fold.Last).
 func (e *Exec) Sealed() bool {

@@ -52,9 +52,11 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect postgres at %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
 	}
-	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool)})
+	st := &Store{dialect: postgresDialect{}, pool: pool}
+	groups := newPGGroups(func() { st.grouped.Add(1) })
+	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool), groups: groups})
 	db.SetMaxIdleConns(0) // pgxpool keeps the idle connections (as stdlib.OpenDBFromPool does)
-	st := &Store{dialect: postgresDialect{}, writer: db, reader: db, pool: pool}
+	st.writer, st.reader = db, db
 	st.closers = []func() error{func() error { pool.Close(); return nil }, db.Close}
 	return st, nil
 }

@@ -177,6 +177,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 	})
 
 	exerciseAlone(t, newStore)
+	exerciseGroups(t, newStore)
 	exerciseUnique(t, open)
 
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {

@@ -65,6 +65,13 @@ func (c *beginConn) queue() {
 	c.mu.Unlock()
 }
 
+// isQueued reports whether BEGIN waits for the next extended-protocol write.
+func (c *beginConn) isQueued() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
+
 // unqueue takes back a BEGIN not sent yet and reports whether there was one.
 func (c *beginConn) unqueue() bool {
 	c.mu.Lock()

@@ -12,7 +12,10 @@ import (
 // beginConnector hands database/sql pgx connections whose transactions begin lazily: BEGIN
 // rides along with the transaction's first statement (beginConn) instead of costing a round
 // trip of its own.
-type beginConnector struct{ inner driver.Connector }
+type beginConnector struct {
+	inner  driver.Connector
+	groups *pgGroups // statements alone commit in groups (pggroup.go); nil: each by itself
+}
 
 func (c beginConnector) Driver() driver.Driver { return c.inner.Driver() }
 
@@ -22,7 +25,7 @@ func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	if sc, ok := dc.(*stdlib.Conn); ok {
-		return &lazyConn{Conn: sc}, nil
+		return &lazyConn{Conn: sc, groups: c.groups}, nil
 	}
 	return dc, nil
 }
@@ -30,7 +33,8 @@ func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // lazyConn is stdlib's connection with a BeginTx that queues BEGIN on the network connection.
 type lazyConn struct {
 	*stdlib.Conn
-	tx *lazyTx // the open transaction, if it began lazily
+	tx     *lazyTx   // the open transaction, if it began lazily
+	groups *pgGroups // statements alone commit in groups; nil: each by itself
 }
 
 // lazyBegin switches lazy BEGIN on (benchmarks compare against it off).
@@ -98,7 +102,17 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if m := aloneFrom(ctx); m != nil && c.tx != nil && c.tx.first && c.tx.bc.unqueue() {
+	if m := aloneFrom(ctx); m != nil && c.tx != nil && c.tx.first && c.tx.bc.isQueued() {
+		if c.groups != nil && m.dest != nil {
+			handled, release, err := c.grouped(ctx, m, query, args)
+			if handled {
+				return noRows{}, err
+			}
+			if release != nil {
+				defer release()
+			}
+		}
+		c.tx.bc.unqueue()
 		// The transaction's first statement, and its last (alone.go): it runs by itself and
 		// commits as it ends. Whatever it did, the transaction has not begun: BEGIN waits
 		// again for a statement that may follow (one that wrote nothing, say). A connection

@@ -125,11 +125,17 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 		// database/sql must not end the statement's rows when the context ends: pgx cancels a
 		// statement alone on the server and reads its answer (aloneWatch), which may be that
 		// it committed.
-		mark = &aloneMark{}
+		mark = &aloneMark{dest: f.Dest}
 		ctx = bounded(withAlone(ctx, mark))
 	}
 	e.s.queries.Add(1)
 	rows, err := e.q.QueryContext(ctx, q, args...)
+	if mark != nil && mark.grouped {
+		if rows != nil {
+			_ = rows.Close()
+		}
+		return e.groupedOutcome(t, mark, err, guarded)
+	}
 	if err != nil {
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
 	}
@@ -153,6 +159,22 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 		e.q = sealed{}
 		e.s.alone.Add(1)
 	}
+	return nil
+}
+
+// groupedOutcome is runFold's answer for a statement sent in a group (pggroup.go): it
+// committed with its group unless err says otherwise.
+func (e *Exec) groupedOutcome(t *table, mark *aloneMark, err error, guarded bool) error {
+	switch {
+	case err != nil:
+		return e.tagTable(e.s.dialect.interpret(err), t.name)
+	case !mark.wrote && guarded:
+		return ErrUnwritten
+	case !mark.wrote:
+		return fmt.Errorf("store: write to %s: the statement after it returned no row", t.name)
+	}
+	e.q = sealed{}
+	e.s.alone.Add(1)
 	return nil
 }
 

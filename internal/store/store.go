@@ -47,6 +47,7 @@ type Store struct {
 	closers []func() error
 	queries atomic.Int64
 	alone   atomic.Int64 // transactions that committed with their one statement (alone.go)
+	grouped atomic.Int64 // of those, the ones that committed in a group of them (pggroup.go)
 	direct  atomic.Int64 // SQLite reads by id run on the driver connection (sqlite_direct.go)
 	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
 	rollupSQL sync.Map

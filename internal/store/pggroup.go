@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Writes alone on PostgreSQL commit in groups. A statement alone (alone.go) commits by itself,
+// and each commit costs PostgreSQL a transaction's start and end and a flush of its WAL: with
+// many writes at once, that was most of what PostgreSQL spent on a create (pgbench on the
+// shop's create statement: about 370 µs of PostgreSQL CPU per statement committed alone by 16
+// clients, about 120 µs per statement committed in transactions of eight; see
+// docs/performance.md). So at most groupsAtOnce statements alone are in flight; the ones that
+// come meanwhile wait, and when a statement or group ends, the first waiting is handed the
+// others that waited (up to groupMost) and sends them all on its own connection in one
+// round trip: BEGIN, the statements, COMMIT, one Sync.
+//
+// What each write sees and leaves is what it would alone:
+//   - its statement runs in the group's transaction, after the ones queued before it, and is
+//     answered only once that transaction committed (nobody hears "done" before the commit
+//     that carries the write);
+//   - a statement that fails (a unique clash, a deadlock, a serialization failure) aborts the
+//     whole group on the server; nothing of it committed, so every statement in it runs again
+//     by itself, as it would have without the group, and hears its own outcome;
+//   - a statement whose guard did not hold wrote nothing, in a group as alone (ErrUnwritten);
+//   - a write whose context ends while it waits leaves the queue and is not sent; once sent,
+//     it waits for its group's outcome, which no single caller's context interrupts (the
+//     group runs under groupTimeout, and a statement running then is cancelled on the server
+//     and its answer awaited, as for a statement alone: aloneWatch);
+//   - when the outcome is unknown (the connection broke after the group was sent), every
+//     statement in it hears that, as a statement alone would.
+//
+// A write that finds nothing in flight is sent at once, alone, as before: at low load nothing
+// changes. A turn that takes longer than groupSlow (a statement waiting for a row lock, say)
+// stops counting as in flight then, so that it holds up no write but its own group's.
+
+const (
+	groupsAtOnce = 2  // statements alone, or groups of them, in flight at once
+	groupMost    = 32 // the most statements in one group
+	groupTimeout = 30 * time.Second
+	groupSlow    = 20 * time.Millisecond
+)
+
+// pgGroups queues statements alone and hands them out in groups.
+type pgGroups struct {
+	mu       sync.Mutex
+	inflight int
+	queue    []*groupMember
+	atOnce   int
+	most     int
+	grouped  func() // counts a statement committed in a group (Store.Grouped)
+}
+
+func newPGGroups(grouped func()) *pgGroups {
+	return &pgGroups{atOnce: groupsAtOnce, most: groupMost, grouped: grouped}
+}
+
+// groupMember is a statement alone waiting for its turn, and then its outcome.
+type groupMember struct {
+	query string
+	args  []any
+	dest  []any
+	lead  chan *groupTurn // the turn this member takes, when it leads a group
+	done  chan struct{}   // closed once another member's group decided the outcome
+	wrote bool            // its statement returned its row, scanned into dest
+	again bool            // the group did not commit: run the statement by itself
+	err   error           // its outcome when it is not known to have failed as a whole
+}
+
+func newGroupMember(query string, args []driver.NamedValue, dest []any) *groupMember {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	return &groupMember{query: query, args: vals, dest: dest, lead: make(chan *groupTurn, 1), done: make(chan struct{})}
+}
+
+// groupTurn is a statement alone or a group in flight: the members it sends, the first the
+// sender's own.
+type groupTurn struct {
+	ms    []*groupMember
+	over  bool // it no longer counts as in flight (end, or groupSlow passed)
+	timer *time.Timer
+}
+
+// turn waits for m's turn. It answers the turn m takes (its members m first; alone when m is
+// the only one), to be ended with end; or nil once another member's group decided m's
+// outcome; or ctx's error when ctx ended while m waited (m was not sent).
+func (g *pgGroups) turn(ctx context.Context, m *groupMember) (*groupTurn, error) {
+	tn, err := g.wait(ctx, m)
+	if tn != nil {
+		tn.timer = time.AfterFunc(groupSlow, func() { g.over(tn) })
+	}
+	return tn, err
+}
+
+func (g *pgGroups) wait(ctx context.Context, m *groupMember) (*groupTurn, error) {
+	g.mu.Lock()
+	if g.inflight < g.atOnce {
+		g.inflight++
+		g.mu.Unlock()
+		return &groupTurn{ms: []*groupMember{m}}, nil
+	}
+	g.queue = append(g.queue, m)
+	g.mu.Unlock()
+	select {
+	case tn := <-m.lead:
+		return tn, nil
+	case <-m.done:
+		return nil, nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	if i := slices.Index(g.queue, m); i >= 0 {
+		g.queue = slices.Delete(g.queue, i, i+1)
+		g.mu.Unlock()
+		return nil, ctx.Err()
+	}
+	g.mu.Unlock()
+	select { // taken already: it is sent, or about to be
+	case tn := <-m.lead:
+		return tn, nil
+	case <-m.done:
+		return nil, nil
+	}
+}
+
+// end ends a turn.
+func (g *pgGroups) end(tn *groupTurn) {
+	tn.timer.Stop()
+	g.over(tn)
+}
+
+// over takes tn out of the turns in flight, once: the members waiting (up to most) go to the
+// first of them, who sends them.
+func (g *pgGroups) over(tn *groupTurn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if tn.over {
+		return
+	}
+	tn.over = true
+	if len(g.queue) == 0 {
+		g.inflight--
+		return
+	}
+	n := min(len(g.queue), g.most)
+	next := &groupTurn{ms: slices.Clone(g.queue[:n])}
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	next.ms[0].lead <- next
+}
+
+// errGroupRolledBack is a group whose COMMIT answered ROLLBACK: nothing of it committed.
+var errGroupRolledBack = errors.New("postgres: the group's transaction rolled back")
+
+// send runs ms on conn in one transaction and one round trip, and decides each member's
+// outcome; the first member is the caller's, the others are told through done.
+func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	for _, m := range ms {
+		b.Queue(m.query, m.args...)
+	}
+	b.Queue("commit")
+	err := readGroup(conn.SendBatch(ctx, b), ms)
+	var pgErr *pgconn.PgError
+	again := err != nil && (errors.As(err, &pgErr) || errors.Is(err, errGroupRolledBack) || pgconn.SafeToRetry(err))
+	if again && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
+		if _, rerr := conn.Exec(ctx, "rollback"); rerr != nil {
+			_ = conn.Close(ctx)
+		}
+	}
+	for i, m := range ms {
+		switch {
+		case again:
+			m.wrote, m.again, m.err = false, true, nil
+		case err != nil:
+			m.err = err
+		default:
+			g.grouped()
+		}
+		if i > 0 {
+			close(m.done)
+		}
+	}
+}
+
+// readGroup reads the answers of BEGIN, each member's statement and COMMIT. A member whose
+// statement returned its row had it scanned into its dest (wrote); a scan that fails is that
+// member's error alone (its row was written: the transaction goes on to its COMMIT).
+func readGroup(br pgx.BatchResults, ms []*groupMember) error {
+	_, err := br.Exec()
+	for _, m := range ms {
+		if err != nil {
+			break
+		}
+		rows, qerr := br.Query()
+		if qerr != nil {
+			err = qerr
+			break
+		}
+		if rows.Next() {
+			if m.err = rows.Scan(m.dest...); m.err == nil {
+				m.wrote = true
+			}
+		}
+		rows.Close()
+		err = rows.Err()
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() == "ROLLBACK" {
+			err = errGroupRolledBack
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// noRows is the driver's answer to a statement sent in a group: its outcome is on its
+// aloneMark, its row already in its destination.
+type noRows struct{}
+
+func (noRows) Columns() []string              { return nil }
+func (noRows) Close() error                   { return nil }
+func (noRows) Next(dest []driver.Value) error { return io.EOF }
+
+// grouped runs a statement alone through g (lazyConn.QueryContext): it reports handled when
+// the statement's outcome is decided (on m) or err says it was not sent; otherwise the
+// caller runs it by itself, and calls release afterwards when it is set.
+func (c *lazyConn) grouped(ctx context.Context, m *aloneMark, query string, args []driver.NamedValue) (handled bool, release func(), err error) {
+	g := c.groups
+	mem := newGroupMember(query, args, m.dest)
+	tn, err := g.turn(ctx, mem)
+	if err != nil {
+		return true, nil, err
+	}
+	switch {
+	case tn == nil: // another member sent it
+	case len(tn.ms) == 1:
+		return false, func() { g.end(tn) }, nil
+	default:
+		bc := c.tx.bc
+		bc.unqueue()
+		bc.alone.Store(true) // a statement cancelled on timeout is awaited (aloneWatch)
+		g.send(c.Conn.Conn(), tn.ms)
+		bc.alone.Store(false)
+		bc.queue() // the caller's transaction has not begun: BEGIN waits again
+		g.end(tn)
+	}
+	if mem.again {
+		return false, nil, nil
+	}
+	m.grouped, m.wrote = true, mem.wrote
+	return true, nil, mem.err
+}
