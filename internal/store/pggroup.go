@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Writes alone on PostgreSQL commit in groups. A statement alone (alone.go) commits by itself,
@@ -59,20 +60,21 @@ type pgGroups struct {
 	grouped  func() // counts a statement committed in a group (Store.Grouped)
 }
 
-func newPGGroups(grouped func()) *pgGroups {
-	return &pgGroups{atOnce: groupsAtOnce, most: groupMost, grouped: grouped}
+func newPGGroups(atOnce int, grouped func()) *pgGroups {
+	return &pgGroups{atOnce: atOnce, most: groupMost, grouped: grouped}
 }
 
 // groupMember is a statement alone waiting for its turn, and then its outcome.
 type groupMember struct {
 	query string
 	args  []any
-	dest  []any
-	lead  chan *groupTurn // the turn this member takes, when it leads a group
-	done  chan struct{}   // closed once another member's group decided the outcome
-	wrote bool            // its statement returned its row, scanned into dest
-	again bool            // the group did not commit: run the statement by itself
-	err   error           // its outcome when it is not known to have failed as a whole
+	dest  []any                // a write's: its row's values
+	scan  func(pgx.Rows) error // a read's: reads its rows (pgreads.go)
+	lead  chan *groupTurn      // the turn this member takes, when it leads a group
+	done  chan struct{}        // closed once another member's group decided the outcome
+	wrote bool                 // its statement returned its row, scanned into dest
+	again bool                 // the group did not commit: run the statement by itself
+	err   error                // its outcome when it is not known to have failed as a whole
 }
 
 func newGroupMember(query string, args []driver.NamedValue, dest []any) *groupMember {
@@ -161,6 +163,22 @@ func (g *pgGroups) over(tn *groupTurn) {
 // errGroupRolledBack is a group whose COMMIT answered ROLLBACK: nothing of it committed.
 var errGroupRolledBack = errors.New("postgres: the group's transaction rolled back")
 
+// groupLockTimeout bounds how long a statement in a group waits for a lock (another
+// transaction's row, or its uncommitted row of the same unique value): past it PostgreSQL
+// fails the statement, the group is abandoned, and its writes run by themselves — the one
+// that waits then waits alone, and holds up no other write past their own deadlines.
+const groupLockTimeout = "set local lock_timeout = '20ms'"
+
+// nothingCommitted reports whether a group that failed with err is known to have committed
+// nothing: the server failed a statement or the commit (the group's transaction rolled back),
+// or nothing was sent (the connection failed first, or pgx could not encode an argument).
+func nothingCommitted(err error) bool {
+	var pgErr *pgconn.PgError
+	var pre pgx.ErrPreprocessingBatch
+	return errors.As(err, &pgErr) || errors.Is(err, errGroupRolledBack) || pgconn.SafeToRetry(err) ||
+		errors.As(err, &pre)
+}
+
 // send runs ms on conn in one transaction and one round trip, and decides each member's
 // outcome; the first member is the caller's, the others are told through done.
 func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
@@ -168,13 +186,13 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue("begin")
+	b.Queue(groupLockTimeout)
 	for _, m := range ms {
 		b.Queue(m.query, m.args...)
 	}
 	b.Queue("commit")
-	err := readGroup(conn.SendBatch(ctx, b), ms)
-	var pgErr *pgconn.PgError
-	again := err != nil && (errors.As(err, &pgErr) || errors.Is(err, errGroupRolledBack) || pgconn.SafeToRetry(err))
+	err := readGroup(conn.SendBatch(ctx, b), conn.TypeMap(), ms)
+	again := err != nil && nothingCommitted(err)
 	if again && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
 		if _, rerr := conn.Exec(ctx, "rollback"); rerr != nil {
 			_ = conn.Close(ctx)
@@ -186,7 +204,7 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 			m.wrote, m.again, m.err = false, true, nil
 		case err != nil:
 			m.err = err
-		default:
+		case m.wrote && m.err == nil:
 			g.grouped()
 		}
 		if i > 0 {
@@ -195,11 +213,16 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	}
 }
 
-// readGroup reads the answers of BEGIN, each member's statement and COMMIT. A member whose
-// statement returned its row had it scanned into its dest (wrote); a scan that fails is that
-// member's error alone (its row was written: the transaction goes on to its COMMIT).
-func readGroup(br pgx.BatchResults, ms []*groupMember) error {
+// readGroup reads the answers of BEGIN, the lock timeout, each member's statement and COMMIT.
+// A member whose statement returned its row had it scanned into its dest (wrote); a scan that
+// fails is that member's error alone (its row was written: the transaction goes on to its
+// COMMIT) — scanned from the row's raw values, so that the batch's results read on (pgx's own
+// Scan would fail the rest of the batch).
+func readGroup(br pgx.BatchResults, types *pgtype.Map, ms []*groupMember) error {
 	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
 	for _, m := range ms {
 		if err != nil {
 			break
@@ -210,9 +233,8 @@ func readGroup(br pgx.BatchResults, ms []*groupMember) error {
 			break
 		}
 		if rows.Next() {
-			if m.err = rows.Scan(m.dest...); m.err == nil {
-				m.wrote = true
-			}
+			m.err = pgx.ScanRow(types, rows.FieldDescriptions(), rows.RawValues(), m.dest...)
+			m.wrote = m.err == nil
 		}
 		rows.Close()
 		err = rows.Err()

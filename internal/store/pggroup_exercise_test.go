@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/store"
@@ -34,6 +35,138 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 			groupBurst(t, st, owner, burst)
 		}
 		require.Positive(t, st.Grouped(), "writes alone at once committed in groups")
+	})
+
+	// A member that fails in Go — its row cannot be scanned into its destination, or one of
+	// its values cannot be encoded — fails alone: the others of its group hear their own
+	// outcome, success exactly when their row is stored. Grouped counts only writes.
+	t.Run("AMemberFailingInGoHarmsNoOther", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			refusedOnSQLite(t, st, owner)
+			return
+		}
+		ctx := context.Background()
+		for range 8 {
+			recs, errs := make([]*store.Record, 40), make([]error, 40)
+			var wg sync.WaitGroup
+			for i := range recs {
+				recs[i] = item(owner)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = goFailingWrite(ctx, st, recs[i], i)
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				_, gerr := st.Reader().Get(ctx, "items", recs[i].ID, nil)
+				switch {
+				case i%9 == 4 || i%9 == 5:
+					require.Error(t, err, "write %d", i)
+				default:
+					require.NoError(t, err, "write %d", i)
+					require.NoError(t, gerr, "write %d", i)
+				}
+			}
+		}
+		require.Positive(t, st.Grouped())
+		alone, grouped := st.Alone(), st.Grouped()
+		var wg sync.WaitGroup
+		for range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.ErrorIs(t, insertAlone(ctx, st, item(owner), false), store.ErrUnwritten)
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, alone, st.Alone())
+		require.Equal(t, grouped, st.Grouped(), "a write that wrote nothing is not counted")
+	})
+
+	// A statement in a group that waits for a lock does not hold the others of its group:
+	// writes of other rows with a deadline of a second commit within it while another
+	// transaction holds a row a third of the writes wait for, for two seconds.
+	t.Run("ALockedMemberDoesNotHoldItsGroup", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			refusedOnSQLite(t, st, owner)
+			return
+		}
+		ctx := context.Background()
+		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- st.InTx(ctx, func(tx *store.Exec) error {
+				blocker := item(owner)
+				blocker.Values[fS] = "held"
+				if err := tx.Insert(ctx, "items", blocker); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return nil // commits: the writes that waited clash
+			})
+		}()
+		<-held
+		errs, took := make([]error, 30), make([]time.Duration, 30)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a := item(owner)
+				if i%3 == 1 {
+					a.Values[fS] = "held"
+				}
+				c, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				start := time.Now()
+				errs[i] = insertAlone(c, st, a, true)
+				took[i] = time.Since(start)
+			}()
+		}
+		time.Sleep(2 * time.Second)
+		close(release)
+		require.NoError(t, <-done)
+		wg.Wait()
+		for i, err := range errs {
+			if i%3 != 1 {
+				require.NoError(t, err, "write %d of another row", i)
+				require.Less(t, took[i], 1500*time.Millisecond, "write %d of another row", i)
+			}
+		}
+	})
+
+	// Many reads by id at once share round trips (pgreads.go); each hears its own record, or
+	// that there is none.
+	t.Run("ReadsByIDInGroupsAnswerEachItsOwn", func(t *testing.T) {
+		st, owner := newStore(t)
+		ctx := context.Background()
+		recs := make([]*store.Record, 40)
+		for i := range recs {
+			recs[i] = item(owner)
+			recs[i].Values[fS] = fmt.Sprintf("r%d", i)
+			require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", recs[i]) }))
+		}
+		for burst := 0; burst < 10 && (burst < 2 || st.ReadsGrouped() == 0); burst++ {
+			var wg sync.WaitGroup
+			errs := make([]error, 200)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = readOwn(ctx, st, recs, i)
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				require.NoError(t, err, "read %d", i)
+			}
+		}
+		if st.Dialect() == "postgres" {
+			require.Positive(t, st.ReadsGrouped(), "reads at once went in groups")
+		}
 	})
 
 	// A statement alone that waits for a lock stops holding up the others after groupSlow:
@@ -193,4 +326,40 @@ func burstWrite(ctx context.Context, st *store.Store, owner string, burst, i int
 		rec.Values[fS] = fmt.Sprintf("s%d-%d", burst, i)
 	}
 	return insertAlone(ctx, st, rec, true)
+}
+
+// readOwn is read i of a burst: every fifth of a record that does not exist, the others of
+// one of recs, which must come back as written.
+func readOwn(ctx context.Context, st *store.Store, recs []*store.Record, i int) error {
+	if i%5 == 0 {
+		if _, err := st.Reader().Get(ctx, "items", newID(), nil); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a record that does not exist: %v", err)
+		}
+		return nil
+	}
+	want := recs[i%len(recs)]
+	got, err := st.Reader().Get(ctx, "items", want.ID, nil)
+	if err != nil {
+		return err
+	}
+	if got.ID != want.ID || got.Values[fS] != want.Values[fS] {
+		return fmt.Errorf("read %s, got %s (%v)", want.ID, got.ID, got.Values[fS])
+	}
+	return nil
+}
+
+// goFailingWrite is write i of AMemberFailingInGoHarmsNoOther: the 4th of every 9 has a
+// destination its row cannot be scanned into, the 5th a value pgx cannot encode.
+func goFailingWrite(ctx context.Context, st *store.Store, rec *store.Record, i int) error {
+	var one, two int64
+	dest := []any{&one}
+	switch i % 9 {
+	case 4:
+		dest = append(dest, &two)
+	case 5:
+		rec.Values[fS] = struct{ X chan int }{}
+	}
+	return st.InTx(ctx, func(tx *store.Exec) error {
+		return tx.InsertScanning(ctx, "items", rec, store.Fold{Then: "SELECT 7 FROM kiln_row", Dest: dest, Last: true})
+	})
 }

@@ -263,6 +263,15 @@ func (e *Exec) firstOnPool(q quietCtx, t *table, b *builder) (*Record, error) {
 	if err := q.Context.Err(); err != nil {
 		return nil, e.s.dialect.interpret(err) // as lazyConn: not an outage to retry
 	}
+	if e.s.reads != nil {
+		recs, handled, release, err := e.readGrouped(q.Context, t, b)
+		if handled {
+			return firstRecord(recs, err)
+		}
+		if release != nil {
+			defer release()
+		}
+	}
 	rows, err := e.s.pool.Query(q.Context, b.text(), b.args...)
 	if err != nil {
 		return nil, e.s.dialect.interpret(err)

@@ -48,7 +48,10 @@ type Store struct {
 	queries atomic.Int64
 	alone   atomic.Int64 // transactions that committed with their one statement (alone.go)
 	grouped atomic.Int64 // of those, the ones that committed in a group of them (pggroup.go)
-	direct  atomic.Int64 // SQLite reads by id run on the driver connection (sqlite_direct.go)
+	// reads by id on PostgreSQL's pool go in groups (pgreads.go); readsGrouped counts them.
+	reads        *pgGroups
+	readsGrouped atomic.Int64
+	direct       atomic.Int64 // SQLite reads by id run on the driver connection (sqlite_direct.go)
 	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
 	rollupSQL sync.Map
 }
