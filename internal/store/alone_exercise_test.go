@@ -89,20 +89,7 @@ func exerciseAlone(t *testing.T, newStore func(t *testing.T) (*store.Store, stri
 			refusedOnSQLite(t, st, owner)
 			return
 		}
-		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		blocker := item(owner)
-		blocker.Values[fS] = "held"
-		go func() {
-			done <- st.InTx(ctx, func(tx *store.Exec) error {
-				if err := tx.Insert(ctx, "items", blocker); err != nil {
-					return err
-				}
-				close(held)
-				<-release
-				return errors.New("roll back")
-			})
-		}()
-		<-held
+		release := holdUnique(t, st, owner, errors.New("roll back"))
 		a := item(owner)
 		a.Values[fS] = "held"
 		var one int64
@@ -112,8 +99,7 @@ func exerciseAlone(t *testing.T, newStore func(t *testing.T) (*store.Store, stri
 			return tx.InsertScanning(tctx, "items", a, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&one}, Last: true})
 		})
 		require.ErrorIs(t, err, store.ErrTimeout)
-		close(release)
-		require.EqualError(t, <-done, "roll back")
+		require.EqualError(t, release(), "roll back")
 		time.Sleep(300 * time.Millisecond) // a statement left running would commit now
 		_, err = st.Reader().Get(ctx, "items", a.ID, nil)
 		require.ErrorIs(t, err, store.ErrNotFound, "the cancelled statement committed nothing")

@@ -39,9 +39,10 @@ import (
 //   - when the outcome is unknown (the connection broke after the group was sent), every
 //     statement in it hears that, as a statement alone would.
 //
-// A write that finds nothing in flight is sent at once, alone, as before: at low load nothing
-// changes. A turn that takes longer than groupSlow (a statement waiting for a row lock, say)
-// stops counting as in flight then, so that it holds up no write but its own group's.
+// A write that finds fewer than groupsAtOnce in flight is sent at once, alone, as before: at
+// low load nothing changes. A turn that takes longer than groupSlow (a statement alone waiting
+// for a row lock, say) stops counting as in flight then, and a statement in a group waits for
+// a lock no longer than groupLockTimeout: a write that waits holds up no other.
 
 const (
 	groupsAtOnce = 2  // statements alone, or groups of them, in flight at once

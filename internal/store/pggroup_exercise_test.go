@@ -95,20 +95,7 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 			return
 		}
 		ctx := context.Background()
-		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		go func() {
-			done <- st.InTx(ctx, func(tx *store.Exec) error {
-				blocker := item(owner)
-				blocker.Values[fS] = "held"
-				if err := tx.Insert(ctx, "items", blocker); err != nil {
-					return err
-				}
-				close(held)
-				<-release
-				return nil // commits: the writes that waited clash
-			})
-		}()
-		<-held
+		release := holdUnique(t, st, owner, nil) // commits: the writes that waited clash
 		errs, took := make([]error, 30), make([]time.Duration, 30)
 		var wg sync.WaitGroup
 		for i := range errs {
@@ -127,8 +114,7 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 			}()
 		}
 		time.Sleep(2 * time.Second)
-		close(release)
-		require.NoError(t, <-done)
+		require.NoError(t, release())
 		wg.Wait()
 		for i, err := range errs {
 			if i%3 != 1 {
@@ -178,20 +164,7 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 			return
 		}
 		ctx := context.Background()
-		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		go func() {
-			done <- st.InTx(ctx, func(tx *store.Exec) error {
-				blocker := item(owner)
-				blocker.Values[fS] = "held"
-				if err := tx.Insert(ctx, "items", blocker); err != nil {
-					return err
-				}
-				close(held)
-				<-release
-				return errors.New("roll back")
-			})
-		}()
-		<-held
+		release := holdUnique(t, st, owner, errors.New("roll back"))
 		var waiting sync.WaitGroup
 		waitErrs := make([]error, 2)
 		for i := range waitErrs { // two writes waiting for the lock: as many as go at once
@@ -214,12 +187,11 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 			case err := <-others:
 				require.NoError(t, err)
 			case <-timeout:
-				close(release)
+				_ = release()
 				t.Fatal("writes of other rows waited for a lock they do not need")
 			}
 		}
-		close(release)
-		require.EqualError(t, <-done, "roll back")
+		require.EqualError(t, release(), "roll back")
 		waiting.Wait()
 		var wrote int
 		for _, err := range waitErrs {
@@ -232,6 +204,34 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 		require.Equal(t, 1, wrote, "one of the two writes of one unique value")
 		require.Equal(t, int64(21), mustCount(t, st, "items", nil))
 	})
+}
+
+// holdUnique holds the unique value "held" of items in a transaction until release is called,
+// which ends that transaction with end (nil: it commits) and answers its outcome.
+func holdUnique(t *testing.T, st *store.Store, owner string, end error) (release func() error) {
+	ctx := context.Background()
+	held, released, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- st.InTx(ctx, func(tx *store.Exec) error {
+			blocker := item(owner)
+			blocker.Values[fS] = "held"
+			if err := tx.Insert(ctx, "items", blocker); err != nil {
+				return err
+			}
+			close(held)
+			<-released
+			return end
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("holding a row: %v", err)
+	}
+	return func() error {
+		close(released)
+		return <-done
+	}
 }
 
 // insertAlone inserts rec as its transaction's one statement, under a guard that holds or not.
