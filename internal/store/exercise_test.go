@@ -178,6 +178,7 @@ func Exercise(t *testing.T, open func(t *testing.T, s *spec.Spec) *store.Store) 
 
 	exerciseAlone(t, newStore)
 	exerciseGroups(t, newStore)
+	exerciseReadGroups(t, newStore)
 	exerciseUnique(t, open)
 
 	t.Run("DeadlinesCancelStatementsAsTimeouts", func(t *testing.T) {

@@ -33,9 +33,11 @@ import (
 //     by itself, as it would have without the group, and hears its own outcome;
 //   - a statement whose guard did not hold wrote nothing, in a group as alone (ErrUnwritten);
 //   - a write whose context ends while it waits leaves the queue and is not sent; once sent,
-//     it waits for its group's outcome, which no single caller's context interrupts (the
-//     group runs under groupTimeout, and a statement running then is cancelled on the server
-//     and its answer awaited, as for a statement alone: aloneWatch);
+//     it waits for its group's outcome, which no single caller's context interrupts;
+//   - a group not answered within groupStall (its statements waited for a lock while pgx
+//     prepared them, before the lock timeout was set; an overloaded server) is cancelled on
+//     the server and its answer awaited, as for a statement alone (aloneWatch): cancelled,
+//     nothing of it committed, and its writes run by themselves;
 //   - when the outcome is unknown (the connection broke after the group was sent), every
 //     statement in it hears that, as a statement alone would.
 //
@@ -47,7 +49,7 @@ import (
 const (
 	groupsAtOnce = 2  // statements alone, or groups of them, in flight at once
 	groupMost    = 32 // the most statements in one group
-	groupTimeout = 30 * time.Second
+	groupStall   = 500 * time.Millisecond
 	groupSlow    = 20 * time.Millisecond
 )
 
@@ -59,6 +61,9 @@ type pgGroups struct {
 	atOnce   int
 	most     int
 	grouped  func() // counts a statement committed in a group (Store.Grouped)
+	// leave lets a member whose context ends go while another sends its group: a read's
+	// outcome then matters to nobody (a write must hear whether it committed).
+	leave bool
 }
 
 func newPGGroups(atOnce int, grouped func()) *pgGroups {
@@ -71,11 +76,13 @@ type groupMember struct {
 	args  []any
 	dest  []any                // a write's: its row's values
 	scan  func(pgx.Rows) error // a read's: reads its rows (pgreads.go)
-	lead  chan *groupTurn      // the turn this member takes, when it leads a group
-	done  chan struct{}        // closed once another member's group decided the outcome
-	wrote bool                 // its statement returned its row, scanned into dest
-	again bool                 // the group did not commit: run the statement by itself
-	err   error                // its outcome when it is not known to have failed as a whole
+	// deadline is a read's context's (zero: none): its group runs until the last of them.
+	deadline time.Time
+	lead     chan *groupTurn // the turn this member takes, when it leads a group
+	done     chan struct{}   // closed once another member's group decided the outcome
+	wrote    bool            // its statement returned its row, scanned into dest
+	again    bool            // the group did not commit: run the statement by itself
+	err      error           // its outcome when it is not known to have failed as a whole
 }
 
 func newGroupMember(query string, args []driver.NamedValue, dest []any) *groupMember {
@@ -127,7 +134,11 @@ func (g *pgGroups) wait(ctx context.Context, m *groupMember) (*groupTurn, error)
 		g.mu.Unlock()
 		return nil, ctx.Err()
 	}
+	follower := len(m.lead) == 0 // a leader is handed its turn as it is taken (over)
 	g.mu.Unlock()
+	if follower && g.leave {
+		return nil, ctx.Err()
+	}
 	select { // taken already: it is sent, or about to be
 	case tn := <-m.lead:
 		return tn, nil
@@ -183,7 +194,7 @@ func nothingCommitted(err error) bool {
 // send runs ms on conn in one transaction and one round trip, and decides each member's
 // outcome; the first member is the caller's, the others are told through done.
 func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), groupStall)
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue("begin")

@@ -124,37 +124,6 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 		}
 	})
 
-	// Many reads by id at once share round trips (pgreads.go); each hears its own record, or
-	// that there is none.
-	t.Run("ReadsByIDInGroupsAnswerEachItsOwn", func(t *testing.T) {
-		st, owner := newStore(t)
-		ctx := context.Background()
-		recs := make([]*store.Record, 40)
-		for i := range recs {
-			recs[i] = item(owner)
-			recs[i].Values[fS] = fmt.Sprintf("r%d", i)
-			require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", recs[i]) }))
-		}
-		for burst := 0; burst < 10 && (burst < 2 || st.ReadsGrouped() == 0); burst++ {
-			var wg sync.WaitGroup
-			errs := make([]error, 200)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = readOwn(ctx, st, recs, i)
-				}()
-			}
-			wg.Wait()
-			for i, err := range errs {
-				require.NoError(t, err, "read %d", i)
-			}
-		}
-		if st.Dialect() == "postgres" {
-			require.Positive(t, st.ReadsGrouped(), "reads at once went in groups")
-		}
-	})
-
 	// A statement alone that waits for a lock stops holding up the others after groupSlow:
 	// writes of other rows commit while it still waits.
 	t.Run("AWaitingWriteHoldsUpNoOther", func(t *testing.T) {
@@ -326,40 +295,4 @@ func burstWrite(ctx context.Context, st *store.Store, owner string, burst, i int
 		rec.Values[fS] = fmt.Sprintf("s%d-%d", burst, i)
 	}
 	return insertAlone(ctx, st, rec, true)
-}
-
-// readOwn is read i of a burst: every fifth of a record that does not exist, the others of
-// one of recs, which must come back as written.
-func readOwn(ctx context.Context, st *store.Store, recs []*store.Record, i int) error {
-	if i%5 == 0 {
-		if _, err := st.Reader().Get(ctx, "items", newID(), nil); !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("a record that does not exist: %v", err)
-		}
-		return nil
-	}
-	want := recs[i%len(recs)]
-	got, err := st.Reader().Get(ctx, "items", want.ID, nil)
-	if err != nil {
-		return err
-	}
-	if got.ID != want.ID || got.Values[fS] != want.Values[fS] {
-		return fmt.Errorf("read %s, got %s (%v)", want.ID, got.ID, got.Values[fS])
-	}
-	return nil
-}
-
-// goFailingWrite is write i of AMemberFailingInGoHarmsNoOther: the 4th of every 9 has a
-// destination its row cannot be scanned into, the 5th a value pgx cannot encode.
-func goFailingWrite(ctx context.Context, st *store.Store, rec *store.Record, i int) error {
-	var one, two int64
-	dest := []any{&one}
-	switch i % 9 {
-	case 4:
-		dest = append(dest, &two)
-	case 5:
-		rec.Values[fS] = struct{ X chan int }{}
-	}
-	return st.InTx(ctx, func(tx *store.Exec) error {
-		return tx.InsertScanning(ctx, "items", rec, store.Fold{Then: "SELECT 7 FROM kiln_row", Dest: dest, Last: true})
-	})
 }
