@@ -124,6 +124,53 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 		}
 	})
 
+	// Writes to a table a migration holds (ACCESS EXCLUSIVE: pgx waits for it already when it
+	// prepares a statement, before the group's lock timeout) hold up writes to another table
+	// sent in their group for half a second at most: the group is cancelled, nothing of it
+	// committed, and each write runs by itself.
+	t.Run("ALockedTableHoldsNoWriteGroupLong", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			refusedOnSQLite(t, st, owner)
+			return
+		}
+		ctx := context.Background()
+		lock, err := st.Pool().Acquire(ctx)
+		require.NoError(t, err)
+		_, err = lock.Exec(ctx, "BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+		require.NoError(t, err)
+		errs, took := make([]error, 24), make([]time.Duration, 24)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				var one int64
+				res, r := "owners", rec(newID(), "o")
+				if i%3 == 0 {
+					res, r = "items", item(owner)
+				}
+				errs[i] = st.InTx(ctx, func(tx *store.Exec) error {
+					return tx.InsertScanning(ctx, res, r, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&one}, Last: true})
+				})
+				took[i] = time.Since(start)
+			}()
+		}
+		time.Sleep(3 * time.Second)
+		_, err = lock.Exec(ctx, "COMMIT")
+		lock.Release()
+		require.NoError(t, err)
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "write %d", i)
+			if i%3 != 0 {
+				require.Less(t, took[i], 2*time.Second, "write %d of owners", i)
+			}
+		}
+		require.Equal(t, int64(8), mustCount(t, st, "items", nil))
+	})
+
 	// A statement alone that waits for a lock stops holding up the others after groupSlow:
 	// writes of other rows commit while it still waits.
 	t.Run("AWaitingWriteHoldsUpNoOther", func(t *testing.T) {
