@@ -157,7 +157,7 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 				took[i] = time.Since(start)
 			}()
 		}
-		time.Sleep(3 * time.Second)
+		time.Sleep(2 * time.Second)
 		_, err = lock.Exec(ctx, "COMMIT")
 		lock.Release()
 		require.NoError(t, err)
@@ -165,7 +165,7 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 		for i, err := range errs {
 			require.NoError(t, err, "write %d", i)
 			if i%3 != 0 {
-				require.Less(t, took[i], 2*time.Second, "write %d of owners", i)
+				require.Less(t, took[i], 1500*time.Millisecond, "write %d of owners", i)
 			}
 		}
 		require.Equal(t, int64(8), mustCount(t, st, "items", nil))
