@@ -196,19 +196,10 @@ func nothingCommitted(err error) bool {
 func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupStall)
 	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("begin")
-	b.Queue(groupLockTimeout)
-	for _, m := range ms {
-		b.Queue(m.query, m.args...)
-	}
-	b.Queue("commit")
-	err := readGroup(conn.SendBatch(ctx, b), conn.TypeMap(), ms)
+	err := readGroup(conn.SendBatch(ctx, groupBatch(ms)), conn.TypeMap(), ms)
 	again := err != nil && nothingCommitted(err)
-	if again && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
-		if _, rerr := conn.Exec(ctx, "rollback"); rerr != nil {
-			_ = conn.Close(ctx)
-		}
+	if again {
+		rollbackOpen(ctx, conn)
 	}
 	for i, m := range ms {
 		switch {
@@ -222,6 +213,29 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 		if i > 0 {
 			close(m.done)
 		}
+	}
+}
+
+// groupBatch is ms's statements in one transaction with the group's lock timeout.
+func groupBatch(ms []*groupMember) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	b.Queue(groupLockTimeout)
+	for _, m := range ms {
+		b.Queue(m.query, m.args...)
+	}
+	b.Queue("commit")
+	return b
+}
+
+// rollbackOpen ends a transaction a failed group left open on conn (closing conn when it
+// cannot), so that the connection goes on outside one.
+func rollbackOpen(ctx context.Context, conn *pgx.Conn) {
+	if conn.IsClosed() || conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	if _, err := conn.Exec(ctx, "rollback"); err != nil {
+		_ = conn.Close(ctx)
 	}
 }
 

@@ -82,21 +82,10 @@ func (g *pgGroups) sendReads(pool *pgxpool.Pool, ms []*groupMember) {
 		return
 	}
 	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue("begin")
-	b.Queue(groupLockTimeout)
-	for _, m := range ms {
-		b.Queue(m.query, m.args...)
-	}
-	b.Queue("commit")
-	br := conn.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, groupBatch(ms))
 	g.readAnswers(br, ms)
 	_ = br.Close()
-	if pc := conn.Conn().PgConn(); !pc.IsClosed() && pc.TxStatus() != 'I' {
-		if _, err := conn.Exec(ctx, "rollback"); err != nil {
-			_ = pc.Close(ctx)
-		}
-	}
+	rollbackOpen(ctx, conn.Conn())
 }
 
 // readAnswers reads BEGIN's and the lock timeout's answers, then each member's rows until one

@@ -52,13 +52,11 @@ func exerciseReadGroups(t *testing.T, newStore func(t *testing.T) (*store.Store,
 	// up a read of another table sent in its group: that one is answered within its deadline,
 	// while the lock is held for two seconds.
 	t.Run("AReadWaitingForALockHoldsUpNoOther", func(t *testing.T) {
-		st, owner := newStore(t)
+		st, owner, it := storeWithItem(t, newStore)
 		if st.Dialect() != "postgres" {
 			return
 		}
 		ctx := context.Background()
-		it := item(owner)
-		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", it) }))
 		lock, err := st.Pool().Acquire(ctx)
 		require.NoError(t, err)
 		_, err = lock.Exec(ctx, "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE")
@@ -92,13 +90,11 @@ func exerciseReadGroups(t *testing.T, newStore func(t *testing.T) (*store.Store,
 	// With every connection of the pool taken, reads end at their own deadline, in a group as
 	// alone: none is answered late.
 	t.Run("ReadsEndAtTheirDeadlineWhenThePoolIsBusy", func(t *testing.T) {
-		st, owner := newStore(t)
+		st, _, it := storeWithItem(t, newStore)
 		if st.Dialect() != "postgres" {
 			return
 		}
 		ctx := context.Background()
-		it := item(owner)
-		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", it) }))
 		held := takeEveryConnection(t, st.Pool())
 		errs, took := make([]error, 8), make([]time.Duration, 8)
 		var wg sync.WaitGroup
@@ -125,6 +121,15 @@ func exerciseReadGroups(t *testing.T, newStore func(t *testing.T) (*store.Store,
 		_, err := st.Reader().Get(ctx, "items", it.ID, nil)
 		require.NoError(t, err)
 	})
+}
+
+// storeWithItem is a new store with one item of owner's.
+func storeWithItem(t *testing.T, newStore func(t *testing.T) (*store.Store, string)) (*store.Store, string, *store.Record) {
+	st, owner := newStore(t)
+	ctx := context.Background()
+	it := item(owner)
+	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", it) }))
+	return st, owner, it
 }
 
 // takeEveryConnection acquires every connection pool may open, and answers them.
