@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +155,67 @@ func exerciseAlone(t *testing.T, newStore func(t *testing.T) (*store.Store, stri
 		require.NoError(t, err)
 		require.Equal(t, "fourth", back.Values[fS])
 	})
+
+	// A write alone whose context ends at any moment is answered as it ended: stored when it
+	// says it committed, absent when it says it failed. Contexts are cancelled at random moments
+	// across the statement's time, eight writes at once (so some go in groups).
+	t.Run("AWriteAloneIsAnsweredAsItEnded", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			return
+		}
+		answered := cancelledWrites(t, st, owner, 400)
+		stored, failed := 0, 0
+		for id, err := range answered {
+			_, gerr := st.Reader().Get(ctx, "items", id, nil)
+			if err == nil {
+				stored++
+				require.NoError(t, gerr, "write %s was answered as committed", id)
+				continue
+			}
+			failed++
+			require.ErrorIs(t, gerr, store.ErrNotFound, "write %s was answered %v, yet it is stored", id, err)
+		}
+		t.Logf("%d answered stored, %d answered failed", stored, failed)
+	})
+}
+
+// cancelledWrites makes n inserts alone, eight at a time, each under a context cancelled after
+// a random pause of up to 3 ms, and returns each one's answer by id.
+func cancelledWrites(t *testing.T, st *store.Store, owner string, n int) map[string]error {
+	ctx := context.Background()
+	var mu sync.Mutex
+	answered := make(map[string]error, n)
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				a := item(owner)
+				a.Values[fS] = fmt.Sprintf("cancelled-%d", i)
+				cctx, cancel := context.WithCancel(ctx)
+				timer := time.AfterFunc(time.Duration(rand.IntN(3000))*time.Microsecond, cancel)
+				var one int64
+				err := st.InTx(cctx, func(tx *store.Exec) error {
+					return tx.InsertScanning(cctx, "items", a, store.Fold{Then: "SELECT 1 FROM kiln_row", Dest: []any{&one}, Last: true})
+				})
+				timer.Stop()
+				cancel()
+				mu.Lock()
+				answered[a.ID] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	require.NoError(t, st.Ping(ctx))
+	return answered
 }
 
 // refusedOnSQLite checks that SQLite, whose statements cannot write in a WITH clause, refuses

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -47,6 +48,7 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	// With the simple protocol as the default (default_query_exec_mode=simple_protocol in the
 	// URL, as behind some poolers) no statement could carry BEGIN: begin at once.
 	simple := conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
+	ctx = live(ctx) // database/sql may be handed a quiet one (Store.beginWrite); pgx watches the live one
 	if !ok || !lazyBegin || simple || opts.Isolation != 0 || opts.ReadOnly || pc.IsClosed() || pc.TxStatus() != 'I' {
 		return c.Conn.BeginTx(ctx, opts)
 	}
@@ -181,10 +183,16 @@ func (t *lazyTx) Commit() error {
 		// regardless. Never report that as committed.
 		return errNoTransaction
 	}
+	// The request's deadline bounds a COMMIT too (deferred triggers run in it), but as it
+	// bounds a statement alone: the server is asked to cancel it and its answer is awaited
+	// (aloneWatch), so the caller hears whether it committed; pgx's own way cuts the connection
+	// and leaves that unknown.
+	t.bc.alone.Store(true)
 	tag, err := conn.Exec(t.ctx, "commit")
+	t.bc.alone.Store(false)
 	if err != nil {
 		if conn.PgConn().TxStatus() != 'I' {
-			_ = conn.Close(t.ctx)
+			_ = conn.Close(context.WithoutCancel(t.ctx))
 		}
 		return err
 	}
@@ -201,9 +209,19 @@ func (t *lazyTx) Rollback() error {
 		return nil
 	}
 	conn := t.c.Conn.Conn()
-	if _, err := conn.Exec(t.ctx, "rollback"); err != nil {
-		_ = conn.Close(t.ctx)
+	ctx, cancel := txEndContext(t.ctx)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "rollback"); err != nil {
+		_ = conn.Close(ctx)
 		return err
 	}
 	return nil
+}
+
+// rollbackGrace bounds a ROLLBACK, which runs on whether or not the request's context ended:
+// a transaction that failed because its context ended keeps its sound connection.
+const rollbackGrace = 5 * time.Second
+
+func txEndContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), rollbackGrace)
 }

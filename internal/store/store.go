@@ -143,16 +143,17 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, release, err := s.beginWrite(ctx)
 	if err != nil && errors.Is(s.dialect.interpret(err), ErrUnavailable) {
 		// A pooled connection that died while idle (its server session was ended) fails on
 		// BEGIN, before anything ran: one more try on another connection is safe. (A lazily
 		// begun transaction on PostgreSQL fails on its first statement instead: beginLost.)
-		tx, err = s.writer.BeginTx(ctx, nil)
+		tx, release, err = s.beginWrite(ctx)
 	}
 	if err != nil {
 		return s.dialect.interpret(err)
 	}
+	defer release()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -170,6 +171,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 		// Its one statement committed it (alone.go): Commit only gives the connection back,
 		// and may answer a context that ended since for a transaction that is over.
 		_ = tx.Commit()
+	} else if err = ctx.Err(); err != nil {
+		return ctxEnded(err) // ended before COMMIT was sent: roll back, as database/sql would
 	} else if err = tx.Commit(); err != nil {
 		return txEnded(ctx, s.dialect.interpret(err))
 	}
@@ -177,6 +180,39 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Exec) error) (err error) {
 		f()
 	}
 	return nil
+}
+
+// beginWrite begins a write transaction. On PostgreSQL database/sql never sees its context
+// end: it would roll the transaction back the moment the context ended, closing the rows of a
+// statement that had already committed (a statement alone, alone.go) so that a stored write
+// was answered as failed. Each statement runs under the live context instead (pgx cancels it),
+// InTx checks the context before COMMIT, and a COMMIT once sent is awaited (lazyTx): the caller
+// hears what happened. The wait for a pooled connection still ends with the context. release
+// gives the connection back once the transaction is over.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, func(), error) {
+	if s.dialect.name() != "postgres" {
+		tx, err := s.writer.BeginTx(ctx, nil)
+		return tx, func() {}, err
+	}
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := conn.BeginTx(bounded(ctx), nil)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return tx, func() { _ = conn.Close() }, nil
+}
+
+// ctxEnded is a context's error as a statement would have answered it: the deadline as
+// ErrTimeout, a cancel as itself.
+func ctxEnded(err error) error {
+	if t := asTimeout(err, false); t != nil {
+		return t
+	}
+	return err
 }
 
 // txEnded is err, unless it is database/sql's ErrTxDone met because ctx ended: database/sql
