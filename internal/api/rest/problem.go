@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -66,22 +67,57 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// StatusClientClosed is the status an answer to a client that closed its request gets in
+// the access log (nginx's 499): the client is not there to read it.
+const StatusClientClosed = 499
+
+// clientLeft reports whether the request's client closed it: its context was cancelled
+// (net/http cancels it when the connection closes), not ended by a deadline.
+func clientLeft(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+func statusText(status int) string {
+	if status == StatusClientClosed {
+		return "Client Closed Request"
+	}
+	return http.StatusText(status)
+}
+
+// logProblem logs what an error answer does not tell its client: an internal error's cause,
+// a known condition's cause (an outage, a deadline), a logic_failed answer's expression. A
+// client that left is no error of the server's: debug only.
+func logProblem(r *http.Request, log *slog.Logger, e *service.Error, status int) {
+	ctx, id := r.Context(), RequestID(r.Context())
+	switch {
+	case status == StatusClientClosed:
+		log.DebugContext(ctx, "client closed the request", "request_id", id, "code", string(e.Code))
+	case status == http.StatusInternalServerError:
+		log.ErrorContext(ctx, "request failed", "request_id", id, "error", e.Error())
+	case status >= 500:
+		log.WarnContext(ctx, "request not served", "request_id", id, "code", string(e.Code), "error", e.Error())
+	case e.Code == service.CodeLogicFailed:
+		log.WarnContext(ctx, "logic could not be computed", "request_id", id, "error", e.Error())
+	}
+}
+
 // WriteError renders err as problem+json. Internal errors are logged with the request id
 // and show the client nothing but the code; a logic_failed answer's expression is logged too.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := service.AsError(err)
 	status := Status(e.StatusCode())
-	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Error: e.Code,
-		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
-	switch {
-	case status == http.StatusInternalServerError:
-		p.Detail, p.Errors = "", nil
-		log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "error", e.Error())
-	case status >= 500: // a known condition (an outage, a deadline): its message is safe, its cause is logged
-		log.WarnContext(r.Context(), "request not served", "request_id", p.RequestID, "code", string(e.Code), "error", e.Error())
-	case e.Code == service.CodeLogicFailed: // the spec's logic met records it cannot handle: the log names the expression
-		log.WarnContext(r.Context(), "logic could not be computed", "request_id", p.RequestID, "error", e.Error())
+	if status >= 500 && clientLeft(r) {
+		// The client closed the request: whatever failed after that failed because it left
+		// (its statements were cancelled), not the server. Nobody reads the answer; the access
+		// log says 499, as nginx does, and no error is logged.
+		status = StatusClientClosed
 	}
+	p := problem{Type: "about:blank", Title: statusText(status), Status: status, Error: e.Code,
+		Detail: e.Message, Errors: e.Fields, RequestID: RequestID(r.Context())}
+	if status == StatusClientClosed || status == http.StatusInternalServerError {
+		p.Detail, p.Errors = "", nil
+	}
+	logProblem(r, log, e, status)
 	if e.Code == service.CodeRateLimited || e.Code == service.CodeUnavailable || e.Code == service.CodeTimeout || e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
