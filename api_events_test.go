@@ -133,8 +133,8 @@ func TestCreateWritesItsRowAndEventTogether(t *testing.T) {
 		require.Equal(t, json.Number("9.5"), values(t, evs[0].New)["price"])
 		if dialect == "postgres" {
 			xmin, cmin := b.writtenBy("products", p)
-			_, evCmin := b.writtenBy("kiln_events", evs[0].ID)
-			require.Equal(t, xmin, evs[0].Tx, "the event was written by the row's transaction")
+			evXmin, evCmin := b.writtenBy("kiln_events", evs[0].ID)
+			require.Equal(t, xmin, evXmin, "the event was written by the row's transaction")
 			require.Equal(t, cmin, evCmin, "and by the row's statement")
 			require.Equal(t, alone+1, b.app.Store.Alone(), "that statement was the whole transaction: no BEGIN, no COMMIT")
 		}

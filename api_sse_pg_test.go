@@ -116,8 +116,8 @@ func (h *heldTx) appendUpdate(t *testing.T, b *testBundle, product string) int64
 func idText(id int64) string { return strconv.FormatInt(id, 10) }
 
 // PostgreSQL draws an event's id before its transaction commits: a later id can commit first.
-// The stream must not pass the open transaction's event by: it delivers both, in order, once
-// the first commits.
+// The stream must not pass the open transaction's event by: no id from it on is final while it
+// is open, and it delivers both, in order, once the first commits.
 func TestSSEWaitsForAnOlderOpenTransaction(t *testing.T) {
 	t.Parallel()
 	b := setupInstances(t, 1)[0]
@@ -131,10 +131,12 @@ func TestSSEWaitsForAnOlderOpenTransaction(t *testing.T) {
 	laterID := b.lastEvent()
 	require.Greater(t, laterID, heldID)
 
-	evs, err := events.Read(context.Background(), b.app.Store.Reader(), events.Pos{}, "", 1000)
-	require.NoError(t, err)
-	for _, ev := range evs {
-		require.NotEqual(t, laterID, ev.ID, "an event behind an open transaction is not read yet")
+	h := events.NewHorizon()
+	for range 3 {
+		o, err := events.Observe(context.Background(), b.app.Store.Reader())
+		require.NoError(t, err)
+		require.Less(t, h.Advance(o), heldID, "no event from the open transaction's id on is final")
+		time.Sleep(20 * time.Millisecond)
 	}
 	held.commit(t)
 	require.Equal(t, idText(heldID), s.next().id)
@@ -143,9 +145,9 @@ func TestSSEWaitsForAnOlderOpenTransaction(t *testing.T) {
 	require.Equal(t, json.Number("2"), m.record()["stock"])
 }
 
-// When the transaction holding the lower id is the younger one, the older transaction's event
-// (with the higher id) goes first: the stream is in transaction order, every event exactly
-// once, and resuming from either id misses nothing.
+// When the transaction holding the lower id is the younger one, the stream still goes by id:
+// the older transaction's event (the higher id) waits for the younger one to end, then both
+// come in id order, every event exactly once, and resuming from either id misses nothing.
 func TestSSEDeliversEveryTransactionOnceWhateverTheIDOrder(t *testing.T) {
 	t.Parallel()
 	b := setupInstances(t, 1)[0]
@@ -159,15 +161,84 @@ func TestSSEDeliversEveryTransactionOnceWhateverTheIDOrder(t *testing.T) {
 	olderID := older.appendUpdate(t, b, p)
 	require.Greater(t, olderID, youngerID)
 	older.commit(t)
-	require.Equal(t, idText(olderID), s.next().id, "delivered while the younger transaction is open")
 	younger.commit(t)
-	require.Equal(t, idText(youngerID), s.next().id, "and the younger one's event is not skipped")
+	require.Equal(t, idText(youngerID), s.next().id, "the lower id first")
+	require.Equal(t, idText(olderID), s.next().id, "then the higher")
 
-	again := b.stream("/api/products/events", "Last-Event-ID", idText(olderID))
-	require.Equal(t, idText(youngerID), again.next().id)
+	again := b.stream("/api/products/events", "Last-Event-ID", idText(youngerID))
+	require.Equal(t, idText(olderID), again.next().id)
 	last := b.product("Last", "1", 1)
 	require.Equal(t, last, again.next().data["record_id"], "nothing delivered twice")
 	require.Equal(t, last, s.next().data["record_id"])
+}
+
+// A record's changes reach a stream in the order they committed, whatever the order their
+// transactions began in: here a transaction that began (and took its transaction id) first
+// changes the product last, waiting for the other's row lock. (Going by transaction ids sent
+// its change first, and a client applying the stream kept the older stock.)
+func TestSSEDeliversARecordsChangesInTheOrderTheyCommitted(t *testing.T) {
+	t.Parallel()
+	b := setupInstances(t, 1)[0]
+	p := b.product("Contended", "1", 1)
+	s := b.stream("/api/products/events")
+
+	first := startTx(b)
+	first.run(t, func(tx *store.Exec) error { return tx.ExecRaw(context.Background(), "SELECT pg_current_xact_id()") })
+	patched := b.do("PATCH", "/api/products/"+p, map[string]any{"stock": 2})
+	require.Equal(t, http.StatusOK, patched.status)
+	patchedID := b.lastEvent()
+	first.run(t, func(tx *store.Exec) error {
+		return tx.ExecRaw(context.Background(), "UPDATE products SET stock = 3, kiln_version = kiln_version + 1 WHERE id = ?", p)
+	})
+	lastID := first.appendUpdate(t, b, p)
+	first.commit(t)
+	require.Greater(t, lastID, patchedID)
+	m := s.next()
+	require.Equal(t, idText(patchedID), m.id, "the change that committed first comes first")
+	require.Equal(t, json.Number("2"), m.record()["stock"])
+	require.Equal(t, idText(lastID), s.next().id)
+}
+
+// Many clients patching one product at once: the stream carries the product's versions in
+// increasing order, and the last message is the product as stored.
+func TestSSEKeepsAHotRecordsVersionsInOrder(t *testing.T) {
+	t.Parallel()
+	b := setupInstances(t, 1)[0]
+	p := b.product("Hot", "1", 1)
+	s := b.stream("/api/products/events")
+	const writers, each = 8, 15
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				res := b.do("PATCH", "/api/products/"+p, map[string]any{"description": strconv.Itoa(w*100 + i)})
+				require.Equal(t, http.StatusOK, res.status, string(res.raw))
+			}
+		}()
+	}
+	wg.Wait()
+	versions := map[string]int64{}
+	rows, err := b.app.Store.Reader().QueryRaw(context.Background(),
+		"SELECT id, (new_values::json->>'version')::bigint FROM kiln_events WHERE record_id = ? AND operation = 'update'", p)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id, v int64
+		require.NoError(t, rows.Scan(&id, &v))
+		versions[idText(id)] = v
+	}
+	require.NoError(t, rows.Close())
+	require.Len(t, versions, writers*each)
+	var prev int64
+	var m sseMsg
+	for range writers * each {
+		m = s.next()
+		require.Greater(t, versions[m.id], prev, "event %s came after version %d", m.id, prev)
+		prev = versions[m.id]
+	}
+	stored := b.do("GET", "/api/products/"+p, nil)
+	require.Equal(t, stored.body["description"], m.record()["description"], "the last message is the product as stored")
 }
 
 // Graceful shutdown ends open streams instead of waiting for them.

@@ -35,9 +35,6 @@ type Event struct {
 	New       json.RawMessage `json:"new,omitempty"` // the record after; none on delete
 	Principal string          `json:"principal,omitempty"`
 	At        time.Time       `json:"at"`
-	// Tx is the writing transaction's id on PostgreSQL (0 on SQLite): with ID, the event's
-	// place in the order live updates deliver in (Pos).
-	Tx int64 `json:"-"`
 }
 
 // Channel is the PostgreSQL NOTIFY channel a committed event wakes the live-update pollers
@@ -47,15 +44,17 @@ const Channel = "kiln_events"
 const (
 	insertSQL = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
-	// On PostgreSQL the row also keeps its transaction's id (readers go by it, see Read). The
-	// writer notifies Channel after the commit (store.Notifier), not in the transaction.
+	// On PostgreSQL the row also keeps its transaction's id. The writer notifies Channel after
+	// the commit (store.Notifier), not in the transaction. The transaction id is taken (given out, if the transaction had none) in a subquery the
+	// row is made from, before the row's id is drawn: live updates rely on ids drawn after
+	// (Horizon). The parameters are typed: in a SELECT list PostgreSQL would take them for text.
 	insertPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, pg_current_xact_id()::text::bigint) RETURNING id"
+		"SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, x " +
+		"FROM (SELECT pg_current_xact_id()::text::bigint AS x OFFSET 0) AS tx RETURNING id"
 )
 
-// Append writes ev inside tx and sets its ID. It is always called after the write of the
-// event's record, so on PostgreSQL the transaction has its id before the event's id is drawn
-// (Read relies on it).
+// Append writes ev inside tx and sets its ID. On PostgreSQL the transaction has its id before
+// the event's id is drawn (Horizon relies on it).
 func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
 	_, err := AppendReading(ctx, tx, ev, "")
 	return err
@@ -162,7 +161,7 @@ func List(ctx context.Context, ex *store.Exec, o ListOpts) ([]*Event, error) {
 	if o.Limit <= 0 || o.Limit > 1000 {
 		o.Limit = 1000
 	}
-	rows, err := ex.QueryRaw(ctx, readSQL, o.After, o.Resource, o.Resource, o.Limit)
+	rows, err := ex.QueryRaw(ctx, readSQL, o.After, int64(Unbounded), o.Resource, o.Resource, o.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -187,7 +186,7 @@ func scan(rows *sql.Rows) (*Event, error) {
 	var ev Event
 	var action, oldV, newV, principal sql.NullString
 	var at int64
-	if err := rows.Scan(&ev.ID, &ev.Resource, &ev.Operation, &action, &ev.RecordID, &oldV, &newV, &principal, &at, &ev.Tx); err != nil {
+	if err := rows.Scan(&ev.ID, &ev.Resource, &ev.Operation, &action, &ev.RecordID, &oldV, &newV, &principal, &at); err != nil {
 		return nil, fmt.Errorf("scan event: %w", err)
 	}
 	ev.Action, ev.Principal, ev.At = action.String, principal.String, time.UnixMicro(at).UTC()

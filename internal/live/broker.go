@@ -60,6 +60,8 @@ type Broker struct {
 	cfg  Config
 	wake chan struct{}
 
+	horizon *events.Horizon // PostgreSQL: up to which id events are final; nil on SQLite
+
 	mu      sync.Mutex
 	subs    map[*Sub]struct{}
 	pos     events.Pos // the last event handed out
@@ -77,7 +79,11 @@ func New(cfg Config) (*Broker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Broker{cfg: cfg, wake: make(chan struct{}, 1), subs: map[*Sub]struct{}{}}, nil
+	b := &Broker{cfg: cfg, wake: make(chan struct{}, 1), subs: map[*Sub]struct{}{}}
+	if cfg.Store.Dialect() == "postgres" {
+		b.horizon = events.NewHorizon()
+	}
+	return b, nil
 }
 
 // Wake makes the poller read the outbox now (this process committed an event).
@@ -117,7 +123,7 @@ func (b *Broker) start(ctx context.Context) error {
 	if started {
 		return nil
 	}
-	head, err := events.Head(ctx, b.cfg.Store.Reader())
+	head, err := b.head(ctx)
 	if err != nil {
 		return err
 	}
@@ -167,28 +173,55 @@ func (b *Broker) run(ctx context.Context) {
 	defer tick.Stop()
 	hot := time.NewTimer(time.Hour)
 	hot.Stop()
-	tries, failing := 0, false
+	var r retry
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.wake:
-			tries = hotTries
+			r.tries = hotTries
 		case <-tick.C:
 		case <-hot.C:
 		}
-		n, err := b.poll(ctx)
+		n, pending, err := b.poll(ctx)
 		if failing != (err != nil) && ctx.Err() == nil {
 			failing = err != nil
 			b.logPoll(err)
 		}
-		if n == 0 && tries > 0 {
-			hot.Reset(time.Duration(10<<(hotTries-tries)) * time.Millisecond)
-			tries--
-		} else if n > 0 {
-			tries = 0
+		if d := r.next(n, pending); d > 0 {
+			hot.Reset(d)
 		}
 	}
+}
+
+// retry schedules the poller's quick reads after a wake that found nothing, and while committed
+// events wait for older transactions to end (PostgreSQL).
+type retry struct {
+	tries   int           // quick reads left after a wake
+	waiting time.Duration // the last pause while events waited
+}
+
+// next is the pause before the next quick read, 0 for none, after a read that handed out n
+// events and left pending ones behind or not.
+func (r *retry) next(n int, pending bool) time.Duration {
+	switch {
+	case pending && n > 0: // the horizon moved: the rest usually follows at once
+		r.waiting = 2 * time.Millisecond
+		return r.waiting
+	case pending: // an older transaction runs on: look less often the longer it runs
+		r.waiting = min(max(2*r.waiting, 2*time.Millisecond), 100*time.Millisecond)
+		return r.waiting
+	case n == 0 && r.tries > 0:
+		r.waiting = 0
+		r.tries--
+		return time.Duration(10<<(hotTries-r.tries-1)) * time.Millisecond
+	}
+	r.waiting = 0
+	if n > 0 {
+		r.tries = 0
+	}
+	return 0
 }
 
 func (b *Broker) logPoll(err error) {
@@ -199,21 +232,67 @@ func (b *Broker) logPoll(err error) {
 	b.cfg.Logger.Info("live updates read the outbox again")
 }
 
-// poll hands out every event after the position and reports how many it read.
-func (b *Broker) poll(ctx context.Context) (int, error) {
+// head is where the poller starts: the last event committed now, once every event up to it
+// is final (on PostgreSQL a transaction that drew a lower id may still be running: the poller
+// waits for it, so that its event, committed after the start, is not passed by).
+func (b *Broker) head(ctx context.Context) (events.Pos, error) {
+	if b.horizon == nil {
+		last, err := events.Last(ctx, b.cfg.Store.Reader())
+		return events.Pos{ID: last}, err
+	}
+	o, err := events.Observe(ctx, b.cfg.Store.Reader())
+	if err != nil {
+		return events.Pos{}, err
+	}
+	for pause := time.Millisecond; b.horizon.Advance(o) < o.Last; pause = min(2*pause, 100*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return events.Pos{}, ctx.Err()
+		case <-time.After(pause):
+		}
+		later, err := events.Observe(ctx, b.cfg.Store.Reader())
+		if err != nil {
+			return events.Pos{}, err
+		}
+		o.Xmin = later.Xmin // only the oldest running transaction matters: the start stays o.Last
+	}
+	return events.Pos{ID: o.Last}, nil
+}
+
+// safe is the id up to which the poller may read: on PostgreSQL from a new look at the
+// outbox, with whether a committed event lies beyond it (pending: look again soon).
+func (b *Broker) safe(ctx context.Context) (safe int64, pending bool, err error) {
+	if b.horizon == nil {
+		return events.Unbounded, false, nil
+	}
+	o, err := events.Observe(ctx, b.cfg.Store.Reader())
+	if err != nil {
+		return 0, false, err
+	}
+	safe = b.horizon.Advance(o)
+	return safe, o.Last > safe, nil
+}
+
+// poll hands out every event after the position that is final, and reports how many it read
+// and whether committed events wait for older transactions to end.
+func (b *Broker) poll(ctx context.Context) (int, bool, error) {
+	safe, pending, err := b.safe(ctx)
+	if err != nil {
+		return 0, false, err
+	}
 	total := 0
 	for {
 		b.mu.Lock()
 		pos := b.pos
 		b.mu.Unlock()
-		evs, err := events.Read(ctx, b.cfg.Store.Reader(), pos, "", b.cfg.Page)
+		evs, err := events.Read(ctx, b.cfg.Store.Reader(), pos, safe, "", b.cfg.Page)
 		if err != nil {
-			return total, err
+			return total, pending, err
 		}
 		b.fanOut(evs)
 		total += len(evs)
 		if len(evs) < b.cfg.Page {
-			return total, nil
+			return total, pending, nil
 		}
 	}
 }

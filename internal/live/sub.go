@@ -52,7 +52,7 @@ func (s *Sub) end(err error) {
 // in pages: what a stream resuming from an earlier event missed.
 func (s *Sub) Replay(ctx context.Context, pos events.Pos, fn func(*events.Event) error) error {
 	for pos.Before(s.From) {
-		evs, err := events.Read(ctx, s.b.cfg.Store.Reader(), pos, s.resource, s.b.cfg.Page)
+		evs, err := events.Read(ctx, s.b.cfg.Store.Reader(), pos, s.From.ID, s.resource, s.b.cfg.Page)
 		if err != nil {
 			return err
 		}

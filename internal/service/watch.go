@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/kiln-dev/kiln/internal/events"
@@ -98,13 +99,18 @@ func (r *resource) eventRecord(raw json.RawMessage) (*store.Record, error) {
 	return rec, nil
 }
 
-// EventPos is where a stream resumes after the event with id (Last-Event-ID).
-func (s *Service) EventPos(ctx context.Context, id int64) (events.Pos, error) {
-	p, err := events.PosOf(ctx, s.store.Reader(), id)
-	if err != nil {
-		return events.Pos{}, AsError(err)
+// EventPos is where a stream resumes after the event with id (Last-Event-ID); ok is false
+// for an id past every event committed (a database since reset or restored): the stream
+// starts from now.
+func (s *Service) EventPos(ctx context.Context, id int64) (p events.Pos, ok bool, err error) {
+	p, err = events.PosOf(ctx, s.store.Reader(), id)
+	switch {
+	case errors.Is(err, events.ErrPastLast):
+		return events.Pos{}, false, nil
+	case err != nil:
+		return events.Pos{}, false, AsError(err)
 	}
-	return p, nil
+	return p, true, nil
 }
 
 // maxSkipped bounds the events a starting stream skips as already committed.

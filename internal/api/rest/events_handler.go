@@ -146,8 +146,10 @@ func (h *Handler) openStream(r *http.Request, res string) (*stream, error) {
 	}
 	st := &stream{res: res, watcher: watcher, sub: sub, pos: sub.From}
 	if resume {
-		st.pos, err = h.svc.EventPos(r.Context(), after)
-	} else {
+		st.pos, resume, err = h.svc.EventPos(r.Context(), after)
+	}
+	if err == nil && !resume {
+		st.pos = sub.From
 		st.skip, err = h.svc.CommittedEvents(r.Context(), res, sub.From)
 	}
 	if err != nil {
