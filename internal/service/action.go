@@ -49,8 +49,11 @@ func (s *Service) Action(ctx context.Context, resName, id, name string, in map[s
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {

@@ -29,6 +29,34 @@ func (s scanSlots) acquire(ctx context.Context) (func(), error) {
 	}
 }
 
+// newShare is a resource's share of the database connections (PostgreSQL; nil on SQLite, whose
+// writer is one connection anyway): at most that many requests on the resource hold or wait
+// for connections at once. A table another session holds locked (a migration's ALTER TABLE,
+// say) keeps its requests waiting up to their deadline, each on a connection; without a
+// share, a few dozen of them took the whole pool and requests to every other table waited too.
+// The rest (a quarter, at least two) stays for the others.
+func newShare(conns int) scanSlots {
+	if conns <= 0 {
+		return nil
+	}
+	return make(scanSlots, max(1, conns-max(2, conns/4)))
+}
+
+// enter starts a request on resource r: its deadline (deadline) and, on PostgreSQL, a place in
+// r's share of the connections, waited for within the deadline. done ends both.
+func (s *Service) enter(ctx context.Context, r *resource) (_ context.Context, done func(), _ error) {
+	ctx, cancel := s.deadline(ctx)
+	if r.share == nil {
+		return ctx, cancel, nil
+	}
+	release, err := r.share.acquire(ctx)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, func() { release(); cancel() }, nil
+}
+
 // deadline bounds everything a request does in the database (server.query_timeout).
 func (s *Service) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if d := s.spec.Server.QueryTimeout; d > 0 {

@@ -71,8 +71,11 @@ func (s *Service) ChangeFiles(ctx context.Context, resName, id, field string, ch
 		return nil, err
 	}
 	r, f, cond, id := t.r, t.f, t.cond, t.id
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	ctx, done := collect(ctx)
 	for attempt := 0; ; attempt++ {
 		rec, err := s.changeFilesOnce(ctx, r, cond, id, f, change)
@@ -146,8 +149,11 @@ func (s *Service) CanChangeFiles(ctx context.Context, resName, id, field string)
 		return nil, err
 	}
 	r, f, cond, id := t.r, t.f, t.cond, t.id
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	rec, err := s.store.Reader().Get(ctx, r.Name, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
 		err = (&write{r: r, cond: cond}).hidden(err, id, spec.ActionUpdate)

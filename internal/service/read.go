@@ -45,8 +45,11 @@ func (s *Service) Get(ctx context.Context, resName, id string, expand []string) 
 	if !ok {
 		return nil, nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer leave()
 	exec := s.store.Reader()
 	rec, err := exec.Get(ctx, r.Name, id, cond)
 	if errors.Is(err, store.ErrNotFound) {
@@ -79,8 +82,11 @@ func (s *Service) List(ctx context.Context, resName string, p *ListParams) (*Pag
 		}
 		cond = query.AndOf(cond, del)
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	if p.scans {
 		release, err := s.scans.acquire(ctx)
 		if err != nil {

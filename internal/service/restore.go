@@ -31,8 +31,11 @@ func (s *Service) Restore(ctx context.Context, resName, id string, opts WriteOpt
 	if !ok {
 		return nil, Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {

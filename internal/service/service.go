@@ -108,6 +108,8 @@ type resource struct {
 	// capacity its buffer starts with.
 	eventKeys []eventKey
 	eventSize eventSize
+	// share bounds the requests on the resource that hold database connections at once (newShare).
+	share scanSlots
 }
 
 // New compiles every resource's filters and constraints.
@@ -128,6 +130,9 @@ func New(cfg Config, st *store.Store) (*Service, error) {
 		}
 		res.rollupSQL = rollupSQL(r, s.logic.Resource(r.Name))
 		res.computesFromRollups = computesFromRollups(r, s.logic.Resource(r.Name))
+		if st != nil {
+			res.share = newShare(st.Connections())
+		}
 		s.resources[r.Name] = res
 		for _, a := range r.Actions {
 			if s.inputs[r.Name+"/"+a.Name], err = newResource(a.InputResource(r.Name)); err != nil {

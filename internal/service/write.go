@@ -45,8 +45,11 @@ func (s *Service) Create(ctx context.Context, resName string, in map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	ctx, done := collect(ctx)
 	var rec *store.Record
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
@@ -89,8 +92,11 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
 	ctx, done := collect(ctx)
 	var hooked *hookRun // what the before-hooks changed on the way that did not fold
@@ -161,8 +167,11 @@ func (s *Service) Delete(ctx context.Context, resName, id string, opts WriteOpts
 	if !ok {
 		return Errorf(CodeNotFound, "%s record not found", r.Name)
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	ctx, leave, err := s.enter(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	ctx, done := collect(ctx)
 	err = s.store.InTx(ctx, func(tx *store.Exec) error {
 		done.reset()

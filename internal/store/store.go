@@ -423,3 +423,11 @@ func (s *Store) Watcher() *sql.DB { return s.watcher }
 
 // Pool is the native PostgreSQL pool (nil on SQLite), for the job queue's workers.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Connections is how many connections the PostgreSQL pool opens at most; 0 on SQLite.
+func (s *Store) Connections() int {
+	if s.pool == nil {
+		return 0
+	}
+	return int(s.pool.Config().MaxConns)
+}
