@@ -45,7 +45,8 @@ var errBatchLost = errors.New("store: the shared write transaction was rolled ba
 type batcher struct {
 	db        *sql.DB
 	interpret func(error) error
-	shared    *atomic.Bool // read by the writer's statements (keptStmt)
+	shared    *atomic.Bool  // read by the writer's statements (keptStmt)
+	age       time.Duration // how long a transaction stays open for more writes: maxBatchAge (tests set more)
 
 	mu    sync.Mutex
 	busy  bool            // someone holds the turn
@@ -205,7 +206,7 @@ func (b *batcher) lose(cause error) error {
 func (b *batcher) endTurn() {
 	for {
 		b.mu.Lock()
-		if b.tx == nil || (len(b.queue) > 0 && b.turns < maxBatch && time.Since(b.began) < maxBatchAge) {
+		if b.tx == nil || (len(b.queue) > 0 && b.turns < maxBatch && time.Since(b.began) < b.age) {
 			if len(b.queue) > 0 {
 				close(b.queue[0])
 				b.queue = b.queue[1:]

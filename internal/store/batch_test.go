@@ -189,6 +189,7 @@ func TestBatchedWritesWithEndingContexts(t *testing.T) {
 // (InTx) and commit; so does a write whose own savepoint vanished although it reported success.
 func TestWholeTransactionRolledBackInBatch(t *testing.T) {
 	st, ctx := openBatchTest(t)
+	st.KeepBatchesOpen(10 * time.Second) // the second write must join the first's transaction, however loaded the machine
 	require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return insert(ctx, tx, 1000) }))
 	first, firstRuns := holdWriter(t, ctx, st, 1, 1)
 	var swallowRuns atomic.Int32

@@ -63,7 +63,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	watcher := sql.OpenDB(stmtConnector{dsn: base + "&_pragma=query_only(1)&" + readerMmap, drv: &sqlite.Driver{}})
 	watcher.SetMaxOpenConns(1)
 	st := &Store{dialect: sqliteDialect{}, writer: writer, reader: reader, watcher: watcher, stmts: newStmtCache(512)}
-	st.batch = &batcher{db: writer, interpret: st.dialect.interpret, shared: shared}
+	st.batch = &batcher{db: writer, interpret: st.dialect.interpret, shared: shared, age: maxBatchAge}
 	st.closers = []func() error{reader.Close, writer.Close, watcher.Close, st.stmts.close}
 	return st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -26,6 +27,11 @@ func (e *Exec) ListSQL(resource string, q query.List) (string, []any, error) {
 	}
 	return b.sb.String(), b.args, nil
 }
+
+// KeepBatchesOpen makes the SQLite writer's transactions stay open for more writes up to d
+// (maxBatchAge otherwise), for tests whose writes must share one on a loaded machine. Call it
+// while no write is in flight.
+func (s *Store) KeepBatchesOpen(d time.Duration) { s.batch.age = d }
 
 // DirectReads counts the SQLite reads by id that ran on the driver connection (queryDirect).
 func (s *Store) DirectReads() int64 { return s.direct.Load() }
