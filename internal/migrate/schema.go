@@ -102,14 +102,13 @@ func eventsTable() Table {
 		{Name: "new_values", Type: "text"},                   // JSON of the record after; null on delete
 		{Name: "principal", Type: "text"},                    // the account or API key id; null for the system
 		{Name: "created_at", Type: "integer", NotNull: true}, // unix microseconds
-		// PostgreSQL: the writing transaction's id (pg_current_xact_id); live updates read
-		// in (txid, id) order up to the oldest running transaction. 0 on SQLite.
+		// PostgreSQL: the writing transaction's id (pg_current_xact_id), for operators; live
+		// updates read by id (events.Horizon). 0 on SQLite.
 		{Name: "txid", Type: "integer", NotNull: true, Default: ptr("0")},
-		// The indexes are PostgreSQL's only: on SQLite events are read and swept in id order
-		// (one writer at a time: ids and created_at grow together, txid is 0), and every
-		// index is one more page each write's commit writes.
-	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}, Dialect: "postgres"},
-		{Name: EventsTable + "_txid_idx", Columns: []string{"txid", "id"}, Dialect: "postgres"}}}
+		// The index is PostgreSQL's only, for the sweep: on SQLite events are swept in id order
+		// (one writer at a time: ids and created_at grow together), and every index is one more
+		// page each write's commit writes. Live updates read by the primary key on both.
+	}, Indexes: []Index{{Name: EventsTable + "_created_idx", Columns: []string{"created_at"}, Dialect: "postgres"}}}
 }
 
 // IdempotencyTable remembers the answers to requests sent with an Idempotency-Key, written in
