@@ -199,6 +199,23 @@ func TestSSEDeliversARecordsChangesInTheOrderTheyCommitted(t *testing.T) {
 	require.Equal(t, idText(lastID), s.next().id)
 }
 
+// A transaction that writes no events — here one that holds a transaction id and a row of
+// another table — holds no stream back, however long it runs.
+func TestSSEDoesNotWaitForTransactionsThatWriteNoEvents(t *testing.T) {
+	t.Parallel()
+	b := setupInstances(t, 1)[0]
+	s := b.stream("/api/products/events")
+	other := startTx(b)
+	other.run(t, func(tx *store.Exec) error {
+		return tx.ExecRaw(context.Background(), "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES ('test', 'held', 'f', 'running', 0, 0)")
+	})
+	p := b.product("Unheld", "1", 1)
+	start := time.Now()
+	require.Equal(t, p, s.next().data["record_id"])
+	require.Less(t, time.Since(start), 2*time.Second, "delivered while the other transaction runs")
+	other.commit(t)
+}
+
 // Many clients patching one product at once: the stream carries the product's versions in
 // increasing order, and the last message is the product as stored.
 func TestSSEKeepsAHotRecordsVersionsInOrder(t *testing.T) {

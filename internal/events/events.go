@@ -45,16 +45,12 @@ const (
 	insertSQL = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
 	// On PostgreSQL the row also keeps its transaction's id. The writer notifies Channel after
-	// the commit (store.Notifier), not in the transaction. The transaction id is taken (given out, if the transaction had none) in a subquery the
-	// row is made from, before the row's id is drawn: live updates rely on ids drawn after
-	// (Horizon). The parameters are typed: in a SELECT list PostgreSQL would take them for text.
+	// the commit (store.Notifier), not in the transaction.
 	insertPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
-		"SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, x " +
-		"FROM (SELECT pg_current_xact_id()::text::bigint AS x OFFSET 0) AS tx RETURNING id"
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, pg_current_xact_id()::text::bigint) RETURNING id"
 )
 
-// Append writes ev inside tx and sets its ID. On PostgreSQL the transaction has its id before
-// the event's id is drawn (Horizon relies on it).
+// Append writes ev inside tx and sets its ID.
 func Append(ctx context.Context, tx *store.Exec, ev *Event) error {
 	_, err := AppendReading(ctx, tx, ev, "")
 	return err
@@ -161,7 +157,7 @@ func List(ctx context.Context, ex *store.Exec, o ListOpts) ([]*Event, error) {
 	if o.Limit <= 0 || o.Limit > 1000 {
 		o.Limit = 1000
 	}
-	rows, err := ex.QueryRaw(ctx, readSQL, o.After, int64(Unbounded), o.Resource, o.Resource, o.Limit)
+	rows, err := ex.QueryRaw(ctx, readSQL, o.After, Unbounded, o.Resource, o.Resource, o.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}

@@ -3,8 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 
@@ -14,63 +13,52 @@ import (
 // On PostgreSQL an event's id is drawn while its transaction runs, and a transaction that drew
 // a lower id may commit after one that drew a higher: a reader that went past the higher id
 // would skip the lower one for ever. A Horizon tells up to which id every event is final —
-// committed, or never to be — from what the reader sees each time it looks (Observe):
+// committed, or never to be — from what the reader sees each time it looks (Observe), in one
+// statement:
 //
-//   - next: a transaction id no transaction that had drawn an event id by then has reached:
-//     the snapshot's xmax (above every ended transaction) and one past every transaction id a
-//     backend holds (pg_stat_get_activity, read after the snapshot was taken);
-//   - last: the highest event id committed in that snapshot.
+//   - last: the highest event id committed in the statement's snapshot;
+//   - writers: the transactions holding a write lock on kiln_events (pg_locks, read after
+//     the snapshot was taken), each by its virtual transaction id.
 //
-// A transaction draws its event ids after it has its transaction id (an event is written after
-// its record). So a transaction id at or above next was given out after that look, and every
-// event id it draws is above last. Once the oldest transaction still running (the snapshot's
-// xmin, at a later look) is at or above a look's next, every transaction that drew an id up
-// to that look's last has ended: every event up to last is final, and last is safe.
+// A transaction that draws an event id holds a write lock on kiln_events from before the draw
+// (an INSERT takes it before it runs) until it ends. Ids are drawn in increasing order (the
+// sequence's CACHE is 1, PostgreSQL's default), so every id up to last was drawn before the
+// snapshot: a transaction that drew one and had not ended when the locks were read is among
+// that look's writers. Once a later look finds none of them holding the lock any more, each
+// has ended, and every event up to that look's last is final: last is safe.
+//
+// Only transactions that write kiln_events count, so an unrelated long transaction (in this
+// database or another) holds nothing back. This relies on every row being inserted with an id
+// the insert draws, as Kiln inserts them; a row inserted with an id drawn earlier by hand
+// (nextval first, INSERT later) could be passed by.
 
 // Observation is what one look at the outbox saw (PostgreSQL).
 type Observation struct {
-	Xmin int64 // the oldest transaction running
-	Next int64 // see above
-	Last int64 // the highest event id committed
+	Last    int64    // the highest event id committed
+	Writers []string // the transactions holding a write lock on kiln_events, sorted
 }
 
-const observePG = "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, " +
-	"COALESCE((SELECT string_agg(backend_xid::text, ',') FROM pg_stat_get_activity(NULL) WHERE backend_xid IS NOT NULL), ''), " +
-	"COALESCE((SELECT MAX(id) FROM kiln_events), 0) FROM pg_current_snapshot() AS s"
+const observePG = "SELECT COALESCE((SELECT MAX(id) FROM kiln_events), 0), " +
+	"COALESCE((SELECT string_agg(DISTINCT l.virtualtransaction, ',') FROM pg_locks l " +
+	"WHERE l.locktype = 'relation' AND l.granted AND l.mode <> 'AccessShareLock' " +
+	"AND l.relation = to_regclass('kiln_events') " +
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())), '')"
 
 // Observe looks at the outbox (PostgreSQL only; on SQLite every committed event is final).
 func Observe(ctx context.Context, ex *store.Exec) (Observation, error) {
 	var o Observation
-	var xids string
-	if err := scanOne(ctx, ex, observePG, nil, &o.Xmin, &o.Next, &xids, &o.Last); err != nil {
+	var writers string
+	if err := scanOne(ctx, ex, observePG, nil, &o.Last, &writers); err != nil {
 		return Observation{}, fmt.Errorf("events horizon: %w", err)
 	}
-	xmax := o.Next
-	for _, f := range strings.FieldsFunc(xids, func(r rune) bool { return r == ',' }) {
-		x, err := strconv.ParseUint(f, 10, 32)
-		if err != nil {
-			return Observation{}, fmt.Errorf("events horizon: transaction id %q: %w", f, err)
-		}
-		o.Next = max(o.Next, widen(xmax, uint32(x))+1)
+	if writers != "" {
+		o.Writers = strings.Split(writers, ",")
+		slices.Sort(o.Writers)
 	}
 	return o, nil
 }
 
-// widen is the 64-bit transaction id (epoch and id, as pg_current_xact_id gives) of the 32-bit
-// id x that a running backend holds, near the 64-bit id near: within 2^31 of it, as
-// PostgreSQL keeps every running transaction id.
-func widen(near int64, x uint32) int64 {
-	full := near&^0xFFFFFFFF | int64(x)
-	switch {
-	case full > near+math.MaxInt32:
-		full -= 1 << 32
-	case full < near-math.MaxInt32:
-		full += 1 << 32
-	}
-	return full
-}
-
-// maxMarks bounds the looks a Horizon keeps while a long transaction holds the oldest one back.
+// maxMarks bounds the looks a Horizon keeps while a long transaction writing events runs.
 const maxMarks = 256
 
 // Horizon keeps the safe event id from the looks at the outbox (see above). It is safe for
@@ -99,14 +87,35 @@ func (h *Horizon) Advance(o Observation) int64 {
 		}
 		h.marks = kept
 	}
-	i := 0
-	for i < len(h.marks) && h.marks[i].Next <= o.Xmin {
-		h.safe = max(h.safe, h.marks[i].Last)
-		i++
+	// The latest look none of whose writers still writes makes its last safe, and every
+	// earlier look's with it (their ids are lower).
+	done := -1
+	for i, m := range h.marks {
+		if !anyOf(m.Writers, o.Writers) {
+			done = i
+		}
 	}
-	h.marks = h.marks[i:]
+	if done >= 0 {
+		h.safe = max(h.safe, h.marks[done].Last)
+		h.marks = h.marks[done+1:]
+	}
 	return h.safe
 }
 
+// anyOf reports whether the sorted lists a and b share an element.
+func anyOf(a, b []string) bool {
+	for len(a) > 0 && len(b) > 0 {
+		switch strings.Compare(a[0], b[0]) {
+		case 0:
+			return true
+		case -1:
+			a = a[1:]
+		default:
+			b = b[1:]
+		}
+	}
+	return false
+}
+
 // Unbounded is the safe id on SQLite, where every committed event is final.
-const Unbounded = math.MaxInt64
+const Unbounded = int64(^uint64(0) >> 1)

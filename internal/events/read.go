@@ -90,7 +90,7 @@ func scanOne(ctx context.Context, ex *store.Exec, q string, args []any, dest ...
 // transactions are still open (at most limit): a stream that starts "now" skips them even
 // when the poller has not read them yet.
 func Committed(ctx context.Context, ex *store.Exec, after Pos, resource string, limit int) (map[int64]bool, error) {
-	rows, err := ex.QueryRaw(ctx, "SELECT id FROM kiln_events WHERE id > ? AND resource = ? LIMIT ?",
+	rows, err := ex.QueryRaw(ctx, "SELECT id FROM kiln_events WHERE id > ? AND resource = ? ORDER BY id LIMIT ?",
 		after.ID, resource, limit)
 	if err != nil {
 		return nil, fmt.Errorf("committed events: %w", err)

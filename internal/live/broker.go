@@ -196,7 +196,7 @@ func (b *Broker) run(ctx context.Context) {
 }
 
 // retry schedules the poller's quick reads after a wake that found nothing, and while committed
-// events wait for older transactions to end (PostgreSQL).
+// events wait for transactions writing events to end (PostgreSQL).
 type retry struct {
 	tries   int           // quick reads left after a wake
 	waiting time.Duration // the last pause while events waited
@@ -209,8 +209,8 @@ func (r *retry) next(n int, pending bool) time.Duration {
 	case pending && n > 0: // the horizon moved: the rest usually follows at once
 		r.waiting = 2 * time.Millisecond
 		return r.waiting
-	case pending: // an older transaction runs on: look less often the longer it runs
-		r.waiting = min(max(2*r.waiting, 2*time.Millisecond), 100*time.Millisecond)
+	case pending: // a transaction writing events runs on: look less often the longer it runs
+		r.waiting = min(r.waiting+2*time.Millisecond, 20*time.Millisecond)
 		return r.waiting
 	case n == 0 && r.tries > 0:
 		r.waiting = 0
@@ -232,29 +232,40 @@ func (b *Broker) logPoll(err error) {
 	b.cfg.Logger.Info("live updates read the outbox again")
 }
 
+// startWait bounds how long the first subscription of a process waits for transactions that
+// write events to end (head).
+const startWait = 5 * time.Second
+
+// ErrStarting: transactions writing events ran for longer than startWait while live updates
+// started (a session idle in a transaction that wrote events, say); the client tries again.
+var ErrStarting = errors.New("live updates wait for transactions that write events to end")
+
 // head is where the poller starts: the last event committed now, once every event up to it
-// is final (on PostgreSQL a transaction that drew a lower id may still be running: the poller
-// waits for it, so that its event, committed after the start, is not passed by).
+// is final (on PostgreSQL a transaction that drew a lower id may still be writing: the poller
+// waits for it, within startWait, so that its event, committed after the start, is not passed).
 func (b *Broker) head(ctx context.Context) (events.Pos, error) {
 	if b.horizon == nil {
 		last, err := events.Last(ctx, b.cfg.Store.Reader())
 		return events.Pos{ID: last}, err
 	}
+	ctx, cancel := context.WithTimeoutCause(ctx, startWait, ErrStarting)
+	defer cancel()
 	o, err := events.Observe(ctx, b.cfg.Store.Reader())
-	if err != nil {
-		return events.Pos{}, err
-	}
-	for pause := time.Millisecond; b.horizon.Advance(o) < o.Last; pause = min(2*pause, 100*time.Millisecond) {
+	for pause := time.Millisecond; err == nil && b.horizon.Advance(o) < o.Last; pause = min(2*pause, 50*time.Millisecond) {
 		select {
 		case <-ctx.Done():
-			return events.Pos{}, ctx.Err()
+			return events.Pos{}, context.Cause(ctx)
 		case <-time.After(pause):
 		}
-		later, err := events.Observe(ctx, b.cfg.Store.Reader())
-		if err != nil {
-			return events.Pos{}, err
+		var later events.Observation
+		later, err = events.Observe(ctx, b.cfg.Store.Reader())
+		o.Writers = later.Writers // whether the writers then have ended: the start stays o.Last
+	}
+	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrStarting) {
+			return events.Pos{}, ErrStarting
 		}
-		o.Xmin = later.Xmin // only the oldest running transaction matters: the start stays o.Last
+		return events.Pos{}, err
 	}
 	return events.Pos{ID: o.Last}, nil
 }

@@ -163,6 +163,10 @@ func streamError(err error) error {
 	if errors.Is(err, live.ErrClosed) {
 		return service.Errorf(service.CodeUnavailable, "the server is shutting down: connect again")
 	}
+	if errors.Is(err, live.ErrStarting) {
+		return &service.Error{Code: service.CodeUnavailable, Message: "live updates are starting: connect again shortly",
+			RetryAfter: 1, Cause: err}
+	}
 	return service.AsError(err)
 }
 
