@@ -199,8 +199,8 @@ func TestSSEDeliversARecordsChangesInTheOrderTheyCommitted(t *testing.T) {
 	require.Equal(t, idText(lastID), s.next().id)
 }
 
-// A transaction that writes no events — here one that holds a transaction id and a row of
-// another table — holds no stream back, however long it runs.
+// A transaction that writes no events — here one that holds a transaction id, a row of another
+// table and the lock VACUUM takes on kiln_events — holds no stream back, however long it runs.
 func TestSSEDoesNotWaitForTransactionsThatWriteNoEvents(t *testing.T) {
 	t.Parallel()
 	b := setupInstances(t, 1)[0]
@@ -209,11 +209,50 @@ func TestSSEDoesNotWaitForTransactionsThatWriteNoEvents(t *testing.T) {
 	other.run(t, func(tx *store.Exec) error {
 		return tx.ExecRaw(context.Background(), "INSERT INTO kiln_idempotency (scope, key, fingerprint, state, created_at, expires_at) VALUES ('test', 'held', 'f', 'running', 0, 0)")
 	})
+	other.run(t, func(tx *store.Exec) error {
+		return tx.ExecRaw(context.Background(), "LOCK TABLE kiln_events IN SHARE UPDATE EXCLUSIVE MODE")
+	})
 	p := b.product("Unheld", "1", 1)
 	start := time.Now()
 	require.Equal(t, p, s.next().data["record_id"])
 	require.Less(t, time.Since(start), 2*time.Second, "delivered while the other transaction runs")
 	other.commit(t)
+}
+
+// Streams opening on a fresh instance while a transaction that wrote an event stays open each
+// wait for the poller's start at most 5 s, all at once, then get 503 with Retry-After; once
+// the transaction ends, a stream opens.
+func TestSSEStreamsWaitForTheStartFiveSecondsAtMost(t *testing.T) {
+	t.Parallel()
+	bs := setupInstances(t, 2)
+	a, fresh := bs[0], bs[1]
+	p := a.product("Held", "1", 1)
+	held := startTx(a)
+	held.appendUpdate(t, a, p)
+	start := time.Now()
+	var wg sync.WaitGroup
+	answers := make(chan *http.Response, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, cancel := fresh.openStream("/api/products/events")
+			defer cancel()
+			_ = res.Body.Close()
+			answers <- res
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	require.Less(t, time.Since(start), 8*time.Second, "the three waited side by side, not one after another")
+	for res := range answers {
+		require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+		require.Equal(t, "1", res.Header.Get("Retry-After"))
+	}
+	held.commit(t)
+	s := fresh.stream("/api/products/events")
+	last := a.product("After", "1", 1)
+	require.Equal(t, last, s.next().data["record_id"])
 }
 
 // Many clients patching one product at once: the stream carries the product's versions in

@@ -17,18 +17,21 @@ import (
 // statement:
 //
 //   - last: the highest event id committed in the statement's snapshot;
-//   - writers: the transactions holding a write lock on kiln_events (pg_locks, read after
+//   - writers: the transactions holding ROW EXCLUSIVE on kiln_events (pg_locks, read after
 //     the snapshot was taken), each by its virtual transaction id.
 //
-// A transaction that draws an event id holds a write lock on kiln_events from before the draw
-// (an INSERT takes it before it runs) until it ends. Ids are drawn in increasing order (the
+// A transaction that draws an event id holds ROW EXCLUSIVE on kiln_events from before the draw
+// (an INSERT takes it before it runs, whatever else it holds) until it ends; readers, VACUUM
+// (autovacuum's too) and CREATE INDEX CONCURRENTLY take other modes and are no writers. Ids are drawn in increasing order (the
 // sequence's CACHE is 1, PostgreSQL's default), so every id up to last was drawn before the
 // snapshot: a transaction that drew one and had not ended when the locks were read is among
 // that look's writers. Once a later look finds none of them holding the lock any more, each
 // has ended, and every event up to that look's last is final: last is safe.
 //
 // Only transactions that write kiln_events count, so an unrelated long transaction (in this
-// database or another) holds nothing back. This relies on every row being inserted with an id
+// database or another) holds nothing back. A prepared transaction (two-phase commit) holds its
+// locks under a virtual id of its own (-1/…) from PREPARE on: a writer that prepared between
+// two looks would seem to have ended. While one holds the lock, nothing becomes safe. This relies on every row being inserted with an id
 // the insert draws, as Kiln inserts them; a row inserted with an id drawn earlier by hand
 // (nextval first, INSERT later) could be passed by.
 
@@ -40,7 +43,7 @@ type Observation struct {
 
 const observePG = "SELECT COALESCE((SELECT MAX(id) FROM kiln_events), 0), " +
 	"COALESCE((SELECT string_agg(DISTINCT l.virtualtransaction, ',') FROM pg_locks l " +
-	"WHERE l.locktype = 'relation' AND l.granted AND l.mode <> 'AccessShareLock' " +
+	"WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'RowExclusiveLock' " +
 	"AND l.relation = to_regclass('kiln_events') " +
 	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())), '')"
 
@@ -87,6 +90,9 @@ func (h *Horizon) Advance(o Observation) int64 {
 		}
 		h.marks = kept
 	}
+	if slices.ContainsFunc(o.Writers, prepared) {
+		return h.safe
+	}
 	// The latest look none of whose writers still writes makes its last safe, and every
 	// earlier look's with it (their ids are lower).
 	done := -1
@@ -101,6 +107,9 @@ func (h *Horizon) Advance(o Observation) int64 {
 	}
 	return h.safe
 }
+
+// prepared reports whether a lock holder's virtual transaction id is a prepared transaction's.
+func prepared(vxid string) bool { return strings.HasPrefix(vxid, "-1/") }
 
 // anyOf reports whether the sorted lists a and b share an element.
 func anyOf(a, b []string) bool {

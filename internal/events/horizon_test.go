@@ -50,6 +50,16 @@ func TestHorizonKeepsFewLooksBehindALongTransaction(t *testing.T) {
 	require.Equal(t, last, h.Advance(look(last)))
 }
 
+// A transaction that prepares (two-phase commit) holds its locks under a new virtual id: while
+// any prepared transaction writes, nothing becomes safe.
+func TestHorizonWaitsWhileAPreparedTransactionWrites(t *testing.T) {
+	t.Parallel()
+	h := NewHorizon()
+	require.Equal(t, int64(0), h.Advance(look(7, "3/10")))
+	require.Equal(t, int64(0), h.Advance(look(7, "-1/900")), "3/10 prepared: it has not ended")
+	require.Equal(t, int64(7), h.Advance(look(7)), "committed or rolled back")
+}
+
 func TestAnyOfSortedLists(t *testing.T) {
 	t.Parallel()
 	require.False(t, anyOf(nil, []string{"1/1"}))

@@ -62,15 +62,22 @@ type Broker struct {
 
 	horizon *events.Horizon // PostgreSQL: up to which id events are final; nil on SQLite
 
-	mu      sync.Mutex
-	subs    map[*Sub]struct{}
-	pos     events.Pos // the last event handed out
-	started bool
-	closed  bool
+	mu       sync.Mutex
+	subs     map[*Sub]struct{}
+	pos      events.Pos // the last event handed out
+	started  bool
+	closed   bool
+	starting *attempt        // the start under way, if any
+	bg       context.Context // the poller's; set by the first start, ended by Close
+	stop     context.CancelFunc
 
-	startMu sync.Mutex // one start at a time
-	stop    context.CancelFunc
-	done    sync.WaitGroup
+	done sync.WaitGroup
+}
+
+// attempt is one start of the poller, which every subscriber arriving meanwhile waits for.
+type attempt struct {
+	done chan struct{}
+	err  error // set before done is closed
 }
 
 // New makes a Broker; it starts polling with its first subscriber.
@@ -110,35 +117,64 @@ func (b *Broker) Subscribe(ctx context.Context, resource string) (*Sub, error) {
 	return s, nil
 }
 
-// start reads the head of the outbox and starts the poller, once.
+// start starts the poller once. The first subscriber begins it in the background; it and
+// every one arriving meanwhile wait for it, each within its context and startWait (then
+// ErrStarting, while the start goes on). A start that failed is begun again by the next.
 func (b *Broker) start(ctx context.Context) error {
-	b.startMu.Lock()
-	defer b.startMu.Unlock()
 	b.mu.Lock()
-	started, closed := b.started, b.closed
-	b.mu.Unlock()
-	if closed {
+	if b.closed {
+		b.mu.Unlock()
 		return ErrClosed
 	}
-	if started {
+	if b.started {
+		b.mu.Unlock()
 		return nil
 	}
-	head, err := b.head(ctx)
-	if err != nil {
-		return err
+	a := b.starting
+	if a == nil {
+		if b.bg == nil {
+			// The poller outlives the request that started it and carries none of its values.
+			b.bg, b.stop = context.WithCancel(context.Background())
+		}
+		a = &attempt{done: make(chan struct{})}
+		b.starting = a
+		b.done.Add(1)
+		go b.begin(b.bg, a)
 	}
-	// The poller outlives the request that started it and carries none of its values.
-	bg, cancel := context.WithCancel(context.Background())
-	b.mu.Lock()
-	b.pos, b.started, b.stop = head, true, cancel
 	b.mu.Unlock()
-	b.done.Add(2)
-	go func() {
-		defer b.done.Done()
-		_ = b.cfg.Store.Listen(bg, events.Channel, b.Wake) // ErrNoListen on SQLite: polls only
-	}()
-	go b.run(bg)
-	return nil
+	wait := time.NewTimer(startWait)
+	defer wait.Stop()
+	select {
+	case <-a.done:
+		return a.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wait.C:
+		return ErrStarting
+	}
+}
+
+// begin reads the head of the outbox and starts the poller (start).
+func (b *Broker) begin(bg context.Context, a *attempt) {
+	defer b.done.Done()
+	head, err := b.head(bg)
+	b.mu.Lock()
+	b.starting = nil
+	if err == nil && !b.closed {
+		b.pos, b.started = head, true
+		b.done.Add(2)
+		go func() {
+			defer b.done.Done()
+			_ = b.cfg.Store.Listen(bg, events.Channel, b.Wake) // ErrNoListen on SQLite: polls only
+		}()
+		go b.run(bg)
+	}
+	if b.closed {
+		err = ErrClosed
+	}
+	a.err = err
+	b.mu.Unlock()
+	close(a.done)
 }
 
 // Close ends every subscription and stops the poller.
@@ -232,8 +268,8 @@ func (b *Broker) logPoll(err error) {
 	b.cfg.Logger.Info("live updates read the outbox again")
 }
 
-// startWait bounds how long the first subscription of a process waits for transactions that
-// write events to end (head).
+// startWait bounds how long a subscription waits for the poller to start (start), which on
+// PostgreSQL waits for the transactions writing events at that moment to end (head).
 const startWait = 5 * time.Second
 
 // ErrStarting: transactions writing events ran for longer than startWait while live updates
@@ -242,19 +278,17 @@ var ErrStarting = errors.New("live updates wait for transactions that write even
 
 // head is where the poller starts: the last event committed now, once every event up to it
 // is final (on PostgreSQL a transaction that drew a lower id may still be writing: the poller
-// waits for it, within startWait, so that its event, committed after the start, is not passed).
+// waits for it, so that its event, committed after the start, is not passed by).
 func (b *Broker) head(ctx context.Context) (events.Pos, error) {
 	if b.horizon == nil {
 		last, err := events.Last(ctx, b.cfg.Store.Reader())
 		return events.Pos{ID: last}, err
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, startWait, ErrStarting)
-	defer cancel()
 	o, err := events.Observe(ctx, b.cfg.Store.Reader())
 	for pause := time.Millisecond; err == nil && b.horizon.Advance(o) < o.Last; pause = min(2*pause, 50*time.Millisecond) {
 		select {
 		case <-ctx.Done():
-			return events.Pos{}, context.Cause(ctx)
+			return events.Pos{}, ctx.Err()
 		case <-time.After(pause):
 		}
 		var later events.Observation
@@ -262,9 +296,6 @@ func (b *Broker) head(ctx context.Context) (events.Pos, error) {
 		o.Writers = later.Writers // whether the writers then have ended: the start stays o.Last
 	}
 	if err != nil {
-		if errors.Is(context.Cause(ctx), ErrStarting) {
-			return events.Pos{}, ErrStarting
-		}
 		return events.Pos{}, err
 	}
 	return events.Pos{ID: o.Last}, nil
