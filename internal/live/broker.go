@@ -31,7 +31,8 @@ type Config struct {
 	Store *store.Store
 	// Poll is how often the outbox is read without being woken; default 1 s.
 	Poll time.Duration
-	// Buffer is how many events a subscriber may have waiting; default 256.
+	// Buffer is how many events a subscriber may have waiting; default 1024 (a pointer each):
+	// the backlog a poller releases at once after events waited must fit.
 	Buffer int
 	// Page is how many events one read of the outbox takes at most; default 500.
 	Page   int
@@ -40,7 +41,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	c.Poll = cmp.Or(c.Poll, time.Second)
-	c.Buffer = cmp.Or(c.Buffer, 256)
+	c.Buffer = cmp.Or(c.Buffer, 1024)
 	c.Page = cmp.Or(c.Page, 500)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

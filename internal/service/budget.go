@@ -66,7 +66,7 @@ func (s *Service) deadline(ctx context.Context) (context.Context, context.Cancel
 }
 
 func timeoutError(cause error) *Error {
-	return &Error{Code: CodeTimeout, Message: "the database work of this request took longer than the server allows: try again (a list may need a narrower filter)",
+	return &Error{Code: CodeTimeout, Message: "the database work of this request took longer than the server allows — a costly query, or rows or a table other work held locked: try again (a list may need a narrower filter)",
 		RetryAfter: 1, Cause: cause}
 }
 
