@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"errors"
@@ -184,11 +185,40 @@ const groupLockTimeout = "set local lock_timeout = '20ms'"
 // nothingCommitted reports whether a group that failed with err is known to have committed
 // nothing: the server failed a statement or the commit (the group's transaction rolled back),
 // or nothing was sent (the connection failed first, or pgx could not encode an argument).
+// A failure at the COMMIT itself tells nothing unless the server answered it with an ERROR
+// (the commit failed, so the transaction rolled back): a FATAL there (the session terminated,
+// pg_terminate_backend) or a lost connection may come after the commit took effect.
 func nothingCommitted(err error) bool {
 	var pgErr *pgconn.PgError
 	var pre pgx.ErrPreprocessingBatch
+	var unknown *commitUnknownError
+	if errors.As(err, &unknown) {
+		return false
+	}
 	return errors.As(err, &pgErr) || errors.Is(err, errGroupRolledBack) || pgconn.SafeToRetry(err) ||
 		errors.As(err, &pre)
+}
+
+// commitUnknownError is a group's COMMIT that failed without saying it rolled back: the group
+// may have committed, and its writes must not run again.
+type commitUnknownError struct{ err error }
+
+func (e *commitUnknownError) Error() string { return "postgres: the group's commit: " + e.err.Error() }
+func (e *commitUnknownError) Unwrap() error { return e.err }
+
+// commitOutcome reads the answer to a group's COMMIT: committed, or the error the group failed
+// with (errGroupRolledBack, the server's ERROR, or commitUnknownError).
+func commitOutcome(tag pgconn.CommandTag, err error) (bool, error) {
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil && tag.String() == "ROLLBACK":
+		return false, errGroupRolledBack
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pgErr) && cmp.Or(pgErr.SeverityUnlocalized, pgErr.Severity) == "ERROR":
+		return false, err
+	}
+	return false, &commitUnknownError{err: err}
 }
 
 // send runs ms on conn in one transaction and one round trip, and decides each member's
@@ -265,16 +295,14 @@ func readGroup(br pgx.BatchResults, types *pgtype.Map, ms []*groupMember) error 
 		rows.Close()
 		err = rows.Err()
 	}
+	committed := false
 	if err == nil {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.String() == "ROLLBACK" {
-			err = errGroupRolledBack
-		}
+		committed, err = commitOutcome(br.Exec())
 	}
-	if cerr := br.Close(); err == nil {
+	if cerr := br.Close(); err == nil && !committed {
 		err = cerr
 	}
-	return err
+	return err // once COMMIT answered, a later failure (the session ended after it) changes nothing
 }
 
 // noRows is the driver's answer to a statement sent in a group: its outcome is on its
