@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -127,4 +128,4 @@ func anyOf(a, b []string) bool {
 }
 
 // Unbounded is the safe id on SQLite, where every committed event is final.
-const Unbounded = int64(^uint64(0) >> 1)
+const Unbounded int64 = math.MaxInt64

@@ -209,7 +209,7 @@ func (t *lazyTx) Rollback() error {
 		return nil
 	}
 	conn := t.c.Conn.Conn()
-	ctx, cancel := txEndContext(t.ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackGrace)
 	defer cancel()
 	if _, err := conn.Exec(ctx, "rollback"); err != nil {
 		_ = conn.Close(ctx)
@@ -221,7 +221,3 @@ func (t *lazyTx) Rollback() error {
 // rollbackGrace bounds a ROLLBACK, which runs on whether or not the request's context ended:
 // a transaction that failed because its context ended keeps its sound connection.
 const rollbackGrace = 5 * time.Second
-
-func txEndContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), rollbackGrace)
-}
