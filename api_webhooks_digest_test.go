@@ -54,5 +54,24 @@ func TestWebhookMatchSeesSubscriptionsChangedElsewhere(t *testing.T) {
 		b.product("a;b:ç3:", "5", 5)
 		b.product("other", "5", 5)
 		require.Equal(t, int64(4), messages(), "a changed condition applies to the next write")
+
+		// A PATCH written blind on PostgreSQL (store.Exec.UpdateBlind) is made under the digest too.
+		cup := b.product("Cup", "5", 5)
+		patch := func(price string) {
+			t.Helper()
+			res := b.do("PATCH", "/api/products/"+cup, map[string]any{"price": price})
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		}
+		blind := b.app.Store.Blind()
+		patch("6")
+		if dialect == "postgres" {
+			require.Equal(t, blind+1, b.app.Store.Blind(), "no subscription matches: written blind")
+		}
+		now = time.Now().UnixMicro()
+		exec(`INSERT INTO kiln_webhooks (name, source, url, events, event_type, secret, created_at, updated_at)
+			VALUES ('prices', 'api', 'http://127.0.0.1:9/x', '["products.update"]', 'price', 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=', ?, ?)`, now, now)
+		sent := messages()
+		patch("7")
+		require.Equal(t, sent+1, messages(), "the subscription made elsewhere matched the PATCH")
 	})
 }

@@ -145,6 +145,23 @@ func AppendLast(ev *Event, value, want string, write func(store.Fold) error) err
 	return write(f)
 }
 
+// insertBlindPG is insertAfterPG for a blind update (store.UpdateBlind): the records before
+// and after are kiln_row's kiln_old_values and kiln_new_values, rendered by PostgreSQL.
+const insertBlindPG = "INSERT INTO kiln_events (resource, operation, action, record_id, old_values, new_values, principal, created_at, txid) " +
+	"SELECT ?::text, ?::text, ?::text, ?::text, kiln_row.kiln_old_values, kiln_row.kiln_new_values, ?::text, ?::bigint, " +
+	"pg_current_xact_id()::text::bigint FROM kiln_row RETURNING id"
+
+// AppendBlind is AppendLast for a blind update (store.Exec.UpdateBlind), whose statement
+// renders ev's records itself: ev.Old and ev.New are not written.
+func AppendBlind(ev *Event, value, want string, write func(store.Fold) error) error {
+	f := store.Fold{Then: insertBlindPG, Args: []any{ev.Resource, ev.Operation, nullable(ev.Action), ev.RecordID,
+		nullable(ev.Principal), ev.At.UnixMicro()}, Dest: []any{&ev.ID}, Last: true}
+	if value != "" {
+		f.Guard, f.GuardArgs = "COALESCE("+value+", '') = ?", []any{want}
+	}
+	return write(f)
+}
+
 // ListOpts select events.
 type ListOpts struct {
 	After    int64  // only events with a greater id

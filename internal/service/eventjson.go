@@ -28,10 +28,10 @@ type eventKey struct {
 }
 
 const (
-	sysID = -1 - iota
-	sysCreated
-	sysUpdated
-	sysVersion
+	sysID      = store.KeyID
+	sysCreated = store.KeyCreated
+	sysUpdated = store.KeyUpdated
+	sysVersion = store.KeyVersion
 )
 
 // eventKeys lists r's keys in encoding/json's map order (the four system keys at least).

@@ -108,6 +108,7 @@ type resource struct {
 	// capacity its buffer starts with.
 	eventKeys []eventKey
 	eventSize eventSize
+	blindKeys []store.EventKey // eventKeys, for blind updates (write_blind.go)
 	// share bounds the requests on the resource that hold database connections at once (newShare).
 	share scanSlots
 }
@@ -167,6 +168,7 @@ func newResource(r *spec.Resource) (*resource, error) {
 		return nil, err
 	}
 	res := &resource{Resource: r, filter: flt, rules: make([]rules, len(r.Fields)), indexed: indexedFields(r), eventKeys: eventKeys(r)}
+	res.blindKeys = storeKeys(res.eventKeys)
 	for i, f := range r.Fields {
 		res.hasRollups = res.hasRollups || f.Rollup != nil
 		res.hasFiles = res.hasFiles || f.Type == spec.TypeFile

@@ -100,7 +100,10 @@ func (s *Service) Update(ctx context.Context, resName, id string, in map[string]
 	a := updateArgs{full: full, hash: hash, ifMatch: opts.IfMatch}
 	ctx, done := collect(ctx)
 	var hooked *hookRun // what the before-hooks changed on the way that did not fold
-	rec, err := s.updateAlone(ctx, r, cond, id, in, a, opts, &hooked)
+	rec, err := s.updateBlind(ctx, r, cond, id, in, a, opts)
+	if errors.Is(err, errMoved) {
+		rec, err = s.updateAlone(ctx, r, cond, id, in, a, opts, &hooked)
+	}
 	if errors.Is(err, errMoved) {
 		err = s.store.InTx(ctx, func(tx *store.Exec) error {
 			done.reset()

@@ -59,6 +59,11 @@ func (t *table) scanRecord(d dialect, rows rowSource, st *scanTargets) (*Record,
 	if err := rows.Scan(st.all...); err != nil {
 		return nil, fmt.Errorf("scan %s: %w", t.name, err)
 	}
+	return t.decodeTargets(d, st)
+}
+
+// decodeTargets makes the record a row scanned into st holds.
+func (t *table) decodeTargets(d dialect, st *scanTargets) (*Record, error) {
 	created, updated, targets := st.all[1], st.all[2], st.all
 	rec := &Record{ID: st.id, Version: st.version, Values: make([]any, len(t.res.Fields))}
 	var err error

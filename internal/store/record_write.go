@@ -119,7 +119,12 @@ func (e *Exec) foldTable(resource string) (*table, error) {
 // may write nothing, and then Then reads no row (ErrUnwritten).
 func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, f Fold, guarded bool) error {
 	q := "WITH kiln_row AS (" + write + " RETURNING 1) " + rebindDollarFrom(f.Then, len(args)+1)
-	args = append(args, f.Args...)
+	return e.runFolded(ctx, t, q, append(args, f.Args...), f, guarded)
+}
+
+// runFolded runs q, a statement that writes to t and returns one row (none when guarded and
+// its write wrote nothing: ErrUnwritten), scanned into f.Dest; f.Last as runFold.
+func (e *Exec) runFolded(ctx context.Context, t *table, q string, args []any, f Fold, guarded bool) error {
 	var mark *aloneMark
 	if f.Last {
 		// database/sql must not end the statement's rows when the context ends: pgx cancels a

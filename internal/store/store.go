@@ -48,6 +48,7 @@ type Store struct {
 	queries atomic.Int64
 	alone   atomic.Int64 // transactions that committed with their one statement (alone.go)
 	grouped atomic.Int64 // of those, the ones that committed in a group of them (pggroup.go)
+	blind   atomic.Int64 // updates written blind (update_blind.go)
 	// reads by id on PostgreSQL's pool go in groups (pgreads.go); readsGrouped counts them.
 	reads        *pgGroups
 	readsGrouped atomic.Int64

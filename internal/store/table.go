@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kiln-dev/kiln/internal/spec"
 )
@@ -32,6 +33,10 @@ type table struct {
 	updatePrefix string
 	targets      sync.Pool // *scanTargets, handed back once a result is read
 	poolTargets  sync.Pool // *scanTargets of pgx's own types, for reads on pgx's pool
+	renderOnce   sync.Once // render: the event JSON as SQL, for blind updates (update_blind.go)
+	render       atomic.Pointer[eventRender]
+	blindTexts   sync.Map     // blind updates' statements by the fields they set (*blindText)
+	blindKept    atomic.Int64 // statements built for blindTexts (at most maxBlindTexts kept)
 }
 
 type column struct {
