@@ -339,7 +339,27 @@ func TestBlindPatchesAnswerAsTheReadFirstWay(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 
+	// A version stamped by a clock ahead of this one (another instance's): the next, blind or
+	// read first, is stamped a microsecond after it.
+	ahead := time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)
+	require.NoError(t, b.app.Store.InTx(context.Background(), func(tx *store.Exec) error {
+		return tx.ExecRaw(context.Background(), "UPDATE products SET updated_at = ? WHERE id = ?", ahead, p)
+	}))
+	res = b.do("PATCH", "/api/products/"+p, map[string]any{"stock": 2}, "If-Match", b.etag("/api/products/"+p))
+	require.Equal(t, http.StatusOK, res.status, string(res.raw))
+	require.Equal(t, ahead.Add(time.Microsecond).Format(time.RFC3339Nano), stamp(t, res.body["updated_at"]), "read first")
+	res = blind(1, "PATCH", "/api/products/"+p, map[string]any{"stock": 3}, http.StatusOK)
+	require.Equal(t, ahead.Add(2*time.Microsecond).Format(time.RFC3339Nano), stamp(t, res.body["updated_at"]), "blind")
+
 	// Deleted: 404, and nothing of the PATCH is written.
 	blind(0, "DELETE", "/api/products/"+p, nil, http.StatusNoContent)
 	blind(0, "PATCH", "/api/products/"+p, map[string]any{"price": 7}, http.StatusNotFound)
+}
+
+// stamp is an answer's time in time.RFC3339Nano (answers write six fractional digits).
+func stamp(t *testing.T, v any) string {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, v.(string))
+	require.NoError(t, err)
+	return at.UTC().Format(time.RFC3339Nano)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/events"
 	"github.com/kiln-dev/kiln/internal/query"
@@ -343,10 +344,20 @@ func (s *Service) updateValues(ctx context.Context, r *resource, cur *store.Reco
 		}
 		cur.Values = fresh
 	}
-	cur.UpdatedAt = now
+	cur.UpdatedAt = following(cur.UpdatedAt, now)
 	s.checkWriteRoles(ctx, r, in, errs)
 	r.apply(cur, in, errs)
 	return cur
+}
+
+// following is now as a new version's updated_at after one stamped prev: a microsecond after
+// prev when now is not later (another instance's clock ahead), so that a record's updated_at
+// moves forward with its versions — as a blind update's does (store.Exec.UpdateBlind).
+func following(prev, now time.Time) time.Time {
+	if now.After(prev) {
+		return now
+	}
+	return prev.Add(time.Microsecond)
 }
 
 // unchanged reports whether an update leaves every field of the record as it was: a PATCH
