@@ -63,7 +63,7 @@ func (s *Service) updateBlind(ctx context.Context, r *resource, cond queryCond, 
 
 // blindUpdates reports whether an update may go blind (updateBlind).
 func (s *Service) blindUpdates(r *resource, cond queryCond, in map[string]any, a updateArgs, opts WriteOpts) bool {
-	if cond != nil || a.full || a.hash != "" || a.ifMatch != nil || opts.Remember != nil || len(in) == 0 ||
+	if s.store.Dialect() != "postgres" || cond != nil || a.full || a.hash != "" || a.ifMatch != nil || opts.Remember != nil || len(in) == 0 ||
 		r.Name == s.account || r.hasRollups || s.hasBefore(r.Name, spec.OpUpdate) {
 		return false
 	}
