@@ -163,14 +163,15 @@ func (q *Queue) Migrate(ctx context.Context) error {
 // EnqueueTx enqueues r inside tx, the transaction of the write that causes it: the job
 // exists exactly when tx commits. It returns the job's id.
 func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Exec, r Request) (int64, error) {
-	if tx.SQLTx() == nil {
-		return 0, errors.New("jobs: EnqueueTx needs a transaction")
+	sqlTx, err := tx.Tx()
+	if err != nil {
+		return 0, fmt.Errorf("jobs: EnqueueTx needs a transaction: %w", err)
 	}
 	args, opts, err := q.params(r)
 	if err != nil {
 		return 0, err
 	}
-	res, err := q.ins.InsertTx(ctx, tx.SQLTx(), args, opts)
+	res, err := q.ins.InsertTx(ctx, sqlTx, args, opts)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", r.Kind, err)
 	}
@@ -187,8 +188,9 @@ func (q *Queue) EnqueueManyTx(ctx context.Context, tx *store.Exec, rs []Request)
 // relay: another process, running a newer or older spec, may have staged them, and a worker
 // that knows the kind runs it).
 func (q *Queue) enqueueMany(ctx context.Context, tx *store.Exec, rs []Request, anyKind bool) error {
-	if tx.SQLTx() == nil {
-		return errors.New("jobs: EnqueueManyTx needs a transaction")
+	sqlTx, err := tx.Tx()
+	if err != nil {
+		return fmt.Errorf("jobs: EnqueueManyTx needs a transaction: %w", err)
 	}
 	params := make([]river.InsertManyParams, len(rs))
 	for i, r := range rs {
@@ -198,7 +200,7 @@ func (q *Queue) enqueueMany(ctx context.Context, tx *store.Exec, rs []Request, a
 		}
 		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
-	if _, err := q.ins.InsertManyTx(ctx, tx.SQLTx(), params); err != nil {
+	if _, err := q.ins.InsertManyTx(ctx, sqlTx, params); err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(rs), err)
 	}
 	q.wakeAfter(tx)

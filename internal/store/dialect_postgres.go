@@ -54,6 +54,7 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	st := &Store{dialect: postgresDialect{}, pool: pool}
 	groups := newPGGroups(groupsAtOnce, func() { st.grouped.Add(1) })
+	st.writes = groups
 	st.reads = newReadGroups(func() { st.readsGrouped.Add(1) })
 	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool), groups: groups})
 	db.SetMaxIdleConns(0) // pgxpool keeps the idle connections (as stdlib.OpenDBFromPool does)

@@ -83,7 +83,7 @@ func waitLock(ctx context.Context, conn *sql.Conn, key, name string, waiting Loc
 // lock (keyed like Lock), so transactions that take it commit one after another in the order
 // they took it; SQLite's single writer already does that.
 func (e *Exec) LockTx(ctx context.Context, name string) error {
-	if e.tx == nil {
+	if !e.inTransaction() {
 		return fmt.Errorf("lock %s: not in a transaction", name)
 	}
 	if e.s.dialect.name() != "postgres" {

@@ -222,16 +222,46 @@ func commitOutcome(tag pgconn.CommandTag, err error) (bool, error) {
 }
 
 // send runs ms on conn in one transaction and one round trip, and decides each member's
-// outcome; the first member is the caller's, the others are told through done.
+// outcome; the first member is the caller's, the others are told through done. When the server
+// failed one member's statement (a unique clash, a lock it waited for too long), nothing of the
+// group committed: that member runs again by itself, to hear its own outcome, and the others
+// are sent again as a group, up to groupResends times (each costs a round trip; one clash in
+// a large group would otherwise send every member of it by itself).
 func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupStall)
 	defer cancel()
-	err := readGroup(conn.SendBatch(ctx, groupBatch(ms)), conn.TypeMap(), ms)
-	again := err != nil && nothingCommitted(err)
-	if again {
-		rollbackOpen(ctx, conn)
+	left := ms
+	for resend := 0; ; resend++ {
+		failed, err := readGroup(conn.SendBatch(ctx, groupBatch(left)), conn.TypeMap(), left)
+		again := err != nil && nothingCommitted(err)
+		if again {
+			rollbackOpen(ctx, conn)
+		}
+		if again && failed >= 0 && len(left) > 1 && resend < groupResends && !conn.IsClosed() && ctx.Err() == nil {
+			left[failed].wrote, left[failed].again, left[failed].err = false, true, nil
+			left = slices.Delete(slices.Clone(left), failed, failed+1)
+			for _, m := range left {
+				m.wrote, m.err = false, nil
+			}
+			continue
+		}
+		g.settle(left, again, err)
+		break
 	}
-	for i, m := range ms {
+	for _, m := range ms[1:] {
+		close(m.done)
+	}
+}
+
+// groupResends bounds how often a group is sent again without a member the server failed
+// (groupStall bounds the time all its sends take): a fifth of a group of 32 clashing on a
+// unique value still commits the other four fifths together.
+const groupResends = 8
+
+// settle records the outcome of the group ms that was sent last: again when nothing of it
+// committed (each member runs by itself), err when its outcome is unknown.
+func (g *pgGroups) settle(ms []*groupMember, again bool, err error) {
+	for _, m := range ms {
 		switch {
 		case again:
 			m.wrote, m.again, m.err = false, true, nil
@@ -239,9 +269,6 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 			m.err = err
 		case m.wrote && m.err == nil:
 			g.grouped()
-		}
-		if i > 0 {
-			close(m.done)
 		}
 	}
 }
@@ -273,27 +300,24 @@ func rollbackOpen(ctx context.Context, conn *pgx.Conn) {
 // A member whose statement returned its row had it scanned into its dest (wrote); a scan that
 // fails is that member's error alone (its row was written: the transaction goes on to its
 // COMMIT) — scanned from the row's raw values, so that the batch's results read on (pgx's own
-// Scan would fail the rest of the batch).
-func readGroup(br pgx.BatchResults, types *pgtype.Map, ms []*groupMember) error {
-	_, err := br.Exec()
+// Scan would fail the rest of the batch). failed is the index in ms of the member whose
+// statement the server failed, if one did (-1 otherwise).
+func readGroup(br pgx.BatchResults, types *pgtype.Map, ms []*groupMember) (failed int, err error) {
+	failed = -1
+	_, err = br.Exec()
 	if err == nil {
 		_, err = br.Exec()
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		if err != nil {
 			break
 		}
-		rows, qerr := br.Query()
-		if qerr != nil {
-			err = qerr
-			break
+		if err = readMember(br, types, m); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				failed = i
+			}
 		}
-		if rows.Next() {
-			m.err = pgx.ScanRow(types, rows.FieldDescriptions(), rows.RawValues(), m.dest...)
-			m.wrote = m.err == nil
-		}
-		rows.Close()
-		err = rows.Err()
 	}
 	committed := false
 	if err == nil {
@@ -302,7 +326,21 @@ func readGroup(br pgx.BatchResults, types *pgtype.Map, ms []*groupMember) error 
 	if cerr := br.Close(); err == nil && !committed {
 		err = cerr
 	}
-	return err // once COMMIT answered, a later failure (the session ended after it) changes nothing
+	return failed, err // once COMMIT answered, a later failure (the session ended after it) changes nothing
+}
+
+// readMember reads m's answer in a group: its row scanned into its dest, if it returned one.
+func readMember(br pgx.BatchResults, types *pgtype.Map, m *groupMember) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	if rows.Next() {
+		m.err = pgx.ScanRow(types, rows.FieldDescriptions(), rows.RawValues(), m.dest...)
+		m.wrote = m.err == nil
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // noRows is the driver's answer to a statement sent in a group: its outcome is on its

@@ -37,6 +37,25 @@ func exerciseGroups(t *testing.T, newStore func(t *testing.T) (*store.Store, str
 		require.Positive(t, st.Grouped(), "writes alone at once committed in groups")
 	})
 
+	// A write alone on PostgreSQL takes no database/sql connection (pgopen.go): it goes
+	// straight to pgx's pool. database/sql keeps no idle connection there (pgxpool does), so
+	// each connection it hands out is closed when given back, and MaxIdleClosed counts it.
+	t.Run("WritesAloneTakeNoDatabaseSQLConnection", func(t *testing.T) {
+		st, owner := newStore(t)
+		if st.Dialect() == "sqlite" {
+			return // SQLite's writes share its one writer connection
+		}
+		ctx := context.Background()
+		closed, alone := st.Writer().Stats().MaxIdleClosed, st.Alone()
+		for range 20 {
+			require.NoError(t, insertAlone(ctx, st, item(owner), true))
+		}
+		require.Equal(t, alone+20, st.Alone())
+		require.Equal(t, closed, st.Writer().Stats().MaxIdleClosed, "no database/sql connection was taken")
+		require.NoError(t, st.InTx(ctx, func(tx *store.Exec) error { return tx.Insert(ctx, "items", item(owner)) }))
+		require.Equal(t, closed+1, st.Writer().Stats().MaxIdleClosed, "a transaction of other statements takes one")
+	})
+
 	// A member that fails in Go — its row cannot be scanned into its destination, or one of
 	// its values cannot be encoded — fails alone: the others of its group hear their own
 	// outcome, success exactly when their row is stored. Grouped counts only writes.

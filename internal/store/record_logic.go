@@ -20,7 +20,7 @@ func (e *Exec) LockRow(ctx context.Context, resource, id string) error {
 
 // LocksRows reports whether LockRow and GetForUpdate lock anything: false on SQLite, whose
 // single writer runs write transactions one at a time.
-func (e *Exec) LocksRows() bool { return e.tx != nil && e.s.dialect.name() == "postgres" }
+func (e *Exec) LocksRows() bool { return e.inTransaction() && e.s.dialect.name() == "postgres" }
 
 // forWrite is the row lock of a write that keeps the record's id: PostgreSQL's FOR NO KEY
 // UPDATE, the lock its UPDATE takes. It does not wait for (nor make wait) the FOR KEY SHARE
@@ -55,7 +55,7 @@ func (e *Exec) LockByField(ctx context.Context, resource, field, value string) e
 // lockRows locks the rows of resource that where (writing the statement's WHERE and ORDER BY)
 // selects, with strength; on PostgreSQL only, in a transaction.
 func (e *Exec) lockRows(ctx context.Context, resource, strength string, where func(b *builder) error) error {
-	if e.tx == nil {
+	if !e.inTransaction() {
 		return fmt.Errorf("store: a row lock outside a transaction")
 	}
 	if e.s.dialect.name() == "sqlite" {

@@ -38,7 +38,7 @@ func (e *Exec) getLocked(ctx context.Context, resource, id string, where query.C
 	if err != nil {
 		return nil, err
 	}
-	if where == nil && len(t.links) == 0 && e.tx != nil && e.s.dialect.name() == "postgres" {
+	if where == nil && len(t.links) == 0 && e.inTransaction() && e.s.dialect.name() == "postgres" {
 		b := &builder{d: e.s.dialect, t: t, args: []any{id}}
 		b.write(t.getSQL, strength)
 		return e.first(ctx, t, b)
@@ -218,7 +218,7 @@ func (e *Exec) byField(ctx context.Context, resource, field string, values []str
 
 // first runs b's query on t and returns its first record, or ErrNotFound.
 func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error) {
-	if q, ok := ctx.(quietCtx); ok && e.tx == nil {
+	if q, ok := ctx.(quietCtx); ok && !e.inTransaction() {
 		return e.firstBounded(q, t, b)
 	}
 	return firstRecord(e.records(ctx, t, b))
@@ -227,7 +227,7 @@ func (e *Exec) first(ctx context.Context, t *table, b *builder) (*Record, error)
 // records runs b's query on t and returns its records: outside a transaction on SQLite on the
 // driver connection (recordsDirect), otherwise through database/sql.
 func (e *Exec) records(ctx context.Context, t *table, b *builder) ([]*Record, error) {
-	if e.tx == nil && e.s.batch != nil { // SQLite (batch: its writer's group commits)
+	if !e.inTransaction() && e.s.batch != nil { // SQLite (batch: its writer's group commits)
 		return e.recordsOn(ctx, t, b)
 	}
 	rows, err := e.query(ctx, b.text(), b.args)

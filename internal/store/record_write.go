@@ -125,6 +125,9 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 // runFolded runs q, a statement that writes to t and returns one row (none when guarded and
 // its write wrote nothing: ErrUnwritten), scanned into f.Dest; f.Last as runFold.
 func (e *Exec) runFolded(ctx context.Context, t *table, q string, args []any, f Fold, guarded bool) error {
+	if f.Last && f.Dest != nil && e.unbegun() && e.s.writes != nil {
+		return e.runDirect(ctx, t, q, args, f, guarded)
+	}
 	var mark *aloneMark
 	if f.Last {
 		// database/sql must not end the statement's rows when the context ends: pgx cancels a

@@ -52,7 +52,9 @@ type Store struct {
 	// reads by id on PostgreSQL's pool go in groups (pgreads.go); readsGrouped counts them.
 	reads        *pgGroups
 	readsGrouped atomic.Int64
-	direct       atomic.Int64 // SQLite reads by id run on the driver connection (sqlite_direct.go)
+	// writes alone on PostgreSQL go in groups (pggroup.go), straight on pgx (alone_direct.go).
+	writes *pgGroups
+	direct atomic.Int64 // SQLite reads by id run on the driver connection (sqlite_direct.go)
 	// rollupSQL caches RefreshRollups' statements by parent, child and relation.
 	rollupSQL sync.Map
 }
@@ -128,6 +130,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Exec) error) error {
 		var err error
 		if s.batch != nil {
 			err = s.batch.run(ctx, s, fn)
+		} else if s.writes != nil {
+			err = s.inOpenTx(ctx, fn)
 		} else {
 			err = s.inTx(ctx, fn)
 		}
@@ -234,7 +238,7 @@ func txEnded(ctx context.Context, err error) error {
 // AfterCommit runs f once the transaction e belongs to has committed (never when it rolls
 // back). f must be quick and must not fail: it only signals (wakes a relay, say).
 func (e *Exec) AfterCommit(f func()) {
-	if e.tx == nil {
+	if !e.inTransaction() {
 		f()
 		return
 	}
@@ -247,6 +251,8 @@ type Exec struct {
 	q  querier
 	tx *sql.Tx
 	db *sql.DB
+	// open is a PostgreSQL write transaction begun on its first statement (pgopen.go).
+	open *openTx
 	// afterCommit run once the transaction committed.
 	afterCommit []func()
 }
@@ -310,6 +316,9 @@ func (s *Store) PrepareStatements(ctx context.Context) error {
 }
 
 func (e *Exec) stmt(ctx context.Context, sqlText string) *sql.Stmt {
+	if e.open != nil {
+		return nil // PostgreSQL prepares through pgx's statement cache (stmtCache is SQLite's)
+	}
 	stmt := e.s.stmts.get(ctx, e.db, sqlText, e.tx == nil)
 	if stmt != nil && e.tx != nil {
 		stmt = e.tx.StmtContext(ctx, stmt)
@@ -319,7 +328,7 @@ func (e *Exec) stmt(ctx context.Context, sqlText string) *sql.Stmt {
 
 func (e *Exec) query(ctx context.Context, sqlText string, args []any) (*sql.Rows, error) {
 	rows, err := e.queryOnce(ctx, sqlText, args)
-	if err != nil && e.tx == nil && errors.Is(err, ErrUnavailable) {
+	if err != nil && !e.inTransaction() && errors.Is(err, ErrUnavailable) {
 		// A read outside a transaction changes nothing: a connection that died while idle
 		// gets one more try on another.
 		rows, err = e.queryOnce(ctx, sqlText, args)
@@ -401,16 +410,6 @@ func (c *stmtCache) close() error {
 	}
 	c.stmts = map[*sql.DB]map[string]*sql.Stmt{}
 	return nil
-}
-
-// SQLTx is the transaction e runs in (nil outside one, and once it committed with its one
-// statement: Sealed): the job queue enqueues through it, so a job commits or rolls back with
-// the write that caused it.
-func (e *Exec) SQLTx() *sql.Tx {
-	if e.Sealed() {
-		return nil
-	}
-	return e.tx
 }
 
 // Writer is the pool writes go through: on SQLite its single connection, which the job

@@ -94,11 +94,9 @@ func (e *Exec) UpdateBlind(ctx context.Context, resource string, p Patch, f Fold
 	g := f
 	g.Dest = dest
 	if err := e.runFolded(ctx, t, q, args, g, true); err != nil {
-		rec := &Record{ID: p.ID, Values: make([]any, len(t.res.Fields))}
-		for i, idx := range p.Set {
-			rec.Values[idx] = p.Values[i]
-		}
-		return nil, e.tagRow(err, t, rec, true)
+		// Not tagged with the row (tagRow): a unique clash sends the caller the read-first
+		// way, whose write explains the clash; explaining it here too would query twice.
+		return nil, err
 	}
 	e.s.blind.Add(1)
 	return t.decodeTargets(e.s.dialect, st)
@@ -187,11 +185,7 @@ func (t *table) blindText(d dialect, r *eventRender, set []int, f Fold) string {
 
 // blindOldList is kiln_old's select list: the record's columns, its links as kiln_link_N.
 func (t *table) blindOldList() string {
-	name := quote(t.name)
-	parts := []string{name + "." + quote("id"), name + "." + quote("created_at"), name + "." + quote("updated_at"), name + "." + quote(VersionColumn)}
-	for _, c := range t.cols {
-		parts = append(parts, name+"."+quote(c.name))
-	}
+	parts := t.qualifiedCols()
 	for i, l := range t.linkSQL {
 		parts = append(parts, l+" AS kiln_link_"+strconv.Itoa(i))
 	}
@@ -200,11 +194,7 @@ func (t *table) blindOldList() string {
 
 // blindNewList is kiln_row's record columns, k0…kN in a read's order (selectList).
 func (t *table) blindNewList() string {
-	name := quote(t.name)
-	cols := []string{name + "." + quote("id"), name + "." + quote("created_at"), name + "." + quote("updated_at"), name + "." + quote(VersionColumn)}
-	for _, c := range t.cols {
-		cols = append(cols, name+"."+quote(c.name))
-	}
+	cols := t.qualifiedCols()
 	for i := range t.links {
 		cols = append(cols, "kiln_old.kiln_link_"+strconv.Itoa(i))
 	}
@@ -212,4 +202,15 @@ func (t *table) blindNewList() string {
 		cols[i] += " AS k" + strconv.Itoa(i)
 	}
 	return strings.Join(cols, ", ")
+}
+
+// qualifiedCols is the record's stored columns, qualified by the table's name: id,
+// created_at, updated_at, the version, then the fields' columns.
+func (t *table) qualifiedCols() []string {
+	name := quote(t.name)
+	cols := []string{name + "." + quote("id"), name + "." + quote("created_at"), name + "." + quote("updated_at"), name + "." + quote(VersionColumn)}
+	for _, c := range t.cols {
+		cols = append(cols, name+"."+quote(c.name))
+	}
+	return cols
 }
