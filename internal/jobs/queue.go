@@ -165,7 +165,7 @@ func (q *Queue) Migrate(ctx context.Context) error {
 func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Exec, r Request) (int64, error) {
 	sqlTx, err := tx.Tx()
 	if err != nil {
-		return 0, fmt.Errorf("jobs: EnqueueTx needs a transaction: %w", err)
+		return 0, fmt.Errorf("enqueue %s: %w", r.Kind, err)
 	}
 	args, opts, err := q.params(r)
 	if err != nil {
@@ -190,7 +190,7 @@ func (q *Queue) EnqueueManyTx(ctx context.Context, tx *store.Exec, rs []Request)
 func (q *Queue) enqueueMany(ctx context.Context, tx *store.Exec, rs []Request, anyKind bool) error {
 	sqlTx, err := tx.Tx()
 	if err != nil {
-		return fmt.Errorf("jobs: EnqueueManyTx needs a transaction: %w", err)
+		return fmt.Errorf("enqueue %d jobs: %w", len(rs), err)
 	}
 	params := make([]river.InsertManyParams, len(rs))
 	for i, r := range rs {

@@ -54,8 +54,8 @@ func (e *Exec) runOnPool(ctx context.Context, t *table, q string, args []any, f 
 	defer c.Release()
 	bc := aloneOn(c.Conn())
 	bc.alone.Store(true) // until its rows are read: the implicit transaction commits at their end
-	wrote, err := scanOne(ctx, c.Conn(), q, args, f.Dest)
-	bc.alone.Store(false)
+	defer bc.alone.Store(false)
+	wrote, err := scanOne(ctx, c.Conn(), t.name, q, args, f.Dest)
 	switch {
 	case err != nil:
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
@@ -69,8 +69,9 @@ func (e *Exec) runOnPool(ctx context.Context, t *table, q string, args []any, f 
 	return nil
 }
 
-// scanOne runs q on conn and scans its first row, if any, into dest, reading the rest.
-func scanOne(ctx context.Context, conn *pgx.Conn, q string, args, dest []any) (bool, error) {
+// scanOne runs q, a write to table name, on conn and scans its first row, if any, into dest,
+// reading the rest.
+func scanOne(ctx context.Context, conn *pgx.Conn, name, q string, args, dest []any) (bool, error) {
 	rows, err := conn.Query(ctx, q, args...)
 	if err != nil {
 		return false, notSent(ctx, err)
@@ -79,7 +80,7 @@ func scanOne(ctx context.Context, conn *pgx.Conn, q string, args, dest []any) (b
 	if wrote {
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return false, fmt.Errorf("store: scan the written row: %w", err)
+			return false, fmt.Errorf("store: write to %s: %w", name, err)
 		}
 	}
 	rows.Close()
@@ -127,6 +128,6 @@ func (g *pgGroups) sendOnPool(pool *pgxpool.Pool, ms []*groupMember) {
 	defer c.Release()
 	bc := aloneOn(c.Conn())
 	bc.alone.Store(true) // a group cancelled on timeout is awaited (aloneWatch)
+	defer bc.alone.Store(false)
 	g.send(c.Conn(), ms)
-	bc.alone.Store(false)
 }

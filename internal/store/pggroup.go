@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,8 +31,10 @@ import (
 //     answered only once that transaction committed (nobody hears "done" before the commit
 //     that carries the write);
 //   - a statement that fails (a unique clash, a deadlock, a serialization failure) aborts the
-//     whole group on the server; nothing of it committed, so every statement in it runs again
-//     by itself, as it would have without the group, and hears its own outcome;
+//     whole group on the server; nothing of it committed, so it runs again by itself, as it
+//     would have without the group, and hears its own outcome; the others are sent again as
+//     a group when the statement failed on its own values (a constraint, a value refused),
+//     and run by themselves too when it failed waiting (a lock, a deadlock);
 //   - a statement whose guard did not hold wrote nothing, in a group as alone (ErrUnwritten);
 //   - a write whose context ends while it waits leaves the queue and is not sent; once sent,
 //     it waits for its group's outcome, which no single caller's context interrupts;
@@ -223,10 +226,12 @@ func commitOutcome(tag pgconn.CommandTag, err error) (bool, error) {
 
 // send runs ms on conn in one transaction and one round trip, and decides each member's
 // outcome; the first member is the caller's, the others are told through done. When the server
-// failed one member's statement (a unique clash, a lock it waited for too long), nothing of the
-// group committed: that member runs again by itself, to hear its own outcome, and the others
-// are sent again as a group, up to groupResends times (each costs a round trip; one clash in
-// a large group would otherwise send every member of it by itself).
+// failed one member's statement on its own values (ownFault: a unique clash, say), nothing of
+// the group committed: that member runs again by itself, to hear its own outcome, and the
+// others are sent again as a group, up to groupResends times (each costs a round trip; one
+// clash in a large group would otherwise send every member of it by itself). A statement that
+// failed waiting (a lock past groupLockTimeout, a deadlock) may be one of many waiting for the
+// same row: sent again, each would wait its turn, so every member runs by itself at once.
 func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupStall)
 	defer cancel()
@@ -237,7 +242,7 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 		if again {
 			rollbackOpen(ctx, conn)
 		}
-		if again && failed >= 0 && len(left) > 1 && resend < groupResends && !conn.IsClosed() && ctx.Err() == nil {
+		if again && failed >= 0 && ownFault(err) && len(left) > 1 && resend < groupResends && !conn.IsClosed() && ctx.Err() == nil {
 			left[failed].wrote, left[failed].again, left[failed].err = false, true, nil
 			left = slices.Delete(slices.Clone(left), failed, failed+1)
 			for _, m := range left {
@@ -251,6 +256,13 @@ func (g *pgGroups) send(conn *pgx.Conn, ms []*groupMember) {
 	for _, m := range ms[1:] {
 		close(m.done)
 	}
+}
+
+// ownFault reports whether err is the server failing a statement on its own values: an
+// integrity constraint (class 23) or a value it refuses (class 22).
+func ownFault(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "23") || strings.HasPrefix(pgErr.Code, "22"))
 }
 
 // groupResends bounds how often a group is sent again without a member the server failed

@@ -56,6 +56,42 @@ func TestAGroupIsSentAgainWithoutTheMemberTheServerFailed(t *testing.T) {
 	require.Equal(t, byte('I'), conn.PgConn().TxStatus(), "the connection is left outside a transaction")
 }
 
+// A member that failed waiting for a lock (past groupLockTimeout) is not left out and the
+// group sent again: the others may wait for the same row, and each would wait its turn in a
+// send of its own. Every member runs by itself at once.
+func TestAGroupWhoseMemberWaitedForALockRunsAlone(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := testdb.PostgresURL(t)
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE TABLE g (v text UNIQUE)")
+	require.NoError(t, err)
+	holder, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer holder.Close(ctx)
+	hold, err := holder.Begin(ctx)
+	require.NoError(t, err)
+	_, err = hold.Exec(ctx, "INSERT INTO g VALUES ('held')") // not committed: an insert of 'held' waits
+	require.NoError(t, err)
+
+	grouped := 0
+	g := newPGGroups(groupsAtOnce, func() { grouped++ })
+	ms := groupOf("a", "held", "b", "held", "c")
+	g.send(conn, ms)
+	for i, m := range ms {
+		require.True(t, m.again, "member %d runs by itself", i)
+		require.False(t, m.wrote, "member %d", i)
+	}
+	require.Zero(t, grouped)
+	require.NoError(t, hold.Rollback(ctx))
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM g").Scan(&n))
+	require.Zero(t, n, "nothing of the group committed")
+}
+
 // groupOf is a group of inserts of values into g, each returning its value.
 func groupOf(values ...string) []*groupMember {
 	ms := make([]*groupMember, len(values))

@@ -32,8 +32,10 @@ func (e *Exec) unbegun() bool {
 	return !sealedAlready
 }
 
-// begin takes e's connection and begins its transaction, once. A pooled connection that died
-// while idle fails before anything ran: one more try on another is safe.
+// begin takes e's connection and begins its transaction, once; the error is the driver's, as
+// a statement's would be (callers interpret it). A pooled connection that died while idle
+// fails before anything ran: one more try on another is safe. Like a statement on a *sql.Tx
+// run by one goroutine after another, a transaction's statements are never run at once.
 func (e *Exec) begin() error {
 	if e.tx != nil {
 		return nil
@@ -46,7 +48,7 @@ func (e *Exec) begin() error {
 		tx, release, err = e.s.beginWrite(e.open.ctx)
 	}
 	if err != nil {
-		return e.s.dialect.interpret(err)
+		return err
 	}
 	e.tx, e.q, e.open.release = tx, tx, release
 	return nil
@@ -60,7 +62,7 @@ func (e *Exec) Tx() (*sql.Tx, error) {
 		return nil, errors.New("store: not in a transaction that can run more statements")
 	}
 	if err := e.begin(); err != nil {
-		return nil, err
+		return nil, e.s.dialect.interpret(err)
 	}
 	return e.tx, nil
 }
