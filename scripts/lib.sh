@@ -179,9 +179,10 @@ fuzz_prebuild() {
 # share of the cores (KILN_FUZZ_PARALLEL workers), so one replays its corpus while another
 # fuzzes. Each target's lines are printed together when it ends.
 fuzz_all() {
-  local targets failed=0 n=0 max=${KILN_FUZZ_JOBS:-2} dir
+  local targets failed=0 n=0 max=${KILN_FUZZ_JOBS:-2} dir start=$SECONDS waited built
   local -A logs=()
   if [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ]; then wait "$KILN_FUZZ_PREBUILD_PID" || true; fi
+  waited=$((SECONDS - start))
   if [ -n "${KILN_FUZZ_PREBUILD_PID:-}" ] && [ -s "$KILN_FUZZ_TARGETS" ]; then
     targets=$(cat "$KILN_FUZZ_TARGETS")
   else
@@ -198,6 +199,8 @@ fuzz_all() {
     mkdir "$KILN_FUZZ_BINS"
   fi
   fuzz_build <<<"$targets" # what fuzz_prebuild did not build (all of it without one)
+  built=$((SECONDS - start - waited))
+  echo "waited ${waited}s for the binaries built beside the tests, built ${built}s more"
   while read -r pkg name; do
     n=$((n + 1))
     if [ "${#logs[@]}" -ge "$max" ]; then

@@ -186,6 +186,8 @@ func TestScriptFuzzesTheSameWithItsBinariesBuiltBeforehand(t *testing.T) {
 	require.Contains(t, out, "FAIL scratch/fuzz FuzzFindsABug")
 	require.Contains(t, out, "too long:", "the fuzzer's output is shown")
 	require.Contains(t, out, "fuzzed 2 targets, 1 failed")
+	require.Regexp(t, `waited \d+s for the binaries built beside the tests, built \d+s more`, out,
+		"the step says where its time went before fuzzing")
 }
 
 // The plain test step runs the packages the race step does not name, so each package's tests
