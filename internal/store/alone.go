@@ -43,26 +43,6 @@ type Fold struct {
 	Last bool
 }
 
-// aloneMark asks the driver connection (lazyConn) to run a transaction's first statement by
-// itself, without the BEGIN that waits for it; ran says it did. With dest set the statement may
-// be sent in a group of such statements (pggroup.go): grouped says it was, and committed when
-// the driver answered no error; wrote says it returned its row, already scanned into dest.
-type aloneMark struct {
-	ran, grouped, wrote bool
-	dest                []any
-}
-
-type aloneKey struct{}
-
-func withAlone(ctx context.Context, m *aloneMark) context.Context {
-	return context.WithValue(ctx, aloneKey{}, m)
-}
-
-func aloneFrom(ctx context.Context) *aloneMark {
-	m, _ := ctx.Value(aloneKey{}).(*aloneMark)
-	return m
-}
-
 // sealed is the querier of a transaction that committed with its one statement.
 type sealed struct{}
 

@@ -12,8 +12,7 @@ import (
 // runDirect runs q, a statement alone (Fold.Last) that is the first of a transaction not begun
 // (pgopen.go), straight on pgx: it waits for its turn in the write groups (pggroup.go) holding
 // no connection; whoever sends takes one of pgx's pool for that, and the statement commits by
-// itself or with its group, as on the way through database/sql (lazyConn.QueryContext), with
-// the same outcomes: ErrUnwritten when its guard did not hold, a failed group's statements run
+// itself or with its group, with these outcomes: ErrUnwritten when its guard did not hold, a failed group's statements run
 // again by themselves, a statement whose context ends is cancelled on the server and its
 // answer awaited (aloneWatch), and one that failed before anything was sent is beginLost
 // (InTx runs the transaction again).
@@ -24,7 +23,7 @@ func (e *Exec) runDirect(ctx context.Context, t *table, q string, args []any, f 
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
 	}
 	g := e.s.writes
-	m := &groupMember{query: q, args: args, dest: f.Dest, lead: make(chan *groupTurn, 1), done: make(chan struct{})}
+	m := newGroupMember(q, args, f.Dest)
 	tn, err := g.turn(ctx, m)
 	if err != nil {
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
@@ -42,7 +41,7 @@ func (e *Exec) runDirect(ctx context.Context, t *table, q string, args []any, f 
 	if m.again {
 		return e.runOnPool(ctx, t, q, args, f, guarded)
 	}
-	return e.groupedOutcome(t, &aloneMark{grouped: true, wrote: m.wrote}, m.err, guarded)
+	return e.groupedOutcome(t, m.wrote, m.err, guarded)
 }
 
 // runOnPool runs q by itself on a connection of pgx's pool: it commits as it ends.

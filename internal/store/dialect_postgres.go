@@ -53,10 +53,9 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres at %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
 	}
 	st := &Store{dialect: postgresDialect{}, pool: pool}
-	groups := newPGGroups(groupsAtOnce, func() { st.grouped.Add(1) })
-	st.writes = groups
+	st.writes = newPGGroups(groupsAtOnce, func() { st.grouped.Add(1) })
 	st.reads = newReadGroups(func() { st.readsGrouped.Add(1) })
-	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool), groups: groups})
+	db := sql.OpenDB(beginConnector{inner: stdlib.GetPoolConnector(pool)})
 	db.SetMaxIdleConns(0) // pgxpool keeps the idle connections (as stdlib.OpenDBFromPool does)
 	st.writer, st.reader = db, db
 	st.closers = []func() error{func() error { pool.Close(); return nil }, db.Close}

@@ -3,9 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql/driver"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -89,12 +87,8 @@ type groupMember struct {
 	err      error           // its outcome when it is not known to have failed as a whole
 }
 
-func newGroupMember(query string, args []driver.NamedValue, dest []any) *groupMember {
-	vals := make([]any, len(args))
-	for i, a := range args {
-		vals[i] = a.Value
-	}
-	return &groupMember{query: query, args: vals, dest: dest, lead: make(chan *groupTurn, 1), done: make(chan struct{})}
+func newGroupMember(query string, args, dest []any) *groupMember {
+	return &groupMember{query: query, args: args, dest: dest, lead: make(chan *groupTurn, 1), done: make(chan struct{})}
 }
 
 // groupTurn is a statement alone or a group in flight: the members it sends, the first the
@@ -353,42 +347,4 @@ func readMember(br pgx.BatchResults, types *pgtype.Map, m *groupMember) error {
 	}
 	rows.Close()
 	return rows.Err()
-}
-
-// noRows is the driver's answer to a statement sent in a group: its outcome is on its
-// aloneMark, its row already in its destination.
-type noRows struct{}
-
-func (noRows) Columns() []string              { return nil }
-func (noRows) Close() error                   { return nil }
-func (noRows) Next(dest []driver.Value) error { return io.EOF }
-
-// grouped runs a statement alone through g (lazyConn.QueryContext): it reports handled when
-// the statement's outcome is decided (on m) or err says it was not sent; otherwise the
-// caller runs it by itself, and calls release afterwards when it is set.
-func (c *lazyConn) grouped(ctx context.Context, m *aloneMark, query string, args []driver.NamedValue) (handled bool, release func(), err error) {
-	g := c.groups
-	mem := newGroupMember(query, args, m.dest)
-	tn, err := g.turn(ctx, mem)
-	if err != nil {
-		return true, nil, err
-	}
-	switch {
-	case tn == nil: // another member sent it
-	case len(tn.ms) == 1:
-		return false, func() { g.end(tn) }, nil
-	default:
-		bc := c.tx.bc
-		bc.unqueue()
-		bc.alone.Store(true) // a statement cancelled on timeout is awaited (aloneWatch)
-		g.send(c.Conn.Conn(), tn.ms)
-		bc.alone.Store(false)
-		bc.queue() // the caller's transaction has not begun: BEGIN waits again
-		g.end(tn)
-	}
-	if mem.again {
-		return false, nil, nil
-	}
-	m.grouped, m.wrote = true, mem.wrote
-	return true, nil, mem.err
 }

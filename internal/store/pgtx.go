@@ -14,8 +14,7 @@ import (
 // rides along with the transaction's first statement (beginConn) instead of costing a round
 // trip of its own.
 type beginConnector struct {
-	inner  driver.Connector
-	groups *pgGroups // statements alone commit in groups (pggroup.go); nil: each by itself
+	inner driver.Connector
 }
 
 func (c beginConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -26,7 +25,7 @@ func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	if sc, ok := dc.(*stdlib.Conn); ok {
-		return &lazyConn{Conn: sc, groups: c.groups}, nil
+		return &lazyConn{Conn: sc}, nil
 	}
 	return dc, nil
 }
@@ -34,8 +33,7 @@ func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // lazyConn is stdlib's connection with a BeginTx that queues BEGIN on the network connection.
 type lazyConn struct {
 	*stdlib.Conn
-	tx     *lazyTx   // the open transaction, if it began lazily
-	groups *pgGroups // statements alone commit in groups; nil: each by itself
+	tx *lazyTx // the open transaction, if it began lazily
 }
 
 // lazyBegin switches lazy BEGIN on (benchmarks compare against it off).
@@ -70,14 +68,6 @@ type beginLostError struct{ err error }
 func (e *beginLostError) Error() string { return e.err.Error() }
 func (e *beginLostError) Unwrap() error { return e.err }
 
-// notAlone ends a statement alone's watch (aloneWatch) once a statement follows it (its rows
-// are read by then): one whose guard held nothing back leaves the transaction to go on.
-func (c *lazyConn) notAlone() {
-	if c.tx != nil {
-		c.tx.bc.alone.Store(false)
-	}
-}
-
 // firstStatement reports whether the statement about to run is the lazy transaction's first.
 func (c *lazyConn) firstStatement() bool {
 	if c.tx == nil || !c.tx.first {
@@ -104,31 +94,6 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if m := aloneFrom(ctx); m != nil && c.tx != nil && c.tx.first && c.tx.bc.isQueued() {
-		if c.groups != nil && m.dest != nil {
-			handled, release, err := c.grouped(ctx, m, query, args)
-			if handled {
-				return noRows{}, err
-			}
-			if release != nil {
-				defer release()
-			}
-		}
-		c.tx.bc.unqueue()
-		// The transaction's first statement, and its last (alone.go): it runs by itself and
-		// commits as it ends. Whatever it did, the transaction has not begun: BEGIN waits
-		// again for a statement that may follow (one that wrote nothing, say). A connection
-		// lost now is not beginLost unless nothing was sent: the statement may have committed.
-		c.tx.bc.alone.Store(true) // until the next statement or the end: its rows are read after this returns
-		rows, err := c.Conn.QueryContext(ctx, query, args)
-		c.tx.bc.queue()
-		m.ran = true
-		if errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
-			err = &beginLostError{err: err} // nothing was sent (stdlib: pgconn.SafeToRetry): it may run again
-		}
-		return rows, ended(ctx, err)
-	}
-	c.notAlone()
 	first := c.firstStatement()
 	rows, err := c.Conn.QueryContext(ctx, query, args)
 	return rows, c.lost(first, ended(ctx, err))
@@ -147,7 +112,6 @@ func ended(ctx context.Context, err error) error {
 // sends those by the simple protocol, which cannot carry it (beginConn refuses to try). A
 // query always goes by the extended protocol (stdlib adds its result formats as an argument).
 func (c *lazyConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.notAlone()
 	first := c.firstStatement()
 	if len(args) == 0 && c.tx != nil && c.tx.bc.unqueue() {
 		if _, err := c.Conn.Conn().Exec(ctx, "begin"); err != nil {

@@ -123,27 +123,15 @@ func (e *Exec) runFold(ctx context.Context, t *table, write string, args []any, 
 }
 
 // runFolded runs q, a statement that writes to t and returns one row (none when guarded and
-// its write wrote nothing: ErrUnwritten), scanned into f.Dest; f.Last as runFold.
+// its write wrote nothing: ErrUnwritten), scanned into f.Dest. With f.Last, as the first
+// statement of a PostgreSQL transaction not begun, it runs alone (runDirect); in a transaction
+// already begun it is one more statement of it.
 func (e *Exec) runFolded(ctx context.Context, t *table, q string, args []any, f Fold, guarded bool) error {
 	if f.Last && f.Dest != nil && e.unbegun() && e.s.writes != nil {
 		return e.runDirect(ctx, t, q, args, f, guarded)
 	}
-	var mark *aloneMark
-	if f.Last {
-		// database/sql must not end the statement's rows when the context ends: pgx cancels a
-		// statement alone on the server and reads its answer (aloneWatch), which may be that
-		// it committed.
-		mark = &aloneMark{dest: f.Dest}
-		ctx = bounded(withAlone(ctx, mark))
-	}
 	e.s.queries.Add(1)
 	rows, err := e.q.QueryContext(ctx, q, args...)
-	if mark != nil && mark.grouped {
-		if rows != nil {
-			_ = rows.Close()
-		}
-		return e.groupedOutcome(t, mark, err, guarded)
-	}
 	if err != nil {
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
 	}
@@ -160,25 +148,21 @@ func (e *Exec) runFolded(ctx context.Context, t *table, q string, args []any, f 
 	if err := rows.Scan(f.Dest...); err != nil {
 		return e.s.dialect.interpret(fmt.Errorf("store: write to %s: %w", t.name, err))
 	}
-	if err := rows.Close(); err != nil { // an implicit transaction commits here
+	if err := rows.Close(); err != nil {
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
-	}
-	if mark != nil && mark.ran {
-		e.q = sealed{}
-		e.s.alone.Add(1)
 	}
 	return nil
 }
 
-// groupedOutcome is runFold's answer for a statement sent in a group (pggroup.go): it
+// groupedOutcome is runDirect's answer for a statement alone sent in a group (pggroup.go): it
 // committed with its group unless err says otherwise.
-func (e *Exec) groupedOutcome(t *table, mark *aloneMark, err error, guarded bool) error {
+func (e *Exec) groupedOutcome(t *table, wrote bool, err error, guarded bool) error {
 	switch {
 	case err != nil:
 		return e.tagTable(e.s.dialect.interpret(err), t.name)
-	case !mark.wrote && guarded:
+	case !wrote && guarded:
 		return ErrUnwritten
-	case !mark.wrote:
+	case !wrote:
 		return fmt.Errorf("store: write to %s: the statement after it returned no row", t.name)
 	}
 	e.q = sealed{}
