@@ -48,7 +48,7 @@ func (e *Exec) runDirect(ctx context.Context, t *table, q string, args []any, f 
 func (e *Exec) runOnPool(ctx context.Context, t *table, q string, args []any, f Fold, guarded bool) error {
 	c, err := e.s.pool.Acquire(ctx)
 	if err != nil {
-		return e.tagTable(e.s.dialect.interpret(notSent(ctx, err)), t.name)
+		return e.tagTable(e.s.dialect.interpret(unconnected(ctx, err)), t.name)
 	}
 	defer c.Release()
 	bc := aloneOn(c.Conn())
@@ -95,6 +95,16 @@ func notSent(ctx context.Context, err error) error {
 	if !pgconn.SafeToRetry(err) {
 		return err
 	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &beginLostError{err: err}
+}
+
+// unconnected marks err, a connection not had, as beginLost (nothing was sent: InTx runs the
+// transaction again, as it does when BEGIN fails on a connection that died while idle),
+// unless ctx's end is why.
+func unconnected(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kiln-dev/kiln/internal/store"
+	"github.com/kiln-dev/kiln/internal/testdb"
 )
 
 // exerciseGroups is Exercise's part on writes alone that commit in groups (pggroup.go):
@@ -361,4 +363,28 @@ func burstWrite(ctx context.Context, st *store.Store, owner string, burst, i int
 		rec.Values[fS] = fmt.Sprintf("s%d-%d", burst, i)
 	}
 	return insertAlone(ctx, st, rec, true)
+}
+
+// A write alone that cannot get a connection (the connect is refused while the server stays
+// up) sent nothing: InTx runs it again, as it does a BEGIN on a connection that died while
+// idle, and it is written once.
+func TestAWriteAloneWhoseConnectIsRefusedRunsAgain(t *testing.T) {
+	t.Parallel()
+	base := testdb.PostgresURL(t)
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	proxy := testdb.StartProxy(t, u.Host)
+	st, owner := openTypes(t, store.Config{URL: proxy.Via(base)})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for round := 1; round <= 3; round++ {
+		st.Pool().Reset() // the next write connects anew
+		proxy.Refuse(1)
+		alone, r := st.Alone(), item(owner)
+		require.NoError(t, insertAlone(ctx, st, r, true), "round %d", round)
+		require.Equal(t, round, proxy.Refused(), "round %d: a connect was refused", round)
+		require.Equal(t, alone+1, st.Alone(), "round %d: it ran alone, on the second try", round)
+		_, err := st.Reader().Get(ctx, "items", r.ID, nil)
+		require.NoError(t, err, "round %d", round)
+	}
 }

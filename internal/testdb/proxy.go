@@ -16,10 +16,12 @@ type Proxy struct {
 	target string
 	Port   int
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]bool
+	refuse  int // connections still to close as they come (Refuse)
+	refused int
+	wg      sync.WaitGroup
 }
 
 // StartProxy forwards a free port on 127.0.0.1 to target (host:port); it stops on cleanup.
@@ -63,6 +65,10 @@ func (p *Proxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
+		if p.refuseOne() {
+			_ = c.Close()
+			continue
+		}
 		up, err := net.Dial("tcp", p.target)
 		if err != nil {
 			_ = c.Close()
@@ -75,6 +81,32 @@ func (p *Proxy) accept(ln net.Listener) {
 		go p.pipe(c, up)
 		go p.pipe(up, c)
 	}
+}
+
+// Refuse closes the next n connections as they come, before a byte passes: a connect that
+// fails while the server stays up.
+func (p *Proxy) Refuse(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = n
+}
+
+// Refused counts the connections Refuse closed.
+func (p *Proxy) Refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
+}
+
+func (p *Proxy) refuseOne() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refuse == 0 {
+		return false
+	}
+	p.refuse--
+	p.refused++
+	return true
 }
 
 func (p *Proxy) pipe(dst, src net.Conn) {
