@@ -28,7 +28,7 @@ func TestNotifierWakesListenersAndCoalesces(t *testing.T) {
 	require.Eventually(t, func() bool { n.Poke(); return heard.Load() > 0 }, 10*time.Second, 20*time.Millisecond,
 		"a poke reaches the listener (once its LISTEN is in place)")
 	time.Sleep(300 * time.Millisecond)
-	base := heard.Load()
+	base, closed := heard.Load(), st.Writer().Stats().MaxIdleClosed
 	for range 2000 {
 		n.Poke()
 	}
@@ -48,6 +48,8 @@ func TestNotifierWakesListenersAndCoalesces(t *testing.T) {
 	steady := heard.Load() - base
 	require.Positive(t, steady)
 	require.LessOrEqual(t, steady, int64(300*time.Millisecond/store.NotifyGap)+5, "one notification per gap at most")
+	require.Equal(t, closed, st.Writer().Stats().MaxIdleClosed,
+		"a notification goes straight to pgx's pool: it opens and closes no database/sql connection")
 
 	base = heard.Load()
 	n.Poke()
