@@ -69,6 +69,47 @@ func TestUpdateThatChangesNothingWritesNothing(t *testing.T) {
 	})
 }
 
+// null for a many-to-many relation clears it as [] does: the answer says [] (not null, which
+// the OpenAPI document does not allow), and on a record without links it writes nothing. It
+// answered null and made a new version, an event and a webhook out of nothing (a helper's
+// trial).
+func TestNullForALinkListIsTheEmptyList(t *testing.T) {
+	t.Parallel()
+	src := `resources:
+  labels:
+    fields:
+      name: {type: string, required: true}
+  cards:
+    fields:
+      title: {type: string, required: true}
+      labels: {type: relation, to: labels, many: true}
+`
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, src)
+		l1 := b.do("POST", "/api/labels", map[string]any{"name": "x"}).body["id"]
+		card := b.do("POST", "/api/cards", map[string]any{"title": "t", "labels": nil})
+		require.Equal(t, http.StatusCreated, card.status, string(card.raw))
+		require.Equal(t, []any{}, card.body["labels"], string(card.raw))
+		path := "/api/cards/" + card.body["id"].(string)
+		etag, mark := card.header.Get("ETag"), b.lastEvent()
+		for _, method := range []string{"PATCH", "PUT"} {
+			res := b.do(method, path, map[string]any{"title": "t", "labels": nil})
+			require.Equal(t, http.StatusOK, res.status, string(res.raw))
+			require.Equal(t, []any{}, res.body["labels"], "%s: %s", method, res.raw)
+			require.Equal(t, etag, res.header.Get("ETag"), "%s: nothing changed", method)
+		}
+		require.Empty(t, summary(b.eventsAfter(mark)), "nothing written, nothing to tell")
+
+		res := b.do("PATCH", path, map[string]any{"labels": []any{l1}})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		res = b.do("PATCH", path, map[string]any{"labels": nil})
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, []any{}, res.body["labels"], string(res.raw))
+		require.Equal(t, []any{}, b.do("GET", path, nil).body["labels"], "the links are gone")
+		require.Equal(t, []string{"cards update", "cards update"}, summary(b.eventsAfter(mark)))
+	})
+}
+
 // A PATCH that sends a link list dropping a link to a soft-deleted target writes it: the
 // stored links to deleted targets are not read, so it looked unchanged and the dropped link
 // came back with its target's restore (a review of the no-op update).

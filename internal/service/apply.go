@@ -91,6 +91,11 @@ func (r *resource) applyOne(rec *store.Record, key string, raw any, errs *fieldE
 		errs.add(key, code, "%s", msg)
 		return
 	}
+	if v == nil && f.IsToMany() && !f.Required {
+		// null clears the links, as [] does: the record answers [] (never null, as the OpenAPI
+		// document says), and a list already empty is no change.
+		v = []string{}
+	}
 	if v != nil {
 		if code, msg := r.rules[idx].check(f, v); code != "" {
 			errs.add(key, code, "%s", msg)
