@@ -53,6 +53,32 @@ func TestUpdateReplaceDeleteWithETags(t *testing.T) {
 	})
 }
 
+// If-Match may list ETags (RFC 9110 §13.1.1): a write goes ahead when the record is at any of
+// them, whatever their order, and is refused when it is at none. A helper's trial found a
+// list never matched, even with the current tag in it.
+func TestIfMatchTakesAListOfETags(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		b := setup(t, dialect, "")
+		id := b.create("products", map[string]any{"name": "Boot", "price": 10})
+		path := "/api/products/" + id
+		res := b.do("PATCH", path, map[string]any{"price": 11}, "If-Match", `"7", "1"`)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+		require.Equal(t, `"2"`, res.header.Get("ETag"))
+		res = b.do("PATCH", path, map[string]any{"price": 12}, "If-Match", `"2", "9"`)
+		require.Equal(t, http.StatusOK, res.status, string(res.raw))
+
+		for _, list := range []string{`"1", "2"`, `W/"3", "4"`, `"abc", "0"`} {
+			res = b.do("PATCH", path, map[string]any{"price": 13}, "If-Match", list)
+			require.Equal(t, http.StatusPreconditionFailed, res.status, "%s: %s", list, res.raw)
+			require.Equal(t, "precondition_failed", res.body["error"])
+		}
+		require.Equal(t, json.Number("12"), b.do("GET", path, nil).body["price"], "no refused write changed it")
+		require.Equal(t, http.StatusPreconditionFailed, b.do("DELETE", path, nil, "If-Match", `"1", "2"`).status)
+		require.Equal(t, http.StatusNoContent, b.do("DELETE", path, nil, "If-Match", `"1", "3"`).status)
+	})
+}
+
 // Concurrent PATCHes of one record without If-Match all land, one after another: the update
 // locks the row it read (PostgreSQL), so none finds the record changed under it and answers
 // 412 although the client asked for no precondition.

@@ -14,19 +14,24 @@ import (
 type Match struct {
 	Version int64
 	State   string
+	// Or is the next ETag of an If-Match list (RFC 9110 §13.1.1): the precondition holds when
+	// the record is at any of them.
+	Or *Match
 }
 
-// holds reports whether rec, as stored, is at m; a nil m always holds.
+// holds reports whether rec, as stored, is at m or at one of the matches after it; a nil m
+// always holds.
 func (m *Match) holds(r *spec.Resource, rec *store.Record) bool {
-	return m == nil || (rec.Version == m.Version && StateTag(r, rec) == m.State)
-}
-
-// version is the version m names; 0 (none) for a nil m.
-func (m *Match) version() int64 {
 	if m == nil {
-		return 0
+		return true
 	}
-	return m.Version
+	state := StateTag(r, rec)
+	for t := m; t != nil; t = t.Or {
+		if rec.Version == t.Version && state == t.State {
+			return true
+		}
+	}
+	return false
 }
 
 // StateTag is what a stored record holds beyond its version that can change without one: the

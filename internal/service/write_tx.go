@@ -283,7 +283,11 @@ func (w *write) delete(ctx context.Context, id string, ifMatch *Match) (*store.R
 			return nil, err
 		}
 	}
-	if err := w.tx.Delete(ctx, r.Name, id, ifMatch.version()); err != nil {
+	version := int64(0) // none: delete whatever version is stored
+	if ifMatch != nil {
+		version = old.Version // the one If-Match named (holds)
+	}
+	if err := w.tx.Delete(ctx, r.Name, id, version); err != nil {
 		return nil, err
 	}
 	if err := w.rollups(ctx, old, nil); err != nil {
