@@ -17,8 +17,9 @@ import (
 )
 
 // chain wraps h: request id → access log → recovery → framing check → security headers →
-// CORS → gzip.
+// CORS → gzip → a path not in canonical form refused (cleanpath.go).
 func chain(h http.Handler, log *slog.Logger, srv spec.Server) http.Handler {
+	h = refuseUncleanPaths(h, log)
 	h = gzipLarge(h)
 	h = corsHandler(h, srv.CORS)
 	h = securityHeaders(h, srv)
