@@ -455,8 +455,12 @@ func ifMatch(r *http.Request) (service.WriteOpts, error) {
 	if m == "" || m == "*" {
 		return service.WriteOpts{}, nil
 	}
+	tags := strings.Split(m, ",") // this API's tags hold no comma
+	if len(tags) > maxIfMatchTags {
+		return service.WriteOpts{}, service.Errorf(service.CodeMalformed, "If-Match lists at most %d ETags", maxIfMatchTags)
+	}
 	var first, last *service.Match
-	for _, tag := range strings.Split(m, ",") { // this API's tags hold no comma
+	for _, tag := range tags {
 		mt := matchOf(strings.TrimSpace(tag))
 		if mt == nil {
 			continue
@@ -473,6 +477,10 @@ func ifMatch(r *http.Request) (service.WriteOpts, error) {
 	}
 	return service.WriteOpts{IfMatch: first}, nil
 }
+
+// maxIfMatchTags bounds an If-Match list: a record has one current tag, and a client that
+// lists more than a few is not naming versions it read.
+const maxIfMatchTags = 32
 
 // matchOf is the precondition a strong ETag of a record names; nil for a weak tag or one this
 // API could not have issued. A record's ETag is "<version>[-<state>][.<hash>]" (etag.go): the

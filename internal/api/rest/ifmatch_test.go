@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -51,4 +52,12 @@ func TestIfMatchReadsAListOfETags(t *testing.T) {
 		_, err := read(lines...)
 		require.Error(t, err, "%q: nothing in it could match", lines)
 	}
+	long := strings.Repeat(`"1", `, maxIfMatchTags) + `"2"`
+	_, err := read(long)
+	var se *service.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, service.CodeMalformed, se.Code, "a list of more than maxIfMatchTags is refused, not read")
+	opts, err := read(strings.Repeat(`"1", `, maxIfMatchTags-1) + `"2"`)
+	require.NoError(t, err)
+	require.Len(t, chain(opts.IfMatch), maxIfMatchTags)
 }
